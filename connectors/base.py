@@ -1,0 +1,144 @@
+"""What every source connector provides, whatever the system behind it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One stream of a source system, as data (adding a stream is adding a row).
+
+    Attributes:
+        name: the stream's name, also the mapping's key.
+        entity: the hub table its records land in.
+        path: list endpoint.
+        method: GET, or POST for search endpoints that take a JSON body.
+        cursor_param: the source's "modified since" filter; ``None`` means the API has
+            none and every run is a full read diffed against the hub.
+        detail_path: per-record endpoint with the fields the list lacks (e.g. invoice lines).
+        permission: the role-screen words of the permission reading it needs.
+    """
+
+    name: str
+    entity: str
+    path: str
+    method: str = "GET"
+    cursor_param: str | None = None
+    detail_path: str | None = None
+    permission: str | None = None
+
+    @property
+    def incremental(self) -> bool:
+        return self.cursor_param is not None
+
+
+@dataclass(frozen=True)
+class Check:
+    """One probe of Test Connection."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    permission: str | None = None
+
+
+@dataclass
+class ConnectionReport:
+    """Test Connection's answer: every probe, and the permissions found missing."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    @property
+    def missing_permissions(self) -> list[str]:
+        seen: list[str] = []
+        for c in self.checks:
+            if not c.ok and c.permission and c.permission not in seen:
+                seen.append(c.permission)
+        return seen
+
+
+class SyncSettings(BaseModel):
+    """Settings every source connector's card has, whatever the system."""
+
+    page_size: int = Field(default=100, ge=1, le=1000, description="Records per page")
+    lookback_minutes: int = Field(default=10, ge=0, description="Re-read window before the cursor")
+    reconcile_hours: float = Field(
+        default=24.0, ge=0, description="Full read to detect deletes every N hours (0: every sync)"
+    )
+
+
+class SourceConnector(ABC):
+    """A system the hub reads streams from.
+
+    A connector knows its API and nothing of the hub: it yields pages of raw records.
+    """
+
+    kind: ClassVar[str]
+    title: ClassVar[str]
+    settings_model: ClassVar[type[SyncSettings]]
+    secrets_model: ClassVar[type[BaseModel]]
+    streams: ClassVar[tuple[StreamSpec, ...]]
+
+    @classmethod
+    def stream(cls, name: str) -> StreamSpec:
+        for spec in cls.streams:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"{cls.kind} has no stream {name!r}; streams: {', '.join(s.name for s in cls.streams)}")
+
+    @property
+    @abstractmethod
+    def time_zone(self) -> ZoneInfo:
+        """The zone of the source's offset-less timestamps."""
+
+    @abstractmethod
+    def read(self, stream: StreamSpec, since: datetime | None) -> Iterator[list[Record]]:
+        """Pages of raw records modified at or after ``since`` (all records when None)."""
+
+    def expand(self, stream: StreamSpec, records: list[Record]) -> list[Record]:
+        """The detail payloads of these list records (streams with a ``detail_path``)."""
+        return records
+
+    @abstractmethod
+    def test_connection(self) -> ConnectionReport:
+        """Authenticate and probe every read and write the integration needs."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> SourceConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def describe_validation_error(exc: Exception) -> str:
+    """One line naming each bad field of a pydantic ValidationError."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    parts = []
+    for err in errors():
+        where = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def settings_fields(model: type[BaseModel]) -> Mapping[str, Any]:
+    """Field name -> FieldInfo, for prompting an admin for a connector's settings."""
+    return model.model_fields

@@ -1,0 +1,295 @@
+"""Kaseya BMS (REST v2) source connector: settings, paging, streams, tickets, Test Connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+from pydantic import BaseModel, Field, SecretStr, field_validator
+
+from connectors.base import Check, ConnectionReport, Record, SourceConnector, StreamSpec, SyncSettings
+from connectors.bms.auth import BmsAuth
+from connectors.bms.streams import (
+    ADMIN_VIEW,
+    API_ACCESS,
+    FINANCE_MODIFY,
+    LOOKUPS,
+    SERVICEDESK_MODIFY,
+    STREAMS,
+)
+from connectors.http import (
+    ApiClient,
+    ApiError,
+    AuthenticationError,
+    PageGuard,
+    PermissionDeniedError,
+    RateLimiter,
+    RetryPolicy,
+    fingerprint,
+    get_ci,
+)
+
+HOUR = 3600.0
+
+
+class BmsSettings(SyncSettings):
+    """The BMS connector card's settings (seed 002: company, username, server URL)."""
+
+    company: str = Field(min_length=1, description="BMS company name (tenant), as on the My Profile page")
+    username: str = Field(min_length=1, description="API user's username")
+    server_url: str = Field(min_length=1, description="Server URL, e.g. https://api.bms.kaseya.com")
+    time_zone: str = Field(default="UTC", description="Tenant time zone of BMS timestamps (IANA name)")
+    rate_limit_per_hour: int = Field(default=1500, ge=0, description="Calls per hour per endpoint (0: no limit)")
+    detail_concurrency: int = Field(default=4, ge=1, le=16, description="Invoice detail requests in flight")
+    timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout")
+
+    @field_validator("server_url")
+    @classmethod
+    def _normalise_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if "://" not in value:
+            value = f"https://{value}"  # the seed's example is a bare host: bms.kaseya.com
+        url = httpx.URL(value)
+        if url.scheme not in {"http", "https"} or not url.host:
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from None
+        return value
+
+
+class BmsSecrets(BaseModel):
+    password: SecretStr = Field(description="API user's password")
+
+
+def _envelope_error(body: Any) -> str | None:
+    if isinstance(body, Mapping) and get_ci(body, "Success", True) is False:
+        error = get_ci(body, "Error") or {}
+        return str(get_ci(error, "Message") or get_ci(error, "Code") or "request failed")
+    return None
+
+
+class BmsConnector(SourceConnector):
+    """Reads organisations, contacts, contracts, tickets and invoices from BMS; creates tickets."""
+
+    kind: ClassVar[str] = "bms"
+    title: ClassVar[str] = "Kaseya BMS"
+    settings_model = BmsSettings
+    secrets_model = BmsSecrets
+    streams = STREAMS
+
+    def __init__(
+        self,
+        settings: BmsSettings,
+        secrets: BmsSecrets,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+    ) -> None:
+        self.settings = settings
+        self._tz = ZoneInfo(settings.time_zone)
+        limiter = RateLimiter(settings.rate_limit_per_hour, HOUR)
+        common: dict[str, Any] = {
+            "timeout": settings.timeout_seconds,
+            "transport": transport,
+            "retry": retry,
+            "rate_limiter": limiter,
+        }
+        self._token_client = ApiClient(settings.server_url, **common)
+        self.auth = BmsAuth(
+            self._token_client,
+            tenant=settings.company,
+            username=settings.username,
+            password=secrets.password,
+            time_zone=self._tz,
+        )
+        self.api = ApiClient(
+            settings.server_url,
+            auth=self.auth,
+            max_connections=settings.detail_concurrency + 2,
+            **common,
+        )
+        self._lookups: dict[str, list[Mapping[str, Any]]] = {}
+
+    def __repr__(self) -> str:
+        return f"BmsConnector(server_url={self.settings.server_url!r}, company={self.settings.company!r})"
+
+    @property
+    def time_zone(self) -> ZoneInfo:
+        return self._tz
+
+    def close(self) -> None:
+        self.api.close()
+        self._token_client.close()
+
+    # --- reading -----------------------------------------------------------------
+
+    def _local(self, moment: datetime) -> str:
+        """A UTC instant as the tenant-local, offset-less text BMS filters expect."""
+        return moment.astimezone(self._tz).replace(tzinfo=None).isoformat(timespec="seconds")
+
+    def _page(self, stream: StreamSpec, number: int, size: int, since: datetime | None) -> Any:
+        if stream.method == "POST":
+            body: dict[str, Any] = {"PageSize": size, "PageNumber": number, "Filter": {}}
+            if since is not None and stream.cursor_param:
+                body["Filter"][stream.cursor_param] = self._local(since)
+            return self.api.request("POST", stream.path, json=body).json()
+        params: dict[str, Any] = {"PageSize": size, "PageNumber": number}
+        if since is not None and stream.cursor_param:
+            params[stream.cursor_param] = self._local(since)
+        return self.api.get_json(stream.path, params=params)
+
+    def read(self, stream: StreamSpec, since: datetime | None) -> Iterator[list[Record]]:
+        size = self.settings.page_size
+        guard = PageGuard(stream.path)
+        number = 1
+        while True:
+            body = self._page(stream, number, size, since)
+            failure = _envelope_error(body)
+            if failure:
+                raise ApiError(failure, method=stream.method, path=stream.path)
+            records = get_ci(body, "Result") or []
+            if not isinstance(records, list):
+                raise ApiError("the list endpoint returned no Result list", method=stream.method, path=stream.path)
+            if not records:
+                return
+            # A server that ignores PageNumber would otherwise loop forever on page 1.
+            guard.check(fingerprint(records, "Id"))
+            yield records
+            total = get_ci(body, "TotalRecords")
+            if len(records) < size or (isinstance(total, int) and number * size >= total):
+                return
+            number += 1
+
+    def expand(self, stream: StreamSpec, records: list[Record]) -> list[Record]:
+        """Fetch each record's detail (invoice lines) with a few requests in flight."""
+        if stream.detail_path is None or not records:
+            return records
+
+        def detail(record: Record) -> Record:
+            path = stream.detail_path.format(id=get_ci(record, "Id"))  # type: ignore[union-attr]
+            body = self.api.get_json(path, endpoint=stream.detail_path)
+            failure = _envelope_error(body)
+            if failure:
+                raise ApiError(failure, method="GET", path=stream.detail_path or "")
+            return get_ci(body, "Result") or {}
+
+        with ThreadPoolExecutor(self.settings.detail_concurrency) as pool:
+            return list(pool.map(detail, records))
+
+    # --- writing -----------------------------------------------------------------
+
+    def lookup(self, kind: str) -> list[Mapping[str, Any]]:
+        """The named values of a ticket lookup (queues, priorities, ...), cached."""
+        if kind not in self._lookups:
+            body = self.api.get_json(LOOKUPS[kind])
+            self._lookups[kind] = list(get_ci(body, "Result") or [])
+        return self._lookups[kind]
+
+    def resolve(self, kind: str, name: str) -> int:
+        """A lookup's id by its name (case-insensitive); a clear error lists valid names."""
+        entries = self.lookup(kind)
+        for entry in entries:
+            if str(get_ci(entry, "Name", "")).casefold() == name.casefold():
+                return int(get_ci(entry, "Id"))
+        names = ", ".join(str(get_ci(e, "Name")) for e in entries)
+        raise ValueError(f"BMS has no {kind.replace('_', ' ')} named {name!r}; choose one of: {names}")
+
+    def create_ticket(
+        self,
+        *,
+        title: str,
+        details: str,
+        account_id: int,
+        location_id: int,
+        priority: str,
+        status: str = "New",
+        ticket_type: str = "Service Request",
+        source: str = "Integration",
+        queue: str | None = None,
+        issue_type: str | None = None,
+        contact_id: int | None = None,
+        opened: date | datetime | None = None,
+    ) -> dict[str, Any]:
+        """Create a service ticket, resolving queue, priority, status and issue type by name."""
+        body: dict[str, Any] = {
+            "Title": title,
+            "Details": details,
+            "AccountId": account_id,
+            "LocationId": location_id,
+            "StatusId": self.resolve("status", status),
+            "PriorityId": self.resolve("priority", priority),
+            "TypeId": self.resolve("type", ticket_type),
+            "SourceId": self.resolve("source", source),
+            "OpenDate": self._local(opened) if isinstance(opened, datetime) else
+            (opened or datetime.now(self._tz).date()).isoformat(),
+        }
+        if queue:
+            body["QueueId"] = self.resolve("queue", queue)
+        if issue_type:
+            body["IssueTypeId"] = self.resolve("issue_type", issue_type)
+        if contact_id is not None:
+            body["ContactId"] = contact_id
+        # Not blindly re-sent: a timeout after BMS created it must not make a second ticket.
+        response = self.api.request("POST", "/v2/servicedesk/tickets", json=body, retry_writes=False)
+        failure = _envelope_error(response.json())
+        if failure:
+            raise ApiError(failure, method="POST", path="/v2/servicedesk/tickets")
+        return dict(get_ci(response.json(), "Result") or {})
+
+    # --- Test Connection -----------------------------------------------------------
+
+    def test_connection(self) -> ConnectionReport:
+        report = ConnectionReport()
+        try:
+            self.auth.token(force=True)
+        except PermissionDeniedError:
+            report.checks.append(Check("authenticate", False, "the user has no API access", API_ACCESS))
+            return report
+        except ApiError as exc:
+            report.checks.append(Check("authenticate", False, _plain(exc)))
+            return report
+        report.checks.append(Check("authenticate", True, "signed in"))
+
+        for stream in self.streams:
+            report.checks.append(self._probe(f"read {stream.name}", stream.permission,
+                                             lambda s=stream: self._page(s, 1, 1, None)))
+        report.checks.append(self._probe("read ticket lookups", ADMIN_VIEW,
+                                          lambda: self.api.get_json(LOOKUPS["priority"])))
+        # Writes are probed with an empty body: BMS checks the permission before the
+        # body, so 403 means "not allowed" and a 400/404 means "allowed" — nothing is created.
+        report.checks.append(self._probe("create tickets", SERVICEDESK_MODIFY,
+                                          lambda: self.api.request("POST", "/v2/servicedesk/tickets", json={},
+                                                                   retry_writes=False), write=True))
+        report.checks.append(self._probe("record invoice payments", FINANCE_MODIFY,
+                                          lambda: self.api.request("POST", "/v2/finance/invoices/0/payments",
+                                                                   json={}, retry_writes=False), write=True))
+        return report
+
+    @staticmethod
+    def _probe(name: str, permission: str | None, call: Any, write: bool = False) -> Check:
+        try:
+            call()
+        except PermissionDeniedError:
+            return Check(name, False, f"missing permission {permission}", permission)
+        except ApiError as exc:
+            if write and exc.status_code in {400, 404, 409, 422}:
+                return Check(name, True, "allowed")
+            return Check(name, False, _plain(exc))
+        return Check(name, True, "allowed")
+
+
+def _plain(exc: ApiError) -> str:
+    if isinstance(exc, AuthenticationError):
+        return f"BMS refused the credentials ({exc})"
+    return str(exc)

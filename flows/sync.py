@@ -1,0 +1,70 @@
+"""The ``sync-connector`` flow: one task per stream, streams concurrent. Orchestration only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.context import get_run_context
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from hub import sync
+from hub.store import StreamCounts
+
+#: in-process listeners for live progress (the CLI's progress bars); keyed by run id
+_listeners: list[sync.ProgressFn] = []
+
+
+def add_progress_listener(listener: sync.ProgressFn) -> None:
+    _listeners.append(listener)
+
+
+def remove_progress_listener(listener: sync.ProgressFn) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def _notify(stream: str, counts: StreamCounts) -> None:
+    for listener in list(_listeners):
+        listener(stream, counts)
+
+
+@task(name="sync-stream", task_run_name="sync-{stream}")
+def sync_stream_task(environment: str, run_id: int, connector: str, stream: str, full: bool) -> dict[str, int]:
+    counts = sync.sync_stream(environment, run_id, connector, stream, full=full, progress=_notify)
+    get_run_logger().info("%s: %s", stream, counts.as_dict())
+    return counts.as_dict()
+
+
+@flow(name="sync-connector", flow_run_name="sync-{connector}", task_runner=ThreadPoolTaskRunner(max_workers=8))
+def sync_connector(connector: str, environment: str = "sandbox", full: bool = False) -> dict[str, Any]:
+    """Sync every stream of one connector into the hub; returns per-stream counts."""
+    flow_run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+    run = sync.begin_run(environment, connector, full=full, flow_run_id=flow_run_id)
+    assert run.id is not None
+    kind = sync.connector_kind(environment, connector)
+    futures = {
+        name: sync_stream_task.submit(environment, run.id, connector, name, full)
+        for name in sync.stream_names(kind)
+    }
+    results: dict[str, dict[str, int]] = {}
+    failures: dict[str, str] = {}
+    for name, future in futures.items():
+        try:
+            results[name] = future.result()
+        except Exception as exc:  # one stream failing must not hide the others' counts
+            failures[name] = f"{type(exc).__name__}: {exc}"
+    error = "; ".join(f"{name}: {msg}" for name, msg in failures.items()) or None
+    sync.finish_run(environment, run.id, results, error)
+    create_table_artifact(
+        key=f"sync-{connector}".lower().replace("_", "-").replace(" ", "-"),
+        table=[{"stream": name, **counts} for name, counts in results.items()]
+        + [{"stream": name, "error": msg} for name, msg in failures.items()],
+        description=f"Sync of connector {connector} ({environment}), run {run.id}",
+    )
+    summary = {"connector": connector, "environment": environment, "run_id": run.id, "streams": results}
+    if failures:
+        summary["errors"] = failures
+        raise sync.SyncError(f"sync of {connector!r} failed: {error}")
+    return summary

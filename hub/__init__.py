@@ -1,0 +1,1 @@
+"""Cashrail hub: the store and the domain (models, database, security, CLI)."""

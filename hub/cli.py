@@ -1,0 +1,386 @@
+"""The ``cashrail`` command line: connector cards, Sync Now, the sandbox and the demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import SecretStr
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub import cards, prefect_env
+from hub.settings import get_settings
+
+app = typer.Typer(help="Cashrail: the open-source work-to-cash integration hub.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+connectors_app = typer.Typer(help="Connector cards: add, list, show, test, activate, deactivate, delete.",
+                             no_args_is_help=True)
+app.add_typer(connectors_app, name="connectors")
+
+out = Console()
+err = Console(stderr=True)
+
+EnvOption = Annotated[str | None, typer.Option("--env", "-e", help="sandbox or production (default: CASHRAIL_ENVIRONMENT)")]
+COUNT_COLUMNS = ("fetched", "inserted", "updated", "unchanged", "deleted", "quarantined")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def _env(env: str | None) -> str:
+    return env or get_settings().environment
+
+
+def _session(env: str | None):  # noqa: ANN202 - contextmanager passthrough
+    from hub.db import session
+
+    return session(_env(env))
+
+
+# --- connectors -----------------------------------------------------------------------
+
+
+@connectors_app.command("add")
+def connectors_add(
+    from_file: Annotated[Path | None, typer.Option("--from-file", help="JSON: name, kind, environment, settings, secrets")] = None,
+    name: Annotated[str | None, typer.Option(help="Card name")] = None,
+    kind: Annotated[str, typer.Option(help="Connector kind")] = "bms",
+    env: EnvOption = None,
+) -> None:
+    """Add a connector card (prompts for settings; secrets are read without echo)."""
+    if from_file is not None:
+        try:
+            data = json.loads(from_file.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            fail(f"cannot read {from_file}: {exc}")
+        spec = cards.CardSpec.from_json(data)
+    else:
+        spec = _prompt_spec(name, kind, _env(env))
+    with _session(spec.environment) as s:
+        card = cards.create(s, spec)
+    out.print(f"Added {card.kind} connector [bold]{card.name}[/bold] ({card.environment}, draft). "
+              f"Next: cashrail connectors test {card.name}")
+
+
+def _prompt_spec(name: str | None, kind: str, environment: str) -> cards.CardSpec:
+    from connectors.registry import connector_class
+
+    cls = connector_class(kind)
+    name = name or typer.prompt("Name")
+    settings: dict[str, Any] = {}
+    for field, info in cls.settings_model.model_fields.items():
+        label = info.description or field
+        if info.is_required():
+            settings[field] = typer.prompt(label)
+        else:
+            settings[field] = typer.prompt(label, default=str(info.default))
+    secrets = {
+        field: SecretStr(typer.prompt(info.description or field, hide_input=True))
+        for field, info in cls.secrets_model.model_fields.items()
+    }
+    return cards.CardSpec(name=name, kind=kind, environment=environment, settings=settings, secrets=secrets)
+
+
+@connectors_app.command("list")
+def connectors_list(env: EnvOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the connector cards of an environment."""
+    with _session(env) as s:
+        rows = [
+            {"name": c.name, "kind": c.kind, "status": c.status,
+             "last_sync": c.last_sync_at.isoformat() if c.last_sync_at else None, "last_error": c.last_error}
+            for c in cards.all_cards(s)
+        ]
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("name", "kind", "status", "last sync", "last error", title=f"Connectors ({_env(env)})")
+    for r in rows:
+        table.add_row(r["name"], r["kind"], r["status"], r["last_sync"] or "never", r["last_error"] or "")
+    out.print(table)
+
+
+@connectors_app.command("show")
+def connectors_show(name: str, env: EnvOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show a card: settings (secrets masked), status, cursors and the last run's counts."""
+    from sqlmodel import select
+
+    from hub.models import StreamState, SyncRun
+
+    with _session(env) as s:
+        card = cards.get(s, name)
+        states = s.exec(select(StreamState).where(StreamState.connector_id == card.id)).all()
+        last = s.exec(select(SyncRun).where(SyncRun.connector_id == card.id).order_by(SyncRun.id.desc())).first()  # type: ignore[union-attr]
+        secret_names = list(cards.connector_class(card.kind).secrets_model.model_fields)
+        info = {
+            "name": card.name, "kind": card.kind, "environment": card.environment, "status": card.status,
+            "settings": card.settings, "secrets": {k: "********" for k in secret_names},
+            "last_sync": card.last_sync_at.isoformat() if card.last_sync_at else None,
+            "last_error": card.last_error,
+            "streams": {st.stream: {"cursor": st.cursor,
+                                    "last_completed": st.last_completed_at.isoformat() if st.last_completed_at else None}
+                        for st in states},
+            "last_run": {"id": last.id, "status": last.status, "mode": last.mode, "counts": last.counts,
+                         "error": last.error} if last else None,
+        }
+    if as_json:
+        print(json.dumps(info))
+        return
+    out.print_json(data=info)
+
+
+@connectors_app.command("test")
+def connectors_test(name: str, env: EnvOption = None) -> None:
+    """Test Connection: sign in and probe every read and write; exit 1 if anything is missing."""
+    report = _run_test(name, env)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _run_test(name: str, env: str | None):  # noqa: ANN202
+    with _session(env) as s:
+        card = cards.get(s, name)
+    with cards.instantiate(card) as connector:
+        report = connector.test_connection()
+    for check in report.checks:
+        mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
+        out.print(f"{mark} {check.name}: {check.detail}", highlight=False)
+    if report.missing_permissions:
+        out.print("[red]Missing permissions[/red] (grant them to the API user's security role):")
+        for permission in report.missing_permissions:
+            out.print(f"  - {permission}", highlight=False)
+    elif report.ok:
+        out.print("[green]Connection OK[/green]: every read and write the integration needs is allowed.")
+    return report
+
+
+@connectors_app.command("activate")
+def connectors_activate(name: str, env: EnvOption = None) -> None:
+    """Test the connection, then activate the card (syncs and schedules run only when active)."""
+    report = _run_test(name, env)
+    reason = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
+    with _session(env) as s:
+        cards.set_status(s, name, "active" if report.ok else "error", reason or None)
+    if not report.ok:
+        fail(f"connector {name!r} not activated: {reason}")
+    out.print(f"Connector [bold]{name}[/bold] is active. Sync now: cashrail sync {name}")
+
+
+@connectors_app.command("deactivate")
+def connectors_deactivate(name: str, env: EnvOption = None) -> None:
+    """Deactivate the card: no syncs; its settings may be edited."""
+    with _session(env) as s:
+        cards.set_status(s, name, "deactivated")
+    out.print(f"Connector [bold]{name}[/bold] is deactivated.")
+
+
+@connectors_app.command("edit")
+def connectors_edit(
+    name: str,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="setting=value (repeatable)")] = None,
+    secret: Annotated[list[str] | None, typer.Option("--secret", help="secret name to re-enter (prompted, hidden)")] = None,
+    env: EnvOption = None,
+) -> None:
+    """Change a deactivated card's settings or secrets."""
+    settings: dict[str, Any] = {}
+    for item in set_ or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            fail(f"--set expects setting=value, got {item!r}")
+        settings[key.strip()] = value
+    secrets = {k: SecretStr(typer.prompt(k, hide_input=True)) for k in secret or []}
+    with _session(env) as s:
+        cards.update_settings(s, name, settings, secrets)
+    out.print(f"Connector [bold]{name}[/bold] updated.")
+
+
+@connectors_app.command("delete")
+def connectors_delete(name: str, env: EnvOption = None,
+                      yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False) -> None:
+    """Delete a card and everything it synced."""
+    with _session(env) as s:
+        cards.get(s, name)
+    if not yes and not typer.confirm(f"Delete connector {name!r} and all the data it synced?"):
+        fail("not deleted")
+    with _session(env) as s:
+        cards.delete(s, name)
+    out.print(f"Connector [bold]{name}[/bold] deleted.")
+
+
+# --- sync -------------------------------------------------------------------------------
+
+
+def run_sync(name: str, environment: str, *, full: bool, show_progress: bool) -> dict[str, Any]:
+    """Sync Now: run the sync-connector flow in this process, with live progress bars."""
+    prefect_env.configure()
+    from flows import sync as sync_flow
+    from hub.store import StreamCounts
+
+    if not show_progress:
+        return sync_flow.sync_connector(connector=name, environment=environment, full=full)
+    with Progress(SpinnerColumn(), TextColumn("{task.description:<14}"), TextColumn("{task.fields[counts]}"),
+                  TimeElapsedColumn(), console=err, transient=False) as progress:
+        bars: dict[str, Any] = {}
+
+        def listener(stream: str, counts: StreamCounts) -> None:
+            if stream not in bars:
+                bars[stream] = progress.add_task(stream, total=None, counts="")
+            c = counts.as_dict()
+            progress.update(bars[stream], counts=" ".join(f"{k} {c[k]:,}" for k in COUNT_COLUMNS))
+
+        sync_flow.add_progress_listener(listener)
+        try:
+            return sync_flow.sync_connector(connector=name, environment=environment, full=full)
+        finally:
+            sync_flow.remove_progress_listener(listener)
+
+
+def counts_table(streams: dict[str, dict[str, int]], title: str, extra: dict[str, dict[str, Any]] | None = None) -> Table:
+    extra_cols = list(next(iter(extra.values())).keys()) if extra else []
+    table = Table("stream", *COUNT_COLUMNS, *extra_cols, title=title)
+    for stream, counts in streams.items():
+        table.add_row(stream, *(f"{counts.get(k, 0):,}" for k in COUNT_COLUMNS),
+                      *(str((extra or {}).get(stream, {}).get(k, "")) for k in extra_cols))
+    return table
+
+
+@app.command("sync")
+def sync_command(
+    name: str,
+    full: Annotated[bool, typer.Option("--full", help="Re-read everything and detect deletes")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    env: EnvOption = None,
+) -> None:
+    """Sync Now: pull the connector's streams into the hub (full history first, then incremental)."""
+    environment = _env(env)
+    with _session(environment) as s:
+        card = cards.get(s, name)
+        if card.status != "active":
+            fail(f"connector {name!r} is {card.status}; activate it before syncing")
+    summary = run_sync(name, environment, full=full, show_progress=not as_json)
+    if as_json:
+        print(json.dumps({"connector": name, "streams": summary["streams"]}))
+    else:
+        out.print(counts_table(summary["streams"], f"Sync of {name} ({environment}), run {summary['run_id']}"))
+
+
+# --- sandbox and demo --------------------------------------------------------------------
+
+
+@app.command("sandbox")
+def sandbox_command(
+    records: Annotated[int, typer.Option(help="Records per large stream")] = 1000,
+    seed: Annotated[int, typer.Option(help="Data seed")] = 42,
+    port: Annotated[int, typer.Option(help="Port (0: any free port)")] = 8765,
+    stop: Annotated[bool, typer.Option("--stop", help="Stop the sandbox a demo left running")] = False,
+) -> None:
+    """Run the bundled BMS sandbox in the foreground (prints its URL and credentials)."""
+    from hub import demo
+
+    if stop:
+        out.print("Sandbox stopped." if demo.stop_background_sandbox() else "No sandbox was running.")
+        return
+    from connectors.sandbox.bms.__main__ import main as sandbox_main
+
+    sandbox_main(["--records", str(records), "--seed", str(seed), "--port", str(port)])
+
+
+@app.command("demo")
+def demo_command(
+    records: Annotated[int, typer.Option(help="Records per large stream in the sandbox")] = 1000,
+    seed: Annotated[int, typer.Option(help="Sandbox data seed")] = 42,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Start the BMS sandbox, add and activate a sandbox connector, sync it, print the summary."""
+    from hub import demo
+
+    log = (lambda msg: None) if as_json else (lambda msg: err.print(msg, highlight=False))
+    log(f"Starting the BMS sandbox with {records:,} records per large stream…")
+    info = demo.start_background_sandbox(records, seed)
+    log(f"Sandbox at {info.url} (company {info.company!r}, user {info.username!r})")
+    demo.install_demo_connector(info)
+    with _session(demo.DEMO_ENVIRONMENT) as s:
+        card = cards.get(s, demo.DEMO_CONNECTOR)
+    with cards.instantiate(card) as connector:
+        report = connector.test_connection()
+    if not report.ok:
+        fail("Test Connection failed: " + "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok))
+    with _session(demo.DEMO_ENVIRONMENT) as s:
+        cards.set_status(s, demo.DEMO_CONNECTOR, "active")
+    log("Connector demo-psa tested and activated; syncing (the first run starts Prefect's temporary server)…")
+    summary = run_sync(demo.DEMO_CONNECTOR, demo.DEMO_ENVIRONMENT, full=False, show_progress=not as_json)
+    served = demo.sandbox_counts(info.url)
+    in_hub = demo.hub_counts(demo.DEMO_ENVIRONMENT, demo.DEMO_CONNECTOR)
+    matches = all(served[k] == in_hub.get(k) for k in served)
+    streams = {name: {**counts, "served": served.get(name), "in_hub": in_hub.get(name)}
+               for name, counts in summary["streams"].items()}
+    if as_json:
+        print(json.dumps({"connector": demo.DEMO_CONNECTOR, "environment": demo.DEMO_ENVIRONMENT,
+                          "sandbox_url": info.url, "matches_sandbox": matches, "streams": streams}))
+    else:
+        extra = {k: {"served": v["served"], "in hub": v["in_hub"]} for k, v in streams.items()}
+        out.print(counts_table(summary["streams"], "Demo sync of demo-psa (sandbox)", extra))
+        out.print(("[green]The hub matches the sandbox.[/green]" if matches else "[red]The hub does NOT match the sandbox.[/red]"))
+        out.print(f"The sandbox keeps running at {info.url}. Try: cashrail sync demo-psa   "
+                  f"(stop it: cashrail sandbox --stop)")
+    if not matches:
+        raise typer.Exit(1)
+
+
+def _friendly_errors(fn: Callable[[], Any]) -> int:
+    """Run the CLI; known failures become one line on stderr and a non-zero exit."""
+    from connectors.http import ApiError
+    from connectors.registry import UnknownKindError
+    from hub.demo import SandboxStartError
+    from hub.security import SecretKeyError
+    from hub.sync import SyncError
+
+    try:
+        fn()
+    except (cards.CardError, SyncError, SecretKeyError, SandboxStartError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        return 1
+    except UnknownKindError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        return 1
+    except ApiError as exc:
+        err.print(f"[red]error:[/red] the remote system answered: {exc}", highlight=False)
+        return 1
+    except KeyboardInterrupt:
+        err.print("[red]interrupted[/red]")
+        return 130
+    except Exception as exc:  # the last line of defence: never a traceback with secrets
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            err.print(f"[red]error:[/red] the hub database is unreachable: {type(exc.orig).__name__}", highlight=False)
+        else:
+            err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+        return 1
+    return 0
+
+
+def main() -> None:
+    def run() -> None:
+        try:
+            app(standalone_mode=False)
+        except typer.Exit as exc:
+            raise SystemExit(exc.exit_code) from None
+        except typer.Abort:
+            raise SystemExit(1) from None
+        except Exception as exc:
+            import click
+
+            if isinstance(exc, click.ClickException):
+                exc.show()
+                raise SystemExit(exc.exit_code) from None
+            raise
+
+    sys.exit(_friendly_errors(run))

@@ -1,0 +1,52 @@
+"""One settings object for the whole hub (``CASHRAIL_`` environment variables or ``.env``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["sandbox", "production"]
+ENVIRONMENTS: tuple[Environment, ...] = ("sandbox", "production")
+
+
+class Settings(BaseSettings):
+    """Hub settings.
+
+    The data dir holds the SQLite hub store and the encryption key unless a database URL
+    or key is given. The key is only ever read from here or from the key file.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CASHRAIL_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".cashrail"), description="Where the SQLite file, key and sandbox state live.")
+    database_url: SecretStr | None = Field(default=None, description="SQLAlchemy URL; SQLite in the data dir when unset.")
+    secret_key: SecretStr | None = Field(default=None, description="Fernet key; generated into the data dir when unset.")
+    environment: Environment = Field(default="sandbox", description="Default environment for CLI commands.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "hub.sqlite3"
+
+    @property
+    def key_path(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    def resolved_database_url(self) -> str:
+        """The hub store URL: the configured one, else a SQLite file in the data dir."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.sqlite_path.resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

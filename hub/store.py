@@ -1,0 +1,346 @@
+"""Writing synced pages into the hub: upsert by (connector, external id), exactly once.
+
+Each call here runs inside the caller's transaction, so a page's records, its quarantined
+records and the stream cursor commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.sql import bindparam
+from sqlmodel import Session
+from sqlmodel import select as sm_select
+
+from hub.models import (
+    ENTITY_TABLES,
+    InvoiceLine,
+    QuarantinedRecord,
+    StreamState,
+    SyncedRecord,
+    SyncRun,
+)
+from hub.types import utcnow
+from mappings.base import MappedRecord, content_hash
+
+#: larger IN lists are split so no engine hits its bound-parameter limit
+_CHUNK = 500
+
+
+@dataclass
+class StreamCounts:
+    """What one stream did in one run."""
+
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+
+    def add(self, other: StreamCounts) -> None:
+        for name, amount in asdict(other).items():
+            setattr(self, name, getattr(self, name) + amount)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """A raw record that failed mapping, with the field and reason."""
+
+    raw: dict[str, Any]
+    external_id: str | None
+    field: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class PageScope:
+    """Who a page belongs to."""
+
+    environment: str
+    connector_id: int
+    stream: str
+    entity: str
+    run_id: int
+
+    @property
+    def table(self) -> type[SyncedRecord]:
+        return ENTITY_TABLES[self.entity]
+
+
+@dataclass
+class Existing:
+    id: int
+    content_hash: str
+    is_deleted: bool
+    summary_hash: str | None = None
+
+
+@dataclass
+class PageResult:
+    counts: StreamCounts = field(default_factory=StreamCounts)
+    max_modified: datetime | None = None
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def existing_rows(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, Existing]:
+    """The stored bookkeeping of these records (id, hash, deleted marker)."""
+    t = scope.table.__table__
+    has_summary = "summary_hash" in t.c
+    cols = [t.c.external_id, t.c.id, t.c.content_hash, t.c.is_deleted]
+    if has_summary:
+        cols.append(t.c.summary_hash)
+    found: dict[str, Existing] = {}
+    for chunk in _chunks(list(external_ids)):
+        rows = s.connection().execute(
+            select(*cols).where(
+                t.c.environment == scope.environment,
+                t.c.connector_id == scope.connector_id,
+                t.c.external_id.in_(chunk),
+            )
+        )
+        for row in rows:
+            found[row.external_id] = Existing(
+                row.id, row.content_hash, row.is_deleted, row.summary_hash if has_summary else None
+            )
+    return found
+
+
+def apply_page(
+    s: Session,
+    scope: PageScope,
+    records: Sequence[MappedRecord],
+    quarantined: Sequence[Quarantine] = (),
+    *,
+    fetched: int,
+    mark_seen: Sequence[str] = (),
+    summary_hashes: dict[str, str] | None = None,
+) -> PageResult:
+    """Upsert one page of mapped records and record its quarantined ones.
+
+    Args:
+        records: canonical records; the same key twice in a page keeps the last one.
+        quarantined: records that failed mapping.
+        fetched: how many records the source returned for this page.
+        mark_seen: external ids seen in this run (full reads: unseen rows are deleted later).
+        summary_hashes: for streams whose list payload differs from the stored detail
+            payload, the list payload's hash per external id.
+    """
+    result = PageResult()
+    result.counts.fetched = fetched
+    now = utcnow()
+    t = scope.table.__table__
+    by_key = {r.external_id: r for r in records}  # dedup: lookback windows overlap pages
+    existing = existing_rows(s, scope, list(by_key))
+    has_summary = "summary_hash" in t.c
+
+    inserts: list[dict[str, Any]] = []
+    updates: dict[str, dict[str, Any]] = {}
+    for key, rec in by_key.items():
+        digest = rec.content_hash
+        if rec.source_modified_at and (result.max_modified is None or rec.source_modified_at > result.max_modified):
+            result.max_modified = rec.source_modified_at
+        row = {
+            **rec.fields,
+            "source_modified_at": rec.source_modified_at,
+            "content_hash": digest,
+            "raw": dict(rec.raw),
+            "is_deleted": False,
+            "deleted_at": None,
+            "seen_run_id": scope.run_id,
+            "last_synced_at": now,
+        }
+        if has_summary:
+            row["summary_hash"] = (summary_hashes or {}).get(key)
+        old = existing.get(key)
+        if old is None:
+            inserts.append(
+                {
+                    **row,
+                    "environment": scope.environment,
+                    "connector_id": scope.connector_id,
+                    "external_id": key,
+                    "first_synced_at": now,
+                }
+            )
+        elif old.content_hash != digest or old.is_deleted:
+            updates[key] = {**row, "_id": old.id}
+        else:
+            result.counts.unchanged += 1
+
+    if inserts:
+        new_ids = s.connection().execute(insert(t).returning(t.c.id, t.c.external_id), inserts)
+        ids = {row.external_id: row.id for row in new_ids}
+        _replace_children(s, scope, [(ids[r["external_id"]], by_key[r["external_id"]]) for r in inserts], fresh=True)
+    if updates:
+        columns = [k for k in next(iter(updates.values())) if k != "_id"]
+        stmt = update(t).where(t.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
+        s.connection().execute(stmt, list(updates.values()))
+        _replace_children(s, scope, [(u["_id"], by_key[k]) for k, u in updates.items()], fresh=False)
+    result.counts.inserted = len(inserts)
+    result.counts.updated = len(updates)
+
+    if mark_seen:
+        for chunk in _chunks(list(mark_seen)):
+            s.connection().execute(
+                update(t)
+                .where(
+                    t.c.environment == scope.environment,
+                    t.c.connector_id == scope.connector_id,
+                    t.c.external_id.in_(chunk),
+                )
+                .values(seen_run_id=scope.run_id)
+            )
+
+    if by_key:
+        _release_from_quarantine(s, scope, list(by_key))
+    result.counts.quarantined = _quarantine(s, scope, quarantined, now)
+    return result
+
+
+def _replace_children(
+    s: Session, scope: PageScope, parents: list[tuple[int, MappedRecord]], *, fresh: bool
+) -> None:
+    """Invoice lines follow their invoice: replaced whole whenever it changes."""
+    with_children = [(pid, rec) for pid, rec in parents if rec.children is not None]
+    if not with_children:
+        return
+    lines = InvoiceLine.__table__
+    if not fresh:
+        for chunk in _chunks([pid for pid, _ in with_children]):
+            s.connection().execute(delete(lines).where(lines.c.invoice_id.in_(chunk)))
+    rows = [
+        {**child, "environment": scope.environment, "invoice_id": pid}
+        for pid, rec in with_children
+        for child in rec.children or ()
+    ]
+    if rows:
+        s.connection().execute(insert(lines), rows)
+
+
+def _release_from_quarantine(s: Session, scope: PageScope, external_ids: list[str]) -> None:
+    q = QuarantinedRecord.__table__
+    for chunk in _chunks(external_ids):
+        s.connection().execute(
+            delete(q).where(
+                q.c.environment == scope.environment,
+                q.c.connector_id == scope.connector_id,
+                q.c.stream == scope.stream,
+                q.c.external_id.in_(chunk),
+            )
+        )
+
+
+def _quarantine(s: Session, scope: PageScope, items: Sequence[Quarantine], now: datetime) -> int:
+    if not items:
+        return 0
+    q = QuarantinedRecord.__table__
+    by_hash = {content_hash(item.raw): item for item in items}
+    known = {
+        row.record_hash
+        for row in s.connection().execute(
+            select(q.c.record_hash).where(
+                q.c.environment == scope.environment,
+                q.c.connector_id == scope.connector_id,
+                q.c.stream == scope.stream,
+                q.c.record_hash.in_(list(by_hash)),
+            )
+        )
+    }
+    fresh = [
+        {
+            "environment": scope.environment,
+            "connector_id": scope.connector_id,
+            "stream": scope.stream,
+            "external_id": item.external_id,
+            "record_hash": digest,
+            "field": item.field,
+            "reason": item.reason,
+            "raw": item.raw,
+            "sync_run_id": scope.run_id,
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        for digest, item in by_hash.items()
+        if digest not in known
+    ]
+    if fresh:
+        s.connection().execute(insert(q), fresh)
+    if known:
+        s.connection().execute(
+            update(q)
+            .where(
+                q.c.environment == scope.environment,
+                q.c.connector_id == scope.connector_id,
+                q.c.stream == scope.stream,
+                q.c.record_hash.in_(list(known)),
+            )
+            .values(last_seen_at=now, sync_run_id=scope.run_id)
+        )
+    return len(items)
+
+
+def mark_unseen_deleted(s: Session, scope: PageScope) -> int:
+    """After a complete full read: rows the source no longer has are marked deleted."""
+    t = scope.table.__table__
+    result = s.connection().execute(
+        update(t)
+        .where(
+            t.c.environment == scope.environment,
+            t.c.connector_id == scope.connector_id,
+            t.c.is_deleted.is_(False),
+            (t.c.seen_run_id.is_(None)) | (t.c.seen_run_id != scope.run_id),
+        )
+        .values(is_deleted=True, deleted_at=utcnow(), last_synced_at=utcnow())
+    )
+    return int(result.rowcount or 0)
+
+
+def stream_state(s: Session, environment: str, connector_id: int, stream: str) -> StreamState:
+    """The stream's cursor row (created on first use, in the caller's transaction)."""
+    state = s.exec(
+        sm_select(StreamState).where(StreamState.connector_id == connector_id, StreamState.stream == stream)
+    ).first()
+    if state is None:
+        state = StreamState(environment=environment, connector_id=connector_id, stream=stream)
+        s.add(state)
+        s.flush()
+    return state
+
+
+def advance_cursor(state: StreamState, candidate: datetime | None, run_id: int) -> None:
+    """Move the cursor forward (never back) to the newest modified time stored so far."""
+    if candidate is not None:
+        value = candidate.isoformat()
+        if state.cursor is None or datetime.fromisoformat(state.cursor) < candidate:
+            state.cursor = value
+    state.last_run_id = run_id
+
+
+def delete_connector_rows(s: Session, environment: str, connector_id: int) -> None:
+    """Remove everything a connector synced (used when the connector card is deleted)."""
+    invoices = ENTITY_TABLES["invoices"].__table__
+    lines = InvoiceLine.__table__
+    s.connection().execute(
+        delete(lines).where(
+            lines.c.invoice_id.in_(
+                select(invoices.c.id).where(
+                    invoices.c.environment == environment, invoices.c.connector_id == connector_id
+                )
+            )
+        )
+    )
+    for model in (*ENTITY_TABLES.values(), QuarantinedRecord, StreamState, SyncRun):
+        t = model.__table__
+        s.connection().execute(delete(t).where(t.c.environment == environment, t.c.connector_id == connector_id))

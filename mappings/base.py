@@ -1,0 +1,159 @@
+"""What every mapping returns: a canonical record, or a MappingError naming the field."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+
+class MappingError(ValueError):
+    """A source record that cannot become a canonical record.
+
+    Attributes:
+        field: the source field at fault (``None`` when the record as a whole is wrong).
+        reason: plain words for the finance or ops person reading the quarantine.
+    """
+
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(f"{field}: {reason}" if field else reason)
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class MappingContext:
+    """What a mapping needs to know about the source beyond the record itself."""
+
+    time_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+
+
+@dataclass
+class MappedRecord:
+    """A canonical hub record: entity columns plus optional child rows (invoice lines)."""
+
+    external_id: str
+    source_modified_at: datetime | None
+    fields: dict[str, Any]
+    raw: Mapping[str, Any]
+    children: list[dict[str, Any]] | None = None
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.raw)
+
+
+def content_hash(raw: Mapping[str, Any]) -> str:
+    """Stable hash of a raw payload: equal payloads, equal hashes, whatever the key order."""
+    blob = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+Mapper = Callable[[Mapping[str, Any], MappingContext], MappedRecord]
+
+
+# --- field readers: each raises MappingError naming the field -----------------------
+
+_MISSING = object()
+
+
+def value(raw: Mapping[str, Any], name: str, default: Any = _MISSING) -> Any:
+    """Read a key case-insensitively (BMS spec is PascalCase, real clients see camelCase)."""
+    if name in raw:
+        found = raw[name]
+    else:
+        lowered = name.lower()
+        found = next((v for k, v in raw.items() if k.lower() == lowered), _MISSING)
+    if found is _MISSING or found is None:
+        if default is _MISSING:
+            raise MappingError(name, "is missing")
+        return default
+    return found
+
+
+def text(raw: Mapping[str, Any], name: str, *, required: bool = False, max_length: int = 255) -> str | None:
+    found = value(raw, name) if required else value(raw, name, None)
+    if found is None:
+        return None
+    result = str(found).strip()
+    if required and not result:
+        raise MappingError(name, "is empty")
+    if len(result) > max_length:
+        raise MappingError(name, f"is longer than {max_length} characters")
+    return result or None
+
+
+def ident(raw: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
+    found = value(raw, name) if required else value(raw, name, None)
+    if found is None:
+        return None
+    if isinstance(found, bool) or not isinstance(found, (int, str)) or str(found).strip() == "":
+        raise MappingError(name, f"is not a valid id: {found!r}")
+    return str(found).strip()
+
+
+def boolean(raw: Mapping[str, Any], name: str, default: bool = False) -> bool:
+    found = value(raw, name, default)
+    if isinstance(found, bool):
+        return found
+    if isinstance(found, str) and found.lower() in {"true", "false"}:
+        return found.lower() == "true"
+    raise MappingError(name, f"is not true/false: {found!r}")
+
+
+def integer(raw: Mapping[str, Any], name: str) -> int | None:
+    found = value(raw, name, None)
+    if found is None:
+        return None
+    if isinstance(found, bool):
+        raise MappingError(name, f"is not a whole number: {found!r}")
+    try:
+        return int(str(found))
+    except ValueError:
+        raise MappingError(name, f"is not a whole number: {found!r}") from None
+
+
+def money(raw: Mapping[str, Any], name: str, *, required: bool = False) -> Decimal | None:
+    """A decimal amount, read from the JSON text so no float rounding creeps in."""
+    found = value(raw, name) if required else value(raw, name, None)
+    if found is None:
+        return None
+    if isinstance(found, bool):
+        raise MappingError(name, f"is not an amount: {found!r}")
+    try:
+        amount = Decimal(str(found))
+    except InvalidOperation:
+        raise MappingError(name, f"is not an amount: {found!r}") from None
+    if not amount.is_finite():
+        raise MappingError(name, f"is not a finite amount: {found!r}")
+    return amount
+
+
+def timestamp(raw: Mapping[str, Any], name: str, ctx: MappingContext, *, required: bool = False) -> datetime | None:
+    """A source timestamp as aware UTC; offset-less values are in the tenant's zone."""
+    found = value(raw, name) if required else value(raw, name, None)
+    if found is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(found).replace("Z", "+00:00"))
+    except ValueError:
+        raise MappingError(name, f"is not a date-time: {found!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ctx.time_zone)
+    return parsed.astimezone(UTC)
+
+
+def day(raw: Mapping[str, Any], name: str) -> date | None:
+    """A calendar date (billing dates are dates, not instants)."""
+    found = value(raw, name, None)
+    if found is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(found).replace("Z", "+00:00")).date()
+    except ValueError:
+        raise MappingError(name, f"is not a date: {found!r}") from None

@@ -1,0 +1,94 @@
+"""Shared fixtures: a hub store on SQLite or PostgreSQL, settings in a temp data dir, sandboxes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
+PG_ADMIN_URL = os.environ.get("CASHRAIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_database_url(worker: str) -> str | None:
+    """Create (once) this worker's PostgreSQL test database; None when no server answers."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    name = f"cashrail_test_{worker}"
+    try:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    except OperationalError:
+        return None
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_url(worker_id: str) -> str:
+    url = _pg_database_url(worker_id)
+    if url is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}; in CI the PostgreSQL suite must run")
+        pytest.skip("PostgreSQL is not reachable (set CASHRAIL_TEST_PG_URL); the PostgreSQL suite is skipped")
+    return url
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data dir; settings and engines are rebuilt around it."""
+    from hub import db, settings
+
+    d = tmp_path / "data"
+    monkeypatch.setenv("CASHRAIL_DATA_DIR", str(d))
+    monkeypatch.delenv("CASHRAIL_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CASHRAIL_SECRET_KEY", raising=False)
+    settings.get_settings.cache_clear()
+    yield d
+    db.dispose_engines()
+    settings.get_settings.cache_clear()
+
+
+def _truncate_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from hub.db import get_engine
+    from hub.settings import get_settings
+
+    engine = get_engine(get_settings())
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+        if tables:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def hub_db(request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The hub store on each engine: yields the engine name, with an empty, migrated schema."""
+    from hub import settings
+
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        monkeypatch.setenv("CASHRAIL_DATABASE_URL", url)
+        settings.get_settings.cache_clear()
+        _truncate_postgres(url)
+    yield request.param
+
+
+@pytest.fixture(scope="session")
+def prefect_backend() -> Iterator[str]:
+    """One throwaway Prefect server for the whole session; yields its API URL."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield str(PREFECT_API_URL.value())

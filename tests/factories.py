@@ -1,0 +1,52 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import SecretStr
+
+from hub import cards
+from hub.db import session
+from hub.models import Connector
+from mappings.base import MappedRecord
+
+
+def bms_card(name: str = "psa", environment: str = "sandbox", url: str = "http://127.0.0.1:9", **settings: Any) -> Connector:
+    spec = cards.CardSpec(
+        name=name,
+        kind="bms",
+        environment=environment,
+        settings={"company": "Acme MSP", "username": "api.cashrail", "server_url": url, **settings},
+        secrets={"password": SecretStr(settings.pop("password", "sandbox-pass"))},
+    )
+    with session(environment) as s:
+        return cards.create(s, spec)
+
+
+def organisation(external_id: str, name: str = "Acme", modified: datetime | None = None, **extra: Any) -> MappedRecord:
+    raw = {"Id": external_id, "AccountName": name, **extra}
+    return MappedRecord(
+        external_id=external_id,
+        source_modified_at=modified or datetime(2024, 1, 1, tzinfo=UTC),
+        fields={"name": name, "credit_limit": Decimal("0.10")},
+        raw=raw,
+    )
+
+
+def invoice(external_id: str, amounts: list[str], number: str = "INV") -> MappedRecord:
+    lines = [
+        {"line_no": i + 1, "external_id": f"{external_id}-{i}", "description": "svc",
+         "quantity": Decimal("1"), "unit_price": Decimal(a), "amount": Decimal(a)}
+        for i, a in enumerate(amounts)
+    ]
+    total = sum((Decimal(a) for a in amounts), Decimal("0"))
+    return MappedRecord(
+        external_id=external_id,
+        source_modified_at=None,
+        fields={"number": f"{number}-{external_id}", "total": total},
+        raw={"Id": external_id, "lines": amounts},
+        children=lines,
+    )

@@ -1,0 +1,149 @@
+"""The hub store, on SQLite and on PostgreSQL: exactly-once upserts, deletes, quarantine,
+exact money, environments that never see each other, secrets encrypted at rest."""
+
+from __future__ import annotations
+
+import stat
+from decimal import Decimal
+
+import pytest
+from sqlmodel import select
+
+from hub import cards
+from hub.db import WrongEnvironmentError, session
+from hub.models import Connector, Invoice, InvoiceLine, Organisation, QuarantinedRecord
+from hub.store import PageScope, Quarantine, apply_page, mark_unseen_deleted
+from tests import factories
+
+
+def _scope(card: Connector, run_id: int = 1, stream: str = "organisations", entity: str = "organisations") -> PageScope:
+    assert card.id is not None
+    return PageScope(card.environment, card.id, stream, entity, run_id)
+
+
+def test_same_page_twice_inserts_once_then_reports_unchanged(hub_db: str) -> None:
+    card = factories.bms_card()
+    page = [factories.organisation(str(i)) for i in range(1, 6)]
+    with session("sandbox") as s:
+        first = apply_page(s, _scope(card), page, fetched=5)
+    with session("sandbox") as s:
+        second = apply_page(s, _scope(card), page, fetched=5)
+        rows = s.exec(select(Organisation)).all()
+    assert (first.counts.inserted, first.counts.unchanged) == (5, 0)
+    assert (second.counts.inserted, second.counts.updated, second.counts.unchanged) == (0, 0, 5)
+    assert len(rows) == 5
+
+
+def test_a_key_repeated_within_a_page_is_stored_once(hub_db: str) -> None:
+    card = factories.bms_card()
+    with session("sandbox") as s:
+        result = apply_page(s, _scope(card), [factories.organisation("1", "Old"), factories.organisation("1", "New")], fetched=2)
+        rows = s.exec(select(Organisation)).all()
+    assert result.counts.inserted == 1
+    assert [r.name for r in rows] == ["New"]
+
+
+def test_changed_record_is_updated_in_place(hub_db: str) -> None:
+    card = factories.bms_card()
+    with session("sandbox") as s:
+        apply_page(s, _scope(card), [factories.organisation("1", "Acme")], fetched=1)
+    with session("sandbox") as s:
+        result = apply_page(s, _scope(card), [factories.organisation("1", "Acme Renamed")], fetched=1)
+        row = s.exec(select(Organisation)).one()
+    assert result.counts.updated == 1
+    assert row.name == "Acme Renamed"
+    assert row.raw["AccountName"] == "Acme Renamed"
+
+
+def test_full_read_marks_unseen_rows_deleted_and_a_returning_record_is_restored(hub_db: str) -> None:
+    card = factories.bms_card()
+    with session("sandbox") as s:
+        apply_page(s, _scope(card, run_id=1), [factories.organisation(str(i)) for i in range(1, 4)], fetched=3)
+    with session("sandbox") as s:
+        apply_page(s, _scope(card, run_id=2), [], fetched=2, mark_seen=["1", "2"])
+        assert mark_unseen_deleted(s, _scope(card, run_id=2)) == 1
+        deleted = s.exec(select(Organisation).where(Organisation.is_deleted)).one()
+    assert deleted.external_id == "3" and deleted.deleted_at is not None
+    with session("sandbox") as s:
+        result = apply_page(s, _scope(card, run_id=3), [factories.organisation("3")], fetched=1)
+        restored = s.exec(select(Organisation).where(Organisation.external_id == "3")).one()
+    assert result.counts.updated == 1 and not restored.is_deleted
+
+
+def test_invoice_lines_are_replaced_with_their_invoice_and_money_stays_exact(hub_db: str) -> None:
+    card = factories.bms_card()
+    scope = _scope(card, stream="invoices", entity="invoices")
+    with session("sandbox") as s:
+        apply_page(s, scope, [factories.invoice("10", ["0.10", "0.20"])], fetched=1)
+    with session("sandbox") as s:
+        apply_page(s, scope, [factories.invoice("10", ["1.005", "2.0001", "3"])], fetched=1)
+        inv = s.exec(select(Invoice)).one()
+        lines = s.exec(select(InvoiceLine).order_by(InvoiceLine.line_no)).all()
+    assert inv.total == Decimal("6.0051")
+    assert [line.amount for line in lines] == [Decimal("1.005"), Decimal("2.0001"), Decimal("3")]
+    assert all(isinstance(line.amount, Decimal) for line in lines)
+
+
+def test_invalid_record_is_quarantined_once_with_field_and_reason(hub_db: str) -> None:
+    card = factories.bms_card()
+    bad = Quarantine({"Id": 9, "AccountName": None}, "9", "AccountName", "is missing")
+    for run in (1, 2):
+        with session("sandbox") as s:
+            result = apply_page(s, _scope(card, run_id=run), [], [bad], fetched=1)
+            assert result.counts.quarantined == 1
+    with session("sandbox") as s:
+        rows = s.exec(select(QuarantinedRecord)).all()
+    assert [(r.external_id, r.field, r.reason) for r in rows] == [("9", "AccountName", "is missing")]
+    with session("sandbox") as s:  # fixed at the source: it leaves quarantine
+        apply_page(s, _scope(card, run_id=3), [factories.organisation("9")], fetched=1)
+        assert s.exec(select(QuarantinedRecord)).all() == []
+
+
+def test_no_query_crosses_environments(hub_db: str) -> None:
+    sandbox = factories.bms_card("psa", "sandbox")
+    production = factories.bms_card("psa", "production")
+    with session("sandbox") as s:
+        apply_page(s, _scope(sandbox), [factories.organisation("1", "Sandbox Co")], fetched=1)
+    with session("production") as s:
+        apply_page(s, _scope(production), [factories.organisation("1", "Real Co")], fetched=1)
+    with session("production") as s:
+        assert [o.name for o in s.exec(select(Organisation)).all()] == ["Real Co"]
+        assert [c.id for c in s.exec(select(Connector)).all()] == [production.id]
+        assert s.get(Connector, sandbox.id) is None or s.get(Connector, sandbox.id).environment == "production"  # type: ignore[union-attr]
+    with session("sandbox") as s:
+        assert [o.name for o in s.exec(select(Organisation)).all()] == ["Sandbox Co"]
+
+
+def test_writing_a_row_of_another_environment_is_refused(hub_db: str) -> None:
+    with pytest.raises(WrongEnvironmentError):
+        with session("sandbox") as s:
+            s.add(Connector(environment="production", name="x", kind="bms"))
+
+
+def test_credentials_are_encrypted_at_rest_with_a_private_key_file(hub_db: str, data_dir) -> None:  # noqa: ANN001
+    card = factories.bms_card(password="Very-Secret-Pa55")
+    assert "Very-Secret-Pa55" not in card.secrets_encrypted
+    assert "Very-Secret-Pa55" not in repr(card)
+    key = data_dir / "secret.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    with session("sandbox") as s:
+        live = cards.instantiate(cards.get(s, "psa"))
+    assert live.auth._password.get_secret_value() == "Very-Secret-Pa55"  # type: ignore[attr-defined]
+    assert "Very-Secret-Pa55" not in repr(live)
+
+
+def test_active_connector_settings_change_only_after_deactivating(hub_db: str) -> None:
+    factories.bms_card()
+    with session("sandbox") as s:
+        cards.set_status(s, "psa", "active")
+    with pytest.raises(cards.CardError, match="deactivate it"), session("sandbox") as s:
+        cards.update_settings(s, "psa", {"page_size": 50})
+    with session("sandbox") as s:
+        cards.set_status(s, "psa", "deactivated")
+        card = cards.update_settings(s, "psa", {"page_size": 50})
+    assert card.settings["page_size"] == 50
+
+
+def test_bad_settings_name_the_field(hub_db: str) -> None:
+    with pytest.raises(cards.CardError, match="time_zone: .*unknown time zone"):
+        factories.bms_card(time_zone="Mars/Olympus")
