@@ -50,7 +50,7 @@ class BmsAuth(httpx.Auth):
         with self._lock:
             if force and self._access is not None and stale is not None and self._access != stale:
                 return self._access  # another thread refreshed already
-            if force or self._access is None or self._clock() >= self._expires_at - REFRESH_MARGIN:
+            if force or self._access is None or self._clock() + REFRESH_MARGIN >= self._expires_at:
                 self._renew()
             assert self._access is not None
             return self._access
@@ -108,11 +108,11 @@ class BmsAuth(httpx.Auth):
     def _parse_expiry(self, raw: object) -> datetime:
         try:
             parsed = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-        except ValueError:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=self._tz)
+            return parsed.astimezone(UTC)
+        except (ValueError, OverflowError):  # .NET's empty date 0001-01-01 overflows in some zones
             return self._clock() + DEFAULT_LIFETIME
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=self._tz)
-        return parsed.astimezone(UTC)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         token = self.token()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
@@ -70,6 +72,14 @@ class BmsSettings(SyncSettings):
 
 class BmsSecrets(BaseModel):
     password: SecretStr = Field(description="API user's password")
+
+
+def _page_fingerprint(records: list[Record]) -> str:
+    """Identity of a page; records without an Id (malformed, quarantined later) are hashed whole."""
+    with_id = [r for r in records if get_ci(r, "Id") is not None]
+    without = [r for r in records if get_ci(r, "Id") is None]
+    blob = json.dumps(without, sort_keys=True, default=str)
+    return fingerprint(with_id, "Id") + hashlib.sha256(blob.encode()).hexdigest()
 
 
 def _envelope_error(body: Any) -> str | None:
@@ -164,7 +174,7 @@ class BmsConnector(SourceConnector):
             if not records:
                 return
             # A server that ignores PageNumber would otherwise loop forever on page 1.
-            guard.check(fingerprint(records, "Id"))
+            guard.check(_page_fingerprint(records))
             yield records
             total = get_ci(body, "TotalRecords")
             if len(records) < size or (isinstance(total, int) and number * size >= total):
