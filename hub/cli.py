@@ -23,8 +23,11 @@ connectors_app = typer.Typer(help="Connector cards: add, list, show, test, activ
                              no_args_is_help=True)
 app.add_typer(connectors_app, name="connectors")
 
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: an error is one line, whatever the terminal's width; tables get room when piped
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+if not out.is_terminal:
+    out.width = 160
 
 EnvOption = Annotated[str | None, typer.Option("--env", "-e", help="sandbox or production (default: CASHRAIL_ENVIRONMENT)")]
 COUNT_COLUMNS = ("fetched", "inserted", "updated", "unchanged", "deleted", "quarantined")
@@ -76,7 +79,9 @@ def _prompt_spec(name: str | None, kind: str, environment: str) -> cards.CardSpe
     cls = connector_class(kind)
     name = name or typer.prompt("Name")
     settings: dict[str, Any] = {}
-    for field, info in cls.settings_model.model_fields.items():
+    fields = cls.settings_model.model_fields
+    ordered = sorted(fields.items(), key=lambda item: not item[1].is_required())  # required ones first
+    for field, info in ordered:
         label = info.description or field
         if info.is_required():
             settings[field] = typer.prompt(label)
@@ -370,7 +375,10 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
 def main() -> None:
     def run() -> None:
         try:
-            app(standalone_mode=False)
+            # Without standalone mode click returns an Exit's code instead of raising it.
+            code = app(standalone_mode=False)
+            if isinstance(code, int) and code:
+                raise SystemExit(code)
         except typer.Exit as exc:
             raise SystemExit(exc.exit_code) from None
         except typer.Abort:

@@ -1,0 +1,32 @@
+"""The BMS connector passes the shared connector conformance suite against its sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from connectors.bms import BmsConnector, BmsSecrets, BmsSettings
+from connectors.sandbox.bms import SandboxServer
+from tests.connectors.conformance import ConnectorConformance
+
+
+@pytest.fixture(scope="module")
+def bms_sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(records=120, seed=4, time_zone="Asia/Tokyo") as server:
+        yield server
+
+
+class TestBmsConformance(ConnectorConformance):
+    @pytest.fixture
+    def make_connector(self, bms_sandbox: SandboxServer):  # noqa: ANN201
+        def make(secrets: dict[str, Any] | None) -> BmsConnector:
+            settings = BmsSettings(company=bms_sandbox.state.company, username=bms_sandbox.state.username,
+                                   server_url=bms_sandbox.url, time_zone="Asia/Tokyo", page_size=25,
+                                   rate_limit_per_hour=0)
+            password = (secrets or {}).get("password") or SecretStr(bms_sandbox.state.password)
+            return BmsConnector(settings, BmsSecrets(password=password))
+
+        return make

@@ -1,0 +1,78 @@
+"""Secrets never leak: a whole add/test/activate/sync cycle through the CLI, then every byte
+it printed, stored or sent to Prefect (logs, runs, parameters, artifacts) is searched."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from connectors.sandbox.bms import SandboxServer
+
+PASSWORD = "S3cr3t-Pa55word-XYZ"
+WRONG_PASSWORD = "Wr0ng-Pa55-QQQ-777"
+
+
+def _cli(args: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run([sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True, timeout=300)
+    return f"$ cashrail {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
+
+
+def _prefect_dump(api: str) -> str:
+    body = {"limit": 200}
+    parts = []
+    for path in ("flow_runs/filter", "task_runs/filter", "logs/filter", "artifacts/filter", "flows/filter"):
+        parts.append(httpx.post(f"{api}/{path}", json=body, timeout=60).text)
+    return "\n".join(parts)
+
+
+def test_a_whole_sync_never_prints_logs_or_stores_a_secret(
+    data_dir: Path, prefect_backend: str, tmp_path: Path, worker_id: str
+) -> None:
+    env = {**{k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "LANG"))},
+           "CASHRAIL_DATA_DIR": str(data_dir), "PREFECT_API_URL": prefect_backend,
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+           # show every log line on the console too: they are searched as well
+           "PREFECT_LOGGING_LEVEL": "DEBUG"}
+    with SandboxServer(records=60, seed=5, password=PASSWORD) as server:
+        good = tmp_path / "psa.json"
+        bad = tmp_path / "psa-wrong.json"
+        for path, name, password in ((good, "psa", PASSWORD), (bad, "psa-wrong", WRONG_PASSWORD)):
+            path.write_text(json.dumps({
+                "name": name, "kind": "bms", "environment": "sandbox",
+                "settings": {"company": "Acme MSP", "username": "api.cashrail", "server_url": server.url,
+                             "rate_limit_per_hour": 0},
+                "secrets": {"password": password},
+            }))
+        output = "\n".join(_cli(args, env) for args in (
+            ["connectors", "add", "--from-file", str(good)],
+            ["connectors", "add", "--from-file", str(bad)],
+            ["connectors", "list"],
+            ["connectors", "show", "psa"],
+            ["connectors", "show", "psa", "--json"],
+            ["connectors", "test", "psa"],
+            ["connectors", "test", "psa-wrong"],
+            ["connectors", "activate", "psa-wrong"],
+            ["connectors", "activate", "psa"],
+            ["sync", "psa"],
+            ["sync", "psa", "--json"],
+        ))
+        tokens = httpx.get(f"{server.url}/_admin/tokens").json()
+    for file in (tmp_path / "psa.json", tmp_path / "psa-wrong.json"):
+        file.unlink()
+
+    assert '"streams"' in output and "Connection OK" in output, output  # the cycle really ran
+    assert "refused the credentials" in output
+    assert tokens, "the sandbox issued tokens"
+    key = (data_dir / "secret.key").read_bytes().strip().decode()
+
+    stored = b"".join(p.read_bytes() for p in data_dir.rglob("*") if p.is_file() and p.name != "secret.key")
+    prefect = _prefect_dump(prefect_backend)
+    haystacks = {"CLI output": output, "data dir": stored.decode("latin-1"), "Prefect API": prefect}
+    for where, text in haystacks.items():
+        for secret in (PASSWORD, WRONG_PASSWORD, key, *tokens):
+            assert secret not in text, f"a secret ({secret[:4]}…) leaked into the {where}"
