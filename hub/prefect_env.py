@@ -16,7 +16,9 @@ def configure(verbose: bool = False) -> None:
         "PREFECT_HOME": str((get_settings().data_dir / "prefect").resolve()),
     }
     if not verbose:
+        # The CLI draws progress and prints failures itself in one line; the full logs,
+        # tracebacks included, still go to the Prefect API and show in its UI.
         for handler in ("CONSOLE", "CONSOLE_FLOW_RUNS", "CONSOLE_TASK_RUNS"):
-            defaults[f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL"] = "WARNING"
+            defaults[f"PREFECT_LOGGING_HANDLERS_{handler}_LEVEL"] = "CRITICAL"
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
