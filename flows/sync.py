@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -55,10 +56,10 @@ def sync_connector(connector: str, environment: str = "sandbox", full: bool = Fa
             results[name] = future.result()
         except Exception as exc:  # one stream failing must not hide the others' counts
             failures[name] = f"{type(exc).__name__}: {exc}"
-    error = "; ".join(f"{name}: {msg}" for name, msg in failures.items()) or None
+    error = sync.describe_failures(failures)
     sync.finish_run(environment, run.id, results, error)
     create_table_artifact(
-        key=f"sync-{connector}".lower().replace("_", "-").replace(" ", "-"),
+        key=re.sub(r"[^a-z0-9-]+", "-", f"sync-{connector}".lower()),
         table=[{"stream": name, **counts} for name, counts in results.items()]
         + [{"stream": name, "error": msg} for name, msg in failures.items()],
         description=f"Sync of connector {connector} ({environment}), run {run.id}",

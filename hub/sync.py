@@ -249,6 +249,16 @@ def _store_page(
     return result.counts
 
 
+def describe_failures(failures: dict[str, str]) -> str | None:
+    """One line for a run's failed streams; one cause shared by all is said once."""
+    if not failures:
+        return None
+    causes = set(failures.values())
+    if len(causes) == 1 and len(failures) > 1:
+        return f"every stream ({', '.join(failures)}): {causes.pop()}"
+    return "; ".join(f"{name}: {msg}" for name, msg in failures.items())
+
+
 def stream_names(kind: str) -> list[str]:
     return [spec.name for spec in connector_class(kind).streams]
 
