@@ -76,6 +76,9 @@ class Organisation(SyncedRecord, table=True):
     net_days: int | None = None
     credit_limit: Decimal | None = Field(default=None, sa_type=Money)
     source_created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    tax_id: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=255)
+    phone: str | None = Field(default=None, max_length=64)
 
 
 class Contact(SyncedRecord, table=True):
@@ -143,20 +146,75 @@ class Invoice(SyncedRecord, table=True):
     summary_hash: str | None = Field(default=None, max_length=64)
 
 
-class InvoiceLine(EnvScoped, table=True):
-    """An invoice's line; replaced with its invoice whenever the invoice changes."""
-
-    __tablename__ = "invoice_lines"
+class DocumentLine(EnvScoped):
+    """Columns of a document's line (invoice or sales order); replaced with its document."""
 
     id: int | None = Field(default=None, primary_key=True)
-    invoice_id: int = Field(foreign_key="invoices.id", index=True)
     line_no: int
     external_id: str | None = Field(default=None, max_length=64)
     item_code: str | None = Field(default=None, max_length=64)
     description: str | None = Field(default=None, sa_type=Text)
     quantity: Decimal = Field(sa_type=Money)
     unit_price: Decimal = Field(sa_type=Money)
+    discount_percent: Decimal | None = Field(default=None, sa_type=Money)
     amount: Decimal = Field(sa_type=Money)
+
+
+class InvoiceLine(DocumentLine, table=True):
+    __tablename__ = "invoice_lines"
+
+    invoice_id: int = Field(foreign_key="invoices.id", index=True)
+
+
+class Product(SyncedRecord, table=True):
+    """An item the ERP sells (plan lines bill these)."""
+
+    __tablename__ = "products"
+    __table_args__ = _key("products")
+
+    number: str = Field(max_length=64)
+    name: str = Field(max_length=255)
+    product_type: str | None = Field(default=None, max_length=32)
+    unit_price: Decimal | None = Field(default=None, sa_type=Money)
+    unit_of_measure: str | None = Field(default=None, max_length=32)
+    is_blocked: bool = False
+
+
+class SalesOrder(SyncedRecord, table=True):
+    __tablename__ = "sales_orders"
+    __table_args__ = _key("sales_orders")
+
+    number: str = Field(max_length=64)
+    external_document_number: str | None = Field(default=None, max_length=64, index=True)
+    organisation_external_id: str | None = Field(default=None, max_length=64, index=True)
+    order_date: date | None = None
+    currency: str | None = Field(default=None, max_length=8)
+    status: str | None = Field(default=None, max_length=32)
+    total: Decimal | None = Field(default=None, sa_type=Money)
+    tax: Decimal | None = Field(default=None, sa_type=Money)
+
+
+class SalesOrderLine(DocumentLine, table=True):
+    __tablename__ = "sales_order_lines"
+
+    sales_order_id: int = Field(foreign_key="sales_orders.id", index=True)
+
+
+class OrganisationLink(EnvScoped, table=True):
+    """A PSA organisation and its ERP customer are one customer; how the link was made."""
+
+    __tablename__ = "organisation_links"
+    __table_args__ = (
+        UniqueConstraint("psa_organisation_id", name="uq_link_psa"),
+        UniqueConstraint("erp_organisation_id", name="uq_link_erp"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    psa_organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    erp_organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    method: str = Field(max_length=32)  # identifier | name | email_domain | manual
+    detail: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class SyncRun(EnvScoped, table=True):
@@ -220,4 +278,12 @@ ENTITY_TABLES: dict[str, type[SyncedRecord]] = {
     "contracts": Contract,
     "tickets": Ticket,
     "invoices": Invoice,
+    "products": Product,
+    "sales_orders": SalesOrder,
+}
+
+#: entity name -> (line table, its foreign key to the document)
+CHILD_TABLES: dict[str, tuple[type[DocumentLine], str]] = {
+    "invoices": (InvoiceLine, "invoice_id"),
+    "sales_orders": (SalesOrderLine, "sales_order_id"),
 }

@@ -17,8 +17,9 @@ from sqlmodel import Session
 from sqlmodel import select as sm_select
 
 from hub.models import (
+    CHILD_TABLES,
     ENTITY_TABLES,
-    InvoiceLine,
+    OrganisationLink,
     QuarantinedRecord,
     StreamState,
     SyncedRecord,
@@ -212,16 +213,17 @@ def apply_page(
 def _replace_children(
     s: Session, scope: PageScope, parents: list[tuple[int, MappedRecord]], *, fresh: bool
 ) -> None:
-    """Invoice lines follow their invoice: replaced whole whenever it changes."""
+    """Document lines follow their document: replaced whole whenever it changes."""
     with_children = [(pid, rec) for pid, rec in parents if rec.children is not None]
-    if not with_children:
+    if not with_children or scope.entity not in CHILD_TABLES:
         return
-    lines = InvoiceLine.__table__
+    model, parent_key = CHILD_TABLES[scope.entity]
+    lines = model.__table__
     if not fresh:
         for chunk in _chunks([pid for pid, _ in with_children]):
-            s.connection().execute(delete(lines).where(lines.c.invoice_id.in_(chunk)))
+            s.connection().execute(delete(lines).where(lines.c[parent_key].in_(chunk)))
     rows = [
-        {**child, "environment": scope.environment, "invoice_id": pid}
+        {**child, "environment": scope.environment, parent_key: pid}
         for pid, rec in with_children
         for child in rec.children or ()
     ]
@@ -330,16 +332,25 @@ def advance_cursor(state: StreamState, candidate: datetime | None, run_id: int) 
 
 def delete_connector_rows(s: Session, environment: str, connector_id: int) -> None:
     """Remove everything a connector synced (used when the connector card is deleted)."""
-    invoices = ENTITY_TABLES["invoices"].__table__
-    lines = InvoiceLine.__table__
-    s.connection().execute(
-        delete(lines).where(
-            lines.c.invoice_id.in_(
-                select(invoices.c.id).where(
-                    invoices.c.environment == environment, invoices.c.connector_id == connector_id
+    for entity, (model, parent_key) in CHILD_TABLES.items():
+        documents = ENTITY_TABLES[entity].__table__
+        lines = model.__table__
+        s.connection().execute(
+            delete(lines).where(
+                lines.c[parent_key].in_(
+                    select(documents.c.id).where(
+                        documents.c.environment == environment, documents.c.connector_id == connector_id
+                    )
                 )
             )
         )
+    organisations = ENTITY_TABLES["organisations"].__table__
+    links = OrganisationLink.__table__
+    mine = select(organisations.c.id).where(
+        organisations.c.environment == environment, organisations.c.connector_id == connector_id
+    )
+    s.connection().execute(
+        delete(links).where(links.c.psa_organisation_id.in_(mine) | links.c.erp_organisation_id.in_(mine))
     )
     for model in (*ENTITY_TABLES.values(), QuarantinedRecord, StreamState, SyncRun):
         t = model.__table__
