@@ -22,6 +22,8 @@ app = typer.Typer(help="Cashrail: the open-source work-to-cash integration hub."
 connectors_app = typer.Typer(help="Connector cards: add, list, show, test, activate, deactivate, delete.",
                              no_args_is_help=True)
 app.add_typer(connectors_app, name="connectors")
+orgs_app = typer.Typer(help="Organisation links between a PSA and an ERP connector.", no_args_is_help=True)
+app.add_typer(orgs_app, name="orgs")
 
 # soft_wrap: an error is one line, whatever the terminal's width; tables get room when piped
 out = Console(soft_wrap=True)
@@ -219,6 +221,68 @@ def connectors_delete(name: str, env: EnvOption = None,
     out.print(f"Connector [bold]{name}[/bold] deleted.")
 
 
+# --- organisation links -------------------------------------------------------------------
+
+PsaOption = Annotated[str, typer.Option("--psa", help="PSA connector name")]
+ErpOption = Annotated[str, typer.Option("--erp", help="ERP connector name")]
+
+
+@orgs_app.command("relink")
+def orgs_relink(psa: PsaOption, erp: ErpOption, env: EnvOption = None,
+                as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Propose links from synced data (tax id/code, name, e-mail domain); manual links stay."""
+    from hub import links
+
+    with _session(env) as s:
+        summary = links.relink(s, psa, erp)
+    if as_json:
+        print(json.dumps(summary.as_dict()))
+        return
+    out.print(f"Linked {summary.linked} organisations: {summary.by_method}")
+    for item in summary.ambiguous:
+        names = ", ".join(f"{c['name']} ({c['erp_id']})" for c in item["candidates"])  # type: ignore[attr-defined]
+        out.print(f"  ambiguous: {item['psa']} ({item['psa_id']}) -> {names}", highlight=False)
+    out.print(f"Unmatched: {len(summary.unmatched_psa)} in {psa}, {len(summary.unmatched_erp)} in {erp}")
+
+
+@orgs_app.command("links")
+def orgs_links(psa: PsaOption, env: EnvOption = None,
+               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the PSA connector's organisations with their ERP customer and how they were linked."""
+    from hub import links
+
+    with _session(env) as s:
+        rows = links.list_links(s, psa)
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("psa id", "organisation", "erp id", "erp customer", "method", title=f"Links of {psa}")
+    for r in rows:
+        table.add_row(str(r["psa_id"]), str(r["psa"]), str(r["erp_id"] or ""), str(r["erp"] or "—"), str(r["method"] or ""))
+    out.print(table)
+
+
+@orgs_app.command("link")
+def orgs_link(psa: PsaOption, psa_id: Annotated[str, typer.Option("--psa-id")], erp: ErpOption,
+              erp_id: Annotated[str, typer.Option("--erp-id")], env: EnvOption = None) -> None:
+    """Link a PSA organisation to an ERP customer by hand (replaces their links)."""
+    from hub import links
+
+    with _session(env) as s:
+        links.link(s, psa, psa_id, erp, erp_id)
+    out.print(f"Linked {psa}:{psa_id} with {erp}:{erp_id}.")
+
+
+@orgs_app.command("unlink")
+def orgs_unlink(psa: PsaOption, psa_id: Annotated[str, typer.Option("--psa-id")], env: EnvOption = None) -> None:
+    """Remove a PSA organisation's link."""
+    from hub import links
+
+    with _session(env) as s:
+        links.unlink(s, psa, psa_id)
+    out.print(f"Unlinked {psa}:{psa_id}.")
+
+
 # --- sync -------------------------------------------------------------------------------
 
 
@@ -344,12 +408,13 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
     from connectors.http import ApiError
     from connectors.registry import UnknownKindError
     from hub.demo import SandboxStartError
+    from hub.links import LinkError
     from hub.security import SecretKeyError
     from hub.sync import SyncError
 
     try:
         fn()
-    except (cards.CardError, SyncError, SecretKeyError, SandboxStartError) as exc:
+    except (cards.CardError, SyncError, SecretKeyError, SandboxStartError, LinkError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         return 1
     except UnknownKindError as exc:
