@@ -304,6 +304,7 @@ class ApiClient:
         params: httpx.QueryParams | Mapping[str, Any] | None = None,
         json: Any = None,
         data: Mapping[str, Any] | None = None,
+        content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         retry_writes: bool = True,
     ) -> httpx.Response:
@@ -318,6 +319,7 @@ class ApiClient:
             params: Query parameters, merged with any query already in ``path``.
             json: JSON body.
             data: Form body.
+            content: A body already encoded (its Content-Type goes in ``headers``).
             headers: Extra headers for this request.
             retry_writes: False for writes that must not be re-sent blindly: a 5xx or a
                 transport error after sending then raises at once with
@@ -338,7 +340,7 @@ class ApiClient:
             if self.rate_limiter is not None:
                 self.rate_limiter.acquire(key)
             return self._client.request(
-                method, path, params=params, json=json, data=data, headers=headers
+                method, path, params=params, json=json, data=data, content=content, headers=headers
             )
 
         def should_retry(state: RetryCallState) -> bool:

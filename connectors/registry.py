@@ -9,6 +9,7 @@ from connectors.base import SourceConnector
 
 KINDS: dict[str, tuple[str, str]] = {
     "bms": ("connectors.bms:BmsConnector", "mappings.bms"),
+    "business_central": ("connectors.business_central:BusinessCentralConnector", "mappings.business_central"),
 }
 
 

@@ -32,7 +32,11 @@ SECRET = "s3cr3t-Client-Value~"
 FAST = RetryPolicy(base_delay=0, jitter=0)
 COMPANIES = [
     {"id": CID, "name": "CRONUS USA, Inc.", "displayName": "Cronus"},
-    {"id": "99999999-0000-0000-0000-000000000000", "name": "My Company", "displayName": "My Company"},
+    {
+        "id": "99999999-0000-0000-0000-000000000000",
+        "name": "My Company",
+        "displayName": "My Company",
+    },
 ]
 ENTITY_SETS = ("customers", "contacts", "items", "salesInvoices", "salesOrders")
 
@@ -60,12 +64,16 @@ def bc_api() -> respx.MockRouter:
     """The BC endpoints the connector uses; anything else is refused (no route, no request)."""
     router = respx.mock(assert_all_called=False)
     router.get(f"{HOST}/environments/v1.2", name="environments").mock(
-        return_value=httpx.Response(200, json={"value": [{"name": "production", "type": "Production"}]}))
+        return_value=httpx.Response(
+            200, json={"value": [{"name": "production", "type": "Production"}]}
+        )
+    )
     router.get(f"{API}/companies", name="companies").mock(return_value=page(COMPANIES))
     for entity_set in ENTITY_SETS:
         router.get(path__regex=entity(entity_set), name=entity_set).mock(return_value=page([]))
     router.post(path__regex=entity("salesOrders"), name="post_order").mock(
-        return_value=error(400, "BadRequest", "customer is required"))
+        return_value=error(400, "BadRequest", "customer is required")
+    )
     return router
 
 
@@ -92,11 +100,21 @@ def make_connector() -> Iterator[Callable[..., BusinessCentralConnector]]:
     made: list[BusinessCentralConnector] = []
 
     def make(tokens: Tokens | None = None, **settings: Any) -> BusinessCentralConnector:
-        values: dict[str, Any] = {"tenant_id": TENANT, "client_id": "app-1", "environment": "production",
-                                  "company": "CRONUS USA, Inc.", "api_url": HOST, **settings}
+        values: dict[str, Any] = {
+            "tenant_id": TENANT,
+            "client_id": "app-1",
+            "environment": "production",
+            "company": "CRONUS USA, Inc.",
+            "api_url": HOST,
+            **settings,
+        }
         connector = BusinessCentralConnector(
-            BcSettings(**values), BcSecrets(client_secret=SecretStr(SECRET)),
-            retry=FAST, token_provider=tokens or Tokens(), sleep=lambda _: None)
+            BcSettings(**values),
+            BcSecrets(client_secret=SecretStr(SECRET)),
+            retry=FAST,
+            token_provider=tokens or Tokens(),
+            sleep=lambda _: None,
+        )
         made.append(connector)
         return connector
 
@@ -106,12 +124,24 @@ def make_connector() -> Iterator[Callable[..., BusinessCentralConnector]]:
 
 
 def order(key: str, number: str = "S-ORD1001", **extra: Any) -> dict[str, Any]:
-    return {"id": "order-1", "number": number, "externalDocumentNumber": key, "status": "Draft", **extra}
+    return {
+        "id": "order-1",
+        "number": number,
+        "externalDocumentNumber": key,
+        "status": "Draft",
+        **extra,
+    }
 
 
 def invoice(key: str, status: str = "Open", **extra: Any) -> dict[str, Any]:
-    return {"id": "inv-1", "number": "PS-INV103001", "externalDocumentNumber": key, "status": status,
-            "@odata.etag": 'W/"1"', **extra}
+    return {
+        "id": "inv-1",
+        "number": "PS-INV103001",
+        "externalDocumentNumber": key,
+        "status": status,
+        "@odata.etag": 'W/"1"',
+        **extra,
+    }
 
 
 # --- Settings and auth ----------------------------------------------------------------
@@ -143,10 +173,15 @@ def test_a_401_re_acquires_the_token_once(
 ) -> None:
     tokens = Tokens()
     connector = make_connector(tokens)
-    bc["customers"].mock(side_effect=[error(401, "Authentication_InvalidCredentials"), page([{"id": "c1"}])])
+    bc["customers"].mock(
+        side_effect=[error(401, "Authentication_InvalidCredentials"), page([{"id": "c1"}])]
+    )
 
     assert list(connector.read(connector.stream("customers"), None)) == [[{"id": "c1"}]]
-    assert [c.request.headers["Authorization"] for c in bc["customers"].calls] == ["Bearer tok-1", "Bearer tok-2"]
+    assert [c.request.headers["Authorization"] for c in bc["customers"].calls] == [
+        "Bearer tok-1",
+        "Bearer tok-2",
+    ]
     assert tokens.calls == 2
 
 
@@ -164,20 +199,36 @@ def test_a_second_401_is_an_authentication_error(
 @pytest.mark.parametrize(
     ("result", "words"),
     [
-        ({"error": "invalid_client", "error_description": f"AADSTS7000215: Invalid client secret provided. {SECRET}"},
-         "Entra ID refused the client secret (AADSTS7000215"),
-        ({"error": "invalid_request", "error_description": "AADSTS90002: Tenant 'x' not found."},
-         f"tenant {TENANT} not found"),
-        ({"error": "unauthorized_client", "error_description": "AADSTS700016: Application not found"},
-         "application app-1 was not found"),
+        (
+            {
+                "error": "invalid_client",
+                "error_description": f"AADSTS7000215: Invalid client secret provided. {SECRET}",
+            },
+            "Entra ID refused the client secret (AADSTS7000215",
+        ),
+        (
+            {"error": "invalid_request", "error_description": "AADSTS90002: Tenant 'x' not found."},
+            f"tenant {TENANT} not found",
+        ),
+        (
+            {
+                "error": "unauthorized_client",
+                "error_description": "AADSTS700016: Application not found",
+            },
+            "application app-1 was not found",
+        ),
     ],
     ids=["bad-secret", "unknown-tenant", "unknown-app"],
 )
 def test_msal_errors_become_plain_authentication_errors_without_the_secret(
     result: dict[str, Any], words: str
 ) -> None:
-    auth = BcAuth(tenant_id=TENANT, client_id="app-1", client_secret=SecretStr(SECRET),
-                  token_provider=Tokens(result))
+    auth = BcAuth(
+        tenant_id=TENANT,
+        client_id="app-1",
+        client_secret=SecretStr(SECRET),
+        token_provider=Tokens(result),
+    )
 
     with pytest.raises(AuthenticationError) as caught:
         auth.token()
@@ -186,8 +237,10 @@ def test_msal_errors_become_plain_authentication_errors_without_the_secret(
     assert SECRET not in str(caught.value)
 
 
-def test_msal_is_built_lazily_with_the_tenant_authority_and_the_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
-    import msal
+def test_msal_is_built_lazily_with_the_tenant_authority_and_the_ca_bundle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import msal  # type: ignore[import-untyped]
 
     built: list[dict[str, Any]] = []
 
@@ -202,9 +255,14 @@ def test_msal_is_built_lazily_with_the_tenant_authority_and_the_ca_bundle(monkey
             pass
 
     monkeypatch.setattr(msal, "ConfidentialClientApplication", FakeApp)
-    auth = BcAuth(tenant_id=TENANT, client_id="app-1", client_secret=SecretStr(SECRET),
-                  authority_url="https://login.sandbox.test", scope="https://bc.test/.default",
-                  ca_bundle="/etc/ca.pem")
+    auth = BcAuth(
+        tenant_id=TENANT,
+        client_id="app-1",
+        client_secret=SecretStr(SECRET),
+        authority_url="https://login.sandbox.test",
+        scope="https://bc.test/.default",
+        ca_bundle="/etc/ca.pem",
+    )
     assert built == []
 
     assert auth.token().get_secret_value() == "tok"
@@ -224,7 +282,9 @@ def test_an_unreachable_authority_with_a_bad_certificate_suggests_the_ca_bundle(
         def remove_tokens_for_client(self) -> None:
             pass
 
-    auth = BcAuth(tenant_id=TENANT, client_id="app-1", client_secret=SecretStr(SECRET), app=Broken())
+    auth = BcAuth(
+        tenant_id=TENANT, client_id="app-1", client_secret=SecretStr(SECRET), app=Broken()
+    )
 
     with pytest.raises(AuthenticationError, match="login.microsoftonline.com.*ca_bundle"):
         auth.token()
@@ -246,11 +306,13 @@ def test_pages_follow_next_links_verbatim_with_the_page_size_preference(
 ) -> None:
     connector = make_connector(page_size=2)
     link = f"{API}/companies({CID})/salesInvoices?$expand=salesInvoiceLines&$skiptoken="
-    bc["salesInvoices"].mock(side_effect=[
-        page([{"id": "1"}, {"id": "2"}], link + "2"),
-        page([{"id": "3"}, {"id": "4"}], link + "4"),
-        page([{"id": "5"}]),
-    ])
+    bc["salesInvoices"].mock(
+        side_effect=[
+            page([{"id": "1"}, {"id": "2"}], link + "2"),
+            page([{"id": "3"}, {"id": "4"}], link + "4"),
+            page([{"id": "5"}]),
+        ]
+    )
 
     pages = list(connector.read(connector.stream("sales_invoices"), None))
 
@@ -281,11 +343,17 @@ def test_since_becomes_an_unquoted_utc_filter_with_milliseconds(
     list(connector.read(connector.stream("contacts"), datetime(2024, 1, 1, tzinfo=UTC)))
 
     assert query(bc["contacts"].calls.last.request) == {
-        "$filter": "lastModifiedDateTime gt 2024-01-01T00:00:00.000Z"}
-    assert odata_time(datetime(2019, 8, 18, 20, 5, 51, 603000, tzinfo=UTC)) == "2019-08-18T20:05:51.603Z"
+        "$filter": "lastModifiedDateTime gt 2024-01-01T00:00:00.000Z"
+    }
+    assert (
+        odata_time(datetime(2019, 8, 18, 20, 5, 51, 603000, tzinfo=UTC))
+        == "2019-08-18T20:05:51.603Z"
+    )
 
 
-@pytest.mark.parametrize("company", ["cronus usa, inc.", "Cronus", CID.upper()], ids=["name", "display", "id"])
+@pytest.mark.parametrize(
+    "company", ["cronus usa, inc.", "Cronus", CID.upper()], ids=["name", "display", "id"]
+)
 def test_the_company_is_found_by_name_or_id(
     bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector], company: str
 ) -> None:
@@ -296,7 +364,7 @@ def test_an_unknown_company_lists_the_companies_the_credentials_see(
     bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
 ) -> None:
     with pytest.raises(CompanyNotFoundError, match="CRONUS USA, Inc..*My Company"):
-        make_connector(company="Fabrikam").company_id
+        _ = make_connector(company="Fabrikam").company_id
 
 
 # --- Writes ---------------------------------------------------------------------------
@@ -307,8 +375,15 @@ def _keyed(router: respx.MockRouter, orders: list[Any], invoices: list[Any]) -> 
     router["salesInvoices"].mock(side_effect=[page(i) for i in invoices])
 
 
-LINES = [OrderLine(item_number="1896-S", quantity=Decimal("2"), unit_price=Decimal("0.1") + Decimal("0.2"),
-                   discount_percent=Decimal("12.5"), description="Support")]
+LINES = [
+    OrderLine(
+        item_number="1896-S",
+        quantity=Decimal(2),
+        unit_price=Decimal("0.1") + Decimal("0.2"),
+        discount_percent=Decimal("12.5"),
+        description="Support",
+    )
+]
 
 
 def test_an_existing_key_returns_the_order_without_posting(
@@ -320,7 +395,10 @@ def test_an_existing_key_returns_the_order_without_posting(
 
     assert (doc.entity_set, doc.number) == ("salesOrders", "S-ORD1001")
     assert bc["post_order"].call_count == 0
-    assert query(bc["salesOrders"].calls.last.request)["$filter"] == "externalDocumentNumber eq 'SUB-1'"
+    assert (
+        query(bc["salesOrders"].calls.last.request)["$filter"]
+        == "externalDocumentNumber eq 'SUB-1'"
+    )
 
 
 def test_an_order_already_invoiced_returns_the_invoice(
@@ -331,7 +409,10 @@ def test_an_order_already_invoiced_returns_the_invoice(
     doc = make_connector().create_sales_order("O'Neil-1", customer_id="cust-1", lines=LINES)
 
     assert doc.is_invoice and doc.id == "inv-1"
-    assert query(bc["salesInvoices"].calls.last.request)["$filter"] == "externalDocumentNumber eq 'O''Neil-1'"
+    assert (
+        query(bc["salesInvoices"].calls.last.request)["$filter"]
+        == "externalDocumentNumber eq 'O''Neil-1'"
+    )
     assert bc["post_order"].call_count == 0
 
 
@@ -341,8 +422,13 @@ def test_a_new_order_is_one_deep_insert_with_exact_decimal_amounts(
     _keyed(bc, [[]], [[]])
     bc["post_order"].mock(return_value=httpx.Response(201, json=order("SUB-1")))
 
-    doc = make_connector().create_sales_order("SUB-1", customer_number="10000", order_date=date(2024, 3, 1),
-                                              currency_code="EUR", lines=LINES)
+    doc = make_connector().create_sales_order(
+        "SUB-1",
+        customer_number="10000",
+        order_date=date(2024, 3, 1),
+        currency_code="EUR",
+        lines=LINES,
+    )
 
     assert doc.id == "order-1"
     request = bc["post_order"].calls.last.request
@@ -370,7 +456,9 @@ def test_a_timeout_with_nothing_found_sends_the_order_once_more(
     bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
 ) -> None:
     _keyed(bc, [[], []], [[], []])
-    bc["post_order"].mock(side_effect=[httpx.ReadTimeout("slow"), httpx.Response(201, json=order("SUB-1"))])
+    bc["post_order"].mock(
+        side_effect=[httpx.ReadTimeout("slow"), httpx.Response(201, json=order("SUB-1"))]
+    )
 
     doc = make_connector().create_sales_order("SUB-1", customer_number="10000", lines=LINES)
 
@@ -378,7 +466,9 @@ def test_a_timeout_with_nothing_found_sends_the_order_once_more(
     assert bc["post_order"].call_count == 2
 
 
-def test_a_key_longer_than_35_characters_is_refused(make_connector: Callable[..., BusinessCentralConnector]) -> None:
+def test_a_key_longer_than_35_characters_is_refused(
+    make_connector: Callable[..., BusinessCentralConnector],
+) -> None:
     with pytest.raises(ValueError, match="1-35 characters"):
         make_connector().create_sales_order("K" * 36, customer_number="10000", lines=LINES)
 
@@ -387,8 +477,10 @@ def test_ship_and_invoice_returns_the_posted_invoice(
     bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
 ) -> None:
     bc["salesInvoices"].mock(side_effect=[page([]), page([invoice("SUB-1")])])
-    action = bc.post(path__regex=entity("salesOrders", r"\(order-1\)/Microsoft\.NAV\.shipAndInvoice"),
-                     name="ship").mock(return_value=httpx.Response(204))
+    action = bc.post(
+        path__regex=entity("salesOrders", r"\(order-1\)/Microsoft\.NAV\.shipAndInvoice"),
+        name="ship",
+    ).mock(return_value=httpx.Response(204))
 
     doc = make_connector().ship_and_invoice("order-1", "SUB-1")
 
@@ -400,8 +492,10 @@ def test_ship_and_invoice_does_not_post_twice_once_invoiced(
     bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
 ) -> None:
     bc["salesInvoices"].mock(return_value=page([invoice("SUB-1")]))
-    action = bc.post(path__regex=entity("salesOrders", r"\(order-1\)/Microsoft\.NAV\.shipAndInvoice"),
-                     name="ship").mock(return_value=error(404, "Internal_RecordNotFound"))
+    action = bc.post(
+        path__regex=entity("salesOrders", r"\(order-1\)/Microsoft\.NAV\.shipAndInvoice"),
+        name="ship",
+    ).mock(return_value=error(404, "Internal_RecordNotFound"))
 
     assert make_connector().ship_and_invoice("order-1", "SUB-1").number == "PS-INV103001"
     assert action.call_count == 0
@@ -411,8 +505,11 @@ def test_post_invoice_is_a_no_op_for_a_posted_invoice(
     bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
 ) -> None:
     bc.get(path__regex=entity("salesInvoices", r"\(inv-1\)"), name="invoice").mock(
-        return_value=httpx.Response(200, json=invoice("SUB-1", status="Open")))
-    action = bc.post(path__regex=entity("salesInvoices", r"\(inv-1\)/Microsoft\.NAV\.post"), name="post")
+        return_value=httpx.Response(200, json=invoice("SUB-1", status="Open"))
+    )
+    action = bc.post(
+        path__regex=entity("salesInvoices", r"\(inv-1\)/Microsoft\.NAV\.post"), name="post"
+    )
 
     assert make_connector().post_invoice("inv-1").record["status"] == "Open"
     assert action.call_count == 0
@@ -421,11 +518,15 @@ def test_post_invoice_is_a_no_op_for_a_posted_invoice(
 def test_post_invoice_posts_a_draft(
     bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
 ) -> None:
-    bc.get(path__regex=entity("salesInvoices", r"\(inv-1\)"), name="invoice").mock(side_effect=[
-        httpx.Response(200, json=invoice("SUB-1", status="Draft")),
-        httpx.Response(200, json=invoice("SUB-1", status="Open"))])
-    action = bc.post(path__regex=entity("salesInvoices", r"\(inv-1\)/Microsoft\.NAV\.post"),
-                     name="post").mock(return_value=httpx.Response(204))
+    bc.get(path__regex=entity("salesInvoices", r"\(inv-1\)"), name="invoice").mock(
+        side_effect=[
+            httpx.Response(200, json=invoice("SUB-1", status="Draft")),
+            httpx.Response(200, json=invoice("SUB-1", status="Open")),
+        ]
+    )
+    action = bc.post(
+        path__regex=entity("salesInvoices", r"\(inv-1\)/Microsoft\.NAV\.post"), name="post"
+    ).mock(return_value=httpx.Response(204))
 
     assert make_connector().post_invoice("inv-1").record["status"] == "Open"
     assert action.call_count == 1
@@ -435,10 +536,14 @@ def test_patch_re_reads_a_changed_record_and_reapplies_with_the_fresh_etag(
     bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
 ) -> None:
     bc.get(path__regex=entity("customers", r"\(c1\)"), name="customer").mock(
-        return_value=httpx.Response(200, json={"id": "c1", "@odata.etag": 'W/"fresh"'}))
-    patch = bc.patch(path__regex=entity("customers", r"\(c1\)"), name="patch").mock(side_effect=[
-        error(412, "Request_EntityChanged", "changed since read"),
-        httpx.Response(200, json={"id": "c1", "email": "a@b.test", "@odata.etag": 'W/"next"'})])
+        return_value=httpx.Response(200, json={"id": "c1", "@odata.etag": 'W/"fresh"'})
+    )
+    patch = bc.patch(path__regex=entity("customers", r"\(c1\)"), name="patch").mock(
+        side_effect=[
+            error(412, "Request_EntityChanged", "changed since read"),
+            httpx.Response(200, json={"id": "c1", "email": "a@b.test", "@odata.etag": 'W/"next"'}),
+        ]
+    )
 
     record = make_connector().patch("customers", "c1", {"email": "a@b.test"}, 'W/"stale"')
 
@@ -454,8 +559,10 @@ def test_batch_splits_into_chunks_of_100(
         return httpx.Response(200, json={"responses": [{"id": i, "status": 204} for i in ids]})
 
     route = bc.post(f"{API}/$batch", name="batch").mock(side_effect=answer)
-    requests = [{"method": "PATCH", "url": f"companies({CID})/customers(c{i})", "body": {"n": Decimal(i)}}
-                for i in range(250)]
+    requests = [
+        {"method": "PATCH", "url": f"companies({CID})/customers(c{i})", "body": {"n": Decimal(i)}}
+        for i in range(250)
+    ]
 
     responses = make_connector().batch(requests)
 
@@ -470,7 +577,7 @@ def test_never_more_than_max_in_flight_requests(
     bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
 ) -> None:
     connector = make_connector(max_in_flight=2)
-    connector.company_id  # noqa: B018 - resolve before the threads start
+    _ = connector.company_id  # resolve before the threads start
     lock, state = threading.Lock(), {"now": 0, "peak": 0}
 
     def slow(request: httpx.Request) -> httpx.Response:
@@ -483,8 +590,10 @@ def test_never_more_than_max_in_flight_requests(
         return page([])
 
     bc["customers"].mock(side_effect=slow)
-    threads = [threading.Thread(target=lambda: list(connector.read(connector.stream("customers"), None)))
-               for _ in range(6)]
+    threads = [
+        threading.Thread(target=lambda: list(connector.read(connector.stream("customers"), None)))
+        for _ in range(6)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -498,10 +607,21 @@ def test_one_rate_budget_is_shared_by_every_endpoint(
     bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
 ) -> None:
     waits: list[float] = []
-    limiter = RateLimiter(2, 300, clock=lambda: 0.0, sleep=lambda s: (waits.append(s), limiter._calls.clear()))
+
+    def sleep(seconds: float) -> None:  # "time passes": the window empties
+        waits.append(seconds)
+        limiter._calls.clear()
+
+    limiter = RateLimiter(2, 300, clock=lambda: 0.0, sleep=sleep)
     connector = BusinessCentralConnector(
-        BcSettings(tenant_id=TENANT, client_id="app-1", environment="production", company=CID, api_url=HOST),
-        BcSecrets(client_secret=SecretStr(SECRET)), retry=FAST, token_provider=Tokens(), rate_limiter=limiter)
+        BcSettings(
+            tenant_id=TENANT, client_id="app-1", environment="production", company=CID, api_url=HOST
+        ),
+        BcSecrets(client_secret=SecretStr(SECRET)),
+        retry=FAST,
+        token_provider=Tokens(),
+        rate_limiter=limiter,
+    )
 
     list(connector.read(connector.stream("customers"), None))  # companies + customers
     list(connector.read(connector.stream("items"), None))
@@ -545,14 +665,18 @@ def test_test_connection_reports_a_pending_license(
 
     license_check = [c for c in report.checks if c.name == "license agreement"]
     assert license_check and not license_check[0].ok and license_check[0].permission is None
-    assert license_check[0].detail == "the license agreement has not been accepted in Business Central"
+    assert (
+        license_check[0].detail == "the license agreement has not been accepted in Business Central"
+    )
     assert report.missing_permissions == []
 
 
 def test_test_connection_stops_at_a_refused_secret_in_plain_words(
     bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
 ) -> None:
-    tokens = Tokens({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret."})
+    tokens = Tokens(
+        {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret."}
+    )
 
     report = make_connector(tokens).test_connection()
 

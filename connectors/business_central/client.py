@@ -1,0 +1,362 @@
+"""Microsoft Dynamics 365 Business Central (API v2.0) source connector.
+
+Settings, company resolution, reads and Test Connection; the idempotent sales-document
+writes live in ``writes.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import httpx
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+
+from connectors.base import (
+    Check,
+    ConnectionReport,
+    Record,
+    SourceConnector,
+    StreamSpec,
+    SyncSettings,
+)
+from connectors.business_central.api import BcApiClient
+from connectors.business_central.auth import BcAuth, TokenProvider
+from connectors.business_central.streams import SALES_DOC_EDIT, STREAMS, BcStreamSpec
+from connectors.business_central.writes import ORDERS, SalesDocumentWrites
+from connectors.http import (
+    ApiError,
+    AuthenticationError,
+    NotFoundError,
+    PageGuard,
+    PermissionDeniedError,
+    RateLimiter,
+    RetryPolicy,
+)
+
+LICENSE_CHECK = "license agreement"  # the hub detects a pending license by this check name
+LICENSE_PENDING = "the license agreement has not been accepted in Business Central"
+LICENSE_NOT_ACCEPTED = "Extension_LicenseNotAccepted"
+COMPANY_NOT_FOUND = "Internal_CompanyNotFound"
+
+
+class BcSettings(SyncSettings):
+    """The Business Central connector card's settings."""
+
+    tenant_id: str = Field(min_length=1, description="Microsoft Entra tenant ID (GUID or domain)")
+    client_id: str = Field(
+        min_length=1, description="Entra app registration's application (client) ID"
+    )
+    environment: str = Field(
+        min_length=1, description="BC environment name, e.g. production or sandbox"
+    )
+    company: str = Field(min_length=1, description="Company name or id (GUID)")
+    api_url: str = Field(
+        default="https://api.businesscentral.dynamics.com", description="BC API host"
+    )
+    authority_url: str = Field(
+        default="https://login.microsoftonline.com", description="Entra login host"
+    )
+    scope: str = Field(default="", description="Token scope; empty means {api_url}/.default")
+    ca_bundle: str | None = Field(
+        default=None, description="PEM file of a private CA or TLS-inspecting proxy"
+    )
+    requests_per_window: int = Field(
+        default=6000, ge=0, description="Requests per window (0: no limit)"
+    )
+    window_seconds: float = Field(
+        default=300.0, gt=0, description="Sliding window of the request limit"
+    )
+    max_in_flight: int = Field(default=5, ge=1, le=100, description="Concurrent requests")
+    timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout")
+
+    @field_validator("api_url", "authority_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        url = httpx.URL(value)
+        if url.scheme not in {"http", "https"} or not url.host:
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        return value
+
+    @field_validator("tenant_id", "client_id", "environment", "company")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _default_scope(self) -> BcSettings:
+        if not self.scope.strip():
+            self.scope = f"{self.api_url}/.default"
+        return self
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.api_url}/v2.0/{self.tenant_id}/{self.environment}/api/v2.0"
+
+    @property
+    def environments_url(self) -> str:
+        return f"{self.api_url}/environments/v1.2"
+
+
+class BcSecrets(BaseModel):
+    client_secret: SecretStr = Field(
+        description="Entra app registration's client secret (its value)"
+    )
+
+
+class CompanyNotFoundError(NotFoundError):
+    """The configured company is not among those the credentials can see."""
+
+
+def odata_time(moment: datetime) -> str:
+    """A UTC instant as BC filters it: ``2019-08-18T20:05:51.603Z`` (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
+    """Reads customers, contacts, items, sales invoices and orders; writes sales documents."""
+
+    kind: ClassVar[str] = "business_central"
+    title: ClassVar[str] = "Microsoft Dynamics 365 Business Central"
+    settings_model = BcSettings
+    secrets_model = BcSecrets
+    streams: ClassVar[tuple[StreamSpec, ...]] = STREAMS
+
+    def __init__(
+        self,
+        settings: BcSettings,
+        secrets: BcSecrets,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        token_provider: TokenProvider | None = None,
+        rate_limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        """Args beyond the settings are for tests and sandboxes; ``rate_limiter`` may be
+        shared by connectors of one service principal (its key is tenant/client id)."""
+        self.settings = settings
+        self.auth = BcAuth(
+            tenant_id=settings.tenant_id,
+            client_id=settings.client_id,
+            client_secret=secrets.client_secret,
+            authority_url=settings.authority_url,
+            scope=settings.scope,
+            ca_bundle=settings.ca_bundle,
+            timeout=settings.timeout_seconds,
+            token_provider=token_provider,
+        )
+        extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+        self.api = BcApiClient(
+            settings.api_base,
+            budget_key=f"{settings.tenant_id}/{settings.client_id}",
+            max_in_flight=settings.max_in_flight,
+            auth=self.auth,
+            rate_limiter=rate_limiter
+            or RateLimiter(settings.requests_per_window, settings.window_seconds),
+            retry=retry or RetryPolicy(),
+            timeout=settings.timeout_seconds,
+            verify=settings.ca_bundle or True,
+            transport=transport,
+            **extra,
+        )
+        self._company_id: str | None = None
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return (
+            f"BusinessCentralConnector(tenant_id={s.tenant_id!r}, environment={s.environment!r}, "
+            f"company={s.company!r})"
+        )
+
+    @property
+    def time_zone(self) -> ZoneInfo:
+        return ZoneInfo("UTC")  # BC's timestamps carry Z
+
+    def close(self) -> None:
+        self.api.close()
+
+    # --- environment and company -------------------------------------------------------
+
+    def list_environments(self) -> list[Record]:
+        """The environments the app can see (``name``, ``type``, ``countryCode``, ...)."""
+        return list(self.api.get_json(self.settings.environments_url).get("value") or [])
+
+    def list_companies(self) -> list[Record]:
+        """The companies of the environment (``id``, ``name``, ``displayName``)."""
+        return list(self.api.get_json("companies").get("value") or [])
+
+    @property
+    def company_id(self) -> str:
+        """The configured company's id, matched by id or by name/displayName (case-insensitive)."""
+        if self._company_id is None:
+            wanted = self.settings.company.casefold().strip("{}")
+            companies = self.list_companies()
+            for company in companies:
+                names = (company.get("id"), company.get("name"), company.get("displayName"))
+                if any(isinstance(n, str) and n.casefold() == wanted for n in names):
+                    self._company_id = str(company["id"])
+                    break
+            else:
+                seen = ", ".join(f"{c.get('name')} ({c.get('id')})" for c in companies) or "none"
+                raise CompanyNotFoundError(
+                    f"company {self.settings.company!r} not found in environment "
+                    f"{self.settings.environment!r}; the credentials can see: {seen}",
+                    code=COMPANY_NOT_FOUND,
+                )
+        return self._company_id
+
+    def company_path(self, entity_set: str) -> str:
+        return f"companies({self.company_id})/{entity_set}"
+
+    # --- reading -------------------------------------------------------------------------
+
+    def read(self, stream: StreamSpec, since: datetime | None) -> Iterator[list[Record]]:
+        """Pages of records modified after ``since`` (all when None), following ``@odata.nextLink``."""
+        url = self.company_path(stream.path)
+        query: dict[str, str] = {}
+        if since is not None and stream.cursor_param:
+            query["$filter"] = f"{stream.cursor_param} gt {odata_time(since)}"
+        if isinstance(stream, BcStreamSpec) and stream.expand:
+            query["$expand"] = stream.expand
+        params: dict[str, str] | None = query
+        headers = {"Prefer": f"odata.maxpagesize={self.settings.page_size}"}
+        guard = PageGuard(stream.path)
+        while True:
+            body = self._get(url, params=params, headers=headers)
+            records = body.get("value") if isinstance(body, dict) else None
+            if not isinstance(records, list):
+                raise ApiError(
+                    "the list endpoint returned no value list", method="GET", path=stream.path
+                )
+            if records:
+                yield records
+            next_link = body.get("@odata.nextLink")
+            if not next_link:
+                return
+            guard.check(next_link)
+            url, params = next_link, None  # verbatim: it carries the filter and skip token
+
+    def _get(self, url: str, **kw: Any) -> Any:
+        try:
+            return self.api.get_json(url, **kw)
+        except ApiError as exc:
+            if exc.code == COMPANY_NOT_FOUND:
+                self._company_id = None
+                raise CompanyNotFoundError(
+                    f"company {self.settings.company!r} no longer exists in environment "
+                    f"{self.settings.environment!r}",
+                    code=COMPANY_NOT_FOUND,
+                    status_code=exc.status_code,
+                ) from exc
+            raise
+
+    # --- Test Connection -------------------------------------------------------------
+
+    def test_connection(self) -> ConnectionReport:
+        """Token, environment, company, a read of every stream, the write permission, the license.
+
+        A pending license is a failing check named exactly ``"license agreement"``.
+        """
+        report = ConnectionReport()
+        try:
+            self.auth.token(force=True)
+        except ApiError as exc:
+            report.checks.append(Check("authenticate", False, str(exc)))
+            return report
+        report.checks.append(Check("authenticate", True, f"token from {self.auth.host}"))
+
+        env = self._environment_check()
+        report.checks.append(env)
+        if not env.ok:
+            return report
+        try:
+            report.checks.append(Check("company", True, f"company id {self.company_id}"))
+        except ApiError as exc:
+            if exc.code == LICENSE_NOT_ACCEPTED:
+                report.checks.append(Check(LICENSE_CHECK, False, LICENSE_PENDING))
+            else:
+                report.checks.append(Check("company", False, _plain(exc)))
+            return report
+
+        license_pending = False
+        for stream in self.streams:
+            check, pending = self._probe(
+                f"read {stream.name}", stream.permission, partial(self._read_probe, stream)
+            )
+            report.checks.append(check)
+            license_pending |= pending
+        check, pending = self._probe(
+            "create sales documents", SALES_DOC_EDIT, self._write_probe, write=True
+        )
+        report.checks.append(check)
+        if license_pending or pending:
+            report.checks.append(Check(LICENSE_CHECK, False, LICENSE_PENDING))
+        return report
+
+    def _environment_check(self) -> Check:
+        name = self.settings.environment
+        try:
+            environments = self.list_environments()
+        except AuthenticationError as exc:
+            return Check("environment", False, _plain(exc))
+        except ApiError:
+            # Not every app may list environments: the companies call proves it exists.
+            try:
+                self.list_companies()
+            except ApiError as exc:
+                return Check("environment", False, f"environment {name!r}: {_plain(exc)}")
+            return Check("environment", True, f"environment {name!r} answers")
+        names = [str(e.get("name")) for e in environments]
+        if any(n.casefold() == name.casefold() for n in names):
+            return Check("environment", True, f"environment {name!r} exists")
+        return Check(
+            "environment",
+            False,
+            f"environment {name!r} not found; the credentials can see: {', '.join(names) or 'none'}",
+        )
+
+    def _read_probe(self, stream: StreamSpec) -> None:
+        self.api.get_json(self.company_path(stream.path), params={"$top": 1})
+
+    def _write_probe(self) -> None:
+        # An empty body is refused (400) after the permission check (403); nothing is
+        # created. Should a server create a blank order anyway, it is deleted again.
+        response = self.api.request("POST", self.company_path(ORDERS), json={}, retry_writes=False)
+        created = response.json().get("id") if response.content else None
+        if created:
+            self.api.request(
+                "DELETE", f"{self.company_path(ORDERS)}({created})", headers={"If-Match": "*"}
+            )
+
+    @staticmethod
+    def _probe(
+        name: str, permission: str | None, call: Callable[[], Any], write: bool = False
+    ) -> tuple[Check, bool]:
+        """A check, and whether the call met a pending license."""
+        try:
+            call()
+        except PermissionDeniedError as exc:
+            if exc.code == LICENSE_NOT_ACCEPTED:
+                return Check(name, False, "blocked until the license agreement is accepted"), True
+            return Check(name, False, f"missing permission {permission}", permission), False
+        except ApiError as exc:
+            if write and exc.status_code in {400, 404, 409, 422}:
+                return Check(name, True, "allowed"), False
+            return Check(name, False, _plain(exc)), False
+        return Check(name, True, "allowed"), False
+
+
+def _plain(exc: ApiError) -> str:
+    if isinstance(exc, AuthenticationError) and exc.status_code == 401:
+        return (
+            "Business Central refused the token: register the app on the Microsoft Entra "
+            f"Applications page in Business Central and grant it permissions ({exc})"
+        )
+    return str(exc)

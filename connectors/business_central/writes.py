@@ -1,0 +1,293 @@
+"""Idempotent sales-document writes to Business Central.
+
+Every write is keyed by a deterministic ``key`` the hub derives from its own record and
+stored in the document's ``externalDocumentNumber``; before any write is sent again after
+it may have reached BC, the key is looked up. One key, one document, always.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from connectors.base import Record
+from connectors.business_central.api import BcApiClient
+from connectors.http import ApiError, ClientRequestError, NotFoundError
+
+logger = logging.getLogger("cashrail.business_central")
+
+MAX_KEY_LENGTH = 35  # externalDocumentNumber is Code[35]
+BATCH_LIMIT = 100
+ORDERS = "salesOrders"
+INVOICES = "salesInvoices"
+DRAFT = "Draft"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A sales document found or written: which entity set it lives in, and its record."""
+
+    entity_set: str
+    record: Record
+
+    @property
+    def id(self) -> str:
+        return str(self.record.get("id"))
+
+    @property
+    def number(self) -> str | None:
+        return self.record.get("number")
+
+    @property
+    def is_invoice(self) -> bool:
+        return self.entity_set == INVOICES
+
+
+@dataclass(frozen=True)
+class FoundDocuments:
+    """Everything BC holds under one key."""
+
+    orders: list[Record] = field(default_factory=list)
+    invoices: list[Record] = field(default_factory=list)
+
+    def first(self) -> Document | None:
+        """The order if it still exists, else the invoice it became (posted first)."""
+        if self.orders:
+            return Document(ORDERS, self.orders[0])
+        posted = [i for i in self.invoices if i.get("status") != DRAFT]
+        if posted or self.invoices:
+            return Document(INVOICES, (posted or self.invoices)[0])
+        return None
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One item line of a sales order; give ``item_id`` or ``item_number``."""
+
+    quantity: Decimal
+    unit_price: Decimal
+    item_id: str | None = None
+    item_number: str | None = None
+    discount_percent: Decimal = Decimal(0)
+    description: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        if not (self.item_id or self.item_number):
+            raise ValueError("an order line needs item_id or item_number")
+        line: dict[str, Any] = {
+            "lineType": "Item",
+            "quantity": self.quantity,
+            "unitPrice": self.unit_price,
+            "discountPercent": self.discount_percent,
+        }
+        if self.item_id:
+            line["itemId"] = self.item_id
+        else:
+            line["lineObjectNumber"] = self.item_number
+        if self.description:
+            line["description"] = self.description
+        return line
+
+
+def check_key(key: str) -> str:
+    """The key, if it fits externalDocumentNumber (1-35 characters)."""
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"a document key must be 1-{MAX_KEY_LENGTH} characters, got {key!r}")
+    return key
+
+
+def odata_string(value: str) -> str:
+    """An OData string literal: single quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class SalesDocumentWrites:
+    """Writes of the Business Central connector (mixed into it)."""
+
+    api: BcApiClient
+
+    def company_path(self, entity_set: str) -> str:  # provided by the connector
+        raise NotImplementedError
+
+    # --- lookups ---------------------------------------------------------------------
+
+    def _by_key(self, entity_set: str, key: str) -> list[Record]:
+        params = {"$filter": f"externalDocumentNumber eq {odata_string(key)}"}
+        body = self.api.get_json(self.company_path(entity_set), params=params)
+        return list(body.get("value") or [])
+
+    def find_documents(self, key: str) -> FoundDocuments:
+        """Sales orders and sales invoices whose externalDocumentNumber is ``key``."""
+        check_key(key)
+        return FoundDocuments(self._by_key(ORDERS, key), self._by_key(INVOICES, key))
+
+    def _posted_invoice(self, key: str) -> Document | None:
+        posted = [i for i in self._by_key(INVOICES, key) if i.get("status") != DRAFT]
+        if len(posted) > 1:
+            logger.warning("%d posted invoices carry one key; using the first", len(posted))
+        return Document(INVOICES, posted[0]) if posted else None
+
+    def _record(self, entity_set: str, record_id: str) -> Record:
+        return dict(self.api.get_json(f"{self.company_path(entity_set)}({record_id})"))
+
+    # --- sales orders ----------------------------------------------------------------
+
+    def create_sales_order(
+        self,
+        key: str,
+        *,
+        customer_id: str | None = None,
+        customer_number: str | None = None,
+        order_date: date | None = None,
+        currency_code: str | None = None,
+        lines: Iterable[OrderLine | Mapping[str, Any]] = (),
+    ) -> Document:
+        """The sales order for ``key``: the existing one (or the invoice it became), else a new one.
+
+        Created with one deep-insert POST. If that POST may have reached BC (timeout,
+        dropped connection, 5xx), the key is looked up before it is sent once more.
+        """
+        check_key(key)
+        if not (customer_id or customer_number):
+            raise ValueError("create_sales_order needs customer_id or customer_number")
+        header: dict[str, Any] = {"externalDocumentNumber": key}
+        if customer_id:
+            header["customerId"] = customer_id
+        else:
+            header["customerNumber"] = customer_number
+        if order_date is not None:
+            header["orderDate"] = order_date.isoformat()
+        if currency_code is not None:
+            header["currencyCode"] = currency_code
+        header["salesOrderLines"] = [
+            (line if isinstance(line, OrderLine) else OrderLine(**line)).body() for line in lines
+        ]
+
+        existing = self.find_documents(key).first()
+        if existing is not None:
+            return existing
+        path = self.company_path(ORDERS)
+        for attempt in (1, 2):
+            try:
+                response = self.api.request(
+                    "POST",
+                    path,
+                    json=header,
+                    retry_writes=False,
+                    params={"$expand": "salesOrderLines"},
+                )
+                return Document(ORDERS, dict(response.json()))
+            except ApiError as exc:
+                if not exc.maybe_applied or attempt == 2:
+                    raise
+                logger.warning("sales order POST may have applied (%s); looking the key up", exc)
+                found = self.find_documents(key).first()
+                if found is not None:
+                    return found
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def ship_and_invoice(self, order_id: str, key: str) -> Document:
+        """Ship and invoice the order; the posted invoice (its ``id`` and ``number``).
+
+        A key that already has a posted invoice (a previous attempt succeeded) returns
+        that invoice without posting again.
+        """
+        check_key(key)
+        done = self._posted_invoice(key)
+        if done is not None:
+            return done
+        action = f"{self.company_path(ORDERS)}({order_id})/Microsoft.NAV.shipAndInvoice"
+        for attempt in (1, 2):
+            try:
+                self.api.request("POST", action, retry_writes=False)
+                break
+            except NotFoundError:
+                done = self._posted_invoice(key)  # the order is gone: posted meanwhile?
+                if done is not None:
+                    return done
+                raise
+            except ApiError as exc:
+                if not exc.maybe_applied or attempt == 2:
+                    raise
+                done = self._posted_invoice(key)
+                if done is not None:
+                    return done
+        done = self._posted_invoice(key)
+        if done is None:
+            raise ApiError(
+                f"the order was shipped and invoiced but no posted invoice carries key {key!r}",
+                method="GET",
+                path=self.company_path(INVOICES),
+            )
+        return done
+
+    # --- invoices --------------------------------------------------------------------
+
+    def post_invoice(self, invoice_id: str) -> Document:
+        """Post a draft sales invoice; an invoice already posted is returned as it is."""
+        invoice = self._record(INVOICES, invoice_id)
+        action = f"{self.company_path(INVOICES)}({invoice_id})/Microsoft.NAV.post"
+        for attempt in (1, 2):
+            if invoice.get("status") != DRAFT:
+                return Document(INVOICES, invoice)
+            try:
+                self.api.request("POST", action, retry_writes=False)
+            except ApiError as exc:
+                if not exc.maybe_applied or attempt == 2:
+                    raise
+            invoice = self._record(INVOICES, invoice_id)
+        return Document(INVOICES, invoice)
+
+    # --- generic ---------------------------------------------------------------------
+
+    def patch(
+        self, entity_set: str, record_id: str, changes: Mapping[str, Any], etag: str
+    ) -> Record:
+        """PATCH ``changes`` with ``If-Match: etag``; on a stale etag re-read and re-apply once."""
+        path = f"{self.company_path(entity_set)}({record_id})"
+        for attempt in (1, 2):
+            try:
+                response = self.api.request(
+                    "PATCH", path, json=dict(changes), headers={"If-Match": etag}
+                )
+                return (
+                    dict(response.json())
+                    if response.content
+                    else self._record(entity_set, record_id)
+                )
+            except ClientRequestError as exc:
+                stale = exc.status_code == 412 or (
+                    exc.status_code == 409 and exc.code == "Request_EntityChanged"
+                )
+                if not stale or attempt == 2:
+                    raise
+                fresh = self._record(entity_set, record_id)
+                etag = str(fresh.get("@odata.etag") or "*")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def batch(self, requests: Sequence[Mapping[str, Any]]) -> list[Record]:
+        """Send requests through ``$batch`` (JSON format) in chunks of 100; all responses, in order.
+
+        Each request is ``{"method", "url", "headers"?, "body"?, "id"?}``, ``url``
+        relative to the API base (e.g. ``companies(<id>)/customers``). Not retried blindly.
+        """
+        responses: list[Record] = []
+        for start in range(0, len(requests), BATCH_LIMIT):
+            chunk = []
+            for offset, request in enumerate(requests[start : start + BATCH_LIMIT]):
+                item = {"id": str(start + offset + 1), **request}
+                if "body" in item and item["body"] is not None:
+                    item["headers"] = {
+                        "Content-Type": "application/json",
+                        **(item.get("headers") or {}),
+                    }
+                chunk.append(item)
+            answer = self.api.request(
+                "POST", "$batch", json={"requests": chunk}, retry_writes=False
+            )
+            responses.extend(answer.json().get("responses") or [])
+        return responses
