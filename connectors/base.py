@@ -42,6 +42,11 @@ class StreamSpec:
         return self.cursor_param is not None
 
 
+#: the name of the check a connector fails while the target system's license agreement is
+#: not accepted (seed 003); the hub then holds the card in "pending license"
+LICENSE_CHECK = "license agreement"
+
+
 @dataclass(frozen=True)
 class Check:
     """One probe of Test Connection."""

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 from sqlmodel import Session, select
 
-from connectors.base import SourceConnector, describe_validation_error
+from connectors.base import LICENSE_CHECK, ConnectionReport, SourceConnector, describe_validation_error
 from connectors.registry import connector_class
 from hub.models import Connector
 from hub.security import decrypt_secrets, encrypt_secrets
@@ -16,7 +16,8 @@ from hub.settings import ENVIRONMENTS
 from hub.store import delete_connector_rows
 from hub.types import utcnow
 
-STATUSES = ("draft", "active", "deactivated", "error")
+STATUSES = ("draft", "pending_license", "active", "deactivated", "error")
+
 
 
 class CardError(ValueError):
@@ -137,6 +138,17 @@ def set_status(s: Session, name: str, status: str, error: str | None = None) -> 
     card.updated_at = utcnow()
     s.add(card)
     return card
+
+
+def status_after_test(report: ConnectionReport) -> tuple[str, str | None]:
+    """The card status a Test Connection leads to, and the reason when it is not active."""
+    failing = [c for c in report.checks if not c.ok]
+    if not failing:
+        return "active", None
+    reason = "; ".join(f"{c.name}: {c.detail}" for c in failing)
+    if all(c.name == LICENSE_CHECK for c in failing):
+        return "pending_license", reason
+    return "error", reason
 
 
 def delete(s: Session, name: str) -> None:

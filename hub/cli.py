@@ -172,10 +172,13 @@ def _run_test(name: str, env: str | None):  # noqa: ANN202
 def connectors_activate(name: str, env: EnvOption = None) -> None:
     """Test the connection, then activate the card (syncs and schedules run only when active)."""
     report = _run_test(name, env)
-    reason = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
+    status, reason = cards.status_after_test(report)
     with _session(env) as s:
-        cards.set_status(s, name, "active" if report.ok else "error", reason or None)
-    if not report.ok:
+        cards.set_status(s, name, status, reason)
+    if status == "pending_license":
+        fail(f"connector {name!r} is pending the license agreement: accept it in the target system, "
+             f"then run 'cashrail connectors activate {name}' again")
+    if status != "active":
         fail(f"connector {name!r} not activated: {reason}")
     out.print(f"Connector [bold]{name}[/bold] is active. Sync now: cashrail sync {name}")
 

@@ -16,6 +16,7 @@ import httpx
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 from connectors.base import (
+    LICENSE_CHECK,
     Check,
     ConnectionReport,
     Record,
@@ -37,7 +38,6 @@ from connectors.http import (
     RetryPolicy,
 )
 
-LICENSE_CHECK = "license agreement"  # the hub detects a pending license by this check name
 LICENSE_PENDING = "the license agreement has not been accepted in Business Central"
 LICENSE_NOT_ACCEPTED = "Extension_LicenseNotAccepted"
 COMPANY_NOT_FOUND = "Internal_CompanyNotFound"

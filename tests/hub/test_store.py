@@ -147,3 +147,18 @@ def test_active_connector_settings_change_only_after_deactivating(hub_db: str) -
 def test_bad_settings_name_the_field(hub_db: str) -> None:
     with pytest.raises(cards.CardError, match="time_zone: .*unknown time zone"):
         factories.bms_card(time_zone="Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("checks", "status"),
+    [
+        ([("authenticate", True)], "active"),
+        ([("authenticate", True), ("license agreement", False)], "pending_license"),
+        ([("license agreement", False), ("read customers", False)], "error"),
+    ],
+)
+def test_test_connection_decides_the_card_status(checks: list[tuple[str, bool]], status: str) -> None:
+    from connectors.base import Check, ConnectionReport
+
+    report = ConnectionReport([Check(name, ok, "detail") for name, ok in checks])
+    assert cards.status_after_test(report)[0] == status
