@@ -139,7 +139,7 @@ class BcAuth(httpx.Auth):
                 self.client_id,
                 client_credential=self._secret.get_secret_value(),
                 authority=self.authority,
-                verify=self._ca_bundle or True,
+                http_client=_http_session(self._ca_bundle),
                 timeout=self._timeout,
                 # Only Microsoft's hosts answer instance discovery; a private or sandbox
                 # authority is taken as-is (its OpenID configuration is still fetched).
@@ -215,3 +215,22 @@ class BcAuth(httpx.Auth):
     def _scrub(self, text: str) -> str:
         secret = self._secret.get_secret_value()
         return text.replace(secret, "***") if secret else text
+
+
+def _http_session(ca_bundle: str | None) -> Any:
+    """The requests session msal talks through.
+
+    requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's ``verify``, so an
+    explicit CA bundle would be ignored on machines that set them: with one configured the
+    environment is not trusted for certificates, while proxies from it are kept.
+    """
+    import urllib.request
+
+    import requests
+
+    session = requests.Session()
+    if ca_bundle:
+        session.trust_env = False
+        session.verify = ca_bundle
+        session.proxies.update(urllib.request.getproxies())
+    return session

@@ -13,18 +13,10 @@ from typing import Any
 
 import uvicorn
 
+from connectors.sandbox.net import bind_socket
+
 from .app import BmsSandboxApp, create_app
 from .data import SandboxState
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """Bound, listening socket: clients may connect (and queue) before uvicorn starts."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 def make_uvicorn(app: BmsSandboxApp, log_level: str = "warning") -> uvicorn.Server:

@@ -267,7 +267,9 @@ def test_msal_is_built_lazily_with_the_tenant_authority_and_the_ca_bundle(
 
     assert auth.token().get_secret_value() == "tok"
     assert built[0]["authority"] == f"https://login.sandbox.test/{TENANT}"
-    assert built[0]["verify"] == "/etc/ca.pem"
+    # the CA bundle reaches msal's requests session, which ignores REQUESTS_CA_BUNDLE then
+    session = built[0]["http_client"]
+    assert session.verify == "/etc/ca.pem" and session.trust_env is False
     assert built[0]["instance_discovery"] is False
     assert SECRET not in repr(auth)
 

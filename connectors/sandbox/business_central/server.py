@@ -1,0 +1,152 @@
+"""Run the BC + Entra ID sandbox with uvicorn over HTTPS, in a daemon thread (tests) or the
+foreground (CLI).  The socket is bound first so ``port=0`` yields a known free port."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from connectors.sandbox.net import bind_socket
+
+from .app import BcSandboxApp, create_app
+from .certs import TlsFiles, generate_tls
+from .data import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ENVIRONMENT, DEFAULT_TENANT_ID, BcState
+
+
+def make_uvicorn(app: BcSandboxApp, tls: TlsFiles, log_level: str = "warning") -> uvicorn.Server:
+    config = uvicorn.Config(app, http="h11", lifespan="off", access_log=False, log_level=log_level,
+                            timeout_graceful_shutdown=2, ssl_certfile=tls.cert_path, ssl_keyfile=tls.key_path)
+    return uvicorn.Server(config)
+
+
+class SandboxServer:
+    """A live HTTPS sandbox on 127.0.0.1; use as a context manager or call start()/stop().
+
+    ``url`` is the root to configure as *both* the Entra "authority host" and the BC "API base
+    URL": authority ``{url}/{tenant_id}``, API ``{url}/v2.0/{tenant_id}/{environment}/api/v2.0``
+    (exactly the real layout with ``https://login.microsoftonline.com`` and
+    ``https://api.businesscentral.dynamics.com`` replaced by ``url``), environments at
+    ``{url}/environments/v1.2``.
+    """
+
+    def __init__(self, records: int = 100, seed: int = 1, port: int = 0, tenant_id: str = DEFAULT_TENANT_ID,
+                 environment: str = DEFAULT_ENVIRONMENT, client_id: str = DEFAULT_CLIENT_ID,
+                 client_secret: str = DEFAULT_CLIENT_SECRET, license_accepted: bool = False,
+                 token_ttl: float = 3600, rate_limit: tuple[int, float] = (6000, 300),
+                 cert_dir: str | None = None, host: str = "127.0.0.1", max_concurrent: int = 5,
+                 max_queue: int = 95, retry_after_on_429: int | None = None, latency_ms: float = 0.0,
+                 company_name: str = "CRONUS USA, Inc.") -> None:
+        self.host = host
+        self.port = port
+        self.state = BcState(records=records, seed=seed, tenant_id=tenant_id, environment=environment,
+                             client_id=client_id, client_secret=client_secret, license_accepted=license_accepted,
+                             token_ttl=token_ttl, rate_limit=rate_limit, max_concurrent=max_concurrent,
+                             max_queue=max_queue, retry_after_on_429=retry_after_on_429, latency_ms=latency_ms,
+                             company_name=company_name)
+        self._own_cert_dir = cert_dir is None
+        self.cert_dir = cert_dir or tempfile.mkdtemp(prefix="bc-sandbox-tls-")
+        self.tls = generate_tls(self.cert_dir)
+        self.app = create_app(self.state, lambda: self.url)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: Any = None
+
+    # --- addresses and credentials -------------------------------------------
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}"
+
+    @property
+    def authority(self) -> str:
+        return f"{self.url}/{self.state.tenant_id}"
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.url}/v2.0/{self.state.tenant_id}/{self.state.environment}/api/v2.0"
+
+    @property
+    def scope(self) -> str:
+        """The scope to request; ``https://api.businesscentral.dynamics.com/.default`` works too."""
+        return f"{self.url}/.default"
+
+    @property
+    def ca_path(self) -> str:
+        return self.tls.ca_path
+
+    @property
+    def company_id(self) -> str:
+        return self.state.company.id
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        s = self.state
+        return {"tenant_id": s.tenant_id, "client_id": s.client_id, "client_secret": s.apps[s.client_id],
+                "environment": s.environment, "company": s.company.name, "company_id": s.company.id}
+
+    def info(self) -> dict[str, Any]:
+        """The machine-readable startup line printed by the CLI."""
+        return {"url": self.url, "authority": self.authority, "api_base": self.api_base, "scope": self.scope,
+                "ca_path": self.ca_path, **self.credentials,
+                "license_accepted": self.state.client_id in self.state.license_accepted,
+                "records": self.state.records_n, "seed": self.state.seed}
+
+    # --- lifecycle -------------------------------------------------------------
+    def bind(self) -> Any:
+        if self._sock is None:
+            self._sock = bind_socket(self.host, self.port)
+            self.port = self._sock.getsockname()[1]
+        return self._sock
+
+    def start(self, timeout: float = 10.0) -> "SandboxServer":
+        if self._thread is not None:
+            return self
+        sock = self.bind()
+        self._server = make_uvicorn(self.app, self.tls)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name=f"bc-sandbox-{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("Business Central sandbox failed to start")
+            time.sleep(0.01)
+        return self
+
+    def serve_forever(self) -> None:
+        self._server = make_uvicorn(self.app, self.tls)
+        try:
+            self._server.run(sockets=[self.bind()])
+        finally:
+            self._cleanup()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._server = None
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._own_cert_dir:
+            shutil.rmtree(self.cert_dir, ignore_errors=True)
+
+    def __enter__(self) -> "SandboxServer":
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
