@@ -89,9 +89,15 @@ class BcAuth(httpx.Auth):
         self._lock = threading.Lock()
         self._access: SecretStr | None = None
         self._expires_at = 0.0
+        self._session: Any = None  # the requests session msal uses, once built
 
     def __repr__(self) -> str:
         return f"BcAuth(authority={self.authority!r}, client_id={self.client_id!r}, scope={self.scope!r})"
+
+    def close(self) -> None:
+        """Release msal's HTTP session (its pooled connection to the login host)."""
+        if self._session is not None:
+            self._session.close()  # still usable afterwards: requests reopens its pools
 
     @property
     def host(self) -> str:
@@ -139,13 +145,17 @@ class BcAuth(httpx.Auth):
                 self.client_id,
                 client_credential=self._secret.get_secret_value(),
                 authority=self.authority,
-                http_client=_http_session(self._ca_bundle),
+                http_client=self._http_client(),
                 timeout=self._timeout,
                 # Only Microsoft's hosts answer instance discovery; a private or sandbox
                 # authority is taken as-is (its OpenID configuration is still fetched).
                 instance_discovery=None if is_public_cloud(self.authority) else False,
             )
         return self._app
+
+    def _http_client(self) -> Any:
+        self._session = _http_session(self._ca_bundle)
+        return self._session
 
     def _store(self, result: TokenResult) -> None:
         if not isinstance(result, Mapping):

@@ -181,6 +181,7 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
 
     def close(self) -> None:
         self.api.close()
+        self.auth.close()
 
     # --- environment and company -------------------------------------------------------
 
@@ -218,11 +219,11 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
     # --- reading -------------------------------------------------------------------------
 
     def read(self, stream: StreamSpec, since: datetime | None) -> Iterator[list[Record]]:
-        """Pages of records modified after ``since`` (all when None), following ``@odata.nextLink``."""
+        """Pages of records modified at or after ``since`` (all when None), following ``@odata.nextLink``."""
         url = self.company_path(stream.path)
         query: dict[str, str] = {}
         if since is not None and stream.cursor_param:
-            query["$filter"] = f"{stream.cursor_param} gt {odata_time(since)}"
+            query["$filter"] = f"{stream.cursor_param} ge {odata_time(since)}"
         if isinstance(stream, BcStreamSpec) and stream.expand:
             query["$expand"] = stream.expand
         params: dict[str, str] | None = query
@@ -285,18 +286,21 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
                 report.checks.append(Check("company", False, _plain(exc)))
             return report
 
+        # A probe the pending license blocked proves nothing else: it is left out, so the
+        # license check is the only failure it causes (the hub then holds the card in
+        # "pending license" instead of "error").
         license_pending = False
-        for stream in self.streams:
-            check, pending = self._probe(
-                f"read {stream.name}", stream.permission, partial(self._read_probe, stream)
-            )
-            report.checks.append(check)
+        probes: list[tuple[str, str | None, Callable[[], Any], bool]] = [
+            (f"read {s.name}", s.permission, partial(self._read_probe, s), False)
+            for s in self.streams
+        ]
+        probes.append(("create sales documents", SALES_DOC_EDIT, self._write_probe, True))
+        for name, permission, call, write in probes:
+            check, pending = self._probe(name, permission, call, write=write)
             license_pending |= pending
-        check, pending = self._probe(
-            "create sales documents", SALES_DOC_EDIT, self._write_probe, write=True
-        )
-        report.checks.append(check)
-        if license_pending or pending:
+            if not pending:
+                report.checks.append(check)
+        if license_pending:
             report.checks.append(Check(LICENSE_CHECK, False, LICENSE_PENDING))
         return report
 

@@ -345,7 +345,7 @@ def test_since_becomes_an_unquoted_utc_filter_with_milliseconds(
     list(connector.read(connector.stream("contacts"), datetime(2024, 1, 1, tzinfo=UTC)))
 
     assert query(bc["contacts"].calls.last.request) == {
-        "$filter": "lastModifiedDateTime gt 2024-01-01T00:00:00.000Z"
+        "$filter": "lastModifiedDateTime ge 2024-01-01T00:00:00.000Z"  # inclusive: the base contract
     }
     assert (
         odata_time(datetime(2019, 8, 18, 20, 5, 51, 603000, tzinfo=UTC))

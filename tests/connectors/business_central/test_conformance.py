@@ -1,0 +1,51 @@
+"""The Business Central connector passes the shared connector conformance suite against its sandbox.
+
+Real msal against the sandbox's identity server, real HTTPS with the sandbox's private CA;
+REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE are left as the machine sets them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from connectors.business_central import BcSecrets, BcSettings, BusinessCentralConnector
+from connectors.http import RetryPolicy
+from connectors.sandbox.business_central import SandboxServer
+from tests.connectors.conformance import ConnectorConformance
+
+
+@pytest.fixture(scope="module")
+def bc_sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(records=60, seed=7, license_accepted=True) as server:
+        yield server
+
+
+class TestBusinessCentralConformance(ConnectorConformance):
+    @pytest.fixture
+    def make_connector(self, bc_sandbox: SandboxServer):  # noqa: ANN201
+        creds = bc_sandbox.credentials
+
+        def make(secrets: dict[str, Any] | None) -> BusinessCentralConnector:
+            settings = BcSettings(
+                tenant_id=creds["tenant_id"],
+                client_id=creds["client_id"],
+                environment=creds["environment"],
+                company=creds["company"],
+                api_url=bc_sandbox.url,
+                authority_url=bc_sandbox.url,
+                ca_bundle=bc_sandbox.ca_path,
+                page_size=25,
+                timeout_seconds=10,
+            )
+            secret = (secrets or {}).get("client_secret") or SecretStr(creds["client_secret"])
+            return BusinessCentralConnector(
+                settings,
+                BcSecrets(client_secret=secret),
+                retry=RetryPolicy(max_attempts=4, base_delay=0.05, jitter=0.1),
+            )
+
+        return make
