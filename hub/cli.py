@@ -348,60 +348,82 @@ def sync_command(
 
 @app.command("sandbox")
 def sandbox_command(
+    kind: Annotated[str, typer.Option(help="bms or business_central")] = "bms",
     records: Annotated[int, typer.Option(help="Records per large stream")] = 1000,
     seed: Annotated[int, typer.Option(help="Data seed")] = 42,
-    port: Annotated[int, typer.Option(help="Port (0: any free port)")] = 8765,
-    stop: Annotated[bool, typer.Option("--stop", help="Stop the sandbox a demo left running")] = False,
+    port: Annotated[int, typer.Option(help="Port (0: any free port)")] = 0,
+    stop: Annotated[bool, typer.Option("--stop", help="Stop the sandboxes a demo left running")] = False,
 ) -> None:
-    """Run the bundled BMS sandbox in the foreground (prints its URL and credentials)."""
+    """Run a bundled sandbox in the foreground (prints its URL and credentials)."""
+    from importlib import import_module
+
     from hub import demo
 
     if stop:
-        out.print("Sandbox stopped." if demo.stop_background_sandbox() else "No sandbox was running.")
+        stopped = demo.stop_background_sandboxes()
+        out.print(f"Stopped: {', '.join(stopped)}." if stopped else "No sandbox was running.")
         return
-    from connectors.sandbox.bms.__main__ import main as sandbox_main
-
-    sandbox_main(["--records", str(records), "--seed", str(seed), "--port", str(port)])
+    if kind not in demo.SYSTEMS:
+        fail(f"unknown sandbox {kind!r}; choose one of {', '.join(demo.SYSTEMS)}")
+    import_module(f"{demo.SYSTEMS[kind].module}.__main__").main(
+        ["--records", str(records), "--seed", str(seed), "--port", str(port)])
 
 
 @app.command("demo")
 def demo_command(
-    records: Annotated[int, typer.Option(help="Records per large stream in the sandbox")] = 1000,
+    records: Annotated[int, typer.Option(help="Records per large stream in the sandboxes")] = 1000,
     seed: Annotated[int, typer.Option(help="Sandbox data seed")] = 42,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
-    """Start the BMS sandbox, add and activate a sandbox connector, sync it, print the summary."""
-    from hub import demo
+    """Start the PSA and ERP sandboxes, add and activate their connectors, sync both, link organisations."""
+    from hub import demo, links
 
     log = (lambda msg: None) if as_json else (lambda msg: err.print(msg, highlight=False))
-    log(f"Starting the BMS sandbox with {records:,} records per large stream…")
-    info = demo.start_background_sandbox(records, seed)
-    log(f"Sandbox at {info.url} (company {info.company!r}, user {info.username!r})")
-    demo.install_demo_connector(info)
-    with _session(demo.DEMO_ENVIRONMENT) as s:
-        card = cards.get(s, demo.DEMO_CONNECTOR)
-    with cards.instantiate(card) as connector:
-        report = connector.test_connection()
-    if not report.ok:
-        fail("Test Connection failed: " + "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok))
-    with _session(demo.DEMO_ENVIRONMENT) as s:
-        cards.set_status(s, demo.DEMO_CONNECTOR, "active")
-    log("Connector demo-psa tested and activated; syncing (the first run starts Prefect's temporary server)…")
-    summary = run_sync(demo.DEMO_CONNECTOR, demo.DEMO_ENVIRONMENT, full=False, show_progress=not as_json)
-    served = demo.sandbox_counts(info.url)
-    in_hub = demo.hub_counts(demo.DEMO_ENVIRONMENT, demo.DEMO_CONNECTOR)
-    matches = all(served[k] == in_hub.get(k) for k in served)
-    streams = {name: {**counts, "served": served.get(name), "in_hub": in_hub.get(name)}
-               for name, counts in summary["streams"].items()}
+    env = demo.DEMO_ENVIRONMENT
+    demo.stop_background_sandboxes()
+    infos = {}
+    for kind in demo.SYSTEMS:
+        log(f"Starting the {kind} sandbox with {records:,} records per large stream…")
+        infos[kind] = demo.start_background_sandbox(kind, records, seed)
+    report: dict[str, Any] = {"environment": env, "connectors": {}}
+    matches = True
+    for kind, info in infos.items():
+        name = demo.install_demo_connector(kind, info)
+        status, reason = demo.test_and_set_status(name)
+        if status == "pending_license":
+            log(f"{name}: the ERP asks for the license agreement; accepting it in the sandbox as its admin would…")
+            demo.accept_license(info)
+            status, reason = demo.test_and_set_status(name)
+        if status != "active":
+            fail(f"Test Connection of {name} failed: {reason}")
+        log(f"{name} ({kind}) at {info['url']} tested and activated; syncing…")
+        summary = run_sync(name, env, full=False, show_progress=not as_json)
+        served = demo.sandbox_counts(kind, info)
+        in_hub = demo.hub_counts(env, name)
+        matches = matches and all(served[k] == in_hub.get(k) for k in served)
+        report["connectors"][name] = {
+            "kind": kind, "sandbox_url": info["url"],
+            "streams": {stream: {**counts, "served": served.get(stream), "in_hub": in_hub.get(stream)}
+                        for stream, counts in summary["streams"].items()},
+        }
+    with _session(env) as s:
+        linked = links.relink(s, demo.SYSTEMS["bms"].connector, demo.SYSTEMS["business_central"].connector)
+    report["matches_sandboxes"] = matches
+    report["links"] = {**linked.as_dict(), "ambiguous": len(linked.ambiguous),
+                       "unmatched_psa": len(linked.unmatched_psa), "unmatched_erp": len(linked.unmatched_erp)}
     if as_json:
-        print(json.dumps({"connector": demo.DEMO_CONNECTOR, "environment": demo.DEMO_ENVIRONMENT,
-                          "sandbox_url": info.url, "matches_sandbox": matches, "streams": streams}))
+        print(json.dumps(report))
     else:
-        extra = {k: {"served": v["served"], "in hub": v["in_hub"]} for k, v in streams.items()}
-        out.print(counts_table(summary["streams"], "Demo sync of demo-psa (sandbox)", extra))
-        out.print(("[green]The hub matches the sandbox.[/green]" if matches else "[red]The hub does NOT match the sandbox.[/red]"))
-        out.print(f"The sandbox keeps running at {info.url}. Try: cashrail sync demo-psa   "
-                  f"(stop it: cashrail sandbox --stop)")
+        for name, item in report["connectors"].items():
+            extra = {k: {"served": v["served"], "in hub": v["in_hub"]} for k, v in item["streams"].items()}
+            out.print(counts_table(item["streams"], f"Demo sync of {name} ({item['kind']}, sandbox)", extra))
+        out.print("[green]The hub matches the sandboxes.[/green]" if matches
+                  else "[red]The hub does NOT match the sandboxes.[/red]")
+        l = report["links"]
+        out.print(f"Organisation links: {l['linked']} linked {l['by_method']}, {l['ambiguous']} ambiguous, "
+                  f"{l['unmatched_psa']} PSA and {l['unmatched_erp']} ERP organisations unmatched "
+                  f"(see: cashrail orgs links --psa demo-psa).")
+        out.print("The sandboxes keep running. Try: cashrail sync demo-psa   (stop them: cashrail sandbox --stop)")
     if not matches:
         raise typer.Exit(1)
 

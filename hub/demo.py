@@ -1,4 +1,4 @@
-"""``cashrail demo`` and ``cashrail sandbox``: the bundled BMS sandbox as a local process."""
+"""``cashrail demo`` and ``cashrail sandbox``: the bundled sandboxes as local processes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,16 +23,7 @@ from hub.db import session
 from hub.models import ENTITY_TABLES
 from hub.settings import get_settings
 
-DEMO_CONNECTOR = "demo-psa"
 DEMO_ENVIRONMENT = "sandbox"
-#: hub stream -> the sandbox's name for it in /_admin/counts
-SANDBOX_STREAMS = {
-    "organisations": "accounts",
-    "contacts": "contacts",
-    "contracts": "contracts",
-    "tickets": "tickets",
-    "invoices": "invoices",
-}
 
 
 class SandboxStartError(RuntimeError):
@@ -39,73 +31,122 @@ class SandboxStartError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class SandboxInfo:
-    url: str
-    company: str
-    username: str
-    password: SecretStr
-    time_zone: str
-    pid: int | None = None
+class DemoSystem:
+    """One bundled sandbox and the demo connector card that talks to it."""
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any], pid: int | None = None) -> SandboxInfo:
-        return cls(data["url"], data["company"], data["username"], SecretStr(data["password"]),
-                   data.get("time_zone", "UTC"), pid)
+    kind: str
+    connector: str
+    module: str
+    #: hub stream -> the sandbox's name for it in /_admin/counts
+    counted_as: dict[str, str]
+    settings: Callable[[dict[str, Any]], dict[str, Any]]
+    secrets: Callable[[dict[str, Any]], dict[str, SecretStr]]
+    extra_args: tuple[str, ...] = ()
+
+
+SYSTEMS: dict[str, DemoSystem] = {
+    "bms": DemoSystem(
+        kind="bms",
+        connector="demo-psa",
+        module="connectors.sandbox.bms",
+        counted_as={"organisations": "accounts", "contacts": "contacts", "contracts": "contracts",
+                    "tickets": "tickets", "invoices": "invoices"},
+        settings=lambda info: {
+            "company": info["company"], "username": info["username"], "server_url": info["url"],
+            "time_zone": info.get("time_zone", "UTC"), "page_size": 500,
+            "rate_limit_per_hour": 0,  # a loopback sandbox has no hourly quota
+            "detail_concurrency": 8,
+        },
+        secrets=lambda info: {"password": SecretStr(info["password"])},
+    ),
+    "business_central": DemoSystem(
+        kind="business_central",
+        connector="demo-erp",
+        module="connectors.sandbox.business_central",
+        counted_as={"customers": "customers", "contacts": "contacts", "items": "items",
+                    "sales_invoices": "salesInvoices", "sales_orders": "salesOrders"},
+        settings=lambda info: {
+            "tenant_id": info["tenant_id"], "client_id": info["client_id"], "environment": info["environment"],
+            "company": info["company"], "api_url": info["url"], "authority_url": info["url"],
+            "ca_bundle": info["ca_path"], "page_size": 1000,
+        },
+        secrets=lambda info: {"client_secret": SecretStr(info["client_secret"])},
+    ),
+}
 
 
 def _state_file() -> Path:
-    return get_settings().data_dir / "sandbox.json"
+    return get_settings().data_dir / "sandboxes.json"
 
 
-def stop_background_sandbox() -> bool:
-    """Stop the sandbox a previous demo left running; True when one was stopped."""
-    path = _state_file()
-    if not path.exists():
-        return False
+def _read_state() -> dict[str, Any]:
     try:
-        pid = int(json.loads(path.read_text())["pid"])
-        os.kill(pid, signal.SIGTERM)
-        stopped = True
-    except (ProcessLookupError, KeyError, ValueError, json.JSONDecodeError):
-        stopped = False
-    path.unlink(missing_ok=True)
+        return dict(json.loads(_state_file().read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def stop_background_sandboxes() -> list[str]:
+    """Stop the sandboxes a previous demo left running; returns the kinds stopped."""
+    stopped = []
+    for kind, entry in _read_state().items():
+        try:
+            os.kill(int(entry["pid"]), signal.SIGTERM)
+            stopped.append(kind)
+        except (ProcessLookupError, KeyError, ValueError, TypeError):
+            pass
+    _state_file().unlink(missing_ok=True)
     return stopped
 
 
-def start_background_sandbox(records: int, seed: int, timeout: float = 120.0) -> SandboxInfo:
-    """Start the BMS sandbox as a detached process that outlives this command."""
-    stop_background_sandbox()
+def start_background_sandbox(kind: str, records: int, seed: int, timeout: float = 180.0) -> dict[str, Any]:
+    """Start a sandbox as a detached process that outlives this command; returns its info line."""
+    system = SYSTEMS[kind]
     data_dir = get_settings().data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = data_dir / "sandbox.log"
+    log = data_dir / f"sandbox-{kind}.log"
+    args = [sys.executable, "-m", system.module, "--records", str(records), "--seed", str(seed), "--port", "0"]
+    if kind == "business_central":
+        args += ["--cert-dir", str((data_dir / "bc-sandbox-tls").resolve())]
     with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "connectors.sandbox.bms", "--records", str(records), "--seed", str(seed), "--port", "0"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SandboxStartError(f"the sandbox exited at start (see {log})")
+            raise SandboxStartError(f"the {kind} sandbox exited at start (see {log})")
         first = log.read_text().splitlines()[:1]
         if first and first[0].startswith("{"):
-            data = json.loads(first[0])
-            info = SandboxInfo.from_json(data, proc.pid)
-            _state_file().write_text(json.dumps({"pid": proc.pid, "url": info.url}))
+            info = json.loads(first[0])
+            state = {**_read_state(), kind: {"pid": proc.pid, "url": info["url"]}}
+            _state_file().write_text(json.dumps(state))
             os.chmod(_state_file(), 0o600)
-            return info
+            return dict(info)
         time.sleep(0.1)
     proc.terminate()
-    raise SandboxStartError(f"the sandbox did not start within {timeout:.0f}s (see {log})")
+    raise SandboxStartError(f"the {kind} sandbox did not start within {timeout:.0f}s (see {log})")
 
 
-def sandbox_counts(url: str) -> dict[str, int]:
-    """What the sandbox serves, per hub stream."""
-    counts = httpx.get(f"{url}/_admin/counts", timeout=30).json()
-    return {stream: int(counts[key]) for stream, key in SANDBOX_STREAMS.items()}
+def _admin(info: dict[str, Any]) -> httpx.Client:
+    verify: Any = True
+    if info.get("ca_path"):
+        import ssl
+
+        verify = ssl.create_default_context(cafile=info["ca_path"])
+    return httpx.Client(base_url=info["url"], verify=verify, timeout=60)
+
+
+def sandbox_counts(kind: str, info: dict[str, Any]) -> dict[str, int]:
+    """What a sandbox serves, per hub stream."""
+    with _admin(info) as client:
+        counts = client.get("/_admin/counts").json()
+    return {stream: int(counts[key]) for stream, key in SYSTEMS[kind].counted_as.items()}
+
+
+def accept_license(info: dict[str, Any]) -> None:
+    """Do what the ERP's administrator does in seed 003: accept the license agreement."""
+    with _admin(info) as client:
+        client.post(f"/_admin/license/{info['client_id']}/accept").raise_for_status()
 
 
 def hub_counts(environment: str, connector_name: str) -> dict[str, int]:
@@ -123,27 +164,28 @@ def hub_counts(environment: str, connector_name: str) -> dict[str, int]:
         return result
 
 
-def install_demo_connector(info: SandboxInfo) -> None:
-    """(Re)create the demo connector card for this sandbox and activate it."""
+def install_demo_connector(kind: str, info: dict[str, Any]) -> str:
+    """(Re)create the demo connector card for a sandbox; returns its name."""
+    system = SYSTEMS[kind]
     with session(DEMO_ENVIRONMENT) as s:
         try:
-            cards.delete(s, DEMO_CONNECTOR)
+            cards.delete(s, system.connector)
         except cards.CardError:
             pass
-    spec = cards.CardSpec(
-        name=DEMO_CONNECTOR,
-        kind="bms",
-        environment=DEMO_ENVIRONMENT,
-        settings={
-            "company": info.company,
-            "username": info.username,
-            "server_url": info.url,
-            "time_zone": info.time_zone,
-            "page_size": 500,
-            "rate_limit_per_hour": 0,  # a loopback sandbox has no hourly quota
-            "detail_concurrency": 8,
-        },
-        secrets={"password": info.password},
-    )
+    spec = cards.CardSpec(name=system.connector, kind=kind, environment=DEMO_ENVIRONMENT,
+                          settings=system.settings(info), secrets=system.secrets(info))
     with session(DEMO_ENVIRONMENT) as s:
         cards.create(s, spec)
+    return system.connector
+
+
+def test_and_set_status(name: str) -> tuple[str, str | None]:
+    """Test Connection, then record the status it leads to (active, pending license, error)."""
+    with session(DEMO_ENVIRONMENT) as s:
+        card = cards.get(s, name)
+    with cards.instantiate(card) as connector:
+        report = connector.test_connection()
+    status, reason = cards.status_after_test(report)
+    with session(DEMO_ENVIRONMENT) as s:
+        cards.set_status(s, name, status, reason)
+    return status, reason

@@ -53,13 +53,11 @@ class LinkPlan:
 
 
 def normalise_name(name: str) -> str:
-    """'ACME & Sons, Ltd.' and 'Acme and Sons' both become 'acme and sons'."""
+    """'ACME & Sons, Ltd.' and 'Acme and Sons' both become 'acme and sons'; so do 'Acme Ltd #4' and 'Acme #4'."""
     text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     text = text.replace("&", " and ")
-    words = re.findall(r"[a-z0-9]+", text)
-    while words and words[-1] in LEGAL_SUFFIXES:
-        words.pop()
-    return " ".join(words)
+    # Legal-form words go wherever they stand: "Acme Ltd #48" and "Acme #48" are one name.
+    return " ".join(w for w in re.findall(r"[a-z0-9]+", text) if w not in LEGAL_SUFFIXES)
 
 
 def normalise_identifier(value: str) -> str:

@@ -8,7 +8,9 @@ import httpx
 from sqlalchemy import func, select
 
 from hub.db import session
-from hub.demo import SANDBOX_STREAMS
+from hub.demo import SYSTEMS
+
+SANDBOX_STREAMS = SYSTEMS["bms"].counted_as
 from hub.models import ENTITY_TABLES, InvoiceLine, Invoice
 
 

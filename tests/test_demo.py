@@ -1,13 +1,17 @@
-"""`cashrail demo` end to end: sandbox up, connector added and activated, every stream synced
-with counts equal to what the sandbox serves; a Sync Now right after changes nothing."""
+"""`cashrail demo` end to end: both sandboxes up, connectors added and activated (the ERP after its
+license agreement), every stream synced with counts equal to what the sandboxes serve,
+organisations linked; a Sync Now right after changes nothing."""
 
 from __future__ import annotations
 
 import json
 import os
+import ssl
 import subprocess
 import sys
 from pathlib import Path
+
+import httpx
 
 
 def _cashrail(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -24,11 +28,27 @@ def test_demo_syncs_everything_the_sandbox_serves_and_a_second_sync_changes_noth
         demo = _cashrail(["demo", "--records", "200", "--json"], env)
         assert demo.returncode == 0, demo.stderr[-3000:]
         summary = json.loads(demo.stdout)
-        assert summary["matches_sandbox"] is True
-        assert set(summary["streams"]) == {"organisations", "contacts", "contracts", "tickets", "invoices"}
-        for stream, counts in summary["streams"].items():
-            assert counts["served"] > 0, stream
-            assert counts["inserted"] == counts["served"] == counts["in_hub"], stream
+        assert summary["matches_sandboxes"] is True
+        psa, erp = summary["connectors"]["demo-psa"], summary["connectors"]["demo-erp"]
+        assert set(psa["streams"]) == {"organisations", "contacts", "contracts", "tickets", "invoices"}
+        assert set(erp["streams"]) == {"customers", "contacts", "items", "sales_invoices", "sales_orders"}
+        for name, item in summary["connectors"].items():
+            for stream, counts in item["streams"].items():
+                assert counts["served"] > 0, (name, stream)
+                assert counts["inserted"] == counts["served"] == counts["in_hub"], (name, stream)
+        links = summary["links"]
+        assert links["linked"] > 0 and links["unmatched_psa"] + links["unmatched_erp"] > 0
+        assert set(links["by_method"]) <= {"identifier", "name", "email_domain"}
+
+        # every link made is one the ERP sandbox meant; its near-duplicates stay ambiguous
+        state = json.loads((data_dir / "sandboxes.json").read_text())
+        truth = httpx.get(f"{state['business_central']['url']}/_admin/truth", timeout=30,
+                          verify=ssl.create_default_context(cafile=str(data_dir / "bc-sandbox-tls" / "ca.pem"))).json()
+        listed = _cashrail(["orgs", "links", "--psa", "demo-psa", "--json"], env)
+        made = {r["psa_id"]: r["erp_id"] for r in json.loads(listed.stdout) if r["erp_id"]}
+        meant = {str(k): v for k, v in truth["links"].items()}
+        assert made and all(meant.get(psa) == erp for psa, erp in made.items())
+        assert len(made) >= 0.9 * len(meant)
 
         again = _cashrail(["sync", "demo-psa", "--json"], env)
         assert again.returncode == 0, again.stderr[-3000:]

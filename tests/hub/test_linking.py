@@ -14,6 +14,7 @@ from hub.linking import facts, normalise_name, plan_links
         ("Müller GmbH", "Muller"),
         ("Contoso Inc.", "contoso"),
         ("Fabrikam Co. Ltd", "Fabrikam"),
+        ("Contoso Aperture BV #48", "Contoso Aperture #48"),
     ],
 )
 def test_names_that_differ_only_in_form_normalise_alike(a: str, b: str) -> None:
