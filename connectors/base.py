@@ -97,6 +97,14 @@ class SourceConnector(ABC):
     settings_model: ClassVar[type[SyncSettings]]
     secrets_model: ClassVar[type[BaseModel]]
     streams: ClassVar[tuple[StreamSpec, ...]]
+    #: settings an admin is asked for first, in this order; "secrets" marks where the secrets
+    #: are asked (so later settings can offer choices the credentials reveal)
+    prompt_order: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def choices(cls, field: str, settings: dict[str, Any], secrets: dict[str, Any]) -> list[str] | None:
+        """Values to offer for a setting, given what was entered so far (None: free text)."""
+        return None
 
     @classmethod
     def stream(cls, name: str) -> StreamSpec:

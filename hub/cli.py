@@ -76,24 +76,52 @@ def connectors_add(
 
 
 def _prompt_spec(name: str | None, kind: str, environment: str) -> cards.CardSpec:
+    """Ask for a card's settings; secrets hidden; choices offered where the system lists them."""
     from connectors.registry import connector_class
 
     cls = connector_class(kind)
     name = name or typer.prompt("Name")
-    settings: dict[str, Any] = {}
     fields = cls.settings_model.model_fields
-    ordered = sorted(fields.items(), key=lambda item: not item[1].is_required())  # required ones first
-    for field, info in ordered:
+    rest = sorted((f for f in fields if f not in cls.prompt_order), key=lambda f: not fields[f].is_required())
+    order = [f for f in cls.prompt_order if f in fields or f == "secrets"] + rest
+    if "secrets" not in order:
+        order.append("secrets")
+    settings: dict[str, Any] = {}
+    secrets: dict[str, SecretStr] = {}
+    for field in order:
+        if field == "secrets":
+            secrets = {f: SecretStr(typer.prompt(i.description or f, hide_input=True))
+                       for f, i in cls.secrets_model.model_fields.items()}
+            continue
+        info = fields[field]
         label = info.description or field
-        if info.is_required():
-            settings[field] = typer.prompt(label)
+        default = None if info.is_required() else ("" if info.default is None else str(info.default))
+        try:
+            options = cls.choices(field, settings, secrets)
+        except Exception as exc:  # a listing that fails must not stop the admin typing the value
+            err.print(f"(could not list the choices for {field}: {exc})", highlight=False)
+            options = None
+        if options:
+            settings[field] = _choose(label, options)
         else:
-            settings[field] = typer.prompt(label, default=str(info.default))
-    secrets = {
-        field: SecretStr(typer.prompt(info.description or field, hide_input=True))
-        for field, info in cls.secrets_model.model_fields.items()
-    }
+            answer = typer.prompt(label, default=default) if default is not None else typer.prompt(label)
+            if answer != "" or info.is_required():
+                settings[field] = answer
     return cards.CardSpec(name=name, kind=kind, environment=environment, settings=settings, secrets=secrets)
+
+
+def _choose(label: str, options: list[str]) -> str:
+    """Offer numbered options; the admin answers with a number or the value itself."""
+    out.print(f"{label}:", highlight=False)
+    for number, option in enumerate(options, 1):
+        out.print(f"  {number}. {option}", highlight=False)
+    while True:
+        answer = typer.prompt("Choose", default="1" if len(options) == 1 else None).strip()
+        if answer.isdigit() and 1 <= int(answer) <= len(options):
+            return options[int(answer) - 1]
+        if answer in options:
+            return answer
+        err.print(f"choose 1-{len(options)} or one of: {', '.join(options)}", highlight=False)
 
 
 @connectors_app.command("list")

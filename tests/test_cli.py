@@ -134,3 +134,21 @@ def test_unreachable_server_is_reported_not_raised(data_dir, tmp_path, monkeypat
     code, out, _ = run(monkeypatch, capsys, "connectors", "test", "psa")
     assert code == 1
     assert "authenticate" in out and "ConnectError" in out
+
+
+def test_adding_an_erp_card_offers_the_environments_and_companies_its_credentials_see(
+    data_dir, tmp_path, monkeypatch, capsys  # noqa: ANN001
+) -> None:
+    from connectors.sandbox.business_central import SandboxServer as BcSandbox
+
+    with BcSandbox(records=20, seed=3, license_accepted=True) as erp:
+        creds = erp.credentials
+        answers = [erp.url, erp.url, erp.ca_path, creds["tenant_id"], creds["client_id"], creds["client_secret"],
+                   creds["environment"], creds["company"]] + [""] * 12
+        code, out, err = run(monkeypatch, capsys, "connectors", "add", "--kind", "business_central", "--name", "erp",
+                             stdin="\n".join(answers) + "\n")
+        assert code == 0, out + err
+        assert f"[{creds['environment']}]" in out or creds["environment"] in out  # offered as a choice
+        assert creds["company"] in out and creds["client_secret"] not in out
+        code, out, _ = run(monkeypatch, capsys, "connectors", "test", "erp")
+        assert code == 0 and "Connection OK" in out

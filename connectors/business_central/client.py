@@ -127,6 +127,21 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
     settings_model = BcSettings
     secrets_model = BcSecrets
     streams: ClassVar[tuple[StreamSpec, ...]] = STREAMS
+    prompt_order: ClassVar[tuple[str, ...]] = (
+        "api_url", "authority_url", "ca_bundle", "tenant_id", "client_id", "secrets", "environment", "company",
+    )
+
+    @classmethod
+    def choices(cls, field: str, settings: dict[str, Any], secrets: dict[str, Any]) -> list[str] | None:
+        """Offer the environments, then the companies, that the entered credentials can see."""
+        if field not in {"environment", "company"} or "client_secret" not in secrets:
+            return None
+        partial = BcSettings.model_validate(
+            {"environment": "-", "company": "-", **{k: v for k, v in settings.items() if v not in ("", None)}})
+        with cls(partial, BcSecrets(client_secret=secrets["client_secret"])) as probe:
+            if field == "environment":
+                return [str(e["name"]) for e in probe.list_environments() if e.get("name")]
+            return [str(c.get("name") or c.get("displayName")) for c in probe.list_companies()]
 
     def __init__(
         self,
