@@ -26,8 +26,8 @@ from connectors.base import (
 )
 from connectors.business_central.api import BcApiClient
 from connectors.business_central.auth import BcAuth, TokenProvider
-from connectors.business_central.streams import SALES_DOC_EDIT, STREAMS, BcStreamSpec
-from connectors.business_central.writes import ORDERS, SalesDocumentWrites
+from connectors.business_central.streams import SALES_DOC_EDIT, SALES_DOC_POST, STREAMS, BcStreamSpec
+from connectors.business_central.writes import INVOICES, ORDERS, SalesDocumentWrites
 from connectors.http import (
     ApiError,
     AuthenticationError,
@@ -310,6 +310,7 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
             for s in self.streams
         ]
         probes.append(("create sales documents", SALES_DOC_EDIT, self._write_probe, True))
+        probes.append(("post sales documents", SALES_DOC_POST, self._post_probe, True))
         for name, permission, call, write in probes:
             check, pending = self._probe(name, permission, call, write=write)
             license_pending |= pending
@@ -354,6 +355,11 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
                 "DELETE", f"{self.company_path(ORDERS)}({created})", headers={"If-Match": "*"}
             )
 
+    def _post_probe(self) -> None:
+        # Posting a document that does not exist: 404 once the permission is granted, 403 if not.
+        self.api.request("POST", f"{self.company_path(INVOICES)}({NO_DOCUMENT})/Microsoft.NAV.post",
+                         retry_writes=False)
+
     @staticmethod
     def _probe(
         name: str, permission: str | None, call: Callable[[], Any], write: bool = False
@@ -370,6 +376,9 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
                 return Check(name, True, "allowed"), False
             return Check(name, False, _plain(exc)), False
         return Check(name, True, "allowed"), False
+
+
+NO_DOCUMENT = "00000000-0000-0000-0000-000000000000"
 
 
 def _plain(exc: ApiError) -> str:

@@ -9,6 +9,7 @@ from connectors.base import StreamSpec
 CUSTOMER_VIEW = "D365 CUSTOMER, VIEW"
 ITEM_VIEW = "D365 ITEM, VIEW"
 SALES_DOC_EDIT = "D365 SALES DOC, EDIT"
+SALES_DOC_POST = "D365 SALES DOC, POST"
 
 MODIFIED = "lastModifiedDateTime"
 

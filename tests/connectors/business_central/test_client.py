@@ -74,6 +74,10 @@ def bc_api() -> respx.MockRouter:
     router.post(path__regex=entity("salesOrders"), name="post_order").mock(
         return_value=error(400, "BadRequest", "customer is required")
     )
+    router.post(
+        path__regex=entity("salesInvoices", r"\(0{8}-0{4}-0{4}-0{4}-0{12}\)/Microsoft\.NAV\.post"),
+        name="post_probe",
+    ).mock(return_value=error(404, "BadRequest_NotFound", "no such invoice"))
     return router
 
 
@@ -651,16 +655,17 @@ def test_test_connection_names_the_missing_permissions(
 ) -> None:
     bc["items"].mock(return_value=error(403, "Authorization_Failed"))
     bc["post_order"].mock(return_value=error(403, "Authorization_Failed"))
+    bc["post_probe"].mock(return_value=error(403, "Authorization_Failed"))
 
     report = make_connector().test_connection()
 
-    assert report.missing_permissions == ["D365 ITEM, VIEW", "D365 SALES DOC, EDIT"]
+    assert report.missing_permissions == ["D365 ITEM, VIEW", "D365 SALES DOC, EDIT", "D365 SALES DOC, POST"]
 
 
 def test_test_connection_reports_a_pending_license(
     bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
 ) -> None:
-    for name in (*ENTITY_SETS, "post_order"):
+    for name in (*ENTITY_SETS, "post_order", "post_probe"):
         bc[name].mock(return_value=error(403, "Extension_LicenseNotAccepted", "license"))
 
     report = make_connector().test_connection()
