@@ -14,6 +14,7 @@ import httpx
 from connectors.sandbox.bms import SandboxServer
 
 PASSWORD = "S3cr3t-Pa55word-XYZ"
+CLIENT_SECRET = "Entra-Cl13nt-S3cret-QRS"
 WRONG_PASSWORD = "Wr0ng-Pa55-QQQ-777"
 
 
@@ -38,6 +39,17 @@ def test_a_whole_sync_never_prints_logs_or_stores_a_secret(
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
            # show every log line on the console too: they are searched as well
            "PREFECT_LOGGING_LEVEL": "DEBUG"}
+    from connectors.sandbox.business_central import SandboxServer as ErpSandbox, ssl_context_from
+
+    erp = ErpSandbox(records=40, seed=5, client_secret=CLIENT_SECRET, license_accepted=False).start()
+    erp_file = tmp_path / "erp.json"
+    erp_file.write_text(json.dumps({
+        "name": "erp", "kind": "business_central", "environment": "sandbox",
+        "settings": {"tenant_id": erp.credentials["tenant_id"], "client_id": erp.credentials["client_id"],
+                     "environment": erp.credentials["environment"], "company": erp.credentials["company"],
+                     "api_url": erp.url, "authority_url": erp.url, "ca_bundle": erp.ca_path},
+        "secrets": {"client_secret": CLIENT_SECRET},
+    }))
     with SandboxServer(records=60, seed=5, password=PASSWORD) as server:
         good = tmp_path / "psa.json"
         bad = tmp_path / "psa-wrong.json"
@@ -60,13 +72,25 @@ def test_a_whole_sync_never_prints_logs_or_stores_a_secret(
             ["connectors", "activate", "psa"],
             ["sync", "psa"],
             ["sync", "psa", "--json"],
+            ["connectors", "add", "--from-file", str(erp_file)],
+            ["connectors", "activate", "erp"],  # pending license: the ERP's admin has not accepted it
         ))
-        tokens = httpx.get(f"{server.url}/_admin/tokens").json()
-    for file in (tmp_path / "psa.json", tmp_path / "psa-wrong.json"):
+        admin = httpx.Client(base_url=erp.url, verify=ssl_context_from(erp.ca_path))
+        admin.post(f"/_admin/license/{erp.credentials['client_id']}/accept").raise_for_status()
+        output += "\n".join(_cli(args, env) for args in (
+            ["connectors", "activate", "erp"],
+            ["sync", "erp", "--json"],
+            ["connectors", "show", "erp"],
+        ))
+        tokens = httpx.get(f"{server.url}/_admin/tokens").json() + [
+            t["access_token"] for t in admin.get("/_admin/tokens").json()]
+    erp.stop()
+    for file in (tmp_path / "psa.json", tmp_path / "psa-wrong.json", erp_file):
         file.unlink()
 
     assert '"streams"' in output and "Connection OK" in output, output  # the cycle really ran
     assert "refused the credentials" in output
+    assert "pending the license agreement" in output and '"sales_invoices"' in output
     assert tokens, "the sandbox issued tokens"
     key = (data_dir / "secret.key").read_bytes().strip().decode()
 
@@ -74,5 +98,5 @@ def test_a_whole_sync_never_prints_logs_or_stores_a_secret(
     prefect = _prefect_dump(prefect_backend)
     haystacks = {"CLI output": output, "data dir": stored.decode("latin-1"), "Prefect API": prefect}
     for where, text in haystacks.items():
-        for secret in (PASSWORD, WRONG_PASSWORD, key, *tokens):
+        for secret in (PASSWORD, WRONG_PASSWORD, CLIENT_SECRET, key, *tokens):
             assert secret not in text, f"a secret ({secret[:4]}…) leaked into the {where}"
