@@ -342,6 +342,14 @@ def run_sync(name: str, environment: str, *, full: bool, show_progress: bool) ->
             sync_flow.remove_progress_listener(listener)
 
 
+def run_flow(name: str, **params: Any) -> Any:
+    """Run one of the billing flows in this process (Prefect's temporary server unless configured)."""
+    prefect_env.configure()
+    from flows import billing
+
+    return getattr(billing, name)(**params)
+
+
 def counts_table(streams: dict[str, dict[str, int]], title: str, extra: dict[str, dict[str, Any]] | None = None) -> Table:
     extra_cols = list(next(iter(extra.values())).keys()) if extra else []
     table = Table("stream", *COUNT_COLUMNS, *extra_cols, title=title)
@@ -436,6 +444,17 @@ def demo_command(
         }
     with _session(env) as s:
         linked = links.relink(s, demo.SYSTEMS["bms"].connector, demo.SYSTEMS["business_central"].connector)
+    psa_name, erp_name = demo.SYSTEMS["bms"].connector, demo.SYSTEMS["business_central"].connector
+    plans = demo.seed_billing(env, erp_name, psa_name)
+    log(f"Created {len(plans)} subscription plans for linked customers; generating, firming and posting…")
+    generated = run_flow("harp_connect", environment=env)
+    firmed = run_flow("firm_actions", environment=env)
+    posted = run_flow("post_actions", environment=env)
+    report["billing"] = {
+        "plans": len(plans), "generated": generated["created"], "firmed": len(firmed["done"]),
+        "posted": len(posted["done"]), "failed": len(firmed["failed"]) + len(posted["failed"]),
+        "one_order_and_invoice_per_action": demo.erp_documents_per_action(env, infos["business_central"]),
+    }
     report["matches_sandboxes"] = matches
     report["links"] = {**linked.as_dict(), "ambiguous": len(linked.ambiguous),
                        "unmatched_psa": len(linked.unmatched_psa), "unmatched_erp": len(linked.unmatched_erp)}
@@ -451,7 +470,12 @@ def demo_command(
         out.print(f"Organisation links: {l['linked']} linked {l['by_method']}, {l['ambiguous']} ambiguous, "
                   f"{l['unmatched_psa']} PSA and {l['unmatched_erp']} ERP organisations unmatched "
                   f"(see: cashrail orgs links --psa demo-psa).")
-        out.print("The sandboxes keep running. Try: cashrail sync demo-psa   (stop them: cashrail sandbox --stop)")
+        b = report["billing"]
+        out.print(f"Billing: {b['plans']} plans, {b['generated']} actions generated, {b['firmed']} firmed into ERP "
+                  f"sales orders, {b['posted']} posted as ERP invoices"
+                  + (" — one order and one invoice per action." if b["one_order_and_invoice_per_action"] else "."))
+        out.print("The sandboxes keep running. Try: cashrail sync demo-psa; cashrail actions list   "
+                  "(stop them: cashrail sandbox --stop)")
     if not matches:
         raise typer.Exit(1)
 
@@ -463,11 +487,12 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
     from hub.demo import SandboxStartError
     from hub.links import LinkError
     from hub.security import SecretKeyError
+    from hub.subscriptions import SubscriptionError
     from hub.sync import SyncError
 
     try:
         fn()
-    except (cards.CardError, SyncError, SecretKeyError, SandboxStartError, LinkError) as exc:
+    except (cards.CardError, SyncError, SecretKeyError, SandboxStartError, LinkError, SubscriptionError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         return 1
     except UnknownKindError as exc:
@@ -488,6 +513,11 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
             err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
         return 1
     return 0
+
+
+from hub import cli_billing  # noqa: E402  (registers its commands on the app above)
+
+cli_billing.register(app)
 
 
 def main() -> None:

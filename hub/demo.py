@@ -189,3 +189,56 @@ def test_and_set_status(name: str) -> tuple[str, str | None]:
     with session(DEMO_ENVIRONMENT) as s:
         cards.set_status(s, name, status, reason)
     return status, reason
+
+
+def seed_billing(environment: str, erp_connector: str, psa_connector: str, plans: int = 5) -> list[int]:
+    """Published monthly plans for the first linked customers, each billing one ERP item."""
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlalchemy import select as sa_select
+
+    from hub import subscriptions
+    from hub.models import Organisation, OrganisationLink, Product, ProgramType, ReasonCode
+
+    with session(environment) as s:
+        if not s.execute(sa_select(ReasonCode).where(ReasonCode.code == "NEW")).scalars().first():
+            subscriptions.create_reason_code(s, "NEW", ["New"], default_for=["New"], description="New subscription")
+        if not s.execute(sa_select(ProgramType).where(ProgramType.name == "Managed services")).scalars().first():
+            subscriptions.create_program_type(s, "Managed services")
+        erp_card = cards.get(s, erp_connector)
+        linked = s.execute(
+            sa_select(Organisation).join(OrganisationLink, OrganisationLink.erp_organisation_id == Organisation.id)
+            .where(Organisation.connector_id == erp_card.id).order_by(Organisation.id).limit(plans)).scalars().all()
+        items = s.execute(sa_select(Product).where(Product.connector_id == erp_card.id, Product.is_blocked.is_(False))
+                          .order_by(Product.id).limit(3)).scalars().all()
+        today = date.today()
+        start = date(today.year - 1 if today.month <= 2 else today.year, (today.month - 3) % 12 + 1, 1)
+        ids = []
+        for customer in linked:
+            plan = subscriptions.create_plan(s, subscriptions.PlanRequest(
+                name=f"Managed services for {customer.name}", connector=erp_connector, customer=customer.external_id,
+                program_type="Managed services", billing_period_type="Monthly", global_start=start, fixed_cycles=12,
+                renewal_notice=True, renewal_notice_days=30))
+            for item in items[:2]:
+                subscriptions.add_line(s, plan.id, product=item.number, quantity=Decimal("5"),  # type: ignore[arg-type]
+                                       sales_price=item.unit_price or Decimal("10"), currency=customer.currency or "USD")
+            subscriptions.set_plan_status(s, plan.id, "Published")  # type: ignore[arg-type]
+            ids.append(plan.id)
+        return ids  # type: ignore[return-value]
+
+
+def erp_documents_per_action(environment: str, info: dict[str, Any]) -> bool:
+    """True when every posted action has exactly one posted invoice and no sales order left."""
+    from sqlalchemy import select as sa_select
+
+    from hub.models import SubscriptionAction
+
+    with session(environment) as s:
+        keys = [a.key for a in s.execute(sa_select(SubscriptionAction).where(SubscriptionAction.status == "Posted")).scalars()]
+    with _admin(info) as client:
+        for key in keys:
+            docs = client.get("/_admin/documents", params={"externalDocumentNumber": key}).json()
+            if docs["salesOrders"] or len(docs["salesInvoices"]) != 1:
+                return False
+    return bool(keys)

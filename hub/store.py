@@ -20,6 +20,9 @@ from hub.models import (
     CHILD_TABLES,
     ENTITY_TABLES,
     OrganisationLink,
+    PlanLine,
+    SubscriptionAction,
+    SubscriptionPlan,
     QuarantinedRecord,
     StreamState,
     SyncedRecord,
@@ -344,6 +347,12 @@ def delete_connector_rows(s: Session, environment: str, connector_id: int) -> No
                 )
             )
         )
+    plans = SubscriptionPlan.__table__
+    its_plans = select(plans.c.id).where(plans.c.environment == environment, plans.c.connector_id == connector_id)
+    for model in (SubscriptionAction, PlanLine):
+        t = model.__table__
+        s.connection().execute(delete(t).where(t.c.plan_id.in_(its_plans)))
+    s.connection().execute(delete(plans).where(plans.c.id.in_(its_plans)))
     organisations = ENTITY_TABLES["organisations"].__table__
     links = OrganisationLink.__table__
     mine = select(organisations.c.id).where(

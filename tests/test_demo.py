@@ -36,6 +36,9 @@ def test_demo_syncs_everything_the_sandbox_serves_and_a_second_sync_changes_noth
             for stream, counts in item["streams"].items():
                 assert counts["served"] > 0, (name, stream)
                 assert counts["inserted"] == counts["served"] == counts["in_hub"], (name, stream)
+        billing = summary["billing"]
+        assert billing["plans"] > 0 and billing["generated"] > 0 and billing["failed"] == 0
+        assert billing["posted"] > 0 and billing["one_order_and_invoice_per_action"] is True
         links = summary["links"]
         assert links["linked"] > 0 and links["unmatched_psa"] + links["unmatched_erp"] > 0
         assert set(links["by_method"]) <= {"identifier", "name", "email_domain"}

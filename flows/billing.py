@@ -1,0 +1,49 @@
+"""Billing flows: harp-connect (generate), firm-actions, post-actions. Orchestration only."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_table_artifact
+
+from hub import posting, subscriptions
+from hub.db import session
+
+
+@flow(name="harp-connect", flow_run_name="harp-connect-{environment}")
+def harp_connect(environment: str = "sandbox", test_date: date | None = None, dry_run: bool = False,
+                 allowance: int | None = None) -> dict[str, Any]:
+    """Generate the subscription actions due up to today (or the test date)."""
+    as_of = test_date or date.today()
+    with session(environment) as s:
+        created, stopped = subscriptions.run_generator(s, as_of, dry_run=dry_run, allowance=allowance)
+    rows = [{"key": a.key, "type": a.action_type.value, "date": a.action_date.isoformat(),
+             "net": str(a.net_amount) if a.net_amount is not None else ""} for a in created]
+    create_table_artifact(key=f"harp-connect-{environment}", table=rows or [{"key": "(nothing due)"}],
+                          description=f"{'Dry run' if dry_run else 'Run'} as of {as_of}: {len(rows)} actions"
+                          + (f"; {stopped}" if stopped else ""))
+    return {"as_of": as_of.isoformat(), "dry_run": dry_run, "created": len(rows), "actions": rows,
+            "stopped": stopped}
+
+
+@flow(name="firm-actions", flow_run_name="firm-actions-{environment}")
+def firm_actions(environment: str = "sandbox", action_ids: list[int] | None = None) -> dict[str, Any]:
+    report = posting.firm(environment, action_ids).as_dict()
+    _artifact("firm-actions", environment, report)
+    return report
+
+
+@flow(name="post-actions", flow_run_name="post-actions-{environment}")
+def post_actions(environment: str = "sandbox", action_ids: list[int] | None = None) -> dict[str, Any]:
+    report = posting.post(environment, action_ids).as_dict()
+    _artifact("post-actions", environment, report)
+    return report
+
+
+def _artifact(name: str, environment: str, report: dict[str, Any]) -> None:
+    rows = [{"action": r["action"], "key": r["key"], "result": "done"} for r in report["done"]]
+    rows += [{"action": r["action"], "key": r["key"], "result": r["error"]} for r in report["failed"]]
+    create_table_artifact(key=f"{name}-{environment}", table=rows or [{"action": "(none due)"}],
+                          description=f"{len(report['done'])} done, {len(report['failed'])} failed")

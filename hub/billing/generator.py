@@ -1,0 +1,222 @@
+"""HARP Connect: turn published plans into the subscription actions due by a date.
+
+Pure and idempotent: every action has a deterministic key; keys already stored are passed in
+``existing_keys`` and skipped, so any number of runs creates each action once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import date, timedelta
+
+from hub.billing.amounts import line_amounts
+from hub.billing.domain import (
+    ActionDraft,
+    ActionType,
+    BillingPeriod,
+    ContractDefinition,
+    GeneratorResult,
+    LineTerms,
+    PlanStatus,
+    PlanTerms,
+)
+from hub.billing.errors import BillingRuleError
+from hub.billing.periods import Period, cycles_end, periods
+
+#: the ERP's externalDocumentNumber holds at most 35 characters
+MAX_KEY_LENGTH = 35
+
+TYPE_CODES: dict[ActionType, str] = {
+    ActionType.GENERATE_SALES_ORDER: "SO",
+    ActionType.DIRECT_DEBIT_PAYMENT: "DD",
+    ActionType.RENEWAL_NOTICE: "RN",
+    ActionType.CREDIT_NOTE: "CN",
+}
+_TYPE_ORDER = {t: i for i, t in enumerate(TYPE_CODES)}
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it fits the ERP's 35-character document number, else raise."""
+    if len(key) > MAX_KEY_LENGTH:
+        raise BillingRuleError(
+            "key", f"{key!r} has {len(key)} characters; the ERP allows {MAX_KEY_LENGTH}"
+        )
+    return key
+
+
+def action_key(plan_id: int, line_id: int, period_start: date, action_type: ActionType) -> str:
+    """Return the key of a line's action for one period: ``P7-L12-2024-01-31-SO``."""
+    return check_key(
+        f"P{plan_id}-L{line_id}-{period_start.isoformat()}-{TYPE_CODES[action_type]}"
+    )
+
+
+def notice_key(plan_id: int, global_end: date) -> str:
+    """Return the key of a plan's renewal notice for a contract end: ``P7-RN-2024-12-31``."""
+    return check_key(f"P{plan_id}-RN-{global_end.isoformat()}")
+
+
+def sort_key(action: ActionDraft) -> tuple[int, bool, int, date, int, str]:
+    """Deterministic order: plan, line (plan-level actions last), date, type, key."""
+    return (
+        action.plan_id,
+        action.line_id is None,
+        action.line_id or 0,
+        action.action_date,
+        _TYPE_ORDER[action.action_type],
+        action.key,
+    )
+
+
+def effective_end(contract: ContractDefinition, billing: BillingPeriod) -> date | None:
+    """Return the contract's last day (inclusive), or None when it is open-ended.
+
+    That is the global end, or the last day of ``fixed_cycles`` periods counted from the global
+    start; with both, whichever comes first.
+    """
+    ends: list[date] = []
+    if contract.global_end is not None:
+        ends.append(contract.global_end)
+    if contract.fixed_cycles is not None:
+        ends.append(cycles_end(contract.global_start, billing, contract.fixed_cycles))
+    return min(ends) if ends else None
+
+
+def _line_periods(plan: PlanTerms, line: LineTerms, as_of: date) -> list[Period]:
+    bound = effective_end(plan.contract, plan.billing)
+    if line.end is not None:
+        bound = line.end if bound is None else min(bound, line.end)
+    return periods(
+        line.start,
+        plan.billing,
+        until=as_of,
+        end=bound,
+        max_cycles=1 if line.one_time_fee else None,
+    )
+
+
+def _line_actions(plan: PlanTerms, line: LineTerms, as_of: date) -> list[ActionDraft]:
+    try:
+        gross, net = line_amounts(
+            line.quantity, line.sales_price, line.discount_amount, line.discount_percent,
+            line.currency,
+        )
+    except BillingRuleError as exc:
+        raise BillingRuleError(
+            f"plan {plan.plan_id} line {line.line_id} {exc.field}", exc.reason
+        ) from exc
+    types = [ActionType.GENERATE_SALES_ORDER]
+    if plan.pays_by_mandate:
+        types.append(ActionType.DIRECT_DEBIT_PAYMENT)
+    out: list[ActionDraft] = []
+    for period in _line_periods(plan, line, as_of):
+        for action_type in types:
+            out.append(
+                ActionDraft(
+                    key=action_key(plan.plan_id, line.line_id, period.start, action_type),
+                    plan_id=plan.plan_id,
+                    line_id=line.line_id,
+                    action_type=action_type,
+                    action_date=period.start,
+                    date_from=period.start,
+                    date_to=period.end,
+                    cycle=period.cycle,
+                    product=line.product,
+                    quantity=line.quantity,
+                    sales_price=line.sales_price,
+                    discount_amount=line.discount_amount,
+                    discount_percent=line.discount_percent,
+                    gross_amount=gross,
+                    net_amount=net,
+                    currency=line.currency,
+                    unit=line.unit,
+                    reason_code=line.reason_code or plan.reason_code,
+                )
+            )
+    return out
+
+
+def _renewal_notice(plan: PlanTerms, as_of: date) -> ActionDraft | None:
+    contract = plan.contract
+    if not contract.renewal_notice:
+        return None
+    end = effective_end(contract, plan.billing)
+    if end is None:
+        return None
+    notice_date = max(end - timedelta(days=contract.renewal_notice_days), contract.global_start)
+    if notice_date > as_of:
+        return None
+    return ActionDraft(
+        key=notice_key(plan.plan_id, end),
+        plan_id=plan.plan_id,
+        line_id=None,
+        action_type=ActionType.RENEWAL_NOTICE,
+        action_date=notice_date,
+        date_from=contract.global_start,
+        date_to=end,
+        cycle=None,
+    )
+
+
+def _plural(n: int) -> str:
+    return f"{n} action" if n == 1 else f"{n} actions"
+
+
+def generate(
+    plans: Iterable[PlanTerms],
+    as_of: date,
+    *,
+    existing_keys: Collection[str] = (),
+    allowance: int | None = None,
+) -> GeneratorResult:
+    """Return the actions due by ``as_of`` that do not exist yet.
+
+    For each Published plan and enabled line: a Generate Sales Order per billing period (billed
+    up-front, dated at the period start, periods anchored at the line's start, stopping at the
+    line end and the contract's effective end, the last period clipped), plus a Direct Debit
+    Payment per sales order when the plan pays by mandate. One-time fee lines bill cycle 1 only
+    and are listed in ``lines_to_disable`` once all their cycle-1 actions exist. A plan with a
+    renewal notice and an effective end gets one Renewal Notice dated end - notice days.
+
+    Keys in ``existing_keys`` are skipped. ``allowance`` is what is left of the month's
+    allowance (see :mod:`hub.billing.allowance`): at most that many new actions are returned (in
+    the deterministic order); when more were due, ``stopped`` says so in plain words.
+
+    Raises:
+        BillingRuleError: a line's amounts are invalid (the error names the plan and line), or
+        a key would exceed 35 characters.
+    """
+    if allowance is not None and allowance < 0:
+        raise BillingRuleError("allowance", f"must not be negative, not {allowance}")
+    existing = set(existing_keys)
+    due: dict[str, ActionDraft] = {}
+    one_time: dict[tuple[int, int], list[str]] = {}
+    for plan in sorted(plans, key=lambda p: p.plan_id):
+        if plan.status != PlanStatus.PUBLISHED:
+            continue
+        for line in sorted(plan.lines, key=lambda ln: ln.line_id):
+            if not line.enabled:
+                continue
+            actions = _line_actions(plan, line, as_of)
+            if line.one_time_fee and actions:
+                one_time[(plan.plan_id, line.line_id)] = [a.key for a in actions]
+            for action in actions:
+                due.setdefault(action.key, action)
+        notice = _renewal_notice(plan, as_of)
+        if notice is not None:
+            due.setdefault(notice.key, notice)
+
+    new = sorted((a for k, a in due.items() if k not in existing), key=sort_key)
+    stopped: str | None = None
+    if allowance is not None and len(new) > allowance:
+        waiting = len(new) - allowance
+        new = new[:allowance]
+        stopped = (
+            f"the monthly allowance of {_plural(allowance)} is used up; "
+            f"{waiting} more {'action waits' if waiting == 1 else 'actions wait'}"
+        )
+    present = existing | {a.key for a in new}
+    disable = sorted(
+        ident[1] for ident, keys in one_time.items() if all(k in present for k in keys)
+    )
+    return GeneratorResult(actions=new, lines_to_disable=disable, stopped=stopped)

@@ -1,0 +1,123 @@
+"""Firm and post subscription actions into the ERP: exactly one document per action.
+
+Each action is claimed (Firming/Posting) in its own transaction, the ERP is called outside
+any transaction, and the outcome is recorded in a third. A run killed anywhere leaves the
+action in Firming/Posting; the next run finishes it by looking the document up by the
+action's key, so no action ever yields two sales orders or two invoices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from connectors.http import ApiError
+from hub import cards
+from hub.billing.domain import ActionStatus, ActionType
+from hub.db import session
+from hub.subscriptions import FIRM_FROM, POST_FROM, actions_in, claim, erp_context, erp_order_lines, settle
+
+
+@dataclass
+class RunReport:
+    """What a firm or post run did, per action."""
+
+    done: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"done": self.done, "failed": self.failed, "skipped": self.skipped}
+
+
+class _Erps:
+    """One live ERP connector per card for the length of a run."""
+
+    def __init__(self, environment: str) -> None:
+        self.environment = environment
+        self._open: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        if name not in self._open:
+            with session(self.environment) as s:
+                self._open[name] = cards.instantiate(cards.get(s, name))
+        return self._open[name]
+
+    def close(self) -> None:
+        for connector in self._open.values():
+            connector.close()
+
+
+def firm(environment: str, action_ids: Iterable[int] | None = None) -> RunReport:
+    """Firm due actions: a Generate Sales Order action becomes an ERP sales order."""
+    return _run(environment, action_ids, FIRM_FROM, ActionStatus.FIRMING, _firm_one)
+
+
+def post(environment: str, action_ids: Iterable[int] | None = None) -> RunReport:
+    """Post firmed actions: the sales order is shipped and invoiced in the ERP."""
+    # Renewal notices are only firmed; direct debits post through the payment gateway.
+    return _run(environment, action_ids, POST_FROM, ActionStatus.POSTING, _post_one,
+                types=(ActionType.GENERATE_SALES_ORDER,))
+
+
+def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[ActionStatus],
+         into: ActionStatus, step: Any, types: Iterable[ActionType] | None = None) -> RunReport:
+    report = RunReport()
+    action_ids = list(action_ids) if action_ids is not None else None
+    with session(environment) as s:
+        due = actions_in(s, sources, action_ids, types)
+    if action_ids is not None:
+        report.skipped = sorted(set(action_ids) - set(due))
+    erps = _Erps(environment)
+    try:
+        for action_id in due:
+            with session(environment) as s:
+                action = claim(s, action_id, into)
+                if action is None:
+                    report.skipped.append(action_id)
+                    continue
+                kind, key = ActionType(action.action_type), action.key
+                connector, customer = erp_context(s, action)
+                lines = erp_order_lines(action)
+                snapshot = {"order_id": action.order_id, "date": action.action_date, "currency": action.currency}
+            try:
+                outcome = step(erps, kind, key, connector, customer, lines, snapshot)
+            except (ApiError, ValueError) as exc:
+                with session(environment) as s:  # back to where it came from, with the reason
+                    settle(s, action_id, _back(into), error=str(exc))
+                report.failed.append({"action": action_id, "key": key, "error": str(exc)})
+                continue
+            with session(environment) as s:
+                settle(s, action_id, _forward(into), **outcome)
+            report.done.append({"action": action_id, "key": key, **{k: str(v) for k, v in outcome.items()}})
+    finally:
+        erps.close()
+    return report
+
+
+def _back(into: ActionStatus) -> ActionStatus:
+    return ActionStatus.NOT_FIRMED if into == ActionStatus.FIRMING else ActionStatus.FIRMED
+
+
+def _forward(into: ActionStatus) -> ActionStatus:
+    return ActionStatus.FIRMED if into == ActionStatus.FIRMING else ActionStatus.POSTED
+
+
+def _firm_one(erps: _Erps, kind: ActionType, key: str, connector: str, customer: str,
+              lines: list[dict[str, Any]], snap: dict[str, Any]) -> dict[str, Any]:
+    if kind != ActionType.GENERATE_SALES_ORDER:
+        return {}  # a renewal notice or direct debit is firmed in the hub alone
+    order = erps.get(connector).create_sales_order(
+        key, customer_id=customer, order_date=snap["date"], currency_code=None, lines=lines)
+    if order.is_invoice:  # an earlier run got as far as invoicing
+        return {"order_id": order.record.get("orderId"), "order_number": order.record.get("orderNumber")}
+    return {"order_id": order.id, "order_number": order.number}
+
+
+def _post_one(erps: _Erps, kind: ActionType, key: str, connector: str, customer: str,
+              lines: list[dict[str, Any]], snap: dict[str, Any]) -> dict[str, Any]:
+    invoice = erps.get(connector).ship_and_invoice(snap["order_id"], key)
+    return {"invoice_id": invoice.id, "invoice_number": invoice.number,
+            "invoice_date": date.fromisoformat(str(invoice.record.get("invoiceDate") or date.today()))}

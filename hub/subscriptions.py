@@ -1,0 +1,327 @@
+"""Subscription plans, lines and actions in the store; the rules come from ``hub.billing``.
+
+Every function runs in the caller's session (one environment). Generating, firming and
+posting are exactly-once: actions are unique by key, and an action caught mid-way (Firming,
+Posting) is finished by looking its ERP document up by that key — never a second document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from hub import cards
+from hub.billing import amounts, generator, lifecycle, rules
+from hub.billing.domain import (
+    ActionDraft,
+    ActionStatus,
+    ActionType,
+    BillingPeriod,
+    BillingPeriodType,
+    ContractDefinition,
+    LineTerms,
+    PeriodUnit,
+    PlanStatus,
+    PlanTerms,
+)
+from hub.models import Connector, Organisation, PlanLine, ProgramType, ReasonCode, SubscriptionAction, SubscriptionPlan
+from hub.types import utcnow
+
+
+class SubscriptionError(ValueError):
+    """A subscription request that cannot be honoured, in plain words."""
+
+
+# --- reference data ---------------------------------------------------------------------
+
+
+def create_reason_code(s: Session, code: str, types: Iterable[str], *, default_for: Iterable[str] = (),
+                       description: str | None = None) -> ReasonCode:
+    types, default_for = sorted(set(types)), sorted(set(default_for))
+    unknown = [t for t in [*types, *default_for] if t not in {r.value for r in _reason_types()}]
+    if unknown:
+        raise SubscriptionError(f"unknown reason type(s) {', '.join(unknown)}; use New, Cancel, Upgrade, Downgrade, Renewal")
+    if not set(default_for) <= set(types):
+        raise SubscriptionError(f"reason code {code!r} can only be the default of its own types ({', '.join(types)})")
+    for other in s.execute(select(ReasonCode)).scalars():  # one default per type
+        if other.code != code and set(other.default_for) & set(default_for):
+            other.default_for = [t for t in other.default_for if t not in default_for]
+            s.add(other)
+    row = ReasonCode(environment=s.info["environment"], code=code, types=types, default_for=default_for,
+                     description=description)
+    s.add(row)
+    s.flush()
+    return row
+
+
+def _reason_types() -> Iterable[Any]:
+    from hub.billing.domain import ReasonType
+
+    return ReasonType
+
+
+def default_reason_code(s: Session, reason_type: str) -> str | None:
+    for row in s.execute(select(ReasonCode)).scalars():
+        if reason_type in row.default_for:
+            return row.code
+    return None
+
+
+def create_program_type(s: Session, name: str, period_type: str = "Rolling",
+                        subscription_type: str = "Per Unit") -> ProgramType:
+    try:
+        rules.validate_program_type(period_type, subscription_type)
+    except rules.BillingRuleError as exc:
+        raise SubscriptionError(str(exc)) from None
+    row = ProgramType(environment=s.info["environment"], name=name, period_type=period_type,
+                      subscription_type=subscription_type)
+    s.add(row)
+    s.flush()
+    return row
+
+
+# --- plans and lines ----------------------------------------------------------------------
+
+_PERIODS = {"Monthly": ("Months", 1), "Quarterly": ("Months", 3), "Half-yearly": ("Months", 6),
+            "Yearly": ("Months", 12)}
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    name: str
+    connector: str
+    customer: str  # the ERP customer's external id
+    program_type: str
+    billing_period_type: str = "Monthly"
+    billing_period_unit: str | None = None
+    billing_period_length: int | None = None
+    global_start: date | None = None
+    global_end: date | None = None
+    fixed_cycles: int | None = None
+    automatic_renewal: bool = False
+    renewal_notice: bool = False
+    renewal_notice_days: int = 30
+    reason_code: str | None = None
+    salesperson: str | None = None
+    pays_by_mandate: bool = False
+
+
+def create_plan(s: Session, req: PlanRequest) -> SubscriptionPlan:
+    """A Draft plan for an ERP customer; the New type's default reason code unless given."""
+    card = cards.get(s, req.connector)
+    customer = s.execute(select(Organisation).where(
+        Organisation.connector_id == card.id, Organisation.external_id == req.customer,
+        Organisation.is_deleted.is_(False))).scalars().first()
+    if customer is None:
+        raise SubscriptionError(f"connector {req.connector!r} has no customer {req.customer!r}")
+    program = s.execute(select(ProgramType).where(ProgramType.name == req.program_type)).scalars().first()
+    if program is None:
+        raise SubscriptionError(f"no program type named {req.program_type!r}")
+    if req.billing_period_type not in {t.value for t in BillingPeriodType}:
+        raise SubscriptionError(f"billing period type must be one of {', '.join(t.value for t in BillingPeriodType)}")
+    unit, length = _PERIODS.get(req.billing_period_type, (req.billing_period_unit, req.billing_period_length))
+    if req.billing_period_type == "Other" and (unit not in {u.value for u in PeriodUnit} or not length):
+        raise SubscriptionError("an 'Other' billing period needs a unit (Days or Months) and a length")
+    plan = SubscriptionPlan(
+        environment=s.info["environment"], name=req.name, connector_id=card.id, organisation_id=customer.id,  # type: ignore[arg-type]
+        program_type_id=program.id, billing_period_type=req.billing_period_type,  # type: ignore[arg-type]
+        billing_period_unit=str(unit), billing_period_length=int(length or 1),
+        reason_code=req.reason_code or default_reason_code(s, "New"), salesperson=req.salesperson,
+        global_start=req.global_start or date.today(), global_end=req.global_end, fixed_cycles=req.fixed_cycles,
+        automatic_renewal=req.automatic_renewal, renewal_notice=req.renewal_notice,
+        renewal_notice_days=req.renewal_notice_days, pays_by_mandate=req.pays_by_mandate,
+    )
+    try:
+        rules.validate_contract(_contract(plan))
+    except rules.BillingRuleError as exc:
+        raise SubscriptionError(str(exc)) from None
+    s.add(plan)
+    s.flush()
+    return plan
+
+
+def get_plan(s: Session, plan_id: int) -> SubscriptionPlan:
+    plan = s.get(SubscriptionPlan, plan_id)
+    if plan is None:
+        raise SubscriptionError(f"no subscription plan {plan_id} in {s.info['environment']}")
+    return plan
+
+
+def add_line(s: Session, plan_id: int, *, product: str, quantity: Decimal, sales_price: Decimal, currency: str,
+             start: date | None = None, end: date | None = None, one_time_fee: bool = False, is_addon: bool = False,
+             discount_amount: Decimal = Decimal("0"), discount_percent: Decimal = Decimal("0"),
+             unit: str | None = None, reason_code: str | None = None) -> PlanLine:
+    """A line on a Draft plan, its billing-period amounts derived once."""
+    plan = get_plan(s, plan_id)
+    try:
+        rules.assert_plan_editable(PlanStatus(plan.status))
+        line = PlanLine(environment=s.info["environment"], plan_id=plan_id, product=product, quantity=quantity,
+                        sales_price=sales_price, currency=currency.upper(), start=start or plan.global_start, end=end,
+                        one_time_fee=one_time_fee, is_addon=is_addon, discount_amount=discount_amount,
+                        discount_percent=discount_percent, unit=unit, reason_code=reason_code or plan.reason_code)
+        rules.validate_line(plan_terms(s, plan), _line_terms(line, 0))
+        gross, net = amounts.line_amounts(quantity, sales_price, discount_amount, discount_percent, line.currency)
+    except (rules.BillingRuleError, ValueError) as exc:
+        raise SubscriptionError(str(exc)) from None
+    line.billing_period_amount, line.billing_period_amount_after_discount = gross, net
+    s.add(line)
+    s.flush()
+    return line
+
+
+def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
+    plan = get_plan(s, plan_id)
+    try:
+        rules.transition_plan(PlanStatus(plan.status), PlanStatus(target))
+    except (rules.BillingRuleError, ValueError) as exc:
+        raise SubscriptionError(str(exc)) from None
+    if target == PlanStatus.PUBLISHED and not _lines(s, plan_id):
+        raise SubscriptionError(f"plan {plan_id} has no lines; add one before publishing")
+    plan.status = target
+    plan.updated_at = utcnow()
+    s.add(plan)
+    return plan
+
+
+def _lines(s: Session, plan_id: int) -> list[PlanLine]:
+    return list(s.execute(select(PlanLine).where(PlanLine.plan_id == plan_id).order_by(PlanLine.id)).scalars())
+
+
+def _contract(plan: SubscriptionPlan) -> ContractDefinition:
+    return ContractDefinition(
+        global_start=plan.global_start, global_end=plan.global_end, fixed_cycles=plan.fixed_cycles,
+        automatic_renewal=plan.automatic_renewal, renewal_notice=plan.renewal_notice,
+        renewal_notice_days=plan.renewal_notice_days, renewal_notice_notification=plan.renewal_notice_notification)
+
+
+def _line_terms(line: PlanLine, line_id: int | None = None) -> LineTerms:
+    return LineTerms(
+        line_id=line.id if line_id is None else line_id, product=line.product, quantity=line.quantity,  # type: ignore[arg-type]
+        sales_price=line.sales_price, currency=line.currency, start=line.start, end=line.end, enabled=line.enabled,
+        is_addon=line.is_addon, one_time_fee=line.one_time_fee, discount_amount=line.discount_amount,
+        discount_percent=line.discount_percent, unit=line.unit, reason_code=line.reason_code)
+
+
+def plan_terms(s: Session, plan: SubscriptionPlan) -> PlanTerms:
+    customer = s.get(Organisation, plan.organisation_id)
+    return PlanTerms(
+        plan_id=plan.id,  # type: ignore[arg-type]
+        customer=customer.external_id if customer else "",
+        status=PlanStatus(plan.status),
+        billing=BillingPeriod(BillingPeriodType(plan.billing_period_type), PeriodUnit(plan.billing_period_unit),
+                              plan.billing_period_length),
+        contract=_contract(plan),
+        lines=tuple(_line_terms(line) for line in _lines(s, plan.id)) if plan.id else (),  # type: ignore[arg-type]
+        pays_by_mandate=plan.pays_by_mandate,
+        reason_code=plan.reason_code,
+    )
+
+
+# --- the generator (HARP Connect) -----------------------------------------------------------
+
+
+def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: int | None = None) -> tuple[list[ActionDraft], str | None]:
+    """Create the actions due up to ``as_of``; a dry run only lists them."""
+    plans = list(s.execute(select(SubscriptionPlan).where(SubscriptionPlan.status == PlanStatus.PUBLISHED)).scalars())
+    existing = set(s.execute(select(SubscriptionAction.key)).scalars())
+    result = generator.generate([plan_terms(s, p) for p in plans], as_of, existing_keys=existing, allowance=allowance)
+    if dry_run:
+        return result.actions, result.stopped
+    env = s.info["environment"]
+    for draft in result.actions:
+        s.add(SubscriptionAction(
+            environment=env, key=draft.key, plan_id=draft.plan_id, line_id=draft.line_id,
+            action_type=draft.action_type.value, action_date=draft.action_date, date_from=draft.date_from,
+            date_to=draft.date_to, cycle=draft.cycle, product=draft.product, quantity=draft.quantity,
+            sales_price=draft.sales_price, discount_amount=draft.discount_amount,
+            discount_percent=draft.discount_percent, gross_amount=draft.gross_amount, net_amount=draft.net_amount,
+            currency=draft.currency, unit=draft.unit, reason_code=draft.reason_code, credit_note=draft.credit_note,
+            posting_date=draft.action_date))
+    for line_id in result.lines_to_disable:
+        line = s.get(PlanLine, line_id)
+        if line is not None and line.enabled:
+            line.enabled = False
+            s.add(line)
+    s.flush()
+    return result.actions, result.stopped
+
+
+# --- firming, posting and cancelling -------------------------------------------------------
+
+#: where a firm or post run picks actions up: due ones, and those a crash left mid-way
+FIRM_FROM = (ActionStatus.NOT_FIRMED, ActionStatus.FIRMING)
+POST_FROM = (ActionStatus.FIRMED, ActionStatus.POSTING)
+
+
+def actions_in(s: Session, statuses: Iterable[str], ids: Iterable[int] | None = None,
+               types: Iterable[str] | None = None) -> list[int]:
+    query = select(SubscriptionAction.id).where(SubscriptionAction.status.in_([str(x) for x in statuses]))
+    if types is not None:
+        query = query.where(SubscriptionAction.action_type.in_([str(t) for t in types]))
+    if ids is not None:
+        query = query.where(SubscriptionAction.id.in_(list(ids)))
+    return list(s.execute(query.order_by(SubscriptionAction.id)).scalars())
+
+
+def claim(s: Session, action_id: int, into: ActionStatus) -> SubscriptionAction | None:
+    """Move an action into Firming/Posting, or take one a crash left there; None when not due."""
+    action = s.get(SubscriptionAction, action_id)
+    if action is None:
+        raise SubscriptionError(f"no action {action_id}")
+    if action.status == into:
+        return action  # left mid-way: the ERP lookup by key decides what is still to do
+    source = ActionStatus.NOT_FIRMED if into == ActionStatus.FIRMING else ActionStatus.FIRMED
+    if action.status != source:
+        return None
+    lifecycle.transition_action(ActionStatus(action.status), into)
+    action.status, action.updated_at, action.error = into, utcnow(), None
+    s.add(action)
+    return action
+
+
+def settle(s: Session, action_id: int, into: ActionStatus, *, error: str | None = None, **fields: Any) -> None:
+    """Record the outcome of a firm/post attempt (or its failure, back to where it came from)."""
+    action = s.get(SubscriptionAction, action_id)
+    assert action is not None
+    lifecycle.transition_action(ActionStatus(action.status), into)
+    for name, value in fields.items():
+        setattr(action, name, value)
+    action.status, action.error, action.updated_at = into, error, utcnow()
+    s.add(action)
+
+
+def cancel(s: Session, action_ids: Iterable[int], *, by: str) -> int:
+    done = 0
+    for action_id in action_ids:
+        action = s.get(SubscriptionAction, action_id)
+        if action is None:
+            raise SubscriptionError(f"no action {action_id}")
+        try:
+            lifecycle.transition_action(ActionStatus(action.status), ActionStatus.CANCELLED, by=by)
+        except rules.BillingRuleError as exc:
+            raise SubscriptionError(f"action {action_id}: {exc}") from None
+        action.status, action.cancelled_by, action.updated_at = ActionStatus.CANCELLED, by, utcnow()
+        s.add(action)
+        done += 1
+    return done
+
+
+def erp_context(s: Session, action: SubscriptionAction) -> tuple[str, str]:
+    """(ERP connector name, ERP customer id) of an action's plan."""
+    plan = get_plan(s, action.plan_id)
+    customer = s.get(Organisation, plan.organisation_id)
+    card = s.get(Connector, plan.connector_id)
+    assert customer is not None and card is not None
+    return card.name, customer.external_id
+
+
+def erp_order_lines(action: SubscriptionAction) -> list[dict[str, Any]]:
+    return [{"item_number": action.product, "quantity": action.quantity, "unit_price": action.sales_price,
+             "discount_percent": action.discount_percent,
+             "description": f"{action.product} {action.date_from} - {action.date_to}"}]

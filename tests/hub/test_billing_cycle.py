@@ -1,0 +1,162 @@
+"""The billing cycle against the ERP sandbox: plans generate actions once, firming creates one
+sales order per action, posting one invoice — also when firm/post runs are killed mid-way."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from connectors.sandbox.business_central import SandboxServer, ssl_context_from
+from flows.sync import sync_connector
+from hub import cards, posting, subscriptions
+from hub.db import session
+from hub.models import Organisation, Product, SubscriptionAction
+
+REPO = str(Path(__file__).resolve().parents[2])
+
+
+@pytest.fixture
+def erp() -> Iterator[SandboxServer]:
+    with SandboxServer(records=30, seed=8, license_accepted=True) as server:
+        yield server
+
+
+def _admin(server: SandboxServer) -> httpx.Client:
+    return httpx.Client(base_url=server.url, verify=ssl_context_from(server.ca_path), timeout=30)
+
+
+def _erp_with_plan(server: SandboxServer, *, fixed_cycles: int = 12) -> int:
+    """An active, synced ERP card and a published monthly plan anchored on Jan 31 2024."""
+    c = server.credentials
+    spec = cards.CardSpec(name="erp", kind="business_central", environment="sandbox", settings={
+        "tenant_id": c["tenant_id"], "client_id": c["client_id"], "environment": c["environment"],
+        "company": c["company"], "api_url": server.url, "authority_url": server.url, "ca_bundle": server.ca_path},
+        secrets={"client_secret": SecretStr(c["client_secret"])})
+    with session("sandbox") as s:
+        cards.create(s, spec)
+        cards.set_status(s, "erp", "active")
+    sync_connector(connector="erp", environment="sandbox")
+    with session("sandbox") as s:
+        customer = s.execute(select(Organisation).order_by(Organisation.id)).scalars().first()
+        item = s.execute(select(Product).where(Product.is_blocked.is_(False)).order_by(Product.id)).scalars().first()
+        subscriptions.create_reason_code(s, "NEW", ["New"], default_for=["New"])
+        subscriptions.create_program_type(s, "Managed services")
+        plan = subscriptions.create_plan(s, subscriptions.PlanRequest(
+            name="Endpoint care", connector="erp", customer=customer.external_id, program_type="Managed services",
+            billing_period_type="Monthly", global_start=date(2024, 1, 31), fixed_cycles=fixed_cycles))
+        subscriptions.add_line(s, plan.id, product=item.number, quantity=Decimal("3"),
+                               sales_price=Decimal("19.99"), currency="USD")
+        subscriptions.set_plan_status(s, plan.id, "Published")
+        return plan.id
+
+
+def _action_count() -> int:
+    with session("sandbox") as s:
+        return s.execute(select(func.count()).select_from(SubscriptionAction)).scalar_one()
+
+
+def test_generate_firm_post_leaves_one_order_and_one_invoice_per_action(hub_db, prefect_backend, erp) -> None:  # noqa: ANN001
+    _erp_with_plan(erp)
+    with session("sandbox") as s:
+        would, _ = subscriptions.run_generator(s, date(2024, 3, 31), dry_run=True)
+    assert [a.action_date for a in would] == [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31)]
+    assert _action_count() == 0  # a dry run writes nothing
+    with session("sandbox") as s:
+        created, _ = subscriptions.run_generator(s, date(2024, 3, 31))
+    with session("sandbox") as s:
+        again, _ = subscriptions.run_generator(s, date(2024, 3, 31))
+    assert len(created) == 3 and again == [] and _action_count() == 3
+    assert all(a.net_amount == Decimal("59.97") for a in created)
+
+    firmed = posting.firm("sandbox")
+    assert len(firmed.done) == 3 and firmed.failed == []
+    assert posting.firm("sandbox").done == []  # nothing left to firm
+    posted = posting.post("sandbox")
+    assert len(posted.done) == 3 and posted.failed == []
+
+    with session("sandbox") as s:
+        actions = list(s.execute(select(SubscriptionAction)).scalars())
+    with _admin(erp) as admin:
+        for action in actions:
+            assert action.status == "Posted" and action.order_number and action.invoice_number
+            docs = admin.get("/_admin/documents", params={"externalDocumentNumber": action.key}).json()
+            assert docs["salesOrders"] == [] and [i["number"] for i in docs["salesInvoices"]] == [action.invoice_number]
+
+
+_RUN = """
+import sys
+from hub.cli import main
+sys.argv = ["cashrail", "actions", sys.argv[1], "--json"]
+main()
+"""
+
+
+@pytest.mark.slow
+def test_firm_and_post_runs_killed_at_random_points_never_double_a_document(
+    data_dir, prefect_backend, erp  # noqa: ANN001
+) -> None:
+    _erp_with_plan(erp)
+    with session("sandbox") as s:
+        subscriptions.run_generator(s, date(2024, 6, 30))
+    env = {**os.environ, "PYTHONPATH": REPO, "CASHRAIL_DATA_DIR": str(data_dir), "PREFECT_API_URL": prefect_backend}
+    rng = random.Random(1123)
+    with _admin(erp) as admin:
+        # slow requests; every write is applied, then its answer is lost
+        admin.put("/_admin/faults", json={"latency_ms": 30, "rate_timeout_after_apply": 0.5,
+                                          "timeout_mode": "hang", "hang_seconds": 0.3, "seed": 5})
+        caught_mid_way = 0
+        for step in ("firm", "firm", "post", "firm", "post", "post"):
+            proc = subprocess.Popen([sys.executable, "-c", _RUN, step], env=env, cwd=REPO,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(3.0, 7.0))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            with session("sandbox") as s:
+                statuses = list(s.execute(select(SubscriptionAction.status)).scalars())
+            caught_mid_way += sum(st in {"Firming", "Posting"} for st in statuses)
+        assert caught_mid_way, "the kills should leave some action mid-way (Firming or Posting)"
+        admin.put("/_admin/faults", json={"latency_ms": 0, "rate_timeout_after_apply": 0})
+        for step in ("firm", "post"):
+            done = subprocess.run([sys.executable, "-c", _RUN, step], env=env, cwd=REPO, capture_output=True,
+                                  text=True, timeout=300)
+            assert done.returncode == 0, done.stdout + done.stderr
+        with session("sandbox") as s:
+            actions = list(s.execute(select(SubscriptionAction)).scalars())
+        assert len(actions) == 6
+        for action in actions:
+            assert action.status == "Posted", (action.key, action.status, action.error)
+            docs = admin.get("/_admin/documents", params={"externalDocumentNumber": action.key}).json()
+            assert docs["salesOrders"] == [] and len(docs["salesInvoices"]) == 1, (action.key, docs)
+            assert docs["salesInvoices"][0]["number"] == action.invoice_number
+
+
+def test_billing_run_dry_run_with_a_test_date_lists_and_writes_nothing(
+    data_dir, prefect_backend, erp, monkeypatch, capsys  # noqa: ANN001
+) -> None:
+    from tests.test_cli import run
+
+    _erp_with_plan(erp, fixed_cycles=3)
+    code, out, _ = run(monkeypatch, capsys, "billing", "run", "--dry-run", "--test-date", "2024-12-31", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["dry_run"] is True and result["created"] == 3  # fixed at 3 cycles
+    assert [a["date"] for a in result["actions"]] == ["2024-01-31", "2024-02-29", "2024-03-31"]
+    assert _action_count() == 0
+    code, out, _ = run(monkeypatch, capsys, "billing", "run", "--test-date", "2024-12-31", "--json")
+    assert json.loads(out)["created"] == 3 and _action_count() == 3
+    code, _, err = run(monkeypatch, capsys, "billing", "run", "--test-date", "31/12/2024")
+    assert code == 1 and "--test-date must be a date" in err
