@@ -158,6 +158,26 @@ def lines_add(
     out.print(f"Line {line.id} added: {line.billing_period_amount_after_discount} {line.currency} per billing period.")
 
 
+@lines_app.command("credit")
+def lines_credit(
+    line_id: int, start_on: Annotated[str, typer.Option(help="credit periods from this date")],
+    reason: Annotated[str, typer.Option(help="reason code")],
+    all_cycles: Annotated[bool, typer.Option("--all-cycles", help="every posted cycle until now")] = False,
+    periods: Annotated[int | None, typer.Option(help="or this many billing periods")] = None,
+    disable_line: Annotated[bool, typer.Option("--disable-line")] = False,
+    today: Annotated[str | None, typer.Option(help="the day to credit up to (default: today)")] = None,
+    env: EnvOption = None,
+) -> None:
+    """Issue a credit note for a line's posted periods (the plan must be in Draft)."""
+    if not all_cycles and periods is None:
+        fail("give --all-cycles or --periods N")
+    with _session(env) as s:
+        made = subscriptions.credit_line(
+            s, line_id, start_on=_date(start_on, "--start-on"), today=_date(today, "--today") or date.today(),  # type: ignore[arg-type]
+            all_cycles=all_cycles, periods_to_credit=periods, reason_code=reason, disable_line=disable_line)
+    out.print(f"{len(made)} credit-note actions created.")
+
+
 def _action_rows(s: Any, status: str | None) -> list[dict[str, Any]]:
     query = select(SubscriptionAction).order_by(SubscriptionAction.id)
     if status:

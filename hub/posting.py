@@ -51,8 +51,12 @@ class _Erps:
 
 
 def firm(environment: str, action_ids: Iterable[int] | None = None) -> RunReport:
-    """Firm due actions: a Generate Sales Order action becomes an ERP sales order."""
-    return _run(environment, action_ids, FIRM_FROM, ActionStatus.FIRMING, _firm_one)
+    """Firm due actions: a Generate Sales Order action becomes an ERP sales order.
+
+    Credit notes wait: posting them as ERP credit memos is not connected yet.
+    """
+    return _run(environment, action_ids, FIRM_FROM, ActionStatus.FIRMING, _firm_one,
+                types=[t for t in ActionType if t != ActionType.CREDIT_NOTE])
 
 
 def post(environment: str, action_ids: Iterable[int] | None = None) -> RunReport:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from hub import cards
-from hub.billing import amounts, generator, lifecycle, rules
+from hub.billing import amounts, credit, generator, lifecycle, rules
 from hub.billing.domain import (
     ActionDraft,
     ActionStatus,
@@ -226,15 +226,69 @@ def plan_terms(s: Session, plan: SubscriptionPlan) -> PlanTerms:
 # --- the generator (HARP Connect) -----------------------------------------------------------
 
 
+def apply_renewals(s: Session, today: date) -> dict[int, str]:
+    """Plans at their end: renew (notice firmed, or automatic renewal), end, or cancel (seed 003).
+
+    A renewed plan runs the same term again from the day after its end, bounded by its new
+    global end; its next renewal notice follows from that end.
+    """
+    decisions: dict[int, str] = {}
+    for plan in s.execute(select(SubscriptionPlan).where(SubscriptionPlan.status == PlanStatus.PUBLISHED)).scalars():
+        terms = plan_terms(s, plan)
+        end = generator.effective_end(terms.contract, terms.billing)
+        if end is None or today < end:
+            continue
+        notice = None
+        if plan.renewal_notice:
+            notice = s.execute(select(SubscriptionAction.status).where(
+                SubscriptionAction.key == generator.notice_key(plan.id, end))).scalars().first()  # type: ignore[arg-type]
+            notice = notice or ActionStatus.NOT_FIRMED  # never firmed: the plan is cancelled
+        decision = lifecycle.renewal_decision(notice, end, today, automatic_renewal=plan.automatic_renewal)
+        if decision == "renew":
+            renewed = lifecycle.renewed_contract(terms.contract, terms.billing)
+            plan.global_end, plan.fixed_cycles = renewed.global_end, None
+            plan.reason_code = default_reason_code(s, "Renewal") or plan.reason_code
+        elif decision == "cancel":
+            plan.status = PlanStatus.CANCELLED
+        if decision in {"renew", "cancel"}:
+            plan.updated_at = utcnow()
+            s.add(plan)
+            decisions[plan.id] = decision  # type: ignore[index]
+    s.flush()
+    return decisions
+
+
 def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: int | None = None) -> tuple[list[ActionDraft], str | None]:
-    """Create the actions due up to ``as_of``; a dry run only lists them."""
+    """Create the actions due up to ``as_of``; a dry run only lists them (and renews nothing)."""
+    if not dry_run:
+        apply_renewals(s, as_of)
     plans = list(s.execute(select(SubscriptionPlan).where(SubscriptionPlan.status == PlanStatus.PUBLISHED)).scalars())
     existing = set(s.execute(select(SubscriptionAction.key)).scalars())
     result = generator.generate([plan_terms(s, p) for p in plans], as_of, existing_keys=existing, allowance=allowance)
     if dry_run:
         return result.actions, result.stopped
+    _store_actions(s, result.actions)
+    for line_id in result.lines_to_disable:
+        line = s.get(PlanLine, line_id)
+        if line is not None and line.enabled:
+            line.enabled = False
+            s.add(line)
+    s.flush()
+    return result.actions, result.stopped
+
+
+def _draft(a: SubscriptionAction) -> ActionDraft:
+    return ActionDraft(
+        key=a.key, plan_id=a.plan_id, line_id=a.line_id, action_type=ActionType(a.action_type),
+        action_date=a.action_date, date_from=a.date_from, date_to=a.date_to, cycle=a.cycle, product=a.product,
+        quantity=a.quantity, sales_price=a.sales_price, discount_amount=a.discount_amount,
+        discount_percent=a.discount_percent, gross_amount=a.gross_amount, net_amount=a.net_amount,
+        currency=a.currency, unit=a.unit, reason_code=a.reason_code, credit_note=a.credit_note)
+
+
+def _store_actions(s: Session, drafts: Iterable[ActionDraft]) -> None:
     env = s.info["environment"]
-    for draft in result.actions:
+    for draft in drafts:
         s.add(SubscriptionAction(
             environment=env, key=draft.key, plan_id=draft.plan_id, line_id=draft.line_id,
             action_type=draft.action_type.value, action_date=draft.action_date, date_from=draft.date_from,
@@ -243,13 +297,33 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
             discount_percent=draft.discount_percent, gross_amount=draft.gross_amount, net_amount=draft.net_amount,
             currency=draft.currency, unit=draft.unit, reason_code=draft.reason_code, credit_note=draft.credit_note,
             posting_date=draft.action_date))
-    for line_id in result.lines_to_disable:
-        line = s.get(PlanLine, line_id)
-        if line is not None and line.enabled:
-            line.enabled = False
-            s.add(line)
+
+
+def credit_line(s: Session, line_id: int, *, start_on: date, today: date, all_cycles: bool,
+                periods_to_credit: int | None, reason_code: str, disable_line: bool = False) -> list[ActionDraft]:
+    """Credit-note actions for a line's posted billing periods (plan in Draft, seed 003)."""
+    line = s.get(PlanLine, line_id)
+    if line is None:
+        raise SubscriptionError(f"no plan line {line_id}")
+    plan = get_plan(s, line.plan_id)
+    posted = [_draft(a) for a in s.execute(select(SubscriptionAction).where(
+        SubscriptionAction.line_id == line_id, SubscriptionAction.status == ActionStatus.POSTED)
+        .order_by(SubscriptionAction.action_date)).scalars()]
+    try:
+        drafts = credit.credit_note_actions(plan_terms(s, plan), _line_terms(line), posted, start_on=start_on,
+                                            today=today, all_cycles=all_cycles, periods_to_credit=periods_to_credit,
+                                            reason_code=reason_code)
+    except rules.BillingRuleError as exc:
+        raise SubscriptionError(str(exc)) from None
+    existing = set(s.execute(select(SubscriptionAction.key).where(
+        SubscriptionAction.key.in_([d.key for d in drafts]))).scalars())
+    fresh = [d for d in drafts if d.key not in existing]  # crediting twice credits once
+    _store_actions(s, fresh)
+    if disable_line:
+        line.enabled = False
+        s.add(line)
     s.flush()
-    return result.actions, result.stopped
+    return fresh
 
 
 # --- firming, posting and cancelling -------------------------------------------------------

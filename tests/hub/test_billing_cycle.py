@@ -160,3 +160,71 @@ def test_billing_run_dry_run_with_a_test_date_lists_and_writes_nothing(
     assert json.loads(out)["created"] == 3 and _action_count() == 3
     code, _, err = run(monkeypatch, capsys, "billing", "run", "--test-date", "31/12/2024")
     assert code == 1 and "--test-date must be a date" in err
+
+
+@pytest.mark.parametrize(("notice", "expected_status", "renewed"), [
+    ("firm", "Published", True),     # firmed notice: renewed at its end for the same term
+    ("cancel", "Published", False),  # cancelled notice: not renewed, the plan just ends
+    (None, "Cancelled", False),      # never firmed by the end date: the plan is cancelled
+])
+def test_renewal_notice_decides_what_happens_at_the_plan_end(
+    hub_db, notice, expected_status, renewed  # noqa: ANN001
+) -> None:
+    from tests import factories
+
+    card = factories.bms_card("erp")  # any connector: renewals never reach the ERP
+    from hub.store import PageScope, apply_page
+    from mappings.base import MappedRecord
+
+    with session("sandbox") as s:
+        apply_page(s, PageScope("sandbox", card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
+            external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
+        subscriptions.create_reason_code(s, "NEW", ["New"], default_for=["New"])
+        subscriptions.create_reason_code(s, "RENEW", ["Renewal"], default_for=["Renewal"])
+        subscriptions.create_program_type(s, "Support")
+        plan = subscriptions.create_plan(s, subscriptions.PlanRequest(
+            name="Support", connector="erp", customer="c1", program_type="Support", global_start=date(2024, 1, 1),
+            global_end=date(2024, 12, 31), renewal_notice=True, renewal_notice_days=30))
+        subscriptions.add_line(s, plan.id, product="SUP", quantity=Decimal(1), sales_price=Decimal(100), currency="USD")
+        subscriptions.set_plan_status(s, plan.id, "Published")
+        subscriptions.run_generator(s, date(2024, 12, 5))
+        notice_action = s.execute(select(SubscriptionAction).where(
+            SubscriptionAction.action_type == "Renewal Notice")).scalars().one()
+        assert notice_action.action_date == date(2024, 12, 1)
+        if notice == "firm":
+            notice_action.status = "Firmed"
+        elif notice == "cancel":
+            subscriptions.cancel(s, [notice_action.id], by="finance@acme.test")
+        s.add(notice_action)
+    with session("sandbox") as s:
+        subscriptions.run_generator(s, date(2024, 12, 31))
+        plan = subscriptions.get_plan(s, plan.id)
+        assert plan.status == expected_status
+        assert (plan.global_end == date(2025, 12, 31)) is renewed
+        if renewed:
+            assert plan.reason_code == "RENEW"
+            created, _ = subscriptions.run_generator(s, date(2025, 1, 1))
+            assert [a.action_date for a in created] == [date(2025, 1, 1)]  # billing goes on
+
+
+def test_credit_notes_need_a_draft_plan_and_posted_periods_and_credit_once(hub_db, prefect_backend, erp) -> None:  # noqa: ANN001
+    plan_id = _erp_with_plan(erp)
+    with session("sandbox") as s:
+        subscriptions.run_generator(s, date(2024, 3, 31))
+    posting.firm("sandbox")
+    posting.post("sandbox")
+    with session("sandbox") as s:
+        line_id = s.execute(select(SubscriptionAction.line_id)).scalars().first()
+        with pytest.raises(subscriptions.SubscriptionError, match="Draft"):
+            subscriptions.credit_line(s, line_id, start_on=date(2024, 2, 1), today=date(2024, 4, 2),
+                                      all_cycles=True, periods_to_credit=None, reason_code="NEW")
+        subscriptions.set_plan_status(s, plan_id, "Draft")
+    with session("sandbox") as s:
+        made = subscriptions.credit_line(s, line_id, start_on=date(2024, 2, 1), today=date(2024, 4, 2),
+                                         all_cycles=True, periods_to_credit=None, reason_code="NEW", disable_line=True)
+        again = subscriptions.credit_line(s, line_id, start_on=date(2024, 2, 1), today=date(2024, 4, 2),
+                                          all_cycles=True, periods_to_credit=None, reason_code="NEW")
+    assert [(d.date_from, d.credit_note, d.net_amount) for d in made] == [
+        (date(2024, 2, 29), True, Decimal("59.97")), (date(2024, 3, 31), True, Decimal("59.97"))]
+    assert again == []
+    assert posting.firm("sandbox").done == []  # credit memos are not sent to the ERP yet
