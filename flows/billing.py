@@ -14,11 +14,12 @@ from hub.db import session
 
 @flow(name="harp-connect", flow_run_name="harp-connect-{environment}")
 def harp_connect(environment: str = "sandbox", test_date: date | None = None, dry_run: bool = False,
-                 allowance: int | None = None) -> dict[str, Any]:
-    """Generate the subscription actions due up to today (or the test date)."""
+                 role: str = "Administrator") -> dict[str, Any]:
+    """Generate the subscription actions due up to today (or the test date), within the allowance."""
     as_of = test_date or date.today()
-    with session(environment) as s:
-        created, stopped = subscriptions.run_generator(s, as_of, dry_run=dry_run, allowance=allowance)
+    with session(environment, role=role) as s:
+        created, stopped = subscriptions.run_generator(
+            s, as_of, dry_run=dry_run, allowance=subscriptions.allowance_left(s), test_date=test_date is not None)
     rows = [{"key": a.key, "type": a.action_type.value, "date": a.action_date.isoformat(),
              "net": str(a.net_amount) if a.net_amount is not None else ""} for a in created]
     create_table_artifact(key=f"harp-connect-{environment}", table=rows or [{"key": "(nothing due)"}],
@@ -29,14 +30,20 @@ def harp_connect(environment: str = "sandbox", test_date: date | None = None, dr
 
 
 @flow(name="firm-actions", flow_run_name="firm-actions-{environment}")
-def firm_actions(environment: str = "sandbox", action_ids: list[int] | None = None) -> dict[str, Any]:
+def firm_actions(environment: str = "sandbox", action_ids: list[int] | None = None,
+                 role: str = "Administrator") -> dict[str, Any]:
+    with session(environment, role=role) as s:
+        subscriptions.allow(s, "Subscription Actions", "Firm")
     report = posting.firm(environment, action_ids).as_dict()
     _artifact("firm-actions", environment, report)
     return report
 
 
 @flow(name="post-actions", flow_run_name="post-actions-{environment}")
-def post_actions(environment: str = "sandbox", action_ids: list[int] | None = None) -> dict[str, Any]:
+def post_actions(environment: str = "sandbox", action_ids: list[int] | None = None,
+                 role: str = "Administrator") -> dict[str, Any]:
+    with session(environment, role=role) as s:
+        subscriptions.allow(s, "Subscription Actions", "Post")
     report = posting.post(environment, action_ids).as_dict()
     _artifact("post-actions", environment, report)
     return report

@@ -47,7 +47,7 @@ def _env(env: str | None) -> str:
 def _session(env: str | None):  # noqa: ANN202 - contextmanager passthrough
     from hub.db import session
 
-    return session(_env(env))
+    return session(_env(env), role=get_settings().role)
 
 
 # --- connectors -----------------------------------------------------------------------
@@ -487,12 +487,14 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
     from hub.demo import SandboxStartError
     from hub.links import LinkError
     from hub.security import SecretKeyError
+    from hub.billing.roles import NotAllowedError
     from hub.subscriptions import SubscriptionError
     from hub.sync import SyncError
 
     try:
         fn()
-    except (cards.CardError, SyncError, SecretKeyError, SandboxStartError, LinkError, SubscriptionError) as exc:
+    except (cards.CardError, SyncError, SecretKeyError, SandboxStartError, LinkError, SubscriptionError,
+            NotAllowedError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         return 1
     except UnknownKindError as exc:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from hub import subscriptions
 from hub.cli import EnvOption, _env, _session, fail, out, run_flow
+from hub.settings import get_settings
 from hub.models import ProgramType, ReasonCode, SubscriptionAction, SubscriptionPlan
 
 reason_app = typer.Typer(help="Reason codes and their types (New, Cancel, Upgrade, Downgrade, Renewal).", no_args_is_help=True)
@@ -198,14 +199,16 @@ def actions_list(status: str | None = None, env: EnvOption = None, as_json: Json
 def actions_firm(ids: Annotated[list[int] | None, typer.Argument(help="action ids (default: every due one)")] = None,
                  env: EnvOption = None, as_json: JsonOption = False) -> None:
     """Firm actions: sales orders are created in the ERP."""
-    _report(run_flow("firm_actions", environment=_env(env), action_ids=ids or None), "Firmed", as_json)
+    _report(run_flow("firm_actions", environment=_env(env), action_ids=ids or None, role=get_settings().role),
+            "Firmed", as_json)
 
 
 @actions_app.command("post")
 def actions_post(ids: Annotated[list[int] | None, typer.Argument()] = None, env: EnvOption = None,
                  as_json: JsonOption = False) -> None:
     """Post firmed actions: their sales orders are invoiced in the ERP."""
-    _report(run_flow("post_actions", environment=_env(env), action_ids=ids or None), "Posted", as_json)
+    _report(run_flow("post_actions", environment=_env(env), action_ids=ids or None, role=get_settings().role),
+            "Posted", as_json)
 
 
 def _report(report: dict[str, Any], verb: str, as_json: bool) -> None:
@@ -231,7 +234,8 @@ def billing_run(test_date: Annotated[str | None, typer.Option(help="simulate thi
                 dry_run: Annotated[bool, typer.Option("--dry-run", help="list what would be created; write nothing")] = False,
                 env: EnvOption = None, as_json: JsonOption = False) -> None:
     """HARP Connect: create the actions due up to today (or the test date)."""
-    result = run_flow("harp_connect", environment=_env(env), test_date=_date(test_date, "--test-date"), dry_run=dry_run)
+    result = run_flow("harp_connect", environment=_env(env), test_date=_date(test_date, "--test-date"),
+                      dry_run=dry_run, role=get_settings().role)
     if as_json:
         print(json.dumps(result, default=str))
         return

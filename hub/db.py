@@ -96,12 +96,13 @@ def dispose_engines() -> None:
 
 
 @contextmanager
-def session(environment: str, engine: Engine | None = None) -> Iterator[Session]:
-    """A session bound to one environment; commits on success, rolls back on error."""
+def session(environment: str, engine: Engine | None = None, *, role: str = "Administrator") -> Iterator[Session]:
+    """A session bound to one environment (and the role acting); commits on success, rolls back on error."""
     if environment not in ENVIRONMENTS:
         raise ValueError(f"unknown environment {environment!r}; expected one of {', '.join(ENVIRONMENTS)}")
     with Session(engine or get_engine(), expire_on_commit=False) as s:
         s.info["environment"] = environment
+        s.info["role"] = role
         try:
             yield s
             s.commit()

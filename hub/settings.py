@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(default=None, description="SQLAlchemy URL; SQLite in the data dir when unset.")
     secret_key: SecretStr | None = Field(default=None, description="Fernet key; generated into the data dir when unset.")
     environment: Environment = Field(default="sandbox", description="Default environment for CLI commands.")
+    role: Literal["Administrator", "User"] = Field(
+        default="Administrator", description="The seed-003 role CLI commands act with (users of the web app have their own)."
+    )
+    tier: str = Field(default="connect1000", description="Subscription tier: its monthly action allowance.")
 
     @field_validator("data_dir")
     @classmethod

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from hub import cards
-from hub.billing import amounts, credit, generator, lifecycle, rules
+from hub.billing import amounts, credit, generator, lifecycle, roles, rules
 from hub.billing.domain import (
     ActionDraft,
     ActionStatus,
@@ -29,6 +29,7 @@ from hub.billing.domain import (
     PeriodUnit,
     PlanStatus,
     PlanTerms,
+    Role,
 )
 from hub.models import Connector, Organisation, PlanLine, ProgramType, ReasonCode, SubscriptionAction, SubscriptionPlan
 from hub.types import utcnow
@@ -38,11 +39,18 @@ class SubscriptionError(ValueError):
     """A subscription request that cannot be honoured, in plain words."""
 
 
+def allow(s: Session, feature: str, operation: str) -> None:
+    """The seed-003 role table, enforced for whoever acts through this session."""
+    roles.authorize(Role(s.info.get("role", Role.ADMINISTRATOR)), feature, operation,
+                    environment=s.info["environment"])
+
+
 # --- reference data ---------------------------------------------------------------------
 
 
 def create_reason_code(s: Session, code: str, types: Iterable[str], *, default_for: Iterable[str] = (),
                        description: str | None = None) -> ReasonCode:
+    allow(s, "Reason Code", "Create")
     types, default_for = sorted(set(types)), sorted(set(default_for))
     unknown = [t for t in [*types, *default_for] if t not in {r.value for r in _reason_types()}]
     if unknown:
@@ -75,6 +83,7 @@ def default_reason_code(s: Session, reason_type: str) -> str | None:
 
 def create_program_type(s: Session, name: str, period_type: str = "Rolling",
                         subscription_type: str = "Per Unit") -> ProgramType:
+    allow(s, "Program Types", "Create")
     try:
         rules.validate_program_type(period_type, subscription_type)
     except rules.BillingRuleError as exc:
@@ -114,6 +123,7 @@ class PlanRequest:
 
 def create_plan(s: Session, req: PlanRequest) -> SubscriptionPlan:
     """A Draft plan for an ERP customer; the New type's default reason code unless given."""
+    allow(s, "Subscription Plan", "Create")
     card = cards.get(s, req.connector)
     customer = s.execute(select(Organisation).where(
         Organisation.connector_id == card.id, Organisation.external_id == req.customer,
@@ -158,6 +168,7 @@ def add_line(s: Session, plan_id: int, *, product: str, quantity: Decimal, sales
              discount_amount: Decimal = Decimal("0"), discount_percent: Decimal = Decimal("0"),
              unit: str | None = None, reason_code: str | None = None) -> PlanLine:
     """A line on a Draft plan, its billing-period amounts derived once."""
+    allow(s, "Subscription Plan Lines", "Create")
     plan = get_plan(s, plan_id)
     try:
         rules.assert_plan_editable(PlanStatus(plan.status))
@@ -177,6 +188,8 @@ def add_line(s: Session, plan_id: int, *, product: str, quantity: Decimal, sales
 
 def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
     plan = get_plan(s, plan_id)
+    operation = {"Published": "Publish", "Cancelled": "Cancel"}.get(target, "Unpublish")
+    allow(s, "Subscription Plan", operation)
     try:
         rules.transition_plan(PlanStatus(plan.status), PlanStatus(target))
     except (rules.BillingRuleError, ValueError) as exc:
@@ -226,6 +239,18 @@ def plan_terms(s: Session, plan: SubscriptionPlan) -> PlanTerms:
 # --- the generator (HARP Connect) -----------------------------------------------------------
 
 
+def allowance_left(s: Session) -> int:
+    """Actions this environment may still create this calendar month under its tier."""
+    from hub.billing import allowance
+    from hub.settings import get_settings
+
+    today = date.today()
+    first = datetime(today.year, today.month, 1, tzinfo=UTC)
+    used = s.execute(select(func.count()).select_from(SubscriptionAction).where(
+        SubscriptionAction.created_at >= first)).scalar_one()
+    return allowance.remaining(get_settings().tier, s.info["environment"], used)
+
+
 def apply_renewals(s: Session, today: date) -> dict[int, str]:
     """Plans at their end: renew (notice firmed, or automatic renewal), end, or cancel (seed 003).
 
@@ -258,8 +283,13 @@ def apply_renewals(s: Session, today: date) -> dict[int, str]:
     return decisions
 
 
-def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: int | None = None) -> tuple[list[ActionDraft], str | None]:
-    """Create the actions due up to ``as_of``; a dry run only lists them (and renews nothing)."""
+def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: int | None = None,
+                  test_date: bool = False) -> tuple[list[ActionDraft], str | None]:
+    """Create the actions due up to ``as_of``; a dry run only lists them (and renews nothing).
+
+    ``test_date``: ``as_of`` simulates another day (sandbox, or administrators in production).
+    """
+    allow(s, "Run HARP Connect with a test date" if test_date else "Run HARP Connect", "Run")
     if not dry_run:
         apply_renewals(s, as_of)
     plans = list(s.execute(select(SubscriptionPlan).where(SubscriptionPlan.status == PlanStatus.PUBLISHED)).scalars())
@@ -302,6 +332,7 @@ def _store_actions(s: Session, drafts: Iterable[ActionDraft]) -> None:
 def credit_line(s: Session, line_id: int, *, start_on: date, today: date, all_cycles: bool,
                 periods_to_credit: int | None, reason_code: str, disable_line: bool = False) -> list[ActionDraft]:
     """Credit-note actions for a line's posted billing periods (plan in Draft, seed 003)."""
+    allow(s, "Subscription Plan Lines", "Update")
     line = s.get(PlanLine, line_id)
     if line is None:
         raise SubscriptionError(f"no plan line {line_id}")
@@ -371,6 +402,7 @@ def settle(s: Session, action_id: int, into: ActionStatus, *, error: str | None 
 
 
 def cancel(s: Session, action_ids: Iterable[int], *, by: str) -> int:
+    allow(s, "Subscription Actions", "Cancel")
     done = 0
     for action_id in action_ids:
         action = s.get(SubscriptionAction, action_id)

@@ -14,32 +14,34 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 PG_ADMIN_URL = os.environ.get("CASHRAIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
-def _pg_database_url(worker: str) -> str | None:
-    """Create (once) this worker's PostgreSQL test database; None when no server answers."""
+def _pg_admin(sql: str) -> bool:
+    """Run one statement on the server's admin database; False when no server answers."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
-    name = f"cashrail_test_{worker}"
     try:
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(sql))
         admin.dispose()
     except OperationalError:
-        return None
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        return False
+    return True
 
 
 @pytest.fixture(scope="session")
-def pg_url(worker_id: str) -> str:
-    url = _pg_database_url(worker_id)
-    if url is None:
+def pg_url(worker_id: str) -> Iterator[str]:
+    """A PostgreSQL database of this test process alone (two runs on one machine never meet)."""
+    name = f"cashrail_test_{os.getpid()}_{worker_id}"
+    if not _pg_admin(f'CREATE DATABASE "{name}"'):
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}; in CI the PostgreSQL suite must run")
         pytest.skip("PostgreSQL is not reachable (set CASHRAIL_TEST_PG_URL); the PostgreSQL suite is skipped")
-    return url
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    from hub.db import dispose_engines
+
+    dispose_engines()
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -228,3 +228,51 @@ def test_credit_notes_need_a_draft_plan_and_posted_periods_and_credit_once(hub_d
         (date(2024, 2, 29), True, Decimal("59.97")), (date(2024, 3, 31), True, Decimal("59.97"))]
     assert again == []
     assert posting.firm("sandbox").done == []  # credit memos are not sent to the ERP yet
+
+
+def _plan_on_plain_customer(environment: str = "sandbox", cycles: int = 12) -> int:
+    from hub.store import PageScope, apply_page
+    from mappings.base import MappedRecord
+    from tests import factories
+
+    card = factories.bms_card("erp", environment)
+    with session(environment) as s:
+        apply_page(s, PageScope(environment, card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
+            external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
+        subscriptions.create_program_type(s, "Support")
+        plan = subscriptions.create_plan(s, subscriptions.PlanRequest(
+            name="Support", connector="erp", customer="c1", program_type="Support", global_start=date(2024, 1, 1),
+            fixed_cycles=cycles))
+        subscriptions.add_line(s, plan.id, product="SUP", quantity=Decimal(1), sales_price=Decimal(100), currency="USD")
+        subscriptions.set_plan_status(s, plan.id, "Published")
+        return plan.id
+
+
+def test_the_monthly_allowance_stops_the_generator_and_says_why(hub_db, monkeypatch) -> None:  # noqa: ANN001
+    from hub.billing import allowance
+    from hub.settings import get_settings
+
+    monkeypatch.setitem(allowance.TIERS, "tiny", 1)  # 1 a month in production, 10 in the sandbox
+    monkeypatch.setenv("CASHRAIL_TIER", "tiny")
+    get_settings.cache_clear()
+    _plan_on_plain_customer(cycles=12)
+    with session("sandbox") as s:
+        created, stopped = subscriptions.run_generator(s, date(2024, 12, 31), allowance=subscriptions.allowance_left(s))
+    assert len(created) == 10 and "allowance of 10 actions is used up" in stopped
+    with session("sandbox") as s:
+        created, stopped = subscriptions.run_generator(s, date(2024, 12, 31), allowance=subscriptions.allowance_left(s))
+    assert created == [] and "2 more actions wait" in stopped
+
+
+def test_roles_are_enforced_where_the_cli_and_api_meet(hub_db) -> None:  # noqa: ANN001
+    from hub.billing.roles import NotAllowedError
+
+    _plan_on_plain_customer("production")
+    with session("production", role="User") as s:
+        with pytest.raises(NotAllowedError, match="reason codes"):
+            subscriptions.create_reason_code(s, "X", ["New"])
+        subscriptions.run_generator(s, date.today(), dry_run=True)  # a User may run HARP Connect
+        with pytest.raises(NotAllowedError):
+            subscriptions.run_generator(s, date(2024, 3, 1), dry_run=True, test_date=True)
+    with session("production") as s:  # an Administrator may simulate a day in production
+        assert subscriptions.run_generator(s, date(2024, 3, 1), dry_run=True, test_date=True)[0]
