@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -20,3 +26,21 @@ def bind_socket(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def serve_in_thread(server: "uvicorn.Server", sock: socket.socket, name: str, timeout: float) -> threading.Thread:
+    """Run a uvicorn server on ``sock`` in a daemon thread; return once it serves.
+
+    Raises:
+        RuntimeError: it did not start within ``timeout`` seconds (or its thread died).
+    """
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(timeout=5)
+            raise RuntimeError(f"{name} failed to start")
+        time.sleep(0.01)
+    return thread

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 
-from connectors.sandbox.net import bind_socket
+from connectors.sandbox.net import bind_socket, serve_in_thread
 
 from .app import BmsSandboxApp, create_app
 from .data import SandboxState
@@ -67,15 +66,11 @@ class SandboxServer:
             return self
         sock = self.bind()
         self._server = make_uvicorn(self.app)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name=f"bms-sandbox-{self.port}", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("BMS sandbox failed to start")
-            time.sleep(0.01)
+        try:
+            self._thread = serve_in_thread(self._server, sock, f"bms-sandbox-{self.port}", timeout)
+        except RuntimeError:
+            self.stop()
+            raise
         return self
 
     def serve_forever(self) -> None:

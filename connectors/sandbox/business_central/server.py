@@ -4,16 +4,14 @@ foreground (CLI).  The socket is bound first so ``port=0`` yields a known free p
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 import threading
-import time
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 
-from connectors.sandbox.net import bind_socket
+from connectors.sandbox.net import bind_socket, serve_in_thread
 
 from .app import BcSandboxApp, create_app
 from .certs import TlsFiles, generate_tls
@@ -110,15 +108,11 @@ class SandboxServer:
             return self
         sock = self.bind()
         self._server = make_uvicorn(self.app, self.tls)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name=f"bc-sandbox-{self.port}", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("Business Central sandbox failed to start")
-            time.sleep(0.01)
+        try:
+            self._thread = serve_in_thread(self._server, sock, f"bc-sandbox-{self.port}", timeout)
+        except RuntimeError:
+            self.stop()
+            raise
         return self
 
     def serve_forever(self) -> None:
