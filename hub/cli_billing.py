@@ -127,6 +127,46 @@ def plans_list(env: EnvOption = None, as_json: JsonOption = False) -> None:
     _print(rows, "Subscription plans", as_json)
 
 
+@plans_app.command("edit")
+def plans_edit(plan_id: int, set_: Annotated[list[str], typer.Option("--set", help="field=value (repeatable)")],
+               env: EnvOption = None) -> None:
+    """Change a Draft plan (fields: name, global_start, global_end, fixed_cycles, renewal_notice_days, …)."""
+    with _session(env) as s:
+        subscriptions.edit_plan(s, plan_id, **_assignments(set_, subscriptions.PLAN_EDITABLE))
+    out.print(f"Plan {plan_id} updated.")
+
+
+def _assignments(items: list[str], allowed: tuple[str, ...]) -> dict[str, Any]:
+    """--set field=value pairs, typed by the field's kind (dates, numbers, flags, text)."""
+    dates = {"global_start", "global_end", "action_date"}
+    ints = {"fixed_cycles", "renewal_notice_days"}
+    flags = {"automatic_renewal", "renewal_notice", "pays_by_mandate"}
+    money = {"quantity", "sales_price", "discount_amount", "discount_percent"}
+    result: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in allowed:
+            fail(f"--set expects field=value with a field among {', '.join(allowed)}; got {item!r}")
+        if raw == "" and name in dates | ints:
+            result[name] = None
+        elif name in dates:
+            result[name] = _date(raw, name)
+        elif name in ints:
+            if not raw.isdigit():
+                fail(f"{name} must be a whole number, not {raw!r}")
+            result[name] = int(raw)
+        elif name in flags:
+            if raw.lower() not in {"true", "false", "yes", "no"}:
+                fail(f"{name} must be true or false, not {raw!r}")
+            result[name] = raw.lower() in {"true", "yes"}
+        elif name in money:
+            result[name] = _money(raw, name)
+        else:
+            result[name] = raw
+    return result
+
+
 @plans_app.command("publish")
 def plans_publish(plan_id: int, env: EnvOption = None) -> None:
     with _session(env) as s:
@@ -193,6 +233,15 @@ def actions_list(status: str | None = None, env: EnvOption = None, as_json: Json
     with _session(env) as s:
         rows = _action_rows(s, status)
     _print(rows, "Subscription actions", as_json)
+
+
+@actions_app.command("edit")
+def actions_edit(action_id: int, set_: Annotated[list[str], typer.Option("--set", help="field=value (repeatable)")],
+                 env: EnvOption = None) -> None:
+    """Change a Not-firmed action (quantity, sales_price, discount_amount, discount_percent, action_date, reason_code)."""
+    with _session(env) as s:
+        action = subscriptions.edit_action(s, action_id, **_assignments(set_, subscriptions.ACTION_EDITABLE))
+    out.print(f"Action {action_id} updated: net {action.net_amount} {action.currency}.")
 
 
 @actions_app.command("firm")

@@ -186,6 +186,58 @@ def add_line(s: Session, plan_id: int, *, product: str, quantity: Decimal, sales
     return line
 
 
+PLAN_EDITABLE = ("name", "global_start", "global_end", "fixed_cycles", "automatic_renewal", "renewal_notice",
+                 "renewal_notice_days", "reason_code", "salesperson", "pays_by_mandate")
+
+
+def edit_plan(s: Session, plan_id: int, **changes: Any) -> SubscriptionPlan:
+    """Change a Draft plan's terms (a published plan is not editable, seed 003)."""
+    allow(s, "Subscription Plan", "Update")
+    plan = get_plan(s, plan_id)
+    unknown = set(changes) - set(PLAN_EDITABLE)
+    if unknown:
+        raise SubscriptionError(f"a plan has no editable field {', '.join(sorted(unknown))}")
+    try:
+        rules.assert_plan_editable(PlanStatus(plan.status))
+        for name, value in changes.items():
+            setattr(plan, name, value)
+        rules.validate_contract(_contract(plan))
+        terms = plan_terms(s, plan)
+        for line in terms.lines:
+            rules.validate_line(terms, line)
+    except rules.BillingRuleError as exc:
+        raise SubscriptionError(str(exc)) from None
+    plan.updated_at = utcnow()
+    s.add(plan)
+    return plan
+
+
+ACTION_EDITABLE = ("quantity", "sales_price", "discount_amount", "discount_percent", "action_date", "reason_code")
+
+
+def edit_action(s: Session, action_id: int, **changes: Any) -> SubscriptionAction:
+    """Change a Not-firmed action; its amounts are derived again, rounded once."""
+    allow(s, "Subscription Actions", "Edit")
+    action = s.get(SubscriptionAction, action_id)
+    if action is None:
+        raise SubscriptionError(f"no action {action_id}")
+    unknown = set(changes) - set(ACTION_EDITABLE)
+    if unknown:
+        raise SubscriptionError(f"an action has no editable field {', '.join(sorted(unknown))}")
+    try:
+        lifecycle.assert_action_editable(ActionStatus(action.status))
+        for name, value in changes.items():
+            setattr(action, name, value)
+        if action.quantity is not None and action.sales_price is not None and action.currency:
+            action.gross_amount, action.net_amount = amounts.line_amounts(
+                action.quantity, action.sales_price, action.discount_amount, action.discount_percent, action.currency)
+    except (rules.BillingRuleError, ValueError) as exc:
+        raise SubscriptionError(str(exc)) from None
+    action.updated_at = utcnow()
+    s.add(action)
+    return action
+
+
 def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
     plan = get_plan(s, plan_id)
     operation = {"Published": "Publish", "Cancelled": "Cancel"}.get(target, "Unpublish")

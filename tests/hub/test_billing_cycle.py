@@ -276,3 +276,27 @@ def test_roles_are_enforced_where_the_cli_and_api_meet(hub_db) -> None:  # noqa:
             subscriptions.run_generator(s, date(2024, 3, 1), dry_run=True, test_date=True)
     with session("production") as s:  # an Administrator may simulate a day in production
         assert subscriptions.run_generator(s, date(2024, 3, 1), dry_run=True, test_date=True)[0]
+
+
+def test_only_draft_plans_and_not_firmed_actions_can_be_edited(hub_db, monkeypatch, capsys) -> None:  # noqa: ANN001
+    from tests.test_cli import run
+
+    plan_id = _plan_on_plain_customer(cycles=3)
+    code, _, err = run(monkeypatch, capsys, "plans", "edit", str(plan_id), "--set", "fixed_cycles=6")
+    assert code == 1 and "Draft" in err  # published: not editable
+    with session("sandbox") as s:
+        subscriptions.set_plan_status(s, plan_id, "Draft")
+    assert run(monkeypatch, capsys, "plans", "edit", str(plan_id), "--set", "fixed_cycles=6")[0] == 0
+    code, _, err = run(monkeypatch, capsys, "plans", "edit", str(plan_id), "--set", "global_end=2023-01-01")
+    assert code == 1 and "global_end" in err
+    with session("sandbox") as s:
+        subscriptions.set_plan_status(s, plan_id, "Published")
+        subscriptions.run_generator(s, date(2024, 1, 1))
+        action_id = s.execute(select(SubscriptionAction.id)).scalars().one()
+    code, out, _ = run(monkeypatch, capsys, "actions", "edit", str(action_id), "--set", "quantity=2",
+                       "--set", "discount_percent=12.5")
+    assert code == 0 and "net 175.00 USD" in out
+    with session("sandbox") as s:
+        subscriptions.cancel(s, [action_id], by="ops")
+    code, _, err = run(monkeypatch, capsys, "actions", "edit", str(action_id), "--set", "quantity=1")
+    assert code == 1 and "Not firmed" in err
