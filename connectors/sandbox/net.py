@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     import uvicorn
@@ -28,7 +28,89 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_in_thread(server: "uvicorn.Server", sock: socket.socket, name: str, timeout: float) -> threading.Thread:
+class LoopbackServer:
+    """What every sandbox server shares: a socket bound first (port 0 -> a free port), uvicorn
+    in a daemon thread or the foreground, and a context manager. Subclasses set ``app``,
+    ``scheme`` and, for HTTPS, ``ssl_files``.
+    """
+
+    scheme = "http"
+    thread_name = "sandbox"
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.app: Any = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+
+    def ssl_files(self) -> dict[str, str]:
+        """``ssl_certfile``/``ssl_keyfile`` for uvicorn; none for plain HTTP."""
+        return {}
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    def bind(self) -> socket.socket:
+        if self._sock is None:
+            self._sock = bind_socket(self.host, self.port)
+            self.port = self._sock.getsockname()[1]
+        return self._sock
+
+    def _uvicorn(self) -> uvicorn.Server:
+        import uvicorn
+
+        config = uvicorn.Config(self.app, http="h11", lifespan="off", access_log=False, log_level="warning",
+                                timeout_graceful_shutdown=2, **self.ssl_files())
+        return uvicorn.Server(config)
+
+    def start(self, timeout: float = 10.0) -> Self:
+        """Serve in a daemon thread and return once uvicorn reports it is started."""
+        if self._thread is not None:
+            return self
+        sock = self.bind()
+        self._server = self._uvicorn()
+        try:
+            self._thread = serve_in_thread(self._server, sock, f"{self.thread_name}-{self.port}", timeout)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    def serve_forever(self) -> None:
+        """Foreground serving; uvicorn handles SIGINT/SIGTERM in the main thread."""
+        self._server = self._uvicorn()
+        try:
+            self._server.run(sockets=[self.bind()])
+        finally:
+            self.cleanup()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._server = None
+        self.cleanup()
+
+    def cleanup(self) -> None:
+        """Release what serving held (subclasses add their own, e.g. certificates)."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_in_thread(server: uvicorn.Server, sock: socket.socket, name: str, timeout: float) -> threading.Thread:
     """Run a uvicorn server on ``sock`` in a daemon thread; return once it serves.
 
     Raises:

@@ -5,26 +5,17 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
-from types import TracebackType
 from typing import Any
 
-import uvicorn
 
-from connectors.sandbox.net import bind_socket, serve_in_thread
+from connectors.sandbox.net import LoopbackServer
 
-from .app import BcSandboxApp, create_app
-from .certs import TlsFiles, generate_tls
+from .app import create_app
+from .certs import generate_tls
 from .data import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ENVIRONMENT, DEFAULT_TENANT_ID, BcState
 
 
-def make_uvicorn(app: BcSandboxApp, tls: TlsFiles, log_level: str = "warning") -> uvicorn.Server:
-    config = uvicorn.Config(app, http="h11", lifespan="off", access_log=False, log_level=log_level,
-                            timeout_graceful_shutdown=2, ssl_certfile=tls.cert_path, ssl_keyfile=tls.key_path)
-    return uvicorn.Server(config)
-
-
-class SandboxServer:
+class SandboxServer(LoopbackServer):
     """A live HTTPS sandbox on 127.0.0.1; use as a context manager or call start()/stop().
 
     ``url`` is the root to configure as *both* the Entra "authority host" and the BC "API base
@@ -41,8 +32,7 @@ class SandboxServer:
                  cert_dir: str | None = None, host: str = "127.0.0.1", max_concurrent: int = 5,
                  max_queue: int = 95, retry_after_on_429: int | None = None, latency_ms: float = 0.0,
                  company_name: str = "CRONUS USA, Inc.") -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host, port)
         self.state = BcState(records=records, seed=seed, tenant_id=tenant_id, environment=environment,
                              client_id=client_id, client_secret=client_secret, license_accepted=license_accepted,
                              token_ttl=token_ttl, rate_limit=rate_limit, max_concurrent=max_concurrent,
@@ -52,16 +42,14 @@ class SandboxServer:
         self.cert_dir = cert_dir or tempfile.mkdtemp(prefix="bc-sandbox-tls-")
         self.tls = generate_tls(self.cert_dir)
         self.app = create_app(self.state, lambda: self.url)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._sock: Any = None
+
+    scheme = "https"
+    thread_name = "bc-sandbox"
+
+    def ssl_files(self) -> dict[str, str]:
+        return {"ssl_certfile": self.tls.cert_path, "ssl_keyfile": self.tls.key_path}
 
     # --- addresses and credentials -------------------------------------------
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"https://{host}:{self.port}"
-
     @property
     def authority(self) -> str:
         return f"{self.url}/{self.state.tenant_id}"
@@ -96,51 +84,7 @@ class SandboxServer:
                 "license_accepted": self.state.client_id in self.state.license_accepted,
                 "records": self.state.records_n, "seed": self.state.seed}
 
-    # --- lifecycle -------------------------------------------------------------
-    def bind(self) -> Any:
-        if self._sock is None:
-            self._sock = bind_socket(self.host, self.port)
-            self.port = self._sock.getsockname()[1]
-        return self._sock
-
-    def start(self, timeout: float = 10.0) -> "SandboxServer":
-        if self._thread is not None:
-            return self
-        sock = self.bind()
-        self._server = make_uvicorn(self.app, self.tls)
-        try:
-            self._thread = serve_in_thread(self._server, sock, f"bc-sandbox-{self.port}", timeout)
-        except RuntimeError:
-            self.stop()
-            raise
-        return self
-
-    def serve_forever(self) -> None:
-        self._server = make_uvicorn(self.app, self.tls)
-        try:
-            self._server.run(sockets=[self.bind()])
-        finally:
-            self._cleanup()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        self._server = None
-        self._cleanup()
-
-    def _cleanup(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+    def cleanup(self) -> None:
+        super().cleanup()
         if self._own_cert_dir:
             shutil.rmtree(self.cert_dir, ignore_errors=True)
-
-    def __enter__(self) -> "SandboxServer":
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
