@@ -403,6 +403,11 @@ class SubscriptionAction(EnvScoped, table=True):
     invoice_number: str | None = Field(default=None, max_length=64)
     invoice_date: date | None = None
     posting_date: date | None = None
+    #: a credit note's ERP sales credit memo (draft when firmed, posted number when posted)
+    credit_memo_id: str | None = Field(default=None, max_length=64)
+    credit_memo_number: str | None = Field(default=None, max_length=64)
+    #: a renewal notice's contract details reached the connector's notification endpoint
+    notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_by: str | None = Field(default=None, max_length=100)
     error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
