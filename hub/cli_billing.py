@@ -225,7 +225,7 @@ def _action_rows(s: Any, status: str | None) -> list[dict[str, Any]]:
         query = query.where(SubscriptionAction.status == status)
     return [{"id": a.id, "key": a.key, "type": a.action_type, "status": a.status, "date": a.action_date,
              "net": a.net_amount, "currency": a.currency, "order": a.order_number, "invoice": a.invoice_number,
-             "error": a.error} for a in s.execute(query).scalars()]
+             "credit_memo": a.credit_memo_number, "error": a.error} for a in s.execute(query).scalars()]
 
 
 @actions_app.command("list")
@@ -247,7 +247,7 @@ def actions_edit(action_id: int, set_: Annotated[list[str], typer.Option("--set"
 @actions_app.command("firm")
 def actions_firm(ids: Annotated[list[int] | None, typer.Argument(help="action ids (default: every due one)")] = None,
                  env: EnvOption = None, as_json: JsonOption = False) -> None:
-    """Firm actions: sales orders are created in the ERP."""
+    """Firm actions: sales orders (credit memos for credit notes) are created in the ERP."""
     _report(run_flow("firm_actions", environment=_env(env), action_ids=ids or None, role=get_settings().role),
             "Firmed", as_json)
 
@@ -255,7 +255,7 @@ def actions_firm(ids: Annotated[list[int] | None, typer.Argument(help="action id
 @actions_app.command("post")
 def actions_post(ids: Annotated[list[int] | None, typer.Argument()] = None, env: EnvOption = None,
                  as_json: JsonOption = False) -> None:
-    """Post firmed actions: their sales orders are invoiced in the ERP."""
+    """Post firmed actions: sales orders are invoiced, credit memos posted in the ERP."""
     _report(run_flow("post_actions", environment=_env(env), action_ids=ids or None, role=get_settings().role),
             "Posted", as_json)
 

@@ -3,7 +3,12 @@
 Each action is claimed (Firming/Posting) in its own transaction, the ERP is called outside
 any transaction, and the outcome is recorded in a third. A run killed anywhere leaves the
 action in Firming/Posting; the next run finishes it by looking the document up by the
-action's key, so no action ever yields two sales orders or two invoices.
+action's key, so no action ever yields two sales orders, two invoices or two credit memos.
+
+Generate Sales Order: firming creates the ERP sales order, posting ships and invoices it.
+Credit Note: firming creates the ERP sales credit memo (applied to the credited invoice),
+posting posts it. Renewal notices are only firmed; direct debits post through the payment
+gateway (collections).
 """
 
 from __future__ import annotations
@@ -17,7 +22,16 @@ from connectors.http import ApiError
 from hub import cards
 from hub.billing.domain import ActionStatus, ActionType
 from hub.db import session
-from hub.subscriptions import FIRM_FROM, POST_FROM, actions_in, claim, erp_context, erp_order_lines, settle
+from hub.subscriptions import (
+    FIRM_FROM,
+    POST_FROM,
+    actions_in,
+    claim,
+    credited_invoice_id,
+    erp_context,
+    erp_order_lines,
+    settle,
+)
 
 
 @dataclass
@@ -51,19 +65,17 @@ class _Erps:
 
 
 def firm(environment: str, action_ids: Iterable[int] | None = None) -> RunReport:
-    """Firm due actions: a Generate Sales Order action becomes an ERP sales order.
+    """Firm due actions: a sales order or credit memo in the ERP, or a hub-only firm."""
+    return _run(environment, action_ids, FIRM_FROM, ActionStatus.FIRMING, _firm_one)
 
-    Credit notes wait: posting them as ERP credit memos is not connected yet.
-    """
-    return _run(environment, action_ids, FIRM_FROM, ActionStatus.FIRMING, _firm_one,
-                types=[t for t in ActionType if t != ActionType.CREDIT_NOTE])
+
+#: what posting means in the ERP (renewal notices are only firmed; direct debits are collected)
+POSTED_IN_ERP = (ActionType.GENERATE_SALES_ORDER, ActionType.CREDIT_NOTE)
 
 
 def post(environment: str, action_ids: Iterable[int] | None = None) -> RunReport:
-    """Post firmed actions: the sales order is shipped and invoiced in the ERP."""
-    # Renewal notices are only firmed; direct debits post through the payment gateway.
-    return _run(environment, action_ids, POST_FROM, ActionStatus.POSTING, _post_one,
-                types=(ActionType.GENERATE_SALES_ORDER,))
+    """Post firmed actions: sales orders shipped and invoiced, credit memos posted."""
+    return _run(environment, action_ids, POST_FROM, ActionStatus.POSTING, _post_one, types=POSTED_IN_ERP)
 
 
 def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[ActionStatus],
@@ -85,7 +97,9 @@ def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[A
                 kind, key = ActionType(action.action_type), action.key
                 connector, customer = erp_context(s, action)
                 lines = erp_order_lines(action)
-                snapshot = {"order_id": action.order_id, "date": action.action_date, "currency": action.currency}
+                snapshot = {"order_id": action.order_id, "date": action.action_date, "currency": action.currency,
+                            "credit_memo_id": action.credit_memo_id,
+                            "applies_to": credited_invoice_id(s, action) if action.credit_note else None}
             try:
                 outcome = step(erps, kind, key, connector, customer, lines, snapshot)
             except (ApiError, ValueError) as exc:
@@ -111,6 +125,10 @@ def _forward(into: ActionStatus) -> ActionStatus:
 
 def _firm_one(erps: _Erps, kind: ActionType, key: str, connector: str, customer: str,
               lines: list[dict[str, Any]], snap: dict[str, Any]) -> dict[str, Any]:
+    if kind == ActionType.CREDIT_NOTE:
+        memo = erps.get(connector).create_credit_memo(
+            key, customer_id=customer, memo_date=snap["date"], invoice_id=snap["applies_to"], lines=lines)
+        return {"credit_memo_id": memo.id, "credit_memo_number": memo.number}
     if kind != ActionType.GENERATE_SALES_ORDER:
         return {}  # a renewal notice or direct debit is firmed in the hub alone
     order = erps.get(connector).create_sales_order(
@@ -122,6 +140,14 @@ def _firm_one(erps: _Erps, kind: ActionType, key: str, connector: str, customer:
 
 def _post_one(erps: _Erps, kind: ActionType, key: str, connector: str, customer: str,
               lines: list[dict[str, Any]], snap: dict[str, Any]) -> dict[str, Any]:
+    if kind == ActionType.CREDIT_NOTE:
+        memo = erps.get(connector).post_credit_memo(snap["credit_memo_id"], key)
+        return {"credit_memo_id": memo.id, "credit_memo_number": memo.number,
+                "posting_date": _day(memo.record.get("postingDate"))}
     invoice = erps.get(connector).ship_and_invoice(snap["order_id"], key)
     return {"invoice_id": invoice.id, "invoice_number": invoice.number,
-            "invoice_date": date.fromisoformat(str(invoice.record.get("invoiceDate") or date.today()))}
+            "invoice_date": _day(invoice.record.get("invoiceDate"))}
+
+
+def _day(value: Any) -> date:
+    return date.fromisoformat(str(value)) if value else date.today()

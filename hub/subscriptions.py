@@ -479,6 +479,14 @@ def erp_context(s: Session, action: SubscriptionAction) -> tuple[str, str]:
     return card.name, customer.external_id
 
 
+def credited_invoice_id(s: Session, action: SubscriptionAction) -> str | None:
+    """The ERP invoice a credit note credits: that of the line's sales order for the same period."""
+    return s.execute(select(SubscriptionAction.invoice_id).where(
+        SubscriptionAction.line_id == action.line_id, SubscriptionAction.date_from == action.date_from,
+        SubscriptionAction.action_type == ActionType.GENERATE_SALES_ORDER.value,
+        SubscriptionAction.credit_note.is_(False), SubscriptionAction.invoice_id.is_not(None))).scalars().first()
+
+
 def erp_order_lines(action: SubscriptionAction) -> list[dict[str, Any]]:
     return [{"item_number": action.product, "quantity": action.quantity, "unit_price": action.sales_price,
              "discount_percent": action.discount_percent,

@@ -24,6 +24,7 @@ MAX_KEY_LENGTH = 35  # externalDocumentNumber is Code[35]
 BATCH_LIMIT = 100
 ORDERS = "salesOrders"
 INVOICES = "salesInvoices"
+CREDIT_MEMOS = "salesCreditMemos"
 DRAFT = "Draft"
 
 
@@ -167,25 +168,27 @@ class SalesDocumentWrites:
             (line if isinstance(line, OrderLine) else OrderLine(**line)).body() for line in lines
         ]
 
-        existing = self.find_documents(key).first()
-        if existing is not None:
-            return existing
-        path = self.company_path(ORDERS)
+        return self._create_once(ORDERS, "salesOrderLines", header, lambda: self.find_documents(key).first())
+
+    def _create_once(self, entity_set: str, lines: str, header: dict[str, Any],
+                     existing: Any) -> Document:
+        """POST ``header`` once: ``existing()`` (the document already under the key, or None) is
+        asked first and again whenever the POST may have reached BC, so a key never gets two."""
+        found = existing()
+        if found is not None:
+            return found
         for attempt in (1, 2):
             try:
                 response = self.api.request(
-                    "POST",
-                    path,
-                    json=header,
-                    retry_writes=False,
-                    params={"$expand": "salesOrderLines"},
+                    "POST", self.company_path(entity_set), json=header, retry_writes=False,
+                    params={"$expand": lines},
                 )
-                return Document(ORDERS, dict(response.json()))
+                return Document(entity_set, dict(response.json()))
             except ApiError as exc:
                 if not exc.maybe_applied or attempt == 2:
                     raise
-                logger.warning("sales order POST may have applied (%s); looking the key up", exc)
-                found = self.find_documents(key).first()
+                logger.warning("%s POST may have applied (%s); looking the key up", entity_set, exc)
+                found = existing()
                 if found is not None:
                     return found
         raise AssertionError("unreachable")  # pragma: no cover
@@ -229,18 +232,63 @@ class SalesDocumentWrites:
 
     def post_invoice(self, invoice_id: str) -> Document:
         """Post a draft sales invoice; an invoice already posted is returned as it is."""
-        invoice = self._record(INVOICES, invoice_id)
-        action = f"{self.company_path(INVOICES)}({invoice_id})/Microsoft.NAV.post"
+        return self._post_draft(INVOICES, invoice_id)
+
+    def _post_draft(self, entity_set: str, record_id: str) -> Document:
+        """Post a draft document (bound action ``post``); one already posted is returned as it is."""
+        record = self._record(entity_set, record_id)
+        action = f"{self.company_path(entity_set)}({record_id})/Microsoft.NAV.post"
         for attempt in (1, 2):
-            if invoice.get("status") != DRAFT:
-                return Document(INVOICES, invoice)
+            if record.get("status") != DRAFT:
+                return Document(entity_set, record)
             try:
                 self.api.request("POST", action, retry_writes=False)
             except ApiError as exc:
                 if not exc.maybe_applied or attempt == 2:
                     raise
-            invoice = self._record(INVOICES, invoice_id)
-        return Document(INVOICES, invoice)
+            record = self._record(entity_set, record_id)
+        return Document(entity_set, record)
+
+    # --- credit memos ----------------------------------------------------------------
+
+    def find_credit_memo(self, key: str) -> Document | None:
+        """The sales credit memo whose externalDocumentNumber is ``key`` (posted first), or None."""
+        memos = self._by_key(CREDIT_MEMOS, check_key(key))
+        posted = [m for m in memos if m.get("status") != DRAFT]
+        return Document(CREDIT_MEMOS, (posted or memos)[0]) if memos else None
+
+    def create_credit_memo(
+        self,
+        key: str,
+        *,
+        customer_id: str,
+        memo_date: date | None = None,
+        invoice_id: str | None = None,
+        lines: Iterable[OrderLine | Mapping[str, Any]] = (),
+    ) -> Document:
+        """The sales credit memo for ``key``: the existing one (draft or posted), else a new draft.
+
+        ``invoice_id`` applies it to the posted invoice it credits. Created with one deep-insert
+        POST, looked up by key before it is ever sent again (as sales orders are).
+        """
+        check_key(key)
+        header: dict[str, Any] = {"externalDocumentNumber": key, "customerId": customer_id}
+        if memo_date is not None:
+            header["creditMemoDate"] = memo_date.isoformat()
+        if invoice_id:
+            header["invoiceId"] = invoice_id
+        header["salesCreditMemoLines"] = [
+            (line if isinstance(line, OrderLine) else OrderLine(**line)).body() for line in lines
+        ]
+        return self._create_once(CREDIT_MEMOS, "salesCreditMemoLines", header,
+                                 lambda: self.find_credit_memo(key))
+
+    def post_credit_memo(self, credit_memo_id: str, key: str) -> Document:
+        """Post the draft credit memo; a key whose credit memo is already posted returns it as it is."""
+        done = self.find_credit_memo(key)
+        if done is not None and done.record.get("status") != DRAFT:
+            return done
+        return self._post_draft(CREDIT_MEMOS, credit_memo_id)
 
     # --- generic ---------------------------------------------------------------------
 

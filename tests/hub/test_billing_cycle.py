@@ -207,7 +207,8 @@ def test_renewal_notice_decides_what_happens_at_the_plan_end(
             assert [a.action_date for a in created] == [date(2025, 1, 1)]  # billing goes on
 
 
-def test_credit_notes_need_a_draft_plan_and_posted_periods_and_credit_once(hub_db, prefect_backend, erp) -> None:  # noqa: ANN001
+def test_credit_notes_become_one_posted_erp_credit_memo_each_applied_to_the_credited_invoice(
+        hub_db, prefect_backend, erp) -> None:  # noqa: ANN001
     plan_id = _erp_with_plan(erp)
     with session("sandbox") as s:
         subscriptions.run_generator(s, date(2024, 3, 31))
@@ -227,7 +228,27 @@ def test_credit_notes_need_a_draft_plan_and_posted_periods_and_credit_once(hub_d
     assert [(d.date_from, d.credit_note, d.net_amount) for d in made] == [
         (date(2024, 2, 29), True, Decimal("59.97")), (date(2024, 3, 31), True, Decimal("59.97"))]
     assert again == []
-    assert posting.firm("sandbox").done == []  # credit memos are not sent to the ERP yet
+
+    firmed = posting.firm("sandbox")  # a draft credit memo per credit note
+    assert len(firmed.done) == 2 and firmed.failed == []
+    posted = posting.post("sandbox")
+    assert len(posted.done) == 2 and posted.failed == []
+    assert posting.firm("sandbox").done == [] and posting.post("sandbox").done == []  # once, never twice
+    with session("sandbox") as s:
+        credits = list(s.execute(select(SubscriptionAction).where(SubscriptionAction.credit_note.is_(True))).scalars())
+        invoices = {a.date_from: a.invoice_number for a in s.execute(select(SubscriptionAction).where(
+            SubscriptionAction.credit_note.is_(False))).scalars()}
+    with _admin(erp) as admin:
+        for action in credits:
+            assert action.status == "Posted" and action.credit_memo_number.startswith("PSCM")
+            docs = admin.get("/_admin/documents", params={"externalDocumentNumber": action.key}).json()
+            assert docs["count"] == 1 and len(docs["salesCreditMemos"]) == 1
+            memo = docs["salesCreditMemos"][0]
+            assert memo["number"] == action.credit_memo_number
+            assert memo["invoiceNumber"] == invoices[action.date_from]  # applied to the credited invoice
+            assert Decimal(str(memo["totalAmountExcludingTax"])) == Decimal("59.97")
+            credited = admin.get("/_admin/documents", params={"externalDocumentNumber": action.key[:-3]}).json()
+            assert credited["salesInvoices"][0]["status"] == "Paid"  # the credit closed the invoice
 
 
 def _plan_on_plain_customer(environment: str = "sandbox", cycles: int = 12) -> int:

@@ -86,9 +86,10 @@ def register_admin(app: FastAPI, state: BcState, api: "BcApi") -> None:
                              and k != LINE_SETS[entity_set]}
                 doc = api.build_document(state.company, entity_set,
                                          {k: v for k, v in fields.items() if k not in overrides})
-                doc["number"] = overrides.pop("number", None) or state.next_number(
-                    "SO" if entity_set == "salesOrders" else ("PSI" if overrides.get("status", "Draft") != "Draft"
-                                                              else "SI"))
+                draft = overrides.get("status", "Draft") == "Draft"
+                series = {"salesOrders": ("SO", "SO"), "salesInvoices": ("SI", "PSI"),
+                          "salesCreditMemos": ("SCM", "PSCM")}[entity_set][0 if draft else 1]
+                doc["number"] = overrides.pop("number", None) or state.next_number(series)
                 doc.update(overrides)
                 if doc.get("status") in ("Open", "Paid") and "remainingAmount" not in overrides:
                     doc["remainingAmount"] = doc["totalAmountIncludingTax"] if doc["status"] == "Open" else 0
@@ -143,12 +144,9 @@ def register_admin(app: FastAPI, state: BcState, api: "BcApi") -> None:
         if key is None:
             raise BcError(400, "BadRequest", "externalDocumentNumber is required")
         c = state.company
-        orders = [admin_view(r, "salesOrders") for r in c.sets["salesOrders"].values()
-                  if r["externalDocumentNumber"] == key]
-        invoices = [admin_view(r, "salesInvoices") for r in c.sets["salesInvoices"].values()
-                    if r["externalDocumentNumber"] == key]
-        return js({"externalDocumentNumber": key, "salesOrders": orders, "salesInvoices": invoices,
-                   "count": len(orders) + len(invoices)})
+        found = {s: [admin_view(r, s) for r in c.sets[s].values() if r["externalDocumentNumber"] == key]
+                 for s in LINE_SETS}
+        return js({"externalDocumentNumber": key, **found, "count": sum(len(v) for v in found.values())})
 
     # --- apps, license, permissions ------------------------------------------------
     @app.post("/_admin/apps")

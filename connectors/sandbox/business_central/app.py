@@ -44,6 +44,7 @@ from .data import (
     Company,
     Record,
     compute_totals,
+    credit_memo_record,
     dec,
     fmt_dt,
     invoice_record,
@@ -410,9 +411,32 @@ class BcApi:
                       "is blocked with type All.")
         return c
 
-    def _header_fields(self, doc: Record, body: Record, kind: str, creating: bool) -> None:
-        date_fields = ("orderDate", "postingDate") if kind == "salesOrders" else ("invoiceDate", "postingDate",
-                                                                                  "dueDate")
+    def _applies_to(self, company: Company, doc: Record, body: Record) -> None:
+        """A credit memo applied to one of the customer's posted invoices (invoiceId or invoiceNumber)."""
+        invoices = company.sets["salesInvoices"]
+        if body.get("invoiceId") not in (None, "", EMPTY_GUID):
+            inv = invoices.get(str(body["invoiceId"]).lower())
+            if inv is None:
+                raise bad(f"invoiceId: The sales invoice with id '{body['invoiceId']}' does not exist.")
+        elif body.get("invoiceNumber") not in (None, ""):
+            inv = next((i for i in invoices.values() if i["number"] == body["invoiceNumber"]), None)
+            if inv is None:
+                raise bad(f"invoiceNumber: The field Applies-to Doc. No. contains a value "
+                          f"({body['invoiceNumber']}) that cannot be found in the related table.")
+        else:
+            doc["invoiceId"], doc["invoiceNumber"] = EMPTY_GUID, ""
+            return
+        if inv["status"] == "Draft":
+            raise bad(f"invoiceId: Sales invoice {inv['number']} is not posted; a credit memo applies to a "
+                      "posted invoice.")
+        if inv["customerId"] != doc["customerId"]:
+            raise bad(f"invoiceId: Sales invoice {inv['number']} belongs to another customer.")
+        doc["invoiceId"], doc["invoiceNumber"] = inv["id"], inv["number"]
+
+    def _header_fields(self, doc: Record, body: Record, kind: str, creating: bool, company: Company) -> None:
+        date_fields = {"salesOrders": ("orderDate", "postingDate"),
+                       "salesInvoices": ("invoiceDate", "postingDate", "dueDate"),
+                       "salesCreditMemos": ("creditMemoDate", "postingDate", "dueDate")}[kind]
         for f in date_fields:
             if f in body:
                 v = body[f]
@@ -441,12 +465,19 @@ class BcApi:
             doc["currencyCode"] = v.upper()
         if kind == "salesInvoices" and "dueDate" not in body and "invoiceDate" in body:
             doc["dueDate"] = (date.fromisoformat(doc["invoiceDate"]) + timedelta(days=30)).isoformat()
+        if kind == "salesCreditMemos" and "creditMemoDate" in body:
+            doc["postingDate"] = body.get("postingDate", doc["creditMemoDate"])
+            doc["dueDate"] = body.get("dueDate", doc["creditMemoDate"])
+        if kind == "salesCreditMemos" and ("invoiceId" in body or "invoiceNumber" in body):
+            self._applies_to(company, doc, body)
 
     _HEADER_WRITABLE = {
         "salesOrders": {"customerId", "customerNumber", "externalDocumentNumber", "orderDate", "postingDate",
                         "currencyCode"},
         "salesInvoices": {"customerId", "customerNumber", "externalDocumentNumber", "invoiceDate", "postingDate",
                           "dueDate", "currencyCode", "customerPurchaseOrderReference"},
+        "salesCreditMemos": {"customerId", "customerNumber", "externalDocumentNumber", "creditMemoDate",
+                             "postingDate", "dueDate", "currencyCode", "invoiceId", "invoiceNumber"},
     }
     _LINE_WRITABLE = {"lineType", "lineObjectNumber", "itemId", "description", "quantity", "unitPrice",
                       "discountPercent", "sequence", "unitOfMeasureCode"}
@@ -520,9 +551,11 @@ class BcApi:
         today = st.today()
         if kind == "salesOrders":
             doc = order_record(st.new_id(), "", cust, today, "")
+        elif kind == "salesCreditMemos":
+            doc = credit_memo_record(st.new_id(), "", cust, today, "Draft", "")
         else:
             doc = invoice_record(st.new_id(), "", cust, today, "Draft", "")
-        self._header_fields(doc, body, kind, True)
+        self._header_fields(doc, body, kind, True, company)
         raw_lines = body.get(line_set) or []
         if not isinstance(raw_lines, list):
             raise bad(f"{line_set}: must be an array.")
@@ -536,7 +569,8 @@ class BcApi:
         data = self._json(body)
         doc = self.build_document(company, kind, data)
         with st.lock:
-            doc["number"] = st.next_number("SO" if kind == "salesOrders" else "SI")
+            doc["number"] = st.next_number({"salesOrders": "SO", "salesInvoices": "SI",
+                                            "salesCreditMemos": "SCM"}[kind])
             st.touch(doc)
             company.sets[kind][doc["id"]] = doc
             st.stats.documents_created[kind] += 1
@@ -548,6 +582,8 @@ class BcApi:
     def _editable(self, kind: str, doc: Record) -> None:
         if kind == "salesInvoices" and doc["status"] != "Draft":
             raise bad(f"You cannot modify posted sales invoice {doc['number']}.")
+        if kind == "salesCreditMemos" and doc["status"] != "Draft":
+            raise bad(f"You cannot modify posted sales credit memo {doc['number']}.")
 
     def patch_document(self, ctx: Ctx, company: Company, kind: str, doc: Record, headers: dict[str, str],
                        body: bytes, query: dict[str, str]) -> Resp:
@@ -566,7 +602,7 @@ class BcApi:
                 new.update({"customerId": cust["id"], "customerNumber": cust["number"],
                             "customerName": cust["displayName"], "billToName": cust["displayName"],
                             "currencyCode": cust["currencyCode"]})
-            self._header_fields(new, data, kind, False)
+            self._header_fields(new, data, kind, False, company)
             doc.update(new)
             st.touch(doc)
         return Resp(200, {"@odata.context": f"{ctx.base}/$metadata#companies({company.id})/{kind}/$entity",
@@ -577,8 +613,8 @@ class BcApi:
         st = self.state
         with st.lock:
             self._check_etag(doc, headers)
-            if kind == "salesInvoices" and doc["status"] != "Draft":
-                raise bad(f"You cannot delete posted sales invoice {doc['number']}.")
+            if kind in ("salesInvoices", "salesCreditMemos") and doc["status"] != "Draft":
+                raise bad(f"You cannot delete posted document {doc['number']}.")
             del company.sets[kind][doc["id"]]
             st.version += 1
         return Resp(204)
@@ -671,6 +707,29 @@ class BcApi:
                     cust["balanceDue"] += doc["remainingAmount"]
                 st.touch(doc)
                 st.stats.documents_created["postedInvoices"] += 1
+                return Resp(204)
+            if kind == "salesCreditMemos" and action == "post":
+                if doc["status"] != "Draft":
+                    raise BcError(400, "Application_DialogException",
+                                  f"Sales credit memo {doc['number']} is already posted.")
+                self.post_invoice_from(company, cust, doc)
+                doc["number"] = st.next_number("PSCM")
+                doc["status"] = "Open"
+                doc["postingDate"] = doc["postingDate"] or st.today()
+                credit = doc["totalAmountIncludingTax"]
+                applied = company.sets["salesInvoices"].get(doc["invoiceId"])
+                if applied is not None and applied["remainingAmount"] > 0:
+                    used = min(credit, applied["remainingAmount"])
+                    applied["remainingAmount"] -= used
+                    if applied["remainingAmount"] == 0:
+                        applied["status"] = "Paid"
+                    st.touch(applied)
+                    if cust is not None:
+                        cust["balanceDue"] -= used
+                    if used == credit:
+                        doc["status"] = "Paid"
+                st.touch(doc)
+                st.stats.documents_created["postedCreditMemos"] += 1
                 return Resp(204)
             if kind == "salesInvoices" and action == "cancel":
                 if doc["status"] not in ("Open",) or doc["remainingAmount"] != doc["totalAmountIncludingTax"]:

@@ -40,8 +40,10 @@ DEFAULT_CLIENT_SECRET = "bc-sandbox-secret"
 DEFAULT_ENVIRONMENT = "sandbox"
 BC_RESOURCE = "https://api.businesscentral.dynamics.com"
 
-ENTITY_SETS: tuple[str, ...] = ("customers", "contacts", "items", "salesInvoices", "salesOrders")
-LINE_SETS: dict[str, str] = {"salesInvoices": "salesInvoiceLines", "salesOrders": "salesOrderLines"}
+ENTITY_SETS: tuple[str, ...] = ("customers", "contacts", "items", "salesInvoices", "salesOrders",
+                                "salesCreditMemos")
+LINE_SETS: dict[str, str] = {"salesInvoices": "salesInvoiceLines", "salesOrders": "salesOrderLines",
+                             "salesCreditMemos": "salesCreditMemoLines"}
 
 #: Permission sets the sandbox understands (an app's entitlement may lack any of them).
 ALL_PERMISSION_SETS: tuple[str, ...] = (
@@ -60,10 +62,14 @@ PERMISSION_FOR: dict[tuple[str, str], str] = {
     ("salesOrders", "read"): "D365 SALES DOC, EDIT",
     ("salesOrders", "write"): "D365 SALES DOC, EDIT",
     ("salesOrders", "post"): "D365 SALES DOC, POST",
+    ("salesCreditMemos", "read"): "D365 SALES DOC, EDIT",
+    ("salesCreditMemos", "write"): "D365 SALES DOC, EDIT",
+    ("salesCreditMemos", "post"): "D365 SALES DOC, POST",
 }
 #: BC table behind each entity set (used in permission error messages).
 TABLE_FOR: dict[str, str] = {"customers": "Customer", "contacts": "Contact", "items": "Item",
-                             "salesInvoices": "Sales Invoice Header", "salesOrders": "Sales Header"}
+                             "salesInvoices": "Sales Invoice Header", "salesOrders": "Sales Header",
+                             "salesCreditMemos": "Sales Cr.Memo Header"}
 
 _CENT = Decimal("0.01")
 _SEED_START = datetime(2019, 1, 1, tzinfo=timezone.utc)
@@ -206,7 +212,8 @@ class Stats:
     throttled: dict[str, int] = field(default_factory=lambda: {"rate_limit": 0, "concurrency": 0})
     faults: dict[str, int] = field(default_factory=lambda: {"5xx": 0, "drop": 0, "timeout_after_apply": 0})
     documents_created: dict[str, int] = field(default_factory=lambda: {
-        "salesOrders": 0, "salesInvoices": 0, "postedInvoices": 0, "canceledInvoices": 0})
+        "salesOrders": 0, "salesInvoices": 0, "postedInvoices": 0, "canceledInvoices": 0,
+        "salesCreditMemos": 0, "postedCreditMemos": 0})
     tokens_issued: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -268,7 +275,8 @@ class BcState:
         self.windows: dict[str, deque[float]] = {}
         self.version = 0
         self.latest = ""  # newest lastModifiedDateTime ever stored
-        self.series = {"SO": 1001, "SI": 1001, "PSI": 1001, "C": 0, "CT": 0, "ITEM": 0}
+        self.series = {"SO": 1001, "SI": 1001, "PSI": 1001, "SCM": 1001, "PSCM": 1001, "C": 0, "CT": 0,
+                       "ITEM": 0}
         self.truth: Record = {}
         self.rng = random.Random(f"bc:{records}:{seed}:runtime")
         g = random.Random(f"bc:{records}:{seed}")
@@ -368,6 +376,7 @@ class BcState:
         out = {s: len(c.sets[s]) for s in ENTITY_SETS}
         out["salesInvoiceLines"] = sum(len(r["_lines"]) for r in c.sets["salesInvoices"].values())
         out["salesOrderLines"] = sum(len(r["_lines"]) for r in c.sets["salesOrders"].values())
+        out["salesCreditMemoLines"] = sum(len(r["_lines"]) for r in c.sets["salesCreditMemos"].values())
         return out
 
     def find_company(self, cid: str) -> Company | None:
@@ -434,6 +443,22 @@ def invoice_record(iid: str, number: str, cust: Record, invoice_date: str, statu
         "pricesIncludeTax": False, "discountAmount": Decimal(0), "totalAmountExcludingTax": Decimal(0),
         "totalTaxAmount": Decimal(0), "totalAmountIncludingTax": Decimal(0), "remainingAmount": Decimal(0),
         "status": status, "lastModifiedDateTime": stamp, "_taxPercent": cust["_taxPercent"], "_lines": [],
+    }
+
+
+def credit_memo_record(mid: str, number: str, cust: Record, memo_date: str, status: str, stamp: str,
+                       external: str = "", invoice: Record | None = None) -> Record:
+    """A sales credit memo (API v2.0 ``salesCreditMemo``), optionally applied to an invoice."""
+    return {
+        "@odata.etag": "", "id": mid, "number": number, "externalDocumentNumber": external,
+        "creditMemoDate": memo_date, "postingDate": memo_date, "dueDate": memo_date,
+        "customerId": cust["id"], "customerNumber": cust["number"], "customerName": cust["displayName"],
+        "billToName": cust["displayName"], "billToCustomerId": cust["id"], "billToCustomerNumber": cust["number"],
+        "currencyCode": cust["currencyCode"], "pricesIncludeTax": False,
+        "invoiceId": invoice["id"] if invoice else EMPTY_GUID, "invoiceNumber": invoice["number"] if invoice else "",
+        "discountAmount": Decimal(0), "totalAmountExcludingTax": Decimal(0), "totalTaxAmount": Decimal(0),
+        "totalAmountIncludingTax": Decimal(0), "status": status, "lastModifiedDateTime": stamp,
+        "_taxPercent": cust["_taxPercent"], "_lines": [],
     }
 
 
@@ -605,6 +630,21 @@ def generate(state: BcState, g: random.Random) -> None:
         lo = int((datetime.fromisoformat(d).replace(tzinfo=timezone.utc) - _SEED_START).total_seconds() * 1000)
         order["lastModifiedDateTime"] = _seed_ts(g, lo, _SEED_SPAN_MS)
         comp.sets["salesOrders"][order["id"]] = order
+
+    # a few posted credit memos, each crediting one paid invoice in full (their own random stream, so
+    # adding them changed none of the records above)
+    cg = random.Random(g.random())
+    paid = [i for i in comp.sets["salesInvoices"].values() if i["status"] == "Paid"]
+    for inv in cg.sample(paid, min(len(paid), max(2, n // 200))):
+        cust = comp.sets["customers"][inv["customerId"]]
+        memo = credit_memo_record(guid(cg), state.next_number("PSCM"), cust, inv["postingDate"], "Paid",
+                                  inv["lastModifiedDateTime"], invoice=inv)
+        for li in inv["_lines"]:
+            item = comp.sets["items"].get(li["itemId"])
+            memo["_lines"].append(make_line(state, memo, "Item", li["sequence"], item, li["quantity"],
+                                            li["unitPrice"], li["discountPercent"], li["description"], guid(cg)))
+        compute_totals(memo)
+        comp.sets["salesCreditMemos"][memo["id"]] = memo
 
     # etags in a fixed order, newest stamp
     for s in ENTITY_SETS:

@@ -128,6 +128,45 @@ def order_lines(parties: dict[str, str]) -> list[OrderLine]:
     return [OrderLine(quantity=Decimal("3"), unit_price=Decimal("19.99"), item_number=item)]
 
 
+def test_credit_memo_whose_create_and_post_responses_are_lost_exists_once_and_posted(
+    bc: BusinessCentralConnector, admin: httpx.Client, order_parties: dict[str, str]
+) -> None:
+    customer = admin.get("/_admin/records/customers").json()
+    customer_id = next(c["id"] for c in customer if c["number"] == order_parties["customer_number"])
+    order = bc.create_sales_order(new_key("ORD"), customer_number=order_parties["customer_number"],
+                                  lines=order_lines(order_parties))
+    invoice = bc.ship_and_invoice(order.id, order.record["externalDocumentNumber"])
+    key = new_key("CM")
+    admin.put("/_admin/faults", json={"rate_timeout_after_apply": 1.0, "timeout_mode": "drop"})
+    try:
+        memo = bc.create_credit_memo(key, customer_id=customer_id, invoice_id=invoice.id,
+                                     lines=order_lines(order_parties))
+        posted = bc.post_credit_memo(memo.id, key)
+    finally:
+        admin.put("/_admin/faults", json={"rate_timeout_after_apply": 0})
+    again = bc.post_credit_memo(memo.id, key)  # a re-run after a crash: nothing posted twice
+    found = documents(admin, key)
+    assert found["count"] == 1 and len(found["salesCreditMemos"]) == 1
+    stored = found["salesCreditMemos"][0]
+    assert stored["status"] != "Draft" and stored["number"] == posted.number == again.number
+    assert stored["invoiceNumber"] == invoice.number
+    stats = admin.get("/_admin/stats").json()
+    assert stats["documents_created"]["postedCreditMemos"] >= 1
+    assert stats["faults"]["timeout_after_apply"] >= 2  # both the create and the post lost their answer
+
+
+def test_credit_memo_for_another_customers_invoice_is_refused_naming_the_invoice(
+    bc: BusinessCentralConnector, admin: httpx.Client, order_parties: dict[str, str]
+) -> None:
+    customers = [c for c in admin.get("/_admin/records/customers").json() if c["blocked"] not in ("All", "Invoice")]
+    order = bc.create_sales_order(new_key("ORD"), customer_number=customers[0]["number"],
+                                  lines=order_lines(order_parties))
+    invoice = bc.ship_and_invoice(order.id, order.record["externalDocumentNumber"])
+    with pytest.raises(Exception, match=f"{invoice.number} belongs to another customer"):
+        bc.create_credit_memo(new_key("CM"), customer_id=customers[1]["id"], invoice_id=invoice.id,
+                              lines=order_lines(order_parties))
+
+
 # --- identity ---------------------------------------------------------------------------
 
 
