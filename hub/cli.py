@@ -520,6 +520,8 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
 from hub import cli_billing  # noqa: E402  (registers its commands on the app above)
 
 cli_billing.register(app)
+from hub import cli_users  # noqa: E402
+cli_users.register(app)
 
 
 def main() -> None:
