@@ -14,7 +14,7 @@ from sqlalchemy import select
 from hub import subscriptions
 from hub.cli import EnvOption, _env, _session, fail, out, run_flow
 from hub.settings import get_settings
-from hub.models import ProgramType, ReasonCode, SubscriptionAction, SubscriptionPlan
+from hub.models import PlanLine, ProgramType, ReasonCode, SubscriptionAction, SubscriptionPlan
 
 reason_app = typer.Typer(help="Reason codes and their types (New, Cancel, Upgrade, Downgrade, Renewal).", no_args_is_help=True)
 program_app = typer.Typer(help="Program types (Rolling, Per Unit).", no_args_is_help=True)
@@ -138,9 +138,9 @@ def plans_edit(plan_id: int, set_: Annotated[list[str], typer.Option("--set", he
 
 def _assignments(items: list[str], allowed: tuple[str, ...]) -> dict[str, Any]:
     """--set field=value pairs, typed by the field's kind (dates, numbers, flags, text)."""
-    dates = {"global_start", "global_end", "action_date"}
+    dates = {"global_start", "global_end", "action_date", "start", "end"}
     ints = {"fixed_cycles", "renewal_notice_days"}
-    flags = {"automatic_renewal", "renewal_notice", "pays_by_mandate"}
+    flags = {"automatic_renewal", "renewal_notice", "pays_by_mandate", "enabled"}
     money = {"quantity", "sales_price", "discount_amount", "discount_percent"}
     result: dict[str, Any] = {}
     for item in items:
@@ -197,6 +197,36 @@ def lines_add(
             is_addon=addon, discount_amount=_money(discount_amount, "--discount-amount"),
             discount_percent=_money(discount_percent, "--discount-percent"), unit=unit)
     out.print(f"Line {line.id} added: {line.billing_period_amount_after_discount} {line.currency} per billing period.")
+
+
+@lines_app.command("list")
+def lines_list(plan: Annotated[int | None, typer.Option(help="only this plan's lines")] = None,
+               env: EnvOption = None, as_json: JsonOption = False) -> None:
+    """Plan lines with their amounts and current billing cycle."""
+    with _session(env) as s:
+        query = select(PlanLine).order_by(PlanLine.plan_id, PlanLine.id)
+        if plan is not None:
+            query = query.where(PlanLine.plan_id == plan)
+        rows = [{"id": ln.id, "plan": ln.plan_id, "enabled": ln.enabled, "product": ln.product,
+                 "quantity": ln.quantity, "price": ln.sales_price, "amount": ln.billing_period_amount_after_discount,
+                 "currency": ln.currency, "reason": ln.reason_code, "cycle_start": ln.current_cycle_start,
+                 "cycle_end": ln.current_cycle_end} for ln in s.execute(query).scalars()]
+    _print(rows, "Plan lines", as_json)
+
+
+@lines_app.command("edit")
+def lines_edit(line_id: int, set_: Annotated[list[str], typer.Option("--set", help="field=value (repeatable)")],
+               env: EnvOption = None) -> None:
+    """Change a line of a Draft plan (quantity, sales_price, discounts, start, end, enabled, unit, reason_code).
+
+    A cheaper line is a downgrade, a dearer one an upgrade: the type's default reason code is
+    pre-selected unless --set reason_code=... is given.
+    """
+    with _session(env) as s:
+        line, change = subscriptions.edit_line(s, line_id, **_assignments(set_, subscriptions.LINE_EDITABLE))
+    note = f" {change}: reason code {line.reason_code}." if change else ""
+    out.print(f"Line {line_id} updated: {line.billing_period_amount_after_discount} {line.currency} per billing "
+              f"period.{note}")
 
 
 @lines_app.command("credit")

@@ -212,6 +212,44 @@ def edit_plan(s: Session, plan_id: int, **changes: Any) -> SubscriptionPlan:
     return plan
 
 
+LINE_EDITABLE = ("quantity", "sales_price", "discount_amount", "discount_percent", "start", "end", "enabled",
+                 "unit", "reason_code")
+
+
+def edit_line(s: Session, line_id: int, **changes: Any) -> tuple[PlanLine, str | None]:
+    """Change a line of a Draft plan; its amounts are derived again, rounded once.
+
+    A change that lowers the billing-period amount after discount is a downgrade (raising it, an
+    upgrade): without an explicit ``reason_code`` the line takes that type's default reason code
+    (seed 003). Returns the line and the change's reason type, if any.
+    """
+    allow(s, "Subscription Plan Lines", "Update")
+    line = s.get(PlanLine, line_id)
+    if line is None:
+        raise SubscriptionError(f"no plan line {line_id} in {s.info['environment']}")
+    unknown = set(changes) - set(LINE_EDITABLE)
+    if unknown:
+        raise SubscriptionError(f"a plan line has no editable field {', '.join(sorted(unknown))}")
+    plan = get_plan(s, line.plan_id)
+    before = line.billing_period_amount_after_discount
+    try:
+        rules.assert_plan_editable(PlanStatus(plan.status))
+        for name, value in changes.items():
+            setattr(line, name, value)
+        rules.validate_line(plan_terms(s, plan), _line_terms(line))
+        gross, net = amounts.line_amounts(line.quantity, line.sales_price, line.discount_amount,
+                                          line.discount_percent, line.currency)
+    except (rules.BillingRuleError, ValueError) as exc:
+        raise SubscriptionError(str(exc)) from None
+    line.billing_period_amount, line.billing_period_amount_after_discount = gross, net
+    change = rules.change_reason_type(before, net)
+    if change is not None and "reason_code" not in changes:
+        line.reason_code = default_reason_code(s, change.value) or line.reason_code
+    s.add(line)
+    s.flush()
+    return line, change.value if change else None
+
+
 ACTION_EDITABLE = ("quantity", "sales_price", "discount_amount", "discount_percent", "action_date", "reason_code")
 
 
@@ -346,10 +384,12 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
         apply_renewals(s, as_of)
     plans = list(s.execute(select(SubscriptionPlan).where(SubscriptionPlan.status == PlanStatus.PUBLISHED)).scalars())
     existing = set(s.execute(select(SubscriptionAction.key)).scalars())
-    result = generator.generate([plan_terms(s, p) for p in plans], as_of, existing_keys=existing, allowance=allowance)
+    terms = [plan_terms(s, p) for p in plans]
+    result = generator.generate(terms, as_of, existing_keys=existing, allowance=allowance)
     if dry_run:
         return result.actions, result.stopped
     _store_actions(s, result.actions)
+    _track_current_cycles(s, terms, as_of)
     for line_id in result.lines_to_disable:
         line = s.get(PlanLine, line_id)
         if line is not None and line.enabled:
@@ -357,6 +397,18 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
             s.add(line)
     s.flush()
     return result.actions, result.stopped
+
+
+def _track_current_cycles(s: Session, plans: Iterable[PlanTerms], as_of: date) -> None:
+    """Each line's current cycle start/end as of the run's day (seed 003's line fields)."""
+    for terms in plans:
+        for line_terms in terms.lines:
+            line = s.get(PlanLine, line_terms.line_id)  # already in the session: no query
+            period = generator.current_cycle(terms, line_terms, as_of)
+            start, end = (period.start, period.end) if period else (None, None)
+            if line is not None and (line.current_cycle_start, line.current_cycle_end) != (start, end):
+                line.current_cycle_start, line.current_cycle_end = start, end
+                s.add(line)
 
 
 def _draft(a: SubscriptionAction) -> ActionDraft:

@@ -95,6 +95,15 @@ def _line_periods(plan: PlanTerms, line: LineTerms, as_of: date) -> list[Period]
     )
 
 
+def current_cycle(plan: PlanTerms, line: LineTerms, as_of: date) -> Period | None:
+    """Return the line's billing period that contains ``as_of`` (its current cycle), or None
+    before the line starts and after its last period (line end, contract end, one-time fee)."""
+    billed = _line_periods(plan, line, as_of)
+    if billed and billed[-1].start <= as_of <= billed[-1].end:
+        return billed[-1]
+    return None
+
+
 def _line_actions(plan: PlanTerms, line: LineTerms, as_of: date) -> list[ActionDraft]:
     try:
         gross, net = line_amounts(

@@ -6,6 +6,7 @@ Every failure raises :class:`BillingRuleError` naming the field and saying why.
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
+from decimal import Decimal
 
 from hub.billing.amounts import line_amounts
 from hub.billing.domain import ContractDefinition, LineTerms, PlanStatus, PlanTerms, ReasonType
@@ -15,6 +16,7 @@ __all__ = [
     "BillingRuleError",
     "PLAN_TRANSITIONS",
     "assert_plan_editable",
+    "change_reason_type",
     "default_reason",
     "transition_plan",
     "validate_contract",
@@ -91,6 +93,14 @@ def default_reason(
         return None
     validate_reason_defaults(codes, {rtype: code})
     return code
+
+
+def change_reason_type(before: Decimal | None, after: Decimal | None) -> ReasonType | None:
+    """The reason type a line change is: Upgrade when the billing-period amount after discount
+    rises, Downgrade when it falls, None when it stays (seed 003 offers the type's default code)."""
+    if before is None or after is None or before == after:
+        return None
+    return ReasonType.UPGRADE if after > before else ReasonType.DOWNGRADE
 
 
 def transition_plan(current: PlanStatus, target: PlanStatus) -> PlanStatus:

@@ -24,7 +24,7 @@ from connectors.sandbox.business_central import SandboxServer, ssl_context_from
 from flows.sync import sync_connector
 from hub import cards, posting, subscriptions
 from hub.db import session
-from hub.models import Organisation, Product, SubscriptionAction
+from hub.models import Organisation, PlanLine, Product, SubscriptionAction
 
 REPO = str(Path(__file__).resolve().parents[2])
 
@@ -321,3 +321,47 @@ def test_only_draft_plans_and_not_firmed_actions_can_be_edited(hub_db, monkeypat
         subscriptions.cancel(s, [action_id], by="ops")
     code, _, err = run(monkeypatch, capsys, "actions", "edit", str(action_id), "--set", "quantity=1")
     assert code == 1 and "Not firmed" in err
+
+
+def test_a_cheaper_line_is_a_downgrade_that_preselects_the_default_downgrade_reason(
+        hub_db, monkeypatch, capsys) -> None:  # noqa: ANN001
+    from tests.test_cli import run
+
+    plan_id = _plan_on_plain_customer(cycles=3)
+    with session("sandbox") as s:
+        subscriptions.create_reason_code(s, "LESS", ["Downgrade"], default_for=["Downgrade"])
+        subscriptions.create_reason_code(s, "MORE", ["Upgrade"], default_for=["Upgrade"])
+        subscriptions.set_plan_status(s, plan_id, "Draft")
+        line_id = s.execute(select(PlanLine.id)).scalars().one()
+    code, out, _ = run(monkeypatch, capsys, "lines", "edit", str(line_id), "--set", "discount_percent=20")
+    assert code == 0 and "80.00 USD" in out and "Downgrade: reason code LESS" in out
+    code, out, _ = run(monkeypatch, capsys, "lines", "edit", str(line_id), "--set", "quantity=3")
+    assert code == 0 and "240.00 USD" in out and "Upgrade: reason code MORE" in out
+    code, out, _ = run(monkeypatch, capsys, "lines", "edit", str(line_id), "--set", "quantity=1",
+                       "--set", "reason_code=CHURN-RISK")
+    assert code == 0 and "reason code CHURN-RISK" in out  # an explicit reason wins
+    code, _, err = run(monkeypatch, capsys, "lines", "edit", str(line_id), "--set", "start=2023-06-01")
+    assert code == 1 and "start" in err  # before the plan's global start
+    with session("sandbox") as s:
+        subscriptions.set_plan_status(s, plan_id, "Published")
+    code, _, err = run(monkeypatch, capsys, "lines", "edit", str(line_id), "--set", "quantity=5")
+    assert code == 1 and "Draft" in err  # a published plan is not editable
+
+
+def test_each_run_keeps_the_lines_current_cycle_up_to_date(hub_db) -> None:  # noqa: ANN001
+    _plan_on_plain_customer(cycles=3)
+
+    def cycle() -> tuple[date | None, date | None]:
+        with session("sandbox") as s:
+            line = s.execute(select(PlanLine)).scalars().one()
+            return line.current_cycle_start, line.current_cycle_end
+
+    for day, expected in [(date(2024, 1, 15), (date(2024, 1, 1), date(2024, 1, 31))),
+                          (date(2024, 3, 2), (date(2024, 3, 1), date(2024, 3, 31))),
+                          (date(2024, 4, 1), (None, None))]:  # three fixed cycles: over
+        with session("sandbox") as s:
+            subscriptions.run_generator(s, day)
+        assert cycle() == expected, day
+    with session("sandbox") as s:
+        subscriptions.run_generator(s, date(2024, 2, 1), dry_run=True)
+    assert cycle() == (None, None)  # a dry run writes nothing

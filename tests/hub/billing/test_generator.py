@@ -5,7 +5,7 @@ import pytest
 
 from hub.billing.domain import ActionType, PlanStatus
 from hub.billing.errors import BillingRuleError
-from hub.billing.generator import MAX_KEY_LENGTH, action_key, effective_end, generate
+from hub.billing.generator import MAX_KEY_LENGTH, action_key, current_cycle, effective_end, generate
 
 from .builders import MONTHLY, QUARTERLY, YEARLY, line, plan
 
@@ -273,3 +273,22 @@ def test_yearly_plan_with_discounts_uses_the_line_amounts():
     (a,) = generate([p], date(2024, 12, 31)).actions
     assert (a.date_to, a.gross_amount, a.net_amount) == (date(2024, 12, 31), D("29.97"), D("25.47"))
     assert (a.discount_amount, a.discount_percent) == (D("1.50"), D("10"))
+
+
+@pytest.mark.parametrize(
+    ("the_line", "as_of", "expected"),
+    [
+        (line(start=date(2024, 1, 31)), date(2024, 3, 1), (date(2024, 2, 29), date(2024, 3, 30))),
+        (line(start=date(2024, 1, 31)), date(2024, 3, 31), (date(2024, 3, 31), date(2024, 4, 29))),
+        (line(start=date(2024, 1, 31)), date(2024, 1, 30), None),  # not started
+        (line(start=date(2024, 1, 1), end=date(2024, 2, 10)), date(2024, 2, 10), (date(2024, 2, 1), date(2024, 2, 10))),
+        (line(start=date(2024, 1, 1), end=date(2024, 2, 10)), date(2024, 2, 11), None),  # ended
+        (line(start=date(2024, 1, 1), one_time_fee=True), date(2024, 1, 20), (date(2024, 1, 1), date(2024, 1, 31))),
+        (line(start=date(2024, 1, 1), one_time_fee=True), date(2024, 2, 1), None),  # billed once, over
+    ],
+    ids=["anchor-feb-29", "anchor-mar-31", "before-start", "clipped-by-line-end", "after-line-end",
+         "one-time-fee-in-cycle", "one-time-fee-after"],
+)
+def test_current_cycle_is_the_billing_period_containing_the_day(the_line, as_of, expected):
+    period = current_cycle(plan(the_line, start=date(2024, 1, 1)), the_line, as_of)
+    assert (None if period is None else (period.start, period.end)) == expected

@@ -7,6 +7,7 @@ from hub.billing.domain import PlanStatus, ReasonType
 from hub.billing.rules import (
     BillingRuleError,
     assert_plan_editable,
+    change_reason_type,
     default_reason,
     transition_plan,
     validate_contract,
@@ -147,3 +148,13 @@ def test_valid_contract_with_end_on_start_day():
 def test_rule_error_message_names_the_field():
     error = BillingRuleError("quantity", "must be more than 0")
     assert str(error) == "quantity: must be more than 0"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [(D("100.00"), D("80.00"), R.DOWNGRADE), (D("80.00"), D("100.00"), R.UPGRADE), (D("80.00"), D("80.00"), None),
+     (None, D("80.00"), None)],
+    ids=["cheaper-is-downgrade", "dearer-is-upgrade", "same-is-neither", "new-line-is-neither"],
+)
+def test_a_line_change_is_an_upgrade_or_a_downgrade_by_its_amount_after_discount(before, after, expected):
+    assert change_reason_type(before, after) == expected
