@@ -8,7 +8,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from hub import posting, subscriptions
+from hub import posting, renewal_notices, subscriptions
 from hub.db import session
 
 
@@ -22,11 +22,14 @@ def harp_connect(environment: str = "sandbox", test_date: date | None = None, dr
             s, as_of, dry_run=dry_run, allowance=subscriptions.allowance_left(s), test_date=test_date is not None)
     rows = [{"key": a.key, "type": a.action_type.value, "date": a.action_date.isoformat(),
              "net": str(a.net_amount) if a.net_amount is not None else ""} for a in created]
+    notified = None if dry_run else renewal_notices.deliver(environment).as_dict()
+    notes = "" if notified is None else (f"; renewal notifications sent {len(notified['sent'])}, "
+                                         f"failed {len(notified['failed'])}")
     create_table_artifact(key=f"harp-connect-{environment}", table=rows or [{"key": "(nothing due)"}],
                           description=f"{'Dry run' if dry_run else 'Run'} as of {as_of}: {len(rows)} actions"
-                          + (f"; {stopped}" if stopped else ""))
+                          + (f"; {stopped}" if stopped else "") + notes)
     return {"as_of": as_of.isoformat(), "dry_run": dry_run, "created": len(rows), "actions": rows,
-            "stopped": stopped}
+            "stopped": stopped, "renewal_notifications": notified}
 
 
 @flow(name="firm-actions", flow_run_name="firm-actions-{environment}")

@@ -94,6 +94,8 @@ def plans_create(
     fixed_cycles: Annotated[int | None, typer.Option()] = None,
     renewal_notice_days: Annotated[int | None, typer.Option(help="create a renewal notice N days before the end")] = None,
     auto_renew: Annotated[bool, typer.Option()] = False,
+    notify_renewal: Annotated[bool, typer.Option(
+        help="POST the contract details to the ERP connector's notification_url with each renewal notice")] = False,
     mandate: Annotated[bool, typer.Option(help="the customer pays by direct-debit mandate")] = False,
     reason_code: str | None = None, salesperson: str | None = None, env: EnvOption = None,
 ) -> None:
@@ -103,7 +105,7 @@ def plans_create(
         billing_period_unit=unit, billing_period_length=length, global_start=_date(start, "--start"),
         global_end=_date(end, "--end"), fixed_cycles=fixed_cycles, automatic_renewal=auto_renew,
         renewal_notice=renewal_notice_days is not None, renewal_notice_days=renewal_notice_days or 30,
-        reason_code=reason_code, salesperson=salesperson, pays_by_mandate=mandate)
+        renewal_notice_notification=notify_renewal, reason_code=reason_code, salesperson=salesperson, pays_by_mandate=mandate)
     with _session(env) as s:
         plan = subscriptions.create_plan(s, request)
     out.print(f"Plan {plan.id} ({plan.name}) created in Draft. Add lines: cashrail lines add {plan.id} …")
@@ -140,7 +142,7 @@ def _assignments(items: list[str], allowed: tuple[str, ...]) -> dict[str, Any]:
     """--set field=value pairs, typed by the field's kind (dates, numbers, flags, text)."""
     dates = {"global_start", "global_end", "action_date", "start", "end"}
     ints = {"fixed_cycles", "renewal_notice_days"}
-    flags = {"automatic_renewal", "renewal_notice", "pays_by_mandate", "enabled"}
+    flags = {"automatic_renewal", "renewal_notice", "renewal_notice_notification", "pays_by_mandate", "enabled"}
     money = {"quantity", "sales_price", "discount_amount", "discount_percent"}
     result: dict[str, Any] = {}
     for item in items:

@@ -116,6 +116,7 @@ class PlanRequest:
     automatic_renewal: bool = False
     renewal_notice: bool = False
     renewal_notice_days: int = 30
+    renewal_notice_notification: bool = False
     reason_code: str | None = None
     salesperson: str | None = None
     pays_by_mandate: bool = False
@@ -146,6 +147,7 @@ def create_plan(s: Session, req: PlanRequest) -> SubscriptionPlan:
         global_start=req.global_start or date.today(), global_end=req.global_end, fixed_cycles=req.fixed_cycles,
         automatic_renewal=req.automatic_renewal, renewal_notice=req.renewal_notice,
         renewal_notice_days=req.renewal_notice_days, pays_by_mandate=req.pays_by_mandate,
+        renewal_notice_notification=req.renewal_notice_notification,
     )
     try:
         rules.validate_contract(_contract(plan))
@@ -187,7 +189,7 @@ def add_line(s: Session, plan_id: int, *, product: str, quantity: Decimal, sales
 
 
 PLAN_EDITABLE = ("name", "global_start", "global_end", "fixed_cycles", "automatic_renewal", "renewal_notice",
-                 "renewal_notice_days", "reason_code", "salesperson", "pays_by_mandate")
+                 "renewal_notice_days", "renewal_notice_notification", "reason_code", "salesperson", "pays_by_mandate")
 
 
 def edit_plan(s: Session, plan_id: int, **changes: Any) -> SubscriptionPlan:

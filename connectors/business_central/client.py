@@ -72,6 +72,15 @@ class BcSettings(SyncSettings):
     )
     max_in_flight: int = Field(default=5, ge=1, le=100, description="Concurrent requests")
     timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout")
+    notification_url: str | None = Field(
+        default=None,
+        description="Email notification endpoint: receives renewal-notice contract details (HTTP POST)",
+    )
+
+    @field_validator("notification_url")
+    @classmethod
+    def _optional_url(cls, value: str | None) -> str | None:
+        return cls._http_url(value) if value and value.strip() else None
 
     @field_validator("api_url", "authority_url")
     @classmethod
@@ -129,6 +138,7 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
     streams: ClassVar[tuple[StreamSpec, ...]] = STREAMS
     prompt_order: ClassVar[tuple[str, ...]] = (
         "api_url", "authority_url", "ca_bundle", "tenant_id", "client_id", "secrets", "environment", "company",
+        "notification_url",
     )
 
     @classmethod

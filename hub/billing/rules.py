@@ -137,6 +137,11 @@ def validate_contract(contract: ContractDefinition) -> None:
         raise BillingRuleError(
             "renewal_notice_days", f"must not be negative, not {contract.renewal_notice_days}"
         )
+    if contract.renewal_notice_notification and not contract.renewal_notice:
+        raise BillingRuleError(
+            "renewal_notice_notification",
+            "a renewal-notice notification needs the contract renewal notice turned on",
+        )
 
 
 def validate_line(plan: PlanTerms, line: LineTerms) -> None:
