@@ -1,0 +1,260 @@
+"""What every benchmark shares: an isolated hub store, the sandboxes as subprocesses, the
+connectors that talk to them, timing, peak RSS and the figures-and-ratios table.
+
+The sandboxes run as separate processes (``hub.demo.start_background_sandbox``, the way the
+demo runs them), so they never share the GIL with the code being measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+T = TypeVar("T")
+
+PG_ADMIN_URL = os.environ.get("CASHRAIL_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+ENGINES = ("sqlite", "postgres")
+
+console = Console(width=140)
+
+
+# --- the hub store ---------------------------------------------------------------------
+
+
+def _pg_admin(sql: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        admin.dispose()
+
+
+@dataclass
+class Store:
+    """An isolated hub store (data dir + database) for one benchmark run."""
+
+    data_dir: Path
+    engine: str
+    _databases: list[str] = field(default_factory=list)
+
+    def fresh_database(self, name: str) -> str:
+        """URL of another empty database on the same engine (floors and peers load into these)."""
+        if self.engine == "sqlite":
+            path = self.data_dir / f"{name}.sqlite3"
+            path.unlink(missing_ok=True)
+            return f"sqlite:///{path.resolve()}"
+        db = f"cashrail_bench_{os.getpid()}_{name}"
+        _pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        _pg_admin(f'CREATE DATABASE "{db}"')
+        self._databases.append(db)
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db}"
+
+    def drop(self) -> None:
+        for db in self._databases:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+@contextmanager
+def isolated_store(engine: str = "sqlite", keep: Path | None = None) -> Iterator[Store]:
+    """Point the hub (``CASHRAIL_DATA_DIR``, ``CASHRAIL_DATABASE_URL``) at a throwaway store."""
+    if engine not in ENGINES:
+        raise SystemExit(f"--db must be one of {', '.join(ENGINES)}, not {engine!r}")
+    from hub import db, prefect_env, settings
+
+    data_dir = keep or Path(tempfile.mkdtemp(prefix="cashrail-bench-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(data_dir.resolve(), engine)
+    saved = {k: os.environ.get(k) for k in ("CASHRAIL_DATA_DIR", "CASHRAIL_DATABASE_URL")}
+    os.environ["CASHRAIL_DATA_DIR"] = str(store.data_dir)
+    os.environ.pop("CASHRAIL_DATABASE_URL", None)
+    if engine == "postgres":
+        os.environ["CASHRAIL_DATABASE_URL"] = store.fresh_database("hub")
+    settings.get_settings.cache_clear()
+    db.dispose_engines()
+    prefect_env.configure()
+    try:
+        yield store
+    finally:
+        db.dispose_engines()
+        store.drop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        settings.get_settings.cache_clear()
+        if keep is None:
+            shutil.rmtree(store.data_dir, ignore_errors=True)
+
+
+# --- sandboxes and connectors ----------------------------------------------------------
+
+
+def admin_client(info: dict[str, Any]) -> httpx.Client:
+    """A client for a sandbox's ``/_admin`` controls (the ERP's over HTTPS with its own CA)."""
+    from hub.demo import _admin
+
+    return _admin(info)
+
+
+@contextmanager
+def sandboxes(kinds: tuple[str, ...], records: int, *, seed: int = 42, latency_ms: float = 0.0,
+              timeout: float = 900.0) -> Iterator[dict[str, dict[str, Any]]]:
+    """Start the sandboxes as subprocesses (with ``records`` per large stream), stop them after."""
+    from hub import demo
+
+    infos: dict[str, dict[str, Any]] = {}
+    try:
+        for kind in kinds:
+            infos[kind] = demo.start_background_sandbox(kind, records, seed, timeout=timeout)
+            set_latency(infos[kind], latency_ms)
+        yield infos
+    finally:
+        demo.stop_background_sandboxes()
+
+
+def set_latency(info: dict[str, Any], latency_ms: float) -> None:
+    with admin_client(info) as client:
+        client.put("/_admin/faults", json={"latency_ms": latency_ms}).raise_for_status()
+
+
+def install_connectors(infos: dict[str, dict[str, Any]], **overrides: dict[str, Any]) -> dict[str, str]:
+    """The demo's connector card per sandbox, tested and activated; returns kind -> card name.
+
+    ``overrides`` maps a kind to settings replacing the demo's (e.g. the ERP's request limit).
+    """
+    from hub import cards, demo
+    from hub.db import session
+
+    names = {}
+    for kind, info in infos.items():
+        name = demo.install_demo_connector(kind, info)
+        if overrides.get(kind):
+            with session(demo.DEMO_ENVIRONMENT) as s:
+                cards.update_settings(s, name, settings=overrides[kind])
+        status, reason = demo.test_and_set_status(name)
+        if status == "pending_license":
+            demo.accept_license(info)
+            status, reason = demo.test_and_set_status(name)
+        if status != "active":
+            raise SystemExit(f"the {kind} sandbox's connector did not activate: {reason}")
+        names[kind] = name
+    return names
+
+
+def warm_prefect() -> None:
+    """Start Prefect's temporary server now, so its first start is in no measurement."""
+    from prefect import flow
+
+    @flow(name="bench-warm-up")
+    def warm_up() -> int:
+        return 1
+
+    warm_up()
+
+
+# --- measuring -------------------------------------------------------------------------
+
+
+def timed(fn: Callable[[], T]) -> tuple[float, T]:
+    """``(seconds, result)`` of one call, by the monotonic clock."""
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> str:
+    """One line describing where a run happened."""
+    import platform
+
+    cpus = os.cpu_count()
+    try:
+        load = ", load %.2f %.2f %.2f" % os.getloadavg()
+    except OSError:
+        load = ""
+    return f"{platform.node()}: {platform.machine()}, {cpus} CPUs{load}, Python {platform.python_version()}"
+
+
+# --- the table -------------------------------------------------------------------------
+
+
+@dataclass
+class Ratio:
+    name: str
+    value: float
+    target: str
+    met: bool | None  # None: no target, only reported
+
+
+@dataclass
+class Report:
+    """Figures and the ratios between them, all measured in one run."""
+
+    title: str
+    figures: list[tuple[str, str, str]] = field(default_factory=list)
+    ratios: list[Ratio] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def figure(self, name: str, value: str, note: str = "") -> None:
+        self.figures.append((name, value, note))
+
+    def ratio(self, name: str, value: float, target: str = "", met: bool | None = None) -> Ratio:
+        item = Ratio(name, value, target, met)
+        self.ratios.append(item)
+        return item
+
+    def print(self) -> None:
+        figures = Table("measurement", "value", "note", title=self.title, title_justify="left")
+        for name, value, note in self.figures:
+            figures.add_row(name, value, note)
+        console.print(figures)
+        ratios = Table("ratio", "value", "target (issue 7)", "met", title=f"{self.title}: ratios",
+                       title_justify="left")
+        for r in self.ratios:
+            met = "" if r.met is None else ("[green]yes[/green]" if r.met else "[red]NO[/red]")
+            ratios.add_row(r.name, f"{r.value:.3f}", r.target, met)
+        console.print(ratios)
+        console.print(f"[dim]{machine()}[/dim]")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "machine": machine(),
+                "figures": [{"name": n, "value": v, "note": t} for n, v, t in self.figures],
+                "ratios": [r.__dict__ for r in self.ratios], "data": self.data}
+
+    def save(self, path: Path | None) -> None:
+        if path is not None:
+            path.write_text(json.dumps(self.as_dict(), indent=2, default=str))
+
+
+def seconds(value: float) -> str:
+    return f"{value:,.2f} s"
+
+
+def rate(count: int, secs: float, unit: str = "records") -> str:
+    return f"{count / secs:,.0f} {unit}/s" if secs > 0 else "-"
+
+
+def python() -> str:
+    return sys.executable

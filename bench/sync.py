@@ -1,0 +1,158 @@
+"""Full and incremental sync against the floors and the dlt peer.
+
+    python -m bench.sync --records 10000                # PSA + ERP, 20 ms latency, SQLite
+    python -m bench.sync --records 100000 --db postgres # the hub store on PostgreSQL
+
+Per system (Kaseya BMS, Business Central), in this order and in one run: the fetch floor,
+Cashrail's ``sync-connector`` flow (full), the same flow again with nothing changed
+(incremental), the store floor of the rows it stored, and dlt's ``rest_api`` peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import floors, peer
+from bench.common import (
+    Report,
+    install_connectors,
+    isolated_store,
+    rate,
+    sandboxes,
+    seconds,
+    timed,
+    warm_prefect,
+)
+
+KINDS = ("bms", "business_central")
+#: issue 7's targets
+MAX_OVER_FLOOR = 1.3
+MIN_OVER_PEER = 2.0
+MAX_INCREMENTAL = 0.05
+
+
+def cashrail_sync(name: str, *, full: bool) -> tuple[float, dict[str, Any], dict[str, float]]:
+    """Run the sync-connector flow; ``(seconds, summary, seconds until each stream finished)``."""
+    from flows import sync as sync_flow
+
+    finished: dict[str, float] = {}
+    start = time.perf_counter()
+
+    def listener(stream: str, _counts: Any) -> None:
+        finished[stream] = time.perf_counter() - start
+
+    sync_flow.add_progress_listener(listener)
+    try:
+        summary = sync_flow.sync_connector(connector=name, environment="sandbox", full=full)
+    finally:
+        sync_flow.remove_progress_listener(listener)
+    return time.perf_counter() - start, summary, finished
+
+
+def _card(name: str) -> tuple[int, dict[str, Any]]:
+    from hub import cards
+    from hub.db import session
+
+    with session("sandbox") as s:
+        card = cards.get(s, name)
+        return int(card.id), dict(card.settings)  # type: ignore[arg-type]
+
+
+def bench_system(report: Report, store: Any, kind: str, info: dict[str, Any], name: str, *,
+                 with_peer: bool) -> dict[str, float]:
+    from connectors.registry import connector_class
+    from hub.db import get_engine
+    from hub.settings import Settings
+
+    card_id, settings = _card(name)
+    label = {"bms": "PSA (BMS)", "business_central": "ERP (BC)"}[kind]
+
+    fetch_s, fetched = timed(lambda: floors.fetch_floor(kind, info, settings))
+    full_s, summary, full_streams = cashrail_sync(name, full=True)
+    stored = sum(c["inserted"] + c["updated"] + c["unchanged"] for c in summary["streams"].values())
+    incr_s, incr_summary, incr_streams = cashrail_sync(name, full=False)
+    changed = sum(c["inserted"] + c["updated"] for c in incr_summary["streams"].values())
+
+    tables = floors.connector_rows(get_engine(), card_id)
+    floor_engine = get_engine(Settings(data_dir=store.data_dir, database_url=store.fresh_database(f"floor_{kind}")))
+    store_s, rows = floors.store_floor(floor_engine, tables)
+    floor_engine.dispose()
+    del tables
+
+    report.figure(f"{label} fetch floor", seconds(fetch_s), f"{fetched:,} records, {rate(fetched, fetch_s)}")
+    report.figure(f"{label} store floor", seconds(store_s), f"{rows:,} rows (with lines), executemany")
+    report.figure(f"{label} Cashrail full sync", seconds(full_s), f"{stored:,} records, {rate(stored, full_s)}")
+    floor = max(fetch_s, store_s)
+    report.ratio(f"{label} Cashrail / max(fetch, store floor)", full_s / floor, f"<= {MAX_OVER_FLOOR}",
+                 full_s / floor <= MAX_OVER_FLOOR)
+    out = {"fetch": fetch_s, "store": store_s, "full": full_s, "incremental": incr_s}
+
+    if with_peer:
+        peer_s, peer_rows = timed(lambda: peer.load(kind, info, settings, store.fresh_database(f"peer_{kind}"),
+                                                    store.data_dir))
+        report.figure(f"{label} dlt rest_api peer", seconds(peer_s), f"{peer_rows:,} rows, {rate(peer_rows, peer_s)}")
+        report.ratio(f"{label} dlt / Cashrail", peer_s / full_s, f">= {MIN_OVER_PEER}", peer_s / full_s >= MIN_OVER_PEER)
+        out["peer"] = peer_s
+
+    specs = connector_class(kind).streams
+    cursor = [s.name for s in specs if s.incremental]
+    diffed = [s.name for s in specs if not s.incremental]
+    report.figure(f"{label} incremental, nothing changed", seconds(incr_s),
+                  f"whole flow; {changed} records inserted or updated")
+    for group, names, target in (("modified-time streams", cursor, MAX_INCREMENTAL), ("diff-based streams", diffed, None)):
+        if not names:
+            continue
+        incr = sum(incr_streams.get(n, 0.0) for n in names)
+        full = sum(full_streams.get(n, 0.0) for n in names)
+        detail = ", ".join(f"{n} {incr_streams.get(n, 0):.2f}/{full_streams.get(n, 0):.2f} s" for n in names)
+        report.figure(f"{label} incremental/full, {group}", f"{incr:,.2f} / {full:,.2f} s", detail)
+        report.ratio(f"{label} incremental / full, {group}", incr / full if full else 0.0,
+                     f"<= {target}" if target else "reported (full read + diff)",
+                     (incr / full <= target) if target and full else None)
+    return out
+
+
+def run(records: int, *, latency_ms: float = 20.0, engine: str = "sqlite", with_peer: bool = True,
+        kinds: tuple[str, ...] = KINDS, seed: int = 42) -> Report:
+    report = Report(f"Sync: {records:,} records per large stream, {latency_ms:g} ms per request, hub on {engine}")
+    with isolated_store(engine) as store, sandboxes(kinds, records, seed=seed, latency_ms=latency_ms) as infos:
+        names = install_connectors(infos)
+        warm_prefect()
+        totals: dict[str, float] = {}
+        for kind in kinds:
+            for key, value in bench_system(report, store, kind, infos[kind], names[kind], with_peer=with_peer).items():
+                totals[key] = totals.get(key, 0.0) + value
+        if len(kinds) > 1:
+            floor = max(totals["fetch"], totals["store"])
+            report.ratio("both systems: Cashrail / max(fetch, store floor)", totals["full"] / floor,
+                         f"<= {MAX_OVER_FLOOR}", totals["full"] / floor <= MAX_OVER_FLOOR)
+            if with_peer:
+                report.ratio("both systems: dlt / Cashrail", totals["peer"] / totals["full"], f">= {MIN_OVER_PEER}",
+                             totals["peer"] / totals["full"] >= MIN_OVER_PEER)
+        report.data = {"records": records, "latency_ms": latency_ms, "engine": engine, "totals": totals}
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.sync", description=__doc__.split("\n\n")[0])
+    p.add_argument("--records", type=int, default=10_000, help="records per large stream (default 10000)")
+    p.add_argument("--latency-ms", type=float, default=20.0, help="added latency per sandbox request (default 20)")
+    p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite", help="engine of the hub store")
+    p.add_argument("--kind", choices=KINDS, action="append", help="only this system (repeatable)")
+    p.add_argument("--no-peer", action="store_true", help="skip the dlt peer")
+    p.add_argument("--json", type=Path, help="also write the figures and ratios to this file")
+    a = p.parse_args(argv)
+    with_peer = not a.no_peer
+    if with_peer and not peer.available():
+        raise SystemExit("the dlt peer needs the bench extra: .venv/bin/pip install -e '.[bench]' (or pass --no-peer)")
+    report = run(a.records, latency_ms=a.latency_ms, engine=a.db, with_peer=with_peer,
+                 kinds=tuple(a.kind) if a.kind else KINDS)
+    report.print()
+    report.save(a.json)
+
+
+if __name__ == "__main__":
+    main()
