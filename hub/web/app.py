@@ -1,0 +1,220 @@
+"""The admin web app: server-rendered pages, the JSON API under ``/api`` and its docs.
+
+``create_app(settings)`` builds it; ``uvicorn --factory hub.web:create_app`` serves it.
+Every route runs the one guard of :mod:`hub.web.auth` (an app-wide dependency).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from connectors.http import ApiError
+from connectors.registry import UnknownKindError
+from hub import users
+from hub.billing.roles import NotAllowedError
+from hub.cards import CardError
+from hub.dashboard import DashboardError
+from hub.db import get_engine, session
+from hub.links import LinkError
+from hub.security import SecretKeyError
+from hub.settings import ENVIRONMENTS, Settings, get_settings
+from hub.subscriptions import SubscriptionError
+from hub.sync import SyncError
+from hub.web import api, pages_billing, pages_cards, pages_main
+from hub.web.auth import (
+    LOGIN_CSRF_COOKIE,
+    PUBLIC,
+    SESSION_COOKIE,
+    CsrfError,
+    CurrentActor,
+    LoginLimiter,
+    NotSignedInError,
+    authorize,
+    new_csrf_token,
+)
+from hub.web.operations import SyncJobs
+from hub.web.render import HERE, back, local_path, page, redirect
+
+#: errors whose message is written for the person who caused them
+USER_ERRORS = (CardError, SubscriptionError, LinkError, users.UserError, SyncError, DashboardError,
+               UnknownKindError, SecretKeyError)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The admin web app over the hub store that ``settings`` names (default: the environment's)."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    settings = settings or get_settings()
+    get_engine(settings)  # upgrade the schema before the first request
+    app = FastAPI(title="Cashrail admin API", version="0.1.0", docs_url=None, redoc_url=None,
+                  openapi_url=None, dependencies=[Depends(authorize)],
+                  description="Everything the Cashrail admin pages do, as JSON. Scripts authenticate with "
+                              "`Authorization: Bearer <API token>` (create one on your Account page or with "
+                              "`cashrail users token`) and choose the environment with `X-Cashrail-Environment`.")
+    app.state.settings = settings
+    app.state.sync_jobs = SyncJobs()
+    app.state.login_limiter = LoginLimiter()
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    _add_error_handlers(app)
+    app.include_router(_session_routes())
+    app.include_router(_docs_routes(app))
+    for module in (pages_main, pages_cards, pages_billing):
+        app.include_router(module.router, include_in_schema=False)
+    app.include_router(api.router, prefix="/api")
+    return app
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotSignedInError)
+    async def not_signed_in(request: Request, _: Exception) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "sign in first: a session cookie or 'Authorization: Bearer <API token>'"},
+                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(CsrfError)
+    async def csrf(request: Request, _: Exception) -> Response:
+        return _error(request, 403, "The form's security token is missing or out of date: reload the page and "
+                                    "try again (API calls send it as X-CSRF-Token or use a bearer token).")
+
+    @app.exception_handler(NotAllowedError)
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return _error(request, 403, str(exc))
+
+    async def user_error(request: Request, exc: Exception) -> Response:
+        return _error(request, 400, str(exc), flash_back=True)
+
+    for kind in USER_ERRORS:
+        app.add_exception_handler(kind, user_error)
+
+    @app.exception_handler(ApiError)
+    async def remote(request: Request, exc: Exception) -> Response:
+        return _error(request, 502, f"the remote system answered: {exc}", flash_back=True)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [f"{'.'.join(str(p) for p in e['loc'] if p not in ('body', 'query', 'path'))}: {e['msg']}"
+                    for e in exc.errors()]
+        if _is_api(request):
+            return JSONResponse({"detail": [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]}
+                                            for e in exc.errors()]}, status_code=422)
+        return _error(request, 422, "Please correct: " + "; ".join(problems), flash_back=True)
+
+
+def _error(request: Request, status: int, message: str, *, flash_back: bool = False) -> Response:
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    if flash_back and request.method == "POST":
+        return redirect(back(request), "error", message)
+    actor = getattr(request.state, "actor", None)
+    return page(request, actor, "error.html", status_code=status, status=status, message=message)
+
+
+def _session_routes() -> Any:
+    from fastapi import APIRouter
+
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/login", openapi_extra=PUBLIC, response_class=HTMLResponse)
+    def login_form(request: Request, next: str = "/") -> Response:
+        token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_csrf_token()
+        response = page(request, None, "login.html", csrf_token=token, next=local_path(next))
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
+        return response
+
+    @router.post("/login", openapi_extra=PUBLIC, response_class=HTMLResponse)
+    async def login(request: Request, email: Annotated[str, Form()], password: Annotated[str, Form()],
+                    csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
+        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not (expected and csrf_token and secrets.compare_digest(expected, csrf_token)):
+            raise CsrfError()
+        limiter: LoginLimiter = request.app.state.login_limiter
+        address = request.client.host if request.client else "?"
+        wait = limiter.retry_after(email, address)
+        if wait:
+            response = page(request, None, "login.html", status_code=429, csrf_token=expected, next=local_path(next),
+                            email=email, error=f"Too many failed sign-ins for {email} from your address: "
+                                               f"try again in {wait} seconds.")
+            response.headers["Retry-After"] = str(wait)
+            return response
+        settings: Settings = request.app.state.settings
+
+        def check() -> str | None:
+            with session(ENVIRONMENTS[0], get_engine(settings)) as s:
+                user = users.authenticate(s, email, password)
+                return None if user is None else users.open_session(s, user, settings.environment)
+
+        token = await run_in_threadpool(check)
+        if token is None:
+            limiter.failed(email, address)
+            return page(request, None, "login.html", status_code=401, csrf_token=expected, next=local_path(next),
+                        email=email, error="Wrong e-mail or password (or the account is deactivated).")
+        limiter.succeeded(email, address)
+        response = RedirectResponse(local_path(next), status_code=303)
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https", max_age=int(users.SESSION_LIFETIME.total_seconds()))
+        response.delete_cookie(LOGIN_CSRF_COOKIE)
+        return response
+
+    @router.post("/logout")
+    def logout(actor: CurrentActor) -> Response:
+        with actor.session() as s:
+            users.close_session(s, actor.session_token or "")
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @router.post("/environment")
+    def switch_environment(request: Request, actor: CurrentActor, environment: Annotated[str, Form()]) -> Response:
+        """The environment switch in the top right corner: the rest of the session works in it."""
+        if actor.session_token is None:
+            raise users.UserError("API callers choose the environment with the X-Cashrail-Environment header")
+        with actor.session() as s:
+            users.switch_environment(s, actor.session_token, environment)
+        return redirect(back(request), "ok", f"Now working in {environment}.")
+
+    return router
+
+
+def _docs_routes(app: FastAPI) -> Any:
+    from fastapi import APIRouter
+
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/api/openapi.json")
+    def openapi(_: CurrentActor) -> JSONResponse:
+        if app.openapi_schema is None:
+            # 3.0.3: the bundled Swagger UI (4.x) renders 3.0 documents; the schemas are the same
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes, openapi_version="3.0.3")
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "an API token"}}
+            schema["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return JSONResponse(app.openapi_schema)
+
+    @router.get("/api/docs", response_class=HTMLResponse)
+    def docs(_: CurrentActor) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="Cashrail admin API",
+                                   swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/swagger/swagger-ui.css",
+                                   swagger_favicon_url="/static/swagger/favicon-32x32.png")
+
+    return router

@@ -1,0 +1,176 @@
+"""Who is calling and may they: the one dependency every route of the app runs.
+
+A caller is a browser session (cookie; unsafe methods must carry the session's CSRF token)
+or a script (``Authorization: Bearer <API token>``). A route states what it does in the
+seed-003 role table with ``openapi_extra=needs(feature, operation)`` (shown in the API docs
+as ``x-permission``); routes without it are open to every signed-in user, and only routes
+marked ``PUBLIC`` (the login form) are open to anonymous callers.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from hub import users
+from hub.billing import roles
+from hub.billing.domain import Role
+from hub.db import get_engine, session
+from hub.settings import ENVIRONMENTS, Settings
+
+SESSION_COOKIE = "cashrail_session"
+LOGIN_CSRF_COOKIE = "cashrail_login_csrf"
+ENV_HEADER = "X-Cashrail-Environment"
+CSRF_HEADER = "X-CSRF-Token"
+PERMISSION = "x-permission"
+PUBLIC: dict[str, Any] = {PERMISSION: "public"}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def needs(feature: str, operation: str) -> dict[str, Any]:
+    """Route metadata: the seed-003 (feature, operation) the route performs."""
+    roles.allowed(Role.ADMINISTRATOR, feature, operation)  # a misspelt name fails at import
+    return {PERMISSION: {"feature": feature, "operation": operation}}
+
+
+class NotSignedInError(Exception):
+    """No valid session or API token came with the request."""
+
+
+class CsrfError(Exception):
+    """An unsafe request from a browser session without its CSRF token."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in caller: their role and the environment they work in."""
+
+    user_id: int
+    email: str
+    role: str
+    environment: str
+    settings: Settings
+    csrf_token: str | None = None
+    session_token: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMINISTRATOR.value
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A store session in the caller's environment, acting with the caller's role."""
+        with session(self.environment, get_engine(self.settings), role=self.role) as s:
+            yield s
+
+    def may(self, feature: str, operation: str) -> bool:
+        return roles.allowed(Role(self.role), feature, operation, environment=self.environment)
+
+
+class LoginLimiter:
+    """At most ``limit`` failed sign-ins per (e-mail, address) within ``window`` seconds."""
+
+    def __init__(self, limit: int = 5, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str]) -> deque[float]:
+        now = self.clock()
+        stamps = self._failures.setdefault(key, deque())
+        while stamps and now - stamps[0] >= self.window:
+            stamps.popleft()
+        return stamps
+
+    def retry_after(self, email: str, address: str) -> int:
+        """Seconds until another attempt is allowed (0: allowed now)."""
+        key = (email.strip().lower(), address)
+        with self._lock:
+            stamps = self._recent(key)
+            if len(stamps) < self.limit:
+                return 0
+            return max(1, int(self.window - (self.clock() - stamps[0]) + 0.999))
+
+    def failed(self, email: str, address: str) -> None:
+        key = (email.strip().lower(), address)
+        with self._lock:
+            self._recent(key).append(self.clock())
+
+    def succeeded(self, email: str, address: str) -> None:
+        with self._lock:
+            self._failures.pop((email.strip().lower(), address), None)
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _identify(request: Request, settings: Settings) -> Actor | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    with session(ENVIRONMENTS[0], get_engine(settings)) as s:
+        if scheme.lower() == "bearer" and credentials.strip():
+            user = users.user_for_token(s, credentials.strip())
+            if user is None:
+                return None
+            environment = request.headers.get(ENV_HEADER, settings.environment)
+            if environment not in ENVIRONMENTS:
+                environment = "invalid"
+            return Actor(user.id, user.email, user.role, environment, settings)  # type: ignore[arg-type]
+        cookie = request.cookies.get(SESSION_COOKIE)
+        live = users.signed_in(s, cookie) if cookie else None
+    if live is None:
+        return None
+    return Actor(live.user_id, live.email, live.role, live.environment, settings, live.csrf_token, cookie)
+
+
+async def _submitted_csrf(request: Request) -> str:
+    token = request.headers.get(CSRF_HEADER)
+    if token:
+        return token
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get("csrf_token")
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+async def authorize(request: Request) -> Actor | None:
+    """The app's one guard: sign-in, CSRF on unsafe browser requests, the route's role rule."""
+    route = request.scope.get("route")
+    permission = (getattr(route, "openapi_extra", None) or {}).get(PERMISSION)
+    if permission == PUBLIC[PERMISSION]:
+        return None
+    settings: Settings = request.app.state.settings
+    actor = await run_in_threadpool(_identify, request, settings)
+    if actor is None:
+        raise NotSignedInError()
+    if actor.environment not in ENVIRONMENTS:
+        raise users.UserError(f"{ENV_HEADER} must be one of {', '.join(ENVIRONMENTS)}")
+    if actor.session_token is not None and request.method not in SAFE_METHODS:
+        submitted = await _submitted_csrf(request)
+        if not (submitted and actor.csrf_token and secrets.compare_digest(submitted, actor.csrf_token)):
+            raise CsrfError()
+    if isinstance(permission, dict):
+        roles.authorize(Role(actor.role), permission["feature"], permission["operation"],
+                        environment=actor.environment)
+    request.state.actor = actor
+    return actor
+
+
+async def current_actor(request: Request, _: Annotated[Actor | None, Depends(authorize)]) -> Actor:
+    """The signed-in caller of a non-public route (the guard has already run)."""
+    return request.state.actor  # type: ignore[no-any-return]
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -1,0 +1,200 @@
+"""What the card menu and the action buttons do, once for the pages and the API alike.
+
+Each function calls the hub's services (cards, flows) as the CLI does; the rules stay there.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from connectors.base import ConnectionReport
+from hub import cards, dashboard, subscriptions
+from hub.types import utcnow
+from hub.web import queries
+from hub.web.auth import Actor
+from hub.web.schemas import ActionEditIn, CardIn, CardSettingsIn, CreditIn, LineIn, PlanEditIn, PlanIn
+
+
+def report_view(report: ConnectionReport) -> dict[str, Any]:
+    return {"ok": report.ok, "missing_permissions": report.missing_permissions,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in report.checks]}
+
+
+def test_connection(actor: Actor, name: str) -> ConnectionReport:
+    """Test Connection: sign in and probe every read and write the integration needs."""
+    with actor.session() as s:
+        card = cards.get(s, name)
+    with cards.instantiate(card) as connector:
+        return connector.test_connection()
+
+
+def activate(actor: Actor, name: str) -> tuple[str, str | None, ConnectionReport]:
+    """Test, then set the status the test leads to (active, pending license or error)."""
+    report = test_connection(actor, name)
+    status, reason = cards.status_after_test(report)
+    with actor.session() as s:
+        cards.set_status(s, name, status, reason)
+    return status, reason, report
+
+
+def run_flow(name: str, **params: Any) -> Any:
+    from hub.cli import run_flow as run  # the CLI's way of running a billing flow in-process
+
+    return run(name, **params)
+
+
+def firm(actor: Actor, ids: list[int] | None) -> dict[str, Any]:
+    return run_flow("firm_actions", environment=actor.environment, action_ids=ids or None, role=actor.role)  # type: ignore[no-any-return]
+
+
+def post(actor: Actor, ids: list[int] | None) -> dict[str, Any]:
+    return run_flow("post_actions", environment=actor.environment, action_ids=ids or None, role=actor.role)  # type: ignore[no-any-return]
+
+
+def harp_connect(actor: Actor, test_date: date | None, dry_run: bool) -> dict[str, Any]:
+    return run_flow("harp_connect", environment=actor.environment, test_date=test_date,  # type: ignore[no-any-return]
+                    dry_run=dry_run, role=actor.role)
+
+
+# --- Sync Now ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncJob:
+    state: str = "starting"  # starting | running | completed | failed
+    started_at: str = field(default_factory=lambda: utcnow().isoformat())
+    error: str | None = None
+    streams: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+class SyncJobs:
+    """Sync Now from the web: the sync-connector flow in a background thread, polled for status.
+
+    The flow itself refuses a second sync of a connector (in any process); this registry only
+    tells the page what its own runs are doing.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: dict[tuple[str, str], SyncJob] = {}
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def start(self, actor: Actor, name: str, *, full: bool = False) -> SyncJob:
+        with actor.session() as s:
+            card = cards.get(s, name)
+            if card.status != "active":
+                raise cards.CardError(f"connector {name!r} is {card.status}; activate it before syncing")
+        key = (actor.environment, name)
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None and job.state in {"starting", "running"}:
+                raise cards.CardError(f"a sync of {name!r} is already running")
+            job = self._jobs[key] = SyncJob()
+        thread = threading.Thread(target=self._run, args=(job, actor.environment, name, full),
+                                  name=f"sync-now-{name}", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+        return job
+
+    @staticmethod
+    def _run(job: SyncJob, environment: str, name: str, full: bool) -> None:
+        from hub import prefect_env
+
+        prefect_env.configure()
+        from flows import sync as sync_flow
+
+        job.state = "running"
+        try:
+            summary = sync_flow.sync_connector(connector=name, environment=environment, full=full)
+        except Exception as exc:  # shown on the card; the run's record keeps the details
+            job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
+            return
+        job.streams, job.state = summary["streams"], "completed"
+
+    def status(self, actor: Actor, name: str) -> dict[str, Any]:
+        """The job (if this app started one), the latest run and the hub's rows per stream."""
+        with actor.session() as s:
+            view = queries.card_view(s, cards.get(s, name))
+        job = self._jobs.get((actor.environment, name))
+        running = job is not None and job.state in {"starting", "running"}
+        if job is None:
+            state = view["last_run"]["status"] if view["last_run"] else "never"
+        else:
+            state = job.state
+        return {"connector": name, "state": state, "running": running, "error": job.error if job else None,
+                "last_run": view["last_run"], "in_hub": view["in_hub"], "last_sync": view["last_sync"]}
+
+    def join(self, timeout: float = 30.0) -> None:
+        """Wait for the running syncs (app shutdown, tests)."""
+        for thread in list(self._threads):
+            thread.join(timeout)
+
+
+# --- create and change: request bodies into service calls --------------------------------------
+
+
+def create_card(actor: Actor, body: CardIn) -> str:
+    with actor.session() as s:
+        card = cards.create(s, cards.CardSpec(name=body.name.strip(), kind=body.kind, environment=actor.environment,
+                                              settings=body.settings, secrets=body.secrets))
+        return card.name
+
+
+def update_card(actor: Actor, name: str, body: CardSettingsIn) -> None:
+    with actor.session() as s:
+        cards.update_settings(s, name, body.settings, body.secrets)
+
+
+def create_plan(actor: Actor, body: PlanIn) -> int:
+    data = body.model_dump()
+    notice_days = data.pop("renewal_notice_days")
+    request = subscriptions.PlanRequest(**data, renewal_notice=notice_days is not None,
+                                        renewal_notice_days=notice_days or 30)
+    with actor.session() as s:
+        return subscriptions.create_plan(s, request).id  # type: ignore[return-value]
+
+
+def edit_plan(actor: Actor, plan_id: int, body: PlanEditIn) -> None:
+    with actor.session() as s:
+        subscriptions.edit_plan(s, plan_id, **body.model_dump())
+
+
+def set_plan_status(actor: Actor, plan_id: int, status: str) -> None:
+    with actor.session() as s:
+        subscriptions.set_plan_status(s, plan_id, status)
+
+
+def add_line(actor: Actor, plan_id: int, body: LineIn) -> int:
+    with actor.session() as s:
+        return subscriptions.add_line(s, plan_id, **body.model_dump()).id  # type: ignore[return-value]
+
+
+def credit_line(actor: Actor, line_id: int, body: CreditIn) -> int:
+    if not body.all_cycles and body.periods is None:
+        raise subscriptions.SubscriptionError("credit all cycles until now, or give the number of periods to credit")
+    with actor.session() as s:
+        made = subscriptions.credit_line(
+            s, line_id, start_on=body.start_on, today=body.today or date.today(), all_cycles=body.all_cycles,
+            periods_to_credit=body.periods, reason_code=body.reason_code, disable_line=body.disable_line)
+    return len(made)
+
+
+def edit_action(actor: Actor, action_id: int, body: ActionEditIn) -> None:
+    with actor.session() as s:
+        subscriptions.edit_action(s, action_id, **body.changes())
+
+
+def cancel_actions(actor: Actor, ids: list[int]) -> int:
+    if not ids:
+        raise subscriptions.SubscriptionError("choose the actions to cancel")
+    with actor.session() as s:
+        return subscriptions.cancel(s, ids, by=actor.email)
+
+
+def dashboard_view(actor: Actor, filters: dashboard.Filters) -> tuple[dashboard.Cards, dashboard.Series]:
+    with actor.session() as s:
+        plans, actions = queries.dashboard_facts(s)
+    return dashboard.cards(plans, actions, filters), dashboard.series(plans, actions, filters)

@@ -1,0 +1,313 @@
+"""What the pages and the API show: read-only queries of one environment's store, as plain dicts.
+
+Filters are parsed by the routes; nothing here decides a business outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from connectors.registry import connector_class
+from hub import dashboard
+from hub.models import (
+    ENTITY_TABLES,
+    Connector,
+    Contact,
+    Invoice,
+    Organisation,
+    OrganisationLink,
+    PlanLine,
+    ProgramType,
+    ReasonCode,
+    SubscriptionAction,
+    SubscriptionPlan,
+    SyncRun,
+)
+
+PAGE_SIZE = 200
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _money(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# --- connector cards ------------------------------------------------------------------------
+
+
+def card_view(s: Session, card: Connector) -> dict[str, Any]:
+    """A card as the page shows it: status, last sync, the last run's and the hub's counts per stream."""
+    cls = connector_class(card.kind)
+    last = s.execute(select(SyncRun).where(SyncRun.connector_id == card.id)
+                     .order_by(SyncRun.id.desc())).scalars().first()  # type: ignore[union-attr]
+    in_hub: dict[str, int] = {}
+    for spec in cls.streams:
+        table = ENTITY_TABLES[spec.entity]
+        in_hub[spec.name] = s.execute(select(func.count()).select_from(table).where(
+            table.connector_id == card.id, table.is_deleted.is_(False))).scalar_one()
+    return {
+        "name": card.name, "kind": card.kind, "title": cls.title, "environment": card.environment,
+        "status": card.status, "last_error": card.last_error, "last_sync": _iso(card.last_sync_at),
+        "settings": card.settings, "secrets": {k: "********" for k in cls.secrets_model.model_fields},
+        "in_hub": in_hub,
+        "last_run": None if last is None else {
+            "id": last.id, "status": last.status, "mode": last.mode, "started": _iso(last.started_at),
+            "finished": _iso(last.finished_at), "counts": last.counts, "error": last.error},
+    }
+
+
+def erp_cards(s: Session) -> list[Connector]:
+    """Cards that plans can bill through (connectors that write sales orders)."""
+    return [c for c in s.execute(select(Connector).order_by(Connector.name)).scalars()
+            if hasattr(connector_class(c.kind), "create_sales_order")]
+
+
+# --- customers --------------------------------------------------------------------------------
+
+
+def _link_partners(s: Session, org_ids: list[int]) -> dict[int, tuple[Organisation, OrganisationLink]]:
+    if not org_ids:
+        return {}
+    links = list(s.execute(select(OrganisationLink).where(or_(
+        OrganisationLink.psa_organisation_id.in_(org_ids), OrganisationLink.erp_organisation_id.in_(org_ids)))).scalars())
+    other_ids = {lk.erp_organisation_id for lk in links} | {lk.psa_organisation_id for lk in links}
+    others = {o.id: o for o in s.execute(select(Organisation).where(Organisation.id.in_(other_ids))).scalars()}
+    result: dict[int, tuple[Organisation, OrganisationLink]] = {}
+    for lk in links:
+        result[lk.psa_organisation_id] = (others[lk.erp_organisation_id], lk)
+        result[lk.erp_organisation_id] = (others[lk.psa_organisation_id], lk)
+    return result
+
+
+def customers(s: Session, *, connector: str | None = None, q: str | None = None, limit: int = PAGE_SIZE) -> list[dict[str, Any]]:
+    query = (select(Organisation, Connector.name).join(Connector, Connector.id == Organisation.connector_id)
+             .where(Organisation.is_deleted.is_(False)))
+    if connector:
+        query = query.where(Connector.name == connector)
+    if q:
+        query = query.where(func.lower(Organisation.name).contains(q.lower()))
+    rows = list(s.execute(query.order_by(Organisation.name, Organisation.id).limit(limit)))
+    partners = _link_partners(s, [o.id for o, _ in rows])
+    cards = {c.id: c.name for c in s.execute(select(Connector)).scalars()}
+    result = []
+    for org, card_name in rows:
+        partner = partners.get(org.id)
+        result.append({
+            "id": org.id, "external_id": org.external_id, "name": org.name, "connector": card_name,
+            "code": org.code, "email": org.email, "currency": org.currency, "is_active": org.is_active,
+            "linked": None if partner is None else {
+                "id": partner[0].id, "name": partner[0].name, "connector": cards.get(partner[0].connector_id),
+                "external_id": partner[0].external_id, "method": partner[1].method},
+        })
+    return result
+
+
+def customer(s: Session, org_id: int) -> dict[str, Any] | None:
+    org = s.get(Organisation, org_id)
+    if org is None:
+        return None
+    card = s.get(Connector, org.connector_id)
+    partner = _link_partners(s, [org_id]).get(org_id)
+    side_ids = [org.id] + ([partner[0].id] if partner else [])
+    sides = list(s.execute(select(Organisation).where(Organisation.id.in_(side_ids))).scalars())
+    contacts, invoices = [], []
+    for side in sides:
+        contacts += [{"name": " ".join(p for p in (c.first_name, c.last_name) if p), "email": c.email,
+                      "phone": c.phone, "job_title": c.job_title, "billing": c.is_billing_contact,
+                      "primary": c.is_primary}
+                     for c in s.execute(select(Contact).where(
+                         Contact.connector_id == side.connector_id, Contact.organisation_external_id == side.external_id,
+                         Contact.is_deleted.is_(False)).order_by(Contact.last_name)).scalars()]
+        invoices += invoice_rows(s, organisation=side, limit=50)
+    plans = [{"id": p.id, "name": p.name, "status": p.status} for p in s.execute(
+        select(SubscriptionPlan).where(SubscriptionPlan.organisation_id.in_(side_ids))).scalars()]
+    return {
+        "id": org.id, "external_id": org.external_id, "name": org.name, "connector": card.name if card else None,
+        "code": org.code, "tax_id": org.tax_id, "email": org.email, "phone": org.phone, "currency": org.currency,
+        "linked": None if partner is None else {"id": partner[0].id, "name": partner[0].name,
+                                                 "external_id": partner[0].external_id, "method": partner[1].method,
+                                                 "detail": partner[1].detail},
+        "contacts": contacts, "invoices": invoices, "plans": plans,
+    }
+
+
+# --- invoices -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    connector: str | None = None
+    q: str | None = None  # number or customer name contains
+    status: str | None = None
+    start: date | None = None
+    end: date | None = None
+    currency: str | None = None
+    unpaid: bool = False
+
+
+def invoice_rows(s: Session, f: InvoiceFilter | None = None, *, organisation: Organisation | None = None,
+                 limit: int = PAGE_SIZE) -> list[dict[str, Any]]:
+    f = f or InvoiceFilter()
+    query = (select(Invoice, Connector.name, Organisation.name)
+             .join(Connector, Connector.id == Invoice.connector_id)
+             .outerjoin(Organisation, (Organisation.connector_id == Invoice.connector_id)
+                        & (Organisation.external_id == Invoice.organisation_external_id))
+             .where(Invoice.is_deleted.is_(False)))
+    if organisation is not None:
+        query = query.where(Invoice.connector_id == organisation.connector_id,
+                            Invoice.organisation_external_id == organisation.external_id)
+    if f.connector:
+        query = query.where(Connector.name == f.connector)
+    if f.q:
+        needle = f.q.lower()
+        query = query.where(or_(func.lower(Invoice.number).contains(needle), func.lower(Organisation.name).contains(needle)))
+    if f.status:
+        query = query.where(Invoice.status == f.status)
+    if f.start:
+        query = query.where(Invoice.invoice_date >= f.start)
+    if f.end:
+        query = query.where(Invoice.invoice_date <= f.end)
+    if f.currency:
+        query = query.where(Invoice.currency == f.currency)
+    if f.unpaid:
+        query = query.where(Invoice.amount_due > 0)
+    rows = s.execute(query.order_by(Invoice.invoice_date.desc(), Invoice.id.desc()).limit(limit))
+    return [{"id": inv.id, "number": inv.number, "connector": card_name, "customer": org_name,
+             "status": inv.status, "invoice_date": _iso(inv.invoice_date), "due_date": _iso(inv.due_date),
+             "currency": inv.currency, "total": _money(inv.total), "amount_due": _money(inv.amount_due)}
+            for inv, card_name, org_name in rows]
+
+
+def invoice_statuses(s: Session) -> list[str]:
+    return sorted(x for x in s.execute(select(Invoice.status).distinct()).scalars() if x)
+
+
+# --- plans, lines, actions, reference data ----------------------------------------------------
+
+
+def plan_row(s: Session, plan: SubscriptionPlan) -> dict[str, Any]:
+    org = s.get(Organisation, plan.organisation_id)
+    card = s.get(Connector, plan.connector_id)
+    program = s.get(ProgramType, plan.program_type_id)
+    return {
+        "id": plan.id, "name": plan.name, "status": plan.status, "connector": card.name if card else None,
+        "customer": org.name if org else None, "customer_id": org.external_id if org else None,
+        "organisation_id": plan.organisation_id, "program_type": program.name if program else None,
+        "billing_period_type": plan.billing_period_type, "billing_period_unit": plan.billing_period_unit,
+        "billing_period_length": plan.billing_period_length, "global_start": _iso(plan.global_start),
+        "global_end": _iso(plan.global_end), "fixed_cycles": plan.fixed_cycles,
+        "automatic_renewal": plan.automatic_renewal, "renewal_notice": plan.renewal_notice,
+        "renewal_notice_days": plan.renewal_notice_days, "reason_code": plan.reason_code,
+        "salesperson": plan.salesperson, "pays_by_mandate": plan.pays_by_mandate,
+    }
+
+
+def plans(s: Session, status: str | None = None) -> list[dict[str, Any]]:
+    query = select(SubscriptionPlan).order_by(SubscriptionPlan.id.desc())  # type: ignore[union-attr]
+    if status:
+        query = query.where(SubscriptionPlan.status == status)
+    return [plan_row(s, p) for p in s.execute(query).scalars()]
+
+
+def line_row(line: PlanLine) -> dict[str, Any]:
+    return {"id": line.id, "plan_id": line.plan_id, "enabled": line.enabled, "product": line.product,
+            "quantity": _money(line.quantity), "sales_price": _money(line.sales_price), "currency": line.currency,
+            "discount_amount": _money(line.discount_amount), "discount_percent": _money(line.discount_percent),
+            "billing_period_amount": _money(line.billing_period_amount),
+            "billing_period_amount_after_discount": _money(line.billing_period_amount_after_discount),
+            "one_time_fee": line.one_time_fee, "is_addon": line.is_addon, "unit": line.unit,
+            "reason_code": line.reason_code, "start": _iso(line.start), "end": _iso(line.end)}
+
+
+def plan_lines(s: Session, plan_id: int) -> list[dict[str, Any]]:
+    return [line_row(x) for x in s.execute(select(PlanLine).where(PlanLine.plan_id == plan_id)
+                                           .order_by(PlanLine.id)).scalars()]
+
+
+@dataclass(frozen=True)
+class ActionFilter:
+    status: str | None = None
+    action_type: str | None = None
+    start: date | None = None
+    end: date | None = None
+    customer: int | None = None  # organisation id
+    plan_id: int | None = None
+
+
+def action_rows(s: Session, f: ActionFilter | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    f = f or ActionFilter()
+    query = (select(SubscriptionAction, Organisation.name, SubscriptionPlan.organisation_id)
+             .join(SubscriptionPlan, SubscriptionPlan.id == SubscriptionAction.plan_id)
+             .join(Organisation, Organisation.id == SubscriptionPlan.organisation_id))
+    if f.status:
+        query = query.where(SubscriptionAction.status == f.status)
+    if f.action_type:
+        query = query.where(SubscriptionAction.action_type == f.action_type)
+    if f.start:
+        query = query.where(SubscriptionAction.action_date >= f.start)
+    if f.end:
+        query = query.where(SubscriptionAction.action_date <= f.end)
+    if f.customer:
+        query = query.where(SubscriptionPlan.organisation_id == f.customer)
+    if f.plan_id:
+        query = query.where(SubscriptionAction.plan_id == f.plan_id)
+    rows = s.execute(query.order_by(SubscriptionAction.action_date, SubscriptionAction.id).limit(limit))
+    return [{"id": a.id, "key": a.key, "plan_id": a.plan_id, "customer": org_name, "organisation_id": org_id,
+             "type": a.action_type, "status": a.status, "action_date": _iso(a.action_date),
+             "date_from": _iso(a.date_from), "date_to": _iso(a.date_to), "product": a.product,
+             "quantity": _money(a.quantity), "net_amount": _money(a.net_amount), "currency": a.currency,
+             "credit_note": a.credit_note, "order_id": a.order_id, "order_number": a.order_number,
+             "invoice_id": a.invoice_id, "invoice_number": a.invoice_number, "invoice_date": _iso(a.invoice_date),
+             "cancelled_by": a.cancelled_by, "error": a.error}
+            for a, org_name, org_id in rows]
+
+
+def plan_customers(s: Session) -> list[tuple[int, str]]:
+    """Organisations that have plans: the actions page's customer filter."""
+    rows = s.execute(select(Organisation.id, Organisation.name).join(
+        SubscriptionPlan, SubscriptionPlan.organisation_id == Organisation.id).distinct().order_by(Organisation.name))
+    return [(i, n) for i, n in rows]
+
+
+def reason_codes(s: Session) -> list[dict[str, Any]]:
+    return [{"code": r.code, "types": r.types, "default_for": r.default_for, "description": r.description}
+            for r in s.execute(select(ReasonCode).order_by(ReasonCode.code)).scalars()]
+
+
+def program_types(s: Session) -> list[dict[str, Any]]:
+    return [{"name": p.name, "period_type": p.period_type, "subscription_type": p.subscription_type}
+            for p in s.execute(select(ProgramType).order_by(ProgramType.name)).scalars()]
+
+
+# --- dashboard ------------------------------------------------------------------------------
+
+
+def dashboard_facts(s: Session) -> tuple[list[dashboard.PlanFact], list[dashboard.ActionFact]]:
+    currencies: dict[int, set[str]] = {}
+    for plan_id, currency in s.execute(select(PlanLine.plan_id, PlanLine.currency)):
+        currencies.setdefault(plan_id, set()).add(currency)
+    plans_ = [dashboard.PlanFact(
+        customer=p.organisation_id, status=p.status, start=p.global_start, end=p.global_end,
+        # a plan's cancellation is its last change
+        cancelled_on=p.updated_at.date() if p.status == "Cancelled" else None,
+        currencies=frozenset(currencies.get(p.id, set())))  # type: ignore[arg-type]
+        for p in s.execute(select(SubscriptionPlan)).scalars()]
+    actions = [dashboard.ActionFact(
+        created_on=a.created_at.date(), action_date=a.action_date, status=a.status, currency=a.currency,
+        net=a.net_amount, credit_note=a.credit_note,
+        posted_on=(a.invoice_date or a.posting_date or a.action_date) if a.status == "Posted" else None)
+        for a in s.execute(select(SubscriptionAction)).scalars()]
+    return plans_, actions
+
+
+def currencies(s: Session) -> list[str]:
+    return sorted({c for c in s.execute(select(PlanLine.currency).distinct()).scalars() if c}
+                  | {c for c in s.execute(select(SubscriptionAction.currency).distinct()).scalars() if c})
