@@ -195,8 +195,11 @@ def apply_page(
     result.counts.inserted = len(inserts)
     result.counts.updated = len(updates)
 
-    if mark_seen:
-        for chunk in _chunks(list(mark_seen)):
+    # Rows written above already carry this run's id; only the others need the mark.
+    written = {r["external_id"] for r in inserts} | updates.keys()
+    unmarked = [key for key in mark_seen if key not in written]
+    if unmarked:
+        for chunk in _chunks(unmarked):
             s.connection().execute(
                 update(t)
                 .where(

@@ -8,8 +8,10 @@ so a kill at any instant resumes with nothing lost and nothing doubled.
 from __future__ import annotations
 
 import os
+import queue
 import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -186,8 +188,9 @@ def sync_stream(
             now=utcnow(),
         )
         ctx = MappingContext(time_zone=connector.time_zone)
-        for page in connector.read(spec, plan.since):
-            counts.add(_store_page(connector, spec, scope, mapper, page, ctx, plan))
+        # The next pages (and their details) are fetched while this one is mapped and stored.
+        for fetched in read_ahead(_fetch_pages(connector, spec, scope, connector.read(spec, plan.since))):
+            counts.add(_store_page(spec, scope, mapper, fetched, ctx, plan))
             if progress:
                 progress(stream_name, counts)
 
@@ -204,23 +207,82 @@ def sync_stream(
     return counts
 
 
-def _store_page(
-    connector: SourceConnector,
-    spec: StreamSpec,
-    scope: PageScope,
-    mapper: Callable[[Record, MappingContext], MappedRecord],
-    page: list[Record],
-    ctx: MappingContext,
-    plan: ReadPlan,
-) -> StreamCounts:
-    summary_hashes: dict[str, str] | None = None
-    skipped: list[str] = []
-    to_map = page
-    if spec.detail_path:
+#: pages fetched ahead of the one being stored: enough to hide a round trip, bounded memory
+READ_AHEAD = 2
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def read_ahead(items: Iterator[Any], depth: int = READ_AHEAD) -> Iterator[Any]:
+    """Yield what ``items`` yields while a thread produces up to ``depth`` items ahead.
+
+    The producer only reads: every write stays in the consumer's thread, in order, so a
+    kill still leaves whole pages and their cursor. An error of the producer is raised in
+    the consumer at the item where it happened; a consumer that stops early stops it.
+    """
+    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    done, stop = object(), threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        slots.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(done)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            slots.put(_Failed(exc))
+
+    worker = threading.Thread(target=produce, name="sync-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                slots.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        worker.join()
+
+
+@dataclass
+class _Fetched:
+    """A page as read, and what of it is to be mapped (detail payloads where the stream has them)."""
+
+    page: list[Record]
+    to_map: list[Record]
+    skipped: list[str]
+    summary_hashes: dict[str, str] | None
+
+
+def _fetch_pages(
+    connector: SourceConnector, spec: StreamSpec, scope: PageScope, pages: Iterator[list[Record]]
+) -> Iterator[_Fetched]:
+    for page in pages:
+        if not spec.detail_path:
+            yield _Fetched(page, page, [], None)
+            continue
         # Only records whose list payload changed need their detail fetched again.
         summary_hashes = {i: content_hash(r) for r in page if (i := _id_of(r)) is not None}
         with session(scope.environment) as s:
             known = existing_rows(s, scope, list(summary_hashes))
+        skipped: list[str] = []
         need = []
         for raw in page:
             key = _id_of(raw)
@@ -230,13 +292,24 @@ def _store_page(
             else:
                 need.append(raw)
         to_map = connector.expand(spec, [r for r in need if _id_of(r)]) + [r for r in need if not _id_of(r)]
+        yield _Fetched(page, to_map, skipped, summary_hashes)
 
-    mapped, bad = map_records(mapper, to_map, ctx)
+
+def _store_page(
+    spec: StreamSpec,
+    scope: PageScope,
+    mapper: Callable[[Record, MappingContext], MappedRecord],
+    fetched: _Fetched,
+    ctx: MappingContext,
+    plan: ReadPlan,
+) -> StreamCounts:
+    page = fetched.page
+    mapped, bad = map_records(mapper, fetched.to_map, ctx)
     # A full read marks every record it saw, so the rows it did not see can be deleted.
     seen = [key for raw in page if (key := _id_of(raw))] if plan.full else []
     with session(scope.environment) as s:
         result = apply_page(
-            s, scope, mapped, bad, fetched=len(page), mark_seen=seen, summary_hashes=summary_hashes
+            s, scope, mapped, bad, fetched=len(page), mark_seen=seen, summary_hashes=fetched.summary_hashes
         )
         state = stream_state(s, scope.environment, scope.connector_id, scope.stream)
         advance_cursor(state, result.max_modified, scope.run_id)
@@ -245,7 +318,7 @@ def _store_page(
         if run is not None:
             run.heartbeat_at = utcnow()
             s.add(run)
-    result.counts.unchanged += len(skipped)
+    result.counts.unchanged += len(fetched.skipped)
     return result.counts
 
 
