@@ -10,6 +10,8 @@ from connectors.base import SourceConnector
 KINDS: dict[str, tuple[str, str]] = {
     "bms": ("connectors.bms:BmsConnector", "mappings.bms"),
     "business_central": ("connectors.business_central:BusinessCentralConnector", "mappings.business_central"),
+    # a payment gateway has no sync streams, so nothing is ever mapped (mappings.base: no MAPPERS)
+    "bluesnap": ("connectors.payments:BlueSnapConnector", "mappings.base"),
 }
 
 

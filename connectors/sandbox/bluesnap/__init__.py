@@ -1,0 +1,14 @@
+"""Loopback simulator of BlueSnap's Payment API v2: card-entry page, shoppers, charges, refunds, IPNs.
+
+Test cards (any expiry in the future, any CVV of the right length) are in ``cards.TEST_CARDS``
+and ``GET /_admin/test-cards``: approve, soft-decline (INSUFFICIENT_FUNDS, DO_NOT_HONOR, or the
+first charge only), hard-decline (EXPIRED_CARD, CARD_LOST_OR_STOLEN), and charge-then-time-out
+or charge-then-drop-the-connection.
+"""
+
+from .app import BlueSnapSandboxApp, create_app
+from .cards import TEST_CARDS, Outcome, TestCard
+from .server import SandboxServer
+from .state import GatewayState
+
+__all__ = ["TEST_CARDS", "BlueSnapSandboxApp", "GatewayState", "Outcome", "SandboxServer", "TestCard", "create_app"]

@@ -1,0 +1,230 @@
+"""The sandbox gateway's memory: card-entry tokens, shoppers, charges, refunds, IPN deliveries."""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import random
+import secrets
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from connectors.payments.ipn import encode_ipn, sign_ipn
+
+
+@dataclass
+class Card:
+    """A card as the hosted page captured it; the full number never leaves the sandbox."""
+
+    number: str
+    card_type: str
+    holder_first: str
+    holder_last: str
+    exp_month: int
+    exp_year: int
+
+    @property
+    def last4(self) -> str:
+        return self.number[-4:]
+
+    def expired(self, today: datetime) -> bool:
+        return (self.exp_year, self.exp_month) < (today.year, today.month)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"cardLastFourDigits": self.last4, "cardType": self.card_type, "cardSubType": "CREDIT",
+                "expirationMonth": f"{self.exp_month:02d}", "expirationYear": str(self.exp_year)}
+
+
+@dataclass
+class PfToken:
+    token: str
+    created: float
+    card: Card | None = None
+    shoppers: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Shopper:
+    id: int
+    first_name: str
+    last_name: str
+    email: str | None
+    card: Card
+    charges: int = 0  # charge attempts, for the "declines the first charge" test card
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "vaultedShopperId": self.id, "firstName": self.first_name, "lastName": self.last_name,
+            "paymentSources": {"creditCardInfo": [{
+                "billingContactInfo": {"firstName": self.card.holder_first, "lastName": self.card.holder_last},
+                "creditCard": self.card.as_json(),
+            }]},
+        }
+        if self.email:
+            body["email"] = self.email
+        return body
+
+
+@dataclass
+class Faults:
+    rate_429: float = 0.0
+    rate_503: float = 0.0
+    retry_after: int = 1
+    #: statuses the next API requests get, in order (429 or 503), before the rates apply
+    next_statuses: deque[int] = field(default_factory=deque)
+    #: how long the "time out after charging" card makes the caller wait for its answer
+    slow_response_seconds: float = 10.0
+    seed: int = 1
+    rng: random.Random = field(default_factory=lambda: random.Random(1))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rate_429": self.rate_429, "rate_503": self.rate_503, "retry_after": self.retry_after,
+                "next_statuses": list(self.next_statuses), "slow_response_seconds": self.slow_response_seconds,
+                "seed": self.seed}
+
+
+@dataclass
+class IpnConfig:
+    url: str | None = None
+    secret: SecretStr = field(default_factory=lambda: SecretStr("sandbox-ipn-secret"))
+    retry_seconds: float = 1.0
+    max_retries: int = 11  # BlueSnap retries a delivery up to 11 times
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "retry_seconds": self.retry_seconds, "max_retries": self.max_retries}
+
+
+class GatewayState:
+    """Everything one sandbox gateway holds; handlers take ``lock`` around changes."""
+
+    def __init__(self, *, username: str, password: str, merchant_id: str, token_ttl: float = 3600.0,
+                 ipn_url: str | None = None, ipn_secret: str = "sandbox-ipn-secret") -> None:
+        self.username, self.password, self.merchant_id = username, password, merchant_id
+        self.token_ttl = token_ttl
+        self.lock = threading.RLock()
+        self.tokens: dict[str, PfToken] = {}
+        self.shoppers: dict[int, Shopper] = {}
+        self.transactions: list[dict[str, Any]] = []
+        self.declines: list[dict[str, Any]] = []
+        self.refunds: list[dict[str, Any]] = []
+        self.faults = Faults()
+        self.ipn = IpnConfig(url=ipn_url, secret=SecretStr(ipn_secret))
+        self.deliveries: list[dict[str, Any]] = []
+        self.requests = 0
+        self.by_path: Counter[str] = Counter()
+        self.fault_counts: Counter[str] = Counter()
+        self.api_versions: Counter[str] = Counter()
+        self._shopper_ids = itertools.count(19_000_001)
+        self._transaction_ids = itertools.count(1_012_000_001)
+        self._outbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._sender: threading.Thread | None = None
+
+    # --- tokens and shoppers ---------------------------------------------------------
+
+    def new_token(self) -> str:
+        with self.lock:
+            token = secrets.token_hex(24) + "_"  # the shape of BlueSnap's pfTokens: long, opaque
+            self.tokens[token] = PfToken(token, time.time())
+            return token
+
+    def token(self, token: str) -> PfToken | None:
+        return self.tokens.get(token)
+
+    def token_expired(self, entry: PfToken) -> bool:
+        return time.time() - entry.created > self.token_ttl
+
+    def add_shopper(self, first: str, last: str, email: str | None, card: Card) -> Shopper:
+        with self.lock:
+            shopper = Shopper(next(self._shopper_ids), first, last, email, card)
+            self.shoppers[shopper.id] = shopper
+            return shopper
+
+    def next_transaction_id(self) -> str:
+        with self.lock:
+            return str(next(self._transaction_ids))
+
+    # --- lookups ---------------------------------------------------------------------
+
+    def find_charge(self, transaction_id: str) -> dict[str, Any] | None:
+        return next((t for t in self.transactions if t["transactionId"] == transaction_id), None)
+
+    def find_by_merchant_id(self, merchant_transaction_id: str) -> dict[str, Any] | None:
+        return next((t for t in self.transactions if t.get("merchantTransactionId") == merchant_transaction_id), None)
+
+    def refunded(self, transaction_id: str) -> Decimal:
+        return sum((Decimal(str(r["amount"])) for r in self.refunds if r["transactionId"] == transaction_id),
+                   Decimal(0))
+
+    def counts(self) -> dict[str, int]:
+        with self.lock:
+            return {
+                "tokens": len(self.tokens),
+                "cards_entered": sum(1 for t in self.tokens.values() if t.card is not None),
+                "shoppers": len(self.shoppers),
+                "charges": len(self.transactions),
+                "declines": len(self.declines),
+                "refunds": len(self.refunds),
+                "ipn_delivered": sum(1 for d in self.deliveries if d["status"] == "delivered"),
+                "ipn_failed": sum(1 for d in self.deliveries if d["status"] == "failed"),
+                "ipn_pending": sum(1 for d in self.deliveries if d["status"] == "pending"),
+            }
+
+    # --- IPN deliveries --------------------------------------------------------------
+
+    def send_ipn(self, fields: dict[str, str]) -> None:
+        """Queue a signed IPN for the configured URL (a delivery row is kept either way)."""
+        with self.lock:
+            if self._sender is None:
+                self._sender = threading.Thread(target=self._deliver_forever, name="bluesnap-ipn", daemon=True)
+                self._sender.start()
+            self.deliveries.append({"id": len(self.deliveries) + 1, "transactionType": fields["transactionType"],
+                                    "referenceNumber": fields["referenceNumber"], "fields": fields,
+                                    "status": "pending", "attempts": 0, "responses": []})
+            self._outbox.put(self.deliveries[-1])
+
+    def _deliver_forever(self) -> None:
+        with httpx.Client(timeout=5.0) as client:
+            while True:
+                item: Any = self._outbox.get()
+                if item is None:
+                    return
+                self._deliver(client, item)
+
+    def _deliver(self, client: httpx.Client, row: dict[str, Any]) -> None:
+        body = encode_ipn(row["fields"])
+        for attempt in range(1 + self.ipn.max_retries):
+            url = self.ipn.url
+            if not url:
+                row.update(status="failed", error="no IPN URL is set (PUT /_admin/ipn)")
+                return
+            row["attempts"] = attempt + 1
+            try:
+                answer = client.post(url, content=body, headers=sign_ipn(body, self.ipn.secret))
+                row["responses"].append(answer.status_code)
+                if answer.status_code == 200:
+                    row["status"] = "delivered"
+                    return
+            except httpx.HTTPError as exc:
+                row["responses"].append(type(exc).__name__)
+            time.sleep(self.ipn.retry_seconds)
+        row["status"] = "failed"
+
+    def close(self) -> None:
+        """Stop the IPN sender (pending deliveries are dropped)."""
+        with self.lock:
+            sender, self._sender = self._sender, None
+        if sender is not None:
+            self._outbox.put(None)
+            sender.join(timeout=10)
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)
