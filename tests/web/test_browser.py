@@ -1,0 +1,205 @@
+"""The admin app in a real headless Chromium (Debian's, driven by Playwright): an administrator signs
+in, adds and syncs the PSA and ERP sandboxes, sets up billing, publishes a plan, firms and posts its
+actions, and reads the dashboard's charts. Screenshots land in tests/artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import date
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from connectors.sandbox.bms import SandboxServer as BmsSandbox
+from connectors.sandbox.business_central import SandboxServer as BcSandbox
+from connectors.sandbox.net import bind_socket, serve_in_thread
+from hub.db import session
+from hub.models import Connector, Organisation, Product
+from tests.web.conftest import ADMIN, Web
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("hub_db", ["sqlite"], indirect=True)]
+
+CHROMIUM = os.environ.get("CASHRAIL_CHROMIUM", "/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def live(web: Web) -> Iterator[str]:
+    """The app served by uvicorn on a loopback port."""
+    import uvicorn
+
+    sock = bind_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(web.app, http="h11", lifespan="off", access_log=False,
+                                           log_level="warning"))
+    thread = serve_in_thread(server, sock, "admin-web", timeout=20)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture
+def browser_page() -> Iterator[object]:
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        message = f"no Chromium at {CHROMIUM} (bash .ci/setup installs Debian's chromium as root)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(TIMEOUT_MS)
+        yield page
+        browser.close()
+
+
+def shot(page: object, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def _flash(page: object) -> str:
+    return page.locator("#flash").inner_text()  # type: ignore[attr-defined,no-any-return]
+
+
+def _card_menu(page: object, card: str, item: str) -> None:
+    page.locator(f"#card-{card} summary").click()  # type: ignore[attr-defined]
+    page.locator(f"#card-{card} .menu-items").get_by_role("button", name=item).click()  # type: ignore[attr-defined]
+
+
+def _add_card(page: object, base: str, kind: str, name: str, settings: dict[str, str], secrets: dict[str, str]) -> None:
+    page.goto(f"{base}/connectors/new?kind={kind}")  # type: ignore[attr-defined]
+    page.fill('input[name="name"]', name)  # type: ignore[attr-defined]
+    for field, value in settings.items():
+        page.fill(f'input[name="setting__{field}"]', value)  # type: ignore[attr-defined]
+    for field, value in secrets.items():
+        page.fill(f'input[name="secret__{field}"]', value)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Save").click()  # type: ignore[attr-defined]
+    assert f"Connector {name} added" in _flash(page)
+
+
+def _sync_now(page: object, card: str) -> None:
+    from playwright.sync_api import expect
+
+    _card_menu(page, card, "Sync Now")
+    # the page polls the sync status, then reloads with the run's counts
+    expect(page.locator(f"#card-{card} .sync-state")).to_contain_text("completed", timeout=TIMEOUT_MS)  # type: ignore[attr-defined]
+
+
+def test_an_administrator_runs_the_work_to_cash_cycle_in_the_browser(live: str, browser_page: object) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    with BmsSandbox(records=25, seed=3) as psa, BcSandbox(records=12, seed=5, license_accepted=True) as erp:
+        page.goto(f"{live}/connectors")  # type: ignore[attr-defined]
+        expect(page).to_have_url(re.compile(r"/login\?next="))
+        page.fill('input[name="email"]', ADMIN[0])  # type: ignore[attr-defined]
+        page.fill('input[name="password"]', ADMIN[1])  # type: ignore[attr-defined]
+        shot(page, "01-login")
+        page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+        expect(page.locator("h1")).to_contain_text("Connectors")
+        expect(page.locator("#environment")).to_have_value("sandbox")
+
+        # the PSA: add, Test Connection, activate, Sync Now and see the counts
+        _add_card(page, live, "bms", "psa", {"company": psa.state.company, "username": psa.state.username,
+                                             "server_url": psa.url, "rate_limit_per_hour": "0"},
+                  {"password": psa.state.password})
+        _card_menu(page, "psa", "Test Connection")
+        assert "every read and write the integration needs is allowed" in _flash(page)
+        shot(page, "02-test-connection")
+        _card_menu(page, "psa", "Activate")
+        assert "is active" in _flash(page)
+        _sync_now(page, "psa")
+        served = httpx.get(f"{psa.url}/_admin/counts").json()
+        row = page.locator('#card-psa tr[data-stream="organisations"]')  # type: ignore[attr-defined]
+        expect(row.locator("td").nth(2)).to_have_text(str(served["accounts"]))  # inserted
+        expect(row.locator(".in-hub")).to_have_text(str(served["accounts"]))
+        shot(page, "03-synced-psa")
+
+        # the ERP: Activate tests first; then Sync Now
+        c = erp.credentials
+        _add_card(page, live, "business_central", "erp", {
+            "tenant_id": c["tenant_id"], "client_id": c["client_id"], "environment": c["environment"],
+            "company": c["company"], "api_url": erp.url, "authority_url": erp.url, "ca_bundle": erp.ca_path},
+            {"client_secret": c["client_secret"]})
+        _card_menu(page, "erp", "Activate")
+        assert "is active" in _flash(page)
+        _sync_now(page, "erp")
+
+        # billing setup, then a plan for the first ERP customer
+        page.goto(f"{live}/billing")  # type: ignore[attr-defined]
+        page.fill('#add-program-type input[name="name"]', "Managed services")  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Add program type").click()  # type: ignore[attr-defined]
+        page.fill('#add-reason-code input[name="code"]', "NEW")  # type: ignore[attr-defined]
+        page.locator('#add-reason-code input[name="types"][value="New"]').check()  # type: ignore[attr-defined]
+        page.locator('#add-reason-code input[name="default_for"][value="New"]').check()  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Add reason code").click()  # type: ignore[attr-defined]
+        assert "Reason code NEW added" in _flash(page)
+        with session("sandbox") as s:
+            erp_id = s.execute(select(Connector.id).where(Connector.name == "erp")).scalar_one()
+            customer = s.execute(select(Organisation).where(Organisation.connector_id == erp_id)
+                                 .order_by(Organisation.id)).scalars().first()
+            item = s.execute(select(Product).where(Product.is_blocked.is_(False))
+                             .order_by(Product.id)).scalars().first()
+        page.goto(f"{live}/plans")  # type: ignore[attr-defined]
+        form = page.locator("#new-plan form")  # type: ignore[attr-defined]
+        form.locator('input[name="name"]').fill("Endpoint care")
+        form.locator('select[name="connector"]').select_option("erp")
+        form.locator('input[name="customer"]').fill(customer.external_id)
+        form.locator('input[name="global_start"]').fill("2024-01-31")
+        form.locator('input[name="fixed_cycles"]').fill("12")
+        form.get_by_role("button", name="Create plan").click()
+        assert "created in Draft" in _flash(page)
+        lines = page.locator("#add-line")  # type: ignore[attr-defined]
+        lines.locator('input[name="product"]').fill(item.number)
+        lines.locator('input[name="quantity"]').fill("3")
+        lines.locator('input[name="sales_price"]').fill("19.99")
+        lines.get_by_role("button", name="Add line").click()
+        expect(page.locator("#lines")).to_contain_text("59.97")
+        page.get_by_role("button", name="Publish").click()  # type: ignore[attr-defined]
+        expect(page.locator("#plan-status")).to_have_text("Published")
+        shot(page, "04-plan-published")
+
+        # HARP Connect on a test date, then firm and post every action in bulk
+        page.goto(f"{live}/billing")  # type: ignore[attr-defined]
+        page.fill('#harp-connect input[name="test_date"]', "2024-03-31")  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Run HARP Connect").click()  # type: ignore[attr-defined]
+        expect(page.locator("#harp-result")).to_contain_text("Created 3 actions")
+        page.goto(f"{live}/actions")  # type: ignore[attr-defined]
+        page.locator("[data-select-all]").check()  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Firm").click()  # type: ignore[attr-defined]
+        assert "Firmed 3; failed 0" in _flash(page)
+        page.locator("[data-select-all]").check()  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Post").click()  # type: ignore[attr-defined]
+        assert "Posted 3; failed 0" in _flash(page)
+        expect(page.locator('tr[data-status="Posted"]')).to_have_count(3)
+        for row in page.locator('tr[data-status="Posted"]').all():  # type: ignore[attr-defined]
+            assert re.search(r"\S", row.locator("td").nth(11).inner_text()), "each posted action links its invoice"
+        shot(page, "05-actions-posted")
+
+        # the dashboard draws its charts (the ERP invoiced today: revenue counts by posting day)
+        page.goto(f"{live}/?from=2024-01-01&to={date.today()}&granularity=quarter")  # type: ignore[attr-defined]
+        expect(page.locator("svg.chart")).to_have_count(4)
+        expect(page.locator("#card-revenue")).to_contain_text("179.91 USD")
+        expect(page.locator("#card-posted")).to_contain_text("3")
+        assert page.locator("svg.chart rect.bar").count() > 4 * 8  # type: ignore[attr-defined]
+        shot(page, "06-dashboard")
+
+        # Delete asks first
+        page.goto(f"{live}/connectors")  # type: ignore[attr-defined]
+        _card_menu(page, "psa", "Delete")
+        dialog = page.locator("#delete-psa")  # type: ignore[attr-defined]
+        expect(dialog).to_be_visible()
+        shot(page, "07-delete-confirmation")
+        dialog.get_by_role("button", name="Confirm").click()
+        assert "psa and everything it synced were deleted" in _flash(page)
+        expect(page.locator("#card-psa")).to_have_count(0)
