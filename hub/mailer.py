@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -40,7 +40,9 @@ class SmtpSettings(BaseModel):
     from_address: str
     from_name: str | None = None
     timeout_seconds: float = Field(default=30, gt=0)
-    ca_bundle: str | None = Field(default=None, description="PEM file of CAs to trust (private CAs)")
+    ca_bundle: str | None = Field(
+        default=None, description="PEM file of CAs to trust (private CAs)"
+    )
 
     @field_validator("from_address")
     @classmethod
@@ -54,7 +56,9 @@ class SmtpSettings(BaseModel):
         if (self.username is None) != (self.password is None):
             raise ValueError("username and password go together: give both or neither")
         if self.username is not None and self.security == SmtpSecurity.NONE:
-            raise ValueError("security: a login needs starttls or ssl; the password would travel in clear text")
+            raise ValueError(
+                "security: a login needs starttls or ssl; the password would travel in clear text"
+            )
         return self
 
 
@@ -74,15 +78,23 @@ def message_id(key: str, from_address: str) -> str:
     return f"<{digest}.cashrail@{from_address.rpartition('@')[2]}>"
 
 
-def compose(settings: SmtpSettings, *, key: str, to_address: str, subject: str, body: str,
-            to_name: str | None = None, language: str | None = None,
-            sent_at: datetime | None = None) -> EmailMessage:
+def compose(
+    settings: SmtpSettings,
+    *,
+    key: str,
+    to_address: str,
+    subject: str,
+    body: str,
+    to_name: str | None = None,
+    language: str | None = None,
+    sent_at: datetime | None = None,
+) -> EmailMessage:
     """Build the plain-text (UTF-8) message of one notification delivery ``key``."""
     if not key.strip():
         raise ValueError("key: a message needs the notification's idempotency key")
     if not valid_email(to_address):
         raise ValueError(f"to_address: not an e-mail address: {to_address!r}")
-    when = sent_at or datetime.now(timezone.utc)
+    when = sent_at or datetime.now(UTC)
     if when.tzinfo is None:
         raise ValueError("sent_at must be timezone-aware")
     msg = EmailMessage()
@@ -94,9 +106,9 @@ def compose(settings: SmtpSettings, *, key: str, to_address: str, subject: str, 
     msg["Date"] = format_datetime(when)
     msg["Message-ID"] = message_id(key, settings.from_address)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-    if language:
-        msg["Content-Language"] = language
     msg.set_content(body, charset="utf-8")
+    if language:  # after set_content, which drops every Content-* header
+        msg["Content-Language"] = language
     return msg
 
 
@@ -115,8 +127,12 @@ def send(settings: SmtpSettings, message: EmailMessage) -> str:
     try:
         client: smtplib.SMTP
         if settings.security == SmtpSecurity.SSL:
-            client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_seconds,
-                                      context=_tls_context(settings))
+            client = smtplib.SMTP_SSL(
+                settings.host,
+                settings.port,
+                timeout=settings.timeout_seconds,
+                context=_tls_context(settings),
+            )
         else:
             client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
         with client:
@@ -126,26 +142,41 @@ def send(settings: SmtpSettings, message: EmailMessage) -> str:
                 client.login(settings.username, settings.password.get_secret_value())
             client.send_message(message)
     except smtplib.SMTPAuthenticationError as exc:
-        raise MailDeliveryError(f"SMTP server {where} refused the login of {settings.username!r}: "
-                                f"{exc.smtp_code} {_text(exc.smtp_error)}", permanent=True) from None
+        raise MailDeliveryError(
+            f"SMTP server {where} refused the login of {settings.username!r}: "
+            f"{exc.smtp_code} {_text(exc.smtp_error)}",
+            permanent=True,
+        ) from None
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
-        detail = "; ".join(f"{rcpt}: {code} {_text(err)}" for rcpt, (code, err) in exc.recipients.items())
-        raise MailDeliveryError(f"SMTP server {where} refused the recipient ({detail})",
-                                permanent=all(500 <= c < 600 for c in codes)) from None
+        detail = "; ".join(
+            f"{rcpt}: {code} {_text(err)}" for rcpt, (code, err) in exc.recipients.items()
+        )
+        raise MailDeliveryError(
+            f"SMTP server {where} refused the recipient ({detail})",
+            permanent=all(500 <= c < 600 for c in codes),
+        ) from None
     except smtplib.SMTPNotSupportedError as exc:
         raise MailDeliveryError(f"SMTP server {where}: {exc}", permanent=True) from None
     except smtplib.SMTPResponseException as exc:
-        raise MailDeliveryError(f"SMTP server {where} answered {exc.smtp_code} {_text(exc.smtp_error)}",
-                                permanent=500 <= exc.smtp_code < 600) from None
+        raise MailDeliveryError(
+            f"SMTP server {where} answered {exc.smtp_code} {_text(exc.smtp_error)}",
+            permanent=500 <= exc.smtp_code < 600,
+        ) from None
     except ssl.SSLCertVerificationError as exc:
-        raise MailDeliveryError(f"SMTP server {where}: its certificate is not trusted ({exc.verify_message}); "
-                                f"set ca_bundle for a private CA", permanent=True) from None
+        raise MailDeliveryError(
+            f"SMTP server {where}: its certificate is not trusted ({exc.verify_message}); "
+            f"set ca_bundle for a private CA",
+            permanent=True,
+        ) from None
     except ssl.SSLError as exc:
-        raise MailDeliveryError(f"TLS with SMTP server {where} failed: {exc}", permanent=False) from None
+        raise MailDeliveryError(
+            f"TLS with SMTP server {where} failed: {exc}", permanent=False
+        ) from None
     except (smtplib.SMTPException, OSError) as exc:
-        raise MailDeliveryError(f"SMTP server {where} could not be reached or hung up: {exc}",
-                                permanent=False) from None
+        raise MailDeliveryError(
+            f"SMTP server {where} could not be reached or hung up: {exc}", permanent=False
+        ) from None
     return str(message["Message-ID"])
 
 

@@ -68,19 +68,25 @@ STATEMENT_ROWS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _validated(invoices: Sequence[CycleInvoice], payments: Sequence[AppliedPayment]) -> list[CycleInvoice]:
+def _validated(
+    invoices: Sequence[CycleInvoice], payments: Sequence[AppliedPayment]
+) -> list[CycleInvoice]:
     ordered = sorted(invoices, key=lambda inv: inv.issue_date)
     numbers = [inv.number for inv in ordered]
     for inv in ordered:
         if numbers.count(inv.number) > 1:
             raise CollectionRuleError("invoices", f"invoice {inv.number} is listed twice")
         if require_decimal(inv.current_charges, "current_charges") < 0:
-            raise CollectionRuleError("current_charges", f"invoice {inv.number}: must not be negative")
+            raise CollectionRuleError(
+                "current_charges", f"invoice {inv.number}: must not be negative"
+            )
     for i in range(1, len(ordered)):
         if ordered[i].issue_date == ordered[i - 1].issue_date:
             raise CollectionRuleError(
-                "invoices", f"invoices {ordered[i - 1].number} and {ordered[i].number} are issued the "
-                            f"same day: one invoice per billing cycle")
+                "invoices",
+                f"invoices {ordered[i - 1].number} and {ordered[i].number} are issued the "
+                f"same day: one invoice per billing cycle",
+            )
     for p in payments:
         if require_decimal(p.amount, "payment.amount") <= 0:
             raise CollectionRuleError("payment.amount", f"must be above 0, not {p.amount}")
@@ -114,21 +120,29 @@ def invoice_statement(
         raise CollectionRuleError("number", f"no invoice {number}")
     invoice = ordered[index]
     if as_of < invoice.issue_date:
-        raise CollectionRuleError("as_of", f"invoice {number} is issued on {invoice.issue_date}, after {as_of}")
+        raise CollectionRuleError(
+            "as_of", f"invoice {number} is issued on {invoice.issue_date}, after {as_of}"
+        )
     previous = Decimal(0)
     paid = Decimal(0)
     if mode == InvoiceMode.DYNAMIC:
-        paid = sum((p.amount for p in payments if p.invoice_number == number and p.received_on <= as_of),
-                   Decimal(0))
+        paid = sum(
+            (p.amount for p in payments if p.invoice_number == number and p.received_on <= as_of),
+            Decimal(0),
+        )
     elif mode == InvoiceMode.BATCH and index > 0:
         prior = ordered[index - 1]
-        previous = invoice_statement(mode, invoices, payments, prior.number, invoice.issue_date,
-                                     currency).amount_due
-        paid = sum((p.amount for p in payments if prior.issue_date <= p.received_on < invoice.issue_date),
-                   Decimal(0))
+        previous = invoice_statement(
+            mode, invoices, payments, prior.number, invoice.issue_date, currency
+        ).amount_due
+        paid = sum(
+            (p.amount for p in payments if prior.issue_date <= p.received_on < invoice.issue_date),
+            Decimal(0),
+        )
     charges = Decimal(invoice.current_charges)
     return InvoiceStatement(
-        number=number, mode=mode,
+        number=number,
+        mode=mode,
         previous_balance=round_money(previous, currency),
         payments_adjustments=round_money(paid, currency),
         current_charges=round_money(charges, currency),
@@ -148,5 +162,7 @@ def compare_modes(
     One row per statement line (:data:`STATEMENT_ROWS`), one column per mode in the seed's
     order: Dynamic, Static, Batch.
     """
-    statements = [invoice_statement(m, invoices, payments, number, as_of, currency) for m in InvoiceMode]
+    statements = [
+        invoice_statement(m, invoices, payments, number, as_of, currency) for m in InvoiceMode
+    ]
     return [(label, tuple(getattr(s, attr) for s in statements)) for label, attr in STATEMENT_ROWS]

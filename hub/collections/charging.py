@@ -22,7 +22,9 @@ class ChargeTiming(StrEnum):
 
 def charge_date(invoice: OpenInvoice, timing: ChargeTiming) -> date:
     """Return the day ``invoice`` is to be charged under ``timing``."""
-    return invoice.due_date if ChargeTiming(timing) == ChargeTiming.ON_DUE_DATE else invoice.issue_date
+    return (
+        invoice.due_date if ChargeTiming(timing) == ChargeTiming.ON_DUE_DATE else invoice.issue_date
+    )
 
 
 def due_for_charge(
@@ -41,7 +43,8 @@ def due_for_charge(
     """
     timing = ChargeTiming(timing)
     due = [
-        inv for inv in invoices
+        inv
+        for inv in invoices
         if not inv.is_paid
         and inv.charge_attempts == 0
         and charge_date(inv, timing) <= today

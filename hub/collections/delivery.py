@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.collections.notifications import Notification, NotificationSettings, Recipient, delivery_key
+from hub.collections.notifications import (
+    Notification,
+    NotificationSettings,
+    Recipient,
+    delivery_key,
+)
 from hub.collections.templates import RenderedMessage, render
 
 #: service tickets are for the firm's own staff: written in this language
@@ -46,8 +51,9 @@ class DeliveryPlan:
     skipped: tuple[str, ...] = ()
 
 
-def plan_delivery(notification: Notification, settings: NotificationSettings,
-                  recipient: Recipient | None) -> DeliveryPlan:
+def plan_delivery(
+    notification: Notification, settings: NotificationSettings, recipient: Recipient | None
+) -> DeliveryPlan:
     """Plan ``notification``'s deliveries under its type's settings.
 
     The e-mail is rendered in the recipient's language; with no recipient (no billing contact
@@ -61,22 +67,33 @@ def plan_delivery(notification: Notification, settings: NotificationSettings,
     elif recipient is None:
         skipped.append("e-mail: no billing contact with an e-mail address in the PSA or the ERP")
     else:
-        message = render(notification, recipient.language, recipient_name=recipient.name or None,
-                         sender_name=settings.sender_name)
+        message = render(
+            notification,
+            recipient.language,
+            recipient_name=recipient.name or None,
+            sender_name=settings.sender_name,
+        )
         email = EmailDraft(delivery_key(notification.key, "email"), recipient, message)
     ticket = None
     if setting.ticket:
         staff = render(notification, TICKET_LANGUAGE, sender_name=settings.sender_name)
         if email is not None:
-            sent = (f"E-mailed to {email.recipient.email} ({email.recipient.source.value.upper()} "
-                    f"billing contact, {email.message.language}).")
+            sent = (
+                f"E-mailed to {email.recipient.email} ({email.recipient.source.value.upper()} "
+                f"billing contact, {email.message.language})."
+            )
         else:
             sent = "Not e-mailed: " + "; ".join(skipped) + "."
         cfg = setting.ticket_config
         ticket = TicketDraft(
-            key=delivery_key(notification.key, "ticket"), customer_name=notification.customer_name,
-            title=f"{notification.customer_name}: {staff.subject}", details=f"{staff.body}\n{sent}\n",
-            destination=cfg.destination, priority=cfg.priority, issue_type=cfg.issue_type)
+            key=delivery_key(notification.key, "ticket"),
+            customer_name=notification.customer_name,
+            title=f"{notification.customer_name}: {staff.subject}",
+            details=f"{staff.body}\n{sent}\n",
+            destination=cfg.destination,
+            priority=cfg.priority,
+            issue_type=cfg.issue_type,
+        )
     else:
         skipped.append(f"ticket: switched off for {notification.type.value}")
     return DeliveryPlan(notification.key, email, ticket, tuple(skipped))

@@ -57,14 +57,18 @@ class OpenInvoice:
         balance = require_decimal(self.balance, "balance")
         if balance < 0:
             raise CollectionRuleError(
-                "balance", f"invoice {self.number}: must not be negative, not {balance}")
+                "balance", f"invoice {self.number}: must not be negative, not {balance}"
+            )
         if self.due_date < self.issue_date:
             raise CollectionRuleError(
                 "due_date",
                 f"invoice {self.number}: due {self.due_date} is before its issue date "
-                f"{self.issue_date}")
+                f"{self.issue_date}",
+            )
         if self.charge_attempts < 0:
-            raise CollectionRuleError("charge_attempts", f"must not be negative, not {self.charge_attempts}")
+            raise CollectionRuleError(
+                "charge_attempts", f"must not be negative, not {self.charge_attempts}"
+            )
         object.__setattr__(self, "levels_notified", frozenset(self.levels_notified))
 
     @property

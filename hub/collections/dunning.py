@@ -77,29 +77,43 @@ class DunningPolicy:
     def __post_init__(self) -> None:
         levels = tuple(self.levels)
         if not 1 <= len(levels) <= MAX_LEVELS:
-            raise CollectionRuleError("levels", f"need 1 to {MAX_LEVELS} overdue levels, not {len(levels)}")
+            raise CollectionRuleError(
+                "levels", f"need 1 to {MAX_LEVELS} overdue levels, not {len(levels)}"
+            )
         for i, lvl in enumerate(levels):
             if lvl.level != i + 1:
-                raise CollectionRuleError("levels", f"must be numbered 1, 2, 3 in order; found {lvl.level} "
-                                                    f"in place {i + 1}")
+                raise CollectionRuleError(
+                    "levels",
+                    f"must be numbered 1, 2, 3 in order; found {lvl.level} in place {i + 1}",
+                )
             if lvl.days < 1:
-                raise CollectionRuleError("levels", f"{lvl.label}: days overdue must be at least 1, not {lvl.days}")
+                raise CollectionRuleError(
+                    "levels", f"{lvl.label}: days overdue must be at least 1, not {lvl.days}"
+                )
             Severity(lvl.severity)
             if i and lvl.days <= levels[i - 1].days:
                 raise CollectionRuleError(
-                    "levels", f"{lvl.label} at {lvl.days} days must come after "
-                              f"{levels[i - 1].label} at {levels[i - 1].days} days")
+                    "levels",
+                    f"{lvl.label} at {lvl.days} days must come after "
+                    f"{levels[i - 1].label} at {levels[i - 1].days} days",
+                )
             if i and Severity(lvl.severity).rank < Severity(levels[i - 1].severity).rank:
                 raise CollectionRuleError(
-                    "levels", f"{lvl.label} is {lvl.severity}, milder than {levels[i - 1].label} "
-                              f"({levels[i - 1].severity}): severity must rise")
+                    "levels",
+                    f"{lvl.label} is {lvl.severity}, milder than {levels[i - 1].label} "
+                    f"({levels[i - 1].severity}): severity must rise",
+                )
         if self.penalty is not None:
             percent = require_decimal(self.penalty.percent, "penalty.percent")
             if not 0 < percent <= 100:
-                raise CollectionRuleError("penalty.percent", f"must be above 0 and at most 100, not {percent}")
+                raise CollectionRuleError(
+                    "penalty.percent", f"must be above 0 and at most 100, not {percent}"
+                )
             if not 1 <= self.penalty.at_level <= len(levels):
                 raise CollectionRuleError(
-                    "penalty.at_level", f"there is no Overdue {self.penalty.at_level} (levels 1-{len(levels)})")
+                    "penalty.at_level",
+                    f"there is no Overdue {self.penalty.at_level} (levels 1-{len(levels)})",
+                )
         object.__setattr__(self, "levels", levels)
 
 
@@ -129,7 +143,9 @@ class CustomerStatus:
         return f"Overdue {self.level}" if self.level else "Current"
 
 
-def customer_status(invoices: Iterable[OpenInvoice], today: date, policy: DunningPolicy) -> CustomerStatus:
+def customer_status(
+    invoices: Iterable[OpenInvoice], today: date, policy: DunningPolicy
+) -> CustomerStatus:
     """One customer's status: the highest overdue level over their unpaid invoices."""
     levels = [lvl for inv in invoices if (lvl := overdue_level(inv, today, policy)) is not None]
     if not levels:
@@ -181,7 +197,9 @@ def penalty_key(invoice_id: str) -> str:
     return f"penalty:{invoice_id}"
 
 
-def dunning_today(invoices: Iterable[OpenInvoice], today: date, policy: DunningPolicy) -> DunningPlan:
+def dunning_today(
+    invoices: Iterable[OpenInvoice], today: date, policy: DunningPolicy
+) -> DunningPlan:
     """Return the overdue notices to send and the penalties to raise today.
 
     Idempotent: a level already in ``levels_notified`` is not sent again, nor is a lower one;
@@ -195,16 +213,31 @@ def dunning_today(invoices: Iterable[OpenInvoice], today: date, policy: DunningP
         if level is None:
             continue
         if level.level > max(inv.levels_notified, default=0):
-            plan.notices.append(OverdueNotice(
-                key=overdue_notice_key(inv.invoice_id, level.level), invoice_id=inv.invoice_id,
-                number=inv.number, customer=inv.customer, level=level.level, severity=level.severity,
-                days_overdue=days_overdue(inv, today), balance=inv.balance, currency=inv.currency,
-                due_date=inv.due_date))
+            plan.notices.append(
+                OverdueNotice(
+                    key=overdue_notice_key(inv.invoice_id, level.level),
+                    invoice_id=inv.invoice_id,
+                    number=inv.number,
+                    customer=inv.customer,
+                    level=level.level,
+                    severity=level.severity,
+                    days_overdue=days_overdue(inv, today),
+                    balance=inv.balance,
+                    currency=inv.currency,
+                    due_date=inv.due_date,
+                )
+            )
         penalty = policy.penalty
         if penalty is not None and level.level >= penalty.at_level and not inv.penalty_raised:
-            plan.penalties.append(PenaltyCharge(
-                key=penalty_key(inv.invoice_id), invoice_id=inv.invoice_id, number=inv.number,
-                customer=inv.customer, percent=Decimal(penalty.percent),
-                amount=round_money(inv.balance * Decimal(penalty.percent) / 100, inv.currency),
-                currency=inv.currency))
+            plan.penalties.append(
+                PenaltyCharge(
+                    key=penalty_key(inv.invoice_id),
+                    invoice_id=inv.invoice_id,
+                    number=inv.number,
+                    customer=inv.customer,
+                    percent=Decimal(penalty.percent),
+                    amount=round_money(inv.balance * Decimal(penalty.percent) / 100, inv.currency),
+                    currency=inv.currency,
+                )
+            )
     return plan

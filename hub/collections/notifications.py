@@ -38,7 +38,9 @@ class NotificationType(StrEnum):
     def overdue(cls, level: int) -> NotificationType:
         """The type of the "Overdue <level>" notice."""
         if not 1 <= level <= MAX_LEVELS:
-            raise CollectionRuleError("level", f"there is no Overdue {level} notification (1-{MAX_LEVELS})")
+            raise CollectionRuleError(
+                "level", f"there is no Overdue {level} notification (1-{MAX_LEVELS})"
+            )
         return cls(f"overdue_{level}")
 
     @property
@@ -56,7 +58,10 @@ REQUIRED_FIELDS: dict[NotificationType, tuple[str, ...]] = {
     NotificationType.CARD_EXPIRING: ("card_brand", "card_last4", "card_expiry"),
     NotificationType.PAYMENT_METHOD_ADDED: ("payment_method",),
     NotificationType.PAYMENT_METHOD_REMOVED: ("payment_method",),
-    **{NotificationType.overdue(n): (*_INVOICE, "due_date", "days_overdue") for n in range(1, MAX_LEVELS + 1)},
+    **{
+        NotificationType.overdue(n): (*_INVOICE, "due_date", "days_overdue")
+        for n in range(1, MAX_LEVELS + 1)
+    },
     NotificationType.RENEWAL_NOTICE: ("plan_name", "renewal_date"),
 }
 
@@ -98,7 +103,9 @@ class Notification:
             raise CollectionRuleError("customer_name", "must not be empty")
         missing = [name for name in REQUIRED_FIELDS[kind] if getattr(self, name) is None]
         if missing:
-            raise CollectionRuleError(missing[0], f"a {kind.value} notification needs {', '.join(missing)}")
+            raise CollectionRuleError(
+                missing[0], f"a {kind.value} notification needs {', '.join(missing)}"
+            )
         for name in ("amount", "penalty_amount"):
             if getattr(self, name) is not None:
                 require_decimal(getattr(self, name), name)
@@ -108,7 +115,9 @@ class Notification:
             method = PaymentMethodKind(self.payment_method)
             object.__setattr__(self, "payment_method", method)
             if method == PaymentMethodKind.CARD and not (self.card_brand and self.card_last4):
-                raise CollectionRuleError("card_last4", "a card needs its card type and last 4 digits")
+                raise CollectionRuleError(
+                    "card_last4", "a card needs its card type and last 4 digits"
+                )
         level = kind.overdue_level
         if level is not None and self.severity is None:
             object.__setattr__(self, "severity", DEFAULT_LEVELS[level - 1].severity)
@@ -165,14 +174,20 @@ class NotificationSettings:
                 kind = NotificationType(name)
             except ValueError:
                 known = ", ".join(t.value for t in NotificationType)
-                raise CollectionRuleError("per_type", f"no notification type {name!r} (one of {known})") from None
+                raise CollectionRuleError(
+                    "per_type", f"no notification type {name!r} (one of {known})"
+                ) from None
             per_type[kind] = setting
         object.__setattr__(self, "per_type", per_type)
 
     def for_type(self, kind: NotificationType) -> ResolvedSetting:
         setting = self.per_type.get(NotificationType(kind), NotificationSetting())
-        return ResolvedSetting(NotificationType(kind), setting.email, setting.ticket,
-                               setting.ticket_config or self.ticket_config)
+        return ResolvedSetting(
+            NotificationType(kind),
+            setting.email,
+            setting.ticket,
+            setting.ticket_config or self.ticket_config,
+        )
 
 
 class ContactSource(StrEnum):
@@ -209,15 +224,19 @@ def valid_email(address: str | None) -> bool:
 
 
 def _pick(contacts: Iterable[ContactRecord], *, billing_only: bool) -> ContactRecord | None:
-    usable = [c for c in contacts if c.is_active and valid_email(c.email)
-              and (c.is_billing_contact or not billing_only)]
+    usable = [
+        c
+        for c in contacts
+        if c.is_active and valid_email(c.email) and (c.is_billing_contact or not billing_only)
+    ]
     # billing contacts first, then primary ones; otherwise the source's own order
     usable.sort(key=lambda c: (not c.is_billing_contact, not c.is_primary))
     return usable[0] if usable else None
 
 
-def choose_recipient(psa_contacts: Iterable[ContactRecord],
-                     erp_contacts: Iterable[ContactRecord]) -> Recipient | None:
+def choose_recipient(
+    psa_contacts: Iterable[ContactRecord], erp_contacts: Iterable[ContactRecord]
+) -> Recipient | None:
     """The billing contact to e-mail (seed 002): the PSA's billing contact; when the PSA has
     none (active, with a valid e-mail address), the ERP's contact. None when neither has one.
     """

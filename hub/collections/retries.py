@@ -27,7 +27,9 @@ from hub.billing.periods import add_months
 from hub.collections.errors import CollectionRuleError
 
 #: Gateway decline names (BlueSnap ``errorName``) that no retry can fix.
-HARD_DECLINE_CODES: frozenset[str] = frozenset({"EXPIRED_CARD", "CARD_LOST_OR_STOLEN", "ACCOUNT_CLOSED"})
+HARD_DECLINE_CODES: frozenset[str] = frozenset(
+    {"EXPIRED_CARD", "CARD_LOST_OR_STOLEN", "ACCOUNT_CLOSED"}
+)
 
 
 def normalise_code(code: str) -> str:
@@ -69,17 +71,24 @@ class RetrySchedule:
                 raise CollectionRuleError("days", f"{day} is not a day of the month (1-31)")
             if basis == RetryBasis.DAYS_AFTER_DECLINE and day < 1:
                 raise CollectionRuleError(
-                    "days", f"a retry must come at least 1 day after the decline, not {day}")
+                    "days", f"a retry must come at least 1 day after the decline, not {day}"
+                )
         twice = sorted({d for d in days if days.count(d) > 1})
         if twice:
             raise CollectionRuleError("days", f"{', '.join(map(str, twice))} listed twice")
         if self.max_retries is not None:
             if basis == RetryBasis.DAYS_AFTER_DECLINE:
                 raise CollectionRuleError(
-                    "max_retries", "only for a days-of-month schedule: here each day is one retry")
-            if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) \
-                    or self.max_retries < 1:
-                raise CollectionRuleError("max_retries", f"must be at least 1, not {self.max_retries!r}")
+                    "max_retries", "only for a days-of-month schedule: here each day is one retry"
+                )
+            if (
+                isinstance(self.max_retries, bool)
+                or not isinstance(self.max_retries, int)
+                or self.max_retries < 1
+            ):
+                raise CollectionRuleError(
+                    "max_retries", f"must be at least 1, not {self.max_retries!r}"
+                )
         object.__setattr__(self, "basis", basis)
         object.__setattr__(self, "days", tuple(sorted(days)))
 
@@ -128,10 +137,15 @@ class RetrySchedule:
 
 @dataclass(frozen=True)
 class Decline:
-    """A declined charge: the gateway's decline code and the day of the first decline."""
+    """A declined charge: the gateway's decline code and the day of the first decline.
+
+    ``hard`` is the gateway connector's own verdict (e.g. BlueSnap's hard decline names): a
+    decline is hard when the connector says so or the policy lists its code.
+    """
 
     code: str
     declined_on: date
+    hard: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "code", normalise_code(self.code))
@@ -158,7 +172,8 @@ class RetryPolicy:
                 raise CollectionRuleError("by_code", f"{key} has two schedules")
             if key in hard:
                 raise CollectionRuleError(
-                    "by_code", f"{key} is a hard decline and is never retried: it has no schedule")
+                    "by_code", f"{key} is a hard decline and is never retried: it has no schedule"
+                )
             if not isinstance(schedule, RetrySchedule):
                 raise CollectionRuleError("by_code", f"{key}: not a RetrySchedule: {schedule!r}")
             by_code[key] = schedule
@@ -193,16 +208,22 @@ class RetryDecision:
     retry_number: int | None = None
 
 
-def decide_retry(decline: Decline, policy: RetryPolicy | RetrySchedule, attempts_so_far: int) -> RetryDecision:
+def decide_retry(
+    decline: Decline, policy: RetryPolicy | RetrySchedule, attempts_so_far: int
+) -> RetryDecision:
     """Decide what follows ``decline`` after ``attempts_so_far`` retries (0 right after it).
 
     ``policy`` may be a bare schedule: it then serves every soft decline.
     """
-    if isinstance(attempts_so_far, bool) or not isinstance(attempts_so_far, int) or attempts_so_far < 0:
+    if (
+        isinstance(attempts_so_far, bool)
+        or not isinstance(attempts_so_far, int)
+        or attempts_so_far < 0
+    ):
         raise CollectionRuleError("attempts_so_far", f"must be 0 or more, not {attempts_so_far!r}")
     if isinstance(policy, RetrySchedule):
         policy = RetryPolicy(default=policy)
-    if policy.is_hard(decline.code):
+    if decline.hard or policy.is_hard(decline.code):
         return RetryDecision(RetryVerdict.ASK_FOR_NEW_CARD)
     schedule = policy.schedule_for(decline.code)
     when = schedule.retry_date(decline.declined_on, attempts_so_far + 1) if schedule else None
@@ -211,6 +232,8 @@ def decide_retry(decline: Decline, policy: RetryPolicy | RetrySchedule, attempts
     return RetryDecision(RetryVerdict.RETRY, retry_on=when, retry_number=attempts_so_far + 1)
 
 
-def next_retry(decline: Decline, policy: RetryPolicy | RetrySchedule, attempts_so_far: int) -> date | None:
+def next_retry(
+    decline: Decline, policy: RetryPolicy | RetrySchedule, attempts_so_far: int
+) -> date | None:
     """Return the day of the next retry, or None (hard decline, or no retry left)."""
     return decide_retry(decline, policy, attempts_so_far).retry_on

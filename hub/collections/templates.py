@@ -9,6 +9,8 @@ contact's, when a template set exists for it, else English.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,14 @@ TEMPLATE_DIR = Path(__file__).with_name("templates")
 
 @cache
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATE_DIR), undefined=StrictUndefined, autoescape=False,
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+    return Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
 
 
 def languages() -> tuple[str, ...]:
@@ -58,15 +66,23 @@ class RenderedMessage:
 
 
 def _render(name: str, language: str, context: dict[str, Any]) -> str:
-    helpers = {
-        "money": lambda amount, currency=None: format_money(amount, currency or context["currency"], language),
-        "day": lambda value: format_date(value, language),
-    }
-    return _environment().get_template(f"{language}/{name}.txt").render(**context, **helpers)
+    def money(amount: Decimal, currency: str | None = None) -> str:
+        return format_money(amount, currency or context["currency"], language)
+
+    def day(value: date) -> str:
+        return format_date(value, language)
+
+    template = _environment().get_template(f"{language}/{name}.txt")
+    return template.render(**context, money=money, day=day)
 
 
-def render(notification: Notification, language: str | None, *, recipient_name: str | None = None,
-           sender_name: str = "Accounts Receivable") -> RenderedMessage:
+def render(
+    notification: Notification,
+    language: str | None,
+    *,
+    recipient_name: str | None = None,
+    sender_name: str = "Accounts Receivable",
+) -> RenderedMessage:
     """Render ``notification`` in ``language`` (chosen by :func:`choose_language`).
 
     ``recipient_name`` greets the contact (default: the customer's name); ``sender_name``
@@ -75,13 +91,19 @@ def render(notification: Notification, language: str | None, *, recipient_name: 
     lang = choose_language(language)
     name = template_name(notification)
     context = asdict(notification)
-    context.update(recipient_name=recipient_name or notification.customer_name, sender_name=sender_name)
+    context.update(
+        recipient_name=recipient_name or notification.customer_name, sender_name=sender_name
+    )
     text = _render(name, lang, context)
     head, _, body = text.partition("\n")
     if not head.startswith("Subject:"):
         raise ValueError(f"template {lang}/{name}.txt must start with a 'Subject:' line")
-    return RenderedMessage(subject=head.removeprefix("Subject:").strip(), body=body.strip() + "\n",
-                           language=lang, template=name)
+    return RenderedMessage(
+        subject=head.removeprefix("Subject:").strip(),
+        body=body.strip() + "\n",
+        language=lang,
+        template=name,
+    )
 
 
 def invoice_footer_note(method: PaymentMethodKind, language: str | None = None) -> str | None:
@@ -90,5 +112,9 @@ def invoice_footer_note(method: PaymentMethodKind, language: str | None = None) 
     ``"Issued for information only, the amount shown will be collected by credit card"`` for
     a card (direct debit likewise); None when the customer has no payment method.
     """
-    text = _render("invoice_footer", choose_language(language), {"payment_method": PaymentMethodKind(method).value})
+    text = _render(
+        "invoice_footer",
+        choose_language(language),
+        {"payment_method": PaymentMethodKind(method).value},
+    )
     return text.strip() or None

@@ -37,20 +37,28 @@ def test_paid_and_already_attempted_invoices_are_not_charged_again():
     paid = invoice("1", balance=D("0"))
     declined = invoice("2", charge_attempts=1)  # the retry schedule owns it now
     fresh = invoice("3")
-    assert due_for_charge([paid, declined, fresh], date(2012, 8, 10), ChargeTiming.ON_DUE_DATE) == [fresh]
+    assert due_for_charge([paid, declined, fresh], date(2012, 8, 10), ChargeTiming.ON_DUE_DATE) == [
+        fresh
+    ]
 
 
 def test_due_invoices_come_oldest_charge_date_first_then_by_number():
     a = invoice("B", due=date(2012, 8, 10))
     b = invoice("A", due=date(2012, 8, 10))
     c = invoice("C", due=date(2012, 8, 1), issue_date=date(2012, 7, 20))
-    assert [i.number for i in due_for_charge([a, b, c], date(2012, 8, 10), "on_due_date")] == ["C", "A", "B"]
+    assert [i.number for i in due_for_charge([a, b, c], date(2012, 8, 10), "on_due_date")] == [
+        "C",
+        "A",
+        "B",
+    ]
 
 
 def test_not_before_keeps_invoices_from_before_autopay_was_switched_on():
     old = invoice("old", due=date(2012, 6, 10), issue_date=date(2012, 6, 1))
     new = invoice("new")
-    due = due_for_charge([old, new], date(2012, 8, 10), ChargeTiming.ON_DUE_DATE, not_before=date(2012, 8, 1))
+    due = due_for_charge(
+        [old, new], date(2012, 8, 10), ChargeTiming.ON_DUE_DATE, not_before=date(2012, 8, 1)
+    )
     assert due == [new]
 
 

@@ -30,10 +30,14 @@ def day(n: int) -> date:
 @pytest.mark.parametrize(
     ("late", "level", "severity"),
     [
-        (0, None, None), (14, None, None),
-        (15, 1, Severity.REMINDER), (44, 1, Severity.REMINDER),
-        (45, 2, Severity.FIRM), (59, 2, Severity.FIRM),
-        (60, 3, Severity.FINAL), (400, 3, Severity.FINAL),
+        (0, None, None),
+        (14, None, None),
+        (15, 1, Severity.REMINDER),
+        (44, 1, Severity.REMINDER),
+        (45, 2, Severity.FIRM),
+        (59, 2, Severity.FIRM),
+        (60, 3, Severity.FINAL),
+        (400, 3, Severity.FINAL),
     ],
 )
 def test_seed_001_levels_at_15_45_and_60_days_overdue_with_rising_severity(late, level, severity):
@@ -92,9 +96,13 @@ def test_paid_invoices_get_no_notice_and_no_penalty():
         (D("12.345"), "KWD", D("5"), D("0.617")),  # 0.61725, three decimals
     ],
 )
-def test_penalty_is_a_percent_of_the_unpaid_balance_rounded_once(balance, currency, percent, amount):
+def test_penalty_is_a_percent_of_the_unpaid_balance_rounded_once(
+    balance, currency, percent, amount
+):
     policy = DunningPolicy(penalty=Penalty(percent=percent))
-    (penalty,) = dunning_today([invoice(due=DUE, balance=balance, currency=currency)], day(60), policy).penalties
+    (penalty,) = dunning_today(
+        [invoice(due=DUE, balance=balance, currency=currency)], day(60), policy
+    ).penalties
     assert penalty.amount == amount
     assert penalty.amount.as_tuple().exponent == amount.as_tuple().exponent
 
@@ -102,7 +110,9 @@ def test_penalty_is_a_percent_of_the_unpaid_balance_rounded_once(balance, curren
 def test_no_penalty_when_the_policy_has_none_and_an_earlier_level_when_configured():
     assert dunning_today([invoice(due=DUE)], day(90), DunningPolicy(penalty=None)).penalties == []
     early = DunningPolicy(penalty=Penalty(percent=D("2"), at_level=2))
-    assert [p.amount for p in dunning_today([invoice(due=DUE)], day(45), early).penalties] == [D("2.00")]
+    assert [p.amount for p in dunning_today([invoice(due=DUE)], day(45), early).penalties] == [
+        D("2.00")
+    ]
 
 
 def test_customer_status_is_the_highest_level_over_unpaid_invoices_and_payment_clears_it():
@@ -110,7 +120,9 @@ def test_customer_status_is_the_highest_level_over_unpaid_invoices_and_payment_c
     oldest = invoice("1", due=DUE)  # 61 days: Overdue 3
     middle = invoice("2", due=day(16))  # 45 days: Overdue 2
     recent = invoice("3", due=day(40))  # 21 days: Overdue 1
-    assert customer_status([recent, middle, oldest], today, SEED) == CustomerStatus(3, Severity.FINAL)
+    assert customer_status([recent, middle, oldest], today, SEED) == CustomerStatus(
+        3, Severity.FINAL
+    )
     assert customer_status([recent, middle, oldest], today, SEED).label == "Overdue 3"
     paid = replace(oldest, balance=D("0"))
     assert customer_status([recent, middle, paid], today, SEED).label == "Overdue 2"
@@ -120,23 +132,43 @@ def test_customer_status_is_the_highest_level_over_unpaid_invoices_and_payment_c
 
 
 def test_custom_levels_and_severities_are_followed():
-    policy = DunningPolicy(levels=(OverdueLevel(1, 7, Severity.FIRM), OverdueLevel(2, 30, Severity.FINAL)),
-                           penalty=None)
-    assert [(n.level, n.severity) for n in dunning_today([invoice(due=DUE)], day(7), policy).notices] == [
-        (1, Severity.FIRM)]
+    policy = DunningPolicy(
+        levels=(OverdueLevel(1, 7, Severity.FIRM), OverdueLevel(2, 30, Severity.FINAL)),
+        penalty=None,
+    )
+    assert [
+        (n.level, n.severity) for n in dunning_today([invoice(due=DUE)], day(7), policy).notices
+    ] == [(1, Severity.FIRM)]
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"levels": ()}, "need 1 to 3 overdue levels"),
-        ({"levels": tuple(OverdueLevel(n, n * 10, Severity.FINAL) for n in range(1, 5))}, "need 1 to 3"),
+        (
+            {"levels": tuple(OverdueLevel(n, n * 10, Severity.FINAL) for n in range(1, 5))},
+            "need 1 to 3",
+        ),
         ({"levels": (OverdueLevel(2, 15, Severity.REMINDER),)}, "numbered 1, 2, 3"),
         ({"levels": (OverdueLevel(1, 0, Severity.REMINDER),)}, "at least 1"),
-        ({"levels": (OverdueLevel(1, 45, Severity.REMINDER), OverdueLevel(2, 15, Severity.FIRM))},
-         "Overdue 2 at 15 days must come after Overdue 1 at 45 days"),
-        ({"levels": (OverdueLevel(1, 15, Severity.FINAL), OverdueLevel(2, 45, Severity.REMINDER))},
-         "severity must rise"),
+        (
+            {
+                "levels": (
+                    OverdueLevel(1, 45, Severity.REMINDER),
+                    OverdueLevel(2, 15, Severity.FIRM),
+                )
+            },
+            "Overdue 2 at 15 days must come after Overdue 1 at 45 days",
+        ),
+        (
+            {
+                "levels": (
+                    OverdueLevel(1, 15, Severity.FINAL),
+                    OverdueLevel(2, 45, Severity.REMINDER),
+                )
+            },
+            "severity must rise",
+        ),
         ({"penalty": Penalty(percent=D("0"))}, "penalty.percent"),
         ({"penalty": Penalty(percent=D("101"))}, "penalty.percent"),
         ({"penalty": Penalty(percent=5.0)}, "penalty.percent"),

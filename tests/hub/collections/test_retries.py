@@ -43,14 +43,21 @@ def test_seed_001_date_schedule_retries_on_the_2nd_and_16th(declined_on, expecte
 
 
 def test_seed_001_days_schedule_retries_3_5_and_7_days_after_the_decline():
-    assert calendar_of(DAYS_3_5_7, date(2012, 8, 10)) == [date(2012, 8, 13), date(2012, 8, 15), date(2012, 8, 17)]
+    assert calendar_of(DAYS_3_5_7, date(2012, 8, 10)) == [
+        date(2012, 8, 13),
+        date(2012, 8, 15),
+        date(2012, 8, 17),
+    ]
 
 
 @pytest.mark.parametrize(
     ("declined_on", "expected"),
     [
         (date(2012, 8, 28), [date(2012, 8, 31), date(2012, 9, 2), date(2012, 9, 4)]),
-        (date(2012, 12, 27), [date(2012, 12, 30), date(2013, 1, 1), date(2013, 1, 3)]),  # year change
+        (
+            date(2012, 12, 27),
+            [date(2012, 12, 30), date(2013, 1, 1), date(2013, 1, 3)],
+        ),  # year change
         (date(2012, 2, 26), [date(2012, 2, 29), date(2012, 3, 2), date(2012, 3, 4)]),  # leap day
         (date(2013, 2, 26), [date(2013, 3, 1), date(2013, 3, 3), date(2013, 3, 5)]),
     ],
@@ -63,17 +70,39 @@ def test_days_after_decline_count_calendar_days_across_month_and_year_ends(decli
     ("days", "max_retries", "declined_on", "expected"),
     [
         # the 31st is the month's last day: Feb 29 in a leap year, Feb 28 otherwise, Apr 30
-        ((31,), 4, date(2024, 1, 31), [date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30), date(2024, 5, 31)]),
+        (
+            (31,),
+            4,
+            date(2024, 1, 31),
+            [date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30), date(2024, 5, 31)],
+        ),
         ((31,), 2, date(2023, 1, 31), [date(2023, 2, 28), date(2023, 3, 31)]),
         ((31,), 1, date(2100, 2, 1), [date(2100, 2, 28)]),  # 2100 is not a leap year
         ((31,), 2, date(2024, 12, 31), [date(2025, 1, 31), date(2025, 2, 28)]),
         # the 30th and the 31st fall together in February: one retry that day, not two
-        ((30, 31), 4, date(2023, 2, 1), [date(2023, 2, 28), date(2023, 3, 30), date(2023, 3, 31), date(2023, 4, 30)]),
-        ((2, 16), 5, date(2012, 11, 20), [date(2012, 12, 2), date(2012, 12, 16), date(2013, 1, 2),
-                                          date(2013, 1, 16), date(2013, 2, 2)]),
+        (
+            (30, 31),
+            4,
+            date(2023, 2, 1),
+            [date(2023, 2, 28), date(2023, 3, 30), date(2023, 3, 31), date(2023, 4, 30)],
+        ),
+        (
+            (2, 16),
+            5,
+            date(2012, 11, 20),
+            [
+                date(2012, 12, 2),
+                date(2012, 12, 16),
+                date(2013, 1, 2),
+                date(2013, 1, 16),
+                date(2013, 2, 2),
+            ],
+        ),
     ],
 )
-def test_date_schedule_across_month_ends_leap_years_and_new_year(days, max_retries, declined_on, expected):
+def test_date_schedule_across_month_ends_leap_years_and_new_year(
+    days, max_retries, declined_on, expected
+):
     schedule = RetrySchedule.on_days_of_month(*days, max_retries=max_retries)
     assert calendar_of(schedule, declined_on) == expected
 
@@ -89,16 +118,27 @@ def test_retry_calendar_is_anchored_on_the_first_decline_not_on_late_runs():
     assert next_retry(decline, DAYS_3_5_7, 1) == date(2012, 8, 15)
 
 
-@pytest.mark.parametrize("code", ["EXPIRED_CARD", "CARD_LOST_OR_STOLEN", "ACCOUNT_CLOSED", " expired_card "])
+@pytest.mark.parametrize(
+    "code", ["EXPIRED_CARD", "CARD_LOST_OR_STOLEN", "ACCOUNT_CLOSED", " expired_card "]
+)
 def test_a_hard_decline_is_never_retried_and_asks_for_a_new_card(code):
     decline = Decline(code, date(2012, 8, 10))
     assert next_retry(decline, DAYS_3_5_7, 0) is None
-    assert decide_retry(decline, RetryPolicy(default=DAYS_3_5_7), 0) == RetryDecision(RetryVerdict.ASK_FOR_NEW_CARD)
+    assert decide_retry(decline, RetryPolicy(default=DAYS_3_5_7), 0) == RetryDecision(
+        RetryVerdict.ASK_FOR_NEW_CARD
+    )
+
+
+def test_a_decline_the_gateway_calls_hard_is_not_retried_whatever_its_code():
+    decline = Decline("RESTRICTED_CARD", date(2012, 8, 10), hard=True)
+    assert decide_retry(decline, POLICY, 0).verdict == RetryVerdict.ASK_FOR_NEW_CARD
 
 
 def test_a_soft_decline_is_retried_until_the_schedule_is_used_up():
     decline = Decline("DO_NOT_HONOR", date(2012, 8, 10))
-    assert decide_retry(decline, DAYS_3_5_7, 2) == RetryDecision(RetryVerdict.RETRY, date(2012, 8, 17), 3)
+    assert decide_retry(decline, DAYS_3_5_7, 2) == RetryDecision(
+        RetryVerdict.RETRY, date(2012, 8, 17), 3
+    )
     assert decide_retry(decline, DAYS_3_5_7, 3) == RetryDecision(RetryVerdict.EXHAUSTED)
 
 
@@ -124,8 +164,13 @@ def test_the_schedule_is_chosen_by_the_decline_code(code, expected):
 
 def test_without_a_default_only_codes_with_a_schedule_are_retried():
     policy = RetryPolicy(by_code={"INSUFFICIENT_FUNDS": PAYDAYS})
-    assert decide_retry(Decline("DO_NOT_HONOR", date(2012, 8, 10)), policy, 0).verdict == RetryVerdict.EXHAUSTED
-    assert next_retry(Decline("INSUFFICIENT_FUNDS", date(2012, 8, 10)), policy, 0) == date(2012, 8, 16)
+    assert (
+        decide_retry(Decline("DO_NOT_HONOR", date(2012, 8, 10)), policy, 0).verdict
+        == RetryVerdict.EXHAUSTED
+    )
+    assert next_retry(Decline("INSUFFICIENT_FUNDS", date(2012, 8, 10)), policy, 0) == date(
+        2012, 8, 16
+    )
 
 
 def test_days_are_kept_sorted():
@@ -147,9 +192,15 @@ def test_days_are_kept_sorted():
         (lambda: RetrySchedule.on_days_of_month(2, max_retries=0), "max_retries"),
         (lambda: RetrySchedule(RetryBasis.DAYS_AFTER_DECLINE, (3,), max_retries=2), "max_retries"),
         (lambda: RetryPolicy(by_code={"EXPIRED_CARD": DAYS_3_5_7}), "hard decline"),
-        (lambda: RetryPolicy(by_code={"do_not_honor": PAYDAYS, "DO_NOT_HONOR": DAYS_3_5_7}), "two schedules"),
+        (
+            lambda: RetryPolicy(by_code={"do_not_honor": PAYDAYS, "DO_NOT_HONOR": DAYS_3_5_7}),
+            "two schedules",
+        ),
         (lambda: Decline(" ", date(2012, 8, 10)), "decline.code"),
-        (lambda: next_retry(Decline("DO_NOT_HONOR", date(2012, 8, 10)), PAYDAYS, -1), "attempts_so_far"),
+        (
+            lambda: next_retry(Decline("DO_NOT_HONOR", date(2012, 8, 10)), PAYDAYS, -1),
+            "attempts_so_far",
+        ),
     ],
 )
 def test_bad_retry_configuration_is_refused_saying_what_is_wrong(make, message):
