@@ -14,7 +14,8 @@ returns values; the hub's services and flows store and send what they say. Bad i
   :func:`compare_modes`.
 * Notifications — :class:`Notification`, :class:`NotificationSettings`,
   :func:`choose_recipient`, :func:`plan_delivery` (e-mail draft + PSA ticket draft),
-  :func:`render`, :func:`invoice_footer_note`, :func:`format_money`.
+  :func:`render`, :func:`invoice_footer_note`, :func:`format_money`,
+  :func:`card_expiry_notice_due` (when to warn of an expiring card).
 
 The SMTP sender is :mod:`hub.mailer` (``SmtpSettings``, ``compose``, ``send``).
 """
@@ -47,6 +48,7 @@ from hub.collections.dunning import (
     overdue_level,
 )
 from hub.collections.errors import CollectionRuleError
+from hub.collections.expiry import card_expiring_key, card_expiry_date, card_expiry_notice_due
 from hub.collections.formatting import format_date, format_money
 from hub.collections.notifications import (
     ContactRecord,
@@ -110,6 +112,9 @@ __all__ = [
     "Severity",
     "TicketConfig",
     "TicketDraft",
+    "card_expiring_key",
+    "card_expiry_date",
+    "card_expiry_notice_due",
     "charge_date",
     "choose_language",
     "choose_recipient",
