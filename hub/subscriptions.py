@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
 from hub import cards
@@ -314,18 +314,32 @@ def _line_terms(line: PlanLine, line_id: int | None = None) -> LineTerms:
 
 
 def plan_terms(s: Session, plan: SubscriptionPlan) -> PlanTerms:
-    customer = s.get(Organisation, plan.organisation_id)
-    return PlanTerms(
+    return all_plan_terms(s, [plan])[0]
+
+
+def all_plan_terms(s: Session, plans: list[SubscriptionPlan]) -> list[PlanTerms]:
+    """The terms of many plans with two queries in all (customers, lines), not two per plan."""
+    customers: dict[int, str] = {}
+    lines: dict[int, list[PlanLine]] = {}
+    ids = [p.id for p in plans if p.id is not None]
+    for chunk in range(0, len(ids), 500):  # bound parameters stay under every engine's limit
+        part = ids[chunk:chunk + 500]
+        org_ids = {p.organisation_id for p in plans[chunk:chunk + 500]}
+        customers.update(s.execute(select(Organisation.id, Organisation.external_id)
+                                   .where(Organisation.id.in_(org_ids))).tuples().all())
+        for line in s.execute(select(PlanLine).where(PlanLine.plan_id.in_(part)).order_by(PlanLine.id)).scalars():
+            lines.setdefault(line.plan_id, []).append(line)
+    return [PlanTerms(
         plan_id=plan.id,  # type: ignore[arg-type]
-        customer=customer.external_id if customer else "",
+        customer=customers.get(plan.organisation_id, ""),
         status=PlanStatus(plan.status),
         billing=BillingPeriod(BillingPeriodType(plan.billing_period_type), PeriodUnit(plan.billing_period_unit),
                               plan.billing_period_length),
         contract=_contract(plan),
-        lines=tuple(_line_terms(line) for line in _lines(s, plan.id)) if plan.id else (),  # type: ignore[arg-type]
+        lines=tuple(_line_terms(line) for line in lines.get(plan.id, ())) if plan.id else (),  # type: ignore[arg-type]
         pays_by_mandate=plan.pays_by_mandate,
         reason_code=plan.reason_code,
-    )
+    ) for plan in plans]
 
 
 # --- the generator (HARP Connect) -----------------------------------------------------------
@@ -350,8 +364,8 @@ def apply_renewals(s: Session, today: date) -> dict[int, str]:
     global end; its next renewal notice follows from that end.
     """
     decisions: dict[int, str] = {}
-    for plan in s.execute(select(SubscriptionPlan).where(SubscriptionPlan.status == PlanStatus.PUBLISHED)).scalars():
-        terms = plan_terms(s, plan)
+    plans = list(s.execute(select(SubscriptionPlan).where(SubscriptionPlan.status == PlanStatus.PUBLISHED)).scalars())
+    for plan, terms in zip(plans, all_plan_terms(s, plans)):
         end = generator.effective_end(terms.contract, terms.billing)
         if end is None or today < end:
             continue
@@ -386,7 +400,7 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
         apply_renewals(s, as_of)
     plans = list(s.execute(select(SubscriptionPlan).where(SubscriptionPlan.status == PlanStatus.PUBLISHED)).scalars())
     existing = set(s.execute(select(SubscriptionAction.key)).scalars())
-    terms = [plan_terms(s, p) for p in plans]
+    terms = all_plan_terms(s, plans)
     result = generator.generate(terms, as_of, existing_keys=existing, allowance=allowance)
     if dry_run:
         return result.actions, result.stopped
@@ -423,16 +437,22 @@ def _draft(a: SubscriptionAction) -> ActionDraft:
 
 
 def _store_actions(s: Session, drafts: Iterable[ActionDraft]) -> None:
-    env = s.info["environment"]
-    for draft in drafts:
-        s.add(SubscriptionAction(
-            environment=env, key=draft.key, plan_id=draft.plan_id, line_id=draft.line_id,
-            action_type=draft.action_type.value, action_date=draft.action_date, date_from=draft.date_from,
-            date_to=draft.date_to, cycle=draft.cycle, product=draft.product, quantity=draft.quantity,
-            sales_price=draft.sales_price, discount_amount=draft.discount_amount,
-            discount_percent=draft.discount_percent, gross_amount=draft.gross_amount, net_amount=draft.net_amount,
-            currency=draft.currency, unit=draft.unit, reason_code=draft.reason_code, credit_note=draft.credit_note,
-            posting_date=draft.action_date))
+    """One executemany for all new actions: a billing run creates hundreds of thousands."""
+    env, now = s.info["environment"], utcnow()
+    rows = [{
+        "environment": env, "key": draft.key, "plan_id": draft.plan_id, "line_id": draft.line_id,
+        "action_type": draft.action_type.value, "status": ActionStatus.NOT_FIRMED.value,
+        "action_date": draft.action_date, "date_from": draft.date_from, "date_to": draft.date_to,
+        "cycle": draft.cycle, "product": draft.product, "quantity": draft.quantity,
+        "sales_price": draft.sales_price, "discount_amount": draft.discount_amount,
+        "discount_percent": draft.discount_percent, "gross_amount": draft.gross_amount,
+        "net_amount": draft.net_amount, "currency": draft.currency, "unit": draft.unit,
+        "reason_code": draft.reason_code, "credit_note": draft.credit_note, "posting_date": draft.action_date,
+        "created_at": now, "updated_at": now,
+    } for draft in drafts]
+    if rows:
+        s.flush()  # pending ORM changes first, in the order they were made
+        s.connection().execute(insert(SubscriptionAction.__table__), rows)
 
 
 def credit_line(s: Session, line_id: int, *, start_on: date, today: date, all_cycles: bool,
