@@ -28,8 +28,9 @@ KILLS_PER_ROUND = 4
 
 @pytest.fixture
 def slow_sandbox() -> Iterator[SandboxServer]:
-    # A little latency per request so a sync lasts seconds and kills land mid-page.
-    with SandboxServer(records=800, seed=99, latency_ms=3, time_zone="Europe/Berlin") as server:
+    # Enough latency per request that a sync lasts seconds and kills land mid-page (the sync
+    # reads pages ahead, so a faster sandbox would let it finish before the first kill).
+    with SandboxServer(records=800, seed=99, latency_ms=12, time_zone="Europe/Berlin") as server:
         yield server
 
 
