@@ -229,16 +229,17 @@ def parse_event(body: bytes, sent_at: datetime) -> IpnEvent:
     refund_id = fields.get("reversalRefNum") or None
     needs_money = kind in _MONEY_EVENTS
     merchant_id = _required(fields, "merchantTransactionId") if needs_money else fields.get("merchantTransactionId")
-    raw_amount = fields.get("invoiceChargeAmount") or fields.get("invoiceAmount")
+    amount_field = "invoiceChargeAmount" if fields.get("invoiceChargeAmount") else "invoiceAmount"
+    raw_amount = fields.get(amount_field)
     currency = (fields.get("invoiceChargeCurrency") or fields.get("currency") or "").strip().upper() or None
     amount: Decimal | None = None
     if raw_amount:
         try:
             amount = Decimal(raw_amount)
         except ArithmeticError:
-            raise IpnMalformed(f"the IPN field invoiceChargeAmount is not a number: {raw_amount!r}") from None
+            raise IpnMalformed(f"the IPN field {amount_field} is not a number: {raw_amount!r}") from None
         if not amount.is_finite():
-            raise IpnMalformed(f"the IPN field invoiceChargeAmount is not a number: {raw_amount!r}")
+            raise IpnMalformed(f"the IPN field {amount_field} is not a number: {raw_amount!r}")
     if needs_money and amount is None:
         raise IpnMalformed("the IPN lacks the field invoiceChargeAmount")
     if needs_money and (currency is None or len(currency) != 3 or not currency.isalpha()):
