@@ -84,6 +84,9 @@ class SyncSettings(BaseModel):
     reconcile_hours: float = Field(
         default=24.0, ge=0, description="Full read to detect deletes every N hours (0: every sync)"
     )
+    sync_every_minutes: float = Field(
+        default=60.0, ge=0.25, le=10080, description="Scheduled sync cadence under `cashrail serve`"
+    )
 
 
 class SourceConnector(ABC):

@@ -342,6 +342,18 @@ def run_sync(name: str, environment: str, *, full: bool, show_progress: bool) ->
             sync_flow.remove_progress_listener(listener)
 
 
+def _sync_through_deployment(name: str, environment: str, full: bool) -> dict[str, Any] | None:
+    from hub import serve
+
+    if serve.running() is None:
+        return None
+    err.print(f"Sync Now through the {name} deployment (cashrail serve is running)…")
+    try:
+        return serve.sync_via_deployment(name, environment, full=full)
+    except serve.ServeError as exc:
+        fail(str(exc))
+
+
 def run_flow(name: str, **params: Any) -> Any:
     """Run one of the billing flows in this process (Prefect's temporary server unless configured)."""
     prefect_env.configure()
@@ -372,11 +384,35 @@ def sync_command(
         card = cards.get(s, name)
         if card.status != "active":
             fail(f"connector {name!r} is {card.status}; activate it before syncing")
-    summary = run_sync(name, environment, full=full, show_progress=not as_json)
+    summary = _sync_through_deployment(name, environment, full) or run_sync(
+        name, environment, full=full, show_progress=not as_json)
     if as_json:
         print(json.dumps({"connector": name, "streams": summary["streams"]}))
     else:
         out.print(counts_table(summary["streams"], f"Sync of {name} ({environment}), run {summary['run_id']}"))
+
+
+# --- serve ------------------------------------------------------------------------------
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    prefect_port: Annotated[int, typer.Option(help="Prefect server (UI and API) port")] = 4200,
+    web_port: Annotated[int, typer.Option(help="Admin web app port (0: any free port)")] = 8000,
+) -> None:
+    """Run Cashrail as a service: Prefect server + UI, scheduled deployments, a worker, the admin app."""
+    from hub import serve
+
+    def ready(served: serve.Served) -> None:
+        out.print(f"Prefect UI:    {served.prefect_url}\nAdmin web app: {served.web_url}\n"
+                  "Schedules are live; Ctrl+C stops everything.", highlight=False)
+
+    err.print("Starting the Prefect server (its first start migrates its database)…")
+    try:
+        serve.serve(host, prefect_port, web_port, on_ready=ready)
+    except serve.ServeError as exc:
+        fail(str(exc))
 
 
 # --- sandbox and demo --------------------------------------------------------------------

@@ -101,14 +101,15 @@ class SyncJobs:
 
     @staticmethod
     def _run(job: SyncJob, environment: str, name: str, full: bool) -> None:
-        from hub import prefect_env
+        from hub import prefect_env, serve
 
         prefect_env.configure()
         from flows import sync as sync_flow
 
         job.state = "running"
-        try:
-            summary = sync_flow.sync_connector(connector=name, environment=environment, full=full)
+        try:  # through the card's deployment under `cashrail serve`, else in this process
+            summary = serve.sync_via_deployment(name, environment, full=full) or sync_flow.sync_connector(
+                connector=name, environment=environment, full=full)
         except Exception as exc:  # shown on the card; the run's record keeps the details
             job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
             return

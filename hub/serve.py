@@ -1,0 +1,237 @@
+"""`cashrail serve`: a Prefect server with its UI, the deployments with their schedules, a
+process worker that runs them, and the admin web app — one command.
+
+The Prefect server and the worker are child processes (their logs go to ``<data dir>/logs``);
+the web app runs in this process. ``<data dir>/serve.json`` tells other commands (Sync Now from
+the CLI or the web app) where the Prefect API is, so their runs go through the deployments and
+show in the UI. Deployments are reconciled with the connector cards every ``reconcile_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hub import prefect_env
+from hub.settings import get_settings
+
+STATE_FILE = "serve.json"
+
+
+class ServeError(RuntimeError):
+    pass
+
+
+@dataclass
+class Served:
+    prefect_url: str
+    web_url: str
+    pid: int
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.prefect_url}/api"
+
+
+def state_path() -> Path:
+    return get_settings().data_dir / STATE_FILE
+
+
+def running() -> Served | None:
+    """The `cashrail serve` of this data dir, if one is up and its Prefect API answers."""
+    try:
+        data = json.loads(state_path().read_text())
+        os.kill(int(data["pid"]), 0)
+        served = Served(data["prefect_url"], data["web_url"], int(data["pid"]))
+        httpx.get(f"{served.api_url}/health", timeout=2).raise_for_status()
+        return served
+    except (OSError, ValueError, KeyError, httpx.HTTPError):
+        return None
+
+
+def _bin(name: str) -> str:
+    candidate = Path(sys.executable).with_name(name)
+    return str(candidate) if candidate.exists() else name
+
+
+def _child(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    handle = log.open("ab")
+    return subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServeError(f"the Prefect server exited with {proc.returncode}; see {log}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise ServeError(f"the Prefect server did not answer at {url} within {timeout:.0f} s; see {log}")
+
+
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def serve(host: str = "127.0.0.1", prefect_port: int = 4200, web_port: int = 8000, *,
+          reconcile_seconds: float = 30.0, worker_poll_seconds: float = 5.0,
+          on_ready: Callable[[Served], None] | None = None, stop: threading.Event | None = None) -> None:
+    """Run everything until ``stop`` is set (or SIGINT/SIGTERM)."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    other = running()
+    if other is not None:
+        raise ServeError(f"cashrail serve already runs for {settings.data_dir} (pid {other.pid}): "
+                         f"Prefect UI {other.prefect_url}, admin app {other.web_url}")
+    prefect_env.configure()
+    prefect_url = f"http://{host}:{prefect_port}"
+    env = dict(os.environ)
+    env.update({
+        "PREFECT_API_URL": f"{prefect_url}/api",
+        "PREFECT_UI_API_URL": f"{prefect_url}/api",
+        "PREFECT_SERVER_API_HOST": host,
+        "PREFECT_SERVER_API_PORT": str(prefect_port),
+        "PREFECT_WORKER_QUERY_SECONDS": str(worker_poll_seconds),
+        # the scheduler turns new schedules into runs within seconds, not its default minute
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": str(max(worker_poll_seconds, 5.0)),
+        "CASHRAIL_DATA_DIR": str(settings.data_dir.resolve()),
+    })
+    for key in [k for k in env if k.startswith("PREFECT_LOGGING_HANDLERS_")]:
+        del env[key]  # the CLI's quiet console is for this terminal, not the children's log files
+    logs = settings.data_dir / "logs"
+    stop = stop or threading.Event()
+    server = worker = None
+    web: Any = None
+    try:
+        server = _child([_bin("prefect"), "server", "start", "--host", host, "--port", str(prefect_port)],
+                        logs / "prefect-server.log", env)
+        _wait_healthy(f"{prefect_url}/api", server, logs / "prefect-server.log")
+        os.environ.update({k: env[k] for k in ("PREFECT_API_URL", "PREFECT_UI_API_URL", "CASHRAIL_DATA_DIR")})
+
+        import deployments
+
+        asyncio.run(deployments.reconcile())
+        worker = _child([_bin("prefect"), "worker", "start", "--pool", deployments.POOL, "--type", "process",
+                         "--name", f"cashrail-{os.getpid()}"], logs / "prefect-worker.log", env)
+        web = _start_web(host, web_port)
+        served = Served(prefect_url, f"http://{host}:{web.config.port}", os.getpid())
+        state_path().write_text(json.dumps({"prefect_url": served.prefect_url, "web_url": served.web_url,
+                                            "pid": served.pid}))
+        if on_ready:
+            on_ready(served)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _interrupt)  # never Event.set() in a handler: it can deadlock
+        try:
+            while not stop.wait(reconcile_seconds):
+                if worker.poll() is not None:
+                    raise ServeError(f"the Prefect worker exited with {worker.returncode}; see {logs}")
+                asyncio.run(deployments.reconcile())
+        except KeyboardInterrupt:
+            pass
+    finally:
+        if web is not None:
+            web.should_exit = True
+        _stop(worker)
+        _stop(server)
+        try:
+            if json.loads(state_path().read_text()).get("pid") == os.getpid():
+                state_path().unlink()
+        except (OSError, ValueError):
+            pass
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _start_web(host: str, port: int) -> Any:
+    import uvicorn
+
+    from hub.web.app import create_app
+
+    config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="cashrail-web", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise ServeError(f"the admin web app did not start on {host}:{port}")
+        time.sleep(0.1)
+    return server
+
+
+def sync_now(connector: str, environment: str, *, full: bool = False, wait: bool = True) -> dict[str, Any] | None:
+    """Sync Now through the connector's deployment when `cashrail serve` runs; None when it does not
+    (the caller then runs the flow in its own process). Returns the flow run's id, state and counts."""
+    served = running()
+    if served is None:
+        return None
+    os.environ["PREFECT_API_URL"] = served.api_url
+    prefect_env.configure()
+    import deployments
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    def start() -> Any:
+        return run_deployment(deployments.sync_deployment_name(environment, connector),
+                              parameters={"connector": connector, "environment": environment, "full": full},
+                              timeout=None if wait else 0)
+
+    try:
+        flow_run = start()
+    except ObjectNotFound:  # the card was activated after the last reconcile: deploy it now
+        asyncio.run(deployments.reconcile())
+        flow_run = start()
+    return {"flow_run_id": str(flow_run.id), "state": flow_run.state.type.value if flow_run.state else None,
+            "prefect_url": f"{served.prefect_url}/runs/flow-run/{flow_run.id}"}
+
+
+def sync_via_deployment(connector: str, environment: str, *, full: bool = False) -> dict[str, Any] | None:
+    """Sync Now as a run of the card's deployment when `cashrail serve` runs (it shows in the
+    Prefect UI and takes its turn on the workers): the hub's run id and per-stream counts; None
+    when nothing serves this data dir (the caller runs the flow itself). CLI and web share it.
+
+    Raises:
+        ServeError: the run did not complete (its state and Prefect UI link are named).
+    """
+    from sqlmodel import select
+
+    from hub.db import session
+    from hub.models import SyncRun
+
+    started = sync_now(connector, environment, full=full)
+    if started is None:
+        return None
+    with session(environment) as s:
+        run = s.execute(select(SyncRun).where(SyncRun.flow_run_id == started["flow_run_id"])).scalars().first()
+        if run is None or run.status != "completed":
+            raise ServeError(f"the sync run ended {started['state']}: {run.error if run else 'it never started'} "
+                             f"({started['prefect_url']})")
+        return {"run_id": run.id, "streams": dict(run.counts), "flow_run": started}
