@@ -417,9 +417,15 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
 
 def _track_current_cycles(s: Session, plans: Iterable[PlanTerms], as_of: date) -> None:
     """Each line's current cycle start/end as of the run's day (seed 003's line fields)."""
+    plans = list(plans)
+    line_ids = [line_terms.line_id for terms in plans for line_terms in terms.lines]
+    loaded: dict[int, PlanLine] = {}  # one query per 500 lines, not one per line
+    for start in range(0, len(line_ids), 500):
+        loaded.update((line.id, line) for line in s.execute(  # type: ignore[misc]
+            select(PlanLine).where(PlanLine.id.in_(line_ids[start:start + 500]))).scalars())
     for terms in plans:
         for line_terms in terms.lines:
-            line = s.get(PlanLine, line_terms.line_id)  # already in the session: no query
+            line = loaded.get(line_terms.line_id)
             period = generator.current_cycle(terms, line_terms, as_of)
             start, end = (period.start, period.end) if period else (None, None)
             if line is not None and (line.current_cycle_start, line.current_cycle_end) != (start, end):
