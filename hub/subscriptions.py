@@ -188,6 +188,12 @@ def add_line(s: Session, plan_id: int, *, product: str, quantity: Decimal, sales
     return line
 
 
+def _only_editable(changes: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
+    unknown = set(changes) - set(allowed)
+    if unknown:
+        raise SubscriptionError(f"{what} has no editable field {', '.join(sorted(unknown))}")
+
+
 PLAN_EDITABLE = ("name", "global_start", "global_end", "fixed_cycles", "automatic_renewal", "renewal_notice",
                  "renewal_notice_days", "renewal_notice_notification", "reason_code", "salesperson", "pays_by_mandate")
 
@@ -196,9 +202,7 @@ def edit_plan(s: Session, plan_id: int, **changes: Any) -> SubscriptionPlan:
     """Change a Draft plan's terms (a published plan is not editable, seed 003)."""
     allow(s, "Subscription Plan", "Update")
     plan = get_plan(s, plan_id)
-    unknown = set(changes) - set(PLAN_EDITABLE)
-    if unknown:
-        raise SubscriptionError(f"a plan has no editable field {', '.join(sorted(unknown))}")
+    _only_editable(changes, PLAN_EDITABLE, "a plan")
     try:
         rules.assert_plan_editable(PlanStatus(plan.status))
         for name, value in changes.items():
@@ -229,9 +233,7 @@ def edit_line(s: Session, line_id: int, **changes: Any) -> tuple[PlanLine, str |
     line = s.get(PlanLine, line_id)
     if line is None:
         raise SubscriptionError(f"no plan line {line_id} in {s.info['environment']}")
-    unknown = set(changes) - set(LINE_EDITABLE)
-    if unknown:
-        raise SubscriptionError(f"a plan line has no editable field {', '.join(sorted(unknown))}")
+    _only_editable(changes, LINE_EDITABLE, "a plan line")
     plan = get_plan(s, line.plan_id)
     before = line.billing_period_amount_after_discount
     try:
@@ -261,9 +263,7 @@ def edit_action(s: Session, action_id: int, **changes: Any) -> SubscriptionActio
     action = s.get(SubscriptionAction, action_id)
     if action is None:
         raise SubscriptionError(f"no action {action_id}")
-    unknown = set(changes) - set(ACTION_EDITABLE)
-    if unknown:
-        raise SubscriptionError(f"an action has no editable field {', '.join(sorted(unknown))}")
+    _only_editable(changes, ACTION_EDITABLE, "an action")
     try:
         lifecycle.assert_action_editable(ActionStatus(action.status))
         for name, value in changes.items():
