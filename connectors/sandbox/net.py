@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -126,3 +127,41 @@ def serve_in_thread(server: uvicorn.Server, sock: socket.socket, name: str, time
             raise RuntimeError(f"{name} failed to start")
         time.sleep(0.01)
     return thread
+
+
+async def drop_connection(send: Any) -> None:
+    """Close the TCP connection without any response bytes (the client sees a protocol/read error).
+
+    uvicorn's ``send`` is a bound method of the request cycle, which holds the transport.
+    Yielding once lets uvicorn mark the cycle disconnected so it does not try a 500.
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None:  # not under uvicorn (e.g. TestClient): surface as a transport error
+        raise ConnectionResetError("sandbox fault: connection dropped")
+    transport.close()
+    await asyncio.sleep(0)
+
+
+def set_fault_knobs(faults: Any, body: dict[str, Any], *, rates: tuple[str, ...] = (),
+                    seconds: tuple[str, ...] = (), counts: tuple[str, ...] = ()) -> None:
+    """Apply the ``/_admin/faults`` settings every sandbox shares: probabilities within [0, 1],
+    non-negative durations and counts, and ``seed`` (which reseeds ``faults.rng``).
+
+    Raises:
+        ValueError: a value is out of range or of the wrong type (the sandbox answers 400).
+    """
+    for name in rates:
+        if name in body:
+            value = float(body[name])
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1]")
+            setattr(faults, name, value)
+    for name in seconds:
+        if name in body:
+            setattr(faults, name, max(0.0, float(body[name])))
+    for name in counts:
+        if name in body:
+            setattr(faults, name, max(0, int(body[name])))
+    if "seed" in body:
+        faults.seed = int(body["seed"])
+        faults.rng.seed(faults.seed)

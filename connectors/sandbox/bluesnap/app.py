@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
-from connectors.sandbox.bms.app import _drop_connection  # the one way our sandboxes drop a connection
+from connectors.sandbox.net import drop_connection, set_fault_knobs
 
 from . import page
 from .cards import DECLINE_TEXT, TEST_CARDS, Outcome, outcome_of
@@ -280,7 +280,7 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
                         "accountId": str(shopper.id), "paymentMethod": "CC", "creditCardType": card.card_type,
                         **money})
         if behaviour.outcome is Outcome.DROP_AFTER_CHARGE:
-            await _drop_connection(request.scope[_SEND_KEY])
+            await drop_connection(request.scope[_SEND_KEY])
             return Response(status_code=204)  # never reaches the caller: the connection is gone
         if behaviour.outcome is Outcome.TIMEOUT_AFTER_CHARGE:
             await asyncio.sleep(state.faults.slow_response_seconds)
@@ -371,25 +371,14 @@ def _register_admin(app: FastAPI, state: GatewayState) -> None:
         f = state.faults
         try:
             with state.lock:
-                for rate in ("rate_429", "rate_503"):
-                    if rate in body:
-                        value = float(body[rate])
-                        if not 0.0 <= value <= 1.0:
-                            raise ValueError(f"{rate} must be within [0, 1]")
-                        setattr(f, rate, value)
                 if "next_statuses" in body:
                     statuses = [int(s) for s in body["next_statuses"]]
                     if any(s not in (429, 503) for s in statuses):
                         raise ValueError("next_statuses may hold 429 and 503 only")
                     f.next_statuses.clear()
                     f.next_statuses.extend(statuses)
-                if "retry_after" in body:
-                    f.retry_after = max(0, int(body["retry_after"]))
-                if "slow_response_seconds" in body:
-                    f.slow_response_seconds = max(0.0, float(body["slow_response_seconds"]))
-                if "seed" in body:
-                    f.seed = int(body["seed"])
-                    f.rng.seed(f.seed)
+                set_fault_knobs(f, body, rates=("rate_429", "rate_503"), seconds=("slow_response_seconds",),
+                                counts=("retry_after",))
         except (TypeError, ValueError) as exc:
             raise GatewayError(400, "VALIDATION_GENERAL_FAILURE", str(exc)) from None
         return f.as_dict()

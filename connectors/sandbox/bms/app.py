@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
+from connectors.sandbox.net import drop_connection, set_fault_knobs
 from .data import (
     LOOKUPS,
     STREAMS,
@@ -165,7 +166,7 @@ class BmsSandboxApp(FastAPI):
             await asyncio.sleep(faults.latency_ms / 1000)
         if draw[0] < faults.rate_drop:
             state.stats.faults["drop"] += 1
-            await _drop_connection(send)
+            await drop_connection(send)
             return True
         if draw[1] < faults.rate_429:
             state.stats.faults["429"] += 1
@@ -179,19 +180,6 @@ class BmsSandboxApp(FastAPI):
                 scope, receive, send)
             return True
         return False
-
-
-async def _drop_connection(send: Send) -> None:
-    """Close the TCP connection without any response bytes (client sees a protocol/read error).
-
-    uvicorn's ``send`` is a bound method of the request cycle, which holds the transport.
-    Yielding once lets uvicorn mark the cycle disconnected so it does not try a 500.
-    """
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if transport is None:  # not under uvicorn (e.g. TestClient): surface as a transport error
-        raise ConnectionResetError("sandbox fault: connection dropped")
-    transport.close()
-    await asyncio.sleep(0)
 
 
 def create_app(state: SandboxState) -> BmsSandboxApp:
@@ -574,19 +562,8 @@ def _register_admin(app: FastAPI, state: SandboxState) -> None:
         body = await _json_body(request)
         f = state.faults
         try:
-            for rate in ("rate_429", "rate_5xx", "rate_drop"):
-                if rate in body:
-                    value = float(body[rate])
-                    if not 0.0 <= value <= 1.0:
-                        raise ValueError(f"{rate} must be within [0, 1]")
-                    setattr(f, rate, value)
-            if "latency_ms" in body:
-                f.latency_ms = max(0.0, float(body["latency_ms"]))
-            if "retry_after" in body:
-                f.retry_after = max(0, int(body["retry_after"]))
-            if "seed" in body:
-                f.seed = int(body["seed"])
-                f.rng.seed(f.seed)
+            set_fault_knobs(f, body, rates=("rate_429", "rate_5xx", "rate_drop"), seconds=("latency_ms",),
+                            counts=("retry_after",))
         except (TypeError, ValueError) as e:
             raise ApiError(400, "ValidationError", str(e)) from None
         return f.as_dict()

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from connectors.sandbox.net import set_fault_knobs
+
 from .data import ALL_PERMISSION_SETS, ENTITY_SETS, LINE_SETS, BcState, Record, _customer, compute_totals, public
 
 if TYPE_CHECKING:
@@ -202,25 +204,11 @@ def register_admin(app: FastAPI, state: BcState, api: "BcApi") -> None:
         b = await body_of(request)
         f = state.faults
         try:
-            for rate in ("rate_5xx", "rate_drop", "rate_timeout_after_apply"):
-                if rate in b:
-                    v = float(b[rate])
-                    if not 0.0 <= v <= 1.0:
-                        raise ValueError(f"{rate} must be within [0, 1]")
-                    setattr(f, rate, v)
-            if "latency_ms" in b:
-                f.latency_ms = max(0.0, float(b["latency_ms"]))
-            if "retry_after" in b:
-                f.retry_after = max(0, int(b["retry_after"]))
-            if "hang_seconds" in b:
-                f.hang_seconds = max(0.0, float(b["hang_seconds"]))
-            if "timeout_mode" in b:
-                if b["timeout_mode"] not in ("drop", "hang"):
-                    raise ValueError("timeout_mode must be 'drop' or 'hang'")
-                f.timeout_mode = b["timeout_mode"]
-            if "seed" in b:
-                f.seed = int(b["seed"])
-                f.rng.seed(f.seed)
+            if "timeout_mode" in b and b["timeout_mode"] not in ("drop", "hang"):
+                raise ValueError("timeout_mode must be 'drop' or 'hang'")
+            set_fault_knobs(f, b, rates=("rate_5xx", "rate_drop", "rate_timeout_after_apply"),
+                            seconds=("latency_ms", "hang_seconds"), counts=("retry_after",))
+            f.timeout_mode = b.get("timeout_mode", f.timeout_mode)
         except (TypeError, ValueError) as e:
             raise BcError(400, "BadRequest", str(e)) from None
         return js(f.as_dict())

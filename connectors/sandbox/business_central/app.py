@@ -33,6 +33,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Receive, Scope, Send
 
+from connectors.sandbox.net import drop_connection
 from .data import (
     BC_RESOURCE,
     EMPTY_GUID,
@@ -838,7 +839,7 @@ class BcSandboxApp(FastAPI):
                     await asyncio.sleep(faults.latency_ms / 1000)
                 if draw[0] < faults.rate_drop:
                     state.stats.faults["drop"] += 1
-                    await _drop_connection(send)
+                    await drop_connection(send)
                     return
                 if draw[1] < faults.rate_5xx:
                     state.stats.faults["5xx"] += 1
@@ -856,7 +857,7 @@ class BcSandboxApp(FastAPI):
                     await super().__call__(scope, receive, swallow)  # the write happens...
                     if faults.timeout_mode == "hang":
                         await asyncio.sleep(faults.hang_seconds)
-                    await _drop_connection(send)  # ...but the client never hears about it
+                    await drop_connection(send)  # ...but the client never hears about it
                     return
                 await super().__call__(scope, receive, counting_send)
         finally:
@@ -866,15 +867,6 @@ class BcSandboxApp(FastAPI):
         headers = ({"Retry-After": str(self.sandbox.retry_after_on_429)}
                    if self.sandbox.retry_after_on_429 is not None else None)
         await error_response(BcError(429, "Application_TooManyRequests", message, headers))(scope, receive, send)
-
-
-async def _drop_connection(send: Send) -> None:
-    """Close the connection without response bytes (see the BMS sandbox for the mechanism)."""
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if transport is None:
-        raise ConnectionResetError("sandbox fault: connection dropped")
-    transport.close()
-    await asyncio.sleep(0)
 
 
 def _aad_error(status: int, error: str, code: str, description: str, state: BcState) -> JSONResponse:
