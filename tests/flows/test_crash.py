@@ -44,11 +44,17 @@ def _env(prefect_api: str) -> dict[str, str]:
             "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 
-def _kill_round(rng: random.Random, prefect_api: str) -> None:
+def _kill_round(rng: random.Random, prefect_api: str, connector_id: int) -> None:
+    """Start a sync and SIGKILL it at a random point after its run began (not before: a slow
+    process start on a loaded machine must not turn the kill into a no-op)."""
     for _ in range(KILLS_PER_ROUND):
+        before = len(_runs(connector_id))
         proc = subprocess.Popen(_sync_cmd(), env=_env(prefect_api), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(3.0, 8.0))
+        deadline = time.monotonic() + 120
+        while len(_runs(connector_id)) == before and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(rng.uniform(0.2, 3.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
 
@@ -74,7 +80,7 @@ def test_sync_killed_at_random_points_then_completed_leaves_hub_equal_to_sandbox
     with session("sandbox") as s:
         cards.set_status(s, "psa", "active")
 
-    _kill_round(rng, prefect_api=prefect_backend)
+    _kill_round(rng, prefect_api=prefect_backend, connector_id=card.id)  # type: ignore[arg-type]
     _complete(prefect_api=prefect_backend)
     assert_hub_equals_sandbox(slow_sandbox.url, "sandbox", card.id)
 
@@ -86,7 +92,7 @@ def test_sync_killed_at_random_points_then_completed_leaves_hub_equal_to_sandbox
         httpx.delete(f"{admin}/invoices/{i * 13}").raise_for_status()
         httpx.post(f"{admin}/tickets", json={"Title": f"Raised {i}", "AccountId": i}).raise_for_status()
 
-    _kill_round(rng, prefect_api=prefect_backend)
+    _kill_round(rng, prefect_api=prefect_backend, connector_id=card.id)  # type: ignore[arg-type]
     _complete(prefect_api=prefect_backend)
     assert_hub_equals_sandbox(slow_sandbox.url, "sandbox", card.id)
 
