@@ -33,3 +33,30 @@ def test_a_notification_enqueued_twice_is_stored_once_and_reads_back_unchanged(h
         assert s.execute(select(func.count()).select_from(NotificationMessage)).scalar_one() == 1
     with session("production") as s:  # another environment does not see it
         assert s.execute(select(func.count()).select_from(NotificationMessage)).scalar_one() == 0
+
+
+def test_hub_settings_sections_are_kept_per_environment(hub_db: str) -> None:
+    from hub.hub_settings import get_section, put_section
+
+    with session("sandbox") as s:
+        assert get_section(s, "dunning") == {}
+        put_section(s, "dunning", {"levels": [15, 45, 60]})
+        put_section(s, "dunning", {"levels": [10, 20, 30]})
+    with session("sandbox") as s:
+        assert get_section(s, "dunning") == {"levels": [10, 20, 30]}
+    with session("production") as s:
+        assert get_section(s, "dunning") == {}
+
+
+def test_audit_entries_never_hold_a_secret(hub_db: str) -> None:
+    from hub.audit import REDACTED, record
+    from hub.models import AuditEntry
+
+    with session("sandbox") as s:
+        record(s, "connector.edit", "connector", 7, actor="ann@example.com",
+               before={"url": "https://a", "password": "p1"}, after={"client_secret": "s2", "url": "https://b"})
+    with session("sandbox") as s:
+        entry = s.execute(select(AuditEntry)).scalar_one()
+        assert entry.actor == "ann@example.com" and entry.environment == "sandbox"
+        assert entry.detail == {"before": {"url": "https://a", "password": REDACTED},
+                                "after": {"client_secret": REDACTED, "url": "https://b"}}
