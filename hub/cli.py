@@ -420,7 +420,7 @@ def serve_command(
 
 @app.command("sandbox")
 def sandbox_command(
-    kind: Annotated[str, typer.Option(help="bms or business_central")] = "bms",
+    kind: Annotated[str, typer.Option(help="bms, business_central, bluesnap or mail")] = "bms",
     records: Annotated[int, typer.Option(help="Records per large stream")] = 1000,
     seed: Annotated[int, typer.Option(help="Data seed")] = 42,
     port: Annotated[int, typer.Option(help="Port (0: any free port)")] = 0,
@@ -435,9 +435,9 @@ def sandbox_command(
         stopped = demo.stop_background_sandboxes()
         out.print(f"Stopped: {', '.join(stopped)}." if stopped else "No sandbox was running.")
         return
-    if kind not in demo.SYSTEMS:
-        fail(f"unknown sandbox {kind!r}; choose one of {', '.join(demo.SYSTEMS)}")
-    import_module(f"{demo.SYSTEMS[kind].module}.__main__").main(
+    if kind not in demo.SANDBOX_MODULES:
+        fail(f"unknown sandbox {kind!r}; choose one of {', '.join(demo.SANDBOX_MODULES)}")
+    import_module(f"{demo.SANDBOX_MODULES[kind]}.__main__").main(
         ["--records", str(records), "--seed", str(seed), "--port", str(port)])
 
 

@@ -75,6 +75,14 @@ SYSTEMS: dict[str, DemoSystem] = {
 }
 
 
+#: every bundled sandbox: the source systems above, the payment gateway and the mail server
+SANDBOX_MODULES: dict[str, str] = {
+    **{kind: system.module for kind, system in SYSTEMS.items()},
+    "bluesnap": "connectors.sandbox.bluesnap",
+    "mail": "connectors.sandbox.mail",
+}
+
+
 def _state_file() -> Path:
     return get_settings().data_dir / "sandboxes.json"
 
@@ -101,11 +109,10 @@ def stop_background_sandboxes() -> list[str]:
 
 def start_background_sandbox(kind: str, records: int, seed: int, timeout: float = 180.0) -> dict[str, Any]:
     """Start a sandbox as a detached process that outlives this command; returns its info line."""
-    system = SYSTEMS[kind]
     data_dir = get_settings().data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / f"sandbox-{kind}.log"
-    args = [sys.executable, "-m", system.module, "--records", str(records), "--seed", str(seed), "--port", "0"]
+    args = [sys.executable, "-m", SANDBOX_MODULES[kind], "--records", str(records), "--seed", str(seed), "--port", "0"]
     if kind == "business_central":
         args += ["--cert-dir", str((data_dir / "bc-sandbox-tls").resolve())]
     with log.open("w") as out:
