@@ -251,7 +251,7 @@ def unpaid_invoices(s: Session, payment_method: str | None = None) -> list[Unpai
 @dataclass(frozen=True)
 class ChargeRow:
     """One invoice's outcome (seed 000's response column): approved, declined, skipped (why),
-    unknown (answer lost: settled next run) or failed (never reached the card)."""
+    unknown (no answer: settled next run under the same key) or failed (refused before sending)."""
 
     invoice_id: int
     invoice_number: str | None
@@ -369,12 +369,14 @@ def _start(environment: str, invoice_id: int, trigger: str, today: date,
 
 
 def _call(gateway: BlueSnapConnector, job: dict[str, Any]) -> ChargeResult | tuple[str, str]:
-    """The gateway's answer, or ("unknown"|"pending"|"failed", why)."""
+    """The gateway's answer, or ("unknown", why) when it could not be had: the next run asks
+    again under the same key (looked up first), so the key, not luck, keeps it one charge.
+    ("failed", why) is for input the gateway refused before sending anything."""
     try:
         return gateway.charge(vaulted_shopper_id=job["shopper"], amount=job["amount"], currency=job["currency"],
                               merchant_transaction_id=job["key"])
     except ApiError as exc:
-        return ("unknown" if exc.maybe_applied else "failed", str(exc))
+        return ("unknown", str(exc))
     except ValueError as exc:
         return ("failed", str(exc))
 
