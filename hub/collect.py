@@ -390,12 +390,13 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
         collection = _collection(s, invoice.id) or InvoiceCollection(  # type: ignore[arg-type]
             environment=environment, invoice_id=invoice.id, organisation_id=org.id)  # type: ignore[arg-type]
         charge.updated_at = collection.updated_at = utcnow()
-        row = dict(invoice_id=invoice.id, invoice_number=invoice.number, amount=charge.amount,
+        amount = round_money(charge.amount, charge.currency)  # the store keeps 4 decimals
+        row = dict(invoice_id=invoice.id, invoice_number=invoice.number, amount=amount,
                    currency=charge.currency, key=charge.key)
 
         def tell(kind: NotificationType, suffix: str, **extra: Any) -> None:
             enqueue(s, Notification(type=kind, key=f"{charge.key}/{suffix}", customer_name=org.name,
-                                    invoice_number=invoice.number, amount=charge.amount, currency=charge.currency,
+                                    invoice_number=invoice.number, amount=amount, currency=charge.currency,
                                     **extra), organisation_id=org.id, invoice_id=invoice.id)
 
         if isinstance(outcome, tuple):
@@ -457,7 +458,7 @@ def settle_open(environment: str, *, gateway: BlueSnapConnector | None = None) -
         for charge in s.execute(select(Charge).where(Charge.status.in_(OPEN)).order_by(Charge.id)).scalars():  # type: ignore[attr-defined]
             method = charge.payment_method_id and s.execute(select(PaymentMethod).where(
                 PaymentMethod.id == charge.payment_method_id)).scalar_one()
-            jobs.append({"charge_id": charge.id, "key": charge.key, "amount": charge.amount,
+            jobs.append({"charge_id": charge.id, "key": charge.key, "amount": round_money(charge.amount, charge.currency),
                          "currency": charge.currency, "shopper": method.vaulted_shopper_id if method else ""})
     if not jobs:
         return []
@@ -485,7 +486,8 @@ def record_payments(environment: str, charge_ids: Iterable[int] | None = None) -
         if charge_ids is not None:
             query = query.where(Charge.id.in_(list(charge_ids)))  # type: ignore[union-attr]
         jobs = [{"charge_id": c.id, "key": c.key, "connector": k.name, "invoice": i.external_id, "number": i.number,
-                 "amount": c.amount, "currency": c.currency, "day": c.charged_on or c.created_at.date()}
+                 "amount": round_money(c.amount, c.currency), "currency": c.currency,
+                 "day": c.charged_on or c.created_at.date()}
                 for c, i, k in s.execute(query.order_by(Charge.id)).all()]
     results: list[dict[str, Any]] = []
     erps = _Erps(environment)
