@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -202,6 +202,12 @@ def balance(invoice: Invoice, collection: InvoiceCollection | None) -> Decimal:
     return max(Decimal(0), due)
 
 
+def _maybe_unpaid() -> Any:
+    """Invoices that may still be unpaid (the source's amount due is positive or unknown)."""
+    return select(Invoice).where(Invoice.is_deleted.is_(False),  # type: ignore[attr-defined]
+                                 or_(Invoice.amount_due.is_(None), Invoice.amount_due > 0))  # type: ignore[union-attr,operator]
+
+
 def _collection(s: Session, invoice_id: int) -> InvoiceCollection | None:
     return s.execute(select(InvoiceCollection).where(InvoiceCollection.invoice_id == invoice_id)).scalar_one_or_none()
 
@@ -222,7 +228,7 @@ def unpaid_invoices(s: Session, payment_method: str | None = None) -> list[Unpai
         raise CollectError(f"payment_method: must be card, direct_debit or none, not {payment_method!r}")
     names = {c.id: c.name for c in s.execute(select(Connector)).scalars()}
     rows: list[UnpaidInvoice] = []
-    for invoice in s.execute(select(Invoice).where(Invoice.is_deleted.is_(False))).scalars():  # type: ignore[attr-defined]
+    for invoice in s.execute(_maybe_unpaid()).scalars():
         collection = _collection(s, invoice.id)  # type: ignore[arg-type]
         left = balance(invoice, collection)
         if left <= 0:
@@ -297,12 +303,14 @@ def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
     settings = get_settings(s)
     first: list[OpenInvoice] = []
     retries: list[tuple[int, str]] = []
-    for invoice in s.execute(select(Invoice).where(Invoice.is_deleted.is_(False))).scalars():  # type: ignore[attr-defined]
+    for invoice in s.execute(_maybe_unpaid()).scalars():
         collection = _collection(s, invoice.id)  # type: ignore[arg-type]
         left = balance(invoice, collection)
+        if left <= 0:
+            continue
         who = payer(s, invoice)
-        if left <= 0 or who is None or who.method is None or not who.method.autopay \
-                or who.method.kind == PaymentMethodKind.NONE:
+        # direct-debit mandates are not charged yet (the gateway connector has no mandate charge)
+        if who is None or who.method is None or not who.method.autopay or who.method.kind != PaymentMethodKind.CARD:
             continue
         charges = _charges(s, invoice.id)  # type: ignore[arg-type]
         if any(c.status in OPEN for c in charges):

@@ -232,3 +232,14 @@ def test_settings_round_trip_and_bad_values_name_the_field(hub_db: str) -> None:
                        ({"retry": {"default": {"basis": "hourly", "days": [1]}}}, "retry.default.basis")):
         with pytest.raises(CollectError, match=f"^{field}"):
             CollectionSettings.from_json(bad)
+
+
+def test_a_direct_debit_invoice_is_left_alone_by_the_run_and_bulk_pay_says_why(world: World) -> None:
+    org, _ = customer(world, "2", "Mandate Ltd")
+    with session(ENV) as s:
+        from hub import payments
+        payments.set_method(s, org, "direct_debit", mandate_reference="M-1", account_last4="6789")
+    inv = invoice(world, "2", "3")
+    assert collect.run(ENV, AUG[10]).charged == [] and charges(inv) == []
+    [row] = collect.pay(ENV, [inv], today=AUG[10])
+    assert (row.status, row.reason) == ("skipped", "direct-debit collection is not available yet")
