@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +57,8 @@ SECTION = "collections"
 OPEN = ("pending", "unknown")
 #: attempts that count (a "failed" one never reached the card: it is tried again)
 COUNTED = ("pending", "unknown", "succeeded", "declined")
+#: how long a pending charge is left to the run that made it (well past any gateway timeout)
+PENDING_GRACE = timedelta(minutes=15)
 _CLOSED_STATUSES = {"paid", "canceled", "cancelled", "void", "voided"}
 
 
@@ -459,11 +461,16 @@ def _charge(environment: str, gateway: BlueSnapConnector, invoice_id: int, trigg
 
 
 def settle_open(environment: str, *, gateway: BlueSnapConnector | None = None) -> list[ChargeRow]:
-    """Settle charges left pending or unknown: the gateway looks each key up before it would
-    send anything, so a charge that went through is found, never made twice."""
+    """Settle charges left unknown, or pending by a process that died: the gateway looks each
+    key up before it would send anything, so a charge that went through is found, never made
+    twice. A pending charge younger than ``PENDING_GRACE`` may still be in a live run's hands
+    and is left to it (two senders could both miss the other's charge in the lookup)."""
+    stale = utcnow() - PENDING_GRACE
     with session(environment) as s:
         jobs = []
-        for charge in s.execute(select(Charge).where(Charge.status.in_(OPEN)).order_by(Charge.id)).scalars():  # type: ignore[attr-defined]
+        query = select(Charge).where(or_(Charge.status == "unknown",
+                                         (Charge.status == "pending") & (Charge.updated_at < stale)))
+        for charge in s.execute(query.order_by(Charge.id)).scalars():
             method = charge.payment_method_id and s.execute(select(PaymentMethod).where(
                 PaymentMethod.id == charge.payment_method_id)).scalar_one()
             jobs.append({"charge_id": charge.id, "key": charge.key, "amount": round_money(charge.amount, charge.currency),
