@@ -558,6 +558,9 @@ from hub import cli_billing  # noqa: E402  (registers its commands on the app ab
 cli_billing.register(app)
 from hub import cli_users  # noqa: E402
 cli_users.register(app)
+from hub import cli_collect  # noqa: E402
+app.add_typer(cli_collect.payments_app, name="payments")
+app.add_typer(cli_collect.collect_app, name="collect")
 
 
 def main() -> None:

@@ -573,6 +573,8 @@ class Charge(EnvScoped, table=True):
     decline_name: str | None = Field(default=None, max_length=64)
     hard_decline: bool = False
     retry_on: date | None = None
+    #: the business day of the attempt (retries are counted from the first decline's day)
+    charged_on: date | None = None
     #: the payment was recorded in the invoice's source system (ERP or PSA)
     recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     recorded_ref: str | None = Field(default=None, max_length=64)

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -256,6 +257,55 @@ class BmsConnector(SourceConnector):
         if failure:
             raise ApiError(failure, method="POST", path="/v2/servicedesk/tickets")
         return dict(get_ci(response.json(), "Result") or {})
+
+    def invoice_payments(self, invoice_id: str) -> list[dict[str, Any]]:
+        """The payments recorded against an invoice."""
+        path = f"/v2/finance/invoices/{invoice_id}/payments"
+        body = self.api.get_json(path, endpoint="/v2/finance/invoices/{id}/payments")
+        failure = _envelope_error(body)
+        if failure:
+            raise ApiError(failure, method="GET", path=path)
+        return [dict(p) for p in get_ci(body, "Result") or []]
+
+    def record_payment(
+        self, invoice_id: str, amount: Decimal, currency: str, paid_on: date, key: str
+    ) -> dict[str, Any]:
+        """Record a payment of ``amount`` on the invoice once per ``key`` (its ``Reference``).
+
+        The key is looked up before the POST and again when the POST may have reached BMS, so
+        a lost answer never records the payment twice. ``currency`` is the invoice's own (BMS
+        records payments in the invoice currency).
+        """
+        if not key or len(key) > 64:
+            raise ValueError(f"a payment key must be 1-64 characters, got {key!r}")
+        if not isinstance(amount, Decimal) or amount <= 0:
+            raise ValueError(f"amount must be a positive Decimal, not {amount!r}")
+
+        def existing() -> dict[str, Any] | None:
+            return next((p for p in self.invoice_payments(invoice_id)
+                         if str(get_ci(p, "Reference", "")) == key), None)
+
+        found = existing()
+        if found is not None:
+            return found
+        path = f"/v2/finance/invoices/{invoice_id}/payments"
+        body = {"Amount": str(amount), "PaymentDate": paid_on.isoformat(), "Reference": key}
+        for attempt in (1, 2):
+            try:
+                response = self.api.request("POST", path, json=body, retry_writes=False,
+                                            endpoint="/v2/finance/invoices/{id}/payments")
+            except ApiError as exc:
+                if not exc.maybe_applied or attempt == 2:
+                    raise
+                found = existing()
+                if found is not None:
+                    return found
+                continue
+            failure = _envelope_error(response.json())
+            if failure:
+                raise ApiError(failure, method="POST", path=path)
+            return dict(get_ci(response.json(), "Result") or {})
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # --- Test Connection -----------------------------------------------------------
 

@@ -25,6 +25,9 @@ BATCH_LIMIT = 100
 ORDERS = "salesOrders"
 INVOICES = "salesInvoices"
 CREDIT_MEMOS = "salesCreditMemos"
+PAYMENTS = "customerPayments"
+PAYMENT_JOURNALS = "customerPaymentJournals"
+MAX_PAYMENT_KEY_LENGTH = 20  # a customer payment's documentNumber/externalDocumentNumber is Code[20]
 DRAFT = "Draft"
 
 
@@ -101,6 +104,13 @@ def check_key(key: str) -> str:
     return key
 
 
+def check_payment_key(key: str) -> str:
+    """The key, if it fits a customer payment's document numbers (1-20 characters)."""
+    if not isinstance(key, str) or not key.strip() or len(key) > MAX_PAYMENT_KEY_LENGTH:
+        raise ValueError(f"a payment key must be 1-{MAX_PAYMENT_KEY_LENGTH} characters, got {key!r}")
+    return key
+
+
 def odata_string(value: str) -> str:
     """An OData string literal: single quotes doubled."""
     return "'" + value.replace("'", "''") + "'"
@@ -170,7 +180,7 @@ class SalesDocumentWrites:
 
         return self._create_once(ORDERS, "salesOrderLines", header, lambda: self.find_documents(key).first())
 
-    def _create_once(self, entity_set: str, lines: str, header: dict[str, Any],
+    def _create_once(self, entity_set: str, lines: str | None, header: dict[str, Any],
                      existing: Any) -> Document:
         """POST ``header`` once: ``existing()`` (the document already under the key, or None) is
         asked first and again whenever the POST may have reached BC, so a key never gets two."""
@@ -181,7 +191,7 @@ class SalesDocumentWrites:
             try:
                 response = self.api.request(
                     "POST", self.company_path(entity_set), json=header, retry_writes=False,
-                    params={"$expand": lines},
+                    params={"$expand": lines} if lines else None,
                 )
                 return Document(entity_set, dict(response.json()))
             except ApiError as exc:
@@ -289,6 +299,49 @@ class SalesDocumentWrites:
         if done is not None and done.record.get("status") != DRAFT:
             return done
         return self._post_draft(CREDIT_MEMOS, credit_memo_id)
+
+    # --- customer payments -------------------------------------------------------------
+
+    def find_payment(self, key: str) -> Document | None:
+        """The customer payment whose externalDocumentNumber is ``key``, or None."""
+        found = self._by_key(PAYMENTS, check_payment_key(key))
+        return Document(PAYMENTS, found[0]) if found else None
+
+    def payment_journal_id(self) -> str:
+        """The first customer payment journal (BC's cash receipt journal) of the company."""
+        journals = list(self.api.get_json(self.company_path(PAYMENT_JOURNALS)).get("value") or [])
+        if not journals:
+            raise ValueError("Business Central has no customer payment journal in this company")
+        return str(journals[0]["id"])
+
+    def record_payment(
+        self, invoice_id: str, amount: Decimal, currency: str, paid_on: date, key: str
+    ) -> Document:
+        """Record a payment of ``amount`` applied to the posted invoice, once per ``key``.
+
+        A customer payment journal line (API v2.0 ``customerPayment``) with a negative amount
+        (it credits the customer), ``appliesToInvoiceId`` and ``externalDocumentNumber`` =
+        ``key``; looked up by key first and whenever the POST may have reached BC.
+        """
+        check_payment_key(key)
+        if not isinstance(amount, Decimal) or amount <= 0:
+            raise ValueError(f"amount must be a positive Decimal, not {amount!r}")
+        invoice = self._record(INVOICES, invoice_id)
+        invoice_currency = str(invoice.get("currencyCode") or "")
+        if invoice_currency and invoice_currency.upper() != currency.upper():
+            raise ValueError(f"invoice {invoice.get('number')} is in {invoice_currency}, not {currency}")
+        body: dict[str, Any] = {
+            "journalId": self.payment_journal_id(),
+            "customerId": invoice["customerId"],
+            "postingDate": paid_on.isoformat(),
+            "documentNumber": key,
+            "externalDocumentNumber": key,
+            "amount": -amount,
+            "appliesToInvoiceId": invoice_id,
+            "appliesToInvoiceNumber": invoice.get("number"),
+            "description": f"Payment {key}",
+        }
+        return self._create_once(PAYMENTS, None, body, lambda: self.find_payment(key))
 
     # --- generic ---------------------------------------------------------------------
 

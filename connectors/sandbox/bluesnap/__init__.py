@@ -8,7 +8,8 @@ or charge-then-drop-the-connection.
 
 from .app import BlueSnapSandboxApp, create_app
 from .cards import TEST_CARDS, Outcome, TestCard
+from .fill import CardFormRejected, fill_card_form
 from .server import SandboxServer
 from .state import GatewayState
 
-__all__ = ["TEST_CARDS", "BlueSnapSandboxApp", "GatewayState", "Outcome", "SandboxServer", "TestCard", "create_app"]
+__all__ = ["TEST_CARDS", "BlueSnapSandboxApp", "CardFormRejected", "GatewayState", "Outcome", "SandboxServer", "TestCard", "create_app", "fill_card_form"]

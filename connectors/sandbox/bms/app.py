@@ -299,6 +299,14 @@ def create_app(state: SandboxState) -> BmsSandboxApp:
         authorize(request, "Finance: Allow View All")
         return ok(state.public(_invoice(invoice_id)))
 
+    @app.get("/v2/finance/invoices/{invoice_id}/payments")
+    async def invoice_payments(invoice_id: str, request: Request) -> JSONResponse:
+        authorize(request, "Finance: Allow View All")
+        inv = _invoice(invoice_id)
+        with state.lock:
+            found = [dict(p) for p in state.payments if p["InvoiceId"] == inv.get("Id", int(invoice_id))]
+        return ok(found, len(found))
+
     @app.post("/v2/finance/invoices/{invoice_id}/payments")
     async def invoice_payment(invoice_id: str, request: Request) -> JSONResponse:
         authorize(request, "Finance: Allow Modify All")

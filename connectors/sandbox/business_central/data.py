@@ -42,6 +42,16 @@ BC_RESOURCE = "https://api.businesscentral.dynamics.com"
 
 ENTITY_SETS: tuple[str, ...] = ("customers", "contacts", "items", "salesInvoices", "salesOrders",
                                 "salesCreditMemos")
+#: the cash receipt journals and their customer payment lines (served apart from ENTITY_SETS)
+PAYMENT_SETS: tuple[str, ...] = ("customerPaymentJournals", "customerPayments")
+PAYMENT_FIELDS: dict[str, list[str]] = {
+    "customerPaymentJournals": ["id", "code", "displayName", "lastModifiedDateTime", "balancingAccountId",
+                                "balancingAccountNumber"],
+    "customerPayments": ["id", "journalId", "journalDisplayName", "lineNumber", "customerId", "customerNumber",
+                         "contactId", "postingDate", "documentNumber", "externalDocumentNumber", "amount",
+                         "appliesToInvoiceId", "appliesToInvoiceNumber", "description", "comment",
+                         "lastModifiedDateTime"],
+}
 LINE_SETS: dict[str, str] = {"salesInvoices": "salesInvoiceLines", "salesOrders": "salesOrderLines",
                              "salesCreditMemos": "salesCreditMemoLines"}
 
@@ -65,11 +75,16 @@ PERMISSION_FOR: dict[tuple[str, str], str] = {
     ("salesCreditMemos", "read"): "D365 SALES DOC, EDIT",
     ("salesCreditMemos", "write"): "D365 SALES DOC, EDIT",
     ("salesCreditMemos", "post"): "D365 SALES DOC, POST",
+    ("customerPaymentJournals", "read"): "D365 SALES DOC, EDIT",
+    ("customerPayments", "read"): "D365 SALES DOC, EDIT",
+    ("customerPayments", "write"): "D365 SALES DOC, POST",
 }
 #: BC table behind each entity set (used in permission error messages).
 TABLE_FOR: dict[str, str] = {"customers": "Customer", "contacts": "Contact", "items": "Item",
                              "salesInvoices": "Sales Invoice Header", "salesOrders": "Sales Header",
-                             "salesCreditMemos": "Sales Cr.Memo Header"}
+                             "salesCreditMemos": "Sales Cr.Memo Header",
+                             "customerPaymentJournals": "Gen. Journal Batch",
+                             "customerPayments": "Gen. Journal Line"}
 
 _CENT = Decimal("0.01")
 _SEED_START = datetime(2019, 1, 1, tzinfo=timezone.utc)
@@ -213,7 +228,7 @@ class Stats:
     faults: dict[str, int] = field(default_factory=lambda: {"5xx": 0, "drop": 0, "timeout_after_apply": 0})
     documents_created: dict[str, int] = field(default_factory=lambda: {
         "salesOrders": 0, "salesInvoices": 0, "postedInvoices": 0, "canceledInvoices": 0,
-        "salesCreditMemos": 0, "postedCreditMemos": 0})
+        "salesCreditMemos": 0, "postedCreditMemos": 0, "customerPayments": 0})
     tokens_issued: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -221,6 +236,14 @@ class Stats:
                 "by_status": dict(self.by_status), "429": sum(self.throttled.values()),
                 "throttled": dict(self.throttled), "faults": dict(self.faults),
                 "documents_created": dict(self.documents_created), "tokens_issued": self.tokens_issued}
+
+
+def _is_guid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 class Company:
@@ -232,6 +255,13 @@ class Company:
         self.display_name = display_name
         self.business_profile_id = business_profile_id
         self.sets: dict[str, dict[str, Record]] = {s: {} for s in ENTITY_SETS}
+        # one cash receipt journal, its id derived from the company's (seeded data stays as it was)
+        journal_id = str(uuid.uuid5(uuid.UUID(cid), "CASHRCPT")) if _is_guid(cid) else f"{cid}-cashrcpt"
+        self.payment_journals: dict[str, Record] = {journal_id: {
+            "@odata.etag": make_etag(journal_id, 0), "id": journal_id, "code": "CASHRCPT",
+            "displayName": "Cash receipts", "lastModifiedDateTime": "2019-01-01T00:00:00Z",
+            "balancingAccountId": EMPTY_GUID, "balancingAccountNumber": ""}}
+        self.payments: dict[str, Record] = {}
 
     def public(self, system_version: str) -> Record:
         return {"id": self.id, "systemVersion": system_version, "timestamp": 0, "name": self.name,

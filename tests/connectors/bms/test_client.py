@@ -823,3 +823,27 @@ def test_reprs_never_show_the_password(
     for text in (repr(connector), repr(connector.auth), str(connector.auth)):
         assert PASSWORD not in text
         assert "tok-1" not in text
+
+
+def test_a_payment_whose_answer_is_lost_is_found_by_its_reference_and_not_sent_twice(
+    bms: respx.MockRouter, make_connector: Callable[..., BmsConnector]
+) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    recorded: list[dict[str, Any]] = []
+
+    def pay(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        recorded.append({"Id": len(recorded) + 1, "InvoiceId": 7, **body})
+        raise httpx.ReadTimeout("answer lost", request=request)  # BMS recorded it; we never hear
+
+    bms.post("/v2/finance/invoices/7/payments", name="pay7").mock(side_effect=pay)
+    bms.get("/v2/finance/invoices/7/payments", name="list7").mock(
+        side_effect=lambda request: httpx.Response(200, json=envelope(recorded, len(recorded))))
+    connector = make_connector()
+    found = connector.record_payment("7", Decimal("12.50"), "USD", date(2026, 11, 23), "cr-7-1")
+    again = connector.record_payment("7", Decimal("12.50"), "USD", date(2026, 11, 23), "cr-7-1")
+    assert found["Reference"] == again["Reference"] == "cr-7-1"
+    assert len(recorded) == 1 and bms["pay7"].call_count == 1
+    assert recorded[0]["Amount"] == "12.50" and recorded[0]["PaymentDate"] == "2026-11-23"

@@ -1,0 +1,37 @@
+"""The collect-payments flow on a throwaway Prefect backend, against the live sandboxes."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import httpx
+from sqlalchemy import select
+
+from flows.collections import collect_payments
+from hub.db import session
+from hub.models import Charge
+from tests.hub.collect_world import ENV, World, capture_card, customer, invoice, world  # noqa: F401
+
+
+def test_the_flow_charges_due_invoices_records_them_and_leaves_a_table(world: World, prefect_backend: str) -> None:
+    org, contact = customer(world, "1", "Tyrell")
+    capture_card(org, contact)
+    inv = invoice(world, "1", "2")
+    result = collect_payments(environment=ENV, test_date=date(2012, 8, 10))
+    assert [r["status"] for r in result["charged"]] == ["approved"]
+    assert result["recorded"][0]["error"] is None
+    with session(ENV) as s:
+        charge = s.execute(select(Charge).where(Charge.invoice_id == inv)).scalar_one()
+    assert charge.recorded_at is not None and world.bms_payments("2")[0]["Reference"] == charge.key
+
+    artifacts = httpx.post(
+        f"{prefect_backend}/artifacts/filter",
+        json={"artifacts": {"key": {"any_": [f"collect-payments-{ENV}"]}}, "sort": "CREATED_DESC", "limit": 1},
+    ).json()
+    assert artifacts and artifacts[0]["type"] == "table"
+    data = artifacts[0]["data"]
+    table = json.loads(data) if isinstance(data, str) else data
+    assert table == [{"invoice": "INV-2", "amount": "100.00", "currency": "GBP", "status": "approved",
+                      "reason": "", "transaction": charge.transaction_id}]
+    assert collect_payments(environment=ENV, test_date=date(2012, 8, 11))["charged"] == []
