@@ -171,22 +171,24 @@ def settings_table(settings: NotificationSettings) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
-class _Customer:
+class CustomerSides:
+    """One customer's PSA organisation and ERP customer (either may be unknown)."""
+
     psa: Organisation | None
     erp: Organisation | None
 
 
-def _customer(s: Session, organisation_id: int | None) -> _Customer:
+def customer_sides(s: Session, organisation_id: int | None) -> CustomerSides:
     """The PSA and ERP sides of the organisation (linked through OrganisationLink)."""
     org = s.get(Organisation, organisation_id) if organisation_id is not None else None
     if org is None:
-        return _Customer(None, None)
+        return CustomerSides(None, None)
     card = s.get(Connector, org.connector_id)
     if card is not None and card.kind == PSA_KIND:
         link = s.execute(select(OrganisationLink).where(OrganisationLink.psa_organisation_id == org.id)).scalar_one_or_none()
-        return _Customer(org, s.get(Organisation, link.erp_organisation_id) if link else None)
+        return CustomerSides(org, s.get(Organisation, link.erp_organisation_id) if link else None)
     link = s.execute(select(OrganisationLink).where(OrganisationLink.erp_organisation_id == org.id)).scalar_one_or_none()
-    return _Customer(s.get(Organisation, link.psa_organisation_id) if link else None, org)
+    return CustomerSides(s.get(Organisation, link.psa_organisation_id) if link else None, org)
 
 
 def _contacts(s: Session, org: Organisation | None) -> list[ContactRecord]:
@@ -202,7 +204,7 @@ def _contacts(s: Session, org: Organisation | None) -> list[ContactRecord]:
 
 def resolve_recipient(s: Session, organisation_id: int | None) -> Recipient | None:
     """The billing contact to e-mail: the PSA's, else the ERP customer's contact or e-mail."""
-    customer = _customer(s, organisation_id)
+    customer = customer_sides(s, organisation_id)
     erp = _contacts(s, customer.erp)
     if customer.erp is not None and customer.erp.email:
         erp.append(ContactRecord(email=customer.erp.email, name=customer.erp.name))
@@ -249,7 +251,7 @@ def _channel_row(s: Session, message: NotificationMessage, channel: str) -> Noti
     return row
 
 
-def _psa_account(customer: _Customer, s: Session) -> tuple[str, int, int] | str:
+def _psa_account(customer: CustomerSides, s: Session) -> tuple[str, int, int] | str:
     """(PSA card name, account id, location id) to file tickets under, or why there is none."""
     if customer.psa is None:
         return "no PSA organisation for this customer"
@@ -279,7 +281,7 @@ def _plan(s: Session, message: NotificationMessage, settings: NotificationSettin
     if ticket.status not in _DONE:
         if plan.ticket is None:
             ticket.status, ticket.last_error = "skipped", next(r for r in plan.skipped if r.startswith("ticket"))
-        elif isinstance(target := _psa_account(_customer(s, message.organisation_id), s), str):
+        elif isinstance(target := _psa_account(customer_sides(s, message.organisation_id), s), str):
             ticket.status, ticket.last_error = "skipped", f"ticket: {target}"
         else:
             ticket.subject = plan.ticket.title
