@@ -558,6 +558,8 @@ from hub import cli_billing  # noqa: E402  (registers its commands on the app ab
 cli_billing.register(app)
 from hub import cli_users  # noqa: E402
 cli_users.register(app)
+from hub import cli_notify  # noqa: E402
+cli_notify.register(app)
 
 
 def main() -> None:
