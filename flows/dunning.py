@@ -15,16 +15,7 @@ from hub import dunning as service
 def dunning(environment: str = "sandbox", as_of: date | None = None) -> dict[str, Any]:
     """Enqueue the overdue notices and card warnings due as of ``as_of`` (today); raise penalties."""
     report = service.run(environment, as_of).as_dict()
-    rows = [{"what": f"Overdue {n['level']}", "key": n["key"], "customer": n["customer"],
-             "detail": f"{n['invoice']} {n['balance']} {n['currency']}, {n['days_overdue']} days"}
-            for n in report["notices"]]
-    rows += [{"what": "penalty", "key": p["key"], "customer": p["customer"],
-              "detail": f"{p['invoice']} {p['amount']} {p['currency']} {p.get('document') or '(hub only)'}"}
-             for p in report["penalties"]]
-    rows += [{"what": "card expiring", "key": c["key"], "customer": c["customer"], "detail": c["expiry"]}
-             for c in report["card_warnings"]]
-    rows += [{"what": "error", "key": e.get("penalty") or e.get("invoice", ""), "customer": "", "detail": e["error"]}
-             for e in report["errors"]]
+    rows = service.report_rows(report)
     state = "" if report["enabled"] else " (dunning is switched off)"
     create_table_artifact(key=f"dunning-{environment}", table=rows or [{"what": "(nothing due)"}],
                           description=f"As of {report['as_of']}{state}: {len(report['notices'])} notices, "

@@ -14,10 +14,7 @@ from hub import notifications
 def deliver_notifications(environment: str = "sandbox") -> dict[str, Any]:
     """Deliver every pending notification once per channel; failures wait for the next run."""
     report = notifications.deliver(environment).as_dict()
-    rows = [{"result": result, "key": r["key"], "type": r.get("type", ""),
-             "channels": ", ".join(f"{c}: {s}" for c, s in r.get("channels", {}).items()),
-             "error": r.get("error", "")}
-            for result in ("delivered", "pending", "failed") for r in report[result]]
+    rows = notifications.report_rows(report)
     create_table_artifact(key=f"deliver-notifications-{environment}", table=rows or [{"result": "(nothing pending)"}],
                           description=f"{len(report['delivered'])} delivered, {len(report['pending'])} to retry, "
                                       f"{len(report['failed'])} failed")

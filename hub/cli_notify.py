@@ -65,14 +65,9 @@ def dunning_run(run_date: DateOption = None, env: EnvOption = None, as_json: Jso
     if not report["enabled"]:
         out.print("Dunning is switched off (cashrail dunning settings --enabled).")
         return
-    _print(report["notices"], f"Overdue notices as of {report['as_of']}")
-    if report["penalties"]:
-        _print(report["penalties"], "Penalties")
-    if report["card_warnings"]:
-        _print(report["card_warnings"], "Cards expiring")
-    for error in report["errors"]:
-        out.print(f"[yellow]{error.get('penalty') or error.get('invoice')}: {error['error']}[/yellow]")
-    out.print("Deliver them: cashrail notifications deliver")
+    _print(dunning_service.report_rows(report), f"Dunning as of {report['as_of']}")
+    if report["notices"] or report["card_warnings"]:
+        out.print("Deliver them: cashrail notifications deliver")
 
 
 @dunning_app.command("status")
@@ -165,9 +160,7 @@ def notifications_deliver(env: EnvOption = None, as_json: JsonOption = False) ->
     if as_json:
         print(json.dumps(report, default=str))
         return
-    rows = [{"result": result, "key": r["key"], "channels": ", ".join(f"{c}: {v}" for c, v in r.get("channels", {}).items()),
-             "error": r.get("error", "")} for result in ("delivered", "pending", "failed") for r in report[result]]
-    _print(rows, f"{len(report['delivered'])} delivered, {len(report['pending'])} to retry, "
+    _print(notification_service.report_rows(report), f"{len(report['delivered'])} delivered, {len(report['pending'])} to retry, "
                  f"{len(report['failed'])} failed")
     if report["failed"]:
         raise typer.Exit(1)

@@ -183,6 +183,21 @@ class DunningReport:
                 "penalties": self.penalties, "card_warnings": self.card_warnings, "errors": self.errors}
 
 
+def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """A dunning report (``as_dict``) as table rows: notices, penalties, card warnings, errors."""
+    rows = [{"what": f"Overdue {n['level']}", "key": n["key"], "customer": n["customer"],
+             "detail": f"{n['invoice']} {n['balance']} {n['currency']}, {n['days_overdue']} days"}
+            for n in report["notices"]]
+    rows += [{"what": "penalty", "key": p["key"], "customer": p["customer"],
+              "detail": f"{p['invoice']} {p['amount']} {p['currency']} {p.get('document') or '(in the hub)'}"}
+             for p in report["penalties"]]
+    rows += [{"what": "card expiring", "key": c["key"], "customer": c["customer"], "detail": c["expiry"]}
+             for c in report["card_warnings"]]
+    rows += [{"what": "error", "key": e.get("penalty") or e.get("invoice", ""), "customer": "", "detail": e["error"]}
+             for e in report["errors"]]
+    return rows
+
+
 def _collection(s: Session, row: _Row) -> InvoiceCollection:
     coll = row.collection
     if coll is None:

@@ -184,10 +184,11 @@ def customer_sides(s: Session, organisation_id: int | None) -> CustomerSides:
     if org is None:
         return CustomerSides(None, None)
     card = s.get(Connector, org.connector_id)
-    if card is not None and card.kind == PSA_KIND:
-        link = s.execute(select(OrganisationLink).where(OrganisationLink.psa_organisation_id == org.id)).scalar_one_or_none()
+    is_psa = card is not None and card.kind == PSA_KIND
+    side = OrganisationLink.psa_organisation_id if is_psa else OrganisationLink.erp_organisation_id
+    link = s.execute(select(OrganisationLink).where(side == org.id)).scalar_one_or_none()
+    if is_psa:
         return CustomerSides(org, s.get(Organisation, link.erp_organisation_id) if link else None)
-    link = s.execute(select(OrganisationLink).where(OrganisationLink.erp_organisation_id == org.id)).scalar_one_or_none()
     return CustomerSides(s.get(Organisation, link.psa_organisation_id) if link else None, org)
 
 
@@ -222,6 +223,14 @@ class DeliveryReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"delivered": self.delivered, "pending": self.pending, "failed": self.failed}
+
+
+def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """A delivery report (``as_dict``) as table rows: one per notification and its channels."""
+    return [{"result": result, "key": r["key"], "type": r.get("type", ""),
+             "channels": ", ".join(f"{c}: {v}" for c, v in r.get("channels", {}).items()),
+             "error": r.get("error", "")}
+            for result in ("delivered", "pending", "failed") for r in report[result]]
 
 
 @dataclass(frozen=True)

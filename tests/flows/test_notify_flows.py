@@ -19,7 +19,7 @@ from hub import cards
 from hub.db import session
 from hub.models import Contact, NotificationMessage
 from tests import factories
-from tests.hub.collections.conftest import LoopbackSmtp, smtp_server  # noqa: F401  (fixture)
+from tests.hub.collections.conftest import smtp_server  # noqa: F401  (fixture)
 
 AS_OF = date(2026, 1, 7)  # 61 days after the sandbox's latest due date: every unpaid invoice is Overdue 3
 
