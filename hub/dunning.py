@@ -87,11 +87,17 @@ def _settings_from(value: dict[str, Any]) -> DunningSettings:
             amount = Decimal(str(percent))
         except ArithmeticError:
             raise CollectionRuleError("penalty_percent", f"not a number: {percent!r}") from None
-        penalty = Penalty(amount, int(value.get("penalty_level") or len(levels)))
+        at_level = value.get("penalty_level") or len(levels)
+        if not isinstance(at_level, int) or isinstance(at_level, bool):
+            raise CollectionRuleError("penalty_level", f"must be a level number, not {at_level!r}")
+        penalty = Penalty(amount, at_level)
+    enabled = value.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise CollectionRuleError("enabled", f"must be true or false, not {enabled!r}")
     expiry_days = value.get("card_expiry_days", DEFAULT_WARNING_DAYS)
     if not isinstance(expiry_days, int) or isinstance(expiry_days, bool) or expiry_days < 0:
         raise CollectionRuleError("card_expiry_days", f"must be a whole number of days >= 0, not {expiry_days!r}")
-    return DunningSettings(bool(value.get("enabled", True)), DunningPolicy(levels, penalty),
+    return DunningSettings(enabled, DunningPolicy(levels, penalty),
                            value.get("penalty_item") or None, expiry_days)
 
 

@@ -138,6 +138,9 @@ def update_settings(s: Session, type: str | None = None, **changes: Any) -> Noti
         if name not in allowed:
             raise CollectionRuleError(name, f"not a setting here (one of {', '.join(allowed)})")
     changes = {k: v for k, v in changes.items() if v is not None}
+    for name in ("email", "ticket"):
+        if name in changes and not isinstance(changes[name], bool):
+            raise CollectionRuleError(name, f"must be true or false, not {changes[name]!r}")
     if type is not None:
         try:
             kind = NotificationType(type)

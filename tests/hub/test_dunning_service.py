@@ -99,6 +99,10 @@ def test_settings_change_the_levels_and_bad_ones_name_the_field(psa_invoice) -> 
             dunning.update_settings(s, colour="red")
         with pytest.raises(CollectionRuleError, match="levels"):
             dunning.update_settings(s, levels=[30, 10])
+        with pytest.raises(CollectionRuleError, match="enabled"):
+            dunning.update_settings(s, enabled="no")
+        with pytest.raises(CollectionRuleError, match="penalty_percent"):
+            dunning.update_settings(s, penalty_percent="five")
         with pytest.raises(CollectionRuleError, match="penalty.at_level"):
             dunning.update_settings(s, levels=[10, 20], penalty_level=3)
         dunning.update_settings(s, levels=[5, 10], penalty_percent=None)

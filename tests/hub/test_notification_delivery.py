@@ -207,6 +207,8 @@ def test_settings_name_the_unknown_type_and_field_and_store_nothing(hub_db) -> N
             notifications.update_settings(s, "overdue_9", email=False)
         with pytest.raises(CollectionRuleError, match="colour"):
             notifications.update_settings(s, "overdue_1", colour="red")
+        with pytest.raises(CollectionRuleError, match="email"):
+            notifications.update_settings(s, "overdue_1", email="yes")
         with pytest.raises(CollectionRuleError, match="ticket.priority"):
             notifications.update_settings(s, priority=" ")
         notifications.update_settings(s, "card_expiring", ticket=False, priority="Low")
