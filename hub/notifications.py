@@ -251,6 +251,7 @@ class _Work:
 
 
 _DONE = ("sent", "skipped", "failed")
+NO_SMTP = "no SMTP server configured (set CASHRAIL_SMTP_HOST and CASHRAIL_SMTP_FROM_ADDRESS)"
 
 
 def _channel_row(s: Session, message: NotificationMessage, channel: str) -> NotificationDelivery:
@@ -342,9 +343,7 @@ def _send(work: _Work, smtp: SmtpSettings | None, psas: _Psas) -> str:
     if work.channel == "email":
         draft = work.email
         assert draft is not None
-        if smtp is None:
-            raise MailDeliveryError("no SMTP server configured (set CASHRAIL_SMTP_HOST and "
-                                    "CASHRAIL_SMTP_FROM_ADDRESS)", permanent=False)
+        assert smtp is not None
         message = compose(smtp, key=work.key, to_address=draft.recipient.email, subject=draft.message.subject,
                           body=draft.message.body, to_name=draft.recipient.name or None,
                           language=draft.message.language)
@@ -428,6 +427,9 @@ def deliver(environment: str, *, smtp: SmtpSettings | None = None, transport: An
                     report.failed.append({"key": message.key, "type": message.type, "error": str(exc)})
                 continue
             for item in work:
+                if item.channel == "email" and smtp is None:  # not an attempt: waits for the settings
+                    _finish(environment, item, None, MailDeliveryError(NO_SMTP, permanent=False), max_attempts)
+                    continue
                 _start(environment, item)
                 try:
                     ref = _send(item, smtp, psas)

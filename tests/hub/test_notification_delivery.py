@@ -236,3 +236,18 @@ def test_smtp_settings_come_from_cashrail_smtp_variables(monkeypatch) -> None:  
     monkeypatch.setenv("CASHRAIL_SMTP_PASSWORD", "pw")
     got = notifications.smtp_settings()
     assert got is not None and (got.port, got.security, got.password.get_secret_value()) == (465, "ssl", "pw")
+
+
+def test_without_smtp_settings_emails_wait_without_using_up_attempts(hub_db, smtp_server, monkeypatch) -> None:  # noqa: ANN001, F811
+    monkeypatch.delenv("CASHRAIL_SMTP_HOST", raising=False)
+    with session("sandbox") as s:
+        email_only(s)
+        org = organisation(s, bms_card(s), "1", "Berg GmbH")
+        contact(s, org, "ina@berg.example.de")
+        enqueue(s, overdue(1, "inv-4"), organisation_id=org.id)
+
+    for _ in range(3):
+        waiting = notifications.deliver("sandbox", max_attempts=2)
+    assert "CASHRAIL_SMTP_HOST" in waiting.pending[0]["error"]
+    notifications.deliver("sandbox", smtp=smtp(smtp_server), max_attempts=2)
+    assert len(smtp_server.received) == 1 and statuses() == {"inv-4": "delivered"}
