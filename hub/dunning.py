@@ -159,11 +159,13 @@ def _open(row: _Row) -> OpenInvoice:
 
 
 def _rows(s: Session, organisations: list[Organisation] | None = None) -> list[_Row]:
+    """Invoices that may still be owed (of ``organisations`` only, when given), with their state."""
     query = (select(Invoice, Organisation, InvoiceCollection)
              .outerjoin(Organisation, (Organisation.connector_id == Invoice.connector_id)
                         & (Organisation.external_id == Invoice.organisation_external_id))
              .outerjoin(InvoiceCollection, InvoiceCollection.invoice_id == Invoice.id)
-             .where(Invoice.is_deleted.is_(False), Invoice.due_date.is_not(None))
+             .where(Invoice.is_deleted.is_(False), Invoice.due_date.is_not(None),
+                    or_(Invoice.amount_due.is_(None), Invoice.amount_due > 0), InvoiceCollection.paid_at.is_(None))
              .order_by(Invoice.id))
     if organisations is not None:
         query = query.where(or_(*[(Invoice.connector_id == o.connector_id)
