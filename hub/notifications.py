@@ -243,6 +243,8 @@ class _Work:
     delivery_id: int
     channel: str
     key: str
+    #: an earlier send may have reached the PSA (its answer was lost): look the ticket up first
+    maybe_sent: bool = False
     email: EmailDraft | None = None
     ticket: TicketDraft | None = None
     account_id: int | None = None
@@ -303,7 +305,8 @@ def _plan(s: Session, message: NotificationMessage, settings: NotificationSettin
         work.append(_Work(email.id, "email", email.key, email=plan.email))  # type: ignore[arg-type]
     if ticket.status not in _DONE and plan.ticket is not None and not isinstance(target, str):
         card, account, location = target
-        work.append(_Work(ticket.id, "ticket", ticket.key, ticket=plan.ticket,  # type: ignore[arg-type]
+        work.append(_Work(ticket.id, "ticket", ticket.key, ticket.status == "unknown",  # type: ignore[arg-type]
+                          ticket=plan.ticket,
                           account_id=account, location_id=location, psa_card=card))
     return work
 
@@ -328,11 +331,11 @@ class _Psas:
 
 
 def _send_ticket(psas: _Psas, work: _Work) -> str:
-    """File the ticket; the connector looks its key up first, so a resend never duplicates it."""
+    """File the ticket; a resend after a lost answer looks its key up first, never duplicating it."""
     draft = work.ticket
     assert draft is not None and work.psa_card is not None
     created = psas.get(work.psa_card).create_ticket_once(
-        work.key, title=draft.title, details=draft.details, account_id=work.account_id,
+        work.key, look_first=work.maybe_sent, title=draft.title, details=draft.details, account_id=work.account_id,
         location_id=work.location_id, priority=draft.priority, queue=draft.destination,
         issue_type=draft.issue_type)
     return str(created.get("TicketNumber") or created.get("Id"))
@@ -362,7 +365,7 @@ def _finish(environment: str, work: _Work, ref: str | None, error: Exception | N
         permanent = isinstance(error, MailDeliveryError) and error.permanent
         if permanent or row.attempts >= max_attempts:
             row.status = "failed"
-        elif isinstance(error, ApiError) and error.maybe_applied:
+        elif work.maybe_sent or (isinstance(error, ApiError) and error.maybe_applied):
             row.status = "unknown"  # the next run looks the ticket up before sending again
         else:
             row.status = "pending"

@@ -270,17 +270,18 @@ class BmsConnector(SourceConnector):
                 return dict(ticket)
         return None
 
-    def create_ticket_once(self, key: str, **ticket: Any) -> dict[str, Any]:
+    def create_ticket_once(self, key: str, *, look_first: bool = True, **ticket: Any) -> dict[str, Any]:
         """The ticket for ``key``: the one already in BMS, else a new one (``create_ticket``'s
         arguments). Its Details end with a marker line naming the key; when a create may have
-        reached BMS (dropped connection, 5xx) the key is looked up before it is sent again."""
+        reached BMS (dropped connection, 5xx) the key is looked up before it is sent again.
+        ``look_first=False`` skips the first look-up when no earlier send can have reached BMS."""
         account_id, title = ticket["account_id"], ticket["title"]
         details = f"{ticket.pop('details').rstrip()}\n\n{ticket_marker(key)}"
 
         def existing() -> dict[str, Any] | None:
             return self.find_ticket(key, account_id=account_id, title=title)
 
-        found = existing()
+        found = existing() if look_first else None
         if found is not None:
             return found
         for attempt in (1, 2):
@@ -289,7 +290,12 @@ class BmsConnector(SourceConnector):
             except ApiError as exc:
                 if not exc.maybe_applied or attempt == 2:
                     raise
-                found = existing()
+                try:
+                    found = existing()
+                except ApiError as lookup:  # still maybe applied: the caller must look again later
+                    raise ApiError(f"the ticket may have been created; looking it up failed: {lookup}",
+                                   method="POST", path="/v2/servicedesk/tickets/search",
+                                   maybe_applied=True) from lookup
                 if found is not None:
                     return found
         raise AssertionError("unreachable")  # pragma: no cover

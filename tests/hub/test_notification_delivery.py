@@ -177,6 +177,30 @@ def test_a_ticket_whose_answer_was_lost_is_found_not_created_twice(hub_db, bms) 
         assert row.external_ref == ticket["TicketNumber"] and row.attempts == 1
 
 
+def test_a_ticket_whose_answer_and_look_up_both_failed_is_found_by_the_next_run(hub_db, bms) -> None:  # noqa: ANN001
+    account = httpx.get(f"{bms.url}/_admin/records/accounts").json()[0]
+    with session("sandbox") as s:
+        notifications.update_settings(s, "overdue_1", email=False)
+        org = organisation(s, bms_card(s, bms.url), str(account["Id"]), account["AccountName"], raw=account)
+        enqueue(s, overdue(1, "inv-2", account["AccountName"]), organisation_id=org.id)
+    perms = httpx.get(f"{bms.url}/_admin/permissions").json()["permissions"]
+    httpx.put(f"{bms.url}/_admin/permissions",
+              json={"permissions": [p for p in perms if p != "ServiceDesk: Allow View All"]}).raise_for_status()
+    httpx.put(f"{bms.url}/_admin/faults", json={"rate_drop_after_write": 1.0}).raise_for_status()
+
+    lost = notifications.deliver("sandbox")
+    httpx.put(f"{bms.url}/_admin/faults", json={"rate_drop_after_write": 0.0}).raise_for_status()
+    httpx.put(f"{bms.url}/_admin/permissions", json={"permissions": perms}).raise_for_status()
+    found = notifications.deliver("sandbox")
+
+    assert [p["channels"] for p in lost.pending] == [{"email": "skipped", "ticket": "unknown"}]
+    assert [d["key"] for d in found.delivered] == ["inv-2"]
+    tickets = [t for t in httpx.get(f"{bms.url}/_admin/records/tickets").json()
+               if "Cashrail-Key: inv-2/ticket" in t["Details"]]
+    assert len(tickets) == 1
+    assert httpx.get(f"{bms.url}/_admin/stats").json()["by_path"]["POST /v2/servicedesk/tickets"] == 1
+
+
 def test_a_ticket_create_that_failed_outright_is_sent_on_the_next_run(hub_db, bms) -> None:  # noqa: ANN001
     account = httpx.get(f"{bms.url}/_admin/records/accounts").json()[0]
     with session("sandbox") as s:
