@@ -7,30 +7,22 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from hub import dunning as dunning_service
 from hub import notifications as notification_service
 from hub import prefect_env
 from hub.cli import EnvOption, _env, _session, fail, out
+from hub.cli_billing import JsonOption, _print
 from hub.collections import CollectionRuleError, NotificationType
 
 dunning_app = typer.Typer(help="Overdue levels, late-payment penalties and card-expiry warnings.",
                           no_args_is_help=True)
 notifications_app = typer.Typer(help="The notification outbox: e-mails and PSA tickets.", no_args_is_help=True)
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(dunning_app, name="dunning")
     app.add_typer(notifications_app, name="notifications")
-
-
-def _print(rows: list[dict[str, Any]], title: str) -> None:
-    table = Table(*(rows[0].keys() if rows else ["(none)"]), title=title)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
-    out.print(table)
 
 
 def _flow(module: str, name: str, **params: Any) -> Any:
@@ -65,7 +57,7 @@ def dunning_run(run_date: DateOption = None, env: EnvOption = None, as_json: Jso
     if not report["enabled"]:
         out.print("Dunning is switched off (cashrail dunning settings --enabled).")
         return
-    _print(dunning_service.report_rows(report), f"Dunning as of {report['as_of']}")
+    _print(dunning_service.report_rows(report), f"Dunning as of {report['as_of']}", False)
     if report["notices"] or report["card_warnings"]:
         out.print("Deliver them: cashrail notifications deliver")
 
@@ -93,9 +85,9 @@ def dunning_status(org: Annotated[int | None, typer.Option("--org", help="hub or
     if as_json:
         print(json.dumps(rows if org is None else rows[0], default=str))
         return
-    _print([{k: v for k, v in r.items() if k != "invoices"} for r in rows], "Customer status")
+    _print([{k: v for k, v in r.items() if k != "invoices"} for r in rows], "Customer status", False)
     if org is not None and rows[0]["invoices"]:
-        _print(rows[0]["invoices"], "Unpaid invoices")
+        _print(rows[0]["invoices"], "Unpaid invoices", False)
 
 
 @dunning_app.command("settings")
@@ -126,7 +118,7 @@ def dunning_settings(
     if as_json:
         print(json.dumps(shown))
         return
-    _print([{"setting": k, "value": v} for k, v in shown.items()], "Dunning settings")
+    _print([{"setting": k, "value": v} for k, v in shown.items()], "Dunning settings", False)
 
 
 # --- notifications -------------------------------------------------------------------------------
@@ -146,7 +138,7 @@ def notifications_list(status: Annotated[str | None, typer.Option(help="pending,
     _print([{"id": r["id"], "type": r["type"], "status": r["status"], "key": r["key"],
              "channels": "; ".join(f"{c['channel']} {c['status']}" + (f" ({c['attempts']}x: {c['error']})"
                                                                       if c["error"] else "") for c in r["channels"])}
-            for r in rows], "Notifications")
+            for r in rows], "Notifications", False)
 
 
 @notifications_app.command("deliver")
@@ -160,8 +152,8 @@ def notifications_deliver(env: EnvOption = None, as_json: JsonOption = False) ->
     if as_json:
         print(json.dumps(report, default=str))
         return
-    _print(notification_service.report_rows(report), f"{len(report['delivered'])} delivered, {len(report['pending'])} to retry, "
-                 f"{len(report['failed'])} failed")
+    _print(notification_service.report_rows(report), f"{len(report['delivered'])} delivered, "
+           f"{len(report['pending'])} to retry, {len(report['failed'])} failed", False)
     if report["failed"]:
         raise typer.Exit(1)
 
@@ -192,4 +184,4 @@ def notifications_settings(
     if as_json:
         print(json.dumps({"sender_name": settings.sender_name, "types": rows}))
         return
-    _print(rows, f"Notification settings (signed {settings.sender_name!r})")
+    _print(rows, f"Notification settings (signed {settings.sender_name!r})", False)
