@@ -19,7 +19,6 @@ from sqlmodel import Session
 
 from connectors.business_central.writes import DRAFT, OrderLine
 from connectors.http import ApiError
-from hub import cards
 from hub.audit import record
 from hub.billing.amounts import round_money
 from hub.collections import (
@@ -42,7 +41,7 @@ from hub.collections.expiry import DEFAULT_WARNING_DAYS
 from hub.db import session
 from hub.hub_settings import get_section, put_section
 from hub.models import Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod
-from hub.notifications import customer_sides
+from hub.notifications import LiveConnectors, customer_sides
 from hub.outbox import enqueue
 from hub.types import utcnow
 
@@ -299,15 +298,11 @@ def _raise_penalties(environment: str, today: date, settings: DunningSettings, r
         report.errors.extend({"penalty": p.key, "error": "penalty_item not set: the penalty stays in the hub "
                               "until `cashrail dunning settings --penalty-item` names the ERP item"} for p in posts)
         return
-    erps: dict[str, Any] = {}
+    erps = LiveConnectors(environment, transport)
     try:
         for p in posts:
             try:
-                if p.card not in erps:
-                    with session(environment) as s:
-                        kwargs = {"transport": transport} if transport is not None else {}
-                        erps[p.card] = cards.instantiate(cards.get(s, p.card), **kwargs)
-                erp = erps[p.card]
+                erp = erps.get(p.card)
                 doc = erp.create_sales_invoice(p.key, customer_id=p.customer_id, invoice_date=today, lines=[
                     OrderLine(quantity=Decimal(1), unit_price=p.amount, item_number=settings.penalty_item,
                               description=f"Late-payment penalty on invoice {p.invoice_number}")])
@@ -324,8 +319,7 @@ def _raise_penalties(environment: str, today: date, settings: DunningSettings, r
                 if entry["key"] == p.key:
                     entry["document"] = doc.number
     finally:
-        for erp in erps.values():
-            erp.close()
+        erps.close()
 
 
 def run(environment: str, today: date | None = None, *, transport: Any = None) -> DunningReport:

@@ -311,10 +311,10 @@ def _plan(s: Session, message: NotificationMessage, settings: NotificationSettin
     return work
 
 
-class _Psas:
-    """One live PSA connector per card for the length of a run."""
+class LiveConnectors:
+    """One live connector per card for the length of a run (``transport``: tests)."""
 
-    def __init__(self, environment: str, transport: Any) -> None:
+    def __init__(self, environment: str, transport: Any = None) -> None:
         self.environment, self.transport = environment, transport
         self._open: dict[str, Any] = {}
 
@@ -330,7 +330,7 @@ class _Psas:
             connector.close()
 
 
-def _send_ticket(psas: _Psas, work: _Work) -> str:
+def _send_ticket(psas: LiveConnectors, work: _Work) -> str:
     """File the ticket; a resend after a lost answer looks its key up first, never duplicating it."""
     draft = work.ticket
     assert draft is not None and work.psa_card is not None
@@ -341,7 +341,7 @@ def _send_ticket(psas: _Psas, work: _Work) -> str:
     return str(created.get("TicketNumber") or created.get("Id"))
 
 
-def _send(work: _Work, smtp: SmtpSettings | None, psas: _Psas) -> str:
+def _send(work: _Work, smtp: SmtpSettings | None, psas: LiveConnectors) -> str:
     """Send one channel; return its external reference (Message-ID or ticket number)."""
     if work.channel == "email":
         draft = work.email
@@ -414,7 +414,7 @@ def deliver(environment: str, *, smtp: SmtpSettings | None = None, transport: An
     with session(environment) as s:
         ids = list(s.execute(select(NotificationMessage.id).where(NotificationMessage.status == "pending")
                              .order_by(NotificationMessage.id).limit(limit)).scalars())
-    psas = _Psas(environment, transport)
+    psas = LiveConnectors(environment, transport)
     try:
         for message_id in ids:
             try:
