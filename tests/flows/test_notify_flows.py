@@ -4,6 +4,7 @@ filed as PSA tickets, each once however often the flows run."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 
@@ -72,3 +73,17 @@ def test_overdue_invoices_are_emailed_in_german_and_ticketed_once(
     assert len(tickets) == len(unpaid)
     with session("sandbox") as s:
         assert {m.status for m in s.execute(select(NotificationMessage)).scalars()} == {"delivered"}
+    repeat, run = _tables(prefect_backend, "dunning-sandbox")
+    assert repeat == [{"what": "(nothing due)"}]
+    assert sorted({r["what"] for r in run}) == ["Overdue 3", "penalty"] and len(run) == 2 * len(unpaid)
+    repeat, run = _tables(prefect_backend, "deliver-notifications-sandbox")
+    assert repeat == [{"result": "(nothing pending)"}]
+    assert {r["channels"] for r in run} == {"email: sent, ticket: sent"} and len(run) == len(unpaid)
+
+
+def _tables(api: str, key: str) -> list[list[dict]]:
+    """The data of the last two table artifacts under ``key``, newest first."""
+    found = httpx.post(f"{api}/artifacts/filter", json={"artifacts": {"key": {"any_": [key]}},
+                                                         "sort": "CREATED_DESC", "limit": 2}).json()
+    assert all(a["type"] == "table" for a in found)
+    return [json.loads(a["data"]) if isinstance(a["data"], str) else a["data"] for a in found]
