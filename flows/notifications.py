@@ -16,6 +16,7 @@ def deliver_notifications(environment: str = "sandbox") -> dict[str, Any]:
     report = notifications.deliver(environment).as_dict()
     rows = notifications.report_rows(report)
     create_table_artifact(key=f"deliver-notifications-{environment}", table=rows or [{"result": "(nothing pending)"}],
-                          description=f"{len(report['delivered'])} delivered, {len(report['pending'])} to retry, "
-                                      f"{len(report['failed'])} failed")
+                          description="Another delivery run was under way: nothing sent" if report["busy"] else
+                          f"{len(report['delivered'])} delivered, {len(report['pending'])} to retry, "
+                          f"{len(report['failed'])} failed")
     return report

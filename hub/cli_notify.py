@@ -152,6 +152,9 @@ def notifications_deliver(env: EnvOption = None, as_json: JsonOption = False) ->
     if as_json:
         print(json.dumps(report, default=str))
         return
+    if report["busy"]:
+        out.print("Another delivery run of this environment is under way: nothing was sent.")
+        return
     _print(notification_service.report_rows(report), f"{len(report['delivered'])} delivered, "
            f"{len(report['pending'])} to retry, {len(report['failed'])} failed", False)
     if report["failed"]:

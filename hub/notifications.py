@@ -11,12 +11,16 @@ A channel that keeps failing is marked failed after ``max_attempts`` (visible in
 
 from __future__ import annotations
 
+import fcntl
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import Session
 
 from connectors.http import ApiError
@@ -35,7 +39,7 @@ from hub.collections import (
 )
 from hub.collections.delivery import EmailDraft, TicketDraft
 from hub.collections.notifications import delivery_key
-from hub.db import session
+from hub.db import get_engine, session
 from hub.hub_settings import get_section, put_section
 from hub.mailer import MailDeliveryError, SmtpSecurity, SmtpSettings, compose, send
 from hub.models import (
@@ -47,6 +51,7 @@ from hub.models import (
     OrganisationLink,
 )
 from hub.outbox import notification_of
+from hub.settings import get_settings as get_hub_settings
 from hub.types import utcnow
 
 PSA_KIND = "bms"
@@ -223,9 +228,11 @@ class DeliveryReport:
     delivered: list[dict[str, Any]] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    #: another delivery run of the environment was under way: this one did nothing
+    busy: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"delivered": self.delivered, "pending": self.pending, "failed": self.failed}
+        return {"delivered": self.delivered, "pending": self.pending, "failed": self.failed, "busy": self.busy}
 
 
 def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -402,14 +409,51 @@ def _settle(environment: str, message_id: int, report: DeliveryReport) -> None:
             report.pending.append(entry)
 
 
+@contextmanager
+def delivery_lock(environment: str) -> Iterator[bool]:
+    """Hold the environment's delivery lock if it is free (yields whether it was taken): a
+    PostgreSQL advisory lock, or a file lock beside a SQLite hub store."""
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        key = zlib.crc32(f"cashrail:deliver-notifications:{environment}".encode())
+        with engine.connect() as conn:
+            taken = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+            try:
+                yield taken
+            finally:
+                if taken:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        return
+    path = get_hub_settings().data_dir / f"deliver-notifications-{environment}.lock"
+    with path.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def deliver(environment: str, *, smtp: SmtpSettings | None = None, transport: Any = None,
             max_attempts: int = MAX_ATTEMPTS, limit: int | None = None) -> DeliveryReport:
     """Deliver every pending notification of ``environment``, each channel once.
 
     ``smtp`` defaults to :func:`smtp_settings` (``CASHRAIL_SMTP_*``); ``transport`` is handed
-    to the PSA connector (tests). Failures stay pending and are retried by the next run.
+    to the PSA connector (tests). Failures stay pending and are retried by the next run. One
+    run at a time per environment: a run that finds another under way delivers nothing.
     """
     smtp = smtp if smtp is not None else smtp_settings()
+    with delivery_lock(environment) as taken:
+        if not taken:
+            return DeliveryReport(busy=True)
+        return _deliver(environment, smtp, transport, max_attempts, limit)
+
+
+def _deliver(environment: str, smtp: SmtpSettings | None, transport: Any, max_attempts: int,
+             limit: int | None) -> DeliveryReport:
     report = DeliveryReport()
     with session(environment) as s:
         ids = list(s.execute(select(NotificationMessage.id).where(NotificationMessage.status == "pending")

@@ -91,7 +91,7 @@ def test_a_repeated_run_sends_each_email_once(hub_db, smtp_server) -> None:  # n
         _, new = enqueue(s, overdue(2, "inv-9"), organisation_id=org.id)
     notifications.deliver("sandbox", smtp=smtp(smtp_server))
 
-    assert not new and again.as_dict() == {"delivered": [], "pending": [], "failed": []}
+    assert not new and again.as_dict() == {"delivered": [], "pending": [], "failed": [], "busy": False}
     assert len(smtp_server.received) == 1
 
 
@@ -275,3 +275,19 @@ def test_without_smtp_settings_emails_wait_without_using_up_attempts(hub_db, smt
     assert "CASHRAIL_SMTP_HOST" in waiting.pending[0]["error"]
     notifications.deliver("sandbox", smtp=smtp(smtp_server), max_attempts=2)
     assert len(smtp_server.received) == 1 and statuses() == {"inv-4": "delivered"}
+
+
+def test_a_run_started_while_another_delivers_sends_nothing(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+    with session("sandbox") as s:
+        email_only(s)
+        org = organisation(s, bms_card(s), "1", "Berg GmbH")
+        contact(s, org, "ina@berg.example.de")
+        enqueue(s, overdue(1, "inv-6"), organisation_id=org.id)
+
+    with notifications.delivery_lock("sandbox") as taken:
+        assert taken
+        busy = notifications.deliver("sandbox", smtp=smtp(smtp_server))
+    done = notifications.deliver("sandbox", smtp=smtp(smtp_server))
+
+    assert busy.busy and busy.delivered == [] and not done.busy
+    assert len(smtp_server.received) == 1 and statuses() == {"inv-6": "delivered"}
