@@ -16,7 +16,8 @@ def dunning(environment: str = "sandbox", as_of: date | None = None) -> dict[str
     """Enqueue the overdue notices and card warnings due as of ``as_of`` (today); raise penalties."""
     report = service.run(environment, as_of).as_dict()
     rows = service.report_rows(report)
-    state = "" if report["enabled"] else " (dunning is switched off)"
+    state = ("" if report["enabled"] else " (dunning is switched off)") + (
+        " (another dunning run was under way: nothing done)" if report["busy"] else "")
     create_table_artifact(key=f"dunning-{environment}", table=rows or [{"what": "(nothing due)"}],
                           description=f"As of {report['as_of']}{state}: {len(report['notices'])} notices, "
                                       f"{len(report['penalties'])} penalties, {len(report['card_warnings'])} "

@@ -54,6 +54,9 @@ def dunning_run(run_date: DateOption = None, env: EnvOption = None, as_json: Jso
     if as_json:
         print(json.dumps(report, default=str))
         return
+    if report["busy"]:
+        out.print("Another dunning run of this environment is under way: nothing was done.")
+        return
     if not report["enabled"]:
         out.print("Dunning is switched off (cashrail dunning settings --enabled).")
         return

@@ -41,7 +41,7 @@ from hub.collections.expiry import DEFAULT_WARNING_DAYS
 from hub.db import session
 from hub.hub_settings import get_section, put_section
 from hub.models import Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod
-from hub.notifications import LiveConnectors, customer_sides
+from hub.notifications import LiveConnectors, customer_sides, run_lock
 from hub.outbox import enqueue
 from hub.types import utcnow
 
@@ -184,10 +184,13 @@ class DunningReport:
     penalties: list[dict[str, Any]] = field(default_factory=list)
     card_warnings: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    #: another dunning run of the environment was under way: this one did nothing
+    busy: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat(), "enabled": self.enabled, "notices": self.notices,
-                "penalties": self.penalties, "card_warnings": self.card_warnings, "errors": self.errors}
+        return {"as_of": self.as_of.isoformat(), "enabled": self.enabled, "busy": self.busy,
+                "notices": self.notices, "penalties": self.penalties, "card_warnings": self.card_warnings,
+                "errors": self.errors}
 
 
 def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -326,17 +329,22 @@ def run(environment: str, today: date | None = None, *, transport: Any = None) -
     """The daily dunning run as of ``today``: notices and penalties once each, card warnings.
 
     Safe to repeat: a level, a penalty or a card warning already recorded is not done again.
+    One run at a time per environment: a run that finds another under way does nothing (busy).
     """
     today = today or date.today()
     report = DunningReport(as_of=today)
-    with session(environment) as s:
-        settings = get_settings(s)
-        if not settings.enabled:
-            report.enabled = False
+    with run_lock("dunning", environment) as taken:
+        if not taken:
+            report.busy = True
             return report
-        _plan_and_enqueue(s, today, settings, report)
-        _scan_cards(s, today, settings, report)
-    _raise_penalties(environment, today, settings, report, transport)
+        with session(environment) as s:
+            settings = get_settings(s)
+            if not settings.enabled:
+                report.enabled = False
+                return report
+            _plan_and_enqueue(s, today, settings, report)
+            _scan_cards(s, today, settings, report)
+        _raise_penalties(environment, today, settings, report, transport)
     return report
 
 

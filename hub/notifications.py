@@ -410,12 +410,12 @@ def _settle(environment: str, message_id: int, report: DeliveryReport) -> None:
 
 
 @contextmanager
-def delivery_lock(environment: str) -> Iterator[bool]:
-    """Hold the environment's delivery lock if it is free (yields whether it was taken): a
-    PostgreSQL advisory lock, or a file lock beside a SQLite hub store."""
+def run_lock(job: str, environment: str) -> Iterator[bool]:
+    """Hold the lock of ``job`` in ``environment`` if it is free (yields whether it was taken):
+    a PostgreSQL advisory lock, or a file lock beside a SQLite hub store."""
     engine = get_engine()
     if engine.dialect.name == "postgresql":
-        key = zlib.crc32(f"cashrail:deliver-notifications:{environment}".encode())
+        key = zlib.crc32(f"cashrail:{job}:{environment}".encode())
         with engine.connect() as conn:
             taken = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
             try:
@@ -424,7 +424,7 @@ def delivery_lock(environment: str) -> Iterator[bool]:
                 if taken:
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
         return
-    path = get_hub_settings().data_dir / f"deliver-notifications-{environment}.lock"
+    path = get_hub_settings().data_dir / f"{job}-{environment}.lock"
     with path.open("w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -446,7 +446,7 @@ def deliver(environment: str, *, smtp: SmtpSettings | None = None, transport: An
     run at a time per environment: a run that finds another under way delivers nothing.
     """
     smtp = smtp if smtp is not None else smtp_settings()
-    with delivery_lock(environment) as taken:
+    with run_lock("deliver-notifications", environment) as taken:
         if not taken:
             return DeliveryReport(busy=True)
         return _deliver(environment, smtp, transport, max_attempts, limit)

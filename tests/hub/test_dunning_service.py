@@ -66,6 +66,15 @@ def test_each_level_is_notified_once_and_the_penalty_raised_once(psa_invoice) ->
     assert status.status.label == "Overdue 3" and status.invoices[0]["level"] == 3
 
 
+def test_a_run_started_while_another_runs_does_nothing(psa_invoice) -> None:  # noqa: ANN001
+    from hub.notifications import run_lock
+
+    with run_lock("dunning", "sandbox"):
+        busy = dunning.run("sandbox", day(20))
+    done = dunning.run("sandbox", day(20))
+    assert busy.busy and busy.notices == [] and [n["level"] for n in done.notices] == [1]
+
+
 def test_an_invoice_first_seen_very_late_gets_only_its_highest_notice(psa_invoice) -> None:  # noqa: ANN001
     report = dunning.run("sandbox", day(70))
     assert [n["level"] for n in report.notices] == [3] and len(report.penalties) == 1

@@ -284,7 +284,7 @@ def test_a_run_started_while_another_delivers_sends_nothing(hub_db, smtp_server)
         contact(s, org, "ina@berg.example.de")
         enqueue(s, overdue(1, "inv-6"), organisation_id=org.id)
 
-    with notifications.delivery_lock("sandbox") as taken:
+    with notifications.run_lock("deliver-notifications", "sandbox") as taken:
         assert taken
         busy = notifications.deliver("sandbox", smtp=smtp(smtp_server))
     done = notifications.deliver("sandbox", smtp=smtp(smtp_server))
