@@ -561,6 +561,8 @@ cli_users.register(app)
 from hub import cli_collect  # noqa: E402
 app.add_typer(cli_collect.payments_app, name="payments")
 app.add_typer(cli_collect.collect_app, name="collect")
+from hub import cli_notify  # noqa: E402
+cli_notify.register(app)
 
 
 def main() -> None:

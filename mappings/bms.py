@@ -69,6 +69,8 @@ def contact(raw: Mapping[str, Any], ctx: MappingContext) -> MappedRecord:
             # BMS spells it "CanRecieveInvoices"; accept the corrected spelling too.
             "is_billing_contact": boolean(raw, "CanRecieveInvoices", False)
             or boolean(raw, "CanReceiveInvoices", False),
+            # the contact's culture ("de-DE"): notification e-mails are written in its language
+            "language": text(raw, "Language", max_length=16),
         },
     )
 

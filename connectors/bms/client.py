@@ -305,6 +305,48 @@ class BmsConnector(SourceConnector):
             if failure:
                 raise ApiError(failure, method="POST", path=path)
             return dict(get_ci(response.json(), "Result") or {})
+
+    def find_ticket(self, key: str, *, account_id: int, title: str) -> dict[str, Any] | None:
+        """The account's ticket titled ``title`` whose Details carry ``key``'s marker line, or None."""
+        marker = ticket_marker(key)
+        body = {"PageSize": 100, "PageNumber": 1, "Filter": {"AccountIds": [account_id], "Title": title}}
+        response = self.api.request("POST", "/v2/servicedesk/tickets/search", json=body).json()
+        failure = _envelope_error(response)
+        if failure:
+            raise ApiError(failure, method="POST", path="/v2/servicedesk/tickets/search")
+        for ticket in get_ci(response, "Result") or []:
+            if marker in str(get_ci(ticket, "Details") or "").splitlines():
+                return dict(ticket)
+        return None
+
+    def create_ticket_once(self, key: str, *, look_first: bool = True, **ticket: Any) -> dict[str, Any]:
+        """The ticket for ``key``: the one already in BMS, else a new one (``create_ticket``'s
+        arguments). Its Details end with a marker line naming the key; when a create may have
+        reached BMS (dropped connection, 5xx) the key is looked up before it is sent again.
+        ``look_first=False`` skips the first look-up when no earlier send can have reached BMS."""
+        account_id, title = ticket["account_id"], ticket["title"]
+        details = f"{ticket.pop('details').rstrip()}\n\n{ticket_marker(key)}"
+
+        def existing() -> dict[str, Any] | None:
+            return self.find_ticket(key, account_id=account_id, title=title)
+
+        found = existing() if look_first else None
+        if found is not None:
+            return found
+        for attempt in (1, 2):
+            try:
+                return self.create_ticket(details=details, **ticket)
+            except ApiError as exc:
+                if not exc.maybe_applied or attempt == 2:
+                    raise
+                try:
+                    found = existing()
+                except ApiError as lookup:  # still maybe applied: the caller must look again later
+                    raise ApiError(f"the ticket may have been created; looking it up failed: {lookup}",
+                                   method="POST", path="/v2/servicedesk/tickets/search",
+                                   maybe_applied=True) from lookup
+                if found is not None:
+                    return found
         raise AssertionError("unreachable")  # pragma: no cover
 
     # --- Test Connection -----------------------------------------------------------
@@ -347,6 +389,11 @@ class BmsConnector(SourceConnector):
                 return Check(name, True, "allowed")
             return Check(name, False, _plain(exc))
         return Check(name, True, "allowed")
+
+
+def ticket_marker(key: str) -> str:
+    """The line in a ticket's Details that names the hub's idempotency key."""
+    return f"Cashrail-Key: {key}"
 
 
 def _plain(exc: ApiError) -> str:

@@ -240,6 +240,33 @@ class SalesDocumentWrites:
 
     # --- invoices --------------------------------------------------------------------
 
+    def find_sales_invoice(self, key: str) -> Document | None:
+        """The sales invoice whose externalDocumentNumber is ``key`` (posted first), or None."""
+        invoices = self._by_key(INVOICES, check_key(key))
+        posted = [i for i in invoices if i.get("status") != DRAFT]
+        return Document(INVOICES, (posted or invoices)[0]) if invoices else None
+
+    def create_sales_invoice(
+        self,
+        key: str,
+        *,
+        customer_id: str,
+        invoice_date: date | None = None,
+        lines: Iterable[OrderLine | Mapping[str, Any]] = (),
+    ) -> Document:
+        """The sales invoice for ``key``: the existing one (draft or posted), else a new draft.
+
+        Created with one deep-insert POST, looked up by key before it is ever sent again.
+        """
+        check_key(key)
+        header: dict[str, Any] = {"externalDocumentNumber": key, "customerId": customer_id}
+        if invoice_date is not None:
+            header["invoiceDate"] = invoice_date.isoformat()
+        header["salesInvoiceLines"] = [
+            (line if isinstance(line, OrderLine) else OrderLine(**line)).body() for line in lines
+        ]
+        return self._create_once(INVOICES, "salesInvoiceLines", header, lambda: self.find_sales_invoice(key))
+
     def post_invoice(self, invoice_id: str) -> Document:
         """Post a draft sales invoice; an invoice already posted is returned as it is."""
         return self._post_draft(INVOICES, invoice_id)

@@ -69,6 +69,12 @@ def test_contact_takes_default_email_and_billing_flag_despite_bms_spelling() -> 
     assert rec.fields["phone"] == "+1 555 0100"
     assert rec.fields["is_billing_contact"] is True
     assert rec.fields["organisation_external_id"] == "7"
+    assert rec.fields["language"] is None  # no culture given: e-mails fall back to English
+
+
+def test_contact_language_is_the_bms_culture() -> None:
+    raw = {"Id": 4, "AccountId": 7, "ModifiedOn": "2024-01-01T00:00:00", "Language": " de-DE "}
+    assert bms.contact(raw, UTC_CTX).fields["language"] == "de-DE"
 
 
 def test_contract_keeps_account_name_and_dates() -> None:

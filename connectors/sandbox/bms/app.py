@@ -152,7 +152,26 @@ class BmsSandboxApp(FastAPI):
         if scope["type"] == "http" and scope["path"].startswith("/v2/"):
             if await self._inject_fault(scope, receive, send):
                 return
+            if self._write_then_drop(scope):
+                async def swallow(_: Any) -> None:
+                    return None
+
+                await super().__call__(scope, receive, swallow)  # the write happens...
+                await drop_connection(send)  # ...but the client never hears about it
+                return
         await super().__call__(scope, receive, send)
+
+    def _write_then_drop(self, scope: Scope) -> bool:
+        """Whether this write (not a search or sign-in) loses its answer after it is applied."""
+        if scope["method"] not in ("POST", "PATCH", "DELETE") or scope["path"].endswith("/search") \
+                or scope["path"].startswith("/v2/security/"):
+            return False
+        state, faults = self.sandbox, self.sandbox.faults
+        with state.lock:
+            if faults.rate_drop_after_write <= 0 or faults.rng.random() >= faults.rate_drop_after_write:
+                return False
+            state.stats.faults["drop_after_write"] += 1
+        return True
 
     async def _inject_fault(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Count the request, apply latency and maybe a fault; True if a fault answered it."""
@@ -353,12 +372,18 @@ def create_app(state: SandboxState) -> BmsSandboxApp:
         flt = _lower(body.get("filter") or {})
         since = (_ts(state, flt["lastactivityupdatefrom"], "Filter.LastActivityUpdateFrom", True)
                  if flt.get("lastactivityupdatefrom") else None)
+        title = flt.get("title")
+        if title is not None and not isinstance(title, str):
+            raise field_error("Filter.Title", "'Title' must be a string")
         index = None
         if flt.get("accountids") is not None:
             if not isinstance(flt["accountids"], list):
                 raise field_error("Filter.AccountIds", "'AccountIds' must be a list of integers")
             index = [_int(a, "Filter.AccountIds") for a in flt["accountids"]] or None
-        total, page = state.tickets.query(offset, limit, since, index_values=index)
+        pred: Callable[[Record], bool] | None = None
+        if title:
+            pred = lambda r: title.casefold() in str(r.get("Title") or "").casefold()  # noqa: E731
+        total, page = state.tickets.query(offset, limit, since, index_values=index, predicate=pred)
         return ok([state.public(r) for r in page], total)
 
     _REQUIRED = ("Title", "Details", "AccountId", "LocationId", "StatusId", "PriorityId", "TypeId", "SourceId",
@@ -570,7 +595,8 @@ def _register_admin(app: FastAPI, state: SandboxState) -> None:
         body = await _json_body(request)
         f = state.faults
         try:
-            set_fault_knobs(f, body, rates=("rate_429", "rate_5xx", "rate_drop"), seconds=("latency_ms",),
+            set_fault_knobs(f, body, rates=("rate_429", "rate_5xx", "rate_drop", "rate_drop_after_write"),
+                            seconds=("latency_ms",),
                             counts=("retry_after",))
         except (TypeError, ValueError) as e:
             raise ApiError(400, "ValidationError", str(e)) from None
@@ -586,7 +612,7 @@ def _register_admin(app: FastAPI, state: SandboxState) -> None:
         with state.lock:
             state.stats.requests = 0
             state.stats.by_path.clear()
-            state.stats.faults.update({"429": 0, "5xx": 0, "drop": 0})
+            state.stats.faults.update({"429": 0, "5xx": 0, "drop": 0, "drop_after_write": 0})
         return Response(status_code=204)
 
     @app.post("/_admin/expire-tokens")

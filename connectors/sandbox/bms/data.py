@@ -219,19 +219,22 @@ class Faults:
     retry_after: int = 1
     rate_5xx: float = 0.0
     rate_drop: float = 0.0
+    #: writes (POST/PATCH/DELETE, not searches) applied, then the connection dropped unanswered
+    rate_drop_after_write: float = 0.0
     seed: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"latency_ms": self.latency_ms, "rate_429": self.rate_429, "retry_after": self.retry_after,
-                "rate_5xx": self.rate_5xx, "rate_drop": self.rate_drop, "seed": self.seed}
+                "rate_5xx": self.rate_5xx, "rate_drop": self.rate_drop,
+                "rate_drop_after_write": self.rate_drop_after_write, "seed": self.seed}
 
 
 @dataclass
 class Stats:
     requests: int = 0
     by_path: dict[str, int] = field(default_factory=dict)
-    faults: dict[str, int] = field(default_factory=lambda: {"429": 0, "5xx": 0, "drop": 0})
+    faults: dict[str, int] = field(default_factory=lambda: {"429": 0, "5xx": 0, "drop": 0, "drop_after_write": 0})
 
 
 class SandboxState:
@@ -409,6 +412,10 @@ def make_account(state: SandboxState, rng: Rng, aid: int, created: str, modified
     }
 
 
+#: contacts' preferred languages (BMS culture names); picked by id, so the random draws stay as they were
+_LANGUAGES = ("en-US", "en-US", "de-DE", "en-GB")
+
+
 def make_contact(rng: Rng, cid: int, account: Record, created: str, modified: str) -> Record:
     r = rng.r  # hot path (N rows): inline picks, same draws as Rng.pick/chance
     first, last = _FIRST[int(r() * len(_FIRST))], _LAST[int(r() * len(_LAST))]
@@ -420,6 +427,7 @@ def make_contact(rng: Rng, cid: int, account: Record, created: str, modified: st
         "IsActive": r() < 0.95, "IsBillable": r() < 0.5, "CanRecieveInvoices": r() < 0.3,
         "Emails": [{"EmailAddress": f"{first.lower()}.{cid}@{domain}.example.com", "IsDefault": True}],
         "Phones": [{"PhoneNumber": f"+1-555-{int(r() * 10_000_000):07d}", "IsDefault": True}],
+        "Language": _LANGUAGES[cid % len(_LANGUAGES)],
         "CreatedOn": created, "ModifiedOn": modified,
     }
 

@@ -25,7 +25,8 @@ def client(server: SandboxServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=5) as c:
         yield c
     # leave the shared server clean for the next test
-    httpx.put(f"{server.url}/_admin/faults", json={"rate_429": 0, "rate_5xx": 0, "rate_drop": 0, "latency_ms": 0})
+    httpx.put(f"{server.url}/_admin/faults", json={"rate_429": 0, "rate_5xx": 0, "rate_drop": 0, "rate_drop_after_write": 0,
+                                                        "latency_ms": 0})
     httpx.put(f"{server.url}/_admin/permissions", json={"permissions": list(ALL_PERMISSIONS)})
 
 
@@ -273,3 +274,21 @@ def test_malformed_records_present_when_asked(client: httpx.Client, server: Sand
         assert any("Id" in r and r[name] is None for r in rows)
     clean = SandboxState(records=N, seed=7)
     assert all(r[name] is not None for r in clean.accounts.records.values() for name in ("AccountName",))
+
+
+def test_a_write_whose_answer_is_dropped_is_applied_and_found_by_title(client: httpx.Client, server: SandboxServer) -> None:
+    h = auth(client, server)
+    account = server.state.accounts.records[1]
+    body = {"Title": "Acme: Final notice INV-7", "Details": "x\nCashrail-Key: k1", "AccountId": 1,
+            "LocationId": account["Locations"][0]["Id"], "StatusId": 1, "PriorityId": 2, "TypeId": 1, "SourceId": 1,
+            "OpenDate": "2026-02-01T10:00:00"}
+    client.put("/_admin/faults", json={"rate_drop_after_write": 1.0})
+    assert client.get("/v2/crm/accounts/summary", headers=h).status_code == 200  # reads are answered
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        client.post("/v2/servicedesk/tickets", headers=h, json=body)
+    search = {"PageSize": 100, "PageNumber": 1, "Filter": {"AccountIds": [1], "Title": "final notice inv-7"}}
+    found = client.post("/v2/servicedesk/tickets/search", headers=h, json=search).json()["Result"]
+    assert [t["Details"] for t in found] == ["x\nCashrail-Key: k1"]
+    assert client.get("/_admin/stats").json()["faults"]["drop_after_write"] >= 1
+    bad = client.post("/v2/servicedesk/tickets/search", headers=h, json={"Filter": {"Title": 5}})
+    assert bad.status_code == 400 and bad.json()["Error"]["SubErrors"][0]["Field"] == "Filter.Title"

@@ -1,0 +1,293 @@
+"""Notification delivery: e-mails over a real SMTP server on loopback, PSA tickets in the BMS
+sandbox, each channel delivered once however often the run repeats or fails."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from connectors.sandbox.bms import SandboxServer
+from hub import notifications
+from hub.collections import CollectionRuleError, Notification, NotificationType
+from hub.db import session
+from hub.mailer import SmtpSecurity, SmtpSettings
+from hub.models import NotificationDelivery, NotificationMessage
+from hub.outbox import enqueue
+from tests.hub.collections.conftest import LoopbackSmtp, smtp_server  # noqa: F401  (fixture)
+from tests.hub.notify_builders import SMTP_FROM, bms_card, contact, erp_card, link, organisation
+
+
+def smtp(server: LoopbackSmtp) -> SmtpSettings:
+    return SmtpSettings(host=server.host, port=server.port, security=SmtpSecurity.NONE, from_address=SMTP_FROM,
+                        from_name="Acme MSP Accounts")
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def overdue(level: int, key: str, customer: str = "Berg GmbH") -> Notification:
+    return Notification(type=NotificationType.overdue(level), key=key, customer_name=customer,
+                        invoice_number=f"INV-{key}", amount=Decimal("1200.00"), currency="EUR",
+                        due_date=date(2026, 9, 1), days_overdue=[16, 46, 61][level - 1])
+
+
+def email_only(s) -> None:  # noqa: ANN001
+    for kind in NotificationType:
+        notifications.update_settings(s, kind.value, ticket=False)
+
+
+def statuses(environment: str = "sandbox") -> dict[str, str]:
+    with session(environment) as s:
+        return {m.key: m.status for m in s.execute(select(NotificationMessage)).scalars()}
+
+
+def test_overdue_emails_reach_the_billing_contact_in_their_language_and_severity(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+    with session("sandbox") as s:
+        email_only(s)
+        psa = bms_card(s)
+        german = organisation(s, psa, "1", "Berg GmbH")
+        contact(s, german, "ina@berg.example.de", language="de-DE")
+        contact(s, german, "sales@berg.example.de", language="en", billing=False)
+        english = organisation(s, psa, "2", "Smith Ltd")
+        contact(s, english, "ann@smith.example.com", language=None, first="Ann", last="Smith")
+        enqueue(s, overdue(1, "de-1"), organisation_id=german.id)
+        enqueue(s, overdue(3, "en-3", "Smith Ltd"), organisation_id=english.id)
+
+    report = notifications.deliver("sandbox", smtp=smtp(smtp_server))
+
+    assert len(report.delivered) == 2 and not report.failed
+    got = {r.rcpt_tos[0]: r.message for r in smtp_server.received}
+    assert set(got) == {"ina@berg.example.de", "ann@smith.example.com"}
+    de, en = got["ina@berg.example.de"], got["ann@smith.example.com"]
+    assert de["Content-Language"] == "de"
+    assert de["Subject"] == "Freundliche Zahlungserinnerung: Rechnung INV-de-1 ist überfällig"
+    assert "Ina Berg" in de.get_content() and "1.200,00" in de.get_content()
+    assert en["Content-Language"] == "en"
+    assert en["Subject"] == "Final notice: invoice INV-en-3 is 61 days overdue"
+    assert "Ann Smith" in en.get_content() and "Acme MSP" not in en["Subject"]
+    assert en["Message-ID"] != de["Message-ID"] and en["From"].addresses[0].addr_spec == SMTP_FROM
+    assert statuses() == {"de-1": "delivered", "en-3": "delivered"}
+
+
+def test_a_repeated_run_sends_each_email_once(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+    with session("sandbox") as s:
+        email_only(s)
+        org = organisation(s, bms_card(s), "1", "Berg GmbH")
+        contact(s, org, "ina@berg.example.de")
+        enqueue(s, overdue(2, "inv-9"), organisation_id=org.id)
+
+    notifications.deliver("sandbox", smtp=smtp(smtp_server))
+    again = notifications.deliver("sandbox", smtp=smtp(smtp_server))
+    with session("sandbox") as s:  # the service enqueueing it again is a no-op too
+        _, new = enqueue(s, overdue(2, "inv-9"), organisation_id=org.id)
+    notifications.deliver("sandbox", smtp=smtp(smtp_server))
+
+    assert not new and again.as_dict() == {"delivered": [], "pending": [], "failed": [], "busy": False}
+    assert len(smtp_server.received) == 1
+
+
+def test_smtp_down_is_retried_on_the_next_run_and_the_email_sent_once(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+    with session("sandbox") as s:
+        email_only(s)
+        org = organisation(s, bms_card(s), "1", "Berg GmbH")
+        contact(s, org, "ina@berg.example.de")
+        enqueue(s, overdue(1, "inv-7"), organisation_id=org.id)
+    down = SmtpSettings(host="127.0.0.1", port=closed_port(), security=SmtpSecurity.NONE, from_address=SMTP_FROM)
+
+    first = notifications.deliver("sandbox", smtp=down)
+
+    assert [p["key"] for p in first.pending] == ["inv-7"] and "could not be reached" in first.pending[0]["error"]
+    with session("sandbox") as s:
+        row = s.execute(select(NotificationDelivery).where(NotificationDelivery.channel == "email")).scalar_one()
+        assert (row.status, row.attempts) == ("pending", 1)
+    notifications.deliver("sandbox", smtp=smtp(smtp_server))
+    notifications.deliver("sandbox", smtp=smtp(smtp_server))
+    assert len(smtp_server.received) == 1
+    assert statuses() == {"inv-7": "delivered"}
+
+
+def test_a_channel_failing_every_run_is_marked_failed_after_the_last_attempt(hub_db) -> None:  # noqa: ANN001
+    with session("sandbox") as s:
+        email_only(s)
+        org = organisation(s, bms_card(s), "1", "Berg GmbH")
+        contact(s, org, "ina@berg.example.de")
+        enqueue(s, overdue(1, "inv-8"), organisation_id=org.id)
+    down = SmtpSettings(host="127.0.0.1", port=closed_port(), security=SmtpSecurity.NONE, from_address=SMTP_FROM)
+
+    for _ in range(3):
+        report = notifications.deliver("sandbox", smtp=down, max_attempts=3)
+
+    assert [f["key"] for f in report.failed] == ["inv-8"]
+    assert statuses() == {"inv-8": "failed"}
+    with session("sandbox") as s:
+        listed = notifications.list_notifications(s, "failed")
+    assert listed[0]["channels"][0]["attempts"] == 3 and "could not be reached" in listed[0]["channels"][0]["error"]
+
+
+def test_without_a_psa_billing_contact_the_erp_customer_email_is_used(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+    with session("sandbox") as s:
+        email_only(s)
+        psa = organisation(s, bms_card(s), "1", "Berg GmbH")
+        contact(s, psa, "sales@berg.example.de", billing=False)  # not a billing contact
+        erp = organisation(s, erp_card(s), "C100", "Berg GmbH", email="buchhaltung@berg.example.de", raw={})
+        link(s, psa, erp)
+        enqueue(s, overdue(1, "inv-5"), organisation_id=erp.id)
+
+    notifications.deliver("sandbox", smtp=smtp(smtp_server))
+
+    assert [r.rcpt_tos for r in smtp_server.received] == [["buchhaltung@berg.example.de"]]
+
+
+@pytest.fixture
+def bms() -> Iterator[SandboxServer]:
+    with SandboxServer(records=5, seed=3) as server:
+        yield server
+
+
+def test_a_ticket_whose_answer_was_lost_is_found_not_created_twice(hub_db, bms) -> None:  # noqa: ANN001
+    account = httpx.get(f"{bms.url}/_admin/records/accounts").json()[0]
+    with session("sandbox") as s:
+        notifications.update_settings(s, "overdue_2", email=False, destination="Accounts Receivable",
+                                      priority="High", issue_type="Payment")
+        org = organisation(s, bms_card(s, bms.url), str(account["Id"]), account["AccountName"], raw=account)
+        enqueue(s, overdue(2, "inv-3", account["AccountName"]), organisation_id=org.id)
+    httpx.put(f"{bms.url}/_admin/faults", json={"rate_drop_after_write": 1.0}).raise_for_status()
+
+    report = notifications.deliver("sandbox")
+    notifications.deliver("sandbox")
+
+    (ticket,) = [t for t in httpx.get(f"{bms.url}/_admin/records/tickets").json()
+                 if "Cashrail-Key: inv-3/ticket" in t["Details"]]
+    assert httpx.get(f"{bms.url}/_admin/stats").json()["faults"]["drop_after_write"] == 1
+    assert (ticket["QueueName"], ticket["PriorityName"], ticket["IssueTypeName"]) == (
+        "Accounts Receivable", "High", "Payment")
+    assert ticket["Title"] == f"{account['AccountName']}: Second notice: invoice INV-inv-3 is 46 days overdue"
+    assert [d["channels"] for d in report.delivered] == [{"email": "skipped", "ticket": "sent"}]
+    with session("sandbox") as s:
+        row = s.execute(select(NotificationDelivery).where(NotificationDelivery.channel == "ticket")).scalar_one()
+        assert row.external_ref == ticket["TicketNumber"] and row.attempts == 1
+
+
+def test_a_ticket_whose_answer_and_look_up_both_failed_is_found_by_the_next_run(hub_db, bms) -> None:  # noqa: ANN001
+    account = httpx.get(f"{bms.url}/_admin/records/accounts").json()[0]
+    with session("sandbox") as s:
+        notifications.update_settings(s, "overdue_1", email=False)
+        org = organisation(s, bms_card(s, bms.url), str(account["Id"]), account["AccountName"], raw=account)
+        enqueue(s, overdue(1, "inv-2", account["AccountName"]), organisation_id=org.id)
+    perms = httpx.get(f"{bms.url}/_admin/permissions").json()["permissions"]
+    httpx.put(f"{bms.url}/_admin/permissions",
+              json={"permissions": [p for p in perms if p != "ServiceDesk: Allow View All"]}).raise_for_status()
+    httpx.put(f"{bms.url}/_admin/faults", json={"rate_drop_after_write": 1.0}).raise_for_status()
+
+    lost = notifications.deliver("sandbox")
+    httpx.put(f"{bms.url}/_admin/faults", json={"rate_drop_after_write": 0.0}).raise_for_status()
+    httpx.put(f"{bms.url}/_admin/permissions", json={"permissions": perms}).raise_for_status()
+    found = notifications.deliver("sandbox")
+
+    assert [p["channels"] for p in lost.pending] == [{"email": "skipped", "ticket": "unknown"}]
+    assert [d["key"] for d in found.delivered] == ["inv-2"]
+    tickets = [t for t in httpx.get(f"{bms.url}/_admin/records/tickets").json()
+               if "Cashrail-Key: inv-2/ticket" in t["Details"]]
+    assert len(tickets) == 1
+    assert httpx.get(f"{bms.url}/_admin/stats").json()["by_path"]["POST /v2/servicedesk/tickets"] == 1
+
+
+def test_a_ticket_create_that_failed_outright_is_sent_on_the_next_run(hub_db, bms) -> None:  # noqa: ANN001
+    account = httpx.get(f"{bms.url}/_admin/records/accounts").json()[0]
+    with session("sandbox") as s:
+        notifications.update_settings(s, "payment_failed", email=False)
+        org = organisation(s, bms_card(s, bms.url), str(account["Id"]), account["AccountName"], raw=account)
+        enqueue(s, Notification(type=NotificationType.PAYMENT_FAILED, key="pay-1", customer_name="X",
+                                invoice_number="INV-1", amount=Decimal("10.00"), currency="USD"),
+                organisation_id=org.id)
+    perms = httpx.get(f"{bms.url}/_admin/permissions").json()["permissions"]
+    httpx.put(f"{bms.url}/_admin/permissions",
+              json={"permissions": [p for p in perms if p != "ServiceDesk: Allow Modify All"]}).raise_for_status()
+
+    first = notifications.deliver("sandbox")
+    httpx.put(f"{bms.url}/_admin/permissions", json={"permissions": perms}).raise_for_status()
+    second = notifications.deliver("sandbox")
+
+    assert [p["channels"] for p in first.pending] == [{"email": "skipped", "ticket": "pending"}]
+    assert "Access denied" in first.pending[0]["error"]
+    assert [d["key"] for d in second.delivered] == ["pay-1"]
+    tickets = [t for t in httpx.get(f"{bms.url}/_admin/records/tickets").json()
+               if "Cashrail-Key: pay-1/ticket" in t["Details"]]
+    assert len(tickets) == 1
+
+
+def test_settings_name_the_unknown_type_and_field_and_store_nothing(hub_db) -> None:  # noqa: ANN001
+    with session("sandbox") as s:
+        with pytest.raises(CollectionRuleError, match="no notification type 'overdue_9'.*payment_succeeded"):
+            notifications.update_settings(s, "overdue_9", email=False)
+        with pytest.raises(CollectionRuleError, match="colour"):
+            notifications.update_settings(s, "overdue_1", colour="red")
+        with pytest.raises(CollectionRuleError, match="email"):
+            notifications.update_settings(s, "overdue_1", email="yes")
+        with pytest.raises(CollectionRuleError, match="ticket.priority"):
+            notifications.update_settings(s, priority=" ")
+        notifications.update_settings(s, "card_expiring", ticket=False, priority="Low")
+        notifications.update_settings(s, destination="Service Desk", sender_name="Acme MSP Accounts")
+    with session("sandbox") as s:
+        settings = notifications.get_settings(s)
+    card = settings.for_type(NotificationType.CARD_EXPIRING)
+    assert (card.email, card.ticket, card.ticket_config.priority, card.ticket_config.destination) == (
+        True, False, "Low", "Service Desk")
+    assert settings.for_type(NotificationType.OVERDUE_1).ticket_config.destination == "Service Desk"
+    assert settings.sender_name == "Acme MSP Accounts"
+
+
+def test_smtp_settings_come_from_cashrail_smtp_variables(monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.delenv("CASHRAIL_SMTP_HOST", raising=False)
+    assert notifications.smtp_settings() is None
+    monkeypatch.setenv("CASHRAIL_SMTP_HOST", "mail.example.com")
+    monkeypatch.setenv("CASHRAIL_SMTP_FROM_ADDRESS", "not-an-address")
+    with pytest.raises(ValueError, match="CASHRAIL_SMTP_FROM_ADDRESS"):
+        notifications.smtp_settings()
+    monkeypatch.setenv("CASHRAIL_SMTP_FROM_ADDRESS", SMTP_FROM)
+    monkeypatch.setenv("CASHRAIL_SMTP_PORT", "465")
+    monkeypatch.setenv("CASHRAIL_SMTP_SECURITY", "ssl")
+    monkeypatch.setenv("CASHRAIL_SMTP_USERNAME", "ar")
+    monkeypatch.setenv("CASHRAIL_SMTP_PASSWORD", "pw")
+    got = notifications.smtp_settings()
+    assert got is not None and (got.port, got.security, got.password.get_secret_value()) == (465, "ssl", "pw")
+
+
+def test_without_smtp_settings_emails_wait_without_using_up_attempts(hub_db, smtp_server, monkeypatch) -> None:  # noqa: ANN001, F811
+    monkeypatch.delenv("CASHRAIL_SMTP_HOST", raising=False)
+    with session("sandbox") as s:
+        email_only(s)
+        org = organisation(s, bms_card(s), "1", "Berg GmbH")
+        contact(s, org, "ina@berg.example.de")
+        enqueue(s, overdue(1, "inv-4"), organisation_id=org.id)
+
+    for _ in range(3):
+        waiting = notifications.deliver("sandbox", max_attempts=2)
+    assert "CASHRAIL_SMTP_HOST" in waiting.pending[0]["error"]
+    notifications.deliver("sandbox", smtp=smtp(smtp_server), max_attempts=2)
+    assert len(smtp_server.received) == 1 and statuses() == {"inv-4": "delivered"}
+
+
+def test_a_run_started_while_another_delivers_sends_nothing(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+    with session("sandbox") as s:
+        email_only(s)
+        org = organisation(s, bms_card(s), "1", "Berg GmbH")
+        contact(s, org, "ina@berg.example.de")
+        enqueue(s, overdue(1, "inv-6"), organisation_id=org.id)
+
+    with notifications.run_lock("deliver-notifications", "sandbox") as taken:
+        assert taken
+        busy = notifications.deliver("sandbox", smtp=smtp(smtp_server))
+    done = notifications.deliver("sandbox", smtp=smtp(smtp_server))
+
+    assert busy.busy and busy.delivered == [] and not done.busy
+    assert len(smtp_server.received) == 1 and statuses() == {"inv-6": "delivered"}
