@@ -7,6 +7,12 @@ database and the Prefect API, run its flow runs (see ``docs/scale-out.md``).
 - ``sync-connector/<env>-<card>``: every active source connector, every ``sync_every_minutes``
   (a card setting, default 60); Sync Now runs the same deployment.
 - ``harp-connect/<env>-daily``: the billing generator, daily at 02:00 UTC.
+- ``collect-payments/<env>-daily``: charge due invoices, retries, settle unknown charges and
+  record payments in the source systems, daily at 05:00 UTC (after the night's syncs).
+- ``dunning/<env>-daily``: overdue levels, penalties and card-expiry warnings, daily at 06:00
+  UTC (after collection, so a payment taken today clears the customer's level first).
+- ``deliver-notifications/<env>-every-10m``: e-mails and PSA tickets from the outbox, every
+  10 minutes.
 
 :func:`reconcile` makes the Prefect API hold exactly these: it is run at start and whenever
 cards change, so activating a card schedules its syncs and deactivating one removes them.
@@ -24,6 +30,9 @@ from hub import prefect_env
 POOL = "cashrail"
 ROOT = Path(__file__).resolve().parents[1]
 DAILY_BILLING_CRON = "0 2 * * *"
+DAILY_COLLECTION_CRON = "0 5 * * *"
+DAILY_DUNNING_CRON = "0 6 * * *"
+NOTIFICATION_INTERVAL = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,13 @@ class Planned:
         return "cashrail-" + hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
-FLOW_NAMES = {"sync:sync_connector": "sync-connector", "billing:harp_connect": "harp-connect"}
+FLOW_NAMES = {
+    "sync:sync_connector": "sync-connector",
+    "billing:harp_connect": "harp-connect",
+    "collections:collect_payments": "collect-payments",
+    "dunning:dunning": "dunning",
+    "notifications:deliver_notifications": "deliver-notifications",
+}
 
 
 def sync_deployment_name(environment: str, connector: str) -> str:
@@ -78,8 +93,17 @@ def planned() -> list[Planned]:
             out.append(Planned("sync:sync_connector", f"{environment}-{name}",
                                {"connector": name, "environment": environment},
                                interval=timedelta(minutes=minutes), tags=("sync", environment)))
-        out.append(Planned("billing:harp_connect", f"{environment}-daily", {"environment": environment},
-                           cron=DAILY_BILLING_CRON, tags=("billing", environment)))
+        daily = {"environment": environment}
+        out += [
+            Planned("billing:harp_connect", f"{environment}-daily", daily, cron=DAILY_BILLING_CRON,
+                    tags=("billing", environment)),
+            Planned("collections:collect_payments", f"{environment}-daily", daily, cron=DAILY_COLLECTION_CRON,
+                    tags=("collections", environment)),
+            Planned("dunning:dunning", f"{environment}-daily", daily, cron=DAILY_DUNNING_CRON,
+                    tags=("collections", environment)),
+            Planned("notifications:deliver_notifications", f"{environment}-every-10m", daily,
+                    interval=NOTIFICATION_INTERVAL, tags=("notifications", environment)),
+        ]
     return out
 
 
