@@ -354,12 +354,12 @@ def _sync_through_deployment(name: str, environment: str, full: bool) -> dict[st
         fail(str(exc))
 
 
-def run_flow(name: str, **params: Any) -> Any:
-    """Run one of the billing flows in this process (Prefect's temporary server unless configured)."""
+def run_flow(name: str, module: str = "billing", **params: Any) -> Any:
+    """Run a flow of ``flows.<module>`` in this process (Prefect's temporary server unless configured)."""
     prefect_env.configure()
-    from flows import billing
+    from importlib import import_module
 
-    return getattr(billing, name)(**params)
+    return getattr(import_module(f"flows.{module}"), name)(**params)
 
 
 def counts_table(streams: dict[str, dict[str, int]], title: str, extra: dict[str, dict[str, Any]] | None = None) -> Table:
@@ -454,12 +454,13 @@ def demo_command(
     env = demo.DEMO_ENVIRONMENT
     demo.stop_background_sandboxes()
     infos = {}
-    for kind in demo.SYSTEMS:
-        log(f"Starting the {kind} sandbox with {records:,} records per large stream…")
+    for kind in demo.SANDBOX_MODULES:
+        log(f"Starting the {kind} sandbox" + (f" with {records:,} records per large stream…" if kind in demo.SYSTEMS else "…"))
         infos[kind] = demo.start_background_sandbox(kind, records, seed)
     report: dict[str, Any] = {"environment": env, "connectors": {}}
     matches = True
-    for kind, info in infos.items():
+    for kind in demo.SYSTEMS:
+        info = infos[kind]
         name = demo.install_demo_connector(kind, info)
         status, reason = demo.test_and_set_status(name)
         if status == "pending_license":
@@ -491,6 +492,8 @@ def demo_command(
         "posted": len(posted["done"]), "failed": len(firmed["failed"]) + len(posted["failed"]),
         "one_order_and_invoice_per_action": demo.erp_documents_per_action(env, infos["business_central"]),
     }
+    report["collections"] = _demo_collections(env, plans, infos, erp_name, log)
+    matches = matches and report["collections"]["matches_sandboxes"]
     report["matches_sandboxes"] = matches
     report["links"] = {**linked.as_dict(), "ambiguous": len(linked.ambiguous),
                        "unmatched_psa": len(linked.unmatched_psa), "unmatched_erp": len(linked.unmatched_erp)}
@@ -510,10 +513,54 @@ def demo_command(
         out.print(f"Billing: {b['plans']} plans, {b['generated']} actions generated, {b['firmed']} firmed into ERP "
                   f"sales orders, {b['posted']} posted as ERP invoices"
                   + (" — one order and one invoice per action." if b["one_order_and_invoice_per_action"] else "."))
-        out.print("The sandboxes keep running. Try: cashrail sync demo-psa; cashrail actions list   "
-                  "(stop them: cashrail sandbox --stop)")
+        c = report["collections"]
+        p, n = c["payments"], c["notifications"]
+        out.print(f"Cards captured through the gateway's card page: "
+                  + "; ".join(f"{x['customer']} ({x['card']}: {x['behaviour']})" for x in c["cards"]) + ".")
+        out.print(f"Collections: {p['collected']} payments collected {p['amount_by_currency']} "
+                  f"({p['gateway_transactions_approved']} approved at the gateway, {p['recorded_in_source_system']} "
+                  f"recorded in the ERP/PSA); {p['declines']} declines: {p['declines_retried_and_collected']} "
+                  f"retried and collected, {p['declines_stopped_hard']} stopped (new card needed).")
+        out.print(f"Notifications: {n['overdue_notices']} overdue notices among {sum(n['by_type'].values())} "
+                  f"notifications; {n['emails_sent']} e-mails sent ({n['mail_sandbox_received']} received by the mail "
+                  f"sandbox), {n['tickets_raised']} tickets raised ({n['psa_sandbox_tickets_created']} created in the "
+                  f"PSA sandbox).")
+        out.print("The sandboxes keep running. Try: cashrail sync demo-psa; cashrail actions list; cashrail collect "
+                  "unpaid; cashrail notifications list   (stop them: cashrail sandbox --stop)")
     if not matches:
         raise typer.Exit(1)
+
+
+def _demo_collections(env: str, plans: list[int], infos: dict[str, dict[str, Any]], erp_name: str,
+                      log: Callable[[str], None]) -> dict[str, Any]:
+    """The demo's collections part: cards entered on the gateway's page, invoices charged on
+    issue, a decline retried three days later, dunning, and the notifications delivered."""
+    from datetime import date, timedelta
+
+    from hub import collect, demo
+    from hub.collections import ChargeTiming
+
+    demo.install_gateway(infos["bluesnap"])
+    status, reason = demo.test_and_set_status(demo.GATEWAY_CONNECTOR)
+    if status != "active":
+        fail(f"Test Connection of {demo.GATEWAY_CONNECTOR} failed: {reason}")
+    demo.use_mail_sandbox(infos["mail"])
+    captured = demo.capture_demo_cards(env, plans)
+    log(f"{len(captured)} customers entered a card on the gateway's page; syncing the posted invoices and collecting…")
+    run_sync(erp_name, env, full=False, show_progress=False)
+    with _session(env) as s:
+        collect.put_settings(s, collect.CollectionSettings(timing=ChargeTiming.ON_ISSUE), actor="demo")
+    with demo._admin(infos["bms"]) as client:
+        tickets_before = int(client.get("/_admin/counts").json()["tickets"])
+    today = date.today()
+    run_flow("collect_payments", "collections", environment=env, test_date=today)
+    log("Three days later, the retry day of the declined card…")
+    run_flow("collect_payments", "collections", environment=env, test_date=today + timedelta(days=3))
+    log("Dunning overdue invoices and delivering the notifications (e-mail + PSA tickets)…")
+    run_flow("dunning", "dunning", environment=env, as_of=today)
+    run_flow("deliver_notifications", "notifications", environment=env)
+    report = demo.collections_report(env, infos["bluesnap"], infos["bms"], infos["mail"], tickets_before)
+    return {"cards": captured, **report}
 
 
 def _friendly_errors(fn: Callable[[], Any]) -> int:

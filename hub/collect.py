@@ -299,12 +299,20 @@ def _gateway(environment: str, gateway: BlueSnapConnector | None) -> Iterator[Bl
         opened.close()
 
 
+def _hard_declined(s: Session, method: PaymentMethod) -> bool:
+    """Whether a charge on this card was hard-declined: nothing more is charged on it, every
+    invoice waits for a new card (which is a new payment method)."""
+    return s.execute(select(Charge.id).where(Charge.payment_method_id == method.id,
+                                             Charge.hard_decline.is_(True)).limit(1)).first() is not None
+
+
 def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
     """(invoice id, trigger) of what is to be charged today: first charges of autopay
     customers' invoices per the charge timing, and retries whose day has come."""
     settings = get_settings(s)
     first: list[OpenInvoice] = []
     retries: list[tuple[int, str]] = []
+    refused: dict[int, bool] = {}
     for invoice in s.execute(_maybe_unpaid()).scalars():
         collection = _collection(s, invoice.id)  # type: ignore[arg-type]
         left = balance(invoice, collection)
@@ -314,8 +322,14 @@ def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
         # direct-debit mandates are not charged yet (the gateway connector has no mandate charge)
         if who is None or who.method is None or not who.method.autopay or who.method.kind != PaymentMethodKind.CARD:
             continue
+        if refused.setdefault(who.method.id, _hard_declined(s, who.method)):  # type: ignore[arg-type]
+            continue  # the card was declined for good: nothing more is charged on it
         charges = _charges(s, invoice.id)  # type: ignore[arg-type]
         if any(c.status in OPEN for c in charges):
+            continue
+        if collection is not None and collection.stopped_reason is not None:
+            if all(c.payment_method_id != who.method.id for c in charges):
+                retries.append((invoice.id, "new_card"))  # type: ignore[arg-type]
             continue
         if collection is not None and collection.next_retry_on is not None:
             if collection.next_retry_on <= today and collection.stopped_reason is None:
@@ -360,6 +374,8 @@ def _start(environment: str, invoice_id: int, trigger: str, today: date,
             return skip("direct-debit collection is not available yet", amount, currency), None
         if not method.vaulted_shopper_id:
             return skip("the card on file has no gateway shopper", amount, currency), None
+        if _hard_declined(s, method):
+            return skip("the card on file was declined for good: a new card is needed", amount, currency), None
         charges = _charges(s, invoice_id)
         if any(c.status in OPEN for c in charges):
             return skip("an earlier charge is still being settled", amount, currency), None

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +250,113 @@ def erp_documents_per_action(environment: str, info: dict[str, Any]) -> bool:
             if docs["salesOrders"] or len(docs["salesInvoices"]) != 1:
                 return False
     return bool(keys)
+
+
+# --- collections: cards captured through the gateway's page, charges, dunning, notifications --
+
+GATEWAY_CONNECTOR = "demo-gateway"
+#: the test cards the demo's customers enter (connectors/sandbox/bluesnap/cards.py)
+DEMO_CARDS = (
+    ("4111111111111111", "approves"),
+    ("4000000000000341", "declines once (insufficient funds), then approves on the retry"),
+    ("4000000000000069", "hard decline: expired card"),
+)
+
+
+def install_gateway(info: dict[str, Any]) -> str:
+    """(Re)create the demo's BlueSnap card for the gateway sandbox; returns its name."""
+    with session(DEMO_ENVIRONMENT) as s:
+        try:
+            cards.delete(s, GATEWAY_CONNECTOR)
+        except cards.CardError:
+            pass
+        cards.create(s, cards.CardSpec(
+            name=GATEWAY_CONNECTOR, kind="bluesnap", environment=DEMO_ENVIRONMENT,
+            settings={"environment_url": info["url"], "username": info["username"], "merchant_id": info["merchant_id"]},
+            secrets={"password": SecretStr(info["password"]), "ipn_secret": SecretStr(info["ipn_secret"])}))
+    return GATEWAY_CONNECTOR
+
+
+def use_mail_sandbox(info: dict[str, Any]) -> None:
+    """Point this process's notification e-mails at the mail sandbox."""
+    os.environ.update({"CASHRAIL_SMTP_HOST": info["smtp_host"], "CASHRAIL_SMTP_PORT": str(info["smtp_port"]),
+                       "CASHRAIL_SMTP_SECURITY": "none", "CASHRAIL_SMTP_FROM_ADDRESS": "accounts@demo-msp.example",
+                       "CASHRAIL_SMTP_FROM_NAME": "Demo MSP Accounts"})
+
+
+def capture_demo_cards(environment: str, plans: list[int]) -> list[dict[str, Any]]:
+    """For the customers of ``plans``: send the card form to a contact of the linked PSA
+    organisation, enter one of :data:`DEMO_CARDS` on the gateway's page as the contact would,
+    and complete the request. Returns what was captured."""
+    from connectors.sandbox.bluesnap import fill_card_form
+    from hub import payments
+    from hub.models import Contact, Organisation, OrganisationLink, SubscriptionPlan
+
+    with session(environment) as s:
+        payers = []
+        for plan_id in plans:
+            plan = s.get(SubscriptionPlan, plan_id)
+            link = s.execute(select(OrganisationLink).where(
+                OrganisationLink.erp_organisation_id == plan.organisation_id)).scalar_one()  # type: ignore[union-attr]
+            psa = s.get(Organisation, link.psa_organisation_id)
+            contact = s.execute(select(Contact).where(
+                Contact.connector_id == psa.connector_id, Contact.organisation_external_id == psa.external_id,  # type: ignore[union-attr]
+                Contact.email.is_not(None), Contact.is_deleted.is_(False)).order_by(
+                Contact.is_billing_contact.desc(), Contact.id)).scalars().first()
+            if contact is not None:
+                payers.append((psa.id, psa.name, contact.id, f"{contact.first_name or ''} {contact.last_name or ''}".strip()))  # type: ignore[union-attr]
+    captured = []
+    for n, (org_id, org_name, contact_id, holder) in enumerate(payers):
+        number, behaviour = DEMO_CARDS[n] if n < len(DEMO_CARDS) else DEMO_CARDS[0]
+        request = payments.send_card_form(environment, org_id, contact_id, actor="demo")
+        fill_card_form(request.url or "", number, holder or org_name, "12/30", "123")
+        method = payments.complete_card_request(environment, request.id, actor="demo")  # type: ignore[arg-type]
+        captured.append({"customer": org_name, "card": f"{method.card_brand} •••• {method.card_last4}",
+                         "behaviour": behaviour})
+    return captured
+
+
+def collections_report(environment: str, gateway: dict[str, Any], psa: dict[str, Any], mail: dict[str, Any],
+                       psa_tickets_before: int) -> dict[str, Any]:
+    """What the hub says it did, beside what the gateway, the PSA and the mail server recorded."""
+    from hub.models import Charge, NotificationDelivery, NotificationMessage
+
+    with session(environment) as s:
+        charges = list(s.execute(select(Charge)).scalars())
+        notes = list(s.execute(select(NotificationMessage)).scalars())
+        deliveries = list(s.execute(select(NotificationDelivery)).scalars())
+    approved = [c for c in charges if c.status == "succeeded"]
+    declined = [c for c in charges if c.status == "declined"]
+    retried_ok = {c.invoice_id for c in approved if c.attempt > 1}
+    collected: dict[str, str] = {}
+    for c in approved:
+        collected[c.currency] = str(Decimal(collected.get(c.currency, "0")) + c.amount)
+    with httpx.Client(timeout=60) as client:
+        transactions = client.get(f"{gateway['url']}/_admin/transactions").json()
+        mail_counts = client.get(f"{mail['url']}/_admin/counts").json()
+    with _admin(psa) as client:
+        psa_tickets = int(client.get("/_admin/counts").json()["tickets"]) - psa_tickets_before
+    gateway_approved = [t for t in transactions if t.get("cardTransactionType") == "AUTH_CAPTURE"]
+    emails = [d for d in deliveries if d.channel == "email" and d.status == "sent"]
+    tickets = [d for d in deliveries if d.channel == "ticket" and d.status == "sent"]
+    report = {
+        "payments": {
+            "collected": len(approved), "amount_by_currency": collected,
+            "recorded_in_source_system": sum(1 for c in approved if c.recorded_at is not None),
+            "declines": len(declined),
+            "declines_retried_and_collected": len(retried_ok),
+            "declines_stopped_hard": sum(1 for c in declined if c.hard_decline),
+            "gateway_transactions_approved": len(gateway_approved),
+        },
+        "notifications": {
+            "by_type": {t: sum(1 for n in notes if n.type == t) for t in sorted({n.type for n in notes})},
+            "overdue_notices": sum(1 for n in notes if n.type.startswith("overdue_")),
+            "emails_sent": len(emails), "mail_sandbox_received": int(mail_counts["messages"]),
+            "tickets_raised": len(tickets), "psa_sandbox_tickets_created": psa_tickets,
+            "undelivered": sum(1 for n in notes if n.status != "delivered"),
+        },
+    }
+    report["matches_sandboxes"] = (
+        len(approved) == len(gateway_approved) and len(emails) == report["notifications"]["mail_sandbox_received"]
+        and len(tickets) == psa_tickets)
+    return report

@@ -115,6 +115,28 @@ def test_a_hard_decline_is_never_retried_and_asks_for_a_new_card(world: World) -
     assert collect.run(ENV, AUG[13]).charged == [] and len(charges(inv)) == 1
 
 
+def test_after_a_hard_decline_no_other_invoice_is_charged_on_that_card_until_a_new_card_arrives(
+    world: World,
+) -> None:
+    org, contact = customer(world, "1", "Customer 1")
+    capture_card(org, contact, HARD)
+    first, second = invoice(world, "1", "2"), invoice(world, "1", "3")
+    rows = collect.run(ENV, AUG[10]).charged
+    # the second invoice is not sent to a card the gateway refused for good
+    assert [(r.invoice_id, r.status) for r in rows] == [(first, "declined"), (second, "skipped")]
+    assert rows[1].reason == "the card on file was declined for good: a new card is needed"
+    assert len(world.admin("declines")) == 1 and charges(second) == []
+    assert [r.reason for r in collect.pay(ENV, [second], "clerk@example.com", today=AUG[11])] == [
+        "the card on file was declined for good: a new card is needed"]
+
+    capture_card(org, contact, APPROVE)  # the customer enters a new card
+    resumed = collect.run(ENV, AUG[12]).charged
+    assert sorted((r.invoice_id, r.status) for r in resumed) == [(first, "approved"), (second, "approved")]
+    assert [(c.attempt, c.trigger, c.status) for c in charges(first)] == [
+        (1, "auto", "declined"), (2, "new_card", "succeeded")]
+    assert collect.run(ENV, AUG[13]).charged == [] and len(world.transactions()) == 2
+
+
 @pytest.mark.parametrize("card", [SLOW, DROPPED], ids=["charged-then-slow", "charged-then-dropped"])
 def test_a_charge_whose_answer_is_lost_is_found_by_its_key_and_made_once(world: World, card: str) -> None:
     httpx.put(f"{world.gateway.url}/_admin/faults", json={"slow_response_seconds": 3}, timeout=5)
