@@ -16,6 +16,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 
 from connectors.http import ApiError
@@ -102,6 +103,12 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     for kind in USER_ERRORS:
         app.add_exception_handler(kind, user_error)
+
+    async def out_of_range(request: Request, _: Exception) -> Response:
+        return _error(request, 400, "a value is out of range for the hub store (a number too large?)", flash_back=True)
+
+    for kind in (OverflowError, DataError):
+        app.add_exception_handler(kind, out_of_range)
 
     @app.exception_handler(ApiError)
     async def remote(request: Request, exc: Exception) -> Response:
