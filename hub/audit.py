@@ -7,7 +7,7 @@ secret are redacted, so the log never holds a credential.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -69,7 +69,10 @@ def entries(
     since: datetime | None = None,
     limit: int = 200,
 ) -> list[AuditEntry]:
-    """The newest entries of the session's environment (and those of none), newest first."""
+    """The newest entries of the session's environment (and those of none), newest first.
+
+    ``since`` without a time zone is UTC.
+    """
     query = select(AuditEntry)
     env = s.info.get("environment")
     if env is not None:
@@ -77,6 +80,7 @@ def entries(
     if entity:
         query = query.where(AuditEntry.entity == entity)
     if since is not None:
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
         query = query.where(AuditEntry.at >= since)
     return list(s.exec(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)))  # type: ignore[attr-defined,union-attr]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -99,7 +99,7 @@ def _since(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         fail(f"--since: {value!r} is not a date or time (YYYY-MM-DD or ISO 8601)")
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment
 
 
 def audit_command(
