@@ -496,8 +496,8 @@ def demo_command(
     plans = demo.seed_billing(env, erp_name, psa_name)
     log(f"Created {len(plans)} subscription plans for linked customers; generating, firming and posting…")
     generated = run_flow("harp_connect", environment=env)
-    firmed = run_flow("firm_actions", environment=env)
-    posted = run_flow("post_actions", environment=env)
+    firmed = run_flow("firm_actions", environment=env, actor=cli_actor())
+    posted = run_flow("post_actions", environment=env, actor=cli_actor())
     report["billing"] = {
         "plans": len(plans), "generated": generated["created"], "firmed": len(firmed["done"]),
         "posted": len(posted["done"]), "failed": len(firmed["failed"]) + len(posted["failed"]),
