@@ -9,7 +9,10 @@ from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+import ipaddress
+
+import httpx
+from pydantic import BaseModel, Field, model_validator
 
 Record = dict[str, Any]
 
@@ -76,7 +79,42 @@ class ConnectionReport:
         return seen
 
 
-class SyncSettings(BaseModel):
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class RemoteSettings(BaseModel):
+    """Settings of a card that calls a server: its URLs must be https.
+
+    Plain http is allowed only on a card marked ``sandbox`` (the sandbox and demo commands
+    set it) and only to a loopback host, so no card sends credentials in clear text.
+    """
+
+    #: the settings fields holding a URL the connector calls
+    url_fields: ClassVar[tuple[str, ...]] = ()
+    sandbox: bool = Field(default=False, description="Loopback sandbox card: allows http to 127.0.0.1/::1/localhost")
+
+    @model_validator(mode="after")
+    def _https_only(self) -> RemoteSettings:
+        for name in self.url_fields:
+            value = getattr(self, name)
+            if not value:
+                continue
+            url = httpx.URL(value.replace("{", "").replace("}", ""))
+            if url.scheme == "https" or (url.scheme == "http" and self.sandbox and is_loopback(url.host)):
+                continue
+            raise ValueError(f"{name} must be an https URL, not {value!r} (http only for a loopback sandbox card: "
+                             "sandbox=true and host 127.0.0.1, ::1 or localhost)")
+        return self
+
+
+class SyncSettings(RemoteSettings):
     """Settings every source connector's card has, whatever the system."""
 
     page_size: int = Field(default=100, ge=1, le=1000, description="Records per page")

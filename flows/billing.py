@@ -34,20 +34,20 @@ def harp_connect(environment: str = "sandbox", test_date: date | None = None, dr
 
 @flow(name="firm-actions", flow_run_name="firm-actions-{environment}")
 def firm_actions(environment: str = "sandbox", action_ids: list[int] | None = None,
-                 role: str = "Administrator") -> dict[str, Any]:
+                 role: str = "Administrator", actor: str | None = None) -> dict[str, Any]:
     with session(environment, role=role) as s:
         subscriptions.allow(s, "Subscription Actions", "Firm")
-    report = posting.firm(environment, action_ids).as_dict()
+    report = posting.firm(environment, action_ids, actor=actor).as_dict()
     _artifact("firm-actions", environment, report)
     return report
 
 
 @flow(name="post-actions", flow_run_name="post-actions-{environment}")
 def post_actions(environment: str = "sandbox", action_ids: list[int] | None = None,
-                 role: str = "Administrator") -> dict[str, Any]:
+                 role: str = "Administrator", actor: str | None = None) -> dict[str, Any]:
     with session(environment, role=role) as s:
         subscriptions.allow(s, "Subscription Actions", "Post")
-    report = posting.post(environment, action_ids).as_dict()
+    report = posting.post(environment, action_ids, actor=actor).as_dict()
     _artifact("post-actions", environment, report)
     return report
 

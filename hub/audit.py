@@ -7,12 +7,13 @@ secret are redacted, so the log never holds a credential.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import or_
+from sqlmodel import Session, select
 
 from hub.models import AuditEntry
 
@@ -59,3 +60,32 @@ def record(
     )
     s.add(entry)
     return entry
+
+
+def entries(
+    s: Session,
+    *,
+    entity: str | None = None,
+    since: datetime | None = None,
+    limit: int = 200,
+) -> list[AuditEntry]:
+    """The newest entries of the session's environment (and those of none), newest first.
+
+    ``since`` without a time zone is UTC.
+    """
+    query = select(AuditEntry)
+    env = s.info.get("environment")
+    if env is not None:
+        query = query.where(or_(AuditEntry.environment == env, AuditEntry.environment.is_(None)))  # type: ignore[union-attr]
+    if entity:
+        query = query.where(AuditEntry.entity == entity)
+    if since is not None:
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        query = query.where(AuditEntry.at >= since)
+    return list(s.exec(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)))  # type: ignore[attr-defined,union-attr]
+
+
+def as_dict(entry: AuditEntry) -> dict[str, Any]:
+    """An entry as JSON-ready data (CLI --json, the API)."""
+    return {"id": entry.id, "at": entry.at.isoformat(), "actor": entry.actor, "environment": entry.environment,
+            "action": entry.action, "entity": entry.entity, "entity_id": entry.entity_id, "detail": entry.detail}

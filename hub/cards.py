@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from connectors.base import LICENSE_CHECK, ConnectionReport, SourceConnector, describe_validation_error
 from connectors.registry import connector_class
+from hub import audit
 from hub.models import Connector
 from hub.security import decrypt_secrets, encrypt_secrets
 from hub.settings import ENVIRONMENTS
@@ -17,6 +18,8 @@ from hub.store import delete_connector_rows
 from hub.types import utcnow
 
 STATUSES = ("draft", "pending_license", "active", "deactivated", "error")
+#: the audit log's name of a status change
+_STATUS_ACTIONS = {"active": "activate", "deactivated": "deactivate"}
 
 
 
@@ -91,6 +94,7 @@ def create(s: Session, spec: CardSpec) -> Connector:
     )
     s.add(card)
     s.flush()
+    audit.record(s, "connector.add", "connector", card.name, kind=card.kind, after=settings)
     return card
 
 
@@ -114,6 +118,8 @@ def update_settings(
         raise CardError(f"connector {name!r} is active; deactivate it before changing its settings")
     merged_secrets = {**decrypt_secrets(card.secrets_encrypted), **(secrets or {})}
     merged, merged_secrets = validate(card.kind, {**card.settings, **(settings or {})}, merged_secrets)
+    audit.record(s, "connector.edit", "connector", name, before=card.settings, after=merged,
+                 hidden_fields_changed=sorted(secrets or {}))
     card.settings = merged
     card.secrets_encrypted = encrypt_secrets(merged_secrets)
     card.updated_at = utcnow()
@@ -133,6 +139,9 @@ def set_status(s: Session, name: str, status: str, error: str | None = None) -> 
     if status not in STATUSES:
         raise CardError(f"unknown status {status!r}")
     card = get(s, name)
+    if status != card.status:
+        audit.record(s, f"connector.{_STATUS_ACTIONS.get(status, 'status')}", "connector", name,
+                     before={"status": card.status}, after={"status": status})
     card.status = status
     card.last_error = error
     card.updated_at = utcnow()
@@ -155,5 +164,6 @@ def delete(s: Session, name: str) -> None:
     """Remove the card and everything it synced, in one transaction."""
     card = get(s, name)
     assert card.id is not None
+    audit.record(s, "connector.delete", "connector", name, kind=card.kind, before=card.settings)
     delete_connector_rows(s, card.environment, card.id)
     s.delete(card)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -13,6 +16,7 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlmodel import Session
 
 from hub import cards, prefect_env
 from hub.settings import get_settings
@@ -44,10 +48,18 @@ def _env(env: str | None) -> str:
     return env or get_settings().environment
 
 
-def _session(env: str | None):  # noqa: ANN202 - contextmanager passthrough
+def cli_actor() -> str:
+    """Who the audit log names for CLI changes: CASHRAIL_ACTOR, else the OS user."""
+    return os.environ.get("CASHRAIL_ACTOR") or f"cli:{getpass.getuser()}"
+
+
+@contextmanager
+def _session(env: str | None) -> Iterator[Session]:
     from hub.db import session
 
-    return session(_env(env), role=get_settings().role)
+    with session(_env(env), role=get_settings().role) as s:
+        s.info["actor"] = cli_actor()
+        yield s
 
 
 # --- connectors -----------------------------------------------------------------------
@@ -485,8 +497,8 @@ def demo_command(
     plans = demo.seed_billing(env, erp_name, psa_name)
     log(f"Created {len(plans)} subscription plans for linked customers; generating, firming and posting…")
     generated = run_flow("harp_connect", environment=env)
-    firmed = run_flow("firm_actions", environment=env)
-    posted = run_flow("post_actions", environment=env)
+    firmed = run_flow("firm_actions", environment=env, actor=cli_actor())
+    posted = run_flow("post_actions", environment=env, actor=cli_actor())
     report["billing"] = {
         "plans": len(plans), "generated": generated["created"], "firmed": len(firmed["done"]),
         "posted": len(posted["done"]), "failed": len(firmed["failed"]) + len(posted["failed"]),
@@ -610,6 +622,8 @@ app.add_typer(cli_collect.payments_app, name="payments")
 app.add_typer(cli_collect.collect_app, name="collect")
 from hub import cli_notify  # noqa: E402
 cli_notify.register(app)
+from hub import cli_security  # noqa: E402
+cli_security.register(app)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from hub import subscriptions
-from hub.cli import EnvOption, _env, _session, fail, out, run_flow
+from hub.cli import EnvOption, _env, _session, cli_actor, fail, out, run_flow
 from hub.settings import get_settings
 from hub.models import PlanLine, ProgramType, ReasonCode, SubscriptionAction, SubscriptionPlan
 
@@ -280,7 +280,8 @@ def actions_edit(action_id: int, set_: Annotated[list[str], typer.Option("--set"
 def actions_firm(ids: Annotated[list[int] | None, typer.Argument(help="action ids (default: every due one)")] = None,
                  env: EnvOption = None, as_json: JsonOption = False) -> None:
     """Firm actions: sales orders (credit memos for credit notes) are created in the ERP."""
-    _report(run_flow("firm_actions", environment=_env(env), action_ids=ids or None, role=get_settings().role),
+    _report(run_flow("firm_actions", environment=_env(env), action_ids=ids or None, role=get_settings().role,
+                     actor=cli_actor()),
             "Firmed", as_json)
 
 
@@ -288,7 +289,8 @@ def actions_firm(ids: Annotated[list[int] | None, typer.Argument(help="action id
 def actions_post(ids: Annotated[list[int] | None, typer.Argument()] = None, env: EnvOption = None,
                  as_json: JsonOption = False) -> None:
     """Post firmed actions: sales orders are invoiced, credit memos posted in the ERP."""
-    _report(run_flow("post_actions", environment=_env(env), action_ids=ids or None, role=get_settings().role),
+    _report(run_flow("post_actions", environment=_env(env), action_ids=ids or None, role=get_settings().role,
+                     actor=cli_actor()),
             "Posted", as_json)
 
 

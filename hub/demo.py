@@ -53,7 +53,7 @@ SYSTEMS: dict[str, DemoSystem] = {
         counted_as={"organisations": "accounts", "contacts": "contacts", "contracts": "contracts",
                     "tickets": "tickets", "invoices": "invoices"},
         settings=lambda info: {
-            "company": info["company"], "username": info["username"], "server_url": info["url"],
+            "company": info["company"], "username": info["username"], "server_url": info["url"], "sandbox": True,
             "time_zone": info.get("time_zone", "UTC"), "page_size": 500,
             "rate_limit_per_hour": 0,  # a loopback sandbox has no hourly quota
             "detail_concurrency": 8,
@@ -68,7 +68,7 @@ SYSTEMS: dict[str, DemoSystem] = {
                     "sales_invoices": "salesInvoices", "sales_orders": "salesOrders"},
         settings=lambda info: {
             "tenant_id": info["tenant_id"], "client_id": info["client_id"], "environment": info["environment"],
-            "company": info["company"], "api_url": info["url"], "authority_url": info["url"],
+            "company": info["company"], "api_url": info["url"], "authority_url": info["url"], "sandbox": True,
             "ca_bundle": info["ca_path"], "page_size": 1000,
         },
         secrets=lambda info: {"client_secret": SecretStr(info["client_secret"])},
@@ -272,7 +272,8 @@ def install_gateway(info: dict[str, Any]) -> str:
             pass
         cards.create(s, cards.CardSpec(
             name=GATEWAY_CONNECTOR, kind="bluesnap", environment=DEMO_ENVIRONMENT,
-            settings={"environment_url": info["url"], "username": info["username"], "merchant_id": info["merchant_id"]},
+            settings={"environment_url": info["url"], "username": info["username"], "merchant_id": info["merchant_id"],
+                      "sandbox": True},
             secrets={"password": SecretStr(info["password"]), "ipn_secret": SecretStr(info["ipn_secret"])}))
     return GATEWAY_CONNECTOR
 

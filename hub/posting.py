@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from connectors.http import ApiError
-from hub import cards
+from hub import audit, cards
 from hub.billing.domain import ActionStatus, ActionType
 from hub.db import session
 from hub.subscriptions import (
@@ -64,18 +64,30 @@ class _Erps:
             connector.close()
 
 
-def firm(environment: str, action_ids: Iterable[int] | None = None) -> RunReport:
+def firm(environment: str, action_ids: Iterable[int] | None = None, *, actor: str | None = None) -> RunReport:
     """Firm due actions: a sales order or credit memo in the ERP, or a hub-only firm."""
-    return _run(environment, action_ids, FIRM_FROM, ActionStatus.FIRMING, _firm_one)
+    report = _run(environment, action_ids, FIRM_FROM, ActionStatus.FIRMING, _firm_one)
+    _audit("action.firm", environment, report, actor)
+    return report
 
 
 #: what posting means in the ERP (renewal notices are only firmed; direct debits are collected)
 POSTED_IN_ERP = (ActionType.GENERATE_SALES_ORDER, ActionType.CREDIT_NOTE)
 
 
-def post(environment: str, action_ids: Iterable[int] | None = None) -> RunReport:
+def post(environment: str, action_ids: Iterable[int] | None = None, *, actor: str | None = None) -> RunReport:
     """Post firmed actions: sales orders shipped and invoiced, credit memos posted."""
-    return _run(environment, action_ids, POST_FROM, ActionStatus.POSTING, _post_one, types=POSTED_IN_ERP)
+    report = _run(environment, action_ids, POST_FROM, ActionStatus.POSTING, _post_one, types=POSTED_IN_ERP)
+    _audit("action.post", environment, report, actor)
+    return report
+
+
+def _audit(action: str, environment: str, report: RunReport, actor: str | None) -> None:
+    """One audit entry per run that touched an action."""
+    if report.done or report.failed:
+        with session(environment) as s:
+            audit.record(s, action, "action", actor=actor, done=[r["action"] for r in report.done],
+                         failed=[r["action"] for r in report.failed])
 
 
 def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[ActionStatus],

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
-from hub import cards
+from hub import audit, cards
 from hub.billing import amounts, credit, generator, lifecycle, roles, rules
 from hub.billing.domain import (
     ActionDraft,
@@ -57,6 +57,8 @@ def create_reason_code(s: Session, code: str, types: Iterable[str], *, default_f
         raise SubscriptionError(f"unknown reason type(s) {', '.join(unknown)}; use New, Cancel, Upgrade, Downgrade, Renewal")
     if not set(default_for) <= set(types):
         raise SubscriptionError(f"reason code {code!r} can only be the default of its own types ({', '.join(types)})")
+    if s.execute(select(ReasonCode.id).where(ReasonCode.code == code)).first():
+        raise SubscriptionError(f"reason code {code!r} already exists")
     for other in s.execute(select(ReasonCode)).scalars():  # one default per type
         if other.code != code and set(other.default_for) & set(default_for):
             other.default_for = [t for t in other.default_for if t not in default_for]
@@ -88,6 +90,8 @@ def create_program_type(s: Session, name: str, period_type: str = "Rolling",
         rules.validate_program_type(period_type, subscription_type)
     except rules.BillingRuleError as exc:
         raise SubscriptionError(str(exc)) from None
+    if s.execute(select(ProgramType.id).where(ProgramType.name == name)).first():
+        raise SubscriptionError(f"a program type named {name!r} already exists")
     row = ProgramType(environment=s.info["environment"], name=name, period_type=period_type,
                       subscription_type=subscription_type)
     s.add(row)
@@ -155,6 +159,7 @@ def create_plan(s: Session, req: PlanRequest) -> SubscriptionPlan:
         raise SubscriptionError(str(exc)) from None
     s.add(plan)
     s.flush()
+    audit.record(s, "plan.create", "plan", plan.id, after=plan.model_dump(exclude={"created_at", "updated_at"}))
     return plan
 
 
@@ -185,6 +190,7 @@ def add_line(s: Session, plan_id: int, *, product: str, quantity: Decimal, sales
     line.billing_period_amount, line.billing_period_amount_after_discount = gross, net
     s.add(line)
     s.flush()
+    audit.record(s, "plan_line.add", "plan_line", line.id, plan_id=plan_id, after=line.model_dump())
     return line
 
 
@@ -203,6 +209,7 @@ def edit_plan(s: Session, plan_id: int, **changes: Any) -> SubscriptionPlan:
     allow(s, "Subscription Plan", "Update")
     plan = get_plan(s, plan_id)
     _only_editable(changes, PLAN_EDITABLE, "a plan")
+    before = {name: getattr(plan, name) for name in changes}
     try:
         rules.assert_plan_editable(PlanStatus(plan.status))
         for name, value in changes.items():
@@ -215,6 +222,7 @@ def edit_plan(s: Session, plan_id: int, **changes: Any) -> SubscriptionPlan:
         raise SubscriptionError(str(exc)) from None
     plan.updated_at = utcnow()
     s.add(plan)
+    audit.record(s, "plan.edit", "plan", plan_id, before=before, after=changes)
     return plan
 
 
@@ -236,6 +244,7 @@ def edit_line(s: Session, line_id: int, **changes: Any) -> tuple[PlanLine, str |
     _only_editable(changes, LINE_EDITABLE, "a plan line")
     plan = get_plan(s, line.plan_id)
     before = line.billing_period_amount_after_discount
+    old = {name: getattr(line, name) for name in changes}
     try:
         rules.assert_plan_editable(PlanStatus(plan.status))
         for name, value in changes.items():
@@ -251,6 +260,8 @@ def edit_line(s: Session, line_id: int, **changes: Any) -> tuple[PlanLine, str |
         line.reason_code = default_reason_code(s, change.value) or line.reason_code
     s.add(line)
     s.flush()
+    audit.record(s, "plan_line.edit", "plan_line", line_id, plan_id=line.plan_id, before=old,
+                 after={**changes, "reason_code": line.reason_code})
     return line, change.value if change else None
 
 
@@ -264,6 +275,7 @@ def edit_action(s: Session, action_id: int, **changes: Any) -> SubscriptionActio
     if action is None:
         raise SubscriptionError(f"no action {action_id}")
     _only_editable(changes, ACTION_EDITABLE, "an action")
+    before = {name: getattr(action, name) for name in changes}
     try:
         lifecycle.assert_action_editable(ActionStatus(action.status))
         for name, value in changes.items():
@@ -275,6 +287,7 @@ def edit_action(s: Session, action_id: int, **changes: Any) -> SubscriptionActio
         raise SubscriptionError(str(exc)) from None
     action.updated_at = utcnow()
     s.add(action)
+    audit.record(s, "action.edit", "action", action_id, before=before, after=changes)
     return action
 
 
@@ -288,6 +301,8 @@ def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
         raise SubscriptionError(str(exc)) from None
     if target == PlanStatus.PUBLISHED and not _lines(s, plan_id):
         raise SubscriptionError(f"plan {plan_id} has no lines; add one before publishing")
+    audit.record(s, f"plan.{operation.lower()}", "plan", plan_id, before={"status": plan.status},
+                 after={"status": target})
     plan.status = target
     plan.updated_at = utcnow()
     s.add(plan)
@@ -486,6 +501,9 @@ def credit_line(s: Session, line_id: int, *, start_on: date, today: date, all_cy
         line.enabled = False
         s.add(line)
     s.flush()
+    audit.record(s, "plan_line.credit", "plan_line", line_id, plan_id=line.plan_id, start_on=start_on,
+                 all_cycles=all_cycles, periods_to_credit=periods_to_credit, reason_code=reason_code,
+                 disable_line=disable_line, credit_actions=[d.key for d in fresh])
     return fresh
 
 
@@ -547,6 +565,7 @@ def cancel(s: Session, action_ids: Iterable[int], *, by: str) -> int:
         action.status, action.cancelled_by, action.updated_at = ActionStatus.CANCELLED, by, utcnow()
         s.add(action)
         done += 1
+        audit.record(s, "action.cancel", "action", action_id, by=by)
     return done
 
 

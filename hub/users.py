@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
+from hub import audit
 from hub.billing.domain import Role
 from hub.models import ApiToken, User, WebSession
 from hub.settings import ENVIRONMENTS
@@ -76,6 +77,7 @@ def create_user(s: Session, email: str, password: str, role: str = "User", name:
     user = User(email=email, name=name or None, role=_role(role), password_hash=_hasher.hash(password))
     s.add(user)
     s.flush()
+    audit.record(s, "user.create", "user", email, after={"role": user.role, "name": user.name})
     return user
 
 
@@ -94,6 +96,7 @@ def set_role(s: Session, email: str, role: str) -> User:
     user, role = get_user(s, email), _role(role)
     if role != user.role:
         _keep_an_admin(s, user)
+        audit.record(s, "user.set_role", "user", user.email, before={"role": user.role}, after={"role": role})
     user.role, user.updated_at = role, utcnow()
     s.add(user)
     return user
@@ -106,6 +109,8 @@ def set_active(s: Session, email: str, active: bool) -> User:
     if not active:
         _keep_an_admin(s, user)
         s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    if active != user.is_active:
+        audit.record(s, "user.activate" if active else "user.deactivate", "user", user.email)
     user.is_active, user.updated_at = active, utcnow()
     s.add(user)
     return user
@@ -117,6 +122,7 @@ def set_password(s: Session, email: str, password: str) -> User:
     user = get_user(s, email)
     user.password_hash, user.updated_at = _hasher.hash(password), utcnow()
     s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    audit.record(s, "user.set_password", "user", user.email)
     s.add(user)
     return user
 
@@ -130,6 +136,7 @@ def delete_user(s: Session, email: str) -> None:
     s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
     s.delete(user)
     s.flush()
+    audit.record(s, "user.delete", "user", user.email, before={"role": user.role})
 
 
 def authenticate(s: Session, email: str, password: str) -> User | None:
@@ -158,6 +165,7 @@ def create_token(s: Session, user_id: int, name: str) -> tuple[ApiToken, str]:
     token = ApiToken(user_id=user_id, name=name.strip()[:100], token_hash=_digest(plain), prefix=plain[:10])
     s.add(token)
     s.flush()
+    audit.record(s, "api_token.create", "api_token", token.id, user_id=user_id, name=token.name)
     return token, plain
 
 
@@ -169,6 +177,7 @@ def revoke_token(s: Session, user_id: int, token_id: int) -> None:
     gone = s.execute(delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id))
     if not gone.rowcount:  # type: ignore[attr-defined]
         raise UserError(f"you have no API token {token_id}")
+    audit.record(s, "api_token.revoke", "api_token", token_id, user_id=user_id)
 
 
 def user_for_token(s: Session, plain: str) -> User | None:

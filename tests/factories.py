@@ -19,7 +19,7 @@ def bms_card(name: str = "psa", environment: str = "sandbox", url: str = "http:/
         name=name,
         kind="bms",
         environment=environment,
-        settings={"company": "Acme MSP", "username": "api.cashrail", "server_url": url, **settings},
+        settings={"company": "Acme MSP", "username": "api.cashrail", "server_url": url, "sandbox": True, **settings},
         secrets={"password": SecretStr(settings.pop("password", "sandbox-pass"))},
     )
     with session(environment) as s:

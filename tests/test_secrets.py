@@ -56,7 +56,7 @@ def test_a_whole_sync_never_prints_logs_or_stores_a_secret(
         for path, name, password in ((good, "psa", PASSWORD), (bad, "psa-wrong", WRONG_PASSWORD)):
             path.write_text(json.dumps({
                 "name": name, "kind": "bms", "environment": "sandbox",
-                "settings": {"company": "Acme MSP", "username": "api.cashrail", "server_url": server.url,
+                "settings": {"company": "Acme MSP", "username": "api.cashrail", "server_url": server.url, "sandbox": True,
                              "rate_limit_per_hour": 0},
                 "secrets": {"password": password},
             }))

@@ -55,7 +55,7 @@ def test_serve_shows_prefect_ui_and_admin_app_and_runs_scheduled_and_sync_now_sy
     prefect_port, web_port = _free_port(), _free_port()
     with SandboxServer(records=20) as psa:
         card = {"name": "psa", "kind": "bms", "environment": "sandbox",
-                "settings": {"company": "Acme MSP", "username": "api.cashrail", "server_url": psa.url,
+                "settings": {"company": "Acme MSP", "username": "api.cashrail", "server_url": psa.url, "sandbox": True,
                              "sync_every_minutes": 0.25},
                 "secrets": {"password": "sandbox-pass"}}
         (tmp_path / "psa.json").write_text(json.dumps(card))

@@ -42,6 +42,8 @@ HOUR = 3600.0
 class BmsSettings(SyncSettings):
     """The BMS connector card's settings (seed 002: company, username, server URL)."""
 
+    url_fields = ("server_url",)
+
     company: str = Field(min_length=1, description="BMS company name (tenant), as on the My Profile page")
     username: str = Field(min_length=1, description="API user's username")
     server_url: str = Field(min_length=1, description="Server URL, e.g. https://api.bms.kaseya.com")

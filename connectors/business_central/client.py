@@ -46,6 +46,8 @@ COMPANY_NOT_FOUND = "Internal_CompanyNotFound"
 class BcSettings(SyncSettings):
     """The Business Central connector card's settings."""
 
+    url_fields = ("api_url", "authority_url", "notification_url")
+
     tenant_id: str = Field(min_length=1, description="Microsoft Entra tenant ID (GUID or domain)")
     client_id: str = Field(
         min_length=1, description="Entra app registration's application (client) ID"

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from connectors.base import Check, ConnectionReport, Record, SourceConnector, StreamSpec
+from connectors.base import Check, ConnectionReport, Record, RemoteSettings, SourceConnector, StreamSpec
 from connectors.http import (
     ApiClient,
     ApiError,
@@ -64,8 +64,10 @@ DEFAULT_CARD_FORM_PATH = "/hosted/card-form/{pf_token}"
 _NOT_FOUND_NAMES = frozenset({"TRANSACTION_NOT_FOUND"})
 
 
-class BlueSnapSettings(BaseModel):
+class BlueSnapSettings(RemoteSettings):
     """The BlueSnap card's settings (seed 000: the API username and password from BlueSnap)."""
+
+    url_fields = ("environment_url", "card_form_url")
 
     environment_url: str = Field(
         min_length=1,

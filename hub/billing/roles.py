@@ -24,6 +24,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "Subscription Actions": ("Edit", "Firm", "Post", "Cancel"),
     "Run HARP Connect": (RUN,),
     "Run HARP Connect with a test date": (RUN,),
+    "Audit Log": ("View",),
 }
 
 _ALL = {feature: frozenset(ops) for feature, ops in FEATURES.items()}
@@ -51,6 +52,7 @@ _NOUNS = {
     "Subscription Plan": "subscription plans",
     "Subscription Plan Lines": "subscription plan lines",
     "Subscription Actions": "subscription actions",
+    "Audit Log": "the audit log",
 }
 
 

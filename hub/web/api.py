@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hub import cards, subscriptions, users
+from hub import audit, cards, subscriptions, users
 from hub.web import operations, queries
 from hub.web.auth import CurrentActor, needs
 from hub.web.pages_main import dashboard_filters
@@ -353,3 +353,11 @@ def revoke_token(actor: CurrentActor, token_id: int) -> Response:
     with actor.session() as s:
         users.revoke_token(s, actor.user_id, token_id)
     return Response(status_code=NO_CONTENT)
+
+
+@router.get("/audit", tags=["audit"], openapi_extra=needs("Audit Log", "View"))
+def audit_log(actor: CurrentActor, entity: Opt[str] = None, since: Opt[datetime] = None,
+              limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[Json]:
+    """Who changed what in this environment (and the hub-wide changes), newest first."""
+    with actor.session() as s:
+        return [audit.as_dict(e) for e in audit.entries(s, entity=entity, since=since, limit=limit)]

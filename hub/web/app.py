@@ -16,6 +16,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from connectors.http import ApiError
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "`cashrail users token`) and choose the environment with `X-Cashrail-Environment`.")
     app.state.settings = settings
     app.state.sync_jobs = SyncJobs()
-    app.state.login_limiter = LoginLimiter()
+    app.state.login_limiter = LoginLimiter(settings)
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _add_error_handlers(app)
@@ -102,6 +103,17 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     for kind in USER_ERRORS:
         app.add_exception_handler(kind, user_error)
+
+    async def out_of_range(request: Request, _: Exception) -> Response:
+        return _error(request, 400, "a value is out of range for the hub store (a number too large?)", flash_back=True)
+
+    for kind in (OverflowError, DataError):
+        app.add_exception_handler(kind, out_of_range)
+
+    @app.exception_handler(IntegrityError)
+    async def conflict(request: Request, _: Exception) -> Response:
+        return _error(request, 409, "that conflicts with a record the hub already has (a name already used?)",
+                      flash_back=True)
 
     @app.exception_handler(ApiError)
     async def remote(request: Request, exc: Exception) -> Response:

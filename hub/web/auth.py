@@ -9,24 +9,26 @@ marked ``PUBLIC`` (the login form) are open to anonymous callers.
 
 from __future__ import annotations
 
+import math
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import func, select
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from hub import users
+from hub import audit, users
 from hub.billing import roles
 from hub.billing.domain import Role
 from hub.db import get_engine, session
+from hub.models import AuditEntry
 from hub.settings import ENVIRONMENTS, Settings
+from hub.types import utcnow
 
 SESSION_COOKIE = "cashrail_session"
 LOGIN_CSRF_COOKIE = "cashrail_login_csrf"
@@ -71,6 +73,7 @@ class Actor:
     def session(self) -> Iterator[Session]:
         """A store session in the caller's environment, acting with the caller's role."""
         with session(self.environment, get_engine(self.settings), role=self.role) as s:
+            s.info["actor"] = self.email
             yield s
 
     def may(self, feature: str, operation: str) -> bool:
@@ -78,37 +81,47 @@ class Actor:
 
 
 class LoginLimiter:
-    """At most ``limit`` failed sign-ins per (e-mail, address) within ``window`` seconds."""
+    """At most ``limit`` failed sign-ins per (e-mail, address) within ``window`` seconds.
 
-    def __init__(self, limit: int = 5, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window, self.clock = limit, window, clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
+    Attempts are audit-log entries in the hub store, so every worker and process counts the
+    same failures; a successful sign-in starts the count again.
+    """
 
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        now = self.clock()
-        stamps = self._failures.setdefault(key, deque())
-        while stamps and now - stamps[0] >= self.window:
-            stamps.popleft()
-        return stamps
+    FAILED, SUCCEEDED = "login.failed", "login.succeeded"
+
+    def __init__(self, settings: Settings, limit: int = 5, window: float = 60.0,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings, self.limit, self.window, self.clock = settings, limit, timedelta(seconds=window), clock
+
+    @staticmethod
+    def _key(email: str, address: str) -> tuple[str, str]:
+        return email.strip().lower()[:255], address[:64]
 
     def retry_after(self, email: str, address: str) -> int:
         """Seconds until another attempt is allowed (0: allowed now)."""
-        key = (email.strip().lower(), address)
-        with self._lock:
-            stamps = self._recent(key)
-            if len(stamps) < self.limit:
-                return 0
-            return max(1, int(self.window - (self.clock() - stamps[0]) + 0.999))
+        who, where = self._key(email, address)
+        now = self.clock()
+        with session(ENVIRONMENTS[0], get_engine(self.settings)) as s:
+            last_success = s.execute(select(func.max(AuditEntry.at)).where(
+                AuditEntry.action == self.SUCCEEDED, AuditEntry.actor == who, AuditEntry.entity_id == where)).scalar()
+            since = max(now - self.window, last_success) if last_success else now - self.window
+            stamps = list(s.execute(select(AuditEntry.at).where(
+                AuditEntry.action == self.FAILED, AuditEntry.actor == who, AuditEntry.entity_id == where,
+                AuditEntry.at > since).order_by(AuditEntry.at.desc()).limit(self.limit)).scalars())
+        if len(stamps) < self.limit:
+            return 0
+        return max(1, math.ceil((self.window - (now - stamps[-1])).total_seconds()))
+
+    def _note(self, action: str, email: str, address: str) -> None:
+        who, where = self._key(email, address)
+        with session(ENVIRONMENTS[0], get_engine(self.settings)) as s:
+            audit.record(s, action, "login", where, actor=who).at = self.clock()
 
     def failed(self, email: str, address: str) -> None:
-        key = (email.strip().lower(), address)
-        with self._lock:
-            self._recent(key).append(self.clock())
+        self._note(self.FAILED, email, address)
 
     def succeeded(self, email: str, address: str) -> None:
-        with self._lock:
-            self._failures.pop((email.strip().lower(), address), None)
+        self._note(self.SUCCEEDED, email, address)
 
 
 def new_csrf_token() -> str:

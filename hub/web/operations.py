@@ -47,11 +47,13 @@ def run_flow(name: str, **params: Any) -> Any:
 
 
 def firm(actor: Actor, ids: list[int] | None) -> dict[str, Any]:
-    return run_flow("firm_actions", environment=actor.environment, action_ids=ids or None, role=actor.role)  # type: ignore[no-any-return]
+    return run_flow("firm_actions", environment=actor.environment, action_ids=ids or None, role=actor.role,  # type: ignore[no-any-return]
+                    actor=actor.email)
 
 
 def post(actor: Actor, ids: list[int] | None) -> dict[str, Any]:
-    return run_flow("post_actions", environment=actor.environment, action_ids=ids or None, role=actor.role)  # type: ignore[no-any-return]
+    return run_flow("post_actions", environment=actor.environment, action_ids=ids or None, role=actor.role,  # type: ignore[no-any-return]
+                    actor=actor.email)
 
 
 def harp_connect(actor: Actor, test_date: date | None, dry_run: bool) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import SecretStr
 
 from hub import cards as hub_cards
-from hub import dashboard, users
+from hub import audit, dashboard, users
 from hub.web import charts, operations, queries
 from hub.web.auth import CurrentActor, needs
 from hub.web.render import page, redirect
@@ -155,3 +155,11 @@ def token_revoke(actor: CurrentActor, token_id: int) -> Response:
     with actor.session() as s:
         users.revoke_token(s, actor.user_id, token_id)
     return redirect("/account", "ok", "API token revoked.")
+
+
+@router.get("/audit", openapi_extra=needs("Audit Log", "View"))
+def audit_page(request: Request, actor: CurrentActor, entity: Opt[str] = None, since: Opt[datetime] = None) -> Response:
+    """Who changed what: the newest 200 entries, filtered by entity and time."""
+    with actor.session() as s:
+        rows = [audit.as_dict(e) for e in audit.entries(s, entity=entity, since=since)]
+    return page(request, actor, "audit.html", rows=rows, entity=entity or "", since=since.isoformat() if since else "")

@@ -53,7 +53,7 @@ def world(hub_db: str) -> Iterator[World]:
         psa_card = bms_card("psa", url=psa.url).id
         spec = cards.CardSpec(
             name="gateway", kind="bluesnap", environment=ENV,
-            settings={"environment_url": gateway.url, "username": gateway.state.username,
+            settings={"environment_url": gateway.url, "username": gateway.state.username, "sandbox": True,
                       "merchant_id": gateway.state.merchant_id, "timeout_seconds": 2},
             secrets={"password": SecretStr(gateway.state.password),
                      "ipn_secret": SecretStr(gateway.credentials["ipn_secret"])})

@@ -18,7 +18,8 @@ SMTP_FROM = "ar@msp.example.com"
 def bms_card(s: Session, url: str = "http://127.0.0.1:9", *, active: bool = True, name: str = "psa") -> Connector:
     card = cards.create(s, cards.CardSpec(
         name=name, kind="bms", environment=s.info["environment"],
-        settings={"company": "Acme MSP", "username": "api.cashrail", "server_url": url, "rate_limit_per_hour": 0},
+        settings={"company": "Acme MSP", "username": "api.cashrail", "server_url": url, "rate_limit_per_hour": 0,
+                  "sandbox": True},
         secrets={"password": SecretStr("sandbox-pass")}))
     card.status = "active" if active else "draft"
     s.add(card)

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from connectors.sandbox.business_central import SandboxServer, ssl_context_from
 from flows.sync import sync_connector
-from hub import cards, posting, subscriptions
+from hub import audit, cards, posting, subscriptions
 from hub.db import session
 from hub.models import Organisation, PlanLine, Product, SubscriptionAction
 
@@ -82,11 +82,14 @@ def test_generate_firm_post_leaves_one_order_and_one_invoice_per_action(hub_db, 
     assert len(created) == 3 and again == [] and _action_count() == 3
     assert all(a.net_amount == Decimal("59.97") for a in created)
 
-    firmed = posting.firm("sandbox")
+    firmed = posting.firm("sandbox", actor="ann@example.com")
     assert len(firmed.done) == 3 and firmed.failed == []
     assert posting.firm("sandbox").done == []  # nothing left to firm
-    posted = posting.post("sandbox")
+    posted = posting.post("sandbox", actor="ann@example.com")
     assert len(posted.done) == 3 and posted.failed == []
+    with session("sandbox") as s:  # one audit entry per run that did something
+        runs = [(e.action, e.actor, len(e.detail["done"])) for e in audit.entries(s, entity="action")]
+    assert runs == [("action.post", "ann@example.com", 3), ("action.firm", "ann@example.com", 3)]
 
     with session("sandbox") as s:
         actions = list(s.execute(select(SubscriptionAction)).scalars())

@@ -61,7 +61,7 @@ def receiver() -> Iterator[Receiver]:
 def _plan_with_notice(url: str | None, *, notify: bool = True) -> int:
     spec = cards.CardSpec(name="erp", kind="business_central", environment="sandbox", settings={
         "tenant_id": "t", "client_id": "c", "environment": "production", "company": "CRONUS",
-        "notification_url": url}, secrets={"client_secret": SecretStr("s")})
+        "notification_url": url, "sandbox": True}, secrets={"client_secret": SecretStr("s")})
     with session("sandbox") as s:
         card = cards.create(s, spec)
         apply_page(s, PageScope("sandbox", card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]

@@ -30,7 +30,7 @@ def api(web: Web) -> TestClient:
 
 def _card(psa: SandboxServer) -> dict[str, object]:
     return {"name": "psa", "kind": "bms",
-            "settings": {"company": psa.state.company, "username": psa.state.username, "server_url": psa.url,
+            "settings": {"company": psa.state.company, "username": psa.state.username, "server_url": psa.url, "sandbox": True,
                          "rate_limit_per_hour": 0},
             "secrets": {"password": psa.state.password}}
 

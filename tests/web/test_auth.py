@@ -3,7 +3,10 @@ and the environment switch scoping what a session sees."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hub import users
@@ -50,17 +53,38 @@ def test_the_sixth_failed_login_within_a_minute_gets_429_with_a_clear_message(we
     login(client, ADMIN[0], ADMIN[1])
 
 
-def test_login_limiter_forgets_failures_after_its_window() -> None:
-    now = [0.0]
-    limiter = LoginLimiter(limit=2, window=60, clock=lambda: now[0])
+def test_login_limiter_forgets_failures_after_its_window_and_after_a_success(web: Web) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    now = [start]
+    limiter = LoginLimiter(web.app.state.settings, limit=2, window=60, clock=lambda: now[0])
     limiter.failed("a@x.io", "1.2.3.4")
     limiter.failed("A@x.io", "1.2.3.4")
     assert limiter.retry_after("a@x.io", "1.2.3.4") == 60
     assert limiter.retry_after("a@x.io", "5.6.7.8") == 0
-    now[0] = 59.5
+    now[0] = start + timedelta(seconds=59.5)
     assert limiter.retry_after("a@x.io", "1.2.3.4") == 1
-    now[0] = 60.0
+    now[0] = start + timedelta(seconds=60)
     assert limiter.retry_after("a@x.io", "1.2.3.4") == 0
+    limiter.failed("a@x.io", "1.2.3.4")
+    limiter.failed("a@x.io", "1.2.3.4")
+    assert limiter.retry_after("a@x.io", "1.2.3.4") > 0
+    now[0] += timedelta(seconds=1)
+    limiter.succeeded("a@x.io", "1.2.3.4")
+    now[0] += timedelta(seconds=1)
+    assert limiter.retry_after("a@x.io", "1.2.3.4") == 0
+
+
+def test_failed_logins_count_across_app_instances(web: Web) -> None:
+    """Two workers (two apps over one store) share the count: the store holds it, not a process."""
+    from hub.web import create_app
+
+    other = TestClient(create_app(web.app.state.settings), base_url="http://testserver")
+    client = web.client()
+    for attempt in range(5):
+        login(client if attempt % 2 else other, USER[0], "wrong password!", expect=401)
+    token = csrf_of(other.get("/login").text)
+    refused = other.post("/login", data={"email": USER[0], "password": USER[1], "csrf_token": token})
+    assert refused.status_code == 429
 
 
 def test_a_form_post_without_the_csrf_token_is_refused(web: Web) -> None:

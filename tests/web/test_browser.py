@@ -111,7 +111,7 @@ def test_an_administrator_runs_the_work_to_cash_cycle_in_the_browser(live: str, 
 
         # the PSA: add, Test Connection, activate, Sync Now and see the counts
         _add_card(page, live, "bms", "psa", {"company": psa.state.company, "username": psa.state.username,
-                                             "server_url": psa.url, "rate_limit_per_hour": "0"},
+                                             "server_url": psa.url, "rate_limit_per_hour": "0", "sandbox": "true"},
                   {"password": psa.state.password})
         _card_menu(page, "psa", "Test Connection")
         assert "every read and write the integration needs is allowed" in _flash(page)

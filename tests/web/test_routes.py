@@ -51,6 +51,8 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/api/reason-codes"): "Reason Code: Create",
     ("POST", "/billing/program-types"): "Program Types: Create",
     ("POST", "/api/program-types"): "Program Types: Create",
+    ("GET", "/audit"): "Audit Log: View",
+    ("GET", "/api/audit"): "Audit Log: View",
 }
 
 #: every other route: open to both roles (the day-to-day work of seed 003's "Users" column)

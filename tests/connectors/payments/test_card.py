@@ -22,7 +22,7 @@ def sandbox() -> Iterator[SandboxServer]:
 def add_card(sandbox: SandboxServer, name: str, password: str) -> None:
     c = sandbox.credentials
     spec = cards.CardSpec(name=name, kind="bluesnap", environment="sandbox",
-                          settings={"environment_url": f"{sandbox.url}/services/2", "username": c["username"],
+                          settings={"environment_url": f"{sandbox.url}/services/2", "sandbox": True, "username": c["username"],
                                     "merchant_id": c["merchant_id"]},
                           secrets={"password": SecretStr(password), "ipn_secret": SecretStr(c["ipn_secret"])})
     with session("sandbox") as s:

@@ -60,7 +60,7 @@ def sandbox(receiver: IpnReceiver) -> Iterator[SandboxServer]:
 
 
 def make_gateway(sandbox: SandboxServer, *, password: str | None = None, **settings: Any) -> BlueSnapConnector:
-    fields = {"environment_url": sandbox.url, "username": sandbox.state.username,
+    fields = {"environment_url": sandbox.url, "sandbox": True, "username": sandbox.state.username,
               "merchant_id": sandbox.state.merchant_id, "timeout_seconds": 1.0, **settings}
     secrets = BlueSnapSecrets(password=SecretStr(password or sandbox.state.password), ipn_secret=SecretStr(IPN_SECRET))
     return BlueSnapConnector(BlueSnapSettings(**fields), secrets,
