@@ -1,6 +1,8 @@
-"""`cashrail demo` end to end: both sandboxes up, connectors added and activated (the ERP after its
+"""`cashrail demo` end to end: the sandboxes up, connectors added and activated (the ERP after its
 license agreement), every stream synced with counts equal to what the sandboxes serve,
-organisations linked; a Sync Now right after changes nothing."""
+organisations linked, plans billed, cards captured, invoices collected, a decline retried and
+one stopped, overdue notices e-mailed and raised as PSA tickets — each matching what the
+sandboxes recorded; a Sync Now right after changes nothing."""
 
 from __future__ import annotations
 
@@ -39,6 +41,20 @@ def test_demo_syncs_everything_the_sandbox_serves_and_a_second_sync_changes_noth
         billing = summary["billing"]
         assert billing["plans"] > 0 and billing["generated"] > 0 and billing["failed"] == 0
         assert billing["posted"] > 0 and billing["one_order_and_invoice_per_action"] is True
+        # collections: what the hub reports is what the gateway, the mail server and the PSA recorded
+        collections = summary["collections"]
+        assert [c["card"].split()[-1] for c in collections["cards"]][:3] == ["1111", "0341", "0069"]
+        payments, notes = collections["payments"], collections["notifications"]
+        assert payments["collected"] > 0 and payments["collected"] == payments["gateway_transactions_approved"]
+        assert payments["recorded_in_source_system"] == payments["collected"]
+        assert payments["declines_retried_and_collected"] >= 1 and payments["declines_stopped_hard"] >= 1
+        assert notes["overdue_notices"] > 0 and notes["undelivered"] == 0
+        assert notes["emails_sent"] == notes["mail_sandbox_received"] > 0
+        assert notes["tickets_raised"] == notes["psa_sandbox_tickets_created"] > 0
+        assert {"payment_succeeded", "payment_failed", "retry_scheduled", "new_card_needed",
+                "payment_method_added"} <= set(notes["by_type"])
+        assert collections["matches_sandboxes"] is True
+
         links = summary["links"]
         assert links["linked"] > 0 and links["unmatched_psa"] + links["unmatched_erp"] > 0
         assert set(links["by_method"]) <= {"identifier", "name", "email_domain"}
