@@ -1,0 +1,1 @@
+"""The firm and post rows: ERP sandbox faults; afterwards exactly one document per action."""
