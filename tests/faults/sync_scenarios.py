@@ -97,8 +97,10 @@ def sync_while_pages_shift(ctx: Ctx) -> None:
     put(server.url, "/_admin/faults", {"latency_ms": 40})
     shifted = []
 
-    def shift() -> None:  # records move to the end of the walk's order, or vanish, while it pages
-        i = len(shifted) * 7 % 100 + 1
+    def shift() -> None:  # a burst of changes: records move to the end of the walk's order, or vanish
+        if len(shifted) == 8:
+            return
+        i = len(shifted) * 7 + 1
         httpx.patch(f"{admin}/contacts/{i}", json={"FirstName": f"Moved {i}"}).raise_for_status()
         httpx.delete(f"{admin}/tickets/{i}").raise_for_status()
         shifted.append(i)
