@@ -37,7 +37,7 @@ from connectors.http import (
 
 HOUR = 3600.0
 #: walks of one list before a sync gives up on a source whose records keep moving between pages
-MAX_WALKS = 3
+MAX_WALKS = 5
 
 
 class BmsSettings(SyncSettings):

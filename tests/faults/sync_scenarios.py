@@ -98,7 +98,7 @@ def sync_while_pages_shift(ctx: Ctx) -> None:
     shifted = []
 
     def shift() -> None:  # a burst of changes: records move to the end of the walk's order, or vanish
-        if len(shifted) == 8:
+        if len(shifted) == 6:
             return
         i = len(shifted) * 7 + 1
         httpx.patch(f"{admin}/contacts/{i}", json={"FirstName": f"Moved {i}"}).raise_for_status()
@@ -125,7 +125,7 @@ def sync_killed_then_completed(ctx: Ctx) -> None:
     put(server.url, "/_admin/faults", {"latency_ms": 15})
     before = len(_runs(card_id))
     started = lambda: len(_runs(card_id)) > before  # noqa: E731
-    landed = kill_mid_run(ctx, ("sync", "psa", "--json"), began=started, kills=2)
+    landed = kill_mid_run(ctx, ("sync", "psa", "--json"), began=started, kills=1)
     assert landed, "no kill landed mid-sync"
     put(server.url, "/_admin/faults", CLEAR)
     proc = cashrail(ctx, "sync", "psa", "--json")
