@@ -1,9 +1,12 @@
 """Firm and post subscription actions into the ERP: exactly one document per action.
 
-Each action is claimed (Firming/Posting) in its own transaction, the ERP is called outside
-any transaction, and the outcome is recorded in a third. A run killed anywhere leaves the
-action in Firming/Posting; the next run finishes it by looking the document up by the
-action's key, so no action ever yields two sales orders, two invoices or two credit memos.
+Each action is first moved to Firming/Posting in its own short transaction (so a run killed
+mid-way leaves it visibly there). Then a second transaction claims the row (hub.claims:
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single write lock on SQLite) and holds it across
+the ERP call and the recording of its outcome: a concurrent worker skips an action another one
+is working on, and a worker's crash releases the row to the next run, which finishes it by
+looking the document up by the action's key. No action ever yields two sales orders, two
+invoices or two credit memos, however many workers run at once.
 
 Generate Sales Order: firming creates the ERP sales order, posting ships and invoices it.
 Credit Note: firming creates the ERP sales credit memo (applied to the credited invoice),
@@ -18,10 +21,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
+from sqlmodel import Session
+
 from connectors.http import ApiError
-from hub import audit, cards
+from hub import audit, cards, claims
 from hub.billing.domain import ActionStatus, ActionType
 from hub.db import session
+from hub.models import SubscriptionAction
 from hub.subscriptions import (
     FIRM_FROM,
     POST_FROM,
@@ -94,6 +101,7 @@ def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[A
          into: ActionStatus, step: Any, types: Iterable[ActionType] | None = None) -> RunReport:
     report = RunReport()
     action_ids = list(action_ids) if action_ids is not None else None
+    sources = [str(x) for x in sources]
     with session(environment) as s:
         due = actions_in(s, sources, action_ids, types)
     if action_ids is not None:
@@ -101,8 +109,8 @@ def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[A
     erps = _Erps(environment)
     try:
         for action_id in due:
-            with session(environment) as s:
-                action = claim(s, action_id, into)
+            with session(environment) as s:  # visibly mid-way from here on
+                action = claim(s, action_id, into) if _locked(s, action_id, sources) else None
                 if action is None:
                     report.skipped.append(action_id)
                     continue
@@ -112,19 +120,29 @@ def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[A
                 snapshot = {"order_id": action.order_id, "date": action.action_date, "currency": action.currency,
                             "credit_memo_id": action.credit_memo_id,
                             "applies_to": credited_invoice_id(s, action) if action.credit_note else None}
-            try:
-                outcome = step(erps, kind, key, connector, customer, lines, snapshot)
-            except (ApiError, ValueError) as exc:
-                with session(environment) as s:  # back to where it came from, with the reason
+            erps.get(connector)  # opened before the lock below (on SQLite it would wait for itself)
+            with session(environment) as s:  # held across the ERP call: one worker per action
+                if not _locked(s, action_id, [str(into)]):
+                    report.skipped.append(action_id)  # another worker has it, or finished it
+                    continue
+                try:
+                    outcome = step(erps, kind, key, connector, customer, lines, snapshot)
+                except (ApiError, ValueError) as exc:  # back to where it came from, with the reason
                     settle(s, action_id, _back(into), error=str(exc))
-                report.failed.append({"action": action_id, "key": key, "error": str(exc)})
-                continue
-            with session(environment) as s:
+                    report.failed.append({"action": action_id, "key": key, "error": str(exc)})
+                    continue
                 settle(s, action_id, _forward(into), **outcome)
             report.done.append({"action": action_id, "key": key, **{k: str(v) for k, v in outcome.items()}})
     finally:
         erps.close()
     return report
+
+
+def _locked(s: Session, action_id: int, statuses: list[str]) -> bool:
+    """Claim the action for this transaction if it is in one of ``statuses`` and no one else holds it."""
+    query = select(SubscriptionAction).where(SubscriptionAction.id == action_id,
+                                             SubscriptionAction.status.in_(statuses))
+    return bool(claims.claim(s, query, 1))
 
 
 def _back(into: ActionStatus) -> ActionStatus:

@@ -92,7 +92,12 @@ def _alive(runner: str | None) -> bool:
 
 
 def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | None = None) -> SyncRun:
-    """Open a sync run for an active connector; one run per connector at a time."""
+    """Open a sync run for an active connector; one run per connector at a time.
+
+    The connector row is locked (``FOR UPDATE``; SQLite's write lock) while running runs are
+    checked, so two runs starting at once cannot both pass: the second is refused naming the
+    first, unless the first's process is gone or its heartbeat is stale (then it is taken over).
+    """
     with session(environment) as s:
         card = s.exec(select(Connector).where(Connector.name == name).with_for_update()).first()
         if card is None:
@@ -103,7 +108,8 @@ def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | Non
         for other in s.exec(select(SyncRun).where(SyncRun.connector_id == card.id, SyncRun.status == "running")):
             if _alive(other.runner) and now - other.heartbeat_at < STALE_AFTER:
                 raise SyncError(
-                    f"a sync of {name!r} is already running (run {other.id}, started {other.started_at:%Y-%m-%d %H:%M:%S} UTC)"
+                    f"a sync of {name!r} is already running (run {other.id} on {other.runner}, "
+                    f"started {other.started_at:%Y-%m-%d %H:%M:%S} UTC); try again when it has finished"
                 )
             other.status = "interrupted"
             other.finished_at = now

@@ -37,6 +37,8 @@ from connectors.http import (
 )
 
 HOUR = 3600.0
+#: walks of one list before a sync gives up on a source whose records keep moving between pages
+MAX_WALKS = 5
 
 
 class BmsSettings(SyncSettings):
@@ -163,8 +165,26 @@ class BmsConnector(SourceConnector):
         return self.api.get_json(stream.path, params=params)
 
     def read(self, stream: StreamSpec, since: datetime | None) -> Iterator[list[Record]]:
+        """Every record of ``stream`` (modified since ``since``), page by page.
+
+        BMS pages by offset over records ordered by modification time: a record that moves to
+        the end (modified) or vanishes (deleted) behind the walk shifts the later pages, and one
+        unchanged record slips between two pages. Such a walk is noticed (an Id seen twice, or
+        the total shrinking) and walked again, so the run sees every record at least once.
+        """
+        for _ in range(MAX_WALKS):
+            if not (yield from self._walk(stream, since)):
+                return
+        raise ApiError(f"records kept moving between pages for {MAX_WALKS} walks of the list; sync again later",
+                       method=stream.method, path=stream.path)
+
+    def _walk(self, stream: StreamSpec, since: datetime | None) -> Iterator[list[Record]]:
+        """One walk over the pages; returns whether pages shifted during it."""
         size = self.settings.page_size
         guard = PageGuard(stream.path)
+        seen: set[Any] = set()
+        first_total: int | None = None
+        shifted = False
         number = 1
         while True:
             body = self._page(stream, number, size, since)
@@ -175,13 +195,18 @@ class BmsConnector(SourceConnector):
             if not isinstance(records, list):
                 raise ApiError("the list endpoint returned no Result list", method=stream.method, path=stream.path)
             if not records:
-                return
+                return shifted
             # A server that ignores PageNumber would otherwise loop forever on page 1.
             guard.check(_page_fingerprint(records))
-            yield records
+            ids = [get_ci(r, "Id") for r in records if isinstance(r, Mapping) and get_ci(r, "Id") is not None]
             total = get_ci(body, "TotalRecords")
+            first_total = total if first_total is None and isinstance(total, int) else first_total
+            shifted = shifted or not seen.isdisjoint(ids) or (
+                isinstance(total, int) and first_total is not None and total < first_total)
+            seen.update(ids)
+            yield records
             if len(records) < size or (isinstance(total, int) and number * size >= total):
-                return
+                return shifted
             number += 1
 
     def expand(self, stream: StreamSpec, records: list[Record]) -> list[Record]:

@@ -17,14 +17,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from connectors.sandbox.business_central import SandboxServer, ssl_context_from
-from flows.sync import sync_connector
-from hub import audit, cards, posting, subscriptions
+from hub import audit, posting, subscriptions
 from hub.db import session
-from hub.models import Organisation, PlanLine, Product, SubscriptionAction
+from hub.models import PlanLine, SubscriptionAction
+from tests.erp_helpers import erp_with_plan
 
 REPO = str(Path(__file__).resolve().parents[2])
 
@@ -39,38 +38,13 @@ def _admin(server: SandboxServer) -> httpx.Client:
     return httpx.Client(base_url=server.url, verify=ssl_context_from(server.ca_path), timeout=30)
 
 
-def _erp_with_plan(server: SandboxServer, *, fixed_cycles: int = 12) -> int:
-    """An active, synced ERP card and a published monthly plan anchored on Jan 31 2024."""
-    c = server.credentials
-    spec = cards.CardSpec(name="erp", kind="business_central", environment="sandbox", settings={
-        "tenant_id": c["tenant_id"], "client_id": c["client_id"], "environment": c["environment"],
-        "company": c["company"], "api_url": server.url, "authority_url": server.url, "ca_bundle": server.ca_path},
-        secrets={"client_secret": SecretStr(c["client_secret"])})
-    with session("sandbox") as s:
-        cards.create(s, spec)
-        cards.set_status(s, "erp", "active")
-    sync_connector(connector="erp", environment="sandbox")
-    with session("sandbox") as s:
-        customer = s.execute(select(Organisation).order_by(Organisation.id)).scalars().first()
-        item = s.execute(select(Product).where(Product.is_blocked.is_(False)).order_by(Product.id)).scalars().first()
-        subscriptions.create_reason_code(s, "NEW", ["New"], default_for=["New"])
-        subscriptions.create_program_type(s, "Managed services")
-        plan = subscriptions.create_plan(s, subscriptions.PlanRequest(
-            name="Endpoint care", connector="erp", customer=customer.external_id, program_type="Managed services",
-            billing_period_type="Monthly", global_start=date(2024, 1, 31), fixed_cycles=fixed_cycles))
-        subscriptions.add_line(s, plan.id, product=item.number, quantity=Decimal("3"),
-                               sales_price=Decimal("19.99"), currency="USD")
-        subscriptions.set_plan_status(s, plan.id, "Published")
-        return plan.id
-
-
 def _action_count() -> int:
     with session("sandbox") as s:
         return s.execute(select(func.count()).select_from(SubscriptionAction)).scalar_one()
 
 
 def test_generate_firm_post_leaves_one_order_and_one_invoice_per_action(hub_db, prefect_backend, erp) -> None:  # noqa: ANN001
-    _erp_with_plan(erp)
+    erp_with_plan(erp)
     with session("sandbox") as s:
         would, _ = subscriptions.run_generator(s, date(2024, 3, 31), dry_run=True)
     assert [a.action_date for a in would] == [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31)]
@@ -112,7 +86,7 @@ main()
 def test_firm_and_post_runs_killed_at_random_points_never_double_a_document(
     data_dir, prefect_backend, erp  # noqa: ANN001
 ) -> None:
-    _erp_with_plan(erp)
+    erp_with_plan(erp)
     with session("sandbox") as s:
         subscriptions.run_generator(s, date(2024, 6, 30))
     env = {**os.environ, "PYTHONPATH": REPO, "CASHRAIL_DATA_DIR": str(data_dir), "PREFECT_API_URL": prefect_backend}
@@ -152,7 +126,7 @@ def test_billing_run_dry_run_with_a_test_date_lists_and_writes_nothing(
 ) -> None:
     from tests.test_cli import run
 
-    _erp_with_plan(erp, fixed_cycles=3)
+    erp_with_plan(erp, fixed_cycles=3)
     code, out, _ = run(monkeypatch, capsys, "billing", "run", "--dry-run", "--test-date", "2024-12-31", "--json")
     assert code == 0
     result = json.loads(out)
@@ -212,7 +186,7 @@ def test_renewal_notice_decides_what_happens_at_the_plan_end(
 
 def test_credit_notes_become_one_posted_erp_credit_memo_each_applied_to_the_credited_invoice(
         hub_db, prefect_backend, erp) -> None:  # noqa: ANN001
-    plan_id = _erp_with_plan(erp)
+    plan_id = erp_with_plan(erp)
     with session("sandbox") as s:
         subscriptions.run_generator(s, date(2024, 3, 31))
     posting.firm("sandbox")

@@ -16,7 +16,7 @@ import respx
 from pydantic import SecretStr, ValidationError
 
 from connectors.bms.auth import BmsAuth
-from connectors.bms.client import BmsConnector, BmsSecrets, BmsSettings
+from connectors.bms.client import MAX_WALKS, BmsConnector, BmsSecrets, BmsSettings
 from connectors.http import (
     ApiClient,
     ApiError,
@@ -502,6 +502,36 @@ def test_a_server_that_ignores_page_number_raises_instead_of_looping(
         list(connector.read(connector.stream("organisations"), None))
 
     assert bms["accounts"].call_count == 2
+
+
+def test_a_record_that_slipped_between_shifting_pages_is_read_on_a_second_walk(
+    bms: respx.MockRouter, make_connector: Callable[..., BmsConnector]
+) -> None:
+    connector = make_connector(page_size=2)
+    # Account 1 is modified after page 1 was read: it moves to the end, the later pages shift
+    # left, and account 3 slips onto page 1's range; account 1 showing up twice gives it away.
+    shifted = _pages_by_number({1: accounts(1, 2), 2: accounts(4, 5), 3: accounts(1)}, total=5)
+    settled = _pages_by_number({1: accounts(2, 3), 2: accounts(4, 5), 3: accounts(1)}, total=5)
+    answers = iter([1, 1, 1, 2, 2, 2])
+    bms["accounts"].mock(side_effect=lambda request: (shifted if next(answers) == 1 else settled)(request))
+
+    pages = list(connector.read(connector.stream("organisations"), None))
+
+    seen = {record["Id"] for page in pages for record in page}
+    assert seen == {1, 2, 3, 4, 5}
+    assert bms["accounts"].call_count == 6  # two walks of three pages
+
+
+def test_a_list_that_keeps_shifting_fails_the_read_instead_of_missing_records(
+    bms: respx.MockRouter, make_connector: Callable[..., BmsConnector]
+) -> None:
+    connector = make_connector(page_size=2)
+    bms["accounts"].mock(side_effect=_pages_by_number({1: accounts(1, 2), 2: accounts(4, 5), 3: accounts(1)}, total=5))
+
+    with pytest.raises(ApiError, match="records kept moving between pages"):
+        list(connector.read(connector.stream("organisations"), None))
+
+    assert bms["accounts"].call_count == 3 * MAX_WALKS
 
 
 def test_an_envelope_with_success_false_raises_its_message(

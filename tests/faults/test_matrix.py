@@ -1,0 +1,35 @@
+"""The fault matrix on PostgreSQL: every (operation, fault) scenario ends in the expected state."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+
+import pytest
+
+from connectors.sandbox.bms import SandboxServer as BmsSandbox
+from connectors.sandbox.business_central import SandboxServer as ErpSandbox
+from tests.faults import erp_scenarios, sync_scenarios  # noqa: F401  (they register their scenarios)
+from tests.faults.harness import Ctx
+from tests.faults.matrix import SCENARIOS
+
+
+@pytest.fixture
+def bms() -> Iterator[BmsSandbox]:
+    with BmsSandbox(records=120, seed=5) as server:
+        yield server
+
+
+@pytest.fixture
+def erp() -> Iterator[ErpSandbox]:
+    with ErpSandbox(records=30, seed=8, license_accepted=True) as server:
+        yield server
+
+
+@pytest.mark.parametrize("hub_db", ["postgres"], indirect=True)
+@pytest.mark.parametrize(("operation", "fault"), sorted(SCENARIOS))
+def test_fault_leaves_the_expected_end_state(operation: str, fault: str, hub_db: str, prefect_backend: str,
+                                             request: pytest.FixtureRequest) -> None:
+    seed = int(os.environ.get("CASHRAIL_FAULT_SEED", "20261123"))
+    SCENARIOS[(operation, fault)](Ctx(request, prefect_backend, random.Random(f"{seed}:{operation}:{fault}")))

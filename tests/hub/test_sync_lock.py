@@ -1,0 +1,71 @@
+"""One sync per connector at a time: a second run is refused naming the first, a dead or
+silent one is taken over."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from hub import cards, sync
+from hub.db import session
+from hub.models import SyncRun
+from hub.types import utcnow
+from tests import factories
+
+
+@pytest.fixture
+def card(hub_db: str):  # noqa: ANN201
+    made = factories.bms_card()
+    with session("sandbox") as s:
+        cards.set_status(s, "psa", "active")
+    return made
+
+
+def test_two_runs_started_at_once_one_runs_and_the_other_is_refused_naming_it(card) -> None:  # noqa: ANN001
+    barrier = threading.Barrier(2)
+    started: list[SyncRun] = []
+    refused: list[str] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            started.append(sync.begin_run("sandbox", "psa", full=False))
+        except sync.SyncError as exc:
+            refused.append(str(exc))
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(started) == 1 and len(refused) == 1
+    run = started[0]
+    assert f"run {run.id} on {run.runner}" in refused[0] and "already running" in refused[0]
+    assert f"started {run.started_at:%Y-%m-%d %H:%M}" in refused[0]
+
+
+def test_a_run_whose_heartbeat_went_stale_is_taken_over_and_marked_interrupted(card) -> None:  # noqa: ANN001
+    first = sync.begin_run("sandbox", "psa", full=False)
+    with session("sandbox") as s:
+        row = s.get(SyncRun, first.id)
+        row.heartbeat_at = utcnow() - sync.STALE_AFTER - timedelta(seconds=1)
+        s.add(row)
+    second = sync.begin_run("sandbox", "psa", full=False)
+    with session("sandbox") as s:
+        runs = {r.id: r for r in s.exec(select(SyncRun))}
+    assert runs[first.id].status == "interrupted" and "stopped before it finished" in runs[first.id].error
+    assert runs[second.id].status == "running"
+
+
+def test_a_run_of_a_process_that_is_gone_is_taken_over_at_once(card) -> None:  # noqa: ANN001
+    first = sync.begin_run("sandbox", "psa", full=False)
+    with session("sandbox") as s:
+        row = s.get(SyncRun, first.id)
+        row.runner = f"{row.runner.rpartition(':')[0]}:999999999"  # no such pid on this host
+        s.add(row)
+    sync.begin_run("sandbox", "psa", full=False)
+    with session("sandbox") as s:
+        assert s.get(SyncRun, first.id).status == "interrupted"
