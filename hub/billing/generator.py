@@ -98,13 +98,33 @@ def _line_periods(plan: PlanTerms, line: LineTerms, as_of: date) -> list[Period]
 def current_cycle(plan: PlanTerms, line: LineTerms, as_of: date) -> Period | None:
     """Return the line's billing period that contains ``as_of`` (its current cycle), or None
     before the line starts and after its last period (line end, contract end, one-time fee)."""
-    billed = _line_periods(plan, line, as_of)
+    return _current(_line_periods(plan, line, as_of), as_of)
+
+
+def _current(billed: list[Period], as_of: date) -> Period | None:
     if billed and billed[-1].start <= as_of <= billed[-1].end:
         return billed[-1]
     return None
 
 
-def _line_actions(plan: PlanTerms, line: LineTerms, as_of: date) -> list[ActionDraft]:
+def nothing_due(
+    line: LineTerms, as_of: date, generated_through: date | None, cycle: tuple[date, date] | None
+) -> bool:
+    """True when a run on ``as_of`` would neither create an action for ``line`` nor move its
+    current ``cycle``, given that a run on ``generated_through`` made all its actions due then.
+
+    That holds while ``as_of`` (not before ``generated_through``) stays inside the same cycle,
+    before the line starts, or after its last period. Any change to the line or its plan must
+    clear ``generated_through`` (None: never skip).
+    """
+    if generated_through is None or as_of < generated_through:
+        return False
+    if cycle is not None:
+        return as_of <= cycle[1]
+    return as_of < line.start or generated_through >= line.start
+
+
+def _line_actions(plan: PlanTerms, line: LineTerms, billed: list[Period]) -> list[ActionDraft]:
     try:
         gross, net = line_amounts(
             line.quantity, line.sales_price, line.discount_amount, line.discount_percent,
@@ -118,7 +138,7 @@ def _line_actions(plan: PlanTerms, line: LineTerms, as_of: date) -> list[ActionD
     if plan.pays_by_mandate:
         types.append(ActionType.DIRECT_DEBIT_PAYMENT)
     out: list[ActionDraft] = []
-    for period in _line_periods(plan, line, as_of):
+    for period in billed:
         for action_type in types:
             out.append(
                 ActionDraft(
@@ -187,7 +207,8 @@ def generate(
     and are listed in ``lines_to_disable`` once all their cycle-1 actions exist. A plan with a
     renewal notice and an effective end gets one Renewal Notice dated end - notice days.
 
-    Keys in ``existing_keys`` are skipped. ``allowance`` is what is left of the month's
+    ``cycles`` gives each line's current cycle (see :func:`current_cycle`). Keys in
+    ``existing_keys`` are skipped. ``allowance`` is what is left of the month's
     allowance (see :mod:`hub.billing.allowance`): at most that many new actions are returned (in
     the deterministic order); when more were due, ``stopped`` says so in plain words.
 
@@ -200,13 +221,17 @@ def generate(
     existing = set(existing_keys)
     due: dict[str, ActionDraft] = {}
     one_time: dict[tuple[int, int], list[str]] = {}
+    cycles: dict[int, tuple[date, date] | None] = {}
     for plan in sorted(plans, key=lambda p: p.plan_id):
         if plan.status != PlanStatus.PUBLISHED:
             continue
         for line in sorted(plan.lines, key=lambda ln: ln.line_id):
+            billed = _line_periods(plan, line, as_of)
+            current = _current(billed, as_of)
+            cycles[line.line_id] = (current.start, current.end) if current else None
             if not line.enabled:
                 continue
-            actions = _line_actions(plan, line, as_of)
+            actions = _line_actions(plan, line, billed)
             if line.one_time_fee and actions:
                 one_time[(plan.plan_id, line.line_id)] = [a.key for a in actions]
             for action in actions:
@@ -228,4 +253,4 @@ def generate(
     disable = sorted(
         ident[1] for ident, keys in one_time.items() if all(k in present for k in keys)
     )
-    return GeneratorResult(actions=new, lines_to_disable=disable, stopped=stopped)
+    return GeneratorResult(actions=new, lines_to_disable=disable, stopped=stopped, cycles=cycles)
