@@ -114,7 +114,7 @@ class PlanTerms:
     reason_code: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActionDraft:
     """An action the generator wants to exist; ``key`` is unique per (line, period, type)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import date, timedelta
+from functools import lru_cache
 
 from hub.billing.amounts import line_amounts
 from hub.billing.domain import (
@@ -82,17 +83,19 @@ def effective_end(contract: ContractDefinition, billing: BillingPeriod) -> date 
     return min(ends) if ends else None
 
 
-def _line_periods(plan: PlanTerms, line: LineTerms, as_of: date) -> list[Period]:
+def _line_periods(plan: PlanTerms, line: LineTerms, as_of: date) -> tuple[Period, ...]:
     bound = effective_end(plan.contract, plan.billing)
     if line.end is not None:
         bound = line.end if bound is None else min(bound, line.end)
-    return periods(
-        line.start,
-        plan.billing,
-        until=as_of,
-        end=bound,
-        max_cycles=1 if line.one_time_fee else None,
-    )
+    return _periods(line.start, plan.billing, as_of, bound, 1 if line.one_time_fee else None)
+
+
+@lru_cache(maxsize=4096)
+def _periods(
+    start: date, billing: BillingPeriod, until: date, end: date | None, max_cycles: int | None
+) -> tuple[Period, ...]:
+    """:func:`periods`, computed once for all the lines that share a start and terms."""
+    return tuple(periods(start, billing, until=until, end=end, max_cycles=max_cycles))
 
 
 def current_cycle(plan: PlanTerms, line: LineTerms, as_of: date) -> Period | None:
@@ -101,7 +104,7 @@ def current_cycle(plan: PlanTerms, line: LineTerms, as_of: date) -> Period | Non
     return _current(_line_periods(plan, line, as_of), as_of)
 
 
-def _current(billed: list[Period], as_of: date) -> Period | None:
+def _current(billed: tuple[Period, ...], as_of: date) -> Period | None:
     if billed and billed[-1].start <= as_of <= billed[-1].end:
         return billed[-1]
     return None
@@ -124,7 +127,7 @@ def nothing_due(
     return as_of < line.start or generated_through >= line.start
 
 
-def _line_actions(plan: PlanTerms, line: LineTerms, billed: list[Period]) -> list[ActionDraft]:
+def _line_actions(plan: PlanTerms, line: LineTerms, billed: tuple[Period, ...]) -> list[ActionDraft]:
     try:
         gross, net = line_amounts(
             line.quantity, line.sales_price, line.discount_amount, line.discount_percent,
@@ -137,12 +140,19 @@ def _line_actions(plan: PlanTerms, line: LineTerms, billed: list[Period]) -> lis
     types = [ActionType.GENERATE_SALES_ORDER]
     if plan.pays_by_mandate:
         types.append(ActionType.DIRECT_DEBIT_PAYMENT)
+    if billed:  # every period's key has the length of the first's: check it once
+        for action_type in types:
+            action_key(plan.plan_id, line.line_id, billed[0].start, action_type)
+    prefix = f"P{plan.plan_id}-L{line.line_id}-"
+    codes = [(t, f"-{TYPE_CODES[t]}") for t in types]
+    reason_code = line.reason_code or plan.reason_code
     out: list[ActionDraft] = []
     for period in billed:
-        for action_type in types:
+        day = prefix + period.start.isoformat()
+        for action_type, code in codes:
             out.append(
                 ActionDraft(
-                    key=action_key(plan.plan_id, line.line_id, period.start, action_type),
+                    key=day + code,
                     plan_id=plan.plan_id,
                     line_id=line.line_id,
                     action_type=action_type,
@@ -159,7 +169,7 @@ def _line_actions(plan: PlanTerms, line: LineTerms, billed: list[Period]) -> lis
                     net_amount=net,
                     currency=line.currency,
                     unit=line.unit,
-                    reason_code=line.reason_code or plan.reason_code,
+                    reason_code=reason_code,
                 )
             )
     return out
@@ -240,7 +250,8 @@ def generate(
         if notice is not None:
             due.setdefault(notice.key, notice)
 
-    new = sorted((a for k, a in due.items() if k not in existing), key=sort_key)
+    # ``due`` was filled in sort_key's order (plans, lines, then the plan's notice; dates, types)
+    new = [a for k, a in due.items() if k not in existing]
     stopped: str | None = None
     if allowance is not None and len(new) > allowance:
         waiting = len(new) - allowance

@@ -21,7 +21,7 @@ _NAMED_MONTHS: dict[BillingPeriodType, int] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Period:
     """One billing cycle: ``cycle`` is 1-based, ``start`` and ``end`` are both inclusive."""
 
