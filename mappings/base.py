@@ -126,9 +126,10 @@ def ident(raw: Mapping[str, Any], name: str, *, required: bool = True) -> str | 
     found = value(raw, name) if required else value(raw, name, None)
     if found is None:
         return None
-    if isinstance(found, bool) or not isinstance(found, (int, str)) or str(found).strip() == "":
+    result = found.strip() if type(found) is str else str(found) if type(found) is int else ""
+    if not result:
         raise MappingError(name, f"is not a valid id: {found!r}")
-    return str(found).strip()
+    return result
 
 
 def boolean(raw: Mapping[str, Any], name: str, default: bool = False) -> bool:
@@ -160,7 +161,7 @@ def money(raw: Mapping[str, Any], name: str, *, required: bool = False) -> Decim
     if isinstance(found, bool):
         raise MappingError(name, f"is not an amount: {found!r}")
     try:
-        amount = Decimal(str(found))
+        amount = Decimal(found if type(found) is str else str(found))
     except InvalidOperation:
         raise MappingError(name, f"is not an amount: {found!r}") from None
     if not amount.is_finite():
