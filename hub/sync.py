@@ -264,9 +264,11 @@ def read_ahead(items: Iterator[Any], depth: int = READ_AHEAD) -> Iterator[Any]:
 
 @dataclass
 class _Fetched:
-    """A page as read, and its records mapped (from detail payloads where the stream has them)."""
+    """A page's size and ids as read, and its records mapped (from detail payloads where the
+    stream has them); the page itself is not kept, so pages waiting ahead hold less."""
 
-    page: list[Record]
+    size: int
+    ids: list[str]
     mapped: list[MappedRecord]
     bad: list[Quarantine]
     skipped: list[str]
@@ -287,7 +289,8 @@ def _fetch_pages(
         mapped, bad = map_records(mapper, to_map, ctx)
         for record in mapped:
             record.encoded  # noqa: B018 - cached: hashed and stored later without encoding again
-        yield _Fetched(page, mapped, bad, skipped, summary_hashes)
+        ids = [key for raw in page if (key := _id_of(raw))]
+        yield _Fetched(len(page), ids, mapped, bad, skipped, summary_hashes)
 
 
 def _expanded_pages(
@@ -315,12 +318,12 @@ def _expanded_pages(
 
 
 def _store_page(scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> StreamCounts:
-    page, mapped, bad = fetched.page, fetched.mapped, fetched.bad
+    mapped, bad = fetched.mapped, fetched.bad
     # A full read marks every record it saw, so the rows it did not see can be deleted.
-    seen = [key for raw in page if (key := _id_of(raw))] if plan.full else []
+    seen = fetched.ids if plan.full else []
     with session(scope.environment) as s:
         result = apply_page(
-            s, scope, mapped, bad, fetched=len(page), mark_seen=seen, summary_hashes=fetched.summary_hashes
+            s, scope, mapped, bad, fetched=fetched.size, mark_seen=seen, summary_hashes=fetched.summary_hashes
         )
         state = stream_state(s, scope.environment, scope.connector_id, scope.stream)
         advance_cursor(state, result.max_modified, scope.run_id)
