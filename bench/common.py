@@ -81,9 +81,10 @@ def isolated_store(engine: str = "sqlite", keep: Path | None = None) -> Iterator
     data_dir = keep or Path(tempfile.mkdtemp(prefix="cashrail-bench-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(data_dir.resolve(), engine)
-    saved = {k: os.environ.get(k) for k in ("CASHRAIL_DATA_DIR", "CASHRAIL_DATABASE_URL")}
+    saved = {k: os.environ.get(k) for k in ("CASHRAIL_DATA_DIR", "CASHRAIL_DATABASE_URL", "PREFECT_HOME")}
     os.environ["CASHRAIL_DATA_DIR"] = str(store.data_dir)
     os.environ.pop("CASHRAIL_DATABASE_URL", None)
+    os.environ.pop("PREFECT_HOME", None)  # else the previous store's (deleted) home is kept
     if engine == "postgres":
         os.environ["CASHRAIL_DATABASE_URL"] = store.fresh_database("hub")
     settings.get_settings.cache_clear()

@@ -53,7 +53,9 @@ def child(connector: str) -> None:
 def measure(kind: str, records: int, engine: str) -> dict[str, Any]:
     with isolated_store(engine) as store, sandboxes((kind,), records, timeout=1800) as infos:
         name = install_connectors(infos)[kind]
-        done = subprocess.run([sys.executable, "-m", "bench.memory", "--child", name], env=dict(os.environ),
+        # The child starts its own temporary Prefect server: on a loaded machine that takes minutes.
+        env = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "600", **os.environ}
+        done = subprocess.run([sys.executable, "-m", "bench.memory", "--child", name], env=env,
                               capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
         if done.returncode != 0:
             raise SystemExit(f"the sync child failed:\n{done.stderr[-4000:]}")

@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
+import orjson
 from tenacity import RetryCallState, Retrying, stop_after_attempt
 
 logger = logging.getLogger("cashrail.http")
@@ -399,10 +400,10 @@ class ApiClient:
         raise self._error_for(response, method, safe_path, idempotent)
 
     def get_json(self, path: str, **kw: Any) -> Any:
-        """GET ``path`` and decode the JSON body."""
+        """GET ``path`` and decode the JSON body (orjson: pages of thousands of records)."""
         response = self.request("GET", path, **kw)
         try:
-            return response.json()
+            return orjson.loads(response.content)
         except ValueError:
             raise ApiError(
                 "response body is not JSON",

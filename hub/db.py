@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -34,9 +35,14 @@ class WrongEnvironmentError(RuntimeError):
     """A row of one environment was about to be written through another's session."""
 
 
+def _json(value: Any) -> str:
+    """JSON columns' encoder (orjson: synced payloads arrive pre-encoded as ``orjson.Fragment``)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, json_serializer=_json)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -56,7 +62,7 @@ def _make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_serializer=_json)
 
 
 def get_engine(settings: Settings | None = None, *, upgrade: bool = True) -> Engine:

@@ -365,6 +365,8 @@ class PlanLine(EnvScoped, table=True):
     billing_period_amount_after_discount: Decimal | None = Field(default=None, sa_type=Money)
     current_cycle_start: date | None = None
     current_cycle_end: date | None = None
+    #: the billing run's day when this line last had every action due by then (None: recompute)
+    generated_through: date | None = None
     currency: str = Field(max_length=8)
     unit: str | None = Field(default=None, max_length=32)
     reason_code: str | None = Field(default=None, max_length=32)

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.sql import bindparam
 from sqlmodel import Session
@@ -29,7 +30,7 @@ from hub.models import (
     SyncRun,
 )
 from hub.types import utcnow
-from mappings.base import MappedRecord, content_hash
+from mappings.base import MappedRecord, content_hash, legacy_content_hash, same_content
 
 #: larger IN lists are split so no engine hits its bound-parameter limit
 _CHUNK = 500
@@ -151,6 +152,7 @@ def apply_page(
 
     inserts: list[dict[str, Any]] = []
     updates: dict[str, dict[str, Any]] = {}
+    rehashed: dict[str, dict[str, Any]] = {}  # unchanged, but stored with a hash of the first kind
     for key, rec in by_key.items():
         digest = rec.content_hash
         if rec.source_modified_at and (result.max_modified is None or rec.source_modified_at > result.max_modified):
@@ -159,7 +161,7 @@ def apply_page(
             **rec.fields,
             "source_modified_at": rec.source_modified_at,
             "content_hash": digest,
-            "raw": dict(rec.raw),
+            "raw": orjson.Fragment(rec.encoded),  # the bytes just hashed: not encoded twice
             "is_deleted": False,
             "deleted_at": None,
             "seen_run_id": scope.run_id,
@@ -178,10 +180,13 @@ def apply_page(
                     "first_synced_at": now,
                 }
             )
-        elif old.content_hash != digest or old.is_deleted:
+        elif old.is_deleted or not same_content(old.content_hash, digest, rec.raw):
             updates[key] = {**row, "_id": old.id}
         else:
             result.counts.unchanged += 1
+            if old.content_hash != digest:
+                rehashed[key] = {"_id": old.id, "content_hash": digest, "seen_run_id": scope.run_id,
+                                 **({"summary_hash": row["summary_hash"]} if has_summary else {})}
 
     if inserts:
         new_ids = s.connection().execute(insert(t).returning(t.c.id, t.c.external_id), inserts)
@@ -192,11 +197,15 @@ def apply_page(
         stmt = update(t).where(t.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
         s.connection().execute(stmt, list(updates.values()))
         _replace_children(s, scope, [(u["_id"], by_key[k]) for k, u in updates.items()], fresh=False)
+    if rehashed:
+        columns = [k for k in next(iter(rehashed.values())) if k != "_id"]
+        stmt = update(t).where(t.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
+        s.connection().execute(stmt, list(rehashed.values()))
     result.counts.inserted = len(inserts)
     result.counts.updated = len(updates)
 
     # Rows written above already carry this run's id; only the others need the mark.
-    written = {r["external_id"] for r in inserts} | updates.keys()
+    written = {r["external_id"] for r in inserts} | updates.keys() | rehashed.keys()
     unmarked = [key for key in mark_seen if key not in written]
     if unmarked:
         for chunk in _chunks(unmarked):
@@ -255,17 +264,22 @@ def _quarantine(s: Session, scope: PageScope, items: Sequence[Quarantine], now: 
         return 0
     q = QuarantinedRecord.__table__
     by_hash = {content_hash(item.raw): item for item in items}
-    known = {
-        row.record_hash
+    legacy = {legacy_content_hash(item.raw): digest for digest, item in by_hash.items()}
+    found = [
+        (row.id, row.record_hash)
         for row in s.connection().execute(
-            select(q.c.record_hash).where(
+            select(q.c.id, q.c.record_hash).where(
                 q.c.environment == scope.environment,
                 q.c.connector_id == scope.connector_id,
                 q.c.stream == scope.stream,
-                q.c.record_hash.in_(list(by_hash)),
+                q.c.record_hash.in_([*by_hash, *legacy]),
             )
         )
-    }
+    ]
+    rehashed = [{"_id": row_id, "record_hash": legacy[h]} for row_id, h in found if h in legacy]
+    if rehashed:  # quarantined before the hash's v2: keep the one row per record
+        s.connection().execute(update(q).where(q.c.id == bindparam("_id")), rehashed)
+    known = {legacy.get(h, h) for _, h in found}
     fresh = [
         {
             "environment": scope.environment,

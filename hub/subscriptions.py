@@ -8,12 +8,12 @@ Posting) is finished by looking its ERP document up by that key — never a seco
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlmodel import Session
 
 from hub import audit, cards
@@ -25,6 +25,7 @@ from hub.billing.domain import (
     BillingPeriod,
     BillingPeriodType,
     ContractDefinition,
+    GeneratorResult,
     LineTerms,
     PeriodUnit,
     PlanStatus,
@@ -222,6 +223,7 @@ def edit_plan(s: Session, plan_id: int, **changes: Any) -> SubscriptionPlan:
         raise SubscriptionError(str(exc)) from None
     plan.updated_at = utcnow()
     s.add(plan)
+    _forget_generated(s, plan_id)
     audit.record(s, "plan.edit", "plan", plan_id, before=before, after=changes)
     return plan
 
@@ -258,6 +260,7 @@ def edit_line(s: Session, line_id: int, **changes: Any) -> tuple[PlanLine, str |
     change = rules.change_reason_type(before, net)
     if change is not None and "reason_code" not in changes:
         line.reason_code = default_reason_code(s, change.value) or line.reason_code
+    line.generated_through = None
     s.add(line)
     s.flush()
     audit.record(s, "plan_line.edit", "plan_line", line_id, plan_id=line.plan_id, before=old,
@@ -306,7 +309,14 @@ def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
     plan.status = target
     plan.updated_at = utcnow()
     s.add(plan)
+    _forget_generated(s, plan_id)
     return plan
+
+
+def _forget_generated(s: Session, plan_id: int) -> None:
+    """The plan or its lines changed: the next billing run recomputes all its lines."""
+    s.flush()
+    s.execute(update(PlanLine).where(PlanLine.plan_id == plan_id).values(generated_through=None))
 
 
 def _lines(s: Session, plan_id: int) -> list[PlanLine]:
@@ -344,17 +354,35 @@ def all_plan_terms(s: Session, plans: list[SubscriptionPlan]) -> list[PlanTerms]
                                    .where(Organisation.id.in_(org_ids))).tuples().all())
         for line in s.execute(select(PlanLine).where(PlanLine.plan_id.in_(part)).order_by(PlanLine.id)).scalars():
             lines.setdefault(line.plan_id, []).append(line)
-    return [PlanTerms(
-        plan_id=plan.id,  # type: ignore[arg-type]
-        customer=customers.get(plan.organisation_id, ""),
-        status=PlanStatus(plan.status),
+    return [_terms(plan, customers.get(plan.organisation_id, ""), lines.get(plan.id, ()) if plan.id else ())  # type: ignore[arg-type]
+            for plan in plans]
+
+
+def _terms(plan: Any, customer: str, lines: Iterable[Any]) -> PlanTerms:
+    """A plan's terms from its row or ORM object and those of its lines."""
+    return PlanTerms(
+        plan_id=plan.id, customer=customer, status=PlanStatus(plan.status),
         billing=BillingPeriod(BillingPeriodType(plan.billing_period_type), PeriodUnit(plan.billing_period_unit),
                               plan.billing_period_length),
-        contract=_contract(plan),
-        lines=tuple(_line_terms(line) for line in lines.get(plan.id, ())) if plan.id else (),  # type: ignore[arg-type]
-        pays_by_mandate=plan.pays_by_mandate,
-        reason_code=plan.reason_code,
-    ) for plan in plans]
+        contract=_contract(plan), lines=tuple(_line_terms(line) for line in lines),
+        pays_by_mandate=plan.pays_by_mandate, reason_code=plan.reason_code)
+
+
+def _published(s: Session) -> tuple[list[PlanTerms], dict[int, Any]]:
+    """Every Published plan's terms, and its lines' rows by id, read as plain rows (a billing run
+    reads tens of thousands: ORM objects would cost more than generating)."""
+    s.flush()
+    env = s.info["environment"]
+    plans_t, lines_t, orgs_t = SubscriptionPlan.__table__, PlanLine.__table__, Organisation.__table__
+    published = (plans_t.c.environment == env) & (plans_t.c.status == PlanStatus.PUBLISHED.value)
+    plans = s.execute(select(plans_t, orgs_t.c.external_id.label("customer"))
+                      .outerjoin(orgs_t, orgs_t.c.id == plans_t.c.organisation_id).where(published)).all()
+    rows = {row.id: row for row in s.execute(select(lines_t).join(plans_t, plans_t.c.id == lines_t.c.plan_id)
+                                             .where(published).order_by(lines_t.c.id))}
+    by_plan: dict[int, list[Any]] = {}
+    for row in rows.values():
+        by_plan.setdefault(row.plan_id, []).append(row)
+    return [_terms(plan, plan.customer or "", by_plan.get(plan.id, ())) for plan in plans], rows
 
 
 # --- the generator (HARP Connect) -----------------------------------------------------------
@@ -372,18 +400,19 @@ def allowance_left(s: Session) -> int:
     return allowance.remaining(get_settings().tier, s.info["environment"], used)
 
 
-def apply_renewals(s: Session, today: date) -> dict[int, str]:
+def apply_renewals(s: Session, today: date, published: list[PlanTerms] | None = None) -> dict[int, str]:
     """Plans at their end: renew (notice firmed, or automatic renewal), end, or cancel (seed 003).
 
     A renewed plan runs the same term again from the day after its end, bounded by its new
-    global end; its next renewal notice follows from that end.
+    global end; its next renewal notice follows from that end. ``published``: the Published
+    plans' terms when the caller has them already.
     """
     decisions: dict[int, str] = {}
-    plans = list(s.execute(select(SubscriptionPlan).where(SubscriptionPlan.status == PlanStatus.PUBLISHED)).scalars())
-    for plan, terms in zip(plans, all_plan_terms(s, plans)):
+    for terms in published if published is not None else _published(s)[0]:
         end = generator.effective_end(terms.contract, terms.billing)
         if end is None or today < end:
             continue
+        plan = get_plan(s, terms.plan_id)
         notice = None
         if plan.renewal_notice:
             notice = s.execute(select(SubscriptionAction.status).where(
@@ -399,6 +428,7 @@ def apply_renewals(s: Session, today: date) -> dict[int, str]:
         if decision in {"renew", "cancel"}:
             plan.updated_at = utcnow()
             s.add(plan)
+            _forget_generated(s, terms.plan_id)
             decisions[plan.id] = decision  # type: ignore[index]
     s.flush()
     return decisions
@@ -409,18 +439,20 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
     """Create the actions due up to ``as_of``; a dry run only lists them (and renews nothing).
 
     ``test_date``: ``as_of`` simulates another day (sandbox, or administrators in production).
+    Lines whose last run left nothing new due (``PlanLine.generated_through``) are skipped
+    before any action is built.
     """
     allow(s, "Run HARP Connect with a test date" if test_date else "Run HARP Connect", "Run")
-    if not dry_run:
-        apply_renewals(s, as_of)
-    plans = list(s.execute(select(SubscriptionPlan).where(SubscriptionPlan.status == PlanStatus.PUBLISHED)).scalars())
-    existing = set(s.execute(select(SubscriptionAction.key)).scalars())
-    terms = all_plan_terms(s, plans)
-    result = generator.generate(terms, as_of, existing_keys=existing, allowance=allowance)
+    published, rows = _published(s)
+    if not dry_run and apply_renewals(s, as_of, published):
+        published, rows = _published(s)
+    todo = [replace(terms, lines=tuple(line for line in terms.lines if not generator.nothing_due(
+        line, as_of, rows[line.line_id].generated_through, _cycle(rows[line.line_id])))) for terms in published]
+    result = generator.generate(todo, as_of, existing_keys=_existing_keys(s, todo), allowance=allowance)
     if dry_run:
         return result.actions, result.stopped
     _store_actions(s, result.actions)
-    _track_current_cycles(s, terms, as_of)
+    _mark_generated(s, rows, result, as_of)
     for line_id in result.lines_to_disable:
         line = s.get(PlanLine, line_id)
         if line is not None and line.enabled:
@@ -430,22 +462,39 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
     return result.actions, result.stopped
 
 
-def _track_current_cycles(s: Session, plans: Iterable[PlanTerms], as_of: date) -> None:
-    """Each line's current cycle start/end as of the run's day (seed 003's line fields)."""
-    plans = list(plans)
-    line_ids = [line_terms.line_id for terms in plans for line_terms in terms.lines]
-    loaded: dict[int, PlanLine] = {}  # one query per 500 lines, not one per line
-    for start in range(0, len(line_ids), 500):
-        loaded.update((line.id, line) for line in s.execute(  # type: ignore[misc]
-            select(PlanLine).where(PlanLine.id.in_(line_ids[start:start + 500]))).scalars())
-    for terms in plans:
-        for line_terms in terms.lines:
-            line = loaded.get(line_terms.line_id)
-            period = generator.current_cycle(terms, line_terms, as_of)
-            start, end = (period.start, period.end) if period else (None, None)
-            if line is not None and (line.current_cycle_start, line.current_cycle_end) != (start, end):
-                line.current_cycle_start, line.current_cycle_end = start, end
-                s.add(line)
+def _cycle(line: Any) -> tuple[date, date] | None:
+    start, end = line.current_cycle_start, line.current_cycle_end
+    return (start, end) if start is not None and end is not None else None
+
+
+def _existing_keys(s: Session, todo: list[PlanTerms]) -> set[str]:
+    """The stored action keys the generator may meet: those of the plans it has work for."""
+    ids = [terms.plan_id for terms in todo if terms.lines or terms.contract.renewal_notice]
+    if 2 * len(ids) > len(todo):  # most plans: one scan beats many look-ups
+        return set(s.execute(select(SubscriptionAction.key)).scalars())
+    keys: set[str] = set()
+    for start in range(0, len(ids), 500):  # bound parameters stay under every engine's limit
+        keys.update(s.execute(select(SubscriptionAction.key).where(
+            SubscriptionAction.plan_id.in_(ids[start:start + 500]))).scalars())
+    return keys
+
+
+def _mark_generated(s: Session, rows: dict[int, Any], result: GeneratorResult, as_of: date) -> None:
+    """Store each line's current cycle (seed 003's line fields) and, unless the allowance stopped
+    the run, the day through which its actions now exist; one executemany for the changed lines."""
+    through = None if result.stopped else as_of
+    changes = [{"line_id": line_id, "current_cycle_start": cycle[0] if cycle else None,
+                "current_cycle_end": cycle[1] if cycle else None, "generated_through": through}
+               for line_id, cycle in result.cycles.items()
+               if (_cycle(rows[line_id]), rows[line_id].generated_through) != (cycle, through)]
+    if not changes:
+        return
+    table = PlanLine.__table__
+    s.connection().execute(update(table).where(table.c.id == bindparam("line_id")), changes)
+    changed = {change["line_id"] for change in changes}
+    for obj in list(s.identity_map.values()):  # loaded lines must not keep the old values
+        if isinstance(obj, PlanLine) and obj.id in changed:
+            s.expire(obj)
 
 
 def _draft(a: SubscriptionAction) -> ActionDraft:
@@ -497,9 +546,10 @@ def credit_line(s: Session, line_id: int, *, start_on: date, today: date, all_cy
         SubscriptionAction.key.in_([d.key for d in drafts]))).scalars())
     fresh = [d for d in drafts if d.key not in existing]  # crediting twice credits once
     _store_actions(s, fresh)
+    line.generated_through = None
     if disable_line:
         line.enabled = False
-        s.add(line)
+    s.add(line)
     s.flush()
     audit.record(s, "plan_line.credit", "plan_line", line_id, plan_id=line.plan_id, start_on=start_on,
                  all_cycles=all_cycles, periods_to_credit=periods_to_credit, reason_code=reason_code,

@@ -194,9 +194,10 @@ def sync_stream(
             now=utcnow(),
         )
         ctx = MappingContext(time_zone=connector.time_zone)
-        # The next pages (and their details) are fetched while this one is mapped and stored.
-        for fetched in read_ahead(_fetch_pages(connector, spec, scope, connector.read(spec, plan.since))):
-            counts.add(_store_page(spec, scope, mapper, fetched, ctx, plan))
+        # The next pages are fetched (with their details) and mapped while this one is stored.
+        pages = _fetch_pages(connector, spec, scope, connector.read(spec, plan.since), mapper, ctx)
+        for fetched in read_ahead(pages):
+            counts.add(_store_page(scope, fetched, plan))
             if progress:
                 progress(stream_name, counts)
 
@@ -269,20 +270,41 @@ def read_ahead(items: Iterator[Any], depth: int = READ_AHEAD) -> Iterator[Any]:
 
 @dataclass
 class _Fetched:
-    """A page as read, and what of it is to be mapped (detail payloads where the stream has them)."""
+    """A page's size and ids as read, and its records mapped (from detail payloads where the
+    stream has them); the page itself is not kept, so pages waiting ahead hold less."""
 
-    page: list[Record]
-    to_map: list[Record]
+    size: int
+    ids: list[str]
+    mapped: list[MappedRecord]
+    bad: list[Quarantine]
     skipped: list[str]
     summary_hashes: dict[str, str] | None
 
 
 def _fetch_pages(
-    connector: SourceConnector, spec: StreamSpec, scope: PageScope, pages: Iterator[list[Record]]
+    connector: SourceConnector,
+    spec: StreamSpec,
+    scope: PageScope,
+    pages: Iterator[list[Record]],
+    mapper: Callable[[Record, MappingContext], MappedRecord],
+    ctx: MappingContext,
 ) -> Iterator[_Fetched]:
+    """Pages with their records mapped and encoded: pure work, done in the read-ahead thread
+    while the consumer's thread waits on the database."""
+    for page, to_map, skipped, summary_hashes in _expanded_pages(connector, spec, scope, pages):
+        mapped, bad = map_records(mapper, to_map, ctx)
+        for record in mapped:
+            record.encoded  # noqa: B018 - cached: hashed and stored later without encoding again
+        ids = [key for raw in page if (key := _id_of(raw))]
+        yield _Fetched(len(page), ids, mapped, bad, skipped, summary_hashes)
+
+
+def _expanded_pages(
+    connector: SourceConnector, spec: StreamSpec, scope: PageScope, pages: Iterator[list[Record]]
+) -> Iterator[tuple[list[Record], list[Record], list[str], dict[str, str] | None]]:
     for page in pages:
         if not spec.detail_path:
-            yield _Fetched(page, page, [], None)
+            yield page, page, [], None
             continue
         # Only records whose list payload changed need their detail fetched again.
         summary_hashes = {i: content_hash(r) for r in page if (i := _id_of(r)) is not None}
@@ -298,24 +320,16 @@ def _fetch_pages(
             else:
                 need.append(raw)
         to_map = connector.expand(spec, [r for r in need if _id_of(r)]) + [r for r in need if not _id_of(r)]
-        yield _Fetched(page, to_map, skipped, summary_hashes)
+        yield page, to_map, skipped, summary_hashes
 
 
-def _store_page(
-    spec: StreamSpec,
-    scope: PageScope,
-    mapper: Callable[[Record, MappingContext], MappedRecord],
-    fetched: _Fetched,
-    ctx: MappingContext,
-    plan: ReadPlan,
-) -> StreamCounts:
-    page = fetched.page
-    mapped, bad = map_records(mapper, fetched.to_map, ctx)
+def _store_page(scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> StreamCounts:
+    mapped, bad = fetched.mapped, fetched.bad
     # A full read marks every record it saw, so the rows it did not see can be deleted.
-    seen = [key for raw in page if (key := _id_of(raw))] if plan.full else []
+    seen = fetched.ids if plan.full else []
     with session(scope.environment) as s:
         result = apply_page(
-            s, scope, mapped, bad, fetched=len(page), mark_seen=seen, summary_hashes=fetched.summary_hashes
+            s, scope, mapped, bad, fetched=fetched.size, mark_seen=seen, summary_hashes=fetched.summary_hashes
         )
         state = stream_state(s, scope.environment, scope.connector_id, scope.stream)
         advance_cursor(state, result.max_modified, scope.run_id)

@@ -8,8 +8,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 
 class MappingError(ValueError):
@@ -43,15 +46,46 @@ class MappedRecord:
     raw: Mapping[str, Any]
     children: list[dict[str, Any]] | None = None
 
+    @cached_property
+    def encoded(self) -> bytes:
+        """The raw payload as canonical JSON: hashed, and stored as is (one encoding for both)."""
+        return encode(self.raw)
+
     @property
     def content_hash(self) -> str:
-        return content_hash(self.raw)
+        return _digest(self.encoded)
+
+
+#: marks the current hash; a stored hash without it is of the first kind (see same_content)
+HASH_VERSION = "v2"
+
+
+def encode(raw: Mapping[str, Any]) -> bytes:
+    """Canonical JSON of a payload: keys sorted at every level, no spaces."""
+    return orjson.dumps(raw, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+
+
+def _digest(blob: bytes) -> str:
+    return HASH_VERSION + hashlib.sha256(blob).hexdigest()[: 64 - len(HASH_VERSION)]
 
 
 def content_hash(raw: Mapping[str, Any]) -> str:
     """Stable hash of a raw payload: equal payloads, equal hashes, whatever the key order."""
+    return _digest(encode(raw))
+
+
+def legacy_content_hash(raw: Mapping[str, Any]) -> str:
+    """The first kind of hash (``json.dumps`` with sorted keys), still in stores synced before v2."""
     blob = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def same_content(stored: str | None, digest: str, raw: Mapping[str, Any]) -> bool:
+    """Whether a stored hash is of this payload (whose hash is ``digest``); a hash of the first
+    kind is compared by recomputing that kind, so an upgrade does not make every record changed."""
+    if stored is None or stored == digest:
+        return stored is not None
+    return not stored.startswith(HASH_VERSION) and stored == legacy_content_hash(raw)
 
 
 Mapper = Callable[[Mapping[str, Any], MappingContext], MappedRecord]
@@ -92,9 +126,10 @@ def ident(raw: Mapping[str, Any], name: str, *, required: bool = True) -> str | 
     found = value(raw, name) if required else value(raw, name, None)
     if found is None:
         return None
-    if isinstance(found, bool) or not isinstance(found, (int, str)) or str(found).strip() == "":
+    result = found.strip() if type(found) is str else str(found) if type(found) is int else ""
+    if not result:
         raise MappingError(name, f"is not a valid id: {found!r}")
-    return str(found).strip()
+    return result
 
 
 def boolean(raw: Mapping[str, Any], name: str, default: bool = False) -> bool:
@@ -126,7 +161,7 @@ def money(raw: Mapping[str, Any], name: str, *, required: bool = False) -> Decim
     if isinstance(found, bool):
         raise MappingError(name, f"is not an amount: {found!r}")
     try:
-        amount = Decimal(str(found))
+        amount = Decimal(found if type(found) is str else str(found))
     except InvalidOperation:
         raise MappingError(name, f"is not an amount: {found!r}") from None
     if not amount.is_finite():

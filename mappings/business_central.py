@@ -32,7 +32,13 @@ def _common(raw: Mapping[str, Any], ctx: MappingContext) -> dict[str, Any]:
 
 def _payload(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The raw record without volatile OData annotations (an etag alone is no change)."""
-    return {k: v for k, v in raw.items() if not k.startswith("@odata.")}
+    annotations = [k for k in raw if k[:7] == "@odata."]
+    if not annotations:
+        return raw
+    payload = dict(raw)
+    for k in annotations:
+        del payload[k]
+    return payload
 
 
 def customer(raw: Mapping[str, Any], ctx: MappingContext) -> MappedRecord:

@@ -7,6 +7,7 @@ and plugs the token into httpx.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -18,6 +19,10 @@ import httpx
 from pydantic import SecretStr
 
 from connectors.http import AuthenticationError
+
+#: msal apps by (authority, client id, secret digest, CA bundle, timeout); see BcAuth._msal_app
+_APPS: dict[tuple[Any, ...], ClientApp] = {}
+_APPS_LOCK = threading.Lock()
 
 #: renew this long before the token's expiry, so no request races it
 REFRESH_MARGIN = 120.0
@@ -138,19 +143,27 @@ class BcAuth(httpx.Auth):
             raise self._failure_for(exc) from None
 
     def _msal_app(self) -> ClientApp:
+        """msal's app for this principal, shared by every BcAuth of the process: one OpenID
+        discovery and one token serve all of a sync's streams (msal caches the token)."""
         if self._app is None:
-            import msal  # type: ignore[import-untyped]
+            secret = self._secret.get_secret_value()
+            key = (self.authority, self.client_id, hashlib.sha256(secret.encode()).hexdigest(),
+                   self._ca_bundle, self._timeout)
+            with _APPS_LOCK:
+                if key not in _APPS:
+                    import msal  # type: ignore[import-untyped]
 
-            self._app = msal.ConfidentialClientApplication(
-                self.client_id,
-                client_credential=self._secret.get_secret_value(),
-                authority=self.authority,
-                http_client=self._http_client(),
-                timeout=self._timeout,
-                # Only Microsoft's hosts answer instance discovery; a private or sandbox
-                # authority is taken as-is (its OpenID configuration is still fetched).
-                instance_discovery=None if is_public_cloud(self.authority) else False,
-            )
+                    _APPS[key] = msal.ConfidentialClientApplication(
+                        self.client_id,
+                        client_credential=secret,
+                        authority=self.authority,
+                        http_client=self._http_client(),
+                        timeout=self._timeout,
+                        # Only Microsoft's hosts answer instance discovery; a private or sandbox
+                        # authority is taken as-is (its OpenID configuration is still fetched).
+                        instance_discovery=None if is_public_cloud(self.authority) else False,
+                    )
+                self._app = _APPS[key]
         return self._app
 
     def _http_client(self) -> Any:

@@ -114,7 +114,7 @@ class PlanTerms:
     reason_code: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActionDraft:
     """An action the generator wants to exist; ``key`` is unique per (line, period, type)."""
 
@@ -146,3 +146,5 @@ class GeneratorResult:
     lines_to_disable: list[int] = field(default_factory=list)
     #: set when the allowance stopped the run, in plain words
     stopped: str | None = None
+    #: each line's current cycle (start, end) as of the run's day, None outside its periods
+    cycles: dict[int, tuple[date, date] | None] = field(default_factory=dict)

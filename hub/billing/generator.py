@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import date, timedelta
+from functools import lru_cache
 
 from hub.billing.amounts import line_amounts
 from hub.billing.domain import (
@@ -82,29 +83,51 @@ def effective_end(contract: ContractDefinition, billing: BillingPeriod) -> date 
     return min(ends) if ends else None
 
 
-def _line_periods(plan: PlanTerms, line: LineTerms, as_of: date) -> list[Period]:
+def _line_periods(plan: PlanTerms, line: LineTerms, as_of: date) -> tuple[Period, ...]:
     bound = effective_end(plan.contract, plan.billing)
     if line.end is not None:
         bound = line.end if bound is None else min(bound, line.end)
-    return periods(
-        line.start,
-        plan.billing,
-        until=as_of,
-        end=bound,
-        max_cycles=1 if line.one_time_fee else None,
-    )
+    return _periods(line.start, plan.billing, as_of, bound, 1 if line.one_time_fee else None)
+
+
+@lru_cache(maxsize=4096)
+def _periods(
+    start: date, billing: BillingPeriod, until: date, end: date | None, max_cycles: int | None
+) -> tuple[Period, ...]:
+    """:func:`periods`, computed once for all the lines that share a start and terms."""
+    return tuple(periods(start, billing, until=until, end=end, max_cycles=max_cycles))
 
 
 def current_cycle(plan: PlanTerms, line: LineTerms, as_of: date) -> Period | None:
     """Return the line's billing period that contains ``as_of`` (its current cycle), or None
     before the line starts and after its last period (line end, contract end, one-time fee)."""
-    billed = _line_periods(plan, line, as_of)
+    return _current(_line_periods(plan, line, as_of), as_of)
+
+
+def _current(billed: tuple[Period, ...], as_of: date) -> Period | None:
     if billed and billed[-1].start <= as_of <= billed[-1].end:
         return billed[-1]
     return None
 
 
-def _line_actions(plan: PlanTerms, line: LineTerms, as_of: date) -> list[ActionDraft]:
+def nothing_due(
+    line: LineTerms, as_of: date, generated_through: date | None, cycle: tuple[date, date] | None
+) -> bool:
+    """True when a run on ``as_of`` would neither create an action for ``line`` nor move its
+    current ``cycle``, given that a run on ``generated_through`` made all its actions due then.
+
+    That holds while ``as_of`` (not before ``generated_through``) stays inside the same cycle,
+    before the line starts, or after its last period. Any change to the line or its plan must
+    clear ``generated_through`` (None: never skip).
+    """
+    if generated_through is None or as_of < generated_through:
+        return False
+    if cycle is not None:
+        return as_of <= cycle[1]
+    return as_of < line.start or generated_through >= line.start
+
+
+def _line_actions(plan: PlanTerms, line: LineTerms, billed: tuple[Period, ...]) -> list[ActionDraft]:
     try:
         gross, net = line_amounts(
             line.quantity, line.sales_price, line.discount_amount, line.discount_percent,
@@ -117,12 +140,19 @@ def _line_actions(plan: PlanTerms, line: LineTerms, as_of: date) -> list[ActionD
     types = [ActionType.GENERATE_SALES_ORDER]
     if plan.pays_by_mandate:
         types.append(ActionType.DIRECT_DEBIT_PAYMENT)
-    out: list[ActionDraft] = []
-    for period in _line_periods(plan, line, as_of):
+    if billed:  # every period's key has the length of the first's: check it once
         for action_type in types:
+            action_key(plan.plan_id, line.line_id, billed[0].start, action_type)
+    prefix = f"P{plan.plan_id}-L{line.line_id}-"
+    codes = [(t, f"-{TYPE_CODES[t]}") for t in types]
+    reason_code = line.reason_code or plan.reason_code
+    out: list[ActionDraft] = []
+    for period in billed:
+        day = prefix + period.start.isoformat()
+        for action_type, code in codes:
             out.append(
                 ActionDraft(
-                    key=action_key(plan.plan_id, line.line_id, period.start, action_type),
+                    key=day + code,
                     plan_id=plan.plan_id,
                     line_id=line.line_id,
                     action_type=action_type,
@@ -139,7 +169,7 @@ def _line_actions(plan: PlanTerms, line: LineTerms, as_of: date) -> list[ActionD
                     net_amount=net,
                     currency=line.currency,
                     unit=line.unit,
-                    reason_code=line.reason_code or plan.reason_code,
+                    reason_code=reason_code,
                 )
             )
     return out
@@ -187,7 +217,8 @@ def generate(
     and are listed in ``lines_to_disable`` once all their cycle-1 actions exist. A plan with a
     renewal notice and an effective end gets one Renewal Notice dated end - notice days.
 
-    Keys in ``existing_keys`` are skipped. ``allowance`` is what is left of the month's
+    ``cycles`` gives each line's current cycle (see :func:`current_cycle`). Keys in
+    ``existing_keys`` are skipped. ``allowance`` is what is left of the month's
     allowance (see :mod:`hub.billing.allowance`): at most that many new actions are returned (in
     the deterministic order); when more were due, ``stopped`` says so in plain words.
 
@@ -200,13 +231,17 @@ def generate(
     existing = set(existing_keys)
     due: dict[str, ActionDraft] = {}
     one_time: dict[tuple[int, int], list[str]] = {}
+    cycles: dict[int, tuple[date, date] | None] = {}
     for plan in sorted(plans, key=lambda p: p.plan_id):
         if plan.status != PlanStatus.PUBLISHED:
             continue
         for line in sorted(plan.lines, key=lambda ln: ln.line_id):
+            billed = _line_periods(plan, line, as_of)
+            current = _current(billed, as_of)
+            cycles[line.line_id] = (current.start, current.end) if current else None
             if not line.enabled:
                 continue
-            actions = _line_actions(plan, line, as_of)
+            actions = _line_actions(plan, line, billed)
             if line.one_time_fee and actions:
                 one_time[(plan.plan_id, line.line_id)] = [a.key for a in actions]
             for action in actions:
@@ -215,7 +250,8 @@ def generate(
         if notice is not None:
             due.setdefault(notice.key, notice)
 
-    new = sorted((a for k, a in due.items() if k not in existing), key=sort_key)
+    # ``due`` was filled in sort_key's order (plans, lines, then the plan's notice; dates, types)
+    new = [a for k, a in due.items() if k not in existing]
     stopped: str | None = None
     if allowance is not None and len(new) > allowance:
         waiting = len(new) - allowance
@@ -228,4 +264,4 @@ def generate(
     disable = sorted(
         ident[1] for ident, keys in one_time.items() if all(k in present for k in keys)
     )
-    return GeneratorResult(actions=new, lines_to_disable=disable, stopped=stopped)
+    return GeneratorResult(actions=new, lines_to_disable=disable, stopped=stopped, cycles=cycles)

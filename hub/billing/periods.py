@@ -21,7 +21,7 @@ _NAMED_MONTHS: dict[BillingPeriodType, int] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Period:
     """One billing cycle: ``cycle`` is 1-based, ``start`` and ``end`` are both inclusive."""
 
@@ -39,8 +39,10 @@ def add_months(anchor: date, months: int) -> date:
     index = anchor.year * 12 + (anchor.month - 1) + months
     year, month0 = divmod(index, 12)
     month = month0 + 1
-    last = calendar.monthrange(year, month)[1]
-    return date(year, month, min(anchor.day, last))
+    day = anchor.day
+    if day > 28:  # only these days can overflow a month
+        day = min(day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
 
 
 def period_step(billing: BillingPeriod) -> tuple[PeriodUnit, int]:
@@ -84,17 +86,21 @@ def periods(
     A period ends the day before the next one starts, clipped to ``end`` (inclusive); no period
     starts after ``end``. At most ``max_cycles`` periods are returned when it is given.
     """
+    unit, length = period_step(billing)
+    months = unit == PeriodUnit.MONTHS
+    one_day = timedelta(days=1)
     result: list[Period] = []
-    n = 0
+    n, p_start = 0, start
     while max_cycles is None or n < max_cycles:
-        p_start = step_date(start, billing, n)
         if p_start > until or (end is not None and p_start > end):
             break
-        p_end = step_date(start, billing, n + 1) - timedelta(days=1)
+        n += 1  # each start is computed once, from the anchor, and is the previous period's end + 1
+        following = add_months(start, n * length) if months else start + timedelta(days=n * length)
+        p_end = following - one_day
         if end is not None and p_end > end:
             p_end = end
-        result.append(Period(cycle=n + 1, start=p_start, end=p_end))
-        n += 1
+        result.append(Period(cycle=n, start=p_start, end=p_end))
+        p_start = following
     return result
 
 

@@ -342,3 +342,47 @@ def test_each_run_keeps_the_lines_current_cycle_up_to_date(hub_db) -> None:  # n
     with session("sandbox") as s:
         subscriptions.run_generator(s, date(2024, 2, 1), dry_run=True)
     assert cycle() == (None, None)  # a dry run writes nothing
+
+
+def _line_marks() -> list[tuple[date | None, date | None]]:
+    with session("sandbox") as s:
+        return [(line.generated_through, line.current_cycle_end) for line in s.execute(select(PlanLine)).scalars()]
+
+
+def test_a_run_skips_lines_with_nothing_new_and_a_later_run_still_bills_the_next_month(hub_db) -> None:  # noqa: ANN001
+    _plan_on_plain_customer(cycles=12)
+    with session("sandbox") as s:
+        assert len(subscriptions.run_generator(s, date(2024, 3, 15))[0]) == 3
+    assert _line_marks() == [(date(2024, 3, 15), date(2024, 3, 31))]
+    with session("sandbox") as s:
+        assert subscriptions.run_generator(s, date(2024, 3, 20))[0] == []
+    assert _line_marks() == [(date(2024, 3, 15), date(2024, 3, 31))]  # skipped: nothing written
+    with session("sandbox") as s:
+        created, _ = subscriptions.run_generator(s, date(2024, 4, 2))
+    assert [a.date_from for a in created] == [date(2024, 4, 1)]
+    assert _line_marks() == [(date(2024, 4, 2), date(2024, 4, 30))]
+
+
+def test_editing_a_plan_makes_the_next_run_look_at_its_lines_again(hub_db) -> None:  # noqa: ANN001
+    plan_id = _plan_on_plain_customer(cycles=12)
+    with session("sandbox") as s:
+        line = s.execute(select(PlanLine)).scalars().one()
+        subscriptions.set_plan_status(s, plan_id, "Draft")
+        subscriptions.edit_line(s, line.id, end=date(2024, 2, 29))
+        subscriptions.set_plan_status(s, plan_id, "Published")
+    with session("sandbox") as s:
+        assert len(subscriptions.run_generator(s, date(2024, 3, 15))[0]) == 2  # Jan, Feb: the line ended
+    assert _line_marks() == [(date(2024, 3, 15), None)]
+    with session("sandbox") as s:  # the line is extended: March is due after all
+        subscriptions.set_plan_status(s, plan_id, "Draft")
+        assert _line_marks_in(s) == [None]
+        subscriptions.edit_line(s, line.id, end=None)
+        subscriptions.set_plan_status(s, plan_id, "Published")
+    with session("sandbox") as s:
+        created, _ = subscriptions.run_generator(s, date(2024, 3, 20))
+    assert [a.date_from for a in created] == [date(2024, 3, 1)]
+
+
+def _line_marks_in(s) -> list[date | None]:  # noqa: ANN001
+    return [line.generated_through for line in s.execute(select(PlanLine)).scalars()]
+

@@ -162,3 +162,48 @@ def test_test_connection_decides_the_card_status(checks: list[tuple[str, bool]],
 
     report = ConnectionReport([Check(name, ok, "detail") for name, ok in checks])
     assert cards.status_after_test(report)[0] == status
+
+
+def test_a_record_stored_with_the_first_kind_of_hash_is_unchanged_and_rehashed_once(hub_db: str) -> None:
+    from sqlalchemy import update
+
+    from mappings.base import HASH_VERSION, legacy_content_hash
+
+    card = factories.bms_card()
+    record = factories.organisation("1", "Acme")
+    with session("sandbox") as s:
+        apply_page(s, _scope(card), [record], fetched=1)
+        s.exec(update(Organisation).values(content_hash=legacy_content_hash(record.raw)))  # a store from before v2
+    with session("sandbox") as s:
+        result = apply_page(s, _scope(card, run_id=2), [factories.organisation("1", "Acme")], fetched=1)
+        row = s.exec(select(Organisation)).one()
+    assert (result.counts.updated, result.counts.unchanged) == (0, 1)
+    assert row.content_hash.startswith(HASH_VERSION) and row.seen_run_id == 2
+    with session("sandbox") as s:  # a real change is still a change
+        result = apply_page(s, _scope(card, run_id=3), [factories.organisation("1", "Acme Renamed")], fetched=1)
+    assert result.counts.updated == 1
+
+
+def test_a_record_quarantined_with_the_first_kind_of_hash_stays_one_row(hub_db: str) -> None:
+    from sqlalchemy import update
+
+    from mappings.base import legacy_content_hash
+
+    card = factories.bms_card()
+    bad = Quarantine({"Id": 9, "AccountName": None}, "9", "AccountName", "is missing")
+    with session("sandbox") as s:
+        apply_page(s, _scope(card), [], [bad], fetched=1)
+        s.exec(update(QuarantinedRecord).values(record_hash=legacy_content_hash(bad.raw)))
+    with session("sandbox") as s:
+        apply_page(s, _scope(card, run_id=2), [], [bad], fetched=1)
+        rows = s.exec(select(QuarantinedRecord)).all()
+    assert [(r.external_id, r.sync_run_id) for r in rows] == [("9", 2)]
+
+
+def test_the_stored_payload_is_the_hashed_encoding_and_reads_back_equal(hub_db: str) -> None:
+    card = factories.bms_card()
+    record = factories.organisation("1", "Acme", Nested={"b": [1, 2.5, None], "a": "x"})
+    with session("sandbox") as s:
+        apply_page(s, _scope(card), [record], fetched=1)
+        row = s.exec(select(Organisation)).one()
+    assert row.raw == record.raw and row.content_hash == record.content_hash

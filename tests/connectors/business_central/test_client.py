@@ -18,6 +18,7 @@ import respx
 from pydantic import SecretStr
 
 from connectors.business_central import BcSecrets, BcSettings, BusinessCentralConnector
+from connectors.business_central import auth as bc_auth
 from connectors.business_central.auth import BcAuth
 from connectors.business_central.client import CompanyNotFoundError, odata_time
 from connectors.business_central.writes import OrderLine
@@ -259,6 +260,7 @@ def test_msal_is_built_lazily_with_the_tenant_authority_and_the_ca_bundle(
             pass
 
     monkeypatch.setattr(msal, "ConfidentialClientApplication", FakeApp)
+    monkeypatch.setattr(bc_auth, "_APPS", {})
     auth = BcAuth(
         tenant_id=TENANT,
         client_id="app-1",
@@ -276,6 +278,39 @@ def test_msal_is_built_lazily_with_the_tenant_authority_and_the_ca_bundle(
     assert session.verify == "/etc/ca.pem" and session.trust_env is False
     assert built[0]["instance_discovery"] is False
     assert SECRET not in repr(auth)
+
+
+def test_connectors_of_one_principal_share_one_msal_app_and_its_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    import msal  # type: ignore[import-untyped]
+
+    built: list[str] = []
+    tokens: list[str] = []
+
+    class FakeApp:
+        def __init__(self, client_id: str, **kw: Any) -> None:
+            built.append(kw["client_credential"])
+            self.cached: str | None = None
+
+        def acquire_token_for_client(self, scopes: list[str]) -> dict[str, Any]:
+            if self.cached is None:  # msal answers from its cache while the token is valid
+                self.cached = f"tok-{len(tokens)}"
+                tokens.append(self.cached)
+            return {"access_token": self.cached, "expires_in": 3600}
+
+        def remove_tokens_for_client(self) -> None:
+            self.cached = None
+
+    monkeypatch.setattr(msal, "ConfidentialClientApplication", FakeApp)
+    monkeypatch.setattr(bc_auth, "_APPS", {})
+
+    def auth(secret: str = SECRET) -> BcAuth:
+        return BcAuth(tenant_id=TENANT, client_id="app-1", client_secret=SecretStr(secret),
+                      authority_url="https://login.sandbox.test")
+
+    assert auth().token() == auth().token()  # e.g. two streams of one sync
+    assert len(built) == 1 and tokens == ["tok-0"]
+    auth("rotated-secret").token()  # another secret is another app
+    assert len(built) == 2
 
 
 def test_an_unreachable_authority_with_a_bad_certificate_suggests_the_ca_bundle() -> None:

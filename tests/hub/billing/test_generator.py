@@ -292,3 +292,26 @@ def test_yearly_plan_with_discounts_uses_the_line_amounts():
 def test_current_cycle_is_the_billing_period_containing_the_day(the_line, as_of, expected):
     period = current_cycle(plan(the_line, start=date(2024, 1, 1)), the_line, as_of)
     assert (None if period is None else (period.start, period.end)) == expected
+
+
+@pytest.mark.parametrize(
+    ("as_of", "through", "cycle", "skip"),
+    [
+        (date(2024, 3, 20), None, (date(2024, 3, 1), date(2024, 3, 31)), False),  # never run: compute
+        (date(2024, 3, 20), date(2024, 3, 15), (date(2024, 3, 1), date(2024, 3, 31)), True),  # same cycle
+        (date(2024, 4, 1), date(2024, 3, 15), (date(2024, 3, 1), date(2024, 3, 31)), False),  # next period due
+        (date(2024, 3, 10), date(2024, 3, 15), (date(2024, 3, 1), date(2024, 3, 31)), False),  # an earlier day
+        (date(2023, 12, 1), date(2023, 11, 1), None, True),  # not started yet
+        (date(2024, 1, 1), date(2023, 11, 1), None, False),  # starts today
+        (date(2025, 6, 1), date(2025, 2, 1), None, True),  # over: nothing will ever be due
+    ],
+)
+def test_a_line_is_skipped_only_while_its_last_run_left_nothing_new(as_of, through, cycle, skip):
+    from hub.billing.generator import nothing_due
+
+    assert nothing_due(line(start=date(2024, 1, 1)), as_of, through, cycle) is skip
+
+
+def test_the_result_gives_each_lines_current_cycle():
+    result = generate([plan(start=date(2024, 1, 1))], date(2024, 3, 15))
+    assert list(result.cycles.values()) == [(date(2024, 3, 1), date(2024, 3, 31))]

@@ -1,0 +1,25 @@
+"""The payload hash: stable whatever the key order, versioned so older stored hashes still match."""
+
+from __future__ import annotations
+
+from mappings.base import HASH_VERSION, content_hash, legacy_content_hash, same_content
+
+
+def test_equal_payloads_hash_equal_whatever_the_key_order_at_any_depth() -> None:
+    a = {"id": 1, "lines": [{"x": 1, "y": "2"}], "meta": {"b": True, "a": None}}
+    b = {"meta": {"a": None, "b": True}, "lines": [{"y": "2", "x": 1}], "id": 1}
+    assert content_hash(a) == content_hash(b)
+    assert content_hash(a) != content_hash({**a, "id": 2})
+
+
+def test_hash_fits_the_stored_column_and_says_its_version() -> None:
+    digest = content_hash({"id": 1})
+    assert len(digest) == 64 and digest.startswith(HASH_VERSION)
+
+
+def test_a_stored_hash_of_the_first_kind_matches_the_same_payload_only() -> None:
+    raw = {"id": 1, "name": "Acme"}
+    assert same_content(legacy_content_hash(raw), content_hash(raw), raw)
+    changed = {"id": 1, "name": "Acme Renamed"}
+    assert not same_content(legacy_content_hash(raw), content_hash(changed), changed)
+    assert not same_content(None, content_hash(raw), raw)
