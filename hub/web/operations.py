@@ -25,6 +25,7 @@ from hub.web.schemas import (
     CreditIn,
     DunningSettingsFormIn,
     DunningSettingsIn,
+    MAX_DAYS,
     LineIn,
     NotificationSharedIn,
     NotificationTypeIn,
@@ -270,10 +271,14 @@ def pay(actor: Actor, ids: list[int]) -> list[dict[str, Any]]:
 
 
 def _whole_numbers(text: str, name: str) -> list[int]:
+    """Days typed as "3, 5, 7" (each at most a year)."""
     try:
-        return [int(part) for part in text.replace(";", ",").split(",") if part.strip()]
+        numbers = [int(part) for part in text.replace(";", ",").split(",") if part.strip()]
     except ValueError:
         raise CollectionRuleError(name, f"must be whole numbers separated by commas, not {text!r}") from None
+    if any(not 0 <= n <= MAX_DAYS for n in numbers):
+        raise CollectionRuleError(name, f"each must be between 0 and {MAX_DAYS}, not {text!r}")
+    return numbers
 
 
 def collection_settings(actor: Actor) -> dict[str, Any]:

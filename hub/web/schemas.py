@@ -175,14 +175,18 @@ class PayFormIn(InvoiceIdsIn):
     payment_method: Opt[str] = None
 
 
+#: a name shown on tickets and e-mails: one line of printable text
+Label = Annotated[str, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
 class NotificationTypeIn(BaseModel):
     """One type's switches and ticket routing (a field left out is kept)."""
 
     email: bool | None = None
     ticket: bool | None = None
-    destination: Opt[str] = Field(default=None, max_length=100)
-    priority: Opt[str] = Field(default=None, max_length=100)
-    issue_type: Opt[str] = Field(default=None, max_length=100)
+    destination: Opt[Label] = None
+    priority: Opt[Label] = None
+    issue_type: Opt[Label] = None
 
 
 class NotificationTypeFormIn(NotificationTypeIn):
@@ -195,18 +199,35 @@ class NotificationTypeFormIn(NotificationTypeIn):
 class NotificationSharedIn(BaseModel):
     """The ticket configuration every type uses unless it has its own, and the e-mails' sender name."""
 
-    sender_name: Opt[str] = Field(default=None, max_length=100)
-    destination: Opt[str] = Field(default=None, max_length=100)
-    priority: Opt[str] = Field(default=None, max_length=100)
-    issue_type: Opt[str] = Field(default=None, max_length=100)
+    sender_name: Opt[Label] = None
+    destination: Opt[Label] = None
+    priority: Opt[Label] = None
+    issue_type: Opt[Label] = None
+
+
+#: a retry or warning more than a year away is a typo (and past the dates the runs can reckon with)
+MAX_DAYS = 366
+Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
+
+
+class RetryScheduleIn(BaseModel):
+    basis: Literal["days_after_decline", "days_of_month"]
+    days: list[Days] = Field(max_length=31, description="days after the decline, or days of the month")
+    max_retries: int | None = Field(default=None, ge=0, le=100, description="days-of-month schedules only")
+
+
+class RetryPolicyIn(BaseModel):
+    default: RetryScheduleIn | None = Field(default=None, description="null: retry only the codes listed")
+    by_code: dict[Annotated[str, Field(max_length=32)], RetryScheduleIn] = Field(default_factory=dict, max_length=50)
+    hard_codes: list[Annotated[str, Field(max_length=32)]] | None = Field(
+        default=None, max_length=100, description="decline codes never retried (left out: the gateway's hard ones)")
 
 
 class CollectionSettingsIn(BaseModel):
     """As ``GET /api/settings/collections`` shows them: timing, retry policy, not_before."""
 
     timing: Literal["on_due_date", "on_issue"] = "on_due_date"
-    retry: dict[str, Any] | None = Field(default=None, description="default / by_code schedules "
-                                                                   "({basis, days, max_retries}) and hard_codes")
+    retry: RetryPolicyIn | None = Field(default=None, description="left out: retry 3, 5 and 7 days after a decline")
     not_before: Opt[date] = None
 
 
@@ -216,7 +237,7 @@ class CollectionSettingsFormIn(BaseModel):
     timing: Literal["on_due_date", "on_issue"] = "on_due_date"
     retry_basis: Literal["days_after_decline", "days_of_month", "never"] = "days_after_decline"
     retry_days: str = Field(default="", max_length=200, description="comma-separated whole numbers")
-    max_retries: Opt[int] = None
+    max_retries: Opt[Annotated[int, Field(ge=0, le=100)]] = None
     not_before: Opt[date] = None
 
 
@@ -224,11 +245,11 @@ class DunningSettingsIn(BaseModel):
     """Overdue levels (days after the due date), the penalty and the card-expiry warning."""
 
     enabled: bool | None = None
-    levels: list[int] | None = Field(default=None, description="days overdue of Overdue 1, 2, 3")
+    levels: list[Days] | None = Field(default=None, max_length=3, description="days overdue of Overdue 1, 2, 3")
     penalty_percent: Opt[Decimal] = Field(default=None, description="none or 0: no penalty")
     penalty_level: Opt[int] = None
     penalty_item: Opt[str] = Field(default=None, max_length=64)
-    card_expiry_days: Opt[int] = None
+    card_expiry_days: Opt[Days] = None
 
 
 class DunningSettingsFormIn(BaseModel):
@@ -237,4 +258,4 @@ class DunningSettingsFormIn(BaseModel):
     penalty_percent: Opt[Decimal] = None
     penalty_level: Opt[int] = None
     penalty_item: Opt[str] = Field(default=None, max_length=64)
-    card_expiry_days: int = 30
+    card_expiry_days: Days = 30

@@ -121,6 +121,11 @@ def test_collection_and_dunning_settings_round_trip_and_errors_name_the_field(ap
     bad = api.put("/api/settings/collections", json={"retry": {"default": {"basis": "days_of_month", "days": [40]}}})
     assert bad.status_code == 400 and bad.json()["detail"].startswith("retry.default.")
     assert api.get("/api/settings/collections").json()["timing"] == "on_issue"  # nothing half-written
+    for shapeless in ({"retry": {"hard_codes": 5}}, {"retry": {"by_code": {"51": 1}}},
+                      {"retry": {"default": {"basis": "days_after_decline", "days": [10**6]}}}):
+        assert api.put("/api/settings/collections", json=shapeless).status_code == 422, shapeless
+    assert api.patch("/api/settings/dunning", json={"card_expiry_days": 10**9}).status_code == 422
+    assert api.patch("/api/notifications/settings", json={"priority": "High\x00"}).status_code == 422
 
     dunning = api.patch("/api/settings/dunning", json={"levels": [10, 20, 30], "penalty_percent": None}).json()
     assert dunning["levels"] == [10, 20, 30] and dunning["penalty_percent"] is None
