@@ -320,12 +320,15 @@ def update_dunning(actor: Actor, body: DunningSettingsIn | DunningSettingsFormIn
 
 
 def notification_settings(actor: Actor) -> dict[str, Any]:
+    """Every type's resolved settings; ``own`` lists the ticket fields a type sets itself."""
     with actor.session() as s:
         settings = notifications.get_settings(s)
+        overrides = queries.notification_overrides(s)
     shared = settings.ticket_config
+    rows = [{**row, "own": overrides.get(row["type"], {})} for row in notifications.settings_table(settings)]
     return {"sender_name": settings.sender_name,
             "ticket": {"destination": shared.destination, "priority": shared.priority, "issue_type": shared.issue_type},
-            "types": notifications.settings_table(settings)}
+            "types": rows}
 
 
 def update_notifications(actor: Actor, type: str | None, body: NotificationTypeIn | NotificationSharedIn) -> None:

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from connectors.registry import connector_class
 from hub import dashboard, payments
+from hub.hub_settings import get_section
 from hub.models import (
     ENTITY_TABLES,
     CardRequest,
@@ -166,6 +167,13 @@ def payment_panel(s: Session, org_id: int) -> dict[str, Any]:
                         .order_by(CardRequest.id.desc())).scalars()
     return {"organisation_id": org.id, "method": payment_method_view(payments.active_method(s, org.id)),  # type: ignore[arg-type]
             "pending_requests": [card_request_view(r) for r in pending]}
+
+
+def notification_overrides(s: Session) -> dict[str, dict[str, str]]:
+    """Per notification type, the ticket fields it sets itself (the rest follow the shared configuration)."""
+    stored = get_section(s, "notifications").get("types") or {}
+    return {kind: {k: v for k, v in cfg.items() if k in ("destination", "priority", "issue_type") and v}
+            for kind, cfg in stored.items() if isinstance(cfg, dict)}
 
 
 # --- invoices -------------------------------------------------------------------------------

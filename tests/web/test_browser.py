@@ -270,3 +270,25 @@ def test_a_card_entered_on_the_gateways_page_pays_the_customers_invoice_from_the
     assert len(world.transactions()) == 1  # one charge reached the gateway
     page.goto(f"{live}/invoices/unpaid")  # type: ignore[attr-defined]
     expect(page.locator(f'#unpaid tr[data-invoice="{other_invoice}"]')).to_have_count(1)
+
+    # the PSA card's menu leads to the notification settings: e-mail off for one type
+    page.goto(f"{live}/connectors")  # type: ignore[attr-defined]
+    page.locator("#card-psa summary").click()  # type: ignore[attr-defined]
+    page.locator("#card-psa .menu-items").get_by_role("link", name="Notification settings").click()  # type: ignore[attr-defined]
+    row = page.locator("#notification-types tbody tr").first  # type: ignore[attr-defined]
+    kind = row.get_attribute("data-type")
+    row.get_by_label(f"E-mail {kind}").uncheck()
+    row.locator('input[name="priority"]').fill("High")
+    row.get_by_role("button", name="Save").click()
+    assert f"Settings of {kind} saved" in _flash(page)
+    row = page.locator(f'#notification-types tr[data-type="{kind}"]')  # type: ignore[attr-defined]
+    expect(row.get_by_label(f"E-mail {kind}")).not_to_be_checked()
+    expect(row.get_by_label(f"Ticket {kind}")).to_be_checked()
+    expect(row.locator('input[name="priority"]')).to_have_value("High")
+    shot(page, "15-notification-settings")
+    page.goto(f"{live}/settings/collections")  # type: ignore[attr-defined]
+    page.locator('#collection-settings select[name="timing"]').select_option("on_issue")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Save collection settings").click()  # type: ignore[attr-defined]
+    assert "Collection settings saved" in _flash(page)
+    expect(page.locator('#collection-settings select[name="timing"]')).to_have_value("on_issue")
+    shot(page, "16-collection-settings")
