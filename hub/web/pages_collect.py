@@ -74,7 +74,8 @@ def footer_note(actor: CurrentActor, org_id: int, body: Annotated[FooterNoteIn, 
 def _unpaid_page(request: Request, actor: CurrentActor, method: str | None,
                  results: list[dict[str, object]] | None = None) -> Response:
     rows = operations.unpaid(actor, method)
-    return page(request, actor, "unpaid.html", rows=rows, method=method or "", methods=METHODS, results=results)
+    return page(request, actor, "unpaid.html", rows=rows, method=method or "", methods=METHODS, results=results,
+                path="/invoices/unpaid")  # also after Pay (posted to /invoices/pay)
 
 
 @router.get("/invoices/unpaid")

@@ -165,7 +165,11 @@ def payment_panel(s: Session, org_id: int) -> dict[str, Any]:
     org = payments.organisation(s, org_id)
     pending = s.execute(select(CardRequest).where(CardRequest.organisation_id == org.id, CardRequest.status == "sent")
                         .order_by(CardRequest.id.desc())).scalars()
-    return {"organisation_id": org.id, "method": payment_method_view(payments.active_method(s, org.id)),  # type: ignore[arg-type]
+    method = payments.active_method(s, org.id)  # type: ignore[arg-type]
+    linked_id = None if method is not None else payments.linked_organisation_id(s, org.id)  # type: ignore[arg-type]
+    linked = payments.active_method(s, linked_id) if linked_id is not None else None
+    return {"organisation_id": org.id, "method": payment_method_view(method),
+            "linked_method": payment_method_view(linked),  # pays this customer's invoices while it has none
             "pending_requests": [card_request_view(r) for r in pending]}
 
 

@@ -166,3 +166,22 @@ def test_the_settings_pages_save_their_forms_and_a_user_may_not_change_them(web:
     assert user.get("/notifications").status_code == 200
     refused = post_form(user, "/settings/dunning", {"levels": "1"}, page="/notifications")
     assert refused.status_code == 403 and "may not update the collection and dunning settings" in refused.text  # type: ignore[attr-defined]
+
+
+def test_a_customer_without_a_method_shows_the_linked_organisations_card_that_pays_for_it(
+        api: TestClient, web: Web, world: World) -> None:
+    from hub.db import session
+    from hub.models import OrganisationLink
+    from tests.factories import bms_card
+
+    psa_org, _ = customer(world, "1", "Acme (PSA)")
+    erp_org, erp_contact = customer(world, "E1", "Acme (ERP)", connector_id=bms_card("erp").id)  # the other side
+    capture_card(erp_org, erp_contact, APPROVE)
+    with session("sandbox") as s:
+        s.add(OrganisationLink(environment="sandbox", psa_organisation_id=psa_org, erp_organisation_id=erp_org,
+                               method="manual"))
+    panel = api.get(f"/api/customers/{psa_org}/payment-method").json()
+    assert panel["method"] is None and panel["linked_method"]["description"] == "VISA ending 1111 (12/2030)"
+    page = web.signed_in().get(f"/customers/{psa_org}").text
+    assert "None here" in page and "pays with VISA ending 1111 (12/2030)" in page
+    assert api.get(f"/api/customers/{erp_org}/payment-method").json()["linked_method"] is None
