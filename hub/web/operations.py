@@ -17,6 +17,7 @@ from hub.types import utcnow
 from hub.web import queries
 from hub.web.auth import Actor
 from hub.web.schemas import (
+    MAX_DAYS,
     ActionEditIn,
     CardIn,
     CardSettingsIn,
@@ -25,7 +26,6 @@ from hub.web.schemas import (
     CreditIn,
     DunningSettingsFormIn,
     DunningSettingsIn,
-    MAX_DAYS,
     LineIn,
     NotificationSharedIn,
     NotificationTypeIn,

@@ -123,8 +123,8 @@ def customer(s: Session, org_id: int) -> dict[str, Any] | None:
     sides = list(s.execute(select(Organisation).where(Organisation.id.in_(side_ids))).scalars())
     contacts, invoices = [], []
     for side in sides:
-        contacts += [{"id": c.id, "name": " ".join(p for p in (c.first_name, c.last_name) if p), "email": c.email,
-                      "phone": c.phone, "job_title": c.job_title, "billing": c.is_billing_contact,
+        contacts += [{"id": c.id, "name": " ".join(p for p in (c.first_name, c.last_name) if p),
+                      "email": c.email, "phone": c.phone, "job_title": c.job_title, "billing": c.is_billing_contact,
                       "primary": c.is_primary}
                      for c in s.execute(select(Contact).where(
                          Contact.connector_id == side.connector_id, Contact.organisation_external_id == side.external_id,
@@ -146,8 +146,8 @@ def payment_method_view(method: PaymentMethod | None) -> dict[str, Any] | None:
     """The active method as the panel shows it (never a card number: the gateway vaults it)."""
     if method is None:
         return None
-    return {"id": method.id, "organisation_id": method.organisation_id, "kind": method.kind, "description": payments.describe(method),
-            "card_brand": method.card_brand, "card_last4": method.card_last4, "holder": method.holder_name,
+    return {"id": method.id, "organisation_id": method.organisation_id, "kind": method.kind,
+            "description": payments.describe(method), "card_brand": method.card_brand, "card_last4": method.card_last4, "holder": method.holder_name,
             "expiry": (f"{method.card_exp_month:02d}/{method.card_exp_year}"
                        if method.card_exp_month and method.card_exp_year else None),
             "mandate_reference": method.mandate_reference, "account_last4": method.account_last4,

@@ -48,7 +48,8 @@ def test_a_card_form_sent_to_a_contact_becomes_the_payment_method_once_the_card_
     assert noted.json()["method"]["footer_note"] is True
 
 
-def test_direct_debit_none_and_remove_through_the_api_with_errors_naming_the_field(api: TestClient, world: World) -> None:
+def test_direct_debit_none_and_remove_through_the_api_with_errors_naming_the_field(
+        api: TestClient, world: World) -> None:
     org, _ = customer(world, "1", "Customer 1")
     bad = api.put(f"/api/customers/{org}/payment-method",
                   json={"kind": "direct_debit", "mandate_reference": "MANDATE-1", "account_last4": "12a4"})
@@ -79,7 +80,8 @@ def test_unpaid_invoices_filter_by_payment_method_and_pay_answers_row_by_row(web
     by_card = user.get("/api/invoices/unpaid", params={"payment_method": "card"}).json()
     assert [r["invoice_id"] for r in by_card] == [paid, declined]
     assert by_card[0]["method"] == "VISA ending 1111 (12/2030)" and Decimal(by_card[0]["balance"]) == Decimal("100")
-    assert [r["invoice_id"] for r in user.get("/api/invoices/unpaid", params={"payment_method": "none"}).json()] == [none]
+    by_none = user.get("/api/invoices/unpaid", params={"payment_method": "none"}).json()
+    assert [r["invoice_id"] for r in by_none] == [none]
     wrong = user.get("/api/invoices/unpaid", params={"payment_method": "cash"})
     assert wrong.status_code == 400 and wrong.json()["detail"].startswith("payment_method:")
 
@@ -165,7 +167,8 @@ def test_the_settings_pages_save_their_forms_and_a_user_may_not_change_them(web:
     assert user.get("/notifications/settings").status_code == 403
     assert user.get("/notifications").status_code == 200
     refused = post_form(user, "/settings/dunning", {"levels": "1"}, page="/notifications")
-    assert refused.status_code == 403 and "may not update the collection and dunning settings" in refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 403  # type: ignore[attr-defined]
+    assert "may not update the collection and dunning settings" in refused.text  # type: ignore[attr-defined]
 
 
 def test_a_customer_without_a_method_shows_the_linked_organisations_card_that_pays_for_it(
