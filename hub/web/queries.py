@@ -161,8 +161,11 @@ def card_request_view(request: CardRequest) -> dict[str, Any]:
 
 
 def payment_panel(s: Session, org_id: int) -> dict[str, Any]:
-    """The customer's Payment method panel: the active method and the card forms still open."""
-    org = payments.organisation(s, org_id)
+    """The customer's Payment method panel: the active method and the card forms still open
+    (also of an organisation deleted in its source, whose page still shows)."""
+    org = s.get(Organisation, org_id)
+    if org is None:
+        raise payments.PaymentMethodError(f"organisation: no organisation {org_id} in {s.info['environment']}")
     pending = s.execute(select(CardRequest).where(CardRequest.organisation_id == org.id, CardRequest.status == "sent")
                         .order_by(CardRequest.id.desc())).scalars()
     method = payments.active_method(s, org.id)  # type: ignore[arg-type]

@@ -188,3 +188,18 @@ def test_a_customer_without_a_method_shows_the_linked_organisations_card_that_pa
     page = web.signed_in().get(f"/customers/{psa_org}").text
     assert "None here" in page and "pays with VISA ending 1111 (12/2030)" in page
     assert api.get(f"/api/customers/{erp_org}/payment-method").json()["linked_method"] is None
+
+
+def test_the_page_of_an_organisation_deleted_in_its_source_still_shows_and_refuses_a_card_form(
+        web: Web, world: World) -> None:
+    from hub.db import session
+    from hub.models import Organisation
+
+    org, contact = customer(world, "1", "Gone Ltd")
+    with session("sandbox") as s:
+        s.get(Organisation, org).is_deleted = True  # type: ignore[union-attr]
+    admin = web.signed_in()
+    assert admin.get(f"/customers/{org}").status_code == 200
+    refused = post_form(admin, f"/customers/{org}/card-form", {"contact_id": contact}, page=f"/customers/{org}")
+    assert refused.status_code == 303  # type: ignore[attr-defined]
+    assert f"no organisation {org} in sandbox" in admin.get(f"/customers/{org}").text
