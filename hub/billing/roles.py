@@ -4,7 +4,9 @@ The seed's table lists each feature's operations under Administrator and Users c
 marks; this reading gives Administrators everything and Users the day-to-day work: plans
 (except unpublishing), plan lines, actions and running HARP Connect; the setup (connectors,
 users, program types, reason codes) is for Administrators. "Run HARP Connect with a test date"
-is open to everyone in the sandbox and to Administrators in production.
+is open to everyone in the sandbox and to Administrators in production. Collections (seeds
+000-002): everyone manages customers' payment methods and pays invoices; the collection,
+dunning and notification settings are for Administrators.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "Run HARP Connect": (RUN,),
     "Run HARP Connect with a test date": (RUN,),
     "Audit Log": ("View",),
+    "Payment Methods": ("Create", "Update", "Remove"),
+    "Collections": ("Pay",),
+    "Collection Settings": ("Update",),
+    "Notification Settings": ("Update",),
 }
 
 _ALL = {feature: frozenset(ops) for feature, ops in FEATURES.items()}
@@ -36,6 +42,8 @@ _USER = {
     "Subscription Plan Lines": _ALL["Subscription Plan Lines"],
     "Subscription Actions": _ALL["Subscription Actions"],
     "Run HARP Connect": _ALL["Run HARP Connect"],
+    "Payment Methods": _ALL["Payment Methods"],
+    "Collections": _ALL["Collections"],
 }
 for _env in ("production", "sandbox"):
     PERMISSIONS[(Role.ADMINISTRATOR, _env)] = dict(_ALL)
@@ -53,6 +61,9 @@ _NOUNS = {
     "Subscription Plan Lines": "subscription plan lines",
     "Subscription Actions": "subscription actions",
     "Audit Log": "the audit log",
+    "Payment Methods": "payment methods",
+    "Collection Settings": "the collection and dunning settings",
+    "Notification Settings": "the notification settings",
 }
 
 

@@ -7,6 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from hub.collections import NotificationType
+from hub.notifications import list_notifications
+
 from hub import audit, cards, subscriptions, users
 from hub.web import operations, queries
 from hub.web.auth import CurrentActor, needs
@@ -15,11 +18,19 @@ from hub.web.schemas import (
     ActionEditIn,
     ActionIdsIn,
     BillingRunIn,
+    CardFormIn,
     CardIn,
     CardSettingsIn,
+    CollectionSettingsIn,
     CreditIn,
+    DunningSettingsIn,
+    FooterNoteIn,
+    InvoiceIdsIn,
     LineIn,
+    NotificationSharedIn,
+    NotificationTypeIn,
     Opt,
+    PaymentMethodIn,
     PlanEditIn,
     PlanIn,
     ProgramTypeIn,
@@ -136,6 +147,123 @@ def list_invoices(actor: CurrentActor, connector: str | None = None, q: str | No
                               currency=currency.upper() if currency else None, unpaid=unpaid)
     with actor.session() as s:
         return queries.invoice_rows(s, f)
+
+
+# --- collections: payment methods, status, unpaid invoices and bulk Pay ------------------------
+
+
+@router.get("/customers/{org_id}/payment-method", tags=["collections"])
+def get_payment_method(actor: CurrentActor, org_id: int) -> Json:
+    """The customer's Payment method panel: the active method (or null) and the card forms still open."""
+    return operations.payment_panel(actor, org_id)
+
+
+@router.post("/customers/{org_id}/card-requests", tags=["collections"], status_code=201,
+             openapi_extra=needs("Payment Methods", "Create"))
+def send_card_form(actor: CurrentActor, org_id: int, body: CardFormIn) -> Json:
+    """Send card form: the gateway's card-entry page for the contact (``url``); then check the request."""
+    return operations.send_card_form(actor, org_id, body.contact_id)
+
+
+@router.post("/card-requests/{request_id}/check", tags=["collections"],
+             openapi_extra=needs("Payment Methods", "Create"))
+def check_card_request(actor: CurrentActor, request_id: int) -> Json:
+    """Vault the card the contact entered: it becomes the payment method (400 while no card was entered)."""
+    return operations.check_card_request(actor, request_id)
+
+
+@router.put("/customers/{org_id}/payment-method", tags=["collections"],
+            openapi_extra=needs("Payment Methods", "Create"))
+def set_payment_method(actor: CurrentActor, org_id: int, body: PaymentMethodIn) -> Json:
+    """Make a direct-debit mandate, or none, the customer's payment method."""
+    operations.set_payment_method(actor, org_id, body)
+    return operations.payment_panel(actor, org_id)
+
+
+@router.patch("/customers/{org_id}/payment-method", tags=["collections"],
+              openapi_extra=needs("Payment Methods", "Update"))
+def set_footer_note(actor: CurrentActor, org_id: int, body: FooterNoteIn) -> Json:
+    operations.set_footer_note(actor, org_id, body.footer_note)
+    return operations.payment_panel(actor, org_id)
+
+
+@router.delete("/customers/{org_id}/payment-method", tags=["collections"], status_code=NO_CONTENT,
+               openapi_extra=needs("Payment Methods", "Remove"))
+def remove_payment_method(actor: CurrentActor, org_id: int) -> Response:
+    operations.remove_payment_method(actor, org_id)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.get("/customers/{org_id}/status", tags=["collections"])
+def get_customer_status(actor: CurrentActor, org_id: int) -> Json:
+    """The customer's standing ("Current", "Overdue 2") and its unpaid invoices' levels."""
+    return operations.customer_status(actor, org_id)
+
+
+@router.get("/invoices/unpaid", tags=["collections"])
+def list_unpaid(actor: CurrentActor, payment_method: Opt[str] = None) -> list[Json]:
+    """Unpaid invoices, oldest due first; ``payment_method``: card, direct_debit or none."""
+    return operations.unpaid(actor, payment_method)
+
+
+@router.post("/invoices/pay", tags=["collections"], openapi_extra=needs("Collections", "Pay"))
+def pay_invoices(actor: CurrentActor, body: InvoiceIdsIn) -> list[Json]:
+    """Bulk Pay: charge each invoice now; one result per invoice (approved, declined, skipped, unknown)."""
+    return operations.pay(actor, body.ids)
+
+
+# --- notifications and collection settings ----------------------------------------------------
+
+
+@router.get("/notifications", tags=["notifications"])
+def notifications_log(actor: CurrentActor, status: Opt[str] = None,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[Json]:
+    """Recent notifications (newest first) with each channel's delivery status."""
+    with actor.session() as s:
+        return list_notifications(s, status, limit)
+
+
+@router.get("/notifications/settings", tags=["notifications"])
+def get_notification_settings(actor: CurrentActor) -> Json:
+    return operations.notification_settings(actor)
+
+
+@router.patch("/notifications/settings", tags=["notifications"],
+              openapi_extra=needs("Notification Settings", "Update"))
+def update_shared_notification_settings(actor: CurrentActor, body: NotificationSharedIn) -> Json:
+    """The shared ticket configuration and the e-mails' sender name (fields left out are kept)."""
+    operations.update_notifications(actor, None, body)
+    return operations.notification_settings(actor)
+
+
+@router.patch("/notifications/settings/{type}", tags=["notifications"],
+              openapi_extra=needs("Notification Settings", "Update"))
+def update_notification_type(actor: CurrentActor, type: NotificationType, body: NotificationTypeIn) -> Json:
+    """One type's e-mail and ticket switches and ticket routing (fields left out are kept)."""
+    operations.update_notifications(actor, type.value, body)
+    return operations.notification_settings(actor)
+
+
+@router.get("/settings/collections", tags=["settings"])
+def get_collection_settings(actor: CurrentActor) -> Json:
+    return operations.collection_settings(actor)
+
+
+@router.put("/settings/collections", tags=["settings"], openapi_extra=needs("Collection Settings", "Update"))
+def put_collection_settings(actor: CurrentActor, body: CollectionSettingsIn) -> Json:
+    """Charge timing, the retry policy and since when invoices are charged (all fields are written)."""
+    return operations.put_collection_settings(actor, body)
+
+
+@router.get("/settings/dunning", tags=["settings"])
+def get_dunning_settings(actor: CurrentActor) -> Json:
+    return operations.dunning_settings(actor)
+
+
+@router.patch("/settings/dunning", tags=["settings"], openapi_extra=needs("Collection Settings", "Update"))
+def update_dunning_settings(actor: CurrentActor, body: DunningSettingsIn) -> Json:
+    """Overdue levels, the penalty and the card-expiry warning (fields left out are kept)."""
+    return operations.update_dunning(actor, body)
 
 
 # --- billing setup ------------------------------------------------------------------------------

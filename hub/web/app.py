@@ -24,14 +24,17 @@ from connectors.registry import UnknownKindError
 from hub import users
 from hub.billing.roles import NotAllowedError
 from hub.cards import CardError
+from hub.collect import CollectError
+from hub.collections import CollectionRuleError
 from hub.dashboard import DashboardError
 from hub.db import get_engine, session
 from hub.links import LinkError
+from hub.payments import PaymentMethodError
 from hub.security import SecretKeyError
 from hub.settings import ENVIRONMENTS, Settings, get_settings
 from hub.subscriptions import SubscriptionError
 from hub.sync import SyncError
-from hub.web import api, pages_billing, pages_cards, pages_main
+from hub.web import api, pages_billing, pages_cards, pages_collect, pages_main
 from hub.web.auth import (
     LOGIN_CSRF_COOKIE,
     PUBLIC,
@@ -48,7 +51,7 @@ from hub.web.render import HERE, back, local_path, page, redirect
 
 #: errors whose message is written for the person who caused them
 USER_ERRORS = (CardError, SubscriptionError, LinkError, users.UserError, SyncError, DashboardError,
-               UnknownKindError, SecretKeyError)
+               UnknownKindError, SecretKeyError, PaymentMethodError, CollectError, CollectionRuleError)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_error_handlers(app)
     app.include_router(_session_routes())
     app.include_router(_docs_routes(app))
-    for module in (pages_main, pages_cards, pages_billing):
+    for module in (pages_main, pages_cards, pages_billing, pages_collect):
         app.include_router(module.router, include_in_schema=False)
     app.include_router(api.router, prefix="/api")
     return app

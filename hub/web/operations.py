@@ -11,11 +11,28 @@ from datetime import date
 from typing import Any
 
 from connectors.base import ConnectionReport
-from hub import cards, dashboard, subscriptions
+from hub import cards, collect, dashboard, dunning, notifications, payments, subscriptions
+from hub.collections import CollectionRuleError
 from hub.types import utcnow
 from hub.web import queries
 from hub.web.auth import Actor
-from hub.web.schemas import ActionEditIn, CardIn, CardSettingsIn, CreditIn, LineIn, PlanEditIn, PlanIn
+from hub.web.schemas import (
+    MAX_DAYS,
+    ActionEditIn,
+    CardIn,
+    CardSettingsIn,
+    CollectionSettingsFormIn,
+    CollectionSettingsIn,
+    CreditIn,
+    DunningSettingsFormIn,
+    DunningSettingsIn,
+    LineIn,
+    NotificationSharedIn,
+    NotificationTypeIn,
+    PaymentMethodIn,
+    PlanEditIn,
+    PlanIn,
+)
 
 
 def report_view(report: ConnectionReport) -> dict[str, Any]:
@@ -201,3 +218,120 @@ def dashboard_view(actor: Actor, filters: dashboard.Filters) -> tuple[dashboard.
     with actor.session() as s:
         plans, actions = queries.dashboard_facts(s)
     return dashboard.cards(plans, actions, filters), dashboard.series(plans, actions, filters)
+
+
+# --- collections: payment methods, bulk pay, settings ------------------------------------------
+
+
+def payment_panel(actor: Actor, org_id: int) -> dict[str, Any]:
+    with actor.session() as s:
+        return queries.payment_panel(s, org_id)
+
+
+def send_card_form(actor: Actor, org_id: int, contact_id: int) -> dict[str, Any]:
+    """Seed 000's "Go": a card-entry page from the gateway for the chosen contact."""
+    return queries.card_request_view(payments.send_card_form(actor.environment, org_id, contact_id, actor=actor.email))
+
+
+def check_card_request(actor: Actor, request_id: int) -> dict[str, Any]:
+    """Vault the card the contact entered; it becomes the customer's payment method."""
+    method = payments.complete_card_request(actor.environment, request_id, actor=actor.email)
+    return queries.payment_method_view(method)  # type: ignore[return-value]
+
+
+def set_payment_method(actor: Actor, org_id: int, body: PaymentMethodIn) -> None:
+    with actor.session() as s:
+        payments.set_method(s, org_id, body.kind, mandate_reference=body.mandate_reference,
+                            account_last4=body.account_last4, actor=actor.email)
+
+
+def remove_payment_method(actor: Actor, org_id: int) -> None:
+    with actor.session() as s:
+        payments.remove_method(s, org_id, actor=actor.email)
+
+
+def set_footer_note(actor: Actor, org_id: int, on: bool) -> None:
+    with actor.session() as s:
+        payments.set_footer_note(s, org_id, on, actor=actor.email)
+
+
+def customer_status(actor: Actor, org_id: int) -> dict[str, Any]:
+    with actor.session() as s:
+        return dunning.customer_status(s, org_id).as_dict()
+
+
+def unpaid(actor: Actor, payment_method: str | None) -> list[dict[str, Any]]:
+    with actor.session() as s:
+        return [row.as_json() for row in collect.unpaid_invoices(s, payment_method or None)]
+
+
+def pay(actor: Actor, ids: list[int]) -> list[dict[str, Any]]:
+    """Bulk Pay: charge each selected invoice now; one result per invoice."""
+    return [row.as_json() for row in collect.pay(actor.environment, ids, actor=actor.email)]
+
+
+def _whole_numbers(text: str, name: str) -> list[int]:
+    """Days typed as "3, 5, 7" (each at most a year)."""
+    try:
+        numbers = [int(part) for part in text.replace(";", ",").split(",") if part.strip()]
+    except ValueError:
+        raise CollectionRuleError(name, f"must be whole numbers separated by commas, not {text!r}") from None
+    if any(not 0 <= n <= MAX_DAYS for n in numbers):
+        raise CollectionRuleError(name, f"each must be between 0 and {MAX_DAYS}, not {text!r}")
+    return numbers
+
+
+def collection_settings(actor: Actor) -> dict[str, Any]:
+    with actor.session() as s:
+        return collect.get_settings(s).as_json()
+
+
+def put_collection_settings(actor: Actor, body: CollectionSettingsIn | CollectionSettingsFormIn) -> dict[str, Any]:
+    """Validate and store the collection settings; the form edits the default retry schedule only."""
+    if isinstance(body, CollectionSettingsFormIn):
+        current = collection_settings(actor)
+        default = None if body.retry_basis == "never" else {
+            "basis": body.retry_basis, "days": _whole_numbers(body.retry_days, "retry.default.days"),
+            "max_retries": body.max_retries}
+        value = {"timing": body.timing, "not_before": body.not_before.isoformat() if body.not_before else None,
+                 "retry": {**current["retry"], "default": default}}
+    else:
+        value = body.model_dump(mode="json")
+    settings = collect.CollectionSettings.from_json(value)
+    with actor.session() as s:
+        collect.put_settings(s, settings, actor=actor.email)
+    return settings.as_json()
+
+
+def dunning_settings(actor: Actor) -> dict[str, Any]:
+    with actor.session() as s:
+        return dunning.get_settings(s).as_dict()
+
+
+def update_dunning(actor: Actor, body: DunningSettingsIn | DunningSettingsFormIn) -> dict[str, Any]:
+    if isinstance(body, DunningSettingsFormIn):
+        changes = {**body.model_dump(), "levels": _whole_numbers(body.levels, "levels")}
+    else:
+        changes = body.model_dump(exclude_unset=True)
+    if changes.get("penalty_percent") is not None:
+        changes["penalty_percent"] = str(changes["penalty_percent"])
+    with actor.session() as s:
+        return dunning.update_settings(s, **changes).as_dict()
+
+
+def notification_settings(actor: Actor) -> dict[str, Any]:
+    """Every type's resolved settings; ``own`` lists the ticket fields a type sets itself."""
+    with actor.session() as s:
+        settings = notifications.get_settings(s)
+        overrides = queries.notification_overrides(s)
+    shared = settings.ticket_config
+    rows = [{**row, "own": overrides.get(row["type"], {})} for row in notifications.settings_table(settings)]
+    return {"sender_name": settings.sender_name,
+            "ticket": {"destination": shared.destination, "priority": shared.priority, "issue_type": shared.issue_type},
+            "types": rows}
+
+
+def update_notifications(actor: Actor, type: str | None, body: NotificationTypeIn | NotificationSharedIn) -> None:
+    """One type's row (``type``) or the shared ticket configuration and sender name."""
+    with actor.session() as s:
+        notifications.update_settings(s, type, **body.model_dump())

@@ -64,7 +64,8 @@ def customer_page(request: Request, actor: CurrentActor, org_id: int) -> Respons
     if found is None:
         return page(request, actor, "error.html", status_code=404, status=404,
                     message=f"no customer {org_id} in {actor.environment}")
-    return page(request, actor, "customer.html", c=found)
+    return page(request, actor, "customer.html", c=found, panel=operations.payment_panel(actor, org_id),
+                standing=operations.customer_status(actor, org_id))
 
 
 @router.get("/invoices")

@@ -13,14 +13,17 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from connectors.registry import connector_class
-from hub import dashboard
+from hub import dashboard, payments
+from hub.hub_settings import get_section
 from hub.models import (
     ENTITY_TABLES,
+    CardRequest,
     Connector,
     Contact,
     Invoice,
     Organisation,
     OrganisationLink,
+    PaymentMethod,
     PlanLine,
     ProgramType,
     ReasonCode,
@@ -120,8 +123,8 @@ def customer(s: Session, org_id: int) -> dict[str, Any] | None:
     sides = list(s.execute(select(Organisation).where(Organisation.id.in_(side_ids))).scalars())
     contacts, invoices = [], []
     for side in sides:
-        contacts += [{"name": " ".join(p for p in (c.first_name, c.last_name) if p), "email": c.email,
-                      "phone": c.phone, "job_title": c.job_title, "billing": c.is_billing_contact,
+        contacts += [{"id": c.id, "name": " ".join(p for p in (c.first_name, c.last_name) if p),
+                      "email": c.email, "phone": c.phone, "job_title": c.job_title, "billing": c.is_billing_contact,
                       "primary": c.is_primary}
                      for c in s.execute(select(Contact).where(
                          Contact.connector_id == side.connector_id, Contact.organisation_external_id == side.external_id,
@@ -137,6 +140,47 @@ def customer(s: Session, org_id: int) -> dict[str, Any] | None:
                                                  "detail": partner[1].detail},
         "contacts": contacts, "invoices": invoices, "plans": plans,
     }
+
+
+def payment_method_view(method: PaymentMethod | None) -> dict[str, Any] | None:
+    """The active method as the panel shows it (never a card number: the gateway vaults it)."""
+    if method is None:
+        return None
+    return {"id": method.id, "organisation_id": method.organisation_id, "kind": method.kind,
+            "description": payments.describe(method), "card_brand": method.card_brand, "card_last4": method.card_last4, "holder": method.holder_name,
+            "expiry": (f"{method.card_exp_month:02d}/{method.card_exp_year}"
+                       if method.card_exp_month and method.card_exp_year else None),
+            "mandate_reference": method.mandate_reference, "account_last4": method.account_last4,
+            "footer_note": method.footer_note, "created_at": _iso(method.created_at)}
+
+
+def card_request_view(request: CardRequest) -> dict[str, Any]:
+    return {"id": request.id, "organisation_id": request.organisation_id, "contact_id": request.contact_id,
+            "email": request.email, "url": request.url, "status": request.status, "error": request.error,
+            "created_at": _iso(request.created_at), "completed_at": _iso(request.completed_at)}
+
+
+def payment_panel(s: Session, org_id: int) -> dict[str, Any]:
+    """The customer's Payment method panel: the active method and the card forms still open
+    (also of an organisation deleted in its source, whose page still shows)."""
+    org = s.get(Organisation, org_id)
+    if org is None:
+        raise payments.PaymentMethodError(f"organisation: no organisation {org_id} in {s.info['environment']}")
+    pending = s.execute(select(CardRequest).where(CardRequest.organisation_id == org.id, CardRequest.status == "sent")
+                        .order_by(CardRequest.id.desc())).scalars()
+    method = payments.active_method(s, org.id)  # type: ignore[arg-type]
+    linked_id = None if method is not None else payments.linked_organisation_id(s, org.id)  # type: ignore[arg-type]
+    linked = payments.active_method(s, linked_id) if linked_id is not None else None
+    return {"organisation_id": org.id, "method": payment_method_view(method),
+            "linked_method": payment_method_view(linked),  # pays this customer's invoices while it has none
+            "pending_requests": [card_request_view(r) for r in pending]}
+
+
+def notification_overrides(s: Session) -> dict[str, dict[str, str]]:
+    """Per notification type, the ticket fields it sets itself (the rest follow the shared configuration)."""
+    stored = get_section(s, "notifications").get("types") or {}
+    return {kind: {k: v for k, v in cfg.items() if k in ("destination", "priority", "issue_type") and v}
+            for kind, cfg in stored.items() if isinstance(cfg, dict)}
 
 
 # --- invoices -------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["environments"] = ENVIRONMENTS
 
 NAV = (("/", "Dashboard"), ("/connectors", "Connectors"), ("/customers", "Customers"), ("/plans", "Plans"),
-       ("/actions", "Actions"), ("/invoices", "Invoices"), ("/billing", "Billing setup"))
+       ("/actions", "Actions"), ("/invoices", "Invoices"), ("/invoices/unpaid", "Unpaid"),
+       ("/notifications", "Notifications"), ("/billing", "Billing setup"))
 
 
 def _amount(value: Any) -> str:

@@ -147,3 +147,115 @@ class UserEditIn(BaseModel):
 
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
+
+
+# --- collections: payment methods, bulk pay, settings ------------------------------------------
+
+
+class CardFormIn(BaseModel):
+    contact_id: int = Field(description="the contact (of the customer or its linked organisation) who enters the card")
+
+
+class PaymentMethodIn(BaseModel):
+    kind: Literal["direct_debit", "none"] = Field(description="cards come through the card form")
+    mandate_reference: Opt[str] = Field(default=None, max_length=64)
+    account_last4: Opt[str] = Field(default=None, max_length=4)
+
+
+class FooterNoteIn(BaseModel):
+    footer_note: bool = Field(description='print "the amount will be collected" on the invoices')
+
+
+class InvoiceIdsIn(BaseModel):
+    ids: list[int] = Field(description="the unpaid invoices to charge now")
+
+
+class PayFormIn(InvoiceIdsIn):
+    ids: list[int] = Field(default_factory=list)
+    payment_method: Opt[str] = None
+
+
+#: a name shown on tickets and e-mails: one line of printable text
+Label = Annotated[str, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class NotificationTypeIn(BaseModel):
+    """One type's switches and ticket routing (a field left out is kept)."""
+
+    email: bool | None = None
+    ticket: bool | None = None
+    destination: Opt[Label] = None
+    priority: Opt[Label] = None
+    issue_type: Opt[Label] = None
+
+
+class NotificationTypeFormIn(NotificationTypeIn):
+    """The settings table's row form: an unticked box is "off"."""
+
+    email: bool = False
+    ticket: bool = False
+
+
+class NotificationSharedIn(BaseModel):
+    """The ticket configuration every type uses unless it has its own, and the e-mails' sender name."""
+
+    sender_name: Opt[Label] = None
+    destination: Opt[Label] = None
+    priority: Opt[Label] = None
+    issue_type: Opt[Label] = None
+
+
+#: a retry or warning more than a year away is a typo (and past the dates the runs can reckon with)
+MAX_DAYS = 366
+Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
+
+
+class RetryScheduleIn(BaseModel):
+    basis: Literal["days_after_decline", "days_of_month"]
+    days: list[Days] = Field(max_length=31, description="days after the decline, or days of the month")
+    max_retries: int | None = Field(default=None, ge=0, le=100, description="days-of-month schedules only")
+
+
+class RetryPolicyIn(BaseModel):
+    default: RetryScheduleIn | None = Field(default=None, description="null: retry only the codes listed")
+    by_code: dict[Annotated[str, Field(max_length=32)], RetryScheduleIn] = Field(default_factory=dict, max_length=50)
+    hard_codes: list[Annotated[str, Field(max_length=32)]] | None = Field(
+        default=None, max_length=100, description="decline codes never retried (left out: the gateway's hard ones)")
+
+
+class CollectionSettingsIn(BaseModel):
+    """As ``GET /api/settings/collections`` shows them: timing, retry policy, not_before."""
+
+    timing: Literal["on_due_date", "on_issue"] = "on_due_date"
+    retry: RetryPolicyIn | None = Field(default=None, description="left out: retry 3, 5 and 7 days after a decline")
+    not_before: Opt[date] = None
+
+
+class CollectionSettingsFormIn(BaseModel):
+    """The settings page's form: the default retry schedule only (per-code overrides are kept)."""
+
+    timing: Literal["on_due_date", "on_issue"] = "on_due_date"
+    retry_basis: Literal["days_after_decline", "days_of_month", "never"] = "days_after_decline"
+    retry_days: str = Field(default="", max_length=200, description="comma-separated whole numbers")
+    max_retries: Opt[Annotated[int, Field(ge=0, le=100)]] = None
+    not_before: Opt[date] = None
+
+
+class DunningSettingsIn(BaseModel):
+    """Overdue levels (days after the due date), the penalty and the card-expiry warning."""
+
+    enabled: bool | None = None
+    levels: list[Days] | None = Field(default=None, max_length=3, description="days overdue of Overdue 1, 2, 3")
+    penalty_percent: Opt[Decimal] = Field(default=None, description="none or 0: no penalty")
+    penalty_level: Opt[int] = None
+    penalty_item: Opt[str] = Field(default=None, max_length=64)
+    card_expiry_days: Opt[Days] = None
+
+
+class DunningSettingsFormIn(BaseModel):
+    enabled: bool = False
+    levels: str = Field(default="", max_length=200, description="comma-separated days")
+    penalty_percent: Opt[Decimal] = None
+    penalty_level: Opt[int] = None
+    penalty_item: Opt[str] = Field(default=None, max_length=64)
+    card_expiry_days: Days = 30

@@ -1,6 +1,7 @@
 """The admin app in a real headless Chromium (Debian's, driven by Playwright): an administrator signs
 in, adds and syncs the PSA and ERP sandboxes, sets up billing, publishes a plan, firms and posts its
-actions, and reads the dashboard's charts. Screenshots land in tests/artifacts/screenshots/."""
+actions, and reads the dashboard's charts; then captures a customer's card on the gateway's page and
+pays its invoice from the unpaid list. Screenshots land in tests/artifacts/screenshots/."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from connectors.sandbox.business_central import SandboxServer as BcSandbox
 from connectors.sandbox.net import bind_socket, serve_in_thread
 from hub.db import session
 from hub.models import Connector, Organisation, Product
+from tests.hub.collect_world import World, customer, invoice, world  # noqa: F401
 from tests.web.conftest import ADMIN, Web
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("hub_db", ["sqlite"], indirect=True)]
@@ -203,3 +205,90 @@ def test_an_administrator_runs_the_work_to_cash_cycle_in_the_browser(live: str, 
         dialog.get_by_role("button", name="Confirm").click()
         assert "psa and everything it synced were deleted" in _flash(page)
         expect(page.locator("#card-psa")).to_have_count(0)
+
+
+def test_a_card_entered_on_the_gateways_page_pays_the_customers_invoice_from_the_unpaid_list(
+        live: str, browser_page: object, world: World) -> None:
+    """Seed 000 in the browser: send the card form to a contact, enter the card on the gateway's own
+    page, Check, then filter the unpaid invoices by card, select and Pay: "approved" per row."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    org, _ = customer(world, "1", "Card customer")
+    customer(world, "2", "No method")
+    card_invoice, other_invoice = invoice(world, "1", "2"), invoice(world, "2", "3")
+    page.goto(f"{live}/customers/{org}")  # type: ignore[attr-defined]
+    page.fill('input[name="email"]', ADMIN[0])  # type: ignore[attr-defined]
+    page.fill('input[name="password"]', ADMIN[1])  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    expect(page.locator("h1")).to_contain_text("Card customer")
+    expect(page.locator("#standing")).to_contain_text("Overdue")  # the invoice fell due in 2012
+    expect(page.locator("#active-method")).to_contain_text("None")
+
+    panel = page.locator("#payment-method")  # type: ignore[attr-defined]
+    panel.get_by_label("Contact").select_option(label="Ada Lovelace <ada@1.example>")
+    panel.get_by_role("button", name="Go").click()
+    assert "Card form for ada@1.example created" in _flash(page)
+    link = page.locator("#card-requests a.card-link")  # type: ignore[attr-defined]
+    expect(link).to_have_count(1)
+    card_page = link.get_attribute("href")
+    assert card_page and card_page.startswith(world.gateway.url)
+    shot(page, "11-card-form-sent")
+
+    page.get_by_role("button", name="Check").click()  # type: ignore[attr-defined]
+    assert "has not entered a card" in _flash(page)  # nothing entered yet: the request stays open
+
+    page.goto(card_page)  # type: ignore[attr-defined]  # the contact's view: the gateway's card page
+    page.fill("#cardNumber", "4111111111111111")  # type: ignore[attr-defined]
+    page.fill("#holderName", "Ada Lovelace")  # type: ignore[attr-defined]
+    page.fill("#expiry", "12/30")  # type: ignore[attr-defined]
+    page.fill("#cvv", "123")  # type: ignore[attr-defined]
+    shot(page, "12-gateway-card-page")
+    page.get_by_role("button", name="Save card").click()  # type: ignore[attr-defined]
+    expect(page.get_by_role("status")).to_contain_text("ending 1111")  # type: ignore[attr-defined]
+
+    page.goto(f"{live}/customers/{org}")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Check").click()  # type: ignore[attr-defined]
+    assert "Card saved: VISA ending 1111 (12/2030)" in _flash(page)
+    expect(page.locator("#active-method")).to_contain_text("VISA •••• 1111")
+    expect(page.locator("#card-requests")).to_have_count(0)
+    shot(page, "13-payment-method-card")
+
+    page.goto(f"{live}/invoices")  # type: ignore[attr-defined]
+    page.get_by_role("link", name=re.compile("Unpaid invoices")).click()  # type: ignore[attr-defined]
+    expect(page.locator("#unpaid tbody tr")).to_have_count(2)
+    page.get_by_label("Payment method").select_option("card")  # type: ignore[attr-defined]  # submits itself
+    expect(page.locator("#unpaid tbody tr")).to_have_count(1)
+    expect(page.locator(f'#unpaid tr[data-invoice="{card_invoice}"]')).to_contain_text("VISA ending 1111")
+    page.locator("[data-select-all]").check()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Pay").click()  # type: ignore[attr-defined]
+    result = page.locator(f'#pay-results tr[data-invoice="{card_invoice}"]')  # type: ignore[attr-defined]
+    expect(result.locator(".result")).to_have_text("approved")
+    expect(page.locator("#pay-results h2")).to_contain_text("1 of 1 approved")
+    expect(page.locator(f'#unpaid tr[data-invoice="{card_invoice}"]')).to_have_count(0)  # paid: off the list
+    shot(page, "14-bulk-pay-approved")
+    assert len(world.transactions()) == 1  # one charge reached the gateway
+    page.goto(f"{live}/invoices/unpaid")  # type: ignore[attr-defined]
+    expect(page.locator(f'#unpaid tr[data-invoice="{other_invoice}"]')).to_have_count(1)
+
+    # the PSA card's menu leads to the notification settings: e-mail off for one type
+    page.goto(f"{live}/connectors")  # type: ignore[attr-defined]
+    page.locator("#card-psa summary").click()  # type: ignore[attr-defined]
+    page.locator("#card-psa .menu-items").get_by_role("link", name="Notification settings").click()  # type: ignore[attr-defined]
+    row = page.locator("#notification-types tbody tr").first  # type: ignore[attr-defined]
+    kind = row.get_attribute("data-type")
+    row.get_by_label(f"E-mail {kind}").uncheck()
+    row.locator('input[name="priority"]').fill("High")
+    row.get_by_role("button", name="Save").click()
+    assert f"Settings of {kind} saved" in _flash(page)
+    row = page.locator(f'#notification-types tr[data-type="{kind}"]')  # type: ignore[attr-defined]
+    expect(row.get_by_label(f"E-mail {kind}")).not_to_be_checked()
+    expect(row.get_by_label(f"Ticket {kind}")).to_be_checked()
+    expect(row.locator('input[name="priority"]')).to_have_value("High")
+    shot(page, "15-notification-settings")
+    page.goto(f"{live}/settings/collections")  # type: ignore[attr-defined]
+    page.locator('#collection-settings select[name="timing"]').select_option("on_issue")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Save collection settings").click()  # type: ignore[attr-defined]
+    assert "Collection settings saved" in _flash(page)
+    expect(page.locator('#collection-settings select[name="timing"]')).to_have_value("on_issue")
+    shot(page, "16-collection-settings")

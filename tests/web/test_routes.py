@@ -53,6 +53,16 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/api/program-types"): "Program Types: Create",
     ("GET", "/audit"): "Audit Log: View",
     ("GET", "/api/audit"): "Audit Log: View",
+    ("GET", "/notifications/settings"): "Notification Settings: Update",
+    ("POST", "/notifications/settings"): "Notification Settings: Update",
+    ("POST", "/notifications/settings/{type}"): "Notification Settings: Update",
+    ("PATCH", "/api/notifications/settings"): "Notification Settings: Update",
+    ("PATCH", "/api/notifications/settings/{type}"): "Notification Settings: Update",
+    ("GET", "/settings/collections"): "Collection Settings: Update",
+    ("POST", "/settings/collections"): "Collection Settings: Update",
+    ("POST", "/settings/dunning"): "Collection Settings: Update",
+    ("PUT", "/api/settings/collections"): "Collection Settings: Update",
+    ("PATCH", "/api/settings/dunning"): "Collection Settings: Update",
 }
 
 #: every other route: open to both roles (the day-to-day work of seed 003's "Users" column)
@@ -75,6 +85,17 @@ EVERY_USER = {
     ("GET", "/api/actions"), ("PATCH", "/api/actions/{action_id}"), ("POST", "/api/actions/firm"),
     ("POST", "/api/actions/post"), ("POST", "/api/actions/cancel"), ("GET", "/api/dashboard"),
     ("GET", "/api/tokens"), ("POST", "/api/tokens"), ("DELETE", "/api/tokens/{token_id}"),
+    # collections: customers' payment methods and bulk Pay are day-to-day work; settings are only read
+    ("POST", "/customers/{org_id}/card-form"), ("POST", "/card-requests/{request_id}/check"),
+    ("POST", "/customers/{org_id}/payment-method"), ("POST", "/customers/{org_id}/payment-method/remove"),
+    ("POST", "/customers/{org_id}/footer-note"), ("GET", "/invoices/unpaid"), ("POST", "/invoices/pay"),
+    ("GET", "/notifications"),
+    ("GET", "/api/customers/{org_id}/payment-method"), ("PUT", "/api/customers/{org_id}/payment-method"),
+    ("PATCH", "/api/customers/{org_id}/payment-method"), ("DELETE", "/api/customers/{org_id}/payment-method"),
+    ("POST", "/api/customers/{org_id}/card-requests"), ("POST", "/api/card-requests/{request_id}/check"),
+    ("GET", "/api/customers/{org_id}/status"), ("GET", "/api/invoices/unpaid"), ("POST", "/api/invoices/pay"),
+    ("GET", "/api/notifications"), ("GET", "/api/notifications/settings"), ("GET", "/api/settings/collections"),
+    ("GET", "/api/settings/dunning"),
 }
 
 
