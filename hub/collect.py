@@ -122,8 +122,11 @@ class CollectionSettings:
                 "default": _schedule(retry.get("default"), "retry.default"),
                 "by_code": {code: _schedule(s, f"retry.by_code.{code}") for code, s in by_code.items()},
             }
-            if retry.get("hard_codes") is not None:
-                kwargs["hard_codes"] = frozenset(retry["hard_codes"])
+            hard = retry.get("hard_codes")
+            if hard is not None:
+                if not isinstance(hard, list) or not all(isinstance(code, str) and code for code in hard):
+                    raise CollectError("retry.hard_codes: must be a list of decline codes (e.g. EXPIRED_CARD)")
+                kwargs["hard_codes"] = frozenset(hard)
             policy = RetryPolicy(**kwargs)
         except CollectionRuleError as exc:
             raise CollectError(f"retry.{exc.field}: {exc.reason}") from None

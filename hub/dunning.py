@@ -72,10 +72,16 @@ class DunningSettings:
                 "penalty_item": self.penalty_item, "card_expiry_days": self.card_expiry_days}
 
 
+#: levels and card warnings further out than this are bad input, not a policy
+MAX_DAYS = 3660
+
+
 def _settings_from(value: dict[str, Any]) -> DunningSettings:
     days = value.get("levels", [lvl.days for lvl in DEFAULT_LEVELS])
     if not isinstance(days, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in days):
         raise CollectionRuleError("levels", f"must be a list of whole days, not {days!r}")
+    if any(not 1 <= d <= MAX_DAYS for d in days):
+        raise CollectionRuleError("levels", f"each level comes 1 to {MAX_DAYS} days after the due date, not {days!r}")
     if len(days) > len(DEFAULT_LEVELS):
         raise CollectionRuleError("levels", f"need 1 to {len(DEFAULT_LEVELS)} overdue levels, not {len(days)}")
     levels = tuple(OverdueLevel(i + 1, d, DEFAULT_LEVELS[i].severity) for i, d in enumerate(days))
@@ -86,16 +92,17 @@ def _settings_from(value: dict[str, Any]) -> DunningSettings:
             amount = Decimal(str(percent))
         except ArithmeticError:
             raise CollectionRuleError("penalty_percent", f"not a number: {percent!r}") from None
-        at_level = value.get("penalty_level") or len(levels)
-        if not isinstance(at_level, int) or isinstance(at_level, bool):
-            raise CollectionRuleError("penalty_level", f"must be a level number, not {at_level!r}")
+        at_level = value.get("penalty_level")
+        at_level = len(levels) if at_level is None else at_level
+        if not isinstance(at_level, int) or isinstance(at_level, bool) or at_level < 1:
+            raise CollectionRuleError("penalty_level", f"must be a level number (1 = Overdue 1), not {at_level!r}")
         penalty = Penalty(amount, at_level)
     enabled = value.get("enabled", True)
     if not isinstance(enabled, bool):
         raise CollectionRuleError("enabled", f"must be true or false, not {enabled!r}")
     expiry_days = value.get("card_expiry_days", DEFAULT_WARNING_DAYS)
-    if not isinstance(expiry_days, int) or isinstance(expiry_days, bool) or expiry_days < 0:
-        raise CollectionRuleError("card_expiry_days", f"must be a whole number of days >= 0, not {expiry_days!r}")
+    if not isinstance(expiry_days, int) or isinstance(expiry_days, bool) or not 0 <= expiry_days <= MAX_DAYS:
+        raise CollectionRuleError("card_expiry_days", f"must be 0 to {MAX_DAYS} days, not {expiry_days!r}")
     return DunningSettings(enabled, DunningPolicy(levels, penalty),
                            value.get("penalty_item") or None, expiry_days)
 

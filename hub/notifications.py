@@ -130,6 +130,8 @@ def get_settings(s: Session) -> NotificationSettings:
 def update_settings(s: Session, type: str | None = None, **changes: Any) -> NotificationSettings:
     """Change one type's switches (``email``, ``ticket``, ``destination``, ``priority``,
     ``issue_type``) or, without ``type``, the shared ticket configuration and ``sender_name``.
+    None leaves a field as it is; for a type, an empty ``destination``/``priority``/``issue_type``
+    hands that field back to the shared configuration.
 
     Raises:
         CollectionRuleError: an unknown type (the known ones are listed) or field, or an

@@ -45,6 +45,12 @@ class RetryBasis(StrEnum):
     DAYS_AFTER_DECLINE = "days_after_decline"
 
 
+#: a retry more than a year after the decline is no schedule anyone means (and bad input)
+MAX_DAYS_AFTER_DECLINE = 366
+#: a days-of-month schedule tries at most this often (two years of twice a month)
+MAX_RETRIES = 48
+
+
 @dataclass(frozen=True)
 class RetrySchedule:
     """When a declined payment is tried again; the days are kept sorted.
@@ -69,9 +75,10 @@ class RetrySchedule:
                 raise CollectionRuleError("days", f"must be whole numbers, not {day!r}")
             if basis == RetryBasis.DAYS_OF_MONTH and not 1 <= day <= 31:
                 raise CollectionRuleError("days", f"{day} is not a day of the month (1-31)")
-            if basis == RetryBasis.DAYS_AFTER_DECLINE and day < 1:
+            if basis == RetryBasis.DAYS_AFTER_DECLINE and not 1 <= day <= MAX_DAYS_AFTER_DECLINE:
                 raise CollectionRuleError(
-                    "days", f"a retry must come at least 1 day after the decline, not {day}"
+                    "days",
+                    f"a retry comes 1 to {MAX_DAYS_AFTER_DECLINE} days after the decline, not {day}",
                 )
         twice = sorted({d for d in days if days.count(d) > 1})
         if twice:
@@ -84,10 +91,10 @@ class RetrySchedule:
             if (
                 isinstance(self.max_retries, bool)
                 or not isinstance(self.max_retries, int)
-                or self.max_retries < 1
+                or not 1 <= self.max_retries <= MAX_RETRIES
             ):
                 raise CollectionRuleError(
-                    "max_retries", f"must be at least 1, not {self.max_retries!r}"
+                    "max_retries", f"must be 1 to {MAX_RETRIES}, not {self.max_retries!r}"
                 )
         object.__setattr__(self, "basis", basis)
         object.__setattr__(self, "days", tuple(sorted(days)))

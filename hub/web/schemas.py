@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, model_validator
 
 T = TypeVar("T")
 
@@ -190,10 +190,18 @@ class NotificationTypeIn(BaseModel):
 
 
 class NotificationTypeFormIn(NotificationTypeIn):
-    """The settings table's row form: an unticked box is "off"."""
+    """The settings table's row form: an unticked box is "off", an emptied field follows the
+    shared configuration again (the service reads "" so)."""
 
     email: bool = False
     ticket: bool = False
+
+    @model_validator(mode="after")
+    def _blank_follows_shared(self) -> NotificationTypeFormIn:
+        for name in ("destination", "priority", "issue_type"):
+            if getattr(self, name) is None:
+                setattr(self, name, "")
+        return self
 
 
 class NotificationSharedIn(BaseModel):

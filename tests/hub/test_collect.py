@@ -254,7 +254,8 @@ def test_settings_round_trip_and_bad_values_name_the_field(hub_db: str) -> None:
     assert stored.retry.default.days == (2, 16) and stored.retry.by_code["DO_NOT_HONOR"].days == (1,)  # type: ignore[union-attr]
     for bad, field in (({"timing": "weekly"}, "timing"), ({"not_before": "soon"}, "not_before"),
                        ({"retry": {"default": {"basis": "days_of_month", "days": [0]}}}, "retry.default.days"),
-                       ({"retry": {"default": {"basis": "hourly", "days": [1]}}}, "retry.default.basis")):
+                       ({"retry": {"default": {"basis": "hourly", "days": [1]}}}, "retry.default.basis"),
+                       ({"retry": {"hard_codes": 5}}, "retry.hard_codes")):
         with pytest.raises(CollectError, match=f"^{field}"):
             CollectionSettings.from_json(bad)
 

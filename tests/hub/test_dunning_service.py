@@ -114,6 +114,12 @@ def test_settings_change_the_levels_and_bad_ones_name_the_field(psa_invoice) -> 
             dunning.update_settings(s, penalty_percent="five")
         with pytest.raises(CollectionRuleError, match="penalty.at_level"):
             dunning.update_settings(s, levels=[10, 20], penalty_level=3)
+        with pytest.raises(CollectionRuleError, match="penalty_level"):
+            dunning.update_settings(s, penalty_level=0)
+        with pytest.raises(CollectionRuleError, match="levels"):
+            dunning.update_settings(s, levels=[15, 10**20])
+        with pytest.raises(CollectionRuleError, match="card_expiry_days"):
+            dunning.update_settings(s, card_expiry_days=10**20)
         dunning.update_settings(s, levels=[5, 10], penalty_percent=None)
     report = dunning.run("sandbox", day(12))
     assert [n["level"] for n in report.notices] == [2] and report.penalties == []

@@ -244,6 +244,11 @@ def test_settings_name_the_unknown_type_and_field_and_store_nothing(hub_db) -> N
         True, False, "Low", "Service Desk")
     assert settings.for_type(NotificationType.OVERDUE_1).ticket_config.destination == "Service Desk"
     assert settings.sender_name == "Acme MSP Accounts"
+    with session("sandbox") as s:  # an empty value hands the field back to the shared configuration
+        notifications.update_settings(s, "card_expiring", priority="")
+        notifications.update_settings(s, priority="High")
+    with session("sandbox") as s:
+        assert notifications.get_settings(s).for_type(NotificationType.CARD_EXPIRING).ticket_config.priority == "High"
 
 
 def test_smtp_settings_come_from_cashrail_smtp_variables(monkeypatch) -> None:  # noqa: ANN001

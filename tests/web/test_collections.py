@@ -147,6 +147,10 @@ def test_the_settings_pages_save_their_forms_and_a_user_may_not_change_them(web:
     row = admin.get("/notifications/settings").text.split(f'<tr data-type="{kind}">')[1].split("</tr>")[0]
     assert 'name="email" value="true" aria' in row and 'name="email" value="true" checked' not in row  # unticked: off
     assert 'value="AR"' in row
+    post_form(admin, f"/notifications/settings/{kind}", {"ticket": "true", "destination": "", "priority": "Low",
+                                                         "issue_type": "Billing"}, page="/notifications/settings")
+    row = admin.get("/notifications/settings").text.split(f'<tr data-type="{kind}">')[1].split("</tr>")[0]
+    assert 'value="AR"' not in row  # emptied: the destination follows the shared configuration again
 
     wrong = post_form(admin, "/settings/collections", {"timing": "on_issue", "retry_basis": "days_after_decline",
                                                        "retry_days": "3, x"}, page="/settings/collections")
