@@ -7,10 +7,12 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +24,7 @@ from sqlalchemy import func, select
 from connectors.sandbox.business_central import SandboxServer, ssl_context_from
 from hub import audit, posting, subscriptions
 from hub.db import session
+from hub.settings import get_settings
 from hub.models import PlanLine, SubscriptionAction
 from tests.erp_helpers import erp_with_plan
 
@@ -96,15 +99,24 @@ def test_firm_and_post_runs_killed_at_random_points_never_double_a_document(
         admin.put("/_admin/faults", json={"latency_ms": 30, "rate_timeout_after_apply": 0.5,
                                           "timeout_mode": "hang", "hang_seconds": 0.3, "seed": 5})
         caught_mid_way = 0
+        def statuses() -> list[str]:
+            # a plain read-only look: a hub session would take SQLite's write lock and stall the run
+            with closing(sqlite3.connect(f"file:{get_settings().sqlite_path}?mode=ro", uri=True, timeout=30)) as db:
+                return [row[0] for row in db.execute("SELECT status FROM subscription_actions ORDER BY id")]
+
         for step in ("firm", "firm", "post", "firm", "post", "post"):
+            before = statuses()
             proc = subprocess.Popen([sys.executable, "-c", _RUN, step], env=env, cwd=REPO,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(3.0, 7.0))
+            # kill at a random point after the run began changing actions (a slow start on a
+            # loaded machine must not turn the kill into a no-op)
+            deadline = time.monotonic() + 120
+            while statuses() == before and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.05, 0.5))
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
-            with session("sandbox") as s:
-                statuses = list(s.execute(select(SubscriptionAction.status)).scalars())
-            caught_mid_way += sum(st in {"Firming", "Posting"} for st in statuses)
+            caught_mid_way += sum(st in {"Firming", "Posting"} for st in statuses())
         assert caught_mid_way, "the kills should leave some action mid-way (Firming or Posting)"
         admin.put("/_admin/faults", json={"latency_ms": 0, "rate_timeout_after_apply": 0})
         for step in ("firm", "post"):
