@@ -10,9 +10,14 @@ import pytest
 
 from connectors.sandbox.bms import SandboxServer as BmsSandbox
 from connectors.sandbox.business_central import SandboxServer as ErpSandbox
-from tests.faults import erp_scenarios, sync_scenarios  # noqa: F401  (they register their scenarios)
+from tests.faults import (  # noqa: F401  (they register their scenarios)
+    charge_scenarios,
+    erp_scenarios,
+    sync_scenarios,
+)
 from tests.faults.harness import Ctx
 from tests.faults.matrix import SCENARIOS
+from tests.hub.collect_world import world  # noqa: F401  (the charge row's gateway, PSA and customers)
 
 
 @pytest.fixture
