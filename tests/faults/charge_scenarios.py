@@ -149,8 +149,10 @@ def charge_run_losing_its_database_connections(ctx: Ctx) -> None:
     url = get_settings().resolved_database_url()
     proc = cashrail(ctx, *RUN)
     assert wait_for(_began(world), proc), "the run never began"
-    with repeatedly(lambda: drop_hub_connections(url), every=0.25):
+    cut: list[int] = []
+    with repeatedly(lambda: cut.append(drop_hub_connections(url)), every=0.25):
         out, err = proc.communicate(timeout=300)
+    assert sum(cut), "no connection was cut mid-run"
     if proc.returncode != 0:  # the run failed visibly; what it left open is settled after the grace period
         assert "error" in (out + err).lower()
         _age_open_charges()

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from connectors.sandbox.bms import SandboxServer
 from hub import notifications
@@ -291,3 +291,26 @@ def test_a_run_started_while_another_delivers_sends_nothing(hub_db, smtp_server)
 
     assert busy.busy and busy.delivered == [] and not done.busy
     assert len(smtp_server.received) == 1 and statuses() == {"inv-6": "delivered"}
+
+
+@pytest.mark.parametrize("hub_db", ["postgres"], indirect=True)
+def test_a_run_whose_lock_connection_is_cut_stops_before_sending_more(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+    with session("sandbox") as s:
+        email_only(s)
+        org = organisation(s, bms_card(s), "1", "Berg GmbH")
+        contact(s, org, "ina@berg.example.de")
+        enqueue(s, overdue(1, "inv-5"), organisation_id=org.id)
+
+    with notifications.run_lock("deliver-notifications", "sandbox") as lock:
+        assert lock
+        lock.check()  # held: nothing to say
+        with session("sandbox") as s:  # the database cuts the lock's connection (restart, failover...)
+            s.execute(text("SELECT pg_terminate_backend(:pid)"),
+                      {"pid": lock.connection.connection.dbapi_connection.info.backend_pid})  # type: ignore[union-attr]
+        second = notifications.deliver("sandbox", smtp=smtp(smtp_server))  # the lock is free: another run takes it
+        with pytest.raises(notifications.RunLockLost, match="lost its lock"):
+            lock.check()
+    # leaving the block does not fail over the lock that is already gone
+
+    assert not second.busy and [d["key"] for d in second.delivered] == ["inv-5"]
+    assert len(smtp_server.received) == 1
