@@ -363,6 +363,17 @@ def _send(work: _Work, smtp: SmtpSettings | None, psas: LiveConnectors) -> str:
 
 
 def _finish(environment: str, work: _Work, ref: str | None, error: Exception | None, max_attempts: int) -> None:
+    """Record a channel's outcome; once more on a fresh connection if the database cut this one
+    (an e-mail cannot be looked up: unrecorded, it would be sent again)."""
+    for attempt in (1, 2):
+        try:
+            return _record(environment, work, ref, error, max_attempts)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == 2:
+                raise
+
+
+def _record(environment: str, work: _Work, ref: str | None, error: Exception | None, max_attempts: int) -> None:
     with session(environment) as s:
         row = s.get(NotificationDelivery, work.delivery_id)
         assert row is not None
