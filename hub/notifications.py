@@ -367,7 +367,8 @@ def _finish(environment: str, work: _Work, ref: str | None, error: Exception | N
     (an e-mail cannot be looked up: unrecorded, it would be sent again)."""
     for attempt in (1, 2):
         try:
-            return _record(environment, work, ref, error, max_attempts)
+            _record(environment, work, ref, error, max_attempts)
+            return
         except DBAPIError as exc:
             if not exc.connection_invalidated or attempt == 2:
                 raise
@@ -452,8 +453,8 @@ class RunLock:
 
 @contextmanager
 def run_lock(job: str, environment: str) -> Iterator[RunLock]:
-    """Hold the lock of ``job`` in ``environment`` if it is free (yields whether it was taken):
-    a PostgreSQL advisory lock, or a file lock beside a SQLite hub store."""
+    """Hold the lock of ``job`` in ``environment`` if it is free (yields a :class:`RunLock`, true
+    when taken): a PostgreSQL advisory lock, or a file lock beside a SQLite hub store."""
     engine = get_engine()
     if engine.dialect.name == "postgresql":
         key = zlib.crc32(f"cashrail:{job}:{environment}".encode())

@@ -48,7 +48,8 @@ def _quick_gateway(world: World) -> collect.BlueSnapConnector:
     """The gateway card with few, immediate retries: a fault outlasting them shows on the charge."""
     with session(ENV) as s:
         card = s.execute(select(Connector).where(Connector.id == world.gateway_card)).scalar_one()
-    return cards.instantiate(card, retry=RetryPolicy(max_attempts=2, base_delay=0, jitter=0))  # type: ignore[return-value]
+    quick = RetryPolicy(max_attempts=2, base_delay=0, jitter=0)
+    return cards.instantiate(card, retry=quick)  # type: ignore[return-value]
 
 
 def _assert_failures_visible(report: collect.RunReport) -> int:
@@ -65,7 +66,8 @@ def _assert_failures_visible(report: collect.RunReport) -> int:
 def _age_open_charges() -> int:
     """The dead workers' open charges outlive the grace period a live run is given."""
     with session(ENV) as s:
-        stale = [c for c in s.execute(select(Charge).where(Charge.status.in_(collect.OPEN))).scalars()]  # type: ignore[attr-defined]
+        open_ = Charge.status.in_(collect.OPEN)  # type: ignore[attr-defined]
+        stale = list(s.execute(select(Charge).where(open_)).scalars())
         for charge in stale:
             charge.updated_at -= collect.PENDING_GRACE + timedelta(minutes=1)
         return len(stale)
@@ -127,7 +129,7 @@ def charge_whose_answer_is_lost(ctx: Ctx) -> None:
     _finish(world, due)
 
 
-def _began(world: World) -> Callable[[], bool]:
+def _began() -> Callable[[], bool]:
     """True once the worker committed one more attempt than there was."""
     before = len(_charges())
     return lambda: len(_charges()) > before
@@ -136,7 +138,7 @@ def _began(world: World) -> Callable[[], bool]:
 @scenario("charge", "sigkill")
 def charge_run_killed_then_completed(ctx: Ctx) -> None:
     world, due = _due_invoices(ctx, SLOW, SLOW, SLOW)  # each charge is made, then answered late
-    landed = sum(kill_mid_run(ctx, RUN, began=_began(world), kills=1) for _ in range(2))
+    landed = sum(kill_mid_run(ctx, RUN, began=_began(), kills=1) for _ in range(2))
     assert landed, "no kill landed mid-run"
     assert any(c.status == "pending" for c in _charges()), "a killed attempt must stay open, not vanish"
     assert _age_open_charges()
@@ -148,7 +150,7 @@ def charge_run_losing_its_database_connections(ctx: Ctx) -> None:
     world, due = _due_invoices(ctx, SLOW, APPROVE, SLOW, APPROVE)
     url = get_settings().resolved_database_url()
     proc = cashrail(ctx, *RUN)
-    assert wait_for(_began(world), proc), "the run never began"
+    assert wait_for(_began(), proc), "the run never began"
     cut: list[int] = []
     with repeatedly(lambda: cut.append(drop_hub_connections(url)), every=0.25):
         out, err = proc.communicate(timeout=300)

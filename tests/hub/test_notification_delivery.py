@@ -317,7 +317,8 @@ def test_a_run_whose_lock_connection_is_cut_stops_before_sending_more(hub_db, sm
 
 
 @pytest.mark.parametrize("hub_db", ["postgres"], indirect=True)
-def test_an_email_sent_as_the_database_cuts_the_connection_is_recorded_not_sent_again(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+def test_an_email_sent_as_the_database_cuts_the_connection_is_recorded_not_sent_again(  # noqa: F811
+        hub_db, smtp_server) -> None:  # noqa: ANN001
     with session("sandbox") as s:
         email_only(s)
         org = organisation(s, bms_card(s), "1", "Berg GmbH")
