@@ -140,7 +140,10 @@ def charge_run_killed_then_completed(ctx: Ctx) -> None:
     world, due = _due_invoices(ctx, SLOW, SLOW, SLOW)  # each charge is made, then answered late
     landed = sum(kill_mid_run(ctx, RUN, began=_began(), kills=1) for _ in range(2))
     assert landed, "no kill landed mid-run"
-    assert any(c.status == "pending" for c in _charges()), "a killed attempt must stay open, not vanish"
+    held = {c.invoice_id for c in _charges() if c.status == "pending"}
+    assert held, "a killed attempt must stay open, not vanish"
+    early = collect.run(ENV, DUE)  # within the grace period a dead worker's charge is left alone
+    assert not {r.invoice_id for r in early.settled + early.charged} & held, early.as_json()
     assert _age_open_charges()
     _finish(world, due)
 
