@@ -20,7 +20,8 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from connectors.http import ApiError
@@ -364,6 +365,18 @@ def _send(work: _Work, smtp: SmtpSettings | None, psas: LiveConnectors) -> str:
 
 
 def _finish(environment: str, work: _Work, ref: str | None, error: Exception | None, max_attempts: int) -> None:
+    """Record a channel's outcome; once more on a fresh connection if the database cut this one
+    (an e-mail cannot be looked up: unrecorded, it would be sent again)."""
+    for attempt in (1, 2):
+        try:
+            _record(environment, work, ref, error, max_attempts)
+            return
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == 2:
+                raise
+
+
+def _record(environment: str, work: _Work, ref: str | None, error: Exception | None, max_attempts: int) -> None:
     with session(environment) as s:
         row = s.get(NotificationDelivery, work.delivery_id)
         assert row is not None
@@ -411,30 +424,63 @@ def _settle(environment: str, message_id: int, report: DeliveryReport) -> None:
             report.pending.append(entry)
 
 
+class RunLockLost(RuntimeError):
+    """The run's lock went with its database connection: another run may hold it now."""
+
+
+@dataclass
+class RunLock:
+    """Whether a run holds its job's lock (truthy when taken); :meth:`check` says it still does."""
+
+    taken: bool
+    connection: Connection | None = None  # the PostgreSQL session holding the advisory lock
+
+    def __bool__(self) -> bool:
+        return self.taken
+
+    def check(self) -> None:
+        """Raise :class:`RunLockLost` if the lock's connection was cut (a file lock cannot be lost)."""
+        if self.connection is None:
+            return
+        if not self.connection.invalidated:
+            try:
+                self.connection.execute(text("SELECT 1"))
+                return
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+        raise RunLockLost("the run lost its lock with its database connection; stopping before "
+                          "anything else is sent (the next run sends the rest)")
+
+
 @contextmanager
-def run_lock(job: str, environment: str) -> Iterator[bool]:
-    """Hold the lock of ``job`` in ``environment`` if it is free (yields whether it was taken):
-    a PostgreSQL advisory lock, or a file lock beside a SQLite hub store."""
+def run_lock(job: str, environment: str) -> Iterator[RunLock]:
+    """Hold the lock of ``job`` in ``environment`` if it is free (yields a :class:`RunLock`, true
+    when taken): a PostgreSQL advisory lock, or a file lock beside a SQLite hub store."""
     engine = get_engine()
     if engine.dialect.name == "postgresql":
         key = zlib.crc32(f"cashrail:{job}:{environment}".encode())
         with engine.connect() as conn:
             taken = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
             try:
-                yield taken
+                yield RunLock(taken, conn if taken else None)
             finally:
-                if taken:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                if taken and not conn.invalidated:  # else the lock went with the connection
+                    try:
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    except DBAPIError as exc:
+                        if not exc.connection_invalidated:
+                            raise
         return
     path = get_hub_settings().data_dir / f"{job}-{environment}.lock"
     with path.open("w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            yield False
+            yield RunLock(False)
             return
         try:
-            yield True
+            yield RunLock(True)
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -445,16 +491,17 @@ def deliver(environment: str, *, smtp: SmtpSettings | None = None, transport: An
 
     ``smtp`` defaults to :func:`smtp_settings` (``CASHRAIL_SMTP_*``); ``transport`` is handed
     to the PSA connector (tests). Failures stay pending and are retried by the next run. One
-    run at a time per environment: a run that finds another under way delivers nothing.
+    run at a time per environment: a run that finds another under way delivers nothing, and a
+    run whose lock is cut with its database connection stops with :class:`RunLockLost`.
     """
     smtp = smtp if smtp is not None else smtp_settings()
-    with run_lock("deliver-notifications", environment) as taken:
-        if not taken:
+    with run_lock("deliver-notifications", environment) as lock:
+        if not lock:
             return DeliveryReport(busy=True)
-        return _deliver(environment, smtp, transport, max_attempts, limit)
+        return _deliver(environment, lock, smtp, transport, max_attempts, limit)
 
 
-def _deliver(environment: str, smtp: SmtpSettings | None, transport: Any, max_attempts: int,
+def _deliver(environment: str, lock: RunLock, smtp: SmtpSettings | None, transport: Any, max_attempts: int,
              limit: int | None) -> DeliveryReport:
     report = DeliveryReport()
     with session(environment) as s:
@@ -479,6 +526,7 @@ def _deliver(environment: str, smtp: SmtpSettings | None, transport: Any, max_at
                 if item.channel == "email" and smtp is None:  # not an attempt: waits for the settings
                     _finish(environment, item, None, MailDeliveryError(NO_SMTP, permanent=False), max_attempts)
                     continue
+                lock.check()  # a run that lost its lock must not send what another run may be sending
                 _start(environment, item)
                 try:
                     ref = _send(item, smtp, psas)

@@ -12,7 +12,7 @@ from typing import Any
 
 Scenario = Callable[[Any], None]
 
-OPERATIONS = ["sync", "firm", "post"]
+OPERATIONS = ["sync", "firm", "post", "charge", "notify"]
 FAULTS = ["429", "5xx", "timeout-after-apply", "connection-reset", "token-expiry", "malformed-records",
           "page-shift", "sigkill", "db-connection-loss"]
 

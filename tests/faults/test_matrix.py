@@ -10,9 +10,16 @@ import pytest
 
 from connectors.sandbox.bms import SandboxServer as BmsSandbox
 from connectors.sandbox.business_central import SandboxServer as ErpSandbox
-from tests.faults import erp_scenarios, sync_scenarios  # noqa: F401  (they register their scenarios)
+from connectors.sandbox.mail import MailSandbox
+from tests.faults import (  # noqa: F401  (they register their scenarios)
+    charge_scenarios,
+    erp_scenarios,
+    notify_scenarios,
+    sync_scenarios,
+)
 from tests.faults.harness import Ctx
 from tests.faults.matrix import SCENARIOS
+from tests.hub.collect_world import world  # noqa: F401  (the charge row's gateway, PSA and customers)
 
 
 @pytest.fixture
@@ -25,6 +32,12 @@ def bms() -> Iterator[BmsSandbox]:
 def erp() -> Iterator[ErpSandbox]:
     with ErpSandbox(records=30, seed=8, license_accepted=True) as server:
         yield server
+
+
+@pytest.fixture
+def mail() -> Iterator[MailSandbox]:
+    with MailSandbox() as box:
+        yield box
 
 
 @pytest.mark.parametrize("hub_db", ["postgres"], indirect=True)

@@ -10,12 +10,12 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 
 from connectors.sandbox.bms import SandboxServer
 from hub import notifications
 from hub.collections import CollectionRuleError, Notification, NotificationType
-from hub.db import session
+from hub.db import get_engine, session
 from hub.mailer import SmtpSecurity, SmtpSettings
 from hub.models import NotificationDelivery, NotificationMessage
 from hub.outbox import enqueue
@@ -296,3 +296,58 @@ def test_a_run_started_while_another_delivers_sends_nothing(hub_db, smtp_server)
 
     assert busy.busy and busy.delivered == [] and not done.busy
     assert len(smtp_server.received) == 1 and statuses() == {"inv-6": "delivered"}
+
+
+@pytest.mark.parametrize("hub_db", ["postgres"], indirect=True)
+def test_a_run_whose_lock_connection_is_cut_stops_before_sending_more(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+    with session("sandbox") as s:
+        email_only(s)
+        org = organisation(s, bms_card(s), "1", "Berg GmbH")
+        contact(s, org, "ina@berg.example.de")
+        enqueue(s, overdue(1, "inv-5"), organisation_id=org.id)
+
+    with notifications.run_lock("deliver-notifications", "sandbox") as lock:
+        assert lock
+        lock.check()  # held: nothing to say
+        with session("sandbox") as s:  # the database cuts the lock's connection (restart, failover...)
+            s.execute(text("SELECT pg_terminate_backend(:pid)"),
+                      {"pid": lock.connection.connection.dbapi_connection.info.backend_pid})  # type: ignore[union-attr]
+        second = notifications.deliver("sandbox", smtp=smtp(smtp_server))  # the lock is free: another run takes it
+        with pytest.raises(notifications.RunLockLost, match="lost its lock"):
+            lock.check()
+    # leaving the block does not fail over the lock that is already gone
+
+    assert not second.busy and [d["key"] for d in second.delivered] == ["inv-5"]
+    assert len(smtp_server.received) == 1
+
+
+@pytest.mark.parametrize("hub_db", ["postgres"], indirect=True)
+def test_an_email_sent_as_the_database_cuts_the_connection_is_recorded_not_sent_again(  # noqa: F811
+        hub_db, smtp_server) -> None:  # noqa: ANN001
+    with session("sandbox") as s:
+        email_only(s)
+        org = organisation(s, bms_card(s), "1", "Berg GmbH")
+        contact(s, org, "ina@berg.example.de")
+        enqueue(s, overdue(1, "inv-4"), organisation_id=org.id)
+    engine, cut = get_engine(), []
+
+    def cut_before_recording(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if not cut and statement.startswith("UPDATE notification_deliveries") and "sent_at" in statement:
+            pid = conn.connection.dbapi_connection.info.backend_pid
+            with engine.connect() as other:  # the database drops the connection the result is written on
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                other.commit()
+            cut.append(pid)
+
+    event.listen(engine, "before_cursor_execute", cut_before_recording)
+    try:
+        first = notifications.deliver("sandbox", smtp=smtp(smtp_server))
+    finally:
+        event.remove(engine, "before_cursor_execute", cut_before_recording)
+    again = notifications.deliver("sandbox", smtp=smtp(smtp_server))
+
+    assert cut and [d["key"] for d in first.delivered] == ["inv-4"] and not again.delivered
+    assert len(smtp_server.received) == 1
+    with session("sandbox") as s:
+        row = s.execute(select(NotificationDelivery).where(NotificationDelivery.channel == "email")).scalar_one()
+        assert (row.status, row.attempts) == ("sent", 1)
