@@ -94,3 +94,7 @@ def prefect_backend() -> Iterator[str]:
 
     with prefect_test_harness(server_startup_timeout=180):
         yield str(PREFECT_API_URL.value())
+
+
+# the fault matrix's table, printed where every worker's reports arrive (see tests/faults/table.py)
+from tests.faults.table import pytest_runtest_logreport, pytest_terminal_summary  # noqa: E402, F401

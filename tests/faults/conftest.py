@@ -1,4 +1,6 @@
-"""Fixtures of the fault matrix, and the table it prints at the end of the session."""
+"""Marks each fault-matrix test's report with its cell; the table itself is printed by
+tests/faults/table.py's hooks (imported by tests/conftest.py, so that with pytest-xdist the
+controller, which sees every worker's reports, prints it)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.faults.matrix import FAULTS, OPERATIONS, SCENARIOS
-
-_results: dict[tuple[str, str], str] = {}
+from tests.faults.matrix import SCENARIOS
+from tests.faults.table import CELL
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -18,21 +19,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     report = outcome.get_result()
     params = getattr(getattr(item, "callspec", None), "params", {})
     cell = (params.get("operation"), params.get("fault"))
-    if cell not in SCENARIOS:
-        return
-    if report.when == "call" or report.failed or report.skipped:
-        verdict = "pass" if report.passed else "skip" if report.skipped else "FAIL"
-        if _results.get(cell) in (None, "pass"):  # a failing teardown still fails the cell
-            _results[cell] = verdict
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not _results:
-        return
-    width = max(len(f) for f in FAULTS) + 2
-    tr = terminalreporter
-    tr.section("fault matrix")
-    tr.write_line("".ljust(8) + "".join(f.ljust(width) for f in FAULTS))
-    for op in OPERATIONS:
-        cells = [("n.a." if (op, f) not in SCENARIOS else _results.get((op, f), "not run")) for f in FAULTS]
-        tr.write_line(op.ljust(8) + "".join(c.ljust(width) for c in cells))
+    if cell in SCENARIOS:
+        report.user_properties.append((CELL, f"{cell[0]}|{cell[1]}"))
