@@ -527,7 +527,7 @@ def demo_command(
                   + (" — one order and one invoice per action." if b["one_order_and_invoice_per_action"] else "."))
         c = report["collections"]
         p, n = c["payments"], c["notifications"]
-        out.print(f"Cards captured through the gateway's card page: "
+        out.print("Cards captured through the gateway's card page: "
                   + "; ".join(f"{x['customer']} ({x['card']}: {x['behaviour']})" for x in c["cards"]) + ".")
         out.print(f"Collections: {p['collected']} payments collected {p['amount_by_currency']} "
                   f"({p['gateway_transactions_approved']} approved at the gateway, {p['recorded_in_source_system']} "

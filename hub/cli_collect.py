@@ -6,13 +6,13 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from hub import collect, payments
 from hub.cli import EnvOption, _env, _session, fail, out
+from hub.cli_billing import _print
 from hub.collections import ChargeTiming, RetryPolicy, RetrySchedule
 
 payments_app = typer.Typer(help="Payment methods: list, send the card form, complete it, set, remove.",
@@ -29,16 +29,6 @@ def _plain_errors() -> Iterator[None]:
         yield
     except (payments.PaymentMethodError, collect.CollectError) as exc:
         fail(str(exc))
-
-
-def _print(rows: list[dict[str, Any]], title: str, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(rows, default=str))
-        return
-    table = Table(*(rows[0].keys() if rows else ["(none)"]), title=title)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
-    out.print(table)
 
 
 def _date(value: str | None, name: str) -> date | None:

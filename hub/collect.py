@@ -48,7 +48,7 @@ from hub.db import session
 from hub.hub_settings import get_section, put_section
 from hub.models import Charge, Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod
 from hub.outbox import enqueue
-from hub.payments import describe, open_gateway, payer
+from hub.payments import Payer, describe, open_gateway, payer
 from hub.posting import _Erps
 from hub.types import utcnow
 
@@ -226,6 +226,15 @@ def _currency(s: Session, invoice: Invoice, org: Organisation | None) -> str | N
     return code.upper() if code else None
 
 
+def _open_invoices(s: Session) -> Iterator[tuple[Invoice, InvoiceCollection | None, Decimal, Payer | None]]:
+    """Every invoice with something left to pay: (invoice, its collection state, the balance, who pays)."""
+    for invoice in s.execute(_maybe_unpaid()).scalars():
+        collection = _collection(s, invoice.id)  # type: ignore[arg-type]
+        left = balance(invoice, collection)
+        if left > 0:
+            yield invoice, collection, left, payer(s, invoice)
+
+
 def unpaid_invoices(s: Session, payment_method: str | None = None) -> list[UnpaidInvoice]:
     """Unpaid invoices of every source, oldest due first; ``payment_method`` (card,
     direct_debit, none) keeps those whose customer pays so."""
@@ -233,12 +242,7 @@ def unpaid_invoices(s: Session, payment_method: str | None = None) -> list[Unpai
         raise CollectError(f"payment_method: must be card, direct_debit or none, not {payment_method!r}")
     names = {c.id: c.name for c in s.execute(select(Connector)).scalars()}
     rows: list[UnpaidInvoice] = []
-    for invoice in s.execute(_maybe_unpaid()).scalars():
-        collection = _collection(s, invoice.id)  # type: ignore[arg-type]
-        left = balance(invoice, collection)
-        if left <= 0:
-            continue
-        who = payer(s, invoice)
+    for invoice, collection, left, who in _open_invoices(s):
         method = who.method if who else None
         kind = method.kind if method is not None else PaymentMethodKind.NONE.value
         if payment_method is not None and kind != payment_method:
@@ -316,12 +320,7 @@ def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
     first: list[OpenInvoice] = []
     retries: list[tuple[int, str]] = []
     refused: dict[int, bool] = {}
-    for invoice in s.execute(_maybe_unpaid()).scalars():
-        collection = _collection(s, invoice.id)  # type: ignore[arg-type]
-        left = balance(invoice, collection)
-        if left <= 0:
-            continue
-        who = payer(s, invoice)
+    for invoice, collection, left, who in _open_invoices(s):
         # direct-debit mandates are not charged yet (the gateway connector has no mandate charge)
         if who is None or who.method is None or not who.method.autopay or who.method.kind != PaymentMethodKind.CARD:
             continue
