@@ -509,6 +509,7 @@ def _draft(a: SubscriptionAction) -> ActionDraft:
 def _store_actions(s: Session, drafts: Iterable[ActionDraft]) -> None:
     """One executemany for all new actions: a billing run creates hundreds of thousands."""
     env, now = s.info["environment"], utcnow()
+    drafts = list(drafts)
     rows = [{
         "environment": env, "key": draft.key, "plan_id": draft.plan_id, "line_id": draft.line_id,
         "action_type": draft.action_type.value, "status": ActionStatus.NOT_FIRMED.value,
@@ -523,6 +524,23 @@ def _store_actions(s: Session, drafts: Iterable[ActionDraft]) -> None:
     if rows:
         s.flush()  # pending ORM changes first, in the order they were made
         s.connection().execute(insert(SubscriptionAction.__table__), rows)
+    _tell_customers_of_renewals(s, [d for d in drafts if d.action_type == ActionType.RENEWAL_NOTICE])
+
+
+def _tell_customers_of_renewals(s: Session, notices: list[ActionDraft]) -> None:
+    """Each new renewal notice also tells the customer (seed 002's "renewal notice"
+    notification), in the same transaction: the outbox delivers it once."""
+    from hub.collections import Notification, NotificationType
+    from hub.outbox import enqueue
+
+    for draft in notices:
+        plan = s.get(SubscriptionPlan, draft.plan_id)
+        org = s.get(Organisation, plan.organisation_id) if plan is not None else None
+        if plan is None or org is None or draft.date_to is None:
+            continue
+        enqueue(s, Notification(type=NotificationType.RENEWAL_NOTICE, key=f"renewal-notice/{draft.key}",
+                                customer_name=org.name, plan_name=plan.name, renewal_date=draft.date_to),
+                organisation_id=org.id)
 
 
 def credit_line(s: Session, line_id: int, *, start_on: date, today: date, all_cycles: bool,

@@ -130,3 +130,16 @@ def _card_customer_program(s: Any) -> None:
     apply_page(s, PageScope("sandbox", card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
         external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
     subscriptions.create_program_type(s, "Support")
+
+
+def test_a_renewal_notice_also_tells_the_customer_once_through_the_notification_outbox(hub_db) -> None:  # noqa: ANN001
+    from hub.models import NotificationMessage
+    from hub.outbox import notification_of
+
+    _plan_with_notice(None, notify=False)
+    with session("sandbox") as s:
+        subscriptions.run_generator(s, date(2024, 12, 6))  # a second run creates nothing new
+        [row] = s.execute(select(NotificationMessage)).scalars().all()
+        note = notification_of(row)
+    assert (note.type.value, note.customer_name, note.plan_name, note.renewal_date) == (
+        "renewal_notice", "Acme", "Support", date(2024, 12, 31))
