@@ -69,7 +69,8 @@ def payments_send_form(org: Annotated[int, typer.Option("--org", help="organisat
     """Send the card-entry form to a contact of the organisation (seed 000: choose, "Go")."""
     with _plain_errors():
         request = payments.send_card_form(_env(env), org, contact, actor=ACTOR)
-    out.print(f"Card request {request.id} for {request.email or 'the contact'}: {request.url}", highlight=False)
+    out.print(f"Card request {request.id}: {request.email or 'the contact'} is e-mailed the card page "
+              f"(cashrail notifications deliver, or every 10 min under serve): {request.url}", highlight=False)
     out.print(f"Once the card is entered: cashrail payments complete {request.id}", highlight=False)
 
 

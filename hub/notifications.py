@@ -30,6 +30,7 @@ from hub.audit import record
 from hub.collections import (
     CollectionRuleError,
     ContactRecord,
+    ContactSource,
     NotificationSetting,
     NotificationSettings,
     NotificationType,
@@ -214,8 +215,20 @@ def _contacts(s: Session, org: Organisation | None) -> list[ContactRecord]:
                           is_primary=c.is_primary, is_active=c.is_active) for c in rows]
 
 
-def resolve_recipient(s: Session, organisation_id: int | None) -> Recipient | None:
-    """The billing contact to e-mail: the PSA's, else the ERP customer's contact or e-mail."""
+def resolve_recipient(s: Session, organisation_id: int | None, contact_id: int | None = None) -> Recipient | None:
+    """Who to e-mail: the contact ``contact_id`` when the notification names one (a card
+    form goes to the contact chosen); else the billing contact, the PSA's first, then the ERP
+    customer's contact or e-mail."""
+    if contact_id is not None:
+        contact = s.get(Contact, contact_id)
+        if contact is None or contact.is_deleted:
+            return None
+        card = s.get(Connector, contact.connector_id)
+        source = ContactSource.PSA if card is not None and card.kind == PSA_KIND else ContactSource.ERP
+        chosen = choose_recipient([ContactRecord(email=contact.email, name=" ".join(
+            p for p in (contact.first_name, contact.last_name) if p), language=contact.language,
+            is_billing_contact=True, is_active=contact.is_active)], [])
+        return Recipient(chosen.email, chosen.name, chosen.language, source) if chosen else None
     customer = customer_sides(s, organisation_id)
     erp = _contacts(s, customer.erp)
     if customer.erp is not None and customer.erp.email:
@@ -292,7 +305,8 @@ def _psa_account(customer: CustomerSides, s: Session) -> tuple[str, int, int] | 
 def _plan(s: Session, message: NotificationMessage, settings: NotificationSettings) -> list[_Work]:
     """Store the message's channel rows (skipped ones settled) and return what to send."""
     notification = notification_of(message)
-    plan = plan_delivery(notification, settings, resolve_recipient(s, message.organisation_id))
+    plan = plan_delivery(notification, settings,
+                         resolve_recipient(s, message.organisation_id, notification.contact_id))
     work: list[_Work] = []
     email = _channel_row(s, message, "email")
     if email.status not in _DONE:

@@ -145,7 +145,8 @@ def _contact(s: Session, org: Organisation, contact_id: int) -> Contact:
 
 def send_card_form(environment: str, organisation_id: int, contact_id: int, *, actor: str | None = None,
                    gateway: BlueSnapConnector | None = None) -> CardRequest:
-    """Ask the gateway for a card-entry page for the contact; the request keeps its link (``url``)."""
+    """Ask the gateway for a card-entry page for the contact; the request keeps its link (``url``),
+    and the contact is e-mailed the link through the notification outbox."""
     with session(environment) as s:
         org = organisation(s, organisation_id)
         contact = _contact(s, org, contact_id)
@@ -165,6 +166,10 @@ def send_card_form(environment: str, organisation_id: int, contact_id: int, *, a
         s.flush()
         audit.record(s, "payment_method.card_form_sent", "organisation", organisation_id, actor=actor,
                      after={"card_request": request.id, "contact": contact_id, "email": contact.email})
+        # seed 000's "Go": the contact gets the card page's link by e-mail (the outbox sends it)
+        enqueue(s, Notification(type=NotificationType.CARD_FORM, key=f"card-form/{request.key}",
+                                customer_name=org.name, card_form_url=entry.page_url, contact_id=contact_id),
+                organisation_id=organisation_id)
     return request
 
 

@@ -29,6 +29,8 @@ class NotificationType(StrEnum):
     CARD_EXPIRING = "card_expiring"
     PAYMENT_METHOD_ADDED = "payment_method_added"
     PAYMENT_METHOD_REMOVED = "payment_method_removed"
+    #: seed 000's "Go": the gateway's card-entry page sent to the contact chosen
+    CARD_FORM = "card_form"
     OVERDUE_1 = "overdue_1"
     OVERDUE_2 = "overdue_2"
     OVERDUE_3 = "overdue_3"
@@ -58,6 +60,7 @@ REQUIRED_FIELDS: dict[NotificationType, tuple[str, ...]] = {
     NotificationType.CARD_EXPIRING: ("card_brand", "card_last4", "card_expiry"),
     NotificationType.PAYMENT_METHOD_ADDED: ("payment_method",),
     NotificationType.PAYMENT_METHOD_REMOVED: ("payment_method",),
+    NotificationType.CARD_FORM: ("card_form_url", "contact_id"),
     **{
         NotificationType.overdue(n): (*_INVOICE, "due_date", "days_overdue")
         for n in range(1, MAX_LEVELS + 1)
@@ -93,6 +96,9 @@ class Notification:
     card_expiry: str | None = None  # "MM/YY"
     plan_name: str | None = None
     renewal_date: date | None = None
+    card_form_url: str | None = None
+    #: the hub contact this notification is for (the card form's); None: the billing contact
+    contact_id: int | None = None
 
     def __post_init__(self) -> None:
         kind = NotificationType(self.type)

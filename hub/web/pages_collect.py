@@ -39,8 +39,8 @@ def _customer(org_id: int) -> str:
 @router.post("/customers/{org_id}/card-form", openapi_extra=needs("Payment Methods", "Create"))
 def card_form_send(actor: CurrentActor, org_id: int, body: Annotated[CardFormIn, Form()]) -> Response:
     sent = operations.send_card_form(actor, org_id, body.contact_id)
-    return redirect(_customer(org_id), "ok", f"Card form for {sent['email'] or 'the contact'} created: send them "
-                                             f"this link to enter the card, then Check.", [sent["url"] or ""])
+    return redirect(_customer(org_id), "ok", f"Card form sent: {sent['email'] or 'the contact'} is e-mailed this "
+                                             f"link to enter the card; Check once they have.", [sent["url"] or ""])
 
 
 @router.post("/card-requests/{request_id}/check", openapi_extra=needs("Payment Methods", "Create"))

@@ -4,6 +4,7 @@ sandbox, each channel delivered once however often the run repeats or fails."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -309,9 +310,14 @@ def test_a_run_whose_lock_connection_is_cut_stops_before_sending_more(hub_db, sm
     with notifications.run_lock("deliver-notifications", "sandbox") as lock:
         assert lock
         lock.check()  # held: nothing to say
+        pid = lock.connection.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
         with session("sandbox") as s:  # the database cuts the lock's connection (restart, failover...)
-            s.execute(text("SELECT pg_terminate_backend(:pid)"),
-                      {"pid": lock.connection.connection.dbapi_connection.info.backend_pid})  # type: ignore[union-attr]
+            s.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(200):  # the server ends that backend (and frees its lock) a moment later
+            with session("sandbox") as s:
+                if not s.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).first():
+                    break
+            time.sleep(0.05)
         second = notifications.deliver("sandbox", smtp=smtp(smtp_server))  # the lock is free: another run takes it
         with pytest.raises(notifications.RunLockLost, match="lost its lock"):
             lock.check()

@@ -118,3 +118,22 @@ def test_an_erp_invoice_is_paid_by_the_card_of_the_linked_psa_organisation(world
         s.flush()
         who = payments.payer(s, inv)
         assert who is not None and who.organisation.id == psa_org and who.method.id == card.id  # type: ignore[union-attr]
+
+
+def test_go_e_mails_the_card_page_link_to_the_contact_chosen_not_the_billing_contact(world: World) -> None:
+    from connectors.sandbox.mail import MailSandbox
+    from hub import notifications
+    from hub.mailer import SmtpSecurity, SmtpSettings
+
+    org, contact = customer(world, "1", "Tyrell")
+    request = payments.send_card_form(ENV, org, contact, actor="admin@example.com")
+    [note] = _notifications("card_form")
+    assert note.fields["contact_id"] == contact and note.fields["card_form_url"] == request.url
+    with MailSandbox() as box:
+        smtp = SmtpSettings(host="127.0.0.1", port=box.smtp_port, security=SmtpSecurity.NONE,
+                            from_address="accounts@msp.example")
+        notifications.deliver(ENV, smtp=smtp)
+        notifications.deliver(ENV, smtp=smtp)  # a second run sends nothing again
+        [mail] = box.messages()
+    assert mail.rcpt_tos == ("ada@1.example",)
+    assert request.url in mail.summary()["body"]

@@ -25,6 +25,7 @@ EXAMPLES = {
     NotificationType.CARD_EXPIRING: {**CARD, "card_expiry": "09/12"},
     NotificationType.PAYMENT_METHOD_ADDED: {**CARD, "payment_method": "card"},
     NotificationType.PAYMENT_METHOD_REMOVED: {"payment_method": "direct_debit"},
+    NotificationType.CARD_FORM: {"card_form_url": "https://pay.example/card/abc", "contact_id": 7},
     **{
         NotificationType.overdue(n): {**INVOICE, "due_date": date(2012, 8, 10), "days_overdue": d}
         for n, d in ((1, 15), (2, 45), (3, 60))
