@@ -228,7 +228,7 @@ def test_a_card_entered_on_the_gateways_page_pays_the_customers_invoice_from_the
     panel = page.locator("#payment-method")  # type: ignore[attr-defined]
     panel.get_by_label("Contact").select_option(label="Ada Lovelace <ada@1.example>")
     panel.get_by_role("button", name="Go").click()
-    assert "Card form for ada@1.example created" in _flash(page)
+    assert "Card form sent: ada@1.example is e-mailed this link" in _flash(page)
     link = page.locator("#card-requests a.card-link")  # type: ignore[attr-defined]
     expect(link).to_have_count(1)
     card_page = link.get_attribute("href")
