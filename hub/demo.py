@@ -292,6 +292,7 @@ def capture_demo_cards(environment: str, plans: list[int]) -> list[dict[str, Any
     from connectors.sandbox.bluesnap import fill_card_form
     from hub import payments
     from hub.models import Contact, Organisation, OrganisationLink, SubscriptionPlan
+    from hub.notifications import contact_record
 
     with session(environment) as s:
         payers = []
@@ -305,7 +306,7 @@ def capture_demo_cards(environment: str, plans: list[int]) -> list[dict[str, Any
                 Contact.email.is_not(None), Contact.is_deleted.is_(False)).order_by(
                 Contact.is_billing_contact.desc(), Contact.id)).scalars().first()
             if contact is not None:
-                payers.append((psa.id, psa.name, contact.id, f"{contact.first_name or ''} {contact.last_name or ''}".strip()))  # type: ignore[union-attr]
+                payers.append((psa.id, psa.name, contact.id, contact_record(contact).name))  # type: ignore[union-attr]
     captured = []
     for n, (org_id, org_name, contact_id, holder) in enumerate(payers):
         number, behaviour = DEMO_CARDS[n] if n < len(DEMO_CARDS) else DEMO_CARDS[0]

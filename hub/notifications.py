@@ -15,7 +15,7 @@ import fcntl
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
@@ -210,9 +210,14 @@ def _contacts(s: Session, org: Organisation | None) -> list[ContactRecord]:
     rows = s.execute(select(Contact).where(
         Contact.connector_id == org.connector_id, Contact.organisation_external_id == org.external_id,
         Contact.is_deleted.is_(False)).order_by(Contact.id)).scalars()
-    return [ContactRecord(email=c.email, name=" ".join(p for p in (c.first_name, c.last_name) if p),
-                          language=c.language, is_billing_contact=c.is_billing_contact,
-                          is_primary=c.is_primary, is_active=c.is_active) for c in rows]
+    return [contact_record(c) for c in rows]
+
+
+def contact_record(c: Contact) -> ContactRecord:
+    """A hub contact as the recipient choice sees it."""
+    return ContactRecord(email=c.email, name=" ".join(p for p in (c.first_name, c.last_name) if p),
+                         language=c.language, is_billing_contact=c.is_billing_contact,
+                         is_primary=c.is_primary, is_active=c.is_active)
 
 
 def resolve_recipient(s: Session, organisation_id: int | None, contact_id: int | None = None) -> Recipient | None:
@@ -225,9 +230,7 @@ def resolve_recipient(s: Session, organisation_id: int | None, contact_id: int |
             return None
         card = s.get(Connector, contact.connector_id)
         source = ContactSource.PSA if card is not None and card.kind == PSA_KIND else ContactSource.ERP
-        chosen = choose_recipient([ContactRecord(email=contact.email, name=" ".join(
-            p for p in (contact.first_name, contact.last_name) if p), language=contact.language,
-            is_billing_contact=True, is_active=contact.is_active)], [])
+        chosen = choose_recipient([replace(contact_record(contact), is_billing_contact=True)], [])
         return Recipient(chosen.email, chosen.name, chosen.language, source) if chosen else None
     customer = customer_sides(s, organisation_id)
     erp = _contacts(s, customer.erp)
