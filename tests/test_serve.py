@@ -56,7 +56,7 @@ def test_serve_shows_prefect_ui_and_admin_app_and_runs_scheduled_and_sync_now_sy
     with SandboxServer(records=20) as psa:
         card = {"name": "psa", "kind": "bms", "environment": "sandbox",
                 "settings": {"company": "Acme MSP", "username": "api.cashrail", "server_url": psa.url, "sandbox": True,
-                             "sync_every_minutes": 0.25},
+                             "sync_every_minutes": 1},  # seldom enough that Sync Now rarely meets a scheduled run
                 "secrets": {"password": "sandbox-pass"}}
         (tmp_path / "psa.json").write_text(json.dumps(card))
         for args in (["connectors", "add", "--from-file", str(tmp_path / "psa.json")], ["connectors", "activate", "psa"]):
