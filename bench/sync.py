@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,22 +36,38 @@ MAX_INCREMENTAL = 0.05
 BMS_DETAIL_CONCURRENCY = 16
 
 
-def cashrail_sync(name: str, *, full: bool) -> tuple[float, dict[str, Any], dict[str, float]]:
-    """Run the sync-connector flow; ``(seconds, summary, seconds until each stream finished)``."""
+@dataclass
+class SyncTiming:
+    """One run of the sync-connector flow, timed from outside and by its progress events."""
+
+    seconds: float  # the whole flow, as a user waits for it
+    summary: dict[str, Any]
+    streams: dict[str, float]  # each stream's own seconds: its first progress event to its last
+    span: float  # the first stream's start to the last one's end: the flow minus Prefect's own work
+
+
+def cashrail_sync(name: str, *, full: bool) -> SyncTiming:
+    """Run the sync-connector flow (streams send a progress event as they start and per page)."""
     from flows import sync as sync_flow
 
-    finished: dict[str, float] = {}
+    started: dict[str, float] = {}
+    ended: dict[str, float] = {}
     start = time.perf_counter()
 
     def listener(stream: str, _counts: Any) -> None:
-        finished[stream] = time.perf_counter() - start
+        now = time.perf_counter()
+        started.setdefault(stream, now)
+        ended[stream] = now
 
     sync_flow.add_progress_listener(listener)
     try:
         summary = sync_flow.sync_connector(connector=name, environment="sandbox", full=full)
     finally:
         sync_flow.remove_progress_listener(listener)
-    return time.perf_counter() - start, summary, finished
+    seconds = time.perf_counter() - start
+    streams = {name: ended[name] - started[name] for name in started}
+    span = max(ended.values()) - min(started.values()) if started else 0.0
+    return SyncTiming(seconds, summary, streams, span)
 
 
 def _card(name: str) -> tuple[int, dict[str, Any]]:
@@ -72,10 +89,12 @@ def bench_system(report: Report, store: Any, kind: str, info: dict[str, Any], na
     label = {"bms": "PSA (BMS)", "business_central": "ERP (BC)"}[kind]
 
     fetch_s, fetched = timed(lambda: floors.fetch_floor(kind, info, settings))
-    full_s, summary, full_streams = cashrail_sync(name, full=True)
-    stored = sum(c["inserted"] + c["updated"] + c["unchanged"] for c in summary["streams"].values())
-    incr_s, incr_summary, incr_streams = cashrail_sync(name, full=False)
-    changed = sum(c["inserted"] + c["updated"] for c in incr_summary["streams"].values())
+    full = cashrail_sync(name, full=True)
+    full_s, full_streams = full.seconds, full.streams
+    stored = sum(c["inserted"] + c["updated"] + c["unchanged"] for c in full.summary["streams"].values())
+    incr = cashrail_sync(name, full=False)
+    incr_s, incr_streams = incr.seconds, incr.streams
+    changed = sum(c["inserted"] + c["updated"] for c in incr.summary["streams"].values())
 
     tables = floors.connector_rows(get_engine(), card_id)
     floor_engine = get_engine(Settings(data_dir=store.data_dir, database_url=store.fresh_database(f"floor_{kind}")))
@@ -89,6 +108,10 @@ def bench_system(report: Report, store: Any, kind: str, info: dict[str, Any], na
     floor = max(fetch_s, store_s)
     report.ratio(f"{label} Cashrail / max(fetch, store floor)", full_s / floor, f"<= {MAX_OVER_FLOOR}",
                  full_s / floor <= MAX_OVER_FLOOR)
+    report.figure(f"{label} Cashrail streams only", seconds(full.span),
+                  f"first stream's start to last one's end; Prefect's flow run adds {full_s - full.span:.2f} s")
+    report.ratio(f"{label} Cashrail streams only / max(fetch, store floor)", full.span / floor,
+                 "reported (the flow without Prefect's fixed cost)")
     out = {"fetch": fetch_s, "store": store_s, "full": full_s, "incremental": incr_s}
 
     if with_peer:
@@ -103,16 +126,18 @@ def bench_system(report: Report, store: Any, kind: str, info: dict[str, Any], na
     diffed = [s.name for s in specs if not s.incremental]
     report.figure(f"{label} incremental, nothing changed", seconds(incr_s),
                   f"whole flow; {changed} records inserted or updated")
+    report.ratio(f"{label} incremental / full, whole flow", incr_s / full_s, "reported (with the flow's start-up)")
     for group, names, target in (("modified-time streams", cursor, MAX_INCREMENTAL), ("diff-based streams", diffed, None)):
         if not names:
             continue
-        incr = sum(incr_streams.get(n, 0.0) for n in names)
-        full = sum(full_streams.get(n, 0.0) for n in names)
+        incr_sum = sum(incr_streams.get(n, 0.0) for n in names)
+        full_sum = sum(full_streams.get(n, 0.0) for n in names)
         detail = ", ".join(f"{n} {incr_streams.get(n, 0):.2f}/{full_streams.get(n, 0):.2f} s" for n in names)
-        report.figure(f"{label} incremental/full, {group}", f"{incr:,.2f} / {full:,.2f} s", detail)
-        report.ratio(f"{label} incremental / full, {group}", incr / full if full else 0.0,
+        report.figure(f"{label} incremental/full, {group}", f"{incr_sum:,.2f} / {full_sum:,.2f} s",
+                      f"each stream's own time: {detail}")
+        report.ratio(f"{label} incremental / full, {group}", incr_sum / full_sum if full_sum else 0.0,
                      f"<= {target}" if target else "reported (full read + diff)",
-                     (incr / full <= target) if target and full else None)
+                     (incr_sum / full_sum <= target) if target and full_sum else None)
     return out
 
 

@@ -183,6 +183,8 @@ def sync_stream(
     mapper = mapping_module(card.kind).MAPPERS[stream_name]
     scope = PageScope(environment, card.id, stream_name, spec.entity, run_id)  # type: ignore[arg-type]
     counts = StreamCounts()
+    if progress:  # started: a progress bar (and a stream's own timing) begins here
+        progress(stream_name, counts)
 
     with cards.instantiate(card, **(connector_kwargs or {})) as connector:
         plan = plan_read(

@@ -56,7 +56,7 @@ from .data import (
     order_record,
     public,
 )
-from .odata import ODataError, decode_token, encode_token, parse_filter, parse_list
+from .odata import Filter, ODataError, decode_token, encode_token, parse_filter, parse_list
 
 DEFAULT_PAGE_SIZE = 1000
 MAX_PAGE_SIZE = 20000
@@ -166,6 +166,15 @@ class BcApi:
         self.fields["companies"] = list(c0.public("").keys())
         self.fields.update(PAYMENT_FIELDS)
         self._cache: dict[tuple[Any, ...], tuple[int, list[tuple[tuple[str, ...], Record]]]] = {}
+        self.build_indexes()
+
+    def build_indexes(self) -> None:
+        """Sort every entity set by its modified time up front, as a real server keeps an index
+        on it: the first modified-since read then pays no sort (a write rebuilds on demand)."""
+        for company in self.state.companies:
+            for set_name in ENTITY_SETS:
+                if "lastModifiedDateTime" in self.fields[set_name]:
+                    self._sorted((company.id, set_name), company.sets[set_name].values(), ["lastModifiedDateTime"])
 
     # --- entry point --------------------------------------------------------
     def dispatch(self, ctx: Ctx, method: str, rest: str, query: dict[str, str], headers: dict[str, str],
@@ -319,10 +328,11 @@ class BcApi:
                   query: dict[str, str], headers: dict[str, str], set_name: str,
                   order: list[str] | None = None) -> Resp:
         allowed = set(self.fields.get(set_name, []))
-        pred: Callable[[Record], bool] | None = None
+        pred: Filter | None = None
         used: list[str] = []
         if query.get("$filter"):
-            pred, used = parse_filter(query["$filter"], allowed)
+            pred = parse_filter(query["$filter"], allowed)
+            used = pred.fields
         if query.get("$orderby"):
             order = []
             for part in parse_list(query["$orderby"]):
@@ -355,6 +365,9 @@ class BcApi:
         if query.get("$skiptoken"):
             cursor = tuple(decode_token(query["$skiptoken"]))
             start = bisect.bisect_right(lst, cursor, key=lambda x: x[0])
+        bound = pred.lower_bound(order[0]) if pred is not None else None
+        if bound is not None:  # ordered by the filtered field: skip straight to the first match
+            start = max(start, bisect.bisect_left(lst, bound, key=lambda x: x[0][0]))
         limit = size if top is None else min(size, top)
         page: list[tuple[tuple[str, ...], Record]] = []
         more = False

@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from .data import Record, fmt_dt, parse_dt
 
@@ -87,8 +88,29 @@ def _cmp(value: Any, op: str, lit: Any) -> bool:
         raise ODataError(f"A binary operator with incompatible types was detected ('{op}').") from None
 
 
-def parse_filter(text: str, fields: set[str]) -> tuple[Callable[[Record], bool], list[str]]:
-    """Compile ``$filter``; returns (predicate, fields used)."""
+@dataclass(frozen=True)
+class Filter:
+    """A compiled ``$filter``: its clauses and a predicate over records."""
+
+    clauses: tuple[tuple[str, str, Any], ...]
+
+    @property
+    def fields(self) -> list[str]:
+        return [name for name, _, _ in self.clauses]
+
+    def __call__(self, rec: Record) -> bool:
+        return all(_cmp(rec.get(f), op, lit) for f, op, lit in self.clauses)
+
+    def lower_bound(self, name: str) -> str | None:
+        """The greatest date or date-time literal of a ``name ge|gt`` clause: rows ordered by
+        ``name`` start at it (what an index on the field gives a real server), or None."""
+        bounds = [lit for f, op, lit in self.clauses
+                  if f == name and op in ("ge", "gt") and isinstance(lit, str) and _DATE.match(lit)]
+        return max(bounds) if bounds else None
+
+
+def parse_filter(text: str, fields: set[str]) -> Filter:
+    """Compile ``$filter``."""
     toks = [t for t in _tokens(text) if t not in ("(", ")")]  # grouping parens: conjunctions only
     clauses: list[tuple[str, str, Any]] = []
     i = 0
@@ -109,10 +131,7 @@ def parse_filter(text: str, fields: set[str]) -> tuple[Callable[[Record], bool],
             if i >= len(toks):
                 raise ODataError("Syntax error: expression expected after 'and'.")
 
-    def pred(rec: Record) -> bool:
-        return all(_cmp(rec.get(f), op, lit) for f, op, lit in clauses)
-
-    return pred, [c[0] for c in clauses]
+    return Filter(tuple(clauses))
 
 
 def encode_token(key: list[Any]) -> str:

@@ -180,6 +180,21 @@ def test_filter_gt_last_modified_is_exact_and_ordered(server: SandboxServer, cli
     assert r.status_code == 400 and r.json()["error"]["code"] == "BadRequest"
 
 
+def test_modified_since_read_starts_at_the_cut_inclusive_and_sees_a_later_write(
+        server: SandboxServer, client: httpx.Client) -> None:
+    # The sandbox seeks to the cut in its modified-time index instead of scanning: the record
+    # stamped exactly at the cut is still in, and a write after the index was built is seen.
+    url = f"{co(server)}/salesOrders"
+    stamps = sorted(r["lastModifiedDateTime"] for r in server.state.company.sets["salesOrders"].values())
+    cut = stamps[-3]
+    recs, _ = all_pages(client, url, 1, **{"$filter": f"lastModifiedDateTime ge {cut}"})
+    assert [r["lastModifiedDateTime"] for r in recs] == stamps[-3:]
+    order = client.post(url, json=_order_body(server, "INDEX-1")).json()
+    recs, _ = all_pages(client, url, 2, **{"$filter": f"lastModifiedDateTime ge {stamps[-1]}"})
+    assert order["id"] in {r["id"] for r in recs}
+    assert client.delete(f"{url}({order['id']})", headers={"If-Match": "*"}).status_code == 204
+
+
 def test_expand_lines_and_line_subresource(server: SandboxServer, client: httpx.Client) -> None:
     r = client.get(f"{co(server)}/salesInvoices", params={"$top": 5, "$expand": "salesInvoiceLines"})
     assert r.status_code == 200 and "@odata.nextLink" not in r.json()
