@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -155,9 +156,18 @@ def integer(raw: Mapping[str, Any], name: str) -> int | None:
 
 def money(raw: Mapping[str, Any], name: str, *, required: bool = False) -> Decimal | None:
     """A decimal amount, read from the JSON text so no float rounding creeps in."""
-    found = value(raw, name) if required else value(raw, name, None)
+    found = raw.get(name)  # the exact key: the common case, without value()'s search
     if found is None:
-        return None
+        found = value(raw, name) if required else value(raw, name, None)
+        if found is None:
+            return None
+    kind = type(found)
+    if kind is int:
+        return Decimal(found)
+    if kind is float:  # the shortest text that round-trips, as the JSON had it
+        if not math.isfinite(found):
+            raise MappingError(name, f"is not a finite amount: {found!r}")
+        return Decimal(repr(found))
     if isinstance(found, bool):
         raise MappingError(name, f"is not an amount: {found!r}")
     try:
