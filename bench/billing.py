@@ -60,7 +60,7 @@ def _generate(as_of: date) -> int:
 
 def _store_floor(store: Any) -> tuple[float, int]:
     """The first run's actions, inserted with one executemany into a fresh database."""
-    from hub.db import get_engine
+    from hub.db import get_engine, insert_many
     from hub.models import (
         Connector,
         Organisation,
@@ -84,7 +84,7 @@ def _store_floor(store: Any) -> tuple[float, int]:
 
     def load() -> None:
         with target.begin() as write:
-            write.execute(insert(actions), rows)
+            insert_many(write, actions, rows)  # the driver's executemany, as the generator's insert
 
     secs, _ = timed(load)
     target.dispose()

@@ -3,7 +3,7 @@
 * fetch floor: bare httpx paging the connector's own endpoints (its stream table), bodies
   parsed only as far as paging needs, then dropped; streams concurrently, invoice details
   with the connector's ``detail_concurrency`` in flight.
-* store floor: the canonical rows Cashrail stored, inserted with plain ``executemany`` (one
+* store floor: the canonical rows Cashrail stored, inserted with the driver's plain ``executemany`` (one
   statement per table, one transaction) into an empty database of the same engine and schema.
 """
 
@@ -123,6 +123,7 @@ def store_floor(target: Engine, tables: list[tuple[Any, list[dict[str, Any]]]]) 
     """
     import time
 
+    from hub.db import insert_many
     from hub.models import Connector
 
     card_table, card_rows = tables[0]
@@ -133,6 +134,6 @@ def store_floor(target: Engine, tables: list[tuple[Any, list[dict[str, Any]]]]) 
     rows = 0
     with target.begin() as conn:
         for table, batch in tables[1:]:
-            conn.execute(insert(table), batch)
+            insert_many(conn, table, batch)  # the driver's executemany: what Cashrail's writes use
             rows += len(batch)
     return time.perf_counter() - start, rows

@@ -8,16 +8,17 @@ cross from sandbox into production or back.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event, insert
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlmodel import Session
 
@@ -38,6 +39,61 @@ class WrongEnvironmentError(RuntimeError):
 def _json(value: Any) -> str:
     """JSON columns' encoder (orjson: synced payloads arrive pre-encoded as ``orjson.Fragment``)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+@lru_cache(maxsize=256)
+def _insert_plan(table: Table, given: tuple[str, ...], dialect: Dialect) -> tuple[str, list[_Column]]:
+    """An INSERT's driver SQL and, in bind order, each column's value source and bind processor."""
+    defaults = {c.name: c.default for c in table.c if c.name not in given and c.default is not None}
+    for name, default in defaults.items():
+        if not (default.is_scalar or default.is_callable):
+            raise ValueError(f"insert_many into {table.name}: give {name} (its default is SQL)")
+    names = [*given, *defaults]
+    compiled = insert(table).compile(dialect=dialect, column_keys=names)
+    order = list(compiled.positiontup or ()) if compiled.positional else names
+    if sorted(order) != sorted(names):
+        raise ValueError(f"insert_many into {table.name}: unexpected bind names {order}")
+    return compiled.string, [
+        _Column(name, defaults.get(name), table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name in order
+    ]
+
+
+@dataclass(frozen=True)
+class _Column:
+    name: str
+    default: Any  # the column's Python-side default, when the rows do not give it
+    processor: Callable[[Any], Any] | None
+
+
+def _value(column: _Column, row: Mapping[str, Any]) -> Any:
+    if column.default is None:
+        found = row[column.name]
+    else:
+        found = column.default.arg(None) if column.default.is_callable else column.default.arg
+    return column.processor(found) if column.processor else found
+
+
+def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert rows (all with the same keys) with one driver-level executemany.
+
+    Each column's bind processor is looked up once and applied in one loop; SQLAlchemy's own
+    executemany redoes that per row and parameter, its largest cost at hundreds of thousands of
+    rows (a billing run's actions, a sync's records and lines). Columns the rows leave out get
+    their Python-side default, as with ``insert()``; the rows go through the connection, in its
+    transaction, like any statement.
+    """
+    if not rows:
+        return
+    sql, columns = _insert_plan(table, tuple(rows[0]), conn.dialect)
+    if conn.dialect.paramstyle in ("qmark", "format", "numeric"):
+        plain = [(c.name, c.processor) for c in columns if c.default is None]
+        if len(plain) == len(columns):  # the common case, kept to one comprehension
+            conn.exec_driver_sql(sql, [tuple([p(row[n]) if p else row[n] for n, p in plain]) for row in rows])
+        else:
+            conn.exec_driver_sql(sql, [tuple([_value(c, row) for c in columns]) for row in rows])
+    else:
+        conn.exec_driver_sql(sql, [{c.name: _value(c, row) for c in columns} for row in rows])
 
 
 def _make_engine(url: str) -> Engine:

@@ -17,15 +17,16 @@ from sqlalchemy.sql import bindparam
 from sqlmodel import Session
 from sqlmodel import select as sm_select
 
+from hub.db import insert_many
 from hub.models import (
     CHILD_TABLES,
     ENTITY_TABLES,
     OrganisationLink,
     PlanLine,
-    SubscriptionAction,
-    SubscriptionPlan,
     QuarantinedRecord,
     StreamState,
+    SubscriptionAction,
+    SubscriptionPlan,
     SyncedRecord,
     SyncRun,
 )
@@ -193,7 +194,7 @@ def apply_page(
         ids = {row.external_id: row.id for row in new_ids}
         _replace_children(s, scope, [(ids[r["external_id"]], by_key[r["external_id"]]) for r in inserts], fresh=True)
     elif inserts:  # no ids needed: a plain executemany, cheaper than a batched INSERT … RETURNING
-        s.connection().execute(insert(t), inserts)
+        insert_many(s.connection(), t, inserts)
     if updates:
         columns = [k for k in next(iter(updates.values())) if k != "_id"]
         stmt = update(t).where(t.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
@@ -244,8 +245,7 @@ def _replace_children(
         for pid, rec in with_children
         for child in rec.children or ()
     ]
-    if rows:
-        s.connection().execute(insert(lines), rows)
+    insert_many(s.connection(), lines, rows)
 
 
 def _release_from_quarantine(s: Session, scope: PageScope, external_ids: list[str]) -> None:

@@ -13,10 +13,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
 from hub import audit, cards
+from hub.db import insert_many
 from hub.billing import amounts, credit, generator, lifecycle, roles, rules
 from hub.billing.domain import (
     ActionDraft,
@@ -523,7 +524,7 @@ def _store_actions(s: Session, drafts: Iterable[ActionDraft]) -> None:
     } for draft in drafts]
     if rows:
         s.flush()  # pending ORM changes first, in the order they were made
-        s.connection().execute(insert(SubscriptionAction.__table__), rows)
+        insert_many(s.connection(), SubscriptionAction.__table__, rows)
     _tell_customers_of_renewals(s, [d for d in drafts if d.action_type == ActionType.RENEWAL_NOTICE])
 
 

@@ -10,7 +10,7 @@ from mappings.base import MappingError, money
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
-    (15, Decimal("15")),
+    (15, Decimal(15)),
     (0.1, Decimal("0.1")),  # the JSON text, not the binary float's 0.1000000000000000055…
     (7784.35, Decimal("7784.35")),
     (-3892.18, Decimal("-3892.18")),

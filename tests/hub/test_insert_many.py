@@ -1,0 +1,80 @@
+"""``hub.db.insert_many``, the bulk insert of a billing run's actions and a sync's rows: on SQLite
+and PostgreSQL it stores exactly what SQLAlchemy's own ``insert()`` stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import insert, select
+
+from hub.db import get_engine, insert_many, session
+from hub.models import Invoice
+from tests import factories
+
+T = Invoice.__table__
+COMPARED = [c for c in T.c if c.name not in ("id", "external_id")]
+
+
+def _rows(card_id: int, prefix: str, *, with_defaults: bool) -> list[dict[str, Any]]:
+    rows = []
+    for i, (total, raw) in enumerate([(Decimal("1234.5678"), {"b": 1, "a": [1.5, "x"]}),
+                                      (Decimal("-0.0100"), {"ü": "ünïcödé"}),
+                                      (Decimal(0), {})]):
+        row = {
+            "environment": "sandbox", "connector_id": card_id, "external_id": f"{prefix}{i}",
+            "number": f"INV-{i}", "invoice_date": date(2026, 2, 28), "due_date": None, "total": total,
+            "source_modified_at": datetime(2026, 11, 23, 9, 30, 15, 123456, tzinfo=UTC),
+            "content_hash": "v2" + "0" * 62, "raw": orjson.Fragment(orjson.dumps(raw)), "seen_run_id": 7,
+        }
+        if with_defaults:
+            stamp = datetime(2026, 11, 23, 10, tzinfo=UTC)
+            row |= {"is_deleted": True, "first_synced_at": stamp, "last_synced_at": stamp}
+        rows.append(row)
+    return rows
+
+
+def _stored(prefix: str) -> dict[str, tuple[Any, ...]]:
+    with get_engine().connect() as conn:
+        found = conn.execute(select(T.c.external_id, *COMPARED).where(T.c.external_id.like(f"{prefix}%")))
+        return {row[0][len(prefix):]: tuple(row[1:]) for row in found}
+
+
+@pytest.mark.parametrize("with_defaults", [True, False], ids=["all-columns-given", "defaults-left-out"])
+def test_bulk_insert_stores_what_sqlalchemy_insert_stores(hub_db: str, with_defaults: bool) -> None:
+    card = factories.bms_card()
+    with session("sandbox") as s:
+        s.connection().execute(insert(T), _rows(card.id, "orm-", with_defaults=with_defaults))
+        insert_many(s.connection(), T, _rows(card.id, "bulk-", with_defaults=with_defaults))
+    orm, bulk = _stored("orm-"), _stored("bulk-")
+    assert len(bulk) == 3
+    if not with_defaults:  # the callable defaults ran at different instants: compare the rest
+        stamps = [COMPARED.index(T.c.first_synced_at), COMPARED.index(T.c.last_synced_at)]
+        assert all(isinstance(row[i], datetime) and row[i].tzinfo for row in bulk.values() for i in stamps)
+        orm, bulk = ({k: tuple(v for i, v in enumerate(row) if i not in stamps) for k, row in d.items()}
+                     for d in (orm, bulk))
+    assert bulk == orm
+    with session("sandbox") as s:
+        stored = s.exec(select(Invoice).where(Invoice.external_id == "bulk-0")).one()[0]
+    assert stored.total == Decimal("1234.5678") and stored.raw == {"a": [1.5, "x"], "b": 1}
+    assert stored.source_modified_at == datetime(2026, 11, 23, 9, 30, 15, 123456, tzinfo=UTC)
+    assert stored.is_deleted is with_defaults
+
+
+def test_bulk_insert_runs_in_the_callers_transaction(hub_db: str) -> None:
+    card = factories.bms_card()
+    with pytest.raises(RuntimeError), session("sandbox") as s:
+        insert_many(s.connection(), T, _rows(card.id, "gone-", with_defaults=True))
+        raise RuntimeError("the page failed after its rows were written")
+    assert _stored("gone-") == {}
+
+
+def test_bulk_insert_of_a_duplicate_key_fails_whole(hub_db: str) -> None:
+    card = factories.bms_card()
+    rows = _rows(card.id, "dup-", with_defaults=True)
+    with pytest.raises(Exception, match="(?i)unique|duplicate"), session("sandbox") as s:
+        insert_many(s.connection(), T, [*rows, rows[0]])
+    assert _stored("dup-") == {}
