@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
 from hub import audit, cards
+from hub.bulk import bulk_work
 from hub.db import insert_many
 from hub.billing import amounts, credit, generator, lifecycle, roles, rules
 from hub.billing.domain import (
@@ -443,24 +444,25 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
     Lines whose last run left nothing new due (``PlanLine.generated_through``) are skipped
     before any action is built.
     """
-    allow(s, "Run HARP Connect with a test date" if test_date else "Run HARP Connect", "Run")
-    published, rows = _published(s)
-    if not dry_run and apply_renewals(s, as_of, published):
+    with bulk_work():  # hundreds of thousands of drafts and rows: fewer collector passes
+        allow(s, "Run HARP Connect with a test date" if test_date else "Run HARP Connect", "Run")
         published, rows = _published(s)
-    todo = [replace(terms, lines=tuple(line for line in terms.lines if not generator.nothing_due(
-        line, as_of, rows[line.line_id].generated_through, _cycle(rows[line.line_id])))) for terms in published]
-    result = generator.generate(todo, as_of, existing_keys=_existing_keys(s, todo), allowance=allowance)
-    if dry_run:
+        if not dry_run and apply_renewals(s, as_of, published):
+            published, rows = _published(s)
+        todo = [replace(terms, lines=tuple(line for line in terms.lines if not generator.nothing_due(
+            line, as_of, rows[line.line_id].generated_through, _cycle(rows[line.line_id])))) for terms in published]
+        result = generator.generate(todo, as_of, existing_keys=_existing_keys(s, todo), allowance=allowance)
+        if dry_run:
+            return result.actions, result.stopped
+        _store_actions(s, result.actions)
+        _mark_generated(s, rows, result, as_of)
+        for line_id in result.lines_to_disable:
+            line = s.get(PlanLine, line_id)
+            if line is not None and line.enabled:
+                line.enabled = False
+                s.add(line)
+        s.flush()
         return result.actions, result.stopped
-    _store_actions(s, result.actions)
-    _mark_generated(s, rows, result, as_of)
-    for line_id in result.lines_to_disable:
-        line = s.get(PlanLine, line_id)
-        if line is not None and line.enabled:
-            line.enabled = False
-            s.add(line)
-    s.flush()
-    return result.actions, result.stopped
 
 
 def _cycle(line: Any) -> tuple[date, date] | None:

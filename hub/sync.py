@@ -22,6 +22,7 @@ from connectors.base import Record, SourceConnector, StreamSpec, SyncSettings
 from connectors.http import get_ci
 from connectors.registry import connector_class, mapping_module
 from hub import cards
+from hub.bulk import bulk_work
 from hub.db import session
 from hub.models import Connector, StreamState, SyncRun
 from hub.store import (
@@ -186,7 +187,7 @@ def sync_stream(
     if progress:  # started: a progress bar (and a stream's own timing) begins here
         progress(stream_name, counts)
 
-    with cards.instantiate(card, **(connector_kwargs or {})) as connector:
+    with bulk_work(), cards.instantiate(card, **(connector_kwargs or {})) as connector:
         plan = plan_read(
             spec,
             cursor=state.cursor,
