@@ -189,12 +189,14 @@ def apply_page(
                 rehashed[key] = {"_id": old.id, "content_hash": digest, "seen_run_id": scope.run_id,
                                  **({"summary_hash": row["summary_hash"]} if has_summary else {})}
 
-    if inserts and scope.entity in CHILD_TABLES:  # the lines need their document's new id
-        new_ids = s.connection().execute(insert(t).returning(t.c.id, t.c.external_id), inserts)
-        ids = {row.external_id: row.id for row in new_ids}
-        _replace_children(s, scope, [(ids[r["external_id"]], by_key[r["external_id"]]) for r in inserts], fresh=True)
-    elif inserts:  # no ids needed: a plain executemany, cheaper than a batched INSERT … RETURNING
+    if inserts:
+        # One plain executemany (cheaper than a batched INSERT … RETURNING); documents' new ids,
+        # which their lines need, are read back by key in the same transaction.
         insert_many(s.connection(), t, inserts)
+        if scope.entity in CHILD_TABLES:
+            ids = {key: row.id for key, row in existing_rows(s, scope, [r["external_id"] for r in inserts]).items()}
+            _replace_children(s, scope, [(ids[r["external_id"]], by_key[r["external_id"]]) for r in inserts],
+                              fresh=True)
     if updates:
         columns = [k for k in next(iter(updates.values())) if k != "_id"]
         stmt = update(t).where(t.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
