@@ -104,6 +104,12 @@ def load(kind: str, info: dict[str, Any], settings: dict[str, Any], database_url
 
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
     os.environ["DLT_DATA_DIR"] = str(work_dir / "dlt-data")
+    # SQLite takes one writer at a time: parallel load jobs only fight for its lock (at 100k
+    # records they gave up with "database is locked"), so dlt loads with one worker there.
+    if database_url.startswith("sqlite"):
+        os.environ["LOAD__WORKERS"] = "1"
+    else:
+        os.environ.pop("LOAD__WORKERS", None)
     token = _token(kind, info)
     config = _bms_config(info, settings, token) if kind == "bms" else _bc_config(info, settings, token)
     saved = os.environ.get("REQUESTS_CA_BUNDLE")
