@@ -122,8 +122,11 @@ def child(connector: str) -> None:
         summary = sync_flow.sync_connector(connector=connector, environment="sandbox", full=True)
     elapsed = time.perf_counter() - start
     records = sum(c["inserted"] + c["updated"] + c["unchanged"] for c in summary["streams"].values())
+    from hub import allocator
+
     print(json.dumps({"peak_rss_mib": peak_rss_mib(), "baseline_rss_mib": baseline, "records": records,
-                      "seconds": elapsed, **sampler.report(out_dir, connector)}))
+                      "seconds": elapsed, "trims": allocator.trims, "trim_seconds": allocator.trim_seconds,
+                      **sampler.report(out_dir, connector)}))
 
 
 def measure(kind: str, records: int, engine: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from sqlmodel import select
 from connectors.base import Record, SourceConnector, StreamSpec, SyncSettings
 from connectors.http import get_ci
 from connectors.registry import connector_class, mapping_module
-from hub import cards
+from hub import allocator, cards
 from hub.db import session
 from hub.models import Connector, StreamState, SyncRun
 from hub.store import (
@@ -179,6 +179,7 @@ def sync_stream(
     with session(environment) as s:
         card = cards.get(s, connector_name)
         state = stream_state(s, environment, card.id, stream_name)  # type: ignore[arg-type]
+    allocator.tune()
     spec = connector_class(card.kind).stream(stream_name)
     mapper = mapping_module(card.kind).MAPPERS[stream_name]
     scope = PageScope(environment, card.id, stream_name, spec.entity, run_id)  # type: ignore[arg-type]
@@ -198,6 +199,8 @@ def sync_stream(
         pages = _fetch_pages(connector, spec, scope, connector.read(spec, plan.since), mapper, ctx)
         for fetched in read_ahead(pages):
             counts.add(_store_page(scope, fetched, plan))
+            del fetched  # the page's buffers are free before the heap is trimmed
+            allocator.trim()
             if progress:
                 progress(stream_name, counts)
 
