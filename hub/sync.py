@@ -297,7 +297,7 @@ def _fetch_pages(
     for page, to_map, skipped, summary_hashes in _expanded_pages(connector, spec, scope, pages):
         mapped, bad = map_records(mapper, to_map, ctx)
         for record in mapped:
-            record.encoded  # noqa: B018 - cached: hashed and stored later without encoding again
+            record.release_raw()  # encoded once (hashed and stored as is); the parsed tree goes
         ids = [key for raw in page if (key := _id_of(raw))]
         yield _Fetched(len(page), ids, mapped, bad, skipped, summary_hashes)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,10 @@ class MappingContext:
     time_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
 
 
+#: what ``MappedRecord.raw`` holds once released
+_RELEASED: Mapping[str, Any] = MappingProxyType({})
+
+
 @dataclass
 class MappedRecord:
     """A canonical hub record: entity columns plus optional child rows (invoice lines)."""
@@ -50,6 +55,17 @@ class MappedRecord:
     def encoded(self) -> bytes:
         """The raw payload as canonical JSON: hashed, and stored as is (one encoding for both)."""
         return encode(self.raw)
+
+    def release_raw(self) -> None:
+        """Keep the payload only encoded: a sync's page windows then hold one compact copy of
+        each record instead of its parsed tree as well. ``payload`` reads it back."""
+        self.encoded  # noqa: B018 - cached before the parsed payload goes
+        self.raw = _RELEASED
+
+    @property
+    def payload(self) -> Mapping[str, Any]:
+        """The raw payload, parsed again from its encoding if it was released."""
+        return orjson.loads(self.encoded) if self.raw is _RELEASED else self.raw
 
     @property
     def content_hash(self) -> str:

@@ -39,3 +39,14 @@ def test_an_encoded_payload_holds_its_bytes_not_the_encoders_buffer() -> None:
         tracemalloc.stop()
     assert blobs[0] == encode(dict(reversed(raw.items())))
     assert held < len(blobs[0]) + 256  # orjson's own result holds ~16x its length here
+
+
+def test_a_released_record_keeps_its_encoding_and_reads_its_payload_back() -> None:
+    from mappings.base import MappedRecord
+
+    raw = {"id": "7", "lines": [{"b": 2, "a": "1.50"}], "name": "Acme"}
+    record = MappedRecord("7", None, {}, dict(raw))
+    encoded, digest = record.encoded, record.content_hash
+    record.release_raw()
+    assert record.raw == {} and record.encoded is encoded and record.content_hash == digest
+    assert record.payload == raw
