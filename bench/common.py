@@ -222,6 +222,21 @@ def malloc_info_mib() -> dict[str, float]:
     }
 
 
+def sqlite_memory_mib() -> dict[str, float]:
+    """SQLite's own allocations (page caches, statements, schema) now and at their highest;
+    empty where the library is not found or keeps no count."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
+    except OSError:
+        return {}
+    lib.sqlite3_memory_used.restype = lib.sqlite3_memory_highwater.restype = ctypes.c_int64
+    lib.sqlite3_memory_highwater.argtypes = [ctypes.c_int]
+    return {"sqlite_mib": lib.sqlite3_memory_used() / 2**20, "sqlite_highest_mib": lib.sqlite3_memory_highwater(0) / 2**20}
+
+
 def machine() -> str:
     """One line describing where a run happened."""
     import platform

@@ -11,7 +11,7 @@ Where the memory goes: the child always samples its RSS and glibc's ``mallinfo2`
 use vs free) and reports both at the RSS peak. ``CASHRAIL_BENCH_TRACEMALLOC=1`` (or a frame
 count) also traces Python allocations: the traced peak, and the top 25 allocation sites of a
 snapshot taken near the traced peak, written to ``CASHRAIL_BENCH_TRACEMALLOC_DIR`` (default
-the system's temp dir; the file's path is in the note). Tracing slows the sync ~2x.
+the system's temp dir; the file's path is in the note). Tracing slows the sync 7-14x.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from bench.common import (
     current_rss_mib,
     malloc_info_mib,
     peak_rss_mib,
+    sqlite_memory_mib,
     sandboxes,
     seconds,
 )
@@ -74,7 +75,7 @@ class _Sampler:
     def _sample(self) -> None:
         rss = current_rss_mib()
         if rss > self.rss_peak_mib:
-            self.rss_peak_mib, self.heap_at_rss_peak = rss, malloc_info_mib()
+            self.rss_peak_mib, self.heap_at_rss_peak = rss, {**malloc_info_mib(), **sqlite_memory_mib()}
         if self.trace_frames:
             import tracemalloc
 
@@ -150,6 +151,8 @@ def _where(m: dict[str, Any]) -> str:
     if heap:
         said += (f"; at the peak C heap {heap['in_use_mib']:,.0f} MiB in use, {heap['free_mib']:,.0f} MiB free "
                  f"inside it, {heap['mmapped_mib']:,.0f} MiB mmapped")
+    if "sqlite_mib" in heap:
+        said += f", SQLite {heap['sqlite_mib']:,.0f} MiB (highest {heap['sqlite_highest_mib']:,.0f} MiB)"
     if "traced_peak_mib" in m:
         said += f"; traced peak {m['traced_peak_mib']:,.0f} MiB ({m['tracemalloc_file']})"
     return said
