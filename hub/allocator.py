@@ -11,7 +11,8 @@ MiB free; the longer the history, the more of it.
 
 ``tune()`` pins the mmap threshold (large buffers get their own mapping, returned on free)
 and ``trim()`` hands free heap pages back to the system (``malloc_trim``); the sync calls
-both. Elsewhere than glibc both do nothing. ``CASHRAIL_MALLOC_TUNING=off`` turns them off
+both. The settings are process-wide: they apply to whatever else runs in the process
+that syncs (the Prefect worker serving the flows). Elsewhere than glibc both do nothing. ``CASHRAIL_MALLOC_TUNING=off`` turns them off
 (to measure without them).
 """
 
@@ -30,7 +31,8 @@ _M_MMAP_THRESHOLD = -3
 
 #: blocks at least this large get their own mapping, given back to the system on free
 MMAP_THRESHOLD = 256 * 1024
-#: free space at the heap's top kept before it is given back (glibc's default, now fixed)
+#: free space at a heap's top kept before it is given back (glibc starts at 128 KiB and raises it
+#: with the mmap threshold; pinning that threshold pins this too, so it is set with it)
 TRIM_THRESHOLD = 4 * 2**20
 
 _lock = threading.Lock()
