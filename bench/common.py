@@ -186,6 +186,57 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def current_rss_mib() -> float:
+    """This process's resident set size now (Linux ``/proc/self/statm``; 0 elsewhere)."""
+    try:
+        resident = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return resident * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def malloc_info_mib() -> dict[str, float]:
+    """glibc's heap figures (``mallinfo2``, all arenas): in use, free inside the heap, mmapped
+    blocks, and how many arenas; empty where the C library has no ``mallinfo2``."""
+    import ctypes
+    import ctypes.util
+
+    class _MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in
+                    ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+                     "fordblks", "keepcost")]
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        fn = libc.mallinfo2
+    except (OSError, AttributeError):
+        return {}
+    fn.restype = _MallInfo2
+    info = fn()
+    return {
+        "heap_mib": info.arena / 2**20,  # sbrk'd + per-thread arena heaps
+        "in_use_mib": info.uordblks / 2**20,
+        "free_mib": info.fordblks / 2**20,
+        "mmapped_mib": info.hblkhd / 2**20,
+        "free_chunks": float(info.ordblks),
+    }
+
+
+def sqlite_memory_mib() -> dict[str, float]:
+    """SQLite's own allocations (page caches, statements, schema) now and at their highest;
+    empty where the library is not found or keeps no count."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
+    except OSError:
+        return {}
+    lib.sqlite3_memory_used.restype = lib.sqlite3_memory_highwater.restype = ctypes.c_int64
+    lib.sqlite3_memory_highwater.argtypes = [ctypes.c_int]
+    return {"sqlite_mib": lib.sqlite3_memory_used() / 2**20, "sqlite_highest_mib": lib.sqlite3_memory_highwater(0) / 2**20}
+
+
 def machine() -> str:
     """One line describing where a run happened."""
     import platform

@@ -6,6 +6,12 @@
 Each size gets its own sandboxes and hub store; the sync itself runs in a child process
 (``sync-connector`` flow, full), which reports its own peak RSS (``getrusage``), so neither
 the sandboxes nor this process count. Latency is 0 ms here: it changes time, not memory.
+
+Where the memory goes: the child always samples its RSS and glibc's ``mallinfo2`` (heap in
+use vs free) and reports both at the RSS peak. ``CASHRAIL_BENCH_TRACEMALLOC=1`` (or a frame
+count) also traces Python allocations: the traced peak, and the top 25 allocation sites of a
+snapshot taken near the traced peak, written to ``CASHRAIL_BENCH_TRACEMALLOC_DIR`` (default
+the system's temp dir; the file's path is in the note). Tracing slows the sync 7-14x.
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ from bench.common import (
     Report,
     install_connectors,
     isolated_store,
+    current_rss_mib,
+    malloc_info_mib,
     peak_rss_mib,
+    sqlite_memory_mib,
     sandboxes,
     seconds,
 )
@@ -32,8 +41,72 @@ KINDS = ("bms", "business_central")
 MAX_GROWTH = 0.25
 
 
+class _Sampler:
+    """A thread sampling RSS and the C heap (and, when traced, Python's allocations) while the sync runs."""
+
+    def __init__(self, trace_frames: int, interval: float = 0.25) -> None:
+        import threading
+
+        self.trace_frames, self.interval = trace_frames, interval
+        self.rss_peak_mib = 0.0
+        self.heap_at_rss_peak: dict[str, float] = {}
+        self.snapshot: Any = None
+        self.snapshot_mib = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-memory-sampler", daemon=True)
+
+    def __enter__(self) -> _Sampler:
+        if self.trace_frames:
+            import tracemalloc
+
+            tracemalloc.start(self.trace_frames)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self) -> None:
+        rss = current_rss_mib()
+        if rss > self.rss_peak_mib:
+            self.rss_peak_mib, self.heap_at_rss_peak = rss, {**malloc_info_mib(), **sqlite_memory_mib()}
+        if self.trace_frames:
+            import tracemalloc
+
+            traced = tracemalloc.get_traced_memory()[0] / 2**20
+            if traced > self.snapshot_mib * 1.05:  # a snapshot costs: only when clearly higher
+                self.snapshot, self.snapshot_mib = tracemalloc.take_snapshot(), traced
+
+    def report(self, out_dir: Path, name: str) -> dict[str, Any]:
+        found: dict[str, Any] = {"rss_sampled_peak_mib": self.rss_peak_mib, "heap_at_rss_peak_mib": self.heap_at_rss_peak}
+        if not self.trace_frames:
+            return found
+        import tracemalloc
+
+        found["traced_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        path = out_dir / f"tracemalloc-{name}-{os.getpid()}.txt"
+        lines = [f"snapshot at {self.snapshot_mib:.1f} MiB traced (peak {found['traced_peak_mib']:.1f} MiB)", ""]
+        snapshot = self.snapshot.filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+        for stat in snapshot.statistics("traceback")[:25]:
+            lines.append(f"{stat.size / 2**20:8.2f} MiB in {stat.count:,} blocks")
+            lines.extend("    " + line for line in stat.traceback.format(limit=self.trace_frames, most_recent_first=True))
+        for stat in snapshot.statistics("filename")[:15]:
+            lines.append(f"{stat.size / 2**20:8.2f} MiB  {stat.traceback[0].filename}")
+        path.write_text("\n".join(lines) + "\n")
+        found["tracemalloc_file"] = str(path)
+        return found
+
+
 def child(connector: str) -> None:
     """In the child: one full sync; print ``{"peak_rss_mib", "baseline_rss_mib", ...}`` as JSON."""
+    import tempfile
     import time
 
     from hub import prefect_env
@@ -41,13 +114,20 @@ def child(connector: str) -> None:
     prefect_env.configure()
     from flows import sync as sync_flow
 
+    frames = os.environ.get("CASHRAIL_BENCH_TRACEMALLOC", "")
+    trace_frames = (int(frames) if frames.isdigit() and int(frames) > 1 else 12) if frames not in ("", "0") else 0
+    out_dir = Path(os.environ.get("CASHRAIL_BENCH_TRACEMALLOC_DIR") or tempfile.gettempdir())
     baseline = peak_rss_mib()  # everything imported, nothing synced
     start = time.perf_counter()
-    summary = sync_flow.sync_connector(connector=connector, environment="sandbox", full=True)
+    with _Sampler(trace_frames) as sampler:
+        summary = sync_flow.sync_connector(connector=connector, environment="sandbox", full=True)
     elapsed = time.perf_counter() - start
     records = sum(c["inserted"] + c["updated"] + c["unchanged"] for c in summary["streams"].values())
+    from hub import allocator
+
     print(json.dumps({"peak_rss_mib": peak_rss_mib(), "baseline_rss_mib": baseline, "records": records,
-                      "seconds": elapsed}))
+                      "seconds": elapsed, "trims": allocator.trims, "trim_seconds": allocator.trim_seconds,
+                      **sampler.report(out_dir, connector)}))
 
 
 def measure(kind: str, records: int, engine: str) -> dict[str, Any]:
@@ -64,6 +144,20 @@ def measure(kind: str, records: int, engine: str) -> dict[str, Any]:
         return result
 
 
+def _where(m: dict[str, Any]) -> str:
+    """The C heap at the RSS peak, and the traced Python peak when traced."""
+    heap = m.get("heap_at_rss_peak_mib") or {}
+    said = ""
+    if heap:
+        said += (f"; at the peak C heap {heap['in_use_mib']:,.0f} MiB in use, {heap['free_mib']:,.0f} MiB free "
+                 f"inside it, {heap['mmapped_mib']:,.0f} MiB mmapped")
+    if "sqlite_mib" in heap:
+        said += f", SQLite {heap['sqlite_mib']:,.0f} MiB (highest {heap['sqlite_highest_mib']:,.0f} MiB)"
+    if "traced_peak_mib" in m:
+        said += f"; traced peak {m['traced_peak_mib']:,.0f} MiB ({m['tracemalloc_file']})"
+    return said
+
+
 def run(sizes: list[int], kinds: tuple[str, ...] = KINDS, engine: str = "sqlite") -> Report:
     report = Report(f"Memory: peak RSS of a full sync (child process), hub on {engine}")
     sizes = sorted(sizes)
@@ -74,7 +168,7 @@ def run(sizes: list[int], kinds: tuple[str, ...] = KINDS, engine: str = "sqlite"
             m = found.setdefault(kind, {})[size] = measure(kind, size, engine)
             report.figure(f"{label} {size:,} records per large stream", f"{m['peak_rss_mib']:,.0f} MiB",
                           f"{m['records']:,} records in {seconds(m['seconds'])}; "
-                          f"{m['baseline_rss_mib']:,.0f} MiB before the sync")
+                          f"{m['baseline_rss_mib']:,.0f} MiB before the sync{_where(m)}")
         if len(sizes) > 1:
             small, large = found[kind][sizes[0]], found[kind][sizes[-1]]
             growth = large["peak_rss_mib"] / small["peak_rss_mib"] - 1

@@ -7,7 +7,8 @@ sixth of a 10k-record sync's CPU went to it (``bench/RESULTS.md``). Those object
 reference counting as soon as a page is stored; the collector is only for cycles, which this
 work hardly makes, so while any bulk work runs the youngest generation is collected every
 50,000 allocations instead. Nested and concurrent uses (a sync's streams run at once) share
-one setting; the last to finish restores what was there before.
+one setting; the last to finish restores what was there before. It also pins the C
+allocator's thresholds (``hub.allocator.tune``), so freed page buffers go back to the system.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from hub import allocator
 
 #: the collector's thresholds while bulk work runs
 BULK_THRESHOLDS = (50_000, 20, 100)
@@ -29,6 +32,7 @@ _saved: tuple[int, int, int] | None = None
 def bulk_work() -> Iterator[None]:
     """Run the body with the collector's bulk thresholds (restored when the last user leaves)."""
     global _active, _saved
+    allocator.tune()
     with _lock:
         if _active == 0:
             _saved = gc.get_threshold()

@@ -181,7 +181,9 @@ def apply_page(
                     "first_synced_at": now,
                 }
             )
-        elif old.is_deleted or not same_content(old.content_hash, digest, rec.raw):
+        elif old.is_deleted or (
+            old.content_hash != digest and not same_content(old.content_hash, digest, rec.payload)
+        ):
             updates[key] = {**row, "_id": old.id}
         else:
             result.counts.unchanged += 1

@@ -21,7 +21,7 @@ from sqlmodel import select
 from connectors.base import Record, SourceConnector, StreamSpec, SyncSettings
 from connectors.http import get_ci
 from connectors.registry import connector_class, mapping_module
-from hub import cards
+from hub import allocator, cards
 from hub.bulk import bulk_work
 from hub.db import session
 from hub.models import Connector, StreamState, SyncRun
@@ -201,6 +201,8 @@ def sync_stream(
         pages = _fetch_pages(connector, spec, scope, connector.read(spec, plan.since), mapper, ctx)
         for fetched in read_ahead(pages):
             counts.add(_store_page(scope, fetched, plan))
+            del fetched  # the page's buffers are free before the heap is trimmed
+            allocator.trim()
             if progress:
                 progress(stream_name, counts)
 
@@ -297,7 +299,7 @@ def _fetch_pages(
     for page, to_map, skipped, summary_hashes in _expanded_pages(connector, spec, scope, pages):
         mapped, bad = map_records(mapper, to_map, ctx)
         for record in mapped:
-            record.encoded  # noqa: B018 - cached: hashed and stored later without encoding again
+            record.release_raw()  # encoded once (hashed and stored as is); the parsed tree goes
         ids = [key for raw in page if (key := _id_of(raw))]
         yield _Fetched(len(page), ids, mapped, bad, skipped, summary_hashes)
 

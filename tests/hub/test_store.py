@@ -164,10 +164,17 @@ def test_test_connection_decides_the_card_status(checks: list[tuple[str, bool]],
     assert cards.status_after_test(report)[0] == status
 
 
-def test_a_record_stored_with_the_first_kind_of_hash_is_unchanged_and_rehashed_once(hub_db: str) -> None:
+@pytest.mark.parametrize("released", [False, True], ids=["parsed", "released"])
+def test_a_record_stored_with_the_first_kind_of_hash_is_unchanged_and_rehashed_once(hub_db: str, released: bool) -> None:
     from sqlalchemy import update
 
-    from mappings.base import HASH_VERSION, legacy_content_hash
+    from mappings.base import HASH_VERSION, MappedRecord, legacy_content_hash
+
+    def org(name: str) -> MappedRecord:  # the sync keeps a page's payloads only encoded
+        record = factories.organisation("1", name)
+        if released:
+            record.release_raw()
+        return record
 
     card = factories.bms_card()
     record = factories.organisation("1", "Acme")
@@ -175,12 +182,13 @@ def test_a_record_stored_with_the_first_kind_of_hash_is_unchanged_and_rehashed_o
         apply_page(s, _scope(card), [record], fetched=1)
         s.exec(update(Organisation).values(content_hash=legacy_content_hash(record.raw)))  # a store from before v2
     with session("sandbox") as s:
-        result = apply_page(s, _scope(card, run_id=2), [factories.organisation("1", "Acme")], fetched=1)
+        result = apply_page(s, _scope(card, run_id=2), [org("Acme")], fetched=1)
         row = s.exec(select(Organisation)).one()
     assert (result.counts.updated, result.counts.unchanged) == (0, 1)
     assert row.content_hash.startswith(HASH_VERSION) and row.seen_run_id == 2
+    assert row.raw == record.raw
     with session("sandbox") as s:  # a real change is still a change
-        result = apply_page(s, _scope(card, run_id=3), [factories.organisation("1", "Acme Renamed")], fetched=1)
+        result = apply_page(s, _scope(card, run_id=3), [org("Acme Renamed")], fetched=1)
     assert result.counts.updated == 1
 
 

@@ -23,3 +23,30 @@ def test_a_stored_hash_of_the_first_kind_matches_the_same_payload_only() -> None
     changed = {"id": 1, "name": "Acme Renamed"}
     assert not same_content(legacy_content_hash(raw), content_hash(changed), changed)
     assert not same_content(None, content_hash(raw), raw)
+
+
+def test_an_encoded_payload_holds_its_bytes_not_the_encoders_buffer() -> None:
+    import tracemalloc
+
+    from mappings.base import encode
+
+    raw = {f"field{i}": "value" * 3 for i in range(100)}
+    tracemalloc.start()
+    try:
+        blobs = [encode(raw) for _ in range(50)]
+        held = tracemalloc.get_traced_memory()[0] / len(blobs)
+    finally:
+        tracemalloc.stop()
+    assert blobs[0] == encode(dict(reversed(raw.items())))
+    assert held < len(blobs[0]) + 256  # orjson's own result holds ~16x its length here
+
+
+def test_a_released_record_keeps_its_encoding_and_reads_its_payload_back() -> None:
+    from mappings.base import MappedRecord
+
+    raw = {"id": "7", "lines": [{"b": 2, "a": "1.50"}], "name": "Acme"}
+    record = MappedRecord("7", None, {}, dict(raw))
+    encoded, digest = record.encoded, record.content_hash
+    record.release_raw()
+    assert record.raw == {} and record.encoded is encoded and record.content_hash == digest
+    assert record.payload == raw
