@@ -174,6 +174,22 @@ def warm_prefect() -> None:
 # --- measuring -------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds (user + system) used so far by this process, or by process ``pid`` (Linux)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sandbox_pid(kind: str) -> int:
+    """The process id of the running sandbox of ``kind`` (started by ``sandboxes``)."""
+    from hub import demo
+
+    return int(demo._read_state()[kind]["pid"])
+
+
 def timed(fn: Callable[[], T]) -> tuple[float, T]:
     """``(seconds, result)`` of one call, by the monotonic clock."""
     start = time.perf_counter()

@@ -11,6 +11,7 @@ Cashrail's ``sync-connector`` flow (full), the same flow again with nothing chan
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +20,11 @@ from typing import Any
 from bench import floors, peer
 from bench.common import (
     Report,
+    cpu_seconds,
     install_connectors,
     isolated_store,
     rate,
+    sandbox_pid,
     sandboxes,
     seconds,
     timed,
@@ -88,8 +91,13 @@ def bench_system(report: Report, store: Any, kind: str, info: dict[str, Any], na
     card_id, settings = _card(name)
     label = {"bms": "PSA (BMS)", "business_central": "ERP (BC)"}[kind]
 
+    sandbox = sandbox_pid(kind)
+    serving = cpu_seconds(sandbox)
     fetch_s, fetched = timed(lambda: floors.fetch_floor(kind, info, settings))
+    serving = cpu_seconds(sandbox) - serving
+    own, serving_sync = cpu_seconds(), cpu_seconds(sandbox)
     full = cashrail_sync(name, full=True)
+    own, serving_sync = cpu_seconds() - own, cpu_seconds(sandbox) - serving_sync
     full_s, full_streams = full.seconds, full.streams
     stored = sum(c["inserted"] + c["updated"] + c["unchanged"] for c in full.summary["streams"].values())
     incr = cashrail_sync(name, full=False)
@@ -108,6 +116,9 @@ def bench_system(report: Report, store: Any, kind: str, info: dict[str, Any], na
     floor = max(fetch_s, store_s)
     report.ratio(f"{label} Cashrail / max(fetch, store floor)", full_s / floor, f"<= {MAX_OVER_FLOOR}",
                  full_s / floor <= MAX_OVER_FLOOR)
+    report.figure(f"{label} CPU used", f"{own:,.2f} s + {serving_sync:,.2f} s",
+                  f"Cashrail's process + the sandbox's, during the full sync, on {os.cpu_count()} cores; the "
+                  f"sandbox used {serving:,.2f} s serving the fetch floor")
     report.figure(f"{label} Cashrail streams only", seconds(full.span),
                   f"first stream's start to last one's end; Prefect's flow run adds {full_s - full.span:.2f} s")
     report.ratio(f"{label} Cashrail streams only / max(fetch, store floor)", full.span / floor,
