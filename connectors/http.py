@@ -340,9 +340,14 @@ class ApiClient:
         def attempt() -> httpx.Response:
             if self.rate_limiter is not None:
                 self.rate_limiter.acquire(key)
-            return self._client.request(
+            response = self._client.request(
                 method, path, params=params, json=json, data=data, content=content, headers=headers
             )
+            # httpx binds the stream back to its response, a reference cycle that kept each
+            # (multi-MiB) body alive until the garbage collector's next pass; the body is read
+            # already, so it becomes the stream and the response is freed when dropped.
+            response.stream = httpx.ByteStream(response.content)
+            return response
 
         def should_retry(state: RetryCallState) -> bool:
             outcome = state.outcome

@@ -650,3 +650,29 @@ def test_get_ci_reads_keys_whatever_their_case() -> None:
     assert get_ci(result, "AccessToken") == "a"
     assert get_ci(result, "missing") is None
     assert get_ci(result, "missing", "dflt") == "dflt"
+
+
+# --- Memory ---------------------------------------------------------------------------
+
+
+def test_a_dropped_response_frees_its_body_without_waiting_for_the_garbage_collector() -> None:
+    # A sync holds a few pages at a time; each page's multi-MiB body must go as soon as the page
+    # is parsed, not pile up until the collector runs (which bulk work makes rarer).
+    import gc
+    import weakref
+
+    body = b'{"Result": [' + b",".join(b'{"Id": %d}' % i for i in range(1000)) + b"]}"
+    client = ApiClient(BASE, transport=httpx.MockTransport(lambda request: httpx.Response(200, content=body)))
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        response = client.request("GET", ACCOUNTS)
+        assert response.json()["Result"][999] == {"Id": 999}
+        gone = weakref.ref(response)
+        del response
+        assert gone() is None
+        assert len(client.get_json(ACCOUNTS)["Result"]) == 1000
+    finally:
+        if was_enabled:
+            gc.enable()
+        client.close()
