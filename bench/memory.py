@@ -52,6 +52,8 @@ class _Sampler:
         self.heap_at_rss_peak: dict[str, float] = {}
         self.snapshot: Any = None
         self.snapshot_mib = 0.0
+        self.last_page: dict[str, float] = {}  # stream -> when it last stored a page (progress events)
+        self.streams_at_peak: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-memory-sampler", daemon=True)
 
@@ -72,10 +74,19 @@ class _Sampler:
         while not self._stop.wait(self.interval):
             self._sample()
 
+    def progress(self, stream: str, _counts: Any) -> None:
+        import time
+
+        self.last_page[stream] = time.monotonic()
+
     def _sample(self) -> None:
+        import time
+
         rss = current_rss_mib()
         if rss > self.rss_peak_mib:
             self.rss_peak_mib, self.heap_at_rss_peak = rss, {**malloc_info_mib(), **sqlite_memory_mib()}
+            now = time.monotonic()  # streams that stored a page within 2 s: their windows are in flight
+            self.streams_at_peak = sorted(name for name, at in dict(self.last_page).items() if now - at < 2.0)
         if self.trace_frames:
             import tracemalloc
 
@@ -84,7 +95,8 @@ class _Sampler:
                 self.snapshot, self.snapshot_mib = tracemalloc.take_snapshot(), traced
 
     def report(self, out_dir: Path, name: str) -> dict[str, Any]:
-        found: dict[str, Any] = {"rss_sampled_peak_mib": self.rss_peak_mib, "heap_at_rss_peak_mib": self.heap_at_rss_peak}
+        found: dict[str, Any] = {"rss_sampled_peak_mib": self.rss_peak_mib, "heap_at_rss_peak_mib": self.heap_at_rss_peak,
+                                 "streams_at_peak": self.streams_at_peak}
         if not self.trace_frames:
             return found
         import tracemalloc
@@ -120,6 +132,7 @@ def child(connector: str) -> None:
     baseline = peak_rss_mib()  # everything imported, nothing synced
     start = time.perf_counter()
     with _Sampler(trace_frames) as sampler:
+        sync_flow.add_progress_listener(sampler.progress)
         summary = sync_flow.sync_connector(connector=connector, environment="sandbox", full=True)
     elapsed = time.perf_counter() - start
     records = sum(c["inserted"] + c["updated"] + c["unchanged"] for c in summary["streams"].values())
@@ -153,6 +166,8 @@ def _where(m: dict[str, Any]) -> str:
                  f"inside it, {heap['mmapped_mib']:,.0f} MiB mmapped")
     if "sqlite_mib" in heap:
         said += f", SQLite {heap['sqlite_mib']:,.0f} MiB (highest {heap['sqlite_highest_mib']:,.0f} MiB)"
+    if m.get("streams_at_peak") is not None:
+        said += f"; streams storing pages at the peak: {', '.join(m['streams_at_peak']) or 'none'}"
     if "traced_peak_mib" in m:
         said += f"; traced peak {m['traced_peak_mib']:,.0f} MiB ({m['tracemalloc_file']})"
     return said
