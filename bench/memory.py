@@ -84,7 +84,8 @@ class _Sampler:
 
         rss = current_rss_mib()
         if rss > self.rss_peak_mib:
-            self.rss_peak_mib, self.heap_at_rss_peak = rss, {**malloc_info_mib(), **sqlite_memory_mib()}
+            self.rss_peak_mib, self.heap_at_rss_peak = rss, {**malloc_info_mib(), **sqlite_memory_mib(),
+                                                             "python_blocks": sys.getallocatedblocks()}
             now = time.monotonic()  # streams that stored a page within 2 s: their windows are in flight
             self.streams_at_peak = sorted(name for name, at in dict(self.last_page).items() if now - at < 2.0)
         if self.trace_frames:
@@ -166,6 +167,8 @@ def _where(m: dict[str, Any]) -> str:
                  f"inside it, {heap['mmapped_mib']:,.0f} MiB mmapped")
     if "sqlite_mib" in heap:
         said += f", SQLite {heap['sqlite_mib']:,.0f} MiB (highest {heap['sqlite_highest_mib']:,.0f} MiB)"
+    if "python_blocks" in heap:
+        said += f", {heap['python_blocks']:,} Python memory blocks allocated"
     if m.get("streams_at_peak") is not None:
         said += f"; streams storing pages at the peak: {', '.join(m['streams_at_peak']) or 'none'}"
     if "traced_peak_mib" in m:
