@@ -21,6 +21,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +47,6 @@ class _Sampler:
     """A thread sampling RSS and the C heap (and, when traced, Python's allocations) while the sync runs."""
 
     def __init__(self, trace_frames: int, interval: float = 0.25) -> None:
-        import threading
-
         self.trace_frames, self.interval = trace_frames, interval
         self.rss_peak_mib = 0.0
         self.heap_at_rss_peak: dict[str, float] = {}
@@ -75,13 +75,9 @@ class _Sampler:
             self._sample()
 
     def progress(self, stream: str, _counts: Any) -> None:
-        import time
-
         self.last_page[stream] = time.monotonic()
 
     def _sample(self) -> None:
-        import time
-
         rss = current_rss_mib()
         if rss > self.rss_peak_mib:
             self.rss_peak_mib, self.heap_at_rss_peak = rss, {**malloc_info_mib(), **sqlite_memory_mib(),
@@ -120,7 +116,6 @@ class _Sampler:
 def child(connector: str) -> None:
     """In the child: one full sync; print ``{"peak_rss_mib", "baseline_rss_mib", ...}`` as JSON."""
     import tempfile
-    import time
 
     from hub import prefect_env
 
