@@ -123,6 +123,21 @@ def existing_rows(s: Session, scope: PageScope, external_ids: Sequence[str]) -> 
     return found
 
 
+def _ids_of(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, int]:
+    """The row ids of these records (just inserted: their lines need them)."""
+    t = scope.table.__table__
+    found: dict[str, int] = {}
+    for chunk in _chunks(external_ids):
+        found.update(s.connection().execute(  # type: ignore[arg-type]
+            select(t.c.external_id, t.c.id).where(
+                t.c.environment == scope.environment,
+                t.c.connector_id == scope.connector_id,
+                t.c.external_id.in_(chunk),
+            )
+        ).tuples().all())
+    return found
+
+
 def apply_page(
     s: Session,
     scope: PageScope,
@@ -196,7 +211,7 @@ def apply_page(
         # which their lines need, are read back by key in the same transaction.
         insert_many(s.connection(), t, inserts)
         if scope.entity in CHILD_TABLES:
-            ids = {key: row.id for key, row in existing_rows(s, scope, [r["external_id"] for r in inserts]).items()}
+            ids = _ids_of(s, scope, [r["external_id"] for r in inserts])
             _replace_children(s, scope, [(ids[r["external_id"]], by_key[r["external_id"]]) for r in inserts],
                               fresh=True)
     if updates:
@@ -254,6 +269,12 @@ def _replace_children(
 
 def _release_from_quarantine(s: Session, scope: PageScope, external_ids: list[str]) -> None:
     q = QuarantinedRecord.__table__
+    in_stream = (q.c.environment == scope.environment, q.c.connector_id == scope.connector_id,
+                 q.c.stream == scope.stream)
+    # One index probe first: most streams have nothing quarantined, and a page's delete by
+    # hundreds of keys would probe the index once per key.
+    if s.connection().execute(select(q.c.id).where(*in_stream).limit(1)).first() is None:
+        return
     for chunk in _chunks(external_ids):
         s.connection().execute(
             delete(q).where(
@@ -345,6 +366,27 @@ def stream_state(s: Session, environment: str, connector_id: int, stream: str) -
         s.add(state)
         s.flush()
     return state
+
+
+def page_stored(s: Session, scope: PageScope, newest: datetime | None) -> None:
+    """A page's bookkeeping, in its transaction: the stream's cursor moves forward to the
+    newest modified time stored (never back), and the run's heartbeat is renewed.
+
+    Plain statements by key: this runs once per page of a sync, hundreds of thousands of
+    records, where loading and flushing the two ORM rows cost more than the statements.
+    """
+    st, runs = StreamState.__table__, SyncRun.__table__
+    conn = s.connection()
+    found = conn.execute(select(st.c.id, st.c.cursor).where(
+        st.c.connector_id == scope.connector_id, st.c.stream == scope.stream)).first()
+    if found is None:  # a stream's first page: the row is created (and advanced) the ORM way
+        advance_cursor(stream_state(s, scope.environment, scope.connector_id, scope.stream), newest, scope.run_id)
+    else:
+        values: dict[str, Any] = {"last_run_id": scope.run_id}
+        if newest is not None and (found.cursor is None or datetime.fromisoformat(found.cursor) < newest):
+            values["cursor"] = newest.isoformat()
+        conn.execute(update(st).where(st.c.id == found.id).values(values))
+    conn.execute(update(runs).where(runs.c.id == scope.run_id).values(heartbeat_at=utcnow()))
 
 
 def advance_cursor(state: StreamState, candidate: datetime | None, run_id: int) -> None:

@@ -29,10 +29,10 @@ from hub.store import (
     PageScope,
     Quarantine,
     StreamCounts,
-    advance_cursor,
     apply_page,
     existing_rows,
     mark_unseen_deleted,
+    page_stored,
     stream_state,
 )
 from hub.types import utcnow
@@ -336,13 +336,7 @@ def _store_page(scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> StreamCo
         result = apply_page(
             s, scope, mapped, bad, fetched=fetched.size, mark_seen=seen, summary_hashes=fetched.summary_hashes
         )
-        state = stream_state(s, scope.environment, scope.connector_id, scope.stream)
-        advance_cursor(state, result.max_modified, scope.run_id)
-        s.add(state)
-        run = s.get(SyncRun, scope.run_id)
-        if run is not None:
-            run.heartbeat_at = utcnow()
-            s.add(run)
+        page_stored(s, scope, result.max_modified)
     result.counts.unchanged += len(fetched.skipped)
     return result.counts
 
