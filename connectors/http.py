@@ -553,15 +553,23 @@ def fingerprint(records: Sequence[Mapping[str, Any]], key: str) -> str:
     return hashlib.sha256("\x1f".join(sorted(ids)).encode()).hexdigest()
 
 
+def _key_ci(record: Mapping[str, Any], key: str) -> str | None:
+    if key in record:
+        return key
+    wanted = key.casefold()
+    return next((name for name in record if isinstance(name, str) and name.casefold() == wanted), None)
+
+
 def get_ci(record: Mapping[str, Any], key: str, default: Any = None) -> Any:
     """Read ``key`` ignoring case ("AccessToken" == "accessToken").
 
     BMS's spec and its real responses disagree on key casing.
     """
-    if key in record:
-        return record[key]
-    wanted = key.casefold()
-    for name, value in record.items():
-        if isinstance(name, str) and name.casefold() == wanted:
-            return value
-    return default
+    found = _key_ci(record, key)
+    return default if found is None else record[found]
+
+
+def pop_ci(record: dict[str, Any], key: str, default: Any = None) -> Any:
+    """Take ``key`` out of ``record``, ignoring case, like ``get_ci``."""
+    found = _key_ci(record, key)
+    return default if found is None else record.pop(found)

@@ -34,6 +34,7 @@ from connectors.http import (
     RetryPolicy,
     fingerprint,
     get_ci,
+    pop_ci,
 )
 
 HOUR = 3600.0
@@ -204,8 +205,10 @@ class BmsConnector(SourceConnector):
             shifted = shifted or not seen.isdisjoint(ids) or (
                 isinstance(total, int) and first_total is not None and total < first_total)
             seen.update(ids)
-            yield records
-            if len(records) < size or (isinstance(total, int) and number * size >= total):
+            last = len(records) < size or (isinstance(total, int) and number * size >= total)
+            del records  # taken out of the body, not named: this generator keeps no page while it waits
+            yield pop_ci(body, "Result")
+            if last:
                 return shifted
             number += 1
 

@@ -258,14 +258,14 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
         guard = PageGuard(stream.path)
         while True:
             body = self._get(url, params=params, headers=headers)
-            records = body.get("value") if isinstance(body, dict) else None
-            if not isinstance(records, list):
+            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
                 raise ApiError(
                     "the list endpoint returned no value list", method="GET", path=stream.path
                 )
-            if records:
-                yield records
             next_link = body.get("@odata.nextLink")
+            if body["value"]:
+                # Taken out of the body, not named: this generator keeps no page while it waits.
+                yield body.pop("value")
             if not next_link:
                 return
             guard.check(next_link)

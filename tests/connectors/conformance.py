@@ -7,6 +7,8 @@ talking to a live sandbox with clean data.
 
 from __future__ import annotations
 
+import gc
+import types
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -57,6 +59,14 @@ class ConnectorConformance:
             ids = [r.external_id for r in records]
             assert ids, f"{spec.name} returned nothing"
             assert len(ids) == len(set(ids)), f"{spec.name} repeated an id across pages"
+
+    def test_read_keeps_no_page_while_it_waits_so_a_sync_holds_each_page_once(self, connector: SourceConnector) -> None:
+        for spec in connector.streams:
+            pages = connector.read(spec, None)
+            page = next(pages)
+            holders = [r for r in gc.get_referrers(page) if isinstance(r, types.GeneratorType)]
+            assert not holders, f"{spec.name}: the read generator still holds the page it handed over"
+            pages.close()
 
     def test_incremental_streams_filter_by_modified_time_inclusively(self, connector: SourceConnector) -> None:
         for spec in connector.streams:
