@@ -9,12 +9,22 @@ work hardly makes, so while any bulk work runs the youngest generation is collec
 50,000 allocations instead. Nested and concurrent uses (a sync's streams run at once) share
 one setting; the last to finish restores what was there before. It also pins the C
 allocator's thresholds (``hub.allocator.tune``), so freed page buffers go back to the system.
+
+The few cycles there are still matter in a long run: SQLAlchemy statements and their bound
+parameters, tenacity's retry state, exceptions with their tracebacks. A page's work outlives
+the young generations, so by the time such a cycle is garbage it sits in the oldest one,
+which CPython collects only once the objects promoted since its last pass exceed a quarter
+of all long-lived ones: a long sync's memory grew with the history it read (``bench.memory``,
+see ``bench/RESULTS.md``). ``checkpoint()``, called between units of bulk work (a sync's
+pages), runs a full collection at most every ``FULL_COLLECTION_EVERY`` seconds, which keeps
+that garbage to a few seconds' worth whatever the length of the run.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,10 +32,13 @@ from hub import allocator
 
 #: the collector's thresholds while bulk work runs
 BULK_THRESHOLDS = (50_000, 20, 100)
+#: seconds between the full collections ``checkpoint`` runs (one pass costs tens of milliseconds)
+FULL_COLLECTION_EVERY = 2.0
 
 _lock = threading.Lock()
 _active = 0
 _saved: tuple[int, int, int] | None = None
+_last_full = time.monotonic()
 
 
 @contextmanager
@@ -46,3 +59,17 @@ def bulk_work() -> Iterator[None]:
             if _active == 0 and _saved is not None:
                 gc.set_threshold(*_saved)
                 _saved = None
+
+
+def checkpoint() -> bool:
+    """Between units of bulk work: a full collection if the last one ran at least
+    ``FULL_COLLECTION_EVERY`` seconds ago (across threads: concurrent streams share it).
+    Returns whether it collected."""
+    global _last_full
+    now = time.monotonic()
+    with _lock:
+        if now - _last_full < FULL_COLLECTION_EVERY:
+            return False
+        _last_full = now
+    gc.collect()
+    return True

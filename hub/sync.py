@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlmodel import select
@@ -21,8 +22,7 @@ from sqlmodel import select
 from connectors.base import Record, SourceConnector, StreamSpec, SyncSettings
 from connectors.http import get_ci
 from connectors.registry import connector_class, mapping_module
-from hub import allocator, cards
-from hub.bulk import bulk_work
+from hub import allocator, bulk, cards
 from hub.db import session
 from hub.models import Connector, StreamState, SyncRun
 from hub.store import (
@@ -187,7 +187,7 @@ def sync_stream(
     if progress:  # started: a progress bar (and a stream's own timing) begins here
         progress(stream_name, counts)
 
-    with bulk_work(), cards.instantiate(card, **(connector_kwargs or {})) as connector:
+    with bulk.bulk_work(), cards.instantiate(card, **(connector_kwargs or {})) as connector:
         plan = plan_read(
             spec,
             cursor=state.cursor,
@@ -202,6 +202,7 @@ def sync_stream(
         for fetched in read_ahead(pages):
             counts.add(_store_page(scope, fetched, plan))
             del fetched  # the page's buffers are free before the heap is trimmed
+            bulk.checkpoint()  # and the cycles its statements left, every few seconds
             allocator.trim()
             if progress:
                 progress(stream_name, counts)
@@ -219,7 +220,9 @@ def sync_stream(
     return counts
 
 
-#: pages fetched ahead of the one being stored: enough to hide a round trip, bounded memory
+#: pages in flight at once: the one being stored and the next, fetched and mapped meanwhile.
+#: Each is a whole page (a 1,000-invoice ERP page is ~30 MiB parsed and mapped), so more would
+#: only hold more memory: the slower of the two sides sets the pace either way.
 READ_AHEAD = 2
 
 
@@ -229,27 +232,34 @@ class _Failed:
 
 
 def read_ahead(items: Iterator[Any], depth: int = READ_AHEAD) -> Iterator[Any]:
-    """Yield what ``items`` yields while a thread produces up to ``depth`` items ahead.
+    """Yield what ``items`` yields while a thread produces the next ones, at most ``depth``
+    items in flight: counted from when the producer starts on one until the consumer comes
+    back for the one after it. ``depth=2`` stores one page while the next is fetched.
 
     The producer only reads: every write stays in the consumer's thread, in order, so a
     kill still leaves whole pages and their cursor. An error of the producer is raised in
     the consumer at the item where it happened; a consumer that stops early stops it.
     """
-    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    if depth < 2:
+        raise ValueError(f"read_ahead needs a depth of at least 2 (one item consumed, one produced), not {depth}")
+    permits = threading.Semaphore(depth)
+    slots: queue.SimpleQueue[Any] = queue.SimpleQueue()
     done, stop = object(), threading.Event()
 
     def produce() -> None:
         try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        slots.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+            it = iter(items)
+            while True:
+                while not permits.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
                 if stop.is_set():
                     return
-            slots.put(done)
+                try:
+                    slots.put(next(it))  # no name keeps the item: it lives as long as the consumer holds it
+                except StopIteration:
+                    slots.put(done)
+                    return
         except BaseException as exc:  # handed to the consumer, which raises it
             slots.put(_Failed(exc))
 
@@ -263,13 +273,10 @@ def read_ahead(items: Iterator[Any], depth: int = READ_AHEAD) -> Iterator[Any]:
             if isinstance(item, _Failed):
                 raise item.exc
             yield item
+            del item
+            permits.release()  # the consumer is done with it: the producer may start another
     finally:
         stop.set()
-        while worker.is_alive():
-            try:
-                slots.get(timeout=0.1)
-            except queue.Empty:
-                pass
         worker.join()
 
 
@@ -295,37 +302,49 @@ def _fetch_pages(
     ctx: MappingContext,
 ) -> Iterator[_Fetched]:
     """Pages with their records mapped and encoded: pure work, done in the read-ahead thread
-    while the consumer's thread waits on the database."""
-    for page, to_map, skipped, summary_hashes in _expanded_pages(connector, spec, scope, pages):
-        mapped, bad = map_records(mapper, to_map, ctx)
-        for record in mapped:
-            record.release_raw()  # encoded once (hashed and stored as is); the parsed tree goes
-        ids = [key for raw in page if (key := _id_of(raw))]
-        yield _Fetched(len(page), ids, mapped, bad, skipped, summary_hashes)
+    while the consumer's thread waits on the database.
+
+    Chained by ``map``, not by generators: a generator suspended at ``yield`` keeps its locals,
+    so a parsed page would stay alive beside its mapped copy until the next page replaced it.
+    """
+    expanded = map(partial(_expand_page, connector, spec, scope), pages)
+    return map(partial(_map_page, mapper, ctx), expanded)
 
 
-def _expanded_pages(
-    connector: SourceConnector, spec: StreamSpec, scope: PageScope, pages: Iterator[list[Record]]
-) -> Iterator[tuple[list[Record], list[Record], list[str], dict[str, str] | None]]:
-    for page in pages:
-        if not spec.detail_path:
-            yield page, page, [], None
-            continue
-        # Only records whose list payload changed need their detail fetched again.
-        summary_hashes = {i: content_hash(r) for r in page if (i := _id_of(r)) is not None}
-        with session(scope.environment) as s:
-            known = existing_rows(s, scope, list(summary_hashes))
-        skipped: list[str] = []
-        need = []
-        for raw in page:
-            key = _id_of(raw)
-            old = known.get(key) if key else None
-            if old is not None and not old.is_deleted and old.summary_hash == summary_hashes.get(key):
-                skipped.append(key)  # type: ignore[arg-type]
-            else:
-                need.append(raw)
-        to_map = connector.expand(spec, [r for r in need if _id_of(r)]) + [r for r in need if not _id_of(r)]
-        yield page, to_map, skipped, summary_hashes
+def _map_page(
+    mapper: Callable[[Record, MappingContext], MappedRecord],
+    ctx: MappingContext,
+    expanded: tuple[list[Record], list[Record], list[str], dict[str, str] | None],
+) -> _Fetched:
+    page, to_map, skipped, summary_hashes = expanded
+    mapped, bad = map_records(mapper, to_map, ctx)
+    for record in mapped:
+        record.release_raw()  # encoded once (hashed and stored as is); the parsed tree goes
+    return _Fetched(len(page), [key for raw in page if (key := _id_of(raw))], mapped, bad, skipped, summary_hashes)
+
+
+def _expand_page(
+    connector: SourceConnector, spec: StreamSpec, scope: PageScope, page: list[Record]
+) -> tuple[list[Record], list[Record], list[str], dict[str, str] | None]:
+    """The page, the records to map (their detail payloads where the stream has them), the ids
+    skipped as unchanged, and the list payloads' hashes."""
+    if not spec.detail_path:
+        return page, page, [], None
+    # Only records whose list payload changed need their detail fetched again.
+    summary_hashes = {i: content_hash(r) for r in page if (i := _id_of(r)) is not None}
+    with session(scope.environment) as s:
+        known = existing_rows(s, scope, list(summary_hashes))
+    skipped: list[str] = []
+    need = []
+    for raw in page:
+        key = _id_of(raw)
+        old = known.get(key) if key else None
+        if old is not None and not old.is_deleted and old.summary_hash == summary_hashes.get(key):
+            skipped.append(key)  # type: ignore[arg-type]
+        else:
+            need.append(raw)
+    to_map = connector.expand(spec, [r for r in need if _id_of(r)]) + [r for r in need if not _id_of(r)]
+    return page, to_map, skipped, summary_hashes
 
 
 def _store_page(scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> StreamCounts:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 
 import pytest
 
+from hub import bulk
 from hub.bulk import BULK_THRESHOLDS, bulk_work
 
 
@@ -55,3 +58,36 @@ def test_overlapping_streams_keep_bulk_thresholds_until_the_last_one_ends() -> N
         t.join(10)
     assert seen == [BULK_THRESHOLDS]
     assert gc.get_threshold() == (700, 10, 10)
+
+
+class Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def _old_garbage() -> weakref.ref[Cycle]:
+    """A cycle that outlived the young generations before it became garbage, as a page's
+    statements do: only a full collection frees it."""
+    cycle = Cycle()
+    gc.collect(1)  # survivors of generations 0 and 1 move to the oldest
+    gc.collect(1)
+    ref = weakref.ref(cycle)
+    del cycle
+    gc.collect(1)
+    return ref
+
+
+def test_checkpoint_frees_old_cyclic_garbage_so_a_long_sync_does_not_grow(monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = _old_garbage()
+    assert ref() is not None  # the young collections left it
+    monkeypatch.setattr(bulk, "_last_full", time.monotonic() - bulk.FULL_COLLECTION_EVERY)
+    assert bulk.checkpoint()
+    assert ref() is None
+
+
+def test_checkpoints_between_pages_collect_at_most_every_few_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "_last_full", time.monotonic() - bulk.FULL_COLLECTION_EVERY)
+    assert bulk.checkpoint()
+    ref = _old_garbage()
+    assert not bulk.checkpoint()  # just collected: the next page does not pay for another pass
+    assert ref() is not None

@@ -1,0 +1,91 @@
+"""The sync's read-ahead: the next page is fetched while one is stored, and no more pages than
+that are held, so a sync's memory does not grow with the length of the history."""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from hub.sync import READ_AHEAD, read_ahead
+
+
+class Page:
+    """Stands for a page of records; only its lifetime matters here."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
+def _pages(count: int, alive: weakref.WeakSet[Page], most: list[int]) -> Iterator[Page]:
+    def make(number: int) -> Page:
+        page = Page(number)
+        alive.add(page)
+        most[0] = max(most[0], len(alive))
+        return page
+
+    return map(make, range(count))  # keeps no page itself, as the sync's page chain does
+
+
+def test_read_ahead_holds_no_more_pages_than_its_depth_however_long_the_history() -> None:
+    alive: weakref.WeakSet[Page] = weakref.WeakSet()
+    most = [0]
+    numbers = []
+    for page in read_ahead(_pages(40, alive, most)):
+        time.sleep(0.002)  # storing is the slow side: the producer waits, it does not pile up pages
+        numbers.append(page.number)
+        del page
+    assert numbers == list(range(40))
+    assert most[0] == READ_AHEAD == 2
+
+
+def test_read_ahead_fetches_the_next_page_while_one_is_being_stored() -> None:
+    second_made = threading.Event()
+
+    def pages() -> Iterator[int]:
+        yield 0
+        second_made.set()
+        yield 1
+
+    got = []
+    for number in read_ahead(pages()):
+        if number == 0:  # while page 0 is stored, page 1 is produced
+            assert second_made.wait(5), "the next page was not fetched while this one was stored"
+        got.append(number)
+    assert got == [0, 1]
+
+
+def test_read_ahead_raises_the_producers_error_at_the_page_where_it_happened() -> None:
+    def pages() -> Iterator[int]:
+        yield 0
+        yield 1
+        raise ConnectionError("the source went away after page 1")
+
+    got = []
+    with pytest.raises(ConnectionError, match="after page 1"):
+        for number in read_ahead(pages()):
+            got.append(number)
+    assert got == [0, 1]  # both pages before the error were handed over (and stored)
+
+
+def test_a_consumer_that_stops_early_stops_the_producer() -> None:
+    produced = []
+
+    def pages() -> Iterator[int]:
+        for number in range(1000):
+            produced.append(number)
+            yield number
+
+    ahead = read_ahead(pages())
+    assert next(ahead) == 0
+    ahead.close()
+    assert not [t for t in threading.enumerate() if t.name == "sync-read-ahead"]
+    assert len(produced) <= READ_AHEAD
+
+
+def test_read_ahead_refuses_a_depth_that_could_not_overlap_fetch_and_store() -> None:
+    with pytest.raises(ValueError, match="depth of at least 2"):
+        list(read_ahead(iter([1]), depth=1))
