@@ -91,3 +91,16 @@ def test_checkpoints_between_pages_collect_at_most_every_few_seconds(monkeypatch
     ref = _old_garbage()
     assert not bulk.checkpoint()  # just collected: the next page does not pay for another pass
     assert ref() is not None
+
+
+def test_bulk_work_leaves_what_was_there_before_out_of_its_passes_and_hands_it_back_after() -> None:
+    before = Cycle()
+    with bulk_work():
+        assert gc.get_freeze_count() > 0  # a pass during the work skips what existed before it
+        ref = weakref.ref(before)
+        del before
+        gc.collect()
+        assert ref() is not None
+    assert gc.get_freeze_count() == 0
+    gc.collect()  # and is collected again once the work is over
+    assert ref() is None
