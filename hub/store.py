@@ -6,7 +6,7 @@ records and the stream cursor commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -100,6 +100,19 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start : start + size]
 
 
+def _keyed(t: Any, scope: PageScope, external_ids: Sequence[str]) -> tuple[Any, ...]:
+    """The conditions selecting these records of the scope's connector."""
+    return (t.c.environment == scope.environment, t.c.connector_id == scope.connector_id,
+            t.c.external_id.in_(external_ids))
+
+
+def _rows_by_key(s: Session, scope: PageScope, columns: Sequence[Any], external_ids: Sequence[str]) -> Iterator[Any]:
+    """``columns`` of the stored records with these external ids (in chunks of keys)."""
+    t = scope.table.__table__
+    for chunk in _chunks(list(external_ids)):
+        yield from s.connection().execute(select(*columns).where(*_keyed(t, scope, chunk)))
+
+
 def existing_rows(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, Existing]:
     """The stored bookkeeping of these records (id, hash, deleted marker)."""
     t = scope.table.__table__
@@ -107,35 +120,16 @@ def existing_rows(s: Session, scope: PageScope, external_ids: Sequence[str]) -> 
     cols = [t.c.external_id, t.c.id, t.c.content_hash, t.c.is_deleted]
     if has_summary:
         cols.append(t.c.summary_hash)
-    found: dict[str, Existing] = {}
-    for chunk in _chunks(list(external_ids)):
-        rows = s.connection().execute(
-            select(*cols).where(
-                t.c.environment == scope.environment,
-                t.c.connector_id == scope.connector_id,
-                t.c.external_id.in_(chunk),
-            )
-        )
-        for row in rows:
-            found[row.external_id] = Existing(
-                row.id, row.content_hash, row.is_deleted, row.summary_hash if has_summary else None
-            )
-    return found
+    return {
+        row.external_id: Existing(row.id, row.content_hash, row.is_deleted, row.summary_hash if has_summary else None)
+        for row in _rows_by_key(s, scope, cols, external_ids)
+    }
 
 
 def _ids_of(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, int]:
     """The row ids of these records (just inserted: their lines need them)."""
     t = scope.table.__table__
-    found: dict[str, int] = {}
-    for chunk in _chunks(external_ids):
-        found.update(s.connection().execute(  # type: ignore[arg-type]
-            select(t.c.external_id, t.c.id).where(
-                t.c.environment == scope.environment,
-                t.c.connector_id == scope.connector_id,
-                t.c.external_id.in_(chunk),
-            )
-        ).tuples().all())
-    return found
+    return {key: row_id for key, row_id in _rows_by_key(s, scope, (t.c.external_id, t.c.id), external_ids)}
 
 
 def apply_page(
@@ -231,15 +225,7 @@ def apply_page(
     unmarked = [key for key in mark_seen if key not in written]
     if unmarked:
         for chunk in _chunks(unmarked):
-            s.connection().execute(
-                update(t)
-                .where(
-                    t.c.environment == scope.environment,
-                    t.c.connector_id == scope.connector_id,
-                    t.c.external_id.in_(chunk),
-                )
-                .values(seen_run_id=scope.run_id)
-            )
+            s.connection().execute(update(t).where(*_keyed(t, scope, chunk)).values(seen_run_id=scope.run_id))
 
     if by_key:
         _release_from_quarantine(s, scope, list(by_key))
@@ -267,23 +253,20 @@ def _replace_children(
     insert_many(s.connection(), lines, rows)
 
 
+def _in_stream(q: Any, scope: PageScope) -> tuple[Any, ...]:
+    """The conditions selecting the scope's stream's quarantined records."""
+    return (q.c.environment == scope.environment, q.c.connector_id == scope.connector_id,
+            q.c.stream == scope.stream)
+
+
 def _release_from_quarantine(s: Session, scope: PageScope, external_ids: list[str]) -> None:
     q = QuarantinedRecord.__table__
-    in_stream = (q.c.environment == scope.environment, q.c.connector_id == scope.connector_id,
-                 q.c.stream == scope.stream)
     # One index probe first: most streams have nothing quarantined, and a page's delete by
     # hundreds of keys would probe the index once per key.
-    if s.connection().execute(select(q.c.id).where(*in_stream).limit(1)).first() is None:
+    if s.connection().execute(select(q.c.id).where(*_in_stream(q, scope)).limit(1)).first() is None:
         return
     for chunk in _chunks(external_ids):
-        s.connection().execute(
-            delete(q).where(
-                q.c.environment == scope.environment,
-                q.c.connector_id == scope.connector_id,
-                q.c.stream == scope.stream,
-                q.c.external_id.in_(chunk),
-            )
-        )
+        s.connection().execute(delete(q).where(*_in_stream(q, scope), q.c.external_id.in_(chunk)))
 
 
 def _quarantine(s: Session, scope: PageScope, items: Sequence[Quarantine], now: datetime) -> int:
@@ -295,12 +278,7 @@ def _quarantine(s: Session, scope: PageScope, items: Sequence[Quarantine], now: 
     found = [
         (row.id, row.record_hash)
         for row in s.connection().execute(
-            select(q.c.id, q.c.record_hash).where(
-                q.c.environment == scope.environment,
-                q.c.connector_id == scope.connector_id,
-                q.c.stream == scope.stream,
-                q.c.record_hash.in_([*by_hash, *legacy]),
-            )
+            select(q.c.id, q.c.record_hash).where(*_in_stream(q, scope), q.c.record_hash.in_([*by_hash, *legacy]))
         )
     ]
     rehashed = [{"_id": row_id, "record_hash": legacy[h]} for row_id, h in found if h in legacy]
@@ -329,12 +307,7 @@ def _quarantine(s: Session, scope: PageScope, items: Sequence[Quarantine], now: 
     if known:
         s.connection().execute(
             update(q)
-            .where(
-                q.c.environment == scope.environment,
-                q.c.connector_id == scope.connector_id,
-                q.c.stream == scope.stream,
-                q.c.record_hash.in_(list(known)),
-            )
+            .where(*_in_stream(q, scope), q.c.record_hash.in_(list(known)))
             .values(last_seen_at=now, sync_run_id=scope.run_id)
         )
     return len(items)
@@ -379,23 +352,15 @@ def page_stored(s: Session, scope: PageScope, newest: datetime | None) -> None:
     conn = s.connection()
     found = conn.execute(select(st.c.id, st.c.cursor).where(
         st.c.connector_id == scope.connector_id, st.c.stream == scope.stream)).first()
-    if found is None:  # a stream's first page: the row is created (and advanced) the ORM way
-        advance_cursor(stream_state(s, scope.environment, scope.connector_id, scope.stream), newest, scope.run_id)
-    else:
-        values: dict[str, Any] = {"last_run_id": scope.run_id}
-        if newest is not None and (found.cursor is None or datetime.fromisoformat(found.cursor) < newest):
-            values["cursor"] = newest.isoformat()
-        conn.execute(update(st).where(st.c.id == found.id).values(values))
+    if found is None:  # the sync creates the row as a stream starts; a caller that did not, here
+        state = stream_state(s, scope.environment, scope.connector_id, scope.stream)
+        found = (state.id, state.cursor)
+    state_id, cursor = found
+    values: dict[str, Any] = {"last_run_id": scope.run_id}
+    if newest is not None and (cursor is None or datetime.fromisoformat(cursor) < newest):
+        values["cursor"] = newest.isoformat()
+    conn.execute(update(st).where(st.c.id == state_id).values(values))
     conn.execute(update(runs).where(runs.c.id == scope.run_id).values(heartbeat_at=utcnow()))
-
-
-def advance_cursor(state: StreamState, candidate: datetime | None, run_id: int) -> None:
-    """Move the cursor forward (never back) to the newest modified time stored so far."""
-    if candidate is not None:
-        value = candidate.isoformat()
-        if state.cursor is None or datetime.fromisoformat(state.cursor) < candidate:
-            state.cursor = value
-    state.last_run_id = run_id
 
 
 def delete_connector_rows(s: Session, environment: str, connector_id: int) -> None:
