@@ -30,9 +30,9 @@ START = date(2025, 1, 1)
 
 def _customers(count: int) -> tuple[int, list[int]]:
     """An ERP connector card and ``count`` customers of it (setup, plain inserts)."""
-    from hub.db import get_engine
-    from hub.models import Connector, Organisation
-    from hub.types import utcnow
+    from hub.platform.db import get_engine
+    from hub.platform.models import Connector, Organisation
+    from hub.platform.types import utcnow
 
     cards, orgs = Connector.__table__, Organisation.__table__
     now = utcnow()
@@ -50,8 +50,8 @@ def _customers(count: int) -> tuple[int, list[int]]:
 
 
 def _generate(as_of: date) -> int:
-    from hub import subscriptions
-    from hub.db import session
+    from hub.billing import subscriptions
+    from hub.platform.db import session
 
     with session(ENVIRONMENT) as s:
         created, _stopped = subscriptions.run_generator(s, as_of, test_date=True)
@@ -60,8 +60,8 @@ def _generate(as_of: date) -> int:
 
 def _store_floor(store: Any) -> tuple[float, int]:
     """The first run's actions, inserted with one executemany into a fresh database."""
-    from hub.db import get_engine, insert_many
-    from hub.models import (
+    from hub.platform.db import get_engine, insert_many
+    from hub.platform.models import (
         Connector,
         Organisation,
         PlanLine,
@@ -70,7 +70,7 @@ def _store_floor(store: Any) -> tuple[float, int]:
         SubscriptionAction,
         SubscriptionPlan,
     )
-    from hub.settings import Settings
+    from hub.platform.settings import Settings
 
     source = get_engine()
     target = get_engine(Settings(data_dir=store.data_dir, database_url=store.fresh_database("floor")))

@@ -76,7 +76,7 @@ def isolated_store(engine: str = "sqlite", keep: Path | None = None) -> Iterator
     """Point the hub (``CASHRAIL_DATA_DIR``, ``CASHRAIL_DATABASE_URL``) at a throwaway store."""
     if engine not in ENGINES:
         raise SystemExit(f"--db must be one of {', '.join(ENGINES)}, not {engine!r}")
-    from hub import db, prefect_env, settings
+    from hub.platform import db, prefect_env, settings
 
     data_dir = keep or Path(tempfile.mkdtemp(prefix="cashrail-bench-"))
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -141,8 +141,9 @@ def install_connectors(infos: dict[str, dict[str, Any]], **overrides: dict[str, 
 
     ``overrides`` maps a kind to settings replacing the demo's (e.g. the ERP's request limit).
     """
-    from hub import cards, demo
-    from hub.db import session
+    from hub.sync import cards
+    from hub import demo
+    from hub.platform.db import session
 
     names = {}
     for kind, info in infos.items():

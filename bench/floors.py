@@ -95,7 +95,7 @@ def _bc(info: dict[str, Any], specs: tuple[StreamSpec, ...], size: int) -> int:
 
 def connector_rows(engine: Engine, connector_id: int) -> list[tuple[Any, list[dict[str, Any]]]]:
     """Every row a connector's sync stored, table by table (parents before their lines)."""
-    from hub.models import CHILD_TABLES, ENTITY_TABLES, Connector
+    from hub.platform.models import CHILD_TABLES, ENTITY_TABLES, Connector
 
     out: list[tuple[Any, list[dict[str, Any]]]] = []
     with engine.connect() as conn:
@@ -123,8 +123,8 @@ def store_floor(target: Engine, tables: list[tuple[Any, list[dict[str, Any]]]]) 
     """
     import time
 
-    from hub.db import insert_many
-    from hub.models import Connector
+    from hub.platform.db import insert_many
+    from hub.platform.models import Connector
 
     card_table, card_rows = tables[0]
     assert card_table is Connector.__table__

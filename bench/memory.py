@@ -117,7 +117,7 @@ def child(connector: str) -> None:
     """In the child: one full sync; print ``{"peak_rss_mib", "baseline_rss_mib", ...}`` as JSON."""
     import tempfile
 
-    from hub import prefect_env
+    from hub.platform import prefect_env
 
     prefect_env.configure()
     from flows import sync as sync_flow
@@ -132,7 +132,7 @@ def child(connector: str) -> None:
         summary = sync_flow.sync_connector(connector=connector, environment="sandbox", full=True)
     elapsed = time.perf_counter() - start
     records = sum(c["inserted"] + c["updated"] + c["unchanged"] for c in summary["streams"].values())
-    from hub import allocator
+    from hub.platform import allocator
 
     print(json.dumps({"peak_rss_mib": peak_rss_mib(), "baseline_rss_mib": baseline, "records": records,
                       "seconds": elapsed, "trims": allocator.trims, "trim_seconds": allocator.trim_seconds,

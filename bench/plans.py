@@ -17,9 +17,9 @@ ENVIRONMENT = "sandbox"
 
 def reference_data() -> int:
     """The NEW reason code and a program type; returns the program type's id."""
-    from hub import subscriptions
-    from hub.db import session
-    from hub.models import ProgramType, ReasonCode
+    from hub.billing import subscriptions
+    from hub.platform.db import session
+    from hub.platform.models import ProgramType, ReasonCode
 
     with session(ENVIRONMENT) as s:
         if not s.execute(select(ReasonCode).where(ReasonCode.code == "NEW")).scalars().first():
@@ -36,8 +36,8 @@ def seed_plans(*, connector_id: int, customers: list[int], products: list[tuple[
 
     Customers (organisation ids) and products (item number, price) are used round robin.
     """
-    from hub.db import get_engine
-    from hub.models import PlanLine, SubscriptionPlan
+    from hub.platform.db import get_engine
+    from hub.platform.models import PlanLine, SubscriptionPlan
 
     program = reference_data()
     engine = get_engine()

@@ -31,9 +31,9 @@ START = date(2025, 1, 1)
 
 def _sync_reference_data(name: str) -> tuple[int, list[int], list[tuple[str, Decimal]]]:
     """Customers and items from the ERP (a sync of those two streams); card id, customers, products."""
-    from hub import cards, sync
-    from hub.db import session
-    from hub.models import Organisation, Product
+    from hub.sync import cards, runner as sync
+    from hub.platform.db import session
+    from hub.platform.models import Organisation, Product
 
     run = sync.begin_run(ENVIRONMENT, name, full=True)
     counts = {stream: sync.sync_stream(ENVIRONMENT, run.id, name, stream, full=True).as_dict()  # type: ignore[arg-type]
@@ -54,9 +54,9 @@ def _blocked_customers(info: dict[str, Any]) -> set[str]:
 
 
 def run(orders: int, rate_limit: int, window: float, latency_ms: float = 20.0, engine: str = "sqlite") -> Report:
-    from hub import posting, subscriptions
-    from hub.db import session
-    from hub.models import Organisation, SubscriptionAction
+    from hub.billing import posting, subscriptions
+    from hub.platform.db import session
+    from hub.platform.models import Organisation, SubscriptionAction
 
     per_second = rate_limit / window
     report = Report(f"Posting: {orders:,} sales orders firmed and posted, limit {rate_limit:,} requests / "

@@ -74,8 +74,8 @@ def cashrail_sync(name: str, *, full: bool) -> SyncTiming:
 
 
 def _card(name: str) -> tuple[int, dict[str, Any]]:
-    from hub import cards
-    from hub.db import session
+    from hub.sync import cards
+    from hub.platform.db import session
 
     with session("sandbox") as s:
         card = cards.get(s, name)
@@ -85,8 +85,8 @@ def _card(name: str) -> tuple[int, dict[str, Any]]:
 def bench_system(report: Report, store: Any, kind: str, info: dict[str, Any], name: str, *,
                  with_peer: bool) -> dict[str, float]:
     from connectors.registry import connector_class
-    from hub.db import get_engine
-    from hub.settings import Settings
+    from hub.platform.db import get_engine
+    from hub.platform.settings import Settings
 
     card_id, settings = _card(name)
     label = {"bms": "PSA (BMS)", "business_central": "ERP (BC)"}[kind]

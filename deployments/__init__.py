@@ -25,7 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from hub import prefect_env
+from hub.platform import prefect_env
 
 POOL = "cashrail"
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,9 +78,9 @@ def sync_deployment_name(environment: str, connector: str) -> str:
 def planned() -> list[Planned]:
     """Every deployment the hub store asks for now (both environments)."""
     from connectors.registry import connector_class
-    from hub import cards
-    from hub.db import session
-    from hub.settings import ENVIRONMENTS
+    from hub.sync import cards
+    from hub.platform.db import session
+    from hub.platform.settings import ENVIRONMENTS
 
     out: list[Planned] = []
     for environment in ENVIRONMENTS:

@@ -8,8 +8,8 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from hub import posting, renewal_notices, subscriptions
-from hub.db import session
+from hub.billing import posting, renewal_notices, subscriptions
+from hub.platform.db import session
 
 
 @flow(name="harp-connect", flow_run_name="harp-connect-{environment}")

@@ -9,7 +9,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
-from hub import collect
+from hub.collections import collect
 
 
 @task(name="settle-open-charges")

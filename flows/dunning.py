@@ -8,7 +8,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from hub import dunning as service
+from hub.collections import dunning as service
 
 
 @flow(name="dunning", flow_run_name="dunning-{environment}")

@@ -7,7 +7,7 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from hub import notifications
+from hub.collections import notifications
 
 
 @flow(name="deliver-notifications", flow_run_name="deliver-notifications-{environment}")

@@ -10,18 +10,18 @@ from prefect.artifacts import create_table_artifact
 from prefect.context import get_run_context
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from hub import sync
-from hub.store import StreamCounts
+from hub.sync import runner
+from hub.sync.store import StreamCounts
 
 #: in-process listeners for live progress (the CLI's progress bars); keyed by run id
-_listeners: list[sync.ProgressFn] = []
+_listeners: list[runner.ProgressFn] = []
 
 
-def add_progress_listener(listener: sync.ProgressFn) -> None:
+def add_progress_listener(listener: runner.ProgressFn) -> None:
     _listeners.append(listener)
 
 
-def remove_progress_listener(listener: sync.ProgressFn) -> None:
+def remove_progress_listener(listener: runner.ProgressFn) -> None:
     if listener in _listeners:
         _listeners.remove(listener)
 
@@ -33,7 +33,7 @@ def _notify(stream: str, counts: StreamCounts) -> None:
 
 @task(name="sync-stream", task_run_name="sync-{stream}")
 def sync_stream_task(environment: str, run_id: int, connector: str, stream: str, full: bool) -> dict[str, int]:
-    counts = sync.sync_stream(environment, run_id, connector, stream, full=full, progress=_notify)
+    counts = runner.sync_stream(environment, run_id, connector, stream, full=full, progress=_notify)
     get_run_logger().info("%s: %s", stream, counts.as_dict())
     return counts.as_dict()
 
@@ -42,12 +42,12 @@ def sync_stream_task(environment: str, run_id: int, connector: str, stream: str,
 def sync_connector(connector: str, environment: str = "sandbox", full: bool = False) -> dict[str, Any]:
     """Sync every stream of one connector into the hub; returns per-stream counts."""
     flow_run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
-    run = sync.begin_run(environment, connector, full=full, flow_run_id=flow_run_id)
+    run = runner.begin_run(environment, connector, full=full, flow_run_id=flow_run_id)
     assert run.id is not None
-    kind = sync.connector_kind(environment, connector)
+    kind = runner.connector_kind(environment, connector)
     futures = {
         name: sync_stream_task.submit(environment, run.id, connector, name, full)
-        for name in sync.stream_names(kind)
+        for name in runner.stream_names(kind)
     }
     results: dict[str, dict[str, int]] = {}
     failures: dict[str, str] = {}
@@ -56,8 +56,8 @@ def sync_connector(connector: str, environment: str = "sandbox", full: bool = Fa
             results[name] = future.result()
         except Exception as exc:  # one stream failing must not hide the others' counts
             failures[name] = f"{type(exc).__name__}: {exc}"
-    error = sync.describe_failures(failures)
-    sync.finish_run(environment, run.id, results, error)
+    error = runner.describe_failures(failures)
+    runner.finish_run(environment, run.id, results, error)
     create_table_artifact(
         key=re.sub(r"[^a-z0-9-]+", "-", f"sync-{connector}".lower()),
         table=[{"stream": name, **counts} for name, counts in results.items()]
@@ -67,5 +67,5 @@ def sync_connector(connector: str, environment: str = "sandbox", full: bool = Fa
     summary = {"connector": connector, "environment": environment, "run_id": run.id, "streams": results}
     if failures:
         summary["errors"] = failures
-        raise sync.SyncError(f"sync of {connector!r} failed: {error}")
+        raise runner.SyncError(f"sync of {connector!r} failed: {error}")
     return summary

@@ -1,5 +1,5 @@
 """``python -m hub`` is the ``cashrail`` command."""
 
-from hub.cli import main
+from hub.cli.app import main
 
 main()

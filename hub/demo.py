@@ -19,10 +19,10 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from connectors.registry import connector_class
-from hub import cards
-from hub.db import session
-from hub.models import ENTITY_TABLES
-from hub.settings import get_settings
+from hub.sync import cards
+from hub.platform.db import session
+from hub.platform.models import ENTITY_TABLES
+from hub.platform.settings import get_settings
 
 DEMO_ENVIRONMENT = "sandbox"
 
@@ -206,8 +206,8 @@ def seed_billing(environment: str, erp_connector: str, psa_connector: str, plans
 
     from sqlalchemy import select as sa_select
 
-    from hub import subscriptions
-    from hub.models import Organisation, OrganisationLink, Product, ProgramType, ReasonCode
+    from hub.billing import subscriptions
+    from hub.platform.models import Organisation, OrganisationLink, Product, ProgramType, ReasonCode
 
     with session(environment) as s:
         if not s.execute(sa_select(ReasonCode).where(ReasonCode.code == "NEW")).scalars().first():
@@ -240,7 +240,7 @@ def erp_documents_per_action(environment: str, info: dict[str, Any]) -> bool:
     """True when every posted action has exactly one posted invoice and no sales order left."""
     from sqlalchemy import select as sa_select
 
-    from hub.models import SubscriptionAction
+    from hub.platform.models import SubscriptionAction
 
     with session(environment) as s:
         keys = [a.key for a in s.execute(sa_select(SubscriptionAction).where(SubscriptionAction.status == "Posted")).scalars()]
@@ -290,9 +290,9 @@ def capture_demo_cards(environment: str, plans: list[int]) -> list[dict[str, Any
     organisation, enter one of :data:`DEMO_CARDS` on the gateway's page as the contact would,
     and complete the request. Returns what was captured."""
     from connectors.sandbox.bluesnap import fill_card_form
-    from hub import payments
-    from hub.models import Contact, Organisation, OrganisationLink, SubscriptionPlan
-    from hub.notifications import contact_record
+    from hub.collections import payments
+    from hub.platform.models import Contact, Organisation, OrganisationLink, SubscriptionPlan
+    from hub.collections.notifications import contact_record
 
     with session(environment) as s:
         payers = []
@@ -321,7 +321,7 @@ def capture_demo_cards(environment: str, plans: list[int]) -> list[dict[str, Any
 def collections_report(environment: str, gateway: dict[str, Any], psa: dict[str, Any], mail: dict[str, Any],
                        psa_tickets_before: int) -> dict[str, Any]:
     """What the hub says it did, beside what the gateway, the PSA and the mail server recorded."""
-    from hub.models import Charge, NotificationDelivery, NotificationMessage
+    from hub.platform.models import Charge, NotificationDelivery, NotificationMessage
 
     with session(environment) as s:
         charges = list(s.execute(select(Charge)).scalars())

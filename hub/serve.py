@@ -24,8 +24,8 @@ from typing import Any
 
 import httpx
 
-from hub import prefect_env
-from hub.settings import get_settings
+from hub.platform import prefect_env
+from hub.platform.settings import get_settings
 
 STATE_FILE = "serve.json"
 
@@ -223,8 +223,8 @@ def sync_via_deployment(connector: str, environment: str, *, full: bool = False)
     """
     from sqlmodel import select
 
-    from hub.db import session
-    from hub.models import SyncRun
+    from hub.platform.db import session
+    from hub.platform.models import SyncRun
 
     started = sync_now(connector, environment, full=full)
     if started is None:

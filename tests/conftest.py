@@ -38,7 +38,7 @@ def pg_url(worker_id: str) -> Iterator[str]:
             pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}; in CI the PostgreSQL suite must run")
         pytest.skip("PostgreSQL is not reachable (set CASHRAIL_TEST_PG_URL); the PostgreSQL suite is skipped")
     yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    from hub.db import dispose_engines
+    from hub.platform.db import dispose_engines
 
     dispose_engines()
     _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -47,7 +47,7 @@ def pg_url(worker_id: str) -> Iterator[str]:
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh data dir; settings and engines are rebuilt around it."""
-    from hub import db, settings
+    from hub.platform import db, settings
 
     d = tmp_path / "data"
     monkeypatch.setenv("CASHRAIL_DATA_DIR", str(d))
@@ -62,8 +62,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _truncate_postgres(url: str) -> None:
     from sqlalchemy import text
 
-    from hub.db import get_engine
-    from hub.settings import get_settings
+    from hub.platform.db import get_engine
+    from hub.platform.settings import get_settings
 
     engine = get_engine(get_settings())
     with engine.begin() as conn:
@@ -76,7 +76,7 @@ def _truncate_postgres(url: str) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def hub_db(request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The hub store on each engine: yields the engine name, with an empty, migrated schema."""
-    from hub import settings
+    from hub.platform import settings
 
     if request.param == "postgres":
         url = request.getfixturevalue("pg_url")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from connectors.sandbox.bms import ALL_PERMISSIONS, SandboxServer
-from hub.cli import main
+from hub.cli.app import main
 
 
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str, stdin: str = "") -> tuple[int, str, str]:

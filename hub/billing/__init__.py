@@ -1,1 +1,4 @@
-"""Subscription billing: pure domain rules (no Prefect, HTTP or database in this package)."""
+"""Subscription billing: plans, lines and actions, firmed and posted into the ERP.
+
+The pure rules are in :mod:`hub.billing.rules`; the modules beside it are the services.
+"""

@@ -7,13 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hub.collections import NotificationType
-from hub.notifications import list_notifications
+from hub.collections.rules import NotificationType
+from hub.collections.notifications import list_notifications
 
-from hub import audit, cards, subscriptions, users
+from hub.platform import audit
+from hub.sync import cards
+from hub.billing import subscriptions
+from hub.access import users
 from hub.web import operations, queries
 from hub.web.auth import CurrentActor, needs
-from hub.web.pages_main import dashboard_filters
+from hub.web.pages.main import dashboard_filters
 from hub.web.schemas import (
     ActionEditIn,
     ActionIdsIn,

@@ -21,20 +21,21 @@ from starlette.concurrency import run_in_threadpool
 
 from connectors.http import ApiError
 from connectors.registry import UnknownKindError
-from hub import users
-from hub.billing.roles import NotAllowedError
-from hub.cards import CardError
-from hub.collect import CollectError
-from hub.collections import CollectionRuleError
-from hub.dashboard import DashboardError
-from hub.db import get_engine, session
-from hub.links import LinkError
-from hub.payments import PaymentMethodError
-from hub.security import SecretKeyError
-from hub.settings import ENVIRONMENTS, Settings, get_settings
-from hub.subscriptions import SubscriptionError
-from hub.sync import SyncError
-from hub.web import api, pages_billing, pages_cards, pages_collect, pages_main
+from hub.access import users
+from hub.access.roles import NotAllowedError
+from hub.sync.cards import CardError
+from hub.collections.collect import CollectError
+from hub.collections.rules import CollectionRuleError
+from hub.billing.rules.dashboard import DashboardError
+from hub.platform.db import get_engine, session
+from hub.sync.links import LinkError
+from hub.collections.payments import PaymentMethodError
+from hub.platform.security import SecretKeyError
+from hub.platform.settings import ENVIRONMENTS, Settings, get_settings
+from hub.billing.subscriptions import SubscriptionError
+from hub.sync.runner import SyncError
+from hub.web import api
+from hub.web.pages import billing as pages_billing, cards as pages_cards, collect as pages_collect, main as pages_main
 from hub.web.auth import (
     LOGIN_CSRF_COOKIE,
     PUBLIC,

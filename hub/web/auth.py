@@ -22,13 +22,14 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from hub import audit, users
-from hub.billing import roles
-from hub.billing.domain import Role
-from hub.db import get_engine, session
-from hub.models import AuditEntry
-from hub.settings import ENVIRONMENTS, Settings
-from hub.types import utcnow
+from hub.platform import audit
+from hub.access import users
+from hub.access import roles
+from hub.billing.rules.domain import Role
+from hub.platform.db import get_engine, session
+from hub.platform.models import AuditEntry
+from hub.platform.settings import ENVIRONMENTS, Settings
+from hub.platform.types import utcnow
 
 SESSION_COOKIE = "cashrail_session"
 LOGIN_CSRF_COOKIE = "cashrail_login_csrf"

@@ -11,9 +11,12 @@ from datetime import date
 from typing import Any
 
 from connectors.base import ConnectionReport
-from hub import cards, collect, dashboard, dunning, notifications, payments, subscriptions
-from hub.collections import CollectionRuleError
-from hub.types import utcnow
+from hub.sync import cards
+from hub.collections import collect, dunning, notifications, payments
+from hub.billing.rules import dashboard
+from hub.billing import subscriptions
+from hub.collections.rules import CollectionRuleError
+from hub.platform.types import utcnow
 from hub.web import queries
 from hub.web.auth import Actor
 from hub.web.schemas import (
@@ -58,7 +61,7 @@ def activate(actor: Actor, name: str) -> tuple[str, str | None, ConnectionReport
 
 
 def run_flow(name: str, **params: Any) -> Any:
-    from hub.cli import run_flow as run  # the CLI's way of running a billing flow in-process
+    from hub.cli.app import run_flow as run  # the CLI's way of running a billing flow in-process
 
     return run(name, **params)
 
@@ -120,7 +123,8 @@ class SyncJobs:
 
     @staticmethod
     def _run(job: SyncJob, environment: str, name: str, full: bool) -> None:
-        from hub import prefect_env, serve
+        from hub.platform import prefect_env
+        from hub import serve
 
         prefect_env.configure()
         from flows import sync as sync_flow

@@ -13,9 +13,10 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from connectors.registry import connector_class
-from hub import dashboard, payments
-from hub.hub_settings import get_section
-from hub.models import (
+from hub.billing.rules import dashboard
+from hub.collections import payments
+from hub.platform.hub_settings import get_section
+from hub.platform.models import (
     ENTITY_TABLES,
     CardRequest,
     Connector,

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from hub.settings import ENVIRONMENTS
+from hub.platform.settings import ENVIRONMENTS
 from hub.web.auth import Actor
 
 HERE = Path(__file__).parent

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from connectors.base import SourceConnector, SyncSettings
 from connectors.registry import mapping_module
-from hub.models import ENTITY_TABLES
+from hub.platform.models import ENTITY_TABLES
 from mappings.base import MappedRecord, MappingContext
 
 Factory = Callable[[dict[str, Any] | None], SourceConnector]

@@ -10,11 +10,11 @@ import httpx
 from sqlalchemy import select
 
 from connectors.sandbox.business_central import SandboxServer, ssl_context_from
-from hub import posting, subscriptions
-from hub.billing.domain import ActionStatus
-from hub.db import session
-from hub.models import SubscriptionAction
-from hub.settings import get_settings
+from hub.billing import posting, subscriptions
+from hub.billing.rules.domain import ActionStatus
+from hub.platform.db import session
+from hub.platform.models import SubscriptionAction
+from hub.platform.settings import get_settings
 from tests.erp_helpers import documents_per_key, erp_with_plan
 from tests.faults.harness import Ctx, cashrail, drop_hub_connections, kill_mid_run, put, repeatedly, wait_for
 from tests.faults.matrix import scenario

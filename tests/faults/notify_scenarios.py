@@ -14,14 +14,14 @@ from sqlalchemy import select
 from connectors.bms.client import ticket_marker
 from connectors.sandbox.bms import SandboxServer
 from connectors.sandbox.mail import MailSandbox
-from hub import notifications
-from hub.collections import Notification, NotificationType
-from hub.collections.notifications import delivery_key
-from hub.db import session
-from hub.mailer import message_id
-from hub.models import NotificationDelivery, NotificationMessage
-from hub.outbox import enqueue
-from hub.settings import get_settings
+from hub.collections import notifications
+from hub.collections.rules import Notification, NotificationType
+from hub.collections.rules.notifications import delivery_key
+from hub.platform.db import session
+from hub.collections.mailer import message_id
+from hub.platform.models import NotificationDelivery, NotificationMessage
+from hub.collections.outbox import enqueue
+from hub.platform.settings import get_settings
 from tests.faults.harness import Ctx, cashrail, drop_hub_connections, kill_mid_run, put, repeatedly, wait_for
 from tests.faults.matrix import scenario
 from tests.hub.notify_builders import SMTP_FROM, bms_card, contact, organisation

@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import select
 
 from flows.collections import collect_payments
-from hub.db import session
-from hub.models import Charge
+from hub.platform.db import session
+from hub.platform.models import Charge
 from tests.hub.collect_world import ENV, World, capture_card, customer, invoice, world  # noqa: F401
 
 

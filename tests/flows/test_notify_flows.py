@@ -16,9 +16,9 @@ from connectors.sandbox.bms import SandboxServer
 from flows.dunning import dunning
 from flows.notifications import deliver_notifications
 from flows.sync import sync_connector
-from hub import cards
-from hub.db import session
-from hub.models import Contact, NotificationMessage
+from hub.sync import cards
+from hub.platform.db import session
+from hub.platform.models import Contact, NotificationMessage
 from tests import factories
 from tests.hub.collections.conftest import smtp_server  # noqa: F401  (fixture)
 

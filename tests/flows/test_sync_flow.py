@@ -12,10 +12,10 @@ from sqlmodel import select
 
 from connectors.sandbox.bms import SandboxServer
 from flows.sync import sync_connector
-from hub import cards
-from hub.db import session
-from hub.models import QuarantinedRecord, SyncRun
-from hub.sync import SyncError
+from hub.sync import cards
+from hub.platform.db import session
+from hub.platform.models import QuarantinedRecord, SyncRun
+from hub.sync.runner import SyncError
 from tests import factories
 from tests.bms_helpers import assert_hub_equals_sandbox
 

@@ -21,9 +21,9 @@ from sqlalchemy import select
 from connectors.sandbox.business_central import SandboxServer
 from deployments import ensure_pool
 from flows.billing import firm_actions
-from hub import subscriptions
-from hub.db import session
-from hub.models import SubscriptionAction
+from hub.billing import subscriptions
+from hub.platform.db import session
+from hub.platform.models import SubscriptionAction
 from tests.erp_helpers import documents_per_key, erp_with_plan
 
 REPO = str(Path(__file__).resolve().parents[2])

@@ -16,9 +16,10 @@ from sqlalchemy import select
 
 from connectors.sandbox import bms, bluesnap
 from connectors.sandbox.bluesnap import fill_card_form
-from hub import cards, payments
-from hub.db import session
-from hub.models import Connector, Contact, Invoice, Organisation, PaymentMethod
+from hub.sync import cards
+from hub.collections import payments
+from hub.platform.db import session
+from hub.platform.models import Connector, Contact, Invoice, Organisation, PaymentMethod
 from tests.factories import bms_card
 
 ENV = "sandbox"

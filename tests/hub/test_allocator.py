@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub import allocator
+from hub.platform import allocator
 
 
 def test_tune_and_trim_can_be_called_repeatedly() -> None:

@@ -9,10 +9,13 @@ from pathlib import Path
 from pydantic import SecretStr
 from sqlmodel import select
 
-from hub import audit, cards, subscriptions, users
-from hub.db import session
-from hub.models import AuditEntry
-from hub.store import PageScope, apply_page
+from hub.platform import audit
+from hub.sync import cards
+from hub.billing import subscriptions
+from hub.access import users
+from hub.platform.db import session
+from hub.platform.models import AuditEntry
+from hub.sync.store import PageScope, apply_page
 from mappings.base import MappedRecord
 
 PASSWORD = "Sup3r-S3cret-Pa55"
@@ -102,23 +105,23 @@ def test_entries_filter_by_entity_and_time(hub_db: str) -> None:
 
 
 def test_the_cli_names_the_actor_and_filters(hub_db: str, data_dir: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
-    from hub import cli
+    from hub.cli import app
 
     monkeypatch.setenv("CASHRAIL_ACTOR", "ops@example.com")
     with session("sandbox") as s:
-        s.info["actor"] = cli.cli_actor()
+        s.info["actor"] = app.cli_actor()
         users.create_user(s, "dave@example.com", PASSWORD)
         audit.record(s, "plan.create", "plan", 1)
     monkeypatch.setattr("sys.argv", ["cashrail", "audit", "--entity", "user", "--json"])
     try:
-        cli.main()
+        app.main()
     except SystemExit as exc:
         assert exc.code in (0, None)
     out = capsys.readouterr().out
     assert '"actor": "ops@example.com"' in out and '"action": "user.create"' in out and "plan.create" not in out
     monkeypatch.setattr("sys.argv", ["cashrail", "audit", "--since", "not-a-date"])
     try:
-        cli.main()
+        app.main()
     except SystemExit as exc:
         assert exc.code == 1
     assert "--since" in capsys.readouterr().err

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from hub import backup
-from hub.db import dispose_engines, get_engine, session, upgrade_schema
-from hub.models import Connector, User
-from hub.security import decrypt_secrets
-from hub.settings import get_settings
-from hub.users import create_user
+from hub.platform import backup
+from hub.platform.db import dispose_engines, get_engine, session, upgrade_schema
+from hub.platform.models import Connector, User
+from hub.platform.security import decrypt_secrets
+from hub.platform.settings import get_settings
+from hub.access.users import create_user
 from tests.factories import bms_card
 
 
@@ -38,7 +38,7 @@ def _snapshot() -> tuple[list[tuple[str, str]], list[str], dict[str, str]]:
 def test_backup_then_restore_gives_back_every_row(hub_db: str, tmp_path: Path) -> None:
     _fill()
     before = _snapshot()
-    path = tmp_path / "hub.backup"
+    path = tmp_path / "hub.platform.backup"
 
     revision = backup.backup(path)
     assert oct(path.stat().st_mode & 0o777) == "0o600"
@@ -53,7 +53,7 @@ def test_backup_then_restore_gives_back_every_row(hub_db: str, tmp_path: Path) -
 
 
 def test_backup_refuses_to_overwrite_a_file(hub_db: str, tmp_path: Path) -> None:
-    path = tmp_path / "hub.backup"
+    path = tmp_path / "hub.platform.backup"
     path.write_text("keep me")
     with pytest.raises(backup.BackupError, match="already exists"):
         backup.backup(path)
@@ -76,7 +76,7 @@ def test_restore_of_an_older_backup_upgrades_it(hub_db: str, tmp_path: Path) -> 
 
 def test_restore_refuses_a_backup_newer_than_this_code(hub_db: str, tmp_path: Path) -> None:
     _fill()
-    path = tmp_path / "hub.backup"
+    path = tmp_path / "hub.platform.backup"
     with get_engine().begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     _backup_without_upgrade(path)
@@ -100,7 +100,7 @@ def _head() -> str:
     """This code's newest schema revision."""
     from alembic.script import ScriptDirectory
 
-    from hub.db import alembic_config
+    from hub.platform.db import alembic_config
 
     return str(ScriptDirectory.from_config(alembic_config(get_engine())).get_current_head())
 
@@ -120,7 +120,7 @@ def _reset(hub_db: str) -> None:
 
 def _backup_without_upgrade(path: Path) -> str:
     """A backup of the store as it is (``backup.backup`` would upgrade it first)."""
-    import hub.backup as module
+    import hub.platform.backup as module
 
     original = module.get_engine
     module.get_engine = lambda settings=None, upgrade=True: original(settings, upgrade=False)  # type: ignore[assignment]

@@ -22,10 +22,11 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.sandbox.business_central import SandboxServer, ssl_context_from
-from hub import audit, posting, subscriptions
-from hub.db import session
-from hub.settings import get_settings
-from hub.models import PlanLine, SubscriptionAction
+from hub.platform import audit
+from hub.billing import posting, subscriptions
+from hub.platform.db import session
+from hub.platform.settings import get_settings
+from hub.platform.models import PlanLine, SubscriptionAction
 from tests.erp_helpers import erp_with_plan
 
 REPO = str(Path(__file__).resolve().parents[2])
@@ -79,7 +80,7 @@ def test_generate_firm_post_leaves_one_order_and_one_invoice_per_action(hub_db, 
 
 _RUN = """
 import sys
-from hub.cli import main
+from hub.cli.app import main
 sys.argv = ["cashrail", "actions", sys.argv[1], "--json"]
 main()
 """
@@ -162,7 +163,7 @@ def test_renewal_notice_decides_what_happens_at_the_plan_end(
     from tests import factories
 
     card = factories.bms_card("erp")  # any connector: renewals never reach the ERP
-    from hub.store import PageScope, apply_page
+    from hub.sync.store import PageScope, apply_page
     from mappings.base import MappedRecord
 
     with session("sandbox") as s:
@@ -241,7 +242,7 @@ def test_credit_notes_become_one_posted_erp_credit_memo_each_applied_to_the_cred
 
 
 def _plan_on_plain_customer(environment: str = "sandbox", cycles: int = 12) -> int:
-    from hub.store import PageScope, apply_page
+    from hub.sync.store import PageScope, apply_page
     from mappings.base import MappedRecord
     from tests import factories
 
@@ -259,8 +260,8 @@ def _plan_on_plain_customer(environment: str = "sandbox", cycles: int = 12) -> i
 
 
 def test_the_monthly_allowance_stops_the_generator_and_says_why(hub_db, monkeypatch) -> None:  # noqa: ANN001
-    from hub.billing import allowance
-    from hub.settings import get_settings
+    from hub.billing.rules import allowance
+    from hub.platform.settings import get_settings
 
     monkeypatch.setitem(allowance.TIERS, "tiny", 1)  # 1 a month in production, 10 in the sandbox
     monkeypatch.setenv("CASHRAIL_TIER", "tiny")
@@ -275,7 +276,7 @@ def test_the_monthly_allowance_stops_the_generator_and_says_why(hub_db, monkeypa
 
 
 def test_roles_are_enforced_where_the_cli_and_api_meet(hub_db) -> None:  # noqa: ANN001
-    from hub.billing.roles import NotAllowedError
+    from hub.access.roles import NotAllowedError
 
     _plan_on_plain_customer("production")
     with session("production", role="User") as s:

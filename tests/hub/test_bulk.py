@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from hub import bulk
-from hub.bulk import BULK_THRESHOLDS, bulk_work
+from hub.platform import bulk
+from hub.platform.bulk import BULK_THRESHOLDS, bulk_work
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from hub.db import session
+from hub.platform.db import session
 from tests.hub.collections.conftest import smtp_server  # noqa: F401  (fixture)
 from tests.hub.notify_builders import SMTP_FROM, bms_card, contact, invoice, organisation
 from tests.test_cli import run

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from connectors.http import RetryPolicy
-from hub import cards, collect
-from hub.collect import CollectError, CollectionSettings
-from hub.collections import ChargeTiming
-from hub.db import session
-from hub.models import Charge, Connector, InvoiceCollection, NotificationMessage
+from hub.sync import cards
+from hub.collections import collect
+from hub.collections.collect import CollectError, CollectionSettings
+from hub.collections.rules import ChargeTiming
+from hub.platform.db import session
+from hub.platform.models import Charge, Connector, InvoiceCollection, NotificationMessage
 from tests.hub.collect_world import ENV, World, capture_card, customer, invoice, world  # noqa: F401
 
 AUG = {d: date(2012, 8, d) for d in range(1, 32)}
@@ -210,7 +211,7 @@ def test_a_payment_the_psa_refuses_stays_visible_and_is_recorded_by_a_later_run(
     charge = charges(inv)[0]
     assert charge.recorded_at is None and charge.record_error
     with session(ENV) as s:  # the invoice was mis-linked; corrected, the next run records it
-        from hub.models import Invoice
+        from hub.platform.models import Invoice
         s.execute(select(Invoice).where(Invoice.id == inv)).scalar_one().external_id = "2"
     assert collect.run(ENV, AUG[11]).recorded[0]["error"] is None
     assert charges(inv)[0].recorded_at is not None and charges(inv)[0].record_error is None
@@ -221,7 +222,7 @@ def test_unpaid_invoices_filter_by_payment_method(world: World) -> None:
     card_inv = autopay_invoice(world, APPROVE, "1", "2")
     org, _ = customer(world, "2", "Mandate Ltd")
     with session(ENV) as s:
-        from hub import payments
+        from hub.collections import payments
         payments.set_method(s, org, "direct_debit", mandate_reference="M-1", account_last4="6789")
     dd_inv = invoice(world, "2", "3")
     customer(world, "3", "Nobody")
@@ -263,7 +264,7 @@ def test_settings_round_trip_and_bad_values_name_the_field(hub_db: str) -> None:
 def test_a_direct_debit_invoice_is_left_alone_by_the_run_and_bulk_pay_says_why(world: World) -> None:
     org, _ = customer(world, "2", "Mandate Ltd")
     with session(ENV) as s:
-        from hub import payments
+        from hub.collections import payments
         payments.set_method(s, org, "direct_debit", mandate_reference="M-1", account_last4="6789")
     inv = invoice(world, "2", "3")
     assert collect.run(ENV, AUG[10]).charged == [] and charges(inv) == []

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from hub.dashboard import (
+from hub.billing.rules.dashboard import (
     ActionFact,
     DashboardError,
     Filters,

@@ -13,12 +13,13 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.sandbox.business_central import SandboxServer, ssl_context_from
-from hub import cards, dunning
-from hub.collections import CollectionRuleError
-from hub.db import session
-from hub.models import InvoiceCollection, NotificationMessage, PaymentMethod
-from hub.outbox import notification_of
-from hub.types import utcnow
+from hub.sync import cards
+from hub.collections import dunning
+from hub.collections.rules import CollectionRuleError
+from hub.platform.db import session
+from hub.platform.models import InvoiceCollection, NotificationMessage, PaymentMethod
+from hub.collections.outbox import notification_of
+from hub.platform.types import utcnow
 from tests.hub.notify_builders import bms_card, invoice, organisation
 
 DUE = date(2026, 9, 1)
@@ -67,7 +68,7 @@ def test_each_level_is_notified_once_and_the_penalty_raised_once(psa_invoice) ->
 
 
 def test_a_run_started_while_another_runs_does_nothing(psa_invoice) -> None:  # noqa: ANN001
-    from hub.notifications import run_lock
+    from hub.collections.notifications import run_lock
 
     with run_lock("dunning", "sandbox"):
         busy = dunning.run("sandbox", day(20))

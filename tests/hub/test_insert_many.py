@@ -11,8 +11,8 @@ import orjson
 import pytest
 from sqlalchemy import insert, select
 
-from hub.db import get_engine, insert_many, session
-from hub.models import Invoice
+from hub.platform.db import get_engine, insert_many, session
+from hub.platform.models import Invoice
 from tests import factories
 
 T = Invoice.__table__

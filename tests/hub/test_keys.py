@@ -12,11 +12,11 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlmodel import select
 
-from hub import keys
-from hub.db import session
-from hub.models import AuditEntry, Connector
-from hub.security import SecretKeyError, decrypt_secrets, next_key_path
-from hub.settings import get_settings
+from hub.platform import keys
+from hub.platform.db import session
+from hub.platform.models import AuditEntry, Connector
+from hub.platform.security import SecretKeyError, decrypt_secrets, next_key_path
+from hub.platform.settings import get_settings
 from tests.factories import bms_card
 
 
@@ -29,7 +29,7 @@ def _secrets(environment: str, name: str) -> dict[str, str]:
 def _tokens() -> dict[str, str]:
     from sqlmodel import Session
 
-    from hub.db import get_engine
+    from hub.platform.db import get_engine
 
     with Session(get_engine()) as s:
         return {f"{c.environment}/{c.name}": c.secrets_encrypted for c in s.exec(select(Connector))}
@@ -100,7 +100,7 @@ def test_a_rotation_that_cannot_open_a_secret_changes_nothing(hub_db: str, data_
     bms_card("broken", password="whatever-pass")
     from sqlmodel import Session
 
-    from hub.db import get_engine
+    from hub.platform.db import get_engine
 
     with Session(get_engine()) as s:
         broken = s.exec(select(Connector).where(Connector.name == "broken")).one()

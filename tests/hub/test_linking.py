@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.linking import facts, normalise_name, plan_links
+from hub.sync.rules.linking import facts, normalise_name, plan_links
 
 
 @pytest.mark.parametrize(

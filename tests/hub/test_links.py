@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hub import links
-from hub.db import session
-from hub.models import Connector
-from hub.store import PageScope, apply_page
+from hub.sync import links
+from hub.platform.db import session
+from hub.platform.models import Connector
+from hub.sync.store import PageScope, apply_page
 from mappings.base import MappedRecord
 from tests import factories
 

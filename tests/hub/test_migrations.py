@@ -16,8 +16,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-from hub.db import MIGRATIONS_DIR, dispose_engines, get_engine, upgrade_schema
-from hub.settings import get_settings
+from hub.platform.db import MIGRATIONS_DIR, dispose_engines, get_engine, upgrade_schema
+from hub.platform.settings import get_settings
 
 
 def test_migrated_schema_matches_the_models_on_every_engine(hub_db: str) -> None:

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import event, select, text
 
 from connectors.sandbox.bms import SandboxServer
-from hub import notifications
-from hub.collections import CollectionRuleError, Notification, NotificationType
-from hub.db import get_engine, session
-from hub.mailer import SmtpSecurity, SmtpSettings
-from hub.models import NotificationDelivery, NotificationMessage
-from hub.outbox import enqueue
+from hub.collections import notifications
+from hub.collections.rules import CollectionRuleError, Notification, NotificationType
+from hub.platform.db import get_engine, session
+from hub.collections.mailer import SmtpSecurity, SmtpSettings
+from hub.platform.models import NotificationDelivery, NotificationMessage
+from hub.collections.outbox import enqueue
 from tests.hub.collections.conftest import LoopbackSmtp, smtp_server  # noqa: F401  (fixture)
 from tests.hub.notify_builders import SMTP_FROM, bms_card, contact, erp_card, link, organisation
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from hub.collections import Notification, NotificationType
-from hub.db import session
-from hub.models import NotificationMessage
-from hub.outbox import enqueue, notification_of
+from hub.collections.rules import Notification, NotificationType
+from hub.platform.db import session
+from hub.platform.models import NotificationMessage
+from hub.collections.outbox import enqueue, notification_of
 
 
 def test_a_notification_enqueued_twice_is_stored_once_and_reads_back_unchanged(hub_db: str) -> None:
@@ -36,7 +36,7 @@ def test_a_notification_enqueued_twice_is_stored_once_and_reads_back_unchanged(h
 
 
 def test_hub_settings_sections_are_kept_per_environment(hub_db: str) -> None:
-    from hub.hub_settings import get_section, put_section
+    from hub.platform.hub_settings import get_section, put_section
 
     with session("sandbox") as s:
         assert get_section(s, "dunning") == {}
@@ -49,8 +49,8 @@ def test_hub_settings_sections_are_kept_per_environment(hub_db: str) -> None:
 
 
 def test_audit_entries_never_hold_a_secret(hub_db: str) -> None:
-    from hub.audit import REDACTED, record
-    from hub.models import AuditEntry
+    from hub.platform.audit import REDACTED, record
+    from hub.platform.models import AuditEntry
 
     with session("sandbox") as s:
         record(s, "connector.edit", "connector", 7, actor="ann@example.com",

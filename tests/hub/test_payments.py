@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from connectors.sandbox.bluesnap import fill_card_form
-from hub import payments
-from hub.db import session
-from hub.models import AuditEntry, CardRequest, Invoice, NotificationMessage, OrganisationLink, PaymentMethod
-from hub.payments import PaymentMethodError
+from hub.collections import payments
+from hub.platform.db import session
+from hub.platform.models import AuditEntry, CardRequest, Invoice, NotificationMessage, OrganisationLink, PaymentMethod
+from hub.collections.payments import PaymentMethodError
 from tests.hub.collect_world import ENV, World, capture_card, customer, invoice, world  # noqa: F401
 
 
@@ -122,8 +122,8 @@ def test_an_erp_invoice_is_paid_by_the_card_of_the_linked_psa_organisation(world
 
 def test_go_e_mails_the_card_page_link_to_the_contact_chosen_not_the_billing_contact(world: World) -> None:
     from connectors.sandbox.mail import MailSandbox
-    from hub import notifications
-    from hub.mailer import SmtpSecurity, SmtpSettings
+    from hub.collections import notifications
+    from hub.collections.mailer import SmtpSecurity, SmtpSettings
 
     org, contact = customer(world, "1", "Tyrell")
     request = payments.send_card_form(ENV, org, contact, actor="admin@example.com")

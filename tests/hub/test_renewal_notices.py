@@ -16,10 +16,11 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.http import RetryPolicy
-from hub import cards, renewal_notices, subscriptions
-from hub.db import session
-from hub.models import SubscriptionAction
-from hub.store import PageScope, apply_page
+from hub.sync import cards
+from hub.billing import renewal_notices, subscriptions
+from hub.platform.db import session
+from hub.platform.models import SubscriptionAction
+from hub.sync.store import PageScope, apply_page
 from mappings.base import MappedRecord
 
 
@@ -133,8 +134,8 @@ def _card_customer_program(s: Any) -> None:
 
 
 def test_a_renewal_notice_also_tells_the_customer_once_through_the_notification_outbox(hub_db) -> None:  # noqa: ANN001
-    from hub.models import NotificationMessage
-    from hub.outbox import notification_of
+    from hub.platform.models import NotificationMessage
+    from hub.collections.outbox import notification_of
 
     _plan_with_notice(None, notify=False)
     with session("sandbox") as s:

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from hub import cards
-from hub.db import WrongEnvironmentError, session
-from hub.models import Connector, Invoice, InvoiceLine, Organisation, QuarantinedRecord
-from hub.store import PageScope, Quarantine, apply_page, mark_unseen_deleted
+from hub.sync import cards
+from hub.platform.db import WrongEnvironmentError, session
+from hub.platform.models import Connector, Invoice, InvoiceLine, Organisation, QuarantinedRecord
+from hub.sync.store import PageScope, Quarantine, apply_page, mark_unseen_deleted
 from tests import factories
 
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from hub import cards, sync
-from hub.db import session
-from hub.models import SyncRun
-from hub.types import utcnow
+from hub.sync import cards, runner as sync
+from hub.platform.db import session
+from hub.platform.models import SyncRun
+from hub.platform.types import utcnow
 from tests import factories
 
 

@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from hub import users
-from hub.db import session
+from hub.access import users
+from hub.platform.db import session
 
 ADMIN = ("admin@example.com", "admin password 1")
 USER = ("user@example.com", "user password 1")

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
-from hub import users
-from hub.db import session
+from hub.access import users
+from hub.platform.db import session
 from tests.web.conftest import ADMIN, Web
 
 pytestmark = pytest.mark.parametrize("hub_db", ["sqlite"], indirect=True)

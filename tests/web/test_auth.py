@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hub import users
-from hub.db import session
-from hub.models import ApiToken, User, WebSession
+from hub.access import users
+from hub.platform.db import session
+from hub.platform.models import ApiToken, User, WebSession
 from hub.web.auth import LoginLimiter
 from tests import factories
 from tests.web.conftest import ADMIN, USER, Web, csrf_of, login, post_form

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from connectors.sandbox.bms import SandboxServer as BmsSandbox
 from connectors.sandbox.business_central import SandboxServer as BcSandbox
 from connectors.sandbox.net import bind_socket, serve_in_thread
-from hub.db import session
-from hub.models import Connector, Organisation, Product
+from hub.platform.db import session
+from hub.platform.models import Connector, Organisation, Product
 from tests.hub.collect_world import World, customer, invoice, world  # noqa: F401
 from tests.web.conftest import ADMIN, Web
 

@@ -177,8 +177,8 @@ def test_the_settings_pages_save_their_forms_and_a_user_may_not_change_them(web:
 
 def test_a_customer_without_a_method_shows_the_linked_organisations_card_that_pays_for_it(
         api: TestClient, web: Web, world: World) -> None:
-    from hub.db import session
-    from hub.models import OrganisationLink
+    from hub.platform.db import session
+    from hub.platform.models import OrganisationLink
     from tests.factories import bms_card
 
     psa_org, _ = customer(world, "1", "Acme (PSA)")
@@ -196,8 +196,8 @@ def test_a_customer_without_a_method_shows_the_linked_organisations_card_that_pa
 
 def test_the_page_of_an_organisation_deleted_in_its_source_still_shows_and_refuses_a_card_form(
         web: Web, world: World) -> None:
-    from hub.db import session
-    from hub.models import Organisation
+    from hub.platform.db import session
+    from hub.platform.models import Organisation
 
     org, contact = customer(world, "1", "Gone Ltd")
     with session("sandbox") as s:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 
-from hub import users
-from hub.db import session
+from hub.access import users
+from hub.platform.db import session
 from tests.test_cli import run
 
 
@@ -36,7 +36,7 @@ def test_users_commands_manage_accounts_and_keep_an_administrator(data_dir, monk
 
 
 def test_a_cli_acting_as_user_may_not_manage_users(data_dir, monkeypatch, capsys) -> None:  # noqa: ANN001
-    from hub import settings
+    from hub.platform import settings
 
     monkeypatch.setenv("CASHRAIL_ROLE", "User")
     settings.get_settings.cache_clear()

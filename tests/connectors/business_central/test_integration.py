@@ -35,7 +35,7 @@ from connectors.business_central.streams import SALES_DOC_EDIT
 from connectors.business_central.writes import INVOICES, ORDERS, OrderLine
 from connectors.http import AuthenticationError, ClientRequestError, RetryPolicy
 from connectors.sandbox.business_central import ALL_PERMISSION_SETS, SandboxServer, ssl_context_from
-from hub.cards import status_after_test
+from hub.sync.cards import status_after_test
 
 N, SEED = 400, 3
 FAST = RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=0.5, jitter=0.5)

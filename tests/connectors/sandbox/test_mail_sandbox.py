@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from connectors.sandbox.mail import MailSandbox
-from hub.mailer import MailDeliveryError, SmtpSecurity, SmtpSettings, compose, send
+from hub.collections.mailer import MailDeliveryError, SmtpSecurity, SmtpSettings, compose, send
 
 
 def _settings(port: int) -> SmtpSettings:

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from hub.billing.domain import (
+from hub.billing.rules.domain import (
     BillingPeriod,
     BillingPeriodType,
     ContractDefinition,

@@ -1,7 +1,7 @@
 import pytest
 
-from hub.billing.allowance import TIERS, monthly_allowance, remaining
-from hub.billing.errors import BillingRuleError
+from hub.billing.rules.allowance import TIERS, monthly_allowance, remaining
+from hub.billing.rules.errors import BillingRuleError
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from hub.billing.amounts import MINOR_UNITS, line_amounts, minor_units, round_money
+from hub.billing.rules.amounts import MINOR_UNITS, line_amounts, minor_units, round_money
 
 
 @pytest.mark.parametrize(

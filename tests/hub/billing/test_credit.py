@@ -4,10 +4,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from hub.billing.credit import credit_key, credit_note_actions
-from hub.billing.domain import ActionType, PlanStatus
-from hub.billing.errors import BillingRuleError
-from hub.billing.generator import MAX_KEY_LENGTH, generate
+from hub.billing.rules.credit import credit_key, credit_note_actions
+from hub.billing.rules.domain import ActionType, PlanStatus
+from hub.billing.rules.errors import BillingRuleError
+from hub.billing.rules.generator import MAX_KEY_LENGTH, generate
 
 from .builders import line, plan
 

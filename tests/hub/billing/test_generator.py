@@ -3,9 +3,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from hub.billing.domain import ActionType, PlanStatus
-from hub.billing.errors import BillingRuleError
-from hub.billing.generator import MAX_KEY_LENGTH, action_key, current_cycle, effective_end, generate
+from hub.billing.rules.domain import ActionType, PlanStatus
+from hub.billing.rules.errors import BillingRuleError
+from hub.billing.rules.generator import MAX_KEY_LENGTH, action_key, current_cycle, effective_end, generate
 
 from .builders import MONTHLY, QUARTERLY, YEARLY, line, plan
 
@@ -307,7 +307,7 @@ def test_current_cycle_is_the_billing_period_containing_the_day(the_line, as_of,
     ],
 )
 def test_a_line_is_skipped_only_while_its_last_run_left_nothing_new(as_of, through, cycle, skip):
-    from hub.billing.generator import nothing_due
+    from hub.billing.rules.generator import nothing_due
 
     assert nothing_due(line(start=date(2024, 1, 1)), as_of, through, cycle) is skip
 

@@ -2,9 +2,9 @@ from datetime import date
 
 import pytest
 
-from hub.billing.domain import ActionStatus, ContractDefinition
-from hub.billing.errors import BillingRuleError
-from hub.billing.lifecycle import (
+from hub.billing.rules.domain import ActionStatus, ContractDefinition
+from hub.billing.rules.errors import BillingRuleError
+from hub.billing.rules.lifecycle import (
     ACTION_TRANSITIONS,
     assert_action_editable,
     renewal_decision,

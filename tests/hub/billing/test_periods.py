@@ -2,9 +2,9 @@ from datetime import date
 
 import pytest
 
-from hub.billing.domain import BillingPeriod, BillingPeriodType, PeriodUnit
-from hub.billing.errors import BillingRuleError
-from hub.billing.periods import Period, add_months, period_step, periods
+from hub.billing.rules.domain import BillingPeriod, BillingPeriodType, PeriodUnit
+from hub.billing.rules.errors import BillingRuleError
+from hub.billing.rules.periods import Period, add_months, period_step, periods
 
 from .builders import HALF_YEARLY, MONTHLY, QUARTERLY, YEARLY, other
 

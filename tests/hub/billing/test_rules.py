@@ -3,8 +3,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from hub.billing.domain import PlanStatus, ReasonType
-from hub.billing.rules import (
+from hub.billing.rules.domain import PlanStatus, ReasonType
+from hub.billing.rules.setup import (
     BillingRuleError,
     assert_plan_editable,
     change_reason_type,

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from hub.collections import OpenInvoice
+from hub.collections.rules import OpenInvoice
 
 
 def invoice(number: str = "1033", *, due: date = date(2012, 8, 10), **kw: Any) -> OpenInvoice:

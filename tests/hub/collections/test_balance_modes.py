@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.collections import (
+from hub.collections.rules import (
     AppliedPayment,
     CollectionRuleError,
     CycleInvoice,

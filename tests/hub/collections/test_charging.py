@@ -3,7 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from hub.collections import ChargeTiming, CollectionRuleError, charge_date, due_for_charge
+from hub.collections.rules import ChargeTiming, CollectionRuleError, charge_date, due_for_charge
 
 from .builders import invoice
 

@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from hub.collections import (
+from hub.collections.rules import (
     CollectionRuleError,
     CustomerStatus,
     DunningPolicy,

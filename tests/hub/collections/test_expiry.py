@@ -2,12 +2,7 @@ from datetime import date
 
 import pytest
 
-from hub.collections import (
-    CollectionRuleError,
-    card_expiring_key,
-    card_expiry_date,
-    card_expiry_notice_due,
-)
+from hub.collections.rules import CollectionRuleError, card_expiring_key, card_expiry_date, card_expiry_notice_due
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from hub.collections import (
+from hub.collections.rules import (
     ContactRecord,
     Notification,
     NotificationSettings,
@@ -17,8 +17,8 @@ from hub.collections import (
     choose_recipient,
     plan_delivery,
 )
-from hub.collections.delivery import EmailDraft
-from hub.mailer import MailDeliveryError, SmtpSecurity, SmtpSettings, compose, message_id, send
+from hub.collections.rules.delivery import EmailDraft
+from hub.collections.mailer import MailDeliveryError, SmtpSecurity, SmtpSettings, compose, message_id, send
 
 from .conftest import SMTP_PASSWORD, SMTP_USER, LoopbackSmtp
 

@@ -3,7 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from hub.collections import (
+from hub.collections.rules import (
     CollectionRuleError,
     ContactRecord,
     ContactSource,

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from hub.collections import (
+from hub.collections.rules import (
     CollectionRuleError,
     Decline,
     RetryBasis,

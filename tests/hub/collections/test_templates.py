@@ -3,7 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from hub.collections import (
+from hub.collections.rules import (
     Notification,
     NotificationType,
     PaymentMethodKind,
@@ -13,7 +13,7 @@ from hub.collections import (
     invoice_footer_note,
     render,
 )
-from hub.collections.templates import languages
+from hub.collections.rules.templates import languages
 
 INVOICE = dict(invoice_number="1033", amount=D("1234.5"), currency="EUR")
 CARD = dict(card_brand="Visa", card_last4="1111")

@@ -1,0 +1,122 @@
+"""Subscription action lifecycle and contract renewal (seed 003)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Literal
+
+from hub.billing.rules.domain import ActionStatus, BillingPeriod, ContractDefinition
+from hub.billing.rules.errors import BillingRuleError
+from hub.billing.rules.generator import effective_end
+from hub.billing.rules.periods import add_months
+
+S = ActionStatus
+
+#: action status -> the statuses it may move to
+ACTION_TRANSITIONS: dict[ActionStatus, frozenset[ActionStatus]] = {
+    S.NOT_FIRMED: frozenset({S.FIRMING, S.CANCELLED}),
+    S.FIRMING: frozenset({S.FIRMED, S.NOT_FIRMED}),  # Not firmed again when firming fails
+    S.FIRMED: frozenset({S.POSTING, S.CANCELLED}),
+    S.POSTING: frozenset({S.POSTED, S.FIRMED}),  # Firmed again when posting fails
+    S.POSTED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+RenewalDecision = Literal["renew", "end", "cancel", "keep"]
+
+
+def transition_action(
+    current: ActionStatus, target: ActionStatus, *, by: str | None = None
+) -> ActionStatus:
+    """Return ``target`` if an action may move there from ``current``.
+
+    Not firmed -> Firming -> Firmed -> Posting -> Posted; Firming -> Not firmed (a failed
+    firm); Posting -> Firmed (a failed post); Not firmed/Firmed -> Cancelled, which needs
+    ``by`` (who cancelled it).
+    """
+    cur, tgt = ActionStatus(current), ActionStatus(target)
+    if tgt not in ACTION_TRANSITIONS[cur]:
+        raise BillingRuleError("status", f"a {cur.value} action cannot become {tgt.value}")
+    if tgt == S.CANCELLED and not (by and by.strip()):
+        raise BillingRuleError("cancelled_by", "cancelling an action needs the user who cancels it")
+    return tgt
+
+
+def assert_action_editable(status: ActionStatus) -> None:
+    """Only Not firmed actions may be edited."""
+    if status != S.NOT_FIRMED:
+        raise BillingRuleError(
+            "status",
+            f"a {ActionStatus(status).value} action cannot be edited; only Not firmed actions can",
+        )
+
+
+def renewal_decision(
+    notice_status: ActionStatus | None,
+    plan_end: date,
+    today: date,
+    *,
+    automatic_renewal: bool = False,
+) -> RenewalDecision:
+    """Decide what happens to a plan at its end date (``plan_end`` is its last day).
+
+    Before the end date: "keep". On or after it: a firmed (or posted) renewal notice ->
+    "renew"; a cancelled notice -> "end" (the plan is not renewed); a notice not firmed by the
+    end date -> "cancel" the plan. Without a notice (None) the contract's automatic renewal
+    decides: "renew" or "end".
+    """
+    if today < plan_end:
+        return "keep"
+    if notice_status is None:
+        return "renew" if automatic_renewal else "end"
+    status = ActionStatus(notice_status)
+    if status in (S.FIRMED, S.POSTING, S.POSTED):
+        return "renew"
+    if status == S.CANCELLED:
+        return "end"
+    return "cancel"
+
+
+def _whole_months(start: date, after_end: date) -> int | None:
+    """Return n when ``after_end`` is ``start`` + n months (anchor day kept), else None."""
+    n = (after_end.year - start.year) * 12 + after_end.month - start.month
+    for m in (n - 1, n, n + 1):
+        if m >= 1 and add_months(start, m) == after_end:
+            return m
+    return None
+
+
+def renewed_contract(contract: ContractDefinition, billing: BillingPeriod) -> ContractDefinition:
+    """Return the contract for the next term: the same length again from the day after the end.
+
+    The length is kept in whole months when the old term was whole months (anchor day kept),
+    else in days. Fixed cycles and the renewal settings are kept.
+
+    Raises:
+        BillingRuleError: the contract has no end (neither global end nor fixed cycles).
+    """
+    end = effective_end(contract, billing)
+    if end is None:
+        raise BillingRuleError(
+            "global_end", "an open-ended contract (no global end, no fixed cycles) cannot renew"
+        )
+    new_start = end + timedelta(days=1)
+    new_end: date | None = None
+    if contract.global_end is not None:
+        months = _whole_months(contract.global_start, new_start)
+        if months is not None:
+            new_end = add_months(new_start, months) - timedelta(days=1)
+        else:
+            new_end = new_start + (end - contract.global_start)
+    return replace(contract, global_start=new_start, global_end=new_end)
+
+
+__all__ = [
+    "ACTION_TRANSITIONS",
+    "RenewalDecision",
+    "assert_action_editable",
+    "renewal_decision",
+    "renewed_contract",
+    "transition_action",
+]

@@ -1,0 +1,577 @@
+"""Collecting unpaid invoices through the payment gateway (seeds 000 and 001).
+
+* :func:`run` charges the invoices of autopay customers when due (on the due date or on issue),
+  retries soft declines on the retry schedule, and asks for a new card after a hard decline.
+* :func:`pay` is the bulk "Pay by card" of selected unpaid invoices, with a result per row.
+* :func:`unpaid_invoices` lists unpaid invoices, filtered by payment method.
+
+Each attempt is a ``Charge`` row committed as ``pending`` before the gateway is called; its
+key is the gateway's ``merchantTransactionId``. A charge whose answer was lost (``unknown``)
+or whose process died (``pending``) is settled by the next run through the gateway, which
+looks the key up before anything is sent: one attempt, at most one charge. A taken payment is
+then recorded in the invoice's source system (ERP or PSA) under the same key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from connectors.http import ApiError
+from connectors.payments import BlueSnapConnector, ChargeApproved, ChargeDeclined, ChargeResult, DeclineKind
+from hub.platform import audit
+from hub.billing.rules.amounts import round_money
+from hub.collections.rules import (
+    ChargeTiming,
+    CollectionRuleError,
+    Decline,
+    Notification,
+    NotificationType,
+    OpenInvoice,
+    PaymentMethodKind,
+    RetryBasis,
+    RetryPolicy,
+    RetrySchedule,
+    RetryVerdict,
+    decide_retry,
+    due_for_charge,
+)
+from hub.platform.db import session
+from hub.platform.hub_settings import get_section, put_section
+from hub.platform.models import Charge, Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod
+from hub.collections.outbox import enqueue
+from hub.collections.payments import Payer, describe, open_gateway, payer
+from hub.billing.posting import _Erps
+from hub.platform.types import utcnow
+
+SECTION = "collections"
+#: charges still being settled: no new attempt of the invoice until the gateway says what happened
+OPEN = ("pending", "unknown")
+#: attempts that count (a "failed" one never reached the card: it is tried again)
+COUNTED = ("pending", "unknown", "succeeded", "declined")
+#: how long a pending charge is left to the run that made it (well past any gateway timeout)
+PENDING_GRACE = timedelta(minutes=15)
+_CLOSED_STATUSES = {"paid", "canceled", "cancelled", "void", "voided"}
+
+
+class CollectError(ValueError):
+    """Bad collection input or settings, naming the field."""
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def _default_policy() -> RetryPolicy:
+    return RetryPolicy(default=RetrySchedule.after_days(3, 5, 7))
+
+
+@dataclass(frozen=True)
+class CollectionSettings:
+    """When autopay invoices are charged, how declines are retried, and since when."""
+
+    timing: ChargeTiming = ChargeTiming.ON_DUE_DATE
+    retry: RetryPolicy = field(default_factory=_default_policy)
+    #: invoices whose charge date is before this day are never charged automatically
+    not_before: date | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        policy = self.retry
+        return {
+            "timing": self.timing.value,
+            "retry": {
+                "default": _schedule_json(policy.default),
+                "by_code": {code: _schedule_json(s) for code, s in sorted(policy.by_code.items())},
+                "hard_codes": sorted(policy.hard_codes),
+            },
+            "not_before": self.not_before.isoformat() if self.not_before else None,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> CollectionSettings:
+        """Validate stored or entered settings; errors name the field (e.g. ``retry.default.days``)."""
+        if not isinstance(value, dict):
+            raise CollectError("collections: must be a JSON object")
+        try:
+            timing = ChargeTiming(value.get("timing") or ChargeTiming.ON_DUE_DATE)
+        except ValueError:
+            raise CollectError(f"timing: must be on_due_date or on_issue, not {value.get('timing')!r}") from None
+        not_before = value.get("not_before")
+        if not_before:
+            try:
+                not_before = date.fromisoformat(str(not_before))
+            except ValueError:
+                raise CollectError(f"not_before: not a date (YYYY-MM-DD): {not_before!r}") from None
+        retry = value.get("retry")
+        if retry is None:
+            return cls(timing, _default_policy(), not_before or None)
+        if not isinstance(retry, dict):
+            raise CollectError("retry: must be a JSON object")
+        try:
+            by_code = retry.get("by_code") or {}
+            if not isinstance(by_code, dict):
+                raise CollectError("retry.by_code: must map decline codes to schedules")
+            kwargs: dict[str, Any] = {
+                "default": _schedule(retry.get("default"), "retry.default"),
+                "by_code": {code: _schedule(s, f"retry.by_code.{code}") for code, s in by_code.items()},
+            }
+            hard = retry.get("hard_codes")
+            if hard is not None:
+                if not isinstance(hard, list) or not all(isinstance(code, str) and code for code in hard):
+                    raise CollectError("retry.hard_codes: must be a list of decline codes (e.g. EXPIRED_CARD)")
+                kwargs["hard_codes"] = frozenset(hard)
+            policy = RetryPolicy(**kwargs)
+        except CollectionRuleError as exc:
+            raise CollectError(f"retry.{exc.field}: {exc.reason}") from None
+        return cls(timing, policy, not_before or None)
+
+
+def _schedule_json(schedule: RetrySchedule | None) -> dict[str, Any] | None:
+    if schedule is None:
+        return None
+    return {"basis": schedule.basis.value, "days": list(schedule.days), "max_retries": schedule.max_retries}
+
+
+def _schedule(value: Any, name: str) -> RetrySchedule | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise CollectError(f"{name}: must be a JSON object with basis and days")
+    try:
+        basis = RetryBasis(value.get("basis"))
+    except ValueError:
+        raise CollectError(f"{name}.basis: must be days_after_decline or days_of_month, "
+                           f"not {value.get('basis')!r}") from None
+    days = value.get("days")
+    if not isinstance(days, list):
+        raise CollectError(f"{name}.days: must be a list of whole numbers")
+    try:
+        return RetrySchedule(basis, tuple(days), value.get("max_retries"))
+    except CollectionRuleError as exc:
+        raise CollectError(f"{name}.{exc.field}: {exc.reason}") from None
+
+
+def get_settings(s: Session) -> CollectionSettings:
+    """The environment's collection settings (seed 001's defaults until someone saves them)."""
+    return CollectionSettings.from_json(get_section(s, SECTION))
+
+
+def put_settings(s: Session, settings: CollectionSettings, *, actor: str | None = None) -> None:
+    before = get_section(s, SECTION) or None
+    after = settings.as_json()
+    put_section(s, SECTION, after, actor=actor)
+    audit.record(s, "settings.edit", "hub_settings", SECTION, actor=actor, before=before, after=after)
+
+
+# --- unpaid invoices ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnpaidInvoice:
+    """A row of the Unpaid Invoices list (seed 000), with how its customer pays."""
+
+    invoice_id: int
+    number: str
+    source: str
+    organisation_id: int | None
+    organisation: str | None
+    currency: str | None
+    balance: Decimal
+    invoice_date: date | None
+    due_date: date | None
+    payment_method: str  # card | direct_debit | none
+    method: str  # in words: "VISA ending 1111 (12/2030)"
+    attempts: int
+    next_retry_on: date | None
+    stopped_reason: str | None
+    last_status: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, (Decimal, date)) else v) for k, v in asdict(self).items()}
+
+
+def balance(invoice: Invoice, collection: InvoiceCollection | None) -> Decimal:
+    """What is still to collect: nothing once the hub collected it or the source says paid."""
+    if collection is not None and collection.paid_at is not None:
+        return Decimal(0)
+    if (invoice.status or "").strip().lower() in _CLOSED_STATUSES:
+        return Decimal(0)
+    due = invoice.amount_due if invoice.amount_due is not None else invoice.total - (invoice.amount_paid or 0)
+    return max(Decimal(0), due)
+
+
+def _maybe_unpaid() -> Any:
+    """Invoices that may still be unpaid (the source's amount due is positive or unknown)."""
+    return select(Invoice).where(Invoice.is_deleted.is_(False),  # type: ignore[attr-defined]
+                                 or_(Invoice.amount_due.is_(None), Invoice.amount_due > 0))  # type: ignore[union-attr,operator]
+
+
+def _collection(s: Session, invoice_id: int) -> InvoiceCollection | None:
+    return s.execute(select(InvoiceCollection).where(InvoiceCollection.invoice_id == invoice_id)).scalar_one_or_none()
+
+
+def _charges(s: Session, invoice_id: int) -> list[Charge]:
+    return list(s.execute(select(Charge).where(Charge.invoice_id == invoice_id).order_by(Charge.attempt)).scalars())
+
+
+def _currency(s: Session, invoice: Invoice, org: Organisation | None) -> str | None:
+    code = (invoice.currency or "").strip() or (org.currency if org is not None else None)
+    return code.upper() if code else None
+
+
+def _open_invoices(s: Session) -> Iterator[tuple[Invoice, InvoiceCollection | None, Decimal, Payer | None]]:
+    """Every invoice with something left to pay: (invoice, its collection state, the balance, who pays)."""
+    for invoice in s.execute(_maybe_unpaid()).scalars():
+        collection = _collection(s, invoice.id)  # type: ignore[arg-type]
+        left = balance(invoice, collection)
+        if left > 0:
+            yield invoice, collection, left, payer(s, invoice)
+
+
+def unpaid_invoices(s: Session, payment_method: str | None = None) -> list[UnpaidInvoice]:
+    """Unpaid invoices of every source, oldest due first; ``payment_method`` (card,
+    direct_debit, none) keeps those whose customer pays so."""
+    if payment_method is not None and payment_method not in {k.value for k in PaymentMethodKind}:
+        raise CollectError(f"payment_method: must be card, direct_debit or none, not {payment_method!r}")
+    names = {c.id: c.name for c in s.execute(select(Connector)).scalars()}
+    rows: list[UnpaidInvoice] = []
+    for invoice, collection, left, who in _open_invoices(s):
+        method = who.method if who else None
+        kind = method.kind if method is not None else PaymentMethodKind.NONE.value
+        if payment_method is not None and kind != payment_method:
+            continue
+        charges = _charges(s, invoice.id)  # type: ignore[arg-type]
+        rows.append(UnpaidInvoice(
+            invoice_id=invoice.id, number=invoice.number, source=names.get(invoice.connector_id, ""),  # type: ignore[arg-type]
+            organisation_id=who.organisation.id if who else None, organisation=who.organisation.name if who else None,
+            currency=_currency(s, invoice, who.organisation if who else None), balance=left,
+            invoice_date=invoice.invoice_date, due_date=invoice.due_date, payment_method=kind, method=describe(method),
+            attempts=sum(c.status in COUNTED for c in charges),
+            next_retry_on=collection.next_retry_on if collection else None,
+            stopped_reason=collection.stopped_reason if collection else None,
+            last_status=charges[-1].status if charges else None))
+    return sorted(rows, key=lambda r: (r.due_date or date.max, r.number, r.invoice_id))
+
+
+# --- charging -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChargeRow:
+    """One invoice's outcome (seed 000's response column): approved, declined, skipped (why),
+    unknown (no answer: settled next run under the same key) or failed (refused before sending)."""
+
+    invoice_id: int
+    invoice_number: str | None
+    amount: Decimal | None
+    currency: str | None
+    status: str
+    reason: str | None = None
+    transaction_id: str | None = None
+    key: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class RunReport:
+    """What a collection run did."""
+
+    settled: list[ChargeRow] = field(default_factory=list)
+    charged: list[ChargeRow] = field(default_factory=list)
+    recorded: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"settled": [r.as_json() for r in self.settled], "charged": [r.as_json() for r in self.charged],
+                "recorded": self.recorded}
+
+
+@contextmanager
+def _gateway(environment: str, gateway: BlueSnapConnector | None) -> Iterator[BlueSnapConnector]:
+    if gateway is not None:
+        yield gateway
+        return
+    opened = open_gateway(environment)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _hard_declined(s: Session, method: PaymentMethod) -> bool:
+    """Whether a charge on this card was hard-declined: nothing more is charged on it, every
+    invoice waits for a new card (which is a new payment method)."""
+    return s.execute(select(Charge.id).where(Charge.payment_method_id == method.id,
+                                             Charge.hard_decline.is_(True)).limit(1)).first() is not None
+
+
+def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
+    """(invoice id, trigger) of what is to be charged today: first charges of autopay
+    customers' invoices per the charge timing, and retries whose day has come."""
+    settings = get_settings(s)
+    first: list[OpenInvoice] = []
+    retries: list[tuple[int, str]] = []
+    refused: dict[int, bool] = {}
+    for invoice, collection, left, who in _open_invoices(s):
+        # direct-debit mandates are not charged yet (the gateway connector has no mandate charge)
+        if who is None or who.method is None or not who.method.autopay or who.method.kind != PaymentMethodKind.CARD:
+            continue
+        if refused.setdefault(who.method.id, _hard_declined(s, who.method)):  # type: ignore[arg-type]
+            continue  # the card was declined for good: nothing more is charged on it
+        charges = _charges(s, invoice.id)  # type: ignore[arg-type]
+        if any(c.status in OPEN for c in charges):
+            continue
+        if collection is not None and collection.stopped_reason is not None:
+            if all(c.payment_method_id != who.method.id for c in charges):
+                retries.append((invoice.id, "new_card"))  # type: ignore[arg-type]
+            continue
+        if collection is not None and collection.next_retry_on is not None:
+            if collection.next_retry_on <= today and collection.stopped_reason is None:
+                retries.append((invoice.id, "retry"))  # type: ignore[arg-type]
+            continue
+        issued = invoice.invoice_date or invoice.due_date
+        currency = _currency(s, invoice, who.organisation)
+        if issued is None or currency is None:
+            continue
+        first.append(OpenInvoice(
+            invoice_id=str(invoice.id), number=invoice.number, customer=who.organisation.name, currency=currency,
+            balance=left, issue_date=issued, due_date=max(invoice.due_date or issued, issued),
+            charge_attempts=sum(c.status in COUNTED for c in charges)))
+    due = due_for_charge(first, today, settings.timing, not_before=settings.not_before)
+    return [(int(inv.invoice_id), "auto") for inv in due] + sorted(retries)
+
+
+def _start(environment: str, invoice_id: int, trigger: str, today: date,
+           actor: str | None) -> tuple[ChargeRow | None, dict[str, Any] | None]:
+    """Commit a pending Charge for the invoice's next attempt; or a skipped row saying why."""
+    with session(environment) as s:
+        invoice = s.execute(select(Invoice).where(Invoice.id == invoice_id)).scalar_one_or_none()
+        if invoice is None or invoice.is_deleted:
+            return ChargeRow(invoice_id, None, None, None, "skipped", "no such invoice"), None
+
+        def skip(reason: str, amount: Decimal | None = None, currency: str | None = None) -> ChargeRow:
+            return ChargeRow(invoice_id, invoice.number, amount, currency, "skipped", reason)
+
+        collection = _collection(s, invoice_id)
+        who = payer(s, invoice)
+        currency = _currency(s, invoice, who.organisation if who else None)
+        left = balance(invoice, collection)
+        if left <= 0:
+            return skip("already paid", Decimal(0), currency), None
+        if currency is None:
+            return skip("the invoice has no currency", left), None
+        amount = round_money(left, currency)
+        method = who.method if who else None
+        if method is None or method.kind == PaymentMethodKind.NONE:
+            return skip("the customer has no card or direct-debit mandate", amount, currency), None
+        if method.kind == PaymentMethodKind.DIRECT_DEBIT:
+            return skip("direct-debit collection is not available yet", amount, currency), None
+        if not method.vaulted_shopper_id:
+            return skip("the card on file has no gateway shopper", amount, currency), None
+        if _hard_declined(s, method):
+            return skip("the card on file was declined for good: a new card is needed", amount, currency), None
+        charges = _charges(s, invoice_id)
+        if any(c.status in OPEN for c in charges):
+            return skip("an earlier charge is still being settled", amount, currency), None
+        attempt = max((c.attempt for c in charges), default=0) + 1
+        charge = Charge(environment=environment, key=f"cr-{invoice_id}-{attempt}", invoice_id=invoice_id,
+                        organisation_id=who.organisation.id, payment_method_id=method.id,  # type: ignore[union-attr]
+                        attempt=attempt, trigger=trigger, amount=amount, currency=currency, status="pending",
+                        charged_on=today, created_by=actor)
+        s.add(charge)
+        try:
+            s.flush()
+        except IntegrityError:  # another run took this attempt at the same moment
+            s.rollback()
+            return skip("another run is charging it", amount, currency), None
+        return None, {"charge_id": charge.id, "key": charge.key, "shopper": method.vaulted_shopper_id,
+                      "amount": amount, "currency": currency, "number": invoice.number}
+
+
+def _call(gateway: BlueSnapConnector, job: dict[str, Any]) -> ChargeResult | tuple[str, str]:
+    """The gateway's answer, or ("unknown", why) when it could not be had: the next run asks
+    again under the same key (looked up first), so the key, not luck, keeps it one charge.
+    ("failed", why) is for input the gateway refused before sending anything."""
+    try:
+        return gateway.charge(vaulted_shopper_id=job["shopper"], amount=job["amount"], currency=job["currency"],
+                              merchant_transaction_id=job["key"])
+    except ApiError as exc:
+        return ("unknown", str(exc))
+    except ValueError as exc:
+        return ("failed", str(exc))
+
+
+def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str, str]) -> ChargeRow:
+    """Store the gateway's answer; allocate, schedule a retry or stop, and tell the customer."""
+    with session(environment) as s:
+        charge = s.execute(select(Charge).where(Charge.id == charge_id)).scalar_one()
+        invoice = s.execute(select(Invoice).where(Invoice.id == charge.invoice_id)).scalar_one()
+        org = s.execute(select(Organisation).where(Organisation.id == charge.organisation_id)).scalar_one()
+        collection = _collection(s, invoice.id) or InvoiceCollection(  # type: ignore[arg-type]
+            environment=environment, invoice_id=invoice.id, organisation_id=org.id)  # type: ignore[arg-type]
+        charge.updated_at = collection.updated_at = utcnow()
+        amount = round_money(charge.amount, charge.currency)  # the store keeps 4 decimals
+        row = dict(invoice_id=invoice.id, invoice_number=invoice.number, amount=amount,
+                   currency=charge.currency, key=charge.key)
+
+        def tell(kind: NotificationType, suffix: str, **extra: Any) -> None:
+            enqueue(s, Notification(type=kind, key=f"{charge.key}/{suffix}", customer_name=org.name,
+                                    invoice_number=invoice.number, amount=amount, currency=charge.currency,
+                                    **extra), organisation_id=org.id, invoice_id=invoice.id)
+
+        if isinstance(outcome, tuple):
+            charge.status, charge.error = outcome
+            s.add(charge)
+            return ChargeRow(**row, status=outcome[0], reason=outcome[1])  # type: ignore[arg-type]
+        if isinstance(outcome, ChargeApproved):
+            charge.status, charge.transaction_id, charge.error = "succeeded", outcome.transaction_id, None
+            collection.amount_collected += charge.amount
+            collection.paid_at = utcnow()
+            collection.next_retry_on = collection.stopped_reason = None
+            s.add_all([charge, collection])
+            tell(NotificationType.PAYMENT_SUCCEEDED, "paid")
+            return ChargeRow(**row, status="approved", transaction_id=outcome.transaction_id,  # type: ignore[arg-type]
+                             reason="recovered by its key after a lost answer" if outcome.recovered else None)
+        assert isinstance(outcome, ChargeDeclined)
+        charge.status, charge.error = "declined", outcome.description or None
+        charge.decline_code, charge.decline_name = outcome.error_name[:32], (outcome.description or "")[:64] or None
+        charge.hard_decline = outcome.kind is DeclineKind.HARD
+        s.add(charge)
+        s.flush()
+        declined = [c for c in _charges(s, invoice.id) if c.status == "declined"]  # type: ignore[arg-type]
+        first_day = min((c.charged_on for c in declined if c.charged_on), default=charge.charged_on)
+        decision = decide_retry(Decline(outcome.error_name, first_day or utcnow().date(), charge.hard_decline),
+                                get_settings(s).retry, len(declined) - 1)
+        tell(NotificationType.PAYMENT_FAILED, "failed")
+        reason = f"{outcome.error_name} ({outcome.kind.value} decline)"
+        if decision.verdict == RetryVerdict.RETRY:
+            charge.retry_on = collection.next_retry_on = decision.retry_on
+            tell(NotificationType.RETRY_SCHEDULED, "retry", retry_on=decision.retry_on)
+            reason += f": retry on {decision.retry_on}"
+        elif decision.verdict == RetryVerdict.ASK_FOR_NEW_CARD:
+            collection.next_retry_on = None
+            collection.stopped_reason = f"{outcome.error_name}: the card cannot be charged; a new card is needed"
+            tell(NotificationType.NEW_CARD_NEEDED, "new-card")
+            reason += ": a new card is needed"
+        else:
+            collection.next_retry_on = None
+            collection.stopped_reason = f"{outcome.error_name}: no retry left after {len(declined)} declines"
+            reason += ": no retry left"
+        s.add_all([charge, collection])
+        return ChargeRow(**row, status="declined", reason=reason)  # type: ignore[arg-type]
+
+
+def _charge(environment: str, gateway: BlueSnapConnector, invoice_id: int, trigger: str, today: date,
+            actor: str | None) -> ChargeRow:
+    skipped, job = _start(environment, invoice_id, trigger, today, actor)
+    if skipped is not None:
+        return skipped
+    assert job is not None
+    return _finish(environment, job["charge_id"], _call(gateway, job))
+
+
+def settle_open(environment: str, *, gateway: BlueSnapConnector | None = None) -> list[ChargeRow]:
+    """Settle charges left unknown, or pending by a process that died: the gateway looks each
+    key up before it would send anything, so a charge that went through is found, never made
+    twice. A pending charge younger than ``PENDING_GRACE`` may still be in a live run's hands
+    and is left to it (two senders could both miss the other's charge in the lookup)."""
+    stale = utcnow() - PENDING_GRACE
+    with session(environment) as s:
+        jobs = []
+        query = select(Charge).where(or_(Charge.status == "unknown",
+                                         (Charge.status == "pending") & (Charge.updated_at < stale)))
+        for charge in s.execute(query.order_by(Charge.id)).scalars():
+            method = charge.payment_method_id and s.execute(select(PaymentMethod).where(
+                PaymentMethod.id == charge.payment_method_id)).scalar_one()
+            jobs.append({"charge_id": charge.id, "key": charge.key, "amount": round_money(charge.amount, charge.currency),
+                         "currency": charge.currency, "shopper": method.vaulted_shopper_id if method else ""})
+    if not jobs:
+        return []
+    with _gateway(environment, gateway) as gw:
+        return [_finish(environment, job["charge_id"], _call(gw, job)) for job in jobs]
+
+
+def charge_due(environment: str, today: date, *, gateway: BlueSnapConnector | None = None) -> list[ChargeRow]:
+    """Charge what is due today (first charges and retries)."""
+    with session(environment) as s:
+        due = due_charges(s, today)
+    if not due:
+        return []
+    with _gateway(environment, gateway) as gw:
+        return [_charge(environment, gw, invoice_id, trigger, today, None) for invoice_id, trigger in due]
+
+
+def record_payments(environment: str, charge_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    """Record taken payments in the invoices' source systems, once per charge key; a failure
+    stays on the charge (``record_error``) and is tried again next time."""
+    with session(environment) as s:
+        query = select(Charge, Invoice, Connector).join(Invoice, Invoice.id == Charge.invoice_id).join(
+            Connector, Connector.id == Invoice.connector_id).where(
+            Charge.status == "succeeded", Charge.recorded_at.is_(None))  # type: ignore[union-attr]
+        if charge_ids is not None:
+            query = query.where(Charge.id.in_(list(charge_ids)))  # type: ignore[union-attr]
+        jobs = [{"charge_id": c.id, "key": c.key, "connector": k.name, "invoice": i.external_id, "number": i.number,
+                 "amount": round_money(c.amount, c.currency), "currency": c.currency,
+                 "day": c.charged_on or c.created_at.date()}
+                for c, i, k in s.execute(query.order_by(Charge.id)).all()]
+    results: list[dict[str, Any]] = []
+    erps = _Erps(environment)
+    try:
+        for job in jobs:
+            ref, error = None, None
+            try:
+                source = erps.get(job["connector"])
+                if not hasattr(source, "record_payment"):
+                    raise ValueError(f"{job['connector']} cannot record payments")
+                done = source.record_payment(job["invoice"], job["amount"], job["currency"], job["day"], job["key"])
+                ref = str(getattr(done, "id", None) or (done.get("Id") if isinstance(done, dict) else "") or job["key"])
+            except (ApiError, ValueError) as exc:
+                error = str(exc)
+            with session(environment) as s:
+                charge = s.execute(select(Charge).where(Charge.id == job["charge_id"])).scalar_one()
+                charge.recorded_ref, charge.record_error = ref, error
+                charge.recorded_at = utcnow() if error is None else None
+                s.add(charge)
+            results.append({"invoice_number": job["number"], "key": job["key"], "connector": job["connector"],
+                            "recorded_ref": ref, "error": error})
+    finally:
+        erps.close()
+    return results
+
+
+def run(environment: str, today: date, *, gateway: BlueSnapConnector | None = None) -> RunReport:
+    """A collection run: settle open charges, charge what is due, record taken payments."""
+    report = RunReport()
+    report.settled = settle_open(environment, gateway=gateway)
+    report.charged = charge_due(environment, today, gateway=gateway)
+    report.recorded = record_payments(environment)
+    return report
+
+
+def pay(environment: str, invoice_ids: Iterable[int], actor: str | None = None, *, today: date | None = None,
+        gateway: BlueSnapConnector | None = None) -> list[ChargeRow]:
+    """Bulk pay (seed 000's "Pay by card"): charge each selected unpaid invoice now; one row per
+    invoice, in the order given (approved, declined, skipped with the reason ...)."""
+    ids = list(dict.fromkeys(invoice_ids))
+    if not ids:
+        raise CollectError("invoice_ids: select at least one invoice")
+    day = today or utcnow().date()
+    with _gateway(environment, gateway) as gw:
+        rows = [_charge(environment, gw, invoice_id, "bulk", day, actor) for invoice_id in ids]
+    with session(environment) as s:
+        audit.record(s, "collect.pay", "invoices", ",".join(map(str, ids))[:64], actor=actor,
+                     results=[r.as_json() for r in rows])
+        taken = [c.id for c in s.execute(select(Charge).where(
+            Charge.key.in_([r.key for r in rows if r.status == "approved"]))).scalars()]  # type: ignore[attr-defined]
+    if taken:
+        record_payments(environment, taken)
+    return rows
+

@@ -1,0 +1,184 @@
+"""E-mail over SMTP with the standard library: compose a message and send it.
+
+``Message-ID`` is derived from the notification's idempotency key, so every retried delivery
+of one notification carries the same id and a receiver (or a person) can tell it is a repeat.
+The password is a ``SecretStr``: it is handed to ``smtplib`` and never printed or logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import ssl
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from hub.collections.rules.notifications import valid_email
+
+
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS (port 587)
+    SSL = "ssl"  # TLS from the first byte (port 465)
+    NONE = "none"  # no encryption: only for a relay on a trusted network, without login
+
+
+class SmtpSettings(BaseModel):
+    """How to reach the outgoing mail server."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    security: SmtpSecurity = SmtpSecurity.STARTTLS
+    username: str | None = None
+    password: SecretStr | None = None
+    from_address: str
+    from_name: str | None = None
+    timeout_seconds: float = Field(default=30, gt=0)
+    ca_bundle: str | None = Field(
+        default=None, description="PEM file of CAs to trust (private CAs)"
+    )
+
+    @field_validator("from_address")
+    @classmethod
+    def _from_address(cls, value: str) -> str:
+        if not valid_email(value):
+            raise ValueError(f"not an e-mail address: {value!r}")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _login(self) -> SmtpSettings:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together: give both or neither")
+        if self.username is not None and self.security == SmtpSecurity.NONE:
+            raise ValueError(
+                "security: a login needs starttls or ssl; the password would travel in clear text"
+            )
+        return self
+
+
+class MailDeliveryError(Exception):
+    """Sending failed. ``permanent`` is True when trying again cannot help (a 5xx reply, a
+    refused login or recipient); otherwise (a 4xx reply, no connection, a timeout) retry later.
+    """
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def message_id(key: str, from_address: str) -> str:
+    """A ``Message-ID`` that is the same for every delivery of the notification ``key``."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"<{digest}.cashrail@{from_address.rpartition('@')[2]}>"
+
+
+def compose(
+    settings: SmtpSettings,
+    *,
+    key: str,
+    to_address: str,
+    subject: str,
+    body: str,
+    to_name: str | None = None,
+    language: str | None = None,
+    sent_at: datetime | None = None,
+) -> EmailMessage:
+    """Build the plain-text (UTF-8) message of one notification delivery ``key``."""
+    if not key.strip():
+        raise ValueError("key: a message needs the notification's idempotency key")
+    if not valid_email(to_address):
+        raise ValueError(f"to_address: not an e-mail address: {to_address!r}")
+    when = sent_at or datetime.now(UTC)
+    if when.tzinfo is None:
+        raise ValueError("sent_at must be timezone-aware")
+    msg = EmailMessage()
+    local, _, domain = settings.from_address.rpartition("@")
+    msg["From"] = Address(settings.from_name or "", local, domain)
+    to_local, _, to_domain = to_address.rpartition("@")
+    msg["To"] = Address(to_name or "", to_local, to_domain)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(when)
+    msg["Message-ID"] = message_id(key, settings.from_address)
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+    msg.set_content(body, charset="utf-8")
+    if language:  # after set_content, which drops every Content-* header
+        msg["Content-Language"] = language
+    return msg
+
+
+def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=settings.ca_bundle)
+
+
+def send(settings: SmtpSettings, message: EmailMessage) -> str:
+    """Send ``message``; return its ``Message-ID``.
+
+    Raises:
+        MailDeliveryError: the server refused or could not be reached; ``permanent`` says
+        whether a retry can help. The message never contains the password.
+    """
+    where = f"{settings.host}:{settings.port}"
+    try:
+        client: smtplib.SMTP
+        if settings.security == SmtpSecurity.SSL:
+            client = smtplib.SMTP_SSL(
+                settings.host,
+                settings.port,
+                timeout=settings.timeout_seconds,
+                context=_tls_context(settings),
+            )
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
+        with client:
+            if settings.security == SmtpSecurity.STARTTLS:
+                client.starttls(context=_tls_context(settings))
+            if settings.username is not None and settings.password is not None:
+                client.login(settings.username, settings.password.get_secret_value())
+            client.send_message(message)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise MailDeliveryError(
+            f"SMTP server {where} refused the login of {settings.username!r}: "
+            f"{exc.smtp_code} {_text(exc.smtp_error)}",
+            permanent=True,
+        ) from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        detail = "; ".join(
+            f"{rcpt}: {code} {_text(err)}" for rcpt, (code, err) in exc.recipients.items()
+        )
+        raise MailDeliveryError(
+            f"SMTP server {where} refused the recipient ({detail})",
+            permanent=all(500 <= c < 600 for c in codes),
+        ) from None
+    except smtplib.SMTPNotSupportedError as exc:
+        raise MailDeliveryError(f"SMTP server {where}: {exc}", permanent=True) from None
+    except smtplib.SMTPResponseException as exc:
+        raise MailDeliveryError(
+            f"SMTP server {where} answered {exc.smtp_code} {_text(exc.smtp_error)}",
+            permanent=500 <= exc.smtp_code < 600,
+        ) from None
+    except ssl.SSLCertVerificationError as exc:
+        raise MailDeliveryError(
+            f"SMTP server {where}: its certificate is not trusted ({exc.verify_message}); "
+            f"set ca_bundle for a private CA",
+            permanent=True,
+        ) from None
+    except ssl.SSLError as exc:
+        raise MailDeliveryError(
+            f"TLS with SMTP server {where} failed: {exc}", permanent=False
+        ) from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise MailDeliveryError(
+            f"SMTP server {where} could not be reached or hung up: {exc}", permanent=False
+        ) from None
+    return str(message["Message-ID"])
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value

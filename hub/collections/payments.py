@@ -1,0 +1,319 @@
+"""Payment methods (seed 000's "Payment Method" panel): cards captured through the gateway's
+card-entry page, direct-debit mandates, or none; one active method per organisation.
+
+A card is captured in two steps: :func:`send_card_form` asks the gateway for a card-entry
+page and keeps its link for the chosen contact (a ``CardRequest``); once the contact has
+entered the card, :func:`complete_card_request` vaults it and stores the card type, holder,
+last 4 digits and expiry. Every change is audited and tells the customer through the
+notification outbox, in the same transaction.
+
+:func:`payer` is the one place that says which organisation pays an invoice and how.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlmodel import Session
+
+from connectors.payments import BlueSnapConnector, CardEntryExpired, CardEntryIncomplete
+from hub.platform import audit
+from hub.sync import cards
+from hub.collections.rules import Notification, NotificationType, PaymentMethodKind
+from hub.platform.db import session
+from hub.platform.models import CardRequest, Connector, Contact, Invoice, Organisation, OrganisationLink, PaymentMethod
+from hub.collections.outbox import enqueue
+from hub.platform.types import utcnow
+
+GATEWAY_KIND = "bluesnap"
+
+
+class PaymentMethodError(ValueError):
+    """A payment-method request that cannot be honoured, naming the field."""
+
+
+@dataclass(frozen=True)
+class Payer:
+    """Who pays an invoice: the organisation holding the payment method, and the method."""
+
+    organisation: Organisation
+    method: PaymentMethod | None
+
+
+# --- lookups --------------------------------------------------------------------------------
+
+
+def organisation(s: Session, organisation_id: int) -> Organisation:
+    org = s.execute(select(Organisation).where(Organisation.id == organisation_id)).scalar_one_or_none()
+    if org is None or org.is_deleted:
+        raise PaymentMethodError(f"organisation: no organisation {organisation_id} in {s.info['environment']}")
+    return org
+
+
+def active_method(s: Session, organisation_id: int) -> PaymentMethod | None:
+    return s.execute(select(PaymentMethod).where(
+        PaymentMethod.organisation_id == organisation_id, PaymentMethod.status == "active")).scalar_one_or_none()
+
+
+def linked_organisation_id(s: Session, organisation_id: int) -> int | None:
+    """The organisation linked to this one (PSA organisation <-> ERP customer), if any."""
+    link = s.execute(select(OrganisationLink).where(or_(
+        OrganisationLink.psa_organisation_id == organisation_id,
+        OrganisationLink.erp_organisation_id == organisation_id))).scalar_one_or_none()
+    if link is None:
+        return None
+    return link.erp_organisation_id if link.psa_organisation_id == organisation_id else link.psa_organisation_id
+
+
+def invoice_organisation(s: Session, invoice: Invoice) -> Organisation | None:
+    """The organisation the invoice's source system bills."""
+    if invoice.organisation_external_id is None:
+        return None
+    return s.execute(select(Organisation).where(
+        Organisation.connector_id == invoice.connector_id,
+        Organisation.external_id == invoice.organisation_external_id)).scalar_one_or_none()
+
+
+def payer(s: Session, invoice: Invoice) -> Payer | None:
+    """Who pays ``invoice``: its own organisation when that has an active payment method, else
+    the organisation linked to it when that one has; otherwise its own organisation, without a
+    method. None when the invoice names no organisation the hub knows."""
+    own = invoice_organisation(s, invoice)
+    if own is None:
+        return None
+    method = active_method(s, own.id)  # type: ignore[arg-type]
+    if method is None:
+        linked_id = linked_organisation_id(s, own.id)  # type: ignore[arg-type]
+        linked = active_method(s, linked_id) if linked_id is not None else None
+        if linked is not None:
+            return Payer(organisation(s, linked_id), linked)  # type: ignore[arg-type]
+    return Payer(own, method)
+
+
+def gateway_card(s: Session) -> Connector:
+    """The environment's payment gateway card (an active one first)."""
+    found = s.execute(select(Connector).where(Connector.kind == GATEWAY_KIND, Connector.status != "deactivated")
+                      .order_by((Connector.status != "active"), Connector.id)).scalars().first()
+    if found is None:
+        raise PaymentMethodError(f"gateway: no BlueSnap connector in {s.info['environment']}; add one first "
+                                 "(cashrail connectors add)")
+    return found
+
+
+def open_gateway(environment: str) -> BlueSnapConnector:
+    """A live connector for the environment's gateway card (close it when done)."""
+    with session(environment) as s:
+        return cards.instantiate(gateway_card(s))  # type: ignore[return-value]
+
+
+def list_methods(s: Session, organisation_id: int | None = None, *, include_removed: bool = False) -> list[PaymentMethod]:
+    query = select(PaymentMethod).order_by(PaymentMethod.organisation_id, PaymentMethod.id)
+    if organisation_id is not None:
+        query = query.where(PaymentMethod.organisation_id == organisation_id)
+    if not include_removed:
+        query = query.where(PaymentMethod.status == "active")
+    return list(s.execute(query).scalars())
+
+
+def describe(method: PaymentMethod | None) -> str:
+    """A method in words: "VISA ending 1111 (12/2030)", "direct debit MANDATE-1 (account ...6789)", "none"."""
+    if method is None or method.kind == PaymentMethodKind.NONE:
+        return "none"
+    if method.kind == PaymentMethodKind.CARD:
+        return f"{method.card_brand} ending {method.card_last4} ({method.card_exp_month:02d}/{method.card_exp_year})"
+    return f"direct debit {method.mandate_reference} (account ...{method.account_last4})"
+
+
+# --- card capture ---------------------------------------------------------------------------
+
+
+def _contact(s: Session, org: Organisation, contact_id: int) -> Contact:
+    contact = s.execute(select(Contact).where(Contact.id == contact_id)).scalar_one_or_none()
+    own = {org.id, linked_organisation_id(s, org.id)}  # type: ignore[arg-type]
+    if contact is None or contact.is_deleted:
+        raise PaymentMethodError(f"contact: no contact {contact_id} in {s.info['environment']}")
+    owner = s.execute(select(Organisation.id).where(
+        Organisation.connector_id == contact.connector_id,
+        Organisation.external_id == contact.organisation_external_id)).scalar_one_or_none()
+    if owner not in own:
+        raise PaymentMethodError(f"contact: contact {contact_id} is not a contact of {org.name}")
+    return contact
+
+
+def send_card_form(environment: str, organisation_id: int, contact_id: int, *, actor: str | None = None,
+                   gateway: BlueSnapConnector | None = None) -> CardRequest:
+    """Ask the gateway for a card-entry page for the contact; the request keeps its link (``url``),
+    and the contact is e-mailed the link through the notification outbox."""
+    with session(environment) as s:
+        org = organisation(s, organisation_id)
+        contact = _contact(s, org, contact_id)
+        card_id = gateway_card(s).id
+    own = gateway is None
+    gw = gateway or open_gateway(environment)
+    try:
+        entry = gw.start_card_entry()  # a token never used costs nothing: safe to ask again
+    finally:
+        if own:
+            gw.close()
+    with session(environment) as s:
+        request = CardRequest(environment=environment, key=f"card-{organisation_id}-{uuid.uuid4().hex[:16]}",
+                              organisation_id=organisation_id, contact_id=contact_id, gateway_connector_id=card_id,
+                              email=contact.email, gateway_token=entry.pf_token, url=entry.page_url)
+        s.add(request)
+        s.flush()
+        audit.record(s, "payment_method.card_form_sent", "organisation", organisation_id, actor=actor,
+                     after={"card_request": request.id, "contact": contact_id, "email": contact.email})
+        # seed 000's "Go": the contact gets the card page's link by e-mail (the outbox sends it)
+        enqueue(s, Notification(type=NotificationType.CARD_FORM, key=f"card-form/{request.key}",
+                                customer_name=org.name, card_form_url=entry.page_url, contact_id=contact_id),
+                organisation_id=organisation_id)
+    return request
+
+
+def complete_card_request(environment: str, request_id: int, *, actor: str | None = None,
+                          gateway: BlueSnapConnector | None = None) -> PaymentMethod:
+    """Vault the card the contact entered and make it the organisation's payment method.
+
+    Raises:
+        PaymentMethodError: no such request, the contact has not entered the card yet (the
+            request stays ``sent``), or the link expired (the request becomes ``expired``).
+    """
+    with session(environment) as s:
+        request = s.execute(select(CardRequest).where(CardRequest.id == request_id)).scalar_one_or_none()
+        if request is None:
+            raise PaymentMethodError(f"request: no card request {request_id} in {environment}")
+        if request.status == "completed" and request.payment_method_id is not None:
+            return s.execute(select(PaymentMethod).where(PaymentMethod.id == request.payment_method_id)).scalar_one()
+        if request.status != "sent":
+            raise PaymentMethodError(f"request: card request {request_id} is {request.status}; send a new form")
+        org = organisation(s, request.organisation_id)
+        contact = s.execute(select(Contact).where(Contact.id == request.contact_id)).scalar_one_or_none()
+        first = (contact.first_name if contact else None) or "Card"
+        last = (contact.last_name if contact else None) or org.name
+        token, email = request.gateway_token or "", request.email
+    own = gateway is None
+    gw = gateway or open_gateway(environment)
+    try:
+        card = gw.create_vaulted_shopper(pf_token=token, first_name=first, last_name=last, email=email)
+    except CardEntryIncomplete:
+        raise PaymentMethodError(f"request: the contact has not entered a card for request {request_id} yet") from None
+    except CardEntryExpired as exc:
+        with session(environment) as s:
+            row = s.execute(select(CardRequest).where(CardRequest.id == request_id)).scalar_one()
+            row.status, row.error = "expired", str(exc)
+        raise PaymentMethodError(f"request: the card-entry link of request {request_id} expired; send a new form") from None
+    finally:
+        if own:
+            gw.close()
+    with session(environment) as s:
+        row = s.execute(select(CardRequest).where(CardRequest.id == request_id).with_for_update()).scalar_one()
+        if row.status == "completed" and row.payment_method_id is not None:  # a concurrent completion won
+            return s.execute(select(PaymentMethod).where(PaymentMethod.id == row.payment_method_id)).scalar_one()
+        method = PaymentMethod(environment=environment, organisation_id=row.organisation_id,
+                               gateway_connector_id=row.gateway_connector_id, kind=PaymentMethodKind.CARD.value,
+                               contact_id=row.contact_id, vaulted_shopper_id=card.vaulted_shopper_id,
+                               card_brand=card.card_type, card_last4=card.last4, card_exp_month=card.expiry_month,
+                               card_exp_year=card.expiry_year, holder_name=card.holder_name, created_by=actor)
+        _replace(s, method, actor)
+        row.status, row.payment_method_id, row.completed_at, row.error = "completed", method.id, utcnow(), None
+    return method
+
+
+# --- direct debit, none, removal, footer note ---------------------------------------------
+
+
+def set_method(s: Session, organisation_id: int, kind: str, *, mandate_reference: str | None = None,
+               account_last4: str | None = None, actor: str | None = None) -> PaymentMethod:
+    """Make a direct-debit mandate (reference + last 4 digits of the account) or "none" the
+    organisation's payment method. Cards come through the card form only."""
+    try:
+        method_kind = PaymentMethodKind(kind)
+    except ValueError:
+        raise PaymentMethodError(f"kind: must be direct_debit or none, not {kind!r}") from None
+    if method_kind == PaymentMethodKind.CARD:
+        raise PaymentMethodError("kind: a card is added by sending the card form to a contact (send-form)")
+    org = organisation(s, organisation_id)
+    method = PaymentMethod(environment=s.info["environment"], organisation_id=org.id, kind=method_kind.value,
+                           autopay=method_kind != PaymentMethodKind.NONE, created_by=actor)
+    if method_kind == PaymentMethodKind.DIRECT_DEBIT:
+        reference = (mandate_reference or "").strip()
+        if not reference or len(reference) > 64:
+            raise PaymentMethodError("mandate_reference: a direct debit needs its mandate reference (1-64 characters)")
+        last4 = (account_last4 or "").strip()
+        if not re.fullmatch(r"\d{4}", last4):
+            raise PaymentMethodError(f"account_last4: must be the last 4 digits of the account, not {account_last4!r}")
+        method.mandate_reference, method.account_last4 = reference, last4
+        method.gateway_connector_id = gateway_card(s).id
+    _replace(s, method, actor)
+    return method
+
+
+def remove_method(s: Session, organisation_id: int, *, actor: str | None = None) -> PaymentMethod:
+    """Remove the organisation's active payment method (kept as "removed")."""
+    org = organisation(s, organisation_id)
+    current = active_method(s, org.id)  # type: ignore[arg-type]
+    if current is None:
+        raise PaymentMethodError(f"organisation: {org.name} has no payment method to remove")
+    _retire(s, current, org, actor)
+    return current
+
+
+def set_footer_note(s: Session, organisation_id: int, on: bool, *, actor: str | None = None) -> PaymentMethod:
+    """Switch the "amount will be collected" invoice footer note of the active method."""
+    org = organisation(s, organisation_id)
+    current = active_method(s, org.id)  # type: ignore[arg-type]
+    if current is None or current.kind == PaymentMethodKind.NONE:
+        raise PaymentMethodError(f"footer_note: {org.name} has no card or mandate the note could speak of")
+    before = current.footer_note
+    current.footer_note = on
+    audit.record(s, "payment_method.footer_note", "organisation", org.id, actor=actor,
+                 before={"footer_note": before}, after={"footer_note": on})
+    return current
+
+
+def _snapshot(method: PaymentMethod | None) -> dict[str, Any] | None:
+    if method is None:
+        return None
+    return {"id": method.id, "kind": method.kind, "method": describe(method), "holder": method.holder_name}
+
+
+def _retire(s: Session, current: PaymentMethod, org: Organisation, actor: str | None) -> None:
+    current.status, current.removed_at = "removed", utcnow()
+    s.add(current)
+    s.flush()
+    audit.record(s, "payment_method.remove", "organisation", org.id, actor=actor, before=_snapshot(current))
+    if current.kind != PaymentMethodKind.NONE:
+        enqueue(s, _notification(NotificationType.PAYMENT_METHOD_REMOVED, f"pm-removed-{current.id}", org, current),
+                organisation_id=org.id)
+
+
+def _replace(s: Session, method: PaymentMethod, actor: str | None) -> None:
+    """``method`` becomes the active one; the previous active method is marked removed."""
+    org = organisation(s, method.organisation_id)
+    current = active_method(s, org.id)  # type: ignore[arg-type]
+    if current is not None:
+        method.footer_note = current.footer_note
+        current.status, current.removed_at = "removed", utcnow()
+        s.add(current)
+        s.flush()  # the unique "one active method" index must see the old one go first
+    s.add(method)
+    s.flush()
+    audit.record(s, "payment_method.set", "organisation", org.id, actor=actor, before=_snapshot(current),
+                 after=_snapshot(method))
+    if method.kind != PaymentMethodKind.NONE:
+        enqueue(s, _notification(NotificationType.PAYMENT_METHOD_ADDED, f"pm-added-{method.id}", org, method),
+                organisation_id=org.id)
+    elif current is not None and current.kind != PaymentMethodKind.NONE:
+        enqueue(s, _notification(NotificationType.PAYMENT_METHOD_REMOVED, f"pm-removed-{current.id}", org, current),
+                organisation_id=org.id)
+
+
+def _notification(kind: NotificationType, key: str, org: Organisation, method: PaymentMethod) -> Notification:
+    return Notification(type=kind, key=key, customer_name=org.name, payment_method=PaymentMethodKind(method.kind),
+                        card_brand=method.card_brand, card_last4=method.card_last4,
+                        card_expiry=(f"{method.card_exp_month:02d}/{method.card_exp_year % 100:02d}"
+                                     if method.card_exp_month and method.card_exp_year else None))

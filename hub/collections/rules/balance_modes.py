@@ -1,0 +1,168 @@
+"""Invoice balance modes (seed 001): how an invoice shows payments applied.
+
+* **Dynamic**: the invoice's balance is adjusted at once to reflect payments applied to it.
+* **Static**: previous balances and payments are not reflected on the invoice.
+* **Batch**: payments made in the previous billing cycle are carried forward, in one batch,
+  to the following cycle's invoice, together with the previous invoice's amount due.
+
+Each invoice statement has the seed's four rows: Previous Balance, Payments/Adjustments,
+Current Charges and Amount Due (= previous balance - payments + current charges).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from hub.billing.rules.amounts import round_money
+from hub.collections.rules.errors import CollectionRuleError, require_decimal
+
+
+class InvoiceMode(StrEnum):
+    DYNAMIC = "dynamic"
+    STATIC = "static"
+    BATCH = "batch"
+
+    @property
+    def label(self) -> str:
+        return f"{self.value.capitalize()} Mode"
+
+
+@dataclass(frozen=True)
+class CycleInvoice:
+    """The invoice of one billing cycle: its number, issue date and current charges."""
+
+    number: str
+    issue_date: date
+    current_charges: Decimal
+
+
+@dataclass(frozen=True)
+class AppliedPayment:
+    """A payment received on ``received_on`` and applied to invoice ``invoice_number``."""
+
+    received_on: date
+    amount: Decimal
+    invoice_number: str
+
+
+@dataclass(frozen=True)
+class InvoiceStatement:
+    number: str
+    mode: InvoiceMode
+    previous_balance: Decimal
+    payments_adjustments: Decimal
+    current_charges: Decimal
+    amount_due: Decimal
+
+
+#: the statement's rows in the seed's order: (label, attribute)
+STATEMENT_ROWS: tuple[tuple[str, str], ...] = (
+    ("Previous Balance", "previous_balance"),
+    ("Payments/Adjustments", "payments_adjustments"),
+    ("Current Charges", "current_charges"),
+    ("Amount Due", "amount_due"),
+)
+
+
+def _validated(
+    invoices: Sequence[CycleInvoice], payments: Sequence[AppliedPayment]
+) -> list[CycleInvoice]:
+    ordered = sorted(invoices, key=lambda inv: inv.issue_date)
+    numbers = [inv.number for inv in ordered]
+    for inv in ordered:
+        if numbers.count(inv.number) > 1:
+            raise CollectionRuleError("invoices", f"invoice {inv.number} is listed twice")
+        if require_decimal(inv.current_charges, "current_charges") < 0:
+            raise CollectionRuleError(
+                "current_charges", f"invoice {inv.number}: must not be negative"
+            )
+    for i in range(1, len(ordered)):
+        if ordered[i].issue_date == ordered[i - 1].issue_date:
+            raise CollectionRuleError(
+                "invoices",
+                f"invoices {ordered[i - 1].number} and {ordered[i].number} are issued the "
+                f"same day: one invoice per billing cycle",
+            )
+    for p in payments:
+        if require_decimal(p.amount, "payment.amount") <= 0:
+            raise CollectionRuleError("payment.amount", f"must be above 0, not {p.amount}")
+        if p.invoice_number not in numbers:
+            raise CollectionRuleError("payment.invoice_number", f"no invoice {p.invoice_number}")
+    return ordered
+
+
+def invoice_statement(
+    mode: InvoiceMode,
+    invoices: Sequence[CycleInvoice],
+    payments: Sequence[AppliedPayment],
+    number: str,
+    as_of: date,
+    currency: str,
+) -> InvoiceStatement:
+    """Return what invoice ``number`` shows on ``as_of`` under ``mode``.
+
+    ``invoices`` are one customer's invoices, one per billing cycle; a cycle runs from its
+    invoice's issue date to the next invoice's (exclusive). Amounts are rounded once, to the
+    currency's minor unit.
+
+    Raises:
+        CollectionRuleError: an unknown invoice, one not yet issued on ``as_of``, two
+        invoices of one cycle, negative charges, or a payment of 0 or less or to no invoice.
+    """
+    mode = InvoiceMode(mode)
+    ordered = _validated(invoices, payments)
+    index = next((i for i, inv in enumerate(ordered) if inv.number == number), None)
+    if index is None:
+        raise CollectionRuleError("number", f"no invoice {number}")
+    invoice = ordered[index]
+    if as_of < invoice.issue_date:
+        raise CollectionRuleError(
+            "as_of", f"invoice {number} is issued on {invoice.issue_date}, after {as_of}"
+        )
+    previous = Decimal(0)
+    paid = Decimal(0)
+    if mode == InvoiceMode.DYNAMIC:
+        paid = sum(
+            (p.amount for p in payments if p.invoice_number == number and p.received_on <= as_of),
+            Decimal(0),
+        )
+    elif mode == InvoiceMode.BATCH and index > 0:
+        prior = ordered[index - 1]
+        previous = invoice_statement(
+            mode, invoices, payments, prior.number, invoice.issue_date, currency
+        ).amount_due
+        paid = sum(
+            (p.amount for p in payments if prior.issue_date <= p.received_on < invoice.issue_date),
+            Decimal(0),
+        )
+    charges = Decimal(invoice.current_charges)
+    return InvoiceStatement(
+        number=number,
+        mode=mode,
+        previous_balance=round_money(previous, currency),
+        payments_adjustments=round_money(paid, currency),
+        current_charges=round_money(charges, currency),
+        amount_due=round_money(previous - paid + charges, currency),
+    )
+
+
+def compare_modes(
+    invoices: Sequence[CycleInvoice],
+    payments: Sequence[AppliedPayment],
+    number: str,
+    as_of: date,
+    currency: str,
+) -> list[tuple[str, tuple[Decimal, ...]]]:
+    """The seed's comparison table of invoice ``number`` on ``as_of``.
+
+    One row per statement line (:data:`STATEMENT_ROWS`), one column per mode in the seed's
+    order: Dynamic, Static, Batch.
+    """
+    statements = [
+        invoice_statement(m, invoices, payments, number, as_of, currency) for m in InvoiceMode
+    ]
+    return [(label, tuple(getattr(s, attr) for s in statements)) for label, attr in STATEMENT_ROWS]

@@ -1,0 +1,30 @@
+"""The collection rules' error: it names the field (or subject) it is about, like billing's."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hub.billing.rules.errors import BillingRuleError
+
+
+class CollectionRuleError(BillingRuleError):
+    """A collection, dunning or notification rule was broken; ``field`` names what, ``reason`` why.
+
+    A :class:`~hub.billing.errors.BillingRuleError` (so a ``ValueError``): callers that catch
+    bad input of the billing engine catch this too.
+    """
+
+
+def require_decimal(value: object, field: str) -> Decimal:
+    """Return ``value`` as a ``Decimal``; ints are accepted, floats and bools refused."""
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise CollectionRuleError(field, f"must be a Decimal (never a float), not {value!r}")
+    return Decimal(value)
+
+
+def require_currency(code: object, field: str = "currency") -> str:
+    """Return ``code`` as an upper-case 3-letter ISO 4217 code."""
+    text = str(code or "").strip().upper()
+    if len(text) != 3 or not text.isalpha():
+        raise CollectionRuleError(field, f"must be a 3-letter ISO 4217 code, not {code!r}")
+    return text

@@ -1,0 +1,211 @@
+"""Engines, schema upgrades and environment-scoped sessions.
+
+A session is opened for exactly one environment. Every ORM query it runs is filtered to
+that environment, and flushing a row of another environment is refused, so no query can
+cross from sandbox into production or back.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event, insert
+from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
+from sqlmodel import Session
+
+from hub.platform.models import EnvScoped
+from hub.platform.settings import ENVIRONMENTS, Settings, get_settings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+_engines: dict[str, Engine] = {}
+_upgraded: set[str] = set()
+_lock = threading.Lock()
+
+
+class WrongEnvironmentError(RuntimeError):
+    """A row of one environment was about to be written through another's session."""
+
+
+def _json(value: Any) -> str:
+    """JSON columns' encoder (orjson: synced payloads arrive pre-encoded as ``orjson.Fragment``)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+@lru_cache(maxsize=256)
+def _insert_plan(table: Table, given: tuple[str, ...], dialect: Dialect) -> tuple[str, list[_Column]]:
+    """An INSERT's driver SQL and, in bind order, each column's value source and bind processor."""
+    defaults = {c.name: c.default for c in table.c if c.name not in given and c.default is not None}
+    for name, default in defaults.items():
+        if not (default.is_scalar or default.is_callable):
+            raise ValueError(f"insert_many into {table.name}: give {name} (its default is SQL)")
+    names = [*given, *defaults]
+    compiled = insert(table).compile(dialect=dialect, column_keys=names)
+    order = list(compiled.positiontup or ()) if compiled.positional else names
+    if sorted(order) != sorted(names):
+        raise ValueError(f"insert_many into {table.name}: unexpected bind names {order}")
+    return compiled.string, [
+        _Column(name, defaults.get(name), table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name in order
+    ]
+
+
+@dataclass(frozen=True)
+class _Column:
+    name: str
+    default: Any  # the column's Python-side default, when the rows do not give it
+    processor: Callable[[Any], Any] | None
+
+
+def _value(column: _Column, row: Mapping[str, Any]) -> Any:
+    if column.default is None:
+        found = row[column.name]
+    else:
+        found = column.default.arg(None) if column.default.is_callable else column.default.arg
+    return column.processor(found) if column.processor else found
+
+
+def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert rows (all with the same keys) with one driver-level executemany.
+
+    Each column's bind processor is looked up once and applied in one loop; SQLAlchemy's own
+    executemany redoes that per row and parameter, its largest cost at hundreds of thousands of
+    rows (a billing run's actions, a sync's records and lines). Columns the rows leave out get
+    their Python-side default, as with ``insert()``; the rows go through the connection, in its
+    transaction, like any statement.
+    """
+    if not rows:
+        return
+    sql, columns = _insert_plan(table, tuple(rows[0]), conn.dialect)
+    if conn.dialect.paramstyle in ("qmark", "format", "numeric"):
+        plain = [(c.name, c.processor) for c in columns if c.default is None]
+        if len(plain) == len(columns):  # the common case, kept to one comprehension
+            conn.exec_driver_sql(sql, [tuple([p(row[n]) if p else row[n] for n, p in plain]) for row in rows])
+        else:
+            conn.exec_driver_sql(sql, [tuple([_value(c, row) for c in columns]) for row in rows])
+    else:
+        conn.exec_driver_sql(sql, [{c.name: _value(c, row) for c in columns} for row in rows])
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, json_serializer=_json)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Manage transactions ourselves so every one starts with BEGIN IMMEDIATE: a
+            # deferred transaction that reads first cannot upgrade to a write lock while
+            # another sync stream writes (SQLITE_BUSY without waiting).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_serializer=_json)
+
+
+def get_engine(settings: Settings | None = None, *, upgrade: bool = True) -> Engine:
+    """The engine for the configured hub store, upgraded to the latest schema once."""
+    settings = settings or get_settings()
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = _make_engine(url)
+        if upgrade and url not in _upgraded:
+            upgrade_schema(engine)
+            _upgraded.add(url)
+    return engine
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade_schema(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (commands call this; nobody runs alembic by hand)."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def dispose_engines() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _upgraded.clear()
+
+
+@contextmanager
+def session(environment: str, engine: Engine | None = None, *, role: str = "Administrator") -> Iterator[Session]:
+    """A session bound to one environment (and the role acting); commits on success, rolls back on error."""
+    if environment not in ENVIRONMENTS:
+        raise ValueError(f"unknown environment {environment!r}; expected one of {', '.join(ENVIRONMENTS)}")
+    with Session(engine or get_engine(), expire_on_commit=False) as s:
+        s.info["environment"] = environment
+        s.info["role"] = role
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+
+
+@cache
+def _env_scoped_tables() -> tuple[type[EnvScoped], ...]:
+    """Every mapped table class with an environment column."""
+    found: list[type[EnvScoped]] = []
+    pending: list[type] = [EnvScoped]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
+            if hasattr(sub, "__table__"):
+                found.append(sub)
+    return tuple(found)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_environment(state: ORMExecuteState) -> None:
+    env = state.session.info.get("environment")
+    if env is None or not (state.is_select or state.is_update or state.is_delete):
+        return
+    state.statement = state.statement.options(
+        *(
+            with_loader_criteria(cls, cls.environment == env, include_aliases=True)
+            for cls in _env_scoped_tables()
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_foreign_rows(s: Session, _ctx: Any, _instances: Any) -> None:
+    env = s.info.get("environment")
+    if env is None:
+        return
+    for obj in list(s.new) + list(s.dirty):
+        if isinstance(obj, EnvScoped) and obj.environment != env:
+            raise WrongEnvironmentError(
+                f"{type(obj).__name__} belongs to {obj.environment!r}, not to this {env!r} session"
+            )

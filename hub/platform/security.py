@@ -1,0 +1,95 @@
+"""Connector credentials encrypted at rest (Fernet), the key from settings or the data dir.
+
+During a key rotation (:mod:`hub.keys`) the next key waits in ``<data dir>/secret.key.next``:
+new secrets are encrypted with it and tokens open with either key, so a rotation that stops
+half-way leaves every secret readable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from pydantic import SecretStr
+
+from hub.platform.settings import Settings, get_settings
+
+
+class SecretKeyError(RuntimeError):
+    """The encryption key is missing, malformed or does not open the stored secrets."""
+
+
+def next_key_path(settings: Settings) -> Path:
+    """Where the next key waits while a rotation is under way."""
+    return settings.key_path.with_name(settings.key_path.name + ".next")
+
+
+def check_key(key: bytes, source: str) -> bytes:
+    """``key`` if it is a valid Fernet key, else a SecretKeyError naming ``source``."""
+    try:
+        Fernet(key)
+    except (ValueError, TypeError):
+        raise SecretKeyError(f"{source} is not a valid Fernet key (32 url-safe base64 bytes)") from None
+    return key
+
+
+def load_key(settings: Settings | None = None) -> bytes:
+    """The Fernet key: from settings, else the data dir's key file (created 0600 if absent)."""
+    settings = settings or get_settings()
+    if settings.secret_key is not None:
+        return check_key(settings.secret_key.get_secret_value().encode(), "CASHRAIL_SECRET_KEY")
+    return check_key(_read_or_create_key_file(settings.key_path), str(settings.key_path))
+
+
+def key_ring(settings: Settings | None = None) -> MultiFernet:
+    """The keys in use: the next key first (while a rotation is under way), then the current one."""
+    settings = settings or get_settings()
+    keys = [load_key(settings)]
+    pending = next_key_path(settings)
+    if pending.exists():
+        keys.insert(0, check_key(pending.read_bytes().strip(), str(pending)))
+    return MultiFernet([Fernet(k) for k in dict.fromkeys(keys)])
+
+
+def write_key_file(path: Path, key: bytes) -> None:
+    """Create ``path`` holding ``key``, readable by its owner only (never overwrites)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _read_or_create_key_file(path: Path) -> bytes:
+    if path.exists():
+        return path.read_bytes().strip()
+    key = Fernet.generate_key()
+    # O_EXCL: two processes starting at once must not overwrite each other's key.
+    try:
+        write_key_file(path, key)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    return key
+
+
+def encrypt_secrets(secrets: dict[str, SecretStr], settings: Settings | None = None) -> str:
+    """Encrypt a mapping of secret values into one opaque token."""
+    plain = {name: value.get_secret_value() for name, value in secrets.items()}
+    return key_ring(settings).encrypt(json.dumps(plain).encode()).decode()
+
+
+def decrypt_secrets(token: str, settings: Settings | None = None) -> dict[str, SecretStr]:
+    """Open a token made by :func:`encrypt_secrets`; values stay wrapped in SecretStr."""
+    if not token:
+        return {}
+    try:
+        plain = json.loads(key_ring(settings).decrypt(token.encode()))
+    except InvalidToken:
+        raise SecretKeyError(
+            "stored connector secrets cannot be decrypted with the current key "
+            "(was CASHRAIL_SECRET_KEY or the data dir's secret.key changed?)"
+        ) from None
+    return {name: SecretStr(value) for name, value in plain.items()}

@@ -1,0 +1,169 @@
+"""Connector cards: create, configure, test, activate, deactivate, delete (seed 002/003)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+from sqlmodel import Session, select
+
+from connectors.base import LICENSE_CHECK, ConnectionReport, SourceConnector, describe_validation_error
+from connectors.registry import connector_class
+from hub.platform import audit
+from hub.platform.models import Connector
+from hub.platform.security import decrypt_secrets, encrypt_secrets
+from hub.platform.settings import ENVIRONMENTS
+from hub.sync.store import delete_connector_rows
+from hub.platform.types import utcnow
+
+STATUSES = ("draft", "pending_license", "active", "deactivated", "error")
+#: the audit log's name of a status change
+_STATUS_ACTIONS = {"active": "activate", "deactivated": "deactivate"}
+
+
+
+class CardError(ValueError):
+    """A connector-card request that cannot be honoured, in plain words."""
+
+
+@dataclass(frozen=True)
+class CardSpec:
+    """What an admin gives to create a card (CLI prompts or ``--from-file`` JSON)."""
+
+    name: str
+    kind: str
+    environment: str
+    settings: dict[str, Any]
+    secrets: dict[str, SecretStr]
+
+    @classmethod
+    def from_json(cls, data: Any) -> CardSpec:
+        if not isinstance(data, dict):
+            raise CardError("the connector file must hold a JSON object")
+        missing = [k for k in ("name", "kind", "environment", "settings", "secrets") if k not in data]
+        if missing:
+            raise CardError(f"the connector file lacks {', '.join(missing)}")
+        if not isinstance(data["settings"], dict) or not isinstance(data["secrets"], dict):
+            raise CardError("settings and secrets must be JSON objects")
+        return cls(
+            name=str(data["name"]),
+            kind=str(data["kind"]),
+            environment=str(data["environment"]),
+            settings=dict(data["settings"]),
+            secrets={k: SecretStr(str(v)) for k, v in data["secrets"].items()},
+        )
+
+
+def validate(kind: str, settings: dict[str, Any], secrets: dict[str, SecretStr]) -> tuple[dict[str, Any], dict[str, SecretStr]]:
+    """Check settings and secrets against the kind's models; errors name each field."""
+    cls = connector_class(kind)
+    try:
+        parsed = cls.settings_model.model_validate(settings)
+    except ValidationError as exc:
+        raise CardError(f"bad settings for {kind}: {describe_validation_error(exc)}") from None
+    try:
+        cls.secrets_model.model_validate(secrets)
+    except ValidationError as exc:
+        # Never echo the input: it is a secret.
+        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+        raise CardError(f"bad secrets for {kind}: check {fields}") from None
+    unknown = set(secrets) - set(cls.secrets_model.model_fields)
+    if unknown:
+        raise CardError(f"unknown secrets for {kind}: {', '.join(sorted(unknown))}")
+    return parsed.model_dump(mode="json"), secrets
+
+
+def create(s: Session, spec: CardSpec) -> Connector:
+    if spec.environment not in ENVIRONMENTS:
+        raise CardError(f"environment must be one of {', '.join(ENVIRONMENTS)}, not {spec.environment!r}")
+    if s.info.get("environment") != spec.environment:
+        raise CardError(f"a {spec.environment} connector cannot be created from the {s.info.get('environment')} environment")
+    if not spec.name.strip():
+        raise CardError("the connector needs a name")
+    if s.exec(select(Connector).where(Connector.name == spec.name)).first():
+        raise CardError(f"a connector named {spec.name!r} already exists in {spec.environment}")
+    settings, secrets = validate(spec.kind, spec.settings, spec.secrets)
+    card = Connector(
+        environment=spec.environment,
+        name=spec.name,
+        kind=spec.kind,
+        status="draft",
+        settings=settings,
+        secrets_encrypted=encrypt_secrets(secrets),
+    )
+    s.add(card)
+    s.flush()
+    audit.record(s, "connector.add", "connector", card.name, kind=card.kind, after=settings)
+    return card
+
+
+def get(s: Session, name: str) -> Connector:
+    card = s.exec(select(Connector).where(Connector.name == name)).first()
+    if card is None:
+        raise CardError(f"no connector named {name!r} in {s.info.get('environment')}")
+    return card
+
+
+def all_cards(s: Session) -> list[Connector]:
+    return list(s.exec(select(Connector).order_by(Connector.name)))
+
+
+def update_settings(
+    s: Session, name: str, settings: dict[str, Any] | None = None, secrets: dict[str, SecretStr] | None = None
+) -> Connector:
+    """Change a card's settings: only while it is not active (seed 003)."""
+    card = get(s, name)
+    if card.status == "active":
+        raise CardError(f"connector {name!r} is active; deactivate it before changing its settings")
+    merged_secrets = {**decrypt_secrets(card.secrets_encrypted), **(secrets or {})}
+    merged, merged_secrets = validate(card.kind, {**card.settings, **(settings or {})}, merged_secrets)
+    audit.record(s, "connector.edit", "connector", name, before=card.settings, after=merged,
+                 hidden_fields_changed=sorted(secrets or {}))
+    card.settings = merged
+    card.secrets_encrypted = encrypt_secrets(merged_secrets)
+    card.updated_at = utcnow()
+    s.add(card)
+    return card
+
+
+def instantiate(card: Connector, **kwargs: Any) -> SourceConnector:
+    """A live connector for this card, its secrets decrypted only into SecretStr."""
+    cls = connector_class(card.kind)
+    settings = cls.settings_model.model_validate(card.settings)
+    secrets = cls.secrets_model.model_validate(decrypt_secrets(card.secrets_encrypted))
+    return cls(settings, secrets, **kwargs)  # type: ignore[call-arg]
+
+
+def set_status(s: Session, name: str, status: str, error: str | None = None) -> Connector:
+    if status not in STATUSES:
+        raise CardError(f"unknown status {status!r}")
+    card = get(s, name)
+    if status != card.status:
+        audit.record(s, f"connector.{_STATUS_ACTIONS.get(status, 'status')}", "connector", name,
+                     before={"status": card.status}, after={"status": status})
+    card.status = status
+    card.last_error = error
+    card.updated_at = utcnow()
+    s.add(card)
+    return card
+
+
+def status_after_test(report: ConnectionReport) -> tuple[str, str | None]:
+    """The card status a Test Connection leads to, and the reason when it is not active."""
+    failing = [c for c in report.checks if not c.ok]
+    if not failing:
+        return "active", None
+    reason = "; ".join(f"{c.name}: {c.detail}" for c in failing)
+    if all(c.name == LICENSE_CHECK for c in failing):
+        return "pending_license", reason
+    return "error", reason
+
+
+def delete(s: Session, name: str) -> None:
+    """Remove the card and everything it synced, in one transaction."""
+    card = get(s, name)
+    assert card.id is not None
+    audit.record(s, "connector.delete", "connector", name, kind=card.kind, before=card.settings)
+    delete_connector_rows(s, card.environment, card.id)
+    s.delete(card)

@@ -1,0 +1,385 @@
+"""The sync engine: read a stream page by page, map, store, advance the cursor — exactly once.
+
+Flows call these functions; they hold every sync rule (read plans, detail skipping, delete
+detection, run bookkeeping). Each page's records and its cursor commit in one transaction,
+so a kill at any instant resumes with nothing lost and nothing doubled.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlmodel import select
+
+from connectors.base import Record, SourceConnector, StreamSpec, SyncSettings
+from connectors.http import get_ci
+from connectors.registry import connector_class, mapping_module
+from hub.platform import allocator, bulk
+from hub.sync import cards
+from hub.platform.db import session
+from hub.platform.models import Connector, StreamState, SyncRun
+from hub.sync.store import (
+    PageScope,
+    Quarantine,
+    StreamCounts,
+    apply_page,
+    existing_rows,
+    mark_unseen_deleted,
+    page_stored,
+    stream_state,
+)
+from hub.platform.types import utcnow
+from mappings.base import MappedRecord, MappingContext, MappingError, content_hash
+
+#: a running sync whose heartbeat is older than this is taken as dead
+STALE_AFTER = timedelta(minutes=5)
+
+ProgressFn = Callable[[str, StreamCounts], None]
+
+
+class SyncError(RuntimeError):
+    """A sync that cannot start or go on, in plain words."""
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """How a stream is read this run."""
+
+    full: bool  # full read: every record, then unseen rows are marked deleted
+    since: datetime | None  # modified-since filter for incremental reads
+
+
+def plan_read(
+    spec: StreamSpec,
+    *,
+    cursor: str | None,
+    last_reconciled_at: datetime | None,
+    settings: SyncSettings,
+    force_full: bool,
+    now: datetime,
+) -> ReadPlan:
+    """Full history first, incremental after, with a periodic full read to find deletes."""
+    if not spec.incremental or force_full or cursor is None:
+        return ReadPlan(full=True, since=None)
+    reconcile_every = timedelta(hours=settings.reconcile_hours)
+    if last_reconciled_at is None or now - last_reconciled_at >= reconcile_every:
+        return ReadPlan(full=True, since=None)
+    # Inclusive filter minus a lookback: sources stamp some changes late.
+    return ReadPlan(full=False, since=datetime.fromisoformat(cursor) - timedelta(minutes=settings.lookback_minutes))
+
+
+def _runner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(runner: str | None) -> bool:
+    host, _, pid = (runner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine: only the heartbeat can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | None = None) -> SyncRun:
+    """Open a sync run for an active connector; one run per connector at a time.
+
+    The connector row is locked (``FOR UPDATE``; SQLite's write lock) while running runs are
+    checked, so two runs starting at once cannot both pass: the second is refused naming the
+    first, unless the first's process is gone or its heartbeat is stale (then it is taken over).
+    """
+    with session(environment) as s:
+        card = s.exec(select(Connector).where(Connector.name == name).with_for_update()).first()
+        if card is None:
+            raise SyncError(f"no connector named {name!r} in {environment}")
+        if card.status != "active":
+            raise SyncError(f"connector {name!r} is {card.status}; activate it before syncing")
+        now = utcnow()
+        for other in s.exec(select(SyncRun).where(SyncRun.connector_id == card.id, SyncRun.status == "running")):
+            if _alive(other.runner) and now - other.heartbeat_at < STALE_AFTER:
+                raise SyncError(
+                    f"a sync of {name!r} is already running (run {other.id} on {other.runner}, "
+                    f"started {other.started_at:%Y-%m-%d %H:%M:%S} UTC); try again when it has finished"
+                )
+            other.status = "interrupted"
+            other.finished_at = now
+            other.error = "the process running it stopped before it finished"
+            s.add(other)
+        run = SyncRun(
+            environment=environment,
+            connector_id=card.id,  # type: ignore[arg-type]
+            flow_run_id=flow_run_id,
+            mode="full" if full else "incremental",
+            runner=_runner(),
+        )
+        s.add(run)
+        s.flush()
+        return run
+
+
+def finish_run(environment: str, run_id: int, counts: dict[str, dict[str, int]], error: str | None = None) -> None:
+    with session(environment) as s:
+        run = s.get(SyncRun, run_id)
+        assert run is not None
+        run.status = "failed" if error else "completed"
+        run.error = error
+        run.counts = counts
+        run.finished_at = utcnow()
+        s.add(run)
+        card = s.get(Connector, run.connector_id)
+        if card is not None:
+            if not error:
+                card.last_sync_at = run.finished_at
+            card.last_error = error
+            s.add(card)
+
+
+def map_records(
+    mapper: Callable[[Record, MappingContext], MappedRecord], raws: list[Record], ctx: MappingContext
+) -> tuple[list[MappedRecord], list[Quarantine]]:
+    """Map a page; a record that fails goes to quarantine with its field and reason."""
+    mapped: list[MappedRecord] = []
+    bad: list[Quarantine] = []
+    for raw in raws:
+        try:
+            mapped.append(mapper(raw, ctx))
+        except MappingError as exc:
+            bad.append(Quarantine(dict(raw), _id_of(raw), exc.field, exc.reason))
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
+            bad.append(Quarantine(dict(raw), _id_of(raw), None, f"unexpected record shape: {exc}"))
+    return mapped, bad
+
+
+def _id_of(raw: Any) -> str | None:
+    found = get_ci(raw, "Id") if isinstance(raw, dict) else None
+    return str(found) if isinstance(found, (int, str)) and not isinstance(found, bool) else None
+
+
+def sync_stream(
+    environment: str,
+    run_id: int,
+    connector_name: str,
+    stream_name: str,
+    *,
+    full: bool = False,
+    progress: ProgressFn | None = None,
+    connector_kwargs: dict[str, Any] | None = None,
+) -> StreamCounts:
+    """Sync one stream of one connector within a run and return its counts."""
+    with session(environment) as s:
+        card = cards.get(s, connector_name)
+        state = stream_state(s, environment, card.id, stream_name)  # type: ignore[arg-type]
+    spec = connector_class(card.kind).stream(stream_name)
+    mapper = mapping_module(card.kind).MAPPERS[stream_name]
+    scope = PageScope(environment, card.id, stream_name, spec.entity, run_id)  # type: ignore[arg-type]
+    counts = StreamCounts()
+    if progress:  # started: a progress bar (and a stream's own timing) begins here
+        progress(stream_name, counts)
+
+    with bulk.bulk_work(), cards.instantiate(card, **(connector_kwargs or {})) as connector:
+        plan = plan_read(
+            spec,
+            cursor=state.cursor,
+            last_reconciled_at=state.last_reconciled_at,
+            settings=connector.settings,  # type: ignore[attr-defined]
+            force_full=full,
+            now=utcnow(),
+        )
+        ctx = MappingContext(time_zone=connector.time_zone)
+        # The next pages are fetched (with their details) and mapped while this one is stored.
+        pages = _fetch_pages(connector, spec, scope, connector.read(spec, plan.since), mapper, ctx)
+        for fetched in read_ahead(pages):
+            counts.add(_store_page(scope, fetched, plan))
+            del fetched  # the page's buffers are free before the heap is trimmed
+            bulk.checkpoint()  # and the cycles its statements left, every few seconds
+            allocator.trim()
+            if progress:
+                progress(stream_name, counts)
+
+    with session(environment) as s:
+        if plan.full:
+            counts.deleted = mark_unseen_deleted(s, scope)
+        state = stream_state(s, environment, scope.connector_id, stream_name)
+        state.last_completed_at = utcnow()
+        if plan.full:
+            state.last_reconciled_at = state.last_completed_at
+        s.add(state)
+    if progress:
+        progress(stream_name, counts)
+    return counts
+
+
+#: pages in flight at once: the one being stored and the next, fetched and mapped meanwhile.
+#: Each is a whole page (a 1,000-invoice ERP page is ~30 MiB parsed and mapped), so more would
+#: only hold more memory: the slower of the two sides sets the pace either way.
+READ_AHEAD = 2
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def read_ahead(items: Iterator[Any], depth: int = READ_AHEAD) -> Iterator[Any]:
+    """Yield what ``items`` yields while a thread produces the next ones, at most ``depth``
+    items in flight: counted from when the producer starts on one until the consumer comes
+    back for the one after it. ``depth=2`` stores one page while the next is fetched.
+
+    The producer only reads: every write stays in the consumer's thread, in order, so a
+    kill still leaves whole pages and their cursor. An error of the producer is raised in
+    the consumer at the item where it happened; a consumer that stops early stops it.
+    """
+    if depth < 2:
+        raise ValueError(f"read_ahead needs a depth of at least 2 (one item consumed, one produced), not {depth}")
+    permits = threading.Semaphore(depth)
+    slots: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    done, stop = object(), threading.Event()
+
+    def produce() -> None:
+        try:
+            it = iter(items)
+            while True:
+                while not permits.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                try:
+                    slots.put(next(it))  # no name keeps the item: it lives as long as the consumer holds it
+                except StopIteration:
+                    slots.put(done)
+                    return
+        except BaseException as exc:  # handed to the consumer, which raises it
+            slots.put(_Failed(exc))
+
+    worker = threading.Thread(target=produce, name="sync-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+            del item
+            permits.release()  # the consumer is done with it: the producer may start another
+    finally:
+        stop.set()
+        worker.join()
+
+
+@dataclass
+class _Fetched:
+    """A page's size and ids as read, and its records mapped (from detail payloads where the
+    stream has them); the page itself is not kept, so pages waiting ahead hold less."""
+
+    size: int
+    ids: list[str]
+    mapped: list[MappedRecord]
+    bad: list[Quarantine]
+    skipped: list[str]
+    summary_hashes: dict[str, str] | None
+
+
+def _fetch_pages(
+    connector: SourceConnector,
+    spec: StreamSpec,
+    scope: PageScope,
+    pages: Iterator[list[Record]],
+    mapper: Callable[[Record, MappingContext], MappedRecord],
+    ctx: MappingContext,
+) -> Iterator[_Fetched]:
+    """Pages with their records mapped and encoded: pure work, done in the read-ahead thread
+    while the consumer's thread waits on the database.
+
+    Chained by ``map``, not by generators: a generator suspended at ``yield`` keeps its locals,
+    so a parsed page would stay alive beside its mapped copy until the next page replaced it.
+    """
+    expanded = map(partial(_expand_page, connector, spec, scope), pages)
+    return map(partial(_map_page, mapper, ctx), expanded)
+
+
+def _map_page(
+    mapper: Callable[[Record, MappingContext], MappedRecord],
+    ctx: MappingContext,
+    expanded: tuple[list[Record], list[Record], list[str], dict[str, str] | None],
+) -> _Fetched:
+    page, to_map, skipped, summary_hashes = expanded
+    mapped, bad = map_records(mapper, to_map, ctx)
+    for record in mapped:
+        record.release_raw()  # encoded once (hashed and stored as is); the parsed tree goes
+    return _Fetched(len(page), [key for raw in page if (key := _id_of(raw))], mapped, bad, skipped, summary_hashes)
+
+
+def _expand_page(
+    connector: SourceConnector, spec: StreamSpec, scope: PageScope, page: list[Record]
+) -> tuple[list[Record], list[Record], list[str], dict[str, str] | None]:
+    """The page, the records to map (their detail payloads where the stream has them), the ids
+    skipped as unchanged, and the list payloads' hashes."""
+    if not spec.detail_path:
+        return page, page, [], None
+    # Only records whose list payload changed need their detail fetched again.
+    summary_hashes = {i: content_hash(r) for r in page if (i := _id_of(r)) is not None}
+    with session(scope.environment) as s:
+        known = existing_rows(s, scope, list(summary_hashes))
+    skipped: list[str] = []
+    need = []
+    for raw in page:
+        key = _id_of(raw)
+        old = known.get(key) if key else None
+        if old is not None and not old.is_deleted and old.summary_hash == summary_hashes.get(key):
+            skipped.append(key)  # type: ignore[arg-type]
+        else:
+            need.append(raw)
+    to_map = connector.expand(spec, [r for r in need if _id_of(r)]) + [r for r in need if not _id_of(r)]
+    return page, to_map, skipped, summary_hashes
+
+
+def _store_page(scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> StreamCounts:
+    mapped, bad = fetched.mapped, fetched.bad
+    # A full read marks every record it saw, so the rows it did not see can be deleted.
+    seen = fetched.ids if plan.full else []
+    with session(scope.environment) as s:
+        result = apply_page(
+            s, scope, mapped, bad, fetched=fetched.size, mark_seen=seen, summary_hashes=fetched.summary_hashes
+        )
+        page_stored(s, scope, result.max_modified)
+    result.counts.unchanged += len(fetched.skipped)
+    return result.counts
+
+
+def describe_failures(failures: dict[str, str]) -> str | None:
+    """One line for a run's failed streams; one cause shared by all is said once."""
+    if not failures:
+        return None
+    causes = set(failures.values())
+    if len(causes) == 1 and len(failures) > 1:
+        return f"every stream ({', '.join(failures)}): {causes.pop()}"
+    return "; ".join(f"{name}: {msg}" for name, msg in failures.items())
+
+
+def stream_names(kind: str) -> list[str]:
+    return [spec.name for spec in connector_class(kind).streams]
+
+
+def connector_kind(environment: str, name: str) -> str:
+    with session(environment) as s:
+        return cards.get(s, name).kind
+
+
+def stream_states(environment: str, connector_id: int) -> list[StreamState]:
+    with session(environment) as s:
+        return list(s.exec(select(StreamState).where(StreamState.connector_id == connector_id)))

@@ -1,0 +1,396 @@
+"""Writing synced pages into the hub: upsert by (connector, external id), exactly once.
+
+Each call here runs inside the caller's transaction, so a page's records, its quarantined
+records and the stream cursor commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.sql import bindparam
+from sqlmodel import Session
+from sqlmodel import select as sm_select
+
+from hub.platform.db import insert_many
+from hub.platform.models import (
+    CHILD_TABLES,
+    ENTITY_TABLES,
+    OrganisationLink,
+    PlanLine,
+    QuarantinedRecord,
+    StreamState,
+    SubscriptionAction,
+    SubscriptionPlan,
+    SyncedRecord,
+    SyncRun,
+)
+from hub.platform.types import utcnow
+from mappings.base import MappedRecord, content_hash, legacy_content_hash, same_content
+
+#: larger IN lists are split so no engine hits its bound-parameter limit
+_CHUNK = 500
+
+
+@dataclass
+class StreamCounts:
+    """What one stream did in one run."""
+
+    fetched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+
+    def add(self, other: StreamCounts) -> None:
+        for name, amount in asdict(other).items():
+            setattr(self, name, getattr(self, name) + amount)
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Quarantine:
+    """A raw record that failed mapping, with the field and reason."""
+
+    raw: dict[str, Any]
+    external_id: str | None
+    field: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class PageScope:
+    """Who a page belongs to."""
+
+    environment: str
+    connector_id: int
+    stream: str
+    entity: str
+    run_id: int
+
+    @property
+    def table(self) -> type[SyncedRecord]:
+        return ENTITY_TABLES[self.entity]
+
+
+@dataclass
+class Existing:
+    id: int
+    content_hash: str
+    is_deleted: bool
+    summary_hash: str | None = None
+
+
+@dataclass
+class PageResult:
+    counts: StreamCounts = field(default_factory=StreamCounts)
+    max_modified: datetime | None = None
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _keyed(t: Any, scope: PageScope, external_ids: Sequence[str]) -> tuple[Any, ...]:
+    """The conditions selecting these records of the scope's connector."""
+    return (t.c.environment == scope.environment, t.c.connector_id == scope.connector_id,
+            t.c.external_id.in_(external_ids))
+
+
+def _rows_by_key(s: Session, scope: PageScope, columns: Sequence[Any], external_ids: Sequence[str]) -> Iterator[Any]:
+    """``columns`` of the stored records with these external ids (in chunks of keys)."""
+    t = scope.table.__table__
+    for chunk in _chunks(list(external_ids)):
+        yield from s.connection().execute(select(*columns).where(*_keyed(t, scope, chunk)))
+
+
+def existing_rows(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, Existing]:
+    """The stored bookkeeping of these records (id, hash, deleted marker)."""
+    t = scope.table.__table__
+    has_summary = "summary_hash" in t.c
+    cols = [t.c.external_id, t.c.id, t.c.content_hash, t.c.is_deleted]
+    if has_summary:
+        cols.append(t.c.summary_hash)
+    return {
+        row.external_id: Existing(row.id, row.content_hash, row.is_deleted, row.summary_hash if has_summary else None)
+        for row in _rows_by_key(s, scope, cols, external_ids)
+    }
+
+
+def _ids_of(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, int]:
+    """The row ids of these records (just inserted: their lines need them)."""
+    t = scope.table.__table__
+    return {key: row_id for key, row_id in _rows_by_key(s, scope, (t.c.external_id, t.c.id), external_ids)}
+
+
+def apply_page(
+    s: Session,
+    scope: PageScope,
+    records: Sequence[MappedRecord],
+    quarantined: Sequence[Quarantine] = (),
+    *,
+    fetched: int,
+    mark_seen: Sequence[str] = (),
+    summary_hashes: dict[str, str] | None = None,
+) -> PageResult:
+    """Upsert one page of mapped records and record its quarantined ones.
+
+    Args:
+        records: canonical records; the same key twice in a page keeps the last one.
+        quarantined: records that failed mapping.
+        fetched: how many records the source returned for this page.
+        mark_seen: external ids seen in this run (full reads: unseen rows are deleted later).
+        summary_hashes: for streams whose list payload differs from the stored detail
+            payload, the list payload's hash per external id.
+    """
+    result = PageResult()
+    result.counts.fetched = fetched
+    now = utcnow()
+    t = scope.table.__table__
+    by_key = {r.external_id: r for r in records}  # dedup: lookback windows overlap pages
+    existing = existing_rows(s, scope, list(by_key))
+    has_summary = "summary_hash" in t.c
+
+    inserts: list[dict[str, Any]] = []
+    updates: dict[str, dict[str, Any]] = {}
+    rehashed: dict[str, dict[str, Any]] = {}  # unchanged, but stored with a hash of the first kind
+    for key, rec in by_key.items():
+        digest = rec.content_hash
+        if rec.source_modified_at and (result.max_modified is None or rec.source_modified_at > result.max_modified):
+            result.max_modified = rec.source_modified_at
+        row = {
+            **rec.fields,
+            "source_modified_at": rec.source_modified_at,
+            "content_hash": digest,
+            "raw": orjson.Fragment(rec.encoded),  # the bytes just hashed: not encoded twice
+            "is_deleted": False,
+            "deleted_at": None,
+            "seen_run_id": scope.run_id,
+            "last_synced_at": now,
+        }
+        if has_summary:
+            row["summary_hash"] = (summary_hashes or {}).get(key)
+        old = existing.get(key)
+        if old is None:
+            inserts.append(
+                {
+                    **row,
+                    "environment": scope.environment,
+                    "connector_id": scope.connector_id,
+                    "external_id": key,
+                    "first_synced_at": now,
+                }
+            )
+        elif old.is_deleted or (
+            old.content_hash != digest and not same_content(old.content_hash, digest, rec.payload)
+        ):
+            updates[key] = {**row, "_id": old.id}
+        else:
+            result.counts.unchanged += 1
+            if old.content_hash != digest:
+                rehashed[key] = {"_id": old.id, "content_hash": digest, "seen_run_id": scope.run_id,
+                                 **({"summary_hash": row["summary_hash"]} if has_summary else {})}
+
+    if inserts:
+        # One plain executemany (cheaper than a batched INSERT … RETURNING); documents' new ids,
+        # which their lines need, are read back by key in the same transaction.
+        insert_many(s.connection(), t, inserts)
+        if scope.entity in CHILD_TABLES:
+            ids = _ids_of(s, scope, [r["external_id"] for r in inserts])
+            _replace_children(s, scope, [(ids[r["external_id"]], by_key[r["external_id"]]) for r in inserts],
+                              fresh=True)
+    if updates:
+        columns = [k for k in next(iter(updates.values())) if k != "_id"]
+        stmt = update(t).where(t.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
+        s.connection().execute(stmt, list(updates.values()))
+        _replace_children(s, scope, [(u["_id"], by_key[k]) for k, u in updates.items()], fresh=False)
+    if rehashed:
+        columns = [k for k in next(iter(rehashed.values())) if k != "_id"]
+        stmt = update(t).where(t.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
+        s.connection().execute(stmt, list(rehashed.values()))
+    result.counts.inserted = len(inserts)
+    result.counts.updated = len(updates)
+
+    # Rows written above already carry this run's id; only the others need the mark.
+    written = {r["external_id"] for r in inserts} | updates.keys() | rehashed.keys()
+    unmarked = [key for key in mark_seen if key not in written]
+    if unmarked:
+        for chunk in _chunks(unmarked):
+            s.connection().execute(update(t).where(*_keyed(t, scope, chunk)).values(seen_run_id=scope.run_id))
+
+    if by_key:
+        _release_from_quarantine(s, scope, list(by_key))
+    result.counts.quarantined = _quarantine(s, scope, quarantined, now)
+    return result
+
+
+def _replace_children(
+    s: Session, scope: PageScope, parents: list[tuple[int, MappedRecord]], *, fresh: bool
+) -> None:
+    """Document lines follow their document: replaced whole whenever it changes."""
+    with_children = [(pid, rec) for pid, rec in parents if rec.children is not None]
+    if not with_children or scope.entity not in CHILD_TABLES:
+        return
+    model, parent_key = CHILD_TABLES[scope.entity]
+    lines = model.__table__
+    if not fresh:
+        for chunk in _chunks([pid for pid, _ in with_children]):
+            s.connection().execute(delete(lines).where(lines.c[parent_key].in_(chunk)))
+    rows = [
+        {**child, "environment": scope.environment, parent_key: pid}
+        for pid, rec in with_children
+        for child in rec.children or ()
+    ]
+    insert_many(s.connection(), lines, rows)
+
+
+def _in_stream(q: Any, scope: PageScope) -> tuple[Any, ...]:
+    """The conditions selecting the scope's stream's quarantined records."""
+    return (q.c.environment == scope.environment, q.c.connector_id == scope.connector_id,
+            q.c.stream == scope.stream)
+
+
+def _release_from_quarantine(s: Session, scope: PageScope, external_ids: list[str]) -> None:
+    q = QuarantinedRecord.__table__
+    # One index probe first: most streams have nothing quarantined, and a page's delete by
+    # hundreds of keys would probe the index once per key.
+    if s.connection().execute(select(q.c.id).where(*_in_stream(q, scope)).limit(1)).first() is None:
+        return
+    for chunk in _chunks(external_ids):
+        s.connection().execute(delete(q).where(*_in_stream(q, scope), q.c.external_id.in_(chunk)))
+
+
+def _quarantine(s: Session, scope: PageScope, items: Sequence[Quarantine], now: datetime) -> int:
+    if not items:
+        return 0
+    q = QuarantinedRecord.__table__
+    by_hash = {content_hash(item.raw): item for item in items}
+    legacy = {legacy_content_hash(item.raw): digest for digest, item in by_hash.items()}
+    found = [
+        (row.id, row.record_hash)
+        for row in s.connection().execute(
+            select(q.c.id, q.c.record_hash).where(*_in_stream(q, scope), q.c.record_hash.in_([*by_hash, *legacy]))
+        )
+    ]
+    rehashed = [{"_id": row_id, "record_hash": legacy[h]} for row_id, h in found if h in legacy]
+    if rehashed:  # quarantined before the hash's v2: keep the one row per record
+        s.connection().execute(update(q).where(q.c.id == bindparam("_id")), rehashed)
+    known = {legacy.get(h, h) for _, h in found}
+    fresh = [
+        {
+            "environment": scope.environment,
+            "connector_id": scope.connector_id,
+            "stream": scope.stream,
+            "external_id": item.external_id,
+            "record_hash": digest,
+            "field": item.field,
+            "reason": item.reason,
+            "raw": item.raw,
+            "sync_run_id": scope.run_id,
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        for digest, item in by_hash.items()
+        if digest not in known
+    ]
+    if fresh:
+        s.connection().execute(insert(q), fresh)
+    if known:
+        s.connection().execute(
+            update(q)
+            .where(*_in_stream(q, scope), q.c.record_hash.in_(list(known)))
+            .values(last_seen_at=now, sync_run_id=scope.run_id)
+        )
+    return len(items)
+
+
+def mark_unseen_deleted(s: Session, scope: PageScope) -> int:
+    """After a complete full read: rows the source no longer has are marked deleted."""
+    t = scope.table.__table__
+    result = s.connection().execute(
+        update(t)
+        .where(
+            t.c.environment == scope.environment,
+            t.c.connector_id == scope.connector_id,
+            t.c.is_deleted.is_(False),
+            (t.c.seen_run_id.is_(None)) | (t.c.seen_run_id != scope.run_id),
+        )
+        .values(is_deleted=True, deleted_at=utcnow(), last_synced_at=utcnow())
+    )
+    return int(result.rowcount or 0)
+
+
+def stream_state(s: Session, environment: str, connector_id: int, stream: str) -> StreamState:
+    """The stream's cursor row (created on first use, in the caller's transaction)."""
+    state = s.exec(
+        sm_select(StreamState).where(StreamState.connector_id == connector_id, StreamState.stream == stream)
+    ).first()
+    if state is None:
+        state = StreamState(environment=environment, connector_id=connector_id, stream=stream)
+        s.add(state)
+        s.flush()
+    return state
+
+
+def page_stored(s: Session, scope: PageScope, newest: datetime | None) -> None:
+    """A page's bookkeeping, in its transaction: the stream's cursor moves forward to the
+    newest modified time stored (never back), and the run's heartbeat is renewed.
+
+    Plain statements by key: this runs once per page of a sync, hundreds of thousands of
+    records, where loading and flushing the two ORM rows cost more than the statements.
+    """
+    st, runs = StreamState.__table__, SyncRun.__table__
+    conn = s.connection()
+    found = conn.execute(select(st.c.id, st.c.cursor).where(
+        st.c.connector_id == scope.connector_id, st.c.stream == scope.stream)).first()
+    if found is None:  # the sync creates the row as a stream starts; a caller that did not, here
+        state = stream_state(s, scope.environment, scope.connector_id, scope.stream)
+        found = (state.id, state.cursor)
+    state_id, cursor = found
+    values: dict[str, Any] = {"last_run_id": scope.run_id}
+    if newest is not None and (cursor is None or datetime.fromisoformat(cursor) < newest):
+        values["cursor"] = newest.isoformat()
+    conn.execute(update(st).where(st.c.id == state_id).values(values))
+    conn.execute(update(runs).where(runs.c.id == scope.run_id).values(heartbeat_at=utcnow()))
+
+
+def delete_connector_rows(s: Session, environment: str, connector_id: int) -> None:
+    """Remove everything a connector synced (used when the connector card is deleted)."""
+    for entity, (model, parent_key) in CHILD_TABLES.items():
+        documents = ENTITY_TABLES[entity].__table__
+        lines = model.__table__
+        s.connection().execute(
+            delete(lines).where(
+                lines.c[parent_key].in_(
+                    select(documents.c.id).where(
+                        documents.c.environment == environment, documents.c.connector_id == connector_id
+                    )
+                )
+            )
+        )
+    plans = SubscriptionPlan.__table__
+    its_plans = select(plans.c.id).where(plans.c.environment == environment, plans.c.connector_id == connector_id)
+    for model in (SubscriptionAction, PlanLine):
+        t = model.__table__
+        s.connection().execute(delete(t).where(t.c.plan_id.in_(its_plans)))
+    s.connection().execute(delete(plans).where(plans.c.id.in_(its_plans)))
+    organisations = ENTITY_TABLES["organisations"].__table__
+    links = OrganisationLink.__table__
+    mine = select(organisations.c.id).where(
+        organisations.c.environment == environment, organisations.c.connector_id == connector_id
+    )
+    s.connection().execute(
+        delete(links).where(links.c.psa_organisation_id.in_(mine) | links.c.erp_organisation_id.in_(mine))
+    )
+    for model in (*ENTITY_TABLES.values(), QuarantinedRecord, StreamState, SyncRun):
+        t = model.__table__
+        s.connection().execute(delete(t).where(t.c.environment == environment, t.c.connector_id == connector_id))

@@ -1,0 +1,187 @@
+"""Pages: subscription plans and lines, actions (filters, bulk firm/post/cancel), billing setup and HARP Connect."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from hub.billing.rules.domain import ActionStatus, ActionType, BillingPeriodType, ReasonType
+from hub.web import operations, queries
+from hub.web.auth import CurrentActor, needs
+from hub.web.render import page, redirect
+from hub.web.schemas import (
+    ActionEditIn,
+    ActionIdsIn,
+    BillingRunIn,
+    CreditIn,
+    LineIn,
+    Opt,
+    PlanEditIn,
+    PlanIn,
+    ProgramTypeIn,
+    ReasonCodeIn,
+)
+
+router = APIRouter(default_response_class=HTMLResponse)
+
+
+def _plan_choices(actor: CurrentActor) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from hub.platform.models import Organisation
+
+    with actor.session() as s:
+        erps = queries.erp_cards(s)
+        customers = [{"connector": c.name, "id": o.external_id, "name": o.name}
+                     for c in erps for o in s.execute(select(Organisation).where(
+                         Organisation.connector_id == c.id, Organisation.is_deleted.is_(False))
+                         .order_by(Organisation.name).limit(1000)).scalars()]
+        return {"erps": [c.name for c in erps], "customers": customers, "program_types": queries.program_types(s),
+                "reason_codes": queries.reason_codes(s), "periods": [p.value for p in BillingPeriodType]}
+
+
+@router.get("/plans")
+def plans_page(request: Request, actor: CurrentActor, status: str | None = None) -> Response:
+    with actor.session() as s:
+        rows = queries.plans(s, status or None)
+    return page(request, actor, "plans.html", rows=rows, status=status or "", choices=_plan_choices(actor))
+
+
+@router.post("/plans", openapi_extra=needs("Subscription Plan", "Create"))
+def plan_create(actor: CurrentActor, body: Annotated[PlanIn, Form()]) -> Response:
+    plan_id = operations.create_plan(actor, body)
+    return redirect(f"/plans/{plan_id}", "ok", f"Plan {plan_id} created in Draft: add its lines, then publish it.")
+
+
+@router.get("/plans/{plan_id}")
+def plan_page(request: Request, actor: CurrentActor, plan_id: int) -> Response:
+    from hub.billing import subscriptions
+
+    with actor.session() as s:
+        plan = queries.plan_row(s, subscriptions.get_plan(s, plan_id))
+        lines = queries.plan_lines(s, plan_id)
+        actions = queries.action_rows(s, queries.ActionFilter(plan_id=plan_id))
+        reason_codes = queries.reason_codes(s)
+    return page(request, actor, "plan.html", plan=plan, lines=lines, actions=actions, reason_codes=reason_codes)
+
+
+@router.post("/plans/{plan_id}", openapi_extra=needs("Subscription Plan", "Update"))
+def plan_edit(actor: CurrentActor, plan_id: int, body: Annotated[PlanEditIn, Form()]) -> Response:
+    operations.edit_plan(actor, plan_id, body)
+    return redirect(f"/plans/{plan_id}", "ok", f"Plan {plan_id} saved.")
+
+
+@router.post("/plans/{plan_id}/publish", openapi_extra=needs("Subscription Plan", "Publish"))
+def plan_publish(actor: CurrentActor, plan_id: int) -> Response:
+    operations.set_plan_status(actor, plan_id, "Published")
+    return redirect(f"/plans/{plan_id}", "ok", f"Plan {plan_id} published: HARP Connect creates its actions.")
+
+
+@router.post("/plans/{plan_id}/cancel", openapi_extra=needs("Subscription Plan", "Cancel"))
+def plan_cancel(actor: CurrentActor, plan_id: int) -> Response:
+    operations.set_plan_status(actor, plan_id, "Cancelled")
+    return redirect(f"/plans/{plan_id}", "ok", f"Plan {plan_id} cancelled: no more actions are created for it.")
+
+
+@router.post("/plans/{plan_id}/lines", openapi_extra=needs("Subscription Plan Lines", "Create"))
+def line_add(actor: CurrentActor, plan_id: int, body: Annotated[LineIn, Form()]) -> Response:
+    line_id = operations.add_line(actor, plan_id, body)
+    return redirect(f"/plans/{plan_id}", "ok", f"Line {line_id} added.")
+
+
+@router.post("/lines/{line_id}/credit", openapi_extra=needs("Subscription Plan Lines", "Update"))
+def line_credit(request: Request, actor: CurrentActor, line_id: int, body: Annotated[CreditIn, Form()]) -> Response:
+    from hub.web.render import back
+
+    made = operations.credit_line(actor, line_id, body)
+    return redirect(back(request, "/plans"), "ok", f"{made} credit-note actions created.")
+
+
+# --- actions --------------------------------------------------------------------------------------
+
+
+@router.get("/actions")
+def actions_page(request: Request, actor: CurrentActor, status: str | None = None, type: str | None = None,
+                 start: Annotated[Opt[date], Query(alias="from")] = None,
+                 end: Annotated[Opt[date], Query(alias="to")] = None,
+                 customer: Annotated[Opt[int], Query()] = None) -> Response:
+    f = queries.ActionFilter(status=status or None, action_type=type or None, start=start, end=end, customer=customer)
+    with actor.session() as s:
+        rows = queries.action_rows(s, f)
+        customers = queries.plan_customers(s)
+    return page(request, actor, "actions.html", rows=rows, f=f, customers=customers,
+                statuses=[x.value for x in ActionStatus], types=[x.value for x in ActionType])
+
+
+def _run_report(verb: str, report: dict[str, Any]) -> Response:
+    items = [f"action {r['action']}: {r['error']}" for r in report["failed"]]
+    items += [f"action {a}: not due for this step (skipped)" for a in report["skipped"]]
+    kind = "error" if report["failed"] else "ok"
+    return redirect("/actions", kind, f"{verb} {len(report['done'])}; failed {len(report['failed'])}; "
+                                      f"skipped {len(report['skipped'])}.", items)
+
+
+@router.post("/actions/firm", openapi_extra=needs("Subscription Actions", "Firm"))
+def actions_firm(actor: CurrentActor, body: Annotated[ActionIdsIn, Form()]) -> Response:
+    return _run_report("Firmed", operations.firm(actor, body.ids))
+
+
+@router.post("/actions/post", openapi_extra=needs("Subscription Actions", "Post"))
+def actions_post(actor: CurrentActor, body: Annotated[ActionIdsIn, Form()]) -> Response:
+    return _run_report("Posted", operations.post(actor, body.ids))
+
+
+@router.post("/actions/cancel", openapi_extra=needs("Subscription Actions", "Cancel"))
+def actions_cancel(actor: CurrentActor, body: Annotated[ActionIdsIn, Form()]) -> Response:
+    count = operations.cancel_actions(actor, body.ids)
+    return redirect("/actions", "ok", f"Cancelled {count} actions.")
+
+
+@router.post("/actions/{action_id}", openapi_extra=needs("Subscription Actions", "Edit"))
+def action_edit(request: Request, actor: CurrentActor, action_id: int, body: Annotated[ActionEditIn, Form()]) -> Response:
+    from hub.web.render import back
+
+    operations.edit_action(actor, action_id, body)
+    return redirect(back(request, "/actions"), "ok", f"Action {action_id} saved.")
+
+
+# --- billing setup and HARP Connect ----------------------------------------------------------------
+
+
+@router.get("/billing")
+def billing_page(request: Request, actor: CurrentActor) -> Response:
+    with actor.session() as s:
+        reasons, programs = queries.reason_codes(s), queries.program_types(s)
+    return page(request, actor, "billing.html", reason_codes=reasons, program_types=programs,
+                reason_types=[t.value for t in ReasonType], result=None)
+
+
+@router.post("/billing/reason-codes", openapi_extra=needs("Reason Code", "Create"))
+def reason_code_add(actor: CurrentActor, body: Annotated[ReasonCodeIn, Form()]) -> Response:
+    from hub.billing import subscriptions
+
+    with actor.session() as s:
+        subscriptions.create_reason_code(s, body.code, body.types, default_for=body.default_for,
+                                         description=body.description)
+    return redirect("/billing", "ok", f"Reason code {body.code} added.")
+
+
+@router.post("/billing/program-types", openapi_extra=needs("Program Types", "Create"))
+def program_type_add(actor: CurrentActor, body: Annotated[ProgramTypeIn, Form()]) -> Response:
+    from hub.billing import subscriptions
+
+    with actor.session() as s:
+        subscriptions.create_program_type(s, body.name, body.period_type, body.subscription_type)
+    return redirect("/billing", "ok", f"Program type {body.name} added.")
+
+
+@router.post("/billing/run", openapi_extra=needs("Run HARP Connect", "Run"))
+def billing_run(request: Request, actor: CurrentActor, body: Annotated[BillingRunIn, Form()]) -> Response:
+    result = operations.harp_connect(actor, body.test_date, body.dry_run)
+    with actor.session() as s:
+        reasons, programs = queries.reason_codes(s), queries.program_types(s)
+    return page(request, actor, "billing.html", reason_codes=reasons, program_types=programs,
+                reason_types=[t.value for t in ReasonType], result=result)

@@ -1,0 +1,138 @@
+"""Connector cards (seed 002/003): the cards, their menu, and the settings form built from the kind's model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import SecretStr
+
+from connectors.registry import KINDS, connector_class
+from hub.sync import cards
+from hub.web import operations, queries
+from hub.web.auth import CurrentActor, needs
+from hub.web.render import page, redirect
+from hub.web.schemas import CardIn, CardSettingsIn
+
+router = APIRouter(default_response_class=HTMLResponse)
+SETTING, SECRET = "setting__", "secret__"
+
+
+def form_fields(kind: str, current: dict[str, Any] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The kind's settings and secrets as form inputs (label, type, value, required)."""
+    cls = connector_class(kind)
+    settings = []
+    for name, info in cls.settings_model.model_fields.items():
+        annotation = str(info.annotation)
+        value = (current or {}).get(name, None if info.is_required() or info.default is None else info.default)
+        settings.append({"name": name, "label": info.description or name, "required": info.is_required(),
+                         "type": "number" if annotation in {"<class 'int'>", "<class 'float'>"} else "text",
+                         "step": "any" if annotation == "<class 'float'>" else "1",
+                         "value": "" if value is None else value})
+    secrets = [{"name": name, "label": info.description or name} for name, info in cls.secrets_model.model_fields.items()]
+    return {"settings": settings, "secrets": secrets}
+
+
+async def _submitted(request: Request) -> tuple[dict[str, Any], dict[str, SecretStr], dict[str, str]]:
+    """Settings and secrets from the card form; blank fields are left out (defaults, or kept)."""
+    form = await request.form()
+    settings = {k[len(SETTING):]: v for k, v in form.items() if k.startswith(SETTING) and isinstance(v, str) and v.strip()}
+    secrets = {k[len(SECRET):]: SecretStr(v) for k, v in form.items() if k.startswith(SECRET) and isinstance(v, str) and v}
+    other = {k: v for k, v in form.items() if isinstance(v, str) and not k.startswith((SETTING, SECRET))}
+    return settings, secrets, other
+
+
+@router.get("/connectors")
+def cards_page(request: Request, actor: CurrentActor) -> Response:
+    with actor.session() as s:
+        views = [queries.card_view(s, card) for card in cards.all_cards(s)]
+    jobs = request.app.state.sync_jobs
+    for view in views:
+        view["sync"] = jobs.status(actor, view["name"])
+    return page(request, actor, "connectors.html", cards=views, kinds=list(KINDS))
+
+
+@router.get("/connectors/new", openapi_extra=needs("Connectors", "Create"))
+def card_new(request: Request, actor: CurrentActor, kind: str = "bms") -> Response:
+    fields = form_fields(kind)
+    return page(request, actor, "connector_form.html", kind=kind, kinds=list(KINDS), fields=fields, card=None,
+                title=connector_class(kind).title)
+
+
+@router.post("/connectors", openapi_extra=needs("Connectors", "Create"))
+async def card_create(request: Request, actor: CurrentActor) -> Response:
+    settings, secrets, other = await _submitted(request)
+    body = CardIn(name=other.get("name", ""), kind=other.get("kind", ""), settings=settings, secrets=secrets)
+    name = await _threaded(operations.create_card, actor, body)
+    return redirect("/connectors", "ok", f"Connector {name} added (draft). Next: Test Connection, then Activate.")
+
+
+@router.get("/connectors/{name}/settings", openapi_extra=needs("Connectors", "Update"))
+def card_settings(request: Request, actor: CurrentActor, name: str) -> Response:
+    with actor.session() as s:
+        card = cards.get(s, name)
+        view = queries.card_view(s, card)
+    return page(request, actor, "connector_form.html", kind=card.kind, kinds=list(KINDS), card=view,
+                fields=form_fields(card.kind, card.settings), title=connector_class(card.kind).title)
+
+
+@router.post("/connectors/{name}/settings", openapi_extra=needs("Connectors", "Update"))
+async def card_update(request: Request, actor: CurrentActor, name: str) -> Response:
+    settings, secrets, _ = await _submitted(request)
+    await _threaded(operations.update_card, actor, name, CardSettingsIn(settings=settings, secrets=secrets))
+    return redirect("/connectors", "ok", f"Settings of {name} saved.")
+
+
+def _report_items(report: Any) -> list[str]:
+    items = [f"{'✓' if c.ok else '✗'} {c.name}: {c.detail}" for c in report.checks]
+    return items + [f"Missing permission: {p}" for p in report.missing_permissions]
+
+
+@router.post("/connectors/{name}/test", openapi_extra=needs("Connectors", "Update"))
+def card_test(actor: CurrentActor, name: str) -> Response:
+    report = operations.test_connection(actor, name)
+    if report.ok:
+        return redirect("/connectors", "ok", f"Test Connection of {name}: every read and write the integration "
+                                             "needs is allowed.", _report_items(report))
+    missing = report.missing_permissions
+    text = (f"Test Connection of {name}: missing permissions — grant them to the API user's role."
+            if missing else f"Test Connection of {name} failed.")
+    return redirect("/connectors", "error", text, _report_items(report))
+
+
+@router.post("/connectors/{name}/activate", openapi_extra=needs("Connectors", "Activate"))
+def card_activate(actor: CurrentActor, name: str) -> Response:
+    status, reason, report = operations.activate(actor, name)
+    if status == "active":
+        return redirect("/connectors", "ok", f"Connector {name} is active. Sync Now to pull its data.")
+    if status == "pending_license":
+        return redirect("/connectors", "error", f"Connector {name} is pending the license agreement: accept it in "
+                                                "the target system, then activate again.", _report_items(report))
+    return redirect("/connectors", "error", f"Connector {name} was not activated: {reason}", _report_items(report))
+
+
+@router.post("/connectors/{name}/deactivate", openapi_extra=needs("Connectors", "Deactivate"))
+def card_deactivate(actor: CurrentActor, name: str) -> Response:
+    with actor.session() as s:
+        cards.set_status(s, name, "deactivated")
+    return redirect("/connectors", "ok", f"Connector {name} is deactivated; its settings can be edited.")
+
+
+@router.post("/connectors/{name}/delete", openapi_extra=needs("Connectors", "Delete"))
+def card_delete(actor: CurrentActor, name: str) -> Response:
+    with actor.session() as s:
+        cards.delete(s, name)
+    return redirect("/connectors", "ok", f"Connector {name} and everything it synced were deleted.")
+
+
+@router.post("/connectors/{name}/sync")
+def card_sync(request: Request, actor: CurrentActor, name: str) -> Response:
+    request.app.state.sync_jobs.start(actor, name)
+    return redirect("/connectors", "ok", f"Sync of {name} started.")
+
+
+async def _threaded(fn: Any, *args: Any) -> Any:
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn, *args)

@@ -1,0 +1,138 @@
+"""Pages: collections (seeds 000-002) — the customer's payment method, unpaid invoices with bulk Pay,
+notification settings and log, collection and dunning settings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from hub.collections.rules import NotificationType
+from hub.collections.notifications import list_notifications
+from hub.web import operations
+from hub.web.auth import CurrentActor, needs
+from hub.web.render import page, redirect
+from hub.web.schemas import (
+    CardFormIn,
+    CollectionSettingsFormIn,
+    DunningSettingsFormIn,
+    FooterNoteIn,
+    NotificationSharedIn,
+    NotificationTypeFormIn,
+    Opt,
+    PayFormIn,
+    PaymentMethodIn,
+)
+
+router = APIRouter(default_response_class=HTMLResponse)
+METHODS = (("card", "Card"), ("direct_debit", "Direct debit"), ("none", "None"))
+
+
+def _customer(org_id: int) -> str:
+    return f"/customers/{org_id}#payment-method"
+
+
+# --- the customer's Payment method panel -------------------------------------------------------
+
+
+@router.post("/customers/{org_id}/card-form", openapi_extra=needs("Payment Methods", "Create"))
+def card_form_send(actor: CurrentActor, org_id: int, body: Annotated[CardFormIn, Form()]) -> Response:
+    sent = operations.send_card_form(actor, org_id, body.contact_id)
+    return redirect(_customer(org_id), "ok", f"Card form sent: {sent['email'] or 'the contact'} is e-mailed this "
+                                             f"link to enter the card; Check once they have.", [sent["url"] or ""])
+
+
+@router.post("/card-requests/{request_id}/check", openapi_extra=needs("Payment Methods", "Create"))
+def card_request_check(actor: CurrentActor, request_id: int) -> Response:
+    method = operations.check_card_request(actor, request_id)
+    return redirect(_customer(method["organisation_id"]), "ok", f"Card saved: {method['description']}.")
+
+
+@router.post("/customers/{org_id}/payment-method", openapi_extra=needs("Payment Methods", "Create"))
+def payment_method_set(actor: CurrentActor, org_id: int, body: Annotated[PaymentMethodIn, Form()]) -> Response:
+    operations.set_payment_method(actor, org_id, body)
+    shown = "Direct debit" if body.kind == "direct_debit" else "No payment method"
+    return redirect(_customer(org_id), "ok", f"{shown} set.")
+
+
+@router.post("/customers/{org_id}/payment-method/remove", openapi_extra=needs("Payment Methods", "Remove"))
+def payment_method_remove(actor: CurrentActor, org_id: int) -> Response:
+    operations.remove_payment_method(actor, org_id)
+    return redirect(_customer(org_id), "ok", "Payment method removed.")
+
+
+@router.post("/customers/{org_id}/footer-note", openapi_extra=needs("Payment Methods", "Update"))
+def footer_note(actor: CurrentActor, org_id: int, body: Annotated[FooterNoteIn, Form()]) -> Response:
+    operations.set_footer_note(actor, org_id, body.footer_note)
+    return redirect(_customer(org_id), "ok", f"Invoice footer note {'on' if body.footer_note else 'off'}.")
+
+
+# --- unpaid invoices and bulk Pay ------------------------------------------------------------
+
+
+def _unpaid_page(request: Request, actor: CurrentActor, method: str | None,
+                 results: list[dict[str, object]] | None = None) -> Response:
+    rows = operations.unpaid(actor, method)
+    return page(request, actor, "unpaid.html", rows=rows, method=method or "", methods=METHODS, results=results,
+                path="/invoices/unpaid")  # also after Pay (posted to /invoices/pay)
+
+
+@router.get("/invoices/unpaid")
+def unpaid_page(request: Request, actor: CurrentActor, payment_method: Opt[str] = None) -> Response:
+    return _unpaid_page(request, actor, payment_method)
+
+
+@router.post("/invoices/pay", openapi_extra=needs("Collections", "Pay"))
+def unpaid_pay(request: Request, actor: CurrentActor, body: Annotated[PayFormIn, Form()]) -> Response:
+    results = operations.pay(actor, body.ids)
+    return _unpaid_page(request, actor, body.payment_method, results)
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+
+@router.get("/notifications")
+def notifications_page(request: Request, actor: CurrentActor, status: Opt[str] = None) -> Response:
+    with actor.session() as s:
+        rows = list_notifications(s, status)
+    return page(request, actor, "notifications.html", rows=rows, status=status or "")
+
+
+@router.get("/notifications/settings", openapi_extra=needs("Notification Settings", "Update"))
+def notification_settings_page(request: Request, actor: CurrentActor) -> Response:
+    return page(request, actor, "notification_settings.html", settings=operations.notification_settings(actor))
+
+
+@router.post("/notifications/settings", openapi_extra=needs("Notification Settings", "Update"))
+def notification_shared_save(actor: CurrentActor, body: Annotated[NotificationSharedIn, Form()]) -> Response:
+    operations.update_notifications(actor, None, body)
+    return redirect("/notifications/settings", "ok", "Ticket configuration saved.")
+
+
+@router.post("/notifications/settings/{type}", openapi_extra=needs("Notification Settings", "Update"))
+def notification_type_save(actor: CurrentActor, type: NotificationType,
+                           body: Annotated[NotificationTypeFormIn, Form()]) -> Response:
+    operations.update_notifications(actor, type.value, body)
+    return redirect("/notifications/settings", "ok", f"Settings of {type.value} saved.")
+
+
+# --- collection and dunning settings ---------------------------------------------------------
+
+
+@router.get("/settings/collections", openapi_extra=needs("Collection Settings", "Update"))
+def collection_settings_page(request: Request, actor: CurrentActor) -> Response:
+    return page(request, actor, "collection_settings.html", collections=operations.collection_settings(actor),
+                dunning=operations.dunning_settings(actor))
+
+
+@router.post("/settings/collections", openapi_extra=needs("Collection Settings", "Update"))
+def collection_settings_save(actor: CurrentActor, body: Annotated[CollectionSettingsFormIn, Form()]) -> Response:
+    operations.put_collection_settings(actor, body)
+    return redirect("/settings/collections", "ok", "Collection settings saved.")
+
+
+@router.post("/settings/dunning", openapi_extra=needs("Collection Settings", "Update"))
+def dunning_settings_save(actor: CurrentActor, body: Annotated[DunningSettingsFormIn, Form()]) -> Response:
+    operations.update_dunning(actor, body)
+    return redirect("/settings/collections", "ok", "Dunning settings saved.")
