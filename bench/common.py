@@ -141,9 +141,9 @@ def install_connectors(infos: dict[str, dict[str, Any]], **overrides: dict[str, 
 
     ``overrides`` maps a kind to settings replacing the demo's (e.g. the ERP's request limit).
     """
-    from hub.sync import cards
     from hub import demo
     from hub.platform.db import session
+    from hub.sync import cards
 
     names = {}
     for kind, info in infos.items():

@@ -28,14 +28,14 @@ from typing import Any
 
 from bench.common import (
     Report,
+    current_rss_mib,
     install_connectors,
     isolated_store,
-    current_rss_mib,
     malloc_info_mib,
     peak_rss_mib,
-    sqlite_memory_mib,
     sandboxes,
     seconds,
+    sqlite_memory_mib,
 )
 
 KINDS = ("bms", "business_central")

@@ -31,9 +31,10 @@ START = date(2025, 1, 1)
 
 def _sync_reference_data(name: str) -> tuple[int, list[int], list[tuple[str, Decimal]]]:
     """Customers and items from the ERP (a sync of those two streams); card id, customers, products."""
-    from hub.sync import cards, runner as sync
     from hub.platform.db import session
     from hub.platform.models import Organisation, Product
+    from hub.sync import cards
+    from hub.sync import runner as sync
 
     run = sync.begin_run(ENVIRONMENT, name, full=True)
     counts = {stream: sync.sync_stream(ENVIRONMENT, run.id, name, stream, full=True).as_dict()  # type: ignore[arg-type]

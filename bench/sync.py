@@ -74,8 +74,8 @@ def cashrail_sync(name: str, *, full: bool) -> SyncTiming:
 
 
 def _card(name: str) -> tuple[int, dict[str, Any]]:
-    from hub.sync import cards
     from hub.platform.db import session
+    from hub.sync import cards
 
     with session("sandbox") as s:
         card = cards.get(s, name)

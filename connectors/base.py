@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
-
-import ipaddress
 
 import httpx
 from pydantic import BaseModel, Field, model_validator

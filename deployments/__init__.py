@@ -78,9 +78,9 @@ def sync_deployment_name(environment: str, connector: str) -> str:
 def planned() -> list[Planned]:
     """Every deployment the hub store asks for now (both environments)."""
     from connectors.registry import connector_class
-    from hub.sync import cards
     from hub.platform.db import session
     from hub.platform.settings import ENVIRONMENTS
+    from hub.sync import cards
 
     out: list[Planned] = []
     for environment in ENVIRONMENTS:

@@ -27,7 +27,7 @@ def remove_progress_listener(listener: runner.ProgressFn) -> None:
 
 
 def _notify(stream: str, counts: StreamCounts) -> None:
-    for listener in list(_listeners):
+    for listener in _listeners:
         listener(stream, counts)
 
 

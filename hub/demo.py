@@ -19,15 +19,16 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from connectors.registry import connector_class
-from hub.sync import cards
 from hub.platform.db import session
+from hub.platform.errors import CashrailError
 from hub.platform.models import ENTITY_TABLES
 from hub.platform.settings import get_settings
+from hub.sync import cards
 
 DEMO_ENVIRONMENT = "sandbox"
 
 
-class SandboxStartError(RuntimeError):
+class SandboxStartError(CashrailError, RuntimeError):
     pass
 
 
@@ -291,8 +292,8 @@ def capture_demo_cards(environment: str, plans: list[int]) -> list[dict[str, Any
     and complete the request. Returns what was captured."""
     from connectors.sandbox.bluesnap import fill_card_form
     from hub.collections import payments
-    from hub.platform.models import Contact, Organisation, OrganisationLink, SubscriptionPlan
     from hub.collections.notifications import contact_record
+    from hub.platform.models import Contact, Organisation, OrganisationLink, SubscriptionPlan
 
     with session(environment) as s:
         payers = []

@@ -2,9 +2,9 @@
 process worker that runs them, and the admin web app — one command.
 
 The Prefect server and the worker are child processes (their logs go to ``<data dir>/logs``);
-the web app runs in this process. ``<data dir>/serve.json`` tells other commands (Sync Now from
-the CLI or the web app) where the Prefect API is, so their runs go through the deployments and
-show in the UI. Deployments are reconciled with the connector cards every ``reconcile_seconds``.
+the web app runs in this process. ``<data dir>/serve.json`` (:mod:`hub.platform.served`) tells
+other commands where the Prefect API is. Deployments are reconciled with the connector cards
+every ``reconcile_seconds``.
 """
 
 from __future__ import annotations
@@ -18,47 +18,16 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from hub.platform import prefect_env
+from hub.platform.served import Served, ServeError, running, state_path
 from hub.platform.settings import get_settings
 
-STATE_FILE = "serve.json"
-
-
-class ServeError(RuntimeError):
-    pass
-
-
-@dataclass
-class Served:
-    prefect_url: str
-    web_url: str
-    pid: int
-
-    @property
-    def api_url(self) -> str:
-        return f"{self.prefect_url}/api"
-
-
-def state_path() -> Path:
-    return get_settings().data_dir / STATE_FILE
-
-
-def running() -> Served | None:
-    """The `cashrail serve` of this data dir, if one is up and its Prefect API answers."""
-    try:
-        data = json.loads(state_path().read_text())
-        os.kill(int(data["pid"]), 0)
-        served = Served(data["prefect_url"], data["web_url"], int(data["pid"]))
-        httpx.get(f"{served.api_url}/health", timeout=2).raise_for_status()
-        return served
-    except (OSError, ValueError, KeyError, httpx.HTTPError):
-        return None
+__all__ = ["ServeError", "Served", "serve"]
 
 
 def _bin(name: str) -> str:
@@ -187,51 +156,3 @@ def _start_web(host: str, port: int) -> Any:
     return server
 
 
-def sync_now(connector: str, environment: str, *, full: bool = False, wait: bool = True) -> dict[str, Any] | None:
-    """Sync Now through the connector's deployment when `cashrail serve` runs; None when it does not
-    (the caller then runs the flow in its own process). Returns the flow run's id, state and counts."""
-    served = running()
-    if served is None:
-        return None
-    os.environ["PREFECT_API_URL"] = served.api_url
-    prefect_env.configure()
-    import deployments
-    from prefect.deployments import run_deployment
-    from prefect.exceptions import ObjectNotFound
-
-    def start() -> Any:
-        return run_deployment(deployments.sync_deployment_name(environment, connector),
-                              parameters={"connector": connector, "environment": environment, "full": full},
-                              timeout=None if wait else 0)
-
-    try:
-        flow_run = start()
-    except ObjectNotFound:  # the card was activated after the last reconcile: deploy it now
-        asyncio.run(deployments.reconcile())
-        flow_run = start()
-    return {"flow_run_id": str(flow_run.id), "state": flow_run.state.type.value if flow_run.state else None,
-            "prefect_url": f"{served.prefect_url}/runs/flow-run/{flow_run.id}"}
-
-
-def sync_via_deployment(connector: str, environment: str, *, full: bool = False) -> dict[str, Any] | None:
-    """Sync Now as a run of the card's deployment when `cashrail serve` runs (it shows in the
-    Prefect UI and takes its turn on the workers): the hub's run id and per-stream counts; None
-    when nothing serves this data dir (the caller runs the flow itself). CLI and web share it.
-
-    Raises:
-        ServeError: the run did not complete (its state and Prefect UI link are named).
-    """
-    from sqlmodel import select
-
-    from hub.platform.db import session
-    from hub.platform.models import SyncRun
-
-    started = sync_now(connector, environment, full=full)
-    if started is None:
-        return None
-    with session(environment) as s:
-        run = s.execute(select(SyncRun).where(SyncRun.flow_run_id == started["flow_run_id"])).scalars().first()
-        if run is None or run.status != "completed":
-            raise ServeError(f"the sync run ended {started['state']}: {run.error if run else 'it never started'} "
-                             f"({started['prefect_url']})")
-        return {"run_id": run.id, "streams": dict(run.counts), "flow_run": started}

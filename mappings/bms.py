@@ -7,9 +7,9 @@ from typing import Any
 
 from mappings.base import (
     MappedRecord,
+    Mapper,
     MappingContext,
     MappingError,
-    Mapper,
     boolean,
     day,
     ident,

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from connectors.sandbox.business_central import SandboxServer
 from flows.sync import sync_connector
-from hub.sync import cards
 from hub.billing import subscriptions
 from hub.platform.db import session
 from hub.platform.models import Organisation, Product
+from hub.sync import cards
 
 
 def erp_with_plan(server: SandboxServer, *, fixed_cycles: int = 12) -> int:

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from hub.sync import cards
 from hub.platform.db import session
 from hub.platform.models import Connector
+from hub.sync import cards
 from mappings.base import MappedRecord
 
 

@@ -44,7 +44,7 @@ def card_file(tmp_path: Path, url: str, name: str = "psa", password: str = "sand
     return str(path)
 
 
-def test_add_test_activate_show_list_and_delete_a_card(data_dir, sandbox, tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_add_test_activate_show_list_and_delete_a_card(data_dir, sandbox, tmp_path, monkeypatch, capsys) -> None:
     assert run(monkeypatch, capsys, "connectors", "add", "--from-file", card_file(tmp_path, sandbox.url))[0] == 0
     code, out, _ = run(monkeypatch, capsys, "connectors", "test", "psa")
     assert code == 0 and "Connection OK" in out
@@ -59,7 +59,7 @@ def test_add_test_activate_show_list_and_delete_a_card(data_dir, sandbox, tmp_pa
     assert run(monkeypatch, capsys, "connectors", "show", "psa")[0] == 1
 
 
-def test_add_prompts_for_settings_and_reads_the_password_hidden(data_dir, sandbox, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_add_prompts_for_settings_and_reads_the_password_hidden(data_dir, sandbox, monkeypatch, capsys) -> None:
     # required settings first, then the optional ones in order, then the hidden password
     answers = ["Acme MSP", "api.cashrail", sandbox.url, "true", "100", "10", "24", "60", "UTC", "0", "4", "30", "sandbox-pass"]
     code, out, _ = run(monkeypatch, capsys, "connectors", "add", "--name", "typed", stdin="\n".join(answers) + "\n")
@@ -68,7 +68,7 @@ def test_add_prompts_for_settings_and_reads_the_password_hidden(data_dir, sandbo
     assert run(monkeypatch, capsys, "connectors", "test", "typed")[0] == 0
 
 
-def test_missing_permissions_are_named_in_the_psa_role_words(data_dir, sandbox, tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_missing_permissions_are_named_in_the_psa_role_words(data_dir, sandbox, tmp_path, monkeypatch, capsys) -> None:
     allowed = [p for p in ALL_PERMISSIONS if p not in {"Finance: Allow Modify All", "ServiceDesk: Allow View All"}]
     httpx.put(f"{sandbox.url}/_admin/permissions", json={"permissions": allowed}).raise_for_status()
     run(monkeypatch, capsys, "connectors", "add", "--from-file", card_file(tmp_path, sandbox.url))
@@ -96,7 +96,7 @@ def test_missing_permissions_are_named_in_the_psa_role_words(data_dir, sandbox, 
     ],
 )
 def test_bad_input_gets_one_clear_line_and_a_non_zero_exit(
-    case: str, expected: str, data_dir, sandbox, tmp_path, monkeypatch, capsys  # noqa: ANN001
+    case: str, expected: str, data_dir, sandbox, tmp_path, monkeypatch, capsys
 ) -> None:
     good = card_file(tmp_path, sandbox.url)
     if case == "unknown-connector":
@@ -129,7 +129,7 @@ def test_bad_input_gets_one_clear_line_and_a_non_zero_exit(
         assert len(err.strip().splitlines()) == 1, err
 
 
-def test_unreachable_server_is_reported_not_raised(data_dir, tmp_path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_unreachable_server_is_reported_not_raised(data_dir, tmp_path, monkeypatch, capsys) -> None:
     run(monkeypatch, capsys, "connectors", "add", "--from-file", card_file(tmp_path, "http://127.0.0.1:9", timeout_seconds=1))
     code, out, _ = run(monkeypatch, capsys, "connectors", "test", "psa")
     assert code == 1
@@ -137,7 +137,7 @@ def test_unreachable_server_is_reported_not_raised(data_dir, tmp_path, monkeypat
 
 
 def test_adding_an_erp_card_offers_the_environments_and_companies_its_credentials_see(
-    data_dir, tmp_path, monkeypatch, capsys  # noqa: ANN001
+    data_dir, tmp_path, monkeypatch, capsys
 ) -> None:
     from connectors.sandbox.business_central import SandboxServer as BcSandbox
 

@@ -39,7 +39,8 @@ def test_a_whole_sync_never_prints_logs_or_stores_a_secret(
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
            # show every log line on the console too: they are searched as well
            "PREFECT_LOGGING_LEVEL": "DEBUG"}
-    from connectors.sandbox.business_central import SandboxServer as ErpSandbox, ssl_context_from
+    from connectors.sandbox.business_central import SandboxServer as ErpSandbox
+    from connectors.sandbox.business_central import ssl_context_from
 
     erp = ErpSandbox(records=40, seed=5, client_secret=CLIENT_SECRET, license_accepted=False).start()
     erp_file = tmp_path / "erp.json"

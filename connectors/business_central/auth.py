@@ -139,7 +139,7 @@ class BcAuth(httpx.Auth):
             return app.acquire_token_for_client(scopes=[self.scope])
         except AuthenticationError:
             raise
-        except Exception as exc:  # noqa: BLE001 - msal raises requests', ValueError and its own
+        except Exception as exc:
             raise self._failure_for(exc) from None
 
     def _msal_app(self) -> ClientApp:

@@ -12,6 +12,7 @@ dunning and notification settings are for Administrators.
 from __future__ import annotations
 
 from hub.billing.rules.domain import Role
+from hub.platform.errors import NotAllowed
 
 RUN = "Run"
 
@@ -67,7 +68,7 @@ _NOUNS = {
 }
 
 
-class NotAllowedError(PermissionError):
+class NotAllowedError(NotAllowed):
     """The role may not perform the operation; the message says so in a plain sentence."""
 
 

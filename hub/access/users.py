@@ -18,11 +18,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from hub.platform import audit
 from hub.billing.rules.domain import Role
+from hub.billing.subscriptions import allow
+from hub.platform import audit
+from hub.platform.errors import InputError
 from hub.platform.models import ApiToken, User, WebSession
 from hub.platform.settings import ENVIRONMENTS
-from hub.billing.subscriptions import allow
 from hub.platform.types import utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -34,7 +35,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("no user has this password")
 
 
-class UserError(ValueError):
+class UserError(InputError):
     """A user request that cannot be honoured, in plain words."""
 
 

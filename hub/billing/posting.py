@@ -25,11 +25,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from connectors.http import ApiError
-from hub.platform import audit, claims
-from hub.sync import cards
 from hub.billing.rules.domain import ActionStatus, ActionType
-from hub.platform.db import session
-from hub.platform.models import SubscriptionAction
 from hub.billing.subscriptions import (
     FIRM_FROM,
     POST_FROM,
@@ -40,6 +36,10 @@ from hub.billing.subscriptions import (
     erp_order_lines,
     settle,
 )
+from hub.platform import audit, claims
+from hub.platform.db import session
+from hub.platform.models import SubscriptionAction
+from hub.sync import cards
 
 
 @dataclass

@@ -16,12 +16,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
-from hub.platform import audit
-from hub.sync import cards
-from hub.platform.bulk import bulk_work
-from hub.platform.db import insert_many
-from hub.billing.rules import amounts, credit, generator, lifecycle, setup as rules
 from hub.access import roles
+from hub.billing.rules import amounts, credit, generator, lifecycle
+from hub.billing.rules import setup as rules
 from hub.billing.rules.domain import (
     ActionDraft,
     ActionStatus,
@@ -36,6 +33,10 @@ from hub.billing.rules.domain import (
     PlanTerms,
     Role,
 )
+from hub.platform import audit
+from hub.platform.bulk import bulk_work
+from hub.platform.db import insert_many
+from hub.platform.errors import InputError
 from hub.platform.models import (
     Connector,
     Organisation,
@@ -46,9 +47,10 @@ from hub.platform.models import (
     SubscriptionPlan,
 )
 from hub.platform.types import utcnow
+from hub.sync import cards
 
 
-class SubscriptionError(ValueError):
+class SubscriptionError(InputError):
     """A subscription request that cannot be honoured, in plain words."""
 
 
@@ -543,8 +545,8 @@ def _store_actions(s: Session, drafts: Iterable[ActionDraft]) -> None:
 def _tell_customers_of_renewals(s: Session, notices: list[ActionDraft]) -> None:
     """Each new renewal notice also tells the customer (seed 002's "renewal notice"
     notification), in the same transaction: the outbox delivers it once."""
-    from hub.collections.rules import Notification, NotificationType
     from hub.collections.outbox import enqueue
+    from hub.collections.rules import Notification, NotificationType
 
     for draft in notices:
         plan = s.get(SubscriptionPlan, draft.plan_id)

@@ -18,9 +18,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlmodel import Session
 
-from hub.sync import cards
-from hub.platform import prefect_env
+from hub.platform.flowrun import run_flow
 from hub.platform.settings import get_settings
+from hub.sync import cards
 
 app = typer.Typer(help="Cashrail: the open-source work-to-cash integration hub.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -169,7 +169,7 @@ def connectors_show(name: str, env: EnvOption = None, as_json: Annotated[bool, t
         secret_names = list(cards.connector_class(card.kind).secrets_model.model_fields)
         info = {
             "name": card.name, "kind": card.kind, "environment": card.environment, "status": card.status,
-            "settings": card.settings, "secrets": {k: "********" for k in secret_names},
+            "settings": card.settings, "secrets": dict.fromkeys(secret_names, "********"),
             "last_sync": card.last_sync_at.isoformat() if card.last_sync_at else None,
             "last_error": card.last_error,
             "streams": {st.stream: {"cursor": st.cursor,
@@ -192,7 +192,7 @@ def connectors_test(name: str, env: EnvOption = None) -> None:
         raise typer.Exit(1)
 
 
-def _run_test(name: str, env: str | None):  # noqa: ANN202
+def _run_test(name: str, env: str | None):
     with _session(env) as s:
         card = cards.get(s, name)
     with cards.instantiate(card) as connector:
@@ -332,12 +332,11 @@ def orgs_unlink(psa: PsaOption, psa_id: Annotated[str, typer.Option("--psa-id")]
 
 def run_sync(name: str, environment: str, *, full: bool, show_progress: bool) -> dict[str, Any]:
     """Sync Now: run the sync-connector flow in this process, with live progress bars."""
-    prefect_env.configure()
-    from flows import sync as sync_flow
+    from hub.sync import now
     from hub.sync.store import StreamCounts
 
     if not show_progress:
-        return sync_flow.sync_connector(connector=name, environment=environment, full=full)
+        return now.run_here(name, environment, full=full)
     with Progress(SpinnerColumn(), TextColumn("{task.description:<14}"), TextColumn("{task.fields[counts]}"),
                   TimeElapsedColumn(), console=err, transient=False) as progress:
         bars: dict[str, Any] = {}
@@ -348,31 +347,20 @@ def run_sync(name: str, environment: str, *, full: bool, show_progress: bool) ->
             c = counts.as_dict()
             progress.update(bars[stream], counts=" ".join(f"{k} {c[k]:,}" for k in COUNT_COLUMNS))
 
-        sync_flow.add_progress_listener(listener)
-        try:
-            return sync_flow.sync_connector(connector=name, environment=environment, full=full)
-        finally:
-            sync_flow.remove_progress_listener(listener)
+        return now.run_here(name, environment, full=full, progress=listener)
 
 
 def _sync_through_deployment(name: str, environment: str, full: bool) -> dict[str, Any] | None:
-    from hub import serve
+    from hub.platform import served
+    from hub.sync import now
 
-    if serve.running() is None:
+    if served.running() is None:
         return None
     err.print(f"Sync Now through the {name} deployment (cashrail serve is running)…")
     try:
-        return serve.sync_via_deployment(name, environment, full=full)
-    except serve.ServeError as exc:
+        return now.sync_via_deployment(name, environment, full=full)
+    except served.ServeError as exc:
         fail(str(exc))
-
-
-def run_flow(name: str, module: str = "billing", **params: Any) -> Any:
-    """Run a flow of ``flows.<module>`` in this process (Prefect's temporary server unless configured)."""
-    prefect_env.configure()
-    from importlib import import_module
-
-    return getattr(import_module(f"flows.{module}"), name)(**params)
 
 
 def counts_table(streams: dict[str, dict[str, int]], title: str, extra: dict[str, dict[str, Any]] | None = None) -> Table:
@@ -551,8 +539,8 @@ def _demo_collections(env: str, plans: list[int], infos: dict[str, dict[str, Any
     issue, a decline retried three days later, dunning, and the notifications delivered."""
     from datetime import date, timedelta
 
-    from hub.collections import collect
     from hub import demo
+    from hub.collections import collect
     from hub.collections.rules import ChargeTiming
 
     demo.install_gateway(infos["bluesnap"])
@@ -582,17 +570,11 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
     """Run the CLI; known failures become one line on stderr and a non-zero exit."""
     from connectors.http import ApiError
     from connectors.registry import UnknownKindError
-    from hub.demo import SandboxStartError
-    from hub.sync.links import LinkError
-    from hub.platform.security import SecretKeyError
-    from hub.access.roles import NotAllowedError
-    from hub.billing.subscriptions import SubscriptionError
-    from hub.sync.runner import SyncError
+    from hub.platform.errors import CashrailError
 
     try:
         fn()
-    except (cards.CardError, SyncError, SecretKeyError, SandboxStartError, LinkError, SubscriptionError,
-            NotAllowedError) as exc:
+    except CashrailError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         return 1
     except UnknownKindError as exc:
@@ -619,13 +601,17 @@ from hub.cli import billing as cli_billing  # noqa: E402  (registers its command
 
 cli_billing.register(app)
 from hub.cli import users as cli_users  # noqa: E402
+
 cli_users.register(app)
 from hub.cli import collect as cli_collect  # noqa: E402
+
 app.add_typer(cli_collect.payments_app, name="payments")
 app.add_typer(cli_collect.collect_app, name="collect")
 from hub.cli import notify as cli_notify  # noqa: E402
+
 cli_notify.register(app)
 from hub.cli import security as cli_security  # noqa: E402
+
 cli_security.register(app)
 
 

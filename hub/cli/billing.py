@@ -12,9 +12,10 @@ from rich.table import Table
 from sqlalchemy import select
 
 from hub.billing import subscriptions
-from hub.cli.app import EnvOption, _env, _session, cli_actor, fail, out, run_flow
-from hub.platform.settings import get_settings
+from hub.cli.app import EnvOption, _env, _session, cli_actor, fail, out
+from hub.platform.flowrun import run_flow
 from hub.platform.models import PlanLine, ProgramType, ReasonCode, SubscriptionAction, SubscriptionPlan
+from hub.platform.settings import get_settings
 
 reason_app = typer.Typer(help="Reason codes and their types (New, Cancel, Upgrade, Downgrade, Renewal).", no_args_is_help=True)
 program_app = typer.Typer(help="Program types (Rolling, Per Unit).", no_args_is_help=True)

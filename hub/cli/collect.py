@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from hub.collections import collect, payments
 from hub.cli.app import EnvOption, _env, _session, fail, out
 from hub.cli.billing import _print
+from hub.collections import collect, payments
 from hub.collections.rules import ChargeTiming, RetryPolicy, RetrySchedule
 
 payments_app = typer.Typer(help="Payment methods: list, send the card form, complete it, set, remove.",

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.collections import dunning as dunning_service
-from hub.collections import notifications as notification_service
-from hub.platform import prefect_env
 from hub.cli.app import EnvOption, _env, _session, fail, out
 from hub.cli.billing import JsonOption, _print
+from hub.collections import dunning as dunning_service
+from hub.collections import notifications as notification_service
 from hub.collections.rules import CollectionRuleError, NotificationType
+from hub.platform.flowrun import run_flow
 
 dunning_app = typer.Typer(help="Overdue levels, late-payment penalties and card-expiry warnings.",
                           no_args_is_help=True)
@@ -23,14 +23,6 @@ notifications_app = typer.Typer(help="The notification outbox: e-mails and PSA t
 def register(app: typer.Typer) -> None:
     app.add_typer(dunning_app, name="dunning")
     app.add_typer(notifications_app, name="notifications")
-
-
-def _flow(module: str, name: str, **params: Any) -> Any:
-    """Run one of this module's flows in this process (Prefect's temporary server unless configured)."""
-    prefect_env.configure()
-    from importlib import import_module
-
-    return getattr(import_module(f"flows.{module}"), name)(**params)
 
 
 # --- dunning -------------------------------------------------------------------------------------
@@ -50,7 +42,7 @@ def _date(value: str | None) -> date | None:
 @dunning_app.command("run")
 def dunning_run(run_date: DateOption = None, env: EnvOption = None, as_json: JsonOption = False) -> None:
     """The daily dunning run: enqueue overdue notices and card warnings, raise penalties (once each)."""
-    report = _flow("dunning", "dunning", environment=_env(env), as_of=_date(run_date))
+    report = run_flow("dunning", "dunning", environment=_env(env), as_of=_date(run_date))
     if as_json:
         print(json.dumps(report, default=str))
         return
@@ -151,7 +143,7 @@ def notifications_deliver(env: EnvOption = None, as_json: JsonOption = False) ->
         notification_service.smtp_settings()
     except ValueError as exc:
         fail(str(exc))
-    report = _flow("notifications", "deliver_notifications", environment=_env(env))
+    report = run_flow("deliver_notifications", "notifications", environment=_env(env))
     if as_json:
         print(json.dumps(report, default=str))
         return

@@ -11,8 +11,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hub.platform import audit, backup as backups, keys
 from hub.cli.app import EnvOption, _session, cli_actor, err, fail, out
+from hub.platform import audit, keys
+from hub.platform import backup as backups
 from hub.platform.security import SecretKeyError
 from hub.platform.settings import get_settings
 

@@ -27,8 +27,10 @@ from sqlmodel import Session
 
 from connectors.http import ApiError
 from connectors.payments import BlueSnapConnector, ChargeApproved, ChargeDeclined, ChargeResult, DeclineKind
-from hub.platform import audit
+from hub.billing.posting import _Erps
 from hub.billing.rules.amounts import round_money
+from hub.collections.outbox import enqueue
+from hub.collections.payments import Payer, describe, open_gateway, payer
 from hub.collections.rules import (
     ChargeTiming,
     CollectionRuleError,
@@ -44,12 +46,11 @@ from hub.collections.rules import (
     decide_retry,
     due_for_charge,
 )
+from hub.platform import audit
 from hub.platform.db import session
+from hub.platform.errors import InputError
 from hub.platform.hub_settings import get_section, put_section
 from hub.platform.models import Charge, Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod
-from hub.collections.outbox import enqueue
-from hub.collections.payments import Payer, describe, open_gateway, payer
-from hub.billing.posting import _Erps
 from hub.platform.types import utcnow
 
 SECTION = "collections"
@@ -62,7 +63,7 @@ PENDING_GRACE = timedelta(minutes=15)
 _CLOSED_STATUSES = {"paid", "canceled", "cancelled", "void", "voided"}
 
 
-class CollectError(ValueError):
+class CollectError(InputError):
     """Bad collection input or settings, naming the field."""
 
 

@@ -19,8 +19,9 @@ from sqlmodel import Session
 
 from connectors.business_central.writes import DRAFT, OrderLine
 from connectors.http import ApiError
-from hub.platform.audit import record
 from hub.billing.rules.amounts import round_money
+from hub.collections.notifications import LiveConnectors, customer_sides, run_lock
+from hub.collections.outbox import enqueue
 from hub.collections.rules import (
     DEFAULT_LEVELS,
     CollectionRuleError,
@@ -33,16 +34,17 @@ from hub.collections.rules import (
     Penalty,
     card_expiring_key,
     card_expiry_notice_due,
-    customer_status as pure_customer_status,
     dunning_today,
     overdue_level,
 )
+from hub.collections.rules import (
+    customer_status as pure_customer_status,
+)
 from hub.collections.rules.expiry import DEFAULT_WARNING_DAYS
+from hub.platform.audit import record
 from hub.platform.db import session
 from hub.platform.hub_settings import get_section, put_section
 from hub.platform.models import Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod
-from hub.collections.notifications import LiveConnectors, customer_sides, run_lock
-from hub.collections.outbox import enqueue
 from hub.platform.types import utcnow
 
 ERP_KIND = "business_central"

@@ -19,6 +19,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from hub.collections.rules.notifications import valid_email
+from hub.platform.errors import CashrailError
 
 
 class SmtpSecurity(StrEnum):
@@ -62,10 +63,12 @@ class SmtpSettings(BaseModel):
         return self
 
 
-class MailDeliveryError(Exception):
+class MailDeliveryError(CashrailError):
     """Sending failed. ``permanent`` is True when trying again cannot help (a 5xx reply, a
     refused login or recipient); otherwise (a 4xx reply, no connection, a timeout) retry later.
     """
+
+    status = 502
 
     def __init__(self, message: str, *, permanent: bool) -> None:
         super().__init__(message)

@@ -25,8 +25,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from connectors.http import ApiError
-from hub.sync import cards
-from hub.platform.audit import record
+from hub.collections.mailer import MailDeliveryError, SmtpSecurity, SmtpSettings, compose, send
+from hub.collections.outbox import notification_of
 from hub.collections.rules import (
     CollectionRuleError,
     ContactRecord,
@@ -41,9 +41,10 @@ from hub.collections.rules import (
 )
 from hub.collections.rules.delivery import EmailDraft, TicketDraft
 from hub.collections.rules.notifications import delivery_key
+from hub.platform.audit import record
 from hub.platform.db import get_engine, session
+from hub.platform.errors import CashrailError
 from hub.platform.hub_settings import get_section, put_section
-from hub.collections.mailer import MailDeliveryError, SmtpSecurity, SmtpSettings, compose, send
 from hub.platform.models import (
     Connector,
     Contact,
@@ -52,9 +53,9 @@ from hub.platform.models import (
     Organisation,
     OrganisationLink,
 )
-from hub.collections.outbox import notification_of
 from hub.platform.settings import get_settings as get_hub_settings
 from hub.platform.types import utcnow
+from hub.sync import cards
 
 PSA_KIND = "bms"
 #: a channel that failed this often is marked failed (and its notification with it)
@@ -441,8 +442,10 @@ def _settle(environment: str, message_id: int, report: DeliveryReport) -> None:
             report.pending.append(entry)
 
 
-class RunLockLost(RuntimeError):
+class RunLockLost(CashrailError, RuntimeError):
     """The run's lock went with its database connection: another run may hold it now."""
+
+    status = 500
 
 
 @dataclass

@@ -21,18 +21,19 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from connectors.payments import BlueSnapConnector, CardEntryExpired, CardEntryIncomplete
-from hub.platform import audit
-from hub.sync import cards
-from hub.collections.rules import Notification, NotificationType, PaymentMethodKind
-from hub.platform.db import session
-from hub.platform.models import CardRequest, Connector, Contact, Invoice, Organisation, OrganisationLink, PaymentMethod
 from hub.collections.outbox import enqueue
+from hub.collections.rules import Notification, NotificationType, PaymentMethodKind
+from hub.platform import audit
+from hub.platform.db import session
+from hub.platform.errors import InputError
+from hub.platform.models import CardRequest, Connector, Contact, Invoice, Organisation, OrganisationLink, PaymentMethod
 from hub.platform.types import utcnow
+from hub.sync import cards
 
 GATEWAY_KIND = "bluesnap"
 
 
-class PaymentMethodError(ValueError):
+class PaymentMethodError(InputError):
     """A payment-method request that cannot be honoured, naming the field."""
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, inspect, select, table
 from sqlalchemy.engine import URL, make_url
 
 from hub.platform.db import alembic_config, dispose_engines, get_engine, upgrade_schema
+from hub.platform.errors import CashrailError
 from hub.platform.settings import Settings, get_settings
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -30,7 +31,7 @@ KEY_NOTE = ("the encryption key is not in the backup: keep secret.key (or CASHRA
             "restoring needs the same key")
 
 
-class BackupError(RuntimeError):
+class BackupError(CashrailError, RuntimeError):
     """A backup or restore that cannot be done, in plain words."""
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event,
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlmodel import Session
 
+from hub.platform.errors import CashrailError
 from hub.platform.models import EnvScoped
 from hub.platform.settings import ENVIRONMENTS, Settings, get_settings
 
@@ -32,8 +33,10 @@ _upgraded: set[str] = set()
 _lock = threading.Lock()
 
 
-class WrongEnvironmentError(RuntimeError):
+class WrongEnvironmentError(CashrailError, RuntimeError):
     """A row of one environment was about to be written through another's session."""
+
+    status = 500
 
 
 def _json(value: Any) -> str:

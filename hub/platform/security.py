@@ -14,10 +14,11 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 
+from hub.platform.errors import CashrailError
 from hub.platform.settings import Settings, get_settings
 
 
-class SecretKeyError(RuntimeError):
+class SecretKeyError(CashrailError, RuntimeError):
     """The encryption key is missing, malformed or does not open the stored secrets."""
 
 

@@ -11,11 +11,12 @@ from sqlmodel import Session, select
 from connectors.base import LICENSE_CHECK, ConnectionReport, SourceConnector, describe_validation_error
 from connectors.registry import connector_class
 from hub.platform import audit
+from hub.platform.errors import InputError
 from hub.platform.models import Connector
 from hub.platform.security import decrypt_secrets, encrypt_secrets
 from hub.platform.settings import ENVIRONMENTS
-from hub.sync.store import delete_connector_rows
 from hub.platform.types import utcnow
+from hub.sync.store import delete_connector_rows
 
 STATUSES = ("draft", "pending_license", "active", "deactivated", "error")
 #: the audit log's name of a status change
@@ -23,7 +24,7 @@ _STATUS_ACTIONS = {"active": "activate", "deactivated": "deactivate"}
 
 
 
-class CardError(ValueError):
+class CardError(InputError):
     """A connector-card request that cannot be honoured, in plain words."""
 
 

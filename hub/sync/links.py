@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
+from hub.platform.errors import InputError
+from hub.platform.models import Contact, Organisation, OrganisationLink
 from hub.sync import cards
 from hub.sync.rules.linking import LinkPlan, OrgFacts, facts, plan_links
-from hub.platform.models import Contact, Organisation, OrganisationLink
 
 
-class LinkError(ValueError):
+class LinkError(InputError):
     """A link request that cannot be honoured, in plain words."""
 
 

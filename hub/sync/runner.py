@@ -23,9 +23,11 @@ from connectors.base import Record, SourceConnector, StreamSpec, SyncSettings
 from connectors.http import get_ci
 from connectors.registry import connector_class, mapping_module
 from hub.platform import allocator, bulk
-from hub.sync import cards
 from hub.platform.db import session
+from hub.platform.errors import CashrailError
 from hub.platform.models import Connector, StreamState, SyncRun
+from hub.platform.types import utcnow
+from hub.sync import cards
 from hub.sync.store import (
     PageScope,
     Quarantine,
@@ -36,7 +38,6 @@ from hub.sync.store import (
     page_stored,
     stream_state,
 )
-from hub.platform.types import utcnow
 from mappings.base import MappedRecord, MappingContext, MappingError, content_hash
 
 #: a running sync whose heartbeat is older than this is taken as dead
@@ -45,7 +46,7 @@ STALE_AFTER = timedelta(minutes=5)
 ProgressFn = Callable[[str, StreamCounts], None]
 
 
-class SyncError(RuntimeError):
+class SyncError(CashrailError, RuntimeError):
     """A sync that cannot start or go on, in plain words."""
 
 

@@ -7,13 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hub.collections.rules import NotificationType
+from hub.access import users
+from hub.billing import subscriptions
 from hub.collections.notifications import list_notifications
-
+from hub.collections.rules import NotificationType
 from hub.platform import audit
 from hub.sync import cards
-from hub.billing import subscriptions
-from hub.access import users
 from hub.web import operations, queries
 from hub.web.auth import CurrentActor, needs
 from hub.web.pages.main import dashboard_filters

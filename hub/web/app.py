@@ -6,6 +6,7 @@ Every route runs the one guard of :mod:`hub.web.auth` (an app-wide dependency).
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -22,20 +23,10 @@ from starlette.concurrency import run_in_threadpool
 from connectors.http import ApiError
 from connectors.registry import UnknownKindError
 from hub.access import users
-from hub.access.roles import NotAllowedError
-from hub.sync.cards import CardError
-from hub.collections.collect import CollectError
-from hub.collections.rules import CollectionRuleError
-from hub.billing.rules.dashboard import DashboardError
 from hub.platform.db import get_engine, session
-from hub.sync.links import LinkError
-from hub.collections.payments import PaymentMethodError
-from hub.platform.security import SecretKeyError
+from hub.platform.errors import CashrailError
 from hub.platform.settings import ENVIRONMENTS, Settings, get_settings
-from hub.billing.subscriptions import SubscriptionError
-from hub.sync.runner import SyncError
 from hub.web import api
-from hub.web.pages import billing as pages_billing, cards as pages_cards, collect as pages_collect, main as pages_main
 from hub.web.auth import (
     LOGIN_CSRF_COOKIE,
     PUBLIC,
@@ -48,11 +39,16 @@ from hub.web.auth import (
     new_csrf_token,
 )
 from hub.web.operations import SyncJobs
+from hub.web.pages import billing as pages_billing
+from hub.web.pages import cards as pages_cards
+from hub.web.pages import collect as pages_collect
+from hub.web.pages import main as pages_main
 from hub.web.render import HERE, back, local_path, page, redirect
 
-#: errors whose message is written for the person who caused them
-USER_ERRORS = (CardError, SubscriptionError, LinkError, users.UserError, SyncError, DashboardError,
-               UnknownKindError, SecretKeyError, PaymentMethodError, CollectError, CollectionRuleError)
+log = logging.getLogger(__name__)
+
+#: errors of the connectors (which know nothing of the hub) whose message is for the user
+USER_ERRORS = (UnknownKindError,)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -98,9 +94,13 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(request, 403, "The form's security token is missing or out of date: reload the page and "
                                     "try again (API calls send it as X-CSRF-Token or use a bearer token).")
 
-    @app.exception_handler(NotAllowedError)
-    async def not_allowed(request: Request, exc: Exception) -> Response:
-        return _error(request, 403, str(exc))
+    @app.exception_handler(CashrailError)
+    async def cashrail_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, CashrailError)
+        if not exc.user_facing:
+            log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
+            return _error(request, exc.status, "the hub could not finish this request; the server log says why")
+        return _error(request, exc.status, str(exc), flash_back=exc.status != 403)
 
     async def user_error(request: Request, exc: Exception) -> Response:
         return _error(request, 400, str(exc), flash_back=True)

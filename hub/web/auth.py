@@ -22,10 +22,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from hub.platform import audit
-from hub.access import users
-from hub.access import roles
+from hub.access import roles, users
 from hub.billing.rules.domain import Role
+from hub.platform import audit
 from hub.platform.db import get_engine, session
 from hub.platform.models import AuditEntry
 from hub.platform.settings import ENVIRONMENTS, Settings

@@ -11,12 +11,13 @@ from datetime import date
 from typing import Any
 
 from connectors.base import ConnectionReport
-from hub.sync import cards
-from hub.collections import collect, dunning, notifications, payments
-from hub.billing.rules import dashboard
 from hub.billing import subscriptions
+from hub.billing.rules import dashboard
+from hub.collections import collect, dunning, notifications, payments
 from hub.collections.rules import CollectionRuleError
+from hub.platform.flowrun import run_flow
 from hub.platform.types import utcnow
+from hub.sync import cards
 from hub.web import queries
 from hub.web.auth import Actor
 from hub.web.schemas import (
@@ -58,12 +59,6 @@ def activate(actor: Actor, name: str) -> tuple[str, str | None, ConnectionReport
     with actor.session() as s:
         cards.set_status(s, name, status, reason)
     return status, reason, report
-
-
-def run_flow(name: str, **params: Any) -> Any:
-    from hub.cli.app import run_flow as run  # the CLI's way of running a billing flow in-process
-
-    return run(name, **params)
 
 
 def firm(actor: Actor, ids: list[int] | None) -> dict[str, Any]:
@@ -123,16 +118,11 @@ class SyncJobs:
 
     @staticmethod
     def _run(job: SyncJob, environment: str, name: str, full: bool) -> None:
-        from hub.platform import prefect_env
-        from hub import serve
-
-        prefect_env.configure()
-        from flows import sync as sync_flow
+        from hub.sync import now
 
         job.state = "running"
         try:  # through the card's deployment under `cashrail serve`, else in this process
-            summary = serve.sync_via_deployment(name, environment, full=full) or sync_flow.sync_connector(
-                connector=name, environment=environment, full=full)
+            summary = now.sync(name, environment, full=full)
         except Exception as exc:  # shown on the card; the run's record keeps the details
             job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
             return

@@ -60,7 +60,7 @@ def card_view(s: Session, card: Connector) -> dict[str, Any]:
     return {
         "name": card.name, "kind": card.kind, "title": cls.title, "environment": card.environment,
         "status": card.status, "last_error": card.last_error, "last_sync": _iso(card.last_sync_at),
-        "settings": card.settings, "secrets": {k: "********" for k in cls.secrets_model.model_fields},
+        "settings": card.settings, "secrets": dict.fromkeys(cls.secrets_model.model_fields, "********"),
         "in_hub": in_hub,
         "last_run": None if last is None else {
             "id": last.id, "status": last.status, "mode": last.mode, "started": _iso(last.started_at),

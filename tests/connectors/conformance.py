@@ -33,7 +33,7 @@ class ConnectorConformance:
         yield conn  # type: ignore[misc]
         conn.close()
 
-    def _mapped(self, connector: SourceConnector, stream_name: str, since=None) -> list[MappedRecord]:  # noqa: ANN001
+    def _mapped(self, connector: SourceConnector, stream_name: str, since=None) -> list[MappedRecord]:
         spec = connector.stream(stream_name)
         mapper = mapping_module(connector.kind).MAPPERS[stream_name]
         ctx = MappingContext(time_zone=connector.time_zone)

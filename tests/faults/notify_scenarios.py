@@ -15,12 +15,12 @@ from connectors.bms.client import ticket_marker
 from connectors.sandbox.bms import SandboxServer
 from connectors.sandbox.mail import MailSandbox
 from hub.collections import notifications
+from hub.collections.mailer import message_id
+from hub.collections.outbox import enqueue
 from hub.collections.rules import Notification, NotificationType
 from hub.collections.rules.notifications import delivery_key
 from hub.platform.db import session
-from hub.collections.mailer import message_id
 from hub.platform.models import NotificationDelivery, NotificationMessage
-from hub.collections.outbox import enqueue
 from hub.platform.settings import get_settings
 from tests.faults.harness import Ctx, cashrail, drop_hub_connections, kill_mid_run, put, repeatedly, wait_for
 from tests.faults.matrix import scenario
@@ -96,10 +96,9 @@ def _assert_delivered_once(outbox: Outbox, resent: int = 0) -> None:
     assert sorted((r.key, r.status) for r in rows) == sorted(
         (delivery_key(k, c), "sent") for k in outbox.keys for c in ("email", "ticket"))
     with session(ENV) as s:
-        assert {m.key: m.status for m in s.execute(select(NotificationMessage)).scalars()} == {
-            k: "delivered" for k in outbox.keys}
+        assert {m.key: m.status for m in s.execute(select(NotificationMessage)).scalars()} == dict.fromkeys(outbox.keys, "delivered")
     tickets = _tickets_per_key(outbox)
-    assert tickets == {k: 1 for k in outbox.keys}, "a ticket was lost or doubled"
+    assert tickets == dict.fromkeys(outbox.keys, 1), "a ticket was lost or doubled"
     refs = {r.key: r.external_ref for r in rows}
     emails = _emails_per_message_id(outbox)
     assert emails.keys() == {message_id(delivery_key(k, "email"), SMTP_FROM) for k in outbox.keys}

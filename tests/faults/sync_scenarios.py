@@ -7,10 +7,10 @@ from sqlmodel import select
 
 from connectors.sandbox.bms import SandboxServer
 from flows.sync import sync_connector
-from hub.sync import cards
 from hub.platform.db import session
 from hub.platform.models import QuarantinedRecord, SyncRun
 from hub.platform.settings import get_settings
+from hub.sync import cards
 from tests import factories
 from tests.bms_helpers import assert_hub_equals_sandbox, hub_snapshot, sandbox_snapshot
 from tests.faults.harness import Ctx, cashrail, drop_hub_connections, kill_mid_run, put, repeatedly, wait_for

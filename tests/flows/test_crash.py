@@ -17,9 +17,9 @@ import pytest
 from sqlmodel import select
 
 from connectors.sandbox.bms import SandboxServer
-from hub.sync import cards
 from hub.platform.db import session
 from hub.platform.models import SyncRun
+from hub.sync import cards
 from tests import factories
 from tests.bms_helpers import assert_hub_equals_sandbox
 

@@ -16,9 +16,9 @@ from connectors.sandbox.bms import SandboxServer
 from flows.dunning import dunning
 from flows.notifications import deliver_notifications
 from flows.sync import sync_connector
-from hub.sync import cards
 from hub.platform.db import session
 from hub.platform.models import Contact, NotificationMessage
+from hub.sync import cards
 from tests import factories
 from tests.hub.collections.conftest import smtp_server  # noqa: F401  (fixture)
 
@@ -43,7 +43,7 @@ def _german_billing_contact(url: str) -> str:
 
 
 def test_overdue_invoices_are_emailed_in_german_and_ticketed_once(
-    hub_db, prefect_backend, bms, smtp_server, monkeypatch  # noqa: ANN001, F811
+    hub_db, prefect_backend, bms, smtp_server, monkeypatch  # noqa: F811
 ) -> None:
     address = _german_billing_contact(bms.url)
     factories.bms_card(url=bms.url, rate_limit_per_hour=0)

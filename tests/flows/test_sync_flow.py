@@ -12,9 +12,9 @@ from sqlmodel import select
 
 from connectors.sandbox.bms import SandboxServer
 from flows.sync import sync_connector
-from hub.sync import cards
 from hub.platform.db import session
 from hub.platform.models import QuarantinedRecord, SyncRun
+from hub.sync import cards
 from hub.sync.runner import SyncError
 from tests import factories
 from tests.bms_helpers import assert_hub_equals_sandbox
@@ -26,7 +26,7 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-def _active_card(sandbox: SandboxServer, **settings):  # noqa: ANN001, ANN202
+def _active_card(sandbox: SandboxServer, **settings):
     card = factories.bms_card(url=sandbox.url, time_zone="America/New_York", rate_limit_per_hour=0,
                               page_size=50, **settings)
     with session("sandbox") as s:
@@ -34,7 +34,7 @@ def _active_card(sandbox: SandboxServer, **settings):  # noqa: ANN001, ANN202
     return card
 
 
-def test_first_sync_pulls_full_history_and_second_changes_nothing(hub_db, prefect_backend, sandbox) -> None:  # noqa: ANN001
+def test_first_sync_pulls_full_history_and_second_changes_nothing(hub_db, prefect_backend, sandbox) -> None:
     card = _active_card(sandbox)
     first = sync_connector(connector="psa", environment="sandbox")
     served = httpx.get(f"{sandbox.url}/_admin/counts").json()
@@ -53,7 +53,7 @@ def test_first_sync_pulls_full_history_and_second_changes_nothing(hub_db, prefec
     assert runs[1].counts == second["streams"]
 
 
-def test_changes_and_deletes_in_the_source_reach_the_hub(hub_db, prefect_backend, sandbox) -> None:  # noqa: ANN001
+def test_changes_and_deletes_in_the_source_reach_the_hub(hub_db, prefect_backend, sandbox) -> None:
     card = _active_card(sandbox, reconcile_hours=0)
     sync_connector(connector="psa", environment="sandbox")
     admin = f"{sandbox.url}/_admin/records"
@@ -72,7 +72,7 @@ def test_changes_and_deletes_in_the_source_reach_the_hub(hub_db, prefect_backend
     assert_hub_equals_sandbox(sandbox.url, "sandbox", card.id)
 
 
-def test_malformed_records_are_quarantined_and_the_sync_goes_on(hub_db, prefect_backend) -> None:  # noqa: ANN001
+def test_malformed_records_are_quarantined_and_the_sync_goes_on(hub_db, prefect_backend) -> None:
     with SandboxServer(records=100, seed=3, malformed=3) as server:
         card = _active_card(server)
         result = sync_connector(connector="psa", environment="sandbox")["streams"]
@@ -90,7 +90,7 @@ def test_malformed_records_are_quarantined_and_the_sync_goes_on(hub_db, prefect_
     assert {r.field for r in rows} & {"Id", "ModifiedOn", "AccountName", "FirstName"}
 
 
-def test_sync_survives_rate_limits_server_errors_and_dropped_connections(hub_db, prefect_backend, sandbox) -> None:  # noqa: ANN001
+def test_sync_survives_rate_limits_server_errors_and_dropped_connections(hub_db, prefect_backend, sandbox) -> None:
     card = _active_card(sandbox)
     httpx.put(f"{sandbox.url}/_admin/faults",
               json={"rate_429": 0.1, "retry_after": 0, "rate_5xx": 0.1, "rate_drop": 0.05, "seed": 11}).raise_for_status()
@@ -101,7 +101,7 @@ def test_sync_survives_rate_limits_server_errors_and_dropped_connections(hub_db,
     assert_hub_equals_sandbox(sandbox.url, "sandbox", card.id)
 
 
-def test_expired_tokens_are_renewed_mid_sync(hub_db, prefect_backend, sandbox) -> None:  # noqa: ANN001
+def test_expired_tokens_are_renewed_mid_sync(hub_db, prefect_backend, sandbox) -> None:
     card = _active_card(sandbox)
     sync_connector(connector="psa", environment="sandbox")
     httpx.post(f"{sandbox.url}/_admin/expire-tokens").raise_for_status()
@@ -110,13 +110,13 @@ def test_expired_tokens_are_renewed_mid_sync(hub_db, prefect_backend, sandbox) -
     assert_hub_equals_sandbox(sandbox.url, "sandbox", card.id)
 
 
-def test_a_deactivated_connector_does_not_sync(hub_db, prefect_backend, sandbox) -> None:  # noqa: ANN001
+def test_a_deactivated_connector_does_not_sync(hub_db, prefect_backend, sandbox) -> None:
     factories.bms_card(url=sandbox.url)
     with pytest.raises(SyncError, match="is draft; activate it"):
         sync_connector(connector="psa", environment="sandbox")
 
 
-def test_run_publishes_a_counts_artifact(hub_db, prefect_backend, sandbox) -> None:  # noqa: ANN001
+def test_run_publishes_a_counts_artifact(hub_db, prefect_backend, sandbox) -> None:
     _active_card(sandbox)
     sync_connector(connector="psa", environment="sandbox")
     artifacts = httpx.post(

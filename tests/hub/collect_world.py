@@ -14,12 +14,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from connectors.sandbox import bms, bluesnap
+from connectors.sandbox import bluesnap, bms
 from connectors.sandbox.bluesnap import fill_card_form
-from hub.sync import cards
 from hub.collections import payments
 from hub.platform.db import session
 from hub.platform.models import Connector, Contact, Invoice, Organisation, PaymentMethod
+from hub.sync import cards
 from tests.factories import bms_card
 
 ENV = "sandbox"

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import SecretStr
 from sqlmodel import Session
 
-from hub.sync import cards
 from hub.platform.models import Connector, Contact, Invoice, Organisation, OrganisationLink
+from hub.sync import cards
 
 SMTP_FROM = "ar@msp.example.com"
 

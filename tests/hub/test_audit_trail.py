@@ -9,12 +9,12 @@ from pathlib import Path
 from pydantic import SecretStr
 from sqlmodel import select
 
-from hub.platform import audit
-from hub.sync import cards
-from hub.billing import subscriptions
 from hub.access import users
+from hub.billing import subscriptions
+from hub.platform import audit
 from hub.platform.db import session
 from hub.platform.models import AuditEntry
+from hub.sync import cards
 from hub.sync.store import PageScope, apply_page
 from mappings.base import MappedRecord
 
@@ -104,7 +104,7 @@ def test_entries_filter_by_entity_and_time(hub_db: str) -> None:
         assert len(audit.entries(s, since=datetime(2000, 1, 1, tzinfo=UTC))) == 2
 
 
-def test_the_cli_names_the_actor_and_filters(hub_db: str, data_dir: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_the_cli_names_the_actor_and_filters(hub_db: str, data_dir: Path, monkeypatch, capsys) -> None:
     from hub.cli import app
 
     monkeypatch.setenv("CASHRAIL_ACTOR", "ops@example.com")

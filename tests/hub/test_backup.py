@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+from hub.access.users import create_user
 from hub.platform import backup
 from hub.platform.db import dispose_engines, get_engine, session, upgrade_schema
 from hub.platform.models import Connector, User
 from hub.platform.security import decrypt_secrets
 from hub.platform.settings import get_settings
-from hub.access.users import create_user
 from tests.factories import bms_card
 
 

@@ -22,11 +22,11 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.sandbox.business_central import SandboxServer, ssl_context_from
-from hub.platform import audit
 from hub.billing import posting, subscriptions
+from hub.platform import audit
 from hub.platform.db import session
-from hub.platform.settings import get_settings
 from hub.platform.models import PlanLine, SubscriptionAction
+from hub.platform.settings import get_settings
 from tests.erp_helpers import erp_with_plan
 
 REPO = str(Path(__file__).resolve().parents[2])
@@ -47,7 +47,7 @@ def _action_count() -> int:
         return s.execute(select(func.count()).select_from(SubscriptionAction)).scalar_one()
 
 
-def test_generate_firm_post_leaves_one_order_and_one_invoice_per_action(hub_db, prefect_backend, erp) -> None:  # noqa: ANN001
+def test_generate_firm_post_leaves_one_order_and_one_invoice_per_action(hub_db, prefect_backend, erp) -> None:
     erp_with_plan(erp)
     with session("sandbox") as s:
         would, _ = subscriptions.run_generator(s, date(2024, 3, 31), dry_run=True)
@@ -88,7 +88,7 @@ main()
 
 @pytest.mark.slow
 def test_firm_and_post_runs_killed_at_random_points_never_double_a_document(
-    data_dir, prefect_backend, erp  # noqa: ANN001
+    data_dir, prefect_backend, erp
 ) -> None:
     erp_with_plan(erp)
     with session("sandbox") as s:
@@ -135,7 +135,7 @@ def test_firm_and_post_runs_killed_at_random_points_never_double_a_document(
 
 
 def test_billing_run_dry_run_with_a_test_date_lists_and_writes_nothing(
-    data_dir, prefect_backend, erp, monkeypatch, capsys  # noqa: ANN001
+    data_dir, prefect_backend, erp, monkeypatch, capsys
 ) -> None:
     from tests.test_cli import run
 
@@ -158,7 +158,7 @@ def test_billing_run_dry_run_with_a_test_date_lists_and_writes_nothing(
     (None, "Cancelled", False),      # never firmed by the end date: the plan is cancelled
 ])
 def test_renewal_notice_decides_what_happens_at_the_plan_end(
-    hub_db, notice, expected_status, renewed  # noqa: ANN001
+    hub_db, notice, expected_status, renewed
 ) -> None:
     from tests import factories
 
@@ -198,7 +198,7 @@ def test_renewal_notice_decides_what_happens_at_the_plan_end(
 
 
 def test_credit_notes_become_one_posted_erp_credit_memo_each_applied_to_the_credited_invoice(
-        hub_db, prefect_backend, erp) -> None:  # noqa: ANN001
+        hub_db, prefect_backend, erp) -> None:
     plan_id = erp_with_plan(erp)
     with session("sandbox") as s:
         subscriptions.run_generator(s, date(2024, 3, 31))
@@ -259,7 +259,7 @@ def _plan_on_plain_customer(environment: str = "sandbox", cycles: int = 12) -> i
         return plan.id
 
 
-def test_the_monthly_allowance_stops_the_generator_and_says_why(hub_db, monkeypatch) -> None:  # noqa: ANN001
+def test_the_monthly_allowance_stops_the_generator_and_says_why(hub_db, monkeypatch) -> None:
     from hub.billing.rules import allowance
     from hub.platform.settings import get_settings
 
@@ -275,7 +275,7 @@ def test_the_monthly_allowance_stops_the_generator_and_says_why(hub_db, monkeypa
     assert created == [] and "2 more actions wait" in stopped
 
 
-def test_roles_are_enforced_where_the_cli_and_api_meet(hub_db) -> None:  # noqa: ANN001
+def test_roles_are_enforced_where_the_cli_and_api_meet(hub_db) -> None:
     from hub.access.roles import NotAllowedError
 
     _plan_on_plain_customer("production")
@@ -289,7 +289,7 @@ def test_roles_are_enforced_where_the_cli_and_api_meet(hub_db) -> None:  # noqa:
         assert subscriptions.run_generator(s, date(2024, 3, 1), dry_run=True, test_date=True)[0]
 
 
-def test_only_draft_plans_and_not_firmed_actions_can_be_edited(hub_db, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_only_draft_plans_and_not_firmed_actions_can_be_edited(hub_db, monkeypatch, capsys) -> None:
     from tests.test_cli import run
 
     plan_id = _plan_on_plain_customer(cycles=3)
@@ -314,7 +314,7 @@ def test_only_draft_plans_and_not_firmed_actions_can_be_edited(hub_db, monkeypat
 
 
 def test_a_cheaper_line_is_a_downgrade_that_preselects_the_default_downgrade_reason(
-        hub_db, monkeypatch, capsys) -> None:  # noqa: ANN001
+        hub_db, monkeypatch, capsys) -> None:
     from tests.test_cli import run
 
     plan_id = _plan_on_plain_customer(cycles=3)
@@ -338,7 +338,7 @@ def test_a_cheaper_line_is_a_downgrade_that_preselects_the_default_downgrade_rea
     assert code == 1 and "Draft" in err  # a published plan is not editable
 
 
-def test_each_run_keeps_the_lines_current_cycle_up_to_date(hub_db) -> None:  # noqa: ANN001
+def test_each_run_keeps_the_lines_current_cycle_up_to_date(hub_db) -> None:
     _plan_on_plain_customer(cycles=3)
 
     def cycle() -> tuple[date | None, date | None]:
@@ -362,7 +362,7 @@ def _line_marks() -> list[tuple[date | None, date | None]]:
         return [(line.generated_through, line.current_cycle_end) for line in s.execute(select(PlanLine)).scalars()]
 
 
-def test_a_run_skips_lines_with_nothing_new_and_a_later_run_still_bills_the_next_month(hub_db) -> None:  # noqa: ANN001
+def test_a_run_skips_lines_with_nothing_new_and_a_later_run_still_bills_the_next_month(hub_db) -> None:
     _plan_on_plain_customer(cycles=12)
     with session("sandbox") as s:
         assert len(subscriptions.run_generator(s, date(2024, 3, 15))[0]) == 3
@@ -376,7 +376,7 @@ def test_a_run_skips_lines_with_nothing_new_and_a_later_run_still_bills_the_next
     assert _line_marks() == [(date(2024, 4, 2), date(2024, 4, 30))]
 
 
-def test_editing_a_plan_makes_the_next_run_look_at_its_lines_again(hub_db) -> None:  # noqa: ANN001
+def test_editing_a_plan_makes_the_next_run_look_at_its_lines_again(hub_db) -> None:
     plan_id = _plan_on_plain_customer(cycles=12)
     with session("sandbox") as s:
         line = s.execute(select(PlanLine)).scalars().one()
@@ -396,6 +396,6 @@ def test_editing_a_plan_makes_the_next_run_look_at_its_lines_again(hub_db) -> No
     assert [a.date_from for a in created] == [date(2024, 3, 1)]
 
 
-def _line_marks_in(s) -> list[date | None]:  # noqa: ANN001
+def _line_marks_in(s) -> list[date | None]:
     return [line.generated_through for line in s.execute(select(PlanLine)).scalars()]
 

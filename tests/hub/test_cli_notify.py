@@ -12,7 +12,7 @@ from tests.hub.notify_builders import SMTP_FROM, bms_card, contact, invoice, org
 from tests.test_cli import run
 
 
-def test_settings_are_shown_changed_and_bad_names_refused(data_dir, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_settings_are_shown_changed_and_bad_names_refused(data_dir, monkeypatch, capsys) -> None:
     code, _, err = run(monkeypatch, capsys, "notifications", "settings", "--type", "overdue_9", "--no-email")
     assert code == 1 and "overdue_9" in err and "payment_succeeded" in err
     code, out, _ = run(monkeypatch, capsys, "notifications", "settings", "--type", "overdue_1", "--no-ticket",
@@ -30,7 +30,7 @@ def test_settings_are_shown_changed_and_bad_names_refused(data_dir, monkeypatch,
     assert code == 1 and "--status" in err
 
 
-def test_run_status_list_and_deliver(data_dir, prefect_backend, smtp_server, monkeypatch, capsys) -> None:  # noqa: ANN001, F811
+def test_run_status_list_and_deliver(data_dir, prefect_backend, smtp_server, monkeypatch, capsys) -> None:  # noqa: F811
     with session("sandbox") as s:
         org = organisation(s, bms_card(s), "1", "Berg GmbH", currency="EUR")
         contact(s, org, "ina@berg.example.de", language="de")

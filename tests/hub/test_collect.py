@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from connectors.http import RetryPolicy
-from hub.sync import cards
 from hub.collections import collect
 from hub.collections.collect import CollectError, CollectionSettings
 from hub.collections.rules import ChargeTiming
 from hub.platform.db import session
 from hub.platform.models import Charge, Connector, InvoiceCollection, NotificationMessage
+from hub.sync import cards
 from tests.hub.collect_world import ENV, World, capture_card, customer, invoice, world  # noqa: F401
 
 AUG = {d: date(2012, 8, d) for d in range(1, 32)}

@@ -51,7 +51,7 @@ ACTIONS = [
     (D(2024, 1, 1), D(2024, 12, 31), "EUR", 1),
     (D(2023, 1, 1), D(2023, 12, 31), None, 0),
 ])
-def test_active_customers_counts_each_customer_once_in_the_period(first, last, currency, expected) -> None:  # noqa: ANN001
+def test_active_customers_counts_each_customer_once_in_the_period(first, last, currency, expected) -> None:
     assert active_customers(PLANS, first, last, currency) == expected
 
 
@@ -83,7 +83,7 @@ def test_actions_created_firmed_and_posted() -> None:
     (D(2022, 6, 1), D(2024, 1, 1), Granularity.YEAR, ["2022", "2023", "2024"], D(2022, 6, 1), D(2024, 1, 1)),
     (D(2024, 2, 29), D(2024, 2, 29), Granularity.MONTH, ["2024-02"], D(2024, 2, 29), D(2024, 2, 29)),
 ])
-def test_periods_cover_the_filter_clipped_at_its_ends(start, end, grain, labels, first, last) -> None:  # noqa: ANN001
+def test_periods_cover_the_filter_clipped_at_its_ends(start, end, grain, labels, first, last) -> None:
     found = periods(start, end, grain)
     assert [p.label for p in found] == labels
     assert found[0].first == first and found[-1].last == last

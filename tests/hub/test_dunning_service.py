@@ -13,13 +13,13 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.sandbox.business_central import SandboxServer, ssl_context_from
-from hub.sync import cards
 from hub.collections import dunning
+from hub.collections.outbox import notification_of
 from hub.collections.rules import CollectionRuleError
 from hub.platform.db import session
 from hub.platform.models import InvoiceCollection, NotificationMessage, PaymentMethod
-from hub.collections.outbox import notification_of
 from hub.platform.types import utcnow
+from hub.sync import cards
 from tests.hub.notify_builders import bms_card, invoice, organisation
 
 DUE = date(2026, 9, 1)
@@ -35,14 +35,14 @@ def outbox() -> dict[str, NotificationMessage]:
 
 
 @pytest.fixture
-def psa_invoice(hub_db: str) -> tuple[int, int]:  # noqa: ARG001
+def psa_invoice(hub_db: str) -> tuple[int, int]:
     with session("sandbox") as s:
         org = organisation(s, bms_card(s), "1", "Berg GmbH", currency="EUR")
         inv = invoice(s, org, "INV-100", "1000.00", DUE)
         return org.id, inv.id
 
 
-def test_each_level_is_notified_once_and_the_penalty_raised_once(psa_invoice) -> None:  # noqa: ANN001
+def test_each_level_is_notified_once_and_the_penalty_raised_once(psa_invoice) -> None:
     org_id, inv_id = psa_invoice
     assert dunning.run("sandbox", day(14)).notices == []
     first = dunning.run("sandbox", day(15))
@@ -67,7 +67,7 @@ def test_each_level_is_notified_once_and_the_penalty_raised_once(psa_invoice) ->
     assert status.status.label == "Overdue 3" and status.invoices[0]["level"] == 3
 
 
-def test_a_run_started_while_another_runs_does_nothing(psa_invoice) -> None:  # noqa: ANN001
+def test_a_run_started_while_another_runs_does_nothing(psa_invoice) -> None:
     from hub.collections.notifications import run_lock
 
     with run_lock("dunning", "sandbox"):
@@ -76,12 +76,12 @@ def test_a_run_started_while_another_runs_does_nothing(psa_invoice) -> None:  # 
     assert busy.busy and busy.notices == [] and [n["level"] for n in done.notices] == [1]
 
 
-def test_an_invoice_first_seen_very_late_gets_only_its_highest_notice(psa_invoice) -> None:  # noqa: ANN001
+def test_an_invoice_first_seen_very_late_gets_only_its_highest_notice(psa_invoice) -> None:
     report = dunning.run("sandbox", day(70))
     assert [n["level"] for n in report.notices] == [3] and len(report.penalties) == 1
 
 
-def test_payment_clears_the_status_and_stops_further_notices(psa_invoice) -> None:  # noqa: ANN001
+def test_payment_clears_the_status_and_stops_further_notices(psa_invoice) -> None:
     org_id, inv_id = psa_invoice
     dunning.run("sandbox", day(50))
     with session("sandbox") as s:
@@ -95,7 +95,7 @@ def test_payment_clears_the_status_and_stops_further_notices(psa_invoice) -> Non
     assert status.status.label == "Current" and status.invoices == []
 
 
-def test_a_partly_collected_invoice_is_dunned_for_what_is_left(psa_invoice) -> None:  # noqa: ANN001
+def test_a_partly_collected_invoice_is_dunned_for_what_is_left(psa_invoice) -> None:
     _, inv_id = psa_invoice
     with session("sandbox") as s:
         s.add(InvoiceCollection(environment="sandbox", invoice_id=inv_id, amount_collected=Decimal("400.00")))
@@ -103,7 +103,7 @@ def test_a_partly_collected_invoice_is_dunned_for_what_is_left(psa_invoice) -> N
     assert report.notices[0]["balance"] == "600.00" and report.penalties[0]["amount"] == "30.00"
 
 
-def test_settings_change_the_levels_and_bad_ones_name_the_field(psa_invoice) -> None:  # noqa: ANN001
+def test_settings_change_the_levels_and_bad_ones_name_the_field(psa_invoice) -> None:
     with session("sandbox") as s:
         with pytest.raises(CollectionRuleError, match="colour"):
             dunning.update_settings(s, colour="red")
@@ -129,7 +129,7 @@ def test_settings_change_the_levels_and_bad_ones_name_the_field(psa_invoice) -> 
     assert dunning.run("sandbox", day(90)).enabled is False and len(outbox()) == 1
 
 
-def test_an_expiring_card_is_warned_about_once(psa_invoice) -> None:  # noqa: ANN001
+def test_an_expiring_card_is_warned_about_once(psa_invoice) -> None:
     org_id, _ = psa_invoice
     with session("sandbox") as s:
         s.add(PaymentMethod(environment="sandbox", organisation_id=org_id, kind="card", card_brand="VISA",
@@ -148,7 +148,7 @@ def erp() -> Iterator[SandboxServer]:
         yield server
 
 
-def test_a_business_central_penalty_is_one_posted_invoice_even_when_the_answer_is_lost(hub_db, erp) -> None:  # noqa: ANN001
+def test_a_business_central_penalty_is_one_posted_invoice_even_when_the_answer_is_lost(hub_db, erp) -> None:
     c = erp.credentials
     admin = httpx.Client(base_url=erp.url, verify=ssl_context_from(erp.ca_path), timeout=30)
     customer = admin.get("/_admin/records/customers").json()[0]

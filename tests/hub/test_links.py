@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hub.sync import links
 from hub.platform.db import session
 from hub.platform.models import Connector
+from hub.sync import links
 from hub.sync.store import PageScope, apply_page
 from mappings.base import MappedRecord
 from tests import factories
@@ -64,7 +64,7 @@ def test_an_admin_link_survives_relinking_and_unlink_removes_it(hub_db: str) -> 
         links.link(s, "psa", "zz", "erp", "e")
 
 
-def test_orgs_commands_link_list_and_unlink(hub_db: str, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_orgs_commands_link_list_and_unlink(hub_db: str, monkeypatch, capsys) -> None:
     import json
 
     from tests.test_cli import run

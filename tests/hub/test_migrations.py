@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
-from alembic.script import ScriptDirectory
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
@@ -27,7 +27,7 @@ def test_migrated_schema_matches_the_models_on_every_engine(hub_db: str) -> None
     assert diff == []
 
 
-def test_upgrade_from_the_first_revision_reaches_head(data_dir) -> None:  # noqa: ANN001
+def test_upgrade_from_the_first_revision_reaches_head(data_dir) -> None:
     engine = get_engine(get_settings(), upgrade=False)
     upgrade_schema(engine, "0001")
     assert "products" not in inspect(engine).get_table_names()

@@ -15,11 +15,11 @@ from sqlalchemy import event, select, text
 
 from connectors.sandbox.bms import SandboxServer
 from hub.collections import notifications
+from hub.collections.mailer import SmtpSecurity, SmtpSettings
+from hub.collections.outbox import enqueue
 from hub.collections.rules import CollectionRuleError, Notification, NotificationType
 from hub.platform.db import get_engine, session
-from hub.collections.mailer import SmtpSecurity, SmtpSettings
 from hub.platform.models import NotificationDelivery, NotificationMessage
-from hub.collections.outbox import enqueue
 from tests.hub.collections.conftest import LoopbackSmtp, smtp_server  # noqa: F401  (fixture)
 from tests.hub.notify_builders import SMTP_FROM, bms_card, contact, erp_card, link, organisation
 
@@ -41,7 +41,7 @@ def overdue(level: int, key: str, customer: str = "Berg GmbH") -> Notification:
                         due_date=date(2026, 9, 1), days_overdue=[16, 46, 61][level - 1])
 
 
-def email_only(s) -> None:  # noqa: ANN001
+def email_only(s) -> None:
     for kind in NotificationType:
         notifications.update_settings(s, kind.value, ticket=False)
 
@@ -51,7 +51,7 @@ def statuses(environment: str = "sandbox") -> dict[str, str]:
         return {m.key: m.status for m in s.execute(select(NotificationMessage)).scalars()}
 
 
-def test_overdue_emails_reach_the_billing_contact_in_their_language_and_severity(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+def test_overdue_emails_reach_the_billing_contact_in_their_language_and_severity(hub_db, smtp_server) -> None:  # noqa: F811
     with session("sandbox") as s:
         email_only(s)
         psa = bms_card(s)
@@ -79,7 +79,7 @@ def test_overdue_emails_reach_the_billing_contact_in_their_language_and_severity
     assert statuses() == {"de-1": "delivered", "en-3": "delivered"}
 
 
-def test_a_repeated_run_sends_each_email_once(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+def test_a_repeated_run_sends_each_email_once(hub_db, smtp_server) -> None:  # noqa: F811
     with session("sandbox") as s:
         email_only(s)
         org = organisation(s, bms_card(s), "1", "Berg GmbH")
@@ -96,7 +96,7 @@ def test_a_repeated_run_sends_each_email_once(hub_db, smtp_server) -> None:  # n
     assert len(smtp_server.received) == 1
 
 
-def test_smtp_down_is_retried_on_the_next_run_and_the_email_sent_once(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+def test_smtp_down_is_retried_on_the_next_run_and_the_email_sent_once(hub_db, smtp_server) -> None:  # noqa: F811
     with session("sandbox") as s:
         email_only(s)
         org = organisation(s, bms_card(s), "1", "Berg GmbH")
@@ -116,7 +116,7 @@ def test_smtp_down_is_retried_on_the_next_run_and_the_email_sent_once(hub_db, sm
     assert statuses() == {"inv-7": "delivered"}
 
 
-def test_a_channel_failing_every_run_is_marked_failed_after_the_last_attempt(hub_db) -> None:  # noqa: ANN001
+def test_a_channel_failing_every_run_is_marked_failed_after_the_last_attempt(hub_db) -> None:
     with session("sandbox") as s:
         email_only(s)
         org = organisation(s, bms_card(s), "1", "Berg GmbH")
@@ -134,7 +134,7 @@ def test_a_channel_failing_every_run_is_marked_failed_after_the_last_attempt(hub
     assert listed[0]["channels"][0]["attempts"] == 3 and "could not be reached" in listed[0]["channels"][0]["error"]
 
 
-def test_without_a_psa_billing_contact_the_erp_customer_email_is_used(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+def test_without_a_psa_billing_contact_the_erp_customer_email_is_used(hub_db, smtp_server) -> None:  # noqa: F811
     with session("sandbox") as s:
         email_only(s)
         psa = organisation(s, bms_card(s), "1", "Berg GmbH")
@@ -154,7 +154,7 @@ def bms() -> Iterator[SandboxServer]:
         yield server
 
 
-def test_a_ticket_whose_answer_was_lost_is_found_not_created_twice(hub_db, bms) -> None:  # noqa: ANN001
+def test_a_ticket_whose_answer_was_lost_is_found_not_created_twice(hub_db, bms) -> None:
     account = httpx.get(f"{bms.url}/_admin/records/accounts").json()[0]
     with session("sandbox") as s:
         notifications.update_settings(s, "overdue_2", email=False, destination="Accounts Receivable",
@@ -178,7 +178,7 @@ def test_a_ticket_whose_answer_was_lost_is_found_not_created_twice(hub_db, bms) 
         assert row.external_ref == ticket["TicketNumber"] and row.attempts == 1
 
 
-def test_a_ticket_whose_answer_and_look_up_both_failed_is_found_by_the_next_run(hub_db, bms) -> None:  # noqa: ANN001
+def test_a_ticket_whose_answer_and_look_up_both_failed_is_found_by_the_next_run(hub_db, bms) -> None:
     account = httpx.get(f"{bms.url}/_admin/records/accounts").json()[0]
     with session("sandbox") as s:
         notifications.update_settings(s, "overdue_1", email=False)
@@ -202,7 +202,7 @@ def test_a_ticket_whose_answer_and_look_up_both_failed_is_found_by_the_next_run(
     assert httpx.get(f"{bms.url}/_admin/stats").json()["by_path"]["POST /v2/servicedesk/tickets"] == 1
 
 
-def test_a_ticket_create_that_failed_outright_is_sent_on_the_next_run(hub_db, bms) -> None:  # noqa: ANN001
+def test_a_ticket_create_that_failed_outright_is_sent_on_the_next_run(hub_db, bms) -> None:
     account = httpx.get(f"{bms.url}/_admin/records/accounts").json()[0]
     with session("sandbox") as s:
         notifications.update_settings(s, "payment_failed", email=False)
@@ -226,7 +226,7 @@ def test_a_ticket_create_that_failed_outright_is_sent_on_the_next_run(hub_db, bm
     assert len(tickets) == 1
 
 
-def test_settings_name_the_unknown_type_and_field_and_store_nothing(hub_db) -> None:  # noqa: ANN001
+def test_settings_name_the_unknown_type_and_field_and_store_nothing(hub_db) -> None:
     with session("sandbox") as s:
         with pytest.raises(CollectionRuleError, match="no notification type 'overdue_9'.*payment_succeeded"):
             notifications.update_settings(s, "overdue_9", email=False)
@@ -252,7 +252,7 @@ def test_settings_name_the_unknown_type_and_field_and_store_nothing(hub_db) -> N
         assert notifications.get_settings(s).for_type(NotificationType.CARD_EXPIRING).ticket_config.priority == "High"
 
 
-def test_smtp_settings_come_from_cashrail_smtp_variables(monkeypatch) -> None:  # noqa: ANN001
+def test_smtp_settings_come_from_cashrail_smtp_variables(monkeypatch) -> None:
     monkeypatch.delenv("CASHRAIL_SMTP_HOST", raising=False)
     assert notifications.smtp_settings() is None
     monkeypatch.setenv("CASHRAIL_SMTP_HOST", "mail.example.com")
@@ -268,7 +268,7 @@ def test_smtp_settings_come_from_cashrail_smtp_variables(monkeypatch) -> None:  
     assert got is not None and (got.port, got.security, got.password.get_secret_value()) == (465, "ssl", "pw")
 
 
-def test_without_smtp_settings_emails_wait_without_using_up_attempts(hub_db, smtp_server, monkeypatch) -> None:  # noqa: ANN001, F811
+def test_without_smtp_settings_emails_wait_without_using_up_attempts(hub_db, smtp_server, monkeypatch) -> None:  # noqa: F811
     monkeypatch.delenv("CASHRAIL_SMTP_HOST", raising=False)
     with session("sandbox") as s:
         email_only(s)
@@ -283,7 +283,7 @@ def test_without_smtp_settings_emails_wait_without_using_up_attempts(hub_db, smt
     assert len(smtp_server.received) == 1 and statuses() == {"inv-4": "delivered"}
 
 
-def test_a_run_started_while_another_delivers_sends_nothing(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+def test_a_run_started_while_another_delivers_sends_nothing(hub_db, smtp_server) -> None:  # noqa: F811
     with session("sandbox") as s:
         email_only(s)
         org = organisation(s, bms_card(s), "1", "Berg GmbH")
@@ -300,7 +300,7 @@ def test_a_run_started_while_another_delivers_sends_nothing(hub_db, smtp_server)
 
 
 @pytest.mark.parametrize("hub_db", ["postgres"], indirect=True)
-def test_a_run_whose_lock_connection_is_cut_stops_before_sending_more(hub_db, smtp_server) -> None:  # noqa: ANN001, F811
+def test_a_run_whose_lock_connection_is_cut_stops_before_sending_more(hub_db, smtp_server) -> None:  # noqa: F811
     with session("sandbox") as s:
         email_only(s)
         org = organisation(s, bms_card(s), "1", "Berg GmbH")
@@ -328,8 +328,8 @@ def test_a_run_whose_lock_connection_is_cut_stops_before_sending_more(hub_db, sm
 
 
 @pytest.mark.parametrize("hub_db", ["postgres"], indirect=True)
-def test_an_email_sent_as_the_database_cuts_the_connection_is_recorded_not_sent_again(  # noqa: F811
-        hub_db, smtp_server) -> None:  # noqa: ANN001
+def test_an_email_sent_as_the_database_cuts_the_connection_is_recorded_not_sent_again(
+        hub_db, smtp_server) -> None:
     with session("sandbox") as s:
         email_only(s)
         org = organisation(s, bms_card(s), "1", "Berg GmbH")
@@ -337,7 +337,7 @@ def test_an_email_sent_as_the_database_cuts_the_connection_is_recorded_not_sent_
         enqueue(s, overdue(1, "inv-4"), organisation_id=org.id)
     engine, cut = get_engine(), []
 
-    def cut_before_recording(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def cut_before_recording(conn, cursor, statement, parameters, context, executemany) -> None:
         if not cut and statement.startswith("UPDATE notification_deliveries") and "sent_at" in statement:
             pid = conn.connection.dbapi_connection.info.backend_pid
             with engine.connect() as other:  # the database drops the connection the result is written on

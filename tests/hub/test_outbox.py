@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from hub.collections.outbox import enqueue, notification_of
 from hub.collections.rules import Notification, NotificationType
 from hub.platform.db import session
 from hub.platform.models import NotificationMessage
-from hub.collections.outbox import enqueue, notification_of
 
 
 def test_a_notification_enqueued_twice_is_stored_once_and_reads_back_unchanged(hub_db: str) -> None:

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from connectors.sandbox.bluesnap import fill_card_form
 from hub.collections import payments
-from hub.platform.db import session
-from hub.platform.models import AuditEntry, CardRequest, Invoice, NotificationMessage, OrganisationLink, PaymentMethod
 from hub.collections.payments import PaymentMethodError
+from hub.platform.db import session
+from hub.platform.models import AuditEntry, CardRequest, Invoice, NotificationMessage, OrganisationLink
 from tests.hub.collect_world import ENV, World, capture_card, customer, invoice, world  # noqa: F401
 
 

@@ -16,10 +16,10 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.http import RetryPolicy
-from hub.sync import cards
 from hub.billing import renewal_notices, subscriptions
 from hub.platform.db import session
 from hub.platform.models import SubscriptionAction
+from hub.sync import cards
 from hub.sync.store import PageScope, apply_page
 from mappings.base import MappedRecord
 
@@ -33,7 +33,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 if outer.fail > 0:
                     outer.fail -= 1
@@ -82,7 +82,7 @@ def _plan_with_notice(url: str | None, *, notify: bool = True) -> int:
 FAST = RetryPolicy(max_attempts=1)
 
 
-def test_renewal_notice_posts_the_contract_details_once_even_after_a_failed_delivery(hub_db, receiver) -> None:  # noqa: ANN001
+def test_renewal_notice_posts_the_contract_details_once_even_after_a_failed_delivery(hub_db, receiver) -> None:
     _plan_with_notice(receiver.url)
     receiver.fail = 1
     first = renewal_notices.deliver("sandbox", retry=FAST)
@@ -105,7 +105,7 @@ def test_renewal_notice_posts_the_contract_details_once_even_after_a_failed_deli
         assert notice.notified_at is not None and notice.error is None
 
 
-def test_cancelled_or_unrequested_notices_are_not_sent_and_a_missing_endpoint_is_reported(hub_db, receiver) -> None:  # noqa: ANN001
+def test_cancelled_or_unrequested_notices_are_not_sent_and_a_missing_endpoint_is_reported(hub_db, receiver) -> None:
     _plan_with_notice(None)
     report = renewal_notices.deliver("sandbox", retry=FAST)
     assert report.sent == [] and len(report.no_endpoint) == 1  # said, not silently dropped
@@ -115,7 +115,7 @@ def test_cancelled_or_unrequested_notices_are_not_sent_and_a_missing_endpoint_is
     assert renewal_notices.deliver("sandbox", retry=FAST).as_dict() == {"sent": [], "failed": [], "no_endpoint": []}
 
 
-def test_a_notification_without_a_renewal_notice_is_refused_naming_the_field(hub_db) -> None:  # noqa: ANN001
+def test_a_notification_without_a_renewal_notice_is_refused_naming_the_field(hub_db) -> None:
     with pytest.raises(subscriptions.SubscriptionError, match="renewal_notice_notification"):
         with session("sandbox") as s:
             _card_customer_program(s)
@@ -133,9 +133,9 @@ def _card_customer_program(s: Any) -> None:
     subscriptions.create_program_type(s, "Support")
 
 
-def test_a_renewal_notice_also_tells_the_customer_once_through_the_notification_outbox(hub_db) -> None:  # noqa: ANN001
-    from hub.platform.models import NotificationMessage
+def test_a_renewal_notice_also_tells_the_customer_once_through_the_notification_outbox(hub_db) -> None:
     from hub.collections.outbox import notification_of
+    from hub.platform.models import NotificationMessage
 
     _plan_with_notice(None, notify=False)
     with session("sandbox") as s:

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from hub.sync import cards
 from hub.platform.db import WrongEnvironmentError, session
 from hub.platform.models import Connector, Invoice, InvoiceLine, Organisation, QuarantinedRecord
+from hub.sync import cards
 from hub.sync.store import PageScope, Quarantine, apply_page, mark_unseen_deleted
 from tests import factories
 
@@ -120,7 +120,7 @@ def test_writing_a_row_of_another_environment_is_refused(hub_db: str) -> None:
             s.add(Connector(environment="production", name="x", kind="bms"))
 
 
-def test_credentials_are_encrypted_at_rest_with_a_private_key_file(hub_db: str, data_dir) -> None:  # noqa: ANN001
+def test_credentials_are_encrypted_at_rest_with_a_private_key_file(hub_db: str, data_dir) -> None:
     card = factories.bms_card(password="Very-Secret-Pa55")
     assert "Very-Secret-Pa55" not in card.secrets_encrypted
     assert "Very-Secret-Pa55" not in repr(card)

@@ -9,22 +9,23 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from hub.sync import cards, runner as sync
 from hub.platform.db import session
 from hub.platform.models import SyncRun
 from hub.platform.types import utcnow
+from hub.sync import cards
+from hub.sync import runner as sync
 from tests import factories
 
 
 @pytest.fixture
-def card(hub_db: str):  # noqa: ANN201
+def card(hub_db: str):
     made = factories.bms_card()
     with session("sandbox") as s:
         cards.set_status(s, "psa", "active")
     return made
 
 
-def test_two_runs_started_at_once_one_runs_and_the_other_is_refused_naming_it(card) -> None:  # noqa: ANN001
+def test_two_runs_started_at_once_one_runs_and_the_other_is_refused_naming_it(card) -> None:
     barrier = threading.Barrier(2)
     started: list[SyncRun] = []
     refused: list[str] = []
@@ -47,7 +48,7 @@ def test_two_runs_started_at_once_one_runs_and_the_other_is_refused_naming_it(ca
     assert f"started {run.started_at:%Y-%m-%d %H:%M}" in refused[0]
 
 
-def test_a_run_whose_heartbeat_went_stale_is_taken_over_and_marked_interrupted(card) -> None:  # noqa: ANN001
+def test_a_run_whose_heartbeat_went_stale_is_taken_over_and_marked_interrupted(card) -> None:
     first = sync.begin_run("sandbox", "psa", full=False)
     with session("sandbox") as s:
         row = s.get(SyncRun, first.id)
@@ -60,7 +61,7 @@ def test_a_run_whose_heartbeat_went_stale_is_taken_over_and_marked_interrupted(c
     assert runs[second.id].status == "running"
 
 
-def test_a_run_of_a_process_that_is_gone_is_taken_over_at_once(card) -> None:  # noqa: ANN001
+def test_a_run_of_a_process_that_is_gone_is_taken_over_at_once(card) -> None:
     first = sync.begin_run("sandbox", "psa", full=False)
     with session("sandbox") as s:
         row = s.get(SyncRun, first.id)

@@ -55,7 +55,7 @@ def post_form(client: TestClient, path: str, data: dict[str, object] | None = No
 
 
 @pytest.fixture
-def web(hub_db: str, prefect_backend: str) -> Iterator[Web]:  # noqa: ARG001 - store and Prefect it runs on
+def web(hub_db: str, prefect_backend: str) -> Iterator[Web]:
     from hub.web import create_app
 
     with session("sandbox") as s:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from datetime import date
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-
 from hub.access import users
 from hub.platform.db import session
 from tests.test_cli import run
 
 
-def test_users_commands_manage_accounts_and_keep_an_administrator(data_dir, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_users_commands_manage_accounts_and_keep_an_administrator(data_dir, monkeypatch, capsys) -> None:
     code, out, _ = run(monkeypatch, capsys, "users", "add", "ann@example.com", "--role", "administrator",
                        "--password-stdin", stdin="a long password\n")
     assert code == 0 and "ann@example.com (Administrator) added" in out
@@ -35,7 +34,7 @@ def test_users_commands_manage_accounts_and_keep_an_administrator(data_dir, monk
         assert users.user_for_token(s, token) is None
 
 
-def test_a_cli_acting_as_user_may_not_manage_users(data_dir, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_a_cli_acting_as_user_may_not_manage_users(data_dir, monkeypatch, capsys) -> None:
     from hub.platform import settings
 
     monkeypatch.setenv("CASHRAIL_ROLE", "User")

@@ -14,10 +14,11 @@ import random
 import secrets
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 Record = dict[str, Any]
@@ -292,7 +293,7 @@ class SandboxState:
         return datetime.now(self.tz).replace(tzinfo=None, microsecond=0)
 
     def local_from_epoch(self, epoch: float) -> str:
-        return fmt_ts(datetime.fromtimestamp(epoch, timezone.utc).astimezone(self.tz).replace(tzinfo=None))
+        return fmt_ts(datetime.fromtimestamp(epoch, UTC).astimezone(self.tz).replace(tzinfo=None))
 
     def stamp(self, stream: Stream) -> str:
         """A mutation timestamp never earlier than any stamp already in the stream."""

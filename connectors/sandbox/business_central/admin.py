@@ -25,7 +25,7 @@ def admin_view(rec: Record, set_name: str) -> Record:
     return out
 
 
-def register_admin(app: FastAPI, state: BcState, api: "BcApi") -> None:
+def register_admin(app: FastAPI, state: BcState, api: BcApi) -> None:
     from .app import BcError, BcJSON, dumps
 
     def js(obj: Any, status: int = 200) -> JSONResponse:

@@ -22,10 +22,11 @@ import bisect
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import FastAPI, Request
@@ -34,6 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message, Receive, Scope, Send
 
 from connectors.sandbox.net import drop_connection
+
 from .data import (
     BC_RESOURCE,
     EMPTY_GUID,
@@ -1000,7 +1002,7 @@ class BcSandboxApp(FastAPI):
 
 def _aad_error(status: int, error: str, code: str, description: str, state: BcState) -> JSONResponse:
     trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
-    now = fmt_dt(datetime.now(timezone.utc))
+    now = fmt_dt(datetime.now(UTC))
     return JSONResponse({
         "error": error,
         "error_description": f"{code}: {description} Trace ID: {trace} Correlation ID: {corr} "

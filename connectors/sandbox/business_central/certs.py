@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import ssl
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -36,7 +36,7 @@ def generate_tls(directory: str | Path, hosts: tuple[str, ...] = ("127.0.0.1", "
     """Create a CA and a server certificate for ``hosts`` (IPs become IP SANs) in ``directory``."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(timezone.utc) - timedelta(minutes=5)
+    now = datetime.now(UTC) - timedelta(minutes=5)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = _name("Cashrail Sandbox Local CA")
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())

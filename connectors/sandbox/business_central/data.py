@@ -24,7 +24,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -87,8 +87,8 @@ TABLE_FOR: dict[str, str] = {"customers": "Customer", "contacts": "Contact", "it
                              "customerPayments": "Gen. Journal Line"}
 
 _CENT = Decimal("0.01")
-_SEED_START = datetime(2019, 1, 1, tzinfo=timezone.utc)
-_SEED_END = datetime(2025, 12, 31, tzinfo=timezone.utc)
+_SEED_START = datetime(2019, 1, 1, tzinfo=UTC)
+_SEED_END = datetime(2025, 12, 31, tzinfo=UTC)
 _SEED_SPAN_MS = int((_SEED_END - _SEED_START).total_seconds() * 1000)
 
 _LEGAL = {"ltd", "limited", "inc", "incorporated", "llc", "gmbh", "sarl", "bv", "ab", "oy", "corp",
@@ -123,7 +123,7 @@ def dec(v: Any) -> Decimal:
 
 def fmt_dt(dt: datetime) -> str:
     """UTC, millisecond precision, ``Z`` (BC's lastModifiedDateTime shape)."""
-    dt = dt.astimezone(timezone.utc)
+    dt = dt.astimezone(UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
@@ -135,7 +135,7 @@ def parse_dt(value: str) -> datetime:
     m = re.match(r"(.*\.\d{6})\d+(.*)", v)  # fromisoformat takes at most 6 fraction digits
     if m:
         v = m.group(1) + m.group(2)
-    return datetime.fromisoformat(v).astimezone(timezone.utc)
+    return datetime.fromisoformat(v).astimezone(UTC)
 
 
 def normalize_name(name: str) -> str:
@@ -327,7 +327,7 @@ class BcState:
     def stamp(self) -> str:
         """``now`` for a mutation, never earlier than (and never equal to) the newest stamp."""
         with self.lock:
-            now = fmt_dt(datetime.now(timezone.utc))
+            now = fmt_dt(datetime.now(UTC))
             if self.latest and now <= self.latest:
                 now = fmt_dt(parse_dt(self.latest) + timedelta(milliseconds=1))
             self.latest = now
@@ -354,7 +354,7 @@ class BcState:
             return guid(self.rng)
 
     def today(self) -> str:
-        return datetime.now(timezone.utc).date().isoformat()
+        return datetime.now(UTC).date().isoformat()
 
     # --- identity ----------------------------------------------------------
     def issue_token(self, client_id: str) -> Record:
@@ -644,7 +644,7 @@ def generate(state: BcState, g: random.Random) -> None:
         else:
             inv["remainingAmount"] = total if r1 < 0.95 else money(total / 2)
             cust["balanceDue"] += inv["remainingAmount"]
-        posted = datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+        posted = datetime.fromisoformat(day).replace(tzinfo=UTC)
         lo = int((posted - _SEED_START).total_seconds() * 1000)
         inv["lastModifiedDateTime"] = _seed_ts(g, lo, min(_SEED_SPAN_MS, lo + 90 * 86_400_000))
         comp.sets["salesInvoices"][iid] = inv
@@ -657,7 +657,7 @@ def generate(state: BcState, g: random.Random) -> None:
         order = order_record(guid(g), state.next_number("SO"), cust, d, "", status=g.choice(("Draft", "Open")),
                              external=f"PO-{g.randint(10000, 99999)}" if g.random() < 0.5 else "")
         add_lines(order)
-        lo = int((datetime.fromisoformat(d).replace(tzinfo=timezone.utc) - _SEED_START).total_seconds() * 1000)
+        lo = int((datetime.fromisoformat(d).replace(tzinfo=UTC) - _SEED_START).total_seconds() * 1000)
         order["lastModifiedDateTime"] = _seed_ts(g, lo, _SEED_SPAN_MS)
         comp.sets["salesOrders"][order["id"]] = order
 

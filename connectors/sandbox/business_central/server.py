@@ -7,7 +7,6 @@ import shutil
 import tempfile
 from typing import Any
 
-
 from connectors.sandbox.net import LoopbackServer
 
 from .app import create_app

@@ -36,7 +36,7 @@ class _Handler:
     def __init__(self, box: list[ReceivedMail], lock: threading.Lock) -> None:
         self.box, self.lock = box, lock
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list) -> str:  # noqa: N802
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list) -> str:
         if address.startswith("nobody@"):
             return "550 5.1.1 no such mailbox"
         if address.startswith("busy@"):
@@ -44,7 +44,7 @@ class _Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.original_content, policy=policy.default)
         with self.lock:
             self.box.append(ReceivedMail(envelope.mail_from, tuple(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]

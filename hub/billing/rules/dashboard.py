@@ -21,6 +21,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from hub.platform.errors import InputError
+
 MAX_BUCKETS = 240
 
 
@@ -30,7 +32,7 @@ class Granularity(StrEnum):
     YEAR = "year"
 
 
-class DashboardError(ValueError):
+class DashboardError(InputError):
     """Filters that cannot be honoured, in plain words."""
 
 

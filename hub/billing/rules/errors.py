@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from hub.platform.errors import InputError
 
-class BillingRuleError(ValueError):
+
+class BillingRuleError(InputError):
     """A billing rule was broken; ``field`` names what, ``reason`` says why in plain words.
 
     It is a ``ValueError``, so callers that only care about bad input can catch that.

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hub.collections.rules import NotificationType
 from hub.collections.notifications import list_notifications
+from hub.collections.rules import NotificationType
 from hub.web import operations
 from hub.web.auth import CurrentActor, needs
 from hub.web.render import page, redirect

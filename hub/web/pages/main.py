@@ -9,10 +9,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import SecretStr
 
-from hub.sync import cards as hub_cards
-from hub.platform import audit
-from hub.billing.rules import dashboard
 from hub.access import users
+from hub.billing.rules import dashboard
+from hub.platform import audit
+from hub.sync import cards as hub_cards
 from hub.web import charts, operations, queries
 from hub.web.auth import CurrentActor, needs
 from hub.web.render import page, redirect

@@ -21,7 +21,7 @@ def bms_sandbox() -> Iterator[SandboxServer]:
 
 class TestBmsConformance(ConnectorConformance):
     @pytest.fixture
-    def make_connector(self, bms_sandbox: SandboxServer):  # noqa: ANN201
+    def make_connector(self, bms_sandbox: SandboxServer):
         def make(secrets: dict[str, Any] | None) -> BmsConnector:
             settings = BmsSettings(company=bms_sandbox.state.company, username=bms_sandbox.state.username,
                                    server_url=bms_sandbox.url, sandbox=True, time_zone="Asia/Tokyo", page_size=25,

@@ -26,7 +26,7 @@ def bc_sandbox() -> Iterator[SandboxServer]:
 
 class TestBusinessCentralConformance(ConnectorConformance):
     @pytest.fixture
-    def make_connector(self, bc_sandbox: SandboxServer):  # noqa: ANN201
+    def make_connector(self, bc_sandbox: SandboxServer):
         creds = bc_sandbox.credentials
 
         def make(secrets: dict[str, Any] | None) -> BusinessCentralConnector:

@@ -9,8 +9,8 @@ from pydantic import SecretStr
 
 from connectors.payments import BlueSnapConnector
 from connectors.sandbox.bluesnap import SandboxServer
-from hub.sync import cards
 from hub.platform.db import session
+from hub.sync import cards
 
 
 @pytest.fixture(scope="module")

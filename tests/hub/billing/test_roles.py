@@ -1,7 +1,7 @@
 import pytest
 
-from hub.billing.rules.domain import Role
 from hub.access.roles import FEATURES, NotAllowedError, allowed, authorize
+from hub.billing.rules.domain import Role
 
 USER_MAY = [
     ("Subscription Plan", "Create"), ("Subscription Plan", "Update"),

@@ -50,7 +50,7 @@ def test_notices_over_an_invoices_life_each_sent_once_and_the_penalty_raised_onc
     inv = invoice(due=DUE, balance=D("100.00"))
     sent: list[tuple[int, int]] = []
     penalties = []
-    for late in range(0, 120):
+    for late in range(120):
         plan = dunning_today([inv], day(late), SEED)
         for n in plan.notices:
             sent.append((late, n.level))

@@ -9,6 +9,7 @@ from decimal import Decimal as D
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from hub.collections.mailer import MailDeliveryError, SmtpSecurity, SmtpSettings, compose, message_id, send
 from hub.collections.rules import (
     ContactRecord,
     Notification,
@@ -18,7 +19,6 @@ from hub.collections.rules import (
     plan_delivery,
 )
 from hub.collections.rules.delivery import EmailDraft
-from hub.collections.mailer import MailDeliveryError, SmtpSecurity, SmtpSettings, compose, message_id, send
 
 from .conftest import SMTP_PASSWORD, SMTP_USER, LoopbackSmtp
 
