@@ -1,0 +1,179 @@
+"""Collections, dunning and notifications (seeds 000, 001, 002)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Index, Text, UniqueConstraint, text
+from sqlmodel import Field
+
+from hub.platform.models.base import EnvScoped
+from hub.platform.types import Money, UTCDateTime, utcnow
+
+
+class PaymentMethod(EnvScoped, table=True):
+    """How an organisation pays (seed 000's "Payment Method" panel): a card vaulted at the
+    gateway, a direct-debit mandate, or none. At most one active method per organisation;
+    a replaced or removed method is kept with ``status`` "removed"."""
+
+    __tablename__ = "payment_methods"
+    __table_args__ = (
+        Index(
+            "uq_payment_method_active",
+            "organisation_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    gateway_connector_id: int | None = Field(default=None, foreign_key="connectors.id")
+    kind: str = Field(max_length=16)  # card | direct_debit | none
+    status: str = Field(default="active", max_length=16)  # active | removed
+    #: the contact whose card or account it is (the one the card form was sent to)
+    contact_id: int | None = Field(default=None, foreign_key="contacts.id")
+    vaulted_shopper_id: str | None = Field(default=None, max_length=64)
+    card_brand: str | None = Field(default=None, max_length=32)
+    card_last4: str | None = Field(default=None, max_length=4)
+    card_exp_month: int | None = None
+    card_exp_year: int | None = None
+    holder_name: str | None = Field(default=None, max_length=200)
+    mandate_reference: str | None = Field(default=None, max_length=64)
+    account_last4: str | None = Field(default=None, max_length=4)
+    #: invoices are charged automatically (on the due date or on issue, per the setting)
+    autopay: bool = True
+    #: print "Issued for information only, the amount shown will be collected ..." on invoices
+    footer_note: bool = False
+    created_by: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CardRequest(EnvScoped, table=True):
+    """A card-entry form sent to a customer contact (seed 000: choose the contact, "Go")."""
+
+    __tablename__ = "card_requests"
+    __table_args__ = (UniqueConstraint("environment", "key", name="uq_card_request_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64)
+    organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contacts.id")
+    gateway_connector_id: int = Field(foreign_key="connectors.id")
+    email: str | None = Field(default=None, max_length=255)
+    #: the gateway's hosted-fields token of the form session (not a secret: it holds no card)
+    gateway_token: str | None = Field(default=None, max_length=128)
+    url: str | None = Field(default=None, sa_type=Text)
+    status: str = Field(default="sent", max_length=16)  # sent | completed | expired | failed
+    payment_method_id: int | None = Field(default=None, foreign_key="payment_methods.id")
+    error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Charge(EnvScoped, table=True):
+    """One attempt to collect an invoice through the gateway. ``key`` is the gateway's
+    ``merchantTransactionId``: an attempt whose answer was lost is looked up by it, never
+    re-sent blind, so an attempt yields at most one charge."""
+
+    __tablename__ = "charges"
+    __table_args__ = (
+        UniqueConstraint("environment", "key", name="uq_charge_key"),
+        UniqueConstraint("invoice_id", "attempt", name="uq_charge_invoice_attempt"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64)
+    invoice_id: int = Field(foreign_key="invoices.id", index=True)
+    organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    payment_method_id: int | None = Field(default=None, foreign_key="payment_methods.id")
+    attempt: int = 1
+    trigger: str = Field(default="auto", max_length=16)  # auto | retry | bulk
+    amount: Decimal = Field(sa_type=Money)
+    currency: str = Field(max_length=8)
+    #: pending (about to send) | unknown (answer lost) | succeeded | declined | failed
+    status: str = Field(default="pending", max_length=16, index=True)
+    transaction_id: str | None = Field(default=None, max_length=64)
+    decline_code: str | None = Field(default=None, max_length=32)
+    decline_name: str | None = Field(default=None, max_length=64)
+    hard_decline: bool = False
+    retry_on: date | None = None
+    #: the business day of the attempt (retries are counted from the first decline's day)
+    charged_on: date | None = None
+    #: the payment was recorded in the invoice's source system (ERP or PSA)
+    recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    recorded_ref: str | None = Field(default=None, max_length=64)
+    record_error: str | None = Field(default=None, sa_type=Text)
+    error: str | None = Field(default=None, sa_type=Text)
+    created_by: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class InvoiceCollection(EnvScoped, table=True):
+    """The hub's collection state of one invoice: collected amount, retry, overdue levels,
+    penalty. The synced invoice row stays as the source says; this row is the hub's own."""
+
+    __tablename__ = "invoice_collections"
+    __table_args__ = (UniqueConstraint("invoice_id", name="uq_invoice_collection_invoice"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoices.id")
+    organisation_id: int | None = Field(default=None, foreign_key="organisations.id", index=True)
+    amount_collected: Decimal = Field(default=Decimal("0"), sa_type=Money)
+    paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_retry_on: date | None = None
+    #: set when collection stopped (hard decline: a new card is needed), with the reason
+    stopped_reason: str | None = Field(default=None, sa_type=Text)
+    levels_notified: list[int] = Field(default_factory=list, sa_type=JSON)
+    penalty_key: str | None = Field(default=None, max_length=64)
+    penalty_amount: Decimal | None = Field(default=None, sa_type=Money)
+    penalty_raised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    penalty_document: str | None = Field(default=None, max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NotificationMessage(EnvScoped, table=True):
+    """The notification outbox (seed 002): something to tell a customer, once.
+
+    ``fields`` holds what :class:`hub.collections.Notification` needs (as JSON); the
+    deliveries it turns into are :class:`NotificationDelivery` rows."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("environment", "key", name="uq_notification_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128)
+    type: str = Field(max_length=32, index=True)
+    organisation_id: int | None = Field(default=None, foreign_key="organisations.id", index=True)
+    invoice_id: int | None = Field(default=None, foreign_key="invoices.id")
+    fields: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    #: pending | delivered (every channel sent or skipped) | failed (a channel keeps failing)
+    status: str = Field(default="pending", max_length=16, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NotificationDelivery(EnvScoped, table=True):
+    """One channel (e-mail or PSA ticket) of a notification; ``key`` is its idempotency key."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (UniqueConstraint("environment", "key", name="uq_notification_delivery_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=140)
+    notification_id: int = Field(foreign_key="notifications.id", index=True)
+    channel: str = Field(max_length=8)  # email | ticket
+    status: str = Field(default="pending", max_length=16)  # pending | unknown | sent | failed | skipped
+    recipient: str | None = Field(default=None, max_length=255)
+    language: str | None = Field(default=None, max_length=16)
+    subject: str | None = Field(default=None, sa_type=Text)
+    #: the Message-ID of the e-mail, or the PSA's ticket id/number
+    external_ref: str | None = Field(default=None, max_length=128)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
