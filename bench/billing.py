@@ -50,11 +50,11 @@ def _customers(count: int) -> tuple[int, list[int]]:
 
 
 def _generate(as_of: date) -> int:
-    from hub.billing import subscriptions
+    from hub.billing import generation
     from hub.platform.db import session
 
     with session(ENVIRONMENT) as s:
-        created, _stopped = subscriptions.run_generator(s, as_of, test_date=True)
+        created, _stopped = generation.run_generator(s, as_of, test_date=True)
     return len(created)
 
 

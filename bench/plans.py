@@ -17,16 +17,16 @@ ENVIRONMENT = "sandbox"
 
 def reference_data() -> int:
     """The NEW reason code and a program type; returns the program type's id."""
-    from hub.billing import subscriptions
+    from hub.billing import setup
     from hub.platform.db import session
     from hub.platform.models import ProgramType, ReasonCode
 
     with session(ENVIRONMENT) as s:
         if not s.execute(select(ReasonCode).where(ReasonCode.code == "NEW")).scalars().first():
-            subscriptions.create_reason_code(s, "NEW", ["New"], default_for=["New"], description="New subscription")
+            setup.create_reason_code(s, "NEW", ["New"], default_for=["New"], description="New subscription")
         program = s.execute(select(ProgramType).where(ProgramType.name == "Managed services")).scalars().first()
         if program is None:
-            program = subscriptions.create_program_type(s, "Managed services")
+            program = setup.create_program_type(s, "Managed services")
         return int(program.id)  # type: ignore[arg-type]
 
 

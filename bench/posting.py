@@ -55,7 +55,7 @@ def _blocked_customers(info: dict[str, Any]) -> set[str]:
 
 
 def run(orders: int, rate_limit: int, window: float, latency_ms: float = 20.0, engine: str = "sqlite") -> Report:
-    from hub.billing import posting, subscriptions
+    from hub.billing import generation, posting
     from hub.platform.db import session
     from hub.platform.models import Organisation, SubscriptionAction
 
@@ -74,7 +74,7 @@ def run(orders: int, rate_limit: int, window: float, latency_ms: float = 20.0, e
         seed_plans(connector_id=card_id, customers=sorted(open_ids), products=products, plans=orders, lines=1,
                    start=START, cycles=1)
         with session(ENVIRONMENT) as s:
-            created, _ = subscriptions.run_generator(s, date(2025, 1, 15), test_date=True)
+            created, _ = generation.run_generator(s, date(2025, 1, 15), test_date=True)
         with admin_client(info) as admin:  # a fresh window and fresh counters for the measured part
             admin.put("/_admin/limits", json={"rate_limit": [rate_limit, window]}).raise_for_status()
             admin.delete("/_admin/stats").raise_for_status()

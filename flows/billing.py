@@ -8,7 +8,8 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from hub.billing import posting, renewal_notices, subscriptions
+from hub.access import roles
+from hub.billing import generation, posting, renewal_notices
 from hub.platform.db import session
 
 
@@ -18,8 +19,8 @@ def harp_connect(environment: str = "sandbox", test_date: date | None = None, dr
     """Generate the subscription actions due up to today (or the test date), within the allowance."""
     as_of = test_date or date.today()
     with session(environment, role=role) as s:
-        created, stopped = subscriptions.run_generator(
-            s, as_of, dry_run=dry_run, allowance=subscriptions.allowance_left(s), test_date=test_date is not None)
+        created, stopped = generation.run_generator(
+            s, as_of, dry_run=dry_run, allowance=generation.allowance_left(s), test_date=test_date is not None)
     rows = [{"key": a.key, "type": a.action_type.value, "date": a.action_date.isoformat(),
              "net": str(a.net_amount) if a.net_amount is not None else ""} for a in created]
     notified = None if dry_run else renewal_notices.deliver(environment).as_dict()
@@ -36,7 +37,7 @@ def harp_connect(environment: str = "sandbox", test_date: date | None = None, dr
 def firm_actions(environment: str = "sandbox", action_ids: list[int] | None = None,
                  role: str = "Administrator", actor: str | None = None) -> dict[str, Any]:
     with session(environment, role=role) as s:
-        subscriptions.allow(s, "Subscription Actions", "Firm")
+        roles.allow(s, "Subscription Actions", "Firm")
     report = posting.firm(environment, action_ids, actor=actor).as_dict()
     _artifact("firm-actions", environment, report)
     return report
@@ -46,7 +47,7 @@ def firm_actions(environment: str = "sandbox", action_ids: list[int] | None = No
 def post_actions(environment: str = "sandbox", action_ids: list[int] | None = None,
                  role: str = "Administrator", actor: str | None = None) -> dict[str, Any]:
     with session(environment, role=role) as s:
-        subscriptions.allow(s, "Subscription Actions", "Post")
+        roles.allow(s, "Subscription Actions", "Post")
     report = posting.post(environment, action_ids, actor=actor).as_dict()
     _artifact("post-actions", environment, report)
     return report

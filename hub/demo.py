@@ -207,14 +207,15 @@ def seed_billing(environment: str, erp_connector: str, psa_connector: str, plans
 
     from sqlalchemy import select as sa_select
 
-    from hub.billing import subscriptions
+    from hub.billing import plans as plan_service
+    from hub.billing import setup
     from hub.platform.models import Organisation, OrganisationLink, Product, ProgramType, ReasonCode
 
     with session(environment) as s:
         if not s.execute(sa_select(ReasonCode).where(ReasonCode.code == "NEW")).scalars().first():
-            subscriptions.create_reason_code(s, "NEW", ["New"], default_for=["New"], description="New subscription")
+            setup.create_reason_code(s, "NEW", ["New"], default_for=["New"], description="New subscription")
         if not s.execute(sa_select(ProgramType).where(ProgramType.name == "Managed services")).scalars().first():
-            subscriptions.create_program_type(s, "Managed services")
+            setup.create_program_type(s, "Managed services")
         erp_card = cards.get(s, erp_connector)
         linked = s.execute(
             sa_select(Organisation).join(OrganisationLink, OrganisationLink.erp_organisation_id == Organisation.id)
@@ -225,14 +226,14 @@ def seed_billing(environment: str, erp_connector: str, psa_connector: str, plans
         start = date(today.year - 1 if today.month <= 2 else today.year, (today.month - 3) % 12 + 1, 1)
         ids = []
         for customer in linked:
-            plan = subscriptions.create_plan(s, subscriptions.PlanRequest(
+            plan = plan_service.create_plan(s, plan_service.PlanRequest(
                 name=f"Managed services for {customer.name}", connector=erp_connector, customer=customer.external_id,
                 program_type="Managed services", billing_period_type="Monthly", global_start=start, fixed_cycles=12,
                 renewal_notice=True, renewal_notice_days=30))
             for item in items[:2]:
-                subscriptions.add_line(s, plan.id, product=item.number, quantity=Decimal("5"),  # type: ignore[arg-type]
+                plan_service.add_line(s, plan.id, product=item.number, quantity=Decimal("5"),  # type: ignore[arg-type]
                                        sales_price=item.unit_price or Decimal("10"), currency=customer.currency or "USD")
-            subscriptions.set_plan_status(s, plan.id, "Published")  # type: ignore[arg-type]
+            plan_service.set_plan_status(s, plan.id, "Published")  # type: ignore[arg-type]
             ids.append(plan.id)
         return ids  # type: ignore[return-value]
 

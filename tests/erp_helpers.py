@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from connectors.sandbox.business_central import SandboxServer
 from flows.sync import sync_connector
-from hub.billing import subscriptions
+from hub.billing import plans, setup
 from hub.platform.db import session
 from hub.platform.models import Organisation, Product
 from hub.sync import cards
@@ -31,14 +31,14 @@ def erp_with_plan(server: SandboxServer, *, fixed_cycles: int = 12) -> int:
     with session("sandbox") as s:
         customer = s.execute(select(Organisation).order_by(Organisation.id)).scalars().first()
         item = s.execute(select(Product).where(Product.is_blocked.is_(False)).order_by(Product.id)).scalars().first()
-        subscriptions.create_reason_code(s, "NEW", ["New"], default_for=["New"])
-        subscriptions.create_program_type(s, "Managed services")
-        plan = subscriptions.create_plan(s, subscriptions.PlanRequest(
+        setup.create_reason_code(s, "NEW", ["New"], default_for=["New"])
+        setup.create_program_type(s, "Managed services")
+        plan = plans.create_plan(s, plans.PlanRequest(
             name="Endpoint care", connector="erp", customer=customer.external_id, program_type="Managed services",
             billing_period_type="Monthly", global_start=date(2024, 1, 31), fixed_cycles=fixed_cycles))
-        subscriptions.add_line(s, plan.id, product=item.number, quantity=Decimal("3"),
+        plans.add_line(s, plan.id, product=item.number, quantity=Decimal("3"),
                                sales_price=Decimal("19.99"), currency="USD")
-        subscriptions.set_plan_status(s, plan.id, "Published")
+        plans.set_plan_status(s, plan.id, "Published")
         return plan.id
 
 

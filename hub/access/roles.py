@@ -11,8 +11,17 @@ dunning and notification settings are for Administrators.
 
 from __future__ import annotations
 
-from hub.billing.rules.domain import Role
+from enum import StrEnum
+from typing import Any, Protocol
+
 from hub.platform.errors import NotAllowed
+
+
+class Role(StrEnum):
+    """The two roles of seed 003: an Administrator may do everything, a User what the table allows."""
+
+    ADMINISTRATOR = "Administrator"
+    USER = "User"
 
 RUN = "Run"
 
@@ -111,3 +120,13 @@ def authorize(
         f"A {Role(role).value} may not {what} in {environment.strip().lower()}; "
         "ask an administrator."
     )
+
+
+class _Acting(Protocol):
+    info: dict[str, Any]
+
+
+def allow(s: _Acting, feature: str, operation: str) -> None:
+    """The seed-003 role table, enforced for whoever acts through this session (its ``info``
+    holds the acting role and the environment)."""
+    authorize(Role(s.info.get("role", Role.ADMINISTRATOR)), feature, operation, environment=s.info["environment"])

@@ -18,8 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from hub.billing.rules.domain import Role
-from hub.billing.subscriptions import allow
+from hub.access.roles import Role, allow
 from hub.platform import audit
 from hub.platform.errors import InputError
 from hub.platform.models import ApiToken, User, WebSession

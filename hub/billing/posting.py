@@ -25,8 +25,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from connectors.http import ApiError
-from hub.billing.rules.domain import ActionStatus, ActionType
-from hub.billing.subscriptions import (
+from hub.billing.actions import (
     FIRM_FROM,
     POST_FROM,
     actions_in,
@@ -36,6 +35,7 @@ from hub.billing.subscriptions import (
     erp_order_lines,
     settle,
 )
+from hub.billing.rules.domain import ActionStatus, ActionType
 from hub.platform import audit, claims
 from hub.platform.db import session
 from hub.platform.models import SubscriptionAction

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from hub.billing import subscriptions
+from hub.billing import actions, generation, plans, setup
 from hub.cli.app import EnvOption, _env, _session, cli_actor, fail, out
 from hub.platform.flowrun import run_flow
 from hub.platform.models import PlanLine, ProgramType, ReasonCode, SubscriptionAction, SubscriptionPlan
@@ -55,7 +55,7 @@ def reason_add(code: str, type_: Annotated[list[str], typer.Option("--type", hel
                description: str | None = None, env: EnvOption = None) -> None:
     """Add a reason code."""
     with _session(env) as s:
-        subscriptions.create_reason_code(s, code, type_, default_for=default_for or (), description=description)
+        setup.create_reason_code(s, code, type_, default_for=default_for or (), description=description)
     out.print(f"Reason code {code} added.")
 
 
@@ -71,7 +71,7 @@ def reason_list(env: EnvOption = None, as_json: JsonOption = False) -> None:
 def program_add(name: str, period_type: str = "Rolling", subscription_type: str = "Per Unit", env: EnvOption = None) -> None:
     """Add a program type."""
     with _session(env) as s:
-        subscriptions.create_program_type(s, name, period_type, subscription_type)
+        setup.create_program_type(s, name, period_type, subscription_type)
     out.print(f"Program type {name} added.")
 
 
@@ -101,14 +101,14 @@ def plans_create(
     reason_code: str | None = None, salesperson: str | None = None, env: EnvOption = None,
 ) -> None:
     """Create a Draft subscription plan for an ERP customer."""
-    request = subscriptions.PlanRequest(
+    request = plans.PlanRequest(
         name=name, connector=connector, customer=customer, program_type=program_type, billing_period_type=period,
         billing_period_unit=unit, billing_period_length=length, global_start=_date(start, "--start"),
         global_end=_date(end, "--end"), fixed_cycles=fixed_cycles, automatic_renewal=auto_renew,
         renewal_notice=renewal_notice_days is not None, renewal_notice_days=renewal_notice_days or 30,
         renewal_notice_notification=notify_renewal, reason_code=reason_code, salesperson=salesperson, pays_by_mandate=mandate)
     with _session(env) as s:
-        plan = subscriptions.create_plan(s, request)
+        plan = plans.create_plan(s, request)
     out.print(f"Plan {plan.id} ({plan.name}) created in Draft. Add lines: cashrail lines add {plan.id} …")
 
 
@@ -135,7 +135,7 @@ def plans_edit(plan_id: int, set_: Annotated[list[str], typer.Option("--set", he
                env: EnvOption = None) -> None:
     """Change a Draft plan (fields: name, global_start, global_end, fixed_cycles, renewal_notice_days, …)."""
     with _session(env) as s:
-        subscriptions.edit_plan(s, plan_id, **_assignments(set_, subscriptions.PLAN_EDITABLE))
+        plans.edit_plan(s, plan_id, **_assignments(set_, plans.PLAN_EDITABLE))
     out.print(f"Plan {plan_id} updated.")
 
 
@@ -173,14 +173,14 @@ def _assignments(items: list[str], allowed: tuple[str, ...]) -> dict[str, Any]:
 @plans_app.command("publish")
 def plans_publish(plan_id: int, env: EnvOption = None) -> None:
     with _session(env) as s:
-        subscriptions.set_plan_status(s, plan_id, "Published")
+        plans.set_plan_status(s, plan_id, "Published")
     out.print(f"Plan {plan_id} published.")
 
 
 @plans_app.command("cancel")
 def plans_cancel(plan_id: int, env: EnvOption = None) -> None:
     with _session(env) as s:
-        subscriptions.set_plan_status(s, plan_id, "Cancelled")
+        plans.set_plan_status(s, plan_id, "Cancelled")
     out.print(f"Plan {plan_id} cancelled: no more actions are created for it.")
 
 
@@ -194,7 +194,7 @@ def lines_add(
 ) -> None:
     """Add a line to a Draft plan."""
     with _session(env) as s:
-        line = subscriptions.add_line(
+        line = plans.add_line(
             s, plan_id, product=product, quantity=_money(quantity, "--quantity"), sales_price=_money(price, "--price"),
             currency=currency, start=_date(start, "--start"), end=_date(end, "--end"), one_time_fee=one_time_fee,
             is_addon=addon, discount_amount=_money(discount_amount, "--discount-amount"),
@@ -226,7 +226,7 @@ def lines_edit(line_id: int, set_: Annotated[list[str], typer.Option("--set", he
     pre-selected unless --set reason_code=... is given.
     """
     with _session(env) as s:
-        line, change = subscriptions.edit_line(s, line_id, **_assignments(set_, subscriptions.LINE_EDITABLE))
+        line, change = plans.edit_line(s, line_id, **_assignments(set_, plans.LINE_EDITABLE))
     note = f" {change}: reason code {line.reason_code}." if change else ""
     out.print(f"Line {line_id} updated: {line.billing_period_amount_after_discount} {line.currency} per billing "
               f"period.{note}")
@@ -246,7 +246,7 @@ def lines_credit(
     if not all_cycles and periods is None:
         fail("give --all-cycles or --periods N")
     with _session(env) as s:
-        made = subscriptions.credit_line(
+        made = generation.credit_line(
             s, line_id, start_on=_date(start_on, "--start-on"), today=_date(today, "--today") or date.today(),  # type: ignore[arg-type]
             all_cycles=all_cycles, periods_to_credit=periods, reason_code=reason, disable_line=disable_line)
     out.print(f"{len(made)} credit-note actions created.")
@@ -273,7 +273,7 @@ def actions_edit(action_id: int, set_: Annotated[list[str], typer.Option("--set"
                  env: EnvOption = None) -> None:
     """Change a Not-firmed action (quantity, sales_price, discount_amount, discount_percent, action_date, reason_code)."""
     with _session(env) as s:
-        action = subscriptions.edit_action(s, action_id, **_assignments(set_, subscriptions.ACTION_EDITABLE))
+        action = actions.edit_action(s, action_id, **_assignments(set_, actions.ACTION_EDITABLE))
     out.print(f"Action {action_id} updated: net {action.net_amount} {action.currency}.")
 
 
@@ -309,7 +309,7 @@ def _report(report: dict[str, Any], verb: str, as_json: bool) -> None:
 @actions_app.command("cancel")
 def actions_cancel(ids: list[int], by: Annotated[str, typer.Option(help="who cancels")], env: EnvOption = None) -> None:
     with _session(env) as s:
-        count = subscriptions.cancel(s, ids, by=by)
+        count = actions.cancel(s, ids, by=by)
     out.print(f"Cancelled {count} actions.")
 
 

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from hub.access import users
-from hub.billing import subscriptions
+from hub.billing import plans, setup
+from hub.billing.rules import errors
 from hub.collections.notifications import list_notifications
 from hub.collections.rules import NotificationType
 from hub.platform import audit
@@ -136,7 +137,7 @@ def get_customer(actor: CurrentActor, org_id: int) -> Json:
     with actor.session() as s:
         found = queries.customer(s, org_id)
     if found is None:
-        raise subscriptions.SubscriptionError(f"no customer {org_id} in {actor.environment}")
+        raise errors.SubscriptionError(f"no customer {org_id} in {actor.environment}")
     return found
 
 
@@ -280,7 +281,7 @@ def list_reason_codes(actor: CurrentActor) -> list[Json]:
 @router.post("/reason-codes", tags=["billing setup"], status_code=201, openapi_extra=needs("Reason Code", "Create"))
 def create_reason_code(actor: CurrentActor, body: ReasonCodeIn) -> Json:
     with actor.session() as s:
-        subscriptions.create_reason_code(s, body.code, body.types, default_for=body.default_for,
+        setup.create_reason_code(s, body.code, body.types, default_for=body.default_for,
                                          description=body.description)
     return body.model_dump()
 
@@ -294,7 +295,7 @@ def list_program_types(actor: CurrentActor) -> list[Json]:
 @router.post("/program-types", tags=["billing setup"], status_code=201, openapi_extra=needs("Program Types", "Create"))
 def create_program_type(actor: CurrentActor, body: ProgramTypeIn) -> Json:
     with actor.session() as s:
-        subscriptions.create_program_type(s, body.name, body.period_type, body.subscription_type)
+        setup.create_program_type(s, body.name, body.period_type, body.subscription_type)
     return body.model_dump()
 
 
@@ -315,7 +316,7 @@ def list_plans(actor: CurrentActor, status: str | None = None) -> list[Json]:
 
 def _plan(actor: CurrentActor, plan_id: int) -> Json:
     with actor.session() as s:
-        return {**queries.plan_row(s, subscriptions.get_plan(s, plan_id)), "lines": queries.plan_lines(s, plan_id)}
+        return {**queries.plan_row(s, plans.get_plan(s, plan_id)), "lines": queries.plan_lines(s, plan_id)}
 
 
 @router.post("/plans", tags=["plans"], status_code=201, openapi_extra=needs("Subscription Plan", "Create"))

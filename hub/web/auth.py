@@ -23,7 +23,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from hub.access import roles, users
-from hub.billing.rules.domain import Role
+from hub.access.roles import Role
 from hub.platform import audit
 from hub.platform.db import get_engine, session
 from hub.platform.models import AuditEntry

@@ -11,8 +11,8 @@ from datetime import date
 from typing import Any
 
 from connectors.base import ConnectionReport
-from hub.billing import subscriptions
-from hub.billing.rules import dashboard
+from hub.billing import actions, generation, plans
+from hub.billing.rules import dashboard, errors
 from hub.collections import collect, dunning, notifications, payments
 from hub.collections.rules import CollectionRuleError
 from hub.platform.flowrun import run_flow
@@ -165,32 +165,32 @@ def update_card(actor: Actor, name: str, body: CardSettingsIn) -> None:
 def create_plan(actor: Actor, body: PlanIn) -> int:
     data = body.model_dump()
     notice_days = data.pop("renewal_notice_days")
-    request = subscriptions.PlanRequest(**data, renewal_notice=notice_days is not None,
+    request = plans.PlanRequest(**data, renewal_notice=notice_days is not None,
                                         renewal_notice_days=notice_days or 30)
     with actor.session() as s:
-        return subscriptions.create_plan(s, request).id  # type: ignore[return-value]
+        return plans.create_plan(s, request).id  # type: ignore[return-value]
 
 
 def edit_plan(actor: Actor, plan_id: int, body: PlanEditIn) -> None:
     with actor.session() as s:
-        subscriptions.edit_plan(s, plan_id, **body.model_dump())
+        plans.edit_plan(s, plan_id, **body.model_dump())
 
 
 def set_plan_status(actor: Actor, plan_id: int, status: str) -> None:
     with actor.session() as s:
-        subscriptions.set_plan_status(s, plan_id, status)
+        plans.set_plan_status(s, plan_id, status)
 
 
 def add_line(actor: Actor, plan_id: int, body: LineIn) -> int:
     with actor.session() as s:
-        return subscriptions.add_line(s, plan_id, **body.model_dump()).id  # type: ignore[return-value]
+        return plans.add_line(s, plan_id, **body.model_dump()).id  # type: ignore[return-value]
 
 
 def credit_line(actor: Actor, line_id: int, body: CreditIn) -> int:
     if not body.all_cycles and body.periods is None:
-        raise subscriptions.SubscriptionError("credit all cycles until now, or give the number of periods to credit")
+        raise errors.SubscriptionError("credit all cycles until now, or give the number of periods to credit")
     with actor.session() as s:
-        made = subscriptions.credit_line(
+        made = generation.credit_line(
             s, line_id, start_on=body.start_on, today=body.today or date.today(), all_cycles=body.all_cycles,
             periods_to_credit=body.periods, reason_code=body.reason_code, disable_line=body.disable_line)
     return len(made)
@@ -198,14 +198,14 @@ def credit_line(actor: Actor, line_id: int, body: CreditIn) -> int:
 
 def edit_action(actor: Actor, action_id: int, body: ActionEditIn) -> None:
     with actor.session() as s:
-        subscriptions.edit_action(s, action_id, **body.changes())
+        actions.edit_action(s, action_id, **body.changes())
 
 
 def cancel_actions(actor: Actor, ids: list[int]) -> int:
     if not ids:
-        raise subscriptions.SubscriptionError("choose the actions to cancel")
+        raise errors.SubscriptionError("choose the actions to cancel")
     with actor.session() as s:
-        return subscriptions.cancel(s, ids, by=actor.email)
+        return actions.cancel(s, ids, by=actor.email)
 
 
 def dashboard_view(actor: Actor, filters: dashboard.Filters) -> tuple[dashboard.Cards, dashboard.Series]:

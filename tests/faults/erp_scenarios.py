@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import select
 
 from connectors.sandbox.business_central import SandboxServer, ssl_context_from
-from hub.billing import posting, subscriptions
+from hub.billing import generation, posting
 from hub.billing.rules.domain import ActionStatus
 from hub.platform.db import session
 from hub.platform.models import SubscriptionAction
@@ -43,7 +43,7 @@ def _due(ctx: Ctx, operation: str) -> SandboxServer:
     server: SandboxServer = ctx.fixture("erp")
     erp_with_plan(server, fixed_cycles=CYCLES)
     with session("sandbox") as s:
-        created, _ = subscriptions.run_generator(s, date(2024, 12, 31))
+        created, _ = generation.run_generator(s, date(2024, 12, 31))
     assert len(created) == CYCLES
     if operation == "post":
         assert not posting.firm("sandbox").failed

@@ -43,7 +43,7 @@ def _german_billing_contact(url: str) -> str:
 
 
 def test_overdue_invoices_are_emailed_in_german_and_ticketed_once(
-    hub_db, prefect_backend, bms, smtp_server, monkeypatch  # noqa: F811
+    hub_db, prefect_backend, bms, smtp_server, monkeypatch
 ) -> None:
     address = _german_billing_contact(bms.url)
     factories.bms_card(url=bms.url, rate_limit_per_hour=0)

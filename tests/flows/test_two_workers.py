@@ -21,7 +21,7 @@ from sqlalchemy import select
 from connectors.sandbox.business_central import SandboxServer
 from deployments import ensure_pool
 from flows.billing import firm_actions
-from hub.billing import subscriptions
+from hub.billing import generation
 from hub.platform.db import session
 from hub.platform.models import SubscriptionAction
 from tests.erp_helpers import documents_per_key, erp_with_plan
@@ -76,7 +76,7 @@ def test_two_workers_firming_the_same_1000_actions_make_exactly_one_sales_order_
     erp_with_plan(erp, fixed_cycles=ACTIONS)
     seeded = sum(documents_per_key(erp, "salesOrders").values())
     with session("sandbox") as s:
-        created, _ = subscriptions.run_generator(s, date(2024 + ACTIONS // 12 + 1, 1, 1))
+        created, _ = generation.run_generator(s, date(2024 + ACTIONS // 12 + 1, 1, 1))
     assert len(created) == ACTIONS
 
     env = {**os.environ, "PYTHONPATH": REPO, "PREFECT_API_URL": prefect_backend, "PREFECT_WORKER_QUERY_SECONDS": "1",

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from sqlmodel import select
 
 from hub.access import users
-from hub.billing import subscriptions
+from hub.billing import plans, setup
 from hub.platform import audit
 from hub.platform.db import session
 from hub.platform.models import AuditEntry
@@ -55,14 +55,14 @@ def test_plan_line_and_action_changes_are_logged(hub_db: str) -> None:
             secrets={"client_secret": SecretStr("s")}))
         apply_page(s, PageScope("sandbox", card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
             external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
-        subscriptions.create_program_type(s, "Support")
-        plan = subscriptions.create_plan(s, subscriptions.PlanRequest(
+        setup.create_program_type(s, "Support")
+        plan = plans.create_plan(s, plans.PlanRequest(
             name="Care", connector="erp", customer="c1", program_type="Support", global_start=date(2024, 1, 1)))
-        subscriptions.edit_plan(s, plan.id, name="Care+")
-        line = subscriptions.add_line(s, plan.id, product="ITEM", quantity=Decimal("2"), sales_price=Decimal("10"),
+        plans.edit_plan(s, plan.id, name="Care+")
+        line = plans.add_line(s, plan.id, product="ITEM", quantity=Decimal("2"), sales_price=Decimal("10"),
                                       currency="USD")
-        subscriptions.edit_line(s, line.id, quantity=Decimal("3"))
-        subscriptions.set_plan_status(s, plan.id, "Published")
+        plans.edit_line(s, line.id, quantity=Decimal("3"))
+        plans.set_plan_status(s, plan.id, "Published")
 
     actions = [e for e in _log() if e.entity in {"plan", "plan_line"}]
     assert [e.action for e in actions] == ["plan.create", "plan.edit", "plan_line.add", "plan_line.edit",

@@ -22,7 +22,8 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.sandbox.business_central import SandboxServer, ssl_context_from
-from hub.billing import posting, subscriptions
+from hub.billing import actions, generation, plans, posting, setup
+from hub.billing.rules import errors
 from hub.platform import audit
 from hub.platform.db import session
 from hub.platform.models import PlanLine, SubscriptionAction
@@ -50,13 +51,13 @@ def _action_count() -> int:
 def test_generate_firm_post_leaves_one_order_and_one_invoice_per_action(hub_db, prefect_backend, erp) -> None:
     erp_with_plan(erp)
     with session("sandbox") as s:
-        would, _ = subscriptions.run_generator(s, date(2024, 3, 31), dry_run=True)
+        would, _ = generation.run_generator(s, date(2024, 3, 31), dry_run=True)
     assert [a.action_date for a in would] == [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31)]
     assert _action_count() == 0  # a dry run writes nothing
     with session("sandbox") as s:
-        created, _ = subscriptions.run_generator(s, date(2024, 3, 31))
+        created, _ = generation.run_generator(s, date(2024, 3, 31))
     with session("sandbox") as s:
-        again, _ = subscriptions.run_generator(s, date(2024, 3, 31))
+        again, _ = generation.run_generator(s, date(2024, 3, 31))
     assert len(created) == 3 and again == [] and _action_count() == 3
     assert all(a.net_amount == Decimal("59.97") for a in created)
 
@@ -92,7 +93,7 @@ def test_firm_and_post_runs_killed_at_random_points_never_double_a_document(
 ) -> None:
     erp_with_plan(erp)
     with session("sandbox") as s:
-        subscriptions.run_generator(s, date(2024, 6, 30))
+        generation.run_generator(s, date(2024, 6, 30))
     env = {**os.environ, "PYTHONPATH": REPO, "CASHRAIL_DATA_DIR": str(data_dir), "PREFECT_API_URL": prefect_backend}
     rng = random.Random(1123)
     with _admin(erp) as admin:
@@ -169,31 +170,31 @@ def test_renewal_notice_decides_what_happens_at_the_plan_end(
     with session("sandbox") as s:
         apply_page(s, PageScope("sandbox", card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
             external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
-        subscriptions.create_reason_code(s, "NEW", ["New"], default_for=["New"])
-        subscriptions.create_reason_code(s, "RENEW", ["Renewal"], default_for=["Renewal"])
-        subscriptions.create_program_type(s, "Support")
-        plan = subscriptions.create_plan(s, subscriptions.PlanRequest(
+        setup.create_reason_code(s, "NEW", ["New"], default_for=["New"])
+        setup.create_reason_code(s, "RENEW", ["Renewal"], default_for=["Renewal"])
+        setup.create_program_type(s, "Support")
+        plan = plans.create_plan(s, plans.PlanRequest(
             name="Support", connector="erp", customer="c1", program_type="Support", global_start=date(2024, 1, 1),
             global_end=date(2024, 12, 31), renewal_notice=True, renewal_notice_days=30))
-        subscriptions.add_line(s, plan.id, product="SUP", quantity=Decimal(1), sales_price=Decimal(100), currency="USD")
-        subscriptions.set_plan_status(s, plan.id, "Published")
-        subscriptions.run_generator(s, date(2024, 12, 5))
+        plans.add_line(s, plan.id, product="SUP", quantity=Decimal(1), sales_price=Decimal(100), currency="USD")
+        plans.set_plan_status(s, plan.id, "Published")
+        generation.run_generator(s, date(2024, 12, 5))
         notice_action = s.execute(select(SubscriptionAction).where(
             SubscriptionAction.action_type == "Renewal Notice")).scalars().one()
         assert notice_action.action_date == date(2024, 12, 1)
         if notice == "firm":
             notice_action.status = "Firmed"
         elif notice == "cancel":
-            subscriptions.cancel(s, [notice_action.id], by="finance@acme.test")
+            actions.cancel(s, [notice_action.id], by="finance@acme.test")
         s.add(notice_action)
     with session("sandbox") as s:
-        subscriptions.run_generator(s, date(2024, 12, 31))
-        plan = subscriptions.get_plan(s, plan.id)
+        generation.run_generator(s, date(2024, 12, 31))
+        plan = plans.get_plan(s, plan.id)
         assert plan.status == expected_status
         assert (plan.global_end == date(2025, 12, 31)) is renewed
         if renewed:
             assert plan.reason_code == "RENEW"
-            created, _ = subscriptions.run_generator(s, date(2025, 1, 1))
+            created, _ = generation.run_generator(s, date(2025, 1, 1))
             assert [a.action_date for a in created] == [date(2025, 1, 1)]  # billing goes on
 
 
@@ -201,19 +202,19 @@ def test_credit_notes_become_one_posted_erp_credit_memo_each_applied_to_the_cred
         hub_db, prefect_backend, erp) -> None:
     plan_id = erp_with_plan(erp)
     with session("sandbox") as s:
-        subscriptions.run_generator(s, date(2024, 3, 31))
+        generation.run_generator(s, date(2024, 3, 31))
     posting.firm("sandbox")
     posting.post("sandbox")
     with session("sandbox") as s:
         line_id = s.execute(select(SubscriptionAction.line_id)).scalars().first()
-        with pytest.raises(subscriptions.SubscriptionError, match="Draft"):
-            subscriptions.credit_line(s, line_id, start_on=date(2024, 2, 1), today=date(2024, 4, 2),
+        with pytest.raises(errors.SubscriptionError, match="Draft"):
+            generation.credit_line(s, line_id, start_on=date(2024, 2, 1), today=date(2024, 4, 2),
                                       all_cycles=True, periods_to_credit=None, reason_code="NEW")
-        subscriptions.set_plan_status(s, plan_id, "Draft")
+        plans.set_plan_status(s, plan_id, "Draft")
     with session("sandbox") as s:
-        made = subscriptions.credit_line(s, line_id, start_on=date(2024, 2, 1), today=date(2024, 4, 2),
+        made = generation.credit_line(s, line_id, start_on=date(2024, 2, 1), today=date(2024, 4, 2),
                                          all_cycles=True, periods_to_credit=None, reason_code="NEW", disable_line=True)
-        again = subscriptions.credit_line(s, line_id, start_on=date(2024, 2, 1), today=date(2024, 4, 2),
+        again = generation.credit_line(s, line_id, start_on=date(2024, 2, 1), today=date(2024, 4, 2),
                                           all_cycles=True, periods_to_credit=None, reason_code="NEW")
     assert [(d.date_from, d.credit_note, d.net_amount) for d in made] == [
         (date(2024, 2, 29), True, Decimal("59.97")), (date(2024, 3, 31), True, Decimal("59.97"))]
@@ -250,12 +251,12 @@ def _plan_on_plain_customer(environment: str = "sandbox", cycles: int = 12) -> i
     with session(environment) as s:
         apply_page(s, PageScope(environment, card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
             external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
-        subscriptions.create_program_type(s, "Support")
-        plan = subscriptions.create_plan(s, subscriptions.PlanRequest(
+        setup.create_program_type(s, "Support")
+        plan = plans.create_plan(s, plans.PlanRequest(
             name="Support", connector="erp", customer="c1", program_type="Support", global_start=date(2024, 1, 1),
             fixed_cycles=cycles))
-        subscriptions.add_line(s, plan.id, product="SUP", quantity=Decimal(1), sales_price=Decimal(100), currency="USD")
-        subscriptions.set_plan_status(s, plan.id, "Published")
+        plans.add_line(s, plan.id, product="SUP", quantity=Decimal(1), sales_price=Decimal(100), currency="USD")
+        plans.set_plan_status(s, plan.id, "Published")
         return plan.id
 
 
@@ -268,10 +269,10 @@ def test_the_monthly_allowance_stops_the_generator_and_says_why(hub_db, monkeypa
     get_settings.cache_clear()
     _plan_on_plain_customer(cycles=12)
     with session("sandbox") as s:
-        created, stopped = subscriptions.run_generator(s, date(2024, 12, 31), allowance=subscriptions.allowance_left(s))
+        created, stopped = generation.run_generator(s, date(2024, 12, 31), allowance=generation.allowance_left(s))
     assert len(created) == 10 and "allowance of 10 actions is used up" in stopped
     with session("sandbox") as s:
-        created, stopped = subscriptions.run_generator(s, date(2024, 12, 31), allowance=subscriptions.allowance_left(s))
+        created, stopped = generation.run_generator(s, date(2024, 12, 31), allowance=generation.allowance_left(s))
     assert created == [] and "2 more actions wait" in stopped
 
 
@@ -281,12 +282,12 @@ def test_roles_are_enforced_where_the_cli_and_api_meet(hub_db) -> None:
     _plan_on_plain_customer("production")
     with session("production", role="User") as s:
         with pytest.raises(NotAllowedError, match="reason codes"):
-            subscriptions.create_reason_code(s, "X", ["New"])
-        subscriptions.run_generator(s, date.today(), dry_run=True)  # a User may run HARP Connect
+            setup.create_reason_code(s, "X", ["New"])
+        generation.run_generator(s, date.today(), dry_run=True)  # a User may run HARP Connect
         with pytest.raises(NotAllowedError):
-            subscriptions.run_generator(s, date(2024, 3, 1), dry_run=True, test_date=True)
+            generation.run_generator(s, date(2024, 3, 1), dry_run=True, test_date=True)
     with session("production") as s:  # an Administrator may simulate a day in production
-        assert subscriptions.run_generator(s, date(2024, 3, 1), dry_run=True, test_date=True)[0]
+        assert generation.run_generator(s, date(2024, 3, 1), dry_run=True, test_date=True)[0]
 
 
 def test_only_draft_plans_and_not_firmed_actions_can_be_edited(hub_db, monkeypatch, capsys) -> None:
@@ -296,19 +297,19 @@ def test_only_draft_plans_and_not_firmed_actions_can_be_edited(hub_db, monkeypat
     code, _, err = run(monkeypatch, capsys, "plans", "edit", str(plan_id), "--set", "fixed_cycles=6")
     assert code == 1 and "Draft" in err  # published: not editable
     with session("sandbox") as s:
-        subscriptions.set_plan_status(s, plan_id, "Draft")
+        plans.set_plan_status(s, plan_id, "Draft")
     assert run(monkeypatch, capsys, "plans", "edit", str(plan_id), "--set", "fixed_cycles=6")[0] == 0
     code, _, err = run(monkeypatch, capsys, "plans", "edit", str(plan_id), "--set", "global_end=2023-01-01")
     assert code == 1 and "global_end" in err
     with session("sandbox") as s:
-        subscriptions.set_plan_status(s, plan_id, "Published")
-        subscriptions.run_generator(s, date(2024, 1, 1))
+        plans.set_plan_status(s, plan_id, "Published")
+        generation.run_generator(s, date(2024, 1, 1))
         action_id = s.execute(select(SubscriptionAction.id)).scalars().one()
     code, out, _ = run(monkeypatch, capsys, "actions", "edit", str(action_id), "--set", "quantity=2",
                        "--set", "discount_percent=12.5")
     assert code == 0 and "net 175.00 USD" in out
     with session("sandbox") as s:
-        subscriptions.cancel(s, [action_id], by="ops")
+        actions.cancel(s, [action_id], by="ops")
     code, _, err = run(monkeypatch, capsys, "actions", "edit", str(action_id), "--set", "quantity=1")
     assert code == 1 and "Not firmed" in err
 
@@ -319,9 +320,9 @@ def test_a_cheaper_line_is_a_downgrade_that_preselects_the_default_downgrade_rea
 
     plan_id = _plan_on_plain_customer(cycles=3)
     with session("sandbox") as s:
-        subscriptions.create_reason_code(s, "LESS", ["Downgrade"], default_for=["Downgrade"])
-        subscriptions.create_reason_code(s, "MORE", ["Upgrade"], default_for=["Upgrade"])
-        subscriptions.set_plan_status(s, plan_id, "Draft")
+        setup.create_reason_code(s, "LESS", ["Downgrade"], default_for=["Downgrade"])
+        setup.create_reason_code(s, "MORE", ["Upgrade"], default_for=["Upgrade"])
+        plans.set_plan_status(s, plan_id, "Draft")
         line_id = s.execute(select(PlanLine.id)).scalars().one()
     code, out, _ = run(monkeypatch, capsys, "lines", "edit", str(line_id), "--set", "discount_percent=20")
     assert code == 0 and "80.00 USD" in out and "Downgrade: reason code LESS" in out
@@ -333,7 +334,7 @@ def test_a_cheaper_line_is_a_downgrade_that_preselects_the_default_downgrade_rea
     code, _, err = run(monkeypatch, capsys, "lines", "edit", str(line_id), "--set", "start=2023-06-01")
     assert code == 1 and "start" in err  # before the plan's global start
     with session("sandbox") as s:
-        subscriptions.set_plan_status(s, plan_id, "Published")
+        plans.set_plan_status(s, plan_id, "Published")
     code, _, err = run(monkeypatch, capsys, "lines", "edit", str(line_id), "--set", "quantity=5")
     assert code == 1 and "Draft" in err  # a published plan is not editable
 
@@ -350,10 +351,10 @@ def test_each_run_keeps_the_lines_current_cycle_up_to_date(hub_db) -> None:
                           (date(2024, 3, 2), (date(2024, 3, 1), date(2024, 3, 31))),
                           (date(2024, 4, 1), (None, None))]:  # three fixed cycles: over
         with session("sandbox") as s:
-            subscriptions.run_generator(s, day)
+            generation.run_generator(s, day)
         assert cycle() == expected, day
     with session("sandbox") as s:
-        subscriptions.run_generator(s, date(2024, 2, 1), dry_run=True)
+        generation.run_generator(s, date(2024, 2, 1), dry_run=True)
     assert cycle() == (None, None)  # a dry run writes nothing
 
 
@@ -365,13 +366,13 @@ def _line_marks() -> list[tuple[date | None, date | None]]:
 def test_a_run_skips_lines_with_nothing_new_and_a_later_run_still_bills_the_next_month(hub_db) -> None:
     _plan_on_plain_customer(cycles=12)
     with session("sandbox") as s:
-        assert len(subscriptions.run_generator(s, date(2024, 3, 15))[0]) == 3
+        assert len(generation.run_generator(s, date(2024, 3, 15))[0]) == 3
     assert _line_marks() == [(date(2024, 3, 15), date(2024, 3, 31))]
     with session("sandbox") as s:
-        assert subscriptions.run_generator(s, date(2024, 3, 20))[0] == []
+        assert generation.run_generator(s, date(2024, 3, 20))[0] == []
     assert _line_marks() == [(date(2024, 3, 15), date(2024, 3, 31))]  # skipped: nothing written
     with session("sandbox") as s:
-        created, _ = subscriptions.run_generator(s, date(2024, 4, 2))
+        created, _ = generation.run_generator(s, date(2024, 4, 2))
     assert [a.date_from for a in created] == [date(2024, 4, 1)]
     assert _line_marks() == [(date(2024, 4, 2), date(2024, 4, 30))]
 
@@ -380,19 +381,19 @@ def test_editing_a_plan_makes_the_next_run_look_at_its_lines_again(hub_db) -> No
     plan_id = _plan_on_plain_customer(cycles=12)
     with session("sandbox") as s:
         line = s.execute(select(PlanLine)).scalars().one()
-        subscriptions.set_plan_status(s, plan_id, "Draft")
-        subscriptions.edit_line(s, line.id, end=date(2024, 2, 29))
-        subscriptions.set_plan_status(s, plan_id, "Published")
+        plans.set_plan_status(s, plan_id, "Draft")
+        plans.edit_line(s, line.id, end=date(2024, 2, 29))
+        plans.set_plan_status(s, plan_id, "Published")
     with session("sandbox") as s:
-        assert len(subscriptions.run_generator(s, date(2024, 3, 15))[0]) == 2  # Jan, Feb: the line ended
+        assert len(generation.run_generator(s, date(2024, 3, 15))[0]) == 2  # Jan, Feb: the line ended
     assert _line_marks() == [(date(2024, 3, 15), None)]
     with session("sandbox") as s:  # the line is extended: March is due after all
-        subscriptions.set_plan_status(s, plan_id, "Draft")
+        plans.set_plan_status(s, plan_id, "Draft")
         assert _line_marks_in(s) == [None]
-        subscriptions.edit_line(s, line.id, end=None)
-        subscriptions.set_plan_status(s, plan_id, "Published")
+        plans.edit_line(s, line.id, end=None)
+        plans.set_plan_status(s, plan_id, "Published")
     with session("sandbox") as s:
-        created, _ = subscriptions.run_generator(s, date(2024, 3, 20))
+        created, _ = generation.run_generator(s, date(2024, 3, 20))
     assert [a.date_from for a in created] == [date(2024, 3, 1)]
 
 

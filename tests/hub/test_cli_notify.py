@@ -30,7 +30,7 @@ def test_settings_are_shown_changed_and_bad_names_refused(data_dir, monkeypatch,
     assert code == 1 and "--status" in err
 
 
-def test_run_status_list_and_deliver(data_dir, prefect_backend, smtp_server, monkeypatch, capsys) -> None:  # noqa: F811
+def test_run_status_list_and_deliver(data_dir, prefect_backend, smtp_server, monkeypatch, capsys) -> None:
     with session("sandbox") as s:
         org = organisation(s, bms_card(s), "1", "Berg GmbH", currency="EUR")
         contact(s, org, "ina@berg.example.de", language="de")

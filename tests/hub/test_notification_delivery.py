@@ -51,7 +51,7 @@ def statuses(environment: str = "sandbox") -> dict[str, str]:
         return {m.key: m.status for m in s.execute(select(NotificationMessage)).scalars()}
 
 
-def test_overdue_emails_reach_the_billing_contact_in_their_language_and_severity(hub_db, smtp_server) -> None:  # noqa: F811
+def test_overdue_emails_reach_the_billing_contact_in_their_language_and_severity(hub_db, smtp_server) -> None:
     with session("sandbox") as s:
         email_only(s)
         psa = bms_card(s)
@@ -79,7 +79,7 @@ def test_overdue_emails_reach_the_billing_contact_in_their_language_and_severity
     assert statuses() == {"de-1": "delivered", "en-3": "delivered"}
 
 
-def test_a_repeated_run_sends_each_email_once(hub_db, smtp_server) -> None:  # noqa: F811
+def test_a_repeated_run_sends_each_email_once(hub_db, smtp_server) -> None:
     with session("sandbox") as s:
         email_only(s)
         org = organisation(s, bms_card(s), "1", "Berg GmbH")
@@ -96,7 +96,7 @@ def test_a_repeated_run_sends_each_email_once(hub_db, smtp_server) -> None:  # n
     assert len(smtp_server.received) == 1
 
 
-def test_smtp_down_is_retried_on_the_next_run_and_the_email_sent_once(hub_db, smtp_server) -> None:  # noqa: F811
+def test_smtp_down_is_retried_on_the_next_run_and_the_email_sent_once(hub_db, smtp_server) -> None:
     with session("sandbox") as s:
         email_only(s)
         org = organisation(s, bms_card(s), "1", "Berg GmbH")
@@ -134,7 +134,7 @@ def test_a_channel_failing_every_run_is_marked_failed_after_the_last_attempt(hub
     assert listed[0]["channels"][0]["attempts"] == 3 and "could not be reached" in listed[0]["channels"][0]["error"]
 
 
-def test_without_a_psa_billing_contact_the_erp_customer_email_is_used(hub_db, smtp_server) -> None:  # noqa: F811
+def test_without_a_psa_billing_contact_the_erp_customer_email_is_used(hub_db, smtp_server) -> None:
     with session("sandbox") as s:
         email_only(s)
         psa = organisation(s, bms_card(s), "1", "Berg GmbH")
@@ -268,7 +268,7 @@ def test_smtp_settings_come_from_cashrail_smtp_variables(monkeypatch) -> None:
     assert got is not None and (got.port, got.security, got.password.get_secret_value()) == (465, "ssl", "pw")
 
 
-def test_without_smtp_settings_emails_wait_without_using_up_attempts(hub_db, smtp_server, monkeypatch) -> None:  # noqa: F811
+def test_without_smtp_settings_emails_wait_without_using_up_attempts(hub_db, smtp_server, monkeypatch) -> None:
     monkeypatch.delenv("CASHRAIL_SMTP_HOST", raising=False)
     with session("sandbox") as s:
         email_only(s)
@@ -283,7 +283,7 @@ def test_without_smtp_settings_emails_wait_without_using_up_attempts(hub_db, smt
     assert len(smtp_server.received) == 1 and statuses() == {"inv-4": "delivered"}
 
 
-def test_a_run_started_while_another_delivers_sends_nothing(hub_db, smtp_server) -> None:  # noqa: F811
+def test_a_run_started_while_another_delivers_sends_nothing(hub_db, smtp_server) -> None:
     with session("sandbox") as s:
         email_only(s)
         org = organisation(s, bms_card(s), "1", "Berg GmbH")
@@ -300,7 +300,7 @@ def test_a_run_started_while_another_delivers_sends_nothing(hub_db, smtp_server)
 
 
 @pytest.mark.parametrize("hub_db", ["postgres"], indirect=True)
-def test_a_run_whose_lock_connection_is_cut_stops_before_sending_more(hub_db, smtp_server) -> None:  # noqa: F811
+def test_a_run_whose_lock_connection_is_cut_stops_before_sending_more(hub_db, smtp_server) -> None:
     with session("sandbox") as s:
         email_only(s)
         org = organisation(s, bms_card(s), "1", "Berg GmbH")

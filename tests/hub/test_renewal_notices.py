@@ -16,7 +16,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.http import RetryPolicy
-from hub.billing import renewal_notices, subscriptions
+from hub.billing import actions, generation, plans, renewal_notices, setup
+from hub.billing.rules import errors
 from hub.platform.db import session
 from hub.platform.models import SubscriptionAction
 from hub.sync import cards
@@ -67,15 +68,15 @@ def _plan_with_notice(url: str | None, *, notify: bool = True) -> int:
         card = cards.create(s, spec)
         apply_page(s, PageScope("sandbox", card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
             external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
-        subscriptions.create_program_type(s, "Support")
-        plan = subscriptions.create_plan(s, subscriptions.PlanRequest(
+        setup.create_program_type(s, "Support")
+        plan = plans.create_plan(s, plans.PlanRequest(
             name="Support", connector="erp", customer="c1", program_type="Support", global_start=date(2024, 1, 1),
             global_end=date(2024, 12, 31), renewal_notice=True, renewal_notice_days=30,
             renewal_notice_notification=notify, salesperson="Dana"))
-        subscriptions.add_line(s, plan.id, product="SUP", quantity=Decimal(2), sales_price=Decimal("49.50"),
+        plans.add_line(s, plan.id, product="SUP", quantity=Decimal(2), sales_price=Decimal("49.50"),
                                currency="USD")
-        subscriptions.set_plan_status(s, plan.id, "Published")
-        subscriptions.run_generator(s, date(2024, 12, 5))
+        plans.set_plan_status(s, plan.id, "Published")
+        generation.run_generator(s, date(2024, 12, 5))
         return plan.id  # type: ignore[return-value]
 
 
@@ -111,15 +112,15 @@ def test_cancelled_or_unrequested_notices_are_not_sent_and_a_missing_endpoint_is
     assert report.sent == [] and len(report.no_endpoint) == 1  # said, not silently dropped
     with session("sandbox") as s:
         notice = s.execute(select(SubscriptionAction)).scalars().all()
-        subscriptions.cancel(s, [a.id for a in notice if a.action_type == "Renewal Notice"], by="ops")
+        actions.cancel(s, [a.id for a in notice if a.action_type == "Renewal Notice"], by="ops")
     assert renewal_notices.deliver("sandbox", retry=FAST).as_dict() == {"sent": [], "failed": [], "no_endpoint": []}
 
 
 def test_a_notification_without_a_renewal_notice_is_refused_naming_the_field(hub_db) -> None:
-    with pytest.raises(subscriptions.SubscriptionError, match="renewal_notice_notification"):
+    with pytest.raises(errors.SubscriptionError, match="renewal_notice_notification"):
         with session("sandbox") as s:
             _card_customer_program(s)
-            subscriptions.create_plan(s, subscriptions.PlanRequest(
+            plans.create_plan(s, plans.PlanRequest(
                 name="X", connector="erp", customer="c1", program_type="Support", global_start=date(2024, 1, 1),
                 global_end=date(2024, 12, 31), renewal_notice_notification=True))
 
@@ -130,7 +131,7 @@ def _card_customer_program(s: Any) -> None:
         secrets={"client_secret": SecretStr("s")}))
     apply_page(s, PageScope("sandbox", card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
         external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
-    subscriptions.create_program_type(s, "Support")
+    setup.create_program_type(s, "Support")
 
 
 def test_a_renewal_notice_also_tells_the_customer_once_through_the_notification_outbox(hub_db) -> None:
@@ -139,7 +140,7 @@ def test_a_renewal_notice_also_tells_the_customer_once_through_the_notification_
 
     _plan_with_notice(None, notify=False)
     with session("sandbox") as s:
-        subscriptions.run_generator(s, date(2024, 12, 6))  # a second run creates nothing new
+        generation.run_generator(s, date(2024, 12, 6))  # a second run creates nothing new
         [row] = s.execute(select(NotificationMessage)).scalars().all()
         note = notification_of(row)
     assert (note.type.value, note.customer_name, note.plan_name, note.renewal_date) == (

@@ -55,11 +55,6 @@ class ActionStatus(StrEnum):
     CANCELLED = "Cancelled"
 
 
-class Role(StrEnum):
-    ADMINISTRATOR = "Administrator"
-    USER = "User"
-
-
 @dataclass(frozen=True)
 class BillingPeriod:
     """How often a plan bills: ``length`` units (Monthly = 1 month, Other = e.g. 45 days)."""

@@ -15,3 +15,7 @@ class BillingRuleError(InputError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+class SubscriptionError(InputError):
+    """A subscription request (plan, line, action) that cannot be honoured, in plain words."""

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from hub.billing import plans, setup
 from hub.billing.rules.domain import ActionStatus, ActionType, BillingPeriodType, ReasonType
 from hub.web import operations, queries
 from hub.web.auth import CurrentActor, needs
@@ -58,10 +59,8 @@ def plan_create(actor: CurrentActor, body: Annotated[PlanIn, Form()]) -> Respons
 
 @router.get("/plans/{plan_id}")
 def plan_page(request: Request, actor: CurrentActor, plan_id: int) -> Response:
-    from hub.billing import subscriptions
-
     with actor.session() as s:
-        plan = queries.plan_row(s, subscriptions.get_plan(s, plan_id))
+        plan = queries.plan_row(s, plans.get_plan(s, plan_id))
         lines = queries.plan_lines(s, plan_id)
         actions = queries.action_rows(s, queries.ActionFilter(plan_id=plan_id))
         reason_codes = queries.reason_codes(s)
@@ -161,20 +160,16 @@ def billing_page(request: Request, actor: CurrentActor) -> Response:
 
 @router.post("/billing/reason-codes", openapi_extra=needs("Reason Code", "Create"))
 def reason_code_add(actor: CurrentActor, body: Annotated[ReasonCodeIn, Form()]) -> Response:
-    from hub.billing import subscriptions
-
     with actor.session() as s:
-        subscriptions.create_reason_code(s, body.code, body.types, default_for=body.default_for,
+        setup.create_reason_code(s, body.code, body.types, default_for=body.default_for,
                                          description=body.description)
     return redirect("/billing", "ok", f"Reason code {body.code} added.")
 
 
 @router.post("/billing/program-types", openapi_extra=needs("Program Types", "Create"))
 def program_type_add(actor: CurrentActor, body: Annotated[ProgramTypeIn, Form()]) -> Response:
-    from hub.billing import subscriptions
-
     with actor.session() as s:
-        subscriptions.create_program_type(s, body.name, body.period_type, body.subscription_type)
+        setup.create_program_type(s, body.name, body.period_type, body.subscription_type)
     return redirect("/billing", "ok", f"Program type {body.name} added.")
 
 

@@ -1,7 +1,6 @@
 import pytest
 
-from hub.access.roles import FEATURES, NotAllowedError, allowed, authorize
-from hub.billing.rules.domain import Role
+from hub.access.roles import FEATURES, NotAllowedError, Role, allowed, authorize
 
 USER_MAY = [
     ("Subscription Plan", "Create"), ("Subscription Plan", "Update"),

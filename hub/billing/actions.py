@@ -1,0 +1,140 @@
+"""Subscription actions in the store: edit, claim for firming or posting, settle, cancel.
+
+An action caught mid-way (Firming, Posting) is finished by looking its ERP document up by its
+key (:mod:`hub.billing.posting`): never a second document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from hub.access.roles import allow
+from hub.billing.plans import get_plan, only_editable
+from hub.billing.rules import amounts, lifecycle
+from hub.billing.rules import setup as rules
+from hub.billing.rules.domain import (
+    ActionStatus,
+    ActionType,
+)
+from hub.billing.rules.errors import SubscriptionError
+from hub.platform import audit
+from hub.platform.models import (
+    Connector,
+    Organisation,
+    SubscriptionAction,
+)
+from hub.platform.types import utcnow
+
+ACTION_EDITABLE = ("quantity", "sales_price", "discount_amount", "discount_percent", "action_date", "reason_code")
+
+
+def edit_action(s: Session, action_id: int, **changes: Any) -> SubscriptionAction:
+    """Change a Not-firmed action; its amounts are derived again, rounded once."""
+    allow(s, "Subscription Actions", "Edit")
+    action = s.get(SubscriptionAction, action_id)
+    if action is None:
+        raise SubscriptionError(f"no action {action_id}")
+    only_editable(changes, ACTION_EDITABLE, "an action")
+    before = {name: getattr(action, name) for name in changes}
+    try:
+        lifecycle.assert_action_editable(ActionStatus(action.status))
+        for name, value in changes.items():
+            setattr(action, name, value)
+        if action.quantity is not None and action.sales_price is not None and action.currency:
+            action.gross_amount, action.net_amount = amounts.line_amounts(
+                action.quantity, action.sales_price, action.discount_amount, action.discount_percent, action.currency)
+    except (rules.BillingRuleError, ValueError) as exc:
+        raise SubscriptionError(str(exc)) from None
+    action.updated_at = utcnow()
+    s.add(action)
+    audit.record(s, "action.edit", "action", action_id, before=before, after=changes)
+    return action
+
+
+#: where a firm or post run picks actions up: due ones, and those a crash left mid-way
+FIRM_FROM = (ActionStatus.NOT_FIRMED, ActionStatus.FIRMING)
+
+
+POST_FROM = (ActionStatus.FIRMED, ActionStatus.POSTING)
+
+
+def actions_in(s: Session, statuses: Iterable[str], ids: Iterable[int] | None = None,
+               types: Iterable[str] | None = None) -> list[int]:
+    query = select(SubscriptionAction.id).where(SubscriptionAction.status.in_([str(x) for x in statuses]))
+    if types is not None:
+        query = query.where(SubscriptionAction.action_type.in_([str(t) for t in types]))
+    if ids is not None:
+        query = query.where(SubscriptionAction.id.in_(list(ids)))
+    return list(s.execute(query.order_by(SubscriptionAction.id)).scalars())
+
+
+def claim(s: Session, action_id: int, into: ActionStatus) -> SubscriptionAction | None:
+    """Move an action into Firming/Posting, or take one a crash left there; None when not due."""
+    action = s.get(SubscriptionAction, action_id)
+    if action is None:
+        raise SubscriptionError(f"no action {action_id}")
+    if action.status == into:
+        return action  # left mid-way: the ERP lookup by key decides what is still to do
+    source = ActionStatus.NOT_FIRMED if into == ActionStatus.FIRMING else ActionStatus.FIRMED
+    if action.status != source:
+        return None
+    lifecycle.transition_action(ActionStatus(action.status), into)
+    action.status, action.updated_at, action.error = into, utcnow(), None
+    s.add(action)
+    return action
+
+
+def settle(s: Session, action_id: int, into: ActionStatus, *, error: str | None = None, **fields: Any) -> None:
+    """Record the outcome of a firm/post attempt (or its failure, back to where it came from)."""
+    action = s.get(SubscriptionAction, action_id)
+    assert action is not None
+    lifecycle.transition_action(ActionStatus(action.status), into)
+    for name, value in fields.items():
+        setattr(action, name, value)
+    action.status, action.error, action.updated_at = into, error, utcnow()
+    s.add(action)
+
+
+def cancel(s: Session, action_ids: Iterable[int], *, by: str) -> int:
+    allow(s, "Subscription Actions", "Cancel")
+    done = 0
+    for action_id in action_ids:
+        action = s.get(SubscriptionAction, action_id)
+        if action is None:
+            raise SubscriptionError(f"no action {action_id}")
+        try:
+            lifecycle.transition_action(ActionStatus(action.status), ActionStatus.CANCELLED, by=by)
+        except rules.BillingRuleError as exc:
+            raise SubscriptionError(f"action {action_id}: {exc}") from None
+        action.status, action.cancelled_by, action.updated_at = ActionStatus.CANCELLED, by, utcnow()
+        s.add(action)
+        done += 1
+        audit.record(s, "action.cancel", "action", action_id, by=by)
+    return done
+
+
+def erp_context(s: Session, action: SubscriptionAction) -> tuple[str, str]:
+    """(ERP connector name, ERP customer id) of an action's plan."""
+    plan = get_plan(s, action.plan_id)
+    customer = s.get(Organisation, plan.organisation_id)
+    card = s.get(Connector, plan.connector_id)
+    assert customer is not None and card is not None
+    return card.name, customer.external_id
+
+
+def credited_invoice_id(s: Session, action: SubscriptionAction) -> str | None:
+    """The ERP invoice a credit note credits: that of the line's sales order for the same period."""
+    return s.execute(select(SubscriptionAction.invoice_id).where(
+        SubscriptionAction.line_id == action.line_id, SubscriptionAction.date_from == action.date_from,
+        SubscriptionAction.action_type == ActionType.GENERATE_SALES_ORDER.value,
+        SubscriptionAction.credit_note.is_(False), SubscriptionAction.invoice_id.is_not(None))).scalars().first()
+
+
+def erp_order_lines(action: SubscriptionAction) -> list[dict[str, Any]]:
+    return [{"item_number": action.product, "quantity": action.quantity, "unit_price": action.sales_price,
+             "discount_percent": action.discount_percent,
+             "description": f"{action.product} {action.date_from} - {action.date_to}"}]

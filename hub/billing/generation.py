@@ -1,0 +1,227 @@
+"""HARP Connect, the action generator (seed 003): renewals, due actions, credit notes.
+
+Generating is exactly-once: actions are unique by key, stored with one executemany per run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlmodel import Session
+
+from hub.access.roles import allow
+from hub.billing.plans import forget_generated, get_plan, line_terms, plan_terms, published_terms
+from hub.billing.rules import credit, generator, lifecycle
+from hub.billing.rules import setup as rules
+from hub.billing.rules.domain import (
+    ActionDraft,
+    ActionStatus,
+    ActionType,
+    GeneratorResult,
+    PlanStatus,
+    PlanTerms,
+)
+from hub.billing.rules.errors import SubscriptionError
+from hub.billing.setup import default_reason_code
+from hub.platform import audit
+from hub.platform.bulk import bulk_work
+from hub.platform.db import insert_many
+from hub.platform.models import (
+    Organisation,
+    PlanLine,
+    SubscriptionAction,
+    SubscriptionPlan,
+)
+from hub.platform.types import utcnow
+
+
+def allowance_left(s: Session) -> int:
+    """Actions this environment may still create this calendar month under its tier."""
+    from hub.billing.rules import allowance
+    from hub.platform.settings import get_settings
+
+    today = date.today()
+    first = datetime(today.year, today.month, 1, tzinfo=UTC)
+    used = s.execute(select(func.count()).select_from(SubscriptionAction).where(
+        SubscriptionAction.created_at >= first)).scalar_one()
+    return allowance.remaining(get_settings().tier, s.info["environment"], used)
+
+
+def apply_renewals(s: Session, today: date, published: list[PlanTerms] | None = None) -> dict[int, str]:
+    """Plans at their end: renew (notice firmed, or automatic renewal), end, or cancel (seed 003).
+
+    A renewed plan runs the same term again from the day after its end, bounded by its new
+    global end; its next renewal notice follows from that end. ``published``: the Published
+    plans' terms when the caller has them already.
+    """
+    decisions: dict[int, str] = {}
+    for terms in published if published is not None else published_terms(s)[0]:
+        end = generator.effective_end(terms.contract, terms.billing)
+        if end is None or today < end:
+            continue
+        plan = get_plan(s, terms.plan_id)
+        notice = None
+        if plan.renewal_notice:
+            notice = s.execute(select(SubscriptionAction.status).where(
+                SubscriptionAction.key == generator.notice_key(plan.id, end))).scalars().first()  # type: ignore[arg-type]
+            notice = notice or ActionStatus.NOT_FIRMED  # never firmed: the plan is cancelled
+        decision = lifecycle.renewal_decision(notice, end, today, automatic_renewal=plan.automatic_renewal)
+        if decision == "renew":
+            renewed = lifecycle.renewed_contract(terms.contract, terms.billing)
+            plan.global_end, plan.fixed_cycles = renewed.global_end, None
+            plan.reason_code = default_reason_code(s, "Renewal") or plan.reason_code
+        elif decision == "cancel":
+            plan.status = PlanStatus.CANCELLED
+        if decision in {"renew", "cancel"}:
+            plan.updated_at = utcnow()
+            s.add(plan)
+            forget_generated(s, terms.plan_id)
+            decisions[plan.id] = decision  # type: ignore[index]
+    s.flush()
+    return decisions
+
+
+def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: int | None = None,
+                  test_date: bool = False) -> tuple[list[ActionDraft], str | None]:
+    """Create the actions due up to ``as_of``; a dry run only lists them (and renews nothing).
+
+    ``test_date``: ``as_of`` simulates another day (sandbox, or administrators in production).
+    Lines whose last run left nothing new due (``PlanLine.generated_through``) are skipped
+    before any action is built.
+    """
+    with bulk_work():  # hundreds of thousands of drafts and rows: fewer collector passes
+        allow(s, "Run HARP Connect with a test date" if test_date else "Run HARP Connect", "Run")
+        published, rows = published_terms(s)
+        if not dry_run and apply_renewals(s, as_of, published):
+            published, rows = published_terms(s)
+        todo = [replace(terms, lines=tuple(line for line in terms.lines if not generator.nothing_due(
+            line, as_of, rows[line.line_id].generated_through, _cycle(rows[line.line_id])))) for terms in published]
+        result = generator.generate(todo, as_of, existing_keys=_existing_keys(s, todo), allowance=allowance)
+        if dry_run:
+            return result.actions, result.stopped
+        _store_actions(s, result.actions)
+        _mark_generated(s, rows, result, as_of)
+        for line_id in result.lines_to_disable:
+            line = s.get(PlanLine, line_id)
+            if line is not None and line.enabled:
+                line.enabled = False
+                s.add(line)
+        s.flush()
+        return result.actions, result.stopped
+
+
+def _cycle(line: Any) -> tuple[date, date] | None:
+    start, end = line.current_cycle_start, line.current_cycle_end
+    return (start, end) if start is not None and end is not None else None
+
+
+def _existing_keys(s: Session, todo: list[PlanTerms]) -> set[str]:
+    """The stored action keys the generator may meet: those of the plans it has work for."""
+    ids = [terms.plan_id for terms in todo if terms.lines or terms.contract.renewal_notice]
+    if 2 * len(ids) > len(todo):  # most plans: one scan beats many look-ups
+        return set(s.execute(select(SubscriptionAction.key)).scalars())
+    keys: set[str] = set()
+    for start in range(0, len(ids), 500):  # bound parameters stay under every engine's limit
+        keys.update(s.execute(select(SubscriptionAction.key).where(
+            SubscriptionAction.plan_id.in_(ids[start:start + 500]))).scalars())
+    return keys
+
+
+def _mark_generated(s: Session, rows: dict[int, Any], result: GeneratorResult, as_of: date) -> None:
+    """Store each line's current cycle (seed 003's line fields) and, unless the allowance stopped
+    the run, the day through which its actions now exist; one executemany for the changed lines."""
+    through = None if result.stopped else as_of
+    changes = [{"line_id": line_id, "current_cycle_start": cycle[0] if cycle else None,
+                "current_cycle_end": cycle[1] if cycle else None, "generated_through": through}
+               for line_id, cycle in result.cycles.items()
+               if (_cycle(rows[line_id]), rows[line_id].generated_through) != (cycle, through)]
+    if not changes:
+        return
+    table = PlanLine.__table__
+    s.connection().execute(update(table).where(table.c.id == bindparam("line_id")), changes)
+    changed = {change["line_id"] for change in changes}
+    for obj in list(s.identity_map.values()):  # loaded lines must not keep the old values
+        if isinstance(obj, PlanLine) and obj.id in changed:
+            s.expire(obj)
+
+
+def _draft(a: SubscriptionAction) -> ActionDraft:
+    return ActionDraft(
+        key=a.key, plan_id=a.plan_id, line_id=a.line_id, action_type=ActionType(a.action_type),
+        action_date=a.action_date, date_from=a.date_from, date_to=a.date_to, cycle=a.cycle, product=a.product,
+        quantity=a.quantity, sales_price=a.sales_price, discount_amount=a.discount_amount,
+        discount_percent=a.discount_percent, gross_amount=a.gross_amount, net_amount=a.net_amount,
+        currency=a.currency, unit=a.unit, reason_code=a.reason_code, credit_note=a.credit_note)
+
+
+def _store_actions(s: Session, drafts: Iterable[ActionDraft]) -> None:
+    """One executemany for all new actions: a billing run creates hundreds of thousands."""
+    env, now = s.info["environment"], utcnow()
+    drafts = list(drafts)
+    rows = [{
+        "environment": env, "key": draft.key, "plan_id": draft.plan_id, "line_id": draft.line_id,
+        "action_type": draft.action_type.value, "status": ActionStatus.NOT_FIRMED.value,
+        "action_date": draft.action_date, "date_from": draft.date_from, "date_to": draft.date_to,
+        "cycle": draft.cycle, "product": draft.product, "quantity": draft.quantity,
+        "sales_price": draft.sales_price, "discount_amount": draft.discount_amount,
+        "discount_percent": draft.discount_percent, "gross_amount": draft.gross_amount,
+        "net_amount": draft.net_amount, "currency": draft.currency, "unit": draft.unit,
+        "reason_code": draft.reason_code, "credit_note": draft.credit_note, "posting_date": draft.action_date,
+        "created_at": now, "updated_at": now,
+    } for draft in drafts]
+    if rows:
+        s.flush()  # pending ORM changes first, in the order they were made
+        insert_many(s.connection(), SubscriptionAction.__table__, rows)
+    _tell_customers_of_renewals(s, [d for d in drafts if d.action_type == ActionType.RENEWAL_NOTICE])
+
+
+def _tell_customers_of_renewals(s: Session, notices: list[ActionDraft]) -> None:
+    """Each new renewal notice also tells the customer (seed 002's "renewal notice"
+    notification), in the same transaction: the outbox delivers it once."""
+    from hub.collections.outbox import enqueue
+    from hub.collections.rules import Notification, NotificationType
+
+    for draft in notices:
+        plan = s.get(SubscriptionPlan, draft.plan_id)
+        org = s.get(Organisation, plan.organisation_id) if plan is not None else None
+        if plan is None or org is None or draft.date_to is None:
+            continue
+        enqueue(s, Notification(type=NotificationType.RENEWAL_NOTICE, key=f"renewal-notice/{draft.key}",
+                                customer_name=org.name, plan_name=plan.name, renewal_date=draft.date_to),
+                organisation_id=org.id)
+
+
+def credit_line(s: Session, line_id: int, *, start_on: date, today: date, all_cycles: bool,
+                periods_to_credit: int | None, reason_code: str, disable_line: bool = False) -> list[ActionDraft]:
+    """Credit-note actions for a line's posted billing periods (plan in Draft, seed 003)."""
+    allow(s, "Subscription Plan Lines", "Update")
+    line = s.get(PlanLine, line_id)
+    if line is None:
+        raise SubscriptionError(f"no plan line {line_id}")
+    plan = get_plan(s, line.plan_id)
+    posted = [_draft(a) for a in s.execute(select(SubscriptionAction).where(
+        SubscriptionAction.line_id == line_id, SubscriptionAction.status == ActionStatus.POSTED)
+        .order_by(SubscriptionAction.action_date)).scalars()]
+    try:
+        drafts = credit.credit_note_actions(plan_terms(s, plan), line_terms(line), posted, start_on=start_on,
+                                            today=today, all_cycles=all_cycles, periods_to_credit=periods_to_credit,
+                                            reason_code=reason_code)
+    except rules.BillingRuleError as exc:
+        raise SubscriptionError(str(exc)) from None
+    existing = set(s.execute(select(SubscriptionAction.key).where(
+        SubscriptionAction.key.in_([d.key for d in drafts]))).scalars())
+    fresh = [d for d in drafts if d.key not in existing]  # crediting twice credits once
+    _store_actions(s, fresh)
+    line.generated_through = None
+    if disable_line:
+        line.enabled = False
+    s.add(line)
+    s.flush()
+    audit.record(s, "plan_line.credit", "plan_line", line_id, plan_id=line.plan_id, start_on=start_on,
+                 all_cycles=all_cycles, periods_to_credit=periods_to_credit, reason_code=reason_code,
+                 disable_line=disable_line, credit_actions=[d.key for d in fresh])
+    return fresh
