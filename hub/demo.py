@@ -293,7 +293,7 @@ def capture_demo_cards(environment: str, plans: list[int]) -> list[dict[str, Any
     and complete the request. Returns what was captured."""
     from connectors.sandbox.bluesnap import fill_card_form
     from hub.collections import payments
-    from hub.collections.notifications import contact_record
+    from hub.collections.recipients import contact_record
     from hub.platform.models import Contact, Organisation, OrganisationLink, SubscriptionPlan
 
     with session(environment) as s:

@@ -39,7 +39,7 @@ from hub.billing.rules.domain import ActionStatus, ActionType
 from hub.platform import audit, claims
 from hub.platform.db import session
 from hub.platform.models import SubscriptionAction
-from hub.sync import cards
+from hub.sync.pool import LiveConnectors
 
 
 @dataclass
@@ -52,24 +52,6 @@ class RunReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"done": self.done, "failed": self.failed, "skipped": self.skipped}
-
-
-class _Erps:
-    """One live ERP connector per card for the length of a run."""
-
-    def __init__(self, environment: str) -> None:
-        self.environment = environment
-        self._open: dict[str, Any] = {}
-
-    def get(self, name: str) -> Any:
-        if name not in self._open:
-            with session(self.environment) as s:
-                self._open[name] = cards.instantiate(cards.get(s, name))
-        return self._open[name]
-
-    def close(self) -> None:
-        for connector in self._open.values():
-            connector.close()
 
 
 def firm(environment: str, action_ids: Iterable[int] | None = None, *, actor: str | None = None) -> RunReport:
@@ -107,7 +89,7 @@ def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[A
         due = actions_in(s, sources, action_ids, types)
     if action_ids is not None:
         report.skipped = sorted(set(action_ids) - set(due))
-    erps = _Erps(environment)
+    erps = LiveConnectors(environment)
     try:
         for action_id in due:
             with session(environment) as s:  # visibly mid-way from here on
@@ -154,7 +136,7 @@ def _forward(into: ActionStatus) -> ActionStatus:
     return ActionStatus.FIRMED if into == ActionStatus.FIRMING else ActionStatus.POSTED
 
 
-def _firm_one(erps: _Erps, kind: ActionType, key: str, connector: str, customer: str,
+def _firm_one(erps: LiveConnectors, kind: ActionType, key: str, connector: str, customer: str,
               lines: list[dict[str, Any]], snap: dict[str, Any]) -> dict[str, Any]:
     if kind == ActionType.CREDIT_NOTE:
         memo = erps.get(connector).create_credit_memo(
@@ -169,7 +151,7 @@ def _firm_one(erps: _Erps, kind: ActionType, key: str, connector: str, customer:
     return {"order_id": order.id, "order_number": order.number}
 
 
-def _post_one(erps: _Erps, kind: ActionType, key: str, connector: str, customer: str,
+def _post_one(erps: LiveConnectors, kind: ActionType, key: str, connector: str, customer: str,
               lines: list[dict[str, Any]], snap: dict[str, Any]) -> dict[str, Any]:
     if kind == ActionType.CREDIT_NOTE:
         memo = erps.get(connector).post_credit_memo(snap["credit_memo_id"], key)

@@ -540,7 +540,7 @@ def _demo_collections(env: str, plans: list[int], infos: dict[str, dict[str, Any
     from datetime import date, timedelta
 
     from hub import demo
-    from hub.collections import collect
+    from hub.collections import collect_settings
     from hub.collections.rules import ChargeTiming
 
     demo.install_gateway(infos["bluesnap"])
@@ -552,7 +552,7 @@ def _demo_collections(env: str, plans: list[int], infos: dict[str, dict[str, Any
     log(f"{len(captured)} customers entered a card on the gateway's page; syncing the posted invoices and collecting…")
     run_sync(erp_name, env, full=False, show_progress=False)
     with _session(env) as s:
-        collect.put_settings(s, collect.CollectionSettings(timing=ChargeTiming.ON_ISSUE), actor="demo")
+        collect_settings.put_settings(s, collect_settings.CollectionSettings(timing=ChargeTiming.ON_ISSUE), actor="demo")
     with demo._admin(infos["bms"]) as client:
         tickets_before = int(client.get("/_admin/counts").json()["tickets"])
     today = date.today()

@@ -12,8 +12,9 @@ import typer
 
 from hub.cli.app import EnvOption, _env, _session, fail, out
 from hub.cli.billing import _print
-from hub.collections import collect, payments
-from hub.collections.rules import ChargeTiming, RetryPolicy, RetrySchedule
+from hub.collections import collect, payments, unpaid
+from hub.collections import collect_settings as settings_service
+from hub.collections.rules import ChargeTiming, RetryPolicy, RetrySchedule, errors
 
 payments_app = typer.Typer(help="Payment methods: list, send the card form, complete it, set, remove.",
                            no_args_is_help=True)
@@ -27,7 +28,7 @@ def _plain_errors() -> Iterator[None]:
     """Bad input becomes one line naming the field, and a non-zero exit."""
     try:
         yield
-    except (payments.PaymentMethodError, collect.CollectError) as exc:
+    except (payments.PaymentMethodError, errors.CollectError) as exc:
         fail(str(exc))
 
 
@@ -144,7 +145,7 @@ def collect_unpaid(method: Annotated[str | None, typer.Option(
                    env: EnvOption = None, as_json: JsonOption = False) -> None:
     """Unpaid invoices, filtered by how the customer pays."""
     with _session(env) as s, _plain_errors():
-        rows = [r.as_json() for r in collect.unpaid_invoices(s, method)]
+        rows = [r.as_json() for r in unpaid.unpaid_invoices(s, method)]
     if not as_json:
         keep = ("invoice_id", "number", "source", "organisation", "currency", "balance", "due_date", "method",
                 "attempts", "next_retry_on", "stopped_reason")
@@ -164,7 +165,7 @@ def collect_settings(
     if retry_days and retry_dates:
         fail("give --retry-days or --retry-dates, not both")
     with _session(env) as s, _plain_errors():
-        current = collect.get_settings(s)
+        current = settings_service.get_settings(s)
         if timing or retry_days or retry_dates or not_before:
             try:
                 new_timing = ChargeTiming(timing) if timing else current.timing
@@ -180,9 +181,9 @@ def collect_settings(
                     retry = RetryPolicy(default=schedule, by_code=retry.by_code, hard_codes=retry.hard_codes)
             except ValueError as exc:
                 fail(f"{'--retry-days' if retry_days else '--retry-dates'}: {exc}")
-            current = collect.CollectionSettings(new_timing, retry, _date(not_before, "--not-before")
+            current = settings_service.CollectionSettings(new_timing, retry, _date(not_before, "--not-before")
                                                  or current.not_before)
-            collect.put_settings(s, current, actor=ACTOR)
+            settings_service.put_settings(s, current, actor=ACTOR)
     value = current.as_json()
     if as_json:
         print(json.dumps(value))

@@ -11,7 +11,7 @@ import typer
 from hub.cli.app import EnvOption, _env, _session, fail, out
 from hub.cli.billing import JsonOption, _print
 from hub.collections import dunning as dunning_service
-from hub.collections import notifications as notification_service
+from hub.collections import mailer, notification_settings, notifications
 from hub.collections.rules import CollectionRuleError, NotificationType
 from hub.platform.flowrun import run_flow
 
@@ -126,7 +126,7 @@ def notifications_list(status: Annotated[str | None, typer.Option(help="pending,
     if status is not None and status not in ("pending", "delivered", "failed"):
         fail(f"--status must be pending, delivered or failed, not {status!r}")
     with _session(env) as s:
-        rows = notification_service.list_notifications(s, status)
+        rows = notifications.list_notifications(s, status)
     if as_json:
         print(json.dumps(rows, default=str))
         return
@@ -140,7 +140,7 @@ def notifications_list(status: Annotated[str | None, typer.Option(help="pending,
 def notifications_deliver(env: EnvOption = None, as_json: JsonOption = False) -> None:
     """Deliver the pending notifications (e-mail over CASHRAIL_SMTP_*, PSA tickets), once each."""
     try:
-        notification_service.smtp_settings()
+        mailer.smtp_settings()
     except ValueError as exc:
         fail(str(exc))
     report = run_flow("deliver_notifications", "notifications", environment=_env(env))
@@ -150,7 +150,7 @@ def notifications_deliver(env: EnvOption = None, as_json: JsonOption = False) ->
     if report["busy"]:
         out.print("Another delivery run of this environment is under way: nothing was sent.")
         return
-    _print(notification_service.report_rows(report), f"{len(report['delivered'])} delivered, "
+    _print(notifications.report_rows(report), f"{len(report['delivered'])} delivered, "
            f"{len(report['pending'])} to retry, {len(report['failed'])} failed", False)
     if report["failed"]:
         raise typer.Exit(1)
@@ -174,11 +174,11 @@ def notifications_settings(
         fail(f"--type: no notification type {type_!r} (one of {', '.join(t.value for t in NotificationType)})")
     with _session(env) as s:
         try:
-            settings = (notification_service.update_settings(s, type_, **changes) if changes
-                        else notification_service.get_settings(s))
+            settings = (notification_settings.update_settings(s, type_, **changes) if changes
+                        else notification_settings.get_settings(s))
         except CollectionRuleError as exc:
             fail(str(exc))
-    rows = notification_service.settings_table(settings)
+    rows = notification_settings.settings_table(settings)
     if as_json:
         print(json.dumps({"sender_name": settings.sender_name, "types": rows}))
         return

@@ -3,7 +3,6 @@
 * :func:`run` charges the invoices of autopay customers when due (on the due date or on issue),
   retries soft declines on the retry schedule, and asks for a new card after a hard decline.
 * :func:`pay` is the bulk "Pay by card" of selected unpaid invoices, with a result per row.
-* :func:`unpaid_invoices` lists unpaid invoices, filtered by payment method.
 
 Each attempt is a ``Charge`` row committed as ``pending`` before the gateway is called; its
 key is the gateway's ``merchantTransactionId``. A charge whose answer was lost (``unknown``)
@@ -27,241 +26,31 @@ from sqlmodel import Session
 
 from connectors.http import ApiError
 from connectors.payments import BlueSnapConnector, ChargeApproved, ChargeDeclined, ChargeResult, DeclineKind
-from hub.billing.posting import _Erps
 from hub.billing.rules.amounts import round_money
+from hub.collections.collect_settings import get_settings
 from hub.collections.outbox import enqueue
-from hub.collections.payments import Payer, describe, open_gateway, payer
+from hub.collections.payments import open_gateway, payer
+from hub.collections.receivables import owed
 from hub.collections.rules import (
-    ChargeTiming,
-    CollectionRuleError,
     Decline,
     Notification,
     NotificationType,
     OpenInvoice,
     PaymentMethodKind,
-    RetryBasis,
-    RetryPolicy,
-    RetrySchedule,
     RetryVerdict,
     decide_retry,
     due_for_charge,
 )
+from hub.collections.rules.errors import CollectError
+from hub.collections.unpaid import COUNTED, OPEN, charges_of, collection_of, currency_of, open_invoices
 from hub.platform import audit
 from hub.platform.db import session
-from hub.platform.errors import InputError
-from hub.platform.hub_settings import get_section, put_section
 from hub.platform.models import Charge, Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod
 from hub.platform.types import utcnow
+from hub.sync.pool import LiveConnectors
 
-SECTION = "collections"
-#: charges still being settled: no new attempt of the invoice until the gateway says what happened
-OPEN = ("pending", "unknown")
-#: attempts that count (a "failed" one never reached the card: it is tried again)
-COUNTED = ("pending", "unknown", "succeeded", "declined")
 #: how long a pending charge is left to the run that made it (well past any gateway timeout)
 PENDING_GRACE = timedelta(minutes=15)
-_CLOSED_STATUSES = {"paid", "canceled", "cancelled", "void", "voided"}
-
-
-class CollectError(InputError):
-    """Bad collection input or settings, naming the field."""
-
-
-# --- settings -------------------------------------------------------------------------------
-
-
-def _default_policy() -> RetryPolicy:
-    return RetryPolicy(default=RetrySchedule.after_days(3, 5, 7))
-
-
-@dataclass(frozen=True)
-class CollectionSettings:
-    """When autopay invoices are charged, how declines are retried, and since when."""
-
-    timing: ChargeTiming = ChargeTiming.ON_DUE_DATE
-    retry: RetryPolicy = field(default_factory=_default_policy)
-    #: invoices whose charge date is before this day are never charged automatically
-    not_before: date | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        policy = self.retry
-        return {
-            "timing": self.timing.value,
-            "retry": {
-                "default": _schedule_json(policy.default),
-                "by_code": {code: _schedule_json(s) for code, s in sorted(policy.by_code.items())},
-                "hard_codes": sorted(policy.hard_codes),
-            },
-            "not_before": self.not_before.isoformat() if self.not_before else None,
-        }
-
-    @classmethod
-    def from_json(cls, value: dict[str, Any]) -> CollectionSettings:
-        """Validate stored or entered settings; errors name the field (e.g. ``retry.default.days``)."""
-        if not isinstance(value, dict):
-            raise CollectError("collections: must be a JSON object")
-        try:
-            timing = ChargeTiming(value.get("timing") or ChargeTiming.ON_DUE_DATE)
-        except ValueError:
-            raise CollectError(f"timing: must be on_due_date or on_issue, not {value.get('timing')!r}") from None
-        not_before = value.get("not_before")
-        if not_before:
-            try:
-                not_before = date.fromisoformat(str(not_before))
-            except ValueError:
-                raise CollectError(f"not_before: not a date (YYYY-MM-DD): {not_before!r}") from None
-        retry = value.get("retry")
-        if retry is None:
-            return cls(timing, _default_policy(), not_before or None)
-        if not isinstance(retry, dict):
-            raise CollectError("retry: must be a JSON object")
-        try:
-            by_code = retry.get("by_code") or {}
-            if not isinstance(by_code, dict):
-                raise CollectError("retry.by_code: must map decline codes to schedules")
-            kwargs: dict[str, Any] = {
-                "default": _schedule(retry.get("default"), "retry.default"),
-                "by_code": {code: _schedule(s, f"retry.by_code.{code}") for code, s in by_code.items()},
-            }
-            hard = retry.get("hard_codes")
-            if hard is not None:
-                if not isinstance(hard, list) or not all(isinstance(code, str) and code for code in hard):
-                    raise CollectError("retry.hard_codes: must be a list of decline codes (e.g. EXPIRED_CARD)")
-                kwargs["hard_codes"] = frozenset(hard)
-            policy = RetryPolicy(**kwargs)
-        except CollectionRuleError as exc:
-            raise CollectError(f"retry.{exc.field}: {exc.reason}") from None
-        return cls(timing, policy, not_before or None)
-
-
-def _schedule_json(schedule: RetrySchedule | None) -> dict[str, Any] | None:
-    if schedule is None:
-        return None
-    return {"basis": schedule.basis.value, "days": list(schedule.days), "max_retries": schedule.max_retries}
-
-
-def _schedule(value: Any, name: str) -> RetrySchedule | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise CollectError(f"{name}: must be a JSON object with basis and days")
-    try:
-        basis = RetryBasis(value.get("basis"))
-    except ValueError:
-        raise CollectError(f"{name}.basis: must be days_after_decline or days_of_month, "
-                           f"not {value.get('basis')!r}") from None
-    days = value.get("days")
-    if not isinstance(days, list):
-        raise CollectError(f"{name}.days: must be a list of whole numbers")
-    try:
-        return RetrySchedule(basis, tuple(days), value.get("max_retries"))
-    except CollectionRuleError as exc:
-        raise CollectError(f"{name}.{exc.field}: {exc.reason}") from None
-
-
-def get_settings(s: Session) -> CollectionSettings:
-    """The environment's collection settings (seed 001's defaults until someone saves them)."""
-    return CollectionSettings.from_json(get_section(s, SECTION))
-
-
-def put_settings(s: Session, settings: CollectionSettings, *, actor: str | None = None) -> None:
-    before = get_section(s, SECTION) or None
-    after = settings.as_json()
-    put_section(s, SECTION, after, actor=actor)
-    audit.record(s, "settings.edit", "hub_settings", SECTION, actor=actor, before=before, after=after)
-
-
-# --- unpaid invoices ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UnpaidInvoice:
-    """A row of the Unpaid Invoices list (seed 000), with how its customer pays."""
-
-    invoice_id: int
-    number: str
-    source: str
-    organisation_id: int | None
-    organisation: str | None
-    currency: str | None
-    balance: Decimal
-    invoice_date: date | None
-    due_date: date | None
-    payment_method: str  # card | direct_debit | none
-    method: str  # in words: "VISA ending 1111 (12/2030)"
-    attempts: int
-    next_retry_on: date | None
-    stopped_reason: str | None
-    last_status: str | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, (Decimal, date)) else v) for k, v in asdict(self).items()}
-
-
-def balance(invoice: Invoice, collection: InvoiceCollection | None) -> Decimal:
-    """What is still to collect: nothing once the hub collected it or the source says paid."""
-    if collection is not None and collection.paid_at is not None:
-        return Decimal(0)
-    if (invoice.status or "").strip().lower() in _CLOSED_STATUSES:
-        return Decimal(0)
-    due = invoice.amount_due if invoice.amount_due is not None else invoice.total - (invoice.amount_paid or 0)
-    return max(Decimal(0), due)
-
-
-def _maybe_unpaid() -> Any:
-    """Invoices that may still be unpaid (the source's amount due is positive or unknown)."""
-    return select(Invoice).where(Invoice.is_deleted.is_(False),  # type: ignore[attr-defined]
-                                 or_(Invoice.amount_due.is_(None), Invoice.amount_due > 0))  # type: ignore[union-attr,operator]
-
-
-def _collection(s: Session, invoice_id: int) -> InvoiceCollection | None:
-    return s.execute(select(InvoiceCollection).where(InvoiceCollection.invoice_id == invoice_id)).scalar_one_or_none()
-
-
-def _charges(s: Session, invoice_id: int) -> list[Charge]:
-    return list(s.execute(select(Charge).where(Charge.invoice_id == invoice_id).order_by(Charge.attempt)).scalars())
-
-
-def _currency(s: Session, invoice: Invoice, org: Organisation | None) -> str | None:
-    code = (invoice.currency or "").strip() or (org.currency if org is not None else None)
-    return code.upper() if code else None
-
-
-def _open_invoices(s: Session) -> Iterator[tuple[Invoice, InvoiceCollection | None, Decimal, Payer | None]]:
-    """Every invoice with something left to pay: (invoice, its collection state, the balance, who pays)."""
-    for invoice in s.execute(_maybe_unpaid()).scalars():
-        collection = _collection(s, invoice.id)  # type: ignore[arg-type]
-        left = balance(invoice, collection)
-        if left > 0:
-            yield invoice, collection, left, payer(s, invoice)
-
-
-def unpaid_invoices(s: Session, payment_method: str | None = None) -> list[UnpaidInvoice]:
-    """Unpaid invoices of every source, oldest due first; ``payment_method`` (card,
-    direct_debit, none) keeps those whose customer pays so."""
-    if payment_method is not None and payment_method not in {k.value for k in PaymentMethodKind}:
-        raise CollectError(f"payment_method: must be card, direct_debit or none, not {payment_method!r}")
-    names = {c.id: c.name for c in s.execute(select(Connector)).scalars()}
-    rows: list[UnpaidInvoice] = []
-    for invoice, collection, left, who in _open_invoices(s):
-        method = who.method if who else None
-        kind = method.kind if method is not None else PaymentMethodKind.NONE.value
-        if payment_method is not None and kind != payment_method:
-            continue
-        charges = _charges(s, invoice.id)  # type: ignore[arg-type]
-        rows.append(UnpaidInvoice(
-            invoice_id=invoice.id, number=invoice.number, source=names.get(invoice.connector_id, ""),  # type: ignore[arg-type]
-            organisation_id=who.organisation.id if who else None, organisation=who.organisation.name if who else None,
-            currency=_currency(s, invoice, who.organisation if who else None), balance=left,
-            invoice_date=invoice.invoice_date, due_date=invoice.due_date, payment_method=kind, method=describe(method),
-            attempts=sum(c.status in COUNTED for c in charges),
-            next_retry_on=collection.next_retry_on if collection else None,
-            stopped_reason=collection.stopped_reason if collection else None,
-            last_status=charges[-1].status if charges else None))
-    return sorted(rows, key=lambda r: (r.due_date or date.max, r.number, r.invoice_id))
-
-
-# --- charging -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -321,13 +110,13 @@ def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
     first: list[OpenInvoice] = []
     retries: list[tuple[int, str]] = []
     refused: dict[int, bool] = {}
-    for invoice, collection, left, who in _open_invoices(s):
+    for invoice, collection, left, who in open_invoices(s):
         # direct-debit mandates are not charged yet (the gateway connector has no mandate charge)
         if who is None or who.method is None or not who.method.autopay or who.method.kind != PaymentMethodKind.CARD:
             continue
         if refused.setdefault(who.method.id, _hard_declined(s, who.method)):  # type: ignore[arg-type]
             continue  # the card was declined for good: nothing more is charged on it
-        charges = _charges(s, invoice.id)  # type: ignore[arg-type]
+        charges = charges_of(s, invoice.id)  # type: ignore[arg-type]
         if any(c.status in OPEN for c in charges):
             continue
         if collection is not None and collection.stopped_reason is not None:
@@ -339,7 +128,7 @@ def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
                 retries.append((invoice.id, "retry"))  # type: ignore[arg-type]
             continue
         issued = invoice.invoice_date or invoice.due_date
-        currency = _currency(s, invoice, who.organisation)
+        currency = currency_of(s, invoice, who.organisation)
         if issued is None or currency is None:
             continue
         first.append(OpenInvoice(
@@ -361,10 +150,10 @@ def _start(environment: str, invoice_id: int, trigger: str, today: date,
         def skip(reason: str, amount: Decimal | None = None, currency: str | None = None) -> ChargeRow:
             return ChargeRow(invoice_id, invoice.number, amount, currency, "skipped", reason)
 
-        collection = _collection(s, invoice_id)
+        collection = collection_of(s, invoice_id)
         who = payer(s, invoice)
-        currency = _currency(s, invoice, who.organisation if who else None)
-        left = balance(invoice, collection)
+        currency = currency_of(s, invoice, who.organisation if who else None)
+        left = owed(invoice, collection)
         if left <= 0:
             return skip("already paid", Decimal(0), currency), None
         if currency is None:
@@ -379,7 +168,7 @@ def _start(environment: str, invoice_id: int, trigger: str, today: date,
             return skip("the card on file has no gateway shopper", amount, currency), None
         if _hard_declined(s, method):
             return skip("the card on file was declined for good: a new card is needed", amount, currency), None
-        charges = _charges(s, invoice_id)
+        charges = charges_of(s, invoice_id)
         if any(c.status in OPEN for c in charges):
             return skip("an earlier charge is still being settled", amount, currency), None
         attempt = max((c.attempt for c in charges), default=0) + 1
@@ -416,7 +205,7 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
         charge = s.execute(select(Charge).where(Charge.id == charge_id)).scalar_one()
         invoice = s.execute(select(Invoice).where(Invoice.id == charge.invoice_id)).scalar_one()
         org = s.execute(select(Organisation).where(Organisation.id == charge.organisation_id)).scalar_one()
-        collection = _collection(s, invoice.id) or InvoiceCollection(  # type: ignore[arg-type]
+        collection = collection_of(s, invoice.id) or InvoiceCollection(  # type: ignore[arg-type]
             environment=environment, invoice_id=invoice.id, organisation_id=org.id)  # type: ignore[arg-type]
         charge.updated_at = collection.updated_at = utcnow()
         amount = round_money(charge.amount, charge.currency)  # the store keeps 4 decimals
@@ -447,7 +236,7 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
         charge.hard_decline = outcome.kind is DeclineKind.HARD
         s.add(charge)
         s.flush()
-        declined = [c for c in _charges(s, invoice.id) if c.status == "declined"]  # type: ignore[arg-type]
+        declined = [c for c in charges_of(s, invoice.id) if c.status == "declined"]  # type: ignore[arg-type]
         first_day = min((c.charged_on for c in declined if c.charged_on), default=charge.charged_on)
         decision = decide_retry(Decline(outcome.error_name, first_day or utcnow().date(), charge.hard_decline),
                                 get_settings(s).retry, len(declined) - 1)
@@ -524,7 +313,7 @@ def record_payments(environment: str, charge_ids: Iterable[int] | None = None) -
                  "day": c.charged_on or c.created_at.date()}
                 for c, i, k in s.execute(query.order_by(Charge.id)).all()]
     results: list[dict[str, Any]] = []
-    erps = _Erps(environment)
+    erps = LiveConnectors(environment)
     try:
         for job in jobs:
             ref, error = None, None
@@ -575,4 +364,3 @@ def pay(environment: str, invoice_ids: Iterable[int], actor: str | None = None, 
     if taken:
         record_payments(environment, taken)
     return rows
-

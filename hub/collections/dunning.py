@@ -15,13 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from connectors.business_central.writes import DRAFT, OrderLine
 from connectors.http import ApiError
 from hub.billing.rules.amounts import round_money
-from hub.collections.notifications import LiveConnectors, customer_sides, run_lock
 from hub.collections.outbox import enqueue
+from hub.collections.receivables import may_owe, owed
 from hub.collections.rules import (
     DEFAULT_LEVELS,
     CollectionRuleError,
@@ -45,11 +45,12 @@ from hub.platform.audit import record
 from hub.platform.db import session
 from hub.platform.hub_settings import get_section, put_section
 from hub.platform.models import Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod
+from hub.platform.runlock import run_lock
 from hub.platform.types import utcnow
+from hub.sync.customers import customer_sides
+from hub.sync.pool import LiveConnectors
 
 ERP_KIND = "business_central"
-#: invoices in these source states are not owed (yet or any more)
-_NOT_OWED = {"draft", "cancelled", "canceled", "void", "voided"}
 _FIELDS = ("enabled", "levels", "penalty_percent", "penalty_level", "penalty_item", "card_expiry_days")
 
 
@@ -142,15 +143,6 @@ class _Row:
     collection: InvoiceCollection | None
 
 
-def _balance(row: _Row) -> Decimal:
-    """What is still unpaid: the source's amount due less what the hub collected."""
-    coll = row.collection
-    if coll is not None and coll.paid_at is not None:
-        return Decimal(0)
-    due = row.invoice.amount_due if row.invoice.amount_due is not None else row.invoice.total
-    return max(Decimal(0), Decimal(due) - (coll.amount_collected if coll else Decimal(0)))
-
-
 def _open(row: _Row) -> OpenInvoice:
     inv, coll = row.invoice, row.collection
     currency = inv.currency or (row.organisation.currency if row.organisation else None)
@@ -159,7 +151,7 @@ def _open(row: _Row) -> OpenInvoice:
     return OpenInvoice(
         invoice_id=str(inv.id), number=inv.number,
         customer=row.organisation.name if row.organisation else inv.organisation_external_id or "?",
-        currency=currency, balance=round_money(_balance(row), currency),
+        currency=currency, balance=round_money(owed(inv, coll), currency),
         issue_date=min(inv.invoice_date or inv.due_date, inv.due_date),  # type: ignore[type-var]
         due_date=inv.due_date,  # type: ignore[arg-type]
         levels_notified=frozenset(coll.levels_notified or []) if coll else frozenset(),
@@ -168,18 +160,16 @@ def _open(row: _Row) -> OpenInvoice:
 
 def _rows(s: Session, organisations: list[Organisation] | None = None) -> list[_Row]:
     """Invoices that may still be owed (of ``organisations`` only, when given), with their state."""
-    query = (select(Invoice, Organisation, InvoiceCollection)
-             .outerjoin(Organisation, (Organisation.connector_id == Invoice.connector_id)
-                        & (Organisation.external_id == Invoice.organisation_external_id))
-             .outerjoin(InvoiceCollection, InvoiceCollection.invoice_id == Invoice.id)
-             .where(Invoice.is_deleted.is_(False), Invoice.due_date.is_not(None),
-                    or_(Invoice.amount_due.is_(None), Invoice.amount_due > 0), InvoiceCollection.paid_at.is_(None))
-             .order_by(Invoice.id))
+    query = may_owe(select(Invoice, Organisation, InvoiceCollection)
+                    .outerjoin(Organisation, (Organisation.connector_id == Invoice.connector_id)
+                               & (Organisation.external_id == Invoice.organisation_external_id))
+                    .outerjoin(InvoiceCollection, InvoiceCollection.invoice_id == Invoice.id)
+                    .where(col(Invoice.due_date).is_not(None), col(InvoiceCollection.paid_at).is_(None))
+                    .order_by(Invoice.id))
     if organisations is not None:
         query = query.where(or_(*[(Invoice.connector_id == o.connector_id)
                                   & (Invoice.organisation_external_id == o.external_id) for o in organisations]))
-    return [_Row(i, o, c) for i, o, c in s.execute(query).all()
-            if (i.status or "").strip().lower() not in _NOT_OWED]
+    return [_Row(i, o, c) for i, o, c in s.execute(query).all()]
 
 
 # --- the daily run -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from hub.collections.rules.notifications import valid_email
 from hub.platform.errors import CashrailError
@@ -185,3 +185,29 @@ def send(settings: SmtpSettings, message: EmailMessage) -> str:
 
 def _text(value: bytes | str) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def smtp_settings() -> SmtpSettings | None:
+    """The outgoing mail server from the hub settings (``CASHRAIL_SMTP_*``, read afresh); None
+    when ``CASHRAIL_SMTP_HOST`` is unset.
+
+    Raises:
+        ValueError: a setting is invalid (the message names the ``CASHRAIL_SMTP_`` variable).
+    """
+    from hub.platform.settings import Settings
+
+    def named(exc: ValidationError) -> ValueError:
+        first = exc.errors()[0]
+        field = "_".join(map(str, first["loc"])).upper().removeprefix("SMTP_")
+        return ValueError(f"CASHRAIL_SMTP_{field}: {first['msg']}" if field else f"CASHRAIL_SMTP: {first['msg']}")
+
+    try:
+        values = Settings().smtp()
+    except ValidationError as exc:
+        raise named(exc) from None
+    if not values.get("host"):
+        return None
+    try:
+        return SmtpSettings(**values)  # type: ignore[arg-type]  # validated here, field by field
+    except ValidationError as exc:
+        raise named(exc) from None

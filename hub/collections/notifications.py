@@ -1,246 +1,48 @@
 """Notification delivery (seed 002): each outbox row becomes an e-mail and/or a PSA ticket, once.
 
-Per pending :class:`~hub.models.NotificationMessage` the recipient is resolved (the PSA
-organisation's billing contact, else the ERP customer's contact or e-mail), the pure
-:func:`~hub.collections.plan_delivery` says what to send, and one
-:class:`~hub.models.NotificationDelivery` row per channel is committed before anything is sent.
-E-mails carry a Message-ID derived from their key; tickets carry their key in a marker line and
-are looked up in the PSA before any re-send, so a retried run never sends a channel twice.
-A channel that keeps failing is marked failed after ``max_attempts`` (visible in the CLI).
+Per pending :class:`~hub.platform.models.NotificationMessage` the recipient is resolved
+(:mod:`hub.collections.recipients`), the pure :func:`~hub.collections.rules.plan_delivery` says
+what to send, and one :class:`~hub.platform.models.NotificationDelivery` row per channel is
+committed before anything is sent. E-mails carry a Message-ID derived from their key; tickets
+carry their key in a marker line and are looked up in the PSA before any re-send, so a retried
+run never sends a channel twice. A channel that keeps failing is marked failed after
+``max_attempts`` (visible in the CLI).
 """
 
 from __future__ import annotations
 
-import fcntl
-import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Connection, select, text
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from connectors.http import ApiError
-from hub.collections.mailer import MailDeliveryError, SmtpSecurity, SmtpSettings, compose, send
+from hub.collections.mailer import MailDeliveryError, SmtpSettings, compose, send, smtp_settings
+from hub.collections.notification_settings import get_settings
 from hub.collections.outbox import notification_of
+from hub.collections.recipients import resolve_recipient
 from hub.collections.rules import (
     CollectionRuleError,
-    ContactRecord,
-    ContactSource,
-    NotificationSetting,
     NotificationSettings,
-    NotificationType,
-    Recipient,
-    TicketConfig,
-    choose_recipient,
     plan_delivery,
 )
 from hub.collections.rules.delivery import EmailDraft, TicketDraft
 from hub.collections.rules.notifications import delivery_key
-from hub.platform.audit import record
-from hub.platform.db import get_engine, session
-from hub.platform.errors import CashrailError
-from hub.platform.hub_settings import get_section, put_section
+from hub.platform.db import session
 from hub.platform.models import (
     Connector,
-    Contact,
     NotificationDelivery,
     NotificationMessage,
-    Organisation,
-    OrganisationLink,
 )
-from hub.platform.settings import get_settings as get_hub_settings
+from hub.platform.runlock import RunLock, run_lock
 from hub.platform.types import utcnow
-from hub.sync import cards
+from hub.sync.customers import CustomerSides, customer_sides
+from hub.sync.pool import LiveConnectors
 
-PSA_KIND = "bms"
 #: a channel that failed this often is marked failed (and its notification with it)
 MAX_ATTEMPTS = 5
-_TICKET_FIELDS = ("destination", "priority", "issue_type")
-_TYPE_FIELDS = ("email", "ticket", *_TICKET_FIELDS)
-_SHARED_FIELDS = ("sender_name", *_TICKET_FIELDS)
-
-
-# --- SMTP settings -------------------------------------------------------------------------
-
-
-class SmtpEnv(BaseSettings):
-    """The outgoing mail server, from ``CASHRAIL_SMTP_*`` variables (or ``.env``)."""
-
-    model_config = SettingsConfigDict(env_prefix="CASHRAIL_SMTP_", env_file=".env", extra="ignore")
-
-    host: str | None = None
-    port: int = 587
-    security: SmtpSecurity = SmtpSecurity.STARTTLS
-    username: str | None = None
-    password: SecretStr | None = None
-    from_address: str | None = None
-    from_name: str | None = None
-    timeout_seconds: float = 30
-    ca_bundle: str | None = None
-
-
-def smtp_settings() -> SmtpSettings | None:
-    """The SMTP settings from the environment; None when ``CASHRAIL_SMTP_HOST`` is unset.
-
-    Raises:
-        ValueError: a setting is invalid (the message names the ``CASHRAIL_SMTP_`` field).
-    """
-    env = SmtpEnv()
-    if not env.host:
-        return None
-    try:
-        return SmtpSettings(**env.model_dump(exclude_none=True))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "CASHRAIL_SMTP_" + "_".join(map(str, first["loc"])).upper() if first["loc"] else "CASHRAIL_SMTP"
-        raise ValueError(f"{name}: {first['msg']}") from None
-
-
-# --- settings (hub_settings section "notifications") ------------------------------------------
-
-
-def _known_types() -> str:
-    return ", ".join(t.value for t in NotificationType)
-
-
-def _settings_from(value: dict[str, Any]) -> NotificationSettings:
-    shared = value.get("ticket") or {}
-    per_type: dict[str, NotificationSetting] = {}
-    for name, cfg in (value.get("types") or {}).items():
-        own = {k: cfg[k] for k in _TICKET_FIELDS if cfg.get(k)}
-        per_type[name] = NotificationSetting(
-            email=bool(cfg.get("email", True)),
-            ticket=bool(cfg.get("ticket", True)),
-            ticket_config=TicketConfig(**{**{k: shared[k] for k in _TICKET_FIELDS if k in shared}, **own})
-            if own else None,
-        )
-    kwargs: dict[str, Any] = {"ticket_config": TicketConfig(**shared), "per_type": per_type}
-    if value.get("sender_name"):
-        kwargs["sender_name"] = value["sender_name"]
-    return NotificationSettings(**kwargs)
-
-
-def get_settings(s: Session) -> NotificationSettings:
-    """The environment's notification settings (every type on, the seed's ticket defaults)."""
-    return _settings_from(get_section(s, "notifications"))
-
-
-def update_settings(s: Session, type: str | None = None, **changes: Any) -> NotificationSettings:
-    """Change one type's switches (``email``, ``ticket``, ``destination``, ``priority``,
-    ``issue_type``) or, without ``type``, the shared ticket configuration and ``sender_name``.
-    None leaves a field as it is; for a type, an empty ``destination``/``priority``/``issue_type``
-    hands that field back to the shared configuration.
-
-    Raises:
-        CollectionRuleError: an unknown type (the known ones are listed) or field, or an
-        empty value; nothing is stored then.
-    """
-    before = get_section(s, "notifications")
-    value: dict[str, Any] = {**before, "ticket": dict(before.get("ticket") or {}),
-                             "types": {k: dict(v) for k, v in (before.get("types") or {}).items()}}
-    allowed = _TYPE_FIELDS if type is not None else _SHARED_FIELDS
-    for name in changes:
-        if name not in allowed:
-            raise CollectionRuleError(name, f"not a setting here (one of {', '.join(allowed)})")
-    changes = {k: v for k, v in changes.items() if v is not None}
-    for name in ("email", "ticket"):
-        if name in changes and not isinstance(changes[name], bool):
-            raise CollectionRuleError(name, f"must be true or false, not {changes[name]!r}")
-    if type is not None:
-        try:
-            kind = NotificationType(type)
-        except ValueError:
-            raise CollectionRuleError("type", f"no notification type {type!r} (one of {_known_types()})") from None
-        value["types"].setdefault(kind.value, {}).update(changes)
-    else:
-        if "sender_name" in changes:
-            if not str(changes["sender_name"]).strip():
-                raise CollectionRuleError("sender_name", "must not be empty")
-            value["sender_name"] = str(changes.pop("sender_name")).strip()
-        value["ticket"].update(changes)
-    settings = _settings_from(value)  # validates before anything is stored
-    put_section(s, "notifications", value, actor=s.info.get("actor"))
-    record(s, "settings.notifications", "hub_settings", "notifications", before=before, after=value)
-    return settings
-
-
-def settings_table(settings: NotificationSettings) -> list[dict[str, Any]]:
-    """One row per type: its switches and where its tickets go."""
-    rows = []
-    for kind in NotificationType:
-        r = settings.for_type(kind)
-        rows.append({"type": kind.value, "email": r.email, "ticket": r.ticket,
-                     "destination": r.ticket_config.destination, "priority": r.ticket_config.priority,
-                     "issue_type": r.ticket_config.issue_type})
-    return rows
-
-
-# --- recipient and PSA account ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CustomerSides:
-    """One customer's PSA organisation and ERP customer (either may be unknown)."""
-
-    psa: Organisation | None
-    erp: Organisation | None
-
-
-def customer_sides(s: Session, organisation_id: int | None) -> CustomerSides:
-    """The PSA and ERP sides of the organisation (linked through OrganisationLink)."""
-    org = s.get(Organisation, organisation_id) if organisation_id is not None else None
-    if org is None:
-        return CustomerSides(None, None)
-    card = s.get(Connector, org.connector_id)
-    is_psa = card is not None and card.kind == PSA_KIND
-    side = OrganisationLink.psa_organisation_id if is_psa else OrganisationLink.erp_organisation_id
-    link = s.execute(select(OrganisationLink).where(side == org.id)).scalar_one_or_none()
-    if is_psa:
-        return CustomerSides(org, s.get(Organisation, link.erp_organisation_id) if link else None)
-    return CustomerSides(s.get(Organisation, link.psa_organisation_id) if link else None, org)
-
-
-def _contacts(s: Session, org: Organisation | None) -> list[ContactRecord]:
-    if org is None:
-        return []
-    rows = s.execute(select(Contact).where(
-        Contact.connector_id == org.connector_id, Contact.organisation_external_id == org.external_id,
-        Contact.is_deleted.is_(False)).order_by(Contact.id)).scalars()
-    return [contact_record(c) for c in rows]
-
-
-def contact_record(c: Contact) -> ContactRecord:
-    """A hub contact as the recipient choice sees it."""
-    return ContactRecord(email=c.email, name=" ".join(p for p in (c.first_name, c.last_name) if p),
-                         language=c.language, is_billing_contact=c.is_billing_contact,
-                         is_primary=c.is_primary, is_active=c.is_active)
-
-
-def resolve_recipient(s: Session, organisation_id: int | None, contact_id: int | None = None) -> Recipient | None:
-    """Who to e-mail: the contact ``contact_id`` when the notification names one (a card
-    form goes to the contact chosen); else the billing contact, the PSA's first, then the ERP
-    customer's contact or e-mail."""
-    if contact_id is not None:
-        contact = s.get(Contact, contact_id)
-        if contact is None or contact.is_deleted:
-            return None
-        card = s.get(Connector, contact.connector_id)
-        source = ContactSource.PSA if card is not None and card.kind == PSA_KIND else ContactSource.ERP
-        chosen = choose_recipient([replace(contact_record(contact), is_billing_contact=True)], [])
-        return Recipient(chosen.email, chosen.name, chosen.language, source) if chosen else None
-    customer = customer_sides(s, organisation_id)
-    erp = _contacts(s, customer.erp)
-    if customer.erp is not None and customer.erp.email:
-        erp.append(ContactRecord(email=customer.erp.email, name=customer.erp.name))
-    return choose_recipient(_contacts(s, customer.psa), erp)
-
-
-# --- delivery ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -280,6 +82,8 @@ class _Work:
 
 
 _DONE = ("sent", "skipped", "failed")
+
+
 NO_SMTP = "no SMTP server configured (set CASHRAIL_SMTP_HOST and CASHRAIL_SMTP_FROM_ADDRESS)"
 
 
@@ -337,25 +141,6 @@ def _plan(s: Session, message: NotificationMessage, settings: NotificationSettin
                           ticket=plan.ticket,
                           account_id=account, location_id=location, psa_card=card))
     return work
-
-
-class LiveConnectors:
-    """One live connector per card for the length of a run (``transport``: tests)."""
-
-    def __init__(self, environment: str, transport: Any = None) -> None:
-        self.environment, self.transport = environment, transport
-        self._open: dict[str, Any] = {}
-
-    def get(self, name: str) -> Any:
-        if name not in self._open:
-            with session(self.environment) as s:
-                kwargs = {"transport": self.transport} if self.transport is not None else {}
-                self._open[name] = cards.instantiate(cards.get(s, name), **kwargs)
-        return self._open[name]
-
-    def close(self) -> None:
-        for connector in self._open.values():
-            connector.close()
 
 
 def _send_ticket(psas: LiveConnectors, work: _Work) -> str:
@@ -440,69 +225,6 @@ def _settle(environment: str, message_id: int, report: DeliveryReport) -> None:
             report.failed.append(entry)
         else:
             report.pending.append(entry)
-
-
-class RunLockLost(CashrailError, RuntimeError):
-    """The run's lock went with its database connection: another run may hold it now."""
-
-    status = 500
-
-
-@dataclass
-class RunLock:
-    """Whether a run holds its job's lock (truthy when taken); :meth:`check` says it still does."""
-
-    taken: bool
-    connection: Connection | None = None  # the PostgreSQL session holding the advisory lock
-
-    def __bool__(self) -> bool:
-        return self.taken
-
-    def check(self) -> None:
-        """Raise :class:`RunLockLost` if the lock's connection was cut (a file lock cannot be lost)."""
-        if self.connection is None:
-            return
-        if not self.connection.invalidated:
-            try:
-                self.connection.execute(text("SELECT 1"))
-                return
-            except DBAPIError as exc:
-                if not exc.connection_invalidated:
-                    raise
-        raise RunLockLost("the run lost its lock with its database connection; stopping before "
-                          "anything else is sent (the next run sends the rest)")
-
-
-@contextmanager
-def run_lock(job: str, environment: str) -> Iterator[RunLock]:
-    """Hold the lock of ``job`` in ``environment`` if it is free (yields a :class:`RunLock`, true
-    when taken): a PostgreSQL advisory lock, or a file lock beside a SQLite hub store."""
-    engine = get_engine()
-    if engine.dialect.name == "postgresql":
-        key = zlib.crc32(f"cashrail:{job}:{environment}".encode())
-        with engine.connect() as conn:
-            taken = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
-            try:
-                yield RunLock(taken, conn if taken else None)
-            finally:
-                if taken and not conn.invalidated:  # else the lock went with the connection
-                    try:
-                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    except DBAPIError as exc:
-                        if not exc.connection_invalidated:
-                            raise
-        return
-    path = get_hub_settings().data_dir / f"{job}-{environment}.lock"
-    with path.open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield RunLock(False)
-            return
-        try:
-            yield RunLock(True)
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def deliver(environment: str, *, smtp: SmtpSettings | None = None, transport: Any = None,

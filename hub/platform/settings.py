@@ -31,6 +31,22 @@ class Settings(BaseSettings):
     )
     tier: str = Field(default="connect1000", description="Subscription tier: its monthly action allowance.")
 
+    # the outgoing mail server (CASHRAIL_SMTP_*); validated as a whole by hub.collections.mailer
+    smtp_host: str | None = Field(default=None, description="SMTP server; no e-mail is sent while unset.")
+    smtp_port: int = 587
+    smtp_security: str = Field(default="starttls", description="starttls, ssl or none")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from_address: str | None = None
+    smtp_from_name: str | None = None
+    smtp_timeout_seconds: float = 30
+    smtp_ca_bundle: str | None = None
+
+    def smtp(self) -> dict[str, object]:
+        """The SMTP settings that are set, by their name without the ``smtp_`` prefix."""
+        return {name.removeprefix("smtp_"): value for name, value in self.model_dump().items()
+                if name.startswith("smtp_") and value is not None}
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:

@@ -13,7 +13,9 @@ from typing import Any
 from connectors.base import ConnectionReport
 from hub.billing import actions, generation, plans
 from hub.billing.rules import dashboard, errors
-from hub.collections import collect, dunning, notifications, payments
+from hub.collections import collect, collect_settings, dunning, payments
+from hub.collections import notification_settings as notify_settings
+from hub.collections import unpaid as unpaid_list
 from hub.collections.rules import CollectionRuleError
 from hub.platform.flowrun import run_flow
 from hub.platform.types import utcnow
@@ -256,7 +258,7 @@ def customer_status(actor: Actor, org_id: int) -> dict[str, Any]:
 
 def unpaid(actor: Actor, payment_method: str | None) -> list[dict[str, Any]]:
     with actor.session() as s:
-        return [row.as_json() for row in collect.unpaid_invoices(s, payment_method or None)]
+        return [row.as_json() for row in unpaid_list.unpaid_invoices(s, payment_method or None)]
 
 
 def pay(actor: Actor, ids: list[int]) -> list[dict[str, Any]]:
@@ -277,7 +279,7 @@ def _whole_numbers(text: str, name: str) -> list[int]:
 
 def collection_settings(actor: Actor) -> dict[str, Any]:
     with actor.session() as s:
-        return collect.get_settings(s).as_json()
+        return collect_settings.get_settings(s).as_json()
 
 
 def put_collection_settings(actor: Actor, body: CollectionSettingsIn | CollectionSettingsFormIn) -> dict[str, Any]:
@@ -291,9 +293,9 @@ def put_collection_settings(actor: Actor, body: CollectionSettingsIn | Collectio
                  "retry": {**current["retry"], "default": default}}
     else:
         value = body.model_dump(mode="json")
-    settings = collect.CollectionSettings.from_json(value)
+    settings = collect_settings.CollectionSettings.from_json(value)
     with actor.session() as s:
-        collect.put_settings(s, settings, actor=actor.email)
+        collect_settings.put_settings(s, settings, actor=actor.email)
     return settings.as_json()
 
 
@@ -316,10 +318,10 @@ def update_dunning(actor: Actor, body: DunningSettingsIn | DunningSettingsFormIn
 def notification_settings(actor: Actor) -> dict[str, Any]:
     """Every type's resolved settings; ``own`` lists the ticket fields a type sets itself."""
     with actor.session() as s:
-        settings = notifications.get_settings(s)
+        settings = notify_settings.get_settings(s)
         overrides = queries.notification_overrides(s)
     shared = settings.ticket_config
-    rows = [{**row, "own": overrides.get(row["type"], {})} for row in notifications.settings_table(settings)]
+    rows = [{**row, "own": overrides.get(row["type"], {})} for row in notify_settings.settings_table(settings)]
     return {"sender_name": settings.sender_name,
             "ticket": {"destination": shared.destination, "priority": shared.priority, "issue_type": shared.issue_type},
             "types": rows}
@@ -328,4 +330,4 @@ def notification_settings(actor: Actor) -> dict[str, Any]:
 def update_notifications(actor: Actor, type: str | None, body: NotificationTypeIn | NotificationSharedIn) -> None:
     """One type's row (``type``) or the shared ticket configuration and sender name."""
     with actor.session() as s:
-        notifications.update_settings(s, type, **body.model_dump())
+        notify_settings.update_settings(s, type, **body.model_dump())

@@ -10,11 +10,12 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from connectors.registry import connector_class
 from hub.billing.rules import dashboard
 from hub.collections import payments
+from hub.collections.receivables import may_owe, owed
 from hub.platform.hub_settings import get_section
 from hub.platform.models import (
     ENTITY_TABLES,
@@ -22,6 +23,7 @@ from hub.platform.models import (
     Connector,
     Contact,
     Invoice,
+    InvoiceCollection,
     Organisation,
     OrganisationLink,
     PaymentMethod,
@@ -223,8 +225,12 @@ def invoice_rows(s: Session, f: InvoiceFilter | None = None, *, organisation: Or
     if f.currency:
         query = query.where(Invoice.currency == f.currency)
     if f.unpaid:
-        query = query.where(Invoice.amount_due > 0)
-    rows = s.execute(query.order_by(Invoice.invoice_date.desc(), Invoice.id.desc()).limit(limit))
+        query = may_owe(query)
+    rows = list(s.execute(query.order_by(Invoice.invoice_date.desc(), Invoice.id.desc()).limit(limit)))
+    if f.unpaid:  # the one still-owed rule decides each row the query left
+        collections = {c.invoice_id: c for c in s.execute(select(InvoiceCollection).where(
+            col(InvoiceCollection.invoice_id).in_([inv.id for inv, _, _ in rows]))).scalars()}
+        rows = [r for r in rows if owed(r[0], collections.get(r[0].id)) > 0]
     return [{"id": inv.id, "number": inv.number, "connector": card_name, "customer": org_name,
              "status": inv.status, "invoice_date": _iso(inv.invoice_date), "due_date": _iso(inv.due_date),
              "currency": inv.currency, "total": _money(inv.total), "amount_due": _money(inv.amount_due)}

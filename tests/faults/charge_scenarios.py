@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import select
 
 from connectors.http import RetryPolicy
-from hub.collections import collect
+from hub.collections import collect, unpaid
 from hub.platform.db import session
 from hub.platform.models import Charge, Connector, InvoiceCollection
 from hub.platform.settings import get_settings
@@ -58,7 +58,7 @@ def _assert_failures_visible(report: collect.RunReport) -> int:
     rows = {r.key: r for r in report.settled + report.charged if r.key}
     open_ = [c for c in _charges() if c.status != "succeeded"]
     for charge in open_:
-        assert charge.status in collect.OPEN and charge.error, (charge.key, charge.status, charge.error)
+        assert charge.status in unpaid.OPEN and charge.error, (charge.key, charge.status, charge.error)
         if charge.key in rows:
             assert rows[charge.key].status == "unknown" and rows[charge.key].reason == charge.error
     return len(open_)
@@ -67,7 +67,7 @@ def _assert_failures_visible(report: collect.RunReport) -> int:
 def _age_open_charges() -> int:
     """The dead workers' open charges outlive the grace period a live run is given."""
     with session(ENV) as s:
-        open_ = Charge.status.in_(collect.OPEN)  # type: ignore[attr-defined]
+        open_ = Charge.status.in_(unpaid.OPEN)  # type: ignore[attr-defined]
         stale = list(s.execute(select(Charge).where(open_)).scalars())
         for charge in stale:
             charge.updated_at -= collect.PENDING_GRACE + timedelta(minutes=1)

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from connectors.http import RetryPolicy
-from hub.collections import collect
-from hub.collections.collect import CollectError, CollectionSettings
+from hub.collections import collect, collect_settings, unpaid
+from hub.collections.collect_settings import CollectionSettings
 from hub.collections.rules import ChargeTiming
+from hub.collections.rules.errors import CollectError
 from hub.platform.db import session
 from hub.platform.models import Charge, Connector, InvoiceCollection, NotificationMessage
 from hub.sync import cards
@@ -73,7 +74,7 @@ def test_an_invoice_sent_8_5_and_due_8_10_is_charged_on_8_10_once_and_recorded_i
 def test_charging_on_issue_takes_the_invoice_the_day_it_was_sent(world: World) -> None:
     inv = autopay_invoice(world, APPROVE)
     with session(ENV) as s:
-        collect.put_settings(s, CollectionSettings(timing=ChargeTiming.ON_ISSUE), actor="admin@example.com")
+        collect_settings.put_settings(s, CollectionSettings(timing=ChargeTiming.ON_ISSUE), actor="admin@example.com")
     assert [r.status for r in collect.run(ENV, AUG[5]).charged] == ["approved"]
     assert charges(inv)[0].charged_on == AUG[5]
 
@@ -228,29 +229,29 @@ def test_unpaid_invoices_filter_by_payment_method(world: World) -> None:
     customer(world, "3", "Nobody")
     none_inv = invoice(world, "3", "4")
     with session(ENV) as s:
-        assert [r.invoice_id for r in collect.unpaid_invoices(s)] == [card_inv, dd_inv, none_inv]
-        [row] = collect.unpaid_invoices(s, "card")
+        assert [r.invoice_id for r in unpaid.unpaid_invoices(s)] == [card_inv, dd_inv, none_inv]
+        [row] = unpaid.unpaid_invoices(s, "card")
         assert row.invoice_id == card_inv and row.method == "VISA ending 1111 (12/2030)" and row.source == "psa"
-        assert [r.invoice_id for r in collect.unpaid_invoices(s, "direct_debit")] == [dd_inv]
-        assert [r.invoice_id for r in collect.unpaid_invoices(s, "none")] == [none_inv]
+        assert [r.invoice_id for r in unpaid.unpaid_invoices(s, "direct_debit")] == [dd_inv]
+        assert [r.invoice_id for r in unpaid.unpaid_invoices(s, "none")] == [none_inv]
         with pytest.raises(CollectError, match="payment_method"):
-            collect.unpaid_invoices(s, "cheque")
+            unpaid.unpaid_invoices(s, "cheque")
     collect.pay(ENV, [card_inv], today=AUG[10])
     with session(ENV) as s:
-        assert collect.unpaid_invoices(s, "card") == []
+        assert unpaid.unpaid_invoices(s, "card") == []
 
 
 def test_settings_round_trip_and_bad_values_name_the_field(hub_db: str) -> None:
     with session(ENV) as s:
-        default = collect.get_settings(s)
+        default = collect_settings.get_settings(s)
         assert default.timing == ChargeTiming.ON_DUE_DATE and default.retry.default.days == (3, 5, 7)  # type: ignore[union-attr]
     value = {"timing": "on_issue", "not_before": "2012-08-01",
              "retry": {"default": {"basis": "days_of_month", "days": [2, 16], "max_retries": None},
                        "by_code": {"DO_NOT_HONOR": {"basis": "days_after_decline", "days": [1]}}}}
     with session(ENV) as s:
-        collect.put_settings(s, CollectionSettings.from_json(value), actor="admin@example.com")
+        collect_settings.put_settings(s, CollectionSettings.from_json(value), actor="admin@example.com")
     with session(ENV) as s:
-        stored = collect.get_settings(s)
+        stored = collect_settings.get_settings(s)
     assert stored.timing == ChargeTiming.ON_ISSUE and stored.not_before == date(2012, 8, 1)
     assert stored.retry.default.days == (2, 16) and stored.retry.by_code["DO_NOT_HONOR"].days == (1,)  # type: ignore[union-attr]
     for bad, field in (({"timing": "weekly"}, "timing"), ({"not_before": "soon"}, "not_before"),

@@ -68,7 +68,7 @@ def test_each_level_is_notified_once_and_the_penalty_raised_once(psa_invoice) ->
 
 
 def test_a_run_started_while_another_runs_does_nothing(psa_invoice) -> None:
-    from hub.collections.notifications import run_lock
+    from hub.platform.runlock import run_lock
 
     with run_lock("dunning", "sandbox"):
         busy = dunning.run("sandbox", day(20))

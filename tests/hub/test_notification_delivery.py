@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import event, select, text
 
 from connectors.sandbox.bms import SandboxServer
-from hub.collections import notifications
+from hub.collections import mailer, notification_settings, notifications
 from hub.collections.mailer import SmtpSecurity, SmtpSettings
 from hub.collections.outbox import enqueue
 from hub.collections.rules import CollectionRuleError, Notification, NotificationType
+from hub.platform import runlock
 from hub.platform.db import get_engine, session
 from hub.platform.models import NotificationDelivery, NotificationMessage
 from tests.hub.collections.conftest import LoopbackSmtp, smtp_server  # noqa: F401  (fixture)
@@ -43,7 +44,7 @@ def overdue(level: int, key: str, customer: str = "Berg GmbH") -> Notification:
 
 def email_only(s) -> None:
     for kind in NotificationType:
-        notifications.update_settings(s, kind.value, ticket=False)
+        notification_settings.update_settings(s, kind.value, ticket=False)
 
 
 def statuses(environment: str = "sandbox") -> dict[str, str]:
@@ -157,7 +158,7 @@ def bms() -> Iterator[SandboxServer]:
 def test_a_ticket_whose_answer_was_lost_is_found_not_created_twice(hub_db, bms) -> None:
     account = httpx.get(f"{bms.url}/_admin/records/accounts").json()[0]
     with session("sandbox") as s:
-        notifications.update_settings(s, "overdue_2", email=False, destination="Accounts Receivable",
+        notification_settings.update_settings(s, "overdue_2", email=False, destination="Accounts Receivable",
                                       priority="High", issue_type="Payment")
         org = organisation(s, bms_card(s, bms.url), str(account["Id"]), account["AccountName"], raw=account)
         enqueue(s, overdue(2, "inv-3", account["AccountName"]), organisation_id=org.id)
@@ -181,7 +182,7 @@ def test_a_ticket_whose_answer_was_lost_is_found_not_created_twice(hub_db, bms) 
 def test_a_ticket_whose_answer_and_look_up_both_failed_is_found_by_the_next_run(hub_db, bms) -> None:
     account = httpx.get(f"{bms.url}/_admin/records/accounts").json()[0]
     with session("sandbox") as s:
-        notifications.update_settings(s, "overdue_1", email=False)
+        notification_settings.update_settings(s, "overdue_1", email=False)
         org = organisation(s, bms_card(s, bms.url), str(account["Id"]), account["AccountName"], raw=account)
         enqueue(s, overdue(1, "inv-2", account["AccountName"]), organisation_id=org.id)
     perms = httpx.get(f"{bms.url}/_admin/permissions").json()["permissions"]
@@ -205,7 +206,7 @@ def test_a_ticket_whose_answer_and_look_up_both_failed_is_found_by_the_next_run(
 def test_a_ticket_create_that_failed_outright_is_sent_on_the_next_run(hub_db, bms) -> None:
     account = httpx.get(f"{bms.url}/_admin/records/accounts").json()[0]
     with session("sandbox") as s:
-        notifications.update_settings(s, "payment_failed", email=False)
+        notification_settings.update_settings(s, "payment_failed", email=False)
         org = organisation(s, bms_card(s, bms.url), str(account["Id"]), account["AccountName"], raw=account)
         enqueue(s, Notification(type=NotificationType.PAYMENT_FAILED, key="pay-1", customer_name="X",
                                 invoice_number="INV-1", amount=Decimal("10.00"), currency="USD"),
@@ -229,42 +230,42 @@ def test_a_ticket_create_that_failed_outright_is_sent_on_the_next_run(hub_db, bm
 def test_settings_name_the_unknown_type_and_field_and_store_nothing(hub_db) -> None:
     with session("sandbox") as s:
         with pytest.raises(CollectionRuleError, match="no notification type 'overdue_9'.*payment_succeeded"):
-            notifications.update_settings(s, "overdue_9", email=False)
+            notification_settings.update_settings(s, "overdue_9", email=False)
         with pytest.raises(CollectionRuleError, match="colour"):
-            notifications.update_settings(s, "overdue_1", colour="red")
+            notification_settings.update_settings(s, "overdue_1", colour="red")
         with pytest.raises(CollectionRuleError, match="email"):
-            notifications.update_settings(s, "overdue_1", email="yes")
+            notification_settings.update_settings(s, "overdue_1", email="yes")
         with pytest.raises(CollectionRuleError, match="ticket.priority"):
-            notifications.update_settings(s, priority=" ")
-        notifications.update_settings(s, "card_expiring", ticket=False, priority="Low")
-        notifications.update_settings(s, destination="Service Desk", sender_name="Acme MSP Accounts")
+            notification_settings.update_settings(s, priority=" ")
+        notification_settings.update_settings(s, "card_expiring", ticket=False, priority="Low")
+        notification_settings.update_settings(s, destination="Service Desk", sender_name="Acme MSP Accounts")
     with session("sandbox") as s:
-        settings = notifications.get_settings(s)
+        settings = notification_settings.get_settings(s)
     card = settings.for_type(NotificationType.CARD_EXPIRING)
     assert (card.email, card.ticket, card.ticket_config.priority, card.ticket_config.destination) == (
         True, False, "Low", "Service Desk")
     assert settings.for_type(NotificationType.OVERDUE_1).ticket_config.destination == "Service Desk"
     assert settings.sender_name == "Acme MSP Accounts"
     with session("sandbox") as s:  # an empty value hands the field back to the shared configuration
-        notifications.update_settings(s, "card_expiring", priority="")
-        notifications.update_settings(s, priority="High")
+        notification_settings.update_settings(s, "card_expiring", priority="")
+        notification_settings.update_settings(s, priority="High")
     with session("sandbox") as s:
-        assert notifications.get_settings(s).for_type(NotificationType.CARD_EXPIRING).ticket_config.priority == "High"
+        assert notification_settings.get_settings(s).for_type(NotificationType.CARD_EXPIRING).ticket_config.priority == "High"
 
 
 def test_smtp_settings_come_from_cashrail_smtp_variables(monkeypatch) -> None:
     monkeypatch.delenv("CASHRAIL_SMTP_HOST", raising=False)
-    assert notifications.smtp_settings() is None
+    assert mailer.smtp_settings() is None
     monkeypatch.setenv("CASHRAIL_SMTP_HOST", "mail.example.com")
     monkeypatch.setenv("CASHRAIL_SMTP_FROM_ADDRESS", "not-an-address")
     with pytest.raises(ValueError, match="CASHRAIL_SMTP_FROM_ADDRESS"):
-        notifications.smtp_settings()
+        mailer.smtp_settings()
     monkeypatch.setenv("CASHRAIL_SMTP_FROM_ADDRESS", SMTP_FROM)
     monkeypatch.setenv("CASHRAIL_SMTP_PORT", "465")
     monkeypatch.setenv("CASHRAIL_SMTP_SECURITY", "ssl")
     monkeypatch.setenv("CASHRAIL_SMTP_USERNAME", "ar")
     monkeypatch.setenv("CASHRAIL_SMTP_PASSWORD", "pw")
-    got = notifications.smtp_settings()
+    got = mailer.smtp_settings()
     assert got is not None and (got.port, got.security, got.password.get_secret_value()) == (465, "ssl", "pw")
 
 
@@ -290,7 +291,7 @@ def test_a_run_started_while_another_delivers_sends_nothing(hub_db, smtp_server)
         contact(s, org, "ina@berg.example.de")
         enqueue(s, overdue(1, "inv-6"), organisation_id=org.id)
 
-    with notifications.run_lock("deliver-notifications", "sandbox") as taken:
+    with runlock.run_lock("deliver-notifications", "sandbox") as taken:
         assert taken
         busy = notifications.deliver("sandbox", smtp=smtp(smtp_server))
     done = notifications.deliver("sandbox", smtp=smtp(smtp_server))
@@ -307,7 +308,7 @@ def test_a_run_whose_lock_connection_is_cut_stops_before_sending_more(hub_db, sm
         contact(s, org, "ina@berg.example.de")
         enqueue(s, overdue(1, "inv-5"), organisation_id=org.id)
 
-    with notifications.run_lock("deliver-notifications", "sandbox") as lock:
+    with runlock.run_lock("deliver-notifications", "sandbox") as lock:
         assert lock
         lock.check()  # held: nothing to say
         pid = lock.connection.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
@@ -319,7 +320,7 @@ def test_a_run_whose_lock_connection_is_cut_stops_before_sending_more(hub_db, sm
                     break
             time.sleep(0.05)
         second = notifications.deliver("sandbox", smtp=smtp(smtp_server))  # the lock is free: another run takes it
-        with pytest.raises(notifications.RunLockLost, match="lost its lock"):
+        with pytest.raises(runlock.RunLockLost, match="lost its lock"):
             lock.check()
     # leaving the block does not fail over the lock that is already gone
 

@@ -1,10 +1,12 @@
-"""The collection rules' error: it names the field (or subject) it is about, like billing's."""
+"""The collections' errors: a broken rule names the field (or subject) it is about, like billing's;
+bad collection input or settings name the field."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from hub.billing.rules.errors import BillingRuleError
+from hub.platform.errors import InputError
 
 
 class CollectionRuleError(BillingRuleError):
@@ -28,3 +30,8 @@ def require_currency(code: object, field: str = "currency") -> str:
     if len(text) != 3 or not text.isalpha():
         raise CollectionRuleError(field, f"must be a 3-letter ISO 4217 code, not {code!r}")
     return text
+
+
+class CollectError(InputError):
+    """Bad collection input or settings, naming the field."""
+
