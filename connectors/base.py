@@ -7,13 +7,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, Self, get_args
 from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import BaseModel, Field, model_validator
 
 Record = dict[str, Any]
+
+#: what a connector is to the hub: the PSA it syncs service data from and raises tickets in,
+#: the ERP it syncs finance data from and posts documents to, or the payment gateway it charges
+Role = Literal["psa", "erp", "gateway"]
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,7 @@ class SourceConnector(ABC):
     """
 
     kind: ClassVar[str]
+    role: ClassVar[Role]
     title: ClassVar[str]
     settings_model: ClassVar[type[SyncSettings]]
     secrets_model: ClassVar[type[BaseModel]]
@@ -173,7 +179,7 @@ class SourceConnector(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
-    def __enter__(self) -> SourceConnector:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from connectors.base import Check, ConnectionReport, Record, SourceConnector, StreamSpec, SyncSettings
+from connectors.base import Check, ConnectionReport, Record, Role, SourceConnector, StreamSpec, SyncSettings
 from connectors.bms.auth import BmsAuth
 from connectors.bms.streams import (
     ADMIN_VIEW,
@@ -99,6 +99,7 @@ class BmsConnector(SourceConnector):
     """Reads organisations, contacts, contracts, tickets and invoices from BMS; creates tickets."""
 
     kind: ClassVar[str] = "bms"
+    role: ClassVar[Role] = "psa"
     title: ClassVar[str] = "Kaseya BMS"
     settings_model = BmsSettings
     secrets_model = BmsSecrets

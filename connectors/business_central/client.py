@@ -20,6 +20,7 @@ from connectors.base import (
     Check,
     ConnectionReport,
     Record,
+    Role,
     SourceConnector,
     StreamSpec,
     SyncSettings,
@@ -134,6 +135,7 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
     """Reads customers, contacts, items, sales invoices and orders; writes sales documents."""
 
     kind: ClassVar[str] = "business_central"
+    role: ClassVar[Role] = "erp"
     title: ClassVar[str] = "Microsoft Dynamics 365 Business Central"
     settings_model = BcSettings
     secrets_model = BcSecrets

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from connectors.base import Check, ConnectionReport, Record, RemoteSettings, SourceConnector, StreamSpec
+from connectors.base import Check, ConnectionReport, Record, RemoteSettings, Role, SourceConnector, StreamSpec
 from connectors.http import (
     ApiClient,
     ApiError,
@@ -133,6 +133,7 @@ class BlueSnapConnector(SourceConnector):
     """The BlueSnap payment gateway: a connector card with Test Connection and no sync streams."""
 
     kind: ClassVar[str] = "bluesnap"
+    role: ClassVar[Role] = "gateway"
     title: ClassVar[str] = "BlueSnap"
     # A gateway has no page size or lookback: its card is not a sync source.
     settings_model = BlueSnapSettings  # type: ignore[assignment]
