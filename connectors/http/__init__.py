@@ -4,6 +4,7 @@
 - ``errors``: :class:`ApiError` and its subclasses; reading ``(code, message)`` from error bodies.
 - ``retry``: :class:`RetryPolicy` (backoff, ``Retry-After``) and the sliding-window :class:`RateLimiter`.
 - ``paging``: :class:`PageGuard` and :func:`fingerprint`, against servers that loop.
+- ``once``: :func:`send_once`, a keyed write sent at most once when answers get lost.
 - ``records``: :func:`get_ci` and :func:`pop_ci`, for vendors whose key casing varies.
 """
 
@@ -21,6 +22,7 @@ from connectors.http.errors import (
     TransportError,
     default_error_parser,
 )
+from connectors.http.once import send_once
 from connectors.http.paging import PageGuard, fingerprint
 from connectors.http.records import get_ci, pop_ci
 from connectors.http.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RateLimiter, RetryPolicy
@@ -29,5 +31,5 @@ __all__ = [
     "IDEMPOTENT_METHODS", "RETRYABLE_STATUSES", "ApiClient", "ApiError", "AuthenticationError", "ClientRequestError",
     "ErrorParser", "NotFoundError", "PageGuard", "PaginationLoopError", "PermissionDeniedError", "RateLimitedError",
     "RateLimiter", "RetryPolicy", "ServerError", "TransportError", "default_error_parser", "fingerprint", "get_ci",
-    "pop_ci",
+    "pop_ci", "send_once",
 ]
