@@ -11,14 +11,14 @@ from collections.abc import Generator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from connectors.base import Check, ConnectionReport, Record, Role, SourceConnector, StreamSpec, SyncSettings
+from connectors.base import Check, ConnectionReport, Record, Role, SourceConnector, StreamSpec
 from connectors.bms.auth import BmsAuth
 from connectors.bms.envelope import checked
+from connectors.bms.settings import BmsSecrets, BmsSettings
 from connectors.bms.streams import (
     ADMIN_VIEW,
     API_ACCESS,
@@ -46,44 +46,6 @@ __all__ = ["MAX_WALKS", "BmsConnector", "BmsSecrets", "BmsSettings", "ticket_mar
 HOUR = 3600.0
 #: walks of one list before a sync gives up on a source whose records keep moving between pages
 MAX_WALKS = 5
-
-
-class BmsSettings(SyncSettings):
-    """The BMS connector card's settings (seed 002: company, username, server URL)."""
-
-    url_fields = ("server_url",)
-
-    company: str = Field(min_length=1, description="BMS company name (tenant), as on the My Profile page")
-    username: str = Field(min_length=1, description="API user's username")
-    server_url: str = Field(min_length=1, description="Server URL, e.g. https://api.bms.kaseya.com")
-    time_zone: str = Field(default="UTC", description="Tenant time zone of BMS timestamps (IANA name)")
-    rate_limit_per_hour: int = Field(default=1500, ge=0, description="Calls per hour per endpoint (0: no limit)")
-    detail_concurrency: int = Field(default=4, ge=1, le=16, description="Invoice detail requests in flight")
-    timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout")
-
-    @field_validator("server_url")
-    @classmethod
-    def _normalise_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if "://" not in value:
-            value = f"https://{value}"  # the seed's example is a bare host: bms.kaseya.com
-        url = httpx.URL(value)
-        if url.scheme not in {"http", "https"} or not url.host:
-            raise ValueError(f"not an http(s) URL: {value!r}")
-        return value
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from None
-        return value
-
-
-class BmsSecrets(BaseModel):
-    password: SecretStr = Field(description="API user's password")
 
 
 def _page_fingerprint(records: list[Record]) -> str:

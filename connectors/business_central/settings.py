@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from connectors.base import SyncSettings
+from connectors.base import SyncSettings, http_url
 
 
 class BcSettings(SyncSettings):
@@ -47,16 +46,12 @@ class BcSettings(SyncSettings):
     @field_validator("notification_url")
     @classmethod
     def _optional_url(cls, value: str | None) -> str | None:
-        return cls._http_url(value) if value and value.strip() else None
+        return http_url(value) if value and value.strip() else None
 
     @field_validator("api_url", "authority_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        url = httpx.URL(value)
-        if url.scheme not in {"http", "https"} or not url.host:
-            raise ValueError(f"not an http(s) URL: {value!r}")
-        return value
+        return http_url(value)
 
     @field_validator("tenant_id", "client_id", "environment", "company")
     @classmethod
