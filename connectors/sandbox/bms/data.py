@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 Record = dict[str, Any]
@@ -399,7 +399,13 @@ def _cents(c: int) -> float:
     return c / 100
 
 
-def make_account(state: SandboxState, rng: Rng, aid: int, created: str, modified: str) -> Record:
+class LocationIds(Protocol):
+    """Where new account locations take their ids from (the sandbox state)."""
+
+    next_location_id: int
+
+
+def make_account(state: LocationIds, rng: Rng, aid: int, created: str, modified: str) -> Record:
     name = f"{rng.pick(_WORDS)} {rng.pick(_WORDS)} {rng.pick(_SUFFIX)}"
     loc_id = state.next_location_id
     state.next_location_id += 1

@@ -8,11 +8,11 @@ from .data import (
     ENTITY_SETS,
     PERMISSION_FOR,
     TABLE_FOR,
-    BcState,
-    bms_accounts,
     normalize_name,
 )
+from .seed import bms_accounts
 from .server import SandboxServer
+from .state import BcState
 
 __all__ = ["ALL_PERMISSION_SETS", "BC_RESOURCE", "ENTITY_SETS", "PERMISSION_FOR", "TABLE_FOR", "BcApi",
            "BcSandboxApp", "BcState", "SandboxServer", "bms_accounts", "create_app", "generate_tls",

@@ -11,7 +11,8 @@ from connectors.sandbox.net import LoopbackServer
 
 from .app import create_app
 from .certs import generate_tls
-from .data import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ENVIRONMENT, DEFAULT_TENANT_ID, BcState
+from .data import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ENVIRONMENT, DEFAULT_TENANT_ID
+from .state import BcState
 
 
 class SandboxServer(LoopbackServer):
