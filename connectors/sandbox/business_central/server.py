@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from typing import Any
 
-from connectors.sandbox.net import LoopbackServer
+from connectors.sandbox.net import LoopbackServer, SslFiles
 
 from .app import create_app
 from .certs import generate_tls
@@ -46,7 +46,7 @@ class SandboxServer(LoopbackServer):
     scheme = "https"
     thread_name = "bc-sandbox"
 
-    def ssl_files(self) -> dict[str, str]:
+    def ssl_files(self) -> SslFiles:
         return {"ssl_certfile": self.tls.cert_path, "ssl_keyfile": self.tls.key_path}
 
     # --- addresses and credentials -------------------------------------------
