@@ -9,15 +9,7 @@ from fastapi.responses import JSONResponse
 
 from .data import Record
 from .state import SandboxState
-from .wire import (
-    authorize,
-    lower_keys,
-    modified_since,
-    ok,
-    paging,
-    parse_bool,
-    parse_int,
-)
+from .wire import authorize, lower_keys, modified_since, ok, paging, parse_bool, parse_int
 
 
 def register(app: FastAPI, state: SandboxState) -> None:

@@ -10,18 +10,7 @@ from fastapi.responses import JSONResponse
 
 from .data import Record, dec, money, parse_ts, totals
 from .state import SandboxState
-from .wire import (
-    ApiError,
-    authorize,
-    field_error,
-    json_body,
-    lower_keys,
-    ok,
-    paging,
-    parse_int,
-    timestamp,
-    validation,
-)
+from .wire import ApiError, authorize, field_error, json_body, lower_keys, ok, paging, parse_int, timestamp, validation
 
 
 def register(app: FastAPI, state: SandboxState) -> None:

@@ -25,6 +25,15 @@ class PostingApi(BcApiBase):
             raise BcError(400, "Application_DialogException",
                           f"You cannot post this type of document when Customer {cust['number']} is blocked.")
 
+    def post_draft(self, company: Company, cust: Record | None, doc: Record, title: str, series: str) -> None:
+        """Post a draft document: it takes a posted number from ``series``, is Open, and has a posting date."""
+        if doc["status"] != "Draft":
+            raise BcError(400, "Application_DialogException", f"{title} {doc['number']} is already posted.")
+        self.post_invoice_from(company, cust, doc)
+        doc["number"] = self.state.next_number(series)
+        doc["status"] = "Open"
+        doc["postingDate"] = doc["postingDate"] or self.state.today()
+
     def bound_action(self, company: Company, kind: str, doc: Record, action: str, headers: dict[str, str]) -> Resp:
         st = self.state
         with st.lock:
@@ -55,13 +64,7 @@ class PostingApi(BcApiBase):
                 st.stats.documents_created["postedInvoices"] += 1
                 return Resp(204)
             if kind == "salesInvoices" and action == "post":
-                if doc["status"] != "Draft":
-                    raise BcError(400, "Application_DialogException",
-                                  f"Sales invoice {doc['number']} is already posted.")
-                self.post_invoice_from(company, cust, doc)
-                doc["number"] = st.next_number("PSI")
-                doc["status"] = "Open"
-                doc["postingDate"] = doc["postingDate"] or st.today()
+                self.post_draft(company, cust, doc, "Sales invoice", "PSI")
                 doc["remainingAmount"] = doc["totalAmountIncludingTax"]
                 if cust is not None:
                     cust["balanceDue"] += doc["remainingAmount"]
@@ -69,13 +72,7 @@ class PostingApi(BcApiBase):
                 st.stats.documents_created["postedInvoices"] += 1
                 return Resp(204)
             if kind == "salesCreditMemos" and action == "post":
-                if doc["status"] != "Draft":
-                    raise BcError(400, "Application_DialogException",
-                                  f"Sales credit memo {doc['number']} is already posted.")
-                self.post_invoice_from(company, cust, doc)
-                doc["number"] = st.next_number("PSCM")
-                doc["status"] = "Open"
-                doc["postingDate"] = doc["postingDate"] or st.today()
+                self.post_draft(company, cust, doc, "Sales credit memo", "PSCM")
                 credit = doc["totalAmountIncludingTax"]
                 applied = company.sets["salesInvoices"].get(doc["invoiceId"])
                 if applied is not None and applied["remainingAmount"] > 0:
