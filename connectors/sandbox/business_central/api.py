@@ -8,13 +8,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .data import (
-    ENTITY_SETS,
-    LINE_SETS,
-    PAYMENT_SETS,
-    TABLE_FOR,
-    Record,
-)
+from .data import ENTITY_SETS, LINE_SETS, PAYMENT_SETS, TABLE_FOR, Record
 from .documents import DocumentsApi
 from .odata import ODataError
 from .payments import PaymentsApi
@@ -39,7 +33,6 @@ def _segments(rest: str) -> list[tuple[str, str | None]]:
             key = key.strip("'")
         out.append((m.group(1), key))
     return out
-
 
 
 class BcApi(DocumentsApi, PostingApi, PaymentsApi):

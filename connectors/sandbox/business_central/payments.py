@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .data import (
-    EMPTY_GUID,
-    Record,
-    dec,
-)
+from .data import EMPTY_GUID, Record, dec
 from .reading import BcApiBase
 from .state import Company
 from .wire import BcError, Ctx, Resp, bad

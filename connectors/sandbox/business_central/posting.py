@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .data import (
-    Record,
-    compute_totals,
-    invoice_record,
-    make_etag,
-)
+from .data import Record, compute_totals, invoice_record, make_etag
 from .reading import BcApiBase
 from .state import Company
 from .wire import BcError, Resp, bad

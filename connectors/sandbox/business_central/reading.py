@@ -10,16 +10,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .data import (
-    EMPTY_GUID,
-    ENTITY_SETS,
-    LINE_SETS,
-    PAYMENT_FIELDS,
-    PERMISSION_FOR,
-    TABLE_FOR,
-    Record,
-    public,
-)
+from .data import EMPTY_GUID, ENTITY_SETS, LINE_SETS, PAYMENT_FIELDS, PERMISSION_FOR, TABLE_FOR, Record, public
 from .odata import Filter, ODataError, decode_token, encode_token, parse_filter, parse_list
 from .state import BcState, Company
 from .wire import BcError, Ctx, Resp, bad
@@ -39,7 +30,6 @@ def _page_size(headers: dict[str, str]) -> tuple[int, str | None]:
             n = max(1, min(n, MAX_PAGE_SIZE))
             return n, f"odata.maxpagesize={n}"
     return DEFAULT_PAGE_SIZE, None
-
 
 
 def _sort_str(v: Any) -> str:
@@ -188,7 +178,7 @@ class BcApiBase:
         hdrs = {"Preference-Applied": applied} if applied else {}
         return Resp(200, body, hdrs)
 
-    # --- writing ------------------------------------------------------------------
+    # --- checks every write shares ---------------------------------------------------
     def _json(self, body: bytes) -> Record:
         if not body:
             return {}

@@ -32,7 +32,6 @@ from .data import (
 )
 from .seed import generate
 
-# --- state -------------------------------------------------------------------
 
 @dataclass
 class Faults:
