@@ -7,13 +7,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, Self, get_args
 from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import BaseModel, Field, model_validator
 
 Record = dict[str, Any]
+
+#: what a connector is to the hub: the PSA it syncs service data from and raises tickets in,
+#: the ERP it syncs finance data from and posts documents to, or the payment gateway it charges
+Role = Literal["psa", "erp", "gateway"]
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,27 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def http_url(value: str, *, bare_host: bool = False, drop_suffix: str = "") -> str:
+    """``value`` as an http(s) URL with a host and no trailing slash (a settings validator).
+
+    Args:
+        bare_host: a value without a scheme is a bare host, reached over https.
+        drop_suffix: a path people paste along with the root URL, taken off.
+
+    Raises:
+        ValueError: not an http(s) URL with a host.
+    """
+    value = value.strip().rstrip("/")
+    if bare_host and "://" not in value:
+        value = f"https://{value}"
+    if drop_suffix and value.endswith(drop_suffix):
+        value = value[: -len(drop_suffix)]
+    url = httpx.URL(value)
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value
+
+
 class RemoteSettings(BaseModel):
     """Settings of a card that calls a server: its URLs must be https.
 
@@ -133,8 +159,11 @@ class SourceConnector(ABC):
     """
 
     kind: ClassVar[str]
+    role: ClassVar[Role]
     title: ClassVar[str]
-    settings_model: ClassVar[type[SyncSettings]]
+    #: a sync source's settings are SyncSettings (the conformance suite checks it); a gateway,
+    #: which has no streams, only needs RemoteSettings
+    settings_model: ClassVar[type[RemoteSettings]]
     secrets_model: ClassVar[type[BaseModel]]
     streams: ClassVar[tuple[StreamSpec, ...]]
     #: settings an admin is asked for first, in this order; "secrets" marks where the secrets
@@ -173,7 +202,7 @@ class SourceConnector(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
-    def __enter__(self) -> SourceConnector:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

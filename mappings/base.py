@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -144,7 +144,14 @@ def text(raw: Mapping[str, Any], name: str, *, required: bool = False, max_lengt
     return result or None
 
 
+@overload
+def ident(raw: Mapping[str, Any], name: str, *, required: Literal[True] = True) -> str: ...
+@overload
+def ident(raw: Mapping[str, Any], name: str, *, required: bool) -> str | None: ...
+
+
 def ident(raw: Mapping[str, Any], name: str, *, required: bool = True) -> str | None:
+    """An external id (a string, or a whole number as text); required ones are never None."""
     found = value(raw, name) if required else value(raw, name, None)
     if found is None:
         return None
@@ -173,6 +180,12 @@ def integer(raw: Mapping[str, Any], name: str) -> int | None:
         return int(str(found))
     except ValueError:
         raise MappingError(name, f"is not a whole number: {found!r}") from None
+
+
+@overload
+def money(raw: Mapping[str, Any], name: str, *, required: Literal[True]) -> Decimal: ...
+@overload
+def money(raw: Mapping[str, Any], name: str, *, required: bool = False) -> Decimal | None: ...
 
 
 def money(raw: Mapping[str, Any], name: str, *, required: bool = False) -> Decimal | None:

@@ -34,7 +34,7 @@ def _default_of(items: Any, key: str, field: str) -> str | None:
 
 def organisation(raw: Mapping[str, Any], ctx: MappingContext) -> MappedRecord:
     return MappedRecord(
-        external_id=ident(raw, "Id"),  # type: ignore[arg-type]
+        external_id=ident(raw, "Id"),
         source_modified_at=timestamp(raw, "ModifiedOn", ctx, required=True),
         raw=raw,
         fields={
@@ -54,7 +54,7 @@ def organisation(raw: Mapping[str, Any], ctx: MappingContext) -> MappedRecord:
 
 def contact(raw: Mapping[str, Any], ctx: MappingContext) -> MappedRecord:
     return MappedRecord(
-        external_id=ident(raw, "Id"),  # type: ignore[arg-type]
+        external_id=ident(raw, "Id"),
         source_modified_at=timestamp(raw, "ModifiedOn", ctx, required=True),
         raw=raw,
         fields={
@@ -77,7 +77,7 @@ def contact(raw: Mapping[str, Any], ctx: MappingContext) -> MappedRecord:
 
 def contract(raw: Mapping[str, Any], ctx: MappingContext) -> MappedRecord:
     return MappedRecord(
-        external_id=ident(raw, "Id"),  # type: ignore[arg-type]
+        external_id=ident(raw, "Id"),
         source_modified_at=timestamp(raw, "ModifiedOn", ctx),  # the summary has none
         raw=raw,
         fields={
@@ -99,7 +99,7 @@ def ticket(raw: Mapping[str, Any], ctx: MappingContext) -> MappedRecord:
     # The tickets search filters on LastActivityUpdate, so that is the cursor.
     last_activity = timestamp(raw, "LastActivityUpdate", ctx, required=True)
     return MappedRecord(
-        external_id=ident(raw, "Id"),  # type: ignore[arg-type]
+        external_id=ident(raw, "Id"),
         source_modified_at=last_activity,
         raw=raw,
         fields={
@@ -131,7 +131,7 @@ def _invoice_line(raw: Mapping[str, Any], position: int) -> dict[str, Any]:
         "description": text(raw, "Description", max_length=4000),
         "quantity": quantity,
         "unit_price": unit_price,
-        "amount": amount if amount is not None else quantity * unit_price,  # type: ignore[operator]
+        "amount": amount if amount is not None else quantity * unit_price,
     }
 
 
@@ -141,7 +141,7 @@ def invoice(raw: Mapping[str, Any], ctx: MappingContext) -> MappedRecord:
     if not isinstance(lines, list):
         raise MappingError("LineItems", "is not a list")
     return MappedRecord(
-        external_id=ident(raw, "Id"),  # type: ignore[arg-type]
+        external_id=ident(raw, "Id"),
         source_modified_at=timestamp(raw, "ModifiedOn", ctx),
         raw=raw,
         fields={

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from mappings.base import (
     MappedRecord,
@@ -21,7 +22,15 @@ from mappings.base import (
 )
 
 
-def _common(raw: Mapping[str, Any], ctx: MappingContext) -> dict[str, Any]:
+class _Common(TypedDict):
+    """What every BC mapping reads the same way."""
+
+    external_id: str
+    source_modified_at: datetime | None
+    raw: Mapping[str, Any]
+
+
+def _common(raw: Mapping[str, Any], ctx: MappingContext) -> _Common:
     # BC stamps lastModifiedDateTime in UTC with a Z; the mapping context's zone is moot.
     return {
         "external_id": ident(raw, "id"),
@@ -30,7 +39,7 @@ def _common(raw: Mapping[str, Any], ctx: MappingContext) -> dict[str, Any]:
     }
 
 
-def _payload(raw: Mapping[str, Any]) -> dict[str, Any]:
+def _payload(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     """The raw record without volatile OData annotations (an etag alone is no change)."""
     annotations = [k for k in raw if k[:7] == "@odata."]
     if not annotations:
@@ -98,7 +107,7 @@ def _lines(raw: Mapping[str, Any], field: str) -> list[dict[str, Any]]:
     if not isinstance(lines, list):
         raise MappingError(field, "is not a list")
     result = []
-    for position, line in enumerate(sorted(lines, key=lambda l: l.get("sequence") or 0)):
+    for position, line in enumerate(sorted(lines, key=lambda entry: entry.get("sequence") or 0)):
         try:
             quantity = money(line, "quantity") or Decimal("0")
             unit_price = money(line, "unitPrice") or Decimal("0")

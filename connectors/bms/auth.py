@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import SecretStr
 
+from connectors.auth import BearerTokenAuth
 from connectors.http import ApiClient, ApiError, AuthenticationError, get_ci
 
 #: refresh this long before AccessTokenExpireOn, so no request races the expiry
@@ -18,7 +18,7 @@ REFRESH_MARGIN = timedelta(seconds=60)
 DEFAULT_LIFETIME = timedelta(minutes=15)
 
 
-class BmsAuth(httpx.Auth):
+class BmsAuth(BearerTokenAuth):
     """``httpx.Auth`` for BMS v2: caches the token, refreshes it ahead of expiry and once on a 401."""
 
     def __init__(
@@ -31,31 +31,23 @@ class BmsAuth(httpx.Auth):
         time_zone: ZoneInfo,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        super().__init__()
         self._client = token_client
         self._tenant = tenant
         self._username = username
         self._password = password
         self._tz = time_zone
         self._clock = clock
-        self._lock = threading.Lock()
-        self._access: SecretStr | None = None
         self._refresh: SecretStr | None = None
         self._expires_at = datetime.min.replace(tzinfo=UTC)
 
     def __repr__(self) -> str:
         return f"BmsAuth(tenant={self._tenant!r}, username={self._username!r})"
 
-    def token(self, *, force: bool = False, stale: SecretStr | None = None) -> SecretStr:
-        """A valid access token; ``stale`` is the one a 401 just refused."""
-        with self._lock:
-            if force and self._access is not None and stale is not None and self._access != stale:
-                return self._access  # another thread refreshed already
-            if force or self._access is None or self._clock() + REFRESH_MARGIN >= self._expires_at:
-                self._renew()
-            assert self._access is not None
-            return self._access
+    def _due(self) -> bool:
+        return self._clock() + REFRESH_MARGIN >= self._expires_at
 
-    def _renew(self) -> None:
+    def _renew(self, force: bool) -> None:
         if self._refresh is not None:
             try:
                 self._store(
@@ -113,12 +105,3 @@ class BmsAuth(httpx.Auth):
             return parsed.astimezone(UTC)
         except (ValueError, OverflowError):  # .NET's empty date 0001-01-01 overflows in some zones
             return self._clock() + DEFAULT_LIFETIME
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        token = self.token()
-        request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
-        response = yield request
-        if response.status_code == 401:
-            token = self.token(force=True, stale=token)
-            request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
-            yield request

@@ -1,21 +1,24 @@
-"""Kaseya BMS (REST v2) source connector: settings, paging, streams, tickets, Test Connection."""
+"""Kaseya BMS (REST v2) source connector: settings, paging, streams, Test Connection.
+
+The keyed writes (tickets, invoice payments) live in ``writes.py``.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from connectors.base import Check, ConnectionReport, Record, SourceConnector, StreamSpec, SyncSettings
+from connectors.base import Check, ConnectionReport, Record, Role, SourceConnector, StreamSpec
 from connectors.bms.auth import BmsAuth
+from connectors.bms.envelope import checked
+from connectors.bms.settings import BmsSecrets, BmsSettings
 from connectors.bms.streams import (
     ADMIN_VIEW,
     API_ACCESS,
@@ -24,6 +27,7 @@ from connectors.bms.streams import (
     SERVICEDESK_MODIFY,
     STREAMS,
 )
+from connectors.bms.writes import BmsWrites, ticket_marker
 from connectors.http import (
     ApiClient,
     ApiError,
@@ -37,47 +41,11 @@ from connectors.http import (
     pop_ci,
 )
 
+__all__ = ["MAX_WALKS", "BmsConnector", "BmsSecrets", "BmsSettings", "ticket_marker"]
+
 HOUR = 3600.0
 #: walks of one list before a sync gives up on a source whose records keep moving between pages
 MAX_WALKS = 5
-
-
-class BmsSettings(SyncSettings):
-    """The BMS connector card's settings (seed 002: company, username, server URL)."""
-
-    url_fields = ("server_url",)
-
-    company: str = Field(min_length=1, description="BMS company name (tenant), as on the My Profile page")
-    username: str = Field(min_length=1, description="API user's username")
-    server_url: str = Field(min_length=1, description="Server URL, e.g. https://api.bms.kaseya.com")
-    time_zone: str = Field(default="UTC", description="Tenant time zone of BMS timestamps (IANA name)")
-    rate_limit_per_hour: int = Field(default=1500, ge=0, description="Calls per hour per endpoint (0: no limit)")
-    detail_concurrency: int = Field(default=4, ge=1, le=16, description="Invoice detail requests in flight")
-    timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout")
-
-    @field_validator("server_url")
-    @classmethod
-    def _normalise_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if "://" not in value:
-            value = f"https://{value}"  # the seed's example is a bare host: bms.kaseya.com
-        url = httpx.URL(value)
-        if url.scheme not in {"http", "https"} or not url.host:
-            raise ValueError(f"not an http(s) URL: {value!r}")
-        return value
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from None
-        return value
-
-
-class BmsSecrets(BaseModel):
-    password: SecretStr = Field(description="API user's password")
 
 
 def _page_fingerprint(records: list[Record]) -> str:
@@ -88,17 +56,11 @@ def _page_fingerprint(records: list[Record]) -> str:
     return fingerprint(with_id, "Id") + hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _envelope_error(body: Any) -> str | None:
-    if isinstance(body, Mapping) and get_ci(body, "Success", True) is False:
-        error = get_ci(body, "Error") or {}
-        return str(get_ci(error, "Message") or get_ci(error, "Code") or "request failed")
-    return None
-
-
-class BmsConnector(SourceConnector):
+class BmsConnector(BmsWrites, SourceConnector):
     """Reads organisations, contacts, contracts, tickets and invoices from BMS; creates tickets."""
 
     kind: ClassVar[str] = "bms"
+    role: ClassVar[Role] = "psa"
     title: ClassVar[str] = "Kaseya BMS"
     settings_model = BmsSettings
     secrets_model = BmsSecrets
@@ -150,10 +112,6 @@ class BmsConnector(SourceConnector):
 
     # --- reading -----------------------------------------------------------------
 
-    def _local(self, moment: datetime) -> str:
-        """A UTC instant as the tenant-local, offset-less text BMS filters expect."""
-        return moment.astimezone(self._tz).replace(tzinfo=None).isoformat(timespec="seconds")
-
     def _page(self, stream: StreamSpec, number: int, size: int, since: datetime | None) -> Any:
         if stream.method == "POST":
             body: dict[str, Any] = {"PageSize": size, "PageNumber": number, "Filter": {}}
@@ -179,7 +137,7 @@ class BmsConnector(SourceConnector):
         raise ApiError(f"records kept moving between pages for {MAX_WALKS} walks of the list; sync again later",
                        method=stream.method, path=stream.path)
 
-    def _walk(self, stream: StreamSpec, since: datetime | None) -> Iterator[list[Record]]:
+    def _walk(self, stream: StreamSpec, since: datetime | None) -> Generator[list[Record], None, bool]:
         """One walk over the pages; returns whether pages shifted during it."""
         size = self.settings.page_size
         guard = PageGuard(stream.path)
@@ -188,10 +146,7 @@ class BmsConnector(SourceConnector):
         shifted = False
         number = 1
         while True:
-            body = self._page(stream, number, size, since)
-            failure = _envelope_error(body)
-            if failure:
-                raise ApiError(failure, method=stream.method, path=stream.path)
+            body = checked(self._page(stream, number, size, since), stream.method, stream.path)
             records = get_ci(body, "Result") or []
             if not isinstance(records, list):
                 raise ApiError("the list endpoint returned no Result list", method=stream.method, path=stream.path)
@@ -217,167 +172,15 @@ class BmsConnector(SourceConnector):
         if stream.detail_path is None or not records:
             return records
 
+        detail_path = stream.detail_path
+
         def detail(record: Record) -> Record:
-            path = stream.detail_path.format(id=get_ci(record, "Id"))  # type: ignore[union-attr]
-            body = self.api.get_json(path, endpoint=stream.detail_path)
-            failure = _envelope_error(body)
-            if failure:
-                raise ApiError(failure, method="GET", path=stream.detail_path or "")
-            return get_ci(body, "Result") or {}
+            body = self.api.get_json(detail_path.format(id=get_ci(record, "Id")), endpoint=detail_path)
+            found: Record = get_ci(checked(body, "GET", detail_path), "Result") or {}
+            return found
 
         with ThreadPoolExecutor(self.settings.detail_concurrency) as pool:
             return list(pool.map(detail, records))
-
-    # --- writing -----------------------------------------------------------------
-
-    def lookup(self, kind: str) -> list[Mapping[str, Any]]:
-        """The named values of a ticket lookup (queues, priorities, ...), cached."""
-        if kind not in self._lookups:
-            body = self.api.get_json(LOOKUPS[kind])
-            self._lookups[kind] = list(get_ci(body, "Result") or [])
-        return self._lookups[kind]
-
-    def resolve(self, kind: str, name: str) -> int:
-        """A lookup's id by its name (case-insensitive); a clear error lists valid names."""
-        entries = self.lookup(kind)
-        for entry in entries:
-            if str(get_ci(entry, "Name", "")).casefold() == name.casefold():
-                return int(get_ci(entry, "Id"))
-        names = ", ".join(str(get_ci(e, "Name")) for e in entries)
-        raise ValueError(f"BMS has no {kind.replace('_', ' ')} named {name!r}; choose one of: {names}")
-
-    def create_ticket(
-        self,
-        *,
-        title: str,
-        details: str,
-        account_id: int,
-        location_id: int,
-        priority: str,
-        status: str = "New",
-        ticket_type: str = "Service Request",
-        source: str = "Integration",
-        queue: str | None = None,
-        issue_type: str | None = None,
-        contact_id: int | None = None,
-        opened: date | datetime | None = None,
-    ) -> dict[str, Any]:
-        """Create a service ticket, resolving queue, priority, status and issue type by name."""
-        body: dict[str, Any] = {
-            "Title": title,
-            "Details": details,
-            "AccountId": account_id,
-            "LocationId": location_id,
-            "StatusId": self.resolve("status", status),
-            "PriorityId": self.resolve("priority", priority),
-            "TypeId": self.resolve("type", ticket_type),
-            "SourceId": self.resolve("source", source),
-            "OpenDate": self._local(opened) if isinstance(opened, datetime) else
-            (opened or datetime.now(self._tz).date()).isoformat(),
-        }
-        if queue:
-            body["QueueId"] = self.resolve("queue", queue)
-        if issue_type:
-            body["IssueTypeId"] = self.resolve("issue_type", issue_type)
-        if contact_id is not None:
-            body["ContactId"] = contact_id
-        # Not blindly re-sent: a timeout after BMS created it must not make a second ticket.
-        response = self.api.request("POST", "/v2/servicedesk/tickets", json=body, retry_writes=False)
-        failure = _envelope_error(response.json())
-        if failure:
-            raise ApiError(failure, method="POST", path="/v2/servicedesk/tickets")
-        return dict(get_ci(response.json(), "Result") or {})
-
-    def invoice_payments(self, invoice_id: str) -> list[dict[str, Any]]:
-        """The payments recorded against an invoice."""
-        path = f"/v2/finance/invoices/{invoice_id}/payments"
-        body = self.api.get_json(path, endpoint="/v2/finance/invoices/{id}/payments")
-        failure = _envelope_error(body)
-        if failure:
-            raise ApiError(failure, method="GET", path=path)
-        return [dict(p) for p in get_ci(body, "Result") or []]
-
-    def record_payment(
-        self, invoice_id: str, amount: Decimal, currency: str, paid_on: date, key: str
-    ) -> dict[str, Any]:
-        """Record a payment of ``amount`` on the invoice once per ``key`` (its ``Reference``).
-
-        The key is looked up before the POST and again when the POST may have reached BMS, so
-        a lost answer never records the payment twice. ``currency`` is the invoice's own (BMS
-        records payments in the invoice currency).
-        """
-        if not key or len(key) > 64:
-            raise ValueError(f"a payment key must be 1-64 characters, got {key!r}")
-        if not isinstance(amount, Decimal) or amount <= 0:
-            raise ValueError(f"amount must be a positive Decimal, not {amount!r}")
-
-        def existing() -> dict[str, Any] | None:
-            return next((p for p in self.invoice_payments(invoice_id)
-                         if str(get_ci(p, "Reference", "")) == key), None)
-
-        found = existing()
-        if found is not None:
-            return found
-        path = f"/v2/finance/invoices/{invoice_id}/payments"
-        body = {"Amount": str(amount), "PaymentDate": paid_on.isoformat(), "Reference": key}
-        for attempt in (1, 2):
-            try:
-                response = self.api.request("POST", path, json=body, retry_writes=False,
-                                            endpoint="/v2/finance/invoices/{id}/payments")
-            except ApiError as exc:
-                if not exc.maybe_applied or attempt == 2:
-                    raise
-                found = existing()
-                if found is not None:
-                    return found
-                continue
-            failure = _envelope_error(response.json())
-            if failure:
-                raise ApiError(failure, method="POST", path=path)
-            return dict(get_ci(response.json(), "Result") or {})
-
-    def find_ticket(self, key: str, *, account_id: int, title: str) -> dict[str, Any] | None:
-        """The account's ticket titled ``title`` whose Details carry ``key``'s marker line, or None."""
-        marker = ticket_marker(key)
-        body = {"PageSize": 100, "PageNumber": 1, "Filter": {"AccountIds": [account_id], "Title": title}}
-        response = self.api.request("POST", "/v2/servicedesk/tickets/search", json=body).json()
-        failure = _envelope_error(response)
-        if failure:
-            raise ApiError(failure, method="POST", path="/v2/servicedesk/tickets/search")
-        for ticket in get_ci(response, "Result") or []:
-            if marker in str(get_ci(ticket, "Details") or "").splitlines():
-                return dict(ticket)
-        return None
-
-    def create_ticket_once(self, key: str, *, look_first: bool = True, **ticket: Any) -> dict[str, Any]:
-        """The ticket for ``key``: the one already in BMS, else a new one (``create_ticket``'s
-        arguments). Its Details end with a marker line naming the key; when a create may have
-        reached BMS (dropped connection, 5xx) the key is looked up before it is sent again.
-        ``look_first=False`` skips the first look-up when no earlier send can have reached BMS."""
-        account_id, title = ticket["account_id"], ticket["title"]
-        details = f"{ticket.pop('details').rstrip()}\n\n{ticket_marker(key)}"
-
-        def existing() -> dict[str, Any] | None:
-            return self.find_ticket(key, account_id=account_id, title=title)
-
-        found = existing() if look_first else None
-        if found is not None:
-            return found
-        for attempt in (1, 2):
-            try:
-                return self.create_ticket(details=details, **ticket)
-            except ApiError as exc:
-                if not exc.maybe_applied or attempt == 2:
-                    raise
-                try:
-                    found = existing()
-                except ApiError as lookup:  # still maybe applied: the caller must look again later
-                    raise ApiError(f"the ticket may have been created; looking it up failed: {lookup}",
-                                   method="POST", path="/v2/servicedesk/tickets/search",
-                                   maybe_applied=True) from lookup
-                if found is not None:
-                    return found
-        raise AssertionError("unreachable")  # pragma: no cover
 
     # --- Test Connection -----------------------------------------------------------
 
@@ -419,11 +222,6 @@ class BmsConnector(SourceConnector):
                 return Check(name, True, "allowed")
             return Check(name, False, _plain(exc))
         return Check(name, True, "allowed")
-
-
-def ticket_marker(key: str) -> str:
-    """The line in a ticket's Details that names the hub's idempotency key."""
-    return f"Cashrail-Key: {key}"
 
 
 def _plain(exc: ApiError) -> str:

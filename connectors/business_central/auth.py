@@ -11,14 +11,17 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-import httpx
 from pydantic import SecretStr
 
+from connectors.auth import BearerTokenAuth
 from connectors.http import AuthenticationError
+
+if TYPE_CHECKING:
+    import requests
 
 #: msal apps by (authority, client id, secret digest, CA bundle, timeout); see BcAuth._msal_app
 _APPS: dict[tuple[Any, ...], ClientApp] = {}
@@ -45,12 +48,12 @@ class ClientApp(Protocol):
 
 def is_public_cloud(authority_url: str) -> bool:
     """True for Microsoft's own login hosts, where msal's instance discovery applies."""
-    from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS  # type: ignore[import-untyped]
+    from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS
 
     return (urlsplit(authority_url).hostname or "").lower() in WELL_KNOWN_AUTHORITY_HOSTS
 
 
-class BcAuth(httpx.Auth):
+class BcAuth(BearerTokenAuth):
     """``httpx.Auth`` for Business Central: an Entra ID app token, renewed before expiry and once on a 401.
 
     Args:
@@ -81,6 +84,7 @@ class BcAuth(httpx.Auth):
         token_provider: TokenProvider | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.tenant_id = tenant_id
         self.client_id = client_id
         self.authority = f"{authority_url.rstrip('/')}/{tenant_id}"
@@ -91,10 +95,8 @@ class BcAuth(httpx.Auth):
         self._app = app
         self._provider = token_provider
         self._clock = clock
-        self._lock = threading.Lock()
-        self._access: SecretStr | None = None
         self._expires_at = 0.0
-        self._session: Any = None  # the requests session msal uses, once built
+        self._session: requests.Session | None = None  # the session msal uses, once built
 
     def __repr__(self) -> str:
         return f"BcAuth(authority={self.authority!r}, client_id={self.client_id!r}, scope={self.scope!r})"
@@ -108,24 +110,11 @@ class BcAuth(httpx.Auth):
     def host(self) -> str:
         return urlsplit(self.authority).hostname or self.authority
 
-    def token(self, *, force: bool = False, stale: SecretStr | None = None) -> SecretStr:
-        """A valid access token; ``force`` drops cached tokens (``stale`` is the one a 401 refused)."""
-        with self._lock:
-            if force and stale is not None and self._access is not None and self._access != stale:
-                return self._access  # another thread renewed it already
-            if force or self._access is None or self._clock() + REFRESH_MARGIN >= self._expires_at:
-                self._store(self._acquire(force))
-            assert self._access is not None
-            return self._access
+    def _due(self) -> bool:
+        return self._clock() + REFRESH_MARGIN >= self._expires_at
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        token = self.token()
-        request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
-        response = yield request
-        if response.status_code == 401:
-            token = self.token(force=True, stale=token)
-            request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
-            yield request
+    def _renew(self, force: bool) -> None:
+        self._store(self._acquire(force))
 
     # --- msal ------------------------------------------------------------------------
 
@@ -151,7 +140,7 @@ class BcAuth(httpx.Auth):
                    self._ca_bundle, self._timeout)
             with _APPS_LOCK:
                 if key not in _APPS:
-                    import msal  # type: ignore[import-untyped]
+                    import msal
 
                     _APPS[key] = msal.ConfidentialClientApplication(
                         self.client_id,
@@ -166,7 +155,7 @@ class BcAuth(httpx.Auth):
                 self._app = _APPS[key]
         return self._app
 
-    def _http_client(self) -> Any:
+    def _http_client(self) -> requests.Session:
         self._session = _http_session(self._ca_bundle)
         return self._session
 
@@ -240,7 +229,7 @@ class BcAuth(httpx.Auth):
         return text.replace(secret, "***") if secret else text
 
 
-def _http_session(ca_bundle: str | None) -> Any:
+def _http_session(ca_bundle: str | None) -> requests.Session:
     """The requests session msal talks through.
 
     requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's ``verify``, so an

@@ -1,7 +1,7 @@
 """Microsoft Dynamics 365 Business Central (API v2.0) source connector.
 
-Settings, company resolution, reads and Test Connection; the idempotent sales-document
-writes live in ``writes.py``.
+Company resolution, reads and Test Connection; the card's settings live in ``settings.py``,
+the idempotent sales-document writes in ``writes.py``.
 """
 
 from __future__ import annotations
@@ -13,19 +13,19 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 from connectors.base import (
     LICENSE_CHECK,
     Check,
     ConnectionReport,
     Record,
+    Role,
     SourceConnector,
     StreamSpec,
-    SyncSettings,
 )
 from connectors.business_central.api import BcApiClient
 from connectors.business_central.auth import BcAuth, TokenProvider
+from connectors.business_central.settings import BcSecrets, BcSettings
 from connectors.business_central.streams import SALES_DOC_EDIT, SALES_DOC_POST, STREAMS, BcStreamSpec
 from connectors.business_central.writes import INVOICES, ORDERS, SalesDocumentWrites
 from connectors.http import (
@@ -38,85 +38,11 @@ from connectors.http import (
     RetryPolicy,
 )
 
+__all__ = ["BcSecrets", "BcSettings", "BusinessCentralConnector", "CompanyNotFoundError", "odata_time"]
+
 LICENSE_PENDING = "the license agreement has not been accepted in Business Central"
 LICENSE_NOT_ACCEPTED = "Extension_LicenseNotAccepted"
 COMPANY_NOT_FOUND = "Internal_CompanyNotFound"
-
-
-class BcSettings(SyncSettings):
-    """The Business Central connector card's settings."""
-
-    url_fields = ("api_url", "authority_url", "notification_url")
-
-    tenant_id: str = Field(min_length=1, description="Microsoft Entra tenant ID (GUID or domain)")
-    client_id: str = Field(
-        min_length=1, description="Entra app registration's application (client) ID"
-    )
-    environment: str = Field(
-        min_length=1, description="BC environment name, e.g. production or sandbox"
-    )
-    company: str = Field(min_length=1, description="Company name or id (GUID)")
-    api_url: str = Field(
-        default="https://api.businesscentral.dynamics.com", description="BC API host"
-    )
-    authority_url: str = Field(
-        default="https://login.microsoftonline.com", description="Entra login host"
-    )
-    scope: str = Field(default="", description="Token scope; empty means {api_url}/.default")
-    ca_bundle: str | None = Field(
-        default=None, description="PEM file of a private CA or TLS-inspecting proxy"
-    )
-    requests_per_window: int = Field(
-        default=6000, ge=0, description="Requests per window (0: no limit)"
-    )
-    window_seconds: float = Field(
-        default=300.0, gt=0, description="Sliding window of the request limit"
-    )
-    max_in_flight: int = Field(default=5, ge=1, le=100, description="Concurrent requests")
-    timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout")
-    notification_url: str | None = Field(
-        default=None,
-        description="Email notification endpoint: receives renewal-notice contract details (HTTP POST)",
-    )
-
-    @field_validator("notification_url")
-    @classmethod
-    def _optional_url(cls, value: str | None) -> str | None:
-        return cls._http_url(value) if value and value.strip() else None
-
-    @field_validator("api_url", "authority_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        url = httpx.URL(value)
-        if url.scheme not in {"http", "https"} or not url.host:
-            raise ValueError(f"not an http(s) URL: {value!r}")
-        return value
-
-    @field_validator("tenant_id", "client_id", "environment", "company")
-    @classmethod
-    def _stripped(cls, value: str) -> str:
-        return value.strip()
-
-    @model_validator(mode="after")
-    def _default_scope(self) -> BcSettings:
-        if not self.scope.strip():
-            self.scope = f"{self.api_url}/.default"
-        return self
-
-    @property
-    def api_base(self) -> str:
-        return f"{self.api_url}/v2.0/{self.tenant_id}/{self.environment}/api/v2.0"
-
-    @property
-    def environments_url(self) -> str:
-        return f"{self.api_url}/environments/v1.2"
-
-
-class BcSecrets(BaseModel):
-    client_secret: SecretStr = Field(
-        description="Entra app registration's client secret (its value)"
-    )
 
 
 class CompanyNotFoundError(NotFoundError):
@@ -134,6 +60,7 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
     """Reads customers, contacts, items, sales invoices and orders; writes sales documents."""
 
     kind: ClassVar[str] = "business_central"
+    role: ClassVar[Role] = "erp"
     title: ClassVar[str] = "Microsoft Dynamics 365 Business Central"
     settings_model = BcSettings
     secrets_model = BcSecrets

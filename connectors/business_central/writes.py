@@ -1,120 +1,47 @@
 """Idempotent sales-document writes to Business Central.
 
-Every write is keyed by a deterministic ``key`` the hub derives from its own record and
-stored in the document's ``externalDocumentNumber``; before any write is sent again after
-it may have reached BC, the key is looked up. One key, one document, always.
+Every write is keyed by a deterministic ``key`` (see ``documents.py``); before any write is
+sent again after it may have reached BC, the key is looked up. One key, one document, always.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from connectors.base import Record
 from connectors.business_central.api import BcApiClient
-from connectors.http import ApiError, ClientRequestError, NotFoundError
+from connectors.business_central.documents import (
+    BATCH_LIMIT,
+    CREDIT_MEMOS,
+    DRAFT,
+    INVOICES,
+    MAX_KEY_LENGTH,
+    MAX_PAYMENT_KEY_LENGTH,
+    ORDERS,
+    PAYMENT_JOURNALS,
+    PAYMENTS,
+    Document,
+    FoundDocuments,
+    OrderLine,
+    check_key,
+    check_payment_key,
+    line_bodies,
+    odata_string,
+    posted_first,
+)
+from connectors.http import ApiError, ClientRequestError, NotFoundError, send_once
+
+__all__ = [
+    "BATCH_LIMIT", "CREDIT_MEMOS", "DRAFT", "INVOICES", "MAX_KEY_LENGTH", "MAX_PAYMENT_KEY_LENGTH", "ORDERS",
+    "PAYMENTS", "PAYMENT_JOURNALS", "Document", "FoundDocuments", "OrderLine", "SalesDocumentWrites", "check_key",
+    "check_payment_key", "odata_string",
+]
 
 logger = logging.getLogger("cashrail.business_central")
-
-MAX_KEY_LENGTH = 35  # externalDocumentNumber is Code[35]
-BATCH_LIMIT = 100
-ORDERS = "salesOrders"
-INVOICES = "salesInvoices"
-CREDIT_MEMOS = "salesCreditMemos"
-PAYMENTS = "customerPayments"
-PAYMENT_JOURNALS = "customerPaymentJournals"
-MAX_PAYMENT_KEY_LENGTH = 20  # a customer payment's documentNumber/externalDocumentNumber is Code[20]
-DRAFT = "Draft"
-
-
-@dataclass(frozen=True)
-class Document:
-    """A sales document found or written: which entity set it lives in, and its record."""
-
-    entity_set: str
-    record: Record
-
-    @property
-    def id(self) -> str:
-        return str(self.record.get("id"))
-
-    @property
-    def number(self) -> str | None:
-        return self.record.get("number")
-
-    @property
-    def is_invoice(self) -> bool:
-        return self.entity_set == INVOICES
-
-
-@dataclass(frozen=True)
-class FoundDocuments:
-    """Everything BC holds under one key."""
-
-    orders: list[Record] = field(default_factory=list)
-    invoices: list[Record] = field(default_factory=list)
-
-    def first(self) -> Document | None:
-        """The order if it still exists, else the invoice it became (posted first)."""
-        if self.orders:
-            return Document(ORDERS, self.orders[0])
-        posted = [i for i in self.invoices if i.get("status") != DRAFT]
-        if posted or self.invoices:
-            return Document(INVOICES, (posted or self.invoices)[0])
-        return None
-
-
-@dataclass(frozen=True)
-class OrderLine:
-    """One item line of a sales order; give ``item_id`` or ``item_number``."""
-
-    quantity: Decimal
-    unit_price: Decimal
-    item_id: str | None = None
-    item_number: str | None = None
-    discount_percent: Decimal = Decimal(0)
-    description: str | None = None
-
-    def body(self) -> dict[str, Any]:
-        if not (self.item_id or self.item_number):
-            raise ValueError("an order line needs item_id or item_number")
-        line: dict[str, Any] = {
-            "lineType": "Item",
-            "quantity": self.quantity,
-            "unitPrice": self.unit_price,
-            "discountPercent": self.discount_percent,
-        }
-        if self.item_id:
-            line["itemId"] = self.item_id
-        else:
-            line["lineObjectNumber"] = self.item_number
-        if self.description:
-            line["description"] = self.description
-        return line
-
-
-def check_key(key: str) -> str:
-    """The key, if it fits externalDocumentNumber (1-35 characters)."""
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_KEY_LENGTH:
-        raise ValueError(f"a document key must be 1-{MAX_KEY_LENGTH} characters, got {key!r}")
-    return key
-
-
-def check_payment_key(key: str) -> str:
-    """The key, if it fits a customer payment's document numbers (1-20 characters)."""
-    if not isinstance(key, str) or not key.strip() or len(key) > MAX_PAYMENT_KEY_LENGTH:
-        raise ValueError(f"a payment key must be 1-{MAX_PAYMENT_KEY_LENGTH} characters, got {key!r}")
-    return key
-
-
-def odata_string(value: str) -> str:
-    """An OData string literal: single quotes doubled."""
-    return "'" + value.replace("'", "''") + "'"
-
 
 class SalesDocumentWrites:
     """Writes of the Business Central connector (mixed into it)."""
@@ -174,34 +101,26 @@ class SalesDocumentWrites:
             header["orderDate"] = order_date.isoformat()
         if currency_code is not None:
             header["currencyCode"] = currency_code
-        header["salesOrderLines"] = [
-            (line if isinstance(line, OrderLine) else OrderLine(**line)).body() for line in lines
-        ]
+        header["salesOrderLines"] = line_bodies(lines)
 
         return self._create_once(ORDERS, "salesOrderLines", header, lambda: self.find_documents(key).first())
 
     def _create_once(self, entity_set: str, lines: str | None, header: dict[str, Any],
-                     existing: Any) -> Document:
+                     existing: Callable[[], Document | None]) -> Document:
         """POST ``header`` once: ``existing()`` (the document already under the key, or None) is
         asked first and again whenever the POST may have reached BC, so a key never gets two."""
-        found = existing()
-        if found is not None:
-            return found
-        for attempt in (1, 2):
-            try:
-                response = self.api.request(
-                    "POST", self.company_path(entity_set), json=header, retry_writes=False,
-                    params={"$expand": lines} if lines else None,
-                )
-                return Document(entity_set, dict(response.json()))
-            except ApiError as exc:
-                if not exc.maybe_applied or attempt == 2:
-                    raise
-                logger.warning("%s POST may have applied (%s); looking the key up", entity_set, exc)
-                found = existing()
-                if found is not None:
-                    return found
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def send() -> Document:
+            response = self.api.request(
+                "POST", self.company_path(entity_set), json=header, retry_writes=False,
+                params={"$expand": lines} if lines else None,
+            )
+            return Document(entity_set, dict(response.json()))
+
+        def looking_up(exc: ApiError) -> None:
+            logger.warning("%s POST may have applied (%s); looking the key up", entity_set, exc)
+
+        return send_once(send, existing, on_maybe_applied=looking_up)
 
     def ship_and_invoice(self, order_id: str, key: str) -> Document:
         """Ship and invoice the order; the posted invoice (its ``id`` and ``number``).
@@ -242,9 +161,7 @@ class SalesDocumentWrites:
 
     def find_sales_invoice(self, key: str) -> Document | None:
         """The sales invoice whose externalDocumentNumber is ``key`` (posted first), or None."""
-        invoices = self._by_key(INVOICES, check_key(key))
-        posted = [i for i in invoices if i.get("status") != DRAFT]
-        return Document(INVOICES, (posted or invoices)[0]) if invoices else None
+        return posted_first(INVOICES, self._by_key(INVOICES, check_key(key)))
 
     def create_sales_invoice(
         self,
@@ -262,9 +179,7 @@ class SalesDocumentWrites:
         header: dict[str, Any] = {"externalDocumentNumber": key, "customerId": customer_id}
         if invoice_date is not None:
             header["invoiceDate"] = invoice_date.isoformat()
-        header["salesInvoiceLines"] = [
-            (line if isinstance(line, OrderLine) else OrderLine(**line)).body() for line in lines
-        ]
+        header["salesInvoiceLines"] = line_bodies(lines)
         return self._create_once(INVOICES, "salesInvoiceLines", header, lambda: self.find_sales_invoice(key))
 
     def post_invoice(self, invoice_id: str) -> Document:
@@ -290,9 +205,7 @@ class SalesDocumentWrites:
 
     def find_credit_memo(self, key: str) -> Document | None:
         """The sales credit memo whose externalDocumentNumber is ``key`` (posted first), or None."""
-        memos = self._by_key(CREDIT_MEMOS, check_key(key))
-        posted = [m for m in memos if m.get("status") != DRAFT]
-        return Document(CREDIT_MEMOS, (posted or memos)[0]) if memos else None
+        return posted_first(CREDIT_MEMOS, self._by_key(CREDIT_MEMOS, check_key(key)))
 
     def create_credit_memo(
         self,
@@ -314,9 +227,7 @@ class SalesDocumentWrites:
             header["creditMemoDate"] = memo_date.isoformat()
         if invoice_id:
             header["invoiceId"] = invoice_id
-        header["salesCreditMemoLines"] = [
-            (line if isinstance(line, OrderLine) else OrderLine(**line)).body() for line in lines
-        ]
+        header["salesCreditMemoLines"] = line_bodies(lines)
         return self._create_once(CREDIT_MEMOS, "salesCreditMemoLines", header,
                                  lambda: self.find_credit_memo(key))
 

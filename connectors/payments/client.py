@@ -9,10 +9,9 @@ up by that key before anything is sent again.
 
 from __future__ import annotations
 
-import base64
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -20,9 +19,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from connectors.base import Check, ConnectionReport, Record, RemoteSettings, SourceConnector, StreamSpec
+from connectors.base import Check, ConnectionReport, Record, Role, SourceConnector, StreamSpec
 from connectors.http import (
     ApiClient,
     ApiError,
@@ -33,6 +31,7 @@ from connectors.http import (
     RetryPolicy,
 )
 from connectors.payments import ipn
+from connectors.payments.auth import BasicAuth
 from connectors.payments.models import (
     MAX_MERCHANT_TRANSACTION_ID,
     TOKEN_GONE,
@@ -53,9 +52,11 @@ from connectors.payments.models import (
     parse_decimal,
     parse_transaction,
 )
+from connectors.payments.settings import SERVICES, BlueSnapSecrets, BlueSnapSettings
+
+__all__ = ["BlueSnapConnector", "BlueSnapSecrets", "BlueSnapSettings"]
 
 API_VERSION = "3.0"
-SERVICES = "/services/2"
 #: where the bundled sandbox serves the card-entry page; real BlueSnap needs a page of your own
 #: embedding its Hosted Payment Fields (set ``card_form_url`` to it)
 DEFAULT_CARD_FORM_PATH = "/hosted/card-form/{pf_token}"
@@ -64,78 +65,14 @@ DEFAULT_CARD_FORM_PATH = "/hosted/card-form/{pf_token}"
 _NOT_FOUND_NAMES = frozenset({"TRANSACTION_NOT_FOUND"})
 
 
-class BlueSnapSettings(RemoteSettings):
-    """The BlueSnap card's settings (seed 000: the API username and password from BlueSnap)."""
-
-    url_fields = ("environment_url", "card_form_url")
-
-    environment_url: str = Field(
-        min_length=1,
-        description="BlueSnap environment URL: https://sandbox.bluesnap.com or https://ws.bluesnap.com",
-    )
-    username: str = Field(min_length=1, description="API username (BlueSnap console: Settings > API Settings)")
-    merchant_id: str = Field(min_length=1, description="BlueSnap merchant ID (finds a charge by its key)")
-    card_form_url: str | None = Field(
-        default=None,
-        description="Card-entry page sent to contacts, with {pf_token} where the token goes "
-                    "(default: <environment URL>/hosted/card-form/{pf_token}, as the sandbox serves it)",
-    )
-    timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout")
-
-    @field_validator("environment_url")
-    @classmethod
-    def _normalise_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if "://" not in value:
-            value = f"https://{value}"
-        if value.endswith(SERVICES):  # people paste the documented base URL; keep the host root
-            value = value[: -len(SERVICES)]
-        url = httpx.URL(value)
-        if url.scheme not in {"http", "https"} or not url.host:
-            raise ValueError(f"not an http(s) URL: {value!r}")
-        return value
-
-    @field_validator("card_form_url")
-    @classmethod
-    def _has_token_slot(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip()
-        if "{pf_token}" not in value:
-            raise ValueError("must contain {pf_token} where the card-entry token goes")
-        if httpx.URL(value.replace("{pf_token}", "t")).scheme not in {"http", "https"}:
-            raise ValueError(f"not an http(s) URL: {value!r}")
-        return value
-
-
-class BlueSnapSecrets(BaseModel):
-    password: SecretStr = Field(description="API password")
-    ipn_secret: SecretStr = Field(description="IPN security key (signs the webhooks BlueSnap sends the hub)")
-
-
-class _BasicAuth(httpx.Auth):
-    """HTTP Basic whose password stays a SecretStr until the header is built."""
-
-    def __init__(self, username: str, password: SecretStr) -> None:
-        self._username = username
-        self._password = password
-
-    def __repr__(self) -> str:
-        return f"_BasicAuth(username={self._username!r})"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        pair = f"{self._username}:{self._password.get_secret_value()}".encode()
-        request.headers["Authorization"] = f"Basic {base64.b64encode(pair).decode('ascii')}"
-        yield request
-
-
 class BlueSnapConnector(SourceConnector):
     """The BlueSnap payment gateway: a connector card with Test Connection and no sync streams."""
 
     kind: ClassVar[str] = "bluesnap"
+    role: ClassVar[Role] = "gateway"
     title: ClassVar[str] = "BlueSnap"
     # A gateway has no page size or lookback: its card is not a sync source.
-    settings_model = BlueSnapSettings  # type: ignore[assignment]
+    settings_model = BlueSnapSettings
     secrets_model = BlueSnapSecrets
     streams: ClassVar[tuple[StreamSpec, ...]] = ()
     prompt_order: ClassVar[tuple[str, ...]] = ("environment_url", "username", "secrets", "merchant_id")
@@ -155,7 +92,7 @@ class BlueSnapConnector(SourceConnector):
         self._sleep = sleep
         self.api = ApiClient(
             settings.environment_url + SERVICES,
-            auth=_BasicAuth(settings.username, secrets.password),
+            auth=BasicAuth(settings.username, secrets.password),
             headers={"bluesnap-version": API_VERSION, "Accept": "application/json"},
             timeout=settings.timeout_seconds,
             transport=transport,

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from connectors.http import ClientRequestError, get_ci
-from hub.billing.rules.amounts import minor_units
+from connectors.money import minor_units
 
 # Decline error names (BlueSnap's ``errorName`` on an HTTP 400, code 14002). The first three
 # of each list are the ones EXTERNAL-APIS.md names; the others are BlueSnap processing error

@@ -6,7 +6,7 @@ import asyncio
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypedDict
 
 if TYPE_CHECKING:
     import uvicorn
@@ -29,6 +29,13 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class SslFiles(TypedDict, total=False):
+    """The certificate and key uvicorn serves HTTPS with."""
+
+    ssl_certfile: str
+    ssl_keyfile: str
+
+
 class LoopbackServer:
     """What every sandbox server shares: a socket bound first (port 0 -> a free port), uvicorn
     in a daemon thread or the foreground, and a context manager. Subclasses set ``app``,
@@ -46,7 +53,7 @@ class LoopbackServer:
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
 
-    def ssl_files(self) -> dict[str, str]:
+    def ssl_files(self) -> SslFiles:
         """``ssl_certfile``/``ssl_keyfile`` for uvicorn; none for plain HTTP."""
         return {}
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from connectors.base import SourceConnector, SyncSettings
-from connectors.registry import mapping_module
+from connectors.base import ROLES, SourceConnector, SyncSettings
+from connectors.registry import mapping_module, role_of
 from hub.platform.models import ENTITY_TABLES
 from mappings.base import MappedRecord, MappingContext
 
@@ -47,6 +47,10 @@ class ConnectorConformance:
         for spec in connector.streams:
             assert spec.entity in ENTITY_TABLES, spec.name
             assert spec.name in mappers, spec.name
+
+    def test_the_connector_plays_one_of_the_roles_the_hub_knows(self, connector: SourceConnector) -> None:
+        assert connector.role in ROLES
+        assert role_of(connector.kind) == connector.role
 
     def test_settings_share_the_sync_settings_and_secrets_are_secret(self, connector: SourceConnector) -> None:
         assert issubclass(connector.settings_model, SyncSettings)

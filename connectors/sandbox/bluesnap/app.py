@@ -11,47 +11,28 @@ import asyncio
 import base64
 import binascii
 import hmac
-import json
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
-from connectors.sandbox.net import drop_connection, set_fault_knobs
+from connectors.sandbox.net import drop_connection
 
 from . import page
-from .cards import DECLINE_TEXT, TEST_CARDS, Outcome, outcome_of
-from .state import GatewayState, Shopper
+from .admin import register_admin
+from .cards import DECLINE_TEXT, Outcome, outcome_of
+from .state import GatewayState, PfToken, Shopper
+from .wire import GatewayError, error_body, json_amount, json_body, parse_amount
 
 API = "/services/2"
 _SEND_KEY = "cashrail.send"
 #: ids in paths (numbers, "key,merchant" pairs) folded into one counter per endpoint
 _ID_SEGMENT = re.compile(r"/(?:\d{3,}|[^/]*,[^/]*)(?=/|$)")
-
-
-class GatewayError(Exception):
-    """Rendered as BlueSnap's error body."""
-
-    def __init__(self, status: int, error_name: str, description: str, code: str = "10000") -> None:
-        super().__init__(description)
-        self.status, self.error_name, self.description, self.code = status, error_name, description, code
-
-
-def error_body(err: GatewayError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Basic realm=\"BlueSnap\""} if err.status == 401 else None
-    return JSONResponse({"message": [{"errorName": err.error_name, "code": err.code,
-                                      "description": err.description}]}, status_code=err.status, headers=headers)
-
-
-def _money(value: Decimal) -> float:
-    """JSON number of an amount (BlueSnap sends numbers; the client reads them as Decimal)."""
-    return float(value)
 
 
 class BlueSnapSandboxApp(FastAPI):
@@ -86,29 +67,6 @@ class BlueSnapSandboxApp(FastAPI):
             resp = error_body(GatewayError(503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable"))
         await resp(scope, receive, send)
         return True
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    try:
-        body = json.loads(raw or b"{}", parse_float=Decimal)
-    except ValueError:
-        raise GatewayError(400, "VALIDATION_GENERAL_FAILURE", "The request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise GatewayError(400, "VALIDATION_GENERAL_FAILURE", "The request body must be a JSON object")
-    return body
-
-
-def _amount(value: Any, field: str = "amount") -> Decimal:
-    if isinstance(value, bool) or value in (None, ""):
-        raise GatewayError(400, "INVALID_AMOUNT", f"'{field}' is required")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise GatewayError(400, "INVALID_AMOUNT", f"'{field}' must be a number") from None
-    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -4:  # type: ignore[operator]
-        raise GatewayError(400, "INVALID_AMOUNT", f"'{field}' must be a positive amount")
-    return amount
 
 
 def create_app(state: GatewayState) -> BlueSnapSandboxApp:
@@ -160,31 +118,32 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
         return Response(status_code=201, headers={"Location": f"{str(request.base_url).rstrip('/')}"
                                                               f"{API}/payment-fields-tokens/{token}"})
 
-    def open_token(token: str) -> Any:
+    def open_token(token: str) -> PfToken | HTMLResponse:
+        """The token's card-entry state, or the page that answers instead (unknown, expired, done)."""
         entry = state.token(token)
         if entry is None:
-            return None, HTMLResponse(page.message_page("Link not found", "This card-entry link is not valid. "
-                                                        "Ask your supplier to send a new one."), status_code=404)
+            return HTMLResponse(page.message_page("Link not found", "This card-entry link is not valid. "
+                                                  "Ask your supplier to send a new one."), status_code=404)
         if state.token_expired(entry):
-            return None, HTMLResponse(page.message_page("Link expired", "This card-entry link has expired. "
-                                                        "Ask your supplier to send a new one."), status_code=410)
+            return HTMLResponse(page.message_page("Link expired", "This card-entry link has expired. "
+                                                  "Ask your supplier to send a new one."), status_code=410)
         if entry.shoppers:
             assert entry.card is not None
-            return None, HTMLResponse(page.done_page(entry.card))
-        return entry, None
+            return HTMLResponse(page.done_page(entry.card))
+        return entry
 
     @app.get("/hosted/card-form/{token}")
     async def card_form(token: str, request: Request) -> HTMLResponse:
-        entry, answer = open_token(token)
-        if answer is not None:
-            return answer  # type: ignore[no-any-return]
+        entry = open_token(token)
+        if isinstance(entry, HTMLResponse):
+            return entry
         return HTMLResponse(page.form_page(request.url.path))
 
     @app.post("/hosted/card-form/{token}")
     async def card_submit(token: str, request: Request) -> HTMLResponse:
-        entry, answer = open_token(token)
-        if answer is not None:
-            return answer  # type: ignore[no-any-return]
+        entry = open_token(token)
+        if isinstance(entry, HTMLResponse):
+            return entry
         raw = (await request.body()).decode("utf-8", "replace")
         form = {k: v for k, v in parse_qsl(raw, keep_blank_values=True) if k in page.FIELDS}
         card, errors = page.check_card(form, state.now())
@@ -199,7 +158,7 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
     @app.post(f"{API}/vaulted-shoppers")
     async def create_shopper(request: Request) -> JSONResponse:
         authorize(request)
-        body = await _json(request)
+        body = await json_body(request)
         first, last = str(body.get("firstName") or "").strip(), str(body.get("lastName") or "").strip()
         if not first or not last:
             raise GatewayError(400, "VALIDATION_GENERAL_FAILURE", "'firstName' and 'lastName' are required")
@@ -231,10 +190,10 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
     @app.post(f"{API}/transactions")
     async def create_transaction(request: Request) -> Response:
         authorize(request)
-        body = await _json(request)
+        body = await json_body(request)
         if body.get("cardTransactionType") != "AUTH_CAPTURE":
             raise GatewayError(400, "INVALID_TRANSACTION_TYPE", "The sandbox supports cardTransactionType AUTH_CAPTURE")
-        amount = _amount(body.get("amount"))
+        amount = parse_amount(body.get("amount"))
         currency = str(body.get("currency") or "").strip().upper()
         if not re.fullmatch(r"[A-Z]{3}", currency):
             raise GatewayError(400, "VALIDATION_GENERAL_FAILURE", "'currency' must be a 3-letter ISO code")
@@ -259,7 +218,7 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
         if error_name is not None:
             with state.lock:
                 state.declines.append({"referenceNumber": tid, "merchantTransactionId": key,
-                                       "vaultedShopperId": shopper.id, "amount": _money(amount),
+                                       "vaultedShopperId": shopper.id, "amount": json_amount(amount),
                                        "currency": currency, "errorName": error_name})
             state.send_ipn({"transactionType": "DECLINE", "referenceNumber": tid,
                             "merchantTransactionId": key or "", "accountId": str(shopper.id),
@@ -268,7 +227,7 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
                                code="14002")
         transaction = {
             "cardTransactionType": "AUTH_CAPTURE", "transactionId": tid, "merchantTransactionId": key,
-            "vaultedShopperId": shopper.id, "amount": _money(amount), "currency": currency,
+            "vaultedShopperId": shopper.id, "amount": json_amount(amount), "currency": currency,
             "transactionApprovalDate": state.now().strftime("%m/%d/%Y"),
             "transactionApprovalTime": state.now().strftime("%H:%M:%S"),
             "creditCard": card.as_json(),
@@ -304,127 +263,26 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
     @app.post(f"{API}/transactions/refund/{{transaction_id}}")
     async def refund(transaction_id: str, request: Request) -> JSONResponse:
         authorize(request)
-        body = await _json(request)
+        body = await json_body(request)
         charge = state.find_charge(transaction_id)
         if charge is None:
             raise GatewayError(404, "TRANSACTION_NOT_FOUND", f"Transaction {transaction_id} was not found", "20008")
         with state.lock:
             remaining = Decimal(str(charge["amount"])) - state.refunded(transaction_id)
-            amount = remaining if body.get("amount") in (None, "") else _amount(body["amount"])
+            amount = remaining if body.get("amount") in (None, "") else parse_amount(body["amount"])
             if amount <= 0 or amount > remaining:
                 raise GatewayError(400, "REFUND_FAILED", f"Refund amount {amount} exceeds the refundable "
                                    f"{remaining} {charge['currency']}", code="14006")
             refund_id = state.next_transaction_id()
             state.refunds.append({"refundTransactionId": refund_id, "transactionId": transaction_id,
                                   "merchantTransactionId": charge.get("merchantTransactionId"),
-                                  "amount": _money(amount), "currency": charge["currency"],
+                                  "amount": json_amount(amount), "currency": charge["currency"],
                                   "reason": body.get("reason")})
         state.send_ipn({"transactionType": "REFUND", "referenceNumber": transaction_id, "reversalRefNum": refund_id,
                         "merchantTransactionId": charge.get("merchantTransactionId") or "",
                         "invoiceChargeAmount": format(amount, "f"), "invoiceChargeCurrency": charge["currency"],
                         "reversalReason": str(body.get("reason") or "")})
-        return JSONResponse({"refundTransactionId": refund_id, "amount": _money(amount), "refundStatus": "SUCCESS"})
+        return JSONResponse({"refundTransactionId": refund_id, "amount": json_amount(amount), "refundStatus": "SUCCESS"})
 
-    _register_admin(app, state)
+    register_admin(app, state)
     return app
-
-
-def _register_admin(app: FastAPI, state: GatewayState) -> None:
-    """Sandbox-only controls and views; no auth, never counted or faulted."""
-
-    @app.get("/_admin/counts")
-    async def counts() -> dict[str, int]:
-        return state.counts()
-
-    @app.get("/_admin/transactions")
-    async def transactions() -> list[dict[str, Any]]:
-        with state.lock:
-            return [dict(t) for t in state.transactions]
-
-    @app.get("/_admin/declines")
-    async def declines() -> list[dict[str, Any]]:
-        with state.lock:
-            return [dict(d) for d in state.declines]
-
-    @app.get("/_admin/refunds")
-    async def refunds() -> list[dict[str, Any]]:
-        with state.lock:
-            return [dict(r) for r in state.refunds]
-
-    @app.get("/_admin/shoppers")
-    async def shoppers() -> list[dict[str, Any]]:
-        with state.lock:
-            return [s.as_json() for s in state.shoppers.values()]
-
-    @app.get("/_admin/test-cards")
-    async def test_cards() -> list[dict[str, Any]]:
-        return [{"number": c.number, "outcome": c.outcome.value, "errorName": c.error_name,
-                 "description": c.description} for c in TEST_CARDS.values()]
-
-    @app.get("/_admin/faults")
-    async def get_faults() -> dict[str, Any]:
-        return state.faults.as_dict()
-
-    @app.put("/_admin/faults")
-    async def put_faults(request: Request) -> dict[str, Any]:
-        body = await _json(request)
-        f = state.faults
-        try:
-            with state.lock:
-                if "next_statuses" in body:
-                    statuses = [int(s) for s in body["next_statuses"]]
-                    if any(s not in (429, 503) for s in statuses):
-                        raise ValueError("next_statuses may hold 429 and 503 only")
-                    f.next_statuses.clear()
-                    f.next_statuses.extend(statuses)
-                set_fault_knobs(f, body, rates=("rate_429", "rate_503"), seconds=("slow_response_seconds",),
-                                counts=("retry_after",))
-        except (TypeError, ValueError) as exc:
-            raise GatewayError(400, "VALIDATION_GENERAL_FAILURE", str(exc)) from None
-        return f.as_dict()
-
-    @app.get("/_admin/ipn")
-    async def get_ipn() -> dict[str, Any]:
-        return state.ipn.as_dict()
-
-    @app.put("/_admin/ipn")
-    async def put_ipn(request: Request) -> dict[str, Any]:
-        body = await _json(request)
-        try:
-            with state.lock:
-                if "url" in body:
-                    url = body["url"]
-                    if url is not None and not re.match(r"https?://", str(url)):
-                        raise ValueError("url must be an http(s) URL or null")
-                    state.ipn.url = url
-                if "secret" in body:
-                    if not str(body["secret"] or ""):
-                        raise ValueError("secret must not be empty")
-                    state.ipn.secret = SecretStr(str(body["secret"]))
-                if "retry_seconds" in body:
-                    state.ipn.retry_seconds = max(0.0, float(body["retry_seconds"]))
-                if "max_retries" in body:
-                    state.ipn.max_retries = max(0, int(body["max_retries"]))
-        except (TypeError, ValueError) as exc:
-            raise GatewayError(400, "VALIDATION_GENERAL_FAILURE", str(exc)) from None
-        return state.ipn.as_dict()
-
-    @app.get("/_admin/ipn/deliveries")
-    async def deliveries() -> list[dict[str, Any]]:
-        with state.lock:
-            return [{k: (list(v) if isinstance(v, list) else v) for k, v in d.items()} for d in state.deliveries]
-
-    @app.get("/_admin/stats")
-    async def stats() -> dict[str, Any]:
-        with state.lock:
-            return {"requests": state.requests, "by_path": dict(state.by_path),
-                    "faults": dict(state.fault_counts), "api_versions": dict(state.api_versions)}
-
-    @app.delete("/_admin/stats")
-    async def reset_stats() -> Response:
-        with state.lock:
-            state.requests = 0
-            state.by_path.clear()
-            state.fault_counts.clear()
-            state.api_versions.clear()
-        return Response(status_code=204)

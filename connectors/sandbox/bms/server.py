@@ -10,7 +10,7 @@ from typing import Any
 from connectors.sandbox.net import LoopbackServer
 
 from .app import create_app
-from .data import SandboxState
+from .state import SandboxState
 
 
 class SandboxServer(LoopbackServer):

@@ -12,10 +12,13 @@ from fastapi.responses import JSONResponse, Response
 
 from connectors.sandbox.net import set_fault_knobs
 
-from .data import ALL_PERMISSION_SETS, ENTITY_SETS, LINE_SETS, BcState, Record, _customer, compute_totals, public
+from .data import ALL_PERMISSION_SETS, ENTITY_SETS, LINE_SETS, Record, compute_totals, public
+from .seed import _customer
+from .state import BcState, Stats
+from .wire import BcError, BcJSON, dumps
 
 if TYPE_CHECKING:
-    from .app import BcApi
+    from .api import BcApi
 
 
 def admin_view(rec: Record, set_name: str) -> Record:
@@ -26,8 +29,6 @@ def admin_view(rec: Record, set_name: str) -> Record:
 
 
 def register_admin(app: FastAPI, state: BcState, api: BcApi) -> None:
-    from .app import BcError, BcJSON, dumps
-
     def js(obj: Any, status: int = 200) -> JSONResponse:
         return BcJSON(json.loads(dumps(obj)), status_code=status)
 
@@ -240,7 +241,6 @@ def register_admin(app: FastAPI, state: BcState, api: BcApi) -> None:
 
     @app.delete("/_admin/stats")
     async def reset_stats() -> Response:
-        from .data import Stats
         with state.lock:
             state.stats = Stats()
         return Response(status_code=204)

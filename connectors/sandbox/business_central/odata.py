@@ -69,21 +69,21 @@ def _cmp(value: Any, op: str, lit: Any) -> bool:
     if isinstance(value, str) and isinstance(lit, str) and _GUID.fullmatch(value):
         value = value.lower()
     if op == "eq":
-        return value == lit
+        return bool(value == lit)
     if op == "ne":
-        return value != lit
+        return bool(value != lit)
     if value is None or lit is None:
         return False
     try:
         if isinstance(lit, Decimal):
             value = Decimal(str(value))
         if op == "gt":
-            return value > lit
+            return bool(value > lit)
         if op == "ge":
-            return value >= lit
+            return bool(value >= lit)
         if op == "lt":
-            return value < lit
-        return value <= lit
+            return bool(value < lit)
+        return bool(value <= lit)
     except (TypeError, InvalidOperation):
         raise ODataError(f"A binary operator with incompatible types was detected ('{op}').") from None
 

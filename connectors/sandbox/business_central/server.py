@@ -7,11 +7,12 @@ import shutil
 import tempfile
 from typing import Any
 
-from connectors.sandbox.net import LoopbackServer
+from connectors.sandbox.net import LoopbackServer, SslFiles
 
 from .app import create_app
 from .certs import generate_tls
-from .data import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ENVIRONMENT, DEFAULT_TENANT_ID, BcState
+from .data import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ENVIRONMENT, DEFAULT_TENANT_ID
+from .state import BcState
 
 
 class SandboxServer(LoopbackServer):
@@ -45,7 +46,7 @@ class SandboxServer(LoopbackServer):
     scheme = "https"
     thread_name = "bc-sandbox"
 
-    def ssl_files(self) -> dict[str, str]:
+    def ssl_files(self) -> SslFiles:
         return {"ssl_certfile": self.tls.cert_path, "ssl_keyfile": self.tls.key_path}
 
     # --- addresses and credentials -------------------------------------------

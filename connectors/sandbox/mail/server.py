@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -36,7 +37,7 @@ class _Handler:
     def __init__(self, box: list[ReceivedMail], lock: threading.Lock) -> None:
         self.box, self.lock = box, lock
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list) -> str:
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         if address.startswith("nobody@"):
             return "550 5.1.1 no such mailbox"
         if address.startswith("busy@"):
@@ -47,7 +48,7 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.original_content, policy=policy.default)
         with self.lock:
-            self.box.append(ReceivedMail(envelope.mail_from, tuple(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
+            self.box.append(ReceivedMail(envelope.mail_from, tuple(envelope.rcpt_tos), parsed))
         return "250 Message accepted for delivery"
 
 
@@ -55,9 +56,9 @@ class _Controller(Controller):
     """Binds port 0 and learns the real port before aiosmtpd's start-up self-check."""
 
     def _trigger_server(self) -> None:
-        assert self.server is not None
+        assert isinstance(self.server, asyncio.Server)
         self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]  # aiosmtpd leaves it unannotated
 
 
 class MailSandbox(LoopbackServer):

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
 
+from connectors import money
+from connectors.money import DEFAULT_MINOR_UNITS, MINOR_UNITS, MoneyError
 from hub.billing.rules.errors import BillingRuleError
 
-#: ISO 4217 minor units for currencies that do not use 2 decimals (every other code: 2).
-MINOR_UNITS: dict[str, int] = {
-    **dict.fromkeys(
-        ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
-         "VND", "VUV", "XAF", "XOF", "XPF"),
-        0,
-    ),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-    **dict.fromkeys(("CLF", "UYW"), 4),
-}
-DEFAULT_MINOR_UNITS = 2
+__all__ = ["DEFAULT_MINOR_UNITS", "MINOR_UNITS", "line_amounts", "minor_units", "round_money"]
+
+
+@contextmanager
+def _as_rule_error() -> Iterator[None]:
+    """The money helpers live in ``connectors.money``; billing callers get BillingRuleError."""
+    try:
+        yield
+    except MoneyError as exc:
+        raise BillingRuleError(exc.field, exc.reason) from None
 
 
 def minor_units(currency: str) -> int:
@@ -25,22 +28,19 @@ def minor_units(currency: str) -> int:
     Raises:
         BillingRuleError: the code is not three letters.
     """
-    code = (currency or "").strip().upper()
-    if len(code) != 3 or not code.isalpha():
-        raise BillingRuleError("currency", f"must be a 3-letter ISO 4217 code, not {currency!r}")
-    return MINOR_UNITS.get(code, DEFAULT_MINOR_UNITS)
+    with _as_rule_error():
+        return money.minor_units(currency)
 
 
 def _decimal(value: Decimal | int, field: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
-        raise BillingRuleError(field, f"must be a Decimal (never a float), not {value!r}")
-    return Decimal(value)
+    with _as_rule_error():
+        return money.as_decimal(value, field)
 
 
 def round_money(amount: Decimal | int, currency: str) -> Decimal:
     """Round ``amount`` half-up to the minor unit of ``currency`` (JPY 0, KWD 3, EUR 2 dp)."""
-    exponent = Decimal(1).scaleb(-minor_units(currency))
-    return _decimal(amount, "amount").quantize(exponent, rounding=ROUND_HALF_UP)
+    with _as_rule_error():
+        return money.round_money(amount, currency)
 
 
 def line_amounts(

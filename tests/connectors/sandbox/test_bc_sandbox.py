@@ -398,7 +398,7 @@ def test_customers_are_consistent_with_bms_accounts() -> None:
 
 
 def test_cli_prints_a_json_first_line(tmp_path: Any) -> None:
-    env = {k: v for k, v in os.environ.items()}
+    env = dict(os.environ)
     proc = subprocess.Popen([sys.executable, "-m", "connectors.sandbox.business_central", "--records", "20",
                              "--seed", "2", "--cert-dir", str(tmp_path)], stdout=subprocess.PIPE, text=True, env=env)
     try:

@@ -1,0 +1,117 @@
+"""Sandbox-only ``/_admin`` controls and views of the BlueSnap sandbox: no auth, never counted or faulted."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from pydantic import SecretStr
+
+from connectors.sandbox.net import set_fault_knobs
+
+from .cards import TEST_CARDS
+from .state import GatewayState
+from .wire import GatewayError, json_body
+
+
+def register_admin(app: FastAPI, state: GatewayState) -> None:
+    """Sandbox-only controls and views; no auth, never counted or faulted."""
+
+    @app.get("/_admin/counts")
+    async def counts() -> dict[str, int]:
+        return state.counts()
+
+    @app.get("/_admin/transactions")
+    async def transactions() -> list[dict[str, Any]]:
+        with state.lock:
+            return [dict(t) for t in state.transactions]
+
+    @app.get("/_admin/declines")
+    async def declines() -> list[dict[str, Any]]:
+        with state.lock:
+            return [dict(d) for d in state.declines]
+
+    @app.get("/_admin/refunds")
+    async def refunds() -> list[dict[str, Any]]:
+        with state.lock:
+            return [dict(r) for r in state.refunds]
+
+    @app.get("/_admin/shoppers")
+    async def shoppers() -> list[dict[str, Any]]:
+        with state.lock:
+            return [s.as_json() for s in state.shoppers.values()]
+
+    @app.get("/_admin/test-cards")
+    async def test_cards() -> list[dict[str, Any]]:
+        return [{"number": c.number, "outcome": c.outcome.value, "errorName": c.error_name,
+                 "description": c.description} for c in TEST_CARDS.values()]
+
+    @app.get("/_admin/faults")
+    async def get_faults() -> dict[str, Any]:
+        return state.faults.as_dict()
+
+    @app.put("/_admin/faults")
+    async def put_faults(request: Request) -> dict[str, Any]:
+        body = await json_body(request)
+        f = state.faults
+        try:
+            with state.lock:
+                if "next_statuses" in body:
+                    statuses = [int(s) for s in body["next_statuses"]]
+                    if any(s not in (429, 503) for s in statuses):
+                        raise ValueError("next_statuses may hold 429 and 503 only")
+                    f.next_statuses.clear()
+                    f.next_statuses.extend(statuses)
+                set_fault_knobs(f, body, rates=("rate_429", "rate_503"), seconds=("slow_response_seconds",),
+                                counts=("retry_after",))
+        except (TypeError, ValueError) as exc:
+            raise GatewayError(400, "VALIDATION_GENERAL_FAILURE", str(exc)) from None
+        return f.as_dict()
+
+    @app.get("/_admin/ipn")
+    async def get_ipn() -> dict[str, Any]:
+        return state.ipn.as_dict()
+
+    @app.put("/_admin/ipn")
+    async def put_ipn(request: Request) -> dict[str, Any]:
+        body = await json_body(request)
+        try:
+            with state.lock:
+                if "url" in body:
+                    url = body["url"]
+                    if url is not None and not re.match(r"https?://", str(url)):
+                        raise ValueError("url must be an http(s) URL or null")
+                    state.ipn.url = url
+                if "secret" in body:
+                    if not str(body["secret"] or ""):
+                        raise ValueError("secret must not be empty")
+                    state.ipn.secret = SecretStr(str(body["secret"]))
+                if "retry_seconds" in body:
+                    state.ipn.retry_seconds = max(0.0, float(body["retry_seconds"]))
+                if "max_retries" in body:
+                    state.ipn.max_retries = max(0, int(body["max_retries"]))
+        except (TypeError, ValueError) as exc:
+            raise GatewayError(400, "VALIDATION_GENERAL_FAILURE", str(exc)) from None
+        return state.ipn.as_dict()
+
+    @app.get("/_admin/ipn/deliveries")
+    async def deliveries() -> list[dict[str, Any]]:
+        with state.lock:
+            return [{k: (list(v) if isinstance(v, list) else v) for k, v in d.items()} for d in state.deliveries]
+
+    @app.get("/_admin/stats")
+    async def stats() -> dict[str, Any]:
+        with state.lock:
+            return {"requests": state.requests, "by_path": dict(state.by_path),
+                    "faults": dict(state.fault_counts), "api_versions": dict(state.api_versions)}
+
+    @app.delete("/_admin/stats")
+    async def reset_stats() -> Response:
+        with state.lock:
+            state.requests = 0
+            state.by_path.clear()
+            state.fault_counts.clear()
+            state.api_versions.clear()
+        return Response(status_code=204)
