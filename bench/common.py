@@ -1,7 +1,7 @@
 """What every benchmark shares: an isolated hub store, the sandboxes as subprocesses, the
 connectors that talk to them, timing, peak RSS and the figures-and-ratios table.
 
-The sandboxes run as separate processes (``hub.demo.start_background_sandbox``, the way the
+The sandboxes run as separate processes (``hub.demo.sandboxes.start_background_sandbox``, the way the
 demo runs them), so they never share the GIL with the code being measured.
 """
 
@@ -110,25 +110,25 @@ def isolated_store(engine: str = "sqlite", keep: Path | None = None) -> Iterator
 
 def admin_client(info: dict[str, Any]) -> httpx.Client:
     """A client for a sandbox's ``/_admin`` controls (the ERP's over HTTPS with its own CA)."""
-    from hub.demo import _admin
+    from hub.demo.sandboxes import admin_client as demo_admin_client
 
-    return _admin(info)
+    return demo_admin_client(info)
 
 
 @contextmanager
 def sandboxes(kinds: tuple[str, ...], records: int, *, seed: int = 42, latency_ms: float = 0.0,
               timeout: float = 900.0) -> Iterator[dict[str, dict[str, Any]]]:
     """Start the sandboxes as subprocesses (with ``records`` per large stream), stop them after."""
-    from hub import demo
+    from hub.demo import sandboxes as demo_sandboxes
 
     infos: dict[str, dict[str, Any]] = {}
     try:
         for kind in kinds:
-            infos[kind] = demo.start_background_sandbox(kind, records, seed, timeout=timeout)
+            infos[kind] = demo_sandboxes.start_background_sandbox(kind, records, seed, timeout=timeout)
             set_latency(infos[kind], latency_ms)
         yield infos
     finally:
-        demo.stop_background_sandboxes()
+        demo_sandboxes.stop_background_sandboxes()
 
 
 def set_latency(info: dict[str, Any], latency_ms: float) -> None:
@@ -141,20 +141,18 @@ def install_connectors(infos: dict[str, dict[str, Any]], **overrides: dict[str, 
 
     ``overrides`` maps a kind to settings replacing the demo's (e.g. the ERP's request limit).
     """
-    from hub import demo
+    from hub.demo import install
+    from hub.demo.systems import DEMO_ENVIRONMENT
     from hub.platform.db import session
     from hub.sync import cards
 
     names = {}
     for kind, info in infos.items():
-        name = demo.install_demo_connector(kind, info)
+        name = install.install_demo_connector(kind, info)
         if overrides.get(kind):
-            with session(demo.DEMO_ENVIRONMENT) as s:
+            with session(DEMO_ENVIRONMENT) as s:
                 cards.update_settings(s, name, settings=overrides[kind])
-        status, reason = demo.test_and_set_status(name)
-        if status == "pending_license":
-            demo.accept_license(info)
-            status, reason = demo.test_and_set_status(name)
+        status, reason = install.activate(name, info)
         if status != "active":
             raise SystemExit(f"the {kind} sandbox's connector did not activate: {reason}")
         names[kind] = name
@@ -186,9 +184,9 @@ def cpu_seconds(pid: int | None = None) -> float:
 
 def sandbox_pid(kind: str) -> int:
     """The process id of the running sandbox of ``kind`` (started by ``sandboxes``)."""
-    from hub import demo
+    from hub.demo import sandboxes as demo_sandboxes
 
-    return int(demo._read_state()[kind]["pid"])
+    return int(demo_sandboxes.running()[kind]["pid"])
 
 
 def timed(fn: Callable[[], T]) -> tuple[float, T]:

@@ -7,11 +7,11 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from hub.demo import SYSTEMS
+from hub.demo.systems import SYSTEMS
 from hub.platform.db import session
+from hub.platform.models import ENTITY_TABLES, Invoice, InvoiceLine
 
 SANDBOX_STREAMS = SYSTEMS["bms"].counted_as
-from hub.platform.models import ENTITY_TABLES, Invoice, InvoiceLine
 
 
 def sandbox_snapshot(url: str) -> dict[str, dict[str, Any]]:

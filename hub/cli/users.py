@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from hub.access import users
-from hub.cli.app import _session, fail, out
+from hub.access.roles import allow
+from hub.cli.common import BareJsonOption, cli_session, confirm_delete, out, print_json
 
 users_app = typer.Typer(help="Users of the admin web app and API (roles: Administrator, User).", no_args_is_help=True)
 RoleOption = Annotated[str, typer.Option("--role", help="Administrator or User")]
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(users_app, name="users")
-
-
-@contextmanager
-def _users_session() -> Iterator[Any]:
-    """A session acting with CASHRAIL_ROLE; user errors become one line and exit 1."""
-    try:
-        with _session(None) as s:
-            yield s
-    except users.UserError as exc:
-        fail(str(exc))
 
 
 def _read_password(from_stdin: bool, ask: Callable[[], str]) -> str:
@@ -48,20 +33,21 @@ def users_add(
     """Add a user (the password is asked twice, hidden)."""
     password = _read_password(password_stdin, lambda: typer.prompt("Password", hide_input=True,
                                                                    confirmation_prompt=True))
-    with _users_session() as s:
+    with cli_session(None) as s:
         user = users.create_user(s, email, password, role=role, name=name)
         shown = f"{user.email} ({user.role})"
     out.print(f"User {shown} added.", highlight=False)
 
 
 @users_app.command("list")
-def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def users_list(as_json: BareJsonOption = False) -> None:
     """List the users and their roles."""
-    with _users_session() as s:
-        rows = [{"email": u.email, "name": u.name, "role": u.role, "active": u.is_active,
-                 "created": u.created_at.isoformat()} for u in users.list_users(s)]
+    with cli_session(None) as s:
+        rows: list[dict[str, Any]] = [
+            {"email": u.email, "name": u.name, "role": u.role, "active": u.is_active,
+             "created": u.created_at.isoformat()} for u in users.list_users(s)]
     if as_json:
-        print(json.dumps(rows))
+        print_json(rows)
         return
     table = Table("email", "name", "role", "active", "created", title="Users")
     for r in rows:
@@ -72,7 +58,7 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
 @users_app.command("set-role")
 def users_set_role(email: str, role: Annotated[str, typer.Argument(help="Administrator or User")]) -> None:
     """Change a user's role."""
-    with _users_session() as s:
+    with cli_session(None) as s:
         user = users.set_role(s, email, role)
         shown = f"{user.email} is now {user.role}"
     out.print(f"{shown}.", highlight=False)
@@ -81,11 +67,10 @@ def users_set_role(email: str, role: Annotated[str, typer.Argument(help="Adminis
 @users_app.command("delete")
 def users_delete(email: str, yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask")] = False) -> None:
     """Delete a user, their API tokens and sessions."""
-    with _users_session() as s:
+    with cli_session(None) as s:
         users.get_user(s, email)
-    if not yes and not typer.confirm(f"Delete user {email!r}?"):
-        fail("not deleted")
-    with _users_session() as s:
+    confirm_delete(f"Delete user {email!r}?", yes)
+    with cli_session(None) as s:
         users.delete_user(s, email)
     out.print(f"User {email} deleted.", highlight=False)
 
@@ -93,7 +78,9 @@ def users_delete(email: str, yes: Annotated[bool, typer.Option("--yes", "-y", he
 @users_app.command("token")
 def users_token(email: str, name: Annotated[str, typer.Option("--name", help="What script uses it")]) -> None:
     """Create an API token for a user's scripts (Authorization: Bearer …); shown only once."""
-    with _users_session() as s:
-        users.allow(s, "Users", "Update")
-        _, plain = users.create_token(s, users.get_user(s, email).id, name)  # type: ignore[arg-type]
+    with cli_session(None) as s:
+        allow(s, "Users", "Update")
+        user = users.get_user(s, email)
+        assert user.id is not None  # a stored user
+        _, plain = users.create_token(s, user.id, name)
     print(plain)

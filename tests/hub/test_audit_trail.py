@@ -106,10 +106,11 @@ def test_entries_filter_by_entity_and_time(hub_db: str) -> None:
 
 def test_the_cli_names_the_actor_and_filters(hub_db: str, data_dir: Path, monkeypatch, capsys) -> None:
     from hub.cli import app
+    from hub.cli.common import cli_actor
 
     monkeypatch.setenv("CASHRAIL_ACTOR", "ops@example.com")
     with session("sandbox") as s:
-        s.info["actor"] = app.cli_actor()
+        s.info["actor"] = cli_actor()
         users.create_user(s, "dave@example.com", PASSWORD)
         audit.record(s, "plan.create", "plan", 1)
     monkeypatch.setattr("sys.argv", ["cashrail", "audit", "--entity", "user", "--json"])

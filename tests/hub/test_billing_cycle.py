@@ -138,7 +138,7 @@ def test_firm_and_post_runs_killed_at_random_points_never_double_a_document(
 def test_billing_run_dry_run_with_a_test_date_lists_and_writes_nothing(
     data_dir, prefect_backend, erp, monkeypatch, capsys
 ) -> None:
-    from tests.test_cli import run
+    from tests.cli.runner import run
 
     erp_with_plan(erp, fixed_cycles=3)
     code, out, _ = run(monkeypatch, capsys, "billing", "run", "--dry-run", "--test-date", "2024-12-31", "--json")
@@ -291,7 +291,7 @@ def test_roles_are_enforced_where_the_cli_and_api_meet(hub_db) -> None:
 
 
 def test_only_draft_plans_and_not_firmed_actions_can_be_edited(hub_db, monkeypatch, capsys) -> None:
-    from tests.test_cli import run
+    from tests.cli.runner import run
 
     plan_id = _plan_on_plain_customer(cycles=3)
     code, _, err = run(monkeypatch, capsys, "plans", "edit", str(plan_id), "--set", "fixed_cycles=6")
@@ -316,7 +316,7 @@ def test_only_draft_plans_and_not_firmed_actions_can_be_edited(hub_db, monkeypat
 
 def test_a_cheaper_line_is_a_downgrade_that_preselects_the_default_downgrade_reason(
         hub_db, monkeypatch, capsys) -> None:
-    from tests.test_cli import run
+    from tests.cli.runner import run
 
     plan_id = _plan_on_plain_customer(cycles=3)
     with session("sandbox") as s:

@@ -67,7 +67,7 @@ def test_an_admin_link_survives_relinking_and_unlink_removes_it(hub_db: str) -> 
 def test_orgs_commands_link_list_and_unlink(hub_db: str, monkeypatch, capsys) -> None:
     import json
 
-    from tests.test_cli import run
+    from tests.cli.runner import run
 
     psa, erp = factories.bms_card("psa"), factories.bms_card("erp")
     _orgs(psa, [("1", "Acme Ltd", None, None), ("2", "Solo", None, None)])

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from connectors.sandbox.bluesnap import fill_card_form
+from tests.cli.runner import run
 from tests.hub.collect_world import World, customer, invoice, world  # noqa: F401
-from tests.test_cli import run
 
 
 def test_capture_a_card_list_it_and_pay_an_invoice_from_the_command_line(

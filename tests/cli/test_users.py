@@ -6,7 +6,7 @@ import json
 
 from hub.access import users
 from hub.platform.db import session
-from tests.test_cli import run
+from tests.cli.runner import run
 
 
 def test_users_commands_manage_accounts_and_keep_an_administrator(data_dir, monkeypatch, capsys) -> None:

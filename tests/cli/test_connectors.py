@@ -4,7 +4,6 @@ non-zero exit — never a traceback."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,19 +11,7 @@ import httpx
 import pytest
 
 from connectors.sandbox.bms import ALL_PERMISSIONS, SandboxServer
-from hub.cli.app import main
-
-
-def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str, stdin: str = "") -> tuple[int, str, str]:
-    import io
-
-    monkeypatch.setattr(sys, "argv", ["cashrail", *args])
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return int(exit_info.value.code or 0), out, err
+from tests.cli.runner import run
 
 
 @pytest.fixture

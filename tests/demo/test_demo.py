@@ -25,7 +25,7 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
 ) -> None:
     env = {**{k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "LANG"))},
            "CASHRAIL_DATA_DIR": str(data_dir), "PREFECT_API_URL": prefect_backend,
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     try:
         demo = _cashrail(["demo", "--records", "200", "--json"], env)
         assert demo.returncode == 0, demo.stderr[-3000:]

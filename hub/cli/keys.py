@@ -11,29 +11,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hub.cli.app import EnvOption, _session, cli_actor, err, fail, out
+from hub.cli.common import BareJsonOption, EnvOption, cli_actor, cli_session, err, fail, out, print_json
 from hub.platform import audit, keys
 from hub.platform import backup as backups
-from hub.platform.security import SecretKeyError
 from hub.platform.settings import get_settings
 
 keys_app = typer.Typer(help="The key that encrypts connector secrets at rest.", no_args_is_help=True)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(keys_app, name="keys")
-    app.command("backup")(backup_command)
-    app.command("restore")(restore_command)
-    app.command("audit")(audit_command)
-
-
 @keys_app.command("status")
 def keys_status() -> None:
     """Which key is in use (by fingerprint), a rotation under way, connectors it cannot open."""
-    try:
-        st = keys.status()
-    except SecretKeyError as exc:
-        fail(str(exc))
+    st = keys.status()
     out.print(f"key: {st.source} (fingerprint {st.fingerprint})", highlight=False)
     if st.next_fingerprint:
         out.print(f"a rotation is under way to key {st.next_fingerprint}: run `cashrail keys rotate` to finish it",
@@ -56,10 +45,7 @@ def keys_rotate(
     given = sys.stdin.readline().strip().encode() if new_key_stdin else None
     if new_key_stdin and not given:
         fail("--new-key-stdin: no key on stdin")
-    try:
-        done = keys.rotate(new_key=given, actor=cli_actor())
-    except SecretKeyError as exc:
-        fail(str(exc))
+    done = keys.rotate(new_key=given, actor=cli_actor())
     out.print(f"Re-encrypted the secrets of {done.connectors} connector(s): key {done.old_fingerprint} -> "
               f"{done.new_fingerprint}.", highlight=False)
     if done.from_env:
@@ -71,10 +57,7 @@ def keys_rotate(
 
 def backup_command(path: Annotated[Path, typer.Argument(help="The backup file to write (must not exist)")]) -> None:
     """Back up the hub store (SQLite online backup, or pg_dump for PostgreSQL)."""
-    try:
-        revision = backups.backup(path)
-    except backups.BackupError as exc:
-        fail(str(exc))
+    revision = backups.backup(path)
     out.print(f"Backed up the hub store (schema {revision}) to {path}.", highlight=False)
     err.print(f"Note: {backups.KEY_NOTE}.", highlight=False)
 
@@ -84,10 +67,7 @@ def restore_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Replace a hub store that holds data")] = False,
 ) -> None:
     """Replace the hub store with a backup (upgraded if older than this Cashrail)."""
-    try:
-        done = backups.restore(path, overwrite=yes)
-    except backups.BackupError as exc:
-        fail(str(exc))
+    done = backups.restore(path, overwrite=yes)
     upgraded = f", upgraded to {done.upgraded_to}" if done.upgraded_to else ""
     out.print(f"Restored {path} (schema {done.revision}{upgraded}).", highlight=False)
     err.print(f"Note: {backups.KEY_NOTE}.", highlight=False)
@@ -97,24 +77,23 @@ def _since(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        return datetime.fromisoformat(value)
     except ValueError:
         fail(f"--since: {value!r} is not a date or time (YYYY-MM-DD or ISO 8601)")
-    return moment
 
 
 def audit_command(
     entity: Annotated[str | None, typer.Option("--entity", help="Only this entity (e.g. connector, plan, user)")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Only from this date/time on (UTC unless given)")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many entries")] = 200,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: BareJsonOption = False,
     env: EnvOption = None,
 ) -> None:
     """Who changed what, newest first."""
-    with _session(env) as s:
+    with cli_session(env) as s:
         rows = [audit.as_dict(e) for e in audit.entries(s, entity=entity, since=_since(since), limit=limit)]
     if as_json:
-        print(json.dumps(rows))
+        print_json(rows)
         return
     table = Table("at", "actor", "action", "entity", "id", "detail", title="Audit log")
     for r in rows:

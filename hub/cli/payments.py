@@ -1,0 +1,69 @@
+"""``cashrail payments``: payment methods — list, send the card form, complete it, set, remove (seed 000)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hub.cli.common import CHANNEL_ACTOR, EnvOption, JsonOption, cli_session, env_name, out, print_rows
+from hub.collections import payments
+
+payments_app = typer.Typer(help="Payment methods: list, send the card form, complete it, set, remove.",
+                           no_args_is_help=True)
+OrgOption = Annotated[int, typer.Option("--org", help="organisation id")]
+
+
+@payments_app.command("list")
+def payments_list(org: Annotated[int | None, typer.Option("--org", help="organisation id")] = None,
+                  removed: Annotated[bool, typer.Option("--removed", help="include removed methods")] = False,
+                  env: EnvOption = None, as_json: JsonOption = False) -> None:
+    """Payment methods per organisation."""
+    with cli_session(env) as s:
+        rows = [{"organisation": m.organisation_id, "kind": m.kind, "method": payments.describe(m),
+                 "holder": m.holder_name, "status": m.status, "autopay": m.autopay, "footer note": m.footer_note,
+                 "since": m.created_at.date()} for m in payments.list_methods(s, org, include_removed=removed)]
+    print_rows(rows, "Payment methods", as_json)
+
+
+@payments_app.command("send-form")
+def payments_send_form(org: OrgOption, contact: Annotated[int, typer.Option("--contact", help="contact id")],
+                       env: EnvOption = None) -> None:
+    """Send the card-entry form to a contact of the organisation (seed 000: choose, "Go")."""
+    request = payments.send_card_form(env_name(env), org, contact, actor=CHANNEL_ACTOR)
+    out.print(f"Card request {request.id}: {request.email or 'the contact'} is e-mailed the card page "
+              f"(cashrail notifications deliver, or every 10 min under serve): {request.url}", highlight=False)
+    out.print(f"Once the card is entered: cashrail payments complete {request.id}", highlight=False)
+
+
+@payments_app.command("complete")
+def payments_complete(request_id: int, env: EnvOption = None) -> None:
+    """Ask the gateway for the card the contact entered and make it the payment method."""
+    method = payments.complete_card_request(env_name(env), request_id, actor=CHANNEL_ACTOR)
+    out.print(f"Organisation {method.organisation_id} now pays by {payments.describe(method)} "
+              f"({method.holder_name}).", highlight=False)
+
+
+@payments_app.command("set")
+def payments_set(org: OrgOption,
+                 kind: Annotated[str, typer.Option("--kind", help="none or direct_debit")],
+                 mandate: Annotated[str | None, typer.Option("--mandate", help="mandate reference")] = None,
+                 account_last4: Annotated[str | None, typer.Option("--account-last4")] = None,
+                 footer_note: Annotated[bool | None, typer.Option(
+                     "--footer-note/--no-footer-note", help="print the 'will be collected' note")] = None,
+                 env: EnvOption = None) -> None:
+    """Set a direct-debit mandate or "none" (cards come through send-form)."""
+    with cli_session(env) as s:
+        method = payments.set_method(s, org, kind, mandate_reference=mandate, account_last4=account_last4,
+                                     actor=CHANNEL_ACTOR)
+        if footer_note is not None:
+            payments.set_footer_note(s, org, footer_note, actor=CHANNEL_ACTOR)
+    out.print(f"Organisation {org} now pays by {payments.describe(method)}.", highlight=False)
+
+
+@payments_app.command("remove")
+def payments_remove(org: OrgOption, env: EnvOption = None) -> None:
+    """Remove the organisation's payment method."""
+    with cli_session(env) as s:
+        method = payments.remove_method(s, org, actor=CHANNEL_ACTOR)
+    out.print(f"Removed {payments.describe(method)} from organisation {org}.", highlight=False)

@@ -1,0 +1,25 @@
+"""``cashrail serve``: Cashrail as a service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hub.cli.common import err, out
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    prefect_port: Annotated[int, typer.Option(help="Prefect server (UI and API) port")] = 4200,
+    web_port: Annotated[int, typer.Option(help="Admin web app port (0: any free port)")] = 8000,
+) -> None:
+    """Run Cashrail as a service: Prefect server + UI, scheduled deployments, a worker, the admin app."""
+    from hub import serve
+
+    def ready(served: serve.Served) -> None:
+        out.print(f"Prefect UI:    {served.prefect_url}\nAdmin web app: {served.web_url}\n"
+                  "Schedules are live; Ctrl+C stops everything.", highlight=False)
+
+    err.print("Starting the Prefect server (its first start migrates its database)…")
+    serve.serve(host, prefect_port, web_port, on_ready=ready)

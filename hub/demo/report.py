@@ -1,0 +1,101 @@
+"""What the demo did, as the hub records it beside what the sandboxes recorded."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from connectors.registry import connector_class
+from hub.demo.sandboxes import admin_client
+from hub.demo.systems import SYSTEMS
+from hub.platform.db import session
+from hub.platform.models import ENTITY_TABLES, Charge, NotificationDelivery, NotificationMessage, SubscriptionAction
+from hub.sync import cards
+
+
+def sandbox_counts(kind: str, info: dict[str, Any]) -> dict[str, int]:
+    """What a sandbox serves, per hub stream."""
+    with admin_client(info) as client:
+        counts = client.get("/_admin/counts").json()
+    return {stream: int(counts[key]) for stream, key in SYSTEMS[kind].counted_as.items()}
+
+
+def psa_ticket_count(info: dict[str, Any]) -> int:
+    """How many tickets the PSA sandbox holds (the demo's notifications raise more)."""
+    with admin_client(info) as client:
+        return int(client.get("/_admin/counts").json()["tickets"])
+
+
+def hub_counts(environment: str, connector_name: str) -> dict[str, int]:
+    """Live (not deleted) rows per stream of one connector."""
+    with session(environment) as s:
+        card = cards.get(s, connector_name)
+        result = {}
+        for spec in connector_class(card.kind).streams:
+            model = ENTITY_TABLES[spec.entity]
+            result[spec.name] = s.connection().execute(
+                select(func.count()).select_from(model).where(
+                    col(model.environment) == environment, col(model.connector_id) == card.id,
+                    col(model.is_deleted).is_(False),
+                )
+            ).scalar_one()
+        return result
+
+
+def erp_documents_per_action(environment: str, info: dict[str, Any]) -> bool:
+    """True when every posted action has exactly one posted invoice and no sales order left."""
+    with session(environment) as s:
+        keys = [a.key for a in s.exec(select(SubscriptionAction).where(SubscriptionAction.status == "Posted"))]
+    with admin_client(info) as client:
+        for key in keys:
+            docs = client.get("/_admin/documents", params={"externalDocumentNumber": key}).json()
+            if docs["salesOrders"] or len(docs["salesInvoices"]) != 1:
+                return False
+    return bool(keys)
+
+
+def collections_report(environment: str, gateway: dict[str, Any], psa: dict[str, Any], mail: dict[str, Any],
+                       psa_tickets_before: int) -> dict[str, Any]:
+    """What the hub says it did, beside what the gateway, the PSA and the mail server recorded."""
+    with session(environment) as s:
+        charges = list(s.exec(select(Charge)))
+        notes = list(s.exec(select(NotificationMessage)))
+        deliveries = list(s.exec(select(NotificationDelivery)))
+    approved = [c for c in charges if c.status == "succeeded"]
+    declined = [c for c in charges if c.status == "declined"]
+    retried_ok = {c.invoice_id for c in approved if c.attempt > 1}
+    collected: dict[str, str] = {}
+    for c in approved:
+        collected[c.currency] = str(Decimal(collected.get(c.currency, "0")) + c.amount)
+    with httpx.Client(timeout=60) as client:
+        transactions = client.get(f"{gateway['url']}/_admin/transactions").json()
+        mail_counts = client.get(f"{mail['url']}/_admin/counts").json()
+    psa_tickets = psa_ticket_count(psa) - psa_tickets_before
+    gateway_approved = [t for t in transactions if t.get("cardTransactionType") == "AUTH_CAPTURE"]
+    emails = [d for d in deliveries if d.channel == "email" and d.status == "sent"]
+    tickets = [d for d in deliveries if d.channel == "ticket" and d.status == "sent"]
+    mail_received = int(mail_counts["messages"])
+    report: dict[str, Any] = {
+        "payments": {
+            "collected": len(approved), "amount_by_currency": collected,
+            "recorded_in_source_system": sum(1 for c in approved if c.recorded_at is not None),
+            "declines": len(declined),
+            "declines_retried_and_collected": len(retried_ok),
+            "declines_stopped_hard": sum(1 for c in declined if c.hard_decline),
+            "gateway_transactions_approved": len(gateway_approved),
+        },
+        "notifications": {
+            "by_type": {t: sum(1 for n in notes if n.type == t) for t in sorted({n.type for n in notes})},
+            "overdue_notices": sum(1 for n in notes if n.type.startswith("overdue_")),
+            "emails_sent": len(emails), "mail_sandbox_received": mail_received,
+            "tickets_raised": len(tickets), "psa_sandbox_tickets_created": psa_tickets,
+            "undelivered": sum(1 for n in notes if n.status != "delivered"),
+        },
+    }
+    report["matches_sandboxes"] = (
+        len(approved) == len(gateway_approved) and len(emails) == mail_received and len(tickets) == psa_tickets)
+    return report

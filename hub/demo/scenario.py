@@ -1,0 +1,123 @@
+"""The whole demo against the bundled sandboxes: start them, add and activate the demo's cards,
+sync both systems, link organisations, bill, collect, dun and notify; the report says what the
+hub did beside what the sandboxes recorded. ``cashrail demo`` calls :func:`run` and prints it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from hub.collections import collect_settings
+from hub.collections.rules import ChargeTiming
+from hub.demo import install, report, sandboxes
+from hub.demo.seed import DEMO_ACTOR, capture_demo_cards, seed_billing
+from hub.demo.systems import DEMO_ENVIRONMENT, ERP, GATEWAY_CONNECTOR, PSA, SANDBOX_MODULES, SYSTEMS
+from hub.platform.db import session
+from hub.platform.errors import CashrailError
+from hub.platform.flowrun import run_flow
+from hub.sync import links, now
+
+#: hears the demo's progress, one line at a time
+Log = Callable[[str], None]
+#: runs a Sync Now of (connector, environment) in this process and returns the flow's summary
+SyncNow = Callable[[str, str], dict[str, Any]]
+
+
+class DemoError(CashrailError, RuntimeError):
+    """A demo connector did not pass Test Connection; the message names it and why."""
+
+
+def quiet(message: str) -> None:
+    """The log that says nothing."""
+
+
+def sync_here(connector: str, environment: str) -> dict[str, Any]:
+    """Sync Now in this process, without progress display."""
+    return now.run_here(connector, environment)
+
+
+def _require_active(name: str, status: str, reason: str | None) -> None:
+    """Go on only with an active card: the demo cannot sync or charge through any other."""
+    if status != "active":
+        raise DemoError(f"Test Connection of {name} failed: {reason}")
+
+
+def run(records: int, seed: int, *, actor: str, log: Log = quiet, sync: SyncNow = sync_here) -> dict[str, Any]:
+    """Run the demo; returns its report (per connector the streams' counts beside what the
+    sandboxes serve, the links, billing, collections, and whether the hub matches them all).
+
+    Args:
+        records: records per large stream in the source sandboxes.
+        seed: the sandboxes' data seed.
+        actor: who the audit log names for firming and posting.
+        log: hears a line before each step.
+        sync: how the two source systems are synced (the CLI shows progress bars).
+
+    Raises:
+        DemoError: a demo connector did not pass Test Connection.
+        SandboxStartError: a sandbox did not start.
+    """
+    env = DEMO_ENVIRONMENT
+    sandboxes.stop_background_sandboxes()
+    infos = {}
+    for kind in SANDBOX_MODULES:
+        log(f"Starting the {kind} sandbox" + (f" with {records:,} records per large stream…" if kind in SYSTEMS else "…"))
+        infos[kind] = sandboxes.start_background_sandbox(kind, records, seed)
+    result: dict[str, Any] = {"environment": env, "connectors": {}}
+    matches = True
+    for kind in SYSTEMS:
+        info = infos[kind]
+        name = install.install_demo_connector(kind, info)
+        _require_active(name, *install.activate(name, info, log))
+        log(f"{name} ({kind}) at {info['url']} tested and activated; syncing…")
+        summary = sync(name, env)
+        served = report.sandbox_counts(kind, info)
+        in_hub = report.hub_counts(env, name)
+        matches = matches and all(served[k] == in_hub.get(k) for k in served)
+        result["connectors"][name] = {
+            "kind": kind, "sandbox_url": info["url"],
+            "streams": {stream: {**counts, "served": served.get(stream), "in_hub": in_hub.get(stream)}
+                        for stream, counts in summary["streams"].items()},
+        }
+    with session(env) as s:
+        linked = links.relink(s, PSA.connector, ERP.connector)
+    plans = seed_billing(env, ERP.connector, PSA.connector)
+    log(f"Created {len(plans)} subscription plans for linked customers; generating, firming and posting…")
+    generated = run_flow("harp_connect", environment=env)
+    firmed = run_flow("firm_actions", environment=env, actor=actor)
+    posted = run_flow("post_actions", environment=env, actor=actor)
+    result["billing"] = {
+        "plans": len(plans), "generated": generated["created"], "firmed": len(firmed["done"]),
+        "posted": len(posted["done"]), "failed": len(firmed["failed"]) + len(posted["failed"]),
+        "one_order_and_invoice_per_action": report.erp_documents_per_action(env, infos[ERP.kind]),
+    }
+    result["collections"] = _collections(env, plans, infos, log)
+    result["matches_sandboxes"] = matches and result["collections"]["matches_sandboxes"]
+    result["links"] = {**linked.as_dict(), "ambiguous": len(linked.ambiguous),
+                       "unmatched_psa": len(linked.unmatched_psa), "unmatched_erp": len(linked.unmatched_erp)}
+    return result
+
+
+def _collections(env: str, plans: list[int], infos: dict[str, dict[str, Any]], log: Log) -> dict[str, Any]:
+    """The demo's collections part: cards entered on the gateway's page, invoices charged on
+    issue, a decline retried three days later, dunning, and the notifications delivered."""
+    install.install_gateway(infos["bluesnap"])
+    _require_active(GATEWAY_CONNECTOR, *install.test_and_set_status(GATEWAY_CONNECTOR))
+    install.use_mail_sandbox(infos["mail"])
+    captured = capture_demo_cards(env, plans)
+    log(f"{len(captured)} customers entered a card on the gateway's page; syncing the posted invoices and collecting…")
+    sync_here(ERP.connector, env)
+    with session(env) as s:
+        collect_settings.put_settings(s, collect_settings.CollectionSettings(timing=ChargeTiming.ON_ISSUE),
+                                      actor=DEMO_ACTOR)
+    tickets_before = report.psa_ticket_count(infos[PSA.kind])
+    today = date.today()
+    run_flow("collect_payments", "collections", environment=env, test_date=today)
+    log("Three days later, the retry day of the declined card…")
+    run_flow("collect_payments", "collections", environment=env, test_date=today + timedelta(days=3))
+    log("Dunning overdue invoices and delivering the notifications (e-mail + PSA tickets)…")
+    run_flow("dunning", "dunning", environment=env, as_of=today)
+    run_flow("deliver_notifications", "notifications", environment=env)
+    made = report.collections_report(env, infos["bluesnap"], infos[PSA.kind], infos["mail"], tickets_before)
+    return {"cards": captured, **made}
