@@ -7,43 +7,25 @@ Every route runs the one guard of :mod:`hub.web.auth` (an app-wide dependency).
 from __future__ import annotations
 
 import logging
-import secrets
-from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, IntegrityError
-from starlette.concurrency import run_in_threadpool
 
 from connectors.http import ApiError
 from connectors.registry import UnknownKindError
-from hub.access import users
-from hub.platform.db import get_engine, session
+from hub.platform.db import get_engine
 from hub.platform.errors import CashrailError
-from hub.platform.settings import ENVIRONMENTS, Settings, get_settings
-from hub.web import api
-from hub.web.auth import (
-    LOGIN_CSRF_COOKIE,
-    PUBLIC,
-    SESSION_COOKIE,
-    CsrfError,
-    CurrentActor,
-    LoginLimiter,
-    NotSignedInError,
-    authorize,
-    new_csrf_token,
-)
-from hub.web.operations import SyncJobs
-from hub.web.pages import billing as pages_billing
-from hub.web.pages import cards as pages_cards
-from hub.web.pages import collect as pages_collect
-from hub.web.pages import main as pages_main
-from hub.web.render import HERE, back, local_path, page, redirect
+from hub.platform.settings import Settings, get_settings
+from hub.web import api, pages
+from hub.web.auth import CurrentActor, LoginLimiter, NotSignedInError, authorize
+from hub.web.render import HERE, back, page, redirect
+from hub.web.sync_jobs import SyncJobs
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _add_error_handlers(app)
-    app.include_router(_session_routes())
+    app.include_router(pages.session.router)
     app.include_router(_docs_routes(app))
-    for module in (pages_main, pages_cards, pages_billing, pages_collect):
-        app.include_router(module.router, include_in_schema=False)
+    for area in pages.AREAS:
+        app.include_router(area.router, include_in_schema=False)
     app.include_router(api.router, prefix="/api")
     return app
 
@@ -82,19 +64,14 @@ def _is_api(request: Request) -> bool:
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotSignedInError)
-    async def not_signed_in(request: Request, _: Exception) -> Response:
+    async def not_signed_in(request: Request, exc: Exception) -> Response:
         if _is_api(request):
-            return JSONResponse({"detail": "sign in first: a session cookie or 'Authorization: Bearer <API token>'"},
-                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            return JSONResponse({"detail": str(exc)}, status_code=NotSignedInError.status,
+                                headers={"WWW-Authenticate": "Bearer"})
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
-    @app.exception_handler(CsrfError)
-    async def csrf(request: Request, _: Exception) -> Response:
-        return _error(request, 403, "The form's security token is missing or out of date: reload the page and "
-                                    "try again (API calls send it as X-CSRF-Token or use a bearer token).")
-
-    @app.exception_handler(CashrailError)
+    @app.exception_handler(CashrailError)  # a CSRF refusal too (403, shown on its own page)
     async def cashrail_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CashrailError)
         if not exc.user_facing:
@@ -111,8 +88,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def out_of_range(request: Request, _: Exception) -> Response:
         return _error(request, 400, "a value is out of range for the hub store (a number too large?)", flash_back=True)
 
-    for kind in (OverflowError, DataError):
-        app.add_exception_handler(kind, out_of_range)
+    for overflow in (OverflowError, DataError):
+        app.add_exception_handler(overflow, out_of_range)
 
     @app.exception_handler(IntegrityError)
     async def conflict(request: Request, _: Exception) -> Response:
@@ -142,76 +119,7 @@ def _error(request: Request, status: int, message: str, *, flash_back: bool = Fa
     return page(request, actor, "error.html", status_code=status, status=status, message=message)
 
 
-def _session_routes() -> Any:
-    from fastapi import APIRouter
-
-    router = APIRouter(include_in_schema=False)
-
-    @router.get("/login", openapi_extra=PUBLIC, response_class=HTMLResponse)
-    def login_form(request: Request, next: str = "/") -> Response:
-        token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_csrf_token()
-        response = page(request, None, "login.html", csrf_token=token, next=local_path(next))
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
-        return response
-
-    @router.post("/login", openapi_extra=PUBLIC, response_class=HTMLResponse)
-    async def login(request: Request, email: Annotated[str, Form()], password: Annotated[str, Form()],
-                    csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/") -> Response:
-        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-        if not (expected and csrf_token and secrets.compare_digest(expected, csrf_token)):
-            raise CsrfError()
-        limiter: LoginLimiter = request.app.state.login_limiter
-        address = request.client.host if request.client else "?"
-        wait = limiter.retry_after(email, address)
-        if wait:
-            response = page(request, None, "login.html", status_code=429, csrf_token=expected, next=local_path(next),
-                            email=email, error=f"Too many failed sign-ins for {email} from your address: "
-                                               f"try again in {wait} seconds.")
-            response.headers["Retry-After"] = str(wait)
-            return response
-        settings: Settings = request.app.state.settings
-
-        def check() -> str | None:
-            with session(ENVIRONMENTS[0], get_engine(settings)) as s:
-                user = users.authenticate(s, email, password)
-                return None if user is None else users.open_session(s, user, settings.environment)
-
-        token = await run_in_threadpool(check)
-        if token is None:
-            limiter.failed(email, address)
-            return page(request, None, "login.html", status_code=401, csrf_token=expected, next=local_path(next),
-                        email=email, error="Wrong e-mail or password (or the account is deactivated).")
-        limiter.succeeded(email, address)
-        response = RedirectResponse(local_path(next), status_code=303)
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
-                            secure=request.url.scheme == "https", max_age=int(users.SESSION_LIFETIME.total_seconds()))
-        response.delete_cookie(LOGIN_CSRF_COOKIE)
-        return response
-
-    @router.post("/logout")
-    def logout(actor: CurrentActor) -> Response:
-        with actor.session() as s:
-            users.close_session(s, actor.session_token or "")
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE)
-        return response
-
-    @router.post("/environment")
-    def switch_environment(request: Request, actor: CurrentActor, environment: Annotated[str, Form()]) -> Response:
-        """The environment switch in the top right corner: the rest of the session works in it."""
-        if actor.session_token is None:
-            raise users.UserError("API callers choose the environment with the X-Cashrail-Environment header")
-        with actor.session() as s:
-            users.switch_environment(s, actor.session_token, environment)
-        return redirect(back(request), "ok", f"Now working in {environment}.")
-
-    return router
-
-
-def _docs_routes(app: FastAPI) -> Any:
-    from fastapi import APIRouter
-
+def _docs_routes(app: FastAPI) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/api/openapi.json")

@@ -15,17 +15,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
 from hub.access import roles, users
 from hub.access.roles import Role
 from hub.platform import audit
 from hub.platform.db import get_engine, session
+from hub.platform.errors import CashrailError
 from hub.platform.models import AuditEntry
 from hub.platform.settings import ENVIRONMENTS, Settings
 from hub.platform.types import utcnow
@@ -37,6 +38,8 @@ CSRF_HEADER = "X-CSRF-Token"
 PERMISSION = "x-permission"
 PUBLIC: dict[str, Any] = {PERMISSION: "public"}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def needs(feature: str, operation: str) -> dict[str, Any]:
@@ -45,12 +48,23 @@ def needs(feature: str, operation: str) -> dict[str, Any]:
     return {PERMISSION: {"feature": feature, "operation": operation}}
 
 
-class NotSignedInError(Exception):
-    """No valid session or API token came with the request."""
+class NotSignedInError(CashrailError):
+    """No valid session or API token came with the request (pages send the caller to sign in)."""
+
+    status = 401
+
+    def __init__(self) -> None:
+        super().__init__("sign in first: a session cookie or 'Authorization: Bearer <API token>'")
 
 
-class CsrfError(Exception):
+class CsrfError(CashrailError):
     """An unsafe request from a browser session without its CSRF token."""
+
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__("The form's security token is missing or out of date: reload the page and try again "
+                         "(API calls send it as X-CSRF-Token or use a bearer token).")
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,11 @@ class Actor:
         with session(self.environment, get_engine(self.settings), role=self.role) as s:
             s.info["actor"] = self.email
             yield s
+
+    def call(self, service: Callable[Concatenate[Session, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """``service(session, *args, **kwargs)`` in one session of :meth:`session`; its result."""
+        with self.session() as s:
+            return service(s, *args, **kwargs)
 
     def may(self, feature: str, operation: str) -> bool:
         return roles.allowed(Role(self.role), feature, operation, environment=self.environment)
@@ -103,11 +122,13 @@ class LoginLimiter:
         now = self.clock()
         with session(ENVIRONMENTS[0], get_engine(self.settings)) as s:
             last_success = s.execute(select(func.max(AuditEntry.at)).where(
-                AuditEntry.action == self.SUCCEEDED, AuditEntry.actor == who, AuditEntry.entity_id == where)).scalar()
+                col(AuditEntry.action) == self.SUCCEEDED, col(AuditEntry.actor) == who,
+                col(AuditEntry.entity_id) == where)).scalar()
             since = max(now - self.window, last_success) if last_success else now - self.window
-            stamps = list(s.execute(select(AuditEntry.at).where(
-                AuditEntry.action == self.FAILED, AuditEntry.actor == who, AuditEntry.entity_id == where,
-                AuditEntry.at > since).order_by(AuditEntry.at.desc()).limit(self.limit)).scalars())
+            stamps: list[datetime] = list(s.execute(select(col(AuditEntry.at)).where(
+                col(AuditEntry.action) == self.FAILED, col(AuditEntry.actor) == who,
+                col(AuditEntry.entity_id) == where, col(AuditEntry.at) > since,
+            ).order_by(col(AuditEntry.at).desc()).limit(self.limit)).scalars())
         if len(stamps) < self.limit:
             return 0
         return max(1, math.ceil((self.window - (now - stamps[-1])).total_seconds()))
@@ -134,12 +155,12 @@ def _identify(request: Request, settings: Settings) -> Actor | None:
     with session(ENVIRONMENTS[0], get_engine(settings)) as s:
         if scheme.lower() == "bearer" and credentials.strip():
             user = users.user_for_token(s, credentials.strip())
-            if user is None:
+            if user is None or user.id is None:
                 return None
             environment = request.headers.get(ENV_HEADER, settings.environment)
             if environment not in ENVIRONMENTS:
                 environment = "invalid"
-            return Actor(user.id, user.email, user.role, environment, settings)  # type: ignore[arg-type]
+            return Actor(user.id, user.email, user.role, environment, settings)
         cookie = request.cookies.get(SESSION_COOKIE)
         live = users.signed_in(s, cookie) if cookie else None
     if live is None:
@@ -183,7 +204,8 @@ async def authorize(request: Request) -> Actor | None:
 
 async def current_actor(request: Request, _: Annotated[Actor | None, Depends(authorize)]) -> Actor:
     """The signed-in caller of a non-public route (the guard has already run)."""
-    return request.state.actor  # type: ignore[no-any-return]
+    actor: Actor = request.state.actor
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -6,7 +6,7 @@ Pure functions of labels and numbers; no JavaScript and nothing fetched from the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from markupsafe import Markup, escape
@@ -19,7 +19,7 @@ def nice_ceiling(value: float) -> float:
     """The smallest 1, 2, 2.5 or 5 × 10^k at or above ``value`` (a readable top of scale)."""
     if value <= 0:
         return 1.0
-    power = 10 ** math.floor(math.log10(value))
+    power = 10.0 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if value <= step * power:
             return step * power
@@ -34,7 +34,7 @@ def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
-def bar_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[Number]], *,
+def bar_chart(title: str, labels: Sequence[str], series: Mapping[str, Sequence[Number]], *,
               width: int = 640, height: int = 240) -> Markup:
     """A grouped bar chart: one group per label, one bar per series, negative values below zero."""
     left, right, top, bottom = 48, 8, 28, 40

@@ -5,11 +5,13 @@ Filters are parsed by the routes; nothing here decides a business outcome.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar, overload
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlmodel import Session, col
 
 from connectors.registry import connector_class
@@ -36,6 +38,7 @@ from hub.platform.models import (
 )
 
 PAGE_SIZE = 200
+Row = TypeVar("Row", bound=tuple[Any, ...])
 
 
 def _iso(value: Any) -> Any:
@@ -46,19 +49,28 @@ def _money(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _where_given(query: Select[Row], *filters: tuple[Any, Callable[[Any, Any], Any], object]) -> Select[Row]:
+    """``query`` narrowed by ``compare(column, value)`` for each ``(column, compare, value)`` filter
+    whose value was given (not empty)."""
+    for column, compare, value in filters:
+        if value:
+            query = query.where(compare(column, value))
+    return query
+
+
 # --- connector cards ------------------------------------------------------------------------
 
 
 def card_view(s: Session, card: Connector) -> dict[str, Any]:
     """A card as the page shows it: status, last sync, the last run's and the hub's counts per stream."""
     cls = connector_class(card.kind)
-    last = s.execute(select(SyncRun).where(SyncRun.connector_id == card.id)
-                     .order_by(SyncRun.id.desc())).scalars().first()  # type: ignore[union-attr]
+    last = s.execute(select(SyncRun).where(col(SyncRun.connector_id) == card.id)
+                     .order_by(col(SyncRun.id).desc())).scalars().first()
     in_hub: dict[str, int] = {}
     for spec in cls.streams:
         table = ENTITY_TABLES[spec.entity]
         in_hub[spec.name] = s.execute(select(func.count()).select_from(table).where(
-            table.connector_id == card.id, table.is_deleted.is_(False))).scalar_one()
+            col(table.connector_id) == card.id, col(table.is_deleted).is_(False))).scalar_one()
     return {
         "name": card.name, "kind": card.kind, "title": cls.title, "environment": card.environment,
         "status": card.status, "last_error": card.last_error, "last_sync": _iso(card.last_sync_at),
@@ -72,8 +84,16 @@ def card_view(s: Session, card: Connector) -> dict[str, Any]:
 
 def erp_cards(s: Session) -> list[Connector]:
     """Cards that plans can bill through (connectors that write sales orders)."""
-    return [c for c in s.execute(select(Connector).order_by(Connector.name)).scalars()
+    return [c for c in s.execute(select(Connector).order_by(col(Connector.name))).scalars()
             if hasattr(connector_class(c.kind), "create_sales_order")]
+
+
+def erp_customers(s: Session, erps: list[Connector]) -> list[dict[str, Any]]:
+    """The customers a plan can bill: each ERP card's organisations (by name, at most 1000 a card)."""
+    return [{"connector": c.name, "id": o.external_id, "name": o.name}
+            for c in erps for o in s.execute(select(Organisation).where(
+                col(Organisation.connector_id) == c.id, col(Organisation.is_deleted).is_(False))
+                .order_by(col(Organisation.name)).limit(1000)).scalars()]
 
 
 # --- customers --------------------------------------------------------------------------------
@@ -83,9 +103,10 @@ def _link_partners(s: Session, org_ids: list[int]) -> dict[int, tuple[Organisati
     if not org_ids:
         return {}
     links = list(s.execute(select(OrganisationLink).where(or_(
-        OrganisationLink.psa_organisation_id.in_(org_ids), OrganisationLink.erp_organisation_id.in_(org_ids)))).scalars())
+        col(OrganisationLink.psa_organisation_id).in_(org_ids),
+        col(OrganisationLink.erp_organisation_id).in_(org_ids)))).scalars())
     other_ids = {lk.erp_organisation_id for lk in links} | {lk.psa_organisation_id for lk in links}
-    others = {o.id: o for o in s.execute(select(Organisation).where(Organisation.id.in_(other_ids))).scalars()}
+    others = {o.id: o for o in s.execute(select(Organisation).where(col(Organisation.id).in_(other_ids))).scalars()}
     result: dict[int, tuple[Organisation, OrganisationLink]] = {}
     for lk in links:
         result[lk.psa_organisation_id] = (others[lk.erp_organisation_id], lk)
@@ -94,14 +115,14 @@ def _link_partners(s: Session, org_ids: list[int]) -> dict[int, tuple[Organisati
 
 
 def customers(s: Session, *, connector: str | None = None, q: str | None = None, limit: int = PAGE_SIZE) -> list[dict[str, Any]]:
-    query = (select(Organisation, Connector.name).join(Connector, Connector.id == Organisation.connector_id)
-             .where(Organisation.is_deleted.is_(False)))
+    query = (select(Organisation, col(Connector.name)).join(Connector, col(Connector.id) == Organisation.connector_id)
+             .where(col(Organisation.is_deleted).is_(False)))
     if connector:
-        query = query.where(Connector.name == connector)
+        query = query.where(col(Connector.name) == connector)
     if q:
         query = query.where(func.lower(Organisation.name).contains(q.lower()))
-    rows = list(s.execute(query.order_by(Organisation.name, Organisation.id).limit(limit)))
-    partners = _link_partners(s, [o.id for o, _ in rows])
+    rows = list(s.execute(query.order_by(col(Organisation.name), col(Organisation.id)).limit(limit)))
+    partners = _link_partners(s, [o.id for o, _ in rows if o.id is not None])
     cards = {c.id: c.name for c in s.execute(select(Connector)).scalars()}
     result = []
     for org, card_name in rows:
@@ -123,18 +144,19 @@ def customer(s: Session, org_id: int) -> dict[str, Any] | None:
     card = s.get(Connector, org.connector_id)
     partner = _link_partners(s, [org_id]).get(org_id)
     side_ids = [org.id] + ([partner[0].id] if partner else [])
-    sides = list(s.execute(select(Organisation).where(Organisation.id.in_(side_ids))).scalars())
+    sides = list(s.execute(select(Organisation).where(col(Organisation.id).in_(side_ids))).scalars())
     contacts, invoices = [], []
     for side in sides:
         contacts += [{"id": c.id, "name": " ".join(p for p in (c.first_name, c.last_name) if p),
                       "email": c.email, "phone": c.phone, "job_title": c.job_title, "billing": c.is_billing_contact,
                       "primary": c.is_primary}
                      for c in s.execute(select(Contact).where(
-                         Contact.connector_id == side.connector_id, Contact.organisation_external_id == side.external_id,
-                         Contact.is_deleted.is_(False)).order_by(Contact.last_name)).scalars()]
+                         col(Contact.connector_id) == side.connector_id,
+                         col(Contact.organisation_external_id) == side.external_id,
+                         col(Contact.is_deleted).is_(False)).order_by(col(Contact.last_name))).scalars()]
         invoices += invoice_rows(s, organisation=side, limit=50)
     plans = [{"id": p.id, "name": p.name, "status": p.status} for p in s.execute(
-        select(SubscriptionPlan).where(SubscriptionPlan.organisation_id.in_(side_ids))).scalars()]
+        select(SubscriptionPlan).where(col(SubscriptionPlan.organisation_id).in_(side_ids))).scalars()]
     return {
         "id": org.id, "external_id": org.external_id, "name": org.name, "connector": card.name if card else None,
         "code": org.code, "tax_id": org.tax_id, "email": org.email, "phone": org.phone, "currency": org.currency,
@@ -145,12 +167,21 @@ def customer(s: Session, org_id: int) -> dict[str, Any] | None:
     }
 
 
+@overload
+def payment_method_view(method: PaymentMethod) -> dict[str, Any]: ...
+
+
+@overload
+def payment_method_view(method: None) -> None: ...
+
+
 def payment_method_view(method: PaymentMethod | None) -> dict[str, Any] | None:
     """The active method as the panel shows it (never a card number: the gateway vaults it)."""
     if method is None:
         return None
     return {"id": method.id, "organisation_id": method.organisation_id, "kind": method.kind,
-            "description": payments.describe(method), "card_brand": method.card_brand, "card_last4": method.card_last4, "holder": method.holder_name,
+            "description": payments.describe(method), "card_brand": method.card_brand,
+            "card_last4": method.card_last4, "holder": method.holder_name,
             "expiry": (f"{method.card_exp_month:02d}/{method.card_exp_year}"
                        if method.card_exp_month and method.card_exp_year else None),
             "mandate_reference": method.mandate_reference, "account_last4": method.account_last4,
@@ -169,10 +200,11 @@ def payment_panel(s: Session, org_id: int) -> dict[str, Any]:
     org = s.get(Organisation, org_id)
     if org is None:
         raise payments.PaymentMethodError(f"organisation: no organisation {org_id} in {s.info['environment']}")
-    pending = s.execute(select(CardRequest).where(CardRequest.organisation_id == org.id, CardRequest.status == "sent")
-                        .order_by(CardRequest.id.desc())).scalars()
-    method = payments.active_method(s, org.id)  # type: ignore[arg-type]
-    linked_id = None if method is not None else payments.linked_organisation_id(s, org.id)  # type: ignore[arg-type]
+    pending = s.execute(select(CardRequest).where(col(CardRequest.organisation_id) == org_id,
+                                                  col(CardRequest.status) == "sent")
+                        .order_by(col(CardRequest.id).desc())).scalars()
+    method = payments.active_method(s, org_id)
+    linked_id = None if method is not None else payments.linked_organisation_id(s, org_id)
     linked = payments.active_method(s, linked_id) if linked_id is not None else None
     return {"organisation_id": org.id, "method": payment_method_view(method),
             "linked_method": payment_method_view(linked),  # pays this customer's invoices while it has none
@@ -203,30 +235,25 @@ class InvoiceFilter:
 def invoice_rows(s: Session, f: InvoiceFilter | None = None, *, organisation: Organisation | None = None,
                  limit: int = PAGE_SIZE) -> list[dict[str, Any]]:
     f = f or InvoiceFilter()
-    query = (select(Invoice, Connector.name, Organisation.name)
-             .join(Connector, Connector.id == Invoice.connector_id)
-             .outerjoin(Organisation, (Organisation.connector_id == Invoice.connector_id)
-                        & (Organisation.external_id == Invoice.organisation_external_id))
-             .where(Invoice.is_deleted.is_(False)))
+    query = (select(Invoice, col(Connector.name), col(Organisation.name))
+             .join(Connector, col(Connector.id) == Invoice.connector_id)
+             .outerjoin(Organisation, (col(Organisation.connector_id) == Invoice.connector_id)
+                        & (col(Organisation.external_id) == Invoice.organisation_external_id))
+             .where(col(Invoice.is_deleted).is_(False)))
     if organisation is not None:
-        query = query.where(Invoice.connector_id == organisation.connector_id,
-                            Invoice.organisation_external_id == organisation.external_id)
-    if f.connector:
-        query = query.where(Connector.name == f.connector)
+        query = query.where(col(Invoice.connector_id) == organisation.connector_id,
+                            col(Invoice.organisation_external_id) == organisation.external_id)
     if f.q:
         needle = f.q.lower()
         query = query.where(or_(func.lower(Invoice.number).contains(needle), func.lower(Organisation.name).contains(needle)))
-    if f.status:
-        query = query.where(Invoice.status == f.status)
-    if f.start:
-        query = query.where(Invoice.invoice_date >= f.start)
-    if f.end:
-        query = query.where(Invoice.invoice_date <= f.end)
-    if f.currency:
-        query = query.where(Invoice.currency == f.currency)
+    query = _where_given(query, (col(Connector.name), operator.eq, f.connector),
+                         (col(Invoice.status), operator.eq, f.status),
+                         (col(Invoice.invoice_date), operator.ge, f.start),
+                         (col(Invoice.invoice_date), operator.le, f.end),
+                         (col(Invoice.currency), operator.eq, f.currency))
     if f.unpaid:
         query = may_owe(query)
-    rows = list(s.execute(query.order_by(Invoice.invoice_date.desc(), Invoice.id.desc()).limit(limit)))
+    rows = list(s.execute(query.order_by(col(Invoice.invoice_date).desc(), col(Invoice.id).desc()).limit(limit)))
     if f.unpaid:  # the one still-owed rule decides each row the query left
         collections = {c.invoice_id: c for c in s.execute(select(InvoiceCollection).where(
             col(InvoiceCollection.invoice_id).in_([inv.id for inv, _, _ in rows]))).scalars()}
@@ -238,7 +265,7 @@ def invoice_rows(s: Session, f: InvoiceFilter | None = None, *, organisation: Or
 
 
 def invoice_statuses(s: Session) -> list[str]:
-    return sorted(x for x in s.execute(select(Invoice.status).distinct()).scalars() if x)
+    return sorted(x for x in s.execute(select(col(Invoice.status)).distinct()).scalars() if x)
 
 
 # --- plans, lines, actions, reference data ----------------------------------------------------
@@ -262,9 +289,9 @@ def plan_row(s: Session, plan: SubscriptionPlan) -> dict[str, Any]:
 
 
 def plans(s: Session, status: str | None = None) -> list[dict[str, Any]]:
-    query = select(SubscriptionPlan).order_by(SubscriptionPlan.id.desc())  # type: ignore[union-attr]
+    query = select(SubscriptionPlan).order_by(col(SubscriptionPlan.id).desc())
     if status:
-        query = query.where(SubscriptionPlan.status == status)
+        query = query.where(col(SubscriptionPlan.status) == status)
     return [plan_row(s, p) for p in s.execute(query).scalars()]
 
 
@@ -279,8 +306,8 @@ def line_row(line: PlanLine) -> dict[str, Any]:
 
 
 def plan_lines(s: Session, plan_id: int) -> list[dict[str, Any]]:
-    return [line_row(x) for x in s.execute(select(PlanLine).where(PlanLine.plan_id == plan_id)
-                                           .order_by(PlanLine.id)).scalars()]
+    return [line_row(x) for x in s.execute(select(PlanLine).where(col(PlanLine.plan_id) == plan_id)
+                                           .order_by(col(PlanLine.id))).scalars()]
 
 
 @dataclass(frozen=True)
@@ -295,22 +322,16 @@ class ActionFilter:
 
 def action_rows(s: Session, f: ActionFilter | None = None, limit: int = 500) -> list[dict[str, Any]]:
     f = f or ActionFilter()
-    query = (select(SubscriptionAction, Organisation.name, SubscriptionPlan.organisation_id)
-             .join(SubscriptionPlan, SubscriptionPlan.id == SubscriptionAction.plan_id)
-             .join(Organisation, Organisation.id == SubscriptionPlan.organisation_id))
-    if f.status:
-        query = query.where(SubscriptionAction.status == f.status)
-    if f.action_type:
-        query = query.where(SubscriptionAction.action_type == f.action_type)
-    if f.start:
-        query = query.where(SubscriptionAction.action_date >= f.start)
-    if f.end:
-        query = query.where(SubscriptionAction.action_date <= f.end)
-    if f.customer:
-        query = query.where(SubscriptionPlan.organisation_id == f.customer)
-    if f.plan_id:
-        query = query.where(SubscriptionAction.plan_id == f.plan_id)
-    rows = s.execute(query.order_by(SubscriptionAction.action_date, SubscriptionAction.id).limit(limit))
+    query = (select(SubscriptionAction, col(Organisation.name), col(SubscriptionPlan.organisation_id))
+             .join(SubscriptionPlan, col(SubscriptionPlan.id) == SubscriptionAction.plan_id)
+             .join(Organisation, col(Organisation.id) == SubscriptionPlan.organisation_id))
+    query = _where_given(query, (col(SubscriptionAction.status), operator.eq, f.status),
+                         (col(SubscriptionAction.action_type), operator.eq, f.action_type),
+                         (col(SubscriptionAction.action_date), operator.ge, f.start),
+                         (col(SubscriptionAction.action_date), operator.le, f.end),
+                         (col(SubscriptionPlan.organisation_id), operator.eq, f.customer),
+                         (col(SubscriptionAction.plan_id), operator.eq, f.plan_id))
+    rows = s.execute(query.order_by(col(SubscriptionAction.action_date), col(SubscriptionAction.id)).limit(limit))
     return [{"id": a.id, "key": a.key, "plan_id": a.plan_id, "customer": org_name, "organisation_id": org_id,
              "type": a.action_type, "status": a.status, "action_date": _iso(a.action_date),
              "date_from": _iso(a.date_from), "date_to": _iso(a.date_to), "product": a.product,
@@ -323,33 +344,34 @@ def action_rows(s: Session, f: ActionFilter | None = None, limit: int = 500) -> 
 
 def plan_customers(s: Session) -> list[tuple[int, str]]:
     """Organisations that have plans: the actions page's customer filter."""
-    rows = s.execute(select(Organisation.id, Organisation.name).join(
-        SubscriptionPlan, SubscriptionPlan.organisation_id == Organisation.id).distinct().order_by(Organisation.name))
+    rows = s.execute(select(col(Organisation.id), col(Organisation.name)).join(
+        SubscriptionPlan, col(SubscriptionPlan.organisation_id) == Organisation.id).distinct()
+        .order_by(col(Organisation.name)))
     return [(i, n) for i, n in rows]
 
 
 def reason_codes(s: Session) -> list[dict[str, Any]]:
     return [{"code": r.code, "types": r.types, "default_for": r.default_for, "description": r.description}
-            for r in s.execute(select(ReasonCode).order_by(ReasonCode.code)).scalars()]
+            for r in s.execute(select(ReasonCode).order_by(col(ReasonCode.code))).scalars()]
 
 
 def program_types(s: Session) -> list[dict[str, Any]]:
     return [{"name": p.name, "period_type": p.period_type, "subscription_type": p.subscription_type}
-            for p in s.execute(select(ProgramType).order_by(ProgramType.name)).scalars()]
+            for p in s.execute(select(ProgramType).order_by(col(ProgramType.name))).scalars()]
 
 
 # --- dashboard ------------------------------------------------------------------------------
 
 
 def dashboard_facts(s: Session) -> tuple[list[dashboard.PlanFact], list[dashboard.ActionFact]]:
-    currencies: dict[int, set[str]] = {}
-    for plan_id, currency in s.execute(select(PlanLine.plan_id, PlanLine.currency)):
+    currencies: dict[int | None, set[str]] = {}
+    for plan_id, currency in s.execute(select(col(PlanLine.plan_id), col(PlanLine.currency))):
         currencies.setdefault(plan_id, set()).add(currency)
     plans_ = [dashboard.PlanFact(
         customer=p.organisation_id, status=p.status, start=p.global_start, end=p.global_end,
         # a plan's cancellation is its last change
         cancelled_on=p.updated_at.date() if p.status == "Cancelled" else None,
-        currencies=frozenset(currencies.get(p.id, set())))  # type: ignore[arg-type]
+        currencies=frozenset(currencies.get(p.id, set())))
         for p in s.execute(select(SubscriptionPlan)).scalars()]
     actions = [dashboard.ActionFact(
         created_on=a.created_at.date(), action_date=a.action_date, status=a.status, currency=a.currency,
@@ -360,5 +382,5 @@ def dashboard_facts(s: Session) -> tuple[list[dashboard.PlanFact], list[dashboar
 
 
 def currencies(s: Session) -> list[str]:
-    return sorted({c for c in s.execute(select(PlanLine.currency).distinct()).scalars() if c}
-                  | {c for c in s.execute(select(SubscriptionAction.currency).distinct()).scalars() if c})
+    return sorted({c for c in s.execute(select(col(PlanLine.currency)).distinct()).scalars() if c}
+                  | {c for c in s.execute(select(col(SubscriptionAction.currency)).distinct()).scalars() if c})

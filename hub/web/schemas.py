@@ -50,8 +50,19 @@ class ProgramTypeIn(BaseModel):
     subscription_type: str = "Per Unit"
 
 
-class PlanIn(BaseModel):
+class PlanBase(BaseModel):
+    """What a new plan and a Draft plan's edit both set."""
+
     name: str = Field(min_length=1, max_length=200)
+    global_end: Opt[date] = None
+    fixed_cycles: Opt[int] = None
+    automatic_renewal: bool = False
+    reason_code: Opt[str] = None
+    salesperson: Opt[str] = None
+    pays_by_mandate: bool = False
+
+
+class PlanIn(PlanBase):
     connector: str = Field(min_length=1, description="the ERP connector card")
     customer: str = Field(min_length=1, description="the ERP customer's id")
     program_type: str = Field(min_length=1)
@@ -59,28 +70,15 @@ class PlanIn(BaseModel):
     billing_period_unit: Opt[str] = None
     billing_period_length: Opt[int] = None
     global_start: Opt[date] = None
-    global_end: Opt[date] = None
-    fixed_cycles: Opt[int] = None
-    automatic_renewal: bool = False
     renewal_notice_days: Opt[int] = Field(default=None, description="create a renewal notice N days before the end")
-    reason_code: Opt[str] = None
-    salesperson: Opt[str] = None
-    pays_by_mandate: bool = False
 
 
-class PlanEditIn(BaseModel):
+class PlanEditIn(PlanBase):
     """A Draft plan's terms (every field is written, as on the edit form)."""
 
-    name: str = Field(min_length=1, max_length=200)
     global_start: date
-    global_end: Opt[date] = None
-    fixed_cycles: Opt[int] = None
-    automatic_renewal: bool = False
     renewal_notice: bool = False
     renewal_notice_days: int = 30
-    reason_code: Opt[str] = None
-    salesperson: Opt[str] = None
-    pays_by_mandate: bool = False
 
 
 class LineIn(BaseModel):

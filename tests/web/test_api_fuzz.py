@@ -6,6 +6,8 @@ in-process (ASGI) as a signed-in Administrator with an API token (invalid ones m
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -35,29 +37,34 @@ def test_no_generated_request_gets_a_server_error(web: Web) -> None:
     assert len(operations) >= 40, f"the schema lost its operations: {len(operations)}"
     failures: list[str] = []
     statuses: set[int] = set()  # of valid requests
-
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @given(case=operation.as_strategy(generation_mode=mode).filter(keeps_the_token))
-            @settings(max_examples=EXAMPLES_PER_OPERATION // 2, deadline=None, derandomize=True, database=None,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-            def call(case: schemathesis.Case) -> None:
-                try:
-                    response = case.call(headers=headers)
-                except Exception as exc:
-                    failures.append(f"{operation.label} [{mode.value}]: raised {exc!r} for "
-                                    f"{case.as_curl_command(headers)}"[:1500])
-                    return
-                if mode is GenerationMode.POSITIVE:
-                    statuses.add(response.status_code)
-                try:
-                    case.validate_response(response, checks=[not_a_server_error], headers=headers)
-                except Exception as exc:
-                    failures.append(f"{operation.label} [{mode.value}]: {response.status_code} "
-                                    f"{response.text[:300]!r} for {case.as_curl_command(headers)}\n{exc}"[:1500])
-
-            call()
+            _fuzz(operation, mode, headers, keeps_the_token, failures, statuses)
 
     assert failures == [], "\n\n".join(dict.fromkeys(failures))
     assert {200, 201} & statuses and 401 not in statuses, f"the fuzz did not act signed in: {sorted(statuses)}"
+
+
+def _fuzz(operation: schemathesis.APIOperation, mode: GenerationMode, headers: dict[str, str],
+          keep: Callable[[schemathesis.Case], bool], failures: list[str], statuses: set[int]) -> None:
+    """Send one operation's generated requests; note each failure and each valid request's status."""
+
+    @given(case=operation.as_strategy(generation_mode=mode).filter(keep))
+    @settings(max_examples=EXAMPLES_PER_OPERATION // 2, deadline=None, derandomize=True, database=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    def call(case: schemathesis.Case) -> None:
+        try:
+            response = case.call(headers=headers)
+        except Exception as exc:
+            failures.append(f"{operation.label} [{mode.value}]: raised {exc!r} for "
+                            f"{case.as_curl_command(headers)}"[:1500])
+            return
+        if mode is GenerationMode.POSITIVE:
+            statuses.add(response.status_code)
+        try:
+            case.validate_response(response, checks=[not_a_server_error], headers=headers)
+        except Exception as exc:
+            failures.append(f"{operation.label} [{mode.value}]: {response.status_code} "
+                            f"{response.text[:300]!r} for {case.as_curl_command(headers)}\n{exc}"[:1500])
+
+    call()

@@ -1,0 +1,10 @@
+"""The server-rendered pages, one module per area; none of them is in the API's OpenAPI document."""
+
+from __future__ import annotations
+
+from hub.web.pages import audit, billing, collections, connectors, customers, dashboard, session, users
+
+#: the areas after the sign-in routes (``session``), in the order their routes are tried
+AREAS = (dashboard, customers, users, audit, connectors, billing, collections)
+
+__all__ = ["AREAS", "session"]

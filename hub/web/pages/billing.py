@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hub.billing import plans, setup
+from hub.billing import plans
 from hub.billing.rules.domain import ActionStatus, ActionType, BillingPeriodType, ReasonType
 from hub.web import operations, queries
 from hub.web.auth import CurrentActor, needs
-from hub.web.render import page, redirect
+from hub.web.render import back, page, redirect
 from hub.web.schemas import (
     ActionEditIn,
     ActionIdsIn,
@@ -30,24 +30,16 @@ router = APIRouter(default_response_class=HTMLResponse)
 
 
 def _plan_choices(actor: CurrentActor) -> dict[str, Any]:
-    from sqlalchemy import select
-
-    from hub.platform.models import Organisation
-
     with actor.session() as s:
         erps = queries.erp_cards(s)
-        customers = [{"connector": c.name, "id": o.external_id, "name": o.name}
-                     for c in erps for o in s.execute(select(Organisation).where(
-                         Organisation.connector_id == c.id, Organisation.is_deleted.is_(False))
-                         .order_by(Organisation.name).limit(1000)).scalars()]
-        return {"erps": [c.name for c in erps], "customers": customers, "program_types": queries.program_types(s),
-                "reason_codes": queries.reason_codes(s), "periods": [p.value for p in BillingPeriodType]}
+        return {"erps": [c.name for c in erps], "customers": queries.erp_customers(s, erps),
+                "program_types": queries.program_types(s), "reason_codes": queries.reason_codes(s),
+                "periods": [p.value for p in BillingPeriodType]}
 
 
 @router.get("/plans")
 def plans_page(request: Request, actor: CurrentActor, status: str | None = None) -> Response:
-    with actor.session() as s:
-        rows = queries.plans(s, status or None)
+    rows = actor.call(queries.plans, status or None)
     return page(request, actor, "plans.html", rows=rows, status=status or "", choices=_plan_choices(actor))
 
 
@@ -93,8 +85,6 @@ def line_add(actor: CurrentActor, plan_id: int, body: Annotated[LineIn, Form()])
 
 @router.post("/lines/{line_id}/credit", openapi_extra=needs("Subscription Plan Lines", "Update"))
 def line_credit(request: Request, actor: CurrentActor, line_id: int, body: Annotated[CreditIn, Form()]) -> Response:
-    from hub.web.render import back
-
     made = operations.credit_line(actor, line_id, body)
     return redirect(back(request, "/plans"), "ok", f"{made} credit-note actions created.")
 
@@ -141,8 +131,6 @@ def actions_cancel(actor: CurrentActor, body: Annotated[ActionIdsIn, Form()]) ->
 
 @router.post("/actions/{action_id}", openapi_extra=needs("Subscription Actions", "Edit"))
 def action_edit(request: Request, actor: CurrentActor, action_id: int, body: Annotated[ActionEditIn, Form()]) -> Response:
-    from hub.web.render import back
-
     operations.edit_action(actor, action_id, body)
     return redirect(back(request, "/actions"), "ok", f"Action {action_id} saved.")
 
@@ -150,33 +138,30 @@ def action_edit(request: Request, actor: CurrentActor, action_id: int, body: Ann
 # --- billing setup and HARP Connect ----------------------------------------------------------------
 
 
-@router.get("/billing")
-def billing_page(request: Request, actor: CurrentActor) -> Response:
+def _billing_page(request: Request, actor: CurrentActor, result: dict[str, Any] | None = None) -> Response:
     with actor.session() as s:
         reasons, programs = queries.reason_codes(s), queries.program_types(s)
     return page(request, actor, "billing.html", reason_codes=reasons, program_types=programs,
-                reason_types=[t.value for t in ReasonType], result=None)
+                reason_types=[t.value for t in ReasonType], result=result)
+
+
+@router.get("/billing")
+def billing_page(request: Request, actor: CurrentActor) -> Response:
+    return _billing_page(request, actor)
 
 
 @router.post("/billing/reason-codes", openapi_extra=needs("Reason Code", "Create"))
 def reason_code_add(actor: CurrentActor, body: Annotated[ReasonCodeIn, Form()]) -> Response:
-    with actor.session() as s:
-        setup.create_reason_code(s, body.code, body.types, default_for=body.default_for,
-                                         description=body.description)
+    operations.create_reason_code(actor, body)
     return redirect("/billing", "ok", f"Reason code {body.code} added.")
 
 
 @router.post("/billing/program-types", openapi_extra=needs("Program Types", "Create"))
 def program_type_add(actor: CurrentActor, body: Annotated[ProgramTypeIn, Form()]) -> Response:
-    with actor.session() as s:
-        setup.create_program_type(s, body.name, body.period_type, body.subscription_type)
+    operations.create_program_type(actor, body)
     return redirect("/billing", "ok", f"Program type {body.name} added.")
 
 
 @router.post("/billing/run", openapi_extra=needs("Run HARP Connect", "Run"))
 def billing_run(request: Request, actor: CurrentActor, body: Annotated[BillingRunIn, Form()]) -> Response:
-    result = operations.harp_connect(actor, body.test_date, body.dry_run)
-    with actor.session() as s:
-        reasons, programs = queries.reason_codes(s), queries.program_types(s)
-    return page(request, actor, "billing.html", reason_codes=reasons, program_types=programs,
-                reason_types=[t.value for t in ReasonType], result=result)
+    return _billing_page(request, actor, operations.harp_connect(actor, body.test_date, body.dry_run))

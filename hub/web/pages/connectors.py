@@ -7,13 +7,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import SecretStr
+from starlette.concurrency import run_in_threadpool
 
+from connectors.base import ConnectionReport
 from connectors.registry import KINDS, connector_class
 from hub.sync import cards
 from hub.web import operations, queries
 from hub.web.auth import CurrentActor, needs
 from hub.web.render import page, redirect
 from hub.web.schemas import CardIn, CardSettingsIn
+from hub.web.sync_jobs import sync_jobs
 
 router = APIRouter(default_response_class=HTMLResponse)
 SETTING, SECRET = "setting__", "secret__"
@@ -47,7 +50,7 @@ async def _submitted(request: Request) -> tuple[dict[str, Any], dict[str, Secret
 def cards_page(request: Request, actor: CurrentActor) -> Response:
     with actor.session() as s:
         views = [queries.card_view(s, card) for card in cards.all_cards(s)]
-    jobs = request.app.state.sync_jobs
+    jobs = sync_jobs(request)
     for view in views:
         view["sync"] = jobs.status(actor, view["name"])
     return page(request, actor, "connectors.html", cards=views, kinds=list(KINDS))
@@ -64,7 +67,7 @@ def card_new(request: Request, actor: CurrentActor, kind: str = "bms") -> Respon
 async def card_create(request: Request, actor: CurrentActor) -> Response:
     settings, secrets, other = await _submitted(request)
     body = CardIn(name=other.get("name", ""), kind=other.get("kind", ""), settings=settings, secrets=secrets)
-    name = await _threaded(operations.create_card, actor, body)
+    name = await run_in_threadpool(operations.create_card, actor, body)
     return redirect("/connectors", "ok", f"Connector {name} added (draft). Next: Test Connection, then Activate.")
 
 
@@ -80,11 +83,11 @@ def card_settings(request: Request, actor: CurrentActor, name: str) -> Response:
 @router.post("/connectors/{name}/settings", openapi_extra=needs("Connectors", "Update"))
 async def card_update(request: Request, actor: CurrentActor, name: str) -> Response:
     settings, secrets, _ = await _submitted(request)
-    await _threaded(operations.update_card, actor, name, CardSettingsIn(settings=settings, secrets=secrets))
+    await run_in_threadpool(operations.update_card, actor, name, CardSettingsIn(settings=settings, secrets=secrets))
     return redirect("/connectors", "ok", f"Settings of {name} saved.")
 
 
-def _report_items(report: Any) -> list[str]:
+def _report_items(report: ConnectionReport) -> list[str]:
     items = [f"{'✓' if c.ok else '✗'} {c.name}: {c.detail}" for c in report.checks]
     return items + [f"Missing permission: {p}" for p in report.missing_permissions]
 
@@ -114,25 +117,17 @@ def card_activate(actor: CurrentActor, name: str) -> Response:
 
 @router.post("/connectors/{name}/deactivate", openapi_extra=needs("Connectors", "Deactivate"))
 def card_deactivate(actor: CurrentActor, name: str) -> Response:
-    with actor.session() as s:
-        cards.set_status(s, name, "deactivated")
+    actor.call(cards.set_status, name, "deactivated")
     return redirect("/connectors", "ok", f"Connector {name} is deactivated; its settings can be edited.")
 
 
 @router.post("/connectors/{name}/delete", openapi_extra=needs("Connectors", "Delete"))
 def card_delete(actor: CurrentActor, name: str) -> Response:
-    with actor.session() as s:
-        cards.delete(s, name)
+    actor.call(cards.delete, name)
     return redirect("/connectors", "ok", f"Connector {name} and everything it synced were deleted.")
 
 
 @router.post("/connectors/{name}/sync")
 def card_sync(request: Request, actor: CurrentActor, name: str) -> Response:
-    request.app.state.sync_jobs.start(actor, name)
+    sync_jobs(request).start(actor, name)
     return redirect("/connectors", "ok", f"Sync of {name} started.")
-
-
-async def _threaded(fn: Any, *args: Any) -> Any:
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(fn, *args)

@@ -94,8 +94,7 @@ def unpaid_pay(request: Request, actor: CurrentActor, body: Annotated[PayFormIn,
 
 @router.get("/notifications")
 def notifications_page(request: Request, actor: CurrentActor, status: Opt[str] = None) -> Response:
-    with actor.session() as s:
-        rows = list_notifications(s, status)
+    rows = actor.call(list_notifications, status)
     return page(request, actor, "notifications.html", rows=rows, status=status or "")
 
 

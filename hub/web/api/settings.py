@@ -1,0 +1,34 @@
+"""Collection settings (charge timing, retries) and dunning settings (overdue levels, penalty)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hub.web import operations
+from hub.web.api.common import Json
+from hub.web.auth import CurrentActor, needs
+from hub.web.schemas import CollectionSettingsIn, DunningSettingsIn
+
+router = APIRouter(tags=["settings"])
+
+
+@router.get("/settings/collections")
+def get_collection_settings(actor: CurrentActor) -> Json:
+    return operations.collection_settings(actor)
+
+
+@router.put("/settings/collections", openapi_extra=needs("Collection Settings", "Update"))
+def put_collection_settings(actor: CurrentActor, body: CollectionSettingsIn) -> Json:
+    """Charge timing, the retry policy and since when invoices are charged (all fields are written)."""
+    return operations.put_collection_settings(actor, body)
+
+
+@router.get("/settings/dunning")
+def get_dunning_settings(actor: CurrentActor) -> Json:
+    return operations.dunning_settings(actor)
+
+
+@router.patch("/settings/dunning", openapi_extra=needs("Collection Settings", "Update"))
+def update_dunning_settings(actor: CurrentActor, body: DunningSettingsIn) -> Json:
+    """Overdue levels, the penalty and the card-expiry warning (fields left out are kept)."""
+    return operations.update_dunning(actor, body)

@@ -1,0 +1,49 @@
+"""Pages: customers (with their payment method and standing) and invoices."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from hub.sync import cards as hub_cards
+from hub.web import operations, queries
+from hub.web.auth import CurrentActor
+from hub.web.render import page
+from hub.web.schemas import Opt
+
+router = APIRouter(default_response_class=HTMLResponse)
+
+
+@router.get("/customers")
+def customers_page(request: Request, actor: CurrentActor, connector: str | None = None, q: str | None = None) -> Response:
+    with actor.session() as s:
+        rows = queries.customers(s, connector=connector or None, q=q or None)
+        cards = [c.name for c in hub_cards.all_cards(s)]
+    return page(request, actor, "customers.html", rows=rows, cards=cards, connector=connector or "", q=q or "")
+
+
+@router.get("/customers/{org_id}")
+def customer_page(request: Request, actor: CurrentActor, org_id: int) -> Response:
+    found = actor.call(queries.customer, org_id)
+    if found is None:
+        return page(request, actor, "error.html", status_code=404, status=404,
+                    message=f"no customer {org_id} in {actor.environment}")
+    return page(request, actor, "customer.html", c=found, panel=operations.payment_panel(actor, org_id),
+                standing=operations.customer_status(actor, org_id))
+
+
+@router.get("/invoices")
+def invoices_page(request: Request, actor: CurrentActor, connector: str | None = None, q: str | None = None,
+                  status: str | None = None, start: Annotated[Opt[date], Query(alias="from")] = None,
+                  end: Annotated[Opt[date], Query(alias="to")] = None, currency: str | None = None,
+                  unpaid: bool = False) -> Response:
+    f = queries.InvoiceFilter(connector=connector or None, q=q or None, status=status or None, start=start, end=end,
+                              currency=(currency or "").upper() or None, unpaid=unpaid)
+    with actor.session() as s:
+        rows = queries.invoice_rows(s, f)
+        statuses = queries.invoice_statuses(s)
+        cards = [c.name for c in hub_cards.all_cards(s)]
+    return page(request, actor, "invoices.html", rows=rows, f=f, statuses=statuses, cards=cards)
