@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from hub.platform.models import HubSetting
 from hub.platform.types import utcnow
@@ -25,13 +25,13 @@ def _check(section: str) -> str:
 
 def get_section(s: Session, section: str) -> dict[str, Any]:
     """The stored JSON of ``section`` in the session's environment ({} when never set)."""
-    row = s.execute(select(HubSetting).where(HubSetting.section == _check(section))).scalar_one_or_none()
+    row = s.execute(select(HubSetting).where(col(HubSetting.section) == _check(section))).scalar_one_or_none()
     return dict(row.value) if row is not None else {}
 
 
 def put_section(s: Session, section: str, value: dict[str, Any], *, actor: str | None = None) -> None:
     """Replace ``section`` with ``value`` (already validated by its owner)."""
-    row = s.execute(select(HubSetting).where(HubSetting.section == _check(section))).scalar_one_or_none()
+    row = s.execute(select(HubSetting).where(col(HubSetting.section) == _check(section))).scalar_one_or_none()
     if row is None:
         row = HubSetting(environment=s.info["environment"], section=section)
     row.value = dict(value)
