@@ -21,7 +21,8 @@ from sqlmodel import Session, col, select
 from connectors.business_central.writes import DRAFT, OrderLine
 from connectors.http import ApiError
 from hub.billing.rules.amounts import round_money
-from hub.collections.dunning_settings import DunningSettings, get_settings
+from hub.collections.dunning_settings import DunningSettings
+from hub.collections.dunning_settings import get_settings as get_settings
 from hub.collections.dunning_settings import update_settings as update_settings
 from hub.collections.outbox import enqueue
 from hub.collections.receivables import may_owe, owed

@@ -28,7 +28,7 @@ from hub.platform.errors import InputError
 from hub.platform.models import CardRequest, Connector, Contact, Invoice, Organisation, PaymentMethod, stored_id
 from hub.platform.types import utcnow
 from hub.sync import cards
-from hub.sync.customers import linked_organisation_id
+from hub.sync.customers import linked_organisation_id as linked_organisation_id
 
 GATEWAY_KIND = "bluesnap"
 
