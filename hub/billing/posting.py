@@ -16,7 +16,7 @@ gateway (collections).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -40,6 +40,8 @@ from hub.platform.db import session
 from hub.platform.models import SubscriptionAction
 from hub.sync.pool import LiveConnectors
 
+#: one action's ERP step: (connectors, kind, key, connector, customer, lines, snapshot) -> fields to settle
+_Step = Callable[[LiveConnectors, ActionType, str, str, str, list[dict[str, Any]], dict[str, Any]], dict[str, Any]]
 
 @dataclass
 class RunReport:
@@ -80,7 +82,7 @@ def _audit(action: str, environment: str, report: RunReport, actor: str | None) 
 
 
 def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[ActionStatus],
-         into: ActionStatus, step: Any, types: Iterable[ActionType] | None = None) -> RunReport:
+         into: ActionStatus, step: _Step, types: Iterable[ActionType] | None = None) -> RunReport:
     report = RunReport()
     action_ids = list(action_ids) if action_ids is not None else None
     statuses = [str(x) for x in sources]

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, insert, select, update
 from sqlalchemy.sql import bindparam
 from sqlmodel import Session
 from sqlmodel import select as sm_select
@@ -101,7 +101,7 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start : start + size]
 
 
-def _keyed(t: Any, scope: PageScope, external_ids: Sequence[str]) -> tuple[Any, ...]:
+def _keyed(t: Table, scope: PageScope, external_ids: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
     """The conditions selecting these records of the scope's connector."""
     return (t.c.environment == scope.environment, t.c.connector_id == scope.connector_id,
             t.c.external_id.in_(external_ids))
@@ -254,7 +254,7 @@ def _replace_children(
     insert_many(s.connection(), lines, rows)
 
 
-def _in_stream(q: Any, scope: PageScope) -> tuple[Any, ...]:
+def _in_stream(q: Table, scope: PageScope) -> tuple[ColumnElement[bool], ...]:
     """The conditions selecting the scope's stream's quarantined records."""
     return (q.c.environment == scope.environment, q.c.connector_id == scope.connector_id,
             q.c.stream == scope.stream)
