@@ -20,6 +20,7 @@ cards change, so activating a card schedules its syncs and deactivating one remo
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -124,10 +125,8 @@ async def ensure_pool(pool: str = POOL) -> None:
         try:
             await client.read_work_pool(pool)
         except ObjectNotFound:
-            try:
+            with suppress(ObjectAlreadyExists):  # another process created it meanwhile
                 await client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
-            except ObjectAlreadyExists:
-                pass
 
 
 async def reconcile(pool: str = POOL) -> dict[str, list[str]]:

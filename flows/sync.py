@@ -7,7 +7,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
-from prefect.context import get_run_context
+from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from hub.sync import runner
@@ -38,11 +38,18 @@ def sync_stream_task(environment: str, run_id: int, connector: str, stream: str,
     return counts.as_dict()
 
 
-@flow(name="sync-connector", flow_run_name="sync-{connector}", task_runner=ThreadPoolTaskRunner(max_workers=8))
+def _flow_run_id() -> str:
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        raise RuntimeError("sync-connector must run as a Prefect flow")
+    return str(context.flow_run.id)
+
+
+@flow(name="sync-connector", flow_run_name="sync-{connector}",
+      task_runner=ThreadPoolTaskRunner(max_workers=8))  # type: ignore[arg-type]  # Prefect types TaskRunner invariant in its futures: no concrete runner fits
 def sync_connector(connector: str, environment: str = "sandbox", full: bool = False) -> dict[str, Any]:
     """Sync every stream of one connector into the hub; returns per-stream counts."""
-    flow_run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
-    run = runner.begin_run(environment, connector, full=full, flow_run_id=flow_run_id)
+    run = runner.begin_run(environment, connector, full=full, flow_run_id=_flow_run_id())
     assert run.id is not None
     kind = runner.connector_kind(environment, connector)
     futures = {

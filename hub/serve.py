@@ -18,14 +18,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from hub.platform import prefect_env
 from hub.platform.served import Served, ServeError, running, state_path
 from hub.platform.settings import get_settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 __all__ = ["ServeError", "Served", "serve"]
 
@@ -62,10 +66,8 @@ def _stop(proc: subprocess.Popen[bytes] | None) -> None:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
     except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def serve(host: str = "127.0.0.1", prefect_port: int = 4200, web_port: int = 8000, *,
@@ -96,7 +98,7 @@ def serve(host: str = "127.0.0.1", prefect_port: int = 4200, web_port: int = 800
     logs = settings.data_dir / "logs"
     stop = stop or threading.Event()
     server = worker = None
-    web: Any = None
+    web: uvicorn.Server | None = None
     try:
         server = _child([_bin("prefect"), "server", "start", "--host", host, "--port", str(prefect_port)],
                         logs / "prefect-server.log", env)
@@ -139,7 +141,7 @@ def _interrupt(*_: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _start_web(host: str, port: int) -> Any:
+def _start_web(host: str, port: int) -> uvicorn.Server:
     import uvicorn
 
     from hub.web.app import create_app

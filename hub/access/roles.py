@@ -123,7 +123,10 @@ def authorize(
 
 
 class _Acting(Protocol):
-    info: dict[str, Any]
+    """Whoever acts: a session (or anything) whose ``info`` holds the role and the environment."""
+
+    @property
+    def info(self) -> dict[Any, Any]: ...
 
 
 def allow(s: _Acting, feature: str, operation: str) -> None:

@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
-from sqlmodel import Session
+from sqlalchemy import delete, func
+from sqlmodel import Session, col, select
 
 from hub.access.roles import Role, allow
 from hub.platform import audit
 from hub.platform.errors import InputError
-from hub.platform.models import ApiToken, User, WebSession
+from hub.platform.models import ApiToken, User, WebSession, stored_id
 from hub.platform.settings import ENVIRONMENTS
 from hub.platform.types import utcnow
 
@@ -54,15 +54,19 @@ def _check_password(password: str) -> None:
         raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
 
 
+def _by_email(s: Session, email: str) -> User | None:
+    return s.exec(select(User).where(func.lower(User.email) == email.strip().lower())).first()
+
+
 def get_user(s: Session, email: str) -> User:
-    user = s.execute(select(User).where(func.lower(User.email) == email.strip().lower())).scalars().first()
+    user = _by_email(s, email)
     if user is None:
         raise UserError(f"no user {email!r}")
     return user
 
 
 def list_users(s: Session) -> list[User]:
-    return list(s.execute(select(User).order_by(User.email)).scalars())
+    return list(s.exec(select(User).order_by(col(User.email))))
 
 
 def create_user(s: Session, email: str, password: str, role: str = "User", name: str | None = None) -> User:
@@ -72,7 +76,7 @@ def create_user(s: Session, email: str, password: str, role: str = "User", name:
     if not _EMAIL.match(email):
         raise UserError(f"{email!r} is not an e-mail address")
     _check_password(password)
-    if s.execute(select(User.id).where(func.lower(User.email) == email.lower())).first():
+    if _by_email(s, email) is not None:
         raise UserError(f"a user {email!r} already exists")
     user = User(email=email, name=name or None, role=_role(role), password_hash=_hasher.hash(password))
     s.add(user)
@@ -82,8 +86,8 @@ def create_user(s: Session, email: str, password: str, role: str = "User", name:
 
 
 def _active_admins(s: Session) -> int:
-    return s.execute(select(func.count()).select_from(User).where(
-        User.role == Role.ADMINISTRATOR.value, User.is_active.is_(True))).scalar_one()
+    return s.exec(select(func.count()).select_from(User).where(
+        col(User.role) == Role.ADMINISTRATOR.value, col(User.is_active).is_(True))).one()
 
 
 def _keep_an_admin(s: Session, user: User) -> None:
@@ -108,7 +112,7 @@ def set_active(s: Session, email: str, active: bool) -> User:
     user = get_user(s, email)
     if not active:
         _keep_an_admin(s, user)
-        s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        s.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
     if active != user.is_active:
         audit.record(s, "user.activate" if active else "user.deactivate", "user", user.email)
     user.is_active, user.updated_at = active, utcnow()
@@ -121,7 +125,7 @@ def set_password(s: Session, email: str, password: str) -> User:
     _check_password(password)
     user = get_user(s, email)
     user.password_hash, user.updated_at = _hasher.hash(password), utcnow()
-    s.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    s.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
     audit.record(s, "user.set_password", "user", user.email)
     s.add(user)
     return user
@@ -132,8 +136,8 @@ def delete_user(s: Session, email: str) -> None:
     allow(s, "Users", "Delete")
     user = get_user(s, email)
     _keep_an_admin(s, user)
-    s.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    s.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    s.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
+    s.exec(delete(ApiToken).where(col(ApiToken.user_id) == user.id))
     s.delete(user)
     s.flush()
     audit.record(s, "user.delete", "user", user.email, before={"role": user.role})
@@ -141,7 +145,7 @@ def delete_user(s: Session, email: str) -> None:
 
 def authenticate(s: Session, email: str, password: str) -> User | None:
     """The active user with this e-mail and password, else None (same work either way)."""
-    user = s.execute(select(User).where(func.lower(User.email) == email.strip().lower())).scalars().first()
+    user = _by_email(s, email)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -170,18 +174,18 @@ def create_token(s: Session, user_id: int, name: str) -> tuple[ApiToken, str]:
 
 
 def tokens_of(s: Session, user_id: int) -> list[ApiToken]:
-    return list(s.execute(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)).scalars())
+    return list(s.exec(select(ApiToken).where(col(ApiToken.user_id) == user_id).order_by(col(ApiToken.id))))
 
 
 def revoke_token(s: Session, user_id: int, token_id: int) -> None:
-    gone = s.execute(delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id))
-    if not gone.rowcount:  # type: ignore[attr-defined]
+    gone = s.exec(delete(ApiToken).where(col(ApiToken.id) == token_id, col(ApiToken.user_id) == user_id))
+    if not gone.rowcount:
         raise UserError(f"you have no API token {token_id}")
     audit.record(s, "api_token.revoke", "api_token", token_id, user_id=user_id)
 
 
 def user_for_token(s: Session, plain: str) -> User | None:
-    token = s.execute(select(ApiToken).where(ApiToken.token_hash == _digest(plain))).scalars().first()
+    token = s.exec(select(ApiToken).where(col(ApiToken.token_hash) == _digest(plain))).first()
     if token is None:
         return None
     user = s.get(User, token.user_id)
@@ -212,8 +216,8 @@ def open_session(s: Session, user: User, environment: str) -> str:
         environment = ENVIRONMENTS[0]
     plain = secrets.token_urlsafe(32)
     now = utcnow()
-    s.execute(delete(WebSession).where(WebSession.expires_at < now))
-    s.add(WebSession(user_id=user.id, token_hash=_digest(plain), csrf_token=secrets.token_urlsafe(32),  # type: ignore[arg-type]
+    s.exec(delete(WebSession).where(col(WebSession.expires_at) < now))
+    s.add(WebSession(user_id=stored_id(user), token_hash=_digest(plain), csrf_token=secrets.token_urlsafe(32),
                      environment=environment, expires_at=now + SESSION_LIFETIME))
     s.flush()
     return plain
@@ -221,23 +225,23 @@ def open_session(s: Session, user: User, environment: str) -> str:
 
 def signed_in(s: Session, plain: str, now: datetime | None = None) -> SignedIn | None:
     """The session behind a cookie value, if it is live and its user active."""
-    row = s.execute(select(WebSession).where(WebSession.token_hash == _digest(plain))).scalars().first()
+    row = s.exec(select(WebSession).where(col(WebSession.token_hash) == _digest(plain))).first()
     if row is None or row.expires_at <= (now or utcnow()):
         return None
     user = s.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    return SignedIn(user.id, user.email, user.role, row.environment, row.csrf_token)  # type: ignore[arg-type]
+    return SignedIn(stored_id(user), user.email, user.role, row.environment, row.csrf_token)
 
 
 def switch_environment(s: Session, plain: str, environment: str) -> None:
     if environment not in ENVIRONMENTS:
         raise UserError(f"environment must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
-    row = s.execute(select(WebSession).where(WebSession.token_hash == _digest(plain))).scalars().first()
+    row = s.exec(select(WebSession).where(col(WebSession.token_hash) == _digest(plain))).first()
     if row is not None:
         row.environment = environment
         s.add(row)
 
 
 def close_session(s: Session, plain: str) -> None:
-    s.execute(delete(WebSession).where(WebSession.token_hash == _digest(plain)))
+    s.exec(delete(WebSession).where(col(WebSession.token_hash) == _digest(plain)))

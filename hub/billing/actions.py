@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
 from hub.billing.plans import get_plan, only_editable
@@ -64,12 +63,13 @@ POST_FROM = (ActionStatus.FIRMED, ActionStatus.POSTING)
 
 def actions_in(s: Session, statuses: Iterable[str], ids: Iterable[int] | None = None,
                types: Iterable[str] | None = None) -> list[int]:
-    query = select(SubscriptionAction.id).where(SubscriptionAction.status.in_([str(x) for x in statuses]))
+    query = select(SubscriptionAction.id).where(col(SubscriptionAction.status).in_([str(x) for x in statuses]))
     if types is not None:
-        query = query.where(SubscriptionAction.action_type.in_([str(t) for t in types]))
+        query = query.where(col(SubscriptionAction.action_type).in_([str(t) for t in types]))
     if ids is not None:
-        query = query.where(SubscriptionAction.id.in_(list(ids)))
-    return list(s.execute(query.order_by(SubscriptionAction.id)).scalars())
+        query = query.where(col(SubscriptionAction.id).in_(list(ids)))
+    # ids only (a billing run has hundreds of thousands); a stored row's id is never None
+    return [action_id for action_id in s.exec(query.order_by(col(SubscriptionAction.id))) if action_id is not None]
 
 
 def claim(s: Session, action_id: int, into: ActionStatus) -> SubscriptionAction | None:
@@ -128,10 +128,10 @@ def erp_context(s: Session, action: SubscriptionAction) -> tuple[str, str]:
 
 def credited_invoice_id(s: Session, action: SubscriptionAction) -> str | None:
     """The ERP invoice a credit note credits: that of the line's sales order for the same period."""
-    return s.execute(select(SubscriptionAction.invoice_id).where(
+    return s.exec(select(SubscriptionAction.invoice_id).where(
         SubscriptionAction.line_id == action.line_id, SubscriptionAction.date_from == action.date_from,
         SubscriptionAction.action_type == ActionType.GENERATE_SALES_ORDER.value,
-        SubscriptionAction.credit_note.is_(False), SubscriptionAction.invoice_id.is_not(None))).scalars().first()
+        col(SubscriptionAction.credit_note).is_(False), col(SubscriptionAction.invoice_id).is_not(None))).first()
 
 
 def erp_order_lines(action: SubscriptionAction) -> list[dict[str, Any]]:

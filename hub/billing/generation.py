@@ -10,8 +10,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
-from sqlmodel import Session
+from sqlalchemy import bindparam, func, update
+from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
 from hub.billing.plans import forget_generated, get_plan, line_terms, plan_terms, published_terms
@@ -35,6 +35,8 @@ from hub.platform.models import (
     PlanLine,
     SubscriptionAction,
     SubscriptionPlan,
+    stored_id,
+    table_of,
 )
 from hub.platform.types import utcnow
 
@@ -46,8 +48,8 @@ def allowance_left(s: Session) -> int:
 
     today = date.today()
     first = datetime(today.year, today.month, 1, tzinfo=UTC)
-    used = s.execute(select(func.count()).select_from(SubscriptionAction).where(
-        SubscriptionAction.created_at >= first)).scalar_one()
+    used = s.exec(select(func.count()).select_from(SubscriptionAction).where(
+        SubscriptionAction.created_at >= first)).one()
     return allowance.remaining(get_settings().tier, s.info["environment"], used)
 
 
@@ -64,11 +66,11 @@ def apply_renewals(s: Session, today: date, published: list[PlanTerms] | None = 
         if end is None or today < end:
             continue
         plan = get_plan(s, terms.plan_id)
-        notice = None
+        notice: ActionStatus | None = None
         if plan.renewal_notice:
-            notice = s.execute(select(SubscriptionAction.status).where(
-                SubscriptionAction.key == generator.notice_key(plan.id, end))).scalars().first()  # type: ignore[arg-type]
-            notice = notice or ActionStatus.NOT_FIRMED  # never firmed: the plan is cancelled
+            found = s.exec(select(SubscriptionAction.status).where(
+                SubscriptionAction.key == generator.notice_key(stored_id(plan), end))).first()
+            notice = ActionStatus(found) if found else ActionStatus.NOT_FIRMED  # never firmed: the plan is cancelled
         decision = lifecycle.renewal_decision(notice, end, today, automatic_renewal=plan.automatic_renewal)
         if decision == "renew":
             renewed = lifecycle.renewed_contract(terms.contract, terms.billing)
@@ -80,7 +82,7 @@ def apply_renewals(s: Session, today: date, published: list[PlanTerms] | None = 
             plan.updated_at = utcnow()
             s.add(plan)
             forget_generated(s, terms.plan_id)
-            decisions[plan.id] = decision  # type: ignore[index]
+            decisions[stored_id(plan)] = decision
     s.flush()
     return decisions
 
@@ -123,11 +125,11 @@ def _existing_keys(s: Session, todo: list[PlanTerms]) -> set[str]:
     """The stored action keys the generator may meet: those of the plans it has work for."""
     ids = [terms.plan_id for terms in todo if terms.lines or terms.contract.renewal_notice]
     if 2 * len(ids) > len(todo):  # most plans: one scan beats many look-ups
-        return set(s.execute(select(SubscriptionAction.key)).scalars())
+        return set(s.exec(select(SubscriptionAction.key)))
     keys: set[str] = set()
     for start in range(0, len(ids), 500):  # bound parameters stay under every engine's limit
-        keys.update(s.execute(select(SubscriptionAction.key).where(
-            SubscriptionAction.plan_id.in_(ids[start:start + 500]))).scalars())
+        keys.update(s.exec(select(SubscriptionAction.key).where(
+            col(SubscriptionAction.plan_id).in_(ids[start:start + 500]))))
     return keys
 
 
@@ -141,7 +143,7 @@ def _mark_generated(s: Session, rows: dict[int, Any], result: GeneratorResult, a
                if (_cycle(rows[line_id]), rows[line_id].generated_through) != (cycle, through)]
     if not changes:
         return
-    table = PlanLine.__table__
+    table = table_of(PlanLine)
     s.connection().execute(update(table).where(table.c.id == bindparam("line_id")), changes)
     changed = {change["line_id"] for change in changes}
     for obj in list(s.identity_map.values()):  # loaded lines must not keep the old values
@@ -175,7 +177,7 @@ def _store_actions(s: Session, drafts: Iterable[ActionDraft]) -> None:
     } for draft in drafts]
     if rows:
         s.flush()  # pending ORM changes first, in the order they were made
-        insert_many(s.connection(), SubscriptionAction.__table__, rows)
+        insert_many(s.connection(), table_of(SubscriptionAction), rows)
     _tell_customers_of_renewals(s, [d for d in drafts if d.action_type == ActionType.RENEWAL_NOTICE])
 
 
@@ -203,17 +205,17 @@ def credit_line(s: Session, line_id: int, *, start_on: date, today: date, all_cy
     if line is None:
         raise SubscriptionError(f"no plan line {line_id}")
     plan = get_plan(s, line.plan_id)
-    posted = [_draft(a) for a in s.execute(select(SubscriptionAction).where(
+    posted = [_draft(a) for a in s.exec(select(SubscriptionAction).where(
         SubscriptionAction.line_id == line_id, SubscriptionAction.status == ActionStatus.POSTED)
-        .order_by(SubscriptionAction.action_date)).scalars()]
+        .order_by(col(SubscriptionAction.action_date)))]
     try:
         drafts = credit.credit_note_actions(plan_terms(s, plan), line_terms(line), posted, start_on=start_on,
                                             today=today, all_cycles=all_cycles, periods_to_credit=periods_to_credit,
                                             reason_code=reason_code)
     except rules.BillingRuleError as exc:
         raise SubscriptionError(str(exc)) from None
-    existing = set(s.execute(select(SubscriptionAction.key).where(
-        SubscriptionAction.key.in_([d.key for d in drafts]))).scalars())
+    existing = set(s.exec(select(SubscriptionAction.key).where(
+        col(SubscriptionAction.key).in_([d.key for d in drafts]))))
     fresh = [d for d in drafts if d.key not in existing]  # crediting twice credits once
     _store_actions(s, fresh)
     line.generated_through = None

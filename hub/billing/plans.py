@@ -12,8 +12,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlalchemy import select as sa_select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
 from hub.billing.rules import amounts
@@ -35,6 +36,8 @@ from hub.platform.models import (
     PlanLine,
     ProgramType,
     SubscriptionPlan,
+    stored_id,
+    table_of,
 )
 from hub.platform.types import utcnow
 from hub.sync import cards
@@ -68,12 +71,12 @@ def create_plan(s: Session, req: PlanRequest) -> SubscriptionPlan:
     """A Draft plan for an ERP customer; the New type's default reason code unless given."""
     allow(s, "Subscription Plan", "Create")
     card = cards.get(s, req.connector)
-    customer = s.execute(select(Organisation).where(
+    customer = s.exec(select(Organisation).where(
         Organisation.connector_id == card.id, Organisation.external_id == req.customer,
-        Organisation.is_deleted.is_(False))).scalars().first()
+        col(Organisation.is_deleted).is_(False))).first()
     if customer is None:
         raise SubscriptionError(f"connector {req.connector!r} has no customer {req.customer!r}")
-    program = s.execute(select(ProgramType).where(ProgramType.name == req.program_type)).scalars().first()
+    program = s.exec(select(ProgramType).where(ProgramType.name == req.program_type)).first()
     if program is None:
         raise SubscriptionError(f"no program type named {req.program_type!r}")
     if req.billing_period_type not in {t.value for t in BillingPeriodType}:
@@ -82,8 +85,9 @@ def create_plan(s: Session, req: PlanRequest) -> SubscriptionPlan:
     if req.billing_period_type == "Other" and (unit not in {u.value for u in PeriodUnit} or not length):
         raise SubscriptionError("an 'Other' billing period needs a unit (Days or Months) and a length")
     plan = SubscriptionPlan(
-        environment=s.info["environment"], name=req.name, connector_id=card.id, organisation_id=customer.id,  # type: ignore[arg-type]
-        program_type_id=program.id, billing_period_type=req.billing_period_type,  # type: ignore[arg-type]
+        environment=s.info["environment"], name=req.name, connector_id=stored_id(card),
+        organisation_id=stored_id(customer), program_type_id=stored_id(program),
+        billing_period_type=req.billing_period_type,
         billing_period_unit=str(unit), billing_period_length=int(length or 1),
         reason_code=req.reason_code or default_reason_code(s, "New"), salesperson=req.salesperson,
         global_start=req.global_start or date.today(), global_end=req.global_end, fixed_cycles=req.fixed_cycles,
@@ -227,11 +231,11 @@ def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
 def forget_generated(s: Session, plan_id: int) -> None:
     """The plan or its lines changed: the next billing run recomputes all its lines."""
     s.flush()
-    s.execute(update(PlanLine).where(PlanLine.plan_id == plan_id).values(generated_through=None))
+    s.exec(update(PlanLine).where(col(PlanLine.plan_id) == plan_id).values(generated_through=None))
 
 
 def _lines(s: Session, plan_id: int) -> list[PlanLine]:
-    return list(s.execute(select(PlanLine).where(PlanLine.plan_id == plan_id).order_by(PlanLine.id)).scalars())
+    return list(s.exec(select(PlanLine).where(PlanLine.plan_id == plan_id).order_by(col(PlanLine.id))))
 
 
 def contract_of(plan: SubscriptionPlan) -> ContractDefinition:
@@ -243,7 +247,7 @@ def contract_of(plan: SubscriptionPlan) -> ContractDefinition:
 
 def line_terms(line: PlanLine, line_id: int | None = None) -> LineTerms:
     return LineTerms(
-        line_id=line.id if line_id is None else line_id, product=line.product, quantity=line.quantity,  # type: ignore[arg-type]
+        line_id=stored_id(line) if line_id is None else line_id, product=line.product, quantity=line.quantity,
         sales_price=line.sales_price, currency=line.currency, start=line.start, end=line.end, enabled=line.enabled,
         is_addon=line.is_addon, one_time_fee=line.one_time_fee, discount_amount=line.discount_amount,
         discount_percent=line.discount_percent, unit=line.unit, reason_code=line.reason_code)
@@ -255,17 +259,17 @@ def plan_terms(s: Session, plan: SubscriptionPlan) -> PlanTerms:
 
 def all_plan_terms(s: Session, plans: list[SubscriptionPlan]) -> list[PlanTerms]:
     """The terms of many plans with two queries in all (customers, lines), not two per plan."""
-    customers: dict[int, str] = {}
+    customers: dict[int | None, str] = {}
     lines: dict[int, list[PlanLine]] = {}
     ids = [p.id for p in plans if p.id is not None]
     for chunk in range(0, len(ids), 500):  # bound parameters stay under every engine's limit
         part = ids[chunk:chunk + 500]
         org_ids = {p.organisation_id for p in plans[chunk:chunk + 500]}
-        customers.update(s.execute(select(Organisation.id, Organisation.external_id)
-                                   .where(Organisation.id.in_(org_ids))).tuples().all())
-        for line in s.execute(select(PlanLine).where(PlanLine.plan_id.in_(part)).order_by(PlanLine.id)).scalars():
+        customers.update(s.exec(select(Organisation.id, Organisation.external_id)
+                                .where(col(Organisation.id).in_(org_ids))).all())
+        for line in s.exec(select(PlanLine).where(col(PlanLine.plan_id).in_(part)).order_by(col(PlanLine.id))):
             lines.setdefault(line.plan_id, []).append(line)
-    return [_terms(plan, customers.get(plan.organisation_id, ""), lines.get(plan.id, ()) if plan.id else ())  # type: ignore[arg-type]
+    return [_terms(plan, customers.get(plan.organisation_id, ""), lines.get(plan.id, ()) if plan.id else ())
             for plan in plans]
 
 
@@ -284,11 +288,11 @@ def published_terms(s: Session) -> tuple[list[PlanTerms], dict[int, Any]]:
     reads tens of thousands: ORM objects would cost more than generating)."""
     s.flush()
     env = s.info["environment"]
-    plans_t, lines_t, orgs_t = SubscriptionPlan.__table__, PlanLine.__table__, Organisation.__table__
+    plans_t, lines_t, orgs_t = table_of(SubscriptionPlan), table_of(PlanLine), table_of(Organisation)
     published = (plans_t.c.environment == env) & (plans_t.c.status == PlanStatus.PUBLISHED.value)
-    plans = s.execute(select(plans_t, orgs_t.c.external_id.label("customer"))
+    plans = s.execute(sa_select(plans_t, orgs_t.c.external_id.label("customer"))
                       .outerjoin(orgs_t, orgs_t.c.id == plans_t.c.organisation_id).where(published)).all()
-    rows = {row.id: row for row in s.execute(select(lines_t).join(plans_t, plans_t.c.id == lines_t.c.plan_id)
+    rows = {row.id: row for row in s.execute(sa_select(lines_t).join(plans_t, plans_t.c.id == lines_t.c.plan_id)
                                              .where(published).order_by(lines_t.c.id))}
     by_plan: dict[int, list[Any]] = {}
     for row in rows.values():

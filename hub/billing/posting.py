@@ -16,13 +16,12 @@ gateway (collections).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from connectors.http import ApiError
 from hub.billing.actions import (
@@ -41,6 +40,8 @@ from hub.platform.db import session
 from hub.platform.models import SubscriptionAction
 from hub.sync.pool import LiveConnectors
 
+#: one action's ERP step: (connectors, kind, key, connector, customer, lines, snapshot) -> fields to settle
+_Step = Callable[[LiveConnectors, ActionType, str, str, str, list[dict[str, Any]], dict[str, Any]], dict[str, Any]]
 
 @dataclass
 class RunReport:
@@ -81,19 +82,19 @@ def _audit(action: str, environment: str, report: RunReport, actor: str | None) 
 
 
 def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[ActionStatus],
-         into: ActionStatus, step: Any, types: Iterable[ActionType] | None = None) -> RunReport:
+         into: ActionStatus, step: _Step, types: Iterable[ActionType] | None = None) -> RunReport:
     report = RunReport()
     action_ids = list(action_ids) if action_ids is not None else None
-    sources = [str(x) for x in sources]
+    statuses = [str(x) for x in sources]
     with session(environment) as s:
-        due = actions_in(s, sources, action_ids, types)
+        due = actions_in(s, statuses, action_ids, types)
     if action_ids is not None:
         report.skipped = sorted(set(action_ids) - set(due))
     erps = LiveConnectors(environment)
     try:
         for action_id in due:
             with session(environment) as s:  # visibly mid-way from here on
-                action = claim(s, action_id, into) if _locked(s, action_id, sources) else None
+                action = claim(s, action_id, into) if _locked(s, action_id, statuses) else None
                 if action is None:
                     report.skipped.append(action_id)
                     continue
@@ -124,7 +125,7 @@ def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[A
 def _locked(s: Session, action_id: int, statuses: list[str]) -> bool:
     """Claim the action for this transaction if it is in one of ``statuses`` and no one else holds it."""
     query = select(SubscriptionAction).where(SubscriptionAction.id == action_id,
-                                             SubscriptionAction.status.in_(statuses))
+                                             col(SubscriptionAction.status).in_(statuses))
     return bool(claims.claim(s, query, 1))
 
 

@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from connectors.http import ApiClient, ApiError, RetryPolicy
 from hub.billing.rules.amounts import round_money
 from hub.billing.rules.domain import ActionStatus, ActionType
 from hub.platform.db import session
-from hub.platform.models import Connector, Organisation, PlanLine, SubscriptionAction, SubscriptionPlan
+from hub.platform.models import Connector, Organisation, PlanLine, SubscriptionAction, SubscriptionPlan, stored_id
 from hub.platform.types import utcnow
 
 #: notices in these states have nothing more to say
@@ -38,13 +37,14 @@ class DeliveryReport:
 
 def pending(s: Session) -> list[SubscriptionAction]:
     """Renewal notices of plans that want the notification, not yet delivered nor cancelled."""
-    query = (select(SubscriptionAction).join(SubscriptionPlan, SubscriptionPlan.id == SubscriptionAction.plan_id)
+    query = (select(SubscriptionAction)
+             .join(SubscriptionPlan, col(SubscriptionPlan.id) == col(SubscriptionAction.plan_id))
              .where(SubscriptionAction.action_type == ActionType.RENEWAL_NOTICE.value,
-                    SubscriptionAction.notified_at.is_(None),
-                    SubscriptionAction.status.not_in(_SILENT),
-                    SubscriptionPlan.renewal_notice_notification.is_(True))
-             .order_by(SubscriptionAction.id))
-    return list(s.execute(query).scalars())
+                    col(SubscriptionAction.notified_at).is_(None),
+                    col(SubscriptionAction.status).not_in(_SILENT),
+                    col(SubscriptionPlan.renewal_notice_notification).is_(True))
+             .order_by(col(SubscriptionAction.id)))
+    return list(s.exec(query))
 
 
 def contract_details(s: Session, action: SubscriptionAction) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def contract_details(s: Session, action: SubscriptionAction) -> dict[str, Any]:
     plan = s.get(SubscriptionPlan, action.plan_id)
     assert plan is not None
     customer = s.get(Organisation, plan.organisation_id)
-    lines = s.execute(select(PlanLine).where(PlanLine.plan_id == plan.id).order_by(PlanLine.id)).scalars()
+    lines = s.exec(select(PlanLine).where(PlanLine.plan_id == plan.id).order_by(col(PlanLine.id)))
     return {
         "event": "renewal_notice",
         "environment": action.environment,
@@ -83,7 +83,7 @@ def deliver(environment: str, *, transport: httpx.BaseTransport | None = None,
             plan = s.get(SubscriptionPlan, action.plan_id)
             card = s.get(Connector, plan.connector_id) if plan else None
             url = (card.settings or {}).get("notification_url") if card else None
-            outbox.append((action.id, action.key, url, contract_details(s, action)))
+            outbox.append((stored_id(action), action.key, url, contract_details(s, action)))
     for action_id, key, url, details in outbox:
         if not url:
             report.no_endpoint.append({"action": action_id, "key": key})

@@ -18,11 +18,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from connectors.http import ApiError
 from connectors.payments import BlueSnapConnector, ChargeApproved, ChargeDeclined, ChargeResult, DeclineKind
@@ -45,7 +46,7 @@ from hub.collections.rules.errors import CollectError
 from hub.collections.unpaid import COUNTED, OPEN, charges_of, collection_of, currency_of, open_invoices
 from hub.platform import audit
 from hub.platform.db import session
-from hub.platform.models import Charge, Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod
+from hub.platform.models import Charge, Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod, stored_id
 from hub.platform.types import utcnow
 from hub.sync.pool import LiveConnectors
 
@@ -99,8 +100,8 @@ def _gateway(environment: str, gateway: BlueSnapConnector | None) -> Iterator[Bl
 def _hard_declined(s: Session, method: PaymentMethod) -> bool:
     """Whether a charge on this card was hard-declined: nothing more is charged on it, every
     invoice waits for a new card (which is a new payment method)."""
-    return s.execute(select(Charge.id).where(Charge.payment_method_id == method.id,
-                                             Charge.hard_decline.is_(True)).limit(1)).first() is not None
+    return s.exec(select(Charge.id).where(Charge.payment_method_id == method.id,
+                                          col(Charge.hard_decline).is_(True)).limit(1)).first() is not None
 
 
 def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
@@ -114,18 +115,18 @@ def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
         # direct-debit mandates are not charged yet (the gateway connector has no mandate charge)
         if who is None or who.method is None or not who.method.autopay or who.method.kind != PaymentMethodKind.CARD:
             continue
-        if refused.setdefault(who.method.id, _hard_declined(s, who.method)):  # type: ignore[arg-type]
+        if refused.setdefault(stored_id(who.method), _hard_declined(s, who.method)):
             continue  # the card was declined for good: nothing more is charged on it
-        charges = charges_of(s, invoice.id)  # type: ignore[arg-type]
+        charges = charges_of(s, stored_id(invoice))
         if any(c.status in OPEN for c in charges):
             continue
         if collection is not None and collection.stopped_reason is not None:
             if all(c.payment_method_id != who.method.id for c in charges):
-                retries.append((invoice.id, "new_card"))  # type: ignore[arg-type]
+                retries.append((stored_id(invoice), "new_card"))
             continue
         if collection is not None and collection.next_retry_on is not None:
             if collection.next_retry_on <= today and collection.stopped_reason is None:
-                retries.append((invoice.id, "retry"))  # type: ignore[arg-type]
+                retries.append((stored_id(invoice), "retry"))
             continue
         issued = invoice.invoice_date or invoice.due_date
         currency = currency_of(s, invoice, who.organisation)
@@ -143,7 +144,7 @@ def _start(environment: str, invoice_id: int, trigger: str, today: date,
            actor: str | None) -> tuple[ChargeRow | None, dict[str, Any] | None]:
     """Commit a pending Charge for the invoice's next attempt; or a skipped row saying why."""
     with session(environment) as s:
-        invoice = s.execute(select(Invoice).where(Invoice.id == invoice_id)).scalar_one_or_none()
+        invoice = s.exec(select(Invoice).where(Invoice.id == invoice_id)).one_or_none()
         if invoice is None or invoice.is_deleted:
             return ChargeRow(invoice_id, None, None, None, "skipped", "no such invoice"), None
 
@@ -160,7 +161,7 @@ def _start(environment: str, invoice_id: int, trigger: str, today: date,
             return skip("the invoice has no currency", left), None
         amount = round_money(left, currency)
         method = who.method if who else None
-        if method is None or method.kind == PaymentMethodKind.NONE:
+        if who is None or method is None or method.kind == PaymentMethodKind.NONE:
             return skip("the customer has no card or direct-debit mandate", amount, currency), None
         if method.kind == PaymentMethodKind.DIRECT_DEBIT:
             return skip("direct-debit collection is not available yet", amount, currency), None
@@ -173,7 +174,7 @@ def _start(environment: str, invoice_id: int, trigger: str, today: date,
             return skip("an earlier charge is still being settled", amount, currency), None
         attempt = max((c.attempt for c in charges), default=0) + 1
         charge = Charge(environment=environment, key=f"cr-{invoice_id}-{attempt}", invoice_id=invoice_id,
-                        organisation_id=who.organisation.id, payment_method_id=method.id,  # type: ignore[union-attr]
+                        organisation_id=stored_id(who.organisation), payment_method_id=method.id,
                         attempt=attempt, trigger=trigger, amount=amount, currency=currency, status="pending",
                         charged_on=today, created_by=actor)
         s.add(charge)
@@ -202,15 +203,14 @@ def _call(gateway: BlueSnapConnector, job: dict[str, Any]) -> ChargeResult | tup
 def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str, str]) -> ChargeRow:
     """Store the gateway's answer; allocate, schedule a retry or stop, and tell the customer."""
     with session(environment) as s:
-        charge = s.execute(select(Charge).where(Charge.id == charge_id)).scalar_one()
-        invoice = s.execute(select(Invoice).where(Invoice.id == charge.invoice_id)).scalar_one()
-        org = s.execute(select(Organisation).where(Organisation.id == charge.organisation_id)).scalar_one()
-        collection = collection_of(s, invoice.id) or InvoiceCollection(  # type: ignore[arg-type]
-            environment=environment, invoice_id=invoice.id, organisation_id=org.id)  # type: ignore[arg-type]
+        charge = s.exec(select(Charge).where(Charge.id == charge_id)).one()
+        invoice = s.exec(select(Invoice).where(Invoice.id == charge.invoice_id)).one()
+        org = s.exec(select(Organisation).where(Organisation.id == charge.organisation_id)).one()
+        collection = collection_of(s, stored_id(invoice)) or InvoiceCollection(
+            environment=environment, invoice_id=stored_id(invoice), organisation_id=stored_id(org))
         charge.updated_at = collection.updated_at = utcnow()
         amount = round_money(charge.amount, charge.currency)  # the store keeps 4 decimals
-        row = dict(invoice_id=invoice.id, invoice_number=invoice.number, amount=amount,
-                   currency=charge.currency, key=charge.key)
+        row = partial(ChargeRow, stored_id(invoice), invoice.number, amount, charge.currency, key=charge.key)
 
         def tell(kind: NotificationType, suffix: str, **extra: Any) -> None:
             enqueue(s, Notification(type=kind, key=f"{charge.key}/{suffix}", customer_name=org.name,
@@ -220,7 +220,7 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
         if isinstance(outcome, tuple):
             charge.status, charge.error = outcome
             s.add(charge)
-            return ChargeRow(**row, status=outcome[0], reason=outcome[1])  # type: ignore[arg-type]
+            return row(status=outcome[0], reason=outcome[1])
         if isinstance(outcome, ChargeApproved):
             charge.status, charge.transaction_id, charge.error = "succeeded", outcome.transaction_id, None
             collection.amount_collected += charge.amount
@@ -228,15 +228,15 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
             collection.next_retry_on = collection.stopped_reason = None
             s.add_all([charge, collection])
             tell(NotificationType.PAYMENT_SUCCEEDED, "paid")
-            return ChargeRow(**row, status="approved", transaction_id=outcome.transaction_id,  # type: ignore[arg-type]
-                             reason="recovered by its key after a lost answer" if outcome.recovered else None)
+            return row(status="approved", transaction_id=outcome.transaction_id,
+                       reason="recovered by its key after a lost answer" if outcome.recovered else None)
         assert isinstance(outcome, ChargeDeclined)
         charge.status, charge.error = "declined", outcome.description or None
         charge.decline_code, charge.decline_name = outcome.error_name[:32], (outcome.description or "")[:64] or None
         charge.hard_decline = outcome.kind is DeclineKind.HARD
         s.add(charge)
         s.flush()
-        declined = [c for c in charges_of(s, invoice.id) if c.status == "declined"]  # type: ignore[arg-type]
+        declined = [c for c in charges_of(s, stored_id(invoice)) if c.status == "declined"]
         first_day = min((c.charged_on for c in declined if c.charged_on), default=charge.charged_on)
         decision = decide_retry(Decline(outcome.error_name, first_day or utcnow().date(), charge.hard_decline),
                                 get_settings(s).retry, len(declined) - 1)
@@ -256,7 +256,7 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
             collection.stopped_reason = f"{outcome.error_name}: no retry left after {len(declined)} declines"
             reason += ": no retry left"
         s.add_all([charge, collection])
-        return ChargeRow(**row, status="declined", reason=reason)  # type: ignore[arg-type]
+        return row(status="declined", reason=reason)
 
 
 def _charge(environment: str, gateway: BlueSnapConnector, invoice_id: int, trigger: str, today: date,
@@ -275,12 +275,12 @@ def settle_open(environment: str, *, gateway: BlueSnapConnector | None = None) -
     and is left to it (two senders could both miss the other's charge in the lookup)."""
     stale = utcnow() - PENDING_GRACE
     with session(environment) as s:
-        jobs = []
-        query = select(Charge).where(or_(Charge.status == "unknown",
-                                         (Charge.status == "pending") & (Charge.updated_at < stale)))
-        for charge in s.execute(query.order_by(Charge.id)).scalars():
-            method = charge.payment_method_id and s.execute(select(PaymentMethod).where(
-                PaymentMethod.id == charge.payment_method_id)).scalar_one()
+        jobs: list[dict[str, Any]] = []
+        query = select(Charge).where(or_(col(Charge.status) == "unknown",
+                                         (col(Charge.status) == "pending") & (col(Charge.updated_at) < stale)))
+        for charge in s.exec(query.order_by(col(Charge.id))):
+            method = s.exec(select(PaymentMethod).where(
+                PaymentMethod.id == charge.payment_method_id)).one() if charge.payment_method_id else None
             jobs.append({"charge_id": charge.id, "key": charge.key, "amount": round_money(charge.amount, charge.currency),
                          "currency": charge.currency, "shopper": method.vaulted_shopper_id if method else ""})
     if not jobs:
@@ -303,15 +303,15 @@ def record_payments(environment: str, charge_ids: Iterable[int] | None = None) -
     """Record taken payments in the invoices' source systems, once per charge key; a failure
     stays on the charge (``record_error``) and is tried again next time."""
     with session(environment) as s:
-        query = select(Charge, Invoice, Connector).join(Invoice, Invoice.id == Charge.invoice_id).join(
-            Connector, Connector.id == Invoice.connector_id).where(
-            Charge.status == "succeeded", Charge.recorded_at.is_(None))  # type: ignore[union-attr]
+        query = select(Charge, Invoice, Connector).join(Invoice, col(Invoice.id) == col(Charge.invoice_id)).join(
+            Connector, col(Connector.id) == col(Invoice.connector_id)).where(
+            Charge.status == "succeeded", col(Charge.recorded_at).is_(None))
         if charge_ids is not None:
-            query = query.where(Charge.id.in_(list(charge_ids)))  # type: ignore[union-attr]
-        jobs = [{"charge_id": c.id, "key": c.key, "connector": k.name, "invoice": i.external_id, "number": i.number,
+            query = query.where(col(Charge.id).in_(list(charge_ids)))
+        jobs: list[dict[str, Any]] = [{"charge_id": c.id, "key": c.key, "connector": k.name, "invoice": i.external_id, "number": i.number,
                  "amount": round_money(c.amount, c.currency), "currency": c.currency,
                  "day": c.charged_on or c.created_at.date()}
-                for c, i, k in s.execute(query.order_by(Charge.id)).all()]
+                for c, i, k in s.exec(query.order_by(col(Charge.id))).all()]
     results: list[dict[str, Any]] = []
     erps = LiveConnectors(environment)
     try:
@@ -326,7 +326,7 @@ def record_payments(environment: str, charge_ids: Iterable[int] | None = None) -
             except (ApiError, ValueError) as exc:
                 error = str(exc)
             with session(environment) as s:
-                charge = s.execute(select(Charge).where(Charge.id == job["charge_id"])).scalar_one()
+                charge = s.exec(select(Charge).where(Charge.id == job["charge_id"])).one()
                 charge.recorded_ref, charge.record_error = ref, error
                 charge.recorded_at = utcnow() if error is None else None
                 s.add(charge)
@@ -359,8 +359,8 @@ def pay(environment: str, invoice_ids: Iterable[int], actor: str | None = None, 
     with session(environment) as s:
         audit.record(s, "collect.pay", "invoices", ",".join(map(str, ids))[:64], actor=actor,
                      results=[r.as_json() for r in rows])
-        taken = [c.id for c in s.execute(select(Charge).where(
-            Charge.key.in_([r.key for r in rows if r.status == "approved"]))).scalars()]  # type: ignore[attr-defined]
+        taken = [stored_id(c) for c in s.exec(select(Charge).where(
+            col(Charge.key).in_([r.key for r in rows if r.status == "approved"])))]
     if taken:
         record_payments(environment, taken)
     return rows

@@ -100,7 +100,7 @@ def _schedule(value: Any, name: str) -> RetrySchedule | None:
     if not isinstance(value, dict):
         raise CollectError(f"{name}: must be a JSON object with basis and days")
     try:
-        basis = RetryBasis(value.get("basis"))
+        basis = RetryBasis(value.get("basis", ""))
     except ValueError:
         raise CollectError(f"{name}.basis: must be days_after_decline or days_of_month, "
                            f"not {value.get('basis')!r}") from None

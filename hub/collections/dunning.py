@@ -4,7 +4,8 @@
 what is due and, once each, enqueues the "Overdue n" notification, records the penalty and
 raises it as a one-line sales invoice in the invoice's ERP (Business Central, keyed by the
 penalty key so a retried post never makes two; PSA invoices keep the penalty in the hub and on
-the notice). The same run warns of active cards about to expire.
+the notice). The same run warns of active cards about to expire. Its settings live in
+:mod:`hub.collections.dunning_settings` (``get_settings`` and ``update_settings`` are here too).
 """
 
 from __future__ import annotations
@@ -14,24 +15,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlmodel import Session, col
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
 from connectors.business_central.writes import DRAFT, OrderLine
 from connectors.http import ApiError
 from hub.billing.rules.amounts import round_money
+from hub.collections.dunning_settings import DunningSettings
+from hub.collections.dunning_settings import get_settings as get_settings
+from hub.collections.dunning_settings import update_settings as update_settings
 from hub.collections.outbox import enqueue
 from hub.collections.receivables import may_owe, owed
 from hub.collections.rules import (
-    DEFAULT_LEVELS,
     CollectionRuleError,
     CustomerStatus,
-    DunningPolicy,
     Notification,
     NotificationType,
     OpenInvoice,
-    OverdueLevel,
-    Penalty,
     card_expiring_key,
     card_expiry_notice_due,
     dunning_today,
@@ -40,97 +40,14 @@ from hub.collections.rules import (
 from hub.collections.rules import (
     customer_status as pure_customer_status,
 )
-from hub.collections.rules.expiry import DEFAULT_WARNING_DAYS
-from hub.platform.audit import record
 from hub.platform.db import session
-from hub.platform.hub_settings import get_section, put_section
-from hub.platform.models import Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod
+from hub.platform.models import Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod, stored_id
 from hub.platform.runlock import run_lock
 from hub.platform.types import utcnow
 from hub.sync.customers import customer_sides
 from hub.sync.pool import LiveConnectors
 
 ERP_KIND = "business_central"
-_FIELDS = ("enabled", "levels", "penalty_percent", "penalty_level", "penalty_item", "card_expiry_days")
-
-
-# --- settings (hub_settings section "dunning") ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DunningSettings:
-    """The policy plus the switches around it; ``penalty_item`` is the ERP item number the
-    penalty invoice line bills (no ERP invoice is raised without one)."""
-
-    enabled: bool = True
-    policy: DunningPolicy = field(default_factory=DunningPolicy)
-    penalty_item: str | None = None
-    card_expiry_days: int = DEFAULT_WARNING_DAYS
-
-    def as_dict(self) -> dict[str, Any]:
-        penalty = self.policy.penalty
-        return {"enabled": self.enabled, "levels": [lvl.days for lvl in self.policy.levels],
-                "penalty_percent": str(penalty.percent) if penalty else None,
-                "penalty_level": penalty.at_level if penalty else None,
-                "penalty_item": self.penalty_item, "card_expiry_days": self.card_expiry_days}
-
-
-#: levels and card warnings further out than this are bad input, not a policy
-MAX_DAYS = 3660
-
-
-def _settings_from(value: dict[str, Any]) -> DunningSettings:
-    days = value.get("levels", [lvl.days for lvl in DEFAULT_LEVELS])
-    if not isinstance(days, list) or not all(isinstance(d, int) and not isinstance(d, bool) for d in days):
-        raise CollectionRuleError("levels", f"must be a list of whole days, not {days!r}")
-    if any(not 1 <= d <= MAX_DAYS for d in days):
-        raise CollectionRuleError("levels", f"each level comes 1 to {MAX_DAYS} days after the due date, not {days!r}")
-    if len(days) > len(DEFAULT_LEVELS):
-        raise CollectionRuleError("levels", f"need 1 to {len(DEFAULT_LEVELS)} overdue levels, not {len(days)}")
-    levels = tuple(OverdueLevel(i + 1, d, DEFAULT_LEVELS[i].severity) for i, d in enumerate(days))
-    percent = value.get("penalty_percent", "5")
-    penalty = None
-    if percent not in (None, "", "0", 0):
-        try:
-            amount = Decimal(str(percent))
-        except ArithmeticError:
-            raise CollectionRuleError("penalty_percent", f"not a number: {percent!r}") from None
-        at_level = value.get("penalty_level")
-        at_level = len(levels) if at_level is None else at_level
-        if not isinstance(at_level, int) or isinstance(at_level, bool) or at_level < 1:
-            raise CollectionRuleError("penalty_level", f"must be a level number (1 = Overdue 1), not {at_level!r}")
-        penalty = Penalty(amount, at_level)
-    enabled = value.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise CollectionRuleError("enabled", f"must be true or false, not {enabled!r}")
-    expiry_days = value.get("card_expiry_days", DEFAULT_WARNING_DAYS)
-    if not isinstance(expiry_days, int) or isinstance(expiry_days, bool) or not 0 <= expiry_days <= MAX_DAYS:
-        raise CollectionRuleError("card_expiry_days", f"must be 0 to {MAX_DAYS} days, not {expiry_days!r}")
-    return DunningSettings(enabled, DunningPolicy(levels, penalty),
-                           value.get("penalty_item") or None, expiry_days)
-
-
-def get_settings(s: Session) -> DunningSettings:
-    """The environment's dunning settings (seed 001's 15/45/60 days and 5% at Overdue 3)."""
-    return _settings_from(get_section(s, "dunning"))
-
-
-def update_settings(s: Session, **changes: Any) -> DunningSettings:
-    """Change ``enabled``, ``levels`` (days), ``penalty_percent`` (None/0: no penalty),
-    ``penalty_level``, ``penalty_item`` or ``card_expiry_days``.
-
-    Raises:
-        CollectionRuleError: an unknown field or a value the policy refuses; nothing is stored.
-    """
-    for name in changes:
-        if name not in _FIELDS:
-            raise CollectionRuleError(name, f"not a dunning setting (one of {', '.join(_FIELDS)})")
-    before = get_section(s, "dunning")
-    value = {**get_settings(s).as_dict(), **before, **changes}
-    settings = _settings_from(value)  # validates before anything is stored
-    put_section(s, "dunning", settings.as_dict(), actor=s.info.get("actor"))
-    record(s, "settings.dunning", "hub_settings", "dunning", before=before, after=settings.as_dict())
-    return settings
 
 
 # --- invoices as dunning sees them ------------------------------------------------------------
@@ -144,7 +61,8 @@ class _Row:
 
 
 def _open(row: _Row) -> OpenInvoice:
-    inv, coll = row.invoice, row.collection
+    inv, coll, due = row.invoice, row.collection, row.invoice.due_date
+    assert due is not None  # _rows reads invoices with a due date only
     currency = inv.currency or (row.organisation.currency if row.organisation else None)
     if not currency:
         raise CollectionRuleError("currency", f"invoice {inv.number}: currency unknown")
@@ -152,8 +70,7 @@ def _open(row: _Row) -> OpenInvoice:
         invoice_id=str(inv.id), number=inv.number,
         customer=row.organisation.name if row.organisation else inv.organisation_external_id or "?",
         currency=currency, balance=round_money(owed(inv, coll), currency),
-        issue_date=min(inv.invoice_date or inv.due_date, inv.due_date),  # type: ignore[type-var]
-        due_date=inv.due_date,  # type: ignore[arg-type]
+        issue_date=min(inv.invoice_date or due, due), due_date=due,
         levels_notified=frozenset(coll.levels_notified or []) if coll else frozenset(),
         penalty_raised=bool(coll and coll.penalty_key))
 
@@ -161,15 +78,15 @@ def _open(row: _Row) -> OpenInvoice:
 def _rows(s: Session, organisations: list[Organisation] | None = None) -> list[_Row]:
     """Invoices that may still be owed (of ``organisations`` only, when given), with their state."""
     query = may_owe(select(Invoice, Organisation, InvoiceCollection)
-                    .outerjoin(Organisation, (Organisation.connector_id == Invoice.connector_id)
-                               & (Organisation.external_id == Invoice.organisation_external_id))
-                    .outerjoin(InvoiceCollection, InvoiceCollection.invoice_id == Invoice.id)
+                    .outerjoin(Organisation, (col(Organisation.connector_id) == col(Invoice.connector_id))
+                               & (col(Organisation.external_id) == col(Invoice.organisation_external_id)))
+                    .outerjoin(InvoiceCollection, col(InvoiceCollection.invoice_id) == col(Invoice.id))
                     .where(col(Invoice.due_date).is_not(None), col(InvoiceCollection.paid_at).is_(None))
-                    .order_by(Invoice.id))
+                    .order_by(col(Invoice.id)))
     if organisations is not None:
-        query = query.where(or_(*[(Invoice.connector_id == o.connector_id)
-                                  & (Invoice.organisation_external_id == o.external_id) for o in organisations]))
-    return [_Row(i, o, c) for i, o, c in s.execute(query).all()]
+        query = query.where(or_(*[(col(Invoice.connector_id) == o.connector_id)
+                                  & (col(Invoice.organisation_external_id) == o.external_id) for o in organisations]))
+    return [_Row(i, o, c) for i, o, c in s.exec(query).all()]
 
 
 # --- the daily run -----------------------------------------------------------------------------
@@ -210,7 +127,7 @@ def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
 def _collection(s: Session, row: _Row) -> InvoiceCollection:
     coll = row.collection
     if coll is None:
-        coll = InvoiceCollection(environment=s.info["environment"], invoice_id=row.invoice.id,  # type: ignore[arg-type]
+        coll = InvoiceCollection(environment=s.info["environment"], invoice_id=stored_id(row.invoice),
                                  organisation_id=row.organisation.id if row.organisation else None)
         s.add(coll)
     return coll
@@ -251,14 +168,15 @@ def _plan_and_enqueue(s: Session, today: date, settings: DunningSettings, report
 
 
 def _scan_cards(s: Session, today: date, settings: DunningSettings, report: DunningReport) -> None:
-    methods = s.execute(select(PaymentMethod, Organisation)
-                        .join(Organisation, Organisation.id == PaymentMethod.organisation_id)
-                        .where(PaymentMethod.status == "active", PaymentMethod.kind == "card",
-                               PaymentMethod.card_exp_month.is_not(None), PaymentMethod.card_exp_year.is_not(None))
-                        .order_by(PaymentMethod.id)).all()
+    methods = s.exec(select(PaymentMethod, Organisation)
+                     .join(Organisation, col(Organisation.id) == col(PaymentMethod.organisation_id))
+                     .where(PaymentMethod.status == "active", PaymentMethod.kind == "card",
+                            col(PaymentMethod.card_exp_month).is_not(None), col(PaymentMethod.card_exp_year).is_not(None))
+                     .order_by(col(PaymentMethod.id))).all()
     for pm, org in methods:
-        month, year = int(pm.card_exp_month), int(pm.card_exp_year)  # type: ignore[arg-type]
-        if not card_expiry_notice_due(month, year, today, days_before=settings.card_expiry_days):
+        month, year = pm.card_exp_month, pm.card_exp_year
+        if month is None or year is None or not card_expiry_notice_due(month, year, today,
+                                                                        days_before=settings.card_expiry_days):
             continue
         key = card_expiring_key(pm.vaulted_shopper_id or f"pm{pm.id}", month, year)
         _, new = enqueue(s, Notification(
@@ -282,14 +200,16 @@ class _PenaltyPost:
 
 def _penalty_posts(s: Session) -> list[_PenaltyPost]:
     """Penalties recorded in the hub but not yet raised in their Business Central ERP."""
-    found = s.execute(select(InvoiceCollection, Invoice, Connector)
-                      .join(Invoice, Invoice.id == InvoiceCollection.invoice_id)
-                      .join(Connector, Connector.id == Invoice.connector_id)
-                      .where(InvoiceCollection.penalty_key.is_not(None),
-                             InvoiceCollection.penalty_document.is_(None), Connector.kind == ERP_KIND)
-                      .order_by(InvoiceCollection.id)).all()
-    return [_PenaltyPost(c.id, c.penalty_key, card.name, inv.organisation_external_id, c.penalty_amount, inv.number)
-            for c, inv, card in found if inv.organisation_external_id and c.penalty_amount]
+    found = s.exec(select(InvoiceCollection, Invoice, Connector)
+                   .join(Invoice, col(Invoice.id) == col(InvoiceCollection.invoice_id))
+                   .join(Connector, col(Connector.id) == col(Invoice.connector_id))
+                   .where(col(InvoiceCollection.penalty_key).is_not(None),
+                          col(InvoiceCollection.penalty_document).is_(None), Connector.kind == ERP_KIND)
+                   .order_by(col(InvoiceCollection.id))).all()
+    return [_PenaltyPost(stored_id(c), c.penalty_key, card.name, inv.organisation_external_id, c.penalty_amount,
+                         inv.number)
+            for c, inv, card in found
+            if c.penalty_key is not None and inv.organisation_external_id and c.penalty_amount]
 
 
 def _raise_penalties(environment: str, today: date, settings: DunningSettings, report: DunningReport,

@@ -208,6 +208,6 @@ def smtp_settings() -> SmtpSettings | None:
     if not values.get("host"):
         return None
     try:
-        return SmtpSettings(**values)  # type: ignore[arg-type]  # validated here, field by field
+        return SmtpSettings(**values)  # validated here, field by field
     except ValidationError as exc:
         raise named(exc) from None

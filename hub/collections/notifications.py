@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from connectors.http import ApiError
 from hub.collections.mailer import MailDeliveryError, SmtpSettings, compose, send, smtp_settings
@@ -35,6 +34,7 @@ from hub.platform.models import (
     Connector,
     NotificationDelivery,
     NotificationMessage,
+    stored_id,
 )
 from hub.platform.runlock import RunLock, run_lock
 from hub.platform.types import utcnow
@@ -89,9 +89,9 @@ NO_SMTP = "no SMTP server configured (set CASHRAIL_SMTP_HOST and CASHRAIL_SMTP_F
 
 def _channel_row(s: Session, message: NotificationMessage, channel: str) -> NotificationDelivery:
     key = delivery_key(message.key, channel)
-    row = s.execute(select(NotificationDelivery).where(NotificationDelivery.key == key)).scalar_one_or_none()
+    row = s.exec(select(NotificationDelivery).where(NotificationDelivery.key == key)).one_or_none()
     if row is None:
-        row = NotificationDelivery(environment=message.environment, key=key, notification_id=message.id,
+        row = NotificationDelivery(environment=message.environment, key=key, notification_id=stored_id(message),
                                    channel=channel)
         s.add(row)
     return row
@@ -134,10 +134,10 @@ def _plan(s: Session, message: NotificationMessage, settings: NotificationSettin
             ticket.subject = plan.ticket.title
     s.flush()
     if email.status not in _DONE and plan.email is not None:
-        work.append(_Work(email.id, "email", email.key, email=plan.email))  # type: ignore[arg-type]
+        work.append(_Work(stored_id(email), "email", email.key, email=plan.email))
     if ticket.status not in _DONE and plan.ticket is not None and not isinstance(target, str):
         card, account, location = target
-        work.append(_Work(ticket.id, "ticket", ticket.key, ticket.status == "unknown",  # type: ignore[arg-type]
+        work.append(_Work(stored_id(ticket), "ticket", ticket.key, ticket.status == "unknown",
                           ticket=plan.ticket,
                           account_id=account, location_id=location, psa_card=card))
     return work
@@ -210,8 +210,8 @@ def _settle(environment: str, message_id: int, report: DeliveryReport) -> None:
     with session(environment) as s:
         message = s.get(NotificationMessage, message_id)
         assert message is not None
-        rows = list(s.execute(select(NotificationDelivery).where(
-            NotificationDelivery.notification_id == message_id)).scalars())
+        rows = list(s.exec(select(NotificationDelivery).where(
+            NotificationDelivery.notification_id == message_id)))
         entry = {"key": message.key, "type": message.type,
                  "channels": {r.channel: r.status for r in rows}}
         errors = [f"{r.channel}: {r.last_error}" for r in rows if r.status not in ("sent", "skipped") and r.last_error]
@@ -247,8 +247,9 @@ def _deliver(environment: str, lock: RunLock, smtp: SmtpSettings | None, transpo
              limit: int | None) -> DeliveryReport:
     report = DeliveryReport()
     with session(environment) as s:
-        ids = list(s.execute(select(NotificationMessage.id).where(NotificationMessage.status == "pending")
-                             .order_by(NotificationMessage.id).limit(limit)).scalars())
+        pending = s.exec(select(NotificationMessage.id).where(NotificationMessage.status == "pending")
+                         .order_by(col(NotificationMessage.id)).limit(limit))
+        ids = [message_id for message_id in pending if message_id is not None]  # stored rows all have one
     psas = LiveConnectors(environment, transport)
     try:
         for message_id in ids:
@@ -284,13 +285,13 @@ def _deliver(environment: str, lock: RunLock, smtp: SmtpSettings | None, transpo
 
 def list_notifications(s: Session, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     """Notifications (newest first) with each channel's status, attempts and last error."""
-    query = select(NotificationMessage).order_by(NotificationMessage.id.desc()).limit(limit)
+    query = select(NotificationMessage).order_by(col(NotificationMessage.id).desc()).limit(limit)
     if status:
         query = query.where(NotificationMessage.status == status)
-    rows = []
-    for message in s.execute(query).scalars():
-        channels = s.execute(select(NotificationDelivery).where(
-            NotificationDelivery.notification_id == message.id).order_by(NotificationDelivery.channel)).scalars()
+    rows: list[dict[str, Any]] = []
+    for message in s.exec(query):
+        channels = s.exec(select(NotificationDelivery).where(
+            NotificationDelivery.notification_id == message.id).order_by(col(NotificationDelivery.channel)))
         rows.append({"id": message.id, "key": message.key, "type": message.type, "status": message.status,
                      "organisation_id": message.organisation_id, "created_at": message.created_at.isoformat(),
                      "channels": [{"channel": c.channel, "status": c.status, "attempts": c.attempts,

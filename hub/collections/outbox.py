@@ -15,10 +15,9 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from hub.collections.rules import Notification
+from hub.collections.rules import Notification, NotificationType
 from hub.platform.models import NotificationMessage
 
 _DATES = {"due_date", "retry_on", "renewal_date"}
@@ -55,7 +54,7 @@ def notification_of(row: NotificationMessage) -> Notification:
         elif name in _DECIMALS:
             value = Decimal(value)
         values[name] = value
-    return Notification(type=row.type, key=row.key, **values)
+    return Notification(type=NotificationType(row.type), key=row.key, **values)
 
 
 def enqueue(
@@ -70,9 +69,9 @@ def enqueue(
     Returns the row and whether it was new: the key makes a repeated call (a retried run)
     a no-op, so each notification is delivered once.
     """
-    existing = s.execute(
+    existing = s.exec(
         select(NotificationMessage).where(NotificationMessage.key == notification.key)
-    ).scalar_one_or_none()
+    ).one_or_none()
     if existing is not None:
         return existing, False
     row = NotificationMessage(

@@ -17,8 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from connectors.payments import BlueSnapConnector, CardEntryExpired, CardEntryIncomplete
 from hub.collections.outbox import enqueue
@@ -26,9 +25,10 @@ from hub.collections.rules import Notification, NotificationType, PaymentMethodK
 from hub.platform import audit
 from hub.platform.db import session
 from hub.platform.errors import InputError
-from hub.platform.models import CardRequest, Connector, Contact, Invoice, Organisation, OrganisationLink, PaymentMethod
+from hub.platform.models import CardRequest, Connector, Contact, Invoice, Organisation, PaymentMethod, stored_id
 from hub.platform.types import utcnow
 from hub.sync import cards
+from hub.sync.customers import linked_organisation_id as linked_organisation_id
 
 GATEWAY_KIND = "bluesnap"
 
@@ -49,34 +49,24 @@ class Payer:
 
 
 def organisation(s: Session, organisation_id: int) -> Organisation:
-    org = s.execute(select(Organisation).where(Organisation.id == organisation_id)).scalar_one_or_none()
+    org = s.exec(select(Organisation).where(col(Organisation.id) == organisation_id)).one_or_none()
     if org is None or org.is_deleted:
         raise PaymentMethodError(f"organisation: no organisation {organisation_id} in {s.info['environment']}")
     return org
 
 
 def active_method(s: Session, organisation_id: int) -> PaymentMethod | None:
-    return s.execute(select(PaymentMethod).where(
-        PaymentMethod.organisation_id == organisation_id, PaymentMethod.status == "active")).scalar_one_or_none()
-
-
-def linked_organisation_id(s: Session, organisation_id: int) -> int | None:
-    """The organisation linked to this one (PSA organisation <-> ERP customer), if any."""
-    link = s.execute(select(OrganisationLink).where(or_(
-        OrganisationLink.psa_organisation_id == organisation_id,
-        OrganisationLink.erp_organisation_id == organisation_id))).scalar_one_or_none()
-    if link is None:
-        return None
-    return link.erp_organisation_id if link.psa_organisation_id == organisation_id else link.psa_organisation_id
+    return s.exec(select(PaymentMethod).where(
+        col(PaymentMethod.organisation_id) == organisation_id, col(PaymentMethod.status) == "active")).one_or_none()
 
 
 def invoice_organisation(s: Session, invoice: Invoice) -> Organisation | None:
     """The organisation the invoice's source system bills."""
     if invoice.organisation_external_id is None:
         return None
-    return s.execute(select(Organisation).where(
-        Organisation.connector_id == invoice.connector_id,
-        Organisation.external_id == invoice.organisation_external_id)).scalar_one_or_none()
+    return s.exec(select(Organisation).where(
+        col(Organisation.connector_id) == invoice.connector_id,
+        col(Organisation.external_id) == invoice.organisation_external_id)).one_or_none()
 
 
 def payer(s: Session, invoice: Invoice) -> Payer | None:
@@ -86,19 +76,19 @@ def payer(s: Session, invoice: Invoice) -> Payer | None:
     own = invoice_organisation(s, invoice)
     if own is None:
         return None
-    method = active_method(s, own.id)  # type: ignore[arg-type]
+    method = active_method(s, stored_id(own))
     if method is None:
-        linked_id = linked_organisation_id(s, own.id)  # type: ignore[arg-type]
+        linked_id = linked_organisation_id(s, stored_id(own))
         linked = active_method(s, linked_id) if linked_id is not None else None
         if linked is not None:
-            return Payer(organisation(s, linked_id), linked)  # type: ignore[arg-type]
+            return Payer(organisation(s, linked.organisation_id), linked)
     return Payer(own, method)
 
 
 def gateway_card(s: Session) -> Connector:
     """The environment's payment gateway card (an active one first)."""
-    found = s.execute(select(Connector).where(Connector.kind == GATEWAY_KIND, Connector.status != "deactivated")
-                      .order_by((Connector.status != "active"), Connector.id)).scalars().first()
+    found = s.exec(select(Connector).where(col(Connector.kind) == GATEWAY_KIND, col(Connector.status) != "deactivated")
+                   .order_by((col(Connector.status) != "active"), col(Connector.id))).first()
     if found is None:
         raise PaymentMethodError(f"gateway: no BlueSnap connector in {s.info['environment']}; add one first "
                                  "(cashrail connectors add)")
@@ -108,16 +98,19 @@ def gateway_card(s: Session) -> Connector:
 def open_gateway(environment: str) -> BlueSnapConnector:
     """A live connector for the environment's gateway card (close it when done)."""
     with session(environment) as s:
-        return cards.instantiate(gateway_card(s))  # type: ignore[return-value]
+        gateway = cards.instantiate(gateway_card(s))
+        if not isinstance(gateway, BlueSnapConnector):  # the registry's class of GATEWAY_KIND
+            raise TypeError(f"the {GATEWAY_KIND} connector kind is not a BlueSnapConnector")
+        return gateway
 
 
 def list_methods(s: Session, organisation_id: int | None = None, *, include_removed: bool = False) -> list[PaymentMethod]:
-    query = select(PaymentMethod).order_by(PaymentMethod.organisation_id, PaymentMethod.id)
+    query = select(PaymentMethod).order_by(col(PaymentMethod.organisation_id), col(PaymentMethod.id))
     if organisation_id is not None:
-        query = query.where(PaymentMethod.organisation_id == organisation_id)
+        query = query.where(col(PaymentMethod.organisation_id) == organisation_id)
     if not include_removed:
-        query = query.where(PaymentMethod.status == "active")
-    return list(s.execute(query).scalars())
+        query = query.where(col(PaymentMethod.status) == "active")
+    return list(s.exec(query))
 
 
 def describe(method: PaymentMethod | None) -> str:
@@ -133,13 +126,13 @@ def describe(method: PaymentMethod | None) -> str:
 
 
 def _contact(s: Session, org: Organisation, contact_id: int) -> Contact:
-    contact = s.execute(select(Contact).where(Contact.id == contact_id)).scalar_one_or_none()
-    own = {org.id, linked_organisation_id(s, org.id)}  # type: ignore[arg-type]
+    contact = s.exec(select(Contact).where(col(Contact.id) == contact_id)).one_or_none()
+    own = {org.id, linked_organisation_id(s, stored_id(org))}
     if contact is None or contact.is_deleted:
         raise PaymentMethodError(f"contact: no contact {contact_id} in {s.info['environment']}")
-    owner = s.execute(select(Organisation.id).where(
-        Organisation.connector_id == contact.connector_id,
-        Organisation.external_id == contact.organisation_external_id)).scalar_one_or_none()
+    owner = s.exec(select(Organisation.id).where(
+        col(Organisation.connector_id) == contact.connector_id,
+        col(Organisation.external_id) == contact.organisation_external_id)).one_or_none()
     if owner not in own:
         raise PaymentMethodError(f"contact: contact {contact_id} is not a contact of {org.name}")
     return contact
@@ -152,7 +145,7 @@ def send_card_form(environment: str, organisation_id: int, contact_id: int, *, a
     with session(environment) as s:
         org = organisation(s, organisation_id)
         contact = _contact(s, org, contact_id)
-        card_id = gateway_card(s).id
+        card_id = stored_id(gateway_card(s))
     own = gateway is None
     gw = gateway or open_gateway(environment)
     try:
@@ -184,15 +177,15 @@ def complete_card_request(environment: str, request_id: int, *, actor: str | Non
             request stays ``sent``), or the link expired (the request becomes ``expired``).
     """
     with session(environment) as s:
-        request = s.execute(select(CardRequest).where(CardRequest.id == request_id)).scalar_one_or_none()
+        request = s.exec(select(CardRequest).where(col(CardRequest.id) == request_id)).one_or_none()
         if request is None:
             raise PaymentMethodError(f"request: no card request {request_id} in {environment}")
         if request.status == "completed" and request.payment_method_id is not None:
-            return s.execute(select(PaymentMethod).where(PaymentMethod.id == request.payment_method_id)).scalar_one()
+            return s.exec(select(PaymentMethod).where(col(PaymentMethod.id) == request.payment_method_id)).one()
         if request.status != "sent":
             raise PaymentMethodError(f"request: card request {request_id} is {request.status}; send a new form")
         org = organisation(s, request.organisation_id)
-        contact = s.execute(select(Contact).where(Contact.id == request.contact_id)).scalar_one_or_none()
+        contact = s.exec(select(Contact).where(col(Contact.id) == request.contact_id)).one_or_none()
         first = (contact.first_name if contact else None) or "Card"
         last = (contact.last_name if contact else None) or org.name
         token, email = request.gateway_token or "", request.email
@@ -204,16 +197,16 @@ def complete_card_request(environment: str, request_id: int, *, actor: str | Non
         raise PaymentMethodError(f"request: the contact has not entered a card for request {request_id} yet") from None
     except CardEntryExpired as exc:
         with session(environment) as s:
-            row = s.execute(select(CardRequest).where(CardRequest.id == request_id)).scalar_one()
+            row = s.exec(select(CardRequest).where(col(CardRequest.id) == request_id)).one()
             row.status, row.error = "expired", str(exc)
         raise PaymentMethodError(f"request: the card-entry link of request {request_id} expired; send a new form") from None
     finally:
         if own:
             gw.close()
     with session(environment) as s:
-        row = s.execute(select(CardRequest).where(CardRequest.id == request_id).with_for_update()).scalar_one()
+        row = s.exec(select(CardRequest).where(col(CardRequest.id) == request_id).with_for_update()).one()
         if row.status == "completed" and row.payment_method_id is not None:  # a concurrent completion won
-            return s.execute(select(PaymentMethod).where(PaymentMethod.id == row.payment_method_id)).scalar_one()
+            return s.exec(select(PaymentMethod).where(col(PaymentMethod.id) == row.payment_method_id)).one()
         method = PaymentMethod(environment=environment, organisation_id=row.organisation_id,
                                gateway_connector_id=row.gateway_connector_id, kind=PaymentMethodKind.CARD.value,
                                contact_id=row.contact_id, vaulted_shopper_id=card.vaulted_shopper_id,
@@ -238,7 +231,7 @@ def set_method(s: Session, organisation_id: int, kind: str, *, mandate_reference
     if method_kind == PaymentMethodKind.CARD:
         raise PaymentMethodError("kind: a card is added by sending the card form to a contact (send-form)")
     org = organisation(s, organisation_id)
-    method = PaymentMethod(environment=s.info["environment"], organisation_id=org.id, kind=method_kind.value,
+    method = PaymentMethod(environment=s.info["environment"], organisation_id=stored_id(org), kind=method_kind.value,
                            autopay=method_kind != PaymentMethodKind.NONE, created_by=actor)
     if method_kind == PaymentMethodKind.DIRECT_DEBIT:
         reference = (mandate_reference or "").strip()
@@ -256,7 +249,7 @@ def set_method(s: Session, organisation_id: int, kind: str, *, mandate_reference
 def remove_method(s: Session, organisation_id: int, *, actor: str | None = None) -> PaymentMethod:
     """Remove the organisation's active payment method (kept as "removed")."""
     org = organisation(s, organisation_id)
-    current = active_method(s, org.id)  # type: ignore[arg-type]
+    current = active_method(s, stored_id(org))
     if current is None:
         raise PaymentMethodError(f"organisation: {org.name} has no payment method to remove")
     _retire(s, current, org, actor)
@@ -266,7 +259,7 @@ def remove_method(s: Session, organisation_id: int, *, actor: str | None = None)
 def set_footer_note(s: Session, organisation_id: int, on: bool, *, actor: str | None = None) -> PaymentMethod:
     """Switch the "amount will be collected" invoice footer note of the active method."""
     org = organisation(s, organisation_id)
-    current = active_method(s, org.id)  # type: ignore[arg-type]
+    current = active_method(s, stored_id(org))
     if current is None or current.kind == PaymentMethodKind.NONE:
         raise PaymentMethodError(f"footer_note: {org.name} has no card or mandate the note could speak of")
     before = current.footer_note
@@ -295,7 +288,7 @@ def _retire(s: Session, current: PaymentMethod, org: Organisation, actor: str | 
 def _replace(s: Session, method: PaymentMethod, actor: str | None) -> None:
     """``method`` becomes the active one; the previous active method is marked removed."""
     org = organisation(s, method.organisation_id)
-    current = active_method(s, org.id)  # type: ignore[arg-type]
+    current = active_method(s, stored_id(org))
     if current is not None:
         method.footer_note = current.footer_note
         current.status, current.removed_at = "removed", utcnow()

@@ -5,9 +5,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, or_
+from sqlalchemy import Select, func, or_
 from sqlmodel import col
 
 from hub.collections.rules.owed import NOT_OWED_STATUSES, InvoiceFigures, still_owed
@@ -27,7 +27,10 @@ def owed(invoice: Invoice, collection: InvoiceCollection | None) -> Decimal:
     return still_owed(figures(invoice, collection))
 
 
-def may_owe(query: Any) -> Any:
+_Query = TypeVar("_Query", bound=Select[Any])
+
+
+def may_owe(query: _Query) -> _Query:
     """``query`` (over :class:`Invoice`) narrowed to invoices that may still owe something: not
     deleted, not in a status that is never owed, with an amount due that is positive or
     unknown. The rule itself (:func:`owed`) decides for each row that is left."""

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from hub.collections.rules import (
     ContactRecord,
@@ -26,9 +25,9 @@ from hub.sync.customers import PSA_KIND, customer_sides
 def _contacts(s: Session, org: Organisation | None) -> list[ContactRecord]:
     if org is None:
         return []
-    rows = s.execute(select(Contact).where(
+    rows = s.exec(select(Contact).where(
         Contact.connector_id == org.connector_id, Contact.organisation_external_id == org.external_id,
-        Contact.is_deleted.is_(False)).order_by(Contact.id)).scalars()
+        col(Contact.is_deleted).is_(False)).order_by(col(Contact.id)))
     return [contact_record(c) for c in rows]
 
 

@@ -10,8 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from hub.collections.payments import Payer, describe, payer
 from hub.collections.receivables import may_owe, owed
@@ -19,7 +18,7 @@ from hub.collections.rules import (
     PaymentMethodKind,
 )
 from hub.collections.rules.errors import CollectError
-from hub.platform.models import Charge, Connector, Invoice, InvoiceCollection, Organisation
+from hub.platform.models import Charge, Connector, Invoice, InvoiceCollection, Organisation, stored_id
 
 #: charges still being settled: no new attempt of the invoice until the gateway says what happened
 OPEN = ("pending", "unknown")
@@ -54,11 +53,11 @@ class UnpaidInvoice:
 
 
 def collection_of(s: Session, invoice_id: int) -> InvoiceCollection | None:
-    return s.execute(select(InvoiceCollection).where(InvoiceCollection.invoice_id == invoice_id)).scalar_one_or_none()
+    return s.exec(select(InvoiceCollection).where(InvoiceCollection.invoice_id == invoice_id)).one_or_none()
 
 
 def charges_of(s: Session, invoice_id: int) -> list[Charge]:
-    return list(s.execute(select(Charge).where(Charge.invoice_id == invoice_id).order_by(Charge.attempt)).scalars())
+    return list(s.exec(select(Charge).where(Charge.invoice_id == invoice_id).order_by(col(Charge.attempt))))
 
 
 def currency_of(s: Session, invoice: Invoice, org: Organisation | None) -> str | None:
@@ -68,8 +67,8 @@ def currency_of(s: Session, invoice: Invoice, org: Organisation | None) -> str |
 
 def open_invoices(s: Session) -> Iterator[tuple[Invoice, InvoiceCollection | None, Decimal, Payer | None]]:
     """Every invoice with something left to pay: (invoice, its collection state, the balance, who pays)."""
-    for invoice in s.execute(may_owe(select(Invoice))).scalars():
-        collection = collection_of(s, invoice.id)  # type: ignore[arg-type]
+    for invoice in s.exec(may_owe(select(Invoice))):
+        collection = collection_of(s, stored_id(invoice))
         left = owed(invoice, collection)
         if left > 0:
             yield invoice, collection, left, payer(s, invoice)
@@ -80,16 +79,16 @@ def unpaid_invoices(s: Session, payment_method: str | None = None) -> list[Unpai
     direct_debit, none) keeps those whose customer pays so."""
     if payment_method is not None and payment_method not in {k.value for k in PaymentMethodKind}:
         raise CollectError(f"payment_method: must be card, direct_debit or none, not {payment_method!r}")
-    names = {c.id: c.name for c in s.execute(select(Connector)).scalars()}
+    names = {c.id: c.name for c in s.exec(select(Connector))}
     rows: list[UnpaidInvoice] = []
     for invoice, collection, left, who in open_invoices(s):
         method = who.method if who else None
         kind = method.kind if method is not None else PaymentMethodKind.NONE.value
         if payment_method is not None and kind != payment_method:
             continue
-        charges = charges_of(s, invoice.id)  # type: ignore[arg-type]
+        charges = charges_of(s, stored_id(invoice))
         rows.append(UnpaidInvoice(
-            invoice_id=invoice.id, number=invoice.number, source=names.get(invoice.connector_id, ""),  # type: ignore[arg-type]
+            invoice_id=stored_id(invoice), number=invoice.number, source=names.get(invoice.connector_id, ""),
             organisation_id=who.organisation.id if who else None, organisation=who.organisation.name if who else None,
             currency=currency_of(s, invoice, who.organisation if who else None), balance=left,
             invoice_date=invoice.invoice_date, due_date=invoice.due_date, payment_method=kind, method=describe(method),

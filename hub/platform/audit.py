@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hub.platform.models import AuditEntry
 
@@ -76,13 +76,13 @@ def entries(
     query = select(AuditEntry)
     env = s.info.get("environment")
     if env is not None:
-        query = query.where(or_(AuditEntry.environment == env, AuditEntry.environment.is_(None)))  # type: ignore[union-attr]
+        query = query.where(or_(col(AuditEntry.environment) == env, col(AuditEntry.environment).is_(None)))
     if entity:
         query = query.where(AuditEntry.entity == entity)
     if since is not None:
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
         query = query.where(AuditEntry.at >= since)
-    return list(s.exec(query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)))  # type: ignore[attr-defined,union-attr]
+    return list(s.exec(query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit)))
 
 
 def as_dict(entry: AuditEntry) -> dict[str, Any]:

@@ -68,11 +68,11 @@ def _pg_args(url: URL) -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
-def _run(cmd: list[str], env: dict[str, str] | None = None, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
-    done = subprocess.run(cmd, env=env, capture_output=True, check=False, **kwargs)  # type: ignore[call-overload]
+def _run(cmd: list[str], env: dict[str, str] | None = None, *, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    done = subprocess.run(cmd, env=env, input=input, capture_output=True, check=False)
     if done.returncode != 0:
         raise BackupError(f"{Path(cmd[0]).name} failed: {done.stderr.decode(errors='replace').strip()[:500]}")
-    return done  # type: ignore[no-any-return]
+    return done
 
 
 def backup(path: Path, settings: Settings | None = None) -> str:

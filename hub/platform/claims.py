@@ -15,14 +15,16 @@ Typical use (actions, charges, notification deliveries):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 
-from sqlalchemy import Select
 from sqlmodel import Session
+from sqlmodel.sql.expression import SelectOfScalar
+
+_Row = TypeVar("_Row")
 
 
-def claim(s: Session, query: Select[Any], limit: int | None = None) -> list[Any]:
+def claim(s: Session, query: SelectOfScalar[_Row], limit: int | None = None) -> list[_Row]:
     """The rows of ``query`` (at most ``limit``) locked for this transaction; locked ones are skipped."""
     if limit is not None:
         query = query.limit(limit)
-    return list(s.execute(query.with_for_update(skip_locked=True)).scalars())
+    return list(s.exec(query.with_for_update(skip_locked=True)))

@@ -180,7 +180,7 @@ def session(environment: str, engine: Engine | None = None, *, role: str = "Admi
 def _env_scoped_tables() -> tuple[type[EnvScoped], ...]:
     """Every mapped table class with an environment column."""
     found: list[type[EnvScoped]] = []
-    pending: list[type] = [EnvScoped]
+    pending: list[type[EnvScoped]] = [EnvScoped]
     while pending:
         for sub in pending.pop().__subclasses__():
             pending.append(sub)

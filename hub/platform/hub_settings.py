@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from hub.platform.models import HubSetting
 from hub.platform.types import utcnow
@@ -23,15 +22,19 @@ def _check(section: str) -> str:
     return section
 
 
+def _row(s: Session, section: str) -> HubSetting | None:
+    return s.exec(select(HubSetting).where(HubSetting.section == _check(section))).one_or_none()
+
+
 def get_section(s: Session, section: str) -> dict[str, Any]:
     """The stored JSON of ``section`` in the session's environment ({} when never set)."""
-    row = s.execute(select(HubSetting).where(HubSetting.section == _check(section))).scalar_one_or_none()
+    row = _row(s, section)
     return dict(row.value) if row is not None else {}
 
 
 def put_section(s: Session, section: str, value: dict[str, Any], *, actor: str | None = None) -> None:
     """Replace ``section`` with ``value`` (already validated by its owner)."""
-    row = s.execute(select(HubSetting).where(HubSetting.section == _check(section))).scalar_one_or_none()
+    row = _row(s, section)
     if row is None:
         row = HubSetting(environment=s.info["environment"], section=section)
     row.value = dict(value)

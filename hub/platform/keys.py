@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hub.platform import audit
 from hub.platform.db import get_engine
@@ -122,7 +122,7 @@ def rotate(settings: Settings | None = None, new_key: bytes | None = None, *, en
 def _reencrypt(engine: Engine, ring: MultiFernet, *, actor: str | None, old: str, new: str) -> int:
     """Every connector of every environment re-encrypted with the ring's first key, in one transaction."""
     with Session(engine) as s:  # no environment in s.info: all environments
-        cards = list(s.exec(select(Connector).order_by(Connector.id).with_for_update()))
+        cards = list(s.exec(select(Connector).order_by(col(Connector.id)).with_for_update()))
         for card in cards:
             if not card.secrets_encrypted:
                 continue

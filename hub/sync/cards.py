@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
 from sqlmodel import Session, select
 
-from connectors.base import LICENSE_CHECK, ConnectionReport, SourceConnector, describe_validation_error
+from connectors.base import LICENSE_CHECK, ConnectionReport, SourceConnector, SyncSettings, describe_validation_error
 from connectors.registry import connector_class
 from hub.platform import audit
 from hub.platform.errors import InputError
@@ -128,12 +129,18 @@ def update_settings(
     return card
 
 
+def settings_of(card: Connector) -> SyncSettings:
+    """The card's settings, validated by its kind (what :func:`instantiate` hands the connector)."""
+    return connector_class(card.kind).settings_model.model_validate(card.settings)
+
+
 def instantiate(card: Connector, **kwargs: Any) -> SourceConnector:
     """A live connector for this card, its secrets decrypted only into SecretStr."""
     cls = connector_class(card.kind)
-    settings = cls.settings_model.model_validate(card.settings)
+    settings = settings_of(card)
     secrets = cls.secrets_model.model_validate(decrypt_secrets(card.secrets_encrypted))
-    return cls(settings, secrets, **kwargs)  # type: ignore[call-arg]
+    construct: Callable[..., SourceConnector] = cls  # each kind's own (settings, secrets, ...) constructor
+    return construct(settings, secrets, **kwargs)
 
 
 def set_status(s: Session, name: str, status: str, error: str | None = None) -> Connector:

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
-from hub.platform.models import (
-    Connector,
-    Organisation,
-    OrganisationLink,
-)
+from hub.platform.models import Connector, Organisation, OrganisationLink, stored_id
 
 PSA_KIND = "bms"
 
@@ -26,15 +22,24 @@ class CustomerSides:
     erp: Organisation | None
 
 
+def linked_organisation_id(s: Session, organisation_id: int) -> int | None:
+    """The organisation linked to this one (PSA organisation <-> ERP customer), if any."""
+    link = s.exec(select(OrganisationLink).where(or_(
+        col(OrganisationLink.psa_organisation_id) == organisation_id,
+        col(OrganisationLink.erp_organisation_id) == organisation_id))).one_or_none()
+    if link is None:
+        return None
+    return link.erp_organisation_id if link.psa_organisation_id == organisation_id else link.psa_organisation_id
+
+
 def customer_sides(s: Session, organisation_id: int | None) -> CustomerSides:
     """The PSA and ERP sides of the organisation (linked through OrganisationLink)."""
     org = s.get(Organisation, organisation_id) if organisation_id is not None else None
     if org is None:
         return CustomerSides(None, None)
+    linked_id = linked_organisation_id(s, stored_id(org))
+    linked = s.get(Organisation, linked_id) if linked_id is not None else None
     card = s.get(Connector, org.connector_id)
-    is_psa = card is not None and card.kind == PSA_KIND
-    side = OrganisationLink.psa_organisation_id if is_psa else OrganisationLink.erp_organisation_id
-    link = s.execute(select(OrganisationLink).where(side == org.id)).scalar_one_or_none()
-    if is_psa:
-        return CustomerSides(org, s.get(Organisation, link.erp_organisation_id) if link else None)
-    return CustomerSides(s.get(Organisation, link.psa_organisation_id) if link else None, org)
+    if card is not None and card.kind == PSA_KIND:
+        return CustomerSides(org, linked)
+    return CustomerSides(linked, org)

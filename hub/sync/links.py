@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
-from sqlmodel import Session
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from hub.platform.errors import InputError
-from hub.platform.models import Contact, Organisation, OrganisationLink
+from hub.platform.models import Contact, Organisation, OrganisationLink, stored_id
 from hub.sync import cards
 from hub.sync.rules.linking import LinkPlan, OrgFacts, facts, plan_links
 
@@ -31,44 +31,45 @@ class LinkSummary:
 
 
 def _organisations(s: Session, connector_id: int) -> list[Organisation]:
-    return list(s.execute(select(Organisation).where(
-        Organisation.connector_id == connector_id, Organisation.is_deleted.is_(False))).scalars())
+    return list(s.exec(select(Organisation).where(
+        col(Organisation.connector_id) == connector_id, col(Organisation.is_deleted).is_(False))))
 
 
 def _facts(s: Session, connector_id: int, orgs: list[Organisation]) -> list[OrgFacts]:
     emails: dict[str, list[str]] = {}
-    rows = s.execute(select(Contact.organisation_external_id, Contact.email).where(
-        Contact.connector_id == connector_id, Contact.is_deleted.is_(False), Contact.email.is_not(None)))
+    rows = s.exec(select(Contact.organisation_external_id, Contact.email).where(
+        col(Contact.connector_id) == connector_id, col(Contact.is_deleted).is_(False), col(Contact.email).is_not(None)))
     for org_key, email in rows:
-        emails.setdefault(org_key, []).append(email)
+        if org_key is not None and email is not None:
+            emails.setdefault(org_key, []).append(email)
     return [
-        facts(o.id, o.name, identifiers=[o.code, o.tax_id], emails=[o.email, *emails.get(o.external_id, [])])  # type: ignore[arg-type]
+        facts(stored_id(o), o.name, identifiers=[o.code, o.tax_id], emails=[o.email, *emails.get(o.external_id, [])])
         for o in orgs
     ]
 
 
 def _links_between(s: Session, psa_ids: set[int], erp_ids: set[int]) -> list[OrganisationLink]:
-    return [link for link in s.execute(select(OrganisationLink)).scalars()
+    return [link for link in s.exec(select(OrganisationLink))
             if link.psa_organisation_id in psa_ids or link.erp_organisation_id in erp_ids]
 
 
 def relink(s: Session, psa_connector: str, erp_connector: str) -> LinkSummary:
     """Recompute automatic links between two connectors' organisations; manual links stay."""
     psa_card, erp_card = cards.get(s, psa_connector), cards.get(s, erp_connector)
-    psa_orgs, erp_orgs = _organisations(s, psa_card.id), _organisations(s, erp_card.id)  # type: ignore[arg-type]
-    psa_ids, erp_ids = {o.id for o in psa_orgs}, {o.id for o in erp_orgs}
-    existing = _links_between(s, psa_ids, erp_ids)  # type: ignore[arg-type]
+    psa_orgs, erp_orgs = _organisations(s, stored_id(psa_card)), _organisations(s, stored_id(erp_card))
+    psa_ids, erp_ids = {stored_id(o) for o in psa_orgs}, {stored_id(o) for o in erp_orgs}
+    existing = _links_between(s, psa_ids, erp_ids)
     manual = [(link.psa_organisation_id, link.erp_organisation_id) for link in existing if link.method == "manual"]
     automatic = [link.id for link in existing if link.method != "manual"]
     if automatic:
-        s.execute(delete(OrganisationLink).where(OrganisationLink.id.in_(automatic)))  # type: ignore[union-attr]
-    plan = plan_links(_facts(s, psa_card.id, psa_orgs), _facts(s, erp_card.id, erp_orgs), fixed=manual)  # type: ignore[arg-type]
+        s.exec(delete(OrganisationLink).where(col(OrganisationLink.id).in_(automatic)))
+    plan = plan_links(_facts(s, stored_id(psa_card), psa_orgs), _facts(s, stored_id(erp_card), erp_orgs), fixed=manual)
     env = s.info["environment"]
     for link in plan.links:
         s.add(OrganisationLink(environment=env, psa_organisation_id=link.psa_id, erp_organisation_id=link.erp_id,
                                method=link.method, detail=link.detail))
     s.flush()
-    return _summary(plan, len(manual), {o.id: o for o in psa_orgs + erp_orgs})  # type: ignore[misc]
+    return _summary(plan, len(manual), {stored_id(o): o for o in psa_orgs + erp_orgs})
 
 
 def _summary(plan: LinkPlan, manual: int, orgs: dict[int, Organisation]) -> LinkSummary:
@@ -88,8 +89,8 @@ def _summary(plan: LinkPlan, manual: int, orgs: dict[int, Organisation]) -> Link
 
 def _org(s: Session, connector: str, external_id: str) -> Organisation:
     card = cards.get(s, connector)
-    org = s.execute(select(Organisation).where(
-        Organisation.connector_id == card.id, Organisation.external_id == external_id)).scalars().first()
+    org = s.exec(select(Organisation).where(
+        col(Organisation.connector_id) == card.id, col(Organisation.external_id) == external_id)).first()
     if org is None:
         raise LinkError(f"connector {connector!r} has no organisation with id {external_id!r}")
     return org
@@ -98,10 +99,10 @@ def _org(s: Session, connector: str, external_id: str) -> Organisation:
 def link(s: Session, psa_connector: str, psa_id: str, erp_connector: str, erp_id: str) -> OrganisationLink:
     """An admin's link: replaces any link either organisation had."""
     psa, erp = _org(s, psa_connector, psa_id), _org(s, erp_connector, erp_id)
-    s.execute(delete(OrganisationLink).where(
-        (OrganisationLink.psa_organisation_id == psa.id) | (OrganisationLink.erp_organisation_id == erp.id)))
-    made = OrganisationLink(environment=s.info["environment"], psa_organisation_id=psa.id,  # type: ignore[arg-type]
-                            erp_organisation_id=erp.id, method="manual", detail="linked by an administrator")  # type: ignore[arg-type]
+    s.exec(delete(OrganisationLink).where(
+        (col(OrganisationLink.psa_organisation_id) == psa.id) | (col(OrganisationLink.erp_organisation_id) == erp.id)))
+    made = OrganisationLink(environment=s.info["environment"], psa_organisation_id=stored_id(psa),
+                            erp_organisation_id=stored_id(erp), method="manual", detail="linked by an administrator")
     s.add(made)
     s.flush()
     return made
@@ -109,17 +110,17 @@ def link(s: Session, psa_connector: str, psa_id: str, erp_connector: str, erp_id
 
 def unlink(s: Session, psa_connector: str, psa_id: str) -> None:
     psa = _org(s, psa_connector, psa_id)
-    gone = s.execute(delete(OrganisationLink).where(OrganisationLink.psa_organisation_id == psa.id))
+    gone = s.exec(delete(OrganisationLink).where(col(OrganisationLink.psa_organisation_id) == psa.id))
     if not gone.rowcount:
         raise LinkError(f"organisation {psa.name!r} ({psa_id}) has no link")
 
 
 def list_links(s: Session, psa_connector: str) -> list[dict[str, object]]:
     card = cards.get(s, psa_connector)
-    rows = []
-    for psa in _organisations(s, card.id):  # type: ignore[arg-type]
-        found = s.execute(select(OrganisationLink).where(
-            OrganisationLink.psa_organisation_id == psa.id)).scalars().first()
+    rows: list[dict[str, object]] = []
+    for psa in _organisations(s, stored_id(card)):
+        found = s.exec(select(OrganisationLink).where(
+            col(OrganisationLink.psa_organisation_id) == psa.id)).first()
         erp = s.get(Organisation, found.erp_organisation_id) if found else None
         rows.append({"psa_id": psa.external_id, "psa": psa.name,
                      "erp_id": erp.external_id if erp else None, "erp": erp.name if erp else None,

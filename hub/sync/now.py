@@ -59,7 +59,7 @@ def sync_via_deployment(connector: str, environment: str, *, full: bool = False)
     if started is None:
         return None
     with session(environment) as s:
-        run = s.execute(select(SyncRun).where(SyncRun.flow_run_id == started["flow_run_id"])).scalars().first()
+        run = s.exec(select(SyncRun).where(SyncRun.flow_run_id == started["flow_run_id"])).first()
         if run is None or run.status != "completed":
             raise ServeError(f"the sync run ended {started['state']}: {run.error if run else 'it never started'} "
                              f"({started['prefect_url']})")
@@ -74,10 +74,10 @@ def run_here(connector: str, environment: str, *, full: bool = False,
     from flows import sync as sync_flow
 
     if progress is None:
-        return sync_flow.sync_connector(connector=connector, environment=environment, full=full)  # type: ignore[no-any-return]
+        return sync_flow.sync_connector(connector=connector, environment=environment, full=full)
     sync_flow.add_progress_listener(progress)
     try:
-        return sync_flow.sync_connector(connector=connector, environment=environment, full=full)  # type: ignore[no-any-return]
+        return sync_flow.sync_connector(connector=connector, environment=environment, full=full)
     finally:
         sync_flow.remove_progress_listener(progress)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from hub.platform.db import session
 from hub.sync import cards
 
@@ -17,7 +19,7 @@ class LiveConnectors:
     """One live connector per card for the length of a run; ``transport`` is handed to each
     connector (tests). Use as a context manager, or call :meth:`close`."""
 
-    def __init__(self, environment: str, transport: Any = None) -> None:
+    def __init__(self, environment: str, transport: httpx.BaseTransport | None = None) -> None:
         self.environment, self.transport = environment, transport
         self._open: dict[str, Any] = {}
 

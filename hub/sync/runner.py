@@ -25,7 +25,7 @@ from connectors.registry import connector_class, mapping_module
 from hub.platform import allocator, bulk
 from hub.platform.db import session
 from hub.platform.errors import CashrailError
-from hub.platform.models import Connector, StreamState, SyncRun
+from hub.platform.models import Connector, StreamState, SyncRun, stored_id
 from hub.platform.types import utcnow
 from hub.sync import cards
 from hub.sync.store import (
@@ -120,7 +120,7 @@ def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | Non
             s.add(other)
         run = SyncRun(
             environment=environment,
-            connector_id=card.id,  # type: ignore[arg-type]
+            connector_id=stored_id(card),
             flow_run_id=flow_run_id,
             mode="full" if full else "incremental",
             runner=_runner(),
@@ -181,10 +181,10 @@ def sync_stream(
     """Sync one stream of one connector within a run and return its counts."""
     with session(environment) as s:
         card = cards.get(s, connector_name)
-        state = stream_state(s, environment, card.id, stream_name)  # type: ignore[arg-type]
+        state = stream_state(s, environment, stored_id(card), stream_name)
     spec = connector_class(card.kind).stream(stream_name)
     mapper = mapping_module(card.kind).MAPPERS[stream_name]
-    scope = PageScope(environment, card.id, stream_name, spec.entity, run_id)  # type: ignore[arg-type]
+    scope = PageScope(environment, stored_id(card), stream_name, spec.entity, run_id)
     counts = StreamCounts()
     if progress:  # started: a progress bar (and a stream's own timing) begins here
         progress(stream_name, counts)
@@ -194,7 +194,7 @@ def sync_stream(
             spec,
             cursor=state.cursor,
             last_reconciled_at=state.last_reconciled_at,
-            settings=connector.settings,  # type: ignore[attr-defined]
+            settings=cards.settings_of(card),
             force_full=full,
             now=utcnow(),
         )
@@ -341,8 +341,8 @@ def _expand_page(
     for raw in page:
         key = _id_of(raw)
         old = known.get(key) if key else None
-        if old is not None and not old.is_deleted and old.summary_hash == summary_hashes.get(key):
-            skipped.append(key)  # type: ignore[arg-type]
+        if key and old is not None and not old.is_deleted and old.summary_hash == summary_hashes.get(key):
+            skipped.append(key)
         else:
             need.append(raw)
     to_map = connector.expand(spec, [r for r in need if _id_of(r)]) + [r for r in need if not _id_of(r)]

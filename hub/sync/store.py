@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, insert, select, update
 from sqlalchemy.sql import bindparam
 from sqlmodel import Session
 from sqlmodel import select as sm_select
@@ -29,6 +29,7 @@ from hub.platform.models import (
     SubscriptionPlan,
     SyncedRecord,
     SyncRun,
+    table_of,
 )
 from hub.platform.types import utcnow
 from mappings.base import MappedRecord, content_hash, legacy_content_hash, same_content
@@ -100,7 +101,7 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start : start + size]
 
 
-def _keyed(t: Any, scope: PageScope, external_ids: Sequence[str]) -> tuple[Any, ...]:
+def _keyed(t: Table, scope: PageScope, external_ids: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
     """The conditions selecting these records of the scope's connector."""
     return (t.c.environment == scope.environment, t.c.connector_id == scope.connector_id,
             t.c.external_id.in_(external_ids))
@@ -108,14 +109,14 @@ def _keyed(t: Any, scope: PageScope, external_ids: Sequence[str]) -> tuple[Any, 
 
 def _rows_by_key(s: Session, scope: PageScope, columns: Sequence[Any], external_ids: Sequence[str]) -> Iterator[Any]:
     """``columns`` of the stored records with these external ids (in chunks of keys)."""
-    t = scope.table.__table__
+    t = table_of(scope.table)
     for chunk in _chunks(list(external_ids)):
         yield from s.connection().execute(select(*columns).where(*_keyed(t, scope, chunk)))
 
 
 def existing_rows(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, Existing]:
     """The stored bookkeeping of these records (id, hash, deleted marker)."""
-    t = scope.table.__table__
+    t = table_of(scope.table)
     has_summary = "summary_hash" in t.c
     cols = [t.c.external_id, t.c.id, t.c.content_hash, t.c.is_deleted]
     if has_summary:
@@ -128,8 +129,8 @@ def existing_rows(s: Session, scope: PageScope, external_ids: Sequence[str]) -> 
 
 def _ids_of(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, int]:
     """The row ids of these records (just inserted: their lines need them)."""
-    t = scope.table.__table__
-    return {key: row_id for key, row_id in _rows_by_key(s, scope, (t.c.external_id, t.c.id), external_ids)}
+    t = table_of(scope.table)
+    return dict(_rows_by_key(s, scope, (t.c.external_id, t.c.id), external_ids))
 
 
 def apply_page(
@@ -155,7 +156,7 @@ def apply_page(
     result = PageResult()
     result.counts.fetched = fetched
     now = utcnow()
-    t = scope.table.__table__
+    t = table_of(scope.table)
     by_key = {r.external_id: r for r in records}  # dedup: lookback windows overlap pages
     existing = existing_rows(s, scope, list(by_key))
     has_summary = "summary_hash" in t.c
@@ -241,7 +242,7 @@ def _replace_children(
     if not with_children or scope.entity not in CHILD_TABLES:
         return
     model, parent_key = CHILD_TABLES[scope.entity]
-    lines = model.__table__
+    lines = table_of(model)
     if not fresh:
         for chunk in _chunks([pid for pid, _ in with_children]):
             s.connection().execute(delete(lines).where(lines.c[parent_key].in_(chunk)))
@@ -253,14 +254,14 @@ def _replace_children(
     insert_many(s.connection(), lines, rows)
 
 
-def _in_stream(q: Any, scope: PageScope) -> tuple[Any, ...]:
+def _in_stream(q: Table, scope: PageScope) -> tuple[ColumnElement[bool], ...]:
     """The conditions selecting the scope's stream's quarantined records."""
     return (q.c.environment == scope.environment, q.c.connector_id == scope.connector_id,
             q.c.stream == scope.stream)
 
 
 def _release_from_quarantine(s: Session, scope: PageScope, external_ids: list[str]) -> None:
-    q = QuarantinedRecord.__table__
+    q = table_of(QuarantinedRecord)
     # One index probe first: most streams have nothing quarantined, and a page's delete by
     # hundreds of keys would probe the index once per key.
     if s.connection().execute(select(q.c.id).where(*_in_stream(q, scope)).limit(1)).first() is None:
@@ -272,7 +273,7 @@ def _release_from_quarantine(s: Session, scope: PageScope, external_ids: list[st
 def _quarantine(s: Session, scope: PageScope, items: Sequence[Quarantine], now: datetime) -> int:
     if not items:
         return 0
-    q = QuarantinedRecord.__table__
+    q = table_of(QuarantinedRecord)
     by_hash = {content_hash(item.raw): item for item in items}
     legacy = {legacy_content_hash(item.raw): digest for digest, item in by_hash.items()}
     found = [
@@ -315,7 +316,7 @@ def _quarantine(s: Session, scope: PageScope, items: Sequence[Quarantine], now: 
 
 def mark_unseen_deleted(s: Session, scope: PageScope) -> int:
     """After a complete full read: rows the source no longer has are marked deleted."""
-    t = scope.table.__table__
+    t = table_of(scope.table)
     result = s.connection().execute(
         update(t)
         .where(
@@ -348,14 +349,15 @@ def page_stored(s: Session, scope: PageScope, newest: datetime | None) -> None:
     Plain statements by key: this runs once per page of a sync, hundreds of thousands of
     records, where loading and flushing the two ORM rows cost more than the statements.
     """
-    st, runs = StreamState.__table__, SyncRun.__table__
+    st, runs = table_of(StreamState), table_of(SyncRun)
     conn = s.connection()
     found = conn.execute(select(st.c.id, st.c.cursor).where(
         st.c.connector_id == scope.connector_id, st.c.stream == scope.stream)).first()
     if found is None:  # the sync creates the row as a stream starts; a caller that did not, here
         state = stream_state(s, scope.environment, scope.connector_id, scope.stream)
-        found = (state.id, state.cursor)
-    state_id, cursor = found
+        state_id, cursor = state.id, state.cursor
+    else:
+        state_id, cursor = found
     values: dict[str, Any] = {"last_run_id": scope.run_id}
     if newest is not None and (cursor is None or datetime.fromisoformat(cursor) < newest):
         values["cursor"] = newest.isoformat()
@@ -366,8 +368,8 @@ def page_stored(s: Session, scope: PageScope, newest: datetime | None) -> None:
 def delete_connector_rows(s: Session, environment: str, connector_id: int) -> None:
     """Remove everything a connector synced (used when the connector card is deleted)."""
     for entity, (model, parent_key) in CHILD_TABLES.items():
-        documents = ENTITY_TABLES[entity].__table__
-        lines = model.__table__
+        documents = table_of(ENTITY_TABLES[entity])
+        lines = table_of(model)
         s.connection().execute(
             delete(lines).where(
                 lines.c[parent_key].in_(
@@ -377,20 +379,18 @@ def delete_connector_rows(s: Session, environment: str, connector_id: int) -> No
                 )
             )
         )
-    plans = SubscriptionPlan.__table__
+    plans = table_of(SubscriptionPlan)
     its_plans = select(plans.c.id).where(plans.c.environment == environment, plans.c.connector_id == connector_id)
-    for model in (SubscriptionAction, PlanLine):
-        t = model.__table__
+    for t in (table_of(SubscriptionAction), table_of(PlanLine)):
         s.connection().execute(delete(t).where(t.c.plan_id.in_(its_plans)))
     s.connection().execute(delete(plans).where(plans.c.id.in_(its_plans)))
-    organisations = ENTITY_TABLES["organisations"].__table__
-    links = OrganisationLink.__table__
+    organisations = table_of(ENTITY_TABLES["organisations"])
+    links = table_of(OrganisationLink)
     mine = select(organisations.c.id).where(
         organisations.c.environment == environment, organisations.c.connector_id == connector_id
     )
     s.connection().execute(
         delete(links).where(links.c.psa_organisation_id.in_(mine) | links.c.erp_organisation_id.in_(mine))
     )
-    for model in (*ENTITY_TABLES.values(), QuarantinedRecord, StreamState, SyncRun):
-        t = model.__table__
+    for t in map(table_of, (*ENTITY_TABLES.values(), QuarantinedRecord, StreamState, SyncRun)):
         s.connection().execute(delete(t).where(t.c.environment == environment, t.c.connector_id == connector_id))

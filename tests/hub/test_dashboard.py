@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 
@@ -87,7 +88,7 @@ def test_periods_cover_the_filter_clipped_at_its_ends(start, end, grain, labels,
     found = periods(start, end, grain)
     assert [p.label for p in found] == labels
     assert found[0].first == first and found[-1].last == last
-    for a, b in zip(found, found[1:]):
+    for a, b in pairwise(found):
         assert (b.first - a.last).days == 1  # contiguous, no gap, no overlap
 
 

@@ -33,7 +33,7 @@ def test_the_strongest_unique_rule_links_and_says_how() -> None:
         facts(13, "Initech Software Corp", emails=["ap@initech.example"]),
     ]
     plan = plan_links(psa, erp)
-    assert {(l.psa_id, l.erp_id, l.method) for l in plan.links} == {
+    assert {(link.psa_id, link.erp_id, link.method) for link in plan.links} == {
         (1, 11, "identifier"), (2, 12, "name"), (3, 13, "email_domain")}
     assert plan.unmatched_psa == plan.unmatched_erp == [] and plan.ambiguous == {}
 
@@ -56,7 +56,7 @@ def test_a_stronger_rule_resolves_what_a_weaker_one_finds_ambiguous() -> None:
     psa = [facts(1, "Northwind", identifiers=["NW1"]), facts(2, "Northwind")]
     erp = [facts(11, "Northwind Ltd", identifiers=["NW1"]), facts(12, "Northwind Inc")]
     plan = plan_links(psa, erp)
-    assert {(l.psa_id, l.erp_id, l.method) for l in plan.links} == {(1, 11, "identifier"), (2, 12, "name")}
+    assert {(link.psa_id, link.erp_id, link.method) for link in plan.links} == {(1, 11, "identifier"), (2, 12, "name")}
 
 
 def test_free_mail_domains_never_link() -> None:

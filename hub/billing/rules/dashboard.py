@@ -137,9 +137,14 @@ def _ends(plan: PlanFact) -> date | None:
     return min(ends) if ends else None
 
 
+def _not_ended_before(plan: PlanFact, day: date) -> bool:
+    end = _ends(plan)
+    return end is None or end >= day
+
+
 def active_customers(plans: Iterable[PlanFact], first: date, last: date, currency: str | None = None) -> int:
     return len({p.customer for p in plans if _keep_plan(p, currency) and p.start <= last
-                and (_ends(p) is None or _ends(p) >= first)})  # type: ignore[operator]
+                and _not_ended_before(p, first)})
 
 
 def churned_customers(plans: Iterable[PlanFact], first: date, last: date, currency: str | None = None) -> int:

@@ -7,7 +7,7 @@ marker and the raw payload.
 """
 
 from hub.platform.models.access import ApiToken, User, WebSession
-from hub.platform.models.base import AuditEntry, EnvScoped, HubSetting
+from hub.platform.models.base import AuditEntry, EnvScoped, HubSetting, stored_id, table_of
 from hub.platform.models.billing import PlanLine, ProgramType, ReasonCode, SubscriptionAction, SubscriptionPlan
 from hub.platform.models.collections import (
     CardRequest,
@@ -43,5 +43,6 @@ __all__ = [
     "Contract", "DocumentLine", "EnvScoped", "HubSetting", "Invoice", "InvoiceCollection", "InvoiceLine",
     "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
     "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "SalesOrder", "SalesOrderLine", "StreamState",
-    "SubscriptionAction", "SubscriptionPlan", "SyncRun", "SyncedRecord", "Ticket", "User", "WebSession",
+    "SubscriptionAction", "SubscriptionPlan", "SyncRun", "SyncedRecord", "Ticket", "User", "WebSession", "stored_id",
+    "table_of",
 ]

@@ -1,11 +1,14 @@
-"""The mixin of environment-scoped rows, and the hub's own tables: settings sections, the audit log."""
+"""The mixin of environment-scoped rows, the hub's own tables (settings sections, the audit log),
+and two typed accessors every table needs: a stored row's id and a model's Core table."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, Protocol
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Table, UniqueConstraint
+from sqlalchemy.orm import class_mapper
 from sqlmodel import Field, SQLModel
 
 from hub.platform.types import UTCDateTime, utcnow
@@ -49,3 +52,27 @@ class AuditEntry(SQLModel, table=True):
     entity: str = Field(max_length=64)
     entity_id: str | None = Field(default=None, max_length=64)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class _Keyed(Protocol):
+    id: int | None
+
+
+def stored_id(row: _Keyed) -> int:
+    """The primary key of a row loaded from the store or flushed to it.
+
+    Models type ``id`` as optional because a new row has none until it is flushed; every row
+    read back has one, so this only fails on a row that was never flushed (a bug).
+    """
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: it was never flushed")
+    return row.id
+
+
+@cache
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a ``table=True`` model (SQLModel does not declare ``__table__``)."""
+    table = class_mapper(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table

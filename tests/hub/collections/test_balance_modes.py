@@ -51,7 +51,7 @@ PAYMENTS = [AppliedPayment(date(2012, 8, 10), D("75"), "1033")]
 def parse_seed_table(text: str) -> tuple[list[str], list[tuple[str, tuple[D, ...]]]]:
     """The seed's column names and rows ("$ 75.00" -> Decimal("75.00"))."""
     header, *lines = text.split("\n")
-    columns = [c for c in re.split(r"\s{2,}", header.strip())]
+    columns = re.split(r"\s{2,}", header.strip())
     rows = []
     for line in lines:
         label, *amounts = line.split("$")

@@ -24,26 +24,26 @@ from .conftest import SMTP_PASSWORD, SMTP_USER, LoopbackSmtp
 
 
 def plain(server: LoopbackSmtp, **kw) -> SmtpSettings:
-    values = dict(
-        host=server.host,
-        port=server.port,
-        security=SmtpSecurity.NONE,
-        from_address="billing@acme-msp.example",
-        from_name="Acme MSP Billing",
-        timeout_seconds=10,
-    )
+    values = {
+        "host": server.host,
+        "port": server.port,
+        "security": SmtpSecurity.NONE,
+        "from_address": "billing@acme-msp.example",
+        "from_name": "Acme MSP Billing",
+        "timeout_seconds": 10,
+    }
     values.update(kw)
     return SmtpSettings(**values)
 
 
 def secured(server: LoopbackSmtp, security: SmtpSecurity, **kw) -> SmtpSettings:
     assert server.tls is not None
-    values = dict(
-        security=security,
-        username=SMTP_USER,
-        password=SecretStr(SMTP_PASSWORD),
-        ca_bundle=server.tls.ca_path,
-    )
+    values = {
+        "security": security,
+        "username": SMTP_USER,
+        "password": SecretStr(SMTP_PASSWORD),
+        "ca_bundle": server.tls.ca_path,
+    }
     values.update(kw)
     return plain(server, **values)
 

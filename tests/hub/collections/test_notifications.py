@@ -129,16 +129,16 @@ def test_the_recipient_keeps_the_contacts_name_and_language():
 
 
 def overdue(level=1, **kw):
-    values = dict(
-        type=NotificationType.overdue(level),
-        key=f"overdue:inv-1033:{level}",
-        customer_name="Contoso",
-        invoice_number="1033",
-        amount=D("100.00"),
-        currency="USD",
-        due_date=date(2012, 8, 10),
-        days_overdue=15,
-    )
+    values = {
+        "type": NotificationType.overdue(level),
+        "key": f"overdue:inv-1033:{level}",
+        "customer_name": "Contoso",
+        "invoice_number": "1033",
+        "amount": D("100.00"),
+        "currency": "USD",
+        "due_date": date(2012, 8, 10),
+        "days_overdue": 15,
+    }
     values.update(kw)
     return Notification(**values)
 

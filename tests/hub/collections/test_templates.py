@@ -15,8 +15,8 @@ from hub.collections.rules import (
 )
 from hub.collections.rules.templates import languages
 
-INVOICE = dict(invoice_number="1033", amount=D("1234.5"), currency="EUR")
-CARD = dict(card_brand="Visa", card_last4="1111")
+INVOICE = {"invoice_number": "1033", "amount": D("1234.5"), "currency": "EUR"}
+CARD = {"card_brand": "Visa", "card_last4": "1111"}
 EXAMPLES = {
     NotificationType.PAYMENT_SUCCEEDED: {**INVOICE, **CARD},
     NotificationType.PAYMENT_FAILED: INVOICE,
