@@ -258,7 +258,7 @@ def machine() -> str:
 
     cpus = os.cpu_count()
     try:
-        load = ", load %.2f %.2f %.2f" % os.getloadavg()
+        load = ", load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         load = ""
     return f"{platform.node()}: {platform.machine()}, {cpus} CPUs{load}, Python {platform.python_version()}"

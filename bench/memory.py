@@ -106,8 +106,8 @@ class _Sampler:
         for stat in snapshot.statistics("traceback")[:25]:
             lines.append(f"{stat.size / 2**20:8.2f} MiB in {stat.count:,} blocks")
             lines.extend("    " + line for line in stat.traceback.format(limit=self.trace_frames, most_recent_first=True))
-        for stat in snapshot.statistics("filename")[:15]:
-            lines.append(f"{stat.size / 2**20:8.2f} MiB  {stat.traceback[0].filename}")
+        lines.extend(f"{stat.size / 2**20:8.2f} MiB  {stat.traceback[0].filename}"
+                     for stat in snapshot.statistics("filename")[:15])
         path.write_text("\n".join(lines) + "\n")
         found["tracemalloc_file"] = str(path)
         return found

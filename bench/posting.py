@@ -62,7 +62,7 @@ def run(orders: int, rate_limit: int, window: float, latency_ms: float = 20.0, e
     per_second = rate_limit / window
     report = Report(f"Posting: {orders:,} sales orders firmed and posted, limit {rate_limit:,} requests / "
                     f"{window:g} s ({per_second:g}/s), {latency_ms:g} ms per request, hub on {engine}")
-    with isolated_store(engine) as store, sandboxes(("business_central",), 200, latency_ms=latency_ms) as infos:
+    with isolated_store(engine), sandboxes(("business_central",), 200, latency_ms=latency_ms) as infos:
         info = infos["business_central"]
         name = install_connectors(infos, business_central={"requests_per_window": rate_limit,
                                                            "window_seconds": window})["business_central"]

@@ -21,4 +21,4 @@ def test_every_environment_gets_billing_collection_dunning_and_notification_deli
 
 def test_every_planned_flow_exists_under_flows() -> None:
     for ref, name in deployments.FLOW_NAMES.items():
-        assert deployments._flow(ref).name == name
+        assert deployments.flow_of(ref).name == name

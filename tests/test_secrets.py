@@ -25,10 +25,8 @@ def _cli(args: list[str], env: dict[str, str]) -> str:
 
 def _prefect_dump(api: str) -> str:
     body = {"limit": 200}
-    parts = []
-    for path in ("flow_runs/filter", "task_runs/filter", "logs/filter", "artifacts/filter", "flows/filter"):
-        parts.append(httpx.post(f"{api}/{path}", json=body, timeout=60).text)
-    return "\n".join(parts)
+    paths = ("flow_runs/filter", "task_runs/filter", "logs/filter", "artifacts/filter", "flows/filter")
+    return "\n".join(httpx.post(f"{api}/{path}", json=body, timeout=60).text for path in paths)
 
 
 def test_a_whole_sync_never_prints_logs_or_stores_a_secret(

@@ -18,6 +18,7 @@ from hub.cli.common import (
     print_rows,
 )
 from hub.collections import dunning as dunning_service
+from hub.collections import dunning_settings as dunning_config
 from hub.platform.flowrun import run_flow
 
 dunning_app = typer.Typer(help="Overdue levels, late-payment penalties and card-expiry warnings.",
@@ -86,7 +87,7 @@ def dunning_settings(
     if levels is not None:
         changes["levels"] = list(parse_days(levels, "--levels", unit="days", example=None))
     with cli_session(env) as s:
-        settings = dunning_service.update_settings(s, **changes) if changes else dunning_service.get_settings(s)
+        settings = dunning_config.update_settings(s, **changes) if changes else dunning_config.get_settings(s)
     shown = settings.as_dict()
     if as_json:
         print_json(shown)

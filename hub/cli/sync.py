@@ -13,7 +13,6 @@ from hub.cli.common import (
     counts_table,
     env_name,
     err,
-    fail,
     out,
     print_json,
     run_sync,
@@ -41,9 +40,7 @@ def sync_command(
     """Sync Now: pull the connector's streams into the hub (full history first, then incremental)."""
     environment = env_name(env)
     with cli_session(environment) as s:
-        card = cards.get(s, name)
-        if card.status != "active":
-            fail(f"connector {name!r} is {card.status}; activate it before syncing")
+        cards.require_syncable(cards.get(s, name))
     summary = _sync_through_deployment(name, environment, full) or run_sync(
         name, environment, full=full, show_progress=not as_json)
     if as_json:

@@ -26,8 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from connectors.http import ApiError
+from connectors.money import round_money
 from connectors.payments import BlueSnapConnector, ChargeApproved, ChargeDeclined, ChargeResult, DeclineKind
-from hub.billing.rules.amounts import round_money
 from hub.collections.collect_settings import get_settings
 from hub.collections.outbox import enqueue
 from hub.collections.payments import open_gateway, payer

@@ -20,10 +20,9 @@ from sqlmodel import Session, col, select
 
 from connectors.business_central.writes import DRAFT, OrderLine
 from connectors.http import ApiError
-from hub.billing.rules.amounts import round_money
-from hub.collections.dunning_settings import DunningSettings
-from hub.collections.dunning_settings import get_settings as get_settings
-from hub.collections.dunning_settings import update_settings as update_settings
+from connectors.money import round_money
+from connectors.registry import kinds_with_role
+from hub.collections.dunning_settings import DunningSettings, get_settings
 from hub.collections.outbox import enqueue
 from hub.collections.receivables import may_owe, owed
 from hub.collections.rules import (
@@ -46,9 +45,6 @@ from hub.platform.runlock import run_lock
 from hub.platform.types import utcnow
 from hub.sync.customers import customer_sides
 from hub.sync.pool import LiveConnectors
-
-ERP_KIND = "business_central"
-
 
 # --- invoices as dunning sees them ------------------------------------------------------------
 
@@ -204,7 +200,7 @@ def _penalty_posts(s: Session) -> list[_PenaltyPost]:
                    .join(Invoice, col(Invoice.id) == col(InvoiceCollection.invoice_id))
                    .join(Connector, col(Connector.id) == col(Invoice.connector_id))
                    .where(col(InvoiceCollection.penalty_key).is_not(None),
-                          col(InvoiceCollection.penalty_document).is_(None), Connector.kind == ERP_KIND)
+                          col(InvoiceCollection.penalty_document).is_(None), col(Connector.kind).in_(kinds_with_role("erp")))
                    .order_by(col(InvoiceCollection.id))).all()
     return [_PenaltyPost(stored_id(c), c.penalty_key, card.name, inv.organisation_external_id, c.penalty_amount,
                          inv.number)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from connectors.payments import BlueSnapConnector, CardEntryExpired, CardEntryIncomplete
+from connectors.registry import kinds_with_role
 from hub.collections.outbox import enqueue
 from hub.collections.rules import Notification, NotificationType, PaymentMethodKind
 from hub.platform import audit
@@ -28,9 +29,7 @@ from hub.platform.errors import InputError
 from hub.platform.models import CardRequest, Connector, Contact, Invoice, Organisation, PaymentMethod, stored_id
 from hub.platform.types import utcnow
 from hub.sync import cards
-from hub.sync.customers import linked_organisation_id as linked_organisation_id
-
-GATEWAY_KIND = "bluesnap"
+from hub.sync.customers import linked_organisation_id
 
 
 class PaymentMethodError(InputError):
@@ -87,10 +86,10 @@ def payer(s: Session, invoice: Invoice) -> Payer | None:
 
 def gateway_card(s: Session) -> Connector:
     """The environment's payment gateway card (an active one first)."""
-    found = s.exec(select(Connector).where(col(Connector.kind) == GATEWAY_KIND, col(Connector.status) != "deactivated")
+    found = s.exec(select(Connector).where(col(Connector.kind).in_(kinds_with_role("gateway")), col(Connector.status) != "deactivated")
                    .order_by((col(Connector.status) != "active"), col(Connector.id))).first()
     if found is None:
-        raise PaymentMethodError(f"gateway: no BlueSnap connector in {s.info['environment']}; add one first "
+        raise PaymentMethodError(f"gateway: no payment gateway connector in {s.info['environment']}; add one first "
                                  "(cashrail connectors add)")
     return found
 
@@ -99,8 +98,8 @@ def open_gateway(environment: str) -> BlueSnapConnector:
     """A live connector for the environment's gateway card (close it when done)."""
     with session(environment) as s:
         gateway = cards.instantiate(gateway_card(s))
-        if not isinstance(gateway, BlueSnapConnector):  # the registry's class of GATEWAY_KIND
-            raise TypeError(f"the {GATEWAY_KIND} connector kind is not a BlueSnapConnector")
+        if not isinstance(gateway, BlueSnapConnector):  # the one gateway the collections speak today
+            raise PaymentMethodError(f"gateway: the {gateway_card(s).kind} connector cannot charge cards yet")
         return gateway
 
 

@@ -19,7 +19,8 @@ from hub.platform.models import (
     Contact,
     Organisation,
 )
-from hub.sync.customers import PSA_KIND, customer_sides
+from hub.sync import cards
+from hub.sync.customers import customer_sides
 
 
 def _contacts(s: Session, org: Organisation | None) -> list[ContactRecord]:
@@ -47,7 +48,7 @@ def resolve_recipient(s: Session, organisation_id: int | None, contact_id: int |
         if contact is None or contact.is_deleted:
             return None
         card = s.get(Connector, contact.connector_id)
-        source = ContactSource.PSA if card is not None and card.kind == PSA_KIND else ContactSource.ERP
+        source = ContactSource.PSA if card is not None and cards.role(card) == "psa" else ContactSource.ERP
         chosen = choose_recipient([replace(contact_record(contact), is_billing_contact=True)], [])
         return Recipient(chosen.email, chosen.name, chosen.language, source) if chosen else None
     customer = customer_sides(s, organisation_id)

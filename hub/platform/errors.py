@@ -31,6 +31,15 @@ class InputError(CashrailError, ValueError):
     """Bad input: the message names the field and says what is wrong with it (400)."""
 
 
+class RuleError(InputError):
+    """A domain rule was broken; ``field`` names what, ``reason`` says why in plain words (400)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
 class NotAllowed(CashrailError, PermissionError):
     """The acting role may not do this (403)."""
 

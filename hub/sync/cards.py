@@ -9,8 +9,15 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 from sqlmodel import Session, select
 
-from connectors.base import LICENSE_CHECK, ConnectionReport, SourceConnector, SyncSettings, describe_validation_error
-from connectors.registry import connector_class
+from connectors.base import (
+    LICENSE_CHECK,
+    ConnectionReport,
+    RemoteSettings,
+    SourceConnector,
+    SyncSettings,
+    describe_validation_error,
+)
+from connectors.registry import connector_class, role_of
 from hub.platform import audit
 from hub.platform.errors import InputError
 from hub.platform.models import Connector
@@ -129,9 +136,37 @@ def update_settings(
     return card
 
 
-def settings_of(card: Connector) -> SyncSettings:
+def require_syncable(card: Connector) -> Connector:
+    """The card, if a sync of it may start now (it is active).
+
+    Raises:
+        CardError: the card is not active, naming its status and the fix.
+    """
+    if card.status != "active":
+        raise CardError(f"connector {card.name!r} is {card.status}; activate it before syncing")
+    return card
+
+
+def role(card: Connector) -> str:
+    """What the card's system is to the hub: ``psa``, ``erp`` or ``gateway`` (its kind says)."""
+    return role_of(card.kind)
+
+
+def settings_of(card: Connector) -> RemoteSettings:
     """The card's settings, validated by its kind (what :func:`instantiate` hands the connector)."""
     return connector_class(card.kind).settings_model.model_validate(card.settings)
+
+
+def sync_settings_of(card: Connector) -> SyncSettings:
+    """The settings of a card that syncs (paging, lookback, reconcile cadence).
+
+    Raises:
+        CardError: the card's kind has nothing to sync (a payment gateway).
+    """
+    settings = settings_of(card)
+    if not isinstance(settings, SyncSettings):
+        raise CardError(f"connector {card.name!r} ({card.kind}) has nothing to sync")
+    return settings
 
 
 def instantiate(card: Connector, **kwargs: Any) -> SourceConnector:

@@ -10,8 +10,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from hub.platform.models import Connector, Organisation, OrganisationLink, stored_id
-
-PSA_KIND = "bms"
+from hub.sync import cards
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,6 @@ def customer_sides(s: Session, organisation_id: int | None) -> CustomerSides:
     linked_id = linked_organisation_id(s, stored_id(org))
     linked = s.get(Organisation, linked_id) if linked_id is not None else None
     card = s.get(Connector, org.connector_id)
-    if card is not None and card.kind == PSA_KIND:
+    if card is not None and cards.role(card) == "psa":
         return CustomerSides(org, linked)
     return CustomerSides(linked, org)

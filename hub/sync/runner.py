@@ -105,8 +105,10 @@ def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | Non
         card = s.exec(select(Connector).where(Connector.name == name).with_for_update()).first()
         if card is None:
             raise SyncError(f"no connector named {name!r} in {environment}")
-        if card.status != "active":
-            raise SyncError(f"connector {name!r} is {card.status}; activate it before syncing")
+        try:
+            cards.require_syncable(card)
+        except cards.CardError as exc:  # a run of a deactivated card fails as a sync
+            raise SyncError(str(exc)) from None
         now = utcnow()
         for other in s.exec(select(SyncRun).where(SyncRun.connector_id == card.id, SyncRun.status == "running")):
             if _alive(other.runner) and now - other.heartbeat_at < STALE_AFTER:
@@ -194,7 +196,7 @@ def sync_stream(
             spec,
             cursor=state.cursor,
             last_reconciled_at=state.last_reconciled_at,
-            settings=cards.settings_of(card),
+            settings=cards.sync_settings_of(card),
             force_full=full,
             now=utcnow(),
         )

@@ -14,6 +14,7 @@ from hub.access import users
 from hub.billing import actions, generation, plans, setup
 from hub.billing.rules import dashboard, errors
 from hub.collections import collect, collect_settings, dunning, payments
+from hub.collections import dunning_settings as dunning_config
 from hub.collections import notification_settings as notify_settings
 from hub.collections import unpaid as unpaid_list
 from hub.collections.rules import CollectionRuleError
@@ -244,7 +245,7 @@ def put_collection_settings(actor: Actor, body: CollectionSettingsIn | Collectio
 
 
 def dunning_settings(actor: Actor) -> dict[str, Any]:
-    return actor.call(dunning.get_settings).as_dict()
+    return actor.call(dunning_config.get_settings).as_dict()
 
 
 def update_dunning(actor: Actor, body: DunningSettingsIn | DunningSettingsFormIn) -> dict[str, Any]:
@@ -255,7 +256,7 @@ def update_dunning(actor: Actor, body: DunningSettingsIn | DunningSettingsFormIn
     if changes.get("penalty_percent") is not None:
         changes["penalty_percent"] = str(changes["penalty_percent"])
     with actor.session() as s:
-        return dunning.update_settings(s, **changes).as_dict()
+        return dunning_config.update_settings(s, **changes).as_dict()
 
 
 def notification_settings(actor: Actor) -> dict[str, Any]:

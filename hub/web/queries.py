@@ -36,6 +36,7 @@ from hub.platform.models import (
     SubscriptionPlan,
     SyncRun,
 )
+from hub.sync.customers import linked_organisation_id
 
 PAGE_SIZE = 200
 Row = TypeVar("Row", bound=tuple[Any, ...])
@@ -204,7 +205,7 @@ def payment_panel(s: Session, org_id: int) -> dict[str, Any]:
                                                   col(CardRequest.status) == "sent")
                         .order_by(col(CardRequest.id).desc())).scalars()
     method = payments.active_method(s, org_id)
-    linked_id = None if method is not None else payments.linked_organisation_id(s, org_id)
+    linked_id = None if method is not None else linked_organisation_id(s, org_id)
     linked = payments.active_method(s, linked_id) if linked_id is not None else None
     return {"organisation_id": org.id, "method": payment_method_view(method),
             "linked_method": payment_method_view(linked),  # pays this customer's invoices while it has none

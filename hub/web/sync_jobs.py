@@ -36,9 +36,7 @@ class SyncJobs:
 
     def start(self, actor: Actor, name: str, *, full: bool = False) -> SyncJob:
         with actor.session() as s:
-            card = cards.get(s, name)
-            if card.status != "active":
-                raise cards.CardError(f"connector {name!r} is {card.status}; activate it before syncing")
+            cards.require_syncable(cards.get(s, name))
         key = (actor.environment, name)
         with self._lock:
             job = self._jobs.get(key)

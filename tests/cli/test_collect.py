@@ -9,7 +9,7 @@ import pytest
 
 from connectors.sandbox.bluesnap import fill_card_form
 from tests.cli.runner import run
-from tests.hub.collect_world import World, customer, invoice, world  # noqa: F401
+from tests.collections.collect_world import World, customer, invoice, world  # noqa: F401
 
 
 def test_capture_a_card_list_it_and_pay_an_invoice_from_the_command_line(

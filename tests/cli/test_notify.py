@@ -8,8 +8,8 @@ from datetime import date
 
 from hub.platform.db import session
 from tests.cli.runner import run
-from tests.hub.collections.conftest import smtp_server  # noqa: F401  (fixture)
-from tests.hub.notify_builders import SMTP_FROM, bms_card, contact, invoice, organisation
+from tests.collections.conftest import smtp_server  # noqa: F401  (fixture)
+from tests.collections.notify_builders import SMTP_FROM, bms_card, contact, invoice, organisation
 
 
 def test_settings_are_shown_changed_and_bad_names_refused(data_dir, monkeypatch, capsys) -> None:

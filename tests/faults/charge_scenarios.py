@@ -16,9 +16,9 @@ from hub.platform.db import session
 from hub.platform.models import Charge, Connector, InvoiceCollection
 from hub.platform.settings import get_settings
 from hub.sync import cards
+from tests.collections.collect_world import ENV, World, capture_card, customer, invoice
 from tests.faults.harness import Ctx, cashrail, drop_hub_connections, kill_mid_run, put, repeatedly, wait_for
 from tests.faults.matrix import scenario
-from tests.hub.collect_world import ENV, World, capture_card, customer, invoice
 
 DUE = date(2012, 8, 10)
 RUN = ("collect", "run", "--date", DUE.isoformat(), "--json")

@@ -22,9 +22,9 @@ from hub.collections.rules.notifications import delivery_key
 from hub.platform.db import session
 from hub.platform.models import NotificationDelivery, NotificationMessage
 from hub.platform.settings import get_settings
+from tests.collections.notify_builders import SMTP_FROM, bms_card, contact, organisation
 from tests.faults.harness import Ctx, cashrail, drop_hub_connections, kill_mid_run, put, repeatedly, wait_for
 from tests.faults.matrix import scenario
-from tests.hub.notify_builders import SMTP_FROM, bms_card, contact, organisation
 
 ENV = "sandbox"
 NOTIFICATIONS = 6

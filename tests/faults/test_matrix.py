@@ -11,6 +11,7 @@ import pytest
 from connectors.sandbox.bms import SandboxServer as BmsSandbox
 from connectors.sandbox.business_central import SandboxServer as ErpSandbox
 from connectors.sandbox.mail import MailSandbox
+from tests.collections.collect_world import world  # noqa: F401  (the charge row's gateway, PSA and customers)
 from tests.faults import (  # noqa: F401  (they register their scenarios)
     charge_scenarios,
     erp_scenarios,
@@ -19,7 +20,6 @@ from tests.faults import (  # noqa: F401  (they register their scenarios)
 )
 from tests.faults.harness import Ctx
 from tests.faults.matrix import SCENARIOS
-from tests.hub.collect_world import world  # noqa: F401  (the charge row's gateway, PSA and customers)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from flows.collections import collect_payments
 from hub.platform.db import session
 from hub.platform.models import Charge
-from tests.hub.collect_world import ENV, World, capture_card, customer, invoice, world  # noqa: F401
+from tests.collections.collect_world import ENV, World, capture_card, customer, invoice, world  # noqa: F401
 
 
 def test_the_flow_charges_due_invoices_records_them_and_leaves_a_table(world: World, prefect_backend: str) -> None:

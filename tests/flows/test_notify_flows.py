@@ -20,7 +20,7 @@ from hub.platform.db import session
 from hub.platform.models import Contact, NotificationMessage
 from hub.sync import cards
 from tests import factories
-from tests.hub.collections.conftest import smtp_server  # noqa: F401  (fixture)
+from tests.collections.conftest import smtp_server  # noqa: F401  (fixture)
 
 AS_OF = date(2026, 1, 7)  # 61 days after the sandbox's latest due date: every unpaid invoice is Overdue 3
 

@@ -21,7 +21,7 @@ from connectors.sandbox.business_central import SandboxServer as BcSandbox
 from connectors.sandbox.net import bind_socket, serve_in_thread
 from hub.platform.db import session
 from hub.platform.models import Connector, Organisation, Product
-from tests.hub.collect_world import World, customer, invoice, world  # noqa: F401
+from tests.collections.collect_world import World, customer, invoice, world  # noqa: F401
 from tests.web.conftest import ADMIN, Web
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("hub_db", ["sqlite"], indirect=True)]

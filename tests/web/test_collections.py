@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connectors.sandbox.bluesnap import fill_card_form
-from tests.hub.collect_world import World, capture_card, customer, invoice, world  # noqa: F401
+from tests.collections.collect_world import World, capture_card, customer, invoice, world  # noqa: F401
 from tests.web.conftest import USER, Web, post_form
 
 APPROVE, HARD = "4111111111111111", "4000000000000069"

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from hub.platform.errors import InputError
+from hub.platform.errors import InputError, RuleError
 
 
-class BillingRuleError(InputError):
+class BillingRuleError(RuleError):
     """A billing rule was broken; ``field`` names what, ``reason`` says why in plain words.
 
     It is a ``ValueError``, so callers that only care about bad input can catch that.
     """
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")
 
 
 class SubscriptionError(InputError):

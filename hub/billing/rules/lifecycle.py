@@ -9,7 +9,7 @@ from typing import Literal
 from hub.billing.rules.domain import ActionStatus, BillingPeriod, ContractDefinition
 from hub.billing.rules.errors import BillingRuleError
 from hub.billing.rules.generator import effective_end
-from hub.billing.rules.periods import add_months
+from hub.platform.calendar import add_months
 
 S = ActionStatus
 

@@ -6,12 +6,12 @@ monthly plan anchored on Jan 31 bills Feb 28/29, Mar 31, Apr 30, ...
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from hub.billing.rules.domain import BillingPeriod, BillingPeriodType, PeriodUnit
 from hub.billing.rules.errors import BillingRuleError
+from hub.platform.calendar import add_months
 
 _NAMED_MONTHS: dict[BillingPeriodType, int] = {
     BillingPeriodType.MONTHLY: 1,
@@ -30,19 +30,6 @@ class Period:
     end: date
 
 
-def add_months(anchor: date, months: int) -> date:
-    """Return ``anchor`` moved by ``months`` (may be negative), keeping the anchor's day.
-
-    The day is clamped to the end of the target month: Jan 31 + 1 -> Feb 28 (Feb 29 in leap
-    years), Jan 31 + 2 -> Mar 31.
-    """
-    index = anchor.year * 12 + (anchor.month - 1) + months
-    year, month0 = divmod(index, 12)
-    month = month0 + 1
-    day = anchor.day
-    if day > 28:  # only these days can overflow a month
-        day = min(day, calendar.monthrange(year, month)[1])
-    return date(year, month, day)
 
 
 def period_step(billing: BillingPeriod) -> tuple[PeriodUnit, int]:

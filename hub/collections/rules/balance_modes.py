@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from hub.billing.rules.amounts import round_money
+from connectors.money import round_money
 from hub.collections.rules.errors import CollectionRuleError, require_decimal
 
 

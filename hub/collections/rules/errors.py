@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hub.billing.rules.errors import BillingRuleError
-from hub.platform.errors import InputError
+from hub.platform.errors import InputError, RuleError
 
 
-class CollectionRuleError(BillingRuleError):
+class CollectionRuleError(RuleError):
     """A collection, dunning or notification rule was broken; ``field`` names what, ``reason`` why.
 
-    A :class:`~hub.billing.errors.BillingRuleError` (so a ``ValueError``): callers that catch
-    bad input of the billing engine catch this too.
+    A :class:`~hub.platform.errors.RuleError` (so a ``ValueError``), like billing's rule errors.
     """
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from hub.billing.rules.amounts import minor_units, round_money
+from connectors.money import minor_units, round_money
 
 #: currency code -> symbol; other codes are written as the code itself ("SEK 10.00")
 SYMBOLS: dict[str, str] = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-from hub.billing.rules.periods import add_months
 from hub.collections.rules.errors import CollectionRuleError
+from hub.platform.calendar import add_months
 
 #: Gateway decline names (BlueSnap ``errorName``) that no retry can fix.
 HARD_DECLINE_CODES: frozenset[str] = frozenset(

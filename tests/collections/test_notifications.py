@@ -21,8 +21,8 @@ from hub.collections.rules import CollectionRuleError, Notification, Notificatio
 from hub.platform import runlock
 from hub.platform.db import get_engine, session
 from hub.platform.models import NotificationDelivery, NotificationMessage
-from tests.hub.collections.conftest import LoopbackSmtp, smtp_server  # noqa: F401  (fixture)
-from tests.hub.notify_builders import SMTP_FROM, bms_card, contact, erp_card, link, organisation
+from tests.collections.conftest import LoopbackSmtp, smtp_server  # noqa: F401  (fixture)
+from tests.collections.notify_builders import SMTP_FROM, bms_card, contact, erp_card, link, organisation
 
 
 def smtp(server: LoopbackSmtp) -> SmtpSettings:

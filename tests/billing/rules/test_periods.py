@@ -4,7 +4,8 @@ import pytest
 
 from hub.billing.rules.domain import BillingPeriod, BillingPeriodType, PeriodUnit
 from hub.billing.rules.errors import BillingRuleError
-from hub.billing.rules.periods import Period, add_months, period_step, periods
+from hub.billing.rules.periods import Period, period_step, periods
+from hub.platform.calendar import add_months
 
 from .builders import HALF_YEARLY, MONTHLY, QUARTERLY, YEARLY, other
 

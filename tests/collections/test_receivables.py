@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from hub.collections import dunning, unpaid
 from hub.platform.db import session
-from tests.hub.notify_builders import bms_card, invoice, organisation
+from tests.collections.notify_builders import bms_card, invoice, organisation
 
 DUE = date(2026, 9, 1)
 

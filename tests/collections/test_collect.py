@@ -18,7 +18,7 @@ from hub.collections.rules.errors import CollectError
 from hub.platform.db import session
 from hub.platform.models import Charge, Connector, InvoiceCollection, NotificationMessage
 from hub.sync import cards
-from tests.hub.collect_world import ENV, World, capture_card, customer, invoice, world  # noqa: F401
+from tests.collections.collect_world import ENV, World, capture_card, customer, invoice, world  # noqa: F401
 
 AUG = {d: date(2012, 8, d) for d in range(1, 32)}
 APPROVE, SOFT_THEN_APPROVE, SOFT, HARD = "4111111111111111", "4000000000000341", "4000000000009995", "4000000000000069"

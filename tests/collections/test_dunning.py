@@ -13,14 +13,14 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.sandbox.business_central import SandboxServer, ssl_context_from
-from hub.collections import dunning
+from hub.collections import dunning, dunning_settings
 from hub.collections.outbox import notification_of
 from hub.collections.rules import CollectionRuleError
 from hub.platform.db import session
 from hub.platform.models import InvoiceCollection, NotificationMessage, PaymentMethod
 from hub.platform.types import utcnow
 from hub.sync import cards
-from tests.hub.notify_builders import bms_card, invoice, organisation
+from tests.collections.notify_builders import bms_card, invoice, organisation
 
 DUE = date(2026, 9, 1)
 
@@ -106,26 +106,26 @@ def test_a_partly_collected_invoice_is_dunned_for_what_is_left(psa_invoice) -> N
 def test_settings_change_the_levels_and_bad_ones_name_the_field(psa_invoice) -> None:
     with session("sandbox") as s:
         with pytest.raises(CollectionRuleError, match="colour"):
-            dunning.update_settings(s, colour="red")
+            dunning_settings.update_settings(s, colour="red")
         with pytest.raises(CollectionRuleError, match="levels"):
-            dunning.update_settings(s, levels=[30, 10])
+            dunning_settings.update_settings(s, levels=[30, 10])
         with pytest.raises(CollectionRuleError, match="enabled"):
-            dunning.update_settings(s, enabled="no")
+            dunning_settings.update_settings(s, enabled="no")
         with pytest.raises(CollectionRuleError, match="penalty_percent"):
-            dunning.update_settings(s, penalty_percent="five")
+            dunning_settings.update_settings(s, penalty_percent="five")
         with pytest.raises(CollectionRuleError, match="penalty.at_level"):
-            dunning.update_settings(s, levels=[10, 20], penalty_level=3)
+            dunning_settings.update_settings(s, levels=[10, 20], penalty_level=3)
         with pytest.raises(CollectionRuleError, match="penalty_level"):
-            dunning.update_settings(s, penalty_level=0)
+            dunning_settings.update_settings(s, penalty_level=0)
         with pytest.raises(CollectionRuleError, match="levels"):
-            dunning.update_settings(s, levels=[15, 10**20])
+            dunning_settings.update_settings(s, levels=[15, 10**20])
         with pytest.raises(CollectionRuleError, match="card_expiry_days"):
-            dunning.update_settings(s, card_expiry_days=10**20)
-        dunning.update_settings(s, levels=[5, 10], penalty_percent=None)
+            dunning_settings.update_settings(s, card_expiry_days=10**20)
+        dunning_settings.update_settings(s, levels=[5, 10], penalty_percent=None)
     report = dunning.run("sandbox", day(12))
     assert [n["level"] for n in report.notices] == [2] and report.penalties == []
     with session("sandbox") as s:
-        dunning.update_settings(s, enabled=False)
+        dunning_settings.update_settings(s, enabled=False)
     assert dunning.run("sandbox", day(90)).enabled is False and len(outbox()) == 1
 
 
@@ -161,7 +161,7 @@ def test_a_business_central_penalty_is_one_posted_invoice_even_when_the_answer_i
         card.status = "active"
         org = organisation(s, card, customer["id"], customer["displayName"], raw={})
         inv = invoice(s, org, "SI-9", "200.00", DUE, currency="USD")
-        dunning.update_settings(s, penalty_item=item["number"])
+        dunning_settings.update_settings(s, penalty_item=item["number"])
     admin.put("/_admin/faults", json={"rate_timeout_after_apply": 1.0}).raise_for_status()
 
     report = dunning.run("sandbox", day(61))

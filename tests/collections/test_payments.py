@@ -11,7 +11,7 @@ from hub.collections import payments
 from hub.collections.payments import PaymentMethodError
 from hub.platform.db import session
 from hub.platform.models import AuditEntry, CardRequest, Invoice, NotificationMessage, OrganisationLink
-from tests.hub.collect_world import ENV, World, capture_card, customer, invoice, world  # noqa: F401
+from tests.collections.collect_world import ENV, World, capture_card, customer, invoice, world  # noqa: F401
 
 
 def _notifications(kind: str) -> list[NotificationMessage]:
