@@ -3,7 +3,7 @@
     python -m bench.billing --plans 10000 --lines 3 --months 12
 
 Published monthly plans with ``--lines`` lines each, ``--months`` periods due: the first
-run of ``hub.subscriptions.run_generator`` (what the harp-connect flow calls) creates one
+run of ``hub.billing.generation.run_generator`` (what the harp-connect flow calls) creates one
 action per line and month; the second run over the same data creates nothing. The store
 floor inserts the very rows the first run stored with one plain executemany into an empty
 database of the same engine and schema. No sandbox is needed: generating touches no ERP.

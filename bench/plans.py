@@ -1,7 +1,7 @@
 """Published subscription plans in bulk, as setup for the billing and posting benchmarks.
 
 Setup is not measured, so plans and lines go in with plain inserts; the reason code and
-program type go through ``hub.subscriptions`` like any user's.
+program type go through ``hub.billing.plans`` like any user's.
 """
 
 from __future__ import annotations

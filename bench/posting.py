@@ -5,7 +5,7 @@
 Business Central allows 6,000 requests per 5 minutes; the run scales the window down
 (``--rate-limit`` per ``--window`` seconds, the same 20 requests/s by default) on both the
 sandbox (``/_admin/limits``) and the connector card. ``--orders`` one-line plans each get one
-Generate Sales Order action; ``hub.posting.firm`` then ``hub.posting.post`` (what the
+Generate Sales Order action; ``hub.billing.posting.firm`` then ``hub.billing.posting.post`` (what the
 firm-actions and post-actions flows call) turn each into an ERP sales order and its
 invoice. The sandbox's ``/_admin`` endpoints count the requests, the 429s and the documents.
 """

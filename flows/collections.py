@@ -1,5 +1,5 @@
 """The ``collect-payments`` flow (seeds 000, 001): charge what is due, settle and record the rest.
-Orchestration only; the rules and the once-per-key guarantees live in :mod:`hub.collect`."""
+Orchestration only; the rules and the once-per-key guarantees live in :mod:`hub.collections.collect`."""
 
 from __future__ import annotations
 

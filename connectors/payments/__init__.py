@@ -6,7 +6,7 @@ Public API (everything else is internal)::
 
     gw = BlueSnapConnector(BlueSnapSettings(environment_url=..., username=..., merchant_id=...),
                            BlueSnapSecrets(password=SecretStr(...), ipn_secret=SecretStr(...)))
-    # or, from a connector card: hub.cards.instantiate(card)
+    # or, from a connector card: hub.sync.cards.instantiate(card)
 
     entry = gw.start_card_entry()                 # CardEntry(pf_token, page_url): send page_url to the contact
     card = gw.create_vaulted_shopper(pf_token=entry.pf_token, first_name="Ada", last_name="Lovelace",

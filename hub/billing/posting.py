@@ -1,7 +1,7 @@
 """Firm and post subscription actions into the ERP: exactly one document per action.
 
 Each action is first moved to Firming/Posting in its own short transaction (so a run killed
-mid-way leaves it visibly there). Then a second transaction claims the row (hub.claims:
+mid-way leaves it visibly there). Then a second transaction claims the row (hub.platform.claims:
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the single write lock on SQLite) and holds it across
 the ERP call and the recording of its outcome: a concurrent worker skips an action another one
 is working on, and a worker's crash releases the row to the next run, which finishes it by

@@ -4,7 +4,7 @@ Services that see something worth telling a customer (a payment taken or decline
 scheduled, an overdue level reached, a card about to expire, a payment method added or
 removed) call :func:`enqueue` inside their own transaction, so the notification is stored
 together with the change that caused it. The ``deliver-notifications`` flow turns each row
-into an e-mail and/or a PSA ticket (:mod:`hub.notifications`).
+into an e-mail and/or a PSA ticket (:mod:`hub.collections.notifications`).
 """
 
 from __future__ import annotations

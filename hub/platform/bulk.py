@@ -8,7 +8,7 @@ reference counting as soon as a page is stored; the collector is only for cycles
 work hardly makes, so while any bulk work runs the youngest generation is collected every
 50,000 allocations instead. Nested and concurrent uses (a sync's streams run at once) share
 one setting; the last to finish restores what was there before. It also pins the C
-allocator's thresholds (``hub.allocator.tune``), so freed page buffers go back to the system.
+allocator's thresholds (``hub.platform.allocator.tune``), so freed page buffers go back to the system.
 
 The few cycles there are still matter in a long run: SQLAlchemy statements and their bound
 parameters, tenacity's retry state, exceptions with their tracebacks. A page's work outlives

@@ -1,4 +1,4 @@
-"""``hub.db.insert_many``, the bulk insert of a billing run's actions and a sync's rows: on SQLite
+"""``hub.platform.db.insert_many``, the bulk insert of a billing run's actions and a sync's rows: on SQLite
 and PostgreSQL it stores exactly what SQLAlchemy's own ``insert()`` stores."""
 
 from __future__ import annotations

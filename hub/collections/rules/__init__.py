@@ -17,7 +17,7 @@ returns values; the hub's services and flows store and send what they say. Bad i
   :func:`render`, :func:`invoice_footer_note`, :func:`format_money`,
   :func:`card_expiry_notice_due` (when to warn of an expiring card).
 
-The SMTP sender is :mod:`hub.mailer` (``SmtpSettings``, ``compose``, ``send``).
+The SMTP sender is :mod:`hub.collections.mailer` (``SmtpSettings``, ``compose``, ``send``).
 """
 
 from hub.collections.rules.balance_modes import (

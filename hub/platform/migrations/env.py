@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the engine handed over by :func:`hub.db.upgrade_schema`."""
+"""Alembic environment: runs on the engine handed over by :func:`hub.platform.db.upgrade_schema`."""
 
 from alembic import context
 from sqlmodel import SQLModel
