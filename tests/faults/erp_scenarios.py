@@ -35,7 +35,10 @@ BEFORE = {"firm": ActionStatus.NOT_FIRMED, "post": ActionStatus.FIRMED}
 
 
 def _admin(server: SandboxServer) -> httpx.Client:
-    return httpx.Client(base_url=server.url, verify=ssl_context_from(server.ca_path), timeout=30)
+    # No idle connections kept: a scenario can hold its admin client longer than uvicorn's 5 s
+    # keep-alive, and a request racing the server's close of an idle connection is lost unread.
+    return httpx.Client(base_url=server.url, verify=ssl_context_from(server.ca_path), timeout=30,
+                        limits=httpx.Limits(max_keepalive_connections=0))
 
 
 def _due(ctx: Ctx, operation: str) -> SandboxServer:
