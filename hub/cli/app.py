@@ -26,7 +26,7 @@ from hub.cli import (
     sync,
     users,
 )
-from hub.cli.common import err
+from hub.cli.common import err, error_line
 
 app = typer.Typer(help="Cashrail: the open-source work-to-cash integration hub.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -64,10 +64,10 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
     try:
         fn()
     except (CashrailError, UnknownKindError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        error_line(exc)
         return 1
     except ApiError as exc:
-        err.print(f"[red]error:[/red] the remote system answered: {exc}", highlight=False)
+        error_line(f"the remote system answered: {exc}")
         return 1
     except KeyboardInterrupt:
         err.print("[red]interrupted[/red]")
@@ -76,9 +76,9 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
         from sqlalchemy.exc import OperationalError
 
         if isinstance(exc, OperationalError):
-            err.print(f"[red]error:[/red] the hub database is unreachable: {type(exc.orig).__name__}", highlight=False)
+            error_line(f"the hub database is unreachable: {type(exc.orig).__name__}")
         else:
-            err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+            error_line(f"{type(exc).__name__}: {exc}")
         return 1
     return 0
 

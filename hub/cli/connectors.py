@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
-from rich.table import Table
 
 from connectors.base import ConnectionReport
 from hub.cli.common import (
     BareJsonOption,
     EnvOption,
+    Table,
     cli_session,
     confirm_delete,
     env_name,
@@ -159,8 +159,7 @@ def _run_test(name: str, env: str | None) -> ConnectionReport:
     """Test Connection of a card, printing each check and any missing permission."""
     with cli_session(env) as s:
         card = cards.get(s, name)
-    with cards.instantiate(card) as connector:
-        report = connector.test_connection()
+    report = cards.test_connection(card)
     for check in report.checks:
         mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
         out.print(f"{mark} {check.name}: {check.detail}", highlight=False)

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from hub.cli.common import BareJsonOption, EnvOption, cli_actor, cli_session, err, fail, out, print_json
+from hub.cli.common import BareJsonOption, EnvOption, Table, cli_actor, cli_session, err, fail, out, print_json
 from hub.platform import audit, keys
 from hub.platform import backup as backups
 from hub.platform.settings import get_settings

@@ -22,11 +22,13 @@ from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event,
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlmodel import Session
 
+from hub.platform import redact
 from hub.platform.errors import CashrailError
 from hub.platform.models import EnvScoped
 from hub.platform.settings import ENVIRONMENTS, Settings, get_settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+redact.install()  # every flush and log record of a process that opens the store is scrubbed
 
 _engines: dict[str, Engine] = {}
 _upgraded: set[str] = set()
@@ -127,6 +129,7 @@ def _make_engine(url: str) -> Engine:
 def get_engine(settings: Settings | None = None, *, upgrade: bool = True) -> Engine:
     """The engine for the configured hub store, upgraded to the latest schema once."""
     settings = settings or get_settings()
+    redact.remember([settings.secret_key, settings.smtp_password])
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 
+from hub.platform import redact
 from hub.platform.errors import CashrailError
 from hub.platform.settings import Settings, get_settings
 
@@ -79,6 +80,7 @@ def _read_or_create_key_file(path: Path) -> bytes:
 def encrypt_secrets(secrets: dict[str, SecretStr], settings: Settings | None = None) -> str:
     """Encrypt a mapping of secret values into one opaque token."""
     plain = {name: value.get_secret_value() for name, value in secrets.items()}
+    redact.remember(plain.values())
     return key_ring(settings).encrypt(json.dumps(plain).encode()).decode()
 
 
@@ -93,4 +95,5 @@ def decrypt_secrets(token: str, settings: Settings | None = None) -> dict[str, S
             "stored connector secrets cannot be decrypted with the current key "
             "(was CASHRAIL_SECRET_KEY or the data dir's secret.key changed?)"
         ) from None
+    redact.remember(plain.values())
     return {name: SecretStr(value) for name, value in plain.items()}

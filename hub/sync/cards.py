@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from connectors.base import (
     LICENSE_CHECK,
+    Check,
     ConnectionReport,
     RemoteSettings,
     SourceConnector,
@@ -18,7 +19,7 @@ from connectors.base import (
     describe_validation_error,
 )
 from connectors.registry import connector_class, role_of
-from hub.platform import audit
+from hub.platform import audit, redact
 from hub.platform.errors import InputError
 from hub.platform.models import Connector
 from hub.platform.security import decrypt_secrets, encrypt_secrets
@@ -121,10 +122,19 @@ def all_cards(s: Session) -> list[Connector]:
 def update_settings(
     s: Session, name: str, settings: dict[str, Any] | None = None, secrets: dict[str, SecretStr] | None = None
 ) -> Connector:
-    """Change a card's settings: only while it is not active (seed 003)."""
+    """Change a card's settings: only while it is not active (seed 003).
+
+    A change of where the card connects (a URL or host setting) needs every secret given
+    again: the stored ones were meant for the old address and are never sent to a new one.
+    """
     card = get(s, name)
     if card.status == "active":
         raise CardError(f"connector {name!r} is active; deactivate it before changing its settings")
+    moved = address_changes(card.kind, card.settings, settings or {})
+    missing = sorted(set(connector_class(card.kind).secrets_model.model_fields) - set(secrets or {}))
+    if moved and missing:
+        raise CardError(f"changing {', '.join(moved)} of connector {name!r} needs its secrets entered again "
+                        f"({', '.join(missing)}): the stored ones are never sent to a new address")
     merged_secrets = {**decrypt_secrets(card.secrets_encrypted), **(secrets or {})}
     merged, merged_secrets = validate(card.kind, {**card.settings, **(settings or {})}, merged_secrets)
     audit.record(s, "connector.edit", "connector", name, before=card.settings, after=merged,
@@ -134,6 +144,20 @@ def update_settings(
     card.updated_at = utcnow()
     s.add(card)
     return card
+
+
+def address_changes(kind: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The URL/host settings of a ``kind`` card that ``after`` changes (normalised as stored)."""
+    cls = connector_class(kind)
+    fields = getattr(cls.settings_model, "url_fields", ())
+    given = {f: after[f] for f in fields if f in after}
+    if not given:
+        return []
+    try:
+        new = cls.settings_model.model_validate({**before, **after}).model_dump(mode="json")
+    except ValidationError:
+        return []  # validate() names the bad field
+    return [f for f in given if new.get(f) != before.get(f)]
 
 
 def require_syncable(card: Connector) -> Connector:
@@ -176,6 +200,13 @@ def instantiate(card: Connector, **kwargs: Any) -> SourceConnector:
     secrets = cls.secrets_model.model_validate(decrypt_secrets(card.secrets_encrypted))
     construct: Callable[..., SourceConnector] = cls  # each kind's own (settings, secrets, ...) constructor
     return construct(settings, secrets, **kwargs)
+
+
+def test_connection(card: Connector) -> ConnectionReport:
+    """Test Connection of a card; the checks' details are scrubbed of every secret."""
+    with instantiate(card) as connector:
+        report = connector.test_connection()
+    return ConnectionReport([Check(c.name, c.ok, redact.scrub(c.detail), c.permission) for c in report.checks])
 
 
 def set_status(s: Session, name: str, status: str, error: str | None = None) -> Connector:

@@ -21,6 +21,7 @@ from connectors.http import ApiError
 from connectors.registry import UnknownKindError
 from hub.platform.db import get_engine
 from hub.platform.errors import CashrailError
+from hub.platform.redact import scrub
 from hub.platform.settings import Settings, get_settings
 from hub.web import api, pages
 from hub.web.auth import CurrentActor, LoginLimiter, NotSignedInError, authorize
@@ -111,6 +112,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 def _error(request: Request, status: int, message: str, *, flash_back: bool = False) -> Response:
+    message = scrub(message)  # a remote system's answer may echo a secret
     if _is_api(request):
         return JSONResponse({"detail": message}, status_code=status)
     if flash_back and request.method == "POST":
