@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     role: Literal["Administrator", "User"] = Field(
         default="Administrator", description="The seed-003 role CLI commands act with (users of the web app have their own)."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For the web app believes "
+                                          '(JSON list, e.g. ["127.0.0.1"]); none by default.')
     tier: str = Field(default="connect1000", description="Subscription tier: its monthly action allowance.")
 
     # the outgoing mail server (CASHRAIL_SMTP_*); validated as a whole by hub.collections.mailer

@@ -22,8 +22,9 @@ from connectors.registry import UnknownKindError
 from hub.platform.db import get_engine
 from hub.platform.errors import CashrailError
 from hub.platform.redact import scrub
+from hub.platform.served import UI_PATH
 from hub.platform.settings import Settings, get_settings
-from hub.web import api, pages
+from hub.web import api, pages, prefect_ui
 from hub.web.auth import CurrentActor, LoginLimiter, NotSignedInError, authorize
 from hub.web.render import HERE, back, page, redirect
 from hub.web.sync_jobs import SyncJobs
@@ -56,11 +57,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for area in pages.AREAS:
         app.include_router(area.router, include_in_schema=False)
     app.include_router(api.router, prefix="/api")
+    app.include_router(prefect_ui.router)
     return app
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api")
+    return request.url.path.startswith(("/api", f"{UI_PATH}/api"))
 
 
 def _add_error_handlers(app: FastAPI) -> None:
