@@ -73,9 +73,11 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
         err.print("[red]interrupted[/red]")
         return 130
     except Exception as exc:  # the last line of defence: never a traceback with secrets
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import IntegrityError, OperationalError
 
-        if isinstance(exc, OperationalError):
+        if isinstance(exc, IntegrityError):  # never the SQL statement or its parameters
+            error_line("that conflicts with a record the hub already has (a name already used?)")
+        elif isinstance(exc, OperationalError):
             error_line(f"the hub database is unreachable: {type(exc.orig).__name__}")
         else:
             error_line(f"{type(exc).__name__}: {exc}")

@@ -210,6 +210,8 @@ def connectors_edit(
             fail(f"--set expects setting=value, got {item!r}")
         settings[key.strip()] = value
     secrets = {k: SecretStr(typer.prompt(k, hide_input=True)) for k in secret or []}
+    if any(not v.get_secret_value() for v in secrets.values()):
+        fail("a secret cannot be empty")
     with cli_session(env) as s:
         cards.update_settings(s, name, settings, secrets)
     out.print(f"Connector [bold]{name}[/bold] updated.")

@@ -56,18 +56,34 @@ class CardSpec:
             raise CardError(f"the connector file lacks {', '.join(missing)}")
         if not isinstance(data["settings"], dict) or not isinstance(data["secrets"], dict):
             raise CardError("settings and secrets must be JSON objects")
+        for key in ("name", "kind", "environment"):
+            if not isinstance(data[key], str):
+                raise CardError(f"the connector file's {key} must be a string, not {json_type(data[key])}")
+        for key, value in data["secrets"].items():
+            if not isinstance(value, str) or not value:  # never the text "None" stored as a password
+                raise CardError(f"secret {key} must be a non-empty string, not {json_type(value)}")
         return cls(
-            name=str(data["name"]),
-            kind=str(data["kind"]),
-            environment=str(data["environment"]),
+            name=data["name"],
+            kind=data["kind"],
+            environment=data["environment"],
             settings=dict(data["settings"]),
-            secrets={k: SecretStr(str(v)) for k, v in data["secrets"].items()},
+            secrets={k: SecretStr(v) for k, v in data["secrets"].items()},
         )
+
+
+def json_type(value: Any) -> str:
+    """How a JSON value is called in a message (its type, never its content: it may be a secret)."""
+    return {type(None): "null", bool: "true/false", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def validate(kind: str, settings: dict[str, Any], secrets: dict[str, SecretStr]) -> tuple[dict[str, Any], dict[str, SecretStr]]:
     """Check settings and secrets against the kind's models; errors name each field."""
     cls = connector_class(kind)
+    unknown_settings = set(settings) - set(cls.settings_model.model_fields)
+    if unknown_settings:
+        raise CardError(f"unknown settings for {kind}: {', '.join(sorted(unknown_settings))} "
+                        f"(known: {', '.join(cls.settings_model.model_fields)})")
     try:
         parsed = cls.settings_model.model_validate(settings)
     except ValidationError as exc:
