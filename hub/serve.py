@@ -31,7 +31,7 @@ from pydantic import SecretStr
 
 from hub.platform import prefect_env
 from hub.platform.served import UI_PATH, Served, ServeError, recorded, running, state_path, write_state
-from hub.platform.settings import get_settings
+from hub.platform.settings import get_settings, private_dir
 
 if TYPE_CHECKING:
     import uvicorn
@@ -87,7 +87,7 @@ def serve(host: str = "127.0.0.1", prefect_port: int = 4200, web_port: int = 800
           on_ready: Callable[[Served], None] | None = None, stop: threading.Event | None = None) -> None:
     """Run everything until ``stop`` is set (or SIGINT/SIGTERM)."""
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     other = running()
     if other is not None:
         raise ServeError(f"cashrail serve already runs for {settings.data_dir} (pid {other.pid}): "

@@ -118,9 +118,8 @@ def set_role(s: Session, email: str, role: str) -> User:
     user, role = get_user(s, email), _role(role)
     if role != user.role:
         _keep_an_admin(s, user)
-        revoked = _revoke_all_tokens(s, user)  # a script keeps no power granted for another role
-        audit.record(s, "user.set_role", "user", user.email, before={"role": user.role}, after={"role": role},
-                     api_tokens_revoked=revoked)
+        audit.record(s, "user.set_role", "user", user.email, before={"role": user.role}, after={"role": role})
+        _revoke_all_tokens(s, user, "role change")  # a script keeps no power granted for another role
     user.role, user.updated_at = role, utcnow()
     s.add(user)
     return user
@@ -147,8 +146,8 @@ def set_password(s: Session, email: str, password: str) -> User:
     check_password(password, user.email)
     user.password_hash, user.updated_at = _hasher.hash(password), utcnow()
     s.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
-    revoked = _revoke_all_tokens(s, user)
-    audit.record(s, "user.set_password", "user", user.email, api_tokens_revoked=revoked)
+    audit.record(s, "user.set_password", "user", user.email)
+    _revoke_all_tokens(s, user, "password reset")
     s.add(user)
     return user
 
@@ -199,9 +198,10 @@ def tokens_of(s: Session, user_id: int) -> list[ApiToken]:
     return list(s.exec(select(ApiToken).where(col(ApiToken.user_id) == user_id).order_by(col(ApiToken.id))))
 
 
-def _revoke_all_tokens(s: Session, user: User) -> int:
+def _revoke_all_tokens(s: Session, user: User, reason: str) -> None:
     gone = s.exec(delete(ApiToken).where(col(ApiToken.user_id) == user.id))
-    return int(gone.rowcount or 0)
+    if gone.rowcount:
+        audit.record(s, "api_token.revoke_all", "user", user.email, count=gone.rowcount, reason=reason)
 
 
 def revoke_token(s: Session, user_id: int, token_id: int) -> None:

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from hub.platform.redact import scrub
 from hub.platform.settings import get_settings
+from hub.platform.text import one_line
 
 # soft_wrap: an error is one line, whatever the terminal's width; tables get room when piped
 out = Console(soft_wrap=True)
@@ -49,7 +50,7 @@ class Table(rich_table.Table):
 
 def safe(text: object) -> str:
     """``text`` fit to print inside Rich markup: secrets scrubbed, markup escaped, one line."""
-    return escape(scrub(" ".join(str(text).splitlines())))
+    return escape(scrub(one_line(str(text))))
 
 
 def error_line(message: object) -> None:

@@ -15,7 +15,16 @@ from hub.platform import audit, keys
 from hub.platform import backup as backups
 from hub.platform.settings import get_settings
 
-keys_app = typer.Typer(help="The key that encrypts connector secrets at rest.", no_args_is_help=True)
+keys_app = typer.Typer(help="The key that encrypts connector secrets at rest: init, status, rotate.",
+                       no_args_is_help=True)
+
+
+@keys_app.command("init")
+def keys_init() -> None:
+    """Create the key file of a new install (a lost key is restored from backup, never made again)."""
+    made = keys.init()
+    out.print(f"Created {get_settings().key_path} (fingerprint {made}), readable by you only. Back it up: "
+              "every connector secret needs it.", highlight=False)
 
 
 @keys_app.command("status")

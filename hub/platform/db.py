@@ -7,9 +7,10 @@ cross from sandbox into production or back.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -25,7 +26,7 @@ from sqlmodel import Session
 from hub.platform import redact
 from hub.platform.errors import CashrailError
 from hub.platform.models import EnvScoped
-from hub.platform.settings import ENVIRONMENTS, Settings, get_settings
+from hub.platform.settings import ENVIRONMENTS, Settings, get_settings, private_dir
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 redact.install()  # every flush and log record of a process that opens the store is scrubbed
@@ -132,7 +133,9 @@ def get_engine(settings: Settings | None = None, *, upgrade: bool = True) -> Eng
     redact.remember([settings.secret_key, settings.smtp_password])
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
+        with suppress(FileExistsError):  # the store is its owner's alone (0600), before SQLite opens it
+            os.close(os.open(settings.sqlite_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     with _lock:
         engine = _engines.get(url)
         if engine is None:

@@ -19,7 +19,7 @@ from connectors.base import (
     describe_validation_error,
 )
 from connectors.registry import connector_class, role_of
-from hub.platform import audit, redact
+from hub.platform import audit, keys, redact
 from hub.platform.errors import InputError
 from hub.platform.models import Connector
 from hub.platform.security import decrypt_secrets, encrypt_secrets
@@ -110,6 +110,7 @@ def create(s: Session, spec: CardSpec) -> Connector:
     if s.exec(select(Connector).where(Connector.name == spec.name)).first():
         raise CardError(f"a connector named {spec.name!r} already exists in {spec.environment}")
     settings, secrets = validate(spec.kind, spec.settings, spec.secrets)
+    keys.ensure_key_for_new_secrets(s)
     card = Connector(
         environment=spec.environment,
         name=spec.name,
@@ -151,6 +152,7 @@ def update_settings(
     if moved and missing:
         raise CardError(f"changing {', '.join(moved)} of connector {name!r} needs its secrets entered again "
                         f"({', '.join(missing)}): the stored ones are never sent to a new address")
+    keys.ensure_key_for_new_secrets(s)
     merged_secrets = {**decrypt_secrets(card.secrets_encrypted), **(secrets or {})}
     merged, merged_secrets = validate(card.kind, {**card.settings, **(settings or {})}, merged_secrets)
     audit.record(s, "connector.edit", "connector", name, before=card.settings, after=merged,
