@@ -26,6 +26,7 @@ from hub.platform.served import UI_PATH
 from hub.platform.settings import Settings, get_settings
 from hub.web import api, pages, prefect_ui
 from hub.web.auth import CurrentActor, LoginLimiter, NotSignedInError, authorize
+from hub.web.headers import add_security_headers
 from hub.web.render import HERE, back, page, redirect
 from hub.web.sync_jobs import SyncJobs
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _add_error_handlers(app)
+    add_security_headers(app)
     app.include_router(pages.session.router)
     app.include_router(_docs_routes(app))
     for area in pages.AREAS:
