@@ -27,6 +27,7 @@ from hub.platform.settings import Settings, get_settings
 from hub.web import api, pages, prefect_ui
 from hub.web.auth import CurrentActor, LoginLimiter, NotSignedInError, authorize
 from hub.web.headers import add_security_headers
+from hub.web.logs import keep_app_logging
 from hub.web.render import HERE, back, page, redirect
 from hub.web.sync_jobs import SyncJobs
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     settings = settings or get_settings()
     get_engine(settings)  # upgrade the schema before the first request
+    keep_app_logging()
     app = FastAPI(title="Cashrail admin API", version="0.1.0", docs_url=None, redoc_url=None,
                   openapi_url=None, dependencies=[Depends(authorize)],
                   description="Everything the Cashrail admin pages do, as JSON. Scripts authenticate with "
