@@ -85,3 +85,14 @@ def test_cashrail_role_is_read_in_any_case_and_a_wrong_one_is_named(data_dir, mo
     code, _, err = run(monkeypatch, capsys, "users", "list")
     assert code == 1 and err.startswith("error: CASHRAIL_ROLE: ") and len(err.strip().splitlines()) == 1
     settings.get_settings.cache_clear()
+
+
+def test_rich_markup_in_a_synced_organisation_name_is_listed_as_text(data_dir, monkeypatch, capsys) -> None:
+    from tests.collections.notify_builders import bms_card, organisation
+
+    with session("sandbox") as s:
+        organisation(s, bms_card(s), "1", "[bold]Evil[/] Corp [/red]")
+        name = s.query(Connector).one().name
+    code, out, err = run(monkeypatch, capsys, "orgs", "links", "--psa", name)
+    assert code == 0, err
+    assert "[bold]Evil[/] Corp [/red]" in out
