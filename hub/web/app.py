@@ -15,6 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 
 from connectors.http import ApiError
@@ -106,6 +107,12 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def remote(request: Request, exc: Exception) -> Response:
         return _error(request, 502, f"the remote system answered: {exc}", flash_back=True)
+
+    @app.exception_handler(ValidationError)  # a page building its model from a form
+    async def invalid_form(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ValidationError)
+        problems = [f"{'.'.join(str(p) for p in e['loc']) or 'the form'}: {e['msg']}" for e in exc.errors()]
+        return _error(request, 422, "Please correct: " + "; ".join(problems), flash_back=True)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
