@@ -209,6 +209,22 @@ def status_after_test(report: ConnectionReport) -> tuple[str, str | None]:
     return "error", reason
 
 
+def record_test(s: Session, name: str, report: ConnectionReport) -> Connector:
+    """Show a Test Connection's outcome on the card: a pass clears the last error and takes a card
+    that failed to activate (error, pending license) back to draft, ready to activate; a failure is
+    kept as the last error without changing the status (an active card stays active)."""
+    card = get(s, name)
+    if report.ok:
+        if card.status in ("error", "pending_license"):
+            return set_status(s, name, "draft")
+        card.last_error = None
+    else:
+        card.last_error = status_after_test(report)[1]
+    card.updated_at = utcnow()
+    s.add(card)
+    return card
+
+
 def delete(s: Session, name: str) -> None:
     """Remove the card and everything it synced, in one transaction."""
     card = get(s, name)
