@@ -17,6 +17,7 @@ from hub.collections import collect, collect_settings, dunning, payments
 from hub.collections import dunning_settings as dunning_config
 from hub.collections import notification_settings as notify_settings
 from hub.collections import unpaid as unpaid_list
+from hub.collections.mailer import mail_problem
 from hub.collections.rules import CollectionRuleError
 from hub.platform.flowrun import run_flow
 from hub.platform.models import User
@@ -184,8 +185,10 @@ def payment_panel(actor: Actor, org_id: int) -> dict[str, Any]:
 
 
 def send_card_form(actor: Actor, org_id: int, contact_id: int) -> dict[str, Any]:
-    """Seed 000's "Go": a card-entry page from the gateway for the chosen contact."""
-    return queries.card_request_view(payments.send_card_form(actor.environment, org_id, contact_id, actor=actor.email))
+    """Seed 000's "Go": a card-entry page from the gateway for the chosen contact; ``mail_problem``
+    says why it will not be e-mailed, when it will not."""
+    view = queries.card_request_view(payments.send_card_form(actor.environment, org_id, contact_id, actor=actor.email))
+    return {**view, "mail_problem": mail_problem()}
 
 
 def check_card_request(actor: Actor, request_id: int) -> dict[str, Any]:
