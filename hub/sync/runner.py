@@ -1,8 +1,9 @@
 """The sync engine: read a stream page by page, map, store, advance the cursor — exactly once.
 
 Flows call these functions; they hold every sync rule (read plans, detail skipping, delete
-detection, run bookkeeping). Each page's records and its cursor commit in one transaction,
-so a kill at any instant resumes with nothing lost and nothing doubled.
+detection, run bookkeeping). Each page's records commit in one transaction; the cursor moves
+only when the stream's walk is complete, whatever order the server pages in, so a kill at any
+instant resumes (from the old cursor) with nothing lost and nothing doubled.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from hub.sync.store import (
     existing_rows,
     mark_unseen_deleted,
     page_stored,
+    stream_completed,
     stream_state,
 )
 from mappings.base import MappedRecord, MappingContext, MappingError, content_hash
@@ -203,8 +205,12 @@ def sync_stream(
         ctx = MappingContext(time_zone=connector.time_zone)
         # The next pages are fetched (with their details) and mapped while this one is stored.
         pages = _fetch_pages(connector, spec, scope, connector.read(spec, plan.since), mapper, ctx)
+        newest: datetime | None = None  # the cursor's next value, once every page is read
         for fetched in read_ahead(pages):
-            counts.add(_store_page(scope, fetched, plan))
+            stored, page_newest = _store_page(scope, fetched, plan)
+            counts.add(stored)
+            if page_newest is not None and (newest is None or page_newest > newest):
+                newest = page_newest
             del fetched  # the page's buffers are free before the heap is trimmed
             bulk.checkpoint()  # and the cycles its statements left, every few seconds
             allocator.trim()
@@ -214,11 +220,7 @@ def sync_stream(
     with session(environment) as s:
         if plan.full:
             counts.deleted = mark_unseen_deleted(s, scope)
-        state = stream_state(s, environment, scope.connector_id, stream_name)
-        state.last_completed_at = utcnow()
-        if plan.full:
-            state.last_reconciled_at = state.last_completed_at
-        s.add(state)
+        stream_completed(s, scope, newest, reconciled=plan.full)
     if progress:
         progress(stream_name, counts)
     return counts
@@ -351,7 +353,7 @@ def _expand_page(
     return page, to_map, skipped, summary_hashes
 
 
-def _store_page(scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> StreamCounts:
+def _store_page(scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> tuple[StreamCounts, datetime | None]:
     mapped, bad = fetched.mapped, fetched.bad
     # A full read marks every record it saw, so the rows it did not see can be deleted.
     seen = fetched.ids if plan.full else []
@@ -359,9 +361,9 @@ def _store_page(scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> StreamCo
         result = apply_page(
             s, scope, mapped, bad, fetched=fetched.size, mark_seen=seen, summary_hashes=fetched.summary_hashes
         )
-        page_stored(s, scope, result.max_modified)
+        page_stored(s, scope)
     result.counts.unchanged += len(fetched.skipped)
-    return result.counts
+    return result.counts, result.max_modified
 
 
 def describe_failures(failures: dict[str, str]) -> str | None:
