@@ -701,6 +701,20 @@ def test_test_connection_passes_with_every_permission(
     assert query(bc["customers"].calls.last.request) == {"$top": "1"}
 
 
+def test_test_connection_reports_write_probes_refused_with_404_or_400_as_unverified(
+    bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
+) -> None:
+    # Posting a document that does not exist (404) or an empty order (400) may be refused
+    # before BC checks the permission: neither proves it, so neither may say "allowed".
+    report = make_connector().test_connection()
+    checks = {c.name: c for c in report.checks}
+
+    for name in ("create sales documents", "post sales documents"):
+        assert checks[name].unverified and checks[name].detail.startswith("unverified"), checks[name]
+    assert all(not c.unverified for c in report.checks if c.name.startswith("read "))
+    assert report.ok
+
+
 def test_test_connection_names_the_missing_permissions(
     bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
 ) -> None:
