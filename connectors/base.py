@@ -184,6 +184,11 @@ class SyncSettings(RemoteSettings):
     reconcile_hours: float = Field(
         default=24.0, ge=0, description="Full read to detect deletes every N hours (0: every sync)"
     )
+    quarantine_threshold_percent: float = Field(
+        default=5.0, ge=0, le=100,
+        description="A stream fails (schema drift) when more than this % of a run's records fail mapping "
+                    "(or every record of a page does)",
+    )
     sync_every_minutes: float = Field(
         default=60.0, ge=0.25, le=10080, description="Scheduled sync cadence under `cashrail serve`"
     )
