@@ -21,6 +21,7 @@ from hub.cli import (
     orgs,
     payments,
     plans,
+    quarantine,
     sandbox,
     serve,
     setup,
@@ -72,6 +73,7 @@ app.add_typer(payments.payments_app, name="payments")
 app.add_typer(collect.collect_app, name="collect")
 app.add_typer(dunning.dunning_app, name="dunning")
 app.add_typer(notifications.notifications_app, name="notifications")
+app.add_typer(quarantine.quarantine_app, name="quarantine")
 app.add_typer(keys.keys_app, name="keys")
 app.command("backup")(keys.backup_command)
 app.command("restore")(keys.restore_command)

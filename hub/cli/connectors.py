@@ -164,12 +164,15 @@ def _run_test(name: str, env: str | None) -> ConnectionReport:
     with cards.instantiate(card) as connector:
         report = connector.test_connection()
     for check in report.checks:
-        mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
+        mark = "[yellow]?[/yellow]" if check.unverified else "[green]✓[/green]" if check.ok else "[red]✗[/red]"
         out.print(f"{mark} {check.name}: {check.detail}", highlight=False)
     if report.missing_permissions:
         out.print("[red]Missing permissions[/red] (grant them to the API user's security role):")
         for permission in report.missing_permissions:
             out.print(f"  - {permission}", highlight=False)
+    elif report.ok and report.unverified:
+        out.print("[green]Connection OK[/green]: no permission is missing; not verified (the API's answer proves "
+                  f"nothing): {', '.join(c.name for c in report.unverified)}.", highlight=False)
     elif report.ok:
         out.print("[green]Connection OK[/green]: every read and write the integration needs is allowed.")
     return report

@@ -50,7 +50,9 @@ from hub.web.schemas import (
 
 def report_view(report: ConnectionReport) -> dict[str, Any]:
     return {"ok": report.ok, "missing_permissions": report.missing_permissions,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in report.checks]}
+            "unverified": [c.name for c in report.unverified],
+            "checks": [{"name": c.name, "ok": c.ok, "unverified": c.unverified, "detail": c.detail}
+                       for c in report.checks]}
 
 
 def test_connection(actor: Actor, name: str) -> ConnectionReport:
