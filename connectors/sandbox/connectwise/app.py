@@ -167,7 +167,8 @@ def create_app(state: SandboxState) -> ConnectWiseSandboxApp:
         if body.get("amount") not in (None, ""):
             try:
                 amount = dec(body["amount"])
-                if isinstance(body["amount"], bool) or not amount.is_finite() or amount <= 0:
+                if not isinstance(body["amount"], int | float) or isinstance(body["amount"], bool) \
+                        or not amount.is_finite() or amount <= 0:
                     raise InvalidOperation
             except (InvalidOperation, ValueError):
                 errors.append(("InvalidField", "amount", "amount must be a positive number"))
