@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
 from connectors.business_central import BcSecrets, BcSettings, BusinessCentralConnector
 from connectors.http import RetryPolicy
 from connectors.sandbox.business_central import SandboxServer
-from tests.connectors.conformance import ConnectorConformance
+from tests.connectors.conformance import ConnectorConformance, SandboxControl
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,18 @@ class TestBusinessCentralConformance(ConnectorConformance):
             return BusinessCentralConnector(
                 settings,
                 BcSecrets(client_secret=secret),
-                retry=RetryPolicy(max_attempts=4, base_delay=0.05, jitter=0.1),
+                retry=RetryPolicy(max_attempts=8, base_delay=0.05, jitter=0.1),
             )
 
         return make
+
+
+@pytest.fixture
+def control(bc_sandbox: SandboxServer) -> SandboxControl:
+    limits = httpx.get(f"{bc_sandbox.url}/_admin/limits", verify=bc_sandbox.ca_path).json()
+    return SandboxControl(url=bc_sandbox.url, stream="customers", records="customers", id_field="id",
+                          name_field="displayName", faults={"rate_5xx": 0.05, "retry_after": 0, "seed": 5},
+                          calm={"rate_5xx": 0}, limits={"rate_limit": [20, 0.5], "retry_after_on_429": 0},
+                          calm_limits={"rate_limit": limits["rate_limit"],
+                                       "retry_after_on_429": limits["retry_after_on_429"]},
+                          verify=bc_sandbox.ca_path)

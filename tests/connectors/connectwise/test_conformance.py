@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from connectors.connectwise import ConnectWiseConnector, ConnectWiseSecrets, ConnectWiseSettings
 from connectors.http import RetryPolicy
 from connectors.sandbox.connectwise import SandboxServer
-from tests.connectors.conformance import ConnectorConformance
+from tests.connectors.conformance import ConnectorConformance, SandboxControl
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,13 @@ class TestConnectWiseConformance(ConnectorConformance):
         def make(secrets: dict[str, Any] | None) -> ConnectWiseConnector:
             key = (secrets or {}).get("private_key") or SecretStr(cw_sandbox.credentials["private_key"])
             return ConnectWiseConnector(make_settings(cw_sandbox), ConnectWiseSecrets(private_key=key),
-                                        retry=RetryPolicy(max_attempts=4, base_delay=0.01, jitter=0.1))
+                                        retry=RetryPolicy(max_attempts=8, base_delay=0.01, jitter=0.1))
 
         return make
+
+
+@pytest.fixture
+def control(cw_sandbox: SandboxServer) -> SandboxControl:
+    return SandboxControl(url=cw_sandbox.url, stream="organisations", records="companies", id_field="id",
+                          name_field="name", faults={"rate_429": 0.1, "rate_5xx": 0.05, "retry_after": 0, "seed": 5},
+                          calm={"rate_429": 0, "rate_5xx": 0}, tokens=False)
