@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Self, get_args
@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import BaseModel, Field, model_validator
+
+from connectors.http import ApiError, PermissionDeniedError
 
 Record = dict[str, Any]
 
@@ -176,6 +178,17 @@ class SourceConnector(ABC):
         return None
 
     @classmethod
+    def ticket_target(cls, external_id: str, organisation: Mapping[str, Any]) -> dict[str, Any]:
+        """Where a PSA files tickets for the organisation ``external_id`` (its synced raw record):
+        the account arguments of the connector's ``create_ticket_once``.
+
+        Raises:
+            ValueError: the organisation has nothing tickets can be filed under (the words say
+                what is missing), or this connector files no tickets.
+        """
+        raise ValueError(f"{cls.title} does not file tickets")
+
+    @classmethod
     def stream(cls, name: str) -> StreamSpec:
         for spec in cls.streams:
             if spec.name == name:
@@ -207,6 +220,22 @@ class SourceConnector(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def probe(name: str, permission: str | None, call: Callable[[], object], *, write: bool = False,
+          describe: Callable[[ApiError], str] = str) -> Check:
+    """One Test Connection probe: ``call`` answered (allowed), was refused with 403 (the missing
+    ``permission``) or failed otherwise (``describe`` says how). A write is probed with an empty
+    body: the API checks the role before the body, so a 400/404/409/422 means "allowed"."""
+    try:
+        call()
+    except PermissionDeniedError:
+        return Check(name, False, f"missing permission {permission}", permission)
+    except ApiError as exc:
+        if write and exc.status_code in {400, 404, 409, 422}:
+            return Check(name, True, "allowed")
+        return Check(name, False, describe(exc))
+    return Check(name, True, "allowed")
 
 
 def describe_validation_error(exc: Exception) -> str:

@@ -10,12 +10,13 @@ import json
 from collections.abc import Generator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from connectors.base import Check, ConnectionReport, Record, Role, SourceConnector, StreamSpec
+from connectors.base import Check, ConnectionReport, Record, Role, SourceConnector, StreamSpec, probe
 from connectors.bms.auth import BmsAuth
 from connectors.bms.envelope import checked
 from connectors.bms.settings import BmsSecrets, BmsSettings
@@ -197,31 +198,27 @@ class BmsConnector(BmsWrites, SourceConnector):
         report.checks.append(Check("authenticate", True, "signed in"))
 
         for stream in self.streams:
-            report.checks.append(self._probe(f"read {stream.name}", stream.permission,
-                                             lambda s=stream: self._page(s, 1, 1, None)))
-        report.checks.append(self._probe("read ticket lookups", ADMIN_VIEW,
-                                          lambda: self.api.get_json(LOOKUPS["priority"])))
+            report.checks.append(probe(f"read {stream.name}", stream.permission,
+                                       partial(self._page, stream, 1, 1, None), describe=_plain))
+        report.checks.append(probe("read ticket lookups", ADMIN_VIEW,
+                                   lambda: self.api.get_json(LOOKUPS["priority"]), describe=_plain))
         # Writes are probed with an empty body: BMS checks the permission before the
         # body, so 403 means "not allowed" and a 400/404 means "allowed" — nothing is created.
-        report.checks.append(self._probe("create tickets", SERVICEDESK_MODIFY,
-                                          lambda: self.api.request("POST", "/v2/servicedesk/tickets", json={},
-                                                                   retry_writes=False), write=True))
-        report.checks.append(self._probe("record invoice payments", FINANCE_MODIFY,
-                                          lambda: self.api.request("POST", "/v2/finance/invoices/0/payments",
-                                                                   json={}, retry_writes=False), write=True))
+        report.checks.append(probe("create tickets", SERVICEDESK_MODIFY,
+                                   lambda: self.api.request("POST", "/v2/servicedesk/tickets", json={},
+                                                            retry_writes=False), write=True, describe=_plain))
+        report.checks.append(probe("record invoice payments", FINANCE_MODIFY,
+                                   lambda: self.api.request("POST", "/v2/finance/invoices/0/payments",
+                                                            json={}, retry_writes=False), write=True, describe=_plain))
         return report
 
-    @staticmethod
-    def _probe(name: str, permission: str | None, call: Any, write: bool = False) -> Check:
-        try:
-            call()
-        except PermissionDeniedError:
-            return Check(name, False, f"missing permission {permission}", permission)
-        except ApiError as exc:
-            if write and exc.status_code in {400, 404, 409, 422}:
-                return Check(name, True, "allowed")
-            return Check(name, False, _plain(exc))
-        return Check(name, True, "allowed")
+    @classmethod
+    def ticket_target(cls, external_id: str, organisation: Mapping[str, Any]) -> dict[str, Any]:
+        """BMS files a ticket under an account and one of its locations: the account's first."""
+        locations = get_ci(organisation, "Locations") or []
+        if not locations:
+            raise ValueError(f"PSA account {external_id} has no location")
+        return {"account_id": int(external_id), "location_id": int(get_ci(locations[0], "Id"))}
 
 
 def _plain(exc: ApiError) -> str:

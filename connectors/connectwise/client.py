@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
 
-from connectors.base import Check, ConnectionReport, Record, Role, SourceConnector, StreamSpec
+from connectors.base import Check, ConnectionReport, Record, Role, SourceConnector, StreamSpec, probe
 from connectors.connectwise.auth import ConnectWiseAuth
 from connectors.connectwise.settings import ConnectWiseSecrets, ConnectWiseSettings
 from connectors.connectwise.streams import (
@@ -26,7 +27,7 @@ from connectors.connectwise.streams import (
     TICKETS_ADD,
 )
 from connectors.connectwise.writes import ConnectWiseWrites, error_parser
-from connectors.http import ApiClient, ApiError, AuthenticationError, PageGuard, PermissionDeniedError, RetryPolicy
+from connectors.http import ApiClient, ApiError, AuthenticationError, PageGuard, RetryPolicy
 
 __all__ = ["ConnectWiseConnector", "ConnectWiseSecrets", "ConnectWiseSettings"]
 
@@ -186,29 +187,25 @@ class ConnectWiseConnector(ConnectWiseWrites, SourceConnector):
             return report
         report.checks.append(Check("authenticate", True, "signed in"))
         for stream in self.streams:
-            report.checks.append(self._probe(f"read {stream.name}", stream.permission,
-                                             lambda s=stream: self.api.get_json(s.path, params={"pageSize": 1})))
-        report.checks.append(self._probe("read boards and priorities", TABLE_SETUP,
-                                         lambda: self.api.get_json("/service/priorities")))
+            report.checks.append(probe(f"read {stream.name}", stream.permission,
+                                       partial(self.api.get_json, stream.path, params={"pageSize": 1}),
+                                       describe=_plain))
+        report.checks.append(probe("read boards and priorities", TABLE_SETUP,
+                                   lambda: self.api.get_json("/service/priorities"), describe=_plain))
         # Writes are probed with an empty body: the role is checked before the body, so 403
         # means "not allowed" and a 400/404 means "allowed" — nothing is created.
-        report.checks.append(self._probe("create tickets", TICKETS_ADD, lambda: self.api.request(
-            "POST", "/service/tickets", json={}, retry_writes=False), write=True))
-        report.checks.append(self._probe("record invoice payments", PAYMENTS, lambda: self.api.request(
-            "POST", "/finance/invoices/0/payments", json={}, retry_writes=False), write=True))
+        report.checks.append(probe("create tickets", TICKETS_ADD, lambda: self.api.request(
+            "POST", "/service/tickets", json={}, retry_writes=False), write=True, describe=_plain))
+        report.checks.append(probe("record invoice payments", PAYMENTS, lambda: self.api.request(
+            "POST", "/finance/invoices/0/payments", json={}, retry_writes=False), write=True, describe=_plain))
         return report
 
-    @staticmethod
-    def _probe(name: str, permission: str | None, call: Any, write: bool = False) -> Check:
-        try:
-            call()
-        except PermissionDeniedError:
-            return Check(name, False, f"missing permission {permission}", permission)
-        except ApiError as exc:
-            if write and exc.status_code in {400, 404, 409, 422}:
-                return Check(name, True, "allowed")
-            return Check(name, False, _plain(exc))
-        return Check(name, True, "allowed")
+    @classmethod
+    def ticket_target(cls, external_id: str, organisation: Mapping[str, Any]) -> dict[str, Any]:
+        """ConnectWise files a ticket under a company, at its default site when it has one."""
+        site = organisation.get("site")
+        site_id = site.get("id") if isinstance(site, Mapping) else None
+        return {"account_id": int(external_id), "location_id": site_id if isinstance(site_id, int) else None}
 
 
 def _plain(exc: ApiError) -> str:

@@ -138,6 +138,16 @@ class ConnectorConformance:
             assert 0 < len(recent) < len(everything), spec.name
             assert newest in {r.source_modified_at for r in recent}, f"{spec.name}: the filter is not inclusive"
 
+    def test_a_psa_says_where_tickets_go_for_each_organisation_it_serves(self, connector: SourceConnector) -> None:
+        if connector.role != "psa":
+            pytest.skip("only a PSA files tickets")
+        spec = next(s for s in connector.streams if s.entity == "organisations")
+        mapper = mapping_module(connector.kind).MAPPERS[spec.name]
+        page = next(iter(connector.read(spec, None)))
+        for raw in page:
+            external_id = mapper(raw, MappingContext(time_zone=connector.time_zone)).external_id
+            assert connector.ticket_target(external_id, raw)["account_id"] == int(external_id)
+
     def test_test_connection_passes_with_good_credentials(self, connector: SourceConnector) -> None:
         report = connector.test_connection()
         assert report.ok, [c for c in report.checks if not c.ok]
