@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connectors.sandbox.business_central.seed import bms_accounts
+
 from .data import ALL_PERMISSIONS, STREAMS, Generator, Record, parse_stamp, stamp
 
 #: per stream: the conditions/orderBy fields the sandbox knows and their kinds
@@ -105,10 +107,17 @@ class SandboxState:
 
     # --- data -------------------------------------------------------------
     def _generate(self, n: int, malformed: int) -> None:
+        """Companies are the firms the ERP sandbox's customers are made from for the same
+        ``(records, seed)`` (one per ten records, as in the BMS sandbox), so the hub links them."""
         gen = self.gen
-        companies = [gen.company(i, gen.moment()) for i in range(1, n + 1)]
-        for c in companies:
-            self.put("companies", c)
+        companies = []
+        for account in bms_accounts(n, self.seed):
+            company = gen.company(int(account["Id"]), gen.moment())
+            company.update(name=account["AccountName"], identifier=account["AccountCode"],
+                           currency={**company["currency"], "currencyCode": account["CurrencyName"],
+                                     "name": account["CurrencyName"]})
+            companies.append(company)
+            self.put("companies", company)
         contacts = []
         for i in range(1, 2 * n + 1):
             contact = gen.contact(i, gen.rng.choice(companies), gen.moment())

@@ -25,7 +25,7 @@ class TestBmsConformance(ConnectorConformance):
     def make_connector(self, bms_sandbox: SandboxServer):
         def make(secrets: dict[str, Any] | None) -> BmsConnector:
             settings = BmsSettings(company=bms_sandbox.state.company, username=bms_sandbox.state.username,
-                                   server_url=bms_sandbox.url, sandbox=True, time_zone="Asia/Tokyo", page_size=25,
+                                   server_url=bms_sandbox.url, sandbox=True, time_zone="Asia/Tokyo", page_size=5,
                                    rate_limit_per_hour=0)
             password = (secrets or {}).get("password") or SecretStr(bms_sandbox.state.password)
             return BmsConnector(settings, BmsSecrets(password=password),

@@ -21,7 +21,7 @@ from tests.connectors.conformance import ConnectorConformance, SandboxControl
 
 @pytest.fixture(scope="module")
 def bc_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(records=60, seed=7, license_accepted=True) as server:
+    with SandboxServer(records=150, seed=7, license_accepted=True) as server:
         yield server
 
 
@@ -39,7 +39,7 @@ class TestBusinessCentralConformance(ConnectorConformance):
                 api_url=bc_sandbox.url,
                 authority_url=bc_sandbox.url,
                 ca_bundle=bc_sandbox.ca_path,
-                page_size=25,
+                page_size=10,
                 timeout_seconds=10,
             )
             secret = (secrets or {}).get("client_secret") or SecretStr(creds["client_secret"])
@@ -57,7 +57,7 @@ def control(bc_sandbox: SandboxServer) -> SandboxControl:
     limits = httpx.get(f"{bc_sandbox.url}/_admin/limits", verify=bc_sandbox.ca_path).json()
     return SandboxControl(url=bc_sandbox.url, stream="customers", records="customers", id_field="id",
                           name_field="displayName", faults={"rate_5xx": 0.05, "retry_after": 0, "seed": 5},
-                          calm={"rate_5xx": 0}, limits={"rate_limit": [20, 0.5], "retry_after_on_429": 0},
+                          calm={"rate_5xx": 0}, limits={"rate_limit": [40, 0.5], "retry_after_on_429": 0},
                           calm_limits={"rate_limit": limits["rate_limit"],
                                        "retry_after_on_429": limits["retry_after_on_429"]},
                           verify=bc_sandbox.ca_path)

@@ -30,7 +30,7 @@ def respx_connector(**override: object) -> ConnectWiseConnector:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[SandboxServer]:
-    with SandboxServer(records=30, seed=11) as srv:
+    with SandboxServer(records=60, seed=11) as srv:
         yield srv
 
 

@@ -16,14 +16,14 @@ from tests.connectors.conformance import ConnectorConformance, SandboxControl
 
 @pytest.fixture(scope="module")
 def cw_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(records=120, seed=4) as server:
+    with SandboxServer(records=400, seed=4) as server:
         yield server
 
 
 def make_settings(server: SandboxServer, **override: Any) -> ConnectWiseSettings:
     creds = server.credentials
     return ConnectWiseSettings(site=server.url, company_id=creds["company_id"], public_key=creds["public_key"],
-                               client_id=creds["client_id"], sandbox=True, page_size=25,
+                               client_id=creds["client_id"], sandbox=True, page_size=15,
                                ticket_board="Accounts Receivable", **override)
 
 

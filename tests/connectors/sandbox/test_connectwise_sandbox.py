@@ -11,7 +11,8 @@ import pytest
 
 from connectors.sandbox.connectwise import ALL_PERMISSIONS, SandboxServer, SandboxState
 
-N = 40
+N = 400
+COMPANIES = N // 10  # the firms of the ERP sandbox's customers: one per ten records
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +79,8 @@ def test_records_carry_info_blocks_and_reference_objects(client: httpx.Client) -
 def test_forward_only_paging_walks_every_record_once_by_id(client: httpx.Client, server: SandboxServer) -> None:
     pages = forward_pages(client, server, "company/companies")
     ids = [r["id"] for page in pages for r in page]
-    assert ids == sorted(ids) and len(ids) == len(set(ids)) == N
-    assert len(pages) == -(-N // 7)
+    assert ids == sorted(ids) and len(ids) == len(set(ids)) == COMPANIES
+    assert len(pages) == -(-COMPANIES // 7)
 
 
 def test_forward_only_refuses_order_by_and_page_numbers(client: httpx.Client) -> None:
@@ -93,7 +94,7 @@ def test_agreements_page_by_number_with_next_and_last_links(client: httpx.Client
                    headers={"pagination-type": "forward-only"})  # not forward-only: the header is ignored
     assert r.status_code == 200
     assert 'rel="next"' in r.headers["link"] and 'rel="last"' in r.headers["link"]
-    last = client.get("/finance/agreements", params={"pageSize": 5, "page": 4})
+    last = client.get("/finance/agreements", params={"pageSize": 5, "page": -(-(N // 2) // 5)})
     assert last.status_code == 200 and "link" not in last.headers
 
 
@@ -161,6 +162,13 @@ def test_a_payment_lowers_the_balance_and_moves_last_updated(client: httpx.Clien
     assert round(invoice["balance"] - after["balance"], 2) == 1.25
     assert after["_info"]["lastUpdated"] > invoice["_info"]["lastUpdated"]
     assert [p["transactionId"] for p in client.get(f"/finance/invoices/{invoice['id']}/payments").json()] == ["k1"]
+
+
+def test_companies_are_the_firms_the_erp_sandbox_makes_its_customers_from() -> None:
+    from connectors.sandbox.business_central.seed import bms_accounts
+
+    names = [c["name"] for c in SandboxState(records=50, seed=8).streams["companies"].records.values()]
+    assert names == [a["AccountName"] for a in bms_accounts(50, 8)]
 
 
 def test_state_generation_is_deterministic() -> None:
