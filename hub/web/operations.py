@@ -57,9 +57,7 @@ def report_view(report: ConnectionReport) -> dict[str, Any]:
 
 def test_connection(actor: Actor, name: str) -> ConnectionReport:
     """Test Connection: sign in and probe every read and write the integration needs."""
-    card = actor.call(cards.get, name)
-    with cards.instantiate(card) as connector:
-        return connector.test_connection()
+    return cards.test_connection(actor.call(cards.get, name))
 
 
 def test_and_record(actor: Actor, name: str) -> ConnectionReport:
