@@ -169,6 +169,7 @@ class SalesDocumentWrites:
         *,
         customer_id: str,
         invoice_date: date | None = None,
+        currency_code: str | None = None,
         lines: Iterable[OrderLine | Mapping[str, Any]] = (),
     ) -> Document:
         """The sales invoice for ``key``: the existing one (draft or posted), else a new draft.
@@ -179,6 +180,8 @@ class SalesDocumentWrites:
         header: dict[str, Any] = {"externalDocumentNumber": key, "customerId": customer_id}
         if invoice_date is not None:
             header["invoiceDate"] = invoice_date.isoformat()
+        if currency_code is not None:
+            header["currencyCode"] = currency_code
         header["salesInvoiceLines"] = line_bodies(lines)
         return self._create_once(INVOICES, "salesInvoiceLines", header, lambda: self.find_sales_invoice(key))
 
@@ -214,6 +217,7 @@ class SalesDocumentWrites:
         customer_id: str,
         memo_date: date | None = None,
         invoice_id: str | None = None,
+        currency_code: str | None = None,
         lines: Iterable[OrderLine | Mapping[str, Any]] = (),
     ) -> Document:
         """The sales credit memo for ``key``: the existing one (draft or posted), else a new draft.
@@ -227,6 +231,8 @@ class SalesDocumentWrites:
             header["creditMemoDate"] = memo_date.isoformat()
         if invoice_id:
             header["invoiceId"] = invoice_id
+        if currency_code is not None:
+            header["currencyCode"] = currency_code
         header["salesCreditMemoLines"] = line_bodies(lines)
         return self._create_once(CREDIT_MEMOS, "salesCreditMemoLines", header,
                                  lambda: self.find_credit_memo(key))
