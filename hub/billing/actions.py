@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
-from hub.billing.plans import get_plan, only_editable
+from hub.billing.plans import get_plan, only_editable, require_erp_card
 from hub.billing.rules import amounts, lifecycle
 from hub.billing.rules import setup as rules
 from hub.billing.rules.domain import (
@@ -28,7 +28,6 @@ from hub.platform.models import (
     SubscriptionAction,
 )
 from hub.platform.types import utcnow
-from hub.sync import cards
 
 ACTION_EDITABLE = ("quantity", "sales_price", "discount_amount", "discount_percent", "action_date", "reason_code")
 
@@ -140,14 +139,6 @@ def erp_context(s: Session, action: SubscriptionAction) -> ErpContext:
     assert customer is not None and card is not None
     require_erp_card(card)
     return ErpContext(card.name, customer.external_id, customer.currency)
-
-
-def require_erp_card(card: Connector) -> Connector:
-    """The card, if its system is an ERP (plans invoice there); else a SubscriptionError naming it."""
-    if cards.role(card) != "erp":
-        raise SubscriptionError(f"connector {card.name!r} is a {cards.role(card)} card ({card.kind}); a plan's "
-                                "connector must be an ERP card, where its sales orders and invoices are made")
-    return card
 
 
 def credited_invoice_id(s: Session, action: SubscriptionAction) -> str | None:

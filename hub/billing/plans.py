@@ -32,6 +32,7 @@ from hub.billing.rules.errors import SubscriptionError
 from hub.billing.setup import default_reason_code
 from hub.platform import audit
 from hub.platform.models import (
+    Connector,
     Organisation,
     PlanLine,
     ProgramType,
@@ -70,7 +71,7 @@ class PlanRequest:
 def create_plan(s: Session, req: PlanRequest) -> SubscriptionPlan:
     """A Draft plan for an ERP customer; the New type's default reason code unless given."""
     allow(s, "Subscription Plan", "Create")
-    card = cards.get(s, req.connector)
+    card = require_erp_card(cards.get(s, req.connector))
     customer = s.exec(select(Organisation).where(
         Organisation.connector_id == card.id, Organisation.external_id == req.customer,
         col(Organisation.is_deleted).is_(False))).first()
@@ -103,6 +104,14 @@ def create_plan(s: Session, req: PlanRequest) -> SubscriptionPlan:
     s.flush()
     audit.record(s, "plan.create", "plan", plan.id, after=plan.model_dump(exclude={"created_at", "updated_at"}))
     return plan
+
+
+def require_erp_card(card: Connector) -> Connector:
+    """The card, if its system is an ERP (plans invoice there); else a SubscriptionError naming it."""
+    if cards.role(card) != "erp":
+        raise SubscriptionError(f"connector {card.name!r} is a {cards.role(card)} card ({card.kind}); a plan's "
+                                "connector must be an ERP card, where its sales orders and invoices are made")
+    return card
 
 
 def get_plan(s: Session, plan_id: int) -> SubscriptionPlan:
@@ -217,8 +226,8 @@ def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
         rules.transition_plan(PlanStatus(plan.status), PlanStatus(target))
     except (rules.BillingRuleError, ValueError) as exc:
         raise SubscriptionError(str(exc)) from None
-    if target == PlanStatus.PUBLISHED and not _lines(s, plan_id):
-        raise SubscriptionError(f"plan {plan_id} has no lines; add one before publishing")
+    if target == PlanStatus.PUBLISHED:
+        _publishable(s, plan)
     audit.record(s, f"plan.{operation.lower()}", "plan", plan_id, before={"status": plan.status},
                  after={"status": target})
     plan.status = target
@@ -226,6 +235,16 @@ def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
     s.add(plan)
     forget_generated(s, plan_id)
     return plan
+
+
+def _publishable(s: Session, plan: SubscriptionPlan) -> None:
+    """A plan may be published: it has lines, and its card is an ERP card (checked again: a plan
+    made before the check, or whose card changed, would fail every firm run)."""
+    if not _lines(s, stored_id(plan)):
+        raise SubscriptionError(f"plan {plan.id} has no lines; add one before publishing")
+    card = s.get(Connector, plan.connector_id)
+    assert card is not None
+    require_erp_card(card)
 
 
 def forget_generated(s: Session, plan_id: int) -> None:
