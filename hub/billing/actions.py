@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
-from hub.billing.plans import get_plan, only_editable, require_erp_card
+from hub.billing.plans import date_window, get_plan, only_editable, require_erp_card
 from hub.billing.rules import amounts, lifecycle
 from hub.billing.rules import setup as rules
 from hub.billing.rules.domain import (
@@ -42,6 +42,7 @@ def edit_action(s: Session, action_id: int, **changes: Any) -> SubscriptionActio
     before = {name: getattr(action, name) for name in changes}
     try:
         lifecycle.assert_action_editable(ActionStatus(action.status))
+        rules.check_date("action_date", changes.get("action_date"), date_window())
         for name, value in changes.items():
             setattr(action, name, value)
         if action.quantity is not None and action.sales_price is not None and action.currency:

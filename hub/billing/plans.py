@@ -40,6 +40,7 @@ from hub.platform.models import (
     stored_id,
     table_of,
 )
+from hub.platform.settings import get_settings
 from hub.platform.types import utcnow
 from hub.sync import cards
 
@@ -97,7 +98,7 @@ def create_plan(s: Session, req: PlanRequest) -> SubscriptionPlan:
         renewal_notice_notification=req.renewal_notice_notification,
     )
     try:
-        rules.validate_contract(contract_of(plan))
+        rules.validate_contract(contract_of(plan), billing_of(plan), date_window())
     except rules.BillingRuleError as exc:
         raise SubscriptionError(str(exc)) from None
     s.add(plan)
@@ -134,7 +135,7 @@ def add_line(s: Session, plan_id: int, *, product: str, quantity: Decimal, sales
                         sales_price=sales_price, currency=currency.upper(), start=start or plan.global_start, end=end,
                         one_time_fee=one_time_fee, is_addon=is_addon, discount_amount=discount_amount,
                         discount_percent=discount_percent, unit=unit, reason_code=reason_code or plan.reason_code)
-        rules.validate_line(plan_terms(s, plan), line_terms(line, 0))
+        rules.validate_line(plan_terms(s, plan), line_terms(line, 0), date_window())
         gross, net = amounts.line_amounts(quantity, sales_price, discount_amount, discount_percent, line.currency)
     except (rules.BillingRuleError, ValueError) as exc:
         raise SubscriptionError(str(exc)) from None
@@ -165,10 +166,10 @@ def edit_plan(s: Session, plan_id: int, **changes: Any) -> SubscriptionPlan:
         rules.assert_plan_editable(PlanStatus(plan.status))
         for name, value in changes.items():
             setattr(plan, name, value)
-        rules.validate_contract(contract_of(plan))
+        rules.validate_contract(contract_of(plan), billing_of(plan), date_window())
         terms = plan_terms(s, plan)
         for line in terms.lines:
-            rules.validate_line(terms, line)
+            rules.validate_line(terms, line, date_window())
     except rules.BillingRuleError as exc:
         raise SubscriptionError(str(exc)) from None
     plan.updated_at = utcnow()
@@ -201,7 +202,7 @@ def edit_line(s: Session, line_id: int, **changes: Any) -> tuple[PlanLine, str |
         rules.assert_plan_editable(PlanStatus(plan.status))
         for name, value in changes.items():
             setattr(line, name, value)
-        rules.validate_line(plan_terms(s, plan), line_terms(line))
+        rules.validate_line(plan_terms(s, plan), line_terms(line), date_window())
         gross, net = amounts.line_amounts(line.quantity, line.sales_price, line.discount_amount,
                                           line.discount_percent, line.currency)
     except (rules.BillingRuleError, ValueError) as exc:
@@ -245,6 +246,10 @@ def _publishable(s: Session, plan: SubscriptionPlan) -> None:
     card = s.get(Connector, plan.connector_id)
     assert card is not None
     require_erp_card(card)
+    try:
+        rules.validate_contract(contract_of(plan), billing_of(plan), date_window())
+    except rules.BillingRuleError as exc:
+        raise SubscriptionError(f"plan {plan.id} cannot be published: {exc}") from None
 
 
 def forget_generated(s: Session, plan_id: int) -> None:
@@ -255,6 +260,17 @@ def forget_generated(s: Session, plan_id: int) -> None:
 
 def _lines(s: Session, plan_id: int) -> list[PlanLine]:
     return list(s.exec(select(PlanLine).where(PlanLine.plan_id == plan_id).order_by(col(PlanLine.id))))
+
+
+def date_window() -> rules.DateWindow:
+    """The billing dates the hub accepts (CASHRAIL_EARLIEST_YEAR to CASHRAIL_LATEST_YEAR)."""
+    settings = get_settings()
+    return rules.DateWindow.years(settings.earliest_year, settings.latest_year)
+
+
+def billing_of(plan: Any) -> BillingPeriod:
+    return BillingPeriod(BillingPeriodType(plan.billing_period_type), PeriodUnit(plan.billing_period_unit),
+                         plan.billing_period_length)
 
 
 def contract_of(plan: SubscriptionPlan) -> ContractDefinition:
@@ -296,8 +312,7 @@ def _terms(plan: Any, customer: str, lines: Iterable[Any]) -> PlanTerms:
     """A plan's terms from its row or ORM object and those of its lines."""
     return PlanTerms(
         plan_id=plan.id, customer=customer, status=PlanStatus(plan.status),
-        billing=BillingPeriod(BillingPeriodType(plan.billing_period_type), PeriodUnit(plan.billing_period_unit),
-                              plan.billing_period_length),
+        billing=billing_of(plan),
         contract=contract_of(plan), lines=tuple(line_terms(line) for line in lines),
         pays_by_mandate=plan.pays_by_mandate, reason_code=plan.reason_code)
 

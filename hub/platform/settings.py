@@ -30,6 +30,8 @@ class Settings(BaseSettings):
         default="Administrator", description="The seed-003 role CLI commands act with (users of the web app have their own)."
     )
     tier: str = Field(default="connect1000", description="Subscription tier: its monthly action allowance.")
+    earliest_year: int = Field(default=1900, description="Billing dates (plans, lines, actions) before this year are refused.")
+    latest_year: int = Field(default=2200, description="Billing dates after this year, and contracts ending later, are refused.")
 
     # the outgoing mail server (CASHRAIL_SMTP_*); validated as a whole by hub.collections.mailer
     smtp_host: str | None = Field(default=None, description="SMTP server; no e-mail is sent while unset.")
