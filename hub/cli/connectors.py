@@ -151,6 +151,8 @@ def connectors_show(name: str, env: EnvOption = None, as_json: BareJsonOption = 
 def connectors_test(name: str, env: EnvOption = None) -> None:
     """Test Connection: sign in and probe every read and write; exit 1 if anything is missing."""
     report = _run_test(name, env)
+    with cli_session(env) as s:
+        cards.record_test(s, name, report)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -59,6 +59,13 @@ def test_connection(actor: Actor, name: str) -> ConnectionReport:
         return connector.test_connection()
 
 
+def test_and_record(actor: Actor, name: str) -> ConnectionReport:
+    """Test Connection from the card's menu: the outcome is shown on the card (see cards.record_test)."""
+    report = test_connection(actor, name)
+    actor.call(cards.record_test, name, report)
+    return report
+
+
 def activate(actor: Actor, name: str) -> tuple[str, str | None, ConnectionReport]:
     """Test, then set the status the test leads to (active, pending license or error)."""
     report = test_connection(actor, name)

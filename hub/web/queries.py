@@ -76,7 +76,7 @@ def card_view(s: Session, card: Connector) -> dict[str, Any]:
         "name": card.name, "kind": card.kind, "title": cls.title, "environment": card.environment,
         "status": card.status, "last_error": card.last_error, "last_sync": _iso(card.last_sync_at),
         "settings": card.settings, "secrets": dict.fromkeys(cls.secrets_model.model_fields, "********"),
-        "in_hub": in_hub,
+        "in_hub": in_hub, "syncs": bool(cls.streams),
         "last_run": None if last is None else {
             "id": last.id, "status": last.status, "mode": last.mode, "started": _iso(last.started_at),
             "finished": _iso(last.finished_at), "counts": last.counts, "error": last.error},
