@@ -143,3 +143,18 @@ def test_patching_a_line_discount_amount_recomputes_its_percent(server: SandboxS
                      headers={"If-Match": line["@odata.etag"]})
     assert r.status_code == 200, r.text
     assert _d(r.json()["discountPercent"]) == Decimal("5") and _d(r.json()["amountExcludingTax"]) == Decimal("95")
+
+
+def test_an_item_blocked_after_the_order_was_made_stops_its_posting(server: SandboxServer,
+                                                                     client: httpx.Client) -> None:
+    item = _item(server)
+    order = _order(client, server, [{"lineObjectNumber": item["number"], "quantity": 1, "unitPrice": 10}]).json()
+    with server.state.lock:
+        item["blocked"] = True
+    try:
+        r = client.post(f"salesOrders({order['id']})/Microsoft.NAV.shipAndInvoice")
+    finally:
+        with server.state.lock:
+            item["blocked"] = False
+    assert r.status_code == 400 and f"Item: No.={item['number']}" in r.json()["error"]["message"]
+    assert client.get(f"salesOrders({order['id']})").status_code == 200  # nothing posted
