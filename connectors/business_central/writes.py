@@ -72,6 +72,11 @@ class SalesDocumentWrites:
     def _record(self, entity_set: str, record_id: str) -> Record:
         return dict(self.api.get_json(f"{self.company_path(entity_set)}({record_id})"))
 
+    def currency_codes(self) -> set[str]:
+        """The currency codes the company's sales documents may carry (its Currency table)."""
+        body = self.api.get_json(self.company_path("currencies"), params={"$select": "code"})
+        return {str(record.get("code") or "").upper() for record in body.get("value") or []}
+
     # --- sales orders ----------------------------------------------------------------
 
     def create_sales_order(

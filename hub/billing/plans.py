@@ -250,6 +250,36 @@ def _publishable(s: Session, plan: SubscriptionPlan) -> None:
         rules.validate_contract(contract_of(plan), billing_of(plan), date_window())
     except rules.BillingRuleError as exc:
         raise SubscriptionError(f"plan {plan.id} cannot be published: {exc}") from None
+    _invoiceable_currencies(s, plan, card)
+
+
+def _invoiceable_currencies(s: Session, plan: SubscriptionPlan, card: Connector) -> None:
+    """Every line's currency can be invoiced to the customer: its own, or one the ERP has (asked
+    only when a line is in another currency, since each document then carries that code)."""
+    from connectors.http import ApiError
+
+    customer = s.get(Organisation, plan.organisation_id)
+    foreign = sorted({line.currency for line in _lines(s, stored_id(plan))
+                      if amounts.document_currency(line.currency, customer.currency if customer else None)})
+    if not foreign:
+        return
+    try:
+        erp: Any = cards.instantiate(card)  # an ERP card (checked above): its connector writes documents
+        try:
+            known = erp.currency_codes()
+        finally:
+            erp.close()
+    except ApiError as exc:
+        raise SubscriptionError(f"plan {plan.id} has lines in {', '.join(foreign)}, not the customer's currency "
+                                f"({customer.currency if customer else 'unknown'}); {card.name!r} could not be asked "
+                                f"whether it invoices them ({exc}); publish it again when it answers") from None
+    missing = [code for code in foreign if code not in known]
+    if missing:
+        raise SubscriptionError(
+            f"plan {plan.id} cannot be published: {card.name!r} cannot invoice {', '.join(missing)} to customer "
+            f"{customer.name if customer else plan.organisation_id!r} (its currency is "
+            f"{customer.currency if customer and customer.currency else 'the local currency'}; the ERP's currencies: "
+            f"{', '.join(sorted(known)) or 'none'})")
 
 
 def forget_generated(s: Session, plan_id: int) -> None:

@@ -66,8 +66,7 @@ class Claimed:
     @property
     def currency_code(self) -> str | None:
         """The document's currency code: set only when it is not the customer's own (BC's default)."""
-        same = (self.erp.customer_currency or "").upper() == self.currency.upper()
-        return None if same else self.currency
+        return amounts.document_currency(self.currency, self.erp.customer_currency)
 
 
 class Mismatch(ValueError):

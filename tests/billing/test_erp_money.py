@@ -166,3 +166,25 @@ def test_a_credit_note_is_a_credit_memo_of_the_same_amount_applied_to_its_invoic
     assert memo["invoiceId"] == first.invoice_id == invoice["id"]
     assert D(str(invoice["remainingAmount"])) == D(str(invoice["totalAmountIncludingTax"])) - D(
         str(memo["totalAmountIncludingTax"]))
+
+
+def test_a_currency_the_erp_cannot_invoice_is_refused_at_publish(hub_db, prefect_backend, erp) -> None:
+    from hub.billing.rules.errors import SubscriptionError
+
+    erp_card(erp)
+    with session("sandbox") as s:
+        customer = s.execute(select(Organisation).where(Organisation.currency == "USD")
+                             .order_by(Organisation.id)).scalars().first()
+        item = s.execute(select(Product.number).where(Product.is_blocked.is_(False))).scalars().first()
+        setup.create_program_type(s, "Managed services")
+        plan = plans.create_plan(s, plans.PlanRequest(name="Yen", connector="erp", customer=customer.external_id,
+                                                      program_type="Managed services", global_start=START))
+        plans.add_line(s, plan.id, product=item, quantity=D(1), sales_price=D(1000), currency="JPY")
+        plans.add_line(s, plan.id, product=item, quantity=D(1), sales_price=D(10), currency="EUR")
+        plan_id = plan.id
+    with session("sandbox") as s, pytest.raises(SubscriptionError, match=r"'erp' cannot invoice JPY to customer") as info:
+        plans.set_plan_status(s, plan_id, "Published")
+    assert "EUR" not in str(info.value).split("cannot invoice")[1].split(" to ")[0]
+    assert "its currency is USD" in str(info.value)
+    with session("sandbox") as s:
+        assert plans.get_plan(s, plan_id).status == "Draft"

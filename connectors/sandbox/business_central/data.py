@@ -41,6 +41,20 @@ PAYMENT_FIELDS: dict[str, list[str]] = {
                          "appliesToInvoiceId", "appliesToInvoiceNumber", "description", "comment",
                          "lastModifiedDateTime"],
 }
+#: the Currency table, read-only (``currencies``): the codes a sales document may carry
+CURRENCY_CODES: tuple[str, ...] = ("USD", "EUR", "GBP", "CAD", "DKK", "NOK", "SEK", "CHF")
+CURRENCY_FIELDS = ["id", "code", "displayName", "symbol", "amountDecimalPlaces", "amountRoundingPrecision",
+                   "lastModifiedDateTime"]
+
+
+def currency_records() -> list[Record]:
+    """The sandbox's Currency table as API v2.0 ``currencies`` shows it (ids derived from the codes)."""
+    return [{"@odata.etag": make_etag(code, 1), "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"bc-currency:{code}")),
+             "code": code, "displayName": code, "symbol": "", "amountDecimalPlaces": "2:2",
+             "amountRoundingPrecision": Decimal("0.01"), "lastModifiedDateTime": "2019-01-01T00:00:00Z"}
+            for code in CURRENCY_CODES]
+
+
 LINE_SETS: dict[str, str] = {"salesInvoices": "salesInvoiceLines", "salesOrders": "salesOrderLines",
                              "salesCreditMemos": "salesCreditMemoLines"}
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from .data import (
+    CURRENCY_CODES,
     EMPTY_GUID,
     LINE_SETS,
     Record,
@@ -23,7 +24,7 @@ from .reading import BcApiBase
 from .state import Company
 from .wire import Ctx, Resp, bad
 
-KNOWN_CURRENCIES = {"", "USD", "EUR", "GBP", "CAD", "DKK", "NOK", "SEK", "CHF"}
+KNOWN_CURRENCIES = {"", *CURRENCY_CODES}  # blank: the local currency
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -149,3 +149,9 @@ def erp_total_mismatch(document: str, total: object, document_currency: str | No
         return (f"{document} totals {erp} {erp_currency or '(customer currency)'} excluding tax, "
                 f"but the action's net amount is {net} {currency.upper()}")
     return None
+
+
+def document_currency(currency: str, customer_currency: str | None) -> str | None:
+    """The currency code an ERP document must carry for an amount in ``currency``: none when it is
+    the customer's own (the ERP's default for the customer), else ``currency``."""
+    return None if (customer_currency or "").upper() == currency.upper() else currency.upper()

@@ -158,3 +158,11 @@ def test_an_item_blocked_after_the_order_was_made_stops_its_posting(server: Sand
             item["blocked"] = False
     assert r.status_code == 400 and f"Item: No.={item['number']}" in r.json()["error"]["message"]
     assert client.get(f"salesOrders({order['id']})").status_code == 200  # nothing posted
+
+
+def test_the_currency_table_lists_the_codes_a_document_may_carry(server: SandboxServer, client: httpx.Client) -> None:
+    r = client.get("currencies", params={"$select": "code"})
+    assert r.status_code == 200, r.text
+    codes = {c["code"] for c in r.json()["value"]}
+    assert {"EUR", "GBP", "USD"} <= codes and "XTS" not in codes
+    assert client.post("currencies", json={"code": "XTS"}).status_code == 405
