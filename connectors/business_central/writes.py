@@ -72,6 +72,11 @@ class SalesDocumentWrites:
     def _record(self, entity_set: str, record_id: str) -> Record:
         return dict(self.api.get_json(f"{self.company_path(entity_set)}({record_id})"))
 
+    def currency_codes(self) -> set[str]:
+        """The currency codes the company's sales documents may carry (its Currency table)."""
+        body = self.api.get_json(self.company_path("currencies"), params={"$select": "code"})
+        return {str(record.get("code") or "").upper() for record in body.get("value") or []}
+
     # --- sales orders ----------------------------------------------------------------
 
     def create_sales_order(
@@ -169,6 +174,7 @@ class SalesDocumentWrites:
         *,
         customer_id: str,
         invoice_date: date | None = None,
+        currency_code: str | None = None,
         lines: Iterable[OrderLine | Mapping[str, Any]] = (),
     ) -> Document:
         """The sales invoice for ``key``: the existing one (draft or posted), else a new draft.
@@ -179,6 +185,8 @@ class SalesDocumentWrites:
         header: dict[str, Any] = {"externalDocumentNumber": key, "customerId": customer_id}
         if invoice_date is not None:
             header["invoiceDate"] = invoice_date.isoformat()
+        if currency_code is not None:
+            header["currencyCode"] = currency_code
         header["salesInvoiceLines"] = line_bodies(lines)
         return self._create_once(INVOICES, "salesInvoiceLines", header, lambda: self.find_sales_invoice(key))
 
@@ -214,6 +222,7 @@ class SalesDocumentWrites:
         customer_id: str,
         memo_date: date | None = None,
         invoice_id: str | None = None,
+        currency_code: str | None = None,
         lines: Iterable[OrderLine | Mapping[str, Any]] = (),
     ) -> Document:
         """The sales credit memo for ``key``: the existing one (draft or posted), else a new draft.
@@ -227,6 +236,8 @@ class SalesDocumentWrites:
             header["creditMemoDate"] = memo_date.isoformat()
         if invoice_id:
             header["invoiceId"] = invoice_id
+        if currency_code is not None:
+            header["currencyCode"] = currency_code
         header["salesCreditMemoLines"] = line_bodies(lines)
         return self._create_once(CREDIT_MEMOS, "salesCreditMemoLines", header,
                                  lambda: self.find_credit_memo(key))

@@ -151,6 +151,12 @@ def cancel_actions(actor: Actor, ids: list[int]) -> int:
     return actor.call(actions.cancel, ids, by=actor.email)
 
 
+def reset_actions(actor: Actor, ids: list[int]) -> list[tuple[int, str]]:
+    if not ids:
+        raise errors.SubscriptionError("choose the actions to reset")
+    return actor.call(actions.reset, ids, by=actor.email)
+
+
 def create_reason_code(actor: Actor, body: ReasonCodeIn) -> None:
     actor.call(setup.create_reason_code, body.code, body.types, default_for=body.default_for,
                description=body.description)

@@ -163,7 +163,7 @@ def test_renewal_notice_decides_what_happens_at_the_plan_end(
 ) -> None:
     from tests import factories
 
-    card = factories.bms_card("erp")  # any connector: renewals never reach the ERP
+    card = factories.erp_card("erp")  # renewals never reach the ERP
     from hub.sync.store import PageScope, apply_page
     from mappings.base import MappedRecord
 
@@ -247,7 +247,7 @@ def _plan_on_plain_customer(environment: str = "sandbox", cycles: int = 12) -> i
     from mappings.base import MappedRecord
     from tests import factories
 
-    card = factories.bms_card("erp", environment)
+    card = factories.erp_card("erp", environment)
     with session(environment) as s:
         apply_page(s, PageScope(environment, card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
             external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
