@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
+from hub.billing.cancellation import cancel_open_actions
 from hub.billing.plans import forget_generated, get_plan, line_terms, plan_terms, published_terms
 from hub.billing.rules import credit, generator, lifecycle
 from hub.billing.rules import setup as rules
@@ -76,8 +77,10 @@ def apply_renewals(s: Session, today: date, published: list[PlanTerms] | None = 
             renewed = lifecycle.renewed_contract(terms.contract, terms.billing)
             plan.global_end, plan.fixed_cycles = renewed.global_end, None
             plan.reason_code = default_reason_code(s, "Renewal") or plan.reason_code
-        elif decision == "cancel":
-            plan.status = PlanStatus.CANCELLED
+        elif decision == "cancel":  # the renewal notice was never firmed (seed 003)
+            plan.status, plan.cancelled_by, plan.cancelled_at = PlanStatus.CANCELLED, "HARP Connect", utcnow()
+            plan.cancel_reason_code = default_reason_code(s, "Cancel")
+            cancel_open_actions(s, terms.plan_id, by="HARP Connect")
         if decision in {"renew", "cancel"}:
             plan.updated_at = utcnow()
             s.add(plan)

@@ -210,8 +210,11 @@ def edit_line(s: Session, line_id: int, **changes: Any) -> tuple[PlanLine, str |
 
 
 def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
+    if target == PlanStatus.CANCELLED:
+        raise SubscriptionError("a plan is cancelled with a reason code of the Cancel type "
+                                "(hub.billing.cancellation.cancel_plan; cashrail plans cancel N --reason CODE)")
     plan = get_plan(s, plan_id)
-    operation = {"Published": "Publish", "Cancelled": "Cancel"}.get(target, "Unpublish")
+    operation = {"Published": "Publish"}.get(target, "Unpublish")
     allow(s, "Subscription Plan", operation)
     try:
         rules.transition_plan(PlanStatus(plan.status), PlanStatus(target))

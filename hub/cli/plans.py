@@ -8,17 +8,20 @@ from typing import Annotated
 import typer
 from sqlmodel import col, select
 
-from hub.billing import generation, plans
+from hub.billing import cancellation, generation, plans
 from hub.cli.common import (
     EnvOption,
     JsonOption,
     SetOption,
+    cli_actor,
     cli_session,
+    env_name,
     fail,
     out,
     parse_assignments,
     parse_date,
     parse_money,
+    print_json,
     print_rows,
 )
 from hub.platform.models import PlanLine, SubscriptionPlan
@@ -81,10 +84,20 @@ def plans_publish(plan_id: int, env: EnvOption = None) -> None:
 
 
 @plans_app.command("cancel")
-def plans_cancel(plan_id: int, env: EnvOption = None) -> None:
+def plans_cancel(plan_id: int, reason: Annotated[str | None, typer.Option(
+        help="a reason code of the Cancel type (default: the type's default)")] = None,
+                 env: EnvOption = None, as_json: JsonOption = False) -> None:
+    """Cancel a plan: its Not-firmed actions are cancelled, its unposted ERP orders deleted."""
     with cli_session(env) as s:
-        plans.set_plan_status(s, plan_id, "Cancelled")
-    out.print(f"Plan {plan_id} cancelled: no more actions are created for it.")
+        cancelled = cancellation.cancel_plan(s, plan_id, reason_code=reason, by=cli_actor())
+    released = cancellation.release_orders(env_name(env), [plan_id], by=cli_actor())
+    if as_json:
+        print_json({"plan": plan_id, "cancelled_actions": cancelled, **released.as_dict()})
+        return
+    out.print(f"Plan {plan_id} cancelled: {len(cancelled)} actions cancelled, {len(released.deleted)} ERP orders "
+              f"deleted, {len(released.kept)} found invoiced (kept).")
+    for row in released.failed:
+        out.print(f"ERP order of action {row['action']} not deleted yet ({row['error']}); the next post run retries.")
 
 
 @lines_app.command("add")

@@ -11,7 +11,7 @@ from typing import Any
 
 from connectors.base import ConnectionReport
 from hub.access import users
-from hub.billing import actions, generation, plans, setup
+from hub.billing import actions, cancellation, generation, plans, setup
 from hub.billing.rules import dashboard, errors
 from hub.collections import collect, collect_settings, dunning, payments
 from hub.collections import dunning_settings as dunning_config
@@ -37,6 +37,7 @@ from hub.web.schemas import (
     NotificationSharedIn,
     NotificationTypeIn,
     PaymentMethodIn,
+    PlanCancelIn,
     PlanEditIn,
     PlanIn,
     ProgramTypeIn,
@@ -115,6 +116,13 @@ def edit_plan(actor: Actor, plan_id: int, body: PlanEditIn) -> None:
 
 def set_plan_status(actor: Actor, plan_id: int, status: str) -> None:
     actor.call(plans.set_plan_status, plan_id, status)
+
+
+def cancel_plan(actor: Actor, plan_id: int, body: PlanCancelIn) -> dict[str, Any]:
+    """Cancel the plan with its Cancel reason code, then delete its firmed orders from the ERP."""
+    cancelled = actor.call(cancellation.cancel_plan, plan_id, reason_code=body.reason_code, by=actor.email)
+    released = cancellation.release_orders(actor.environment, [plan_id], by=actor.email).as_dict()
+    return {"cancelled_actions": cancelled, **released}
 
 
 def add_line(actor: Actor, plan_id: int, body: LineIn) -> int:

@@ -81,6 +81,10 @@ class PlanEditIn(PlanBase):
     renewal_notice_days: int = 30
 
 
+class PlanCancelIn(BaseModel):
+    reason_code: Opt[str] = Field(default=None, description="a reason code of the Cancel type (default: the type's default)")
+
+
 class LineIn(BaseModel):
     product: str = Field(min_length=1, max_length=64)
     quantity: Decimal

@@ -62,6 +62,10 @@ class SubscriptionPlan(EnvScoped, table=True):
     renewal_notice_days: int = 30
     renewal_notice_notification: bool = False
     pays_by_mandate: bool = False
+    #: a Cancelled plan's Cancel reason code, when and by whom it was cancelled (seed 003)
+    cancel_reason_code: str | None = Field(default=None, max_length=32)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancelled_by: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
