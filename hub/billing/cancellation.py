@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from connectors.http import ApiError
@@ -87,11 +88,15 @@ def cancel_plan(s: Session, plan_id: int, *, reason_code: str | None, by: str) -
     return cancelled
 
 
-def cancel_open_actions(s: Session, plan_id: int, *, by: str) -> list[int]:
-    """Cancel the plan's Not-firmed actions (credit notes excepted); their ids."""
-    rows = s.exec(select(SubscriptionAction).where(
+def cancel_open_actions(s: Session, plan_id: int, *, by: str, after: date | None = None) -> list[int]:
+    """Cancel the plan's Not-firmed actions (credit notes excepted), or only those dated after
+    ``after`` (a plan that ended with its term); their ids."""
+    query = select(SubscriptionAction).where(
         SubscriptionAction.plan_id == plan_id, SubscriptionAction.status == ActionStatus.NOT_FIRMED.value,
-        col(SubscriptionAction.action_type).not_in(KEPT_TYPES)).order_by(col(SubscriptionAction.id)))
+        col(SubscriptionAction.action_type).not_in(KEPT_TYPES))
+    if after is not None:
+        query = query.where(col(SubscriptionAction.action_date) > after)
+    rows = s.exec(query.order_by(col(SubscriptionAction.id)))
     done: list[int] = []
     for action in rows:
         action.status, action.cancelled_by, action.updated_at = ActionStatus.CANCELLED, by, utcnow()
@@ -99,6 +104,15 @@ def cancel_open_actions(s: Session, plan_id: int, *, by: str) -> list[int]:
         done.append(action.id or 0)
     s.flush()
     return done
+
+
+def _stopped() -> Any:
+    """Actions a cancelled plan stops (joined with their plan): all but credit notes, and for a plan
+    that ended with its term only those dated after it."""
+    return and_(col(SubscriptionPlan.status) == PlanStatus.CANCELLED.value,
+                col(SubscriptionAction.action_type).not_in(KEPT_TYPES),
+                or_(col(SubscriptionPlan.billed_through).is_(None),
+                    col(SubscriptionAction.action_date) > col(SubscriptionPlan.billed_through)))
 
 
 def of_cancelled_plans(s: Session, action_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
@@ -109,8 +123,7 @@ def of_cancelled_plans(s: Session, action_ids: Iterable[int]) -> dict[int, tuple
         rows = s.exec(select(SubscriptionAction.id, SubscriptionAction.key, SubscriptionPlan.id).join(
             SubscriptionPlan, col(SubscriptionPlan.id) == col(SubscriptionAction.plan_id)).where(
             col(SubscriptionAction.id).in_(ids[start:start + 500]),
-            SubscriptionPlan.status == PlanStatus.CANCELLED.value,
-            col(SubscriptionAction.action_type).not_in(KEPT_TYPES)))
+            _stopped()))
         for action_id, key, plan_id in rows:
             out[action_id or 0] = (key, f"plan {plan_id} is cancelled: its actions are no longer firmed or posted")
     return out
@@ -126,8 +139,7 @@ def release_orders(environment: str, plan_ids: Iterable[int] | None = None, *, b
     with session(environment) as s:
         query = select(SubscriptionAction.id).join(
             SubscriptionPlan, col(SubscriptionPlan.id) == col(SubscriptionAction.plan_id)).where(
-            SubscriptionPlan.status == PlanStatus.CANCELLED.value, col(SubscriptionAction.status).in_(_ORDERED),
-            col(SubscriptionAction.action_type).not_in(KEPT_TYPES))
+            _stopped(), col(SubscriptionAction.status).in_(_ORDERED))
         if plan_ids is not None:
             query = query.where(col(SubscriptionAction.plan_id).in_(list(plan_ids)))
         todo = [(i, _erp_of(s, i)) for i in s.exec(query.order_by(col(SubscriptionAction.id))) if i is not None]

@@ -245,7 +245,8 @@ def contract_of(plan: SubscriptionPlan) -> ContractDefinition:
     return ContractDefinition(
         global_start=plan.global_start, global_end=plan.global_end, fixed_cycles=plan.fixed_cycles,
         automatic_renewal=plan.automatic_renewal, renewal_notice=plan.renewal_notice,
-        renewal_notice_days=plan.renewal_notice_days, renewal_notice_notification=plan.renewal_notice_notification)
+        renewal_notice_days=plan.renewal_notice_days, renewal_notice_notification=plan.renewal_notice_notification,
+        term_start=plan.term_start)
 
 
 def line_terms(line: PlanLine, line_id: int | None = None) -> LineTerms:

@@ -52,7 +52,7 @@ def plans_create(
         name=name, connector=connector, customer=customer, program_type=program_type, billing_period_type=period,
         billing_period_unit=unit, billing_period_length=length, global_start=parse_date(start, "--start"),
         global_end=parse_date(end, "--end"), fixed_cycles=fixed_cycles, automatic_renewal=auto_renew,
-        renewal_notice=renewal_notice_days is not None, renewal_notice_days=renewal_notice_days or 30,
+        renewal_notice=renewal_notice_days is not None, renewal_notice_days=30 if renewal_notice_days is None else renewal_notice_days,
         renewal_notice_notification=notify_renewal, reason_code=reason_code, salesperson=salesperson, pays_by_mandate=mandate)
     with cli_session(env) as s:
         plan = plans.create_plan(s, request)

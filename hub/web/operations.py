@@ -103,7 +103,7 @@ def create_plan(actor: Actor, body: PlanIn) -> int:
     data = body.model_dump()
     notice_days = data.pop("renewal_notice_days")
     request = plans.PlanRequest(**data, renewal_notice=notice_days is not None,
-                                renewal_notice_days=notice_days or 30)
+                                renewal_notice_days=30 if notice_days is None else notice_days)
     plan = actor.call(plans.create_plan, request)
     assert plan.id is not None  # the service flushes what it creates
     return plan.id
