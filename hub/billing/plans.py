@@ -17,6 +17,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
+from hub.billing.mandates import check_mandate
 from hub.billing.rules import amounts
 from hub.billing.rules import setup as rules
 from hub.billing.rules.domain import (
@@ -222,6 +223,8 @@ def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
         raise SubscriptionError(str(exc)) from None
     if target == PlanStatus.PUBLISHED and not _lines(s, plan_id):
         raise SubscriptionError(f"plan {plan_id} has no lines; add one before publishing")
+    if target == PlanStatus.PUBLISHED:
+        check_mandate(s, plan)
     audit.record(s, f"plan.{operation.lower()}", "plan", plan_id, before={"status": plan.status},
                  after={"status": target})
     plan.status = target
