@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from sqlmodel import col, select
 
-from hub.billing import cancellation, generation, plans
+from hub.billing import cancellation, generation, plans, reports
+from hub.billing.rules.dashboard import filters_for
 from hub.cli.common import (
     EnvOption,
     JsonOption,
@@ -98,6 +99,21 @@ def plans_cancel(plan_id: int, reason: Annotated[str | None, typer.Option(
               f"deleted, {len(released.kept)} found invoiced (kept).")
     for row in released.failed:
         out.print(f"ERP order of action {row['action']} not deleted yet ({row['error']}); the next post run retries.")
+
+
+@plans_app.command("churn")
+def plans_churn(
+    start: Annotated[str | None, typer.Option("--from", help="first day (default: twelve months back)")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="last day (default: today)")] = None,
+    by: Annotated[str, typer.Option("--by", help="month, quarter or year")] = "month",
+    env: EnvOption = None, as_json: JsonOption = False,
+) -> None:
+    """Churn: plans cancelled (and their customers) per period and Cancel reason code."""
+    f = filters_for(parse_date(start, "--from"), parse_date(end, "--to"), by, today=date.today())
+    with cli_session(env) as s:
+        rows = [{"period": r.period, "from": r.first, "to": r.last, "reason": r.reason_code, "plans": r.plans,
+                 "customers": r.customers} for r in reports.churn(s, f)]
+    print_rows(rows, f"Churn by cancel reason, {f.start} to {f.end}", as_json)
 
 
 @lines_app.command("add")

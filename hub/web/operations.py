@@ -6,7 +6,7 @@ the CLI does; the rules stay in the services.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from connectors.base import ConnectionReport
@@ -162,13 +162,7 @@ def create_program_type(actor: Actor, body: ProgramTypeIn) -> None:
 
 def dashboard_filters(start: date | None, end: date | None, currency: str | None, granularity: str) -> dashboard.Filters:
     """The dashboard's filters; by default the last twelve months up to today."""
-    end = end or date.today()
-    start = start or (end.replace(day=1) - timedelta(days=335)).replace(day=1)
-    try:
-        grain = dashboard.Granularity(granularity)
-    except ValueError:
-        raise dashboard.DashboardError("granularity must be month, quarter or year") from None
-    return dashboard.Filters(start, end, (currency or "").strip().upper() or None, grain)
+    return dashboard.filters_for(start, end, granularity, currency, today=date.today())
 
 
 def dashboard_view(actor: Actor, filters: dashboard.Filters) -> tuple[dashboard.Cards, dashboard.Series]:
