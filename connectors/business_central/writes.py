@@ -162,6 +162,33 @@ class SalesDocumentWrites:
             )
         return done
 
+    def delete_sales_order(self, key: str) -> Document | None:
+        """Delete the unposted sales order under ``key`` (a cancelled plan's); exactly once.
+
+        Keyed: the order is looked up by ``key`` and deleted with its ETag (a stale one is
+        re-read once); an order already gone (deleted earlier, its answer lost) is no error.
+        Returns the posted invoice under ``key`` when the order was invoiced meanwhile (it is
+        kept: what was posted stays), else None.
+        """
+        check_key(key)
+        for order in self._by_key(ORDERS, key):
+            path = f"{self.company_path(ORDERS)}({order['id']})"
+            etag = str(order.get("@odata.etag") or "*")
+            for attempt in (1, 2):
+                try:
+                    self.api.request("DELETE", path, headers={"If-Match": etag}, retry_writes=False)
+                    break
+                except NotFoundError:
+                    break  # gone already
+                except ClientRequestError as exc:
+                    if exc.status_code != 412 or attempt == 2:
+                        raise
+                    etag = str(self._record(ORDERS, order["id"]).get("@odata.etag") or "*")
+                except ApiError as exc:
+                    if not exc.maybe_applied or attempt == 2:
+                        raise  # the next run looks the key up again
+        return self._posted_invoice(key)
+
     # --- invoices --------------------------------------------------------------------
 
     def find_sales_invoice(self, key: str) -> Document | None:

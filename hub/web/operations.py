@@ -6,12 +6,12 @@ the CLI does; the rules stay in the services.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from connectors.base import ConnectionReport
 from hub.access import users
-from hub.billing import actions, generation, plans, setup
+from hub.billing import actions, cancellation, generation, plans, setup
 from hub.billing.rules import dashboard, errors
 from hub.collections import collect, collect_settings, dunning, payments
 from hub.collections import dunning_settings as dunning_config
@@ -38,6 +38,7 @@ from hub.web.schemas import (
     NotificationSharedIn,
     NotificationTypeIn,
     PaymentMethodIn,
+    PlanCancelIn,
     PlanEditIn,
     PlanIn,
     ProgramTypeIn,
@@ -110,7 +111,7 @@ def create_plan(actor: Actor, body: PlanIn) -> int:
     data = body.model_dump()
     notice_days = data.pop("renewal_notice_days")
     request = plans.PlanRequest(**data, renewal_notice=notice_days is not None,
-                                renewal_notice_days=notice_days or 30)
+                                renewal_notice_days=30 if notice_days is None else notice_days)
     plan = actor.call(plans.create_plan, request)
     assert plan.id is not None  # the service flushes what it creates
     return plan.id
@@ -123,6 +124,13 @@ def edit_plan(actor: Actor, plan_id: int, body: PlanEditIn) -> None:
 
 def set_plan_status(actor: Actor, plan_id: int, status: str) -> None:
     actor.call(plans.set_plan_status, plan_id, status)
+
+
+def cancel_plan(actor: Actor, plan_id: int, body: PlanCancelIn) -> dict[str, Any]:
+    """Cancel the plan with its Cancel reason code, then delete its firmed orders from the ERP."""
+    cancelled = actor.call(cancellation.cancel_plan, plan_id, reason_code=body.reason_code, by=actor.email)
+    released = cancellation.release_orders(actor.environment, [plan_id], by=actor.email).as_dict()
+    return {"cancelled_actions": cancelled, **released}
 
 
 def add_line(actor: Actor, plan_id: int, body: LineIn) -> int:
@@ -168,13 +176,7 @@ def create_program_type(actor: Actor, body: ProgramTypeIn) -> None:
 
 def dashboard_filters(start: date | None, end: date | None, currency: str | None, granularity: str) -> dashboard.Filters:
     """The dashboard's filters; by default the last twelve months up to today."""
-    end = end or date.today()
-    start = start or (end.replace(day=1) - timedelta(days=335)).replace(day=1)
-    try:
-        grain = dashboard.Granularity(granularity)
-    except ValueError:
-        raise dashboard.DashboardError("granularity must be month, quarter or year") from None
-    return dashboard.Filters(start, end, (currency or "").strip().upper() or None, grain)
+    return dashboard.filters_for(start, end, granularity, currency, today=date.today())
 
 
 def dashboard_view(actor: Actor, filters: dashboard.Filters) -> tuple[dashboard.Cards, dashboard.Series]:

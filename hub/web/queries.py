@@ -371,8 +371,8 @@ def dashboard_facts(s: Session) -> tuple[list[dashboard.PlanFact], list[dashboar
         currencies.setdefault(plan_id, set()).add(currency)
     plans_ = [dashboard.PlanFact(
         customer=p.organisation_id, status=p.status, start=p.global_start, end=p.global_end,
-        # a plan's cancellation is its last change
-        cancelled_on=p.updated_at.date() if p.status == "Cancelled" else None,
+        # when it was cancelled (before that was kept: its last change)
+        cancelled_on=(p.cancelled_at or p.updated_at).date() if p.status == "Cancelled" else None,
         currencies=frozenset(currencies.get(p.id, set())))
         for p in s.execute(select(SubscriptionPlan)).scalars()]
     actions = [dashboard.ActionFact(
