@@ -138,6 +138,8 @@ class CustomerPaymentWrites:
             if code and code.upper() != currency.upper():
                 raise ValueError(f"invoice {invoice.get('number')} is in {code}, not {currency}")
         posted = {str(e.get("description") or "") for e in self.posted_payment_entries(document_number)}
+        if all(_line_description(document_number, invoices[i]) in posted for i, _ in applications):
+            return self._outcome(document_number, True, None, invoices)  # posted already (by us or a person)
         for invoice_id, amount in applications:
             if _line_description(document_number, invoices[invoice_id]) not in posted:
                 self._line_once(journal, transaction_id, document_number, paid_on, invoices[invoice_id], amount)
