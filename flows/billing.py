@@ -9,7 +9,7 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from hub.access import roles
-from hub.billing import generation, posting, renewal_notices
+from hub.billing import cancellation, generation, posting, renewal_notices
 from hub.platform.db import session
 from hub.platform.redact import scrub_rows
 
@@ -49,7 +49,8 @@ def post_actions(environment: str = "sandbox", action_ids: list[int] | None = No
                  role: str = "Administrator", actor: str | None = None) -> dict[str, Any]:
     with session(environment, role=role) as s:
         roles.allow(s, "Subscription Actions", "Post")
-    report = posting.post(environment, action_ids, actor=actor).as_dict()
+    released = cancellation.release_orders(environment, by=actor or "post-actions")  # cancelled plans' orders
+    report = {**posting.post(environment, action_ids, actor=actor).as_dict(), "released": released.as_dict()}
     _artifact("post-actions", environment, report)
     return report
 

@@ -27,6 +27,15 @@ def bms_card(name: str = "psa", environment: str = "sandbox", url: str = "http:/
         return cards.create(s, spec)
 
 
+def erp_card(name: str = "erp", environment: str = "sandbox") -> Connector:
+    """A Business Central card that no test connects to (plans need an ERP card)."""
+    spec = cards.CardSpec(name=name, kind="business_central", environment=environment, settings={
+        "tenant_id": "t", "client_id": "c", "environment": "production", "company": "CRONUS"},
+        secrets={"client_secret": SecretStr("s")})
+    with session(environment) as s:
+        return cards.create(s, spec)
+
+
 def organisation(external_id: str, name: str = "Acme", modified: datetime | None = None, **extra: Any) -> MappedRecord:
     raw = {"Id": external_id, "AccountName": name, **extra}
     return MappedRecord(

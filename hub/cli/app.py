@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import typer
+from typer.exceptions import TyperException
 
 from hub.cli import (
     actions,
@@ -20,6 +21,7 @@ from hub.cli import (
     orgs,
     payments,
     plans,
+    quarantine,
     sandbox,
     serve,
     setup,
@@ -32,6 +34,28 @@ app = typer.Typer(help="Cashrail: the open-source work-to-cash integration hub."
                   pretty_exceptions_enable=False, add_completion=False)
 
 # the order here is the order of `cashrail --help`
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("cashrail")
+        except PackageNotFoundError:  # a checkout run without installing
+            number = "unknown"
+        print(f"cashrail {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True,
+                                                      help="Print the version and exit")] = None,
+) -> None:
+    """Cashrail: the open-source work-to-cash integration hub."""
+
+
 app.add_typer(connectors.connectors_app, name="connectors")
 app.add_typer(orgs.orgs_app, name="orgs")
 app.command("sync")(sync.sync_command)
@@ -49,6 +73,7 @@ app.add_typer(payments.payments_app, name="payments")
 app.add_typer(collect.collect_app, name="collect")
 app.add_typer(dunning.dunning_app, name="dunning")
 app.add_typer(notifications.notifications_app, name="notifications")
+app.add_typer(quarantine.quarantine_app, name="quarantine")
 app.add_typer(keys.keys_app, name="keys")
 app.command("backup")(keys.backup_command)
 app.command("restore")(keys.restore_command)
@@ -88,6 +113,15 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
     return 0
 
 
+def _usage_line(exc: TyperException) -> str:
+    """A command-line usage error as one plain line, with where to look for the right usage."""
+    line = f"error: {exc.format_message().rstrip('.')}"
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        line += f" (see: {ctx.command_path} --help)"
+    return line
+
+
 def main() -> None:
     """The ``cashrail`` console script: run the command line, exit with its code."""
 
@@ -101,12 +135,8 @@ def main() -> None:
             raise SystemExit(exc.exit_code) from None
         except typer.Abort:
             raise SystemExit(1) from None
-        except Exception as exc:
-            import click
-
-            if isinstance(exc, click.ClickException):
-                exc.show()
-                raise SystemExit(exc.exit_code) from None
-            raise
+        except TyperException as exc:  # a wrong option, a missing argument, a bad value
+            err.print(_usage_line(exc), highlight=False, markup=False)
+            raise SystemExit(exc.exit_code) from None
 
     sys.exit(_friendly_errors(run))

@@ -152,6 +152,8 @@ def connectors_show(name: str, env: EnvOption = None, as_json: BareJsonOption = 
 def connectors_test(name: str, env: EnvOption = None) -> None:
     """Test Connection: sign in and probe every read and write; exit 1 if anything is missing."""
     report = _run_test(name, env)
+    with cli_session(env) as s:
+        cards.record_test(s, name, report)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -162,12 +164,15 @@ def _run_test(name: str, env: str | None) -> ConnectionReport:
         card = cards.get(s, name)
     report = cards.test_connection(card)
     for check in report.checks:
-        mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
+        mark = "[yellow]?[/yellow]" if check.unverified else "[green]✓[/green]" if check.ok else "[red]✗[/red]"
         out.print(f"{mark} {check.name}: {safe(check.detail)}", highlight=False)
     if report.missing_permissions:
         out.print("[red]Missing permissions[/red] (grant them to the API user's security role):")
         for permission in report.missing_permissions:
             out.print(f"  - {safe(permission)}", highlight=False)
+    elif report.ok and report.unverified:
+        out.print("[green]Connection OK[/green]: no permission is missing; not verified (the API's answer proves "
+                  f"nothing): {safe(', '.join(c.name for c in report.unverified))}.", highlight=False)
     elif report.ok:
         out.print("[green]Connection OK[/green]: every read and write the integration needs is allowed.")
     return report

@@ -229,3 +229,15 @@ def smtp_settings() -> SmtpSettings | None:
         return SmtpSettings(**values)  # validated here, field by field
     except ValidationError as exc:
         raise named(exc) from None
+
+
+def mail_problem() -> str | None:
+    """Why the outbox cannot e-mail anyone now, in plain words (no mail server configured, or a
+    setting invalid); ``None`` when it can."""
+    try:
+        configured = smtp_settings()
+    except ValueError as exc:
+        return f"the mail settings are invalid ({exc})"
+    if configured is None:
+        return "no mail server is configured (set CASHRAIL_SMTP_HOST and the other CASHRAIL_SMTP_ settings)"
+    return None

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
         default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For the web app believes "
                                           '(JSON list, e.g. ["127.0.0.1"]); none by default.')
     tier: str = Field(default="connect1000", description="Subscription tier: its monthly action allowance.")
+    earliest_year: int = Field(default=1900, description="Billing dates (plans, lines, actions) before this year are refused.")
+    latest_year: int = Field(default=2200, description="Billing dates after this year, and contracts ending later, are refused.")
 
     # the outgoing mail server (CASHRAIL_SMTP_*); validated as a whole by hub.collections.mailer
     smtp_host: str | None = Field(default=None, description="SMTP server; no e-mail is sent while unset.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 
 from connectors.base import (
     LICENSE_CHECK,
-    Check,
     ConnectionReport,
     RemoteSettings,
     SourceConnector,
@@ -25,6 +24,7 @@ from hub.platform.models import Connector
 from hub.platform.security import decrypt_secrets, encrypt_secrets
 from hub.platform.settings import ENVIRONMENTS
 from hub.platform.types import utcnow
+from hub.sync.rules.card_names import card_name_problem
 from hub.sync.store import delete_connector_rows
 
 STATUSES = ("draft", "pending_license", "active", "deactivated", "error")
@@ -105,8 +105,9 @@ def create(s: Session, spec: CardSpec) -> Connector:
         raise CardError(f"environment must be one of {', '.join(ENVIRONMENTS)}, not {spec.environment!r}")
     if s.info.get("environment") != spec.environment:
         raise CardError(f"a {spec.environment} connector cannot be created from the {s.info.get('environment')} environment")
-    if not spec.name.strip():
-        raise CardError("the connector needs a name")
+    problem = card_name_problem(spec.name)
+    if problem:
+        raise CardError(problem)
     if s.exec(select(Connector).where(Connector.name == spec.name)).first():
         raise CardError(f"a connector named {spec.name!r} already exists in {spec.environment}")
     settings, secrets = validate(spec.kind, spec.settings, spec.secrets)
@@ -179,11 +180,15 @@ def address_changes(kind: str, before: dict[str, Any], after: dict[str, Any]) ->
 
 
 def require_syncable(card: Connector) -> Connector:
-    """The card, if a sync of it may start now (it is active).
+    """The card, if a sync of it may start now (its kind has streams and it is active).
 
     Raises:
-        CardError: the card is not active, naming its status and the fix.
+        CardError: the card's kind has nothing to sync (a payment gateway), or the card is not
+            active, naming its status and the fix.
     """
+    if not connector_class(card.kind).streams:
+        raise CardError(f"connector {card.name!r} ({card.kind}, a {role_of(card.kind)}) has nothing to sync; "
+                        "Sync Now is for PSA and ERP connectors")
     if card.status != "active":
         raise CardError(f"connector {card.name!r} is {card.status}; activate it before syncing")
     return card
@@ -224,7 +229,7 @@ def test_connection(card: Connector) -> ConnectionReport:
     """Test Connection of a card; the checks' details are scrubbed of every secret."""
     with instantiate(card) as connector:
         report = connector.test_connection()
-    return ConnectionReport([Check(c.name, c.ok, redact.scrub(c.detail), c.permission) for c in report.checks])
+    return ConnectionReport([replace(c, detail=redact.scrub(c.detail)) for c in report.checks])
 
 
 def set_status(s: Session, name: str, status: str, error: str | None = None) -> Connector:
@@ -250,6 +255,22 @@ def status_after_test(report: ConnectionReport) -> tuple[str, str | None]:
     if all(c.name == LICENSE_CHECK for c in failing):
         return "pending_license", reason
     return "error", reason
+
+
+def record_test(s: Session, name: str, report: ConnectionReport) -> Connector:
+    """Show a Test Connection's outcome on the card: a pass clears the last error and takes a card
+    that failed to activate (error, pending license) back to draft, ready to activate; a failure is
+    kept as the last error without changing the status (an active card stays active)."""
+    card = get(s, name)
+    if report.ok:
+        if card.status in ("error", "pending_license"):
+            return set_status(s, name, "draft")
+        card.last_error = None
+    else:
+        card.last_error = status_after_test(report)[1]
+    card.updated_at = utcnow()
+    s.add(card)
+    return card
 
 
 def delete(s: Session, name: str) -> None:

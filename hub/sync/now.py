@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from hub.platform import prefect_env
+from hub.platform import flowrun, prefect_env
 from hub.platform.served import ServeError, running
 from hub.sync.store import StreamCounts
 
@@ -69,16 +69,16 @@ def run_here(connector: str, environment: str, *, full: bool = False,
              progress: Callable[[str, StreamCounts], None] | None = None) -> dict[str, Any]:
     """The sync-connector flow in this process (Prefect's temporary server unless configured);
     ``progress`` hears each stream's counts as pages land."""
-    prefect_env.configure()
-    from flows import sync as sync_flow
+    with flowrun.in_process():
+        from flows import sync as sync_flow
 
-    if progress is None:
-        return sync_flow.sync_connector(connector=connector, environment=environment, full=full)
-    sync_flow.add_progress_listener(progress)
-    try:
-        return sync_flow.sync_connector(connector=connector, environment=environment, full=full)
-    finally:
-        sync_flow.remove_progress_listener(progress)
+        if progress is None:
+            return sync_flow.sync_connector(connector=connector, environment=environment, full=full)
+        sync_flow.add_progress_listener(progress)
+        try:
+            return sync_flow.sync_connector(connector=connector, environment=environment, full=full)
+        finally:
+            sync_flow.remove_progress_listener(progress)
 
 
 def sync(connector: str, environment: str, *, full: bool = False,

@@ -76,7 +76,7 @@ def card_view(s: Session, card: Connector) -> dict[str, Any]:
         "name": card.name, "kind": card.kind, "title": cls.title, "environment": card.environment,
         "status": card.status, "last_error": card.last_error, "last_sync": _iso(card.last_sync_at),
         "settings": card.settings, "secrets": dict.fromkeys(cls.secrets_model.model_fields, "********"),
-        "in_hub": in_hub,
+        "in_hub": in_hub, "syncs": bool(cls.streams),
         "last_run": None if last is None else {
             "id": last.id, "status": last.status, "mode": last.mode, "started": _iso(last.started_at),
             "finished": _iso(last.finished_at), "counts": last.counts, "error": last.error},
@@ -371,8 +371,8 @@ def dashboard_facts(s: Session) -> tuple[list[dashboard.PlanFact], list[dashboar
         currencies.setdefault(plan_id, set()).add(currency)
     plans_ = [dashboard.PlanFact(
         customer=p.organisation_id, status=p.status, start=p.global_start, end=p.global_end,
-        # a plan's cancellation is its last change
-        cancelled_on=p.updated_at.date() if p.status == "Cancelled" else None,
+        # when it was cancelled (before that was kept: its last change)
+        cancelled_on=(p.cancelled_at or p.updated_at).date() if p.status == "Cancelled" else None,
         currencies=frozenset(currencies.get(p.id, set())))
         for p in s.execute(select(SubscriptionPlan)).scalars()]
     actions = [dashboard.ActionFact(

@@ -22,7 +22,7 @@ templates.env.globals["environments"] = ENVIRONMENTS
 
 NAV = (("/", "Dashboard"), ("/connectors", "Connectors"), ("/customers", "Customers"), ("/plans", "Plans"),
        ("/actions", "Actions"), ("/invoices", "Invoices"), ("/invoices/unpaid", "Unpaid"),
-       ("/notifications", "Notifications"), ("/billing", "Billing setup"))
+       ("/notifications", "Notifications"), ("/quarantine", "Quarantine"), ("/billing", "Billing setup"))
 
 
 def _amount(value: Any) -> str:

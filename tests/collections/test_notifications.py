@@ -22,7 +22,7 @@ from hub.platform import runlock
 from hub.platform.db import get_engine, session
 from hub.platform.models import NotificationDelivery, NotificationMessage
 from tests.collections.conftest import LoopbackSmtp, smtp_server  # noqa: F401  (fixture)
-from tests.collections.notify_builders import SMTP_FROM, bms_card, contact, erp_card, link, organisation
+from tests.collections.notify_builders import SMTP_FROM, bms_card, contact, erp_card, invoice, link, organisation
 
 
 def smtp(server: LoopbackSmtp) -> SmtpSettings:
@@ -358,6 +358,18 @@ def test_an_email_sent_as_the_database_cuts_the_connection_is_recorded_not_sent_
     with session("sandbox") as s:
         row = s.execute(select(NotificationDelivery).where(NotificationDelivery.channel == "email")).scalar_one()
         assert (row.status, row.attempts) == ("sent", 1)
+
+
+def test_the_notification_list_names_the_customer_and_the_invoice_not_their_ids(hub_db) -> None:
+    with session("sandbox") as s:
+        org = organisation(s, bms_card(s), "1", "Berg GmbH")
+        bill = invoice(s, org, "INV-4711", "120.00", date(2024, 3, 1))
+        enqueue(s, overdue(1, "inv-4711"), organisation_id=org.id, invoice_id=bill.id)
+        enqueue(s, overdue(1, "no-invoice"), organisation_id=org.id)
+    with session("sandbox") as s:
+        listed = {row["key"]: row for row in notifications.list_notifications(s)}
+    assert listed["inv-4711"]["customer"] == "Berg GmbH" and listed["inv-4711"]["invoice_number"] == "INV-4711"
+    assert listed["no-invoice"]["customer"] == "Berg GmbH" and listed["no-invoice"]["invoice_number"] is None
 
 
 def test_crlf_in_synced_names_and_numbers_never_reaches_the_mail_headers(hub_db, smtp_server) -> None:
