@@ -218,6 +218,17 @@ class SourceConnector(ABC):
         return None
 
     @classmethod
+    def ticket_target(cls, external_id: str, organisation: Mapping[str, Any]) -> dict[str, Any]:
+        """Where a PSA files tickets for the organisation ``external_id`` (its synced raw record):
+        the account arguments of the connector's ``create_ticket_once``.
+
+        Raises:
+            ValueError: the organisation has nothing tickets can be filed under (the words say
+                what is missing), or this connector files no tickets.
+        """
+        raise ValueError(f"{cls.title} does not file tickets")
+
+    @classmethod
     def stream(cls, name: str) -> StreamSpec:
         for spec in cls.streams:
             if spec.name == name:

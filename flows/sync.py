@@ -11,6 +11,7 @@ from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from hub.collections import alerts
+from hub.platform.redact import scrub_rows
 from hub.sync import runner
 from hub.sync.store import StreamCounts
 
@@ -64,14 +65,14 @@ def sync_connector(connector: str, environment: str = "sandbox", full: bool = Fa
             results[name] = future.result()
         except Exception as exc:  # one stream failing must not hide the others' counts
             failed[name] = exc
-    failures = {name: f"{type(exc).__name__}: {exc}" for name, exc in failed.items()}
+    failures = {name: runner.describe_failure(exc) for name, exc in failed.items()}
     error = runner.describe_failures(failures)
     runner.finish_run(environment, run.id, results, error)
     alerts.alert_schema_drift(environment, connector, run.id, failed)
     create_table_artifact(
         key=re.sub(r"[^a-z0-9-]+", "-", f"sync-{connector}".lower()),
-        table=[{"stream": name, **counts} for name, counts in results.items()]
-        + [{"stream": name, "error": msg} for name, msg in failures.items()],
+        table=scrub_rows([{"stream": name, **counts} for name, counts in results.items()]
+                         + [{"stream": name, "error": msg} for name, msg in failures.items()]),
         description=f"Sync of connector {connector} ({environment}), run {run.id}",
     )
     summary = {"connector": connector, "environment": environment, "run_id": run.id, "streams": results}

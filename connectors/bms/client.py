@@ -219,6 +219,14 @@ class BmsConnector(BmsWrites, SourceConnector):
     def _probe(name: str, permission: str | None, call: Any, write: bool = False) -> Check:
         return probe(name, permission, call, write=write, describe=_plain)
 
+    @classmethod
+    def ticket_target(cls, external_id: str, organisation: Mapping[str, Any]) -> dict[str, Any]:
+        """BMS files a ticket under an account and one of its locations: the account's first."""
+        locations = get_ci(organisation, "Locations") or []
+        if not locations:
+            raise ValueError(f"PSA account {external_id} has no location")
+        return {"account_id": int(external_id), "location_id": int(get_ci(locations[0], "Id"))}
+
 
 def _plain(exc: ApiError) -> str:
     if isinstance(exc, AuthenticationError):

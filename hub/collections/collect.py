@@ -25,7 +25,7 @@ from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from connectors.http import ApiError
+from connectors.http import ApiError, get_ci
 from connectors.money import round_money
 from connectors.payments import BlueSnapConnector, ChargeApproved, ChargeDeclined, ChargeResult, DeclineKind
 from hub.collections.collect_settings import get_settings
@@ -322,7 +322,7 @@ def record_payments(environment: str, charge_ids: Iterable[int] | None = None) -
                 if not hasattr(source, "record_payment"):
                     raise ValueError(f"{job['connector']} cannot record payments")
                 done = source.record_payment(job["invoice"], job["amount"], job["currency"], job["day"], job["key"])
-                ref = str(getattr(done, "id", None) or (done.get("Id") if isinstance(done, dict) else "") or job["key"])
+                ref = str(getattr(done, "id", None) or (get_ci(done, "Id") if isinstance(done, dict) else "") or job["key"])
             except (ApiError, ValueError) as exc:
                 error = str(exc)
             with session(environment) as s:

@@ -6,7 +6,6 @@ process. The CLI and the web app both start syncs here.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +20,7 @@ def sync_now(connector: str, environment: str, *, full: bool = False, wait: bool
     served = running()
     if served is None:
         return None
-    os.environ["PREFECT_API_URL"] = served.api_url
+    served.use_in_this_process()
     prefect_env.configure()
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
@@ -39,7 +38,7 @@ def sync_now(connector: str, environment: str, *, full: bool = False, wait: bool
         asyncio.run(deployments.reconcile())
         flow_run = start()
     return {"flow_run_id": str(flow_run.id), "state": flow_run.state.type.value if flow_run.state else None,
-            "prefect_url": f"{served.prefect_url}/runs/flow-run/{flow_run.id}"}
+            "prefect_url": f"{served.ui_url}runs/flow-run/{flow_run.id}"}
 
 
 def sync_via_deployment(connector: str, environment: str, *, full: bool = False) -> dict[str, Any] | None:

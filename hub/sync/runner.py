@@ -21,7 +21,7 @@ from sqlmodel import select
 from connectors.base import Record, SourceConnector, StreamSpec, SyncSettings
 from connectors.http import get_ci
 from connectors.registry import connector_class, mapping_module
-from hub.platform import allocator, bulk
+from hub.platform import allocator, bulk, redact
 from hub.platform.db import session
 from hub.platform.errors import CashrailError
 from hub.platform.models import Connector, StreamState, SyncRun, stored_id
@@ -177,6 +177,7 @@ def _id_of(raw: Any) -> str | None:
     return str(found) if isinstance(found, (int, str)) and not isinstance(found, bool) else None
 
 
+@redact.scrubs_errors
 def sync_stream(
     environment: str,
     run_id: int,
@@ -320,6 +321,11 @@ def _store_page(scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> tuple[St
         page_stored(s, scope)
     result.counts.unchanged += len(fetched.skipped)
     return result.counts, result.max_modified
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One stream's failure in one line, scrubbed of every secret."""
+    return redact.scrub(f"{type(exc).__name__}: {exc}")
 
 
 def describe_failures(failures: dict[str, str]) -> str | None:

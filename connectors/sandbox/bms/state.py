@@ -139,13 +139,17 @@ class Faults:
     rate_drop: float = 0.0
     #: writes (POST/PATCH/DELETE, not searches) applied, then the connection dropped unanswered
     rate_drop_after_write: float = 0.0
+    #: a refused sign-in echoes what was sent, password included, as some gateways and proxies
+    #: in front of a PSA do: the hub must not store or show that text as it came
+    echo_credentials: bool = False
     seed: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"latency_ms": self.latency_ms, "rate_429": self.rate_429, "retry_after": self.retry_after,
                 "rate_5xx": self.rate_5xx, "rate_drop": self.rate_drop,
-                "rate_drop_after_write": self.rate_drop_after_write, "seed": self.seed}
+                "rate_drop_after_write": self.rate_drop_after_write,
+                "echo_credentials": self.echo_credentials, "seed": self.seed}
 
 
 @dataclass

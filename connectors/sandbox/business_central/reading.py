@@ -10,7 +10,17 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .data import EMPTY_GUID, ENTITY_SETS, LINE_SETS, PAYMENT_FIELDS, PERMISSION_FOR, TABLE_FOR, Record, public
+from .data import (
+    CURRENCY_FIELDS,
+    EMPTY_GUID,
+    ENTITY_SETS,
+    LINE_SETS,
+    PAYMENT_FIELDS,
+    PERMISSION_FOR,
+    TABLE_FOR,
+    Record,
+    public,
+)
 from .odata import Filter, ODataError, decode_token, encode_token, parse_filter, parse_list
 from .state import BcState, Company
 from .wire import BcError, Ctx, Resp, bad
@@ -55,6 +65,7 @@ class BcApiBase:
             self.fields[ls] = [k for k in doc["_lines"][0] if k[:1] not in ("_", "@")]
         self.fields["companies"] = list(c0.public("").keys())
         self.fields.update(PAYMENT_FIELDS)
+        self.fields["currencies"] = list(CURRENCY_FIELDS)
         self._cache: dict[tuple[Any, ...], tuple[int, list[tuple[tuple[str, ...], Record]]]] = {}
         self.build_indexes()
 

@@ -94,7 +94,7 @@ def _report_items(report: ConnectionReport) -> list[str]:
 
 @router.post("/connectors/{name}/test", openapi_extra=needs("Connectors", "Update"))
 def card_test(actor: CurrentActor, name: str) -> Response:
-    report = operations.test_connection(actor, name)
+    report = operations.test_and_record(actor, name)
     if report.ok and report.unverified:
         return redirect("/connectors", "ok", f"Test Connection of {name}: no permission is missing; "
                                              f"{len(report.unverified)} write(s) could not be verified.",

@@ -18,7 +18,7 @@ from connectors.business_central import BcSecrets, BcSettings, BusinessCentralCo
 from connectors.http import RetryPolicy
 from connectors.sandbox.business_central import SandboxServer
 from hub.sync import cards
-from tests.connectors.conformance import ConnectorConformance
+from tests.connectors.conformance import ConnectorConformance, SandboxControl
 
 #: a text field of each entity set that the hub stores as read
 TOUCHED = {"customers": "displayName", "contacts": "displayName", "items": "displayName",
@@ -27,7 +27,7 @@ TOUCHED = {"customers": "displayName", "contacts": "displayName", "items": "disp
 
 @pytest.fixture(scope="module")
 def bc_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(records=60, seed=7, license_accepted=True) as server:
+    with SandboxServer(records=150, seed=7, license_accepted=True) as server:
         yield server
 
 
@@ -45,14 +45,14 @@ class TestBusinessCentralConformance(ConnectorConformance):
                 api_url=bc_sandbox.url,
                 authority_url=bc_sandbox.url,
                 ca_bundle=bc_sandbox.ca_path,
-                page_size=25,
+                page_size=10,
                 timeout_seconds=10,
             )
             secret = (secrets or {}).get("client_secret") or SecretStr(creds["client_secret"])
             return BusinessCentralConnector(
                 settings,
                 BcSecrets(client_secret=secret),
-                retry=RetryPolicy(max_attempts=4, base_delay=0.05, jitter=0.1),
+                retry=RetryPolicy(max_attempts=8, base_delay=0.05, jitter=0.1),
             )
 
         return make
@@ -73,3 +73,14 @@ class TestBusinessCentralConformance(ConnectorConformance):
                         json={TOUCHED[spec.path]: marker}, verify=bc_sandbox.ca_path).raise_for_status()
 
         return change
+
+
+@pytest.fixture
+def control(bc_sandbox: SandboxServer) -> SandboxControl:
+    limits = httpx.get(f"{bc_sandbox.url}/_admin/limits", verify=bc_sandbox.ca_path).json()
+    return SandboxControl(url=bc_sandbox.url, stream="customers", records="customers", id_field="id",
+                          name_field="displayName", faults={"rate_5xx": 0.05, "retry_after": 0, "seed": 5},
+                          calm={"rate_5xx": 0}, limits={"rate_limit": [40, 0.5], "retry_after_on_429": 0},
+                          calm_limits={"rate_limit": limits["rate_limit"],
+                                       "retry_after_on_429": limits["retry_after_on_429"]},
+                          verify=bc_sandbox.ca_path)

@@ -434,3 +434,21 @@ def test_cli_prints_a_json_first_line(tmp_path: Any) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_deleting_a_sales_order_needs_its_etag_and_leaves_nothing_under_its_key(
+        server: SandboxServer, client: httpx.Client) -> None:
+    # as Business Central: DELETE needs If-Match (a stale ETag is 412), then the order is gone
+    # for reads by id and by externalDocumentNumber, and a second DELETE is 404
+    url = f"{co(server)}/salesOrders"
+    order = client.post(url, json=_order_body(server, "DEL-1")).json()
+    one = f"{url}({order['id']})"
+    assert client.delete(one).status_code == 400  # no concurrency token
+    client.patch(one, json={"orderDate": "2026-01-16"}, headers={"If-Match": order["@odata.etag"]})
+    stale = client.delete(one, headers={"If-Match": order["@odata.etag"]})
+    assert stale.status_code == 412 and stale.json()["error"]["code"] == "Request_EntityChanged"
+    fresh = client.get(one).json()["@odata.etag"]
+    assert client.delete(one, headers={"If-Match": fresh}).status_code == 204
+    assert client.get(one).status_code == 404
+    assert client.get(url, params={"$filter": "externalDocumentNumber eq 'DEL-1'"}).json()["value"] == []
+    assert client.delete(one, headers={"If-Match": "*"}).status_code == 404
