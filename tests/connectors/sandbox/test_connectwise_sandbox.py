@@ -94,7 +94,7 @@ def test_agreements_page_by_number_with_next_and_last_links(client: httpx.Client
                    headers={"pagination-type": "forward-only"})  # not forward-only: the header is ignored
     assert r.status_code == 200
     assert 'rel="next"' in r.headers["link"] and 'rel="last"' in r.headers["link"]
-    last = client.get("/finance/agreements", params={"pageSize": 5, "page": -(-(N // 2) // 5)})
+    last = client.get("/finance/agreements", params={"pageSize": 5, "page": -(-COMPANIES // 5)})
     assert last.status_code == 200 and "link" not in last.headers
 
 
@@ -169,6 +169,15 @@ def test_companies_are_the_firms_the_erp_sandbox_makes_its_customers_from() -> N
 
     names = [c["name"] for c in SandboxState(records=50, seed=8).streams["companies"].records.values()]
     assert names == [a["AccountName"] for a in bms_accounts(50, 8)]
+
+
+def test_every_stream_has_as_many_records_as_the_bms_sandboxs_for_the_same_size() -> None:
+    from connectors.sandbox.bms import SandboxState as BmsState
+
+    bms = BmsState(records=300, seed=2).counts()
+    cw = SandboxState(records=300, seed=2).counts()
+    assert [cw[k] for k in ("companies", "contacts", "agreements", "tickets", "invoices")] == [
+        bms[k] for k in ("accounts", "contacts", "contracts", "tickets", "invoices")]
 
 
 def test_state_generation_is_deterministic() -> None:
