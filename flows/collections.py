@@ -10,6 +10,7 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
 from hub.collections import collect
+from hub.platform.redact import scrub_rows
 
 
 @task(name="settle-open-charges")
@@ -40,7 +41,7 @@ def collect_payments(environment: str = "sandbox", test_date: date | None = None
     rows = [{"invoice": r["invoice_number"], "amount": r["amount"], "currency": r["currency"], "status": r["status"],
              "reason": r["reason"] or "", "transaction": r["transaction_id"] or ""} for r in settled + charged]
     failed = [r for r in recorded if r["error"]]
-    create_table_artifact(key=f"collect-payments-{environment}", table=rows or [{"invoice": "(nothing due)"}],
+    create_table_artifact(key=f"collect-payments-{environment}", table=scrub_rows(rows or [{"invoice": "(nothing due)"}]),
                           description=f"Run of {today}: {len(charged)} charged, {len(settled)} settled, "
                                       f"{len(recorded) - len(failed)} payments recorded, {len(failed)} not yet")
     return {"date": today.isoformat(), "settled": settled, "charged": charged, "recorded": recorded}

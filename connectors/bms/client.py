@@ -10,7 +10,6 @@ import json
 from collections.abc import Generator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from functools import partial
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -198,19 +197,24 @@ class BmsConnector(BmsWrites, SourceConnector):
         report.checks.append(Check("authenticate", True, "signed in"))
 
         for stream in self.streams:
-            report.checks.append(probe(f"read {stream.name}", stream.permission,
-                                       partial(self._page, stream, 1, 1, None), describe=_plain))
-        report.checks.append(probe("read ticket lookups", ADMIN_VIEW,
-                                   lambda: self.api.get_json(LOOKUPS["priority"]), describe=_plain))
-        # Writes are probed with an empty body: BMS checks the permission before the
-        # body, so 403 means "not allowed" and a 400/404 means "allowed" — nothing is created.
-        report.checks.append(probe("create tickets", SERVICEDESK_MODIFY,
-                                   lambda: self.api.request("POST", "/v2/servicedesk/tickets", json={},
-                                                            retry_writes=False), write=True, describe=_plain))
-        report.checks.append(probe("record invoice payments", FINANCE_MODIFY,
-                                   lambda: self.api.request("POST", "/v2/finance/invoices/0/payments",
-                                                            json={}, retry_writes=False), write=True, describe=_plain))
+            report.checks.append(self._probe(f"read {stream.name}", stream.permission,
+                                             lambda s=stream: self._page(s, 1, 1, None)))
+        report.checks.append(self._probe("read ticket lookups", ADMIN_VIEW,
+                                          lambda: self.api.get_json(LOOKUPS["priority"])))
+        # Writes are probed with an empty body, so nothing is created: a 403 means "not allowed";
+        # a 400/404 proves nothing (Kaseya does not document that it checks the permission
+        # first), so those probes report "unverified".
+        report.checks.append(self._probe("create tickets", SERVICEDESK_MODIFY,
+                                          lambda: self.api.request("POST", "/v2/servicedesk/tickets", json={},
+                                                                   retry_writes=False), write=True))
+        report.checks.append(self._probe("record invoice payments", FINANCE_MODIFY,
+                                          lambda: self.api.request("POST", "/v2/finance/invoices/0/payments",
+                                                                   json={}, retry_writes=False), write=True))
         return report
+
+    @staticmethod
+    def _probe(name: str, permission: str | None, call: Any, write: bool = False) -> Check:
+        return probe(name, permission, call, write=write, describe=_plain)
 
     @classmethod
     def ticket_target(cls, external_id: str, organisation: Mapping[str, Any]) -> dict[str, Any]:

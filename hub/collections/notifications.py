@@ -33,8 +33,10 @@ from hub.collections.rules.notifications import delivery_key
 from hub.platform.db import session
 from hub.platform.models import (
     Connector,
+    Invoice,
     NotificationDelivery,
     NotificationMessage,
+    Organisation,
     stored_id,
 )
 from hub.platform.runlock import RunLock, run_lock
@@ -283,16 +285,22 @@ def _deliver(environment: str, lock: RunLock, smtp: SmtpSettings | None, transpo
 
 
 def list_notifications(s: Session, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """Notifications (newest first) with each channel's status, attempts and last error."""
-    query = select(NotificationMessage).order_by(col(NotificationMessage.id).desc()).limit(limit)
+    """Notifications (newest first) with the customer's name, the invoice's number, and each
+    channel's status, attempts and last error."""
+    query = (select(NotificationMessage, Organisation.name, Invoice.number)
+             .outerjoin(Organisation, col(Organisation.id) == col(NotificationMessage.organisation_id))
+             .outerjoin(Invoice, col(Invoice.id) == col(NotificationMessage.invoice_id))
+             .order_by(col(NotificationMessage.id).desc()).limit(limit))
     if status:
         query = query.where(NotificationMessage.status == status)
     rows: list[dict[str, Any]] = []
-    for message in s.exec(query):
+    for message, customer, invoice_number in s.exec(query):
         channels = s.exec(select(NotificationDelivery).where(
             NotificationDelivery.notification_id == message.id).order_by(col(NotificationDelivery.channel)))
         rows.append({"id": message.id, "key": message.key, "type": message.type, "status": message.status,
-                     "organisation_id": message.organisation_id, "created_at": message.created_at.isoformat(),
+                     "organisation_id": message.organisation_id, "customer": customer,
+                     "invoice_id": message.invoice_id, "invoice_number": invoice_number,
+                     "created_at": message.created_at.isoformat(),
                      "channels": [{"channel": c.channel, "status": c.status, "attempts": c.attempts,
                                    "recipient": c.recipient, "language": c.language, "ref": c.external_ref,
                                    "error": c.last_error} for c in channels]})

@@ -4,29 +4,62 @@ Subclass :class:`ConnectorConformance` in the connector's test package and provi
 ``make_connector`` fixture: a factory ``(secrets_override: dict | None) -> SourceConnector``
 talking to a live sandbox with clean data, and the ``control`` fixture: a
 :class:`SandboxControl` saying how that sandbox's ``/_admin`` endpoints change its records and
-inject faults. The behaviour tests (paging to the end, incremental from a cursor, retries,
-quarantine, page shift, deletes, token refresh) then run alike for every connector.
+inject faults; ``hub_card_spec``: the same sandbox as a hub connector card (one record per
+page); and ``touch``: ``(stream, external_id, marker)`` changes that record at the source through
+the sandbox's admin API so its content holds ``marker``. The behaviour tests (paging to the end,
+incremental from a cursor, a sync killed mid-stream, retries, quarantine, page shift, deletes,
+token refresh) then run alike for every connector.
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import time
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
-from connectors.base import ROLES, SourceConnector, SyncSettings
+from connectors.base import ROLES, Record, SourceConnector, StreamSpec, SyncSettings
 from connectors.registry import mapping_module, role_of
-from hub.platform.models import ENTITY_TABLES
+from hub.platform.db import session
+from hub.platform.models import ENTITY_TABLES, table_of
+from hub.sync import cards, runner
 from mappings.base import MappedRecord, MappingContext, MappingError
 
 Factory = Callable[[dict[str, Any] | None], SourceConnector]
+Touch = Callable[[StreamSpec, str, str], None]
+
+
+class _Killed(BaseException):
+    """The process dying mid-walk: nothing after it runs, no handler catches it."""
+
+
+def _sync(name: str, stream: str, *, full: bool) -> None:
+    """One run of one stream of the card ``name``; a kill leaves the run as the next one finds it."""
+    run = runner.begin_run("sandbox", name, full=full)
+    try:
+        runner.sync_stream("sandbox", run.id, name, stream, full=full)  # type: ignore[arg-type]
+    except _Killed:
+        runner.finish_run("sandbox", run.id, {}, error="killed mid-stream")  # type: ignore[arg-type]
+        raise
+    runner.finish_run("sandbox", run.id, {})  # type: ignore[arg-type]
+
+
+def _stored_raw(name: str, spec: StreamSpec, external_id: str) -> str:
+    with session("sandbox") as s:
+        card = cards.get(s, name)
+        t = table_of(ENTITY_TABLES[spec.entity])
+        raw = s.connection().execute(select(t.c.raw).where(
+            t.c.connector_id == card.id, t.c.external_id == external_id)).scalar_one()
+    return raw if isinstance(raw, str) else json.dumps(raw)
 
 
 @dataclass(frozen=True)
@@ -251,3 +284,41 @@ class ConnectorConformance:
             c.post("/_admin/expire-tokens").raise_for_status()
         assert self._ids(connector, control.stream) == before
 
+    @pytest.fixture
+    def hub_card(self, hub_db: str, hub_card_spec: cards.CardSpec) -> str:
+        with session("sandbox") as s:
+            cards.create(s, hub_card_spec)
+            cards.set_status(s, hub_card_spec.name, "active")
+        return hub_card_spec.name
+
+    def test_an_incremental_sync_killed_mid_stream_loses_no_change_whatever_order_the_server_pages_in(
+        self, connector: SourceConnector, hub_card: str, touch: Touch, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The sandbox pages in key order (as Business Central does; Kaseya documents no order).
+        # Two records change: the one the walk reads last first, then the one it reads first, so
+        # the first page holds the newest change. A run killed after that page must not leave a
+        # cursor that makes the next run skip the older change on the page it never read.
+        cls = type(connector)
+        real_read = cls.read
+        for spec in connector.streams:
+            _sync(hub_card, spec.name, full=True)
+            walk = self._mapped(connector, spec.name)
+            first, last = walk[0].external_id, walk[-1].external_id
+            assert first != last, spec.name
+            touch(spec, last, f"older-change-{spec.name}")
+            time.sleep(0.01)
+            touch(spec, first, f"newer-change-{spec.name}")
+
+            def dying(self: SourceConnector, stream: StreamSpec, since: datetime | None) -> Iterator[list[Record]]:
+                pages = real_read(self, stream, since)
+                yield next(pages)
+                raise _Killed
+
+            monkeypatch.setattr(cls, "read", dying)
+            with pytest.raises(_Killed):
+                _sync(hub_card, spec.name, full=False)
+            monkeypatch.setattr(cls, "read", real_read)
+            assert f"newer-change-{spec.name}" in _stored_raw(hub_card, spec, first), f"{spec.name}: page 1 not stored"
+            _sync(hub_card, spec.name, full=False)  # the next run, incremental again
+            assert f"older-change-{spec.name}" in _stored_raw(hub_card, spec, last), (
+                f"{spec.name}: the change on the page the killed run never read was lost")

@@ -13,10 +13,16 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from connectors.base import StreamSpec
 from connectors.business_central import BcSecrets, BcSettings, BusinessCentralConnector
 from connectors.http import RetryPolicy
 from connectors.sandbox.business_central import SandboxServer
+from hub.sync import cards
 from tests.connectors.conformance import ConnectorConformance, SandboxControl
+
+#: a text field of each entity set that the hub stores as read
+TOUCHED = {"customers": "displayName", "contacts": "displayName", "items": "displayName",
+           "salesInvoices": "externalDocumentNumber", "salesOrders": "externalDocumentNumber"}
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +56,23 @@ class TestBusinessCentralConformance(ConnectorConformance):
             )
 
         return make
+
+    @pytest.fixture
+    def hub_card_spec(self, bc_sandbox: SandboxServer) -> cards.CardSpec:
+        creds = bc_sandbox.credentials
+        return cards.CardSpec(name="erp", kind="business_central", environment="sandbox", settings={
+            "tenant_id": creds["tenant_id"], "client_id": creds["client_id"], "environment": creds["environment"],
+            "company": creds["company"], "api_url": bc_sandbox.url, "authority_url": bc_sandbox.url,
+            "ca_bundle": bc_sandbox.ca_path, "page_size": 1, "lookback_minutes": 0},
+            secrets={"client_secret": SecretStr(creds["client_secret"])})
+
+    @pytest.fixture
+    def touch(self, bc_sandbox: SandboxServer):
+        def change(spec: StreamSpec, external_id: str, marker: str) -> None:
+            httpx.patch(f"{bc_sandbox.url}/_admin/records/{spec.path}/{external_id}",
+                        json={TOUCHED[spec.path]: marker}, verify=bc_sandbox.ca_path).raise_for_status()
+
+        return change
 
 
 @pytest.fixture

@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
+from connectors.base import StreamSpec
 from connectors.connectwise import ConnectWiseConnector, ConnectWiseSecrets, ConnectWiseSettings
 from connectors.http import RetryPolicy
 from connectors.sandbox.connectwise import SandboxServer
+from hub.sync import cards
 from tests.connectors.conformance import ConnectorConformance, SandboxControl
+
+#: the sandbox's record set and a text field of it, per connector stream
+TOUCHED = {"organisations": ("companies", "name"), "contacts": ("contacts", "firstName"),
+           "contracts": ("agreements", "name"), "tickets": ("tickets", "summary"),
+           "invoices": ("invoices", "invoiceNumber")}
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +44,24 @@ class TestConnectWiseConformance(ConnectorConformance):
                                         retry=RetryPolicy(max_attempts=8, base_delay=0.01, jitter=0.1))
 
         return make
+
+    @pytest.fixture
+    def hub_card_spec(self, cw_sandbox: SandboxServer) -> cards.CardSpec:
+        creds = cw_sandbox.credentials
+        return cards.CardSpec(name="psa", kind="connectwise", environment="sandbox", settings={
+            "site": cw_sandbox.url, "company_id": creds["company_id"], "public_key": creds["public_key"],
+            "client_id": creds["client_id"], "sandbox": True, "page_size": 1, "lookback_minutes": 0,
+            "ticket_board": "Accounts Receivable"},
+            secrets={"private_key": SecretStr(creds["private_key"])})
+
+    @pytest.fixture
+    def touch(self, cw_sandbox: SandboxServer):
+        def change(spec: StreamSpec, external_id: str, marker: str) -> None:
+            records, field = TOUCHED[spec.name]
+            httpx.patch(f"{cw_sandbox.url}/_admin/records/{records}/{external_id}",
+                        json={field: marker}).raise_for_status()
+
+        return change
 
 
 @pytest.fixture
