@@ -26,6 +26,7 @@ from connectors.base import (
 )
 from connectors.business_central.api import BcApiClient
 from connectors.business_central.auth import BcAuth, TokenProvider
+from connectors.business_central.payments import JOURNALS, JOURNALS_POST, PAYMENTS_CHECK, CustomerPaymentWrites
 from connectors.business_central.settings import BcSecrets, BcSettings
 from connectors.business_central.streams import SALES_DOC_EDIT, SALES_DOC_POST, STREAMS, BcStreamSpec
 from connectors.business_central.writes import INVOICES, ORDERS, SalesDocumentWrites
@@ -57,7 +58,7 @@ def odata_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
+class BusinessCentralConnector(SalesDocumentWrites, CustomerPaymentWrites, SourceConnector):
     """Reads customers, contacts, items, sales invoices and orders; writes sales documents."""
 
     kind: ClassVar[str] = "business_central"
@@ -256,9 +257,29 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
             license_pending |= pending
             if not pending:
                 report.checks.append(check)
+        if not license_pending:
+            report.checks.append(self._payments_check())
         if license_pending:
             report.checks.append(Check(LICENSE_CHECK, False, LICENSE_PENDING))
         return report
+
+    def _payments_check(self) -> Check:
+        """Says whether Cashrail posts the payments it writes, or leaves them for a person to post."""
+        journal = self.payment_journal_code
+        if not self.posts_payments:
+            return Check(PAYMENTS_CHECK, True, f"payments are written to journal {journal} and left for a "
+                                               "person to post (post_payments is off)")
+        check, _ = self._probe(PAYMENTS_CHECK, JOURNALS_POST, self._journal_post_probe, write=True)
+        if not check.ok:
+            return Check(PAYMENTS_CHECK, False, f"{check.detail}: Cashrail cannot post journal {journal}; grant "
+                         "it, or set post_payments to false to leave payments for a person to post",
+                         check.permission)
+        return Check(PAYMENTS_CHECK, True, f"payments are written to journal {journal} and posted by Cashrail")
+
+    def _journal_post_probe(self) -> None:
+        # Posting a batch that does not exist: 404 once the permission is granted, 403 if not.
+        self.api.request("POST", f"{self.company_path(JOURNALS)}({NO_DOCUMENT})/Microsoft.NAV.post",
+                         retry_writes=False)
 
     def _environment_check(self) -> Check:
         name = self.settings.environment

@@ -45,6 +45,15 @@ class BcSettings(SyncSettings):
     )
     max_in_flight: int = Field(default=5, ge=1, le=100, description="Concurrent requests")
     timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout")
+    payment_journal: str = Field(
+        default="CASHRAIL", min_length=1, max_length=10,
+        description="Customer payment journal batch of Cashrail's own (created when missing): every line "
+        "in it is posted together",
+    )
+    post_payments: bool = Field(
+        default=True,
+        description="Post the payment journal after writing a payment (off: leave it for a person to post)",
+    )
     notification_url: str | None = Field(
         default=None,
         description="Email notification endpoint: receives renewal-notice contract details (HTTP POST)",

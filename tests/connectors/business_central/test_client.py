@@ -79,6 +79,10 @@ def bc_api() -> respx.MockRouter:
         path__regex=entity("salesInvoices", r"\(0{8}-0{4}-0{4}-0{4}-0{12}\)/Microsoft\.NAV\.post"),
         name="post_probe",
     ).mock(return_value=error(404, "BadRequest_NotFound", "no such invoice"))
+    router.post(
+        path__regex=entity("journals", r"\(0{8}-0{4}-0{4}-0{4}-0{12}\)/Microsoft\.NAV\.post"),
+        name="journal_post_probe",
+    ).mock(return_value=error(404, "BadRequest_NotFound", "no such journal"))
     return router
 
 
