@@ -97,3 +97,10 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
             assert streams[stream]["inserted"] == 0 and streams[stream]["updated"] == 0, stream
     finally:
         _cashrail(["sandbox", "--stop"], env)
+
+
+def test_the_demo_refuses_a_psa_it_does_not_know_naming_the_ones_it_does() -> None:
+    from hub.demo.scenario import DemoError, run
+
+    with pytest.raises(DemoError, match="no PSA 'autotask'; choose one of: bms, connectwise"):
+        run(10, 1, actor="test", psa="autotask")

@@ -183,3 +183,27 @@ def test_every_stream_has_as_many_records_as_the_bms_sandboxs_for_the_same_size(
 def test_state_generation_is_deterministic() -> None:
     a, b = SandboxState(records=5, seed=9), SandboxState(records=5, seed=9)
     assert a.streams["invoices"].records == b.streams["invoices"].records
+
+
+def test_cashrail_sandbox_runs_the_connectwise_sandbox_alone(tmp_path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": str(root), "CASHRAIL_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "hub", "sandbox", "--kind", "connectwise", "--records", "20"],
+                            stdout=subprocess.PIPE, text=True, env=env, cwd=root)
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        c = info
+        blob = base64.b64encode(f"{c['company_id']}+{c['public_key']}:{c['private_key']}".encode()).decode()
+        r = httpx.get(f"{info['url']}/v4_6_release/apis/3.0/company/companies",
+                      headers={"Authorization": f"Basic {blob}", "clientId": c["client_id"]}, timeout=10)
+        assert r.status_code == 200 and len(r.json()) == 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
