@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from connectors.base import Record
@@ -162,6 +161,33 @@ class SalesDocumentWrites:
             )
         return done
 
+    def delete_sales_order(self, key: str) -> Document | None:
+        """Delete the unposted sales order under ``key`` (a cancelled plan's); exactly once.
+
+        Keyed: the order is looked up by ``key`` and deleted with its ETag (a stale one is
+        re-read once); an order already gone (deleted earlier, its answer lost) is no error.
+        Returns the posted invoice under ``key`` when the order was invoiced meanwhile (it is
+        kept: what was posted stays), else None.
+        """
+        check_key(key)
+        for order in self._by_key(ORDERS, key):
+            path = f"{self.company_path(ORDERS)}({order['id']})"
+            etag = str(order.get("@odata.etag") or "*")
+            for attempt in (1, 2):
+                try:
+                    self.api.request("DELETE", path, headers={"If-Match": etag}, retry_writes=False)
+                    break
+                except NotFoundError:
+                    break  # gone already
+                except ClientRequestError as exc:
+                    if exc.status_code != 412 or attempt == 2:
+                        raise
+                    etag = str(self._record(ORDERS, order["id"]).get("@odata.etag") or "*")
+                except ApiError as exc:
+                    if not exc.maybe_applied or attempt == 2:
+                        raise  # the next run looks the key up again
+        return self._posted_invoice(key)
+
     # --- invoices --------------------------------------------------------------------
 
     def find_sales_invoice(self, key: str) -> Document | None:
@@ -248,49 +274,6 @@ class SalesDocumentWrites:
         if done is not None and done.record.get("status") != DRAFT:
             return done
         return self._post_draft(CREDIT_MEMOS, credit_memo_id)
-
-    # --- customer payments -------------------------------------------------------------
-
-    def find_payment(self, key: str) -> Document | None:
-        """The customer payment whose externalDocumentNumber is ``key``, or None."""
-        found = self._by_key(PAYMENTS, check_payment_key(key))
-        return Document(PAYMENTS, found[0]) if found else None
-
-    def payment_journal_id(self) -> str:
-        """The first customer payment journal (BC's cash receipt journal) of the company."""
-        journals = list(self.api.get_json(self.company_path(PAYMENT_JOURNALS)).get("value") or [])
-        if not journals:
-            raise ValueError("Business Central has no customer payment journal in this company")
-        return str(journals[0]["id"])
-
-    def record_payment(
-        self, invoice_id: str, amount: Decimal, currency: str, paid_on: date, key: str
-    ) -> Document:
-        """Record a payment of ``amount`` applied to the posted invoice, once per ``key``.
-
-        A customer payment journal line (API v2.0 ``customerPayment``) with a negative amount
-        (it credits the customer), ``appliesToInvoiceId`` and ``externalDocumentNumber`` =
-        ``key``; looked up by key first and whenever the POST may have reached BC.
-        """
-        check_payment_key(key)
-        if not isinstance(amount, Decimal) or amount <= 0:
-            raise ValueError(f"amount must be a positive Decimal, not {amount!r}")
-        invoice = self._record(INVOICES, invoice_id)
-        invoice_currency = str(invoice.get("currencyCode") or "")
-        if invoice_currency and invoice_currency.upper() != currency.upper():
-            raise ValueError(f"invoice {invoice.get('number')} is in {invoice_currency}, not {currency}")
-        body: dict[str, Any] = {
-            "journalId": self.payment_journal_id(),
-            "customerId": invoice["customerId"],
-            "postingDate": paid_on.isoformat(),
-            "documentNumber": key,
-            "externalDocumentNumber": key,
-            "amount": -amount,
-            "appliesToInvoiceId": invoice_id,
-            "appliesToInvoiceNumber": invoice.get("number"),
-            "description": f"Payment {key}",
-        }
-        return self._create_once(PAYMENTS, None, body, lambda: self.find_payment(key))
 
     # --- generic ---------------------------------------------------------------------
 

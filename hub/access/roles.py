@@ -29,7 +29,7 @@ RUN = "Run"
 FEATURES: dict[str, tuple[str, ...]] = {
     "Connectors": ("Create", "Update", "Delete", "Deactivate", "Activate"),
     "Users": ("Create", "Update", "Delete", "Activate", "Deactivate", "Update Roles"),
-    "Program Types": ("Create", "Delete"),
+    "Program Types": ("Create", "Update", "Delete"),
     "Reason Code": ("Create", "Update", "Delete"),
     "Subscription Plan": ("Create", "Update", "Cancel", "Publish", "Unpublish"),
     "Subscription Plan Lines": ("Create", "Update", "Disable", "Enable"),

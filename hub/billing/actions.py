@@ -43,6 +43,9 @@ def edit_action(s: Session, action_id: int, **changes: Any) -> SubscriptionActio
     try:
         lifecycle.assert_action_editable(ActionStatus(action.status))
         rules.check_date("action_date", changes.get("action_date"), date_window())
+        if changes.get("quantity") is not None and changes["quantity"] <= 0:  # nothing to invoice: cancel it
+            raise rules.BillingRuleError("quantity", f"must be more than 0, not {changes['quantity']}; "
+                                         "cancel the action instead")
         for name, value in changes.items():
             setattr(action, name, value)
         if action.quantity is not None and action.sales_price is not None and action.currency:

@@ -17,6 +17,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
+from hub.billing.mandates import check_mandate
 from hub.billing.rules import amounts
 from hub.billing.rules import setup as rules
 from hub.billing.rules.domain import (
@@ -220,8 +221,11 @@ def edit_line(s: Session, line_id: int, **changes: Any) -> tuple[PlanLine, str |
 
 
 def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
+    if target == PlanStatus.CANCELLED:
+        raise SubscriptionError("a plan is cancelled with a reason code of the Cancel type "
+                                "(hub.billing.cancellation.cancel_plan; cashrail plans cancel N --reason CODE)")
     plan = get_plan(s, plan_id)
-    operation = {"Published": "Publish", "Cancelled": "Cancel"}.get(target, "Unpublish")
+    operation = {"Published": "Publish"}.get(target, "Unpublish")
     allow(s, "Subscription Plan", operation)
     try:
         rules.transition_plan(PlanStatus(plan.status), PlanStatus(target))
@@ -229,6 +233,7 @@ def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
         raise SubscriptionError(str(exc)) from None
     if target == PlanStatus.PUBLISHED:
         _publishable(s, plan)
+        check_mandate(s, plan)
     audit.record(s, f"plan.{operation.lower()}", "plan", plan_id, before={"status": plan.status},
                  after={"status": target})
     plan.status = target
@@ -307,7 +312,8 @@ def contract_of(plan: SubscriptionPlan) -> ContractDefinition:
     return ContractDefinition(
         global_start=plan.global_start, global_end=plan.global_end, fixed_cycles=plan.fixed_cycles,
         automatic_renewal=plan.automatic_renewal, renewal_notice=plan.renewal_notice,
-        renewal_notice_days=plan.renewal_notice_days, renewal_notice_notification=plan.renewal_notice_notification)
+        renewal_notice_days=plan.renewal_notice_days, renewal_notice_notification=plan.renewal_notice_notification,
+        term_start=plan.term_start)
 
 
 def line_terms(line: PlanLine, line_id: int | None = None) -> LineTerms:

@@ -37,6 +37,7 @@ from hub.billing.actions import (
     line_money,
     settle,
 )
+from hub.billing.cancellation import of_cancelled_plans
 from hub.billing.rules import amounts
 from hub.billing.rules.domain import ActionStatus, ActionType
 from hub.platform import audit, claims
@@ -122,8 +123,11 @@ def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[A
     statuses = [str(x) for x in sources]
     with session(environment) as s:
         due = actions_in(s, statuses, action_ids, types)
+        refused = of_cancelled_plans(s, due)
     if action_ids is not None:
         report.skipped = sorted(set(action_ids) - set(due))
+    report.failed += [{"action": i, "key": key, "error": why} for i, (key, why) in refused.items()]
+    due = [i for i in due if i not in refused]
     erps = LiveConnectors(environment)
     try:
         for action_id in due:

@@ -21,13 +21,14 @@ from hub.cli import (
     orgs,
     payments,
     plans,
+    quarantine,
     sandbox,
     serve,
     setup,
     sync,
     users,
 )
-from hub.cli.common import err
+from hub.cli.common import err, error_line
 
 app = typer.Typer(help="Cashrail: the open-source work-to-cash integration hub.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -72,6 +73,7 @@ app.add_typer(payments.payments_app, name="payments")
 app.add_typer(collect.collect_app, name="collect")
 app.add_typer(dunning.dunning_app, name="dunning")
 app.add_typer(notifications.notifications_app, name="notifications")
+app.add_typer(quarantine.quarantine_app, name="quarantine")
 app.add_typer(keys.keys_app, name="keys")
 app.command("backup")(keys.backup_command)
 app.command("restore")(keys.restore_command)
@@ -87,21 +89,23 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
     try:
         fn()
     except (CashrailError, UnknownKindError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        error_line(exc)
         return 1
     except ApiError as exc:
-        err.print(f"[red]error:[/red] the remote system answered: {exc}", highlight=False)
+        error_line(f"the remote system answered: {exc}")
         return 1
     except KeyboardInterrupt:
         err.print("[red]interrupted[/red]")
         return 130
     except Exception as exc:  # the last line of defence: never a traceback with secrets
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import IntegrityError, OperationalError
 
-        if isinstance(exc, OperationalError):
-            err.print(f"[red]error:[/red] the hub database is unreachable: {type(exc.orig).__name__}", highlight=False)
+        if isinstance(exc, IntegrityError):  # never the SQL statement or its parameters
+            error_line("that conflicts with a record the hub already has (a name already used?)")
+        elif isinstance(exc, OperationalError):
+            error_line(f"the hub database is unreachable: {type(exc.orig).__name__}")
         else:
-            err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+            error_line(f"{type(exc).__name__}: {exc}")
         return 1
     return 0
 

@@ -37,6 +37,8 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/api/connectors/{name}/test"): "Connectors: Update",
     ("POST", "/api/connectors/{name}/activate"): "Connectors: Activate",
     ("POST", "/api/connectors/{name}/deactivate"): "Connectors: Deactivate",
+    ("POST", "/quarantine/retry"): "Connectors: Update",
+    ("POST", "/api/quarantine/retry"): "Connectors: Update",
     ("GET", "/users"): "Users",
     ("POST", "/users"): "Users: Create",
     ("POST", "/users/{email}/role"): "Users: Update Roles",
@@ -54,6 +56,10 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/plans/{plan_id}/unpublish"): "Subscription Plan: Unpublish",
     ("POST", "/api/plans/{plan_id}/unpublish"): "Subscription Plan: Unpublish",
     ("POST", "/api/actions/reset"): "Subscription Actions: Reset",
+    ("PATCH", "/api/reason-codes/{code}"): "Reason Code: Update",
+    ("DELETE", "/api/reason-codes/{code}"): "Reason Code: Delete",
+    ("PATCH", "/api/program-types/{name}"): "Program Types: Update",
+    ("DELETE", "/api/program-types/{name}"): "Program Types: Delete",
     ("GET", "/audit"): "Audit Log: View",
     ("GET", "/api/audit"): "Audit Log: View",
     ("GET", "/notifications/settings"): "Notification Settings: Update",
@@ -86,7 +92,7 @@ EVERY_USER = {
     ("POST", "/api/plans/{plan_id}/publish"), ("POST", "/api/plans/{plan_id}/cancel"),
     ("POST", "/api/plans/{plan_id}/lines"), ("POST", "/api/lines/{line_id}/credit"),
     ("GET", "/api/actions"), ("PATCH", "/api/actions/{action_id}"), ("POST", "/api/actions/firm"),
-    ("POST", "/api/actions/post"), ("POST", "/api/actions/cancel"), ("GET", "/api/dashboard"),
+    ("POST", "/api/actions/post"), ("POST", "/api/actions/cancel"), ("GET", "/api/dashboard"), ("GET", "/api/reports/churn"),
     ("GET", "/api/tokens"), ("POST", "/api/tokens"), ("DELETE", "/api/tokens/{token_id}"),
     # collections: customers' payment methods and bulk Pay are day-to-day work; settings are only read
     ("POST", "/customers/{org_id}/card-form"), ("POST", "/card-requests/{request_id}/check"),
@@ -99,6 +105,8 @@ EVERY_USER = {
     ("GET", "/api/customers/{org_id}/status"), ("GET", "/api/invoices/unpaid"), ("POST", "/api/invoices/pay"),
     ("GET", "/api/notifications"), ("GET", "/api/notifications/settings"), ("GET", "/api/settings/collections"),
     ("GET", "/api/settings/dunning"),
+    # quarantined records are read by everyone; retrying them changes the store like a sync
+    ("GET", "/quarantine"), ("GET", "/api/quarantine"), ("GET", "/api/quarantine/{record_id}"),
 }
 
 

@@ -31,11 +31,16 @@ BC_RESOURCE = "https://api.businesscentral.dynamics.com"
 
 ENTITY_SETS: tuple[str, ...] = ("customers", "contacts", "items", "salesInvoices", "salesOrders",
                                 "salesCreditMemos")
-#: the cash receipt journals and their customer payment lines (served apart from ENTITY_SETS)
-PAYMENT_SETS: tuple[str, ...] = ("customerPaymentJournals", "customerPayments")
+#: the cash receipt journals, their customer payment lines, the journal batches (whose bound action
+#: ``post`` posts every line of a batch) and the G/L entries posting makes (served apart from ENTITY_SETS)
+PAYMENT_SETS: tuple[str, ...] = ("customerPaymentJournals", "customerPayments", "journals", "generalLedgerEntries")
 PAYMENT_FIELDS: dict[str, list[str]] = {
     "customerPaymentJournals": ["id", "code", "displayName", "lastModifiedDateTime", "balancingAccountId",
                                 "balancingAccountNumber"],
+    "journals": ["id", "code", "displayName", "templateDisplayName", "lastModifiedDateTime", "balancingAccountId",
+                 "balancingAccountNumber"],
+    "generalLedgerEntries": ["id", "entryNumber", "postingDate", "documentNumber", "documentType", "accountId",
+                             "accountNumber", "description", "debitAmount", "creditAmount", "lastModifiedDateTime"],
     "customerPayments": ["id", "journalId", "journalDisplayName", "lineNumber", "customerId", "customerNumber",
                          "contactId", "postingDate", "documentNumber", "externalDocumentNumber", "amount",
                          "appliesToInvoiceId", "appliesToInvoiceNumber", "description", "comment",
@@ -61,6 +66,7 @@ LINE_SETS: dict[str, str] = {"salesInvoices": "salesInvoiceLines", "salesOrders"
 #: Permission sets the sandbox understands (an app's entitlement may lack any of them).
 ALL_PERMISSION_SETS: tuple[str, ...] = (
     "D365 BASIC", "D365 CUSTOMER, VIEW", "D365 ITEM, VIEW", "D365 SALES DOC, EDIT", "D365 SALES DOC, POST",
+    "D365 JOURNALS, POST",
 )
 #: (entity set, operation) -> permission set needed.  Operations: read, write, post.
 #: "D365 BASIC" is needed for every company call.  Error messages do not name the set
@@ -80,14 +86,19 @@ PERMISSION_FOR: dict[tuple[str, str], str] = {
     ("salesCreditMemos", "post"): "D365 SALES DOC, POST",
     ("customerPaymentJournals", "read"): "D365 SALES DOC, EDIT",
     ("customerPayments", "read"): "D365 SALES DOC, EDIT",
+    ("customerPaymentJournals", "write"): "D365 SALES DOC, POST",
     ("customerPayments", "write"): "D365 SALES DOC, POST",
+    ("journals", "read"): "D365 SALES DOC, EDIT",
+    ("journals", "post"): "D365 JOURNALS, POST",
+    ("generalLedgerEntries", "read"): "D365 SALES DOC, EDIT",
 }
 #: BC table behind each entity set (used in permission error messages).
 TABLE_FOR: dict[str, str] = {"customers": "Customer", "contacts": "Contact", "items": "Item",
                              "salesInvoices": "Sales Invoice Header", "salesOrders": "Sales Header",
                              "salesCreditMemos": "Sales Cr.Memo Header",
                              "customerPaymentJournals": "Gen. Journal Batch",
-                             "customerPayments": "Gen. Journal Line"}
+                             "customerPayments": "Gen. Journal Line", "journals": "Gen. Journal Batch",
+                             "generalLedgerEntries": "G/L Entry"}
 
 _CENT = Decimal("0.01")
 

@@ -76,6 +76,12 @@ class ContractDefinition:
     renewal_notice: bool = False
     renewal_notice_days: int = 30
     renewal_notice_notification: bool = False
+    #: the first day of the current term (None: the global start); each renewal starts a term
+    term_start: date | None = None
+
+    @property
+    def current_term_start(self) -> date:
+        return self.term_start or self.global_start
 
 
 @dataclass(frozen=True)

@@ -77,14 +77,15 @@ def renewal_decision(
     *,
     automatic_renewal: bool = False,
 ) -> RenewalDecision:
-    """Decide what happens to a plan at its end date (``plan_end`` is its last day).
+    """Decide what happens to a plan once its term is over (``plan_end`` is its last day).
 
-    Before the end date: "keep". On or after it: a firmed (or posted) renewal notice ->
-    "renew"; a cancelled notice -> "end" (the plan is not renewed); a notice not firmed by the
-    end date -> "cancel" the plan. Without a notice (None) the contract's automatic renewal
-    decides: "renew" or "end".
+    Up to and including the end date: "keep" (a notice may still be firmed on the last day).
+    After it: a firmed (or posted) renewal notice -> "renew" (the next term starts the day
+    after the end); a cancelled notice -> "end" (the plan is not renewed); a notice not firmed
+    by the end date -> "cancel" the plan. Without a notice (None) the contract's automatic
+    renewal decides: "renew" or "end".
     """
-    if today < plan_end:
+    if today <= plan_end:
         return "keep"
     if notice_status is None:
         return "renew" if automatic_renewal else "end"
@@ -106,10 +107,12 @@ def _whole_months(start: date, after_end: date) -> int | None:
 
 
 def renewed_contract(contract: ContractDefinition, billing: BillingPeriod) -> ContractDefinition:
-    """Return the contract for the next term: the same length again from the day after the end.
+    """Return the contract for the next term: the same term again from the day after the end.
 
-    The length is kept in whole months when the old term was whole months (anchor day kept),
-    else in days. Fixed cycles and the renewal settings are kept.
+    The new term starts the day after the current term's end (``term_start``; the global start
+    stays the plan's boundary). Its length is the current term's — not the contract's so far —
+    in whole months when that was whole months (anchor day kept), else in days. Fixed cycles
+    count per term, so they are kept, as are the renewal settings.
 
     Raises:
         BillingRuleError: the contract has no end (neither global end nor fixed cycles).
@@ -119,15 +122,16 @@ def renewed_contract(contract: ContractDefinition, billing: BillingPeriod) -> Co
         raise BillingRuleError(
             "global_end", "an open-ended contract (no global end, no fixed cycles) cannot renew"
         )
+    term = contract.current_term_start
     new_start = end + timedelta(days=1)
     new_end: date | None = None
     if contract.global_end is not None:
-        months = _whole_months(contract.global_start, new_start)
+        months = _whole_months(term, new_start)
         if months is not None:
             new_end = add_months(new_start, months) - timedelta(days=1)
         else:
-            new_end = new_start + (end - contract.global_start)
-    return replace(contract, global_start=new_start, global_end=new_end)
+            new_end = new_start + (end - term)
+    return replace(contract, term_start=new_start, global_end=new_end)
 
 
 __all__ = [
