@@ -132,6 +132,14 @@ def test_an_erp_invoice_a_cent_off_fails_the_action_with_both_figures(hub_db, pr
     with httpx.Client(base_url=erp.url, verify=ssl_context_from(erp.ca_path), timeout=30) as admin:
         [invoice] = admin.get("/_admin/documents", params={"externalDocumentNumber": action.key}).json()["salesInvoices"]
     assert Decimal(str(invoice["totalAmountExcludingTax"])) == Decimal("59.98")
+    with session("sandbox") as s:  # reset without fixing the ERP: firming takes the invoice up by key, still off
+        assert actions.reset(s, [action.id], by="ann@example.com") == [(action.id, "Not firmed")]
+    again = posting.firm("sandbox")
+    assert again.done == [] and len(again.failed) == 1 and "59.98" in again.failed[0]["error"]
+    assert [a.status for a in _actions()] == ["Failed"]
+    with httpx.Client(base_url=erp.url, verify=ssl_context_from(erp.ca_path), timeout=30) as admin:
+        docs = admin.get("/_admin/documents", params={"externalDocumentNumber": action.key}).json()
+    assert docs["count"] == 1  # never a second document
 
 
 def test_an_administrator_resets_a_failed_or_stuck_action_and_the_next_run_finishes_it(
