@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
@@ -40,18 +40,6 @@ from hub.platform.models import (
     table_of,
 )
 from hub.platform.types import utcnow
-
-
-def allowance_left(s: Session) -> int:
-    """Actions this environment may still create this calendar month under its tier."""
-    from hub.billing.rules import allowance
-    from hub.platform.settings import get_settings
-
-    today = date.today()
-    first = datetime(today.year, today.month, 1, tzinfo=UTC)
-    used = s.exec(select(func.count()).select_from(SubscriptionAction).where(
-        SubscriptionAction.created_at >= first)).one()
-    return allowance.remaining(get_settings().tier, s.info["environment"], used)
 
 
 def apply_renewals(s: Session, today: date, published: list[PlanTerms] | None = None) -> dict[int, str]:

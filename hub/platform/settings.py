@@ -29,7 +29,6 @@ class Settings(BaseSettings):
     role: Literal["Administrator", "User"] = Field(
         default="Administrator", description="The seed-003 role CLI commands act with (users of the web app have their own)."
     )
-    tier: str = Field(default="connect1000", description="Subscription tier: its monthly action allowance.")
 
     # the outgoing mail server (CASHRAIL_SMTP_*); validated as a whole by hub.collections.mailer
     smtp_host: str | None = Field(default=None, description="SMTP server; no e-mail is sent while unset.")
