@@ -11,6 +11,7 @@ from prefect.artifacts import create_table_artifact
 from hub.access import roles
 from hub.billing import billing_settings, cancellation, generation, posting, renewal_notices, schedule
 from hub.platform.db import session
+from hub.platform.redact import scrub_rows
 
 
 @flow(name="harp-connect", flow_run_name="harp-connect-{environment}")
@@ -26,7 +27,7 @@ def harp_connect(environment: str = "sandbox", test_date: date | None = None, dr
     notified = None if dry_run else renewal_notices.deliver(environment).as_dict()
     notes = "" if notified is None else (f"; renewal notifications sent {len(notified['sent'])}, "
                                          f"failed {len(notified['failed'])}")
-    create_table_artifact(key=f"harp-connect-{environment}", table=rows or [{"key": "(nothing due)"}],
+    create_table_artifact(key=f"harp-connect-{environment}", table=scrub_rows(rows or [{"key": "(nothing due)"}]),
                           description=f"{'Dry run' if dry_run else 'Run'} as of {as_of}: {len(rows)} actions"
                           + (f"; {stopped}" if stopped else "") + notes)
     return {"as_of": as_of.isoformat(), "dry_run": dry_run, "created": len(rows), "actions": rows,
@@ -63,5 +64,5 @@ def post_actions(environment: str = "sandbox", action_ids: list[int] | None = No
 def _artifact(name: str, environment: str, report: dict[str, Any]) -> None:
     rows = [{"action": r["action"], "key": r["key"], "result": "done"} for r in report["done"]]
     rows += [{"action": r["action"], "key": r["key"], "result": r["error"]} for r in report["failed"]]
-    create_table_artifact(key=f"{name}-{environment}", table=rows or [{"action": "(none due)"}],
+    create_table_artifact(key=f"{name}-{environment}", table=scrub_rows(rows or [{"action": "(none due)"}]),
                           description=f"{len(report['done'])} done, {len(report['failed'])} failed")

@@ -9,7 +9,8 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
-from hub.collections import collect
+from hub.collections import collect, recording
+from hub.platform.redact import scrub_rows
 
 
 @task(name="settle-open-charges")
@@ -26,8 +27,9 @@ def charge_due_invoices(environment: str, today: date) -> list[dict[str, Any]]:
 
 @task(name="record-payments")
 def record_payments(environment: str) -> list[dict[str, Any]]:
-    """Taken payments recorded in the invoices' source systems (failures are retried next run)."""
-    return collect.record_payments(environment)
+    """Taken payments recorded in the invoices' source systems and posted in the ERP (failures and
+    payments left for a person to post are looked at again next run)."""
+    return recording.record_payments(environment)
 
 
 @flow(name="collect-payments", flow_run_name="collect-payments-{environment}")
@@ -40,7 +42,9 @@ def collect_payments(environment: str = "sandbox", test_date: date | None = None
     rows = [{"invoice": r["invoice_number"], "amount": r["amount"], "currency": r["currency"], "status": r["status"],
              "reason": r["reason"] or "", "transaction": r["transaction_id"] or ""} for r in settled + charged]
     failed = [r for r in recorded if r["error"]]
-    create_table_artifact(key=f"collect-payments-{environment}", table=rows or [{"invoice": "(nothing due)"}],
+    waiting = [r for r in recorded if r["left_for_person"] and not r["error"]]
+    create_table_artifact(key=f"collect-payments-{environment}", table=scrub_rows(rows or [{"invoice": "(nothing due)"}]),
                           description=f"Run of {today}: {len(charged)} charged, {len(settled)} settled, "
-                                      f"{len(recorded) - len(failed)} payments recorded, {len(failed)} not yet")
+                                      f"{len(recorded) - len(failed)} payments recorded, {len(failed)} not yet, "
+                                      f"{len(waiting)} left in the ERP's journal for a person to post")
     return {"date": today.isoformat(), "settled": settled, "charged": charged, "recorded": recorded}

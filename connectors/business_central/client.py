@@ -22,9 +22,11 @@ from connectors.base import (
     Role,
     SourceConnector,
     StreamSpec,
+    probe,
 )
 from connectors.business_central.api import BcApiClient
 from connectors.business_central.auth import BcAuth, TokenProvider
+from connectors.business_central.payments import JOURNALS, JOURNALS_POST, PAYMENTS_CHECK, CustomerPaymentWrites
 from connectors.business_central.settings import BcSecrets, BcSettings
 from connectors.business_central.streams import SALES_DOC_EDIT, SALES_DOC_POST, STREAMS, BcStreamSpec
 from connectors.business_central.writes import INVOICES, ORDERS, SalesDocumentWrites
@@ -56,7 +58,7 @@ def odata_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
+class BusinessCentralConnector(SalesDocumentWrites, CustomerPaymentWrites, SourceConnector):
     """Reads customers, contacts, items, sales invoices and orders; writes sales documents."""
 
     kind: ClassVar[str] = "business_central"
@@ -255,9 +257,29 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
             license_pending |= pending
             if not pending:
                 report.checks.append(check)
+        if not license_pending:
+            report.checks.append(self._payments_check())
         if license_pending:
             report.checks.append(Check(LICENSE_CHECK, False, LICENSE_PENDING))
         return report
+
+    def _payments_check(self) -> Check:
+        """Says whether Cashrail posts the payments it writes, or leaves them for a person to post."""
+        journal = self.payment_journal_code
+        if not self.posts_payments:
+            return Check(PAYMENTS_CHECK, True, f"payments are written to journal {journal} and left for a "
+                                               "person to post (post_payments is off)")
+        check, _ = self._probe(PAYMENTS_CHECK, JOURNALS_POST, self._journal_post_probe, write=True)
+        if not check.ok:
+            return Check(PAYMENTS_CHECK, False, f"{check.detail}: Cashrail cannot post journal {journal}; grant "
+                         "it, or set post_payments to false to leave payments for a person to post",
+                         check.permission)
+        return Check(PAYMENTS_CHECK, True, f"payments are written to journal {journal} and posted by Cashrail")
+
+    def _journal_post_probe(self) -> None:
+        # Posting a batch that does not exist: 404 once the permission is granted, 403 if not.
+        self.api.request("POST", f"{self.company_path(JOURNALS)}({NO_DOCUMENT})/Microsoft.NAV.post",
+                         retry_writes=False)
 
     def _environment_check(self) -> Check:
         name = self.settings.environment
@@ -285,8 +307,9 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
         self.api.get_json(self.company_path(stream.path), params={"$top": 1})
 
     def _write_probe(self) -> None:
-        # An empty body is refused (400) after the permission check (403); nothing is
-        # created. Should a server create a blank order anyway, it is deleted again.
+        # An empty body: a 403 names the missing permission; a 400 proves nothing (it may come
+        # before the permission check), so it leaves the probe "unverified". Should a server
+        # create a blank order, that proves the permission, and the order is deleted again.
         response = self.api.request("POST", self.company_path(ORDERS), json={}, retry_writes=False)
         created = response.json().get("id") if response.content else None
         if created:
@@ -295,7 +318,8 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
             )
 
     def _post_probe(self) -> None:
-        # Posting a document that does not exist: 404 once the permission is granted, 403 if not.
+        # Posting a document that does not exist: a 403 names the missing permission; the 404 it
+    # gets otherwise may come before the permission check, so it leaves the probe "unverified".
         self.api.request("POST", f"{self.company_path(INVOICES)}({NO_DOCUMENT})/Microsoft.NAV.post",
                          retry_writes=False)
 
@@ -304,17 +328,23 @@ class BusinessCentralConnector(SalesDocumentWrites, SourceConnector):
         name: str, permission: str | None, call: Callable[[], Any], write: bool = False
     ) -> tuple[Check, bool]:
         """A check, and whether the call met a pending license."""
+
+        def licensed() -> Any:
+            try:
+                return call()
+            except PermissionDeniedError as exc:
+                if exc.code == LICENSE_NOT_ACCEPTED:
+                    raise _LicensePending from exc
+                raise
+
         try:
-            call()
-        except PermissionDeniedError as exc:
-            if exc.code == LICENSE_NOT_ACCEPTED:
-                return Check(name, False, "blocked until the license agreement is accepted"), True
-            return Check(name, False, f"missing permission {permission}", permission), False
-        except ApiError as exc:
-            if write and exc.status_code in {400, 404, 409, 422}:
-                return Check(name, True, "allowed"), False
-            return Check(name, False, _plain(exc)), False
-        return Check(name, True, "allowed"), False
+            return probe(name, permission, licensed, write=write, describe=_plain), False
+        except _LicensePending:
+            return Check(name, False, "blocked until the license agreement is accepted"), True
+
+
+class _LicensePending(Exception):
+    """A probe the pending license agreement blocked."""
 
 
 NO_DOCUMENT = "00000000-0000-0000-0000-000000000000"

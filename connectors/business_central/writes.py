@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from connectors.base import Record
@@ -71,6 +70,11 @@ class SalesDocumentWrites:
 
     def _record(self, entity_set: str, record_id: str) -> Record:
         return dict(self.api.get_json(f"{self.company_path(entity_set)}({record_id})"))
+
+    def currency_codes(self) -> set[str]:
+        """The currency codes the company's sales documents may carry (its Currency table)."""
+        body = self.api.get_json(self.company_path("currencies"), params={"$select": "code"})
+        return {str(record.get("code") or "").upper() for record in body.get("value") or []}
 
     # --- sales orders ----------------------------------------------------------------
 
@@ -196,6 +200,7 @@ class SalesDocumentWrites:
         *,
         customer_id: str,
         invoice_date: date | None = None,
+        currency_code: str | None = None,
         lines: Iterable[OrderLine | Mapping[str, Any]] = (),
     ) -> Document:
         """The sales invoice for ``key``: the existing one (draft or posted), else a new draft.
@@ -206,6 +211,8 @@ class SalesDocumentWrites:
         header: dict[str, Any] = {"externalDocumentNumber": key, "customerId": customer_id}
         if invoice_date is not None:
             header["invoiceDate"] = invoice_date.isoformat()
+        if currency_code is not None:
+            header["currencyCode"] = currency_code
         header["salesInvoiceLines"] = line_bodies(lines)
         return self._create_once(INVOICES, "salesInvoiceLines", header, lambda: self.find_sales_invoice(key))
 
@@ -241,6 +248,7 @@ class SalesDocumentWrites:
         customer_id: str,
         memo_date: date | None = None,
         invoice_id: str | None = None,
+        currency_code: str | None = None,
         lines: Iterable[OrderLine | Mapping[str, Any]] = (),
     ) -> Document:
         """The sales credit memo for ``key``: the existing one (draft or posted), else a new draft.
@@ -254,6 +262,8 @@ class SalesDocumentWrites:
             header["creditMemoDate"] = memo_date.isoformat()
         if invoice_id:
             header["invoiceId"] = invoice_id
+        if currency_code is not None:
+            header["currencyCode"] = currency_code
         header["salesCreditMemoLines"] = line_bodies(lines)
         return self._create_once(CREDIT_MEMOS, "salesCreditMemoLines", header,
                                  lambda: self.find_credit_memo(key))
@@ -264,49 +274,6 @@ class SalesDocumentWrites:
         if done is not None and done.record.get("status") != DRAFT:
             return done
         return self._post_draft(CREDIT_MEMOS, credit_memo_id)
-
-    # --- customer payments -------------------------------------------------------------
-
-    def find_payment(self, key: str) -> Document | None:
-        """The customer payment whose externalDocumentNumber is ``key``, or None."""
-        found = self._by_key(PAYMENTS, check_payment_key(key))
-        return Document(PAYMENTS, found[0]) if found else None
-
-    def payment_journal_id(self) -> str:
-        """The first customer payment journal (BC's cash receipt journal) of the company."""
-        journals = list(self.api.get_json(self.company_path(PAYMENT_JOURNALS)).get("value") or [])
-        if not journals:
-            raise ValueError("Business Central has no customer payment journal in this company")
-        return str(journals[0]["id"])
-
-    def record_payment(
-        self, invoice_id: str, amount: Decimal, currency: str, paid_on: date, key: str
-    ) -> Document:
-        """Record a payment of ``amount`` applied to the posted invoice, once per ``key``.
-
-        A customer payment journal line (API v2.0 ``customerPayment``) with a negative amount
-        (it credits the customer), ``appliesToInvoiceId`` and ``externalDocumentNumber`` =
-        ``key``; looked up by key first and whenever the POST may have reached BC.
-        """
-        check_payment_key(key)
-        if not isinstance(amount, Decimal) or amount <= 0:
-            raise ValueError(f"amount must be a positive Decimal, not {amount!r}")
-        invoice = self._record(INVOICES, invoice_id)
-        invoice_currency = str(invoice.get("currencyCode") or "")
-        if invoice_currency and invoice_currency.upper() != currency.upper():
-            raise ValueError(f"invoice {invoice.get('number')} is in {invoice_currency}, not {currency}")
-        body: dict[str, Any] = {
-            "journalId": self.payment_journal_id(),
-            "customerId": invoice["customerId"],
-            "postingDate": paid_on.isoformat(),
-            "documentNumber": key,
-            "externalDocumentNumber": key,
-            "amount": -amount,
-            "appliesToInvoiceId": invoice_id,
-            "appliesToInvoiceNumber": invoice.get("number"),
-            "description": f"Payment {key}",
-        }
-        return self._create_once(PAYMENTS, None, body, lambda: self.find_payment(key))
 
     # --- generic ---------------------------------------------------------------------
 

@@ -177,7 +177,7 @@ def _erp_of(s: Session, action_id: int) -> str | None:
     action = s.get(SubscriptionAction, action_id)
     if action is None or action.action_type != ActionType.GENERATE_SALES_ORDER.value:
         return None
-    return erp_context(s, action)[0]
+    return erp_context(s, action).connector
 
 
 def _settle_posted(s: Session, action: SubscriptionAction, invoice: Any) -> None:

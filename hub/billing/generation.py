@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
 from hub.billing.cancellation import cancel_open_actions
-from hub.billing.plans import forget_generated, get_plan, line_terms, plan_terms, published_terms
+from hub.billing.plans import date_window, forget_generated, get_plan, line_terms, plan_terms, published_terms
 from hub.billing.rules import credit, generator, lifecycle
 from hub.billing.rules import setup as rules
 from hub.billing.rules.domain import (
@@ -91,6 +91,10 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
     """
     with bulk_work():  # hundreds of thousands of drafts and rows: fewer collector passes
         allow(s, "Run HARP Connect with a test date" if test_date else "Run HARP Connect", "Run")
+        try:
+            rules.check_date("test_date" if test_date else "as_of", as_of, date_window())
+        except rules.BillingRuleError as exc:
+            raise SubscriptionError(str(exc)) from None
         published, rows = published_terms(s)
         created: list[ActionDraft] = []
         while True:
@@ -209,6 +213,8 @@ def credit_line(s: Session, line_id: int, *, start_on: date, today: date, all_cy
         SubscriptionAction.line_id == line_id, SubscriptionAction.status == ActionStatus.POSTED)
         .order_by(col(SubscriptionAction.action_date)))]
     try:
+        rules.check_date("start_on", start_on, date_window())
+        rules.check_date("today", today, date_window())
         drafts = credit.credit_note_actions(plan_terms(s, plan), line_terms(line), posted, start_on=start_on,
                                             today=today, all_cycles=all_cycles, periods_to_credit=periods_to_credit,
                                             reason_code=reason_code)

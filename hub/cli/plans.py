@@ -27,7 +27,7 @@ from hub.cli.common import (
 )
 from hub.platform.models import PlanLine, SubscriptionPlan
 
-plans_app = typer.Typer(help="Subscription plans: create, list, publish, cancel.", no_args_is_help=True)
+plans_app = typer.Typer(help="Subscription plans: create, list, publish, unpublish, cancel.", no_args_is_help=True)
 lines_app = typer.Typer(help="Subscription plan lines.", no_args_is_help=True)
 
 
@@ -82,6 +82,14 @@ def plans_publish(plan_id: int, env: EnvOption = None) -> None:
     with cli_session(env) as s:
         plans.set_plan_status(s, plan_id, "Published")
     out.print(f"Plan {plan_id} published.")
+
+
+@plans_app.command("unpublish")
+def plans_unpublish(plan_id: int, env: EnvOption = None) -> None:
+    """Back to Draft (administrators): edit the plan, or issue credit notes for its lines."""
+    with cli_session(env) as s:
+        plans.set_plan_status(s, plan_id, "Draft")
+    out.print(f"Plan {plan_id} is in Draft: no actions are created for it until it is published again.")
 
 
 @plans_app.command("cancel")

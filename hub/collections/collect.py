@@ -7,8 +7,9 @@
 Each attempt is a ``Charge`` row committed as ``pending`` before the gateway is called; its
 key is the gateway's ``merchantTransactionId``. A charge whose answer was lost (``unknown``)
 or whose process died (``pending``) is settled by the next run through the gateway, which
-looks the key up before anything is sent: one attempt, at most one charge. A taken payment is
-then recorded in the invoice's source system (ERP or PSA) under the same key.
+looks the key up before anything is sent: one attempt, at most one charge. A taken payment shows
+on the hub's invoice in the same transaction (what is still owed; Paid at nothing), and is then
+recorded in the invoice's source system (ERP or PSA) and posted there (``recording.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from connectors.payments import BlueSnapConnector, ChargeApproved, ChargeDecline
 from hub.collections.collect_settings import get_settings
 from hub.collections.outbox import enqueue
 from hub.collections.payments import open_gateway, payer
-from hub.collections.receivables import owed
+from hub.collections.receivables import owed, take_payment
+from hub.collections.recording import record_payments
 from hub.collections.rules import (
     Decline,
     Notification,
@@ -46,9 +48,8 @@ from hub.collections.rules.errors import CollectError
 from hub.collections.unpaid import COUNTED, OPEN, charges_of, collection_of, currency_of, open_invoices
 from hub.platform import audit
 from hub.platform.db import session
-from hub.platform.models import Charge, Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod, stored_id
+from hub.platform.models import Charge, Invoice, InvoiceCollection, Organisation, PaymentMethod, stored_id
 from hub.platform.types import utcnow
-from hub.sync.pool import LiveConnectors
 
 #: how long a pending charge is left to the run that made it (well past any gateway timeout)
 PENDING_GRACE = timedelta(minutes=15)
@@ -223,13 +224,15 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
             return row(status=outcome[0], reason=outcome[1])
         if isinstance(outcome, ChargeApproved):
             charge.status, charge.transaction_id, charge.error = "succeeded", outcome.transaction_id, None
-            collection.amount_collected += charge.amount
-            collection.paid_at = utcnow()
+            effect = take_payment(invoice, collection, charge.amount)  # the hub's invoice shows it at once
             collection.next_retry_on = collection.stopped_reason = None
-            s.add_all([charge, collection])
+            s.add_all([charge, collection, invoice])
             tell(NotificationType.PAYMENT_SUCCEEDED, "paid")
-            return row(status="approved", transaction_id=outcome.transaction_id,
-                       reason="recovered by its key after a lost answer" if outcome.recovered else None)
+            notes = ["recovered by its key after a lost answer"] if outcome.recovered else []
+            if effect.credit > 0:
+                notes.append(f"{round_money(effect.credit, charge.currency)} {charge.currency} beyond what was "
+                             "owed is the customer's credit")
+            return row(status="approved", transaction_id=outcome.transaction_id, reason="; ".join(notes) or None)
         assert isinstance(outcome, ChargeDeclined)
         charge.status, charge.error = "declined", outcome.description or None
         charge.decline_code, charge.decline_name = outcome.error_name[:32], (outcome.description or "")[:64] or None
@@ -297,44 +300,6 @@ def charge_due(environment: str, today: date, *, gateway: BlueSnapConnector | No
         return []
     with _gateway(environment, gateway) as gw:
         return [_charge(environment, gw, invoice_id, trigger, today, None) for invoice_id, trigger in due]
-
-
-def record_payments(environment: str, charge_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
-    """Record taken payments in the invoices' source systems, once per charge key; a failure
-    stays on the charge (``record_error``) and is tried again next time."""
-    with session(environment) as s:
-        query = select(Charge, Invoice, Connector).join(Invoice, col(Invoice.id) == col(Charge.invoice_id)).join(
-            Connector, col(Connector.id) == col(Invoice.connector_id)).where(
-            Charge.status == "succeeded", col(Charge.recorded_at).is_(None))
-        if charge_ids is not None:
-            query = query.where(col(Charge.id).in_(list(charge_ids)))
-        jobs: list[dict[str, Any]] = [{"charge_id": c.id, "key": c.key, "connector": k.name, "invoice": i.external_id, "number": i.number,
-                 "amount": round_money(c.amount, c.currency), "currency": c.currency,
-                 "day": c.charged_on or c.created_at.date()}
-                for c, i, k in s.exec(query.order_by(col(Charge.id))).all()]
-    results: list[dict[str, Any]] = []
-    erps = LiveConnectors(environment)
-    try:
-        for job in jobs:
-            ref, error = None, None
-            try:
-                source = erps.get(job["connector"])
-                if not hasattr(source, "record_payment"):
-                    raise ValueError(f"{job['connector']} cannot record payments")
-                done = source.record_payment(job["invoice"], job["amount"], job["currency"], job["day"], job["key"])
-                ref = str(getattr(done, "id", None) or (done.get("Id") if isinstance(done, dict) else "") or job["key"])
-            except (ApiError, ValueError) as exc:
-                error = str(exc)
-            with session(environment) as s:
-                charge = s.exec(select(Charge).where(Charge.id == job["charge_id"])).one()
-                charge.recorded_ref, charge.record_error = ref, error
-                charge.recorded_at = utcnow() if error is None else None
-                s.add(charge)
-            results.append({"invoice_number": job["number"], "key": job["key"], "connector": job["connector"],
-                            "recorded_ref": ref, "error": error})
-    finally:
-        erps.close()
-    return results
 
 
 def run(environment: str, today: date, *, gateway: BlueSnapConnector | None = None) -> RunReport:

@@ -13,7 +13,14 @@ from connectors.registry import connector_class
 from hub.demo.sandboxes import admin_client
 from hub.demo.systems import SYSTEMS
 from hub.platform.db import session
-from hub.platform.models import ENTITY_TABLES, Charge, NotificationDelivery, NotificationMessage, SubscriptionAction
+from hub.platform.models import (
+    ENTITY_TABLES,
+    Charge,
+    Invoice,
+    NotificationDelivery,
+    NotificationMessage,
+    SubscriptionAction,
+)
 from hub.sync import cards
 
 
@@ -58,9 +65,29 @@ def erp_documents_per_action(environment: str, info: dict[str, Any]) -> bool:
     return bool(keys)
 
 
+def erp_payments(environment: str, erp_connector: str, erp: dict[str, Any], charges: list[Charge]) -> dict[str, Any]:
+    """The charged invoices as the hub shows them, the ERP's among them as the ERP sandbox shows
+    them, and the lines still waiting in its payment journals (none once every payment is posted)."""
+    ids = sorted({c.invoice_id for c in charges})
+    with session(environment) as s:
+        card = cards.get(s, erp_connector)
+        invoices = list(s.exec(select(Invoice).where(col(Invoice.id).in_(ids))))
+    on_erp = {i.id: i for i in invoices if i.connector_id == card.id}
+    with admin_client(erp) as client:
+        journals = client.get("/_admin/payments").json()["journals"]
+        remaining = [Decimal(str(client.get(f"/_admin/records/salesInvoices/{i.external_id}").json()
+                                 ["remainingAmount"])) for i in on_erp.values()]
+    erp_charges = [c for c in charges if c.invoice_id in on_erp]
+    return {"collected_on_erp_invoices": len(erp_charges),
+            "posted_in_erp": sum(1 for c in erp_charges if c.posted_at is not None),
+            "hub_invoices_paid": sum(1 for i in invoices if i.status == "Paid"),
+            "erp_invoices_paid": sum(1 for r in remaining if r == 0),
+            "erp_journal_lines_unposted": sum(len(j["lines"]) for j in journals)}
+
+
 def collections_report(environment: str, gateway: dict[str, Any], psa: dict[str, Any], mail: dict[str, Any],
-                       psa_tickets_before: int) -> dict[str, Any]:
-    """What the hub says it did, beside what the gateway, the PSA and the mail server recorded."""
+                       psa_tickets_before: int, erp: dict[str, Any], erp_connector: str) -> dict[str, Any]:
+    """What the hub says it did, beside what the gateway, the ERP, the PSA and the mail server recorded."""
     with session(environment) as s:
         charges = list(s.exec(select(Charge)))
         notes = list(s.exec(select(NotificationMessage)))
@@ -83,6 +110,7 @@ def collections_report(environment: str, gateway: dict[str, Any], psa: dict[str,
         "payments": {
             "collected": len(approved), "amount_by_currency": collected,
             "recorded_in_source_system": sum(1 for c in approved if c.recorded_at is not None),
+            **erp_payments(environment, erp_connector, erp, approved),
             "declines": len(declined),
             "declines_retried_and_collected": len(retried_ok),
             "declines_stopped_hard": sum(1 for c in declined if c.hard_decline),
@@ -96,6 +124,9 @@ def collections_report(environment: str, gateway: dict[str, Any], psa: dict[str,
             "undelivered": sum(1 for n in notes if n.status != "delivered"),
         },
     }
+    paid = report["payments"]
     report["matches_sandboxes"] = (
-        len(approved) == len(gateway_approved) and len(emails) == mail_received and len(tickets) == psa_tickets)
+        len(approved) == len(gateway_approved) and len(emails) == mail_received and len(tickets) == psa_tickets
+        and paid["posted_in_erp"] == paid["erp_invoices_paid"] == paid["collected_on_erp_invoices"]
+        and paid["hub_invoices_paid"] == len(approved) and paid["erp_journal_lines_unposted"] == 0)
     return report

@@ -119,5 +119,6 @@ def _collections(env: str, plans: list[int], infos: dict[str, dict[str, Any]], l
     log("Dunning overdue invoices and delivering the notifications (e-mail + PSA tickets)…")
     run_flow("dunning", "dunning", environment=env, as_of=today)
     run_flow("deliver_notifications", "notifications", environment=env)
-    made = report.collections_report(env, infos["bluesnap"], infos[PSA.kind], infos["mail"], tickets_before)
+    made = report.collections_report(env, infos["bluesnap"], infos[PSA.kind], infos["mail"], tickets_before,
+                                     erp=infos[ERP.kind], erp_connector=ERP.connector)
     return {"cards": captured, **made}

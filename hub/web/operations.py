@@ -17,6 +17,7 @@ from hub.collections import collect, collect_settings, dunning, payments
 from hub.collections import dunning_settings as dunning_config
 from hub.collections import notification_settings as notify_settings
 from hub.collections import unpaid as unpaid_list
+from hub.collections.mailer import mail_problem
 from hub.collections.rules import CollectionRuleError
 from hub.platform.flowrun import run_flow
 from hub.platform.models import User
@@ -50,14 +51,21 @@ from hub.web.schemas import (
 
 def report_view(report: ConnectionReport) -> dict[str, Any]:
     return {"ok": report.ok, "missing_permissions": report.missing_permissions,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in report.checks]}
+            "unverified": [c.name for c in report.unverified],
+            "checks": [{"name": c.name, "ok": c.ok, "unverified": c.unverified, "detail": c.detail}
+                       for c in report.checks]}
 
 
 def test_connection(actor: Actor, name: str) -> ConnectionReport:
     """Test Connection: sign in and probe every read and write the integration needs."""
-    card = actor.call(cards.get, name)
-    with cards.instantiate(card) as connector:
-        return connector.test_connection()
+    return cards.test_connection(actor.call(cards.get, name))
+
+
+def test_and_record(actor: Actor, name: str) -> ConnectionReport:
+    """Test Connection from the card's menu: the outcome is shown on the card (see cards.record_test)."""
+    report = test_connection(actor, name)
+    actor.call(cards.record_test, name, report)
+    return report
 
 
 def activate(actor: Actor, name: str) -> tuple[str, str | None, ConnectionReport]:
@@ -151,6 +159,12 @@ def cancel_actions(actor: Actor, ids: list[int]) -> int:
     return actor.call(actions.cancel, ids, by=actor.email)
 
 
+def reset_actions(actor: Actor, ids: list[int]) -> list[tuple[int, str]]:
+    if not ids:
+        raise errors.SubscriptionError("choose the actions to reset")
+    return actor.call(actions.reset, ids, by=actor.email)
+
+
 def create_reason_code(actor: Actor, body: ReasonCodeIn) -> None:
     actor.call(setup.create_reason_code, body.code, body.types, default_for=body.default_for,
                description=body.description)
@@ -179,8 +193,10 @@ def payment_panel(actor: Actor, org_id: int) -> dict[str, Any]:
 
 
 def send_card_form(actor: Actor, org_id: int, contact_id: int) -> dict[str, Any]:
-    """Seed 000's "Go": a card-entry page from the gateway for the chosen contact."""
-    return queries.card_request_view(payments.send_card_form(actor.environment, org_id, contact_id, actor=actor.email))
+    """Seed 000's "Go": a card-entry page from the gateway for the chosen contact; ``mail_problem``
+    says why it will not be e-mailed, when it will not."""
+    view = queries.card_request_view(payments.send_card_form(actor.environment, org_id, contact_id, actor=actor.email))
+    return {**view, "mail_problem": mail_problem()}
 
 
 def check_card_request(actor: Actor, request_id: int) -> dict[str, Any]:

@@ -163,13 +163,14 @@ def test_renewal_notice_decides_what_happens_at_the_plan_end(
 ) -> None:
     from tests import factories
 
-    card = factories.bms_card("erp")  # any connector: renewals never reach the ERP
+    card = factories.erp_card("erp")  # renewals never reach the ERP
     from hub.sync.store import PageScope, apply_page
     from mappings.base import MappedRecord
 
     with session("sandbox") as s:
         apply_page(s, PageScope("sandbox", card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
-            external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
+            external_id="c1", source_modified_at=None, fields={"name": "Acme", "currency": "USD"}, raw={"id": "c1"})],
+            fetched=1)
         setup.create_reason_code(s, "NEW", ["New"], default_for=["New"])
         setup.create_reason_code(s, "RENEW", ["Renewal"], default_for=["Renewal"])
         setup.create_program_type(s, "Support")
@@ -248,10 +249,11 @@ def _plan_on_plain_customer(environment: str = "sandbox", cycles: int = 12) -> i
     from mappings.base import MappedRecord
     from tests import factories
 
-    card = factories.bms_card("erp", environment)
+    card = factories.erp_card("erp", environment)
     with session(environment) as s:
         apply_page(s, PageScope(environment, card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
-            external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
+            external_id="c1", source_modified_at=None, fields={"name": "Acme", "currency": "USD"}, raw={"id": "c1"})],
+            fetched=1)
         setup.create_program_type(s, "Support")
         plan = plans.create_plan(s, plans.PlanRequest(
             name="Support", connector="erp", customer="c1", program_type="Support", global_start=date(2024, 1, 1),

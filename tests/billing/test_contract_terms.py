@@ -31,7 +31,8 @@ def erp_customer(environment: str = "sandbox") -> None:
     with session(environment) as s:
         card = cards.create(s, spec)
         apply_page(s, PageScope(environment, card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
-            external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
+            external_id="c1", source_modified_at=None, fields={"name": "Acme", "currency": "USD"},
+            raw={"id": "c1"})], fetched=1)
         setup.create_program_type(s, "Support")
         setup.create_reason_code(s, "NEW", ["New"], default_for=["New"])
         setup.create_reason_code(s, "RENEW", ["Renewal"], default_for=["Renewal"])

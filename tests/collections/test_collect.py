@@ -61,7 +61,8 @@ def test_an_invoice_sent_8_5_and_due_8_10_is_charged_on_8_10_once_and_recorded_i
     assert notifications(inv) == ["payment_succeeded"]
     # recorded in BMS once, under the charge's key; the invoice's PaymentDue dropped by 100
     assert report.recorded == [{"invoice_number": "INV-2", "key": charge.key, "connector": "psa",
-                                "recorded_ref": charge.key and report.recorded[0]["recorded_ref"], "error": None}]
+                                "recorded_ref": charge.key and report.recorded[0]["recorded_ref"], "posted": None,
+                                "left_for_person": None, "error": None}]
     [payment] = world.bms_payments("2")
     assert payment["Reference"] == charge.key and Decimal(str(payment["Amount"])) == Decimal("100.00")
     assert charges(inv)[0].recorded_at is not None

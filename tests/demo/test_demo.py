@@ -47,6 +47,11 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
         payments, notes = collections["payments"], collections["notifications"]
         assert payments["collected"] > 0 and payments["collected"] == payments["gateway_transactions_approved"]
         assert payments["recorded_in_source_system"] == payments["collected"]
+        # every payment posted in the ERP sandbox (its journal empty, the invoices' remaining amount 0)
+        # and the hub's invoices Paid without a re-sync
+        assert payments["posted_in_erp"] == payments["erp_invoices_paid"] == payments["collected_on_erp_invoices"] > 0
+        assert payments["hub_invoices_paid"] == payments["collected"]
+        assert payments["erp_journal_lines_unposted"] == 0
         assert payments["declines_retried_and_collected"] >= 1 and payments["declines_stopped_hard"] >= 1
         assert notes["overdue_notices"] > 0 and notes["undelivered"] == 0
         assert notes["emails_sent"] == notes["mail_sandbox_received"] > 0

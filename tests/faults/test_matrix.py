@@ -15,6 +15,7 @@ from tests.collections.collect_world import world  # noqa: F401  (the charge row
 from tests.faults import (  # noqa: F401  (they register their scenarios)
     charge_scenarios,
     erp_scenarios,
+    journal_scenarios,
     notify_scenarios,
     sync_scenarios,
 )

@@ -37,6 +37,8 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/api/connectors/{name}/test"): "Connectors: Update",
     ("POST", "/api/connectors/{name}/activate"): "Connectors: Activate",
     ("POST", "/api/connectors/{name}/deactivate"): "Connectors: Deactivate",
+    ("POST", "/quarantine/retry"): "Connectors: Update",
+    ("POST", "/api/quarantine/retry"): "Connectors: Update",
     ("GET", "/users"): "Users",
     ("POST", "/users"): "Users: Create",
     ("POST", "/users/{email}/role"): "Users: Update Roles",
@@ -101,6 +103,8 @@ EVERY_USER = {
     ("GET", "/api/customers/{org_id}/status"), ("GET", "/api/invoices/unpaid"), ("POST", "/api/invoices/pay"),
     ("GET", "/api/notifications"), ("GET", "/api/notifications/settings"), ("GET", "/api/settings/collections"),
     ("GET", "/api/settings/dunning"), ("GET", "/api/settings/billing"),
+    # quarantined records are read by everyone; retrying them changes the store like a sync
+    ("GET", "/quarantine"), ("GET", "/api/quarantine"), ("GET", "/api/quarantine/{record_id}"),
 }
 
 

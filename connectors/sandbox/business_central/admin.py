@@ -70,6 +70,16 @@ def register_admin(app: FastAPI, state: BcState, api: BcApi) -> None:
         """Intended BMS-account <-> BC-customer links (for checking the hub's matcher)."""
         return js({**state.truth, "links": {str(k): v for k, v in state.truth["links"].items()}})
 
+    @app.get("/_admin/payments")
+    async def payments() -> JSONResponse:
+        """Customer payment journals with their unposted lines, and every posted payment line
+        (``appliedAmount`` to its invoice, ``openCredit`` left as the customer's credit)."""
+        c = state.company
+        with state.lock:
+            journals = [{**public(j), "lines": [public(p) for p in sorted(c.payments.values(), key=lambda p: p[
+                "lineNumber"]) if p["journalId"] == j["id"]]} for j in c.payment_journals.values()]
+            return js({"journals": journals, "posted": [public(p) for p in c.posted_payments]})
+
     @app.get("/_admin/records/{entity_set}")
     async def list_records(entity_set: str) -> JSONResponse:
         recs = sorted(set_of(entity_set).values(), key=lambda r: (r.get("number", ""), r["id"]))

@@ -1,29 +1,42 @@
-"""Customer payments in the BC sandbox: cash receipt journals and their payment lines."""
+"""Customer payments in the BC sandbox: customer payment journals (batches of the cash receipt
+template) and their payment lines, as Business Central keeps them.
+
+A payment line is only a line in a journal: creating it changes nothing on the invoice it
+applies to or on the customer. Only posting the batch does (``journals.py``).
+"""
 
 from __future__ import annotations
 
 from datetime import date
 
 from .data import EMPTY_GUID, Record, dec
-from .reading import BcApiBase
+from .journals import JournalsApi
 from .state import Company
 from .wire import BcError, Ctx, Resp, bad
 
+_CODE_LENGTH = 10  # a journal batch's Name is Code[10]
 
-class PaymentsApi(BcApiBase):
-    """``customerPaymentJournals`` and ``customerPayments``: list, read, create."""
+
+class PaymentsApi(JournalsApi):
+    """``customerPaymentJournals`` and ``customerPayments``: list, read, create, delete; and
+    ``journals`` / ``generalLedgerEntries`` (in ``JournalsApi``)."""
 
     def payments_call(self, ctx: Ctx, company: Company, method: str, segs: list[tuple[str, str | None]],
                       query: dict[str, str], headers: dict[str, str], body: bytes) -> Resp:
-        """customerPaymentJournals[(id)[/customerPayments]] and customerPayments[(id)]: list, read,
-        create. A payment is applied to its invoice at once (the sandbox posts the line as it
-        takes it): the invoice's remainingAmount drops, and it is Paid at 0."""
+        """customerPaymentJournals[(id)[/customerPayments[(id)]]], customerPayments[(id)],
+        journals[(id)[/Microsoft.NAV.post]] and generalLedgerEntries[(id)]."""
+        if segs[1][0] in ("journals", "generalLedgerEntries"):
+            return self.journals_call(ctx, company, method, segs, query, headers)
         cpath = f"companies({company.id})"
         journal: Record | None = None
         if segs[1][0] == "customerPaymentJournals":
             if segs[1][1] is None:
-                if len(segs) > 2 or method != "GET":
-                    raise BcError(405, "BadRequest_MethodNotAllowed", "Only GET is supported on the journals.")
+                if len(segs) > 2 or method not in ("GET", "POST"):
+                    raise BcError(405, "BadRequest_MethodNotAllowed",
+                                  f"'{method}' is not supported on 'customerPaymentJournals'.")
+                if method == "POST":
+                    self.authorize(ctx, "customerPaymentJournals", "write", method)
+                    return self.create_journal(ctx, company, self._json(body))
                 self.authorize(ctx, "customerPaymentJournals", "read", method)
                 return self.list_view(ctx, None, company.payment_journals.values(),
                                       f"{cpath}/customerPaymentJournals", query, headers,
@@ -33,6 +46,8 @@ class PaymentsApi(BcApiBase):
                 raise BcError(404, "BadRequest_NotFound", f"The journal '{segs[1][1]}' does not exist.")
             if len(segs) == 2:
                 self.authorize(ctx, "customerPaymentJournals", "read", method)
+                if method != "GET":
+                    raise BcError(405, "BadRequest_MethodNotAllowed", f"'{method}' is not supported.")
                 return Resp(200, self.shape(journal, query, "customerPaymentJournals"))
             if segs[2][0] != "customerPayments" or len(segs) > 3:
                 raise BcError(404, "BadRequest_NotFound", f"Resource not found for the segment '{segs[2][0]}'.")
@@ -45,19 +60,50 @@ class PaymentsApi(BcApiBase):
         payments = [p for p in company.payments.values() if journal is None or p["journalId"] == journal["id"]]
         if key is not None:
             found = next((p for p in payments if p["id"] == key.lower()), None)
-            if found is None or method != "GET":
-                raise BcError(404 if found is None else 405, "BadRequest_NotFound" if found is None
-                              else "BadRequest_MethodNotAllowed", f"The customer payment '{key}' does not exist."
-                              if found is None else f"'{method}' is not supported.")
-            return Resp(200, self.shape(found, query, "customerPayments"))
+            if found is None:
+                raise BcError(404, "BadRequest_NotFound", f"The customer payment '{key}' does not exist.")
+            if method == "GET":
+                return Resp(200, self.shape(found, query, "customerPayments"))
+            if method == "DELETE":
+                with self.state.lock:
+                    self._check_etag(found, headers)
+                    del company.payments[found["id"]]
+                return Resp(204)
+            raise BcError(405, "BadRequest_MethodNotAllowed", f"'{method}' is not supported.")
         if method == "GET":
             return self.list_view(ctx, None, payments, f"{cpath}/customerPayments", query, headers,
-                                  "customerPayments", order=["lineNumber"])
+                                  "customerPayments", order=["journalDisplayName", "lineNumber"])
         if method != "POST":
             raise BcError(405, "BadRequest_MethodNotAllowed", f"'{method}' is not supported on 'customerPayments'.")
         return self.create_payment(ctx, company, journal, self._json(body))
 
+    def create_journal(self, ctx: Ctx, company: Company, data: Record) -> Resp:
+        """A new customer payment journal (batch): ``code`` (Code[10], unique), ``displayName``."""
+        st = self.state
+        self._unknown(data, {"code", "displayName"}, self.fields["customerPaymentJournals"],
+                      "customerPaymentJournal")
+        code = str(data.get("code") or "").strip().upper()
+        if not code or len(code) > _CODE_LENGTH:
+            raise bad(f"code: must be 1-{_CODE_LENGTH} characters, got '{code}'.")
+        with st.lock:
+            if any(j["code"] == code for j in company.payment_journals.values()):
+                raise BcError(400, "Internal_EntityWithSameKeyExists",
+                              f"The record in table Gen. Journal Batch already exists. Identification fields "
+                              f"and values: Journal Template Name='CASHRCPT',Name='{code}'")
+            jid = st.new_id()
+            journal = {"id": jid, "code": code, "displayName": str(data.get("displayName") or code)[:100],
+                       "lastModifiedDateTime": "", "balancingAccountId": EMPTY_GUID, "balancingAccountNumber": ""}
+            st.touch(journal)
+            company.payment_journals[jid] = journal
+        return Resp(201, {"@odata.context": f"{ctx.base}/$metadata#companies({company.id})/customerPaymentJournals"
+                                            "/$entity", **self.shape(journal, {}, "customerPaymentJournals")},
+                    {"ETag": journal["@odata.etag"]})
+
     def create_payment(self, ctx: Ctx, company: Company, journal: Record | None, data: Record) -> Resp:
+        """A payment line in its journal. Like BC it checks the line (customer, the open invoice it
+        applies to, a credit amount) but touches neither the invoice nor the customer: the
+        invoice's remaining amount changes when the batch is posted. More than the invoice's
+        remaining amount is accepted: posting leaves the surplus open as the customer's credit."""
         st = self.state
         writable = {"journalId", "lineNumber", "customerId", "customerNumber", "contactId", "postingDate",
                     "documentNumber", "externalDocumentNumber", "amount", "appliesToInvoiceId",
@@ -96,13 +142,15 @@ class PaymentsApi(BcApiBase):
         except ValueError:
             raise bad(f"postingDate: '{posting}' is not a valid date.") from None
         with st.lock:
-            if inv["status"] not in ("Open", "Paid") or -amount > inv["remainingAmount"]:
+            if inv["status"] != "Open" or inv["remainingAmount"] <= 0:
                 raise BcError(400, "Application_DialogException",
-                              f"The payment of {-amount} exceeds the remaining amount "
-                              f"{inv['remainingAmount']} of sales invoice {inv['number']} ({inv['status']}).")
+                              f"Sales invoice {inv['number']} is not an open entry of the customer "
+                              f"({inv['status']}, remaining {inv['remainingAmount']}); a payment cannot be "
+                              "applied to it.")
             pid = st.new_id()
+            in_journal = [p["lineNumber"] for p in company.payments.values() if p["journalId"] == journal["id"]]
             payment = {"id": pid, "journalId": journal["id"], "journalDisplayName": journal["code"],
-                       "lineNumber": 10000 * (len(company.payments) + 1),
+                       "lineNumber": max(in_journal, default=0) + 10000,
                        "customerId": inv["customerId"], "customerNumber": inv["customerNumber"],
                        "contactId": str(data.get("contactId") or ""), "postingDate": posting,
                        "documentNumber": str(data.get("documentNumber") or ""),
@@ -112,12 +160,6 @@ class PaymentsApi(BcApiBase):
                        "lastModifiedDateTime": ""}
             st.touch(payment)
             company.payments[pid] = payment
-            inv["remainingAmount"] += amount
-            if inv["remainingAmount"] == 0:
-                inv["status"] = "Paid"
-            st.touch(inv)
-            if cust is not None:
-                cust["balanceDue"] += amount
             st.stats.documents_created["customerPayments"] += 1
         loc = f"{ctx.base}/companies({company.id})/customerPayments({pid})"
         return Resp(201, {"@odata.context": f"{ctx.base}/$metadata#companies({company.id})/customerPayments/$entity",

@@ -60,7 +60,7 @@ class Stats:
     faults: dict[str, int] = field(default_factory=lambda: {"5xx": 0, "drop": 0, "timeout_after_apply": 0})
     documents_created: dict[str, int] = field(default_factory=lambda: {
         "salesOrders": 0, "salesInvoices": 0, "postedInvoices": 0, "canceledInvoices": 0,
-        "salesCreditMemos": 0, "postedCreditMemos": 0, "customerPayments": 0})
+        "salesCreditMemos": 0, "postedCreditMemos": 0, "customerPayments": 0, "postedPayments": 0})
     tokens_issued: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -93,7 +93,11 @@ class Company:
             "@odata.etag": make_etag(journal_id, 0), "id": journal_id, "code": "CASHRCPT",
             "displayName": "Cash receipts", "lastModifiedDateTime": "2019-01-01T00:00:00Z",
             "balancingAccountId": EMPTY_GUID, "balancingAccountNumber": ""}}
+        #: unposted customer payment lines (a posted line leaves its journal)
         self.payments: dict[str, Record] = {}
+        #: what posting made: G/L entries, and each posted payment line with what it left as credit
+        self.gl_entries: dict[str, Record] = {}
+        self.posted_payments: list[Record] = []
 
     def public(self, system_version: str) -> Record:
         return {"id": self.id, "systemVersion": system_version, "timestamp": 0, "name": self.name,

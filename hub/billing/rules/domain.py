@@ -53,6 +53,9 @@ class ActionStatus(StrEnum):
     POSTING = "Posting"
     POSTED = "Posted"
     CANCELLED = "Cancelled"
+    #: the ERP refused it, or its document disagrees with it: set aside, with the reason, until
+    #: an administrator resets it
+    FAILED = "Failed"
 
 
 @dataclass(frozen=True)

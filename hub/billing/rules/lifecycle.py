@@ -16,11 +16,14 @@ S = ActionStatus
 #: action status -> the statuses it may move to
 ACTION_TRANSITIONS: dict[ActionStatus, frozenset[ActionStatus]] = {
     S.NOT_FIRMED: frozenset({S.FIRMING, S.CANCELLED}),
-    S.FIRMING: frozenset({S.FIRMED, S.NOT_FIRMED}),  # Not firmed again when firming fails
+    # Not firmed again when firming fails for a while (the ERP unreachable), or by an
+    # administrator's reset; Failed when the ERP refuses this action
+    S.FIRMING: frozenset({S.FIRMED, S.NOT_FIRMED, S.FAILED}),
     S.FIRMED: frozenset({S.POSTING, S.CANCELLED}),
-    S.POSTING: frozenset({S.POSTED, S.FIRMED}),  # Firmed again when posting fails
+    S.POSTING: frozenset({S.POSTED, S.FIRMED, S.FAILED}),  # as Firming, one step on
     S.POSTED: frozenset(),
     S.CANCELLED: frozenset(),
+    S.FAILED: frozenset({S.NOT_FIRMED, S.FIRMED}),  # an administrator's reset
 }
 
 RenewalDecision = Literal["renew", "end", "cancel", "keep"]
@@ -41,6 +44,21 @@ def transition_action(
     if tgt == S.CANCELLED and not (by and by.strip()):
         raise BillingRuleError("cancelled_by", "cancelling an action needs the user who cancels it")
     return tgt
+
+
+def reset_target(status: ActionStatus, *, has_erp_document: bool) -> ActionStatus:
+    """Where an administrator's reset takes a Failed action or one a crash left mid-way.
+
+    Back to Firmed when the ERP already holds its order or credit memo (posting it finds the
+    document by key), else to Not firmed (firming looks the key up before it creates anything).
+
+    Raises:
+        BillingRuleError: the action is neither Failed, Firming nor Posting.
+    """
+    if status not in (S.FAILED, S.FIRMING, S.POSTING):
+        raise BillingRuleError(
+            "status", f"only a Failed, Firming or Posting action can be reset, not a {ActionStatus(status).value} one")
+    return S.FIRMED if has_erp_document or status == S.POSTING else S.NOT_FIRMED
 
 
 def assert_action_editable(status: ActionStatus) -> None:
@@ -122,5 +140,6 @@ __all__ = [
     "assert_action_editable",
     "renewal_decision",
     "renewed_contract",
+    "reset_target",
     "transition_action",
 ]

@@ -12,7 +12,8 @@ The rule:
 * Otherwise it owes what the source says is still due (its ``amount_due``: the source has
   already taken partial payments and applied credit memos off it); when the source gives no
   amount due, its total less what the source says was paid; less what the hub collected that
-  the source does not know of yet. Never less than zero: an over-payment or a credit larger
+  the source does not know of yet — unless those figures are the hub's own, written when it
+  took the payment (they count it already). Never less than zero: an over-payment or a credit larger
   than the invoice leaves nothing owed on it (the surplus is the customer's credit, not a
   negative invoice).
 
@@ -43,6 +44,8 @@ class InvoiceFigures:
         status: the source's status word.
         collected: what the hub collected that the source does not reflect yet.
         settled_in_hub: the hub collected the invoice in full.
+        figures_include_collected: ``amount_due``/``status`` were written by the hub when it took
+            a payment, so they already count ``collected``.
     """
 
     total: Decimal
@@ -51,6 +54,21 @@ class InvoiceFigures:
     status: str | None = None
     collected: Decimal = ZERO
     settled_in_hub: bool = False
+    figures_include_collected: bool = False
+
+
+@dataclass(frozen=True)
+class PaymentEffect:
+    """What a payment does to an invoice: what it pays of it, what is left as the customer's
+    credit, and what is still owed afterwards."""
+
+    applied: Decimal
+    credit: Decimal
+    still_owed: Decimal
+
+    @property
+    def settles(self) -> bool:
+        return self.still_owed == ZERO
 
 
 def is_receivable_status(status: str | None) -> bool:
@@ -66,4 +84,13 @@ def still_owed(invoice: InvoiceFigures) -> Decimal:
         due = invoice.amount_due
     else:
         due = invoice.total - (invoice.amount_paid if invoice.amount_paid is not None else ZERO)
-    return max(ZERO, due - invoice.collected)
+    return max(ZERO, due if invoice.figures_include_collected else due - invoice.collected)
+
+
+def payment_effect(owed_before: Decimal, amount: Decimal) -> PaymentEffect:
+    """A payment of ``amount`` on an invoice that owed ``owed_before``: it pays at most what was
+    owed; anything beyond is the customer's credit (never a negative invoice)."""
+    if amount <= ZERO:
+        raise ValueError(f"a payment's amount must be positive, not {amount}")
+    applied = min(amount, max(owed_before, ZERO))
+    return PaymentEffect(applied=applied, credit=amount - applied, still_owed=max(owed_before, ZERO) - applied)

@@ -108,6 +108,10 @@ class Charge(EnvScoped, table=True):
     recorded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     recorded_ref: str | None = Field(default=None, max_length=64)
     record_error: str | None = Field(default=None, sa_type=Text)
+    #: the payment is posted in the ERP (its invoice's remaining amount took it there)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: why the recorded payment waits in the ERP's journal for a person to post it (None otherwise)
+    post_note: str | None = Field(default=None, sa_type=Text)
     error: str | None = Field(default=None, sa_type=Text)
     created_by: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -116,7 +120,8 @@ class Charge(EnvScoped, table=True):
 
 class InvoiceCollection(EnvScoped, table=True):
     """The hub's collection state of one invoice: collected amount, retry, overdue levels,
-    penalty. The synced invoice row stays as the source says; this row is the hub's own."""
+    penalty. A payment the hub takes is written onto the synced invoice row at once (what is still
+    owed, Paid at nothing) until the source's next word on it; this row is the hub's own."""
 
     __tablename__ = "invoice_collections"
     __table_args__ = (UniqueConstraint("invoice_id", name="uq_invoice_collection_invoice"),)
@@ -125,6 +130,12 @@ class InvoiceCollection(EnvScoped, table=True):
     invoice_id: int = Field(foreign_key="invoices.id")
     organisation_id: int | None = Field(default=None, foreign_key="organisations.id", index=True)
     amount_collected: Decimal = Field(default=Decimal("0"), sa_type=Money)
+    #: what of ``amount_collected`` the source already shows (posted in the ERP)
+    amount_posted: Decimal = Field(default=Decimal("0"), sa_type=Money)
+    #: the invoice's ``content_hash`` when the hub last wrote its own figures (still owed, status)
+    #: onto the invoice row: while the row keeps that hash, its figures already count what the
+    #: hub collected; once a sync rewrites the row they are the source's again
+    figures_hash: str | None = Field(default=None, max_length=64)
     paid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_retry_on: date | None = None
     #: set when collection stopped (hard decline: a new card is needed), with the reason

@@ -45,6 +45,13 @@ def publish_plan(actor: CurrentActor, plan_id: int) -> Json:
     return _plan(actor, plan_id)
 
 
+@router.post("/plans/{plan_id}/unpublish", openapi_extra=needs("Subscription Plan", "Unpublish"))
+def unpublish_plan(actor: CurrentActor, plan_id: int) -> Json:
+    """Back to Draft (administrators), e.g. to issue credit notes for its lines."""
+    operations.set_plan_status(actor, plan_id, "Draft")
+    return _plan(actor, plan_id)
+
+
 @router.post("/plans/{plan_id}/cancel", openapi_extra=needs("Subscription Plan", "Cancel"))
 def cancel_plan(actor: CurrentActor, plan_id: int, body: PlanCancelIn | None = None) -> Json:
     """Cancel with a Cancel reason code: Not-firmed actions are cancelled, firmed ERP orders deleted."""

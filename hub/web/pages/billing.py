@@ -72,6 +72,12 @@ def plan_publish(actor: CurrentActor, plan_id: int) -> Response:
     return redirect(f"/plans/{plan_id}", "ok", f"Plan {plan_id} published: HARP Connect creates its actions.")
 
 
+@router.post("/plans/{plan_id}/unpublish", openapi_extra=needs("Subscription Plan", "Unpublish"))
+def plan_unpublish(actor: CurrentActor, plan_id: int) -> Response:
+    operations.set_plan_status(actor, plan_id, "Draft")
+    return redirect(f"/plans/{plan_id}", "ok", f"Plan {plan_id} is in Draft: edit it, or credit its lines' posted periods.")
+
+
 @router.post("/plans/{plan_id}/cancel", openapi_extra=needs("Subscription Plan", "Cancel"))
 def plan_cancel(actor: CurrentActor, plan_id: int, body: Annotated[PlanCancelIn, Form()]) -> Response:
     outcome = operations.cancel_plan(actor, plan_id, body)

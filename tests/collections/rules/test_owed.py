@@ -6,7 +6,13 @@ from decimal import Decimal as D
 
 import pytest
 
-from hub.collections.rules.owed import NOT_OWED_STATUSES, InvoiceFigures, is_receivable_status, still_owed
+from hub.collections.rules.owed import (
+    NOT_OWED_STATUSES,
+    InvoiceFigures,
+    is_receivable_status,
+    payment_effect,
+    still_owed,
+)
 
 CASES = [
     # name, figures, owed
@@ -49,3 +55,24 @@ def test_every_not_owed_status_is_recognised_whatever_its_case_and_blanks() -> N
         assert not is_receivable_status(status.upper())
         assert not is_receivable_status(f"  {status.title()} ")
     assert is_receivable_status("Open") and is_receivable_status(None)
+
+
+@pytest.mark.parametrize(("owed_before", "amount", "applied", "credit", "left"), [
+    (D("100.00"), D("100.00"), D("100.00"), D(0), D(0)),  # paid in full
+    (D("100.00"), D("40.00"), D("40.00"), D(0), D("60.00")),  # a partial payment leaves the rest owed
+    (D("60.00"), D("100.00"), D("60.00"), D("40.00"), D(0)),  # an over-payment: the rest is the customer's credit
+    (D(0), D("5.00"), D(0), D("5.00"), D(0)),  # nothing was owed: all of it is credit
+])
+def test_a_payment_pays_at_most_what_is_owed_and_the_rest_is_credit(
+        owed_before: D, amount: D, applied: D, credit: D, left: D) -> None:
+    effect = payment_effect(owed_before, amount)
+    assert (effect.applied, effect.credit, effect.still_owed, effect.settles) == (applied, credit, left, left == 0)
+    with pytest.raises(ValueError, match="positive"):
+        payment_effect(owed_before, D(0))
+
+
+def test_figures_the_hub_wrote_after_a_payment_already_count_it_and_the_sources_do_not() -> None:
+    hub_written = InvoiceFigures(total=D(100), amount_due=D(60), status="Open", collected=D(40),
+                                 figures_include_collected=True)
+    from_the_source = InvoiceFigures(total=D(100), amount_due=D(100), status="Open", collected=D(40))
+    assert still_owed(hub_written) == still_owed(from_the_source) == D(60)

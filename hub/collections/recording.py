@@ -1,0 +1,93 @@
+"""Recording taken payments in the invoices' source systems, and posting them in the ERP.
+
+A payment the gateway took is written to the invoice's source once per charge key: to an ERP
+that keeps customer payment journals (Business Central) as journal lines carrying the gateway's
+transaction id, then posted when its card says so; to a PSA as an invoice payment. A payment
+left in the journal for a person (the card's choice, or the ERP refused the post) keeps the
+reason on its charge (``post_note``) and is looked at again by every run, so one posted by a
+person, or postable again, is found. Once posted, the hub's invoice takes the ERP's figures.
+A failure stays on the charge (``record_error``) and is tried again next time; the keys make
+the retry find what was already written, never write it twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import col, select
+
+from connectors.http import ApiError, get_ci
+from connectors.money import round_money
+from hub.collections.receivables import confirm_posted
+from hub.collections.unpaid import collection_of
+from hub.platform.db import session
+from hub.platform.models import Charge, Connector, Invoice
+from hub.platform.types import utcnow
+from hub.sync.pool import LiveConnectors
+
+
+def record_payments(environment: str, charge_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    """Record taken payments not yet recorded, and post those waiting in the ERP's journal; one
+    result per charge (``recorded_ref``; ``posted`` in the ERP, None for a source without journals;
+    ``left_for_person``; ``error``)."""
+    with session(environment) as s:
+        query = select(Charge, Invoice, Connector).join(Invoice, col(Invoice.id) == col(Charge.invoice_id)).join(
+            Connector, col(Connector.id) == col(Invoice.connector_id)).where(
+            Charge.status == "succeeded", or_(col(Charge.recorded_at).is_(None), col(Charge.post_note).is_not(None)))
+        if charge_ids is not None:
+            query = query.where(col(Charge.id).in_(list(charge_ids)))
+        jobs: list[dict[str, Any]] = [
+            {"charge_id": c.id, "key": c.key, "transaction_id": c.transaction_id or c.key, "connector": k.name,
+             "invoice": i.external_id, "number": i.number, "amount": round_money(c.amount, c.currency),
+             "currency": c.currency, "day": c.charged_on or c.created_at.date()}
+            for c, i, k in s.exec(query.order_by(col(Charge.id))).all()]
+    if not jobs:
+        return []
+    sources = LiveConnectors(environment)
+    try:
+        return [_record(environment, sources, job) for job in jobs]
+    finally:
+        sources.close()
+
+
+def _record(environment: str, sources: LiveConnectors, job: dict[str, Any]) -> dict[str, Any]:
+    ref: str | None = None
+    error: str | None = None
+    posting: Any = None
+    try:
+        source = sources.get(job["connector"])
+        if hasattr(source, "record_payment_lines"):  # an ERP with customer payment journals
+            posting = source.record_payment_lines(
+                transaction_id=job["transaction_id"], document_number=job["key"], paid_on=job["day"],
+                currency=job["currency"], applications=[(job["invoice"], job["amount"])])
+            ref = str(posting.document_number)
+        elif hasattr(source, "record_payment"):
+            done = source.record_payment(job["invoice"], job["amount"], job["currency"], job["day"], job["key"])
+            ref = str(getattr(done, "id", None) or (get_ci(done, "Id") if isinstance(done, dict) else "") or job["key"])
+        else:
+            raise ValueError(f"{job['connector']} cannot record payments")
+    except (ApiError, ValueError) as exc:
+        error = str(exc)
+    with session(environment) as s:
+        charge = s.exec(select(Charge).where(Charge.id == job["charge_id"])).one()
+        charge.record_error = error
+        if error is None:
+            charge.recorded_ref = ref
+            charge.recorded_at = charge.recorded_at or utcnow()
+        if posting is not None and posting.posted:
+            charge.posted_at, charge.post_note = utcnow(), None
+            invoice = s.exec(select(Invoice).where(Invoice.id == charge.invoice_id)).one()
+            collection = collection_of(s, charge.invoice_id)
+            if collection is not None:
+                remaining, status = posting.invoices[job["invoice"]]
+                confirm_posted(invoice, collection, charge.amount, remaining, status)
+                s.add_all([invoice, collection])
+        elif posting is not None:
+            charge.post_note = posting.left_for_person
+        s.add(charge)
+        return {"invoice_number": job["number"], "key": job["key"], "connector": job["connector"],
+                "recorded_ref": charge.recorded_ref,
+                "posted": None if posting is None else charge.posted_at is not None,
+                "left_for_person": charge.post_note, "error": error}
