@@ -126,3 +126,21 @@ def test_a_billing_run_that_jumps_over_the_notice_window_creates_the_notice_befo
             SubscriptionAction.key == notice_key(plan_id, date(2024, 3, 31)))).scalars().one()
         assert notice.action_date == date(2024, 3, 1)
     assert plan_row(plan_id).status == "Cancelled"  # never firmed by the end date (seed 003)
+
+
+def test_plans_list_json_shows_each_plans_contract_definition(hub_db, monkeypatch, capsys) -> None:
+    import json
+
+    from tests.cli.runner import run
+
+    erp_customer()
+    plan_id = published_plan(fixed_cycles=3, global_end=date(2024, 12, 31), renewal_notice=True,
+                             renewal_notice_days=0, automatic_renewal=True)
+    code, out, err = run(monkeypatch, capsys, "plans", "list", "--json")
+    assert code == 0, err
+    [row] = json.loads(out)
+    assert row["id"] == plan_id
+    assert {k: row[k] for k in ("global_start", "global_end", "fixed_cycles", "renewal_notice_days",
+                                "automatic_renewal")} == {
+        "global_start": "2024-01-01", "global_end": "2024-12-31", "fixed_cycles": 3, "renewal_notice_days": 0,
+        "automatic_renewal": True}
