@@ -41,6 +41,11 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
         billing = summary["billing"]
         assert billing["plans"] > 0 and billing["generated"] > 0 and billing["failed"] == 0
         assert billing["posted"] > 0 and billing["one_order_and_invoice_per_action"] is True
+        # seed 003's lifecycle: a one-month contract renewed for one more month, a firmed plan cancelled
+        # with its reason (its ERP order deleted, nothing of it invoiced)
+        renewed, cancelled = billing["renewed"], billing["cancelled"]
+        assert renewed["status"] == "Published" and renewed["periods_billed"] == 2 and renewed["term_start"]
+        assert cancelled["reason"] == "MOVED" and cancelled["erp_orders_deleted"] == 1 and cancelled["failed"] == 0
         # collections: what the hub reports is what the gateway, the mail server and the PSA recorded
         collections = summary["collections"]
         assert [c["card"].split()[-1] for c in collections["cards"]][:3] == ["1111", "0341", "0069"]
