@@ -78,6 +78,10 @@ def apply_renewals(s: Session, today: date, published: list[PlanTerms] | None = 
     return decisions
 
 
+#: terms one run renews for a plan at most (a test date years ahead of a short term: the next run goes on)
+MAX_RENEWALS_PER_RUN = 120
+
+
 def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: int | None = None,
                   test_date: bool = False) -> tuple[list[ActionDraft], str | None]:
     """Create the actions due up to ``as_of``; a dry run only lists them (and renews nothing).
@@ -97,7 +101,7 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
             raise SubscriptionError(str(exc)) from None
         published, rows = published_terms(s)
         created: list[ActionDraft] = []
-        while True:
+        for _ in range(MAX_RENEWALS_PER_RUN + 1):
             todo = [replace(terms, lines=tuple(line for line in terms.lines if not generator.nothing_due(
                 line, as_of, rows[line.line_id].generated_through, _cycle(rows[line.line_id]))))
                 for terms in published]
@@ -118,6 +122,7 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
             if "renew" not in decided.values():
                 return created, result.stopped
             published, rows = published_terms(s)  # the renewed terms' first actions, in the same run
+        return created, None  # more terms to renew than one run takes: the next run goes on
 
 
 def _cycle(line: Any) -> tuple[date, date] | None:

@@ -144,3 +144,12 @@ def test_plans_list_json_shows_each_plans_contract_definition(hub_db, monkeypatc
                                 "automatic_renewal")} == {
         "global_start": "2024-01-01", "global_end": "2024-12-31", "fixed_cycles": 3, "renewal_notice_days": 0,
         "automatic_renewal": True}
+
+
+def test_a_run_long_after_the_end_renews_term_after_term_and_bills_every_period_once(hub_db) -> None:
+    erp_customer()
+    plan_id = published_plan(global_end=date(2024, 1, 31), automatic_renewal=True)
+    run(date(2025, 12, 31))
+    assert billed_periods(plan_id) == [date(y, m, 1) for y in (2024, 2025) for m in range(1, 13)]
+    assert (plan_row(plan_id).term_start, plan_row(plan_id).global_end) == (date(2025, 12, 1), date(2025, 12, 31))
+    assert run(date(2025, 12, 31)) == []  # nothing twice
