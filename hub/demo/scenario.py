@@ -10,7 +10,7 @@ from typing import Any
 
 from hub.collections import collect_settings, notification_settings
 from hub.collections.rules import ChargeTiming
-from hub.demo import install, report, sandboxes
+from hub.demo import install, lifecycle, report, sandboxes
 from hub.demo.seed import DEMO_ACTOR, capture_demo_cards, credit_last_period, seed_billing
 from hub.demo.systems import (
     DEMO_ENVIRONMENT,
@@ -97,14 +97,17 @@ def run(records: int, seed: int, *, actor: str, psa: str = PSA.kind, log: Log = 
     with session(env) as s:
         linked = links.relink(s, sources[0].connector, ERP.connector)
     plans = seed_billing(env, ERP.connector, sources[0].connector)
+    more = lifecycle.seed_lifecycle(env, ERP.connector, plans[0]) if plans else {}
     log(f"Created {len(plans)} subscription plans for linked customers; generating, firming and posting…")
     generated = run_flow("harp_connect", environment=env)
     firmed = run_flow("firm_actions", environment=env, actor=actor)
+    cancelled = lifecycle.cancel_with_reason(env, more["cancelled"], actor) if more else None
     posted = run_flow("post_actions", environment=env, actor=actor)
     result["billing"] = {
         "plans": len(plans), "generated": generated["created"], "firmed": len(firmed["done"]),
         "posted": len(posted["done"]), "failed": len(firmed["failed"]) + len(posted["failed"]),
         "one_order_and_invoice_per_action": report.erp_documents_per_action(env, infos[ERP.kind]),
+        "renewed": lifecycle.renewal(env, more["renewing"]) if more else None, "cancelled": cancelled,
     }
     credits = credit_last_period(env, plans[-1]) if plans else []
     log(f"Unpublished plan {plans[-1] if plans else '-'} and credited its last billed period; firming and posting "

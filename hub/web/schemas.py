@@ -60,6 +60,11 @@ class ProgramTypeEditIn(BaseModel):
     subscription_type: Opt[str] = None
 
 
+class BillingSettingsIn(BaseModel):
+    action_quota: Opt[int] = Field(default=None, ge=0, description="actions per month; null: no quota")
+    firm_on_schedule: Opt[bool] = None
+
+
 class ProgramTypeIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     period_type: str = "Rolling"

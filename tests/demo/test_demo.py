@@ -54,6 +54,11 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
         [credit] = billing["credit_notes"]  # a plan unpublished and its last period credited (seed 003)
         assert credit["status"] == "Posted" and credit["matches_erp"] is True and credit["credits_invoice"]
         assert Decimal(credit["credit_memo_amount"]) == Decimal(credit["amount"]) > 0
+        # seed 003's lifecycle: a one-month contract renewed for one more month, a firmed plan cancelled
+        # with its reason (its ERP order deleted, nothing of it invoiced)
+        renewed, cancelled = billing["renewed"], billing["cancelled"]
+        assert renewed["status"] == "Published" and renewed["periods_billed"] == 2 and renewed["term_start"]
+        assert cancelled["reason"] == "MOVED" and cancelled["erp_orders_deleted"] == 1 and cancelled["failed"] == 0
         # collections: what the hub reports is what the gateway, the mail server and the PSA recorded
         collections = summary["collections"]
         assert [c["card"].split()[-1] for c in collections["cards"]][:3] == ["1111", "0341", "0069"]

@@ -76,6 +76,7 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/settings/dunning"): "Collection Settings: Update",
     ("PUT", "/api/settings/collections"): "Collection Settings: Update",
     ("PATCH", "/api/settings/dunning"): "Collection Settings: Update",
+    ("PATCH", "/api/settings/billing"): "Billing Settings: Update",
 }
 
 #: every other route: open to both roles (the day-to-day work of seed 003's "Users" column)
@@ -108,7 +109,7 @@ EVERY_USER = {
     ("POST", "/api/customers/{org_id}/card-requests"), ("POST", "/api/card-requests/{request_id}/check"),
     ("GET", "/api/customers/{org_id}/status"), ("GET", "/api/invoices/unpaid"), ("POST", "/api/invoices/pay"),
     ("GET", "/api/notifications"), ("GET", "/api/notifications/settings"), ("GET", "/api/settings/collections"),
-    ("GET", "/api/settings/dunning"),
+    ("GET", "/api/settings/dunning"), ("GET", "/api/settings/billing"),
     # quarantined records are read by everyone; retrying them changes the store like a sync
     ("GET", "/quarantine"), ("GET", "/api/quarantine"), ("GET", "/api/quarantine/{record_id}"),
 }
