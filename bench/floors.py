@@ -75,7 +75,7 @@ def _bc(info: dict[str, Any], specs: tuple[StreamSpec, ...], size: int) -> int:
     with httpx.Client(timeout=60, verify=verify, limits=httpx.Limits(max_connections=len(specs))) as client:
         token = client.post(f"{info['url']}/{info['tenant_id']}/oauth2/v2.0/token", data={
             "grant_type": "client_credentials", "client_id": info["client_id"],
-            "client_secret": info["client_secret"], "scope": f"{info['url']}/.default"})
+            "client_secret": info["client_secret"], "scope": info["scope"]})
         client.headers["Authorization"] = f"Bearer {token.raise_for_status().json()['access_token']}"
         client.headers["Prefer"] = f"odata.maxpagesize={size}"
 

@@ -93,7 +93,7 @@ def _token(kind: str, info: dict[str, Any]) -> str:
     with httpx.Client(verify=ssl.create_default_context(cafile=info["ca_path"])) as client:
         return str(client.post(f"{info['url']}/{info['tenant_id']}/oauth2/v2.0/token", data={
             "grant_type": "client_credentials", "client_id": info["client_id"],
-            "client_secret": info["client_secret"], "scope": f"{info['url']}/.default"},
+            "client_secret": info["client_secret"], "scope": info["scope"]},
         ).raise_for_status().json()["access_token"])
 
 

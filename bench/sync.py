@@ -52,6 +52,7 @@ class SyncTiming:
 def cashrail_sync(name: str, *, full: bool) -> SyncTiming:
     """Run the sync-connector flow (streams send a progress event as they start and per page)."""
     from flows import sync as sync_flow
+    from hub.platform import flowrun
 
     started: dict[str, float] = {}
     ended: dict[str, float] = {}
@@ -64,7 +65,8 @@ def cashrail_sync(name: str, *, full: bool) -> SyncTiming:
 
     sync_flow.add_progress_listener(listener)
     try:
-        summary = sync_flow.sync_connector(connector=name, environment="sandbox", full=full)
+        with flowrun.in_process():  # as `cashrail sync` runs it
+            summary = sync_flow.sync_connector(connector=name, environment="sandbox", full=full)
     finally:
         sync_flow.remove_progress_listener(listener)
     seconds = time.perf_counter() - start

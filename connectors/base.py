@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal, Self, get_args
@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import BaseModel, Field, model_validator
+
+from connectors.http.errors import ApiError, PermissionDeniedError
 
 Record = dict[str, Any]
 
@@ -56,12 +58,42 @@ LICENSE_CHECK = "license agreement"
 
 @dataclass(frozen=True)
 class Check:
-    """One probe of Test Connection."""
+    """One probe of Test Connection.
+
+    ``unverified``: the probe ran but its answer proves nothing either way (a write refused
+    with a 404 the API may give before it checks the permission): not a failure, not "allowed".
+    """
 
     name: str
     ok: bool
     detail: str = ""
     permission: str | None = None
+    unverified: bool = False
+
+
+#: a write probe's answers that do not prove the permission: the API may give them before it
+#: checks the permission (the resource or the body is looked at first)
+UNPROVEN_WRITE_ANSWERS = frozenset({400, 404, 409, 422})
+
+
+def probe(name: str, permission: str | None, call: Callable[[], Any], *, write: bool = False,
+          describe: Callable[[ApiError], str] = str) -> Check:
+    """One Test Connection probe: ``call`` succeeding proves the permission; a 403 names it missing.
+
+    A write probe the API refuses with a 400/404/409/422 is "unverified": that answer may come
+    before the permission check, so a missing permission could hide behind it.
+    """
+    try:
+        call()
+    except PermissionDeniedError:
+        return Check(name, False, f"missing permission {permission}", permission)
+    except ApiError as exc:
+        if write and exc.status_code in UNPROVEN_WRITE_ANSWERS:
+            return Check(name, True, f"unverified: the API answered {exc.status_code}, which does not prove "
+                         f"{permission or 'the permission'}; it shows at the first real write", permission,
+                         unverified=True)
+        return Check(name, False, describe(exc))
+    return Check(name, True, "allowed")
 
 
 @dataclass
@@ -73,6 +105,11 @@ class ConnectionReport:
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
+
+    @property
+    def unverified(self) -> list[Check]:
+        """Probes whose answer proved nothing either way."""
+        return [c for c in self.checks if c.ok and c.unverified]
 
     @property
     def missing_permissions(self) -> list[str]:
@@ -147,6 +184,11 @@ class SyncSettings(RemoteSettings):
     reconcile_hours: float = Field(
         default=24.0, ge=0, description="Full read to detect deletes every N hours (0: every sync)"
     )
+    quarantine_threshold_percent: float = Field(
+        default=5.0, ge=0, le=100,
+        description="A stream fails (schema drift) when more than this % of a run's records fail mapping "
+                    "(or every record of a page does)",
+    )
     sync_every_minutes: float = Field(
         default=60.0, ge=0.25, le=10080, description="Scheduled sync cadence under `cashrail serve`"
     )
@@ -174,6 +216,17 @@ class SourceConnector(ABC):
     def choices(cls, field: str, settings: dict[str, Any], secrets: dict[str, Any]) -> list[str] | None:
         """Values to offer for a setting, given what was entered so far (None: free text)."""
         return None
+
+    @classmethod
+    def ticket_target(cls, external_id: str, organisation: Mapping[str, Any]) -> dict[str, Any]:
+        """Where a PSA files tickets for the organisation ``external_id`` (its synced raw record):
+        the account arguments of the connector's ``create_ticket_once``.
+
+        Raises:
+            ValueError: the organisation has nothing tickets can be filed under (the words say
+                what is missing), or this connector files no tickets.
+        """
+        raise ValueError(f"{cls.title} does not file tickets")
 
     @classmethod
     def stream(cls, name: str) -> StreamSpec:

@@ -16,6 +16,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "business_central": ("connectors.business_central:BusinessCentralConnector", "mappings.business_central"),
     # a payment gateway has no sync streams, so nothing is ever mapped (mappings.base: no MAPPERS)
     "bluesnap": ("connectors.payments:BlueSnapConnector", "mappings.base"),
+    "connectwise": ("connectors.connectwise:ConnectWiseConnector", "mappings.connectwise"),
 }
 
 

@@ -9,8 +9,9 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from hub.access import roles
-from hub.billing import generation, posting, renewal_notices
+from hub.billing import cancellation, generation, posting, renewal_notices
 from hub.platform.db import session
+from hub.platform.redact import scrub_rows
 
 
 @flow(name="harp-connect", flow_run_name="harp-connect-{environment}")
@@ -26,7 +27,7 @@ def harp_connect(environment: str = "sandbox", test_date: date | None = None, dr
     notified = None if dry_run else renewal_notices.deliver(environment).as_dict()
     notes = "" if notified is None else (f"; renewal notifications sent {len(notified['sent'])}, "
                                          f"failed {len(notified['failed'])}")
-    create_table_artifact(key=f"harp-connect-{environment}", table=rows or [{"key": "(nothing due)"}],
+    create_table_artifact(key=f"harp-connect-{environment}", table=scrub_rows(rows or [{"key": "(nothing due)"}]),
                           description=f"{'Dry run' if dry_run else 'Run'} as of {as_of}: {len(rows)} actions"
                           + (f"; {stopped}" if stopped else "") + notes)
     return {"as_of": as_of.isoformat(), "dry_run": dry_run, "created": len(rows), "actions": rows,
@@ -48,7 +49,8 @@ def post_actions(environment: str = "sandbox", action_ids: list[int] | None = No
                  role: str = "Administrator", actor: str | None = None) -> dict[str, Any]:
     with session(environment, role=role) as s:
         roles.allow(s, "Subscription Actions", "Post")
-    report = posting.post(environment, action_ids, actor=actor).as_dict()
+    released = cancellation.release_orders(environment, by=actor or "post-actions")  # cancelled plans' orders
+    report = {**posting.post(environment, action_ids, actor=actor).as_dict(), "released": released.as_dict()}
     _artifact("post-actions", environment, report)
     return report
 
@@ -56,5 +58,5 @@ def post_actions(environment: str = "sandbox", action_ids: list[int] | None = No
 def _artifact(name: str, environment: str, report: dict[str, Any]) -> None:
     rows = [{"action": r["action"], "key": r["key"], "result": "done"} for r in report["done"]]
     rows += [{"action": r["action"], "key": r["key"], "result": r["error"]} for r in report["failed"]]
-    create_table_artifact(key=f"{name}-{environment}", table=rows or [{"action": "(none due)"}],
+    create_table_artifact(key=f"{name}-{environment}", table=scrub_rows(rows or [{"action": "(none due)"}]),
                           description=f"{len(report['done'])} done, {len(report['failed'])} failed")

@@ -10,6 +10,7 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
 from hub.collections import collect, recording
+from hub.platform.redact import scrub_rows
 
 
 @task(name="settle-open-charges")
@@ -42,7 +43,7 @@ def collect_payments(environment: str = "sandbox", test_date: date | None = None
              "reason": r["reason"] or "", "transaction": r["transaction_id"] or ""} for r in settled + charged]
     failed = [r for r in recorded if r["error"]]
     waiting = [r for r in recorded if r["left_for_person"] and not r["error"]]
-    create_table_artifact(key=f"collect-payments-{environment}", table=rows or [{"invoice": "(nothing due)"}],
+    create_table_artifact(key=f"collect-payments-{environment}", table=scrub_rows(rows or [{"invoice": "(nothing due)"}]),
                           description=f"Run of {today}: {len(charged)} charged, {len(settled)} settled, "
                                       f"{len(recorded) - len(failed)} payments recorded, {len(failed)} not yet, "
                                       f"{len(waiting)} left in the ERP's journal for a person to post")

@@ -8,6 +8,7 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from hub.collections import notifications
+from hub.platform.redact import scrub_rows
 
 
 @flow(name="deliver-notifications", flow_run_name="deliver-notifications-{environment}")
@@ -15,7 +16,7 @@ def deliver_notifications(environment: str = "sandbox") -> dict[str, Any]:
     """Deliver every pending notification once per channel; failures wait for the next run."""
     report = notifications.deliver(environment).as_dict()
     rows = notifications.report_rows(report)
-    create_table_artifact(key=f"deliver-notifications-{environment}", table=rows or [{"result": "(nothing pending)"}],
+    create_table_artifact(key=f"deliver-notifications-{environment}", table=scrub_rows(rows or [{"result": "(nothing pending)"}]),
                           description="Another delivery run was under way: nothing sent" if report["busy"] else
                           f"{len(report['delivered'])} delivered, {len(report['pending'])} to retry, "
                           f"{len(report['failed'])} failed")

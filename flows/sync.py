@@ -10,6 +10,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from hub.platform.redact import scrub_rows
 from hub.sync import runner
 from hub.sync.store import StreamCounts
 
@@ -62,13 +63,13 @@ def sync_connector(connector: str, environment: str = "sandbox", full: bool = Fa
         try:
             results[name] = future.result()
         except Exception as exc:  # one stream failing must not hide the others' counts
-            failures[name] = f"{type(exc).__name__}: {exc}"
+            failures[name] = runner.describe_failure(exc)
     error = runner.describe_failures(failures)
     runner.finish_run(environment, run.id, results, error)
     create_table_artifact(
         key=re.sub(r"[^a-z0-9-]+", "-", f"sync-{connector}".lower()),
-        table=[{"stream": name, **counts} for name, counts in results.items()]
-        + [{"stream": name, "error": msg} for name, msg in failures.items()],
+        table=scrub_rows([{"stream": name, **counts} for name, counts in results.items()]
+                         + [{"stream": name, "error": msg} for name, msg in failures.items()]),
         description=f"Sync of connector {connector} ({environment}), run {run.id}",
     )
     summary = {"connector": connector, "environment": environment, "run_id": run.id, "streams": results}

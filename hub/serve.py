@@ -2,17 +2,21 @@
 process worker that runs them, and the admin web app — one command.
 
 The Prefect server and the worker are child processes (their logs go to ``<data dir>/logs``);
-the web app runs in this process. ``<data dir>/serve.json`` (:mod:`hub.platform.served`) tells
-other commands where the Prefect API is. Deployments are reconciled with the connector cards
-every ``reconcile_seconds``.
+the web app runs in this process. The Prefect server listens on loopback (unless
+``prefect_host`` says otherwise) and refuses any request without this run's basic-auth string;
+people reach its UI through the admin app at ``/prefect/``, signed in as an Administrator.
+``<data dir>/serve.json`` (:mod:`hub.platform.served`) tells other commands where the Prefect
+API is. Deployments are reconciled with the connector cards every ``reconcile_seconds``.
+SIGTERM or SIGINT at any moment, start-up included, stops the children before serve exits.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,10 +27,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from pydantic import SecretStr
 
 from hub.platform import prefect_env
-from hub.platform.served import Served, ServeError, running, state_path
-from hub.platform.settings import get_settings
+from hub.platform.served import UI_PATH, Served, ServeError, recorded, running, state_path, write_state
+from hub.platform.settings import get_settings, private_dir
 
 if TYPE_CHECKING:
     import uvicorn
@@ -43,6 +48,13 @@ def _child(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[
     log.parent.mkdir(parents=True, exist_ok=True)
     handle = log.open("ab")
     return subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 240) -> None:
@@ -71,22 +83,31 @@ def _stop(proc: subprocess.Popen[bytes] | None) -> None:
 
 
 def serve(host: str = "127.0.0.1", prefect_port: int = 4200, web_port: int = 8000, *,
-          reconcile_seconds: float = 30.0, worker_poll_seconds: float = 5.0,
+          prefect_host: str = "127.0.0.1", reconcile_seconds: float = 30.0, worker_poll_seconds: float = 5.0,
           on_ready: Callable[[Served], None] | None = None, stop: threading.Event | None = None) -> None:
     """Run everything until ``stop`` is set (or SIGINT/SIGTERM)."""
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     other = running()
     if other is not None:
         raise ServeError(f"cashrail serve already runs for {settings.data_dir} (pid {other.pid}): "
-                         f"Prefect UI {other.prefect_url}, admin app {other.web_url}")
+                         f"Prefect UI {other.ui_url}, admin app {other.web_url}")
+    if threading.current_thread() is threading.main_thread():
+        # from the first child on: a SIGTERM during start-up must stop the children too
+        signal.signal(signal.SIGTERM, _interrupt)  # never Event.set() in a handler: it can deadlock
     prefect_env.configure()
-    prefect_url = f"http://{host}:{prefect_port}"
+    prefect_url = f"http://{prefect_host}:{prefect_port}"
+    web_port = web_port or _free_port(host)
+    auth = SecretStr(secrets.token_urlsafe(32))
     env = dict(os.environ)
     env.update({
         "PREFECT_API_URL": f"{prefect_url}/api",
-        "PREFECT_UI_API_URL": f"{prefect_url}/api",
-        "PREFECT_SERVER_API_HOST": host,
+        # the UI is served through the admin app, which adds the auth string for Administrators
+        "PREFECT_UI_SERVE_BASE": UI_PATH,
+        "PREFECT_UI_API_URL": f"{UI_PATH}/api",
+        "PREFECT_SERVER_API_AUTH_STRING": auth.get_secret_value(),
+        "PREFECT_API_AUTH_STRING": auth.get_secret_value(),
+        "PREFECT_SERVER_API_HOST": prefect_host,
         "PREFECT_SERVER_API_PORT": str(prefect_port),
         "PREFECT_WORKER_QUERY_SECONDS": str(worker_poll_seconds),
         # the scheduler turns new schedules into runs within seconds, not its default minute
@@ -100,24 +121,21 @@ def serve(host: str = "127.0.0.1", prefect_port: int = 4200, web_port: int = 800
     server = worker = None
     web: uvicorn.Server | None = None
     try:
-        server = _child([_bin("prefect"), "server", "start", "--host", host, "--port", str(prefect_port)],
+        server = _child([_bin("prefect"), "server", "start", "--host", prefect_host, "--port", str(prefect_port)],
                         logs / "prefect-server.log", env)
         _wait_healthy(f"{prefect_url}/api", server, logs / "prefect-server.log")
-        os.environ.update({k: env[k] for k in ("PREFECT_API_URL", "PREFECT_UI_API_URL", "CASHRAIL_DATA_DIR")})
+        os.environ.update({k: env[k] for k in ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING", "CASHRAIL_DATA_DIR")})
 
         import deployments
 
         asyncio.run(deployments.reconcile())
         worker = _child([_bin("prefect"), "worker", "start", "--pool", deployments.POOL, "--type", "process",
                          "--name", f"cashrail-{os.getpid()}"], logs / "prefect-worker.log", env)
+        served = Served(prefect_url, f"http://{host}:{web_port}", os.getpid(), auth)
+        write_state(served)  # before the web app starts: its /prefect/ proxy reads it
         web = _start_web(host, web_port)
-        served = Served(prefect_url, f"http://{host}:{web.config.port}", os.getpid())
-        state_path().write_text(json.dumps({"prefect_url": served.prefect_url, "web_url": served.web_url,
-                                            "pid": served.pid}))
         if on_ready:
             on_ready(served)
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _interrupt)  # never Event.set() in a handler: it can deadlock
         try:
             while not stop.wait(reconcile_seconds):
                 if worker.poll() is not None:
@@ -130,11 +148,10 @@ def serve(host: str = "127.0.0.1", prefect_port: int = 4200, web_port: int = 800
             web.should_exit = True
         _stop(worker)
         _stop(server)
-        try:
-            if json.loads(state_path().read_text()).get("pid") == os.getpid():
+        mine = recorded()
+        if mine is not None and mine.pid == os.getpid():
+            with suppress(OSError):
                 state_path().unlink()
-        except (OSError, ValueError):
-            pass
 
 
 def _interrupt(*_: Any) -> None:
@@ -146,7 +163,10 @@ def _start_web(host: str, port: int) -> uvicorn.Server:
 
     from hub.web.app import create_app
 
-    config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning", lifespan="on")
+    # proxy_headers off: uvicorn would believe any X-Forwarded-For from loopback; the app decides
+    # (hub.web.auth.client_address, CASHRAIL_TRUSTED_PROXIES)
+    config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning", lifespan="on",
+                            proxy_headers=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="cashrail-web", daemon=True)
     thread.start()

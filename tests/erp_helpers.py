@@ -17,17 +17,22 @@ from hub.platform.models import Organisation, Product
 from hub.sync import cards
 
 
-def erp_with_plan(server: SandboxServer, *, fixed_cycles: int = 12) -> int:
-    """An active, synced ERP card and a published monthly plan anchored on Jan 31 2024."""
+def erp_card(server: SandboxServer, name: str = "erp") -> None:
+    """An active ERP card on the sandbox, synced (its customers and items are in the hub)."""
     c = server.credentials
-    spec = cards.CardSpec(name="erp", kind="business_central", environment="sandbox", settings={
+    spec = cards.CardSpec(name=name, kind="business_central", environment="sandbox", settings={
         "tenant_id": c["tenant_id"], "client_id": c["client_id"], "environment": c["environment"],
         "company": c["company"], "api_url": server.url, "authority_url": server.url, "ca_bundle": server.ca_path},
         secrets={"client_secret": SecretStr(c["client_secret"])})
     with session("sandbox") as s:
         cards.create(s, spec)
-        cards.set_status(s, "erp", "active")
-    sync_connector(connector="erp", environment="sandbox")
+        cards.set_status(s, name, "active")
+    sync_connector(connector=name, environment="sandbox")
+
+
+def erp_with_plan(server: SandboxServer, *, fixed_cycles: int = 12) -> int:
+    """An active, synced ERP card and a published monthly plan anchored on Jan 31 2024."""
+    erp_card(server)
     with session("sandbox") as s:
         customer = s.execute(select(Organisation).order_by(Organisation.id)).scalars().first()
         item = s.execute(select(Product).where(Product.is_blocked.is_(False)).order_by(Product.id)).scalars().first()

@@ -15,13 +15,23 @@ from mappings.base import MappedRecord
 
 
 def bms_card(name: str = "psa", environment: str = "sandbox", url: str = "http://127.0.0.1:9", **settings: Any) -> Connector:
+    password = SecretStr(settings.pop("password", "sandbox-pass"))
     spec = cards.CardSpec(
         name=name,
         kind="bms",
         environment=environment,
         settings={"company": "Acme MSP", "username": "api.cashrail", "server_url": url, "sandbox": True, **settings},
-        secrets={"password": SecretStr(settings.pop("password", "sandbox-pass"))},
+        secrets={"password": password},
     )
+    with session(environment) as s:
+        return cards.create(s, spec)
+
+
+def erp_card(name: str = "erp", environment: str = "sandbox") -> Connector:
+    """A Business Central card that no test connects to (plans need an ERP card)."""
+    spec = cards.CardSpec(name=name, kind="business_central", environment=environment, settings={
+        "tenant_id": "t", "client_id": "c", "environment": "production", "company": "CRONUS"},
+        secrets={"client_secret": SecretStr("s")})
     with session(environment) as s:
         return cards.create(s, spec)
 

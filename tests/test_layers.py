@@ -22,7 +22,7 @@ PRODUCT = ("hub", "connectors", "mappings", "flows", "deployments")
 #: modules outside ``hub.cli``/``hub.web`` that may import them: the ways in
 ENTRY_POINTS = {"hub.__main__", "hub.serve"}
 #: what a pure rule may import from the project (besides other rules and the standard library)
-RULES_MAY_IMPORT = ("hub.platform.errors", "hub.platform.calendar", "connectors.money")
+RULES_MAY_IMPORT = ("hub.platform.errors", "hub.platform.calendar", "hub.platform.text", "connectors.money")
 #: third-party packages a pure rule may use: data classes and text templates, no I/O
 RULES_THIRD_PARTY = ("jinja2",)
 IO_PACKAGES = ("sqlmodel", "sqlalchemy", "httpx", "prefect", "alembic", "psycopg", "fastapi", "typer", "rich")

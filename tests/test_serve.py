@@ -4,6 +4,7 @@ Prefect API the UI shows."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -37,10 +38,16 @@ def _wait(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _flow_runs(api: str) -> list[dict]:
+def _auth(data: Path) -> dict[str, str]:
+    """The Prefect server's Authorization header, from serve.json (it refuses callers without it)."""
+    secret = json.loads((data / "serve.json").read_text())["auth"]
+    return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}
+
+
+def _flow_runs(api: str, headers: dict[str, str]) -> list[dict]:
     """Completed flow runs, newest first ([] while a loaded server is slow to answer)."""
     try:
-        return httpx.post(f"{api}/flow_runs/filter", json={
+        return httpx.post(f"{api}/flow_runs/filter", headers=headers, json={
             "limit": 50, "sort": "EXPECTED_START_TIME_DESC",
             "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}, timeout=60).json()
     except httpx.TimeoutException:
@@ -68,13 +75,14 @@ def test_serve_shows_prefect_ui_and_admin_app_and_runs_scheduled_and_sync_now_sy
             _wait(lambda: "Admin web app" in (tmp_path / "serve.log").read_text(), 240, "cashrail serve to start")
             printed = (tmp_path / "serve.log").read_text()
             assert f"http://127.0.0.1:{prefect_port}" in printed and f"http://127.0.0.1:{web_port}" in printed
-            ui = httpx.get(f"http://127.0.0.1:{prefect_port}/", timeout=60)
-            assert ui.status_code == 200 and "<html" in ui.text.lower()  # the Prefect UI
+            auth = _auth(tmp_path / "data")
+            ui = httpx.get(f"http://127.0.0.1:{prefect_port}/prefect/", timeout=60)
+            assert ui.status_code == 200 and "<html" in ui.text.lower()  # the Prefect UI (the admin app proxies it)
             app = httpx.get(f"http://127.0.0.1:{web_port}/", timeout=60)
             assert app.status_code in (200, 303, 307)  # the admin app (login first)
             api = f"http://127.0.0.1:{prefect_port}/api"
 
-            scheduled = _wait(lambda: [r for r in _flow_runs(api) if r["auto_scheduled"]], 300,
+            scheduled = _wait(lambda: [r for r in _flow_runs(api, auth) if r["auto_scheduled"]], 300,
                               "a scheduled sync run to complete")
             assert scheduled[0]["name"] == "sync-psa"
 
@@ -82,10 +90,10 @@ def test_serve_shows_prefect_ui_and_admin_app_and_runs_scheduled_and_sync_now_sy
             assert now.returncode == 0, now.stderr
             assert "through the psa deployment" in now.stderr
             assert set(json.loads(now.stdout)["streams"]) >= {"organisations", "contacts", "invoices"}
-            manual = [r for r in _flow_runs(api) if not r["auto_scheduled"] and r["deployment_id"]]
+            manual = [r for r in _flow_runs(api, auth) if not r["auto_scheduled"] and r["deployment_id"]]
             assert manual and manual[0]["name"] == "sync-psa"
             deployments = httpx.post(f"{api}/deployments/filter", json={"limit": 50, "sort": "NAME_ASC"},
-                                     timeout=60).json()
+                                     headers=auth, timeout=60).json()
             assert {"sandbox-psa", "sandbox-daily", "production-daily"} <= {d["name"] for d in deployments}
         finally:
             os.killpg(serve.pid, signal.SIGTERM)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from connectors.base import Check, ConnectionReport, Record, Role, SourceConnector, StreamSpec
+from connectors.base import Check, ConnectionReport, Record, Role, SourceConnector, StreamSpec, probe
 from connectors.bms.auth import BmsAuth
 from connectors.bms.envelope import checked
 from connectors.bms.settings import BmsSecrets, BmsSettings
@@ -201,8 +201,9 @@ class BmsConnector(BmsWrites, SourceConnector):
                                              lambda s=stream: self._page(s, 1, 1, None)))
         report.checks.append(self._probe("read ticket lookups", ADMIN_VIEW,
                                           lambda: self.api.get_json(LOOKUPS["priority"])))
-        # Writes are probed with an empty body: BMS checks the permission before the
-        # body, so 403 means "not allowed" and a 400/404 means "allowed" — nothing is created.
+        # Writes are probed with an empty body, so nothing is created: a 403 means "not allowed";
+        # a 400/404 proves nothing (Kaseya does not document that it checks the permission
+        # first), so those probes report "unverified".
         report.checks.append(self._probe("create tickets", SERVICEDESK_MODIFY,
                                           lambda: self.api.request("POST", "/v2/servicedesk/tickets", json={},
                                                                    retry_writes=False), write=True))
@@ -213,15 +214,15 @@ class BmsConnector(BmsWrites, SourceConnector):
 
     @staticmethod
     def _probe(name: str, permission: str | None, call: Any, write: bool = False) -> Check:
-        try:
-            call()
-        except PermissionDeniedError:
-            return Check(name, False, f"missing permission {permission}", permission)
-        except ApiError as exc:
-            if write and exc.status_code in {400, 404, 409, 422}:
-                return Check(name, True, "allowed")
-            return Check(name, False, _plain(exc))
-        return Check(name, True, "allowed")
+        return probe(name, permission, call, write=write, describe=_plain)
+
+    @classmethod
+    def ticket_target(cls, external_id: str, organisation: Mapping[str, Any]) -> dict[str, Any]:
+        """BMS files a ticket under an account and one of its locations: the account's first."""
+        locations = get_ci(organisation, "Locations") or []
+        if not locations:
+            raise ValueError(f"PSA account {external_id} has no location")
+        return {"account_id": int(external_id), "location_id": int(get_ci(locations[0], "Id"))}
 
 
 def _plain(exc: ApiError) -> str:

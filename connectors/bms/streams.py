@@ -12,8 +12,8 @@ SERVICEDESK_MODIFY = "ServiceDesk: Allow Modify All"
 ADMIN_VIEW = "Admin: Allow View All"
 API_ACCESS = "Admin: Has API Access"
 
-# Accounts and contacts list in (ModifiedOn, Id) order and tickets in
-# (LastActivityUpdate, Id) order, so a page's newest time is a safe cursor.
+# Kaseya documents no list order, so no page's newest time is taken as a cursor: the hub moves
+# a stream's cursor only once its walk is complete.
 # Contracts and invoices have no modified filter: full read + diff every run.
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("organisations", "organisations", "/v2/crm/accounts/summary",

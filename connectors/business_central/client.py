@@ -22,6 +22,7 @@ from connectors.base import (
     Role,
     SourceConnector,
     StreamSpec,
+    probe,
 )
 from connectors.business_central.api import BcApiClient
 from connectors.business_central.auth import BcAuth, TokenProvider
@@ -306,8 +307,9 @@ class BusinessCentralConnector(SalesDocumentWrites, CustomerPaymentWrites, Sourc
         self.api.get_json(self.company_path(stream.path), params={"$top": 1})
 
     def _write_probe(self) -> None:
-        # An empty body is refused (400) after the permission check (403); nothing is
-        # created. Should a server create a blank order anyway, it is deleted again.
+        # An empty body: a 403 names the missing permission; a 400 proves nothing (it may come
+        # before the permission check), so it leaves the probe "unverified". Should a server
+        # create a blank order, that proves the permission, and the order is deleted again.
         response = self.api.request("POST", self.company_path(ORDERS), json={}, retry_writes=False)
         created = response.json().get("id") if response.content else None
         if created:
@@ -316,7 +318,8 @@ class BusinessCentralConnector(SalesDocumentWrites, CustomerPaymentWrites, Sourc
             )
 
     def _post_probe(self) -> None:
-        # Posting a document that does not exist: 404 once the permission is granted, 403 if not.
+        # Posting a document that does not exist: a 403 names the missing permission; the 404 it
+    # gets otherwise may come before the permission check, so it leaves the probe "unverified".
         self.api.request("POST", f"{self.company_path(INVOICES)}({NO_DOCUMENT})/Microsoft.NAV.post",
                          retry_writes=False)
 
@@ -325,17 +328,23 @@ class BusinessCentralConnector(SalesDocumentWrites, CustomerPaymentWrites, Sourc
         name: str, permission: str | None, call: Callable[[], Any], write: bool = False
     ) -> tuple[Check, bool]:
         """A check, and whether the call met a pending license."""
+
+        def licensed() -> Any:
+            try:
+                return call()
+            except PermissionDeniedError as exc:
+                if exc.code == LICENSE_NOT_ACCEPTED:
+                    raise _LicensePending from exc
+                raise
+
         try:
-            call()
-        except PermissionDeniedError as exc:
-            if exc.code == LICENSE_NOT_ACCEPTED:
-                return Check(name, False, "blocked until the license agreement is accepted"), True
-            return Check(name, False, f"missing permission {permission}", permission), False
-        except ApiError as exc:
-            if write and exc.status_code in {400, 404, 409, 422}:
-                return Check(name, True, "allowed"), False
-            return Check(name, False, _plain(exc)), False
-        return Check(name, True, "allowed"), False
+            return probe(name, permission, licensed, write=write, describe=_plain), False
+        except _LicensePending:
+            return Check(name, False, "blocked until the license agreement is accepted"), True
+
+
+class _LicensePending(Exception):
+    """A probe the pending license agreement blocked."""
 
 
 NO_DOCUMENT = "00000000-0000-0000-0000-000000000000"

@@ -22,6 +22,7 @@ PAYMENTS = "customerPayments"
 PAYMENT_JOURNALS = "customerPaymentJournals"
 MAX_PAYMENT_KEY_LENGTH = 20  # a customer payment's documentNumber/externalDocumentNumber is Code[20]
 DRAFT = "Draft"
+MAX_DESCRIPTION_LENGTH = 100  # a sales line's Description is Text[100]
 
 
 @dataclass(frozen=True)
@@ -60,30 +61,38 @@ class FoundDocuments:
 
 @dataclass(frozen=True)
 class OrderLine:
-    """One item line of a sales order; give ``item_id`` or ``item_number``."""
+    """One item line of a sales document; give ``item_id`` or ``item_number``.
+
+    BC's line discount fields drive each other and the API validates ``discountPercent`` last:
+    a line with a ``discount_amount`` sends that amount alone (BC derives the percent), else the
+    ``discount_percent`` (BC derives the amount).
+    """
 
     quantity: Decimal
     unit_price: Decimal
     item_id: str | None = None
     item_number: str | None = None
     discount_percent: Decimal = Decimal(0)
+    discount_amount: Decimal | None = None
+    unit_of_measure: str | None = None
     description: str | None = None
 
     def body(self) -> dict[str, Any]:
         if not (self.item_id or self.item_number):
             raise ValueError("an order line needs item_id or item_number")
-        line: dict[str, Any] = {
-            "lineType": "Item",
-            "quantity": self.quantity,
-            "unitPrice": self.unit_price,
-            "discountPercent": self.discount_percent,
-        }
+        line: dict[str, Any] = {"lineType": "Item", "quantity": self.quantity, "unitPrice": self.unit_price}
+        if self.discount_amount is not None:
+            line["discountAmount"] = self.discount_amount
+        else:
+            line["discountPercent"] = self.discount_percent
         if self.item_id:
             line["itemId"] = self.item_id
         else:
             line["lineObjectNumber"] = self.item_number
+        if self.unit_of_measure:
+            line["unitOfMeasureCode"] = self.unit_of_measure
         if self.description:
-            line["description"] = self.description
+            line["description"] = self.description[:MAX_DESCRIPTION_LENGTH]
         return line
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from connectors.base import SyncSettings, http_url
+
+#: Microsoft's scope for Business Central's API: the same whatever the API URL (a proxy, a
+#: sandbox or a test host still serves Business Central's audience)
+BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 
 
 class BcSettings(SyncSettings):
@@ -26,7 +30,10 @@ class BcSettings(SyncSettings):
     authority_url: str = Field(
         default="https://login.microsoftonline.com", description="Entra login host"
     )
-    scope: str = Field(default="", description="Token scope; empty means {api_url}/.default")
+    scope: str = Field(
+        default=BC_SCOPE,
+        description="Token scope: Business Central's, whatever host serves the API (a sovereign cloud's own if it has one)",
+    )
     ca_bundle: str | None = Field(
         default=None, description="PEM file of a private CA or TLS-inspecting proxy"
     )
@@ -67,11 +74,15 @@ class BcSettings(SyncSettings):
     def _stripped(cls, value: str) -> str:
         return value.strip()
 
-    @model_validator(mode="after")
-    def _default_scope(self) -> BcSettings:
-        if not self.scope.strip():
-            self.scope = f"{self.api_url}/.default"
-        return self
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        # Empty (cards saved before the setting had a value) means Business Central's: the
+        # token's audience is the BC resource, never derived from the API URL.
+        value = value.strip() or BC_SCOPE
+        if not value.endswith("/.default"):
+            raise ValueError(f"a client-credentials scope ends in /.default, not {value!r}")
+        return value
 
     @property
     def api_base(self) -> str:

@@ -71,6 +71,11 @@ class SalesDocumentWrites:
     def _record(self, entity_set: str, record_id: str) -> Record:
         return dict(self.api.get_json(f"{self.company_path(entity_set)}({record_id})"))
 
+    def currency_codes(self) -> set[str]:
+        """The currency codes the company's sales documents may carry (its Currency table)."""
+        body = self.api.get_json(self.company_path("currencies"), params={"$select": "code"})
+        return {str(record.get("code") or "").upper() for record in body.get("value") or []}
+
     # --- sales orders ----------------------------------------------------------------
 
     def create_sales_order(
@@ -156,6 +161,33 @@ class SalesDocumentWrites:
             )
         return done
 
+    def delete_sales_order(self, key: str) -> Document | None:
+        """Delete the unposted sales order under ``key`` (a cancelled plan's); exactly once.
+
+        Keyed: the order is looked up by ``key`` and deleted with its ETag (a stale one is
+        re-read once); an order already gone (deleted earlier, its answer lost) is no error.
+        Returns the posted invoice under ``key`` when the order was invoiced meanwhile (it is
+        kept: what was posted stays), else None.
+        """
+        check_key(key)
+        for order in self._by_key(ORDERS, key):
+            path = f"{self.company_path(ORDERS)}({order['id']})"
+            etag = str(order.get("@odata.etag") or "*")
+            for attempt in (1, 2):
+                try:
+                    self.api.request("DELETE", path, headers={"If-Match": etag}, retry_writes=False)
+                    break
+                except NotFoundError:
+                    break  # gone already
+                except ClientRequestError as exc:
+                    if exc.status_code != 412 or attempt == 2:
+                        raise
+                    etag = str(self._record(ORDERS, order["id"]).get("@odata.etag") or "*")
+                except ApiError as exc:
+                    if not exc.maybe_applied or attempt == 2:
+                        raise  # the next run looks the key up again
+        return self._posted_invoice(key)
+
     # --- invoices --------------------------------------------------------------------
 
     def find_sales_invoice(self, key: str) -> Document | None:
@@ -168,6 +200,7 @@ class SalesDocumentWrites:
         *,
         customer_id: str,
         invoice_date: date | None = None,
+        currency_code: str | None = None,
         lines: Iterable[OrderLine | Mapping[str, Any]] = (),
     ) -> Document:
         """The sales invoice for ``key``: the existing one (draft or posted), else a new draft.
@@ -178,6 +211,8 @@ class SalesDocumentWrites:
         header: dict[str, Any] = {"externalDocumentNumber": key, "customerId": customer_id}
         if invoice_date is not None:
             header["invoiceDate"] = invoice_date.isoformat()
+        if currency_code is not None:
+            header["currencyCode"] = currency_code
         header["salesInvoiceLines"] = line_bodies(lines)
         return self._create_once(INVOICES, "salesInvoiceLines", header, lambda: self.find_sales_invoice(key))
 
@@ -213,6 +248,7 @@ class SalesDocumentWrites:
         customer_id: str,
         memo_date: date | None = None,
         invoice_id: str | None = None,
+        currency_code: str | None = None,
         lines: Iterable[OrderLine | Mapping[str, Any]] = (),
     ) -> Document:
         """The sales credit memo for ``key``: the existing one (draft or posted), else a new draft.
@@ -226,6 +262,8 @@ class SalesDocumentWrites:
             header["creditMemoDate"] = memo_date.isoformat()
         if invoice_id:
             header["invoiceId"] = invoice_id
+        if currency_code is not None:
+            header["currencyCode"] = currency_code
         header["salesCreditMemoLines"] = line_bodies(lines)
         return self._create_once(CREDIT_MEMOS, "salesCreditMemoLines", header,
                                  lambda: self.find_credit_memo(key))

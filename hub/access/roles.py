@@ -29,11 +29,11 @@ RUN = "Run"
 FEATURES: dict[str, tuple[str, ...]] = {
     "Connectors": ("Create", "Update", "Delete", "Deactivate", "Activate"),
     "Users": ("Create", "Update", "Delete", "Activate", "Deactivate", "Update Roles"),
-    "Program Types": ("Create", "Delete"),
+    "Program Types": ("Create", "Update", "Delete"),
     "Reason Code": ("Create", "Update", "Delete"),
     "Subscription Plan": ("Create", "Update", "Cancel", "Publish", "Unpublish"),
     "Subscription Plan Lines": ("Create", "Update", "Disable", "Enable"),
-    "Subscription Actions": ("Edit", "Firm", "Post", "Cancel"),
+    "Subscription Actions": ("Edit", "Firm", "Post", "Cancel", "Reset"),
     "Run HARP Connect": (RUN,),
     "Run HARP Connect with a test date": (RUN,),
     "Audit Log": ("View",),
@@ -50,7 +50,7 @@ PERMISSIONS: dict[tuple[Role, str], dict[str, frozenset[str]]] = {}
 _USER = {
     "Subscription Plan": frozenset({"Create", "Update", "Cancel", "Publish"}),
     "Subscription Plan Lines": _ALL["Subscription Plan Lines"],
-    "Subscription Actions": _ALL["Subscription Actions"],
+    "Subscription Actions": frozenset({"Edit", "Firm", "Post", "Cancel"}),  # Reset: administrators
     "Run HARP Connect": _ALL["Run HARP Connect"],
     "Payment Methods": _ALL["Payment Methods"],
     "Collections": _ALL["Collections"],

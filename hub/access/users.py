@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
+from zxcvbn import zxcvbn
 
 from hub.access.roles import Role, allow
 from hub.platform import audit
@@ -25,7 +26,10 @@ from hub.platform.models import ApiToken, User, WebSession, stored_id
 from hub.platform.settings import ENVIRONMENTS
 from hub.platform.types import utcnow
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+#: zxcvbn's score (0-4) a password must reach: below 3 it is a breached or common password, a
+#: keyboard walk, a repeat or a date (its lists come from real password breaches)
+MIN_PASSWORD_SCORE = 3
 SESSION_LIFETIME = timedelta(hours=12)
 TOKEN_PREFIX = "crl_"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -49,9 +53,23 @@ def _role(role: str) -> str:
     raise UserError(f"role must be Administrator or User, not {role!r}")
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str | None, email: str = "") -> str:
+    """``password`` if the policy takes it: at least 12 characters, not a breached or common
+    password nor built from one (zxcvbn), not made of the e-mail address.
+
+    Raises:
+        UserError: naming what is wrong and how to choose better.
+    """
+    if not isinstance(password, str) or not password:
+        raise UserError("a password is required")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    verdict = zxcvbn(password[:100], user_inputs=[email, *re.split(r"[@.]", email)] if email else [])
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        why = verdict["feedback"]["warning"] or "it is built from common passwords, words or patterns"
+        raise UserError(f"the password is too easy to guess ({why.rstrip('.').lower()}): "
+                        "a few unrelated words make a strong one")
+    return password
 
 
 def _by_email(s: Session, email: str) -> User | None:
@@ -75,7 +93,7 @@ def create_user(s: Session, email: str, password: str, role: str = "User", name:
     email = email.strip()
     if not _EMAIL.match(email):
         raise UserError(f"{email!r} is not an e-mail address")
-    _check_password(password)
+    check_password(password, email)
     if _by_email(s, email) is not None:
         raise UserError(f"a user {email!r} already exists")
     user = User(email=email, name=name or None, role=_role(role), password_hash=_hasher.hash(password))
@@ -101,6 +119,7 @@ def set_role(s: Session, email: str, role: str) -> User:
     if role != user.role:
         _keep_an_admin(s, user)
         audit.record(s, "user.set_role", "user", user.email, before={"role": user.role}, after={"role": role})
+        _revoke_all_tokens(s, user, "role change")  # a script keeps no power granted for another role
     user.role, user.updated_at = role, utcnow()
     s.add(user)
     return user
@@ -121,12 +140,14 @@ def set_active(s: Session, email: str, active: bool) -> User:
 
 
 def set_password(s: Session, email: str, password: str) -> User:
+    """A new password; the user's sessions and API tokens end (whoever held them must sign in again)."""
     allow(s, "Users", "Update")
-    _check_password(password)
     user = get_user(s, email)
+    check_password(password, user.email)
     user.password_hash, user.updated_at = _hasher.hash(password), utcnow()
     s.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
     audit.record(s, "user.set_password", "user", user.email)
+    _revoke_all_tokens(s, user, "password reset")
     s.add(user)
     return user
 
@@ -175,6 +196,12 @@ def create_token(s: Session, user_id: int, name: str) -> tuple[ApiToken, str]:
 
 def tokens_of(s: Session, user_id: int) -> list[ApiToken]:
     return list(s.exec(select(ApiToken).where(col(ApiToken.user_id) == user_id).order_by(col(ApiToken.id))))
+
+
+def _revoke_all_tokens(s: Session, user: User, reason: str) -> None:
+    gone = s.exec(delete(ApiToken).where(col(ApiToken.user_id) == user.id))
+    if gone.rowcount:
+        audit.record(s, "api_token.revoke_all", "user", user.email, count=gone.rowcount, reason=reason)
 
 
 def revoke_token(s: Session, user_id: int, token_id: int) -> None:

@@ -7,12 +7,13 @@ key (:mod:`hub.billing.posting`): never a second document.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
-from hub.billing.plans import get_plan, only_editable
+from hub.billing.plans import date_window, get_plan, only_editable, require_erp_card
 from hub.billing.rules import amounts, lifecycle
 from hub.billing.rules import setup as rules
 from hub.billing.rules.domain import (
@@ -41,6 +42,10 @@ def edit_action(s: Session, action_id: int, **changes: Any) -> SubscriptionActio
     before = {name: getattr(action, name) for name in changes}
     try:
         lifecycle.assert_action_editable(ActionStatus(action.status))
+        rules.check_date("action_date", changes.get("action_date"), date_window())
+        if changes.get("quantity") is not None and changes["quantity"] <= 0:  # nothing to invoice: cancel it
+            raise rules.BillingRuleError("quantity", f"must be more than 0, not {changes['quantity']}; "
+                                         "cancel the action instead")
         for name, value in changes.items():
             setattr(action, name, value)
         if action.quantity is not None and action.sales_price is not None and action.currency:
@@ -117,13 +122,27 @@ def cancel(s: Session, action_ids: Iterable[int], *, by: str) -> int:
     return done
 
 
-def erp_context(s: Session, action: SubscriptionAction) -> tuple[str, str]:
-    """(ERP connector name, ERP customer id) of an action's plan."""
+@dataclass(frozen=True)
+class ErpContext:
+    """Where an action's documents go: the ERP card's name, the customer's id and currency there."""
+
+    connector: str
+    customer: str
+    customer_currency: str | None
+
+
+def erp_context(s: Session, action: SubscriptionAction) -> ErpContext:
+    """The ERP card and customer of an action's plan.
+
+    Raises:
+        SubscriptionError: the plan's card is not an ERP card (a plan made before that was checked).
+    """
     plan = get_plan(s, action.plan_id)
     customer = s.get(Organisation, plan.organisation_id)
     card = s.get(Connector, plan.connector_id)
     assert customer is not None and card is not None
-    return card.name, customer.external_id
+    require_erp_card(card)
+    return ErpContext(card.name, customer.external_id, customer.currency)
 
 
 def credited_invoice_id(s: Session, action: SubscriptionAction) -> str | None:
@@ -134,7 +153,55 @@ def credited_invoice_id(s: Session, action: SubscriptionAction) -> str | None:
         col(SubscriptionAction.credit_note).is_(False), col(SubscriptionAction.invoice_id).is_not(None))).first()
 
 
+def line_money(action: SubscriptionAction) -> amounts.LineMoney:
+    """The action's gross, discount and net, as :func:`amounts.line_money` computes them."""
+    if action.quantity is None or action.sales_price is None or not action.currency:
+        raise SubscriptionError(f"action {action.id} ({action.key}) has no quantity, price or currency to invoice")
+    return amounts.line_money(action.quantity, action.sales_price, action.discount_amount, action.discount_percent,
+                              action.currency)
+
+
 def erp_order_lines(action: SubscriptionAction) -> list[dict[str, Any]]:
+    """The ERP document line of an action: everything it has, the discount to the cent.
+
+    The discount goes as one amount (the action's discount amount and percent together): BC keeps
+    an amount as sent and derives its percent, while a percent it would round on its own.
+    """
+    money = line_money(action)
+    terms = []
+    if action.discount_percent:
+        terms.append(f"{action.discount_percent.normalize():f}%")
+    if action.discount_amount:
+        terms.append(f"{action.discount_amount.normalize():f} {money.currency}")
+    off = f", less {' + '.join(terms)}" if terms else ""
+    period = f" {action.date_from} to {action.date_to}" if action.date_from and action.date_to else ""
     return [{"item_number": action.product, "quantity": action.quantity, "unit_price": action.sales_price,
-             "discount_percent": action.discount_percent,
-             "description": f"{action.product} {action.date_from} - {action.date_to}"}]
+             "discount_amount": money.discount, "unit_of_measure": action.unit,
+             "description": f"{action.product}{period}{off}"}]
+
+
+def reset(s: Session, action_ids: Iterable[int], *, by: str) -> list[tuple[int, str]]:
+    """An administrator's reset of Failed actions, or of ones a crash left in Firming/Posting.
+
+    Each goes back to Not firmed, or to Firmed when the ERP holds its document already; the next
+    firm or post run finds that document by the action's key, so nothing is made twice.
+    Returns (action id, new status) per action.
+    """
+    allow(s, "Subscription Actions", "Reset")
+    done = []
+    for action_id in action_ids:
+        action = s.get(SubscriptionAction, action_id)
+        if action is None:
+            raise SubscriptionError(f"no action {action_id}")
+        try:
+            target = lifecycle.reset_target(ActionStatus(action.status),
+                                            has_erp_document=bool(action.order_id or action.credit_memo_id))
+        except rules.BillingRuleError as exc:
+            raise SubscriptionError(f"action {action_id}: {exc}") from None
+        audit.record(s, "action.reset", "action", action_id, by=by, before={"status": action.status,
+                                                                            "error": action.error},
+                     after={"status": target.value})
+        action.status, action.updated_at = target.value, utcnow()
+        s.add(action)
+        done.append((action_id, target.value))
+    return done

@@ -14,7 +14,8 @@ from sqlalchemy import bindparam, func, update
 from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
-from hub.billing.plans import forget_generated, get_plan, line_terms, plan_terms, published_terms
+from hub.billing.cancellation import cancel_open_actions
+from hub.billing.plans import date_window, forget_generated, get_plan, line_terms, plan_terms, published_terms
 from hub.billing.rules import credit, generator, lifecycle
 from hub.billing.rules import setup as rules
 from hub.billing.rules.domain import (
@@ -73,11 +74,13 @@ def apply_renewals(s: Session, today: date, published: list[PlanTerms] | None = 
             notice = ActionStatus(found) if found else ActionStatus.NOT_FIRMED  # never firmed: the plan is cancelled
         decision = lifecycle.renewal_decision(notice, end, today, automatic_renewal=plan.automatic_renewal)
         if decision == "renew":
-            renewed = lifecycle.renewed_contract(terms.contract, terms.billing)
-            plan.global_end, plan.fixed_cycles = renewed.global_end, None
+            renewed = lifecycle.renewed_contract(terms.contract, terms.billing)  # the same term again
+            plan.term_start, plan.global_end = renewed.term_start, renewed.global_end
             plan.reason_code = default_reason_code(s, "Renewal") or plan.reason_code
-        elif decision == "cancel":
-            plan.status = PlanStatus.CANCELLED
+        elif decision == "cancel":  # the renewal notice was never firmed: the plan ends with its term
+            plan.status, plan.cancelled_by, plan.cancelled_at = PlanStatus.CANCELLED, "HARP Connect", utcnow()
+            plan.cancel_reason_code, plan.billed_through = default_reason_code(s, "Cancel"), end
+            cancel_open_actions(s, terms.plan_id, by="HARP Connect", after=end)
         if decision in {"renew", "cancel"}:
             plan.updated_at = utcnow()
             s.add(plan)
@@ -91,29 +94,42 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
                   test_date: bool = False) -> tuple[list[ActionDraft], str | None]:
     """Create the actions due up to ``as_of``; a dry run only lists them (and renews nothing).
 
-    ``test_date``: ``as_of`` simulates another day (sandbox, or administrators in production).
-    Lines whose last run left nothing new due (``PlanLine.generated_through``) are skipped
-    before any action is built.
+    Seed 003's order: first everything due in the plans' current terms (their renewal notices
+    included, so a run that spans a notice window, or a notice of 0 days dated the term's last
+    day, still creates it), then the decisions at the terms' ends, then the first actions of the
+    terms just renewed. ``test_date``: ``as_of`` simulates another day (sandbox, or
+    administrators in production). Lines whose last run left nothing new due
+    (``PlanLine.generated_through``) are skipped before any action is built.
     """
     with bulk_work():  # hundreds of thousands of drafts and rows: fewer collector passes
         allow(s, "Run HARP Connect with a test date" if test_date else "Run HARP Connect", "Run")
+        try:
+            rules.check_date("test_date" if test_date else "as_of", as_of, date_window())
+        except rules.BillingRuleError as exc:
+            raise SubscriptionError(str(exc)) from None
         published, rows = published_terms(s)
-        if not dry_run and apply_renewals(s, as_of, published):
-            published, rows = published_terms(s)
-        todo = [replace(terms, lines=tuple(line for line in terms.lines if not generator.nothing_due(
-            line, as_of, rows[line.line_id].generated_through, _cycle(rows[line.line_id])))) for terms in published]
-        result = generator.generate(todo, as_of, existing_keys=_existing_keys(s, todo), allowance=allowance)
-        if dry_run:
-            return result.actions, result.stopped
-        _store_actions(s, result.actions)
-        _mark_generated(s, rows, result, as_of)
-        for line_id in result.lines_to_disable:
-            line = s.get(PlanLine, line_id)
-            if line is not None and line.enabled:
-                line.enabled = False
-                s.add(line)
-        s.flush()
-        return result.actions, result.stopped
+        created: list[ActionDraft] = []
+        while True:
+            todo = [replace(terms, lines=tuple(line for line in terms.lines if not generator.nothing_due(
+                line, as_of, rows[line.line_id].generated_through, _cycle(rows[line.line_id]))))
+                for terms in published]
+            result = generator.generate(todo, as_of, existing_keys=_existing_keys(s, todo), allowance=allowance)
+            if dry_run:
+                return result.actions, result.stopped
+            _store_actions(s, result.actions)
+            _mark_generated(s, rows, result, as_of)
+            for line_id in result.lines_to_disable:
+                line = s.get(PlanLine, line_id)
+                if line is not None and line.enabled:
+                    line.enabled = False
+                    s.add(line)
+            s.flush()
+            created += result.actions
+            allowance = None if allowance is None else allowance - len(result.actions)
+            decided = {} if result.stopped else apply_renewals(s, as_of, published)
+            if "renew" not in decided.values():
+                return created, result.stopped
+            published, rows = published_terms(s)  # the renewed terms' first actions, in the same run
 
 
 def _cycle(line: Any) -> tuple[date, date] | None:
@@ -209,6 +225,8 @@ def credit_line(s: Session, line_id: int, *, start_on: date, today: date, all_cy
         SubscriptionAction.line_id == line_id, SubscriptionAction.status == ActionStatus.POSTED)
         .order_by(col(SubscriptionAction.action_date)))]
     try:
+        rules.check_date("start_on", start_on, date_window())
+        rules.check_date("today", today, date_window())
         drafts = credit.credit_note_actions(plan_terms(s, plan), line_terms(line), posted, start_on=start_on,
                                             today=today, all_cycles=all_cycles, periods_to_credit=periods_to_credit,
                                             reason_code=reason_code)

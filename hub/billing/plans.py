@@ -17,6 +17,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
+from hub.billing.mandates import check_mandate
 from hub.billing.rules import amounts
 from hub.billing.rules import setup as rules
 from hub.billing.rules.domain import (
@@ -32,6 +33,7 @@ from hub.billing.rules.errors import SubscriptionError
 from hub.billing.setup import default_reason_code
 from hub.platform import audit
 from hub.platform.models import (
+    Connector,
     Organisation,
     PlanLine,
     ProgramType,
@@ -39,6 +41,7 @@ from hub.platform.models import (
     stored_id,
     table_of,
 )
+from hub.platform.settings import get_settings
 from hub.platform.types import utcnow
 from hub.sync import cards
 
@@ -70,7 +73,7 @@ class PlanRequest:
 def create_plan(s: Session, req: PlanRequest) -> SubscriptionPlan:
     """A Draft plan for an ERP customer; the New type's default reason code unless given."""
     allow(s, "Subscription Plan", "Create")
-    card = cards.get(s, req.connector)
+    card = require_erp_card(cards.get(s, req.connector))
     customer = s.exec(select(Organisation).where(
         Organisation.connector_id == card.id, Organisation.external_id == req.customer,
         col(Organisation.is_deleted).is_(False))).first()
@@ -96,13 +99,21 @@ def create_plan(s: Session, req: PlanRequest) -> SubscriptionPlan:
         renewal_notice_notification=req.renewal_notice_notification,
     )
     try:
-        rules.validate_contract(contract_of(plan))
+        rules.validate_contract(contract_of(plan), billing_of(plan), date_window())
     except rules.BillingRuleError as exc:
         raise SubscriptionError(str(exc)) from None
     s.add(plan)
     s.flush()
     audit.record(s, "plan.create", "plan", plan.id, after=plan.model_dump(exclude={"created_at", "updated_at"}))
     return plan
+
+
+def require_erp_card(card: Connector) -> Connector:
+    """The card, if its system is an ERP (plans invoice there); else a SubscriptionError naming it."""
+    if cards.role(card) != "erp":
+        raise SubscriptionError(f"connector {card.name!r} is a {cards.role(card)} card ({card.kind}); a plan's "
+                                "connector must be an ERP card, where its sales orders and invoices are made")
+    return card
 
 
 def get_plan(s: Session, plan_id: int) -> SubscriptionPlan:
@@ -125,7 +136,7 @@ def add_line(s: Session, plan_id: int, *, product: str, quantity: Decimal, sales
                         sales_price=sales_price, currency=currency.upper(), start=start or plan.global_start, end=end,
                         one_time_fee=one_time_fee, is_addon=is_addon, discount_amount=discount_amount,
                         discount_percent=discount_percent, unit=unit, reason_code=reason_code or plan.reason_code)
-        rules.validate_line(plan_terms(s, plan), line_terms(line, 0))
+        rules.validate_line(plan_terms(s, plan), line_terms(line, 0), date_window())
         gross, net = amounts.line_amounts(quantity, sales_price, discount_amount, discount_percent, line.currency)
     except (rules.BillingRuleError, ValueError) as exc:
         raise SubscriptionError(str(exc)) from None
@@ -156,10 +167,10 @@ def edit_plan(s: Session, plan_id: int, **changes: Any) -> SubscriptionPlan:
         rules.assert_plan_editable(PlanStatus(plan.status))
         for name, value in changes.items():
             setattr(plan, name, value)
-        rules.validate_contract(contract_of(plan))
+        rules.validate_contract(contract_of(plan), billing_of(plan), date_window())
         terms = plan_terms(s, plan)
         for line in terms.lines:
-            rules.validate_line(terms, line)
+            rules.validate_line(terms, line, date_window())
     except rules.BillingRuleError as exc:
         raise SubscriptionError(str(exc)) from None
     plan.updated_at = utcnow()
@@ -192,7 +203,7 @@ def edit_line(s: Session, line_id: int, **changes: Any) -> tuple[PlanLine, str |
         rules.assert_plan_editable(PlanStatus(plan.status))
         for name, value in changes.items():
             setattr(line, name, value)
-        rules.validate_line(plan_terms(s, plan), line_terms(line))
+        rules.validate_line(plan_terms(s, plan), line_terms(line), date_window())
         gross, net = amounts.line_amounts(line.quantity, line.sales_price, line.discount_amount,
                                           line.discount_percent, line.currency)
     except (rules.BillingRuleError, ValueError) as exc:
@@ -210,15 +221,19 @@ def edit_line(s: Session, line_id: int, **changes: Any) -> tuple[PlanLine, str |
 
 
 def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
+    if target == PlanStatus.CANCELLED:
+        raise SubscriptionError("a plan is cancelled with a reason code of the Cancel type "
+                                "(hub.billing.cancellation.cancel_plan; cashrail plans cancel N --reason CODE)")
     plan = get_plan(s, plan_id)
-    operation = {"Published": "Publish", "Cancelled": "Cancel"}.get(target, "Unpublish")
+    operation = {"Published": "Publish"}.get(target, "Unpublish")
     allow(s, "Subscription Plan", operation)
     try:
         rules.transition_plan(PlanStatus(plan.status), PlanStatus(target))
     except (rules.BillingRuleError, ValueError) as exc:
         raise SubscriptionError(str(exc)) from None
-    if target == PlanStatus.PUBLISHED and not _lines(s, plan_id):
-        raise SubscriptionError(f"plan {plan_id} has no lines; add one before publishing")
+    if target == PlanStatus.PUBLISHED:
+        _publishable(s, plan)
+        check_mandate(s, plan)
     audit.record(s, f"plan.{operation.lower()}", "plan", plan_id, before={"status": plan.status},
                  after={"status": target})
     plan.status = target
@@ -226,6 +241,50 @@ def set_plan_status(s: Session, plan_id: int, target: str) -> SubscriptionPlan:
     s.add(plan)
     forget_generated(s, plan_id)
     return plan
+
+
+def _publishable(s: Session, plan: SubscriptionPlan) -> None:
+    """A plan may be published: it has lines, and its card is an ERP card (checked again: a plan
+    made before the check, or whose card changed, would fail every firm run)."""
+    if not _lines(s, stored_id(plan)):
+        raise SubscriptionError(f"plan {plan.id} has no lines; add one before publishing")
+    card = s.get(Connector, plan.connector_id)
+    assert card is not None
+    require_erp_card(card)
+    try:
+        rules.validate_contract(contract_of(plan), billing_of(plan), date_window())
+    except rules.BillingRuleError as exc:
+        raise SubscriptionError(f"plan {plan.id} cannot be published: {exc}") from None
+    _invoiceable_currencies(s, plan, card)
+
+
+def _invoiceable_currencies(s: Session, plan: SubscriptionPlan, card: Connector) -> None:
+    """Every line's currency can be invoiced to the customer: its own, or one the ERP has (asked
+    only when a line is in another currency, since each document then carries that code)."""
+    from connectors.http import ApiError
+
+    customer = s.get(Organisation, plan.organisation_id)
+    foreign = sorted({line.currency for line in _lines(s, stored_id(plan))
+                      if amounts.document_currency(line.currency, customer.currency if customer else None)})
+    if not foreign:
+        return
+    try:
+        erp: Any = cards.instantiate(card)  # an ERP card (checked above): its connector writes documents
+        try:
+            known = erp.currency_codes()
+        finally:
+            erp.close()
+    except ApiError as exc:
+        raise SubscriptionError(f"plan {plan.id} has lines in {', '.join(foreign)}, not the customer's currency "
+                                f"({customer.currency if customer else 'unknown'}); {card.name!r} could not be asked "
+                                f"whether it invoices them ({exc}); publish it again when it answers") from None
+    missing = [code for code in foreign if code not in known]
+    if missing:
+        raise SubscriptionError(
+            f"plan {plan.id} cannot be published: {card.name!r} cannot invoice {', '.join(missing)} to customer "
+            f"{customer.name if customer else plan.organisation_id!r} (its currency is "
+            f"{customer.currency if customer and customer.currency else 'the local currency'}; the ERP's currencies: "
+            f"{', '.join(sorted(known)) or 'none'})")
 
 
 def forget_generated(s: Session, plan_id: int) -> None:
@@ -238,11 +297,23 @@ def _lines(s: Session, plan_id: int) -> list[PlanLine]:
     return list(s.exec(select(PlanLine).where(PlanLine.plan_id == plan_id).order_by(col(PlanLine.id))))
 
 
+def date_window() -> rules.DateWindow:
+    """The billing dates the hub accepts (CASHRAIL_EARLIEST_YEAR to CASHRAIL_LATEST_YEAR)."""
+    settings = get_settings()
+    return rules.DateWindow.years(settings.earliest_year, settings.latest_year)
+
+
+def billing_of(plan: Any) -> BillingPeriod:
+    return BillingPeriod(BillingPeriodType(plan.billing_period_type), PeriodUnit(plan.billing_period_unit),
+                         plan.billing_period_length)
+
+
 def contract_of(plan: SubscriptionPlan) -> ContractDefinition:
     return ContractDefinition(
         global_start=plan.global_start, global_end=plan.global_end, fixed_cycles=plan.fixed_cycles,
         automatic_renewal=plan.automatic_renewal, renewal_notice=plan.renewal_notice,
-        renewal_notice_days=plan.renewal_notice_days, renewal_notice_notification=plan.renewal_notice_notification)
+        renewal_notice_days=plan.renewal_notice_days, renewal_notice_notification=plan.renewal_notice_notification,
+        term_start=plan.term_start)
 
 
 def line_terms(line: PlanLine, line_id: int | None = None) -> LineTerms:
@@ -277,8 +348,7 @@ def _terms(plan: Any, customer: str, lines: Iterable[Any]) -> PlanTerms:
     """A plan's terms from its row or ORM object and those of its lines."""
     return PlanTerms(
         plan_id=plan.id, customer=customer, status=PlanStatus(plan.status),
-        billing=BillingPeriod(BillingPeriodType(plan.billing_period_type), PeriodUnit(plan.billing_period_unit),
-                              plan.billing_period_length),
+        billing=billing_of(plan),
         contract=contract_of(plan), lines=tuple(line_terms(line) for line in lines),
         pays_by_mandate=plan.pays_by_mandate, reason_code=plan.reason_code)
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
@@ -27,21 +28,55 @@ from connectors.http import ApiError
 from hub.billing.actions import (
     FIRM_FROM,
     POST_FROM,
+    ErpContext,
     actions_in,
     claim,
     credited_invoice_id,
     erp_context,
     erp_order_lines,
+    line_money,
     settle,
 )
+from hub.billing.cancellation import of_cancelled_plans
+from hub.billing.rules import amounts
 from hub.billing.rules.domain import ActionStatus, ActionType
 from hub.platform import audit, claims
 from hub.platform.db import session
 from hub.platform.models import SubscriptionAction
 from hub.sync.pool import LiveConnectors
 
-#: one action's ERP step: (connectors, kind, key, connector, customer, lines, snapshot) -> fields to settle
-_Step = Callable[[LiveConnectors, ActionType, str, str, str, list[dict[str, Any]], dict[str, Any]], dict[str, Any]]
+#: one action's ERP step: (connectors, the action as it was claimed) -> fields to settle
+_Step = Callable[[LiveConnectors, "Claimed"], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What a firm or post step needs of its action, read before the ERP call."""
+
+    kind: ActionType
+    key: str
+    erp: ErpContext
+    lines: list[dict[str, Any]]
+    net: Decimal
+    currency: str
+    day: date
+    order_id: str | None
+    credit_memo_id: str | None
+    applies_to: str | None
+
+    @property
+    def currency_code(self) -> str | None:
+        """The document's currency code: set only when it is not the customer's own (BC's default)."""
+        return amounts.document_currency(self.currency, self.erp.customer_currency)
+
+
+class Mismatch(ValueError):
+    """The ERP document's totals are not the action's: ``fields`` say which document it is."""
+
+    def __init__(self, reason: str, **fields: Any) -> None:
+        super().__init__(reason)
+        self.fields = fields
+
 
 @dataclass
 class RunReport:
@@ -88,8 +123,11 @@ def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[A
     statuses = [str(x) for x in sources]
     with session(environment) as s:
         due = actions_in(s, statuses, action_ids, types)
+        refused = of_cancelled_plans(s, due)
     if action_ids is not None:
         report.skipped = sorted(set(action_ids) - set(due))
+    report.failed += [{"action": i, "key": key, "error": why} for i, (key, why) in refused.items()]
+    due = [i for i in due if i not in refused]
     erps = LiveConnectors(environment)
     try:
         for action_id in due:
@@ -98,28 +136,65 @@ def _run(environment: str, action_ids: Iterable[int] | None, sources: Iterable[A
                 if action is None:
                     report.skipped.append(action_id)
                     continue
-                kind, key = ActionType(action.action_type), action.key
-                connector, customer = erp_context(s, action)
-                lines = erp_order_lines(action)
-                snapshot = {"order_id": action.order_id, "date": action.action_date, "currency": action.currency,
-                            "credit_memo_id": action.credit_memo_id,
-                            "applies_to": credited_invoice_id(s, action) if action.credit_note else None}
-            erps.get(connector)  # opened before the lock below (on SQLite it would wait for itself)
+                key = action.key
+                try:
+                    claimed = _claimed(s, action)
+                except ValueError as exc:  # this action cannot go to the ERP at all
+                    _failed(s, report, action_id, key, into, exc)
+                    continue
+            try:
+                erps.get(claimed.erp.connector)  # opened before the lock below (on SQLite it would wait for itself)
+            except Exception as exc:  # one action's fault must not stop the run
+                with session(environment) as s:
+                    _failed(s, report, action_id, key, into, exc)
+                continue
             with session(environment) as s:  # held across the ERP call: one worker per action
                 if not _locked(s, action_id, [str(into)]):
                     report.skipped.append(action_id)  # another worker has it, or finished it
                     continue
                 try:
-                    outcome = step(erps, kind, key, connector, customer, lines, snapshot)
-                except (ApiError, ValueError) as exc:  # back to where it came from, with the reason
-                    settle(s, action_id, _back(into), error=str(exc))
-                    report.failed.append({"action": action_id, "key": key, "error": str(exc)})
+                    outcome = step(erps, claimed)
+                except Exception as exc:  # one action's fault must not stop the run
+                    _failed(s, report, action_id, key, into, exc)
                     continue
                 settle(s, action_id, _forward(into), **outcome)
             report.done.append({"action": action_id, "key": key, **{k: str(v) for k, v in outcome.items()}})
     finally:
         erps.close()
     return report
+
+
+def _claimed(s: Session, action: SubscriptionAction) -> Claimed:
+    kind = ActionType(action.action_type)
+    in_erp = kind in POSTED_IN_ERP
+    money = line_money(action) if in_erp else None
+    return Claimed(
+        kind=kind, key=action.key, erp=erp_context(s, action), lines=erp_order_lines(action) if in_erp else [],
+        net=money.net if money else Decimal(0), currency=money.currency if money else (action.currency or ""),
+        day=action.action_date, order_id=action.order_id, credit_memo_id=action.credit_memo_id,
+        applies_to=credited_invoice_id(s, action) if action.credit_note else None)
+
+
+def _transient(exc: Exception) -> bool:
+    """A failure of the way to the ERP (no answer, throttled, its own fault), not of this action."""
+    if not isinstance(exc, ApiError):
+        return False
+    return exc.status_code is None or exc.status_code in (401, 403, 408, 409, 412, 429) or exc.status_code >= 500
+
+
+def _failed(s: Session, report: RunReport, action_id: int, key: str, into: ActionStatus, exc: Exception) -> None:
+    """Record a failed attempt; the run goes on with the next action.
+
+    A transient failure sends the action back to where it came from (the next run retries it);
+    anything else — the ERP refusing it, a document that disagrees with it, a fault of the hub —
+    sets it aside as Failed with the reason, until an administrator resets it.
+    """
+    reason = str(exc) if isinstance(exc, ApiError | ValueError) else f"{type(exc).__name__}: {exc}"
+    if _transient(exc):
+        settle(s, action_id, _back(into), error=reason)
+    else:
+        settle(s, action_id, ActionStatus.FAILED, error=reason, **getattr(exc, "fields", {}))
+    report.failed.append({"action": action_id, "key": key, "error": reason})
 
 
 def _locked(s: Session, action_id: int, statuses: list[str]) -> bool:
@@ -137,30 +212,57 @@ def _forward(into: ActionStatus) -> ActionStatus:
     return ActionStatus.FIRMED if into == ActionStatus.FIRMING else ActionStatus.POSTED
 
 
-def _firm_one(erps: LiveConnectors, kind: ActionType, key: str, connector: str, customer: str,
-              lines: list[dict[str, Any]], snap: dict[str, Any]) -> dict[str, Any]:
-    if kind == ActionType.CREDIT_NOTE:
-        memo = erps.get(connector).create_credit_memo(
-            key, customer_id=customer, memo_date=snap["date"], invoice_id=snap["applies_to"], lines=lines)
-        return {"credit_memo_id": memo.id, "credit_memo_number": memo.number}
-    if kind != ActionType.GENERATE_SALES_ORDER:
+class _Document(Protocol):
+    """An ERP document as the connector hands it back."""
+
+    @property
+    def number(self) -> str | None: ...
+
+    @property
+    def record(self) -> dict[str, Any]: ...
+
+
+def _checked(claimed: Claimed, document: _Document, what: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` when the ERP document totals the action's net to the cent; else a Mismatch."""
+    reason = amounts.erp_total_mismatch(
+        f"ERP {what} {document.number}", document.record.get("totalAmountExcludingTax"),
+        document.record.get("currencyCode"), claimed.net, claimed.currency, claimed.erp.customer_currency)
+    if reason is not None:
+        raise Mismatch(reason, **fields)
+    return fields
+
+
+def _firm_one(erps: LiveConnectors, claimed: Claimed) -> dict[str, Any]:
+    erp, key = claimed.erp, claimed.key
+    if claimed.kind == ActionType.CREDIT_NOTE:
+        memo = erps.get(erp.connector).create_credit_memo(
+            key, customer_id=erp.customer, memo_date=claimed.day, invoice_id=claimed.applies_to,
+            currency_code=claimed.currency_code, lines=claimed.lines)
+        return _checked(claimed, memo, "sales credit memo",
+                        {"credit_memo_id": memo.id, "credit_memo_number": memo.number})
+    if claimed.kind != ActionType.GENERATE_SALES_ORDER:
         return {}  # a renewal notice or direct debit is firmed in the hub alone
-    order = erps.get(connector).create_sales_order(
-        key, customer_id=customer, order_date=snap["date"], currency_code=None, lines=lines)
+    order = erps.get(erp.connector).create_sales_order(
+        key, customer_id=erp.customer, order_date=claimed.day, currency_code=claimed.currency_code,
+        lines=claimed.lines)
     if order.is_invoice:  # an earlier run got as far as invoicing
-        return {"order_id": order.record.get("orderId"), "order_number": order.record.get("orderNumber")}
-    return {"order_id": order.id, "order_number": order.number}
+        fields = {"order_id": order.record.get("orderId"), "order_number": order.record.get("orderNumber")}
+        return _checked(claimed, order, "sales invoice", fields)
+    return _checked(claimed, order, "sales order", {"order_id": order.id, "order_number": order.number})
 
 
-def _post_one(erps: LiveConnectors, kind: ActionType, key: str, connector: str, customer: str,
-              lines: list[dict[str, Any]], snap: dict[str, Any]) -> dict[str, Any]:
-    if kind == ActionType.CREDIT_NOTE:
-        memo = erps.get(connector).post_credit_memo(snap["credit_memo_id"], key)
-        return {"credit_memo_id": memo.id, "credit_memo_number": memo.number,
-                "posting_date": _day(memo.record.get("postingDate"))}
-    invoice = erps.get(connector).ship_and_invoice(snap["order_id"], key)
-    return {"invoice_id": invoice.id, "invoice_number": invoice.number,
-            "invoice_date": _day(invoice.record.get("invoiceDate"))}
+def _post_one(erps: LiveConnectors, claimed: Claimed) -> dict[str, Any]:
+    """Post the action's document, then read its totals back: a cent's difference fails the action."""
+    erp = erps.get(claimed.erp.connector)
+    if claimed.kind == ActionType.CREDIT_NOTE:
+        memo = erp.post_credit_memo(claimed.credit_memo_id, claimed.key)
+        return _checked(claimed, memo, "sales credit memo",
+                        {"credit_memo_id": memo.id, "credit_memo_number": memo.number,
+                         "posting_date": _day(memo.record.get("postingDate"))})
+    invoice = erp.ship_and_invoice(claimed.order_id, claimed.key)
+    return _checked(claimed, invoice, "sales invoice",
+                    {"invoice_id": invoice.id, "invoice_number": invoice.number,
+                     "invoice_date": _day(invoice.record.get("invoiceDate"))})
 
 
 def _day(value: Any) -> date:

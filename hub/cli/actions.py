@@ -86,6 +86,19 @@ def actions_cancel(ids: list[int], by: Annotated[str, typer.Option(help="who can
     out.print(f"Cancelled {count} actions.")
 
 
+@actions_app.command("reset")
+def actions_reset(ids: list[int], env: EnvOption = None) -> None:
+    """Reset Failed actions, or ones a crash left in Firming/Posting (administrators).
+
+    Each goes back to Not firmed, or to Firmed when the ERP holds its document already; the next
+    firm or post run finds that document by the action's key, never making a second one.
+    """
+    with cli_session(env) as s:
+        done = actions.reset(s, ids, by=cli_actor())
+    for action_id, status in done:
+        out.print(f"Action {action_id} is {status} again.")
+
+
 @billing_app.command("run")
 def billing_run(test_date: Annotated[str | None, typer.Option(help="simulate this day (YYYY-MM-DD)")] = None,
                 dry_run: Annotated[bool, typer.Option("--dry-run", help="list what would be created; write nothing")] = False,

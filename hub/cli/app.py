@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import typer
+from typer.exceptions import TyperException
 
 from hub.cli import (
     actions,
@@ -20,18 +21,41 @@ from hub.cli import (
     orgs,
     payments,
     plans,
+    quarantine,
     sandbox,
     serve,
     setup,
     sync,
     users,
 )
-from hub.cli.common import err
+from hub.cli.common import err, error_line
 
 app = typer.Typer(help="Cashrail: the open-source work-to-cash integration hub.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 
 # the order here is the order of `cashrail --help`
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("cashrail")
+        except PackageNotFoundError:  # a checkout run without installing
+            number = "unknown"
+        print(f"cashrail {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True,
+                                                      help="Print the version and exit")] = None,
+) -> None:
+    """Cashrail: the open-source work-to-cash integration hub."""
+
+
 app.add_typer(connectors.connectors_app, name="connectors")
 app.add_typer(orgs.orgs_app, name="orgs")
 app.command("sync")(sync.sync_command)
@@ -49,6 +73,7 @@ app.add_typer(payments.payments_app, name="payments")
 app.add_typer(collect.collect_app, name="collect")
 app.add_typer(dunning.dunning_app, name="dunning")
 app.add_typer(notifications.notifications_app, name="notifications")
+app.add_typer(quarantine.quarantine_app, name="quarantine")
 app.add_typer(keys.keys_app, name="keys")
 app.command("backup")(keys.backup_command)
 app.command("restore")(keys.restore_command)
@@ -64,23 +89,34 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
     try:
         fn()
     except (CashrailError, UnknownKindError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        error_line(exc)
         return 1
     except ApiError as exc:
-        err.print(f"[red]error:[/red] the remote system answered: {exc}", highlight=False)
+        error_line(f"the remote system answered: {exc}")
         return 1
     except KeyboardInterrupt:
         err.print("[red]interrupted[/red]")
         return 130
     except Exception as exc:  # the last line of defence: never a traceback with secrets
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import IntegrityError, OperationalError
 
-        if isinstance(exc, OperationalError):
-            err.print(f"[red]error:[/red] the hub database is unreachable: {type(exc.orig).__name__}", highlight=False)
+        if isinstance(exc, IntegrityError):  # never the SQL statement or its parameters
+            error_line("that conflicts with a record the hub already has (a name already used?)")
+        elif isinstance(exc, OperationalError):
+            error_line(f"the hub database is unreachable: {type(exc.orig).__name__}")
         else:
-            err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+            error_line(f"{type(exc).__name__}: {exc}")
         return 1
     return 0
+
+
+def _usage_line(exc: TyperException) -> str:
+    """A command-line usage error as one plain line, with where to look for the right usage."""
+    line = f"error: {exc.format_message().rstrip('.')}"
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        line += f" (see: {ctx.command_path} --help)"
+    return line
 
 
 def main() -> None:
@@ -96,12 +132,8 @@ def main() -> None:
             raise SystemExit(exc.exit_code) from None
         except typer.Abort:
             raise SystemExit(1) from None
-        except Exception as exc:
-            import click
-
-            if isinstance(exc, click.ClickException):
-                exc.show()
-                raise SystemExit(exc.exit_code) from None
-            raise
+        except TyperException as exc:  # a wrong option, a missing argument, a bad value
+            err.print(_usage_line(exc), highlight=False, markup=False)
+            raise SystemExit(exc.exit_code) from None
 
     sys.exit(_friendly_errors(run))

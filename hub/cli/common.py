@@ -13,12 +13,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, NoReturn, overload
 
 import typer
-from rich.console import Console
+from rich import table as rich_table
+from rich.console import Console, RenderableType
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlmodel import Session
 
+from hub.platform.redact import scrub
 from hub.platform.settings import get_settings
+from hub.platform.text import one_line
 
 # soft_wrap: an error is one line, whatever the terminal's width; tables get room when piped
 out = Console(soft_wrap=True)
@@ -38,9 +41,26 @@ SetOption = Annotated[list[str], typer.Option("--set", help="field=value (repeat
 COUNT_COLUMNS = ("fetched", "inserted", "updated", "unchanged", "deleted", "quarantined")
 
 
+class Table(rich_table.Table):
+    """A Rich table whose text cells are shown as they are: synced text is never read as markup."""
+
+    def add_row(self, *renderables: RenderableType | None, **kwargs: Any) -> None:
+        super().add_row(*(escape(r) if isinstance(r, str) else r for r in renderables), **kwargs)
+
+
+def safe(text: object) -> str:
+    """``text`` fit to print inside Rich markup: secrets scrubbed, markup escaped, one line."""
+    return escape(scrub(one_line(str(text))))
+
+
+def error_line(message: object) -> None:
+    """Print ``error: <message>`` as one line on stderr (scrubbed and escaped)."""
+    err.print(f"[red]error:[/red] {safe(message)}", highlight=False, markup=True)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``error: <message>`` as one line on stderr and exit with ``code``."""
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    error_line(message)
     raise typer.Exit(code)
 
 

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
-from rich.table import Table
 
 from connectors.base import ConnectionReport
 from hub.cli.common import (
     BareJsonOption,
     EnvOption,
+    Table,
     cli_session,
     confirm_delete,
     env_name,
@@ -151,6 +151,8 @@ def connectors_show(name: str, env: EnvOption = None, as_json: BareJsonOption = 
 def connectors_test(name: str, env: EnvOption = None) -> None:
     """Test Connection: sign in and probe every read and write; exit 1 if anything is missing."""
     report = _run_test(name, env)
+    with cli_session(env) as s:
+        cards.record_test(s, name, report)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -159,15 +161,17 @@ def _run_test(name: str, env: str | None) -> ConnectionReport:
     """Test Connection of a card, printing each check and any missing permission."""
     with cli_session(env) as s:
         card = cards.get(s, name)
-    with cards.instantiate(card) as connector:
-        report = connector.test_connection()
+    report = cards.test_connection(card)
     for check in report.checks:
-        mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
+        mark = "[yellow]?[/yellow]" if check.unverified else "[green]✓[/green]" if check.ok else "[red]✗[/red]"
         out.print(f"{mark} {check.name}: {check.detail}", highlight=False)
     if report.missing_permissions:
         out.print("[red]Missing permissions[/red] (grant them to the API user's security role):")
         for permission in report.missing_permissions:
             out.print(f"  - {permission}", highlight=False)
+    elif report.ok and report.unverified:
+        out.print("[green]Connection OK[/green]: no permission is missing; not verified (the API's answer proves "
+                  f"nothing): {', '.join(c.name for c in report.unverified)}.", highlight=False)
     elif report.ok:
         out.print("[green]Connection OK[/green]: every read and write the integration needs is allowed.")
     return report
@@ -211,6 +215,8 @@ def connectors_edit(
             fail(f"--set expects setting=value, got {item!r}")
         settings[key.strip()] = value
     secrets = {k: SecretStr(typer.prompt(k, hide_input=True)) for k in secret or []}
+    if any(not v.get_secret_value() for v in secrets.values()):
+        fail("a secret cannot be empty")
     with cli_session(env) as s:
         cards.update_settings(s, name, settings, secrets)
     out.print(f"Connector [bold]{name}[/bold] updated.")

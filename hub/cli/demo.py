@@ -60,4 +60,5 @@ def _print_summary(report: dict[str, Any]) -> None:
               f"sandbox), {n['tickets_raised']} tickets raised ({n['psa_sandbox_tickets_created']} created in the "
               f"PSA sandbox).")
     out.print("The sandboxes keep running. Try: cashrail sync demo-psa; cashrail actions list; cashrail collect "
-              "unpaid; cashrail notifications list   (stop them: cashrail sandbox --stop)")
+              "unpaid; cashrail notifications list   (their URLs and credentials: cashrail sandbox --running; "
+              "stop them: cashrail sandbox --stop)")

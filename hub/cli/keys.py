@@ -9,14 +9,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from hub.cli.common import BareJsonOption, EnvOption, cli_actor, cli_session, err, fail, out, print_json
+from hub.cli.common import BareJsonOption, EnvOption, Table, cli_actor, cli_session, err, fail, out, print_json
 from hub.platform import audit, keys
 from hub.platform import backup as backups
 from hub.platform.settings import get_settings
 
-keys_app = typer.Typer(help="The key that encrypts connector secrets at rest.", no_args_is_help=True)
+keys_app = typer.Typer(help="The key that encrypts connector secrets at rest: init, status, rotate.",
+                       no_args_is_help=True)
+
+
+@keys_app.command("init")
+def keys_init() -> None:
+    """Create the key file of a new install (a lost key is restored from backup, never made again)."""
+    made = keys.init()
+    out.print(f"Created {get_settings().key_path} (fingerprint {made}), readable by you only. Back it up: "
+              "every connector secret needs it.", highlight=False)
 
 
 @keys_app.command("status")

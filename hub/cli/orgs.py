@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from hub.cli.common import BareJsonOption, EnvOption, cli_session, out, print_json
+from hub.cli.common import BareJsonOption, EnvOption, Table, cli_session, out, print_json
 
 orgs_app = typer.Typer(help="Organisation links between a PSA and an ERP connector.", no_args_is_help=True)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from hub.cli.common import CHANNEL_ACTOR, EnvOption, JsonOption, cli_session, env_name, out, print_rows
+from hub.cli.common import CHANNEL_ACTOR, EnvOption, JsonOption, cli_session, env_name, err, out, print_rows
 from hub.collections import payments
+from hub.collections.mailer import mail_problem
 
 payments_app = typer.Typer(help="Payment methods: list, send the card form, complete it, set, remove.",
                            no_args_is_help=True)
@@ -31,8 +33,14 @@ def payments_send_form(org: OrgOption, contact: Annotated[int, typer.Option("--c
                        env: EnvOption = None) -> None:
     """Send the card-entry form to a contact of the organisation (seed 000: choose, "Go")."""
     request = payments.send_card_form(env_name(env), org, contact, actor=CHANNEL_ACTOR)
-    out.print(f"Card request {request.id}: {request.email or 'the contact'} is e-mailed the card page "
-              f"(cashrail notifications deliver, or every 10 min under serve): {request.url}", highlight=False)
+    problem = mail_problem()
+    if problem:
+        err.print(f"[yellow]warning:[/yellow] card request {request.id} is NOT e-mailed: {escape(problem)}. "
+                  "Send the contact the link below yourself.", highlight=False)
+        out.print(f"Card request {request.id}: the card page is {request.url}", highlight=False)
+    else:
+        out.print(f"Card request {request.id}: {request.email or 'the contact'} is e-mailed the card page "
+                  f"(cashrail notifications deliver, or every 10 min under serve): {request.url}", highlight=False)
     out.print(f"Once the card is entered: cashrail payments complete {request.id}", highlight=False)
 
 

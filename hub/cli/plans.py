@@ -8,22 +8,26 @@ from typing import Annotated
 import typer
 from sqlmodel import col, select
 
-from hub.billing import generation, plans
+from hub.billing import cancellation, generation, plans, reports
+from hub.billing.rules.dashboard import filters_for
 from hub.cli.common import (
     EnvOption,
     JsonOption,
     SetOption,
+    cli_actor,
     cli_session,
+    env_name,
     fail,
     out,
     parse_assignments,
     parse_date,
     parse_money,
+    print_json,
     print_rows,
 )
 from hub.platform.models import PlanLine, SubscriptionPlan
 
-plans_app = typer.Typer(help="Subscription plans: create, list, publish, cancel.", no_args_is_help=True)
+plans_app = typer.Typer(help="Subscription plans: create, list, publish, unpublish, cancel.", no_args_is_help=True)
 lines_app = typer.Typer(help="Subscription plan lines.", no_args_is_help=True)
 
 
@@ -49,7 +53,7 @@ def plans_create(
         name=name, connector=connector, customer=customer, program_type=program_type, billing_period_type=period,
         billing_period_unit=unit, billing_period_length=length, global_start=parse_date(start, "--start"),
         global_end=parse_date(end, "--end"), fixed_cycles=fixed_cycles, automatic_renewal=auto_renew,
-        renewal_notice=renewal_notice_days is not None, renewal_notice_days=renewal_notice_days or 30,
+        renewal_notice=renewal_notice_days is not None, renewal_notice_days=30 if renewal_notice_days is None else renewal_notice_days,
         renewal_notice_notification=notify_renewal, reason_code=reason_code, salesperson=salesperson, pays_by_mandate=mandate)
     with cli_session(env) as s:
         plan = plans.create_plan(s, request)
@@ -80,11 +84,44 @@ def plans_publish(plan_id: int, env: EnvOption = None) -> None:
     out.print(f"Plan {plan_id} published.")
 
 
-@plans_app.command("cancel")
-def plans_cancel(plan_id: int, env: EnvOption = None) -> None:
+@plans_app.command("unpublish")
+def plans_unpublish(plan_id: int, env: EnvOption = None) -> None:
+    """Back to Draft (administrators): edit the plan, or issue credit notes for its lines."""
     with cli_session(env) as s:
-        plans.set_plan_status(s, plan_id, "Cancelled")
-    out.print(f"Plan {plan_id} cancelled: no more actions are created for it.")
+        plans.set_plan_status(s, plan_id, "Draft")
+    out.print(f"Plan {plan_id} is in Draft: no actions are created for it until it is published again.")
+
+
+@plans_app.command("cancel")
+def plans_cancel(plan_id: int, reason: Annotated[str | None, typer.Option(
+        help="a reason code of the Cancel type (default: the type's default)")] = None,
+                 env: EnvOption = None, as_json: JsonOption = False) -> None:
+    """Cancel a plan: its Not-firmed actions are cancelled, its unposted ERP orders deleted."""
+    with cli_session(env) as s:
+        cancelled = cancellation.cancel_plan(s, plan_id, reason_code=reason, by=cli_actor())
+    released = cancellation.release_orders(env_name(env), [plan_id], by=cli_actor())
+    if as_json:
+        print_json({"plan": plan_id, "cancelled_actions": cancelled, **released.as_dict()})
+        return
+    out.print(f"Plan {plan_id} cancelled: {len(cancelled)} actions cancelled, {len(released.deleted)} ERP orders "
+              f"deleted, {len(released.kept)} found invoiced (kept).")
+    for row in released.failed:
+        out.print(f"ERP order of action {row['action']} not deleted yet ({row['error']}); the next post run retries.")
+
+
+@plans_app.command("churn")
+def plans_churn(
+    start: Annotated[str | None, typer.Option("--from", help="first day (default: twelve months back)")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="last day (default: today)")] = None,
+    by: Annotated[str, typer.Option("--by", help="month, quarter or year")] = "month",
+    env: EnvOption = None, as_json: JsonOption = False,
+) -> None:
+    """Churn: plans cancelled (and their customers) per period and Cancel reason code."""
+    f = filters_for(parse_date(start, "--from"), parse_date(end, "--to"), by, today=date.today())
+    with cli_session(env) as s:
+        rows = [{"period": r.period, "from": r.first, "to": r.last, "reason": r.reason_code, "plans": r.plans,
+                 "customers": r.customers} for r in reports.churn(s, f)]
+    print_rows(rows, f"Churn by cancel reason, {f.start} to {f.end}", as_json)
 
 
 @lines_app.command("add")

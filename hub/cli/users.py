@@ -7,11 +7,10 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from hub.access import users
 from hub.access.roles import allow
-from hub.cli.common import BareJsonOption, cli_session, confirm_delete, out, print_json
+from hub.cli.common import BareJsonOption, Table, cli_session, confirm_delete, out, print_json
 
 users_app = typer.Typer(help="Users of the admin web app and API (roles: Administrator, User).", no_args_is_help=True)
 RoleOption = Annotated[str, typer.Option("--role", help="Administrator or User")]

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from hub.collections.rules.notifications import valid_email
 from hub.platform.errors import CashrailError
+from hub.platform.text import one_line
 
 
 class SmtpSecurity(StrEnum):
@@ -75,6 +76,13 @@ class MailDeliveryError(CashrailError):
         self.permanent = permanent
 
 
+class MailComposeError(MailDeliveryError, ValueError):
+    """The message itself cannot be built (a bad address, a missing key): permanent, never retried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"the e-mail cannot be composed: {message}", permanent=True)
+
+
 def message_id(key: str, from_address: str) -> str:
     """A ``Message-ID`` that is the same for every delivery of the notification ``key``."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
@@ -92,20 +100,30 @@ def compose(
     language: str | None = None,
     sent_at: datetime | None = None,
 ) -> EmailMessage:
-    """Build the plain-text (UTF-8) message of one notification delivery ``key``."""
+    """Build the plain-text (UTF-8) message of one notification delivery ``key``.
+
+    Header text (subject, names) comes from synced data: it is put on one line, so a CR/LF in
+    an organisation's name can neither add a header nor start the body.
+
+    Raises:
+        MailComposeError: the message cannot be built (permanent: a retry would fail the same way).
+    """
     if not key.strip():
-        raise ValueError("key: a message needs the notification's idempotency key")
-    if not valid_email(to_address):
-        raise ValueError(f"to_address: not an e-mail address: {to_address!r}")
+        raise MailComposeError("key: a message needs the notification's idempotency key")
+    if not valid_email(to_address) or one_line(to_address) != to_address:
+        raise MailComposeError(f"to_address: not an e-mail address: {to_address!r}")
     when = sent_at or datetime.now(UTC)
     if when.tzinfo is None:
-        raise ValueError("sent_at must be timezone-aware")
+        raise MailComposeError("sent_at must be timezone-aware")
     msg = EmailMessage()
-    local, _, domain = settings.from_address.rpartition("@")
-    msg["From"] = Address(settings.from_name or "", local, domain)
-    to_local, _, to_domain = to_address.rpartition("@")
-    msg["To"] = Address(to_name or "", to_local, to_domain)
-    msg["Subject"] = subject
+    try:
+        local, _, domain = settings.from_address.rpartition("@")
+        msg["From"] = Address(one_line(settings.from_name or ""), local, domain)
+        to_local, _, to_domain = to_address.rpartition("@")
+        msg["To"] = Address(one_line(to_name or ""), to_local, to_domain)
+    except (ValueError, TypeError) as exc:  # the email package refuses what it cannot encode
+        raise MailComposeError(str(exc)) from None
+    msg["Subject"] = one_line(subject)
     msg["Date"] = format_datetime(when)
     msg["Message-ID"] = message_id(key, settings.from_address)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
@@ -211,3 +229,15 @@ def smtp_settings() -> SmtpSettings | None:
         return SmtpSettings(**values)  # validated here, field by field
     except ValidationError as exc:
         raise named(exc) from None
+
+
+def mail_problem() -> str | None:
+    """Why the outbox cannot e-mail anyone now, in plain words (no mail server configured, or a
+    setting invalid); ``None`` when it can."""
+    try:
+        configured = smtp_settings()
+    except ValueError as exc:
+        return f"the mail settings are invalid ({exc})"
+    if configured is None:
+        return "no mail server is configured (set CASHRAIL_SMTP_HOST and the other CASHRAIL_SMTP_ settings)"
+    return None

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
-from connectors.http import ApiError
+from connectors.http import ApiError, get_ci
+from connectors.registry import connector_class
 from hub.collections.mailer import MailDeliveryError, SmtpSettings, compose, send, smtp_settings
 from hub.collections.notification_settings import get_settings
 from hub.collections.outbox import notification_of
@@ -32,8 +33,10 @@ from hub.collections.rules.notifications import delivery_key
 from hub.platform.db import session
 from hub.platform.models import (
     Connector,
+    Invoice,
     NotificationDelivery,
     NotificationMessage,
+    Organisation,
     stored_id,
 )
 from hub.platform.runlock import RunLock, run_lock
@@ -76,8 +79,8 @@ class _Work:
     maybe_sent: bool = False
     email: EmailDraft | None = None
     ticket: TicketDraft | None = None
-    account_id: int | None = None
-    location_id: int | None = None
+    #: the PSA account arguments of ``create_ticket_once`` (the connector's ``ticket_target``)
+    target: dict[str, Any] = field(default_factory=dict)
     psa_card: str | None = None
 
 
@@ -97,17 +100,17 @@ def _channel_row(s: Session, message: NotificationMessage, channel: str) -> Noti
     return row
 
 
-def _psa_account(customer: CustomerSides, s: Session) -> tuple[str, int, int] | str:
-    """(PSA card name, account id, location id) to file tickets under, or why there is none."""
+def _psa_account(customer: CustomerSides, s: Session) -> tuple[str, dict[str, Any]] | str:
+    """(PSA card name, where its connector files tickets for the organisation), or why there is none."""
     if customer.psa is None:
         return "no PSA organisation for this customer"
     card = s.get(Connector, customer.psa.connector_id)
     if card is None or card.status != "active":
         return f"PSA connector {card.name if card else '?'} is not active"
-    locations = (customer.psa.raw or {}).get("Locations") or []
-    if not locations:
-        return f"PSA account {customer.psa.external_id} has no location"
-    return card.name, int(customer.psa.external_id), int(locations[0]["Id"])
+    try:
+        return card.name, connector_class(card.kind).ticket_target(customer.psa.external_id, customer.psa.raw or {})
+    except ValueError as exc:
+        return str(exc)
 
 
 def _plan(s: Session, message: NotificationMessage, settings: NotificationSettings) -> list[_Work]:
@@ -124,7 +127,7 @@ def _plan(s: Session, message: NotificationMessage, settings: NotificationSettin
             email.recipient, email.language = plan.email.recipient.email, plan.email.message.language
             email.subject = plan.email.message.subject
     ticket = _channel_row(s, message, "ticket")
-    target: tuple[str, int, int] | str = ""
+    target: tuple[str, dict[str, Any]] | str = ""
     if ticket.status not in _DONE:
         if plan.ticket is None:
             ticket.status, ticket.last_error = "skipped", next(r for r in plan.skipped if r.startswith("ticket"))
@@ -136,10 +139,9 @@ def _plan(s: Session, message: NotificationMessage, settings: NotificationSettin
     if email.status not in _DONE and plan.email is not None:
         work.append(_Work(stored_id(email), "email", email.key, email=plan.email))
     if ticket.status not in _DONE and plan.ticket is not None and not isinstance(target, str):
-        card, account, location = target
+        card, where = target
         work.append(_Work(stored_id(ticket), "ticket", ticket.key, ticket.status == "unknown",
-                          ticket=plan.ticket,
-                          account_id=account, location_id=location, psa_card=card))
+                          ticket=plan.ticket, target=where, psa_card=card))
     return work
 
 
@@ -148,10 +150,9 @@ def _send_ticket(psas: LiveConnectors, work: _Work) -> str:
     draft = work.ticket
     assert draft is not None and work.psa_card is not None
     created = psas.get(work.psa_card).create_ticket_once(
-        work.key, look_first=work.maybe_sent, title=draft.title, details=draft.details, account_id=work.account_id,
-        location_id=work.location_id, priority=draft.priority, queue=draft.destination,
-        issue_type=draft.issue_type)
-    return str(created.get("TicketNumber") or created.get("Id"))
+        work.key, look_first=work.maybe_sent, title=draft.title, details=draft.details, **work.target,
+        priority=draft.priority, queue=draft.destination, issue_type=draft.issue_type)
+    return str(get_ci(created, "TicketNumber") or get_ci(created, "Id"))
 
 
 def _send(work: _Work, smtp: SmtpSettings | None, psas: LiveConnectors) -> str:
@@ -284,16 +285,22 @@ def _deliver(environment: str, lock: RunLock, smtp: SmtpSettings | None, transpo
 
 
 def list_notifications(s: Session, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """Notifications (newest first) with each channel's status, attempts and last error."""
-    query = select(NotificationMessage).order_by(col(NotificationMessage.id).desc()).limit(limit)
+    """Notifications (newest first) with the customer's name, the invoice's number, and each
+    channel's status, attempts and last error."""
+    query = (select(NotificationMessage, Organisation.name, Invoice.number)
+             .outerjoin(Organisation, col(Organisation.id) == col(NotificationMessage.organisation_id))
+             .outerjoin(Invoice, col(Invoice.id) == col(NotificationMessage.invoice_id))
+             .order_by(col(NotificationMessage.id).desc()).limit(limit))
     if status:
         query = query.where(NotificationMessage.status == status)
     rows: list[dict[str, Any]] = []
-    for message in s.exec(query):
+    for message, customer, invoice_number in s.exec(query):
         channels = s.exec(select(NotificationDelivery).where(
             NotificationDelivery.notification_id == message.id).order_by(col(NotificationDelivery.channel)))
         rows.append({"id": message.id, "key": message.key, "type": message.type, "status": message.status,
-                     "organisation_id": message.organisation_id, "created_at": message.created_at.isoformat(),
+                     "organisation_id": message.organisation_id, "customer": customer,
+                     "invoice_id": message.invoice_id, "invoice_number": invoice_number,
+                     "created_at": message.created_at.isoformat(),
                      "channels": [{"channel": c.channel, "status": c.status, "attempts": c.attempts,
                                    "recipient": c.recipient, "language": c.language, "ref": c.external_ref,
                                    "error": c.last_error} for c in channels]})

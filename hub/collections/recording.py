@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import col, select
 
-from connectors.http import ApiError
+from connectors.http import ApiError, get_ci
 from connectors.money import round_money
 from hub.collections.receivables import confirm_posted
 from hub.collections.unpaid import allocations_of, collection_of
@@ -70,7 +70,7 @@ def _record(environment: str, sources: LiveConnectors, job: dict[str, Any]) -> d
         elif hasattr(source, "record_payment"):  # one payment per invoice, each under the charge's key
             for _, ext, amount in job["parts"]:
                 done = source.record_payment(ext, amount, job["currency"], job["day"], job["key"])
-            ref = str(getattr(done, "id", None) or (done.get("Id") if isinstance(done, dict) else "") or job["key"])
+            ref = str(getattr(done, "id", None) or (get_ci(done, "Id") if isinstance(done, dict) else "") or job["key"])
         else:
             raise ValueError(f"{job['connector']} cannot record payments")
     except (ApiError, ValueError) as exc:

@@ -44,8 +44,7 @@ def test_and_set_status(name: str) -> tuple[str, str | None]:
     """Test Connection, then record the status it leads to (active, pending license, error)."""
     with session(DEMO_ENVIRONMENT) as s:
         card = cards.get(s, name)
-    with cards.instantiate(card) as connector:
-        report = connector.test_connection()
+    report = cards.test_connection(card)
     status, reason = cards.status_after_test(report)
     with session(DEMO_ENVIRONMENT) as s:
         cards.set_status(s, name, status, reason)

@@ -29,11 +29,25 @@ def _state_file() -> Path:
 
 
 def running() -> dict[str, Any]:
-    """The sandboxes started in the background: kind -> its process id and URL."""
+    """The sandboxes started in the background: kind -> its process id and startup line (URL, credentials)."""
     try:
         return dict(json.loads(_state_file().read_text()))
     except (OSError, ValueError):
         return {}
+
+
+def _alive(pid: Any) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, PermissionError, ValueError, TypeError):
+        return False
+    return True
+
+
+def alive_sandboxes() -> dict[str, dict[str, Any]]:
+    """The background sandboxes whose process still runs: kind -> URL and credentials (no process id)."""
+    return {kind: {k: v for k, v in entry.items() if k != "pid"}
+            for kind, entry in running().items() if isinstance(entry, dict) and _alive(entry.get("pid"))}
 
 
 def stop_background_sandboxes() -> list[str]:
@@ -67,7 +81,7 @@ def start_background_sandbox(kind: str, records: int, seed: int, timeout: float 
         first = log.read_text().splitlines()[:1]
         if first and first[0].startswith("{"):
             info = json.loads(first[0])
-            state = {**running(), kind: {"pid": proc.pid, "url": info["url"]}}
+            state = {**running(), kind: {"pid": proc.pid, **info}}
             _state_file().write_text(json.dumps(state))
             os.chmod(_state_file(), 0o600)
             return dict(info)

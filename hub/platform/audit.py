@@ -16,6 +16,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from hub.platform.models import AuditEntry
+from hub.platform.redact import scrub
 
 _SECRET_WORDS = ("password", "secret", "token", "key", "credential")
 REDACTED = "***"
@@ -32,9 +33,11 @@ def _clean(value: Any, name: str = "") -> Any:
         return value.value
     if isinstance(value, (Decimal, date, datetime)):
         return str(value)
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if isinstance(value, str):
+        return scrub(value)
+    if value is None or isinstance(value, (bool, int, float)):
         return value
-    return str(value)
+    return scrub(str(value))
 
 
 def record(

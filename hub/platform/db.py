@@ -7,9 +7,10 @@ cross from sandbox into production or back.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -22,11 +23,13 @@ from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event,
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlmodel import Session
 
+from hub.platform import redact
 from hub.platform.errors import CashrailError
 from hub.platform.models import EnvScoped
-from hub.platform.settings import ENVIRONMENTS, Settings, get_settings
+from hub.platform.settings import ENVIRONMENTS, Settings, get_settings, private_dir
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+redact.install()  # every flush and log record of a process that opens the store is scrubbed
 
 _engines: dict[str, Engine] = {}
 _upgraded: set[str] = set()
@@ -127,9 +130,12 @@ def _make_engine(url: str) -> Engine:
 def get_engine(settings: Settings | None = None, *, upgrade: bool = True) -> Engine:
     """The engine for the configured hub store, upgraded to the latest schema once."""
     settings = settings or get_settings()
+    redact.remember([settings.secret_key, settings.smtp_password])
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
+        with suppress(FileExistsError):  # the store is its owner's alone (0600), before SQLite opens it
+            os.close(os.open(settings.sqlite_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     with _lock:
         engine = _engines.get(url)
         if engine is None:

@@ -19,13 +19,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from hub.platform import audit
 from hub.platform.db import get_engine
 from hub.platform.models import Connector
-from hub.platform.security import SecretKeyError, check_key, load_key, next_key_path, write_key_file
+from hub.platform.security import (
+    MissingKeyError,
+    SecretKeyError,
+    check_key,
+    init_key,
+    load_key,
+    next_key_path,
+    write_key_file,
+)
 from hub.platform.settings import Settings, get_settings
 
 BACKUP_GLOB = "*.bak"
@@ -70,8 +79,54 @@ def _backups(settings: Settings, key: bytes) -> list[Path]:
             if p.read_bytes().strip() == key]
 
 
+def stored_secrets(s: Session) -> int:
+    """How many connectors, in every environment, hold encrypted secrets."""
+    table = Connector.__table__  # type: ignore[attr-defined]  # SQLModel declares it at runtime
+    # a Core statement on the connection: the session's environment filter does not apply
+    count = s.connection().execute(core_select(func.count()).select_from(table).where(
+        table.c.secrets_encrypted != "")).scalar()
+    return int(count or 0)
+
+
+def ensure_key_for_new_secrets(s: Session, settings: Settings | None = None) -> None:
+    """Before a secret is stored: a new install (no secret stored yet, in any environment) gets its
+    key file now; where secrets are stored, a missing key file is an error naming the fix.
+
+    Raises:
+        MissingKeyError: secrets are stored and the key file is gone.
+    """
+    settings = settings or get_settings()
+    if settings.secret_key is not None or settings.key_path.exists():
+        return
+    if stored_secrets(s):
+        raise MissingKeyError(settings.key_path)
+    try:
+        init_key(settings)
+    except SecretKeyError:  # another process made it a moment ago: theirs is the key
+        if not settings.key_path.exists():
+            raise
+
+
+def init(settings: Settings | None = None, engine: Engine | None = None) -> str:
+    """``cashrail keys init``: the key file of a new install; its fingerprint.
+
+    Raises:
+        SecretKeyError: a key exists, or secrets are stored already (they need their own key back).
+    """
+    settings = settings or get_settings()
+    if settings.secret_key is None and not settings.key_path.exists():
+        with Session(engine or get_engine(settings)) as s:
+            stored = stored_secrets(s)
+        if stored:
+            raise SecretKeyError(
+                f"{stored} connector(s) hold secrets encrypted with the missing key: restore {settings.key_path} "
+                "from your backup; a new key would leave them unreadable")
+    return fingerprint(init_key(settings))
+
+
 def status(settings: Settings | None = None, engine: Engine | None = None) -> KeyStatus:
-    """Which key is in use, whether a rotation is under way, and which connectors it cannot open."""
+    """Which key is in use, whether a rotation is under way, and which connectors it cannot open
+    (reads only: a missing key file is an error, never made again)."""
     settings = settings or get_settings()
     key, pending = load_key(settings), _pending(settings)
     ring = MultiFernet([Fernet(k) for k in dict.fromkeys(k for k in (pending, key) if k)])

@@ -14,8 +14,9 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 
+from hub.platform import redact
 from hub.platform.errors import CashrailError
-from hub.platform.settings import Settings, get_settings
+from hub.platform.settings import Settings, get_settings, private_dir
 
 
 class SecretKeyError(CashrailError, RuntimeError):
@@ -36,12 +37,42 @@ def check_key(key: bytes, source: str) -> bytes:
     return key
 
 
+class MissingKeyError(SecretKeyError):
+    """The key file is gone: never made again behind the operator's back (the secrets need the old one)."""
+
+    status = 503
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"the key file {path} is missing: restore it from your backup (every stored connector secret needs "
+            "it), or on a new install run `cashrail keys init`")
+
+
 def load_key(settings: Settings | None = None) -> bytes:
-    """The Fernet key: from settings, else the data dir's key file (created 0600 if absent)."""
+    """The Fernet key: from settings, else the data dir's key file; never created here."""
     settings = settings or get_settings()
     if settings.secret_key is not None:
         return check_key(settings.secret_key.get_secret_value().encode(), "CASHRAIL_SECRET_KEY")
-    return check_key(_read_or_create_key_file(settings.key_path), str(settings.key_path))
+    if not settings.key_path.exists():
+        raise MissingKeyError(settings.key_path)
+    return check_key(settings.key_path.read_bytes().strip(), str(settings.key_path))
+
+
+def init_key(settings: Settings | None = None) -> bytes:
+    """Create the data dir's key file (0600) for a new install.
+
+    Raises:
+        SecretKeyError: a key file exists already, or the key comes from CASHRAIL_SECRET_KEY.
+    """
+    settings = settings or get_settings()
+    if settings.secret_key is not None:
+        raise SecretKeyError("the key comes from CASHRAIL_SECRET_KEY: there is no key file to create")
+    key = Fernet.generate_key()
+    try:  # O_EXCL: two processes starting at once must not overwrite each other's key
+        write_key_file(settings.key_path, key)
+    except FileExistsError:
+        raise SecretKeyError(f"{settings.key_path} exists already; `cashrail keys rotate` replaces a key") from None
+    return key
 
 
 def key_ring(settings: Settings | None = None) -> MultiFernet:
@@ -56,7 +87,7 @@ def key_ring(settings: Settings | None = None) -> MultiFernet:
 
 def write_key_file(path: Path, key: bytes) -> None:
     """Create ``path`` holding ``key``, readable by its owner only (never overwrites)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(key)
@@ -64,21 +95,10 @@ def write_key_file(path: Path, key: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _read_or_create_key_file(path: Path) -> bytes:
-    if path.exists():
-        return path.read_bytes().strip()
-    key = Fernet.generate_key()
-    # O_EXCL: two processes starting at once must not overwrite each other's key.
-    try:
-        write_key_file(path, key)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    return key
-
-
 def encrypt_secrets(secrets: dict[str, SecretStr], settings: Settings | None = None) -> str:
     """Encrypt a mapping of secret values into one opaque token."""
     plain = {name: value.get_secret_value() for name, value in secrets.items()}
+    redact.remember(plain.values())
     return key_ring(settings).encrypt(json.dumps(plain).encode()).decode()
 
 
@@ -93,4 +113,5 @@ def decrypt_secrets(token: str, settings: Settings | None = None) -> dict[str, S
             "stored connector secrets cannot be decrypted with the current key "
             "(was CASHRAIL_SECRET_KEY or the data dir's secret.key changed?)"
         ) from None
+    redact.remember(plain.values())
     return {name: SecretStr(value) for name, value in plain.items()}

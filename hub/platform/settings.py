@@ -24,12 +24,18 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path(".cashrail"), description="Where the SQLite file, key and sandbox state live.")
     database_url: SecretStr | None = Field(default=None, description="SQLAlchemy URL; SQLite in the data dir when unset.")
-    secret_key: SecretStr | None = Field(default=None, description="Fernet key; generated into the data dir when unset.")
+    secret_key: SecretStr | None = Field(
+        default=None, description="Fernet key; else the data dir's secret.key (made with the first secret, or `keys init`).")
     environment: Environment = Field(default="sandbox", description="Default environment for CLI commands.")
     role: Literal["Administrator", "User"] = Field(
         default="Administrator", description="The seed-003 role CLI commands act with (users of the web app have their own)."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For the web app believes "
+                                          '(JSON list, e.g. ["127.0.0.1"]); none by default.')
     tier: str = Field(default="connect1000", description="Subscription tier: its monthly action allowance.")
+    earliest_year: int = Field(default=1900, description="Billing dates (plans, lines, actions) before this year are refused.")
+    latest_year: int = Field(default=2200, description="Billing dates after this year, and contracts ending later, are refused.")
 
     # the outgoing mail server (CASHRAIL_SMTP_*); validated as a whole by hub.collections.mailer
     smtp_host: str | None = Field(default=None, description="SMTP server; no e-mail is sent while unset.")
@@ -65,6 +71,14 @@ class Settings(BaseSettings):
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite:///{self.sqlite_path.resolve()}"
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a directory; created (with its missing parents) readable by its owner only (0700)."""
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.chmod(0o700)  # mkdir's mode is filtered by the umask
+    return path
 
 
 @lru_cache

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from connectors.base import (
     LICENSE_CHECK,
+    Check,
     ConnectionReport,
     RemoteSettings,
     SourceConnector,
@@ -18,12 +19,13 @@ from connectors.base import (
     describe_validation_error,
 )
 from connectors.registry import connector_class, role_of
-from hub.platform import audit
+from hub.platform import audit, keys, redact
 from hub.platform.errors import InputError
 from hub.platform.models import Connector
 from hub.platform.security import decrypt_secrets, encrypt_secrets
 from hub.platform.settings import ENVIRONMENTS
 from hub.platform.types import utcnow
+from hub.sync.rules.card_names import card_name_problem
 from hub.sync.store import delete_connector_rows
 
 STATUSES = ("draft", "pending_license", "active", "deactivated", "error")
@@ -55,18 +57,34 @@ class CardSpec:
             raise CardError(f"the connector file lacks {', '.join(missing)}")
         if not isinstance(data["settings"], dict) or not isinstance(data["secrets"], dict):
             raise CardError("settings and secrets must be JSON objects")
+        for key in ("name", "kind", "environment"):
+            if not isinstance(data[key], str):
+                raise CardError(f"the connector file's {key} must be a string, not {json_type(data[key])}")
+        for key, value in data["secrets"].items():
+            if not isinstance(value, str) or not value:  # never the text "None" stored as a password
+                raise CardError(f"secret {key} must be a non-empty string, not {json_type(value)}")
         return cls(
-            name=str(data["name"]),
-            kind=str(data["kind"]),
-            environment=str(data["environment"]),
+            name=data["name"],
+            kind=data["kind"],
+            environment=data["environment"],
             settings=dict(data["settings"]),
-            secrets={k: SecretStr(str(v)) for k, v in data["secrets"].items()},
+            secrets={k: SecretStr(v) for k, v in data["secrets"].items()},
         )
+
+
+def json_type(value: Any) -> str:
+    """How a JSON value is called in a message (its type, never its content: it may be a secret)."""
+    return {type(None): "null", bool: "true/false", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def validate(kind: str, settings: dict[str, Any], secrets: dict[str, SecretStr]) -> tuple[dict[str, Any], dict[str, SecretStr]]:
     """Check settings and secrets against the kind's models; errors name each field."""
     cls = connector_class(kind)
+    unknown_settings = set(settings) - set(cls.settings_model.model_fields)
+    if unknown_settings:
+        raise CardError(f"unknown settings for {kind}: {', '.join(sorted(unknown_settings))} "
+                        f"(known: {', '.join(cls.settings_model.model_fields)})")
     try:
         parsed = cls.settings_model.model_validate(settings)
     except ValidationError as exc:
@@ -88,11 +106,13 @@ def create(s: Session, spec: CardSpec) -> Connector:
         raise CardError(f"environment must be one of {', '.join(ENVIRONMENTS)}, not {spec.environment!r}")
     if s.info.get("environment") != spec.environment:
         raise CardError(f"a {spec.environment} connector cannot be created from the {s.info.get('environment')} environment")
-    if not spec.name.strip():
-        raise CardError("the connector needs a name")
+    problem = card_name_problem(spec.name)
+    if problem:
+        raise CardError(problem)
     if s.exec(select(Connector).where(Connector.name == spec.name)).first():
         raise CardError(f"a connector named {spec.name!r} already exists in {spec.environment}")
     settings, secrets = validate(spec.kind, spec.settings, spec.secrets)
+    keys.ensure_key_for_new_secrets(s)
     card = Connector(
         environment=spec.environment,
         name=spec.name,
@@ -121,10 +141,20 @@ def all_cards(s: Session) -> list[Connector]:
 def update_settings(
     s: Session, name: str, settings: dict[str, Any] | None = None, secrets: dict[str, SecretStr] | None = None
 ) -> Connector:
-    """Change a card's settings: only while it is not active (seed 003)."""
+    """Change a card's settings: only while it is not active (seed 003).
+
+    A change of where the card connects (a URL or host setting) needs every secret given
+    again: the stored ones were meant for the old address and are never sent to a new one.
+    """
     card = get(s, name)
     if card.status == "active":
         raise CardError(f"connector {name!r} is active; deactivate it before changing its settings")
+    moved = address_changes(card.kind, card.settings, settings or {})
+    missing = sorted(set(connector_class(card.kind).secrets_model.model_fields) - set(secrets or {}))
+    if moved and missing:
+        raise CardError(f"changing {', '.join(moved)} of connector {name!r} needs its secrets entered again "
+                        f"({', '.join(missing)}): the stored ones are never sent to a new address")
+    keys.ensure_key_for_new_secrets(s)
     merged_secrets = {**decrypt_secrets(card.secrets_encrypted), **(secrets or {})}
     merged, merged_secrets = validate(card.kind, {**card.settings, **(settings or {})}, merged_secrets)
     audit.record(s, "connector.edit", "connector", name, before=card.settings, after=merged,
@@ -136,12 +166,30 @@ def update_settings(
     return card
 
 
+def address_changes(kind: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The URL/host settings of a ``kind`` card that ``after`` changes (normalised as stored)."""
+    cls = connector_class(kind)
+    fields = getattr(cls.settings_model, "url_fields", ())
+    given = {f: after[f] for f in fields if f in after}
+    if not given:
+        return []
+    try:
+        new = cls.settings_model.model_validate({**before, **after}).model_dump(mode="json")
+    except ValidationError:
+        return []  # validate() names the bad field
+    return [f for f in given if new.get(f) != before.get(f)]
+
+
 def require_syncable(card: Connector) -> Connector:
-    """The card, if a sync of it may start now (it is active).
+    """The card, if a sync of it may start now (its kind has streams and it is active).
 
     Raises:
-        CardError: the card is not active, naming its status and the fix.
+        CardError: the card's kind has nothing to sync (a payment gateway), or the card is not
+            active, naming its status and the fix.
     """
+    if not connector_class(card.kind).streams:
+        raise CardError(f"connector {card.name!r} ({card.kind}, a {role_of(card.kind)}) has nothing to sync; "
+                        "Sync Now is for PSA and ERP connectors")
     if card.status != "active":
         raise CardError(f"connector {card.name!r} is {card.status}; activate it before syncing")
     return card
@@ -178,6 +226,13 @@ def instantiate(card: Connector, **kwargs: Any) -> SourceConnector:
     return construct(settings, secrets, **kwargs)
 
 
+def test_connection(card: Connector) -> ConnectionReport:
+    """Test Connection of a card; the checks' details are scrubbed of every secret."""
+    with instantiate(card) as connector:
+        report = connector.test_connection()
+    return ConnectionReport([Check(c.name, c.ok, redact.scrub(c.detail), c.permission) for c in report.checks])
+
+
 def set_status(s: Session, name: str, status: str, error: str | None = None) -> Connector:
     if status not in STATUSES:
         raise CardError(f"unknown status {status!r}")
@@ -201,6 +256,22 @@ def status_after_test(report: ConnectionReport) -> tuple[str, str | None]:
     if all(c.name == LICENSE_CHECK for c in failing):
         return "pending_license", reason
     return "error", reason
+
+
+def record_test(s: Session, name: str, report: ConnectionReport) -> Connector:
+    """Show a Test Connection's outcome on the card: a pass clears the last error and takes a card
+    that failed to activate (error, pending license) back to draft, ready to activate; a failure is
+    kept as the last error without changing the status (an active card stays active)."""
+    card = get(s, name)
+    if report.ok:
+        if card.status in ("error", "pending_license"):
+            return set_status(s, name, "draft")
+        card.last_error = None
+    else:
+        card.last_error = status_after_test(report)[1]
+    card.updated_at = utcnow()
+    s.add(card)
+    return card
 
 
 def delete(s: Session, name: str) -> None:

@@ -6,11 +6,10 @@ process. The CLI and the web app both start syncs here.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from typing import Any
 
-from hub.platform import prefect_env
+from hub.platform import flowrun, prefect_env
 from hub.platform.served import ServeError, running
 from hub.sync.store import StreamCounts
 
@@ -21,7 +20,7 @@ def sync_now(connector: str, environment: str, *, full: bool = False, wait: bool
     served = running()
     if served is None:
         return None
-    os.environ["PREFECT_API_URL"] = served.api_url
+    served.use_in_this_process()
     prefect_env.configure()
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
@@ -39,7 +38,7 @@ def sync_now(connector: str, environment: str, *, full: bool = False, wait: bool
         asyncio.run(deployments.reconcile())
         flow_run = start()
     return {"flow_run_id": str(flow_run.id), "state": flow_run.state.type.value if flow_run.state else None,
-            "prefect_url": f"{served.prefect_url}/runs/flow-run/{flow_run.id}"}
+            "prefect_url": f"{served.ui_url}runs/flow-run/{flow_run.id}"}
 
 
 def sync_via_deployment(connector: str, environment: str, *, full: bool = False) -> dict[str, Any] | None:
@@ -70,16 +69,16 @@ def run_here(connector: str, environment: str, *, full: bool = False,
              progress: Callable[[str, StreamCounts], None] | None = None) -> dict[str, Any]:
     """The sync-connector flow in this process (Prefect's temporary server unless configured);
     ``progress`` hears each stream's counts as pages land."""
-    prefect_env.configure()
-    from flows import sync as sync_flow
+    with flowrun.in_process():
+        from flows import sync as sync_flow
 
-    if progress is None:
-        return sync_flow.sync_connector(connector=connector, environment=environment, full=full)
-    sync_flow.add_progress_listener(progress)
-    try:
-        return sync_flow.sync_connector(connector=connector, environment=environment, full=full)
-    finally:
-        sync_flow.remove_progress_listener(progress)
+        if progress is None:
+            return sync_flow.sync_connector(connector=connector, environment=environment, full=full)
+        sync_flow.add_progress_listener(progress)
+        try:
+            return sync_flow.sync_connector(connector=connector, environment=environment, full=full)
+        finally:
+            sync_flow.remove_progress_listener(progress)
 
 
 def sync(connector: str, environment: str, *, full: bool = False,

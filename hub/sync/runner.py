@@ -1,14 +1,13 @@
 """The sync engine: read a stream page by page, map, store, advance the cursor — exactly once.
 
 Flows call these functions; they hold every sync rule (read plans, detail skipping, delete
-detection, run bookkeeping). Each page's records and its cursor commit in one transaction,
-so a kill at any instant resumes with nothing lost and nothing doubled.
+detection, run bookkeeping). Each page's records commit in one transaction; the cursor moves
+only when the stream's walk is complete, whatever order the server pages in, so a kill at any
+instant resumes (from the old cursor) with nothing lost and nothing doubled.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +19,7 @@ from sqlmodel import select
 from connectors.base import Record, SourceConnector, StreamSpec, SyncSettings
 from connectors.http import get_ci
 from connectors.registry import connector_class, mapping_module
-from hub.platform import allocator, bulk
+from hub.platform import allocator, bulk, redact
 from hub.platform.db import session
 from hub.platform.errors import CashrailError
 from hub.platform.models import Connector, StreamState, SyncRun, stored_id
@@ -28,6 +27,8 @@ from hub.platform.types import utcnow
 from hub.sync import cards
 from hub.sync.holder import STALE_AFTER as STALE_AFTER
 from hub.sync.holder import busy_message, holds, runner_id
+from hub.sync.read_ahead import read_ahead
+from hub.sync.rules.contracts import ContractWatch
 from hub.sync.store import (
     PageScope,
     Quarantine,
@@ -36,6 +37,7 @@ from hub.sync.store import (
     existing_rows,
     mark_unseen_deleted,
     page_stored,
+    stream_completed,
     stream_state,
 )
 from mappings.base import MappedRecord, MappingContext, MappingError, content_hash
@@ -45,6 +47,10 @@ ProgressFn = Callable[[str, StreamCounts], None]
 
 class SyncError(CashrailError, RuntimeError):
     """A sync that cannot start or go on, in plain words."""
+
+
+class SchemaDriftError(SyncError):
+    """A stream whose records failed mapping past its schema contract (its quarantine threshold)."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,7 @@ def _id_of(raw: Any) -> str | None:
     return str(found) if isinstance(found, (int, str)) and not isinstance(found, bool) else None
 
 
+@redact.scrubs_errors
 def sync_stream(
     environment: str,
     run_id: int,
@@ -178,87 +185,33 @@ def sync_stream(
             now=utcnow(),
         )
         ctx = MappingContext(time_zone=connector.time_zone)
+        watch = ContractWatch(cards.sync_settings_of(card).quarantine_threshold_percent)
         # The next pages are fetched (with their details) and mapped while this one is stored.
         pages = _fetch_pages(connector, spec, scope, connector.read(spec, plan.since), mapper, ctx)
+        newest: datetime | None = None  # the cursor's next value, once every page is read
         for fetched in read_ahead(pages):
-            counts.add(_store_page(scope, fetched, plan))
+            stored, page_newest = _store_page(scope, fetched, plan)
+            counts.add(stored)
+            if page_newest is not None and (newest is None or page_newest > newest):
+                newest = page_newest
+            watch.page(fetched.size, [(q.field, q.reason) for q in fetched.bad])
+            if watch.whole_page_failed:  # drift, not noise: no use reading on
+                raise SchemaDriftError(watch.describe(stream_name))
             del fetched  # the page's buffers are free before the heap is trimmed
             bulk.checkpoint()  # and the cycles its statements left, every few seconds
             allocator.trim()
             if progress:
                 progress(stream_name, counts)
 
+    if watch.breached:  # the stream fails: no deletes marked, no cursor moved, quarantine kept
+        raise SchemaDriftError(watch.describe(stream_name))
     with session(environment) as s:
         if plan.full:
             counts.deleted = mark_unseen_deleted(s, scope)
-        state = stream_state(s, environment, scope.connector_id, stream_name)
-        state.last_completed_at = utcnow()
-        if plan.full:
-            state.last_reconciled_at = state.last_completed_at
-        s.add(state)
+        stream_completed(s, scope, newest, reconciled=plan.full)
     if progress:
         progress(stream_name, counts)
     return counts
-
-
-#: pages in flight at once: the one being stored and the next, fetched and mapped meanwhile.
-#: Each is a whole page (a 1,000-invoice ERP page is ~30 MiB parsed and mapped), so more would
-#: only hold more memory: the slower of the two sides sets the pace either way.
-READ_AHEAD = 2
-
-
-class _Failed:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-def read_ahead(items: Iterator[Any], depth: int = READ_AHEAD) -> Iterator[Any]:
-    """Yield what ``items`` yields while a thread produces the next ones, at most ``depth``
-    items in flight: counted from when the producer starts on one until the consumer comes
-    back for the one after it. ``depth=2`` stores one page while the next is fetched.
-
-    The producer only reads: every write stays in the consumer's thread, in order, so a
-    kill still leaves whole pages and their cursor. An error of the producer is raised in
-    the consumer at the item where it happened; a consumer that stops early stops it.
-    """
-    if depth < 2:
-        raise ValueError(f"read_ahead needs a depth of at least 2 (one item consumed, one produced), not {depth}")
-    permits = threading.Semaphore(depth)
-    slots: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    done, stop = object(), threading.Event()
-
-    def produce() -> None:
-        try:
-            it = iter(items)
-            while True:
-                while not permits.acquire(timeout=0.1):
-                    if stop.is_set():
-                        return
-                if stop.is_set():
-                    return
-                try:
-                    slots.put(next(it))  # no name keeps the item: it lives as long as the consumer holds it
-                except StopIteration:
-                    slots.put(done)
-                    return
-        except BaseException as exc:  # handed to the consumer, which raises it
-            slots.put(_Failed(exc))
-
-    worker = threading.Thread(target=produce, name="sync-read-ahead", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = slots.get()
-            if item is done:
-                return
-            if isinstance(item, _Failed):
-                raise item.exc
-            yield item
-            del item
-            permits.release()  # the consumer is done with it: the producer may start another
-    finally:
-        stop.set()
-        worker.join()
 
 
 @dataclass
@@ -328,7 +281,7 @@ def _expand_page(
     return page, to_map, skipped, summary_hashes
 
 
-def _store_page(scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> StreamCounts:
+def _store_page(scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> tuple[StreamCounts, datetime | None]:
     mapped, bad = fetched.mapped, fetched.bad
     # A full read marks every record it saw, so the rows it did not see can be deleted.
     seen = fetched.ids if plan.full else []
@@ -336,9 +289,14 @@ def _store_page(scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> StreamCo
         result = apply_page(
             s, scope, mapped, bad, fetched=fetched.size, mark_seen=seen, summary_hashes=fetched.summary_hashes
         )
-        page_stored(s, scope, result.max_modified)
+        page_stored(s, scope)
     result.counts.unchanged += len(fetched.skipped)
-    return result.counts
+    return result.counts, result.max_modified
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One stream's failure in one line, scrubbed of every secret."""
+    return redact.scrub(f"{type(exc).__name__}: {exc}")
 
 
 def describe_failures(failures: dict[str, str]) -> str | None:

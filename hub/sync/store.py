@@ -1,7 +1,7 @@
 """Writing synced pages into the hub: upsert by (connector, external id), exactly once.
 
-Each call here runs inside the caller's transaction, so a page's records, its quarantined
-records and the stream cursor commit together or not at all.
+Each call here runs inside the caller's transaction, so a page's records and its quarantined
+records commit together or not at all; the stream's cursor moves once its walk is complete.
 """
 
 from __future__ import annotations
@@ -342,27 +342,30 @@ def stream_state(s: Session, environment: str, connector_id: int, stream: str) -
     return state
 
 
-def page_stored(s: Session, scope: PageScope, newest: datetime | None) -> None:
-    """A page's bookkeeping, in its transaction: the stream's cursor moves forward to the
-    newest modified time stored (never back), and the run's heartbeat is renewed.
+def page_stored(s: Session, scope: PageScope) -> None:
+    """A page's bookkeeping, in its transaction: the stream's last run and the run's heartbeat.
 
-    Plain statements by key: this runs once per page of a sync, hundreds of thousands of
-    records, where loading and flushing the two ORM rows cost more than the statements.
-    """
+    No cursor here: a server's page order is not the cursor's (Business Central's is by key), so
+    a cursor moved per page would skip changes on pages a killed run never read."""
     st, runs = table_of(StreamState), table_of(SyncRun)
     conn = s.connection()
-    found = conn.execute(select(st.c.id, st.c.cursor).where(
-        st.c.connector_id == scope.connector_id, st.c.stream == scope.stream)).first()
-    if found is None:  # the sync creates the row as a stream starts; a caller that did not, here
-        state = stream_state(s, scope.environment, scope.connector_id, scope.stream)
-        state_id, cursor = state.id, state.cursor
-    else:
-        state_id, cursor = found
-    values: dict[str, Any] = {"last_run_id": scope.run_id}
-    if newest is not None and (cursor is None or datetime.fromisoformat(cursor) < newest):
-        values["cursor"] = newest.isoformat()
-    conn.execute(update(st).where(st.c.id == state_id).values(values))
+    conn.execute(update(st).where(st.c.connector_id == scope.connector_id, st.c.stream == scope.stream)
+                 .values(last_run_id=scope.run_id))
     conn.execute(update(runs).where(runs.c.id == scope.run_id).values(heartbeat_at=utcnow()))
+
+
+def stream_completed(s: Session, scope: PageScope, newest: datetime | None, *, reconciled: bool) -> StreamState:
+    """A walk that read every page: the cursor moves forward to the newest modified time it
+    stored (never back), in the caller's transaction; a full read also counts as reconciled."""
+    state = stream_state(s, scope.environment, scope.connector_id, scope.stream)
+    if newest is not None and (state.cursor is None or datetime.fromisoformat(state.cursor) < newest):
+        state.cursor = newest.isoformat()
+    state.last_run_id = scope.run_id
+    state.last_completed_at = utcnow()
+    if reconciled:
+        state.last_reconciled_at = state.last_completed_at
+    s.add(state)
+    return state
 
 
 def delete_connector_rows(s: Session, environment: str, connector_id: int) -> None:

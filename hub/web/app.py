@@ -21,9 +21,12 @@ from connectors.http import ApiError
 from connectors.registry import UnknownKindError
 from hub.platform.db import get_engine
 from hub.platform.errors import CashrailError
+from hub.platform.redact import scrub
+from hub.platform.served import UI_PATH
 from hub.platform.settings import Settings, get_settings
-from hub.web import api, pages
+from hub.web import api, pages, prefect_ui
 from hub.web.auth import CurrentActor, LoginLimiter, NotSignedInError, authorize
+from hub.web.headers import add_security_headers
 from hub.web.render import HERE, back, page, redirect
 from hub.web.sync_jobs import SyncJobs
 
@@ -50,16 +53,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _add_error_handlers(app)
+    add_security_headers(app)
     app.include_router(pages.session.router)
     app.include_router(_docs_routes(app))
     for area in pages.AREAS:
         app.include_router(area.router, include_in_schema=False)
     app.include_router(api.router, prefix="/api")
+    app.include_router(prefect_ui.router)
     return app
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api")
+    return request.url.path.startswith(("/api", f"{UI_PATH}/api"))
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -111,6 +116,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 def _error(request: Request, status: int, message: str, *, flash_back: bool = False) -> Response:
+    message = scrub(message)  # a remote system's answer may echo a secret
     if _is_api(request):
         return JSONResponse({"detail": message}, status_code=status)
     if flash_back and request.method == "POST":

@@ -37,6 +37,9 @@ ENV_HEADER = "X-Cashrail-Environment"
 CSRF_HEADER = "X-CSRF-Token"
 PERMISSION = "x-permission"
 PUBLIC: dict[str, Any] = {PERMISSION: "public"}
+#: routes for Administrators only that a foreign page drives (the Prefect UI): it sends no CSRF
+#: token, so an unsafe request must come from this app's own origin instead
+ADMIN_SAME_ORIGIN: dict[str, Any] = {PERMISSION: "administrator, same origin"}
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -100,38 +103,47 @@ class Actor:
 
 
 class LoginLimiter:
-    """At most ``limit`` failed sign-ins per (e-mail, address) within ``window`` seconds.
+    """At most ``limit`` failed sign-ins per account and ``address_limit`` per client address
+    within ``window`` seconds: a password spray across many accounts from one address, or at
+    one account from many addresses, is slowed as much as guessing one pair.
 
     Attempts are audit-log entries in the hub store, so every worker and process counts the
-    same failures; a successful sign-in starts the count again.
+    same failures. A successful sign-in starts the account's count again (not the address's: one
+    account of the sprayer's own must not reset it); a refusal is audited as ``login.throttled``.
     """
 
-    FAILED, SUCCEEDED = "login.failed", "login.succeeded"
+    FAILED, SUCCEEDED, THROTTLED = "login.failed", "login.succeeded", "login.throttled"
 
-    def __init__(self, settings: Settings, limit: int = 5, window: float = 60.0,
+    def __init__(self, settings: Settings, limit: int = 5, window: float = 60.0, address_limit: int = 20,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.settings, self.limit, self.window, self.clock = settings, limit, timedelta(seconds=window), clock
+        self.address_limit = address_limit
 
     @staticmethod
     def _key(email: str, address: str) -> tuple[str, str]:
         return email.strip().lower()[:255], address[:64]
 
+    def _wait(self, s: Session, now: datetime, limit: int, since: datetime, *where: Any) -> int:
+        stamps: list[datetime] = list(s.execute(select(col(AuditEntry.at)).where(
+            col(AuditEntry.action) == self.FAILED, col(AuditEntry.at) > since, *where,
+        ).order_by(col(AuditEntry.at).desc()).limit(limit)).scalars())
+        if len(stamps) < limit:
+            return 0
+        return max(1, math.ceil((self.window - (now - stamps[-1])).total_seconds()))
+
     def retry_after(self, email: str, address: str) -> int:
-        """Seconds until another attempt is allowed (0: allowed now)."""
+        """Seconds until another attempt is allowed (0: allowed now); a refusal is audited."""
         who, where = self._key(email, address)
         now = self.clock()
         with session(ENVIRONMENTS[0], get_engine(self.settings)) as s:
             last_success = s.execute(select(func.max(AuditEntry.at)).where(
-                col(AuditEntry.action) == self.SUCCEEDED, col(AuditEntry.actor) == who,
-                col(AuditEntry.entity_id) == where)).scalar()
+                col(AuditEntry.action) == self.SUCCEEDED, col(AuditEntry.actor) == who)).scalar()
             since = max(now - self.window, last_success) if last_success else now - self.window
-            stamps: list[datetime] = list(s.execute(select(col(AuditEntry.at)).where(
-                col(AuditEntry.action) == self.FAILED, col(AuditEntry.actor) == who,
-                col(AuditEntry.entity_id) == where, col(AuditEntry.at) > since,
-            ).order_by(col(AuditEntry.at).desc()).limit(self.limit)).scalars())
-        if len(stamps) < self.limit:
-            return 0
-        return max(1, math.ceil((self.window - (now - stamps[-1])).total_seconds()))
+            wait = max(self._wait(s, now, self.limit, since, col(AuditEntry.actor) == who),
+                       self._wait(s, now, self.address_limit, now - self.window, col(AuditEntry.entity_id) == where))
+            if wait:
+                audit.record(s, self.THROTTLED, "login", where, actor=who, retry_after=wait).at = now
+        return wait
 
     def _note(self, action: str, email: str, address: str) -> None:
         who, where = self._key(email, address)
@@ -143,6 +155,21 @@ class LoginLimiter:
 
     def succeeded(self, email: str, address: str) -> None:
         self._note(self.SUCCEEDED, email, address)
+
+
+def client_address(request: Request, settings: Settings) -> str:
+    """The caller's address: the socket's peer, or — only when that peer is a configured trusted
+    proxy (``CASHRAIL_TRUSTED_PROXIES``) — the nearest address in ``X-Forwarded-For`` that is not
+    one of those proxies (everything further left was written by the caller and proves nothing)."""
+    peer = request.client.host if request.client else "?"
+    trusted = set(settings.trusted_proxies)
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop
+    return peer
 
 
 def new_csrf_token() -> str:
@@ -191,7 +218,9 @@ async def authorize(request: Request) -> Actor | None:
         raise NotSignedInError()
     if actor.environment not in ENVIRONMENTS:
         raise users.UserError(f"{ENV_HEADER} must be one of {', '.join(ENVIRONMENTS)}")
-    if actor.session_token is not None and request.method not in SAFE_METHODS:
+    if permission == ADMIN_SAME_ORIGIN[PERMISSION]:
+        _require_admin_same_origin(request, actor)
+    elif actor.session_token is not None and request.method not in SAFE_METHODS:
         submitted = await _submitted_csrf(request)
         if not (submitted and actor.csrf_token and secrets.compare_digest(submitted, actor.csrf_token)):
             raise CsrfError()
@@ -200,6 +229,17 @@ async def authorize(request: Request) -> Actor | None:
                         environment=actor.environment)
     request.state.actor = actor
     return actor
+
+
+def _require_admin_same_origin(request: Request, actor: Actor) -> None:
+    if not actor.is_admin:
+        raise roles.NotAllowedError(f"only an Administrator may open {request.url.path} (you are {actor.role})")
+    if actor.session_token is None or request.method in SAFE_METHODS:
+        return
+    origin = request.headers.get("origin") or request.headers.get("referer") or ""
+    expected = f"{request.url.scheme}://{request.url.netloc}"
+    if not (origin == expected or origin.startswith(expected + "/")):
+        raise CsrfError()
 
 
 async def current_actor(request: Request, _: Annotated[Actor | None, Depends(authorize)]) -> Actor:

@@ -6,17 +6,18 @@ the CLI does; the rules stay in the services.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from connectors.base import ConnectionReport
 from hub.access import users
-from hub.billing import actions, generation, plans, setup
+from hub.billing import actions, cancellation, generation, plans, setup
 from hub.billing.rules import dashboard, errors
 from hub.collections import collect, collect_settings, dunning, payments
 from hub.collections import dunning_settings as dunning_config
 from hub.collections import notification_settings as notify_settings
 from hub.collections import unpaid as unpaid_list
+from hub.collections.mailer import mail_problem
 from hub.collections.rules import CollectionRuleError
 from hub.platform.flowrun import run_flow
 from hub.platform.models import User
@@ -37,6 +38,7 @@ from hub.web.schemas import (
     NotificationSharedIn,
     NotificationTypeIn,
     PaymentMethodIn,
+    PlanCancelIn,
     PlanEditIn,
     PlanIn,
     ProgramTypeIn,
@@ -49,14 +51,21 @@ from hub.web.schemas import (
 
 def report_view(report: ConnectionReport) -> dict[str, Any]:
     return {"ok": report.ok, "missing_permissions": report.missing_permissions,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in report.checks]}
+            "unverified": [c.name for c in report.unverified],
+            "checks": [{"name": c.name, "ok": c.ok, "unverified": c.unverified, "detail": c.detail}
+                       for c in report.checks]}
 
 
 def test_connection(actor: Actor, name: str) -> ConnectionReport:
     """Test Connection: sign in and probe every read and write the integration needs."""
-    card = actor.call(cards.get, name)
-    with cards.instantiate(card) as connector:
-        return connector.test_connection()
+    return cards.test_connection(actor.call(cards.get, name))
+
+
+def test_and_record(actor: Actor, name: str) -> ConnectionReport:
+    """Test Connection from the card's menu: the outcome is shown on the card (see cards.record_test)."""
+    report = test_connection(actor, name)
+    actor.call(cards.record_test, name, report)
+    return report
 
 
 def activate(actor: Actor, name: str) -> tuple[str, str | None, ConnectionReport]:
@@ -102,7 +111,7 @@ def create_plan(actor: Actor, body: PlanIn) -> int:
     data = body.model_dump()
     notice_days = data.pop("renewal_notice_days")
     request = plans.PlanRequest(**data, renewal_notice=notice_days is not None,
-                                renewal_notice_days=notice_days or 30)
+                                renewal_notice_days=30 if notice_days is None else notice_days)
     plan = actor.call(plans.create_plan, request)
     assert plan.id is not None  # the service flushes what it creates
     return plan.id
@@ -115,6 +124,13 @@ def edit_plan(actor: Actor, plan_id: int, body: PlanEditIn) -> None:
 
 def set_plan_status(actor: Actor, plan_id: int, status: str) -> None:
     actor.call(plans.set_plan_status, plan_id, status)
+
+
+def cancel_plan(actor: Actor, plan_id: int, body: PlanCancelIn) -> dict[str, Any]:
+    """Cancel the plan with its Cancel reason code, then delete its firmed orders from the ERP."""
+    cancelled = actor.call(cancellation.cancel_plan, plan_id, reason_code=body.reason_code, by=actor.email)
+    released = cancellation.release_orders(actor.environment, [plan_id], by=actor.email).as_dict()
+    return {"cancelled_actions": cancelled, **released}
 
 
 def add_line(actor: Actor, plan_id: int, body: LineIn) -> int:
@@ -143,6 +159,12 @@ def cancel_actions(actor: Actor, ids: list[int]) -> int:
     return actor.call(actions.cancel, ids, by=actor.email)
 
 
+def reset_actions(actor: Actor, ids: list[int]) -> list[tuple[int, str]]:
+    if not ids:
+        raise errors.SubscriptionError("choose the actions to reset")
+    return actor.call(actions.reset, ids, by=actor.email)
+
+
 def create_reason_code(actor: Actor, body: ReasonCodeIn) -> None:
     actor.call(setup.create_reason_code, body.code, body.types, default_for=body.default_for,
                description=body.description)
@@ -154,13 +176,7 @@ def create_program_type(actor: Actor, body: ProgramTypeIn) -> None:
 
 def dashboard_filters(start: date | None, end: date | None, currency: str | None, granularity: str) -> dashboard.Filters:
     """The dashboard's filters; by default the last twelve months up to today."""
-    end = end or date.today()
-    start = start or (end.replace(day=1) - timedelta(days=335)).replace(day=1)
-    try:
-        grain = dashboard.Granularity(granularity)
-    except ValueError:
-        raise dashboard.DashboardError("granularity must be month, quarter or year") from None
-    return dashboard.Filters(start, end, (currency or "").strip().upper() or None, grain)
+    return dashboard.filters_for(start, end, granularity, currency, today=date.today())
 
 
 def dashboard_view(actor: Actor, filters: dashboard.Filters) -> tuple[dashboard.Cards, dashboard.Series]:
@@ -177,8 +193,10 @@ def payment_panel(actor: Actor, org_id: int) -> dict[str, Any]:
 
 
 def send_card_form(actor: Actor, org_id: int, contact_id: int) -> dict[str, Any]:
-    """Seed 000's "Go": a card-entry page from the gateway for the chosen contact."""
-    return queries.card_request_view(payments.send_card_form(actor.environment, org_id, contact_id, actor=actor.email))
+    """Seed 000's "Go": a card-entry page from the gateway for the chosen contact; ``mail_problem``
+    says why it will not be e-mailed, when it will not."""
+    view = queries.card_request_view(payments.send_card_form(actor.environment, org_id, contact_id, actor=actor.email))
+    return {**view, "mail_problem": mail_problem()}
 
 
 def check_card_request(actor: Actor, request_id: int) -> dict[str, Any]:

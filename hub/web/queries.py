@@ -76,7 +76,7 @@ def card_view(s: Session, card: Connector) -> dict[str, Any]:
         "name": card.name, "kind": card.kind, "title": cls.title, "environment": card.environment,
         "status": card.status, "last_error": card.last_error, "last_sync": _iso(card.last_sync_at),
         "settings": card.settings, "secrets": dict.fromkeys(cls.secrets_model.model_fields, "********"),
-        "in_hub": in_hub,
+        "in_hub": in_hub, "syncs": bool(cls.streams),
         "last_run": None if last is None else {
             "id": last.id, "status": last.status, "mode": last.mode, "started": _iso(last.started_at),
             "finished": _iso(last.finished_at), "counts": last.counts, "error": last.error},
@@ -121,7 +121,7 @@ def customers(s: Session, *, connector: str | None = None, q: str | None = None,
     if connector:
         query = query.where(col(Connector.name) == connector)
     if q:
-        query = query.where(func.lower(Organisation.name).contains(q.lower()))
+        query = query.where(func.lower(Organisation.name).contains(q.lower(), autoescape=True))
     rows = list(s.execute(query.order_by(col(Organisation.name), col(Organisation.id)).limit(limit)))
     partners = _link_partners(s, [o.id for o, _ in rows if o.id is not None])
     cards = {c.id: c.name for c in s.execute(select(Connector)).scalars()}
@@ -246,7 +246,8 @@ def invoice_rows(s: Session, f: InvoiceFilter | None = None, *, organisation: Or
                             col(Invoice.organisation_external_id) == organisation.external_id)
     if f.q:
         needle = f.q.lower()
-        query = query.where(or_(func.lower(Invoice.number).contains(needle), func.lower(Organisation.name).contains(needle)))
+        query = query.where(or_(func.lower(Invoice.number).contains(needle, autoescape=True),
+                                   func.lower(Organisation.name).contains(needle, autoescape=True)))
     query = _where_given(query, (col(Connector.name), operator.eq, f.connector),
                          (col(Invoice.status), operator.eq, f.status),
                          (col(Invoice.invoice_date), operator.ge, f.start),
@@ -370,8 +371,8 @@ def dashboard_facts(s: Session) -> tuple[list[dashboard.PlanFact], list[dashboar
         currencies.setdefault(plan_id, set()).add(currency)
     plans_ = [dashboard.PlanFact(
         customer=p.organisation_id, status=p.status, start=p.global_start, end=p.global_end,
-        # a plan's cancellation is its last change
-        cancelled_on=p.updated_at.date() if p.status == "Cancelled" else None,
+        # when it was cancelled (before that was kept: its last change)
+        cancelled_on=(p.cancelled_at or p.updated_at).date() if p.status == "Cancelled" else None,
         currencies=frozenset(currencies.get(p.id, set())))
         for p in s.execute(select(SubscriptionPlan)).scalars()]
     actions = [dashboard.ActionFact(

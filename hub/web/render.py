@@ -22,7 +22,7 @@ templates.env.globals["environments"] = ENVIRONMENTS
 
 NAV = (("/", "Dashboard"), ("/connectors", "Connectors"), ("/customers", "Customers"), ("/plans", "Plans"),
        ("/actions", "Actions"), ("/invoices", "Invoices"), ("/invoices/unpaid", "Unpaid"),
-       ("/notifications", "Notifications"), ("/billing", "Billing setup"))
+       ("/notifications", "Notifications"), ("/quarantine", "Quarantine"), ("/billing", "Billing setup"))
 
 
 def _amount(value: Any) -> str:
@@ -31,7 +31,15 @@ def _amount(value: Any) -> str:
     return f"{Decimal(str(value)):,.2f}"
 
 
+def path_segment(value: Any) -> str:
+    """``value`` as one URL path segment: ``/ ? # %`` and the rest percent-encoded, and a name that
+    is ``.`` or ``..`` too (a browser would resolve it and the link would point elsewhere)."""
+    segment = quote(str(value), safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
+
+
 templates.env.filters["amount"] = _amount
+templates.env.filters["seg"] = path_segment
 
 
 def local_path(url: str | None, default: str = "/") -> str:

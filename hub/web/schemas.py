@@ -44,6 +44,22 @@ class ReasonCodeIn(BaseModel):
     description: Opt[str] = None
 
 
+class ReasonCodeEditIn(BaseModel):
+    """What to change on a reason code; a field left out stays as it is."""
+
+    types: Opt[list[str]] = None
+    default_for: Opt[list[str]] = None
+    description: Opt[str] = None
+
+
+class ProgramTypeEditIn(BaseModel):
+    """What to change on a program type; a field left out stays as it is."""
+
+    name: Opt[str] = Field(default=None, min_length=1, max_length=100)
+    period_type: Opt[str] = None
+    subscription_type: Opt[str] = None
+
+
 class ProgramTypeIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     period_type: str = "Rolling"
@@ -79,6 +95,10 @@ class PlanEditIn(PlanBase):
     global_start: date
     renewal_notice: bool = False
     renewal_notice_days: int = 30
+
+
+class PlanCancelIn(BaseModel):
+    reason_code: Opt[str] = Field(default=None, description="a reason code of the Cancel type (default: the type's default)")
 
 
 class LineIn(BaseModel):

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Request
 
+from hub.platform.redact import scrub
 from hub.platform.types import utcnow
 from hub.sync import cards, holder
 from hub.web import queries
@@ -61,7 +62,7 @@ class SyncJobs:
         try:  # through the card's deployment under `cashrail serve`, else in this process
             summary = now.sync(name, environment, full=full)
         except Exception as exc:  # shown on the card; the run's record keeps the details
-            job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
+            job.state, job.error = "failed", scrub(f"{type(exc).__name__}: {exc}")
             return
         job.streams, job.state = summary["streams"], "completed"
 

@@ -163,7 +163,7 @@ def test_renewal_notice_decides_what_happens_at_the_plan_end(
 ) -> None:
     from tests import factories
 
-    card = factories.bms_card("erp")  # any connector: renewals never reach the ERP
+    card = factories.erp_card("erp")  # renewals never reach the ERP
     from hub.sync.store import PageScope, apply_page
     from mappings.base import MappedRecord
 
@@ -188,13 +188,14 @@ def test_renewal_notice_decides_what_happens_at_the_plan_end(
             actions.cancel(s, [notice_action.id], by="finance@acme.test")
         s.add(notice_action)
     with session("sandbox") as s:
-        generation.run_generator(s, date(2024, 12, 31))
+        generation.run_generator(s, date(2024, 12, 31))  # the last day: still the customer's to decide
+        assert plans.get_plan(s, plan.id).status == "Published"
+        created, _ = generation.run_generator(s, date(2025, 1, 1))
         plan = plans.get_plan(s, plan.id)
         assert plan.status == expected_status
         assert (plan.global_end == date(2025, 12, 31)) is renewed
         if renewed:
             assert plan.reason_code == "RENEW"
-            created, _ = generation.run_generator(s, date(2025, 1, 1))
             assert [a.action_date for a in created] == [date(2025, 1, 1)]  # billing goes on
 
 
@@ -247,7 +248,7 @@ def _plan_on_plain_customer(environment: str = "sandbox", cycles: int = 12) -> i
     from mappings.base import MappedRecord
     from tests import factories
 
-    card = factories.bms_card("erp", environment)
+    card = factories.erp_card("erp", environment)
     with session(environment) as s:
         apply_page(s, PageScope(environment, card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
             external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)

@@ -22,7 +22,7 @@ def test_users_commands_manage_accounts_and_keep_an_administrator(data_dir, monk
     code, _, err = run(monkeypatch, capsys, "users", "set-role", "ann@example.com", "User")
     assert code == 1 and "last active Administrator" in err
     code, _, err = run(monkeypatch, capsys, "users", "add", "eve@example.com", "--password-stdin", stdin="short\n")
-    assert code == 1 and "at least 10 characters" in err
+    assert code == 1 and "at least 12 characters" in err
     code, out, _ = run(monkeypatch, capsys, "users", "token", "bob@example.com", "--name", "nightly")
     token = out.strip()
     assert code == 0 and token.startswith("crl_")

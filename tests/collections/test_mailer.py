@@ -299,3 +299,13 @@ def test_compose_refuses_what_would_make_a_bad_message(kwargs, message):
         compose(
             SmtpSettings(host="smtp.example", from_address="billing@acme-msp.example"), **values
         )
+
+
+def test_a_message_that_cannot_be_composed_is_a_permanent_failure(smtp_server):
+    from hub.collections.mailer import MailComposeError
+
+    for bad in ({"to_address": "not an address"}, {"key": " "}, {"sent_at": datetime(2026, 1, 1)}):
+        args = {"key": "k-1", "to_address": "anna@contoso.example", "subject": "s", "body": "b", **bad}
+        with pytest.raises(MailComposeError) as refused:
+            compose(plain(smtp_server), **args)
+        assert refused.value.permanent  # the outbox marks it failed instead of retrying it

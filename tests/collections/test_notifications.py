@@ -22,7 +22,7 @@ from hub.platform import runlock
 from hub.platform.db import get_engine, session
 from hub.platform.models import NotificationDelivery, NotificationMessage
 from tests.collections.conftest import LoopbackSmtp, smtp_server  # noqa: F401  (fixture)
-from tests.collections.notify_builders import SMTP_FROM, bms_card, contact, erp_card, link, organisation
+from tests.collections.notify_builders import SMTP_FROM, bms_card, contact, erp_card, invoice, link, organisation
 
 
 def smtp(server: LoopbackSmtp) -> SmtpSettings:
@@ -358,3 +358,37 @@ def test_an_email_sent_as_the_database_cuts_the_connection_is_recorded_not_sent_
     with session("sandbox") as s:
         row = s.execute(select(NotificationDelivery).where(NotificationDelivery.channel == "email")).scalar_one()
         assert (row.status, row.attempts) == ("sent", 1)
+
+
+def test_the_notification_list_names_the_customer_and_the_invoice_not_their_ids(hub_db) -> None:
+    with session("sandbox") as s:
+        org = organisation(s, bms_card(s), "1", "Berg GmbH")
+        bill = invoice(s, org, "INV-4711", "120.00", date(2024, 3, 1))
+        enqueue(s, overdue(1, "inv-4711"), organisation_id=org.id, invoice_id=bill.id)
+        enqueue(s, overdue(1, "no-invoice"), organisation_id=org.id)
+    with session("sandbox") as s:
+        listed = {row["key"]: row for row in notifications.list_notifications(s)}
+    assert listed["inv-4711"]["customer"] == "Berg GmbH" and listed["inv-4711"]["invoice_number"] == "INV-4711"
+    assert listed["no-invoice"]["customer"] == "Berg GmbH" and listed["no-invoice"]["invoice_number"] is None
+
+
+def test_crlf_in_synced_names_and_numbers_never_reaches_the_mail_headers(hub_db, smtp_server) -> None:
+    """Issue 22: a line break in synced text could add a header (a Bcc) or start the body; the
+    message arrives with each header on one line, for its one recipient."""
+    injected = "\r\nBcc: spy@evil.example\r\n\r\nPay to IBAN XX00 instead"
+    with session("sandbox") as s:
+        email_only(s)
+        org = organisation(s, bms_card(s), "1", "Smith Ltd" + injected)
+        contact(s, org, "ann@smith.example.com", language="en", first="Ann\nX-Evil: 1", last="Smith")
+        notice = overdue(3, "crlf", "Smith Ltd" + injected)
+        enqueue(s, Notification(**{**notice.__dict__, "invoice_number": "INV-7" + injected}), organisation_id=org.id)
+
+    report = notifications.deliver("sandbox", smtp=smtp(smtp_server))
+
+    assert len(report.delivered) == 1 and not report.failed, report.as_dict()
+    (got,) = smtp_server.received
+    assert got.rcpt_tos == ["ann@smith.example.com"]
+    message = got.message
+    assert message["Bcc"] is None and message["X-Evil"] is None
+    assert message["Subject"] == "Final notice: invoice INV-7 Bcc: spy@evil.example Pay to IBAN XX00 instead is 61 days overdue"
+    assert "\n" not in str(message["To"]) and message["To"].addresses[0].addr_spec == "ann@smith.example.com"

@@ -4,13 +4,14 @@ from connectors.base import ROLES
 from connectors.registry import KINDS, UnknownKindError, connector_class, kinds_with_role, role_of
 
 
-@pytest.mark.parametrize(("kind", "role"), [("bms", "psa"), ("business_central", "erp"), ("bluesnap", "gateway")])
+@pytest.mark.parametrize(("kind", "role"), [("bms", "psa"), ("business_central", "erp"), ("bluesnap", "gateway"),
+                                           ("connectwise", "psa")])
 def test_role_of_names_what_each_connector_is_to_the_hub(kind, role):
     assert role_of(kind) == role
     assert connector_class(kind).role == role
 
 
-@pytest.mark.parametrize(("role", "kinds"), [("psa", ("bms",)), ("erp", ("business_central",)),
+@pytest.mark.parametrize(("role", "kinds"), [("psa", ("bms", "connectwise")), ("erp", ("business_central",)),
                                              ("gateway", ("bluesnap",))])
 def test_kinds_with_role_lists_the_kinds_of_a_role(role, kinds):
     assert kinds_with_role(role) == kinds
@@ -18,7 +19,7 @@ def test_kinds_with_role_lists_the_kinds_of_a_role(role, kinds):
 
 def test_kinds_with_role_keeps_registry_order(monkeypatch):
     monkeypatch.setitem(KINDS, "another_psa", KINDS["bms"])
-    assert kinds_with_role("psa") == ("bms", "another_psa")
+    assert kinds_with_role("psa") == ("bms", "connectwise", "another_psa")
 
 
 def test_every_kind_has_one_of_the_roles():

@@ -13,7 +13,7 @@ from connectors.sandbox.business_central import SandboxServer, ssl_context_from
 from hub.billing import generation, posting
 from hub.billing.rules.domain import ActionStatus
 from hub.platform.db import session
-from hub.platform.models import SubscriptionAction
+from hub.platform.models import Organisation, SubscriptionAction
 from hub.platform.settings import get_settings
 from tests.erp_helpers import documents_per_key, erp_with_plan
 from tests.faults.harness import Ctx, cashrail, drop_hub_connections, kill_mid_run, put, repeatedly, wait_for
@@ -165,3 +165,76 @@ def erp_run_losing_its_database_connections(ctx: Ctx) -> None:
     if proc.returncode != 0:  # the run failed visibly (its flow run and exit status say why)
         assert "error" in (out + err).lower()
     _finish(server, operation)
+
+
+def _second_plan(server: SandboxServer, plan_id: int, name: str) -> tuple[int, str]:
+    """A one-cycle copy of the plan on another ERP item: (its id, the item's number)."""
+    from decimal import Decimal
+
+    from hub.billing import plans
+    from hub.platform.models import PlanLine, Product, SubscriptionPlan
+
+    with session("sandbox") as s:
+        plan = s.get(SubscriptionPlan, plan_id)
+        used = s.execute(select(PlanLine.product)).scalars().all()
+        item = s.execute(select(Product.number).where(Product.is_blocked.is_(False), Product.number.not_in(used))
+                         .order_by(Product.id)).scalars().first()
+        copy = plans.create_plan(s, plans.PlanRequest(
+            name=name, connector="erp", customer=s.execute(select(Organisation.external_id).where(
+                Organisation.id == plan.organisation_id)).scalar_one(),
+            program_type="Managed services", global_start=plan.global_start, fixed_cycles=1))
+        plans.add_line(s, copy.id, product=item, quantity=Decimal(2), sales_price=Decimal("10.50"), currency="USD")
+        plans.set_plan_status(s, copy.id, "Published")
+        return int(copy.id), str(item)
+
+
+def _move_to_the_psa_card(plan_id: int) -> None:
+    """What a plan made before cards were checked looks like: its connector is a PSA card."""
+    from hub.platform.models import Connector, SubscriptionPlan
+    from tests import factories
+
+    factories.bms_card("psa")
+    with session("sandbox") as s:
+        s.get(SubscriptionPlan, plan_id).connector_id = s.execute(
+            select(Connector.id).where(Connector.name == "psa")).scalar_one()
+
+
+def _block_item(server: SandboxServer, number: str) -> None:
+    with server.state.lock:
+        next(i for i in server.state.company.sets["items"].values() if i["number"] == number)["blocked"] = True
+
+
+@scenario("firm", "poisoned-action")
+@scenario("post", "poisoned-action")
+def erp_run_with_poisoned_actions_among_good_ones(ctx: Ctx) -> None:
+    """A plan on a PSA card and an item the ERP refuses (400) among good actions: the good ones are
+    done, each poisoned one is Failed with its reason, and the next run is unaffected."""
+    operation = ctx.request.node.callspec.params["operation"]
+    server: SandboxServer = ctx.fixture("erp")
+    good_plan = erp_with_plan(server, fixed_cycles=CYCLES)
+    wrong_card, _ = _second_plan(server, good_plan, "Moved to the PSA")
+    refused, item = _second_plan(server, good_plan, "Blocked item")
+    with session("sandbox") as s:
+        generation.run_generator(s, date(2024, 12, 31))
+    if operation == "post":
+        assert not posting.firm("sandbox").failed
+    _move_to_the_psa_card(wrong_card)
+    _block_item(server, item)
+    report = OPS[operation]("sandbox")
+    by_plan = {a.plan_id: a for a in _actions() if a.plan_id != good_plan}
+    failed = {f["action"]: f["error"] for f in report.failed}
+    assert set(failed) == {by_plan[wrong_card].id, by_plan[refused].id}
+    assert "must be an ERP card" in failed[by_plan[wrong_card].id]
+    assert "400" in failed[by_plan[refused].id] and item in failed[by_plan[refused].id]
+    for action in by_plan.values():
+        assert (action.status, action.error) == ("Failed", failed[action.id])
+    good = [a for a in _actions() if a.plan_id == good_plan]
+    assert len(report.done) == len(good) == CYCLES and all(a.status == DONE[operation] for a in good)
+    again = OPS[operation]("sandbox")
+    assert again.done == [] and again.failed == []
+    orders, invoices = documents_per_key(server, "salesOrders"), documents_per_key(server, "salesInvoices")
+    expected = (1, 0) if operation == "firm" else (0, 1)
+    assert {a.key: (orders[a.key], invoices[a.key]) for a in good} == {a.key: expected for a in good}
+    poisoned = (0, 0) if operation == "firm" else (1, 0)  # nothing made; or the firmed order, not invoiced
+    assert {a.key: (orders[a.key], invoices[a.key]) for a in by_plan.values()} == {
+        a.key: poisoned for a in by_plan.values()}

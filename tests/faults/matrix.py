@@ -14,7 +14,7 @@ Scenario = Callable[[Any], None]
 
 OPERATIONS = ["sync", "firm", "post", "charge", "journal", "notify"]
 FAULTS = ["429", "5xx", "timeout-after-apply", "connection-reset", "token-expiry", "malformed-records",
-          "page-shift", "sigkill", "db-connection-loss"]
+          "page-shift", "sigkill", "db-connection-loss", "poisoned-action"]
 
 SCENARIOS: dict[tuple[str, str], Scenario] = {}
 

@@ -22,8 +22,8 @@ CLEAR = {"rate_429": 0, "rate_5xx": 0, "rate_drop": 0, "latency_ms": 0}
 STAT = {"429": "429", "5xx": "5xx", "connection-reset": "drop"}
 
 
-def _card(server: SandboxServer) -> int:
-    card = factories.bms_card(url=server.url, rate_limit_per_hour=0, page_size=20, reconcile_hours=0)
+def _card(server: SandboxServer, **settings: object) -> int:
+    card = factories.bms_card(url=server.url, rate_limit_per_hour=0, page_size=20, reconcile_hours=0, **settings)
     with session("sandbox") as s:
         cards.set_status(s, "psa", "active")
     return card.id  # type: ignore[return-value]
@@ -69,7 +69,7 @@ def sync_while_tokens_expire(ctx: Ctx) -> None:
 @scenario("sync", "malformed-records")
 def sync_with_malformed_records(ctx: Ctx) -> None:
     with SandboxServer(records=100, seed=3, malformed=3) as server:
-        card_id = _card(server)
+        card_id = _card(server, quarantine_threshold_percent=50)  # 3 of 10 accounts: over the default 5 %
         counts = sync_connector(connector="psa", environment="sandbox")["streams"]
         with session("sandbox") as s:
             quarantined = list(s.exec(select(QuarantinedRecord).where(QuarantinedRecord.connector_id == card_id)))

@@ -74,7 +74,8 @@ def test_changes_and_deletes_in_the_source_reach_the_hub(hub_db, prefect_backend
 
 def test_malformed_records_are_quarantined_and_the_sync_goes_on(hub_db, prefect_backend) -> None:
     with SandboxServer(records=100, seed=3, malformed=3) as server:
-        card = _active_card(server)
+        # 3 of 10 accounts: above the default 5 % schema contract, so the card allows more
+        card = _active_card(server, quarantine_threshold_percent=50)
         result = sync_connector(connector="psa", environment="sandbox")["streams"]
         served = httpx.get(f"{server.url}/_admin/counts").json()
     # 3 broken accounts (no name, bad date, no id); of the broken contacts, one only lacks
@@ -128,3 +129,27 @@ def test_run_publishes_a_counts_artifact(hub_db, prefect_backend, sandbox) -> No
     data = json.loads(data) if isinstance(data, str) else data
     assert {row["stream"] for row in data} == {"organisations", "contacts", "contracts", "tickets", "invoices"}
     assert all(row["inserted"] > 0 for row in data)
+
+
+def test_a_renamed_field_that_fails_every_record_of_a_stream_fails_the_run_loudly(hub_db, prefect_backend) -> None:
+    # A vendor release renames AccountName: every account fails mapping. The run must not end
+    # "completed" with the stream silently 100 % quarantined.
+    with SandboxServer(records=40, seed=3) as server:
+        with server.state.lock:
+            for rid, rec in list(server.state.accounts.records.items()):
+                renamed = dict(rec)
+                renamed["Name"] = renamed.pop("AccountName")
+                server.state.accounts.put(rid, renamed)
+        card = _active_card(server)
+        with pytest.raises(SyncError, match="schema drift in organisations") as failed:
+            sync_connector(connector="psa", environment="sandbox")
+    assert "AccountName" in str(failed.value) and "every record of a page" in str(failed.value)
+    with session("sandbox") as s:
+        run = s.exec(select(SyncRun).where(SyncRun.connector_id == card.id)).one()
+        quarantined = s.exec(select(QuarantinedRecord).where(QuarantinedRecord.connector_id == card.id)).all()
+        stored = cards.get(s, "psa")
+    assert run.status == "failed" and "schema drift in organisations" in (run.error or "")
+    assert "schema drift in organisations" in (stored.last_error or "")  # on the card, as the web shows it
+    assert quarantined and {q.field for q in quarantined} == {"AccountName"}
+    assert "contracts" in run.counts  # the other streams still synced
+

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hub.sync.runner import READ_AHEAD, read_ahead
+from hub.sync.read_ahead import READ_AHEAD, read_ahead
 
 
 class Page:

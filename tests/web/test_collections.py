@@ -207,3 +207,22 @@ def test_the_page_of_an_organisation_deleted_in_its_source_still_shows_and_refus
     refused = post_form(admin, f"/customers/{org}/card-form", {"contact_id": contact}, page=f"/customers/{org}")
     assert refused.status_code == 303  # type: ignore[attr-defined]
     assert f"no organisation {org} in sandbox" in admin.get(f"/customers/{org}").text
+
+
+@pytest.mark.parametrize("smtp_host", [None, "127.0.0.1"])
+def test_sending_the_card_form_says_plainly_whether_it_is_emailed(
+        web: Web, world: World, monkeypatch: pytest.MonkeyPatch, smtp_host: str | None) -> None:
+    if smtp_host:
+        monkeypatch.setenv("CASHRAIL_SMTP_HOST", smtp_host)
+        monkeypatch.setenv("CASHRAIL_SMTP_FROM_ADDRESS", "billing@example.com")
+    else:
+        monkeypatch.delenv("CASHRAIL_SMTP_HOST", raising=False)
+    org, contact = customer(world, "1", "Mail Ltd")
+    admin = web.signed_in()
+    post_form(admin, f"/customers/{org}/card-form", {"contact_id": contact}, page=f"/customers/{org}")
+    page = admin.get(f"/customers/{org}").text
+    if smtp_host:
+        assert "is e-mailed this link" in page and "NOT e-mailed" not in page
+    else:
+        assert "Card form created but NOT e-mailed: no mail server is configured" in page
+        assert "is e-mailed this link" not in page

@@ -37,6 +37,8 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/api/connectors/{name}/test"): "Connectors: Update",
     ("POST", "/api/connectors/{name}/activate"): "Connectors: Activate",
     ("POST", "/api/connectors/{name}/deactivate"): "Connectors: Deactivate",
+    ("POST", "/quarantine/retry"): "Connectors: Update",
+    ("POST", "/api/quarantine/retry"): "Connectors: Update",
     ("GET", "/users"): "Users",
     ("POST", "/users"): "Users: Create",
     ("POST", "/users/{email}/role"): "Users: Update Roles",
@@ -51,6 +53,10 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/api/reason-codes"): "Reason Code: Create",
     ("POST", "/billing/program-types"): "Program Types: Create",
     ("POST", "/api/program-types"): "Program Types: Create",
+    ("PATCH", "/api/reason-codes/{code}"): "Reason Code: Update",
+    ("DELETE", "/api/reason-codes/{code}"): "Reason Code: Delete",
+    ("PATCH", "/api/program-types/{name}"): "Program Types: Update",
+    ("DELETE", "/api/program-types/{name}"): "Program Types: Delete",
     ("GET", "/audit"): "Audit Log: View",
     ("GET", "/api/audit"): "Audit Log: View",
     ("GET", "/notifications/settings"): "Notification Settings: Update",
@@ -83,7 +89,7 @@ EVERY_USER = {
     ("POST", "/api/plans/{plan_id}/publish"), ("POST", "/api/plans/{plan_id}/cancel"),
     ("POST", "/api/plans/{plan_id}/lines"), ("POST", "/api/lines/{line_id}/credit"),
     ("GET", "/api/actions"), ("PATCH", "/api/actions/{action_id}"), ("POST", "/api/actions/firm"),
-    ("POST", "/api/actions/post"), ("POST", "/api/actions/cancel"), ("GET", "/api/dashboard"),
+    ("POST", "/api/actions/post"), ("POST", "/api/actions/cancel"), ("GET", "/api/dashboard"), ("GET", "/api/reports/churn"),
     ("GET", "/api/tokens"), ("POST", "/api/tokens"), ("DELETE", "/api/tokens/{token_id}"),
     # collections: customers' payment methods and bulk Pay are day-to-day work; settings are only read
     ("POST", "/customers/{org_id}/card-form"), ("POST", "/card-requests/{request_id}/check"),
@@ -96,6 +102,8 @@ EVERY_USER = {
     ("GET", "/api/customers/{org_id}/status"), ("GET", "/api/invoices/unpaid"), ("POST", "/api/invoices/pay"),
     ("GET", "/api/notifications"), ("GET", "/api/notifications/settings"), ("GET", "/api/settings/collections"),
     ("GET", "/api/settings/dunning"),
+    # quarantined records are read by everyone; retrying them changes the store like a sync
+    ("GET", "/quarantine"), ("GET", "/api/quarantine"), ("GET", "/api/quarantine/{record_id}"),
 }
 
 

@@ -152,6 +152,10 @@ def register_admin(app: FastAPI, state: SandboxState) -> None:
             set_fault_knobs(f, body, rates=("rate_429", "rate_5xx", "rate_drop", "rate_drop_after_write"),
                             seconds=("latency_ms",),
                             counts=("retry_after",))
+            if "echo_credentials" in body:
+                if not isinstance(body["echo_credentials"], bool):
+                    raise TypeError("echo_credentials must be true or false")
+                f.echo_credentials = body["echo_credentials"]
         except (TypeError, ValueError) as e:
             raise ApiError(400, "ValidationError", str(e)) from None
         return f.as_dict()

@@ -20,7 +20,9 @@ def register(app: FastAPI, state: SandboxState) -> None:
         if (form.get("tenant", "").strip().lower() != state.company.lower()
                 or form.get("username", "").strip().lower() != state.username.lower()
                 or form.get("password", "") != state.password):
-            raise ApiError(401, "InvalidCredentials", "Invalid tenant, user name or password")
+            echo = (f" (tenant {form.get('tenant', '')!r}, user {form.get('username', '')!r}, "
+                    f"password {form.get('password', '')!r})") if state.faults.echo_credentials else ""
+            raise ApiError(401, "InvalidCredentials", f"Invalid tenant, user name or password{echo}")
         if "Admin: Has API Access" not in state.permissions:
             raise ApiError(403, "ApiAccessDenied", "User does not have API access")
         return ok(state.issue_tokens())

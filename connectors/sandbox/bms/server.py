@@ -20,11 +20,12 @@ class SandboxServer(LoopbackServer):
 
     def __init__(self, records: int = 100, seed: int = 1, port: int = 0, time_zone: str = "UTC",
                  token_ttl: float = 3600, latency_ms: float = 0, malformed: int = 0, company: str = "Acme MSP",
-                 username: str = "api.cashrail", password: str = "sandbox-pass", host: str = "127.0.0.1") -> None:
+                 username: str = "api.cashrail", password: str = "sandbox-pass", host: str = "127.0.0.1",
+                 key_order: bool = False) -> None:
         super().__init__(host, port)
         self.state = SandboxState(records=records, seed=seed, time_zone=time_zone, token_ttl=token_ttl,
                                   latency_ms=latency_ms, malformed=malformed, company=company, username=username,
-                                  password=password)
+                                  password=password, key_order=key_order)
         self.app = create_app(self.state)
 
     @property

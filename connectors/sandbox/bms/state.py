@@ -39,6 +39,9 @@ class Stream:
         self.index: dict[Any, list[tuple[str, int]]] = {}
         self.latest = ""  # newest well-formed stamp ever stored in this stream
         self.next_id = 1
+        #: serve filtered reads by Id (a key order), not by the modified time: Kaseya documents
+        #: no order, so the hub must be right under either (``SandboxState(key_order=True)``)
+        self.key_order = False
 
     def __len__(self) -> int:
         return len(self.records)
@@ -107,6 +110,8 @@ class Stream:
         else:
             keys = self.keys
         start = bisect.bisect_left(keys, (since, 0)) if since is not None else 0
+        if self.key_order and self.sort_field is not None:  # the same matches, by Id
+            keys, start = sorted(keys[start:], key=lambda k: k[1]), 0
         if predicate is None:
             page = keys[start + offset:start + offset + limit]
             return len(keys) - start, [self.records[k[1]] for k in page]
@@ -134,13 +139,17 @@ class Faults:
     rate_drop: float = 0.0
     #: writes (POST/PATCH/DELETE, not searches) applied, then the connection dropped unanswered
     rate_drop_after_write: float = 0.0
+    #: a refused sign-in echoes what was sent, password included, as some gateways and proxies
+    #: in front of a PSA do: the hub must not store or show that text as it came
+    echo_credentials: bool = False
     seed: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"latency_ms": self.latency_ms, "rate_429": self.rate_429, "retry_after": self.retry_after,
                 "rate_5xx": self.rate_5xx, "rate_drop": self.rate_drop,
-                "rate_drop_after_write": self.rate_drop_after_write, "seed": self.seed}
+                "rate_drop_after_write": self.rate_drop_after_write,
+                "echo_credentials": self.echo_credentials, "seed": self.seed}
 
 
 @dataclass
@@ -160,7 +169,7 @@ class SandboxState:
     def __init__(self, records: int = 100, seed: int = 1, time_zone: str = "UTC", token_ttl: float = 3600,
                  latency_ms: float = 0.0, malformed: int = 0, company: str = "Acme MSP",
                  username: str = "api.cashrail", password: str = "sandbox-pass",
-                 refresh_ttl: float | None = None) -> None:
+                 refresh_ttl: float | None = None, key_order: bool = False) -> None:
         if records < 1:
             raise ValueError("records must be >= 1")
         self.records_n = records
@@ -187,6 +196,8 @@ class SandboxState:
         self.tickets = Stream("tickets", "LastActivityUpdate", "AccountId", ("LastActivityUpdate", "ModifiedOn"))
         self.invoices = Stream("invoices", None, stamp_fields=("ModifiedOn",))
         self.streams: dict[str, Stream] = {s: getattr(self, s) for s in STREAMS}
+        for stream in self.streams.values():
+            stream.key_order = key_order
         self.next_location_id = 1
         self.next_line_id = 1
         gc_was_enabled = gc.isenabled()

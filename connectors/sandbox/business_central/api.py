@@ -8,7 +8,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .data import ENTITY_SETS, LINE_SETS, PAYMENT_SETS, TABLE_FOR, Record
+from .data import ENTITY_SETS, LINE_SETS, PAYMENT_SETS, TABLE_FOR, Record, currency_records
 from .documents import DocumentsApi
 from .odata import ODataError
 from .payments import PaymentsApi
@@ -83,6 +83,10 @@ class BcApi(DocumentsApi, PostingApi, PaymentsApi):
         set_name, key = segs[1]
         if set_name in PAYMENT_SETS:
             return self.payments_call(ctx, company, method, segs, query, headers, body)
+        if set_name == "currencies":  # the Currency table: read-only, any app with D365 BASIC may read it
+            if method != "GET" or key is not None or len(segs) > 2:
+                raise BcError(405, "BadRequest_MethodNotAllowed", f"'{method}' is not supported on 'currencies'.")
+            return self.list_view(ctx, None, currency_records(), f"{cpath}/currencies", query, headers, "currencies")
         if set_name not in ENTITY_SETS:
             raise BcError(404, "BadRequest_NotFound", f"Resource not found for the segment '{set_name}'.")
         action = next((s[0] for s in segs[2:] if s[0].startswith("Microsoft.NAV.")), None)

@@ -46,6 +46,20 @@ PAYMENT_FIELDS: dict[str, list[str]] = {
                          "appliesToInvoiceId", "appliesToInvoiceNumber", "description", "comment",
                          "lastModifiedDateTime"],
 }
+#: the Currency table, read-only (``currencies``): the codes a sales document may carry
+CURRENCY_CODES: tuple[str, ...] = ("USD", "EUR", "GBP", "CAD", "DKK", "NOK", "SEK", "CHF")
+CURRENCY_FIELDS = ["id", "code", "displayName", "symbol", "amountDecimalPlaces", "amountRoundingPrecision",
+                   "lastModifiedDateTime"]
+
+
+def currency_records() -> list[Record]:
+    """The sandbox's Currency table as API v2.0 ``currencies`` shows it (ids derived from the codes)."""
+    return [{"@odata.etag": make_etag(code, 1), "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"bc-currency:{code}")),
+             "code": code, "displayName": code, "symbol": "", "amountDecimalPlaces": "2:2",
+             "amountRoundingPrecision": Decimal("0.01"), "lastModifiedDateTime": "2019-01-01T00:00:00Z"}
+            for code in CURRENCY_CODES]
+
+
 LINE_SETS: dict[str, str] = {"salesInvoices": "salesInvoiceLines", "salesOrders": "salesOrderLines",
                              "salesCreditMemos": "salesCreditMemoLines"}
 
@@ -155,15 +169,35 @@ def public(rec: Record) -> Record:
 
 # --- documents ----------------------------------------------------------------
 
+_PERCENT = Decimal("0.00001")  # BC's Line Discount % is Decimal(0:5)
+_UNIT_PRICE = Decimal("0.00001")  # BC's Unit-Amount Rounding Precision (LCY and the sandbox's currencies)
+
+
+def line_discount(gross: Decimal, pct: Decimal | None, amount: Decimal | None) -> tuple[Decimal, Decimal]:
+    """A line's ``(discountPercent, discountAmount)`` as BC's Sales Line validates them.
+
+    The two fields drive each other: a ``discountAmount`` sets the amount and recomputes the percent
+    (rounded to 5 decimals); a ``discountPercent`` recomputes the amount (``gross x % / 100`` rounded
+    to the cent). The API page validates ``discountAmount`` before ``discountPercent``, so when a body
+    gives both the percent wins and the amount given is lost.
+    """
+    if pct is not None or amount is None:
+        pct = pct or Decimal(0)
+        return pct, money(gross * pct / 100)
+    if amount > gross:
+        raise ValueError(f"The discount amount {amount} is larger than the line amount {gross}.")
+    percent = (amount * 100 / gross).quantize(_PERCENT, rounding=ROUND_HALF_UP) if gross else Decimal(0)
+    return percent, money(amount)
+
+
 def compute_line(line: Record, tax_percent: Decimal) -> None:
-    """Derived line money fields (Decimal, half-up cents)."""
+    """Derived line money fields (Decimal, half-up cents): BC's Line Amount = round(qty x price) - discount."""
     qty, price = dec(line.get("quantity") or 0), dec(line.get("unitPrice") or 0)
-    pct = dec(line.get("discountPercent") or 0)
     gross = money(qty * price)
-    disc = money(gross * pct / 100)
+    disc = dec(line.get("discountAmount") or 0)
     net = gross - disc
     tax = money(net * tax_percent / 100) if line.get("lineType") == "Item" else Decimal("0.00")
-    line.update({"discountAmount": disc, "amountExcludingTax": net, "taxPercent": tax_percent,
+    line.update({"amountExcludingTax": net, "taxPercent": tax_percent,
                  "totalTaxAmount": tax, "amountIncludingTax": net + tax, "netAmount": net,
                  "netTaxAmount": tax, "netAmountIncludingTax": net + tax})
 
@@ -178,14 +212,19 @@ def compute_totals(doc: Record) -> None:
 
 
 def make_line(state: BcState, doc: Record, kind: str, seq: int, item: Record | None, qty: Decimal,
-              price: Decimal, pct: Decimal, description: str | None, lid: str) -> Record:
+              price: Decimal, pct: Decimal | None, description: str | None, lid: str, *,
+              discount_amount: Decimal | None = None, unit: str | None = None) -> Record:
+    """A document line as BC stores it: unit price to 5 decimals, the discount pair resolved as BC does
+    (:func:`line_discount`), the item's base unit unless ``unit`` names another of its units."""
+    price = price.quantize(_UNIT_PRICE, rounding=ROUND_HALF_UP)
+    pct, disc = line_discount(money(qty * price), pct, discount_amount)
     line: Record = {
         "@odata.etag": "", "id": lid, "documentId": doc["id"], "sequence": seq,
         "itemId": item["id"] if item else EMPTY_GUID, "accountId": EMPTY_GUID,
         "lineType": "Item" if item else kind, "lineObjectNumber": item["number"] if item else "",
         "description": description if description is not None else (item["displayName"] if item else ""),
-        "unitOfMeasureCode": item["baseUnitOfMeasureCode"] if item else "",
-        "quantity": qty, "unitPrice": price, "discountAmount": Decimal(0), "discountPercent": pct,
+        "unitOfMeasureCode": unit or (item["baseUnitOfMeasureCode"] if item else ""),
+        "quantity": qty, "unitPrice": price, "discountAmount": disc, "discountPercent": pct,
     }
     if "orderDate" in doc:
         line.update({"shipQuantity": qty, "shippedQuantity": Decimal(0), "invoiceQuantity": qty,

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from .data import (
+    CURRENCY_CODES,
     EMPTY_GUID,
     LINE_SETS,
     Record,
@@ -23,7 +24,7 @@ from .reading import BcApiBase
 from .state import Company
 from .wire import Ctx, Resp, bad
 
-KNOWN_CURRENCIES = {"", "USD", "EUR", "GBP", "CAD", "DKK", "NOK", "SEK", "CHF"}
+KNOWN_CURRENCIES = {"", *CURRENCY_CODES}  # blank: the local currency
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -99,7 +100,7 @@ class DocumentsApi(BcApiBase):
                              "postingDate", "dueDate", "currencyCode", "invoiceId", "invoiceNumber"},
     }
     _LINE_WRITABLE = {"lineType", "lineObjectNumber", "itemId", "description", "quantity", "unitPrice",
-                      "discountPercent", "sequence", "unitOfMeasureCode"}
+                      "discountAmount", "discountPercent", "sequence", "unitOfMeasureCode"}
 
     def _build_line(self, company: Company, doc: Record, raw: Any, seq: int, idx: int, line_set: str) -> Record:
         where = f"{line_set}[{idx}]"
@@ -127,7 +128,7 @@ class DocumentsApi(BcApiBase):
             if item["blocked"]:
                 raise bad(f"{where}.lineObjectNumber: Item {item['number']} is blocked.")
 
-        def num(name: str, default: Decimal, hi: Decimal | None = None) -> Decimal:
+        def num(name: str, default: Decimal | None, hi: Decimal | None = None) -> Decimal | None:
             if name not in raw or raw[name] is None:
                 return default
             try:
@@ -138,9 +139,17 @@ class DocumentsApi(BcApiBase):
                 raise bad(f"{where}.{name}: The value {raw[name]} is out of range.")
             return v
 
-        qty = num("quantity", Decimal(0))
-        price = num("unitPrice", item["unitPrice"] if item else Decimal(0))
-        pct = num("discountPercent", Decimal(0), Decimal(100))
+        qty = num("quantity", Decimal(0)) or Decimal(0)
+        price = num("unitPrice", item["unitPrice"] if item else Decimal(0)) or Decimal(0)
+        pct = num("discountPercent", None, Decimal(100))
+        amount = num("discountAmount", None)
+        unit = raw.get("unitOfMeasureCode")
+        if unit not in (None, ""):
+            units = item.get("_units", [item["baseUnitOfMeasureCode"]]) if item else []
+            if not isinstance(unit, str) or unit.upper() not in units:
+                raise bad(f"{where}.unitOfMeasureCode: The field Unit of Measure Code of table Sales Line contains "
+                          f"a value ({unit}) that cannot be found in the related table (Item Unit of Measure).")
+            unit = unit.upper()
         if "sequence" in raw:
             try:
                 seq = int(raw["sequence"])
@@ -149,7 +158,11 @@ class DocumentsApi(BcApiBase):
         desc = raw.get("description")
         if desc is not None and not isinstance(desc, str):
             raise bad(f"{where}.description: must be a string.")
-        return make_line(self.state, doc, kind, seq, item, qty, price, pct, desc, self.state.new_id())
+        try:
+            return make_line(self.state, doc, kind, seq, item, qty, price, pct, desc, self.state.new_id(),
+                             discount_amount=amount, unit=unit or None)
+        except ValueError as exc:
+            raise bad(f"{where}.discountAmount: {exc}") from None
 
     def build_document(self, company: Company, kind: str, body: Record) -> Record:
         """Validate a deep-insert body and build (not store) a Draft order / invoice."""
@@ -253,7 +266,9 @@ class DocumentsApi(BcApiBase):
                 doc["_lines"].remove(line)
             else:
                 merged = {k: line[k] for k in ("lineType", "lineObjectNumber", "description", "quantity",
-                                               "unitPrice", "discountPercent", "sequence")}
+                                               "unitPrice", "discountPercent", "sequence", "unitOfMeasureCode")}
+                if "discountAmount" in data and "discountPercent" not in data:
+                    merged.pop("discountPercent")  # a new amount recomputes the percent, as in BC
                 merged.update(data)
                 if "lineObjectNumber" in data or "itemId" in data:
                     if "lineObjectNumber" not in data:

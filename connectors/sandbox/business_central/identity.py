@@ -112,7 +112,7 @@ def register_identity(app: FastAPI, state: BcState, origin: Callable[[Request], 
                               "Invalid client secret provided. Ensure the secret being sent in the request is the "
                               f"client secret value, not the client secret ID, for a secret added to app "
                               f"'{client_id}'.", state)
-        allowed = {BC_RESOURCE, origin(request), BC_RESOURCE + "/", origin(request) + "/"}
+        allowed = {BC_RESOURCE, BC_RESOURCE + "/"}  # Business Central's audience, whatever host serves its API
         if v2:
             scopes = form.get("scope", "").split()
             if not scopes or not all(s.endswith("/.default") for s in scopes):

@@ -19,6 +19,11 @@ class PostingApi(BcApiBase):
         if cust is not None and cust["blocked"] in ("All", "Invoice"):
             raise BcError(400, "Application_DialogException",
                           f"You cannot post this type of document when Customer {cust['number']} is blocked.")
+        for li in doc["_lines"]:  # an item blocked since the document was made stops its posting too
+            item = company.sets["items"].get(li["itemId"])
+            if item is not None and item["blocked"]:
+                raise BcError(400, "Application_DialogException",
+                              f"Blocked must be equal to 'No' in Item: No.={item['number']}. Current value is 'Yes'.")
 
     def post_draft(self, company: Company, cust: Record | None, doc: Record, title: str, series: str) -> None:
         """Post a draft document: it takes a posted number from ``series``, is Open, and has a posting date."""

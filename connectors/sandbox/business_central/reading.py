@@ -10,7 +10,17 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .data import EMPTY_GUID, ENTITY_SETS, LINE_SETS, PAYMENT_FIELDS, PERMISSION_FOR, TABLE_FOR, Record, public
+from .data import (
+    CURRENCY_FIELDS,
+    EMPTY_GUID,
+    ENTITY_SETS,
+    LINE_SETS,
+    PAYMENT_FIELDS,
+    PERMISSION_FOR,
+    TABLE_FOR,
+    Record,
+    public,
+)
 from .odata import Filter, ODataError, decode_token, encode_token, parse_filter, parse_list
 from .state import BcState, Company
 from .wire import BcError, Ctx, Resp, bad
@@ -55,6 +65,7 @@ class BcApiBase:
             self.fields[ls] = [k for k in doc["_lines"][0] if k[:1] not in ("_", "@")]
         self.fields["companies"] = list(c0.public("").keys())
         self.fields.update(PAYMENT_FIELDS)
+        self.fields["currencies"] = list(CURRENCY_FIELDS)
         self._cache: dict[tuple[Any, ...], tuple[int, list[tuple[tuple[str, ...], Record]]]] = {}
         self.build_indexes()
 
@@ -115,6 +126,22 @@ class BcApiBase:
             self._cache[ck] = (self.state.version, lst)
         return lst
 
+    def _matches(self, cache_key: tuple[Any, ...] | None, recs: Any, order: list[str], pred: Filter,
+                 indexed: str, text: str) -> list[tuple[tuple[str, ...], Record]]:
+        """The records ``pred`` keeps, in ``order``: found from ``indexed``'s lower bound on its
+        own sorted index (what a real server's index on the field gives), then sorted by key."""
+        ck = (cache_key, tuple(order), text) if cache_key else None
+        if ck and ck in self._cache and self._cache[ck][0] == self.state.version:
+            return self._cache[ck][1]
+        index = self._sorted(cache_key, recs, [indexed])
+        first = bisect.bisect_left(index, pred.lower_bound(indexed), key=lambda x: x[0][0])
+        lst = self._sorted(None, [r for _, r in index[first:] if pred(r)], order)
+        if ck:  # one filter's matches kept per set: the walk in progress
+            for old in [k for k in self._cache if len(k) == 3 and k[:2] == ck[:2]]:
+                del self._cache[old]
+            self._cache[ck] = (self.state.version, lst)
+        return lst
+
     def list_view(self, ctx: Ctx, cache_key: tuple[Any, ...] | None, recs: Any, path: str,
                   query: dict[str, str], headers: dict[str, str], set_name: str,
                   order: list[str] | None = None) -> Resp:
@@ -134,12 +161,9 @@ class BcApiBase:
                     raise ODataError("The sandbox supports ascending $orderby only.")
                 order.append(fname)
         elif order is None:
-            # Documented choice: by (lastModifiedDateTime, id) when filtering on it, else by number
-            # (BC's primary key order), then id.
-            if "lastModifiedDateTime" in used:
-                order = ["lastModifiedDateTime"]
-            else:
-                order = ["number"] if "number" in allowed else ["name"]
+            # As the real API: without $orderby, BC returns its primary key's order (number, then
+            # id), filtered or not; a modified-since filter does not reorder by modified time.
+            order = ["number"] if "number" in allowed else ["name"]
         top = None
         if query.get("$top"):
             try:
@@ -152,6 +176,9 @@ class BcApiBase:
             raise ODataError("$skip is not supported; follow @odata.nextLink.")
         size, applied = _page_size(headers)
         lst = self._sorted(cache_key, recs, order)
+        indexed = next((f for f in used if f != order[0] and pred is not None and pred.lower_bound(f)), None)
+        if indexed is not None and pred is not None:  # the matches, found by the field's index, in key order
+            lst = self._matches(cache_key, recs, order, pred, indexed, query["$filter"])
         start = 0
         if query.get("$skiptoken"):
             cursor = tuple(decode_token(query["$skiptoken"]))

@@ -201,6 +201,8 @@ def generate(state: BcState, g: random.Random) -> None:
             "taxGroupCode": "TAXABLE", "generalProductPostingGroupCode": "RETAIL",
             "inventoryPostingGroupCode": "RESALE" if typ == "Inventory" else "",
             "baseUnitOfMeasureId": EMPTY_GUID, "baseUnitOfMeasureCode": uom,
+            # the Item Unit of Measure table: a service is also sold per user and per month
+            "_units": [uom, "MONTH", "USER"] if typ == "Service" else [uom],
             "lastModifiedDateTime": _seed_ts(g),
         })
     for it in items:

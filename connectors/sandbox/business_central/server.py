@@ -11,7 +11,7 @@ from connectors.sandbox.net import LoopbackServer, SslFiles
 
 from .app import create_app
 from .certs import generate_tls
-from .data import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ENVIRONMENT, DEFAULT_TENANT_ID
+from .data import BC_RESOURCE, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ENVIRONMENT, DEFAULT_TENANT_ID
 from .state import BcState
 
 
@@ -60,8 +60,8 @@ class SandboxServer(LoopbackServer):
 
     @property
     def scope(self) -> str:
-        """The scope to request; ``https://api.businesscentral.dynamics.com/.default`` works too."""
-        return f"{self.url}/.default"
+        """The scope to request: Business Central's, as with Entra ID, not this server's URL."""
+        return f"{BC_RESOURCE}/.default"
 
     @property
     def ca_path(self) -> str:

@@ -199,3 +199,19 @@ def series(plans: list[PlanFact], actions: list[ActionFact], f: Filters) -> Seri
         churn=[churned_customers(plans, b.first, b.last, f.currency) for b in buckets],
         actions={k: [c[k] for c in counts] for k in ("created", "firmed", "posted")},
     )
+
+
+def filters_for(start: date | None, end: date | None, granularity: str, currency: str | None = None, *,
+                today: date) -> Filters:
+    """Filters from what a user typed: by default the twelve months up to ``today``.
+
+    Raises:
+        DashboardError: an unknown granularity, or 'from' after 'to'.
+    """
+    end = end or today
+    start = start or (end.replace(day=1) - timedelta(days=335)).replace(day=1)
+    try:
+        grain = Granularity(granularity)
+    except ValueError:
+        raise DashboardError("granularity must be month, quarter or year") from None
+    return Filters(start, end, (currency or "").strip().upper() or None, grain)

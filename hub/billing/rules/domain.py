@@ -53,6 +53,9 @@ class ActionStatus(StrEnum):
     POSTING = "Posting"
     POSTED = "Posted"
     CANCELLED = "Cancelled"
+    #: the ERP refused it, or its document disagrees with it: set aside, with the reason, until
+    #: an administrator resets it
+    FAILED = "Failed"
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,12 @@ class ContractDefinition:
     renewal_notice: bool = False
     renewal_notice_days: int = 30
     renewal_notice_notification: bool = False
+    #: the first day of the current term (None: the global start); each renewal starts a term
+    term_start: date | None = None
+
+    @property
+    def current_term_start(self) -> date:
+        return self.term_start or self.global_start
 
 
 @dataclass(frozen=True)

@@ -70,16 +70,16 @@ def sort_key(action: ActionDraft) -> tuple[int, bool, int, date, int, str]:
 
 
 def effective_end(contract: ContractDefinition, billing: BillingPeriod) -> date | None:
-    """Return the contract's last day (inclusive), or None when it is open-ended.
+    """Return the current term's last day (inclusive), or None when the contract is open-ended.
 
-    That is the global end, or the last day of ``fixed_cycles`` periods counted from the global
-    start; with both, whichever comes first.
+    That is the global end, or the last day of ``fixed_cycles`` periods counted from the term's
+    start (the global start until a renewal starts a new term); with both, whichever comes first.
     """
     ends: list[date] = []
     if contract.global_end is not None:
         ends.append(contract.global_end)
     if contract.fixed_cycles is not None:
-        ends.append(cycles_end(contract.global_start, billing, contract.fixed_cycles))
+        ends.append(cycles_end(contract.current_term_start, billing, contract.fixed_cycles))
     return min(ends) if ends else None
 
 
@@ -182,7 +182,8 @@ def _renewal_notice(plan: PlanTerms, as_of: date) -> ActionDraft | None:
     end = effective_end(contract, plan.billing)
     if end is None:
         return None
-    notice_date = max(end - timedelta(days=contract.renewal_notice_days), contract.global_start)
+    # 0 days: no notice period, the notice is dated the term's last day
+    notice_date = max(end - timedelta(days=contract.renewal_notice_days), contract.current_term_start)
     if notice_date > as_of:
         return None
     return ActionDraft(
@@ -191,7 +192,7 @@ def _renewal_notice(plan: PlanTerms, as_of: date) -> ActionDraft | None:
         line_id=None,
         action_type=ActionType.RENEWAL_NOTICE,
         action_date=notice_date,
-        date_from=contract.global_start,
+        date_from=contract.current_term_start,
         date_to=end,
         cycle=None,
     )

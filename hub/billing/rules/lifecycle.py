@@ -16,11 +16,14 @@ S = ActionStatus
 #: action status -> the statuses it may move to
 ACTION_TRANSITIONS: dict[ActionStatus, frozenset[ActionStatus]] = {
     S.NOT_FIRMED: frozenset({S.FIRMING, S.CANCELLED}),
-    S.FIRMING: frozenset({S.FIRMED, S.NOT_FIRMED}),  # Not firmed again when firming fails
+    # Not firmed again when firming fails for a while (the ERP unreachable), or by an
+    # administrator's reset; Failed when the ERP refuses this action
+    S.FIRMING: frozenset({S.FIRMED, S.NOT_FIRMED, S.FAILED}),
     S.FIRMED: frozenset({S.POSTING, S.CANCELLED}),
-    S.POSTING: frozenset({S.POSTED, S.FIRMED}),  # Firmed again when posting fails
+    S.POSTING: frozenset({S.POSTED, S.FIRMED, S.FAILED}),  # as Firming, one step on
     S.POSTED: frozenset(),
     S.CANCELLED: frozenset(),
+    S.FAILED: frozenset({S.NOT_FIRMED, S.FIRMED}),  # an administrator's reset
 }
 
 RenewalDecision = Literal["renew", "end", "cancel", "keep"]
@@ -43,6 +46,21 @@ def transition_action(
     return tgt
 
 
+def reset_target(status: ActionStatus, *, has_erp_document: bool) -> ActionStatus:
+    """Where an administrator's reset takes a Failed action or one a crash left mid-way.
+
+    Back to Firmed when the ERP already holds its order or credit memo (posting it finds the
+    document by key), else to Not firmed (firming looks the key up before it creates anything).
+
+    Raises:
+        BillingRuleError: the action is neither Failed, Firming nor Posting.
+    """
+    if status not in (S.FAILED, S.FIRMING, S.POSTING):
+        raise BillingRuleError(
+            "status", f"only a Failed, Firming or Posting action can be reset, not a {ActionStatus(status).value} one")
+    return S.FIRMED if has_erp_document or status == S.POSTING else S.NOT_FIRMED
+
+
 def assert_action_editable(status: ActionStatus) -> None:
     """Only Not firmed actions may be edited."""
     if status != S.NOT_FIRMED:
@@ -59,14 +77,15 @@ def renewal_decision(
     *,
     automatic_renewal: bool = False,
 ) -> RenewalDecision:
-    """Decide what happens to a plan at its end date (``plan_end`` is its last day).
+    """Decide what happens to a plan once its term is over (``plan_end`` is its last day).
 
-    Before the end date: "keep". On or after it: a firmed (or posted) renewal notice ->
-    "renew"; a cancelled notice -> "end" (the plan is not renewed); a notice not firmed by the
-    end date -> "cancel" the plan. Without a notice (None) the contract's automatic renewal
-    decides: "renew" or "end".
+    Up to and including the end date: "keep" (a notice may still be firmed on the last day).
+    After it: a firmed (or posted) renewal notice -> "renew" (the next term starts the day
+    after the end); a cancelled notice -> "end" (the plan is not renewed); a notice not firmed
+    by the end date -> "cancel" the plan. Without a notice (None) the contract's automatic
+    renewal decides: "renew" or "end".
     """
-    if today < plan_end:
+    if today <= plan_end:
         return "keep"
     if notice_status is None:
         return "renew" if automatic_renewal else "end"
@@ -88,10 +107,12 @@ def _whole_months(start: date, after_end: date) -> int | None:
 
 
 def renewed_contract(contract: ContractDefinition, billing: BillingPeriod) -> ContractDefinition:
-    """Return the contract for the next term: the same length again from the day after the end.
+    """Return the contract for the next term: the same term again from the day after the end.
 
-    The length is kept in whole months when the old term was whole months (anchor day kept),
-    else in days. Fixed cycles and the renewal settings are kept.
+    The new term starts the day after the current term's end (``term_start``; the global start
+    stays the plan's boundary). Its length is the current term's — not the contract's so far —
+    in whole months when that was whole months (anchor day kept), else in days. Fixed cycles
+    count per term, so they are kept, as are the renewal settings.
 
     Raises:
         BillingRuleError: the contract has no end (neither global end nor fixed cycles).
@@ -101,15 +122,16 @@ def renewed_contract(contract: ContractDefinition, billing: BillingPeriod) -> Co
         raise BillingRuleError(
             "global_end", "an open-ended contract (no global end, no fixed cycles) cannot renew"
         )
+    term = contract.current_term_start
     new_start = end + timedelta(days=1)
     new_end: date | None = None
     if contract.global_end is not None:
-        months = _whole_months(contract.global_start, new_start)
+        months = _whole_months(term, new_start)
         if months is not None:
             new_end = add_months(new_start, months) - timedelta(days=1)
         else:
-            new_end = new_start + (end - contract.global_start)
-    return replace(contract, global_start=new_start, global_end=new_end)
+            new_end = new_start + (end - term)
+    return replace(contract, term_start=new_start, global_end=new_end)
 
 
 __all__ = [
@@ -118,5 +140,6 @@ __all__ = [
     "assert_action_editable",
     "renewal_decision",
     "renewed_contract",
+    "reset_target",
     "transition_action",
 ]

@@ -6,16 +6,29 @@ Every failure raises :class:`BillingRuleError` naming the field and saying why.
 from __future__ import annotations
 
 from collections.abc import Mapping, Set
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from hub.billing.rules.amounts import line_amounts
-from hub.billing.rules.domain import ContractDefinition, LineTerms, PlanStatus, PlanTerms, ReasonType
+from hub.billing.rules.domain import (
+    BillingPeriod,
+    ContractDefinition,
+    LineTerms,
+    PlanStatus,
+    PlanTerms,
+    ReasonType,
+)
 from hub.billing.rules.errors import BillingRuleError
+from hub.billing.rules.periods import cycles_end
 
 __all__ = [
+    "DEFAULT_WINDOW",
     "BillingRuleError",
+    "DateWindow",
     "PLAN_TRANSITIONS",
     "assert_plan_editable",
+    "check_date",
     "change_reason_type",
     "default_reason",
     "transition_plan",
@@ -124,8 +137,33 @@ def assert_plan_editable(status: PlanStatus) -> None:
         )
 
 
-def validate_contract(contract: ContractDefinition) -> None:
-    """Check the contract definition: end on/after start, fixed cycles >= 1, notice days >= 0."""
+@dataclass(frozen=True)
+class DateWindow:
+    """The billing dates the hub accepts (a typo such as year 20024 must not reach the ERP)."""
+
+    first: date = date(1900, 1, 1)
+    last: date = date(2200, 12, 31)
+
+    @classmethod
+    def years(cls, earliest: int, latest: int) -> DateWindow:
+        return cls(date(earliest, 1, 1), date(latest, 12, 31))
+
+
+DEFAULT_WINDOW = DateWindow()
+
+
+def check_date(field: str, value: date | None, window: DateWindow = DEFAULT_WINDOW) -> None:
+    """Refuse a date outside ``window``, naming ``field`` and the window."""
+    if value is not None and not window.first <= value <= window.last:
+        raise BillingRuleError(field, f"{value} is outside the dates the hub accepts ({window.first} to {window.last})")
+
+
+def validate_contract(contract: ContractDefinition, billing: BillingPeriod | None = None,
+                      window: DateWindow = DEFAULT_WINDOW) -> None:
+    """Check the contract definition: dates in ``window``, end on/after start, fixed cycles >= 1
+    and (with ``billing``) ending inside the window, notice days >= 0."""
+    check_date("global_start", contract.global_start, window)
+    check_date("global_end", contract.global_end, window)
     if contract.global_end is not None and contract.global_end < contract.global_start:
         raise BillingRuleError(
             "global_end",
@@ -133,6 +171,14 @@ def validate_contract(contract: ContractDefinition) -> None:
         )
     if contract.fixed_cycles is not None and contract.fixed_cycles < 1:
         raise BillingRuleError("fixed_cycles", f"must be at least 1, not {contract.fixed_cycles}")
+    if contract.fixed_cycles is not None and billing is not None:
+        try:
+            end: date | None = cycles_end(contract.global_start, billing, contract.fixed_cycles)
+        except (OverflowError, ValueError):
+            end = None
+        if end is None or end > window.last:
+            raise BillingRuleError("fixed_cycles", f"{contract.fixed_cycles} billing periods from "
+                                   f"{contract.global_start} end after {window.last}, the last date the hub accepts")
     if contract.renewal_notice_days < 0:
         raise BillingRuleError(
             "renewal_notice_days", f"must not be negative, not {contract.renewal_notice_days}"
@@ -144,7 +190,7 @@ def validate_contract(contract: ContractDefinition) -> None:
         )
 
 
-def validate_line(plan: PlanTerms, line: LineTerms) -> None:
+def validate_line(plan: PlanTerms, line: LineTerms, window: DateWindow = DEFAULT_WINDOW) -> None:
     """Check a plan line against its plan's contract boundary and its own values.
 
     The line must start on/after the global start and (with a global end) start and end on or
@@ -152,6 +198,8 @@ def validate_line(plan: PlanTerms, line: LineTerms) -> None:
     price and discounts not negative, discounts not bigger than the gross; currency 3 letters.
     """
     c = plan.contract
+    check_date("start", line.start, window)
+    check_date("end", line.end, window)
     if line.start < c.global_start:
         raise BillingRuleError(
             "start",

@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from hub.collections.rules.domain import PaymentMethodKind
 from hub.collections.rules.formatting import DEFAULT_LANGUAGE, format_date, format_money
 from hub.collections.rules.notifications import Notification
+from hub.platform.text import one_line
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 
@@ -94,6 +95,9 @@ def render(
     context.update(
         recipient_name=recipient_name or notification.customer_name, sender_name=sender_name
     )
+    # synced names and numbers on one line: a line break in one must not end the Subject line
+    # and start the body with the rest
+    context = {k: one_line(v) if isinstance(v, str) else v for k, v in context.items()}
     text = _render(name, lang, context)
     head, _, body = text.partition("\n")
     if not head.startswith("Subject:"):

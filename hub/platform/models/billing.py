@@ -56,12 +56,21 @@ class SubscriptionPlan(EnvScoped, table=True):
     status: str = Field(default="Draft", max_length=16)
     global_start: date
     global_end: date | None = None
+    #: the first day of the current term (None: the global start); set by each renewal
+    term_start: date | None = None
     fixed_cycles: int | None = None
     automatic_renewal: bool = False
     renewal_notice: bool = False
     renewal_notice_days: int = 30
     renewal_notice_notification: bool = False
     pays_by_mandate: bool = False
+    #: a Cancelled plan's Cancel reason code, when and by whom it was cancelled (seed 003)
+    cancel_reason_code: str | None = Field(default=None, max_length=32)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancelled_by: str | None = Field(default=None, max_length=100)
+    #: a plan cancelled at the end of its term (notice never firmed): its actions dated up to here
+    #: stay billable; None for a plan cancelled by a user (nothing more is firmed or posted)
+    billed_through: date | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

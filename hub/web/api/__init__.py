@@ -18,6 +18,7 @@ from hub.web.api import (
     dashboard,
     notifications,
     plans,
+    quarantine,
     settings,
     setup,
     users,
@@ -25,7 +26,7 @@ from hub.web.api import (
 
 #: the resources, in the order their routes are tried
 RESOURCES = (connectors, customers, collections, notifications, settings, setup, plans, actions, dashboard, users,
-             audit)
+             audit, quarantine)
 
 router = APIRouter()
 for resource in RESOURCES:

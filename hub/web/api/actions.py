@@ -45,3 +45,10 @@ def post_actions(actor: CurrentActor, body: ActionIdsIn) -> Json:
 @router.post("/actions/cancel", openapi_extra=needs("Subscription Actions", "Cancel"))
 def cancel_actions(actor: CurrentActor, body: ActionIdsIn) -> Json:
     return {"cancelled": operations.cancel_actions(actor, body.ids)}
+
+
+@router.post("/actions/reset", openapi_extra=needs("Subscription Actions", "Reset"))
+def reset_actions(actor: CurrentActor, body: ActionIdsIn) -> Json:
+    """Reset Failed actions, or ones a crash left in Firming/Posting (administrators)."""
+    return {"reset": [{"action": action_id, "status": status}
+                      for action_id, status in operations.reset_actions(actor, body.ids)]}

@@ -47,7 +47,7 @@ def delete_card(actor: CurrentActor, name: str) -> Response:
 @router.post("/connectors/{name}/test", openapi_extra=needs("Connectors", "Update"))
 def test_card(actor: CurrentActor, name: str) -> Json:
     """Test Connection: every probe and the permissions found missing."""
-    return operations.report_view(operations.test_connection(actor, name))
+    return operations.report_view(operations.test_and_record(actor, name))
 
 
 @router.post("/connectors/{name}/activate", openapi_extra=needs("Connectors", "Activate"))

@@ -8,7 +8,7 @@ from hub.billing import plans
 from hub.web import operations, queries
 from hub.web.api.common import Json
 from hub.web.auth import CurrentActor, needs
-from hub.web.schemas import CreditIn, LineIn, PlanEditIn, PlanIn
+from hub.web.schemas import CreditIn, LineIn, PlanCancelIn, PlanEditIn, PlanIn
 
 router = APIRouter(tags=["plans"])
 
@@ -45,10 +45,18 @@ def publish_plan(actor: CurrentActor, plan_id: int) -> Json:
     return _plan(actor, plan_id)
 
 
-@router.post("/plans/{plan_id}/cancel", openapi_extra=needs("Subscription Plan", "Cancel"))
-def cancel_plan(actor: CurrentActor, plan_id: int) -> Json:
-    operations.set_plan_status(actor, plan_id, "Cancelled")
+@router.post("/plans/{plan_id}/unpublish", openapi_extra=needs("Subscription Plan", "Unpublish"))
+def unpublish_plan(actor: CurrentActor, plan_id: int) -> Json:
+    """Back to Draft (administrators), e.g. to issue credit notes for its lines."""
+    operations.set_plan_status(actor, plan_id, "Draft")
     return _plan(actor, plan_id)
+
+
+@router.post("/plans/{plan_id}/cancel", openapi_extra=needs("Subscription Plan", "Cancel"))
+def cancel_plan(actor: CurrentActor, plan_id: int, body: PlanCancelIn | None = None) -> Json:
+    """Cancel with a Cancel reason code: Not-firmed actions are cancelled, firmed ERP orders deleted."""
+    outcome = operations.cancel_plan(actor, plan_id, body or PlanCancelIn())
+    return {**_plan(actor, plan_id), "cancellation": outcome}
 
 
 @router.post("/plans/{plan_id}/lines", status_code=201, openapi_extra=needs("Subscription Plan Lines", "Create"))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hub.web.pages import audit, billing, collections, connectors, customers, dashboard, session, users
+from hub.web.pages import audit, billing, collections, connectors, customers, dashboard, quarantine, session, users
 
 #: the areas after the sign-in routes (``session``), in the order their routes are tried
-AREAS = (dashboard, customers, users, audit, connectors, billing, collections)
+AREAS = (dashboard, customers, users, audit, connectors, quarantine, billing, collections)
 
 __all__ = ["AREAS", "session"]

@@ -20,6 +20,7 @@ from hub.web.schemas import (
     CreditIn,
     LineIn,
     Opt,
+    PlanCancelIn,
     PlanEditIn,
     PlanIn,
     ProgramTypeIn,
@@ -71,10 +72,18 @@ def plan_publish(actor: CurrentActor, plan_id: int) -> Response:
     return redirect(f"/plans/{plan_id}", "ok", f"Plan {plan_id} published: HARP Connect creates its actions.")
 
 
+@router.post("/plans/{plan_id}/unpublish", openapi_extra=needs("Subscription Plan", "Unpublish"))
+def plan_unpublish(actor: CurrentActor, plan_id: int) -> Response:
+    operations.set_plan_status(actor, plan_id, "Draft")
+    return redirect(f"/plans/{plan_id}", "ok", f"Plan {plan_id} is in Draft: edit it, or credit its lines' posted periods.")
+
+
 @router.post("/plans/{plan_id}/cancel", openapi_extra=needs("Subscription Plan", "Cancel"))
-def plan_cancel(actor: CurrentActor, plan_id: int) -> Response:
-    operations.set_plan_status(actor, plan_id, "Cancelled")
-    return redirect(f"/plans/{plan_id}", "ok", f"Plan {plan_id} cancelled: no more actions are created for it.")
+def plan_cancel(actor: CurrentActor, plan_id: int, body: Annotated[PlanCancelIn, Form()]) -> Response:
+    outcome = operations.cancel_plan(actor, plan_id, body)
+    failed = f"; {len(outcome['failed'])} ERP orders could not be deleted yet" if outcome["failed"] else ""
+    return redirect(f"/plans/{plan_id}", "ok", f"Plan {plan_id} cancelled: {len(outcome['cancelled_actions'])} "
+                    f"actions cancelled, {len(outcome['deleted'])} ERP orders deleted{failed}.")
 
 
 @router.post("/plans/{plan_id}/lines", openapi_extra=needs("Subscription Plan Lines", "Create"))

@@ -39,6 +39,10 @@ def _customer(org_id: int) -> str:
 @router.post("/customers/{org_id}/card-form", openapi_extra=needs("Payment Methods", "Create"))
 def card_form_send(actor: CurrentActor, org_id: int, body: Annotated[CardFormIn, Form()]) -> Response:
     sent = operations.send_card_form(actor, org_id, body.contact_id)
+    if sent["mail_problem"]:
+        return redirect(_customer(org_id), "error", f"Card form created but NOT e-mailed: {sent['mail_problem']}. "
+                                                    "Send the contact this link yourself; Check once they have.",
+                        [sent["url"] or ""])
     return redirect(_customer(org_id), "ok", f"Card form sent: {sent['email'] or 'the contact'} is e-mailed this "
                                              f"link to enter the card; Check once they have.", [sent["url"] or ""])
 

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from hub.sync import cards as sync_cards
+from hub.sync import quarantine
 from hub.web import charts, operations, queries
 from hub.web.auth import CurrentActor
 from hub.web.render import page
@@ -31,4 +33,8 @@ def dashboard_page(request: Request, actor: CurrentActor,
         charts.bar_chart("Total actions", labels, series.actions),
     ]
     currencies = actor.call(queries.currencies)
-    return page(request, actor, "dashboard.html", filters=f, cards=cards, charts=drawn, currencies=currencies)
+    # Sync health: a failed last sync (schema drift included) and quarantined records, loud here too
+    failing = [{"name": c.name, "error": c.last_error} for c in actor.call(sync_cards.all_cards) if c.last_error]
+    quarantined = actor.call(quarantine.summary)
+    return page(request, actor, "dashboard.html", filters=f, cards=cards, charts=drawn, currencies=currencies,
+                failing=failing, quarantined=quarantined)

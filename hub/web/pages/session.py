@@ -19,6 +19,7 @@ from hub.web.auth import (
     CsrfError,
     CurrentActor,
     LoginLimiter,
+    client_address,
     new_csrf_token,
 )
 from hub.web.render import back, local_path, page, redirect
@@ -42,11 +43,11 @@ async def login(request: Request, email: Annotated[str, Form()], password: Annot
     if not (expected and csrf_token and secrets.compare_digest(expected, csrf_token)):
         raise CsrfError()
     limiter: LoginLimiter = request.app.state.login_limiter
-    address = request.client.host if request.client else "?"
-    wait = limiter.retry_after(email, address)
+    address = client_address(request, request.app.state.settings)
+    wait = await run_in_threadpool(limiter.retry_after, email, address)
     if wait:
         refused = page(request, None, "login.html", status_code=429, csrf_token=expected, next=local_path(next),
-                       email=email, error=f"Too many failed sign-ins for {email} from your address: "
+                       email=email, error=f"Too many failed sign-ins for this account or from your address: "
                                           f"try again in {wait} seconds.")
         refused.headers["Retry-After"] = str(wait)
         return refused

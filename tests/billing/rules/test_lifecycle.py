@@ -63,6 +63,7 @@ def test_only_not_firmed_actions_are_editable():
 
 
 END = date(2024, 12, 31)
+AFTER = date(2025, 1, 1)
 
 
 @pytest.mark.parametrize(
@@ -70,12 +71,13 @@ END = date(2024, 12, 31)
     [
         (S.FIRMED, date(2024, 12, 30), "keep"),
         (S.NOT_FIRMED, date(2024, 12, 1), "keep"),
-        (S.FIRMED, END, "renew"),
+        (S.NOT_FIRMED, END, "keep"),  # the last day is still the term's: the notice may be firmed
+        (S.FIRMED, AFTER, "renew"),
         (S.POSTED, date(2025, 1, 2), "renew"),
-        (S.CANCELLED, END, "end"),  # cancelled notice: not renewed
-        (S.NOT_FIRMED, END, "cancel"),  # ignored until the end date: plan cancelled
-        (S.FIRMING, END, "cancel"),
-        (None, END, "end"),
+        (S.CANCELLED, AFTER, "end"),  # cancelled notice: not renewed
+        (S.NOT_FIRMED, AFTER, "cancel"),  # ignored until the end date: plan cancelled
+        (S.FIRMING, AFTER, "cancel"),
+        (None, AFTER, "end"),
     ],
 )
 def test_renewal_decision(notice, today, decision):
@@ -83,7 +85,7 @@ def test_renewal_decision(notice, today, decision):
 
 
 def test_without_a_notice_automatic_renewal_renews():
-    assert renewal_decision(None, END, END, automatic_renewal=True) == "renew"
+    assert renewal_decision(None, END, AFTER, automatic_renewal=True) == "renew"
 
 
 @pytest.mark.parametrize(
@@ -101,7 +103,26 @@ def test_without_a_notice_automatic_renewal_renews():
 )
 def test_renewed_contract_is_the_same_length_again(contract, billing, start, end, cycles):
     renewed = renewed_contract(contract, billing)
-    assert (renewed.global_start, renewed.global_end, renewed.fixed_cycles) == (start, end, cycles)
+    assert (renewed.term_start, renewed.global_end, renewed.fixed_cycles) == (start, end, cycles)
+    assert renewed.global_start == contract.global_start  # the plan's boundary stays
+
+
+@pytest.mark.parametrize(("contract", "billing", "ends"), [
+    (ContractDefinition(date(2024, 1, 1), date(2024, 3, 31)), MONTHLY,  # a 3-month term renews for 3 months
+     [date(2024, 6, 30), date(2024, 9, 30), date(2024, 12, 31)]),
+    (ContractDefinition(date(2024, 1, 31), fixed_cycles=2), MONTHLY,  # fixed cycles: 2 more cycles each time
+     [date(2024, 5, 30), date(2024, 7, 30), date(2024, 9, 29)]),
+    (ContractDefinition(date(2024, 1, 1), date(2024, 1, 10)), MONTHLY,  # 10 days, again and again
+     [date(2024, 1, 20), date(2024, 1, 30), date(2024, 2, 9)]),
+])
+def test_each_renewal_adds_one_term_of_the_original_length(contract, billing, ends):
+    from hub.billing.rules.generator import effective_end
+
+    seen = []
+    for _ in ends:
+        contract = renewed_contract(contract, billing)
+        seen.append(effective_end(contract, billing))
+    assert seen == ends
 
 
 def test_renewed_contract_keeps_the_renewal_settings():

@@ -772,16 +772,22 @@ def test_connection_is_ok_when_every_read_and_write_is_allowed(
     assert json.loads(bms["create_ticket"].calls.last.request.content) == {}
 
 
-def test_a_validation_error_on_the_empty_write_probes_counts_as_allowed(
+def test_a_400_or_404_on_the_empty_write_probes_is_reported_unverified_not_allowed(
     bms: respx.MockRouter, make_connector: Callable[..., BmsConnector]
 ) -> None:
+    # Such an answer may come before the permission check: it cannot prove the permission.
     bms["create_ticket"].mock(return_value=failure(400, "ValidationError", "Validation failed"))
-    bms["payments"].mock(return_value=failure(400, "ValidationError", "Validation failed"))
+    bms["payments"].mock(return_value=failure(404, "NotFound", "Invoice 0 not found"))
 
-    checks = {check.name: check for check in make_connector().test_connection().checks}
+    report = make_connector().test_connection()
+    checks = {check.name: check for check in report.checks}
 
-    assert checks["create tickets"].ok
-    assert checks["record invoice payments"].ok
+    for name, permission in (("create tickets", "ServiceDesk: Allow Modify All"),
+                             ("record invoice payments", "Finance: Allow Modify All")):
+        assert checks[name].unverified and checks[name].detail != "allowed", name
+        assert "unverified" in checks[name].detail and permission in checks[name].detail
+    assert [c.name for c in report.unverified] == ["create tickets", "record invoice payments"]
+    assert report.ok and report.missing_permissions == []  # nothing is known missing either
 
 
 def test_forbidden_finance_calls_name_exactly_the_missing_finance_permissions(

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import respx
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from connectors.business_central import BcSecrets, BcSettings, BusinessCentralConnector
 from connectors.business_central import auth as bc_auth
@@ -156,7 +156,23 @@ def invoice(key: str, status: str = "Open", **extra: Any) -> dict[str, Any]:
 # --- Settings and auth ----------------------------------------------------------------
 
 
-def test_scope_defaults_to_the_api_host_and_urls_follow_the_bc_layout() -> None:
+def test_the_token_scope_is_business_centrals_whatever_the_api_url() -> None:
+    # A proxy, a sovereign-cloud or a sandbox API URL still needs tokens for BC's audience.
+    for api_url in ("https://bc-proxy.example.com", "https://api.businesscentral.dynamics.de", "http://127.0.0.1:9"):
+        settings = BcSettings(tenant_id="t", client_id="c", environment="e", company="X", api_url=api_url,
+                              sandbox=True)
+        assert settings.scope == "https://api.businesscentral.dynamics.com/.default", api_url
+        assert settings.api_base.startswith(api_url)
+    own = BcSettings(tenant_id="t", client_id="c", environment="e", company="X",
+                     scope="https://api.businesscentral.microsoftonline.us/.default")
+    assert own.scope == "https://api.businesscentral.microsoftonline.us/.default"  # a card setting
+    assert BcSettings(tenant_id="t", client_id="c", environment="e", company="X", scope=" ").scope == (
+        "https://api.businesscentral.dynamics.com/.default")  # cards saved empty get the default
+    with pytest.raises(ValidationError, match="/.default"):
+        BcSettings(tenant_id="t", client_id="c", environment="e", company="X", scope="https://api.example.com")
+
+
+def test_the_default_scope_and_urls_follow_the_bc_layout() -> None:
     settings = BcSettings(tenant_id="t", client_id="c", environment="sandbox", company="X")
 
     assert settings.scope == "https://api.businesscentral.dynamics.com/.default"
@@ -687,6 +703,20 @@ def test_test_connection_passes_with_every_permission(
     assert report.ok, [c for c in report.checks if not c.ok]
     assert [c.name for c in report.checks][:3] == ["authenticate", "environment", "company"]
     assert query(bc["customers"].calls.last.request) == {"$top": "1"}
+
+
+def test_test_connection_reports_write_probes_refused_with_404_or_400_as_unverified(
+    bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
+) -> None:
+    # Posting a document that does not exist (404) or an empty order (400) may be refused
+    # before BC checks the permission: neither proves it, so neither may say "allowed".
+    report = make_connector().test_connection()
+    checks = {c.name: c for c in report.checks}
+
+    for name in ("create sales documents", "post sales documents"):
+        assert checks[name].unverified and checks[name].detail.startswith("unverified"), checks[name]
+    assert all(not c.unverified for c in report.checks if c.name.startswith("read "))
+    assert report.ok
 
 
 def test_test_connection_names_the_missing_permissions(

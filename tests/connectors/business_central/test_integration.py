@@ -32,7 +32,7 @@ from connectors.base import LICENSE_CHECK
 from connectors.business_central import BcSecrets, BcSettings, BusinessCentralConnector
 from connectors.business_central.streams import SALES_DOC_EDIT
 from connectors.business_central.writes import INVOICES, ORDERS, OrderLine
-from connectors.http import AuthenticationError, RetryPolicy
+from connectors.http import ApiError, AuthenticationError, RetryPolicy
 from connectors.sandbox.business_central import ALL_PERMISSION_SETS, SandboxServer, ssl_context_from
 from hub.sync.cards import status_after_test
 
@@ -411,3 +411,25 @@ def test_missing_permission_set_is_named_in_the_report(
     assert not report.ok
     assert report.missing_permissions == [SALES_DOC_EDIT, "D365 SALES DOC, POST"]
     assert status_after_test(report)[0] == "error"
+
+
+def test_deleting_a_cancelled_order_whose_answer_is_lost_deletes_it_once_and_keeps_an_invoiced_one(
+    bc: BusinessCentralConnector, admin: httpx.Client, order_parties: dict[str, str]
+) -> None:
+    key = new_key("DEL")
+    bc.create_sales_order(key, customer_number=order_parties["customer_number"], lines=order_lines(order_parties))
+    admin.put("/_admin/faults", json={"rate_timeout_after_apply": 1.0, "timeout_mode": "drop"})
+    try:
+        with pytest.raises(ApiError):
+            bc.delete_sales_order(key)  # applied, answer lost: the caller keeps the action to retry
+    finally:
+        admin.put("/_admin/faults", json={"rate_timeout_after_apply": 0})
+    assert documents(admin, key)["count"] == 0
+    assert bc.delete_sales_order(key) is None  # the retry finds nothing left to delete: no error
+    posted_key = new_key("KEEP")
+    order = bc.create_sales_order(posted_key, customer_number=order_parties["customer_number"],
+                                  lines=order_lines(order_parties))
+    invoice = bc.ship_and_invoice(order.id, posted_key)
+    kept = bc.delete_sales_order(posted_key)
+    assert kept is not None and kept.number == invoice.number
+    assert [i["number"] for i in documents(admin, posted_key)["salesInvoices"]] == [invoice.number]

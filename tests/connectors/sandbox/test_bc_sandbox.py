@@ -131,6 +131,20 @@ def test_identity_errors_unknown_tenant_client_and_scope(server: SandboxServer) 
         assert r.status_code == 400 and r.json()["error"] == "unauthorized_client"
 
 
+def test_tokens_are_only_for_business_centrals_audience_whatever_host_serves_the_api(
+        server: SandboxServer) -> None:
+    # As Entra ID: the resource is Business Central's application ID URI, not the API's host.
+    assert server.scope == "https://api.businesscentral.dynamics.com/.default"
+    form = {"grant_type": "client_credentials", "client_id": server.credentials["client_id"],
+            "client_secret": server.credentials["client_secret"]}
+    with admin(server) as a:
+        r = a.post(f"/{server.state.tenant_id}/oauth2/v2.0/token", data={**form, "scope": f"{server.url}/.default"})
+        assert r.status_code == 400 and r.json()["error"] == "invalid_resource"
+        assert "AADSTS500011" in r.json()["error_description"]
+        r = a.post(f"/{server.state.tenant_id}/oauth2/v2.0/token", data={**form, "scope": server.scope})
+        assert r.status_code == 200 and r.json()["access_token"]
+
+
 def test_api_requires_a_valid_token(server: SandboxServer, client: httpx.Client) -> None:
     r = httpx.get(f"{server.api_base}/companies", verify=ssl_context_from(server.ca_path))
     assert r.status_code == 401 and r.json()["error"]["code"] == "Authentication_InvalidCredentials"
@@ -164,16 +178,22 @@ def test_paging_with_maxpagesize_returns_every_record_exactly_once(server: Sandb
     assert numbers == sorted(numbers)
 
 
-def test_filter_gt_last_modified_is_exact_and_ordered(server: SandboxServer, client: httpx.Client) -> None:
+def test_a_modified_since_read_comes_in_key_order_not_modification_order_as_the_real_api(
+        server: SandboxServer, client: httpx.Client) -> None:
     every = server.state.company.sets["salesInvoices"].values()
     stamps = sorted(r["lastModifiedDateTime"] for r in every)
     cut = stamps[len(stamps) // 2]
     recs, _ = all_pages(client, f"{co(server)}/salesInvoices", 9,
-                        **{"$filter": f"lastModifiedDateTime gt {cut}", "$select": "id,lastModifiedDateTime"})
+                        **{"$filter": f"lastModifiedDateTime gt {cut}", "$select": "id,number,lastModifiedDateTime"})
     assert len(recs) == sum(1 for s in stamps if s > cut)
     got = [r["lastModifiedDateTime"] for r in recs]
-    assert got == sorted(got) and all(s > cut for s in got)
-    assert set(recs[0]) == {"@odata.etag", "id", "lastModifiedDateTime"}
+    assert all(s > cut for s in got)
+    assert [r["number"] for r in recs] == sorted(r["number"] for r in recs)  # the key's order...
+    assert got != sorted(got)  # ...which is not the modified time's
+    assert set(recs[0]) == {"@odata.etag", "id", "number", "lastModifiedDateTime"}
+    ordered, _ = all_pages(client, f"{co(server)}/salesInvoices", 9,
+                           **{"$filter": f"lastModifiedDateTime gt {cut}", "$orderby": "lastModifiedDateTime,id"})
+    assert [r["lastModifiedDateTime"] for r in ordered] == sorted(got)  # only $orderby gives that
     ge, _ = all_pages(client, f"{co(server)}/salesInvoices", 50,
                       **{"$filter": f"lastModifiedDateTime ge {cut} and status eq 'Paid'"})
     assert all(r["status"] == "Paid" and r["lastModifiedDateTime"] >= cut for r in ge)
@@ -189,7 +209,7 @@ def test_modified_since_read_starts_at_the_cut_inclusive_and_sees_a_later_write(
     stamps = sorted(r["lastModifiedDateTime"] for r in server.state.company.sets["salesOrders"].values())
     cut = stamps[-3]
     recs, _ = all_pages(client, url, 1, **{"$filter": f"lastModifiedDateTime ge {cut}"})
-    assert [r["lastModifiedDateTime"] for r in recs] == stamps[-3:]
+    assert sorted(r["lastModifiedDateTime"] for r in recs) == stamps[-3:]
     order = client.post(url, json=_order_body(server, "INDEX-1")).json()
     recs, _ = all_pages(client, url, 2, **{"$filter": f"lastModifiedDateTime ge {stamps[-1]}"})
     assert order["id"] in {r["id"] for r in recs}
@@ -414,3 +434,21 @@ def test_cli_prints_a_json_first_line(tmp_path: Any) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_deleting_a_sales_order_needs_its_etag_and_leaves_nothing_under_its_key(
+        server: SandboxServer, client: httpx.Client) -> None:
+    # as Business Central: DELETE needs If-Match (a stale ETag is 412), then the order is gone
+    # for reads by id and by externalDocumentNumber, and a second DELETE is 404
+    url = f"{co(server)}/salesOrders"
+    order = client.post(url, json=_order_body(server, "DEL-1")).json()
+    one = f"{url}({order['id']})"
+    assert client.delete(one).status_code == 400  # no concurrency token
+    client.patch(one, json={"orderDate": "2026-01-16"}, headers={"If-Match": order["@odata.etag"]})
+    stale = client.delete(one, headers={"If-Match": order["@odata.etag"]})
+    assert stale.status_code == 412 and stale.json()["error"]["code"] == "Request_EntityChanged"
+    fresh = client.get(one).json()["@odata.etag"]
+    assert client.delete(one, headers={"If-Match": fresh}).status_code == 204
+    assert client.get(one).status_code == 404
+    assert client.get(url, params={"$filter": "externalDocumentNumber eq 'DEL-1'"}).json()["value"] == []
+    assert client.delete(one, headers={"If-Match": "*"}).status_code == 404

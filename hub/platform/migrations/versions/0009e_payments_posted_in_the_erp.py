@@ -3,7 +3,7 @@ for a person), an invoice's collection state what of it the ERP already shows, a
 pays several invoices at once its part of each
 
 Revision ID: 0009e
-Revises: 0008
+Revises: 0009b
 Create Date: 2026-12-06 01:40:00
 """
 from alembic import op
@@ -14,7 +14,7 @@ from hub.platform.types import Money, UTCDateTime
 
 
 revision = '0009e'
-down_revision = '0008'
+down_revision = '0009b'  # after the plan lifecycle's migration (merged first)
 branch_labels = None
 depends_on = None
 

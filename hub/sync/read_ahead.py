@@ -1,0 +1,67 @@
+"""Read-ahead: the next pages are fetched and mapped in a thread while this one is stored."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+#: pages in flight at once: the one being stored and the next, fetched and mapped meanwhile.
+#: Each is a whole page (a 1,000-invoice ERP page is ~30 MiB parsed and mapped), so more would
+#: only hold more memory: the slower of the two sides sets the pace either way.
+READ_AHEAD = 2
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def read_ahead(items: Iterator[Any], depth: int = READ_AHEAD) -> Iterator[Any]:
+    """Yield what ``items`` yields while a thread produces the next ones, at most ``depth``
+    items in flight: counted from when the producer starts on one until the consumer comes
+    back for the one after it. ``depth=2`` stores one page while the next is fetched.
+
+    The producer only reads: every write stays in the consumer's thread, in order, so a
+    kill still leaves whole pages and their cursor. An error of the producer is raised in
+    the consumer at the item where it happened; a consumer that stops early stops it.
+    """
+    if depth < 2:
+        raise ValueError(f"read_ahead needs a depth of at least 2 (one item consumed, one produced), not {depth}")
+    permits = threading.Semaphore(depth)
+    slots: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    done, stop = object(), threading.Event()
+
+    def produce() -> None:
+        try:
+            it = iter(items)
+            while True:
+                while not permits.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                try:
+                    slots.put(next(it))  # no name keeps the item: it lives as long as the consumer holds it
+                except StopIteration:
+                    slots.put(done)
+                    return
+        except BaseException as exc:  # handed to the consumer, which raises it
+            slots.put(_Failed(exc))
+
+    worker = threading.Thread(target=produce, name="sync-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+            del item
+            permits.release()  # the consumer is done with it: the producer may start another
+    finally:
+        stop.set()
+        worker.join()
