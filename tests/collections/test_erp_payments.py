@@ -28,6 +28,13 @@ def erp_world(world: World, request: pytest.FixtureRequest) -> Iterator[ErpWorld
 
 
 @pytest.fixture
+def posting_erp_world(world: World) -> Iterator[ErpWorld]:
+    """An ERP card that posts the payments it writes."""
+    with SandboxServer(records=200, seed=19, license_accepted=True) as erp:
+        yield ErpWorld(world, erp, erp_card(erp, post_payments=True), True)
+
+
+@pytest.fixture
 def manual_erp_world(world: World) -> Iterator[ErpWorld]:
     """An ERP card that leaves payments in the journal for a person to post."""
     with SandboxServer(records=200, seed=19, license_accepted=True) as erp:
@@ -117,3 +124,18 @@ def test_one_payment_over_several_erp_invoices_is_one_gateway_transaction_and_on
     assert collect.pay(ENV, ids, one_payment=True) == [
         collect.ChargeRow(hub_id, f"INV-{inv['id']}", Decimal(0), "USD", "skipped", "already paid")
         for hub_id, inv in paid]
+
+
+def test_a_payment_larger_than_what_the_erp_still_shows_is_posted_and_the_rest_left_as_the_customers_credit(
+        posting_erp_world: ErpWorld) -> None:
+    erp_world = posting_erp_world
+    hub_id, erp_inv = open_erp_invoice(erp_world, 2)
+    reduced = erp_inv["remainingAmount"] - Decimal("1.00")  # a credit memo applied in the ERP since the last sync
+    with erp_world.erp.state.lock:
+        erp_world.erp.state.company.sets["salesInvoices"][erp_inv["id"]]["remainingAmount"] = reduced
+    [row] = collect.pay(ENV, [hub_id])
+    assert row.status == "approved" and row.amount == erp_inv["remainingAmount"]  # what the hub knew was owed
+    [posted] = erp_world.posted(row.transaction_id or "")
+    assert (posted["appliedAmount"], posted["openCredit"]) == (reduced, Decimal("1.00"))
+    assert erp_world.erp_invoice(erp_inv["id"])["status"] == "Paid"
+    assert _hub(hub_id) == ("Paid", Decimal(0), Decimal(0))
