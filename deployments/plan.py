@@ -12,6 +12,8 @@ from typing import Any
 POOL = "cashrail"
 ROOT = Path(__file__).resolve().parents[1]
 DAILY_BILLING_CRON = "0 2 * * *"
+DAILY_FIRM_CRON = "30 2 * * *"  # after HARP Connect; only where billing settings ask for it
+DAILY_POST_CRON = "0 3 * * *"  # firmed actions whose posting date came, before collections
 DAILY_COLLECTION_CRON = "0 5 * * *"
 DAILY_DUNNING_CRON = "0 6 * * *"
 NOTIFICATION_INTERVAL = timedelta(minutes=10)
@@ -47,6 +49,8 @@ class Planned:
 FLOW_NAMES = {
     "sync:sync_connector": "sync-connector",
     "billing:harp_connect": "harp-connect",
+    "billing:firm_actions": "firm-actions",
+    "billing:post_actions": "post-actions",
     "collections:collect_payments": "collect-payments",
     "dunning:dunning": "dunning",
     "notifications:deliver_notifications": "deliver-notifications",
@@ -60,6 +64,7 @@ def sync_deployment_name(environment: str, connector: str) -> str:
 def planned() -> list[Planned]:
     """Every deployment the hub store asks for now (both environments)."""
     from connectors.registry import connector_class
+    from hub.billing import billing_settings
     from hub.platform.db import session
     from hub.platform.settings import ENVIRONMENTS
     from hub.sync import cards
@@ -68,6 +73,7 @@ def planned() -> list[Planned]:
     for environment in ENVIRONMENTS:
         with session(environment) as s:
             active = [(c.name, c.kind, dict(c.settings or {})) for c in cards.all_cards(s) if c.status == "active"]
+            firm_on_schedule = billing_settings.load(s).firm_on_schedule
         for name, kind, settings in active:
             if not connector_class(kind).streams:
                 continue  # nothing to sync (a payment gateway)
@@ -76,8 +82,14 @@ def planned() -> list[Planned]:
                                {"connector": name, "environment": environment},
                                interval=timedelta(minutes=minutes), tags=("sync", environment)))
         daily = {"environment": environment}
+        scheduled = {"environment": environment, "due_only": True, "actor": "schedule"}
+        if firm_on_schedule:
+            out.append(Planned("billing:firm_actions", f"{environment}-daily", scheduled, cron=DAILY_FIRM_CRON,
+                               tags=("billing", environment)))
         out += [
             Planned("billing:harp_connect", f"{environment}-daily", daily, cron=DAILY_BILLING_CRON,
+                    tags=("billing", environment)),
+            Planned("billing:post_actions", f"{environment}-daily", scheduled, cron=DAILY_POST_CRON,
                     tags=("billing", environment)),
             Planned("collections:collect_payments", f"{environment}-daily", daily, cron=DAILY_COLLECTION_CRON,
                     tags=("collections", environment)),

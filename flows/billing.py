@@ -9,7 +9,7 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from hub.access import roles
-from hub.billing import cancellation, generation, posting, renewal_notices
+from hub.billing import billing_settings, cancellation, generation, posting, renewal_notices, schedule
 from hub.platform.db import session
 from hub.platform.redact import scrub_rows
 
@@ -21,7 +21,7 @@ def harp_connect(environment: str = "sandbox", test_date: date | None = None, dr
     as_of = test_date or date.today()
     with session(environment, role=role) as s:
         created, stopped = generation.run_generator(
-            s, as_of, dry_run=dry_run, allowance=generation.allowance_left(s), test_date=test_date is not None)
+            s, as_of, dry_run=dry_run, allowance=billing_settings.allowance_left(s), test_date=test_date is not None)
     rows = [{"key": a.key, "type": a.action_type.value, "date": a.action_date.isoformat(),
              "net": str(a.net_amount) if a.net_amount is not None else ""} for a in created]
     notified = None if dry_run else renewal_notices.deliver(environment).as_dict()
@@ -36,9 +36,12 @@ def harp_connect(environment: str = "sandbox", test_date: date | None = None, dr
 
 @flow(name="firm-actions", flow_run_name="firm-actions-{environment}")
 def firm_actions(environment: str = "sandbox", action_ids: list[int] | None = None,
-                 role: str = "Administrator", actor: str | None = None) -> dict[str, Any]:
+                 role: str = "Administrator", actor: str | None = None, due_only: bool = False) -> dict[str, Any]:
+    """Firm the given actions, or every one due; ``due_only`` (the schedule): those dated today or before."""
     with session(environment, role=role) as s:
         roles.allow(s, "Subscription Actions", "Firm")
+        if due_only:
+            action_ids = schedule.due_to_firm(s, date.today())
     report = posting.firm(environment, action_ids, actor=actor).as_dict()
     _artifact("firm-actions", environment, report)
     return report
@@ -46,9 +49,12 @@ def firm_actions(environment: str = "sandbox", action_ids: list[int] | None = No
 
 @flow(name="post-actions", flow_run_name="post-actions-{environment}")
 def post_actions(environment: str = "sandbox", action_ids: list[int] | None = None,
-                 role: str = "Administrator", actor: str | None = None) -> dict[str, Any]:
+                 role: str = "Administrator", actor: str | None = None, due_only: bool = False) -> dict[str, Any]:
+    """Post the given firmed actions, or every one; ``due_only`` (the schedule): those whose posting date came."""
     with session(environment, role=role) as s:
         roles.allow(s, "Subscription Actions", "Post")
+        if due_only:
+            action_ids = schedule.due_to_post(s, date.today())
     released = cancellation.release_orders(environment, by=actor or "post-actions")  # cancelled plans' orders
     report = {**posting.post(environment, action_ids, actor=actor).as_dict(), "released": released.as_dict()}
     _artifact("post-actions", environment, report)

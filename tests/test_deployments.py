@@ -22,3 +22,24 @@ def test_every_environment_gets_billing_collection_dunning_and_notification_deli
 def test_every_planned_flow_exists_under_flows() -> None:
     for ref, name in deployments.FLOW_NAMES.items():
         assert deployments.flow_of(ref).name == name
+
+
+def test_posting_is_scheduled_after_harp_connect_and_firming_only_when_the_settings_ask(data_dir: Path) -> None:
+    from hub.billing import billing_settings
+    from hub.platform.db import session
+
+    planned = {item.full_name: item for item in deployments.planned()}
+    for env in ("sandbox", "production"):
+        post = planned[f"post-actions/{env}-daily"]
+        assert post.parameters == {"environment": env, "due_only": True, "actor": "schedule"}
+        assert f"firm-actions/{env}-daily" not in planned  # off by default: firming is a person's (seed 003)
+    hour = {name.split("/")[0]: tuple(int(x) for x in item.cron.split()[1::-1])
+            for name, item in planned.items() if item.cron and name.endswith("sandbox-daily")}
+    assert hour["harp-connect"] < hour["post-actions"] < hour["collect-payments"]
+    with session("production") as s:
+        billing_settings.update(s, firm_on_schedule=True)
+    planned = {item.full_name: item for item in deployments.planned()}
+    assert "firm-actions/production-daily" in planned and "firm-actions/sandbox-daily" not in planned
+    firm = planned["firm-actions/production-daily"]
+    assert firm.parameters["due_only"] is True
+    assert (2, 0) < tuple(int(x) for x in firm.cron.split()[1::-1]) < (3, 0)

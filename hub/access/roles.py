@@ -40,6 +40,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "Payment Methods": ("Create", "Update", "Remove"),
     "Collections": ("Pay",),
     "Collection Settings": ("Update",),
+    "Billing Settings": ("Update",),
     "Notification Settings": ("Update",),
 }
 
@@ -73,6 +74,7 @@ _NOUNS = {
     "Audit Log": "the audit log",
     "Payment Methods": "payment methods",
     "Collection Settings": "the collection and dunning settings",
+    "Billing Settings": "the billing settings",
     "Notification Settings": "the notification settings",
 }
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from hub.access.roles import allow
@@ -40,18 +40,6 @@ from hub.platform.models import (
     table_of,
 )
 from hub.platform.types import utcnow
-
-
-def allowance_left(s: Session) -> int:
-    """Actions this environment may still create this calendar month under its tier."""
-    from hub.billing.rules import allowance
-    from hub.platform.settings import get_settings
-
-    today = date.today()
-    first = datetime(today.year, today.month, 1, tzinfo=UTC)
-    used = s.exec(select(func.count()).select_from(SubscriptionAction).where(
-        SubscriptionAction.created_at >= first)).one()
-    return allowance.remaining(get_settings().tier, s.info["environment"], used)
 
 
 def apply_renewals(s: Session, today: date, published: list[PlanTerms] | None = None) -> dict[int, str]:
@@ -90,6 +78,10 @@ def apply_renewals(s: Session, today: date, published: list[PlanTerms] | None = 
     return decisions
 
 
+#: terms one run renews for a plan at most (a test date years ahead of a short term: the next run goes on)
+MAX_RENEWALS_PER_RUN = 120
+
+
 def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: int | None = None,
                   test_date: bool = False) -> tuple[list[ActionDraft], str | None]:
     """Create the actions due up to ``as_of``; a dry run only lists them (and renews nothing).
@@ -109,7 +101,7 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
             raise SubscriptionError(str(exc)) from None
         published, rows = published_terms(s)
         created: list[ActionDraft] = []
-        while True:
+        for _ in range(MAX_RENEWALS_PER_RUN + 1):
             todo = [replace(terms, lines=tuple(line for line in terms.lines if not generator.nothing_due(
                 line, as_of, rows[line.line_id].generated_through, _cycle(rows[line.line_id]))))
                 for terms in published]
@@ -130,6 +122,7 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
             if "renew" not in decided.values():
                 return created, result.stopped
             published, rows = published_terms(s)  # the renewed terms' first actions, in the same run
+        return created, None  # more terms to renew than one run takes: the next run goes on
 
 
 def _cycle(line: Any) -> tuple[date, date] | None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from sqlmodel import col, select
 
-from hub.billing import actions
+from hub.billing import actions, billing_settings
 from hub.cli.common import (
     EnvOption,
     JsonOption,
@@ -15,6 +15,7 @@ from hub.cli.common import (
     cli_actor,
     cli_session,
     env_name,
+    fail,
     out,
     parse_assignments,
     parse_date,
@@ -91,8 +92,8 @@ def actions_cancel(ids: list[int], by: Annotated[str, typer.Option(help="who can
 def actions_reset(ids: list[int], env: EnvOption = None) -> None:
     """Reset Failed actions, or ones a crash left in Firming/Posting (administrators).
 
-    Each goes back to Not firmed, or to Firmed when the ERP holds its document already; the next
-    firm or post run finds that document by the action's key, never making a second one.
+    Failed and Firming go back to Not firmed, Posting to Firmed; the next firm or post run finds
+    any ERP document an earlier attempt made by the action's key, never making a second one.
     """
     with cli_session(env) as s:
         done = actions.reset(s, ids, by=cli_actor())
@@ -114,3 +115,29 @@ def billing_run(test_date: Annotated[str | None, typer.Option(help="simulate thi
                f"(as of {result['as_of']})", False)
     if result["stopped"]:
         out.print(f"[yellow]{result['stopped']}[/yellow]")
+
+
+@billing_app.command("settings")
+def billing_settings_cmd(
+    action_quota: Annotated[int | None, typer.Option(
+        help="actions HARP Connect may create per month (0 or more); none set: billing never stops")] = None,
+    no_action_quota: Annotated[bool, typer.Option("--no-action-quota", help="remove the quota")] = False,
+    firm_on_schedule: Annotated[bool | None, typer.Option(
+        "--firm-on-schedule/--no-firm-on-schedule", help="firm the due actions daily (after HARP Connect)")] = None,
+    env: EnvOption = None, as_json: JsonOption = False,
+) -> None:
+    """Show or change the billing settings: the monthly action quota and scheduled firming."""
+    if no_action_quota and action_quota is not None:
+        fail("give --action-quota N or --no-action-quota, not both")
+    with cli_session(env) as s:
+        if no_action_quota or action_quota is not None or firm_on_schedule is not None:
+            quota: dict[str, int | None] = {"action_quota": None if no_action_quota else action_quota} \
+                if (no_action_quota or action_quota is not None) else {}
+            current = billing_settings.update(s, firm_on_schedule=firm_on_schedule, actor=cli_actor(), **quota)
+        else:
+            current = billing_settings.load(s)
+    if as_json:
+        print_json(current.as_json())
+        return
+    quota_text = "none (billing never stops)" if current.action_quota is None else f"{current.action_quota} a month"
+    out.print(f"Action quota: {quota_text}. Firming on a schedule: {'on' if current.firm_on_schedule else 'off'}.")

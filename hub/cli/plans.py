@@ -62,10 +62,20 @@ def plans_create(
 
 @plans_app.command("list")
 def plans_list(env: EnvOption = None, as_json: JsonOption = False) -> None:
+    """Plans with their contract definition (--json: every field of it, and the cancel reason)."""
     with cli_session(env) as s:
         rows = [{"id": p.id, "name": p.name, "status": p.status, "period": p.billing_period_type,
-                 "start": p.global_start, "end": p.global_end}
+                 "global_start": p.global_start, "global_end": p.global_end, "fixed_cycles": p.fixed_cycles,
+                 "term_start": p.term_start or p.global_start, "automatic_renewal": p.automatic_renewal,
+                 "renewal_notice": p.renewal_notice, "renewal_notice_days": p.renewal_notice_days,
+                 "renewal_notice_notification": p.renewal_notice_notification,
+                 "cancel_reason_code": p.cancel_reason_code}
                 for p in s.exec(select(SubscriptionPlan).order_by(col(SubscriptionPlan.id)))]
+    if not as_json:  # the table: the contract in short
+        rows = [{"id": r["id"], "name": r["name"], "status": r["status"], "period": r["period"],
+                 "start": r["global_start"], "end": r["global_end"], "cycles": r["fixed_cycles"],
+                 "notice days": r["renewal_notice_days"] if r["renewal_notice"] else None,
+                 "auto-renew": r["automatic_renewal"]} for r in rows]
     print_rows(rows, "Subscription plans", as_json)
 
 

@@ -1,6 +1,6 @@
 """The hub's own settings per environment, stored as JSON sections (``hub_settings``).
 
-Each owner validates its section (``collections``, ``dunning``, ``notifications``) into its
+Each owner validates its section (``billing``, ``collections``, ``dunning``, ``notifications``) into its
 frozen rule objects; this module only reads and writes the JSON, once per environment.
 """
 
@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from hub.platform.models import HubSetting
 from hub.platform.types import utcnow
 
-SECTIONS = ("collections", "dunning", "notifications")
+SECTIONS = ("billing", "collections", "dunning", "notifications")
 
 
 def _check(section: str) -> str:

@@ -34,7 +34,6 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For the web app believes "
                                           '(JSON list, e.g. ["127.0.0.1"]); none by default.')
-    tier: str = Field(default="connect1000", description="Subscription tier: its monthly action allowance.")
     earliest_year: int = Field(default=1900, description="Billing dates (plans, lines, actions) before this year are refused.")
     latest_year: int = Field(default=2200, description="Billing dates after this year, and contracts ending later, are refused.")
 

@@ -24,8 +24,8 @@ from hub.platform.models import Connector
 from hub.platform.security import decrypt_secrets, encrypt_secrets
 from hub.platform.settings import ENVIRONMENTS
 from hub.platform.types import utcnow
+from hub.sync.removal import delete_connector_rows
 from hub.sync.rules.card_names import card_name_problem
-from hub.sync.store import delete_connector_rows
 
 STATUSES = ("draft", "pending_license", "active", "deactivated", "error")
 #: the audit log's name of a status change

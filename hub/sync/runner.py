@@ -8,10 +8,8 @@ instant resumes (from the old cursor) with nothing lost and nothing doubled.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -27,6 +25,8 @@ from hub.platform.errors import CashrailError
 from hub.platform.models import Connector, StreamState, SyncRun, stored_id
 from hub.platform.types import utcnow
 from hub.sync import cards
+from hub.sync.holder import STALE_AFTER as STALE_AFTER
+from hub.sync.holder import busy_message, holds, runner_id
 from hub.sync.read_ahead import read_ahead
 from hub.sync.rules.contracts import ContractWatch
 from hub.sync.store import (
@@ -35,15 +35,13 @@ from hub.sync.store import (
     StreamCounts,
     apply_page,
     existing_rows,
+    holds_none,
     mark_unseen_deleted,
     page_stored,
     stream_completed,
     stream_state,
 )
 from mappings.base import MappedRecord, MappingContext, MappingError, content_hash
-
-#: a running sync whose heartbeat is older than this is taken as dead
-STALE_AFTER = timedelta(minutes=5)
 
 ProgressFn = Callable[[str, StreamCounts], None]
 
@@ -83,23 +81,6 @@ def plan_read(
     return ReadPlan(full=False, since=datetime.fromisoformat(cursor) - timedelta(minutes=settings.lookback_minutes))
 
 
-def _runner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _alive(runner: str | None) -> bool:
-    host, _, pid = (runner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # another machine: only the heartbeat can tell
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | None = None) -> SyncRun:
     """Open a sync run for an active connector; one run per connector at a time.
 
@@ -117,11 +98,8 @@ def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | Non
             raise SyncError(str(exc)) from None
         now = utcnow()
         for other in s.exec(select(SyncRun).where(SyncRun.connector_id == card.id, SyncRun.status == "running")):
-            if _alive(other.runner) and now - other.heartbeat_at < STALE_AFTER:
-                raise SyncError(
-                    f"a sync of {name!r} is already running (run {other.id} on {other.runner}, "
-                    f"started {other.started_at:%Y-%m-%d %H:%M:%S} UTC); try again when it has finished"
-                )
+            if holds(other):
+                raise SyncError(busy_message(s, card, other))
             other.status = "interrupted"
             other.finished_at = now
             other.error = "the process running it stopped before it finished"
@@ -131,7 +109,7 @@ def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | Non
             connector_id=stored_id(card),
             flow_run_id=flow_run_id,
             mode="full" if full else "incremental",
-            runner=_runner(),
+            runner=runner_id(),
         )
         s.add(run)
         s.flush()
@@ -194,6 +172,8 @@ def sync_stream(
     spec = connector_class(card.kind).stream(stream_name)
     mapper = mapping_module(card.kind).MAPPERS[stream_name]
     scope = PageScope(environment, stored_id(card), stream_name, spec.entity, run_id)
+    with session(environment) as s:  # a first sync looks up no key it has not inserted itself
+        scope = replace(scope, inserted=set()) if holds_none(s, scope) else scope
     counts = StreamCounts()
     if progress:  # started: a progress bar (and a stream's own timing) begins here
         progress(stream_name, counts)
@@ -289,8 +269,11 @@ def _expand_page(
         return page, page, [], None
     # Only records whose list payload changed need their detail fetched again.
     summary_hashes = {i: content_hash(r) for r in page if (i := _id_of(r)) is not None}
-    with session(scope.environment) as s:
-        known = existing_rows(s, scope, list(summary_hashes))
+    if scope.inserted is not None and not any(key in scope.inserted for key in summary_hashes):
+        known = {}  # a first sync: none of these is stored yet
+    else:
+        with session(scope.environment) as s:
+            known = existing_rows(s, scope, list(summary_hashes))
     skipped: list[str] = []
     need = []
     for raw in page:

@@ -287,6 +287,9 @@ def plan_row(s: Session, plan: SubscriptionPlan) -> dict[str, Any]:
         "automatic_renewal": plan.automatic_renewal, "renewal_notice": plan.renewal_notice,
         "renewal_notice_days": plan.renewal_notice_days, "reason_code": plan.reason_code,
         "salesperson": plan.salesperson, "pays_by_mandate": plan.pays_by_mandate,
+        "term_start": _iso(plan.term_start or plan.global_start), "cancel_reason_code": plan.cancel_reason_code,
+        "cancelled_at": plan.cancelled_at.isoformat(timespec="seconds") if plan.cancelled_at else None,
+        "cancelled_by": plan.cancelled_by,
     }
 
 

@@ -60,6 +60,11 @@ class ProgramTypeEditIn(BaseModel):
     subscription_type: Opt[str] = None
 
 
+class BillingSettingsIn(BaseModel):
+    action_quota: Opt[int] = Field(default=None, ge=0, description="actions per month; null: no quota")
+    firm_on_schedule: Opt[bool] = None
+
+
 class ProgramTypeIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     period_type: str = "Rolling"
@@ -186,6 +191,8 @@ class FooterNoteIn(BaseModel):
 
 class InvoiceIdsIn(BaseModel):
     ids: list[int] = Field(description="the unpaid invoices to charge now")
+    one_payment: bool = Field(default=False, description="charge the invoices one card pays in one currency "
+                              "as one payment (one gateway transaction, one ERP payment over them)")
 
 
 class PayFormIn(InvoiceIdsIn):

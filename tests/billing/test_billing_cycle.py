@@ -169,7 +169,8 @@ def test_renewal_notice_decides_what_happens_at_the_plan_end(
 
     with session("sandbox") as s:
         apply_page(s, PageScope("sandbox", card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
-            external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
+            external_id="c1", source_modified_at=None, fields={"name": "Acme", "currency": "USD"}, raw={"id": "c1"})],
+            fetched=1)
         setup.create_reason_code(s, "NEW", ["New"], default_for=["New"])
         setup.create_reason_code(s, "RENEW", ["Renewal"], default_for=["Renewal"])
         setup.create_program_type(s, "Support")
@@ -251,7 +252,8 @@ def _plan_on_plain_customer(environment: str = "sandbox", cycles: int = 12) -> i
     card = factories.erp_card("erp", environment)
     with session(environment) as s:
         apply_page(s, PageScope(environment, card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
-            external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
+            external_id="c1", source_modified_at=None, fields={"name": "Acme", "currency": "USD"}, raw={"id": "c1"})],
+            fetched=1)
         setup.create_program_type(s, "Support")
         plan = plans.create_plan(s, plans.PlanRequest(
             name="Support", connector="erp", customer="c1", program_type="Support", global_start=date(2024, 1, 1),
@@ -261,20 +263,35 @@ def _plan_on_plain_customer(environment: str = "sandbox", cycles: int = 12) -> i
         return plan.id
 
 
-def test_the_monthly_allowance_stops_the_generator_and_says_why(hub_db, monkeypatch) -> None:
-    from hub.billing.rules import allowance
-    from hub.platform.settings import get_settings
+def test_an_action_quota_an_administrator_sets_stops_the_generator_and_says_why(hub_db) -> None:
+    from hub.billing import billing_settings
 
-    monkeypatch.setitem(allowance.TIERS, "tiny", 1)  # 1 a month in production, 10 in the sandbox
-    monkeypatch.setenv("CASHRAIL_TIER", "tiny")
-    get_settings.cache_clear()
     _plan_on_plain_customer(cycles=12)
     with session("sandbox") as s:
-        created, stopped = generation.run_generator(s, date(2024, 12, 31), allowance=generation.allowance_left(s))
+        billing_settings.update(s, action_quota=10)
+        created, stopped = generation.run_generator(s, date(2024, 12, 31),
+                                                    allowance=billing_settings.allowance_left(s))
     assert len(created) == 10 and "allowance of 10 actions is used up" in stopped
     with session("sandbox") as s:
-        created, stopped = generation.run_generator(s, date(2024, 12, 31), allowance=generation.allowance_left(s))
+        created, stopped = generation.run_generator(s, date(2024, 12, 31),
+                                                    allowance=billing_settings.allowance_left(s))
     assert created == [] and "2 more actions wait" in stopped
+
+
+def test_without_a_quota_billing_never_stops(hub_db) -> None:
+    from hub.billing import billing_settings
+
+    _plan_on_plain_customer(cycles=1200)  # a hundred years of monthly actions: more than any old tier allowed
+    with session("sandbox") as s:
+        assert billing_settings.allowance_left(s) is None
+        created, stopped = generation.run_generator(s, date(2123, 12, 31),
+                                                    allowance=billing_settings.allowance_left(s))
+    assert len(created) == 1200 and stopped is None
+    with session("sandbox") as s:  # a quota of 0 is a quota: nothing more is created
+        billing_settings.update(s, action_quota=None)
+        assert billing_settings.load(s).action_quota is None
+        billing_settings.update(s, action_quota=0)
+        assert billing_settings.allowance_left(s) == 0
 
 
 def test_roles_are_enforced_where_the_cli_and_api_meet(hub_db) -> None:

@@ -31,7 +31,8 @@ def erp_customer(environment: str = "sandbox") -> None:
     with session(environment) as s:
         card = cards.create(s, spec)
         apply_page(s, PageScope(environment, card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
-            external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
+            external_id="c1", source_modified_at=None, fields={"name": "Acme", "currency": "USD"},
+            raw={"id": "c1"})], fetched=1)
         setup.create_program_type(s, "Support")
         setup.create_reason_code(s, "NEW", ["New"], default_for=["New"])
         setup.create_reason_code(s, "RENEW", ["Renewal"], default_for=["Renewal"])
@@ -125,3 +126,30 @@ def test_a_billing_run_that_jumps_over_the_notice_window_creates_the_notice_befo
             SubscriptionAction.key == notice_key(plan_id, date(2024, 3, 31)))).scalars().one()
         assert notice.action_date == date(2024, 3, 1)
     assert plan_row(plan_id).status == "Cancelled"  # never firmed by the end date (seed 003)
+
+
+def test_plans_list_json_shows_each_plans_contract_definition(hub_db, monkeypatch, capsys) -> None:
+    import json
+
+    from tests.cli.runner import run
+
+    erp_customer()
+    plan_id = published_plan(fixed_cycles=3, global_end=date(2024, 12, 31), renewal_notice=True,
+                             renewal_notice_days=0, automatic_renewal=True)
+    code, out, err = run(monkeypatch, capsys, "plans", "list", "--json")
+    assert code == 0, err
+    [row] = json.loads(out)
+    assert row["id"] == plan_id
+    assert {k: row[k] for k in ("global_start", "global_end", "fixed_cycles", "renewal_notice_days",
+                                "automatic_renewal")} == {
+        "global_start": "2024-01-01", "global_end": "2024-12-31", "fixed_cycles": 3, "renewal_notice_days": 0,
+        "automatic_renewal": True}
+
+
+def test_a_run_long_after_the_end_renews_term_after_term_and_bills_every_period_once(hub_db) -> None:
+    erp_customer()
+    plan_id = published_plan(global_end=date(2024, 1, 31), automatic_renewal=True)
+    run(date(2025, 12, 31))
+    assert billed_periods(plan_id) == [date(y, m, 1) for y in (2024, 2025) for m in range(1, 13)]
+    assert (plan_row(plan_id).term_start, plan_row(plan_id).global_end) == (date(2025, 12, 1), date(2025, 12, 31))
+    assert run(date(2025, 12, 31)) == []  # nothing twice

@@ -67,7 +67,8 @@ def _plan_with_notice(url: str | None, *, notify: bool = True) -> int:
     with session("sandbox") as s:
         card = cards.create(s, spec)
         apply_page(s, PageScope("sandbox", card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
-            external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
+            external_id="c1", source_modified_at=None, fields={"name": "Acme", "currency": "USD"}, raw={"id": "c1"})],
+            fetched=1)
         setup.create_program_type(s, "Support")
         plan = plans.create_plan(s, plans.PlanRequest(
             name="Support", connector="erp", customer="c1", program_type="Support", global_start=date(2024, 1, 1),
@@ -130,7 +131,8 @@ def _card_customer_program(s: Any) -> None:
         "tenant_id": "t", "client_id": "c", "environment": "production", "company": "CRONUS"},
         secrets={"client_secret": SecretStr("s")}))
     apply_page(s, PageScope("sandbox", card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
-        external_id="c1", source_modified_at=None, fields={"name": "Acme"}, raw={"id": "c1"})], fetched=1)
+        external_id="c1", source_modified_at=None, fields={"name": "Acme", "currency": "USD"}, raw={"id": "c1"})],
+            fetched=1)
     setup.create_program_type(s, "Support")
 
 

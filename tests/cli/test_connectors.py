@@ -132,7 +132,7 @@ def test_adding_an_erp_card_offers_the_environments_and_companies_its_credential
     with BcSandbox(records=20, seed=3, license_accepted=True) as erp:
         creds = erp.credentials
         answers = [erp.url, erp.url, erp.ca_path, creds["tenant_id"], creds["client_id"], creds["client_secret"],
-                   creds["environment"], creds["company"]] + [""] * 12
+                   creds["environment"], creds["company"]] + [""] * 20  # the defaults of every other setting
         code, out, err = run(monkeypatch, capsys, "connectors", "add", "--kind", "business_central", "--name", "erp",
                              stdin="\n".join(answers) + "\n")
         assert code == 0, out + err

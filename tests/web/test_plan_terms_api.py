@@ -1,4 +1,4 @@
-"""The JSON API keeps a plan's contract definition as given (issue 18 "Why" 3)."""
+"""The JSON API and the plan page keep a plan's contract definition and cancellation as given (issue 18)."""
 
 from __future__ import annotations
 
@@ -39,3 +39,25 @@ def test_reason_codes_program_types_and_the_churn_report_through_the_api(web: We
     today = date.today()
     churn = api.get("/api/reports/churn", params={"from": today.replace(day=1).isoformat(), "to": today.isoformat()})
     assert [(r["reason_code"], r["plans"]) for r in churn.json()] == [("PRICE", 1)]
+
+
+def test_the_plan_page_cancels_with_the_chosen_cancel_reason(web: Web) -> None:
+    from hub.billing import setup
+    from hub.platform.db import session
+    from hub.platform.models import SubscriptionPlan
+    from tests.billing.test_contract_terms import published_plan
+    from tests.web.conftest import post_form
+
+    erp_customer()
+    with session("sandbox") as s:
+        setup.create_reason_code(s, "PRICE", ["Cancel"])
+    plan_id = published_plan()
+    browser = web.signed_in()
+    page = browser.get(f"/plans/{plan_id}").text
+    assert '<option>PRICE</option>' in page and "<option>NEW</option>" not in page.split("cancel-plan")[1][:1500]
+    done = post_form(browser, f"/plans/{plan_id}/cancel", {"reason_code": "PRICE"}, page=f"/plans/{plan_id}")
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    with session("sandbox") as s:
+        plan = s.get(SubscriptionPlan, plan_id)
+        assert (plan.status, plan.cancel_reason_code, plan.cancelled_by) == ("Cancelled", "PRICE", "admin@example.com")
+    assert "PRICE" in browser.get(f"/plans/{plan_id}").text

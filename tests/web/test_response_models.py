@@ -40,5 +40,6 @@ def test_routes_that_answer_204_have_no_body_to_describe(data_dir: Path) -> None
     no_content = [r for r in _api_routes(create_app()) if r.status_code == NO_CONTENT]
     assert {(tuple(r.methods), r.path) for r in no_content} == {
         (("DELETE",), "/api/connectors/{name}"), (("DELETE",), "/api/customers/{org_id}/payment-method"),
-        (("DELETE",), "/api/users/{email}"), (("DELETE",), "/api/tokens/{token_id}")}
+        (("DELETE",), "/api/users/{email}"), (("DELETE",), "/api/tokens/{token_id}"),
+        (("DELETE",), "/api/reason-codes/{code}"), (("DELETE",), "/api/program-types/{name}")}
     assert all(r.response_model is None for r in no_content)

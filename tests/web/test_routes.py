@@ -57,6 +57,9 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/api/reason-codes"): "Reason Code: Create",
     ("POST", "/billing/program-types"): "Program Types: Create",
     ("POST", "/api/program-types"): "Program Types: Create",
+    ("POST", "/plans/{plan_id}/unpublish"): "Subscription Plan: Unpublish",
+    ("POST", "/api/plans/{plan_id}/unpublish"): "Subscription Plan: Unpublish",
+    ("POST", "/api/actions/reset"): "Subscription Actions: Reset",
     ("PATCH", "/api/reason-codes/{code}"): "Reason Code: Update",
     ("DELETE", "/api/reason-codes/{code}"): "Reason Code: Delete",
     ("PATCH", "/api/program-types/{name}"): "Program Types: Update",
@@ -73,6 +76,7 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/settings/dunning"): "Collection Settings: Update",
     ("PUT", "/api/settings/collections"): "Collection Settings: Update",
     ("PATCH", "/api/settings/dunning"): "Collection Settings: Update",
+    ("PATCH", "/api/settings/billing"): "Billing Settings: Update",
 }
 
 #: every other route: open to both roles (the day-to-day work of seed 003's "Users" column)
@@ -105,7 +109,7 @@ EVERY_USER = {
     ("POST", "/api/customers/{org_id}/card-requests"), ("POST", "/api/card-requests/{request_id}/check"),
     ("GET", "/api/customers/{org_id}/status"), ("GET", "/api/invoices/unpaid"), ("POST", "/api/invoices/pay"),
     ("GET", "/api/notifications"), ("GET", "/api/notifications/settings"), ("GET", "/api/settings/collections"),
-    ("GET", "/api/settings/dunning"),
+    ("GET", "/api/settings/dunning"), ("GET", "/api/settings/billing"),
     # quarantined records are read by everyone; retrying them changes the store like a sync
     ("GET", "/quarantine"), ("GET", "/api/quarantine"), ("GET", "/api/quarantine/{record_id}"),
 }

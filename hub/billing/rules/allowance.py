@@ -1,34 +1,27 @@
-"""HARP Connect's monthly action allowance per subscription tier and environment."""
+"""HARP Connect's monthly action quota (seed 003's "Subscription Actions Consumption").
+
+The seed's SaaS caps the actions a plan tier may create per month (10x in the sandbox). An
+open-source install has no tier: the cap is an optional quota an administrator sets per
+environment, and with none set billing never stops.
+"""
 
 from __future__ import annotations
 
 from hub.billing.rules.errors import BillingRuleError
 
-#: actions a tier may create per month in production
-TIERS: dict[str, int] = {"connect65": 65, "connect250": 250, "connect1000": 1000}
-#: the sandbox is entitled to this many times the production allowance
-SANDBOX_MULTIPLIER = 10
-ENVIRONMENTS = ("sandbox", "production")
+
+def check_quota(quota: int | None) -> int | None:
+    """Return a valid quota: None (no limit) or a whole number of actions per month, 0 included."""
+    if quota is None:
+        return None
+    if isinstance(quota, bool) or not isinstance(quota, int) or quota < 0:
+        raise BillingRuleError("action_quota", f"must be a whole number of actions, 0 or more, not {quota!r}")
+    return quota
 
 
-def monthly_allowance(tier: str, environment: str) -> int:
-    """Return the actions ``tier`` may create per month in ``environment`` (sandbox = 10x).
-
-    Raises:
-        BillingRuleError: an unknown tier or environment.
-    """
-    if tier not in TIERS:
-        raise BillingRuleError("tier", f"unknown tier {tier!r}; known: {', '.join(TIERS)}")
-    if environment not in ENVIRONMENTS:
-        raise BillingRuleError(
-            "environment", f"must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}"
-        )
-    base = TIERS[tier]
-    return base * SANDBOX_MULTIPLIER if environment == "sandbox" else base
-
-
-def remaining(tier: str, environment: str, used_this_month: int) -> int:
-    """Return the actions still allowed this month (never below 0)."""
+def remaining(quota: int | None, used_this_month: int) -> int | None:
+    """Return the actions still allowed this month (never below 0), or None without a quota."""
     if used_this_month < 0:
         raise BillingRuleError("used_this_month", f"must not be negative, not {used_this_month}")
-    return max(0, monthly_allowance(tier, environment) - used_this_month)
+    quota = check_quota(quota)
+    return None if quota is None else max(0, quota - used_this_month)

@@ -1,13 +1,15 @@
-"""Collection settings (charge timing, retries) and dunning settings (overdue levels, penalty)."""
+"""Billing settings (action quota, scheduled firming), collection settings (charge timing, retries) and
+dunning settings (overdue levels, penalty)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
+from hub.billing import billing_settings
 from hub.web import operations
 from hub.web.api.common import Json
 from hub.web.auth import CurrentActor, needs
-from hub.web.schemas import CollectionSettingsIn, DunningSettingsIn
+from hub.web.schemas import BillingSettingsIn, CollectionSettingsIn, DunningSettingsIn
 
 router = APIRouter(tags=["settings"])
 
@@ -21,6 +23,19 @@ def get_collection_settings(actor: CurrentActor) -> Json:
 def put_collection_settings(actor: CurrentActor, body: CollectionSettingsIn) -> Json:
     """Charge timing, the retry policy and since when invoices are charged (all fields are written)."""
     return operations.put_collection_settings(actor, body)
+
+
+@router.get("/settings/billing")
+def get_billing_settings(actor: CurrentActor) -> Json:
+    """The monthly action quota (null: none, billing never stops) and whether due actions are firmed daily."""
+    return actor.call(billing_settings.load).as_json()
+
+
+@router.patch("/settings/billing", openapi_extra=needs("Billing Settings", "Update"))
+def update_billing_settings(actor: CurrentActor, body: BillingSettingsIn) -> Json:
+    """Fields left out are kept; ``action_quota: null`` removes the quota."""
+    changes = body.model_dump(include=body.model_fields_set)
+    return actor.call(billing_settings.update, actor=actor.email, **changes).as_json()
 
 
 @router.get("/settings/dunning")

@@ -1,33 +1,22 @@
 import pytest
 
-from hub.billing.rules.allowance import TIERS, monthly_allowance, remaining
+from hub.billing.rules.allowance import check_quota, remaining
 from hub.billing.rules.errors import BillingRuleError
 
 
-@pytest.mark.parametrize(
-    ("tier", "env", "expected"),
-    [("connect65", "production", 65), ("connect65", "sandbox", 650),
-     ("connect250", "production", 250), ("connect1000", "sandbox", 10_000)],
-)
-def test_monthly_allowance_sandbox_is_ten_times_production(tier, env, expected):
-    assert monthly_allowance(tier, env) == expected
+@pytest.mark.parametrize(("quota", "used", "left"), [(65, 0, 65), (65, 60, 5), (65, 65, 0), (65, 80, 0),
+                                                     (0, 0, 0), (None, 1_000_000, None)])
+def test_remaining_never_goes_below_zero_and_no_quota_never_stops(quota, used, left):
+    assert remaining(quota, used) == left
 
 
-@pytest.mark.parametrize(("used", "left"), [(0, 65), (60, 5), (65, 0), (80, 0)])
-def test_remaining_never_goes_below_zero(used, left):
-    assert remaining("connect65", "production", used) == left
-
-
-@pytest.mark.parametrize(
-    ("tier", "env", "used", "field"),
-    [("connect5", "production", 0, "tier"), ("connect65", "staging", 0, "environment"),
-     ("connect65", "production", -1, "used_this_month")],
-)
-def test_allowance_refusals_name_the_field(tier, env, used, field):
+@pytest.mark.parametrize(("quota", "used", "field"), [(-1, 0, "action_quota"), (True, 0, "action_quota"),
+                                                      ("10", 0, "action_quota"), (10, -1, "used_this_month")])
+def test_quota_refusals_name_the_field(quota, used, field):
     with pytest.raises(BillingRuleError) as err:
-        remaining(tier, env, used)
+        remaining(quota, used)
     assert err.value.field == field
 
 
-def test_tiers():
-    assert TIERS == {"connect65": 65, "connect250": 250, "connect1000": 1000}
+def test_a_quota_of_0_is_kept_not_taken_for_none():
+    assert check_quota(0) == 0
