@@ -42,10 +42,11 @@ COUNT_COLUMNS = ("fetched", "inserted", "updated", "unchanged", "deleted", "quar
 
 
 class Table(rich_table.Table):
-    """A Rich table whose text cells are shown as they are: synced text is never read as markup."""
+    """A Rich table whose text cells are shown as they are: synced text is never read as markup,
+    and its control characters (a terminal's escape sequences, line breaks) never reach the screen."""
 
     def add_row(self, *renderables: RenderableType | None, **kwargs: Any) -> None:
-        super().add_row(*(escape(r) if isinstance(r, str) else r for r in renderables), **kwargs)
+        super().add_row(*(escape(one_line(r)) if isinstance(r, str) else r for r in renderables), **kwargs)
 
 
 def safe(text: object) -> str:

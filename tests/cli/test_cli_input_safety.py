@@ -91,8 +91,9 @@ def test_rich_markup_in_a_synced_organisation_name_is_listed_as_text(data_dir, m
     from tests.collections.notify_builders import bms_card, organisation
 
     with session("sandbox") as s:
-        organisation(s, bms_card(s), "1", "[bold]Evil[/] Corp [/red]")
+        organisation(s, bms_card(s), "1", "[bold]Evil[/] Corp [/red]\x1b]0;pwned\x07\x1b[2J")
         name = s.query(Connector).one().name
     code, out, err = run(monkeypatch, capsys, "orgs", "links", "--psa", name)
     assert code == 0, err
     assert "[bold]Evil[/] Corp [/red]" in out
+    assert "\x1b" not in out and "\x07" not in out  # no terminal escape sequence reaches the screen
