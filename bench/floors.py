@@ -27,6 +27,8 @@ def fetch_floor(kind: str, info: dict[str, Any], settings: dict[str, Any]) -> in
         return _bms(info, specs, int(settings["page_size"]), int(settings.get("detail_concurrency", 4)))
     if kind == "business_central":
         return _bc(info, specs, int(settings["page_size"]))
+    if kind == "connectwise":
+        return _cw(info, specs, int(settings["page_size"]), int(settings.get("detail_concurrency", 4)))
     raise ValueError(f"no fetch floor for {kind!r}")
 
 
@@ -63,6 +65,46 @@ def _bms(info: dict[str, Any], specs: tuple[StreamSpec, ...], size: int, detail_
                 if len(records) < size or number * size >= body["TotalRecords"]:
                     break
                 number += 1
+            for future in pending:
+                future.result()
+            return seen
+
+        return _run_streams(stream, specs)
+
+
+def _cw(info: dict[str, Any], specs: tuple[StreamSpec, ...], size: int, detail_concurrency: int) -> int:
+    """ConnectWise: forward-only along ``Link`` where the endpoint allows it, else by id through
+    ``conditions`` (as the connector pages), each agreement's additions and invoice's payments."""
+    from connectors.connectwise.client import next_link
+    from connectors.connectwise.streams import FORWARD_ONLY
+
+    limits = httpx.Limits(max_connections=len(specs) + detail_concurrency)
+    auth = httpx.BasicAuth(f"{info['company_id']}+{info['public_key']}", info["private_key"])
+    with httpx.Client(base_url=f"{info['url']}/v4_6_release/apis/3.0", timeout=60, limits=limits, auth=auth,
+                      headers={"clientId": info["client_id"]}) as client, \
+            ThreadPoolExecutor(detail_concurrency) as details:
+
+        def detail(path: str) -> None:
+            client.get(path, params={"pageSize": 1000}).raise_for_status()
+
+        def stream(spec: StreamSpec) -> int:
+            seen, pending, after = 0, [], 0
+            url: str | None = spec.path
+            params: dict[str, Any] | None = {"pageSize": size}
+            while url:
+                if spec.path in FORWARD_ONLY:
+                    response = client.get(url, params=params, headers={"pagination-type": "forward-only"})
+                    url, params = next_link(response), None
+                else:
+                    response = client.get(url, params={"pageSize": size, "orderBy": "id asc",
+                                                       "conditions": f"id > {after}"})
+                records = response.raise_for_status().json()
+                seen += len(records)
+                if spec.detail_path:
+                    pending += [details.submit(detail, spec.detail_path.format(id=r["id"])) for r in records]
+                if spec.path not in FORWARD_ONLY:
+                    url = spec.path if len(records) == size else None
+                    after = records[-1]["id"] if records else after
             for future in pending:
                 future.result()
             return seen

@@ -15,6 +15,9 @@ from typing import Any
 
 from connectors.registry import connector_class
 
+#: the systems the dlt peer has a rest_api configuration for
+KINDS = ("bms", "business_central")
+
 
 def available() -> bool:
     try:

@@ -10,6 +10,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from hub.collections import alerts
 from hub.platform.redact import scrub_rows
 from hub.sync import runner
 from hub.sync.store import StreamCounts
@@ -58,14 +59,16 @@ def sync_connector(connector: str, environment: str = "sandbox", full: bool = Fa
         for name in runner.stream_names(kind)
     }
     results: dict[str, dict[str, int]] = {}
-    failures: dict[str, str] = {}
+    failed: dict[str, Exception] = {}
     for name, future in futures.items():
         try:
             results[name] = future.result()
         except Exception as exc:  # one stream failing must not hide the others' counts
-            failures[name] = runner.describe_failure(exc)
+            failed[name] = exc
+    failures = {name: runner.describe_failure(exc) for name, exc in failed.items()}
     error = runner.describe_failures(failures)
     runner.finish_run(environment, run.id, results, error)
+    alerts.alert_schema_drift(environment, connector, run.id, failed)
     create_table_artifact(
         key=re.sub(r"[^a-z0-9-]+", "-", f"sync-{connector}".lower()),
         table=scrub_rows([{"stream": name, **counts} for name, counts in results.items()]

@@ -126,10 +126,13 @@ class BmsConnector(BmsWrites, SourceConnector):
     def read(self, stream: StreamSpec, since: datetime | None) -> Iterator[list[Record]]:
         """Every record of ``stream`` (modified since ``since``), page by page.
 
-        BMS pages by offset over records ordered by modification time: a record that moves to
-        the end (modified) or vanishes (deleted) behind the walk shifts the later pages, and one
-        unchanged record slips between two pages. Such a walk is noticed (an Id seen twice, or
-        the total shrinking) and walked again, so the run sees every record at least once.
+        BMS pages by page number, in an order Kaseya does not document (by modification time
+        or by Id): a record that moves to the end (modified) or vanishes (deleted) behind the
+        walk shifts the later pages, and one unchanged record slips between two pages. Such a
+        walk is noticed (an Id seen twice, or the total shrinking) and walked again, so the run
+        sees every record at least once. A keyset walk (by Id, resuming after the last one) would
+        need no second walk, but the v2 list endpoints take no Id filter and no sort order, so
+        the re-walk stays; the hub's cursor moves only after the last walk ends.
         """
         for _ in range(MAX_WALKS):
             if not (yield from self._walk(stream, since)):

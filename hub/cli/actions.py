@@ -21,6 +21,7 @@ from hub.cli.common import (
     parse_date,
     print_json,
     print_rows,
+    safe,
 )
 from hub.platform.flowrun import run_flow
 from hub.platform.models import SubscriptionAction
@@ -75,7 +76,7 @@ def _report(report: dict[str, Any], verb: str, as_json: bool) -> None:
     else:
         out.print(f"{verb} {len(report['done'])}; failed {len(report['failed'])}; skipped {len(report['skipped'])}.")
         for item in report["failed"]:
-            out.print(f"  action {item['action']}: {item['error']}", highlight=False)
+            out.print(f"  action {item['action']}: {safe(item['error'])}", highlight=False)
     if report["failed"]:
         raise typer.Exit(1)
 

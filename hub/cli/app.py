@@ -98,9 +98,12 @@ def _friendly_errors(fn: Callable[[], Any]) -> int:
         err.print("[red]interrupted[/red]")
         return 130
     except Exception as exc:  # the last line of defence: never a traceback with secrets
+        from pydantic import ValidationError
         from sqlalchemy.exc import IntegrityError, OperationalError
 
-        if isinstance(exc, IntegrityError):  # never the SQL statement or its parameters
+        if isinstance(exc, ValidationError) and exc.title == "Settings":  # a CASHRAIL_* variable
+            error_line("; ".join(f"CASHRAIL_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()))
+        elif isinstance(exc, IntegrityError):  # never the SQL statement or its parameters
             error_line("that conflicts with a record the hub already has (a name already used?)")
         elif isinstance(exc, OperationalError):
             error_line(f"the hub database is unreachable: {type(exc.orig).__name__}")

@@ -21,6 +21,7 @@ from hub.cli.common import (
     fail,
     out,
     print_json,
+    safe,
 )
 from hub.sync import cards
 
@@ -164,14 +165,14 @@ def _run_test(name: str, env: str | None) -> ConnectionReport:
     report = cards.test_connection(card)
     for check in report.checks:
         mark = "[yellow]?[/yellow]" if check.unverified else "[green]✓[/green]" if check.ok else "[red]✗[/red]"
-        out.print(f"{mark} {check.name}: {check.detail}", highlight=False)
+        out.print(f"{mark} {check.name}: {safe(check.detail)}", highlight=False)
     if report.missing_permissions:
         out.print("[red]Missing permissions[/red] (grant them to the API user's security role):")
         for permission in report.missing_permissions:
-            out.print(f"  - {permission}", highlight=False)
+            out.print(f"  - {safe(permission)}", highlight=False)
     elif report.ok and report.unverified:
         out.print("[green]Connection OK[/green]: no permission is missing; not verified (the API's answer proves "
-                  f"nothing): {', '.join(c.name for c in report.unverified)}.", highlight=False)
+                  f"nothing): {safe(', '.join(c.name for c in report.unverified))}.", highlight=False)
     elif report.ok:
         out.print("[green]Connection OK[/green]: every read and write the integration needs is allowed.")
     return report

@@ -12,6 +12,7 @@ from hub.cli.common import OneJsonOption, cli_actor, counts_table, err, out, pri
 def demo_command(
     records: Annotated[int, typer.Option(help="Records per large stream in the sandboxes")] = 1000,
     seed: Annotated[int, typer.Option(help="Sandbox data seed")] = 42,
+    psa: Annotated[str, typer.Option(help="The PSA to run against: bms or connectwise")] = "bms",
     as_json: OneJsonOption = False,
 ) -> None:
     """Start the PSA and ERP sandboxes, add and activate their connectors, sync both, link organisations."""
@@ -24,7 +25,7 @@ def demo_command(
     def sync(name: str, environment: str) -> dict[str, Any]:
         return run_sync(name, environment, full=False, show_progress=not as_json)
 
-    report = scenario.run(records, seed, actor=cli_actor(), log=log, sync=sync)
+    report = scenario.run(records, seed, actor=cli_actor(), psa=psa, log=log, sync=sync)
     if as_json:
         print_json(report)
     else:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.cli.common import BareJsonOption, EnvOption, Table, cli_session, out, print_json
+from hub.cli.common import BareJsonOption, EnvOption, Table, cli_session, out, print_json, safe
 
 orgs_app = typer.Typer(help="Organisation links between a PSA and an ERP connector.", no_args_is_help=True)
 
@@ -27,7 +27,7 @@ def orgs_relink(psa: PsaOption, erp: ErpOption, env: EnvOption = None, as_json: 
         return
     out.print(f"Linked {summary.linked} organisations: {summary.by_method}")
     for item in summary.ambiguous:
-        out.print(f"  ambiguous: {item['psa']} ({item['psa_id']}) -> {_candidates(item)}", highlight=False)
+        out.print(f"  ambiguous: {safe(item['psa'])} ({item['psa_id']}) -> {safe(_candidates(item))}", highlight=False)
     out.print(f"Unmatched: {len(summary.unmatched_psa)} in {psa}, {len(summary.unmatched_erp)} in {erp}")
 
 

@@ -11,7 +11,7 @@ from hub.cli.common import JsonOption, fail, out, print_json
 
 
 def sandbox_command(
-    kind: Annotated[str, typer.Option(help="bms, business_central, bluesnap or mail")] = "bms",
+    kind: Annotated[str, typer.Option(help="bms, connectwise, business_central, bluesnap or mail")] = "bms",
     records: Annotated[int, typer.Option(help="Records per large stream")] = 1000,
     seed: Annotated[int, typer.Option(help="Data seed")] = 42,
     port: Annotated[int, typer.Option(help="Port (0: any free port)")] = 0,

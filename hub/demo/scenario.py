@@ -8,11 +8,11 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from hub.collections import collect_settings
+from hub.collections import collect_settings, notification_settings
 from hub.collections.rules import ChargeTiming
 from hub.demo import install, lifecycle, report, sandboxes
 from hub.demo.seed import DEMO_ACTOR, capture_demo_cards, seed_billing
-from hub.demo.systems import DEMO_ENVIRONMENT, ERP, GATEWAY_CONNECTOR, PSA, SANDBOX_MODULES, SYSTEMS
+from hub.demo.systems import DEMO_ENVIRONMENT, ERP, GATEWAY_CONNECTOR, PSA, PSA_KINDS, SYSTEMS, DemoSystem
 from hub.platform.db import session
 from hub.platform.errors import CashrailError
 from hub.platform.flowrun import run_flow
@@ -43,7 +43,8 @@ def _require_active(name: str, status: str, reason: str | None) -> None:
         raise DemoError(f"Test Connection of {name} failed: {reason}")
 
 
-def run(records: int, seed: int, *, actor: str, log: Log = quiet, sync: SyncNow = sync_here) -> dict[str, Any]:
+def run(records: int, seed: int, *, actor: str, psa: str = PSA.kind, log: Log = quiet,
+        sync: SyncNow = sync_here) -> dict[str, Any]:
     """Run the demo; returns its report (per connector the streams' counts beside what the
     sandboxes serve, the links, billing, collections, and whether the hub matches them all).
 
@@ -51,22 +52,27 @@ def run(records: int, seed: int, *, actor: str, log: Log = quiet, sync: SyncNow 
         records: records per large stream in the source sandboxes.
         seed: the sandboxes' data seed.
         actor: who the audit log names for firming and posting.
+        psa: the PSA kind whose sandbox the demo runs against (one of ``PSA_KINDS``).
         log: hears a line before each step.
         sync: how the two source systems are synced (the CLI shows progress bars).
 
     Raises:
-        DemoError: a demo connector did not pass Test Connection.
+        DemoError: a demo connector did not pass Test Connection, or ``psa`` is no PSA the demo knows.
         SandboxStartError: a sandbox did not start.
     """
+    if psa not in PSA_KINDS:
+        raise DemoError(f"the demo has no PSA {psa!r}; choose one of: {', '.join(PSA_KINDS)}")
     env = DEMO_ENVIRONMENT
+    sources = (SYSTEMS[psa], ERP)
     sandboxes.stop_background_sandboxes()
     infos = {}
-    for kind in SANDBOX_MODULES:
+    for kind in (psa, ERP.kind, "bluesnap", "mail"):
         log(f"Starting the {kind} sandbox" + (f" with {records:,} records per large stream…" if kind in SYSTEMS else "…"))
         infos[kind] = sandboxes.start_background_sandbox(kind, records, seed)
-    result: dict[str, Any] = {"environment": env, "connectors": {}}
+    result: dict[str, Any] = {"environment": env, "psa": psa, "connectors": {}}
     matches = True
-    for kind in SYSTEMS:
+    for system in sources:
+        kind = system.kind
         info = infos[kind]
         name = install.install_demo_connector(kind, info)
         _require_active(name, *install.activate(name, info, log))
@@ -81,8 +87,8 @@ def run(records: int, seed: int, *, actor: str, log: Log = quiet, sync: SyncNow 
                         for stream, counts in summary["streams"].items()},
         }
     with session(env) as s:
-        linked = links.relink(s, PSA.connector, ERP.connector)
-    plans = seed_billing(env, ERP.connector, PSA.connector)
+        linked = links.relink(s, sources[0].connector, ERP.connector)
+    plans = seed_billing(env, ERP.connector, sources[0].connector)
     more = lifecycle.seed_lifecycle(env, ERP.connector, plans[0]) if plans else {}
     log(f"Created {len(plans)} subscription plans for linked customers; generating, firming and posting…")
     generated = run_flow("harp_connect", environment=env)
@@ -95,16 +101,18 @@ def run(records: int, seed: int, *, actor: str, log: Log = quiet, sync: SyncNow 
         "one_order_and_invoice_per_action": report.erp_documents_per_action(env, infos[ERP.kind]),
         "renewed": lifecycle.renewal(env, more["renewing"]) if more else None, "cancelled": cancelled,
     }
-    result["collections"] = _collections(env, plans, infos, log)
+    result["collections"] = _collections(env, plans, infos, sources[0], log)
     result["matches_sandboxes"] = matches and result["collections"]["matches_sandboxes"]
     result["links"] = {**linked.as_dict(), "ambiguous": len(linked.ambiguous),
                        "unmatched_psa": len(linked.unmatched_psa), "unmatched_erp": len(linked.unmatched_erp)}
     return result
 
 
-def _collections(env: str, plans: list[int], infos: dict[str, dict[str, Any]], log: Log) -> dict[str, Any]:
+def _collections(env: str, plans: list[int], infos: dict[str, dict[str, Any]], psa: DemoSystem,
+                 log: Log) -> dict[str, Any]:
     """The demo's collections part: cards entered on the gateway's page, invoices charged on
-    issue, a decline retried three days later, dunning, and the notifications delivered."""
+    issue, a decline retried three days later, dunning, and the notifications delivered (their
+    tickets filed where the PSA's sandbox lists them)."""
     install.install_gateway(infos["bluesnap"])
     _require_active(GATEWAY_CONNECTOR, *install.test_and_set_status(GATEWAY_CONNECTOR))
     install.use_mail_sandbox(infos["mail"])
@@ -114,7 +122,10 @@ def _collections(env: str, plans: list[int], infos: dict[str, dict[str, Any]], l
     with session(env) as s:
         collect_settings.put_settings(s, collect_settings.CollectionSettings(timing=ChargeTiming.ON_ISSUE),
                                       actor=DEMO_ACTOR)
-    tickets_before = report.psa_ticket_count(infos[PSA.kind])
+        if psa.ticket_settings:
+            s.info["actor"] = DEMO_ACTOR
+            notification_settings.update_settings(s, **psa.ticket_settings)
+    tickets_before = report.psa_ticket_count(infos[psa.kind])
     today = date.today()
     run_flow("collect_payments", "collections", environment=env, test_date=today)
     log("Three days later, the retry day of the declined card…")
@@ -122,6 +133,6 @@ def _collections(env: str, plans: list[int], infos: dict[str, dict[str, Any]], l
     log("Dunning overdue invoices and delivering the notifications (e-mail + PSA tickets)…")
     run_flow("dunning", "dunning", environment=env, as_of=today)
     run_flow("deliver_notifications", "notifications", environment=env)
-    made = report.collections_report(env, infos["bluesnap"], infos[PSA.kind], infos["mail"], tickets_before,
+    made = report.collections_report(env, infos["bluesnap"], infos[psa.kind], infos["mail"], tickets_before,
                                      erp=infos[ERP.kind], erp_connector=ERP.connector)
     return {"cards": captured, **made}

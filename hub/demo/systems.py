@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import SecretStr
+
+from connectors.registry import role_of
 
 DEMO_ENVIRONMENT = "sandbox"
 GATEWAY_CONNECTOR = "demo-gateway"
@@ -23,9 +25,12 @@ class DemoSystem:
     counted_as: dict[str, str]
     settings: Callable[[dict[str, Any]], dict[str, Any]]
     secrets: Callable[[dict[str, Any]], dict[str, SecretStr]]
+    #: a PSA's Service Ticket Configuration for the demo's notifications, in the names its
+    #: sandbox lists (empty: the hub's defaults already are)
+    ticket_settings: dict[str, str] = field(default_factory=dict)
 
 
-#: the source systems the demo syncs: the PSA first, then the ERP
+#: the source systems the demo can sync: a PSA (``--psa``), then the ERP
 SYSTEMS: dict[str, DemoSystem] = {
     "bms": DemoSystem(
         kind="bms",
@@ -40,6 +45,21 @@ SYSTEMS: dict[str, DemoSystem] = {
             "detail_concurrency": 8,
         },
         secrets=lambda info: {"password": SecretStr(info["password"])},
+    ),
+    "connectwise": DemoSystem(
+        kind="connectwise",
+        connector="demo-psa",
+        module="connectors.sandbox.connectwise",
+        counted_as={"organisations": "companies", "contacts": "contacts", "contracts": "agreements",
+                    "tickets": "tickets", "invoices": "invoices"},
+        settings=lambda info: {
+            "site": info["url"], "company_id": info["company_id"], "public_key": info["public_key"],
+            "client_id": info["client_id"], "sandbox": True, "page_size": 1000, "detail_concurrency": 8,
+            "ticket_board": "Accounts Receivable",
+        },
+        secrets=lambda info: {"private_key": SecretStr(info["private_key"])},
+        ticket_settings={"destination": "Accounts Receivable", "priority": "Priority 3 - Normal Response",
+                         "issue_type": "Billing"},
     ),
     "business_central": DemoSystem(
         kind="business_central",
@@ -56,6 +76,8 @@ SYSTEMS: dict[str, DemoSystem] = {
     ),
 }
 PSA, ERP = SYSTEMS["bms"], SYSTEMS["business_central"]
+#: the PSAs the demo can run against (``cashrail demo --psa``), the default first
+PSA_KINDS: tuple[str, ...] = tuple(kind for kind in SYSTEMS if role_of(kind) == "psa")
 
 #: every bundled sandbox: the source systems above, the payment gateway and the mail server
 SANDBOX_MODULES: dict[str, str] = {

@@ -28,8 +28,9 @@ class Settings(BaseSettings):
         default=None, description="Fernet key; else the data dir's secret.key (made with the first secret, or `keys init`).")
     environment: Environment = Field(default="sandbox", description="Default environment for CLI commands.")
     role: Literal["Administrator", "User"] = Field(
-        default="Administrator", description="The seed-003 role CLI commands act with (users of the web app have their own)."
-    )
+        default="Administrator",
+        description="CASHRAIL_ROLE: the seed-003 role every CLI command acts with, the flows it runs included "
+                    "(Administrator or User, any case); web users and API tokens act with their own user's role.")
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Addresses of reverse proxies whose X-Forwarded-For the web app believes "
                                           '(JSON list, e.g. ["127.0.0.1"]); none by default.')
@@ -51,6 +52,15 @@ class Settings(BaseSettings):
         """The SMTP settings that are set, by their name without the ``smtp_`` prefix."""
         return {name.removeprefix("smtp_"): value for name, value in self.model_dump().items()
                 if name.startswith("smtp_") and value is not None}
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _role(cls, value: object) -> object:
+        if isinstance(value, str):
+            for known in ("Administrator", "User"):
+                if value.strip().casefold() == known.casefold():
+                    return known
+        return value
 
     @field_validator("data_dir")
     @classmethod

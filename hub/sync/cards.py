@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 
 from connectors.base import (
     LICENSE_CHECK,
-    Check,
     ConnectionReport,
     RemoteSettings,
     SourceConnector,
@@ -25,8 +24,8 @@ from hub.platform.models import Connector
 from hub.platform.security import decrypt_secrets, encrypt_secrets
 from hub.platform.settings import ENVIRONMENTS
 from hub.platform.types import utcnow
+from hub.sync.removal import delete_connector_rows
 from hub.sync.rules.card_names import card_name_problem
-from hub.sync.store import delete_connector_rows
 
 STATUSES = ("draft", "pending_license", "active", "deactivated", "error")
 #: the audit log's name of a status change
@@ -230,7 +229,7 @@ def test_connection(card: Connector) -> ConnectionReport:
     """Test Connection of a card; the checks' details are scrubbed of every secret."""
     with instantiate(card) as connector:
         report = connector.test_connection()
-    return ConnectionReport([Check(c.name, c.ok, redact.scrub(c.detail), c.permission) for c in report.checks])
+    return ConnectionReport([replace(c, detail=redact.scrub(c.detail)) for c in report.checks])
 
 
 def set_status(s: Session, name: str, status: str, error: str | None = None) -> Connector:

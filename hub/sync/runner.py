@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -35,6 +35,7 @@ from hub.sync.store import (
     StreamCounts,
     apply_page,
     existing_rows,
+    holds_none,
     mark_unseen_deleted,
     page_stored,
     stream_completed,
@@ -194,6 +195,8 @@ def sync_stream(
     spec = connector_class(card.kind).stream(stream_name)
     mapper = mapping_module(card.kind).MAPPERS[stream_name]
     scope = PageScope(environment, stored_id(card), stream_name, spec.entity, run_id)
+    with session(environment) as s:  # a first sync looks up no key it has not inserted itself
+        scope = replace(scope, inserted=set()) if holds_none(s, scope) else scope
     counts = StreamCounts()
     if progress:  # started: a progress bar (and a stream's own timing) begins here
         progress(stream_name, counts)
@@ -289,8 +292,11 @@ def _expand_page(
         return page, page, [], None
     # Only records whose list payload changed need their detail fetched again.
     summary_hashes = {i: content_hash(r) for r in page if (i := _id_of(r)) is not None}
-    with session(scope.environment) as s:
-        known = existing_rows(s, scope, list(summary_hashes))
+    if scope.inserted is not None and not any(key in scope.inserted for key in summary_hashes):
+        known = {}  # a first sync: none of these is stored yet
+    else:
+        with session(scope.environment) as s:
+            known = existing_rows(s, scope, list(summary_hashes))
     skipped: list[str] = []
     need = []
     for raw in page:

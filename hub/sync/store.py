@@ -21,12 +21,8 @@ from hub.platform.db import insert_many
 from hub.platform.models import (
     CHILD_TABLES,
     ENTITY_TABLES,
-    OrganisationLink,
-    PlanLine,
     QuarantinedRecord,
     StreamState,
-    SubscriptionAction,
-    SubscriptionPlan,
     SyncedRecord,
     SyncRun,
     table_of,
@@ -76,6 +72,9 @@ class PageScope:
     stream: str
     entity: str
     run_id: int
+    #: the keys this walk inserted, when the table held none of the connector's rows as it
+    #: began (a first sync): only those can exist, so no other key is looked up
+    inserted: set[str] | None = field(default=None, compare=False)
 
     @property
     def table(self) -> type[SyncedRecord]:
@@ -127,6 +126,13 @@ def existing_rows(s: Session, scope: PageScope, external_ids: Sequence[str]) -> 
     }
 
 
+def holds_none(s: Session, scope: PageScope) -> bool:
+    """Whether the scope's table holds no row of its connector (a first sync)."""
+    t = table_of(scope.table)
+    return s.connection().execute(select(t.c.id).where(
+        t.c.environment == scope.environment, t.c.connector_id == scope.connector_id).limit(1)).first() is None
+
+
 def _ids_of(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, int]:
     """The row ids of these records (just inserted: their lines need them)."""
     t = table_of(scope.table)
@@ -158,7 +164,11 @@ def apply_page(
     now = utcnow()
     t = table_of(scope.table)
     by_key = {r.external_id: r for r in records}  # dedup: lookback windows overlap pages
-    existing = existing_rows(s, scope, list(by_key))
+    if scope.inserted is None:
+        existing = existing_rows(s, scope, list(by_key))
+    else:
+        maybe = [key for key in by_key if key in scope.inserted]
+        existing = existing_rows(s, scope, maybe) if maybe else {}
     has_summary = "summary_hash" in t.c
 
     inserts: list[dict[str, Any]] = []
@@ -205,6 +215,8 @@ def apply_page(
         # One plain executemany (cheaper than a batched INSERT … RETURNING); documents' new ids,
         # which their lines need, are read back by key in the same transaction.
         insert_many(s.connection(), t, inserts)
+        if scope.inserted is not None:
+            scope.inserted.update(r["external_id"] for r in inserts)
         if scope.entity in CHILD_TABLES:
             ids = _ids_of(s, scope, [r["external_id"] for r in inserts])
             _replace_children(s, scope, [(ids[r["external_id"]], by_key[r["external_id"]]) for r in inserts],
@@ -366,34 +378,3 @@ def stream_completed(s: Session, scope: PageScope, newest: datetime | None, *, r
         state.last_reconciled_at = state.last_completed_at
     s.add(state)
     return state
-
-
-def delete_connector_rows(s: Session, environment: str, connector_id: int) -> None:
-    """Remove everything a connector synced (used when the connector card is deleted)."""
-    for entity, (model, parent_key) in CHILD_TABLES.items():
-        documents = table_of(ENTITY_TABLES[entity])
-        lines = table_of(model)
-        s.connection().execute(
-            delete(lines).where(
-                lines.c[parent_key].in_(
-                    select(documents.c.id).where(
-                        documents.c.environment == environment, documents.c.connector_id == connector_id
-                    )
-                )
-            )
-        )
-    plans = table_of(SubscriptionPlan)
-    its_plans = select(plans.c.id).where(plans.c.environment == environment, plans.c.connector_id == connector_id)
-    for t in (table_of(SubscriptionAction), table_of(PlanLine)):
-        s.connection().execute(delete(t).where(t.c.plan_id.in_(its_plans)))
-    s.connection().execute(delete(plans).where(plans.c.id.in_(its_plans)))
-    organisations = table_of(ENTITY_TABLES["organisations"])
-    links = table_of(OrganisationLink)
-    mine = select(organisations.c.id).where(
-        organisations.c.environment == environment, organisations.c.connector_id == connector_id
-    )
-    s.connection().execute(
-        delete(links).where(links.c.psa_organisation_id.in_(mine) | links.c.erp_organisation_id.in_(mine))
-    )
-    for t in map(table_of, (*ENTITY_TABLES.values(), QuarantinedRecord, StreamState, SyncRun)):
-        s.connection().execute(delete(t).where(t.c.environment == environment, t.c.connector_id == connector_id))

@@ -15,6 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 
 from connectors.http import ApiError
@@ -27,6 +28,7 @@ from hub.platform.settings import Settings, get_settings
 from hub.web import api, pages, prefect_ui
 from hub.web.auth import CurrentActor, LoginLimiter, NotSignedInError, authorize
 from hub.web.headers import add_security_headers
+from hub.web.logs import keep_app_logging
 from hub.web.render import HERE, back, page, redirect
 from hub.web.sync_jobs import SyncJobs
 
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     settings = settings or get_settings()
     get_engine(settings)  # upgrade the schema before the first request
+    keep_app_logging()
     app = FastAPI(title="Cashrail admin API", version="0.1.0", docs_url=None, redoc_url=None,
                   openapi_url=None, dependencies=[Depends(authorize)],
                   description="Everything the Cashrail admin pages do, as JSON. Scripts authenticate with "
@@ -104,6 +107,12 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def remote(request: Request, exc: Exception) -> Response:
         return _error(request, 502, f"the remote system answered: {exc}", flash_back=True)
+
+    @app.exception_handler(ValidationError)  # a page building its model from a form
+    async def invalid_form(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ValidationError)
+        problems = [f"{'.'.join(str(p) for p in e['loc']) or 'the form'}: {e['msg']}" for e in exc.errors()]
+        return _error(request, 422, "Please correct: " + "; ".join(problems), flash_back=True)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

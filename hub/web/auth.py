@@ -233,7 +233,8 @@ async def authorize(request: Request) -> Actor | None:
 
 def _require_admin_same_origin(request: Request, actor: Actor) -> None:
     if not actor.is_admin:
-        raise roles.NotAllowedError(f"only an Administrator may open {request.url.path} (you are {actor.role})")
+        raise roles.NotAllowedError(f"the {actor.role} role may not open the Prefect UI and API; "
+                                    "ask an administrator")
     if actor.session_token is None or request.method in SAFE_METHODS:
         return
     origin = request.headers.get("origin") or request.headers.get("referer") or ""

@@ -70,3 +70,29 @@ def test_rich_markup_in_a_synced_name_is_printed_as_text(data_dir, tmp_path, mon
 def test_users_get_no_weak_or_breached_password(data_dir, monkeypatch, capsys, password: str, why: str) -> None:
     code, _, err = run(monkeypatch, capsys, "users", "add", "eve@example.com", "--password-stdin", stdin=f"{password}\n")
     assert code == 1 and why in err
+
+
+def test_cashrail_role_is_read_in_any_case_and_a_wrong_one_is_named(data_dir, monkeypatch, capsys) -> None:
+    from hub.platform import settings
+
+    monkeypatch.setenv("CASHRAIL_ROLE", "user")
+    settings.get_settings.cache_clear()
+    code, _, err = run(monkeypatch, capsys, "users", "add", "x@example.com", "--password-stdin",
+                       stdin="a long user passphrase\n")
+    assert code == 1 and "may not create users" in err  # acting as a User, as on the web
+    monkeypatch.setenv("CASHRAIL_ROLE", "root")
+    settings.get_settings.cache_clear()
+    code, _, err = run(monkeypatch, capsys, "users", "list")
+    assert code == 1 and err.startswith("error: CASHRAIL_ROLE: ") and len(err.strip().splitlines()) == 1
+    settings.get_settings.cache_clear()
+
+
+def test_rich_markup_in_a_synced_organisation_name_is_listed_as_text(data_dir, monkeypatch, capsys) -> None:
+    from tests.collections.notify_builders import bms_card, organisation
+
+    with session("sandbox") as s:
+        organisation(s, bms_card(s), "1", "[bold]Evil[/] Corp [/red]")
+        name = s.query(Connector).one().name
+    code, out, err = run(monkeypatch, capsys, "orgs", "links", "--psa", name)
+    assert code == 0, err
+    assert "[bold]Evil[/] Corp [/red]" in out

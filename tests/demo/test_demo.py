@@ -2,7 +2,9 @@
 license agreement), every stream synced with counts equal to what the sandboxes serve,
 organisations linked, plans billed, cards captured, invoices collected, a decline retried and
 one stopped, overdue notices e-mailed and raised as PSA tickets — each matching what the
-sandboxes recorded; a Sync Now right after brings back only what the demo wrote into the PSA."""
+sandboxes recorded; a Sync Now right after brings back only what the demo wrote into the PSA.
+The same demo runs against either PSA (``--psa bms`` or ``--psa connectwise``), each sandbox
+serving as many records per stream."""
 
 from __future__ import annotations
 
@@ -14,25 +16,32 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 
 def _cashrail(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True, timeout=600)
 
 
+#: what each PSA sandbox serves per hub stream for ``--records 200`` (the same for every PSA)
+SERVED_FOR_200 = {"organisations": 20, "contacts": 200, "contracts": 20, "tickets": 200, "invoices": 200}
+
+
+@pytest.mark.parametrize("psa", ["bms", "connectwise"])
 def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_resync_brings_back_only_its_writes(
-    data_dir: Path, prefect_backend: str
+    data_dir: Path, prefect_backend: str, psa: str
 ) -> None:
     env = {**{k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "LANG"))},
            "CASHRAIL_DATA_DIR": str(data_dir), "PREFECT_API_URL": prefect_backend,
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     try:
-        demo = _cashrail(["demo", "--records", "200", "--json"], env)
+        demo = _cashrail(["demo", "--records", "200", "--psa", psa, "--json"], env)
         assert demo.returncode == 0, demo.stderr[-3000:]
         summary = json.loads(demo.stdout)
         assert summary["matches_sandboxes"] is True
-        psa, erp = summary["connectors"]["demo-psa"], summary["connectors"]["demo-erp"]
-        assert set(psa["streams"]) == {"organisations", "contacts", "contracts", "tickets", "invoices"}
+        psa_card, erp = summary["connectors"]["demo-psa"], summary["connectors"]["demo-erp"]
+        assert {k: v["served"] for k, v in psa_card["streams"].items()} == SERVED_FOR_200
+        assert psa_card["kind"] == psa
         assert set(erp["streams"]) == {"customers", "contacts", "items", "sales_invoices", "sales_orders"}
         for name, item in summary["connectors"].items():
             for stream, counts in item["streams"].items():
@@ -76,7 +85,7 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
         listed = _cashrail(["orgs", "links", "--psa", "demo-psa", "--json"], env)
         made = {r["psa_id"]: r["erp_id"] for r in json.loads(listed.stdout) if r["erp_id"]}
         meant = {str(k): v for k, v in truth["links"].items()}
-        assert made and all(meant.get(psa) == erp for psa, erp in made.items())
+        assert made and all(meant.get(psa_id) == erp_id for psa_id, erp_id in made.items())
         assert len(made) >= 0.9 * len(meant)
 
         again = _cashrail(["sync", "demo-psa", "--json"], env)
@@ -93,3 +102,10 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
             assert streams[stream]["inserted"] == 0 and streams[stream]["updated"] == 0, stream
     finally:
         _cashrail(["sandbox", "--stop"], env)
+
+
+def test_the_demo_refuses_a_psa_it_does_not_know_naming_the_ones_it_does() -> None:
+    from hub.demo.scenario import DemoError, run
+
+    with pytest.raises(DemoError, match="no PSA 'autotask'; choose one of: bms, connectwise"):
+        run(10, 1, actor="test", psa="autotask")

@@ -12,12 +12,14 @@ from sqlmodel import select
 
 from connectors.sandbox.bms import SandboxServer
 from flows.sync import sync_connector
+from hub.access import users
 from hub.platform.db import session
 from hub.platform.models import QuarantinedRecord, SyncRun
 from hub.sync import cards
 from hub.sync.runner import SyncError
 from tests import factories
 from tests.bms_helpers import assert_hub_equals_sandbox
+from tests.collections.conftest import smtp_server  # noqa: F401  (fixture)
 
 
 @pytest.fixture
@@ -131,9 +133,16 @@ def test_run_publishes_a_counts_artifact(hub_db, prefect_backend, sandbox) -> No
     assert all(row["inserted"] > 0 for row in data)
 
 
-def test_a_renamed_field_that_fails_every_record_of_a_stream_fails_the_run_loudly(hub_db, prefect_backend) -> None:
+def test_a_renamed_field_that_fails_every_record_of_a_stream_fails_the_run_loudly(
+        hub_db, prefect_backend, smtp_server, monkeypatch) -> None:
     # A vendor release renames AccountName: every account fails mapping. The run must not end
     # "completed" with the stream silently 100 % quarantined.
+    for name, value in {"HOST": smtp_server.host, "PORT": str(smtp_server.port), "SECURITY": "none",
+                        "FROM_ADDRESS": "hub@msp.example"}.items():
+        monkeypatch.setenv(f"CASHRAIL_SMTP_{name}", value)
+    with session("sandbox") as s:
+        users.create_user(s, "admin@msp.example", "admin password 1", role="Administrator")
+        users.create_user(s, "clerk@msp.example", "clerk password 1", role="User")
     with SandboxServer(records=40, seed=3) as server:
         with server.state.lock:
             for rid, rec in list(server.state.accounts.records.items()):
@@ -152,4 +161,9 @@ def test_a_renamed_field_that_fails_every_record_of_a_stream_fails_the_run_loudl
     assert "schema drift in organisations" in (stored.last_error or "")  # on the card, as the web shows it
     assert quarantined and {q.field for q in quarantined} == {"AccountName"}
     assert "contracts" in run.counts  # the other streams still synced
+    # the administrators are told, by e-mail: read back from the mail server
+    assert [r.rcpt_tos for r in smtp_server.received] == [["admin@msp.example"]]
+    alert = smtp_server.received[0].message
+    assert "schema drift in psa (organisations)" in alert["Subject"]
+    assert "AccountName" in alert.get_content() and "cashrail quarantine retry --connector psa" in alert.get_content()
 

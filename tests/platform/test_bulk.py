@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
+import types
 import weakref
 from collections.abc import Iterator
 
@@ -86,11 +87,18 @@ def test_checkpoint_frees_old_cyclic_garbage_so_a_long_sync_does_not_grow(monkey
 
 
 def test_checkpoints_between_pages_collect_at_most_every_few_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bulk, "_last_full", time.monotonic() - bulk.FULL_COLLECTION_EVERY)
+    # a clock of the test's own: a loaded machine's slow collection cannot move it
+    clock = [1000.0]
+    monkeypatch.setattr(bulk, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(bulk, "_last_full", clock[0] - bulk.FULL_COLLECTION_EVERY)
     assert bulk.checkpoint()
     ref = _old_garbage()
+    clock[0] += bulk.FULL_COLLECTION_EVERY / 2
     assert not bulk.checkpoint()  # just collected: the next page does not pay for another pass
     assert ref() is not None
+    clock[0] += bulk.FULL_COLLECTION_EVERY
+    assert bulk.checkpoint()  # and once the interval has passed, the next page collects
+    assert ref() is None
 
 
 def test_bulk_work_leaves_what_was_there_before_out_of_its_passes_and_hands_it_back_after() -> None:

@@ -4,6 +4,7 @@ exact money, environments that never see each other, secrets encrypted at rest."
 from __future__ import annotations
 
 import stat
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -32,6 +33,21 @@ def test_same_page_twice_inserts_once_then_reports_unchanged(hub_db: str) -> Non
     assert (first.counts.inserted, first.counts.unchanged) == (5, 0)
     assert (second.counts.inserted, second.counts.updated, second.counts.unchanged) == (0, 0, 5)
     assert len(rows) == 5
+
+
+def test_a_first_sync_that_meets_a_record_again_on_a_later_page_stores_it_once(hub_db: str) -> None:
+    # A first sync skips looking up keys it has not inserted itself; a record read twice (BMS's
+    # re-walk after pages shifted) must still be found, not inserted again.
+    card = factories.bms_card()
+    walk = replace(_scope(card), inserted=set())
+    with session("sandbox") as s:
+        first = apply_page(s, walk, [factories.organisation(str(i)) for i in range(1, 4)], fetched=3)
+    with session("sandbox") as s:
+        again = apply_page(s, walk, [factories.organisation("3", "Changed"), factories.organisation("4")], fetched=2)
+        rows = {r.external_id: r.name for r in s.exec(select(Organisation))}
+    assert first.counts.inserted == 3 and (again.counts.inserted, again.counts.updated) == (1, 1)
+    assert rows == {"1": "Acme", "2": "Acme", "3": "Changed", "4": "Acme"}
+    assert walk.inserted == {"1", "2", "3", "4"}
 
 
 def test_a_key_repeated_within_a_page_is_stored_once(hub_db: str) -> None:

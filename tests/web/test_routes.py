@@ -23,6 +23,10 @@ PUBLIC_MOUNTS = {"/static", "/static/swagger"}
 
 #: (method, path) -> the seed-003 operation, for every route a User may NOT call
 ADMINISTRATOR_ONLY = {
+    # the Prefect UI and API of `cashrail serve`, proxied for Administrators (issue 22)
+    ("GET", "/prefect"): "Prefect UI",
+    **{(method, "/prefect/{path:path}"): "Prefect UI and API"
+       for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")},
     ("GET", "/connectors/new"): "Connectors: Create",
     ("POST", "/connectors"): "Connectors: Create",
     ("GET", "/connectors/{name}/settings"): "Connectors: Update",

@@ -108,7 +108,8 @@ class SandboxState:
     # --- data -------------------------------------------------------------
     def _generate(self, n: int, malformed: int) -> None:
         """Companies are the firms the ERP sandbox's customers are made from for the same
-        ``(records, seed)`` (one per ten records, as in the BMS sandbox), so the hub links them."""
+        ``(records, seed)``, so the hub links them; every stream has as many records as the BMS
+        sandbox's (a company and an agreement per ten records, ``records`` of the others)."""
         gen = self.gen
         companies = []
         for account in bms_accounts(n, self.seed):
@@ -119,12 +120,12 @@ class SandboxState:
             companies.append(company)
             self.put("companies", company)
         contacts = []
-        for i in range(1, 2 * n + 1):
+        for i in range(1, n + 1):
             contact = gen.contact(i, gen.rng.choice(companies), gen.moment())
             contacts.append(contact)
             self.put("contacts", contact)
         next_addition = 1
-        for i in range(1, max(1, n // 2) + 1):
+        for i in range(1, len(companies) + 1):
             agreement = gen.agreement(i, gen.rng.choice(companies), gen.moment())
             self.put("agreements", agreement)
             self.additions[i] = gen.additions(agreement, next_addition)

@@ -94,7 +94,7 @@ def test_agreements_page_by_number_with_next_and_last_links(client: httpx.Client
                    headers={"pagination-type": "forward-only"})  # not forward-only: the header is ignored
     assert r.status_code == 200
     assert 'rel="next"' in r.headers["link"] and 'rel="last"' in r.headers["link"]
-    last = client.get("/finance/agreements", params={"pageSize": 5, "page": -(-(N // 2) // 5)})
+    last = client.get("/finance/agreements", params={"pageSize": 5, "page": -(-COMPANIES // 5)})
     assert last.status_code == 200 and "link" not in last.headers
 
 
@@ -171,6 +171,39 @@ def test_companies_are_the_firms_the_erp_sandbox_makes_its_customers_from() -> N
     assert names == [a["AccountName"] for a in bms_accounts(50, 8)]
 
 
+def test_every_stream_has_as_many_records_as_the_bms_sandboxs_for_the_same_size() -> None:
+    from connectors.sandbox.bms import SandboxState as BmsState
+
+    bms = BmsState(records=300, seed=2).counts()
+    cw = SandboxState(records=300, seed=2).counts()
+    assert [cw[k] for k in ("companies", "contacts", "agreements", "tickets", "invoices")] == [
+        bms[k] for k in ("accounts", "contacts", "contracts", "tickets", "invoices")]
+
+
 def test_state_generation_is_deterministic() -> None:
     a, b = SandboxState(records=5, seed=9), SandboxState(records=5, seed=9)
     assert a.streams["invoices"].records == b.streams["invoices"].records
+
+
+def test_cashrail_sandbox_runs_the_connectwise_sandbox_alone(tmp_path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": str(root), "CASHRAIL_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "hub", "sandbox", "--kind", "connectwise", "--records", "20"],
+                            stdout=subprocess.PIPE, text=True, env=env, cwd=root)
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        c = info
+        blob = base64.b64encode(f"{c['company_id']}+{c['public_key']}:{c['private_key']}".encode()).decode()
+        r = httpx.get(f"{info['url']}/v4_6_release/apis/3.0/company/companies",
+                      headers={"Authorization": f"Basic {blob}", "clientId": c["client_id"]}, timeout=10)
+        assert r.status_code == 200 and len(r.json()) == 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
