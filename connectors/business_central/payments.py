@@ -194,8 +194,8 @@ class CustomerPaymentWrites:
                 if exc.maybe_applied and attempt == 1:
                     logger.warning("posting payment journal %s may have applied (%s); looking", journal, exc)
                     continue
-                if NOTHING_TO_POST in str(exc).lower() and not self._lines_of(transaction_id):
-                    return None
+                if (NOTHING_TO_POST in str(exc).lower() or exc.maybe_applied) and not self._lines_of(transaction_id):
+                    return None  # posted after all
                 if exc.maybe_applied:
                     raise
                 return f"Business Central refused to post journal {self.payment_journal_code}: {exc}"

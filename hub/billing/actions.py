@@ -183,9 +183,9 @@ def erp_order_lines(action: SubscriptionAction) -> list[dict[str, Any]]:
 def reset(s: Session, action_ids: Iterable[int], *, by: str) -> list[tuple[int, str]]:
     """An administrator's reset of Failed actions, or of ones a crash left in Firming/Posting.
 
-    Each goes back to Not firmed, or to Firmed when the ERP holds its document already; the next
-    firm or post run finds that document by the action's key, so nothing is made twice.
-    Returns (action id, new status) per action.
+    Failed and Firming go back to Not firmed, Posting to Firmed; the next firm or post run finds
+    any document an earlier attempt made by the action's key (and checks its totals again), so
+    nothing is made twice. All or nothing (the caller's transaction). Returns (id, new status).
     """
     allow(s, "Subscription Actions", "Reset")
     done = []
@@ -194,8 +194,7 @@ def reset(s: Session, action_ids: Iterable[int], *, by: str) -> list[tuple[int, 
         if action is None:
             raise SubscriptionError(f"no action {action_id}")
         try:
-            target = lifecycle.reset_target(ActionStatus(action.status),
-                                            has_erp_document=bool(action.order_id or action.credit_memo_id))
+            target = lifecycle.reset_target(ActionStatus(action.status))
         except rules.BillingRuleError as exc:
             raise SubscriptionError(f"action {action_id}: {exc}") from None
         audit.record(s, "action.reset", "action", action_id, by=by, before={"status": action.status,

@@ -92,8 +92,8 @@ def actions_cancel(ids: list[int], by: Annotated[str, typer.Option(help="who can
 def actions_reset(ids: list[int], env: EnvOption = None) -> None:
     """Reset Failed actions, or ones a crash left in Firming/Posting (administrators).
 
-    Each goes back to Not firmed, or to Firmed when the ERP holds its document already; the next
-    firm or post run finds that document by the action's key, never making a second one.
+    Failed and Firming go back to Not firmed, Posting to Firmed; the next firm or post run finds
+    any ERP document an earlier attempt made by the action's key, never making a second one.
     """
     with cli_session(env) as s:
         done = actions.reset(s, ids, by=cli_actor())

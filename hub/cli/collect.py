@@ -44,9 +44,12 @@ def collect_run(when: Annotated[str | None, typer.Option("--date", help="busines
 
 
 @collect_app.command("pay")
-def collect_pay(invoice_ids: list[int], env: EnvOption = None, as_json: JsonOption = False) -> None:
+def collect_pay(invoice_ids: list[int], one_payment: Annotated[bool, typer.Option(
+                    "--one-payment", help="charge the invoices one card pays in one currency as one payment "
+                    "(one gateway transaction, one ERP payment over them)")] = False,
+                env: EnvOption = None, as_json: JsonOption = False) -> None:
     """Bulk pay (seed 000's "Pay by card"): charge the selected unpaid invoices now."""
-    rows = collect.pay(env_name(env), invoice_ids, actor=CHANNEL_ACTOR)
+    rows = collect.pay(env_name(env), invoice_ids, actor=CHANNEL_ACTOR, one_payment=one_payment)
     print_rows([{k: v for k, v in r.as_json().items() if k != "key"} for r in rows], "Pay by card", as_json)
     if any(r.status != "approved" for r in rows) and not as_json:
         raise typer.Exit(1)

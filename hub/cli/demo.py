@@ -48,6 +48,10 @@ def _print_summary(report: dict[str, Any]) -> None:
     out.print(f"Billing: {b['plans']} plans, {b['generated']} actions generated, {b['firmed']} firmed into ERP "
               f"sales orders, {b['posted']} posted as ERP invoices"
               + (" — one order and one invoice per action." if b["one_order_and_invoice_per_action"] else "."))
+    for credit in b.get("credit_notes", []):
+        out.print(f"Credit note {credit['key']}: {credit['amount']} {credit['currency']} — ERP credit memo "
+                  f"{credit['credit_memo']} of {credit['credit_memo_amount']} applied to invoice "
+                  f"{credit['credits_invoice']}" + (" (equal to the cent)." if credit["matches_erp"] else " (MISMATCH)."))
     c = report["collections"]
     p, n = c["payments"], c["notifications"]
     out.print("Cards captured through the gateway's card page: "

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
@@ -29,10 +29,11 @@ from sqlmodel import Session, col, select
 from connectors.http import ApiError
 from connectors.money import round_money
 from connectors.payments import BlueSnapConnector, ChargeApproved, ChargeDeclined, ChargeResult, DeclineKind
+from hub.collections.chargeable import ChargeRow, Ready, check, group_of, hard_declined, payment_groups
 from hub.collections.collect_settings import get_settings
 from hub.collections.outbox import enqueue
-from hub.collections.payments import open_gateway, payer
-from hub.collections.receivables import owed, take_payment
+from hub.collections.payments import open_gateway
+from hub.collections.receivables import take_payment
 from hub.collections.recording import record_payments
 from hub.collections.rules import (
     Decline,
@@ -45,32 +46,22 @@ from hub.collections.rules import (
     due_for_charge,
 )
 from hub.collections.rules.errors import CollectError
-from hub.collections.unpaid import COUNTED, OPEN, charges_of, collection_of, currency_of, open_invoices
+from hub.collections.unpaid import COUNTED, OPEN, allocations_of, charges_of, collection_of, currency_of, open_invoices
 from hub.platform import audit
 from hub.platform.db import session
-from hub.platform.models import Charge, Invoice, InvoiceCollection, Organisation, PaymentMethod, stored_id
+from hub.platform.models import (
+    Charge,
+    ChargeAllocation,
+    Invoice,
+    InvoiceCollection,
+    Organisation,
+    PaymentMethod,
+    stored_id,
+)
 from hub.platform.types import utcnow
 
 #: how long a pending charge is left to the run that made it (well past any gateway timeout)
 PENDING_GRACE = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class ChargeRow:
-    """One invoice's outcome (seed 000's response column): approved, declined, skipped (why),
-    unknown (no answer: settled next run under the same key) or failed (refused before sending)."""
-
-    invoice_id: int
-    invoice_number: str | None
-    amount: Decimal | None
-    currency: str | None
-    status: str
-    reason: str | None = None
-    transaction_id: str | None = None
-    key: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
 
 
 @dataclass
@@ -98,13 +89,6 @@ def _gateway(environment: str, gateway: BlueSnapConnector | None) -> Iterator[Bl
         opened.close()
 
 
-def _hard_declined(s: Session, method: PaymentMethod) -> bool:
-    """Whether a charge on this card was hard-declined: nothing more is charged on it, every
-    invoice waits for a new card (which is a new payment method)."""
-    return s.exec(select(Charge.id).where(Charge.payment_method_id == method.id,
-                                          col(Charge.hard_decline).is_(True)).limit(1)).first() is not None
-
-
 def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
     """(invoice id, trigger) of what is to be charged today: first charges of autopay
     customers' invoices per the charge timing, and retries whose day has come."""
@@ -116,7 +100,7 @@ def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
         # direct-debit mandates are not charged yet (the gateway connector has no mandate charge)
         if who is None or who.method is None or not who.method.autopay or who.method.kind != PaymentMethodKind.CARD:
             continue
-        if refused.setdefault(stored_id(who.method), _hard_declined(s, who.method)):
+        if refused.setdefault(stored_id(who.method), hard_declined(s, who.method)):
             continue  # the card was declined for good: nothing more is charged on it
         charges = charges_of(s, stored_id(invoice))
         if any(c.status in OPEN for c in charges):
@@ -141,51 +125,46 @@ def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
     return [(int(inv.invoice_id), "auto") for inv in due] + sorted(retries)
 
 
-def _start(environment: str, invoice_id: int, trigger: str, today: date,
-           actor: str | None) -> tuple[ChargeRow | None, dict[str, Any] | None]:
-    """Commit a pending Charge for the invoice's next attempt; or a skipped row saying why."""
+def _start(environment: str, invoice_ids: list[int], trigger: str, today: date,
+           actor: str | None) -> tuple[list[ChargeRow], dict[str, Any] | None]:
+    """Commit one pending Charge paying the invoices (the first one's next attempt; several: one
+    payment with each invoice's part), and a skipped row saying why for each that cannot be."""
     with session(environment) as s:
-        invoice = s.exec(select(Invoice).where(Invoice.id == invoice_id)).one_or_none()
-        if invoice is None or invoice.is_deleted:
-            return ChargeRow(invoice_id, None, None, None, "skipped", "no such invoice"), None
-
-        def skip(reason: str, amount: Decimal | None = None, currency: str | None = None) -> ChargeRow:
-            return ChargeRow(invoice_id, invoice.number, amount, currency, "skipped", reason)
-
-        collection = collection_of(s, invoice_id)
-        who = payer(s, invoice)
-        currency = currency_of(s, invoice, who.organisation if who else None)
-        left = owed(invoice, collection)
-        if left <= 0:
-            return skip("already paid", Decimal(0), currency), None
-        if currency is None:
-            return skip("the invoice has no currency", left), None
-        amount = round_money(left, currency)
-        method = who.method if who else None
-        if who is None or method is None or method.kind == PaymentMethodKind.NONE:
-            return skip("the customer has no card or direct-debit mandate", amount, currency), None
-        if method.kind == PaymentMethodKind.DIRECT_DEBIT:
-            return skip("direct-debit collection is not available yet", amount, currency), None
-        if not method.vaulted_shopper_id:
-            return skip("the card on file has no gateway shopper", amount, currency), None
-        if _hard_declined(s, method):
-            return skip("the card on file was declined for good: a new card is needed", amount, currency), None
-        charges = charges_of(s, invoice_id)
-        if any(c.status in OPEN for c in charges):
-            return skip("an earlier charge is still being settled", amount, currency), None
-        attempt = max((c.attempt for c in charges), default=0) + 1
-        charge = Charge(environment=environment, key=f"cr-{invoice_id}-{attempt}", invoice_id=invoice_id,
+        skipped: list[ChargeRow] = []
+        ready: list[Ready] = []
+        for invoice_id in invoice_ids:
+            checked = check(s, invoice_id)
+            if isinstance(checked, ChargeRow):
+                skipped.append(checked)
+            elif ready and (group_of(checked) != group_of(ready[0])):
+                skipped.append(ChargeRow(invoice_id, checked[0].number, checked[2], checked[3], "skipped",
+                                         "paid apart: another card, currency or source system"))
+            else:
+                ready.append(checked)
+        if not ready:
+            return skipped, None
+        invoice, who, _, currency = ready[0]
+        method = who.method
+        assert method is not None  # _check made sure
+        first_id = stored_id(invoice)
+        attempt = max((c.attempt for c in charges_of(s, first_id)), default=0) + 1
+        charge = Charge(environment=environment, key=f"cr-{first_id}-{attempt}", invoice_id=first_id,
                         organisation_id=stored_id(who.organisation), payment_method_id=method.id,
-                        attempt=attempt, trigger=trigger, amount=amount, currency=currency, status="pending",
-                        charged_on=today, created_by=actor)
+                        attempt=attempt, trigger=trigger, amount=sum((r[2] for r in ready), Decimal(0)),
+                        currency=currency, status="pending", charged_on=today, created_by=actor)
         s.add(charge)
         try:
             s.flush()
+            if len(ready) > 1:
+                s.add_all([ChargeAllocation(environment=environment, charge_id=stored_id(charge),
+                                            invoice_id=stored_id(r[0]), amount=r[2]) for r in ready])
+                s.flush()
         except IntegrityError:  # another run took this attempt at the same moment
             s.rollback()
-            return skip("another run is charging it", amount, currency), None
-        return None, {"charge_id": charge.id, "key": charge.key, "shopper": method.vaulted_shopper_id,
-                      "amount": amount, "currency": currency, "number": invoice.number}
+            return skipped + [ChargeRow(stored_id(r[0]), r[0].number, r[2], r[3], "skipped",
+                                        "another run is charging it") for r in ready], None
+        return skipped, {"charge_id": charge.id, "key": charge.key, "shopper": method.vaulted_shopper_id,
+                         "amount": charge.amount, "currency": currency, "number": invoice.number}
 
 
 def _call(gateway: BlueSnapConnector, job: dict[str, Any]) -> ChargeResult | tuple[str, str]:
@@ -224,13 +203,20 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
             return row(status=outcome[0], reason=outcome[1])
         if isinstance(outcome, ChargeApproved):
             charge.status, charge.transaction_id, charge.error = "succeeded", outcome.transaction_id, None
-            effect = take_payment(invoice, collection, charge.amount)  # the hub's invoice shows it at once
-            collection.next_retry_on = collection.stopped_reason = None
-            s.add_all([charge, collection, invoice])
+            credit = Decimal(0)
+            for invoice_id, part in allocations_of(s, charge):  # each invoice shows its part at once
+                paid = invoice if invoice_id == invoice.id else s.exec(
+                    select(Invoice).where(Invoice.id == invoice_id)).one()
+                held = collection if paid is invoice else collection_of(s, invoice_id) or InvoiceCollection(
+                    environment=environment, invoice_id=invoice_id, organisation_id=stored_id(org))
+                credit += take_payment(paid, held, part).credit
+                held.next_retry_on = held.stopped_reason = None
+                s.add_all([paid, held])
+            s.add(charge)
             tell(NotificationType.PAYMENT_SUCCEEDED, "paid")
             notes = ["recovered by its key after a lost answer"] if outcome.recovered else []
-            if effect.credit > 0:
-                notes.append(f"{round_money(effect.credit, charge.currency)} {charge.currency} beyond what was "
+            if credit > 0:
+                notes.append(f"{round_money(credit, charge.currency)} {charge.currency} beyond what was "
                              "owed is the customer's credit")
             return row(status="approved", transaction_id=outcome.transaction_id, reason="; ".join(notes) or None)
         assert isinstance(outcome, ChargeDeclined)
@@ -262,13 +248,22 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
         return row(status="declined", reason=reason)
 
 
-def _charge(environment: str, gateway: BlueSnapConnector, invoice_id: int, trigger: str, today: date,
-            actor: str | None) -> ChargeRow:
-    skipped, job = _start(environment, invoice_id, trigger, today, actor)
-    if skipped is not None:
+def _charge(environment: str, gateway: BlueSnapConnector, invoice_ids: list[int], trigger: str, today: date,
+            actor: str | None) -> list[ChargeRow]:
+    """Charge the invoices as one payment; a row per invoice (an invoice's own part of it)."""
+    skipped, job = _start(environment, invoice_ids, trigger, today, actor)
+    if job is None:
         return skipped
-    assert job is not None
-    return _finish(environment, job["charge_id"], _call(gateway, job))
+    row = _finish(environment, job["charge_id"], _call(gateway, job))
+    with session(environment) as s:
+        charge = s.exec(select(Charge).where(Charge.id == job["charge_id"])).one()
+        parts = allocations_of(s, charge)
+        if len(parts) == 1:
+            return [*skipped, row]
+        numbers = dict(s.exec(select(Invoice.id, Invoice.number).where(
+            col(Invoice.id).in_([i for i, _ in parts]))).all())
+    return [*skipped, *(replace(row, invoice_id=i, invoice_number=numbers.get(i), amount=round_money(
+        part, charge.currency)) for i, part in parts)]
 
 
 def settle_open(environment: str, *, gateway: BlueSnapConnector | None = None) -> list[ChargeRow]:
@@ -299,7 +294,7 @@ def charge_due(environment: str, today: date, *, gateway: BlueSnapConnector | No
     if not due:
         return []
     with _gateway(environment, gateway) as gw:
-        return [_charge(environment, gw, invoice_id, trigger, today, None) for invoice_id, trigger in due]
+        return [row for invoice_id, trigger in due for row in _charge(environment, gw, [invoice_id], trigger, today, None)]
 
 
 def run(environment: str, today: date, *, gateway: BlueSnapConnector | None = None) -> RunReport:
@@ -312,15 +307,19 @@ def run(environment: str, today: date, *, gateway: BlueSnapConnector | None = No
 
 
 def pay(environment: str, invoice_ids: Iterable[int], actor: str | None = None, *, today: date | None = None,
-        gateway: BlueSnapConnector | None = None) -> list[ChargeRow]:
+        gateway: BlueSnapConnector | None = None, one_payment: bool = False) -> list[ChargeRow]:
     """Bulk pay (seed 000's "Pay by card"): charge each selected unpaid invoice now; one row per
-    invoice, in the order given (approved, declined, skipped with the reason ...)."""
+    invoice, in the order given (approved, declined, skipped with the reason ...). With
+    ``one_payment`` the invoices one card pays in one currency to one source system are charged
+    together: one gateway transaction, recorded in the source as one payment over them."""
     ids = list(dict.fromkeys(invoice_ids))
     if not ids:
         raise CollectError("invoice_ids: select at least one invoice")
     day = today or utcnow().date()
+    groups = payment_groups(environment, ids) if one_payment else [[i] for i in ids]
     with _gateway(environment, gateway) as gw:
-        rows = [_charge(environment, gw, invoice_id, "bulk", day, actor) for invoice_id in ids]
+        made = {r.invoice_id: r for group in groups for r in _charge(environment, gw, group, "bulk", day, actor)}
+    rows = [made[i] for i in ids]
     with session(environment) as s:
         audit.record(s, "collect.pay", "invoices", ",".join(map(str, ids))[:64], actor=actor,
                      results=[r.as_json() for r in rows])

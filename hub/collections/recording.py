@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from connectors.http import ApiError, get_ci
 from connectors.money import round_money
 from hub.collections.receivables import confirm_posted
-from hub.collections.unpaid import collection_of
+from hub.collections.unpaid import allocations_of, collection_of
 from hub.platform.db import session
 from hub.platform.models import Charge, Connector, Invoice
 from hub.platform.types import utcnow
@@ -38,11 +38,15 @@ def record_payments(environment: str, charge_ids: Iterable[int] | None = None) -
             Charge.status == "succeeded", or_(col(Charge.recorded_at).is_(None), col(Charge.post_note).is_not(None)))
         if charge_ids is not None:
             query = query.where(col(Charge.id).in_(list(charge_ids)))
-        jobs: list[dict[str, Any]] = [
-            {"charge_id": c.id, "key": c.key, "transaction_id": c.transaction_id or c.key, "connector": k.name,
-             "invoice": i.external_id, "number": i.number, "amount": round_money(c.amount, c.currency),
-             "currency": c.currency, "day": c.charged_on or c.created_at.date()}
-            for c, i, k in s.exec(query.order_by(col(Charge.id))).all()]
+        jobs: list[dict[str, Any]] = []
+        for c, i, k in s.exec(query.order_by(col(Charge.id))).all():
+            parts = allocations_of(s, c)
+            external = dict(s.exec(select(Invoice.id, Invoice.external_id).where(
+                col(Invoice.id).in_([p for p, _ in parts]))).all())
+            jobs.append({"charge_id": c.id, "key": c.key, "transaction_id": c.transaction_id or c.key,
+                         "connector": k.name, "number": i.number, "currency": c.currency,
+                         "day": c.charged_on or c.created_at.date(),
+                         "parts": [(p, external[p], round_money(a, c.currency)) for p, a in parts]})
     if not jobs:
         return []
     sources = LiveConnectors(environment)
@@ -61,10 +65,11 @@ def _record(environment: str, sources: LiveConnectors, job: dict[str, Any]) -> d
         if hasattr(source, "record_payment_lines"):  # an ERP with customer payment journals
             posting = source.record_payment_lines(
                 transaction_id=job["transaction_id"], document_number=job["key"], paid_on=job["day"],
-                currency=job["currency"], applications=[(job["invoice"], job["amount"])])
+                currency=job["currency"], applications=[(ext, amount) for _, ext, amount in job["parts"]])
             ref = str(posting.document_number)
-        elif hasattr(source, "record_payment"):
-            done = source.record_payment(job["invoice"], job["amount"], job["currency"], job["day"], job["key"])
+        elif hasattr(source, "record_payment"):  # one payment per invoice, each under the charge's key
+            for _, ext, amount in job["parts"]:
+                done = source.record_payment(ext, amount, job["currency"], job["day"], job["key"])
             ref = str(getattr(done, "id", None) or (get_ci(done, "Id") if isinstance(done, dict) else "") or job["key"])
         else:
             raise ValueError(f"{job['connector']} cannot record payments")
@@ -78,12 +83,13 @@ def _record(environment: str, sources: LiveConnectors, job: dict[str, Any]) -> d
             charge.recorded_at = charge.recorded_at or utcnow()
         if posting is not None and posting.posted:
             charge.posted_at, charge.post_note = utcnow(), None
-            invoice = s.exec(select(Invoice).where(Invoice.id == charge.invoice_id)).one()
-            collection = collection_of(s, charge.invoice_id)
-            if collection is not None:
-                remaining, status = posting.invoices[job["invoice"]]
-                confirm_posted(invoice, collection, charge.amount, remaining, status)
-                s.add_all([invoice, collection])
+            for invoice_id, ext, amount in job["parts"]:  # each invoice takes the ERP's figures
+                invoice = s.exec(select(Invoice).where(Invoice.id == invoice_id)).one()
+                collection = collection_of(s, invoice_id)
+                if collection is not None:
+                    remaining, status = posting.invoices[ext]
+                    confirm_posted(invoice, collection, amount, remaining, status)
+                    s.add_all([invoice, collection])
         elif posting is not None:
             charge.post_note = posting.left_for_person
         s.add(charge)

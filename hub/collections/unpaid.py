@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from hub.collections.payments import Payer, describe, payer
@@ -18,7 +19,7 @@ from hub.collections.rules import (
     PaymentMethodKind,
 )
 from hub.collections.rules.errors import CollectError
-from hub.platform.models import Charge, Connector, Invoice, InvoiceCollection, Organisation, stored_id
+from hub.platform.models import Charge, ChargeAllocation, Connector, Invoice, InvoiceCollection, Organisation, stored_id
 
 #: charges still being settled: no new attempt of the invoice until the gateway says what happened
 OPEN = ("pending", "unknown")
@@ -57,7 +58,17 @@ def collection_of(s: Session, invoice_id: int) -> InvoiceCollection | None:
 
 
 def charges_of(s: Session, invoice_id: int) -> list[Charge]:
-    return list(s.exec(select(Charge).where(Charge.invoice_id == invoice_id).order_by(col(Charge.attempt))))
+    """The invoice's charges: its own, and those that paid it together with other invoices."""
+    together = select(ChargeAllocation.charge_id).where(ChargeAllocation.invoice_id == invoice_id)
+    return list(s.exec(select(Charge).where(or_(col(Charge.invoice_id) == invoice_id, col(Charge.id).in_(together)))
+                       .order_by(col(Charge.attempt), col(Charge.id))))
+
+
+def allocations_of(s: Session, charge: Charge) -> list[tuple[int, Decimal]]:
+    """(invoice id, amount) the charge pays: its one invoice in full, or its part of each."""
+    parts = s.exec(select(ChargeAllocation).where(ChargeAllocation.charge_id == charge.id)
+                   .order_by(col(ChargeAllocation.id))).all()
+    return [(p.invoice_id, p.amount) for p in parts] or [(charge.invoice_id, charge.amount)]
 
 
 def currency_of(s: Session, invoice: Invoice, org: Organisation | None) -> str | None:

@@ -56,13 +56,32 @@ def hub_counts(environment: str, connector_name: str) -> dict[str, int]:
 def erp_documents_per_action(environment: str, info: dict[str, Any]) -> bool:
     """True when every posted action has exactly one posted invoice and no sales order left."""
     with session(environment) as s:
-        keys = [a.key for a in s.exec(select(SubscriptionAction).where(SubscriptionAction.status == "Posted"))]
+        keys = [a.key for a in s.exec(select(SubscriptionAction).where(
+            SubscriptionAction.status == "Posted", SubscriptionAction.action_type == "Generate Sales Order"))]
     with admin_client(info) as client:
         for key in keys:
             docs = client.get("/_admin/documents", params={"externalDocumentNumber": key}).json()
             if docs["salesOrders"] or len(docs["salesInvoices"]) != 1:
                 return False
     return bool(keys)
+
+
+def credit_note_report(environment: str, info: dict[str, Any], action_ids: list[int]) -> list[dict[str, Any]]:
+    """Each credit note beside the ERP's credit memo: its amount, the memo's, and the invoice it credits."""
+    with session(environment) as s:
+        credits = [s.get(SubscriptionAction, i) for i in action_ids]
+    out = []
+    with admin_client(info) as client:
+        for action in credits:
+            assert action is not None  # ids the demo just created
+            memos = client.get("/_admin/documents", params={"externalDocumentNumber": action.key}).json()
+            memo = (memos["salesCreditMemos"] or [{}])[0]
+            total = Decimal(str(memo.get("totalAmountExcludingTax", "NaN")))
+            out.append({"key": action.key, "status": action.status, "amount": str(action.net_amount),
+                        "currency": action.currency, "credit_memo": memo.get("number"),
+                        "credit_memo_amount": str(total), "credits_invoice": memo.get("invoiceNumber"),
+                        "matches_erp": memo.get("status") not in (None, "Draft") and total == action.net_amount})
+    return out
 
 
 def erp_payments(environment: str, erp_connector: str, erp: dict[str, Any], charges: list[Charge]) -> dict[str, Any]:

@@ -11,8 +11,16 @@ from typing import Any
 from hub.collections import collect_settings, notification_settings
 from hub.collections.rules import ChargeTiming
 from hub.demo import install, lifecycle, report, sandboxes
-from hub.demo.seed import DEMO_ACTOR, capture_demo_cards, seed_billing
-from hub.demo.systems import DEMO_ENVIRONMENT, ERP, GATEWAY_CONNECTOR, PSA, PSA_KINDS, SYSTEMS, DemoSystem
+from hub.demo.seed import DEMO_ACTOR, capture_demo_cards, credit_last_period, seed_billing
+from hub.demo.systems import (
+    DEMO_ENVIRONMENT,
+    ERP,
+    GATEWAY_CONNECTOR,
+    PSA,
+    PSA_KINDS,
+    SYSTEMS,
+    DemoSystem,
+)
 from hub.platform.db import session
 from hub.platform.errors import CashrailError
 from hub.platform.flowrun import run_flow
@@ -101,6 +109,13 @@ def run(records: int, seed: int, *, actor: str, psa: str = PSA.kind, log: Log = 
         "one_order_and_invoice_per_action": report.erp_documents_per_action(env, infos[ERP.kind]),
         "renewed": lifecycle.renewal(env, more["renewing"]) if more else None, "cancelled": cancelled,
     }
+    credits = credit_last_period(env, plans[-1]) if plans else []
+    log(f"Unpublished plan {plans[-1] if plans else '-'} and credited its last billed period; firming and posting "
+        "the credit note…")
+    credit_failed = [len(run_flow(step, environment=env, action_ids=credits, actor=actor)["failed"])
+                     for step in ("firm_actions", "post_actions")] if credits else [0]
+    result["billing"]["failed"] += sum(credit_failed)
+    result["billing"]["credit_notes"] = report.credit_note_report(env, infos[ERP.kind], credits)
     result["collections"] = _collections(env, plans, infos, sources[0], log)
     result["matches_sandboxes"] = matches and result["collections"]["matches_sandboxes"]
     result["links"] = {**linked.as_dict(), "ambiguous": len(linked.ambiguous),

@@ -9,17 +9,19 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from hub.billing import generation, setup
 from hub.billing import plans as plan_service
-from hub.billing import setup
 from hub.demo.systems import DEMO_CARDS
 from hub.platform.db import session
 from hub.platform.models import (
     Contact,
     Organisation,
     OrganisationLink,
+    PlanLine,
     Product,
     ProgramType,
     ReasonCode,
+    SubscriptionAction,
     SubscriptionPlan,
 )
 from hub.sync import cards
@@ -55,6 +57,29 @@ def seed_billing(environment: str, erp_connector: str, psa_connector: str, plans
             plan_service.set_plan_status(s, plan.id, "Published")
             ids.append(plan.id)
         return ids
+
+
+def credit_last_period(environment: str, plan_id: int) -> list[int]:
+    """Seed 003's credit note: the plan unpublished (back to Draft), its first line's last posted
+    billing period credited for reason CREDIT, the plan published again. The credit-note actions' ids."""
+    with session(environment) as s:
+        if not s.exec(select(ReasonCode).where(ReasonCode.code == "CREDIT")).first():
+            setup.create_reason_code(s, "CREDIT", ["Downgrade"], description="Credit for a billed period")
+        line = s.exec(select(PlanLine).where(PlanLine.plan_id == plan_id).order_by(col(PlanLine.id))).first()
+        assert line is not None and line.id is not None  # every demo plan has lines
+        last = s.exec(select(col(SubscriptionAction.date_from)).where(
+            SubscriptionAction.line_id == line.id, SubscriptionAction.status == "Posted",
+            SubscriptionAction.action_type == "Generate Sales Order").order_by(
+            col(SubscriptionAction.date_from).desc())).first()
+        if last is None:
+            return []
+        plan_service.set_plan_status(s, plan_id, "Draft")
+        made = generation.credit_line(s, line.id, start_on=last, today=date.today(), all_cycles=False,
+                                      periods_to_credit=1, reason_code="CREDIT")
+        plan_service.set_plan_status(s, plan_id, "Published")
+        keys = [draft.key for draft in made]
+        return [i for i in s.exec(select(SubscriptionAction.id).where(col(SubscriptionAction.key).in_(keys)))
+                if i is not None]
 
 
 def _payers(environment: str, plans: list[int]) -> list[tuple[int, str, int, str]]:

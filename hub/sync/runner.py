@@ -8,8 +8,6 @@ instant resumes (from the old cursor) with nothing lost and nothing doubled.
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -27,6 +25,8 @@ from hub.platform.errors import CashrailError
 from hub.platform.models import Connector, StreamState, SyncRun, stored_id
 from hub.platform.types import utcnow
 from hub.sync import cards
+from hub.sync.holder import STALE_AFTER as STALE_AFTER
+from hub.sync.holder import busy_message, holds, runner_id
 from hub.sync.read_ahead import read_ahead
 from hub.sync.rules.contracts import ContractWatch
 from hub.sync.store import (
@@ -42,9 +42,6 @@ from hub.sync.store import (
     stream_state,
 )
 from mappings.base import MappedRecord, MappingContext, MappingError, content_hash
-
-#: a running sync whose heartbeat is older than this is taken as dead
-STALE_AFTER = timedelta(minutes=5)
 
 ProgressFn = Callable[[str, StreamCounts], None]
 
@@ -84,23 +81,6 @@ def plan_read(
     return ReadPlan(full=False, since=datetime.fromisoformat(cursor) - timedelta(minutes=settings.lookback_minutes))
 
 
-def _runner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _alive(runner: str | None) -> bool:
-    host, _, pid = (runner or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # another machine: only the heartbeat can tell
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | None = None) -> SyncRun:
     """Open a sync run for an active connector; one run per connector at a time.
 
@@ -118,11 +98,8 @@ def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | Non
             raise SyncError(str(exc)) from None
         now = utcnow()
         for other in s.exec(select(SyncRun).where(SyncRun.connector_id == card.id, SyncRun.status == "running")):
-            if _alive(other.runner) and now - other.heartbeat_at < STALE_AFTER:
-                raise SyncError(
-                    f"a sync of {name!r} is already running (run {other.id} on {other.runner}, "
-                    f"started {other.started_at:%Y-%m-%d %H:%M:%S} UTC); try again when it has finished"
-                )
+            if holds(other):
+                raise SyncError(busy_message(s, card, other))
             other.status = "interrupted"
             other.finished_at = now
             other.error = "the process running it stopped before it finished"
@@ -132,7 +109,7 @@ def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | Non
             connector_id=stored_id(card),
             flow_run_id=flow_run_id,
             mode="full" if full else "incremental",
-            runner=_runner(),
+            runner=runner_id(),
         )
         s.add(run)
         s.flush()

@@ -226,9 +226,10 @@ def unpaid(actor: Actor, payment_method: str | None) -> list[dict[str, Any]]:
     return [row.as_json() for row in actor.call(unpaid_list.unpaid_invoices, payment_method or None)]
 
 
-def pay(actor: Actor, ids: list[int]) -> list[dict[str, Any]]:
-    """Bulk Pay: charge each selected invoice now; one result per invoice."""
-    return [row.as_json() for row in collect.pay(actor.environment, ids, actor=actor.email)]
+def pay(actor: Actor, ids: list[int], *, one_payment: bool = False) -> list[dict[str, Any]]:
+    """Bulk Pay: charge each selected invoice now (or those one card pays together as one payment);
+    one result per invoice."""
+    return [row.as_json() for row in collect.pay(actor.environment, ids, actor=actor.email, one_payment=one_payment)]
 
 
 def _whole_numbers(text: str, name: str) -> list[int]:

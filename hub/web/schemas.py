@@ -191,6 +191,8 @@ class FooterNoteIn(BaseModel):
 
 class InvoiceIdsIn(BaseModel):
     ids: list[int] = Field(description="the unpaid invoices to charge now")
+    one_payment: bool = Field(default=False, description="charge the invoices one card pays in one currency "
+                              "as one payment (one gateway transaction, one ERP payment over them)")
 
 
 class PayFormIn(InvoiceIdsIn):

@@ -10,7 +10,7 @@ from fastapi import Request
 
 from hub.platform.redact import scrub
 from hub.platform.types import utcnow
-from hub.sync import cards
+from hub.sync import cards, holder
 from hub.web import queries
 from hub.web.auth import Actor
 
@@ -37,7 +37,11 @@ class SyncJobs:
 
     def start(self, actor: Actor, name: str, *, full: bool = False) -> SyncJob:
         with actor.session() as s:
-            cards.require_syncable(cards.get(s, name))
+            card = cards.get(s, name)
+            cards.require_syncable(card)
+            busy = holder.live_run(s, card)
+            if busy is not None:  # e.g. a scheduled run: named, with how far it got
+                raise cards.CardError(holder.busy_message(s, card, busy))
         key = (actor.environment, name)
         with self._lock:
             job = self._jobs.get(key)

@@ -132,6 +132,14 @@ def test_an_erp_invoice_a_cent_off_fails_the_action_with_both_figures(hub_db, pr
     with httpx.Client(base_url=erp.url, verify=ssl_context_from(erp.ca_path), timeout=30) as admin:
         [invoice] = admin.get("/_admin/documents", params={"externalDocumentNumber": action.key}).json()["salesInvoices"]
     assert Decimal(str(invoice["totalAmountExcludingTax"])) == Decimal("59.98")
+    with session("sandbox") as s:  # reset without fixing the ERP: firming takes the invoice up by key, still off
+        assert actions.reset(s, [action.id], by="ann@example.com") == [(action.id, "Not firmed")]
+    again = posting.firm("sandbox")
+    assert again.done == [] and len(again.failed) == 1 and "59.98" in again.failed[0]["error"]
+    assert [a.status for a in _actions()] == ["Failed"]
+    with httpx.Client(base_url=erp.url, verify=ssl_context_from(erp.ca_path), timeout=30) as admin:
+        docs = admin.get("/_admin/documents", params={"externalDocumentNumber": action.key}).json()
+    assert docs["count"] == 1  # never a second document
 
 
 def test_an_administrator_resets_a_failed_or_stuck_action_and_the_next_run_finishes_it(
@@ -143,14 +151,18 @@ def test_an_administrator_resets_a_failed_or_stuck_action_and_the_next_run_finis
     with erp.state.lock:
         item = next(i for i in erp.state.company.sets["items"].values() if i["number"] == first.product)
         item["blocked"] = True
-    assert len(posting.firm("sandbox", [first.id]).failed) == 1
+    failed = posting.firm("sandbox", [first.id]).failed
+    assert len(failed) == 1, failed
+    assert [a.status for a in _actions()] == ["Failed", "Not firmed"], (failed, [a.error for a in _actions()])
+    with pytest.raises(SubscriptionError, match="only a Failed, Firming or Posting .* not a Not firmed one"), \
+            session("sandbox") as s:
+        actions.reset(s, [first.id, second.id], by="ann@example.com")  # all or nothing
+    assert [a.status for a in _actions()] == ["Failed", "Not firmed"]
     with session("sandbox") as s:  # a crash left the second one in Firming
         s.get(SubscriptionAction, second.id).status = "Firming"
-    with session("sandbox") as s, pytest.raises(NotAllowedError):
+    with pytest.raises(NotAllowedError), session("sandbox") as s:
         s.info["role"] = "User"
         actions.reset(s, [first.id], by="ann@example.com")
-    with session("sandbox") as s, pytest.raises(SubscriptionError, match="only a Failed, Firming or Posting"):
-        actions.reset(s, [first.id, second.id, first.id + second.id], by="ann@example.com")
     with erp.state.lock:
         item["blocked"] = False
     with session("sandbox") as s:

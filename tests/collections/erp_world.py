@@ -64,3 +64,22 @@ def open_erp_invoice(ew: ErpWorld, n: int) -> tuple[int, dict[str, Any]]:
     hub_id = invoice(ew.world, found["customerId"], found["id"], amount=str(found["remainingAmount"]),
                      currency="USD", connector_id=ew.card)
     return hub_id, found
+
+
+def open_erp_invoices_of_one_customer(ew: ErpWorld, count: int) -> list[tuple[int, dict[str, Any]]]:
+    """``count`` open USD invoices of one customer that may be invoiced, mirrored in the hub, the
+    customer with a card on file."""
+    state = ew.erp.state
+    with state.lock:
+        customers = state.company.sets["customers"]
+        by_customer: dict[str, list[dict[str, Any]]] = {}
+        for i in state.company.sets["salesInvoices"].values():
+            if i["status"] == "Open" and i["remainingAmount"] > 0 and i["currencyCode"] in ("", "USD") \
+                    and not customers[i["customerId"]]["blocked"].strip():
+                by_customer.setdefault(i["customerId"], []).append(dict(i))
+    found = next(invoices[:count] for invoices in by_customer.values() if len(invoices) >= count)
+    account = found[0]["customerId"]
+    org, contact = customer(ew.world, account, "Customer with several invoices", connector_id=ew.card, currency="USD")
+    capture_card(org, contact)
+    return [(invoice(ew.world, account, i["id"], amount=str(i["remainingAmount"]), currency="USD",
+                     connector_id=ew.card), i) for i in found]

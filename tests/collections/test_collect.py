@@ -172,8 +172,8 @@ def test_an_unreachable_gateway_leaves_the_charge_unknown_and_the_next_run_settl
 
 def test_a_run_killed_after_the_gateway_charged_is_settled_by_lookup_not_charged_again(world: World) -> None:
     inv = autopay_invoice(world, APPROVE)
-    skipped, job = collect._start(ENV, inv, "auto", AUG[10], None)  # the dead run's committed attempt
-    assert skipped is None and job is not None
+    skipped, job = collect._start(ENV, [inv], "auto", AUG[10], None)  # the dead run's committed attempt
+    assert skipped == [] and job is not None
     gateway = collect.open_gateway(ENV)
     try:  # ...which reached the gateway before the process died
         gateway.charge(vaulted_shopper_id=job["shopper"], amount=job["amount"], currency="GBP",

@@ -16,7 +16,7 @@ from hub.collections.unpaid import collection_of
 from hub.platform.db import session
 from hub.platform.models import Charge, Invoice
 from tests.collections.collect_world import ENV, World, world  # noqa: F401
-from tests.collections.erp_world import ErpWorld, erp_card, open_erp_invoice
+from tests.collections.erp_world import ErpWorld, erp_card, open_erp_invoice, open_erp_invoices_of_one_customer
 
 pytestmark = pytest.mark.usefixtures("hub_db")
 
@@ -25,6 +25,13 @@ pytestmark = pytest.mark.usefixtures("hub_db")
 def erp_world(world: World, request: pytest.FixtureRequest) -> Iterator[ErpWorld]:
     with SandboxServer(records=200, seed=19, license_accepted=True) as erp:
         yield ErpWorld(world, erp, erp_card(erp, post_payments=request.param), request.param)
+
+
+@pytest.fixture
+def posting_erp_world(world: World) -> Iterator[ErpWorld]:
+    """An ERP card that posts the payments it writes."""
+    with SandboxServer(records=200, seed=19, license_accepted=True) as erp:
+        yield ErpWorld(world, erp, erp_card(erp, post_payments=True), True)
 
 
 @pytest.fixture
@@ -94,3 +101,41 @@ def test_a_payment_waiting_in_the_erp_journal_is_not_owed_again_after_a_sync_and
     assert _charge(hub_id).posted_at is not None
     assert recording.record_payments(ENV) == []
     assert len(erp_world.posted(_charge(hub_id).transaction_id or "")) == 1
+
+
+def test_one_payment_over_several_erp_invoices_is_one_gateway_transaction_and_one_posted_erp_payment(
+        erp_world: ErpWorld) -> None:
+    paid = open_erp_invoices_of_one_customer(erp_world, 2)
+    ids = [hub_id for hub_id, _ in paid]
+    rows = collect.pay(ENV, ids, one_payment=True)
+    assert [(r.invoice_id, r.status, r.amount) for r in rows] == [
+        (hub_id, "approved", inv["remainingAmount"]) for hub_id, inv in paid]
+    assert len({r.transaction_id for r in rows}) == 1 and len(erp_world.world.transactions()) == 1
+    assert [t["amount"] for t in erp_world.world.transactions()] == [
+        float(sum(inv["remainingAmount"] for _, inv in paid))]
+    assert [_hub(hub_id) for hub_id in ids] == [("Paid", Decimal(0), Decimal(0))] * 2
+    txn = rows[0].transaction_id or ""
+    lines = erp_world.posted(txn) if erp_world.posts else erp_world.journal_lines()
+    # one line per invoice, sharing the payment's document number and the gateway's transaction id
+    assert sorted((p["appliesToInvoiceId"], p["documentNumber"], p["externalDocumentNumber"]) for p in lines) == sorted(
+        (inv["id"], rows[0].key, txn) for _, inv in paid)
+    for _, inv in paid:
+        assert erp_world.erp_invoice(inv["id"])["remainingAmount"] == (0 if erp_world.posts else inv["remainingAmount"])
+    assert collect.pay(ENV, ids, one_payment=True) == [
+        collect.ChargeRow(hub_id, f"INV-{inv['id']}", Decimal(0), "USD", "skipped", "already paid")
+        for hub_id, inv in paid]
+
+
+def test_a_payment_larger_than_what_the_erp_still_shows_is_posted_and_the_rest_left_as_the_customers_credit(
+        posting_erp_world: ErpWorld) -> None:
+    erp_world = posting_erp_world
+    hub_id, erp_inv = open_erp_invoice(erp_world, 2)
+    reduced = erp_inv["remainingAmount"] - Decimal("1.00")  # a credit memo applied in the ERP since the last sync
+    with erp_world.erp.state.lock:
+        erp_world.erp.state.company.sets["salesInvoices"][erp_inv["id"]]["remainingAmount"] = reduced
+    [row] = collect.pay(ENV, [hub_id])
+    assert row.status == "approved" and row.amount == erp_inv["remainingAmount"]  # what the hub knew was owed
+    [posted] = erp_world.posted(row.transaction_id or "")
+    assert (posted["appliedAmount"], posted["openCredit"]) == (reduced, Decimal("1.00"))
+    assert erp_world.erp_invoice(erp_inv["id"])["status"] == "Paid"
+    assert _hub(hub_id) == ("Paid", Decimal(0), Decimal(0))

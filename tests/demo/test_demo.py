@@ -13,6 +13,7 @@ import os
 import ssl
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -50,6 +51,9 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
         billing = summary["billing"]
         assert billing["plans"] > 0 and billing["generated"] > 0 and billing["failed"] == 0
         assert billing["posted"] > 0 and billing["one_order_and_invoice_per_action"] is True
+        [credit] = billing["credit_notes"]  # a plan unpublished and its last period credited (seed 003)
+        assert credit["status"] == "Posted" and credit["matches_erp"] is True and credit["credits_invoice"]
+        assert Decimal(credit["credit_memo_amount"]) == Decimal(credit["amount"]) > 0
         # seed 003's lifecycle: a one-month contract renewed for one more month, a firmed plan cancelled
         # with its reason (its ERP order deleted, nothing of it invoiced)
         renewed, cancelled = billing["renewed"], billing["cancelled"]

@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import select
 
 from hub.platform.db import session
-from hub.platform.models import SyncRun
+from hub.platform.models import StreamState, SyncRun
 from hub.platform.types import utcnow
-from hub.sync import cards
+from hub.sync import cards, holder
 from hub.sync import runner as sync
 from tests import factories
 
@@ -70,3 +70,31 @@ def test_a_run_of_a_process_that_is_gone_is_taken_over_at_once(card) -> None:
     sync.begin_run("sandbox", "psa", full=False)
     with session("sandbox") as s:
         assert s.get(SyncRun, first.id).status == "interrupted"
+
+
+def test_a_refused_sync_names_the_run_holding_the_card_how_far_it_got_and_how_to_wait(card) -> None:
+    first = sync.begin_run("sandbox", "psa", full=False)
+    with session("sandbox") as s:  # the running sync has stored pages of its first stream
+        s.add(StreamState(environment="sandbox", connector_id=card.id, stream="organisations", last_run_id=first.id))
+    with pytest.raises(sync.SyncError) as refused:
+        sync.begin_run("sandbox", "psa", full=False)
+    message = str(refused.value)
+    assert f"run {first.id} on {first.runner}, incremental, in process" in message
+    assert "1 of 5 streams reached (organisations)" in message
+    assert "cashrail sync psa --wait" in message
+
+
+def test_waiting_for_the_run_holding_the_card_returns_once_it_has_finished(card) -> None:
+    first = sync.begin_run("sandbox", "psa", full=False)
+    heard: list[str] = []
+    timer = threading.Timer(0.5, sync.finish_run, args=("sandbox", first.id, {}))
+    timer.start()
+    try:
+        assert holder.wait_until_free("sandbox", "psa", poll_seconds=0.1, timeout=30, waiting=heard.append) == first.id
+    finally:
+        timer.cancel()
+    assert len(heard) == 1 and f"run {first.id}" in heard[0]
+    assert holder.wait_until_free("sandbox", "psa", timeout=1) is None  # free: no wait
+    second = sync.begin_run("sandbox", "psa", full=False)
+    with pytest.raises(TimeoutError, match=f"run {second.id} still holds 'psa'"):
+        holder.wait_until_free("sandbox", "psa", poll_seconds=0.1, timeout=0.3)

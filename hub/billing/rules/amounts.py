@@ -153,5 +153,11 @@ def erp_total_mismatch(document: str, total: object, document_currency: str | No
 
 def document_currency(currency: str, customer_currency: str | None) -> str | None:
     """The currency code an ERP document must carry for an amount in ``currency``: none when it is
-    the customer's own (the ERP's default for the customer), else ``currency``."""
-    return None if (customer_currency or "").upper() == currency.upper() else currency.upper()
+    the customer's own (the ERP's default for the customer), else ``currency``.
+
+    A customer synced without a currency code is in the ERP's local currency, which the hub does
+    not know: its documents carry no code either (the ERP's default applies, as before).
+    """
+    if not customer_currency or customer_currency.upper() == currency.upper():
+        return None
+    return currency.upper()

@@ -23,7 +23,7 @@ ACTION_TRANSITIONS: dict[ActionStatus, frozenset[ActionStatus]] = {
     S.POSTING: frozenset({S.POSTED, S.FIRMED, S.FAILED}),  # as Firming, one step on
     S.POSTED: frozenset(),
     S.CANCELLED: frozenset(),
-    S.FAILED: frozenset({S.NOT_FIRMED, S.FIRMED}),  # an administrator's reset
+    S.FAILED: frozenset({S.NOT_FIRMED}),  # an administrator's reset
 }
 
 RenewalDecision = Literal["renew", "end", "cancel", "keep"]
@@ -46,11 +46,12 @@ def transition_action(
     return tgt
 
 
-def reset_target(status: ActionStatus, *, has_erp_document: bool) -> ActionStatus:
+def reset_target(status: ActionStatus) -> ActionStatus:
     """Where an administrator's reset takes a Failed action or one a crash left mid-way.
 
-    Back to Firmed when the ERP already holds its order or credit memo (posting it finds the
-    document by key), else to Not firmed (firming looks the key up before it creates anything).
+    Failed and Firming go back to Not firmed: firming looks the key up first, so it takes up the
+    ERP document an earlier attempt made (never a second one) and checks its totals again before
+    anything is invoiced. Posting goes back to Firmed: posting finds its invoice by key.
 
     Raises:
         BillingRuleError: the action is neither Failed, Firming nor Posting.
@@ -58,7 +59,7 @@ def reset_target(status: ActionStatus, *, has_erp_document: bool) -> ActionStatu
     if status not in (S.FAILED, S.FIRMING, S.POSTING):
         raise BillingRuleError(
             "status", f"only a Failed, Firming or Posting action can be reset, not a {ActionStatus(status).value} one")
-    return S.FIRMED if has_erp_document or status == S.POSTING else S.NOT_FIRMED
+    return S.FIRMED if status == S.POSTING else S.NOT_FIRMED
 
 
 def assert_action_editable(status: ActionStatus) -> None:

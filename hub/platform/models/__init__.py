@@ -12,6 +12,7 @@ from hub.platform.models.billing import PlanLine, ProgramType, ReasonCode, Subsc
 from hub.platform.models.collections import (
     CardRequest,
     Charge,
+    ChargeAllocation,
     InvoiceCollection,
     NotificationDelivery,
     NotificationMessage,
@@ -39,7 +40,7 @@ from hub.platform.models.sync import (
 )
 
 __all__ = [
-    "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "Connector", "Contact",
+    "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Connector", "Contact",
     "Contract", "DocumentLine", "EnvScoped", "HubSetting", "Invoice", "InvoiceCollection", "InvoiceLine",
     "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
     "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "SalesOrder", "SalesOrderLine", "StreamState",

@@ -118,6 +118,19 @@ class Charge(EnvScoped, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ChargeAllocation(EnvScoped, table=True):
+    """One invoice's part of a charge that pays several invoices at once (one gateway transaction):
+    a charge of one invoice has none."""
+
+    __tablename__ = "charge_allocations"
+    __table_args__ = (UniqueConstraint("charge_id", "invoice_id", name="uq_charge_allocation_invoice"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    charge_id: int = Field(foreign_key="charges.id", index=True)
+    invoice_id: int = Field(foreign_key="invoices.id", index=True)
+    amount: Decimal = Field(sa_type=Money)
+
+
 class InvoiceCollection(EnvScoped, table=True):
     """The hub's collection state of one invoice: collected amount, retry, overdue levels,
     penalty. A payment the hub takes is written onto the synced invoice row at once (what is still

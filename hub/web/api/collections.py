@@ -65,4 +65,4 @@ def list_unpaid(actor: CurrentActor, payment_method: Opt[str] = None) -> list[Js
 @router.post("/invoices/pay", openapi_extra=needs("Collections", "Pay"))
 def pay_invoices(actor: CurrentActor, body: InvoiceIdsIn) -> list[Json]:
     """Bulk Pay: charge each invoice now; one result per invoice (approved, declined, skipped, unknown)."""
-    return operations.pay(actor, body.ids)
+    return operations.pay(actor, body.ids, one_payment=body.one_payment)

@@ -89,7 +89,7 @@ def unpaid_page(request: Request, actor: CurrentActor, payment_method: Opt[str] 
 
 @router.post("/invoices/pay", openapi_extra=needs("Collections", "Pay"))
 def unpaid_pay(request: Request, actor: CurrentActor, body: Annotated[PayFormIn, Form()]) -> Response:
-    results = operations.pay(actor, body.ids)
+    results = operations.pay(actor, body.ids, one_payment=body.one_payment)
     return _unpaid_page(request, actor, body.payment_method, results)
 
 

@@ -136,3 +136,24 @@ def test_renewed_contract_keeps_the_renewal_settings():
 def test_an_open_ended_contract_cannot_renew():
     with pytest.raises(BillingRuleError, match="open-ended"):
         renewed_contract(ContractDefinition(date(2024, 1, 1)), MONTHLY)
+
+
+@pytest.mark.parametrize(("status", "target"), [
+    (ActionStatus.FAILED, ActionStatus.NOT_FIRMED),  # firming again takes up its ERP document by key, re-checked
+    (ActionStatus.FIRMING, ActionStatus.NOT_FIRMED),
+    (ActionStatus.POSTING, ActionStatus.FIRMED),
+])
+def test_an_administrators_reset_sends_an_action_back_where_its_key_is_looked_up(status, target):
+    from hub.billing.rules.lifecycle import reset_target
+
+    assert reset_target(status) == target
+    assert transition_action(status, target) == target
+
+
+@pytest.mark.parametrize("status", [ActionStatus.NOT_FIRMED, ActionStatus.FIRMED, ActionStatus.POSTED,
+                                    ActionStatus.CANCELLED])
+def test_only_failed_or_stuck_actions_can_be_reset(status):
+    from hub.billing.rules.lifecycle import reset_target
+
+    with pytest.raises(BillingRuleError, match="only a Failed, Firming or Posting action can be reset"):
+        reset_target(status)
