@@ -52,3 +52,23 @@ def test_a_gateway_password_echoed_while_charging_is_stored_logged_and_shown_now
     report = collect.run("sandbox", DUE)
     assert world.transactions() == []
     _nowhere(web, prefect_backend, caplog, repr(report), [secret])
+
+
+def test_a_psa_password_echoed_while_recording_the_payment_is_stored_logged_and_shown_nowhere(
+    world: World, web: Web, prefect_backend: str, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    org, contact = customer(world, "1", "Customer 1")
+    capture_card(org, contact, "4111111111111111")
+    invoice(world, "1", "2")
+    secret = world.psa.state.password
+    httpx.put(f"{world.psa.url}/_admin/faults", json={"echo_credentials": True}).raise_for_status()
+    world.psa.state.password = "Rotated-On-The-Psa-66"  # the hub's next sign-in is refused, and echoed
+    echoed = httpx.post(f"{world.psa.url}/v2/security/authenticate",
+                        data={"tenant": world.psa.state.company, "username": world.psa.state.username,
+                              "password": secret, "grantType": "password"}).text
+    assert secret in echoed, "the sandbox echoes what it was sent (the behaviour under test)"
+    report = collect.run("sandbox", DUE)
+    assert len(world.transactions()) == 1, "the charge itself went through"
+    assert report.recorded and all(row["error"] for row in report.recorded), report.recorded
+    _nowhere(web, prefect_backend, caplog, repr(report), [secret])
