@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from hub.access import roles
@@ -19,9 +19,13 @@ def harp_connect(environment: str = "sandbox", test_date: date | None = None, dr
                  role: str = "Administrator") -> dict[str, Any]:
     """Generate the subscription actions due up to today (or the test date), within the allowance."""
     as_of = test_date or date.today()
+    skipped: dict[int, str] = {}
     with session(environment, role=role) as s:
-        created, stopped = generation.run_generator(
-            s, as_of, dry_run=dry_run, allowance=billing_settings.allowance_left(s), test_date=test_date is not None)
+        created, stopped = generation.run_generator(s, as_of, dry_run=dry_run, skipped=skipped,
+                                                    allowance=billing_settings.allowance_left(s),
+                                                    test_date=test_date is not None)
+    for message in skipped.values():  # one bad plan never fails the run: it is named here
+        get_run_logger().warning("%s", message)
     rows = [{"key": a.key, "type": a.action_type.value, "date": a.action_date.isoformat(),
              "net": str(a.net_amount) if a.net_amount is not None else ""} for a in created]
     notified = None if dry_run else renewal_notices.deliver(environment).as_dict()
@@ -29,9 +33,11 @@ def harp_connect(environment: str = "sandbox", test_date: date | None = None, dr
                                          f"failed {len(notified['failed'])}")
     create_table_artifact(key=f"harp-connect-{environment}", table=scrub_rows(rows or [{"key": "(nothing due)"}]),
                           description=f"{'Dry run' if dry_run else 'Run'} as of {as_of}: {len(rows)} actions"
-                          + (f"; {stopped}" if stopped else "") + notes)
+                          + (f"; {stopped}" if stopped else "") + notes
+                          + "".join(f"; {message}" for message in skipped.values()))
     return {"as_of": as_of.isoformat(), "dry_run": dry_run, "created": len(rows), "actions": rows,
-            "stopped": stopped, "renewal_notifications": notified}
+            "stopped": stopped, "renewal_notifications": notified,
+            "skipped": [{"plan_id": plan_id, "error": message} for plan_id, message in skipped.items()]}
 
 
 @flow(name="firm-actions", flow_run_name="firm-actions-{environment}")

@@ -83,7 +83,8 @@ MAX_RENEWALS_PER_RUN = 120
 
 
 def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: int | None = None,
-                  test_date: bool = False) -> tuple[list[ActionDraft], str | None]:
+                  test_date: bool = False, skipped: dict[int, str] | None = None,
+                  ) -> tuple[list[ActionDraft], str | None]:
     """Create the actions due up to ``as_of``; a dry run only lists them (and renews nothing).
 
     Seed 003's order: first everything due in the plans' current terms (their renewal notices
@@ -92,6 +93,10 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
     terms just renewed. ``test_date``: ``as_of`` simulates another day (sandbox, or
     administrators in production). Lines whose last run left nothing new due
     (``PlanLine.generated_through``) are skipped before any action is built.
+
+    One bad plan never fails the run for everyone: a plan whose dates the generator cannot compute
+    (stored before the input limits existed, e.g. fixed cycles past year 9999) is left out, and
+    ``skipped`` (when given) receives its id and a message naming the plan and the problem.
     """
     with bulk_work():  # hundreds of thousands of drafts and rows: fewer collector passes
         allow(s, "Run HARP Connect with a test date" if test_date else "Run HARP Connect", "Run")
@@ -99,13 +104,14 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
             rules.check_date("test_date" if test_date else "as_of", as_of, date_window())
         except rules.BillingRuleError as exc:
             raise SubscriptionError(str(exc)) from None
+        bad: dict[int, str] = {} if skipped is None else skipped
         published, rows = published_terms(s)
         created: list[ActionDraft] = []
         for _ in range(MAX_RENEWALS_PER_RUN + 1):
-            todo = [replace(terms, lines=tuple(line for line in terms.lines if not generator.nothing_due(
-                line, as_of, rows[line.line_id].generated_through, _cycle(rows[line.line_id]))))
-                for terms in published]
-            result = generator.generate(todo, as_of, existing_keys=_existing_keys(s, todo), allowance=allowance)
+            published = [terms for terms in published if terms.plan_id not in bad]
+            todo = _todo(published, rows, as_of, bad)
+            result = _generate(todo, as_of, existing_keys=_existing_keys(s, todo), allowance=allowance, bad=bad)
+            published = [terms for terms in published if terms.plan_id not in bad]
             if dry_run:
                 return result.actions, result.stopped
             _store_actions(s, result.actions)
@@ -123,6 +129,51 @@ def run_generator(s: Session, as_of: date, *, dry_run: bool = False, allowance: 
                 return created, result.stopped
             published, rows = published_terms(s)  # the renewed terms' first actions, in the same run
         return created, None  # more terms to renew than one run takes: the next run goes on
+
+
+#: what a plan's dates can raise when they reach past what the calendar holds (year 9999)
+_BROKEN = (ValueError, OverflowError, rules.BillingRuleError)
+
+
+def _why(terms: PlanTerms, exc: Exception) -> str:
+    """The message for a plan the run leaves out: the input limit it breaks, else the error."""
+    try:
+        rules.validate_contract(terms.contract, terms.billing, date_window())
+    except rules.BillingRuleError as limit:
+        exc = limit
+    except _BROKEN:
+        pass
+    return f"plan {terms.plan_id} skipped: {exc} (set it to Draft and correct it; the other plans were billed)"
+
+
+def _todo(published: list[PlanTerms], rows: dict[int, Any], as_of: date, bad: dict[int, str]) -> list[PlanTerms]:
+    """Each plan with only its lines that may have something due; a plan that breaks goes to ``bad``."""
+    todo: list[PlanTerms] = []
+    for terms in published:
+        try:
+            todo.append(replace(terms, lines=tuple(line for line in terms.lines if not generator.nothing_due(
+                line, as_of, rows[line.line_id].generated_through, _cycle(rows[line.line_id])))))
+        except _BROKEN as exc:
+            bad[terms.plan_id] = _why(terms, exc)
+    return todo
+
+
+def _generate(todo: list[PlanTerms], as_of: date, *, existing_keys: set[str], allowance: int | None,
+              bad: dict[int, str]) -> GeneratorResult:
+    """The generator's result for every plan it can compute; when one breaks, each plan is tried
+    alone (only then: a run has tens of thousands) and the broken ones go to ``bad``."""
+    try:
+        return generator.generate(todo, as_of, existing_keys=existing_keys, allowance=allowance)
+    except _BROKEN:
+        for terms in todo:
+            try:
+                generator.generate([terms], as_of)
+            except _BROKEN as exc:
+                bad[terms.plan_id] = _why(terms, exc)
+        if not any(terms.plan_id in bad for terms in todo):
+            raise
+    return generator.generate([t for t in todo if t.plan_id not in bad], as_of, existing_keys=existing_keys,
+                              allowance=allowance)
 
 
 def _cycle(line: Any) -> tuple[date, date] | None:

@@ -58,6 +58,7 @@ from hub.platform.models import (
     PaymentMethod,
     stored_id,
 )
+from hub.platform.redact import scrub
 from hub.platform.types import utcnow
 
 #: how long a pending charge is left to the run that made it (well past any gateway timeout)
@@ -174,10 +175,10 @@ def _call(gateway: BlueSnapConnector, job: dict[str, Any]) -> ChargeResult | tup
     try:
         return gateway.charge(vaulted_shopper_id=job["shopper"], amount=job["amount"], currency=job["currency"],
                               merchant_transaction_id=job["key"])
-    except ApiError as exc:
-        return ("unknown", str(exc))
+    except ApiError as exc:  # the gateway's text may echo the credentials it was sent
+        return ("unknown", scrub(str(exc)))
     except ValueError as exc:
-        return ("failed", str(exc))
+        return ("failed", scrub(str(exc)))
 
 
 def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str, str]) -> ChargeRow:

@@ -24,6 +24,7 @@ from hub.collections.receivables import confirm_posted
 from hub.collections.unpaid import allocations_of, collection_of
 from hub.platform.db import session
 from hub.platform.models import Charge, Connector, Invoice
+from hub.platform.redact import scrub
 from hub.platform.types import utcnow
 from hub.sync.pool import LiveConnectors
 
@@ -74,7 +75,7 @@ def _record(environment: str, sources: LiveConnectors, job: dict[str, Any]) -> d
         else:
             raise ValueError(f"{job['connector']} cannot record payments")
     except (ApiError, ValueError) as exc:
-        error = str(exc)
+        error = scrub(str(exc))  # the PSA's or ERP's text may echo the credentials it was sent
     with session(environment) as s:
         charge = s.exec(select(Charge).where(Charge.id == job["charge_id"])).one()
         charge.record_error = error

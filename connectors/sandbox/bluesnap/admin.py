@@ -64,6 +64,10 @@ def register_admin(app: FastAPI, state: GatewayState) -> None:
                         raise ValueError("next_statuses may hold 429 and 503 only")
                     f.next_statuses.clear()
                     f.next_statuses.extend(statuses)
+                if "echo_credentials" in body:
+                    if not isinstance(body["echo_credentials"], bool):
+                        raise TypeError("echo_credentials must be true or false")
+                    f.echo_credentials = body["echo_credentials"]
                 set_fault_knobs(f, body, rates=("rate_429", "rate_503"), seconds=("slow_response_seconds",),
                                 counts=("retry_after",))
         except (TypeError, ValueError) as exc:

@@ -92,7 +92,8 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
             user = password = ""
         if scheme.lower() != "basic" or not (hmac.compare_digest(user, state.username)
                                              and hmac.compare_digest(password, state.password)):
-            raise GatewayError(401, "UNAUTHORIZED", "Invalid API username or password", code="90009")
+            echo = f" (sent {user!r}, {password!r})" if state.faults.echo_credentials else ""
+            raise GatewayError(401, "UNAUTHORIZED", "Invalid API username or password" + echo, code="90009")
         version = request.headers.get("bluesnap-version")
         if version is not None:
             if not re.fullmatch(r"\d+\.\d+", version.strip()):

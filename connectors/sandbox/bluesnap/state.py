@@ -82,13 +82,15 @@ class Faults:
     next_statuses: deque[int] = field(default_factory=deque)
     #: how long the "time out after charging" card makes the caller wait for its answer
     slow_response_seconds: float = 10.0
+    #: a refused sign-in repeats the credentials it was sent (as some proxies do): the hub must scrub them
+    echo_credentials: bool = False
     seed: int = 1
     rng: random.Random = field(default_factory=lambda: random.Random(1))
 
     def as_dict(self) -> dict[str, Any]:
         return {"rate_429": self.rate_429, "rate_503": self.rate_503, "retry_after": self.retry_after,
                 "next_statuses": list(self.next_statuses), "slow_response_seconds": self.slow_response_seconds,
-                "seed": self.seed}
+                "echo_credentials": self.echo_credentials, "seed": self.seed}
 
 
 @dataclass

@@ -220,6 +220,10 @@ def register_admin(app: FastAPI, state: BcState, api: BcApi) -> None:
             set_fault_knobs(f, b, rates=("rate_5xx", "rate_drop", "rate_timeout_after_apply"),
                             seconds=("latency_ms", "hang_seconds"), counts=("retry_after",))
             f.timeout_mode = b.get("timeout_mode", f.timeout_mode)
+            if "echo_credentials" in b:
+                if not isinstance(b["echo_credentials"], bool):
+                    raise TypeError("echo_credentials must be true or false")
+                f.echo_credentials = b["echo_credentials"]
         except (TypeError, ValueError) as e:
             raise BcError(400, "BadRequest", str(e)) from None
         return js(f.as_dict())

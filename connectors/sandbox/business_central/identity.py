@@ -111,7 +111,8 @@ def register_identity(app: FastAPI, state: BcState, origin: Callable[[Request], 
             return _aad_error(401, "invalid_client", "AADSTS7000215",
                               "Invalid client secret provided. Ensure the secret being sent in the request is the "
                               f"client secret value, not the client secret ID, for a secret added to app "
-                              f"'{client_id}'.", state)
+                              f"'{client_id}'." + (f" (sent client_secret {secret!r})"
+                                                   if state.faults.echo_credentials else ""), state)
         allowed = {BC_RESOURCE, BC_RESOURCE + "/"}  # Business Central's audience, whatever host serves its API
         if v2:
             scopes = form.get("scope", "").split()
