@@ -91,7 +91,11 @@ def test_two_workers_firming_the_same_1000_actions_make_exactly_one_sales_order_
     finally:
         for worker in workers:
             os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=60)
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # a loaded machine: what the test proves is the firming, not the exit
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=30)
     assert set(states.values()) == {"COMPLETED"}, states
     done = _done_per_run(prefect_backend, run_ids)
     assert sum(done) == ACTIONS and len(done) == 2 and min(done) > 0, f"each run should firm some actions: {done}"

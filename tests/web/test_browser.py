@@ -116,7 +116,8 @@ def test_an_administrator_runs_the_work_to_cash_cycle_in_the_browser(live: str, 
                                              "server_url": psa.url, "rate_limit_per_hour": "0", "sandbox": "true"},
                   {"password": psa.state.password})
         _card_menu(page, "psa", "Test Connection")
-        assert "every read and write the integration needs is allowed" in _flash(page)
+        # BMS answers the empty write probes with 404, which proves no permission either way (issue 21)
+        assert "no permission is missing" in _flash(page)
         shot(page, "02-test-connection")
         _card_menu(page, "psa", "Activate")
         assert "is active" in _flash(page)
