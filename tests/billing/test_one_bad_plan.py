@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import pytest
 from sqlmodel import select
 
 from hub.billing import generation, plans, setup
@@ -63,8 +62,8 @@ def test_a_plan_with_cycles_past_year_9999_is_skipped_and_named_while_the_others
     assert f"plan {ids['Broken']} skipped: fixed_cycles" in skipped[ids["Broken"]]
 
 
-def test_the_harp_connect_flow_bills_the_others_and_names_the_skipped_plan_in_its_result_and_log(
-    hub_db: str, prefect_backend: object, capsys: pytest.CaptureFixture[str],
+def test_the_harp_connect_flow_bills_the_others_and_names_the_skipped_plan_in_its_result(
+    hub_db: str, prefect_backend: object,
 ) -> None:
     from flows.billing import harp_connect
 
@@ -74,4 +73,3 @@ def test_the_harp_connect_flow_bills_the_others_and_names_the_skipped_plan_in_it
     assert result["created"] == len(_actions_of(ids["Care"])) > 0
     assert [row["plan_id"] for row in result["skipped"]] == [ids["Broken"]]
     assert f"plan {ids['Broken']} skipped: fixed_cycles" in result["skipped"][0]["error"]
-    assert f"plan {ids['Broken']} skipped: fixed_cycles" in capsys.readouterr().err  # the flow run's log
