@@ -42,6 +42,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "Collection Settings": ("Update",),
     "Billing Settings": ("Update",),
     "Notification Settings": ("Update",),
+    "Notifications": ("Resolve",),
 }
 
 _ALL = {feature: frozenset(ops) for feature, ops in FEATURES.items()}
@@ -76,6 +77,7 @@ _NOUNS = {
     "Collection Settings": "the collection and dunning settings",
     "Billing Settings": "the billing settings",
     "Notification Settings": "the notification settings",
+    "Notifications": "notifications",
 }
 
 

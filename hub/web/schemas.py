@@ -195,6 +195,12 @@ class InvoiceIdsIn(BaseModel):
                               "as one payment (one gateway transaction, one ERP payment over them)")
 
 
+class ResolveIn(BaseModel):
+    outcome: Literal["sent", "resend"] = Field(
+        description="sent: the mail server's log shows the e-mail was delivered; resend: send it again "
+                    "(same Message-ID) on the next delivery run")
+
+
 class PayFormIn(InvoiceIdsIn):
     ids: list[int] = Field(default_factory=list)
     payment_method: Opt[str] = None
