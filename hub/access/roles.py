@@ -38,7 +38,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "Run HARP Connect with a test date": (RUN,),
     "Audit Log": ("View",),
     "Payment Methods": ("Create", "Update", "Remove"),
-    "Collections": ("Pay",),
+    "Collections": ("Pay", "Hold"),
     "Collection Settings": ("Update",),
     "Billing Settings": ("Update",),
     "Notification Settings": ("Update",),
