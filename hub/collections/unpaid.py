@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from hub.collections.of_record import receivable_only
 from hub.collections.payments import Payer, describe, payer
 from hub.collections.receivables import may_owe, owed
 from hub.collections.rules import (
@@ -77,8 +78,9 @@ def currency_of(s: Session, invoice: Invoice, org: Organisation | None) -> str |
 
 
 def open_invoices(s: Session) -> Iterator[tuple[Invoice, InvoiceCollection | None, Decimal, Payer | None]]:
-    """Every invoice with something left to pay: (invoice, its collection state, the balance, who pays)."""
-    for invoice in s.exec(may_owe(select(Invoice))):
+    """Every receivable invoice with something left to pay: (invoice, its collection state, the
+    balance, who pays). A copy of another system's receivable is not one (``of_record.py``)."""
+    for invoice in s.exec(receivable_only(s, may_owe(select(Invoice)))):
         collection = collection_of(s, stored_id(invoice))
         left = owed(invoice, collection)
         if left > 0:

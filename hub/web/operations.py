@@ -13,7 +13,7 @@ from connectors.base import ConnectionReport
 from hub.access import users
 from hub.billing import actions, cancellation, generation, plans, setup
 from hub.billing.rules import dashboard, errors
-from hub.collections import collect, collect_settings, dunning, payments
+from hub.collections import collect, collect_settings, dunning, of_record, payments
 from hub.collections import dunning_settings as dunning_config
 from hub.collections import notification_settings as notify_settings
 from hub.collections import unpaid as unpaid_list
@@ -43,6 +43,7 @@ from hub.web.schemas import (
     PlanIn,
     ProgramTypeIn,
     ReasonCodeIn,
+    ReceivableIn,
     UserIn,
 )
 
@@ -245,6 +246,14 @@ def _whole_numbers(text: str, name: str) -> list[int]:
 
 def collection_settings(actor: Actor) -> dict[str, Any]:
     return actor.call(collect_settings.get_settings).as_json()
+
+
+def receivable(actor: Actor) -> list[dict[str, Any]]:
+    return [p.as_json() for p in actor.call(of_record.pairs)]
+
+
+def put_receivable(actor: Actor, body: ReceivableIn) -> dict[str, Any]:
+    return actor.call(of_record.set_source, body.psa, body.erp, body.receivable, actor=actor.email).as_json()
 
 
 def put_collection_settings(actor: Actor, body: CollectionSettingsIn | CollectionSettingsFormIn) -> dict[str, Any]:

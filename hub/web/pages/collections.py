@@ -23,6 +23,7 @@ from hub.web.schemas import (
     Opt,
     PayFormIn,
     PaymentMethodIn,
+    ReceivableIn,
 )
 
 router = APIRouter(default_response_class=HTMLResponse)
@@ -126,13 +127,20 @@ def notification_type_save(actor: CurrentActor, type: NotificationType,
 @router.get("/settings/collections", openapi_extra=needs("Collection Settings", "Update"))
 def collection_settings_page(request: Request, actor: CurrentActor) -> Response:
     return page(request, actor, "collection_settings.html", collections=operations.collection_settings(actor),
-                dunning=operations.dunning_settings(actor))
+                dunning=operations.dunning_settings(actor), receivable=operations.receivable(actor))
 
 
 @router.post("/settings/collections", openapi_extra=needs("Collection Settings", "Update"))
 def collection_settings_save(actor: CurrentActor, body: Annotated[CollectionSettingsFormIn, Form()]) -> Response:
     operations.put_collection_settings(actor, body)
     return redirect("/settings/collections", "ok", "Collection settings saved.")
+
+
+@router.post("/settings/receivable", openapi_extra=needs("Collection Settings", "Update"))
+def receivable_save(actor: CurrentActor, body: Annotated[ReceivableIn, Form()]) -> Response:
+    saved = operations.put_receivable(actor, body)
+    return redirect("/settings/collections", "ok", f"Receivable between {saved['psa']} and {saved['erp']}: "
+                                                   f"{saved['of_record']}'s invoices.")
 
 
 @router.post("/settings/dunning", openapi_extra=needs("Collection Settings", "Update"))
