@@ -5,7 +5,6 @@ copy is told of the payment — read back from the gateway, the ERP and the PSA 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -16,52 +15,17 @@ from connectors.sandbox.business_central import SandboxServer
 from hub.collections import collect, dunning, of_record, unpaid
 from hub.collections.rules.errors import CollectError
 from hub.platform.db import session
-from hub.platform.models import Invoice, Organisation, OrganisationLink
-from tests.collections.collect_world import ENV, World, customer, invoice, world  # noqa: F401
-from tests.collections.erp_world import ErpWorld, erp_card, open_erp_invoice
+from hub.platform.models import Organisation
+from tests.collections.collect_world import ENV, World, world  # noqa: F401
+from tests.collections.erp_world import DUE, ErpWorld, erp_card, exported_bill
 
 pytestmark = pytest.mark.usefixtures("hub_db")
-
-DUE = date(2012, 8, 10)
 
 
 @pytest.fixture
 def ew(world: World) -> Iterator[ErpWorld]:
     with SandboxServer(records=200, seed=19, license_accepted=True) as erp:
         yield ErpWorld(world, erp, erp_card(erp, post_payments=True), True)
-
-
-@dataclass
-class Bill:
-    erp_id: int  # the hub's ERP copy
-    psa_id: int  # the hub's PSA copy
-    erp_invoice: str  # the BC sandbox invoice id
-    psa_invoice: str  # the BMS sandbox invoice id
-    number: str
-    amount: Decimal
-
-
-def exported_bill(ew: ErpWorld, n: int = 0) -> Bill:
-    """A BMS invoice exported to BC: the same number and amount in both sandboxes and both in the
-    hub, the two customers linked, the card on file on the ERP customer."""
-    erp_id, erp_inv = open_erp_invoice(ew, n)
-    with ew.world.psa.state.lock:
-        bms = next(r for r in ew.world.psa.state.invoices.records.values() if Decimal(str(r["PaymentDue"])) > 0)
-    amount = min(Decimal(str(bms["PaymentDue"])), Decimal(str(erp_inv["remainingAmount"])))
-    number = str(bms["InvoiceNumber"])
-    with ew.erp.state.lock:  # the export kept the BMS number
-        ew.erp.state.company.sets["salesInvoices"][erp_inv["id"]]["number"] = number
-    psa_org, _ = customer(ew.world, str(bms["AccountId"]), f"Customer {n} (PSA)", currency="USD")
-    psa_id = invoice(ew.world, str(bms["AccountId"]), str(bms["Id"]), amount=str(amount), currency="USD",
-                     issued=date(2012, 8, 5), due=DUE)
-    with session(ENV) as s:
-        erp_org = s.execute(select(Organisation).where(Organisation.connector_id == ew.card,
-                                                        Organisation.external_id == erp_inv["customerId"])).scalar_one()
-        s.add(OrganisationLink(environment=ENV, psa_organisation_id=psa_org, erp_organisation_id=erp_org.id,
-                               method="manual"))
-        for row in s.execute(select(Invoice).where(Invoice.id.in_([erp_id, psa_id]))).scalars():  # type: ignore[attr-defined]
-            row.number, row.total, row.amount_due = number, amount, amount
-    return Bill(erp_id, psa_id, erp_inv["id"], str(bms["Id"]), number, amount)
 
 
 def test_a_bill_held_by_both_the_psa_and_the_erp_is_charged_once_through_its_erp_copy(ew: ErpWorld) -> None:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from connectors.sandbox.net import set_fault_knobs
 
 from .data import ALL_PERMISSION_SETS, ENTITY_SETS, LINE_SETS, Record, compute_totals, public
+from .journals import post_line, reverse_posting
 from .seed import _customer
 from .state import BcState, Stats
 from .wire import BcError, BcJSON, dumps
@@ -79,6 +80,43 @@ def register_admin(app: FastAPI, state: BcState, api: BcApi) -> None:
             journals = [{**public(j), "lines": [public(p) for p in sorted(c.payments.values(), key=lambda p: p[
                 "lineNumber"]) if p["journalId"] == j["id"]]} for j in c.payment_journals.values()]
             return js({"journals": journals, "posted": [public(p) for p in c.posted_payments]})
+
+    @app.post("/_admin/payments/by-hand")
+    async def post_by_hand(request: Request) -> JSONResponse:
+        """A payment a person keys into a cash receipt journal and posts (e.g. the same payment
+        again): ``documentNumber``, ``description``, ``amount`` (paid, positive), ``appliesToInvoiceId``.
+        Applied to what the invoice still owes; the rest stays open as the customer's credit."""
+        fields = await body_of(request)
+        c = state.company
+        with state.lock:
+            inv = c.sets["salesInvoices"].get(str(fields.get("appliesToInvoiceId") or "").lower())
+            if inv is None:
+                raise BcError(400, "BadRequest", "appliesToInvoiceId: no such sales invoice")
+            line = {"id": state.new_id(), "journalId": "", "journalDisplayName": "PERSON", "lineNumber": 0,
+                    "customerId": inv["customerId"], "customerNumber": inv["customerNumber"], "contactId": "",
+                    "postingDate": str(fields.get("postingDate") or state.today()),
+                    "documentNumber": str(fields["documentNumber"]),
+                    "externalDocumentNumber": str(fields.get("externalDocumentNumber") or ""),
+                    "amount": -Decimal(str(fields["amount"])), "appliesToInvoiceId": inv["id"],
+                    "appliesToInvoiceNumber": inv["number"], "description": str(fields.get("description") or ""),
+                    "comment": "", "lastModifiedDateTime": ""}
+            posted = post_line(state, c, line)
+        return js(public(posted), 201)
+
+    @app.post("/_admin/payments/reverse")
+    async def reverse(request: Request) -> JSONResponse:
+        """A person's Reverse Transaction of a posted payment: ``documentNumber`` (and ``description``)."""
+        fields = await body_of(request)
+        return js(public(reverse_posting(state, state.company, str(fields.get("documentNumber") or ""),
+                                         fields.get("description"))))
+
+    @app.delete("/_admin/payments/lines/{line_id}")
+    async def delete_line(line_id: str) -> Response:
+        """A person deletes an unposted line from a payment journal."""
+        with state.lock:
+            if state.company.payments.pop(line_id.lower(), None) is None:
+                raise BcError(404, "BadRequest_NotFound", f"No payment line {line_id}")
+        return Response(status_code=204)
 
     @app.get("/_admin/records/{entity_set}")
     async def list_records(entity_set: str) -> JSONResponse:
