@@ -87,6 +87,19 @@ def open_invoices(s: Session) -> Iterator[tuple[Invoice, InvoiceCollection | Non
             yield invoice, collection, left, payer(s, invoice)
 
 
+def owed_by_currency(s: Session) -> dict[str, Decimal]:
+    """What the receivable still owes, per currency (copies of another system's invoices left out)."""
+    query = receivable_only(s, may_owe(select(Invoice, InvoiceCollection).outerjoin(
+        InvoiceCollection, col(InvoiceCollection.invoice_id) == col(Invoice.id))))
+    totals: dict[str, Decimal] = {}
+    for invoice, collection in s.exec(query):
+        left = owed(invoice, collection)
+        if left > 0:
+            currency = (invoice.currency or "").strip().upper() or "?"
+            totals[currency] = totals.get(currency, Decimal(0)) + left
+    return dict(sorted(totals.items()))
+
+
 def unpaid_invoices(s: Session, payment_method: str | None = None) -> list[UnpaidInvoice]:
     """Unpaid invoices of every source, oldest due first; ``payment_method`` (card,
     direct_debit, none) keeps those whose customer pays so."""

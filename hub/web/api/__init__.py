@@ -19,6 +19,7 @@ from hub.web.api import (
     notifications,
     plans,
     quarantine,
+    reconciliation,
     settings,
     setup,
     users,
@@ -26,7 +27,7 @@ from hub.web.api import (
 
 #: the resources, in the order their routes are tried
 RESOURCES = (connectors, customers, collections, notifications, settings, setup, plans, actions, dashboard, users,
-             audit, quarantine)
+             audit, quarantine, reconciliation)
 
 router = APIRouter()
 for resource in RESOURCES:

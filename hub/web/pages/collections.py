@@ -94,6 +94,29 @@ def unpaid_pay(request: Request, actor: CurrentActor, body: Annotated[PayFormIn,
     return _unpaid_page(request, actor, body.payment_method, results)
 
 
+# --- reconciliation of payments ----------------------------------------------------------------
+
+
+@router.get("/reconciliation")
+def reconciliation_page(request: Request, actor: CurrentActor) -> Response:
+    return page(request, actor, "reconciliation.html", run=operations.last_reconciliation(actor))
+
+
+@router.post("/reconciliation/run", openapi_extra=needs("Collections", "Pay"))
+def reconciliation_run(actor: CurrentActor) -> Response:
+    found = operations.reconcile(actor)["drifts"]
+    return redirect("/reconciliation", "ok", f"Checked: {len(found)} drift{'s' if len(found) != 1 else ''}.")
+
+
+@router.post("/reconciliation/{drift}/fix", openapi_extra=needs("Collections", "Pay"))
+def reconciliation_fix(actor: CurrentActor, drift: str) -> Response:
+    results = operations.fix_drift(actor, drift)
+    told = "; ".join(f"{r['document']}: {r['status'].replace('_', ' ')}"
+                     + (f" ({r['detail']})" if r["status"] != "fixed" else "") for r in results)
+    failed = any(r["status"] in ("failed", "still_there") for r in results)
+    return redirect("/reconciliation", "error" if failed else "ok", f"Fix: {told}.")
+
+
 # --- notifications -----------------------------------------------------------------------------
 
 
