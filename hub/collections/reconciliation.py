@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from connectors.http import ApiError, get_ci
+from connectors.http import ApiError
 from connectors.money import round_money
 from connectors.payments import BlueSnapConnector
 from hub.collections.of_record import mirrors
@@ -106,10 +106,10 @@ def _jobs(environment: str, charge_ids: set[int] | None) -> list[dict[str, Any]]
 
 def _psa_paid(source: Any, invoice_id: str, key: str) -> Decimal | None:
     """What the PSA shows paid on the invoice under ``key`` (None when its API cannot say)."""
-    if not hasattr(source, "invoice_payments"):
+    if not hasattr(source, "paid_under_key"):
         return None
-    return sum((Decimal(str(get_ci(p, "Amount", 0) or 0)) for p in source.invoice_payments(invoice_id)
-                if str(get_ci(p, "Reference", "") or "") == key), Decimal(0))
+    paid: Decimal = source.paid_under_key(invoice_id, key)
+    return paid
 
 
 def gather(environment: str, charge_ids: set[int] | None = None) -> list[Part]:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from connectors.sandbox.net import set_fault_knobs
 
-from .data import ALL_PERMISSION_SETS, ENTITY_SETS, LINE_SETS, Record, compute_totals, public
+from .data import ALL_PERMISSION_SETS, ENTITY_SETS, LINE_SETS, Record, compute_totals, dec, public
 from .journals import post_line, reverse_posting
 from .seed import _customer
 from .state import BcState, Stats
@@ -20,6 +20,11 @@ from .wire import BcError, BcJSON, dumps
 
 if TYPE_CHECKING:
     from .api import BcApi
+
+
+#: a document's amounts an admin body may set (given as strings or numbers, kept as Decimal)
+_AMOUNTS = frozenset({"totalAmountExcludingTax", "totalTaxAmount", "totalAmountIncludingTax", "remainingAmount",
+                      "discountAmount"})
 
 
 def admin_view(rec: Record, set_name: str) -> Record:
@@ -141,7 +146,7 @@ def register_admin(app: FastAPI, state: BcState, api: BcApi) -> None:
                 series = {"salesOrders": ("SO", "SO"), "salesInvoices": ("SI", "PSI"),
                           "salesCreditMemos": ("SCM", "PSCM")}[entity_set][0 if draft else 1]
                 doc["number"] = overrides.pop("number", None) or state.next_number(series)
-                doc.update(overrides)
+                doc.update({k: dec(v) if k in _AMOUNTS else v for k, v in overrides.items()})
                 if doc.get("status") in ("Open", "Paid") and "remainingAmount" not in overrides:
                     doc["remainingAmount"] = doc["totalAmountIncludingTax"] if doc["status"] == "Open" else 0
                 rec = doc
