@@ -36,11 +36,15 @@ def test_a_drift_is_listed_by_the_api_and_the_page_counted_on_the_dashboard_and_
     assert drift["amounts"] == {"hub": str(bill.amount), "gateway": str(bill.amount), "erp": "0"}
     assert api.get("/api/dashboard").json()["cards"]["payment_drifts"] == 1
     assert api.post("/api/reconciliation/nothing.here/fix").status_code == 400
+    copies = {r["id"]: r["copy_of"] for r in api.get("/api/invoices", params={"q": bill.number}).json()
+              if r["id"] in (bill.erp_id, bill.psa_id)}
+    assert copies == {bill.erp_id: None, bill.psa_id: "erp"}  # the PSA's copy says whose is the receivable
 
     admin = web.signed_in()
     listed = admin.get("/reconciliation").text
     assert f'data-drift="{drift["id"]}"' in listed and "<dialog" in listed and bill.number in listed
     assert 'id="card-drifts"' in admin.get("/").text
+    assert "(copy; of record: erp)" in admin.get("/invoices", params={"q": bill.number}).text
     done = post_form(admin, f"/reconciliation/{drift['id']}/fix", page="/reconciliation")
     assert done.status_code == 303  # type: ignore[attr-defined]
     assert "No drift" in admin.get("/reconciliation").text
