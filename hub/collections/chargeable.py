@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from connectors.money import round_money
+from hub.collections.of_record import copy_view, is_receivable
 from hub.collections.payments import Payer, payer
 from hub.collections.receivables import owed
 from hub.collections.rules import PaymentMethodKind
@@ -57,6 +58,10 @@ def check(s: Session, invoice_id: int) -> ChargeRow | Ready:
     def skip(reason: str, amount: Decimal | None = None, currency: str | None = None) -> ChargeRow:
         return ChargeRow(invoice_id, invoice.number, amount, currency, "skipped", reason)
 
+    if not is_receivable(s, invoice):
+        twin = copy_view(s, invoice)
+        return skip("a copy: the receivable of record is " + (
+            f"invoice {twin['other']['number']} of {twin['record_source']}" if twin else "the other system's invoice"))
     who = payer(s, invoice)
     currency = currency_of(s, invoice, who.organisation if who else None)
     left = owed(invoice, collection_of(s, invoice_id))

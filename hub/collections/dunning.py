@@ -24,6 +24,7 @@ from connectors.money import round_money
 from connectors.registry import kinds_with_role
 from hub.collections.dunning_holds import holds_by_invoice, list_holds
 from hub.collections.dunning_settings import DunningSettings, get_settings
+from hub.collections.of_record import receivable_only
 from hub.collections.outbox import enqueue
 from hub.collections.receivables import may_owe, owed
 from hub.collections.rules import (
@@ -74,12 +75,13 @@ def _open(row: _Row) -> OpenInvoice:
 
 def _rows(s: Session, organisations: list[Organisation] | None = None) -> list[_Row]:
     """Invoices that may still be owed (of ``organisations`` only, when given), with their state."""
-    query = may_owe(select(Invoice, Organisation, InvoiceCollection)
-                    .outerjoin(Organisation, (col(Organisation.connector_id) == col(Invoice.connector_id))
-                               & (col(Organisation.external_id) == col(Invoice.organisation_external_id)))
-                    .outerjoin(InvoiceCollection, col(InvoiceCollection.invoice_id) == col(Invoice.id))
-                    .where(col(Invoice.due_date).is_not(None), col(InvoiceCollection.paid_at).is_(None))
-                    .order_by(col(Invoice.id)))
+    query = receivable_only(s, may_owe(
+        select(Invoice, Organisation, InvoiceCollection)
+        .outerjoin(Organisation, (col(Organisation.connector_id) == col(Invoice.connector_id))
+                   & (col(Organisation.external_id) == col(Invoice.organisation_external_id)))
+        .outerjoin(InvoiceCollection, col(InvoiceCollection.invoice_id) == col(Invoice.id))
+        .where(col(Invoice.due_date).is_not(None), col(InvoiceCollection.paid_at).is_(None))
+        .order_by(col(Invoice.id))))
     if organisations is not None:
         query = query.where(or_(*[(col(Invoice.connector_id) == o.connector_id)
                                   & (col(Invoice.organisation_external_id) == o.external_id) for o in organisations]))

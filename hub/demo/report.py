@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from connectors.registry import connector_class
+from hub.collections import of_record
 from hub.demo.sandboxes import admin_client
 from hub.demo.systems import SYSTEMS
 from hub.platform.db import session
@@ -103,6 +104,20 @@ def erp_payments(environment: str, erp_connector: str, erp: dict[str, Any], char
             "hub_invoices_paid": sum(1 for i in invoices if i.status == "Paid"),
             "erp_invoices_paid": sum(1 for r in remaining if r == 0),
             "erp_journal_lines_unposted": sum(len(j["lines"]) for j in journals)}
+
+
+def both_copies(environment: str, exported: list[str]) -> dict[str, Any]:
+    """The bills the PSA exported to the ERP: how many the hub matched as two copies of one bill,
+    and how many charges fell on a copy (none: only the receivable of record is charged)."""
+    with session(environment) as s:
+        matched = 0
+        for pair in of_record.pairs(s):
+            numbers = dict(s.exec(select(Invoice.id, Invoice.number).where(Invoice.connector_id == pair.psa.id)).all())
+            matched += sum(1 for psa_id in of_record.twins(s, pair) if numbers.get(psa_id) in set(exported))
+        copies = of_record.copy_connector_ids(s)
+        charged = s.exec(select(func.count()).select_from(Charge).join(Invoice, col(Invoice.id) == col(Charge.invoice_id))
+                         .where(col(Invoice.connector_id).in_(sorted(copies)))).one() if copies else 0
+    return {"bills_held_twice": matched, "copies_charged": int(charged)}
 
 
 def collections_report(environment: str, gateway: dict[str, Any], psa: dict[str, Any], mail: dict[str, Any],

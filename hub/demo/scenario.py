@@ -11,6 +11,7 @@ from typing import Any
 from hub.collections import collect_settings, dunning_settings, notification_settings
 from hub.collections.rules import ChargeTiming
 from hub.demo import install, lifecycle, report, sandboxes
+from hub.demo.export import export_psa_invoices
 from hub.demo.seed import DEMO_ACTOR, capture_demo_cards, credit_last_period, seed_billing
 from hub.demo.systems import (
     DEMO_ENVIRONMENT,
@@ -137,7 +138,10 @@ def _collections(env: str, plans: list[int], infos: dict[str, dict[str, Any]], p
     _require_active(GATEWAY_CONNECTOR, *install.test_and_set_status(GATEWAY_CONNECTOR))
     install.use_mail_sandbox(infos["mail"])
     captured = capture_demo_cards(env, plans)
-    log(f"{len(captured)} customers entered a card on the gateway's page; syncing the posted invoices and collecting…")
+    exported = export_psa_invoices(env, infos[ERP.kind], plans)
+    log(f"{len(captured)} customers entered a card on the gateway's page; {len(exported)} of their PSA invoices "
+        "were exported to the ERP (the same bills held twice: the ERP's copy is the receivable); syncing the "
+        "posted invoices and collecting…")
     sync_here(ERP.connector, env)
     with session(env) as s:
         collect_settings.put_settings(s, collect_settings.CollectionSettings(timing=ChargeTiming.ON_ISSUE),
@@ -162,4 +166,7 @@ def _collections(env: str, plans: list[int], infos: dict[str, dict[str, Any]], p
     run_flow("deliver_notifications", "notifications", environment=env)
     made = report.collections_report(env, infos["bluesnap"], infos[psa.kind], infos["mail"], tickets_before,
                                      erp=infos[ERP.kind], erp_connector=ERP.connector)
+    twice = report.both_copies(env, exported)
+    made["payments"].update(twice)
+    made["matches_sandboxes"] = made["matches_sandboxes"] and twice["copies_charged"] == 0
     return {"cards": captured, **made, "penalties": report.penalty_report(env, infos[ERP.kind], ERP.connector)}

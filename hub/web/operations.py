@@ -13,7 +13,7 @@ from connectors.base import ConnectionReport
 from hub.access import users
 from hub.billing import actions, cancellation, generation, plans, setup
 from hub.billing.rules import dashboard, errors
-from hub.collections import collect, collect_settings, dunning, payments
+from hub.collections import collect, collect_settings, dunning, of_record, payments, reconciliation
 from hub.collections import dunning_settings as dunning_config
 from hub.collections import notification_settings as notify_settings
 from hub.collections import unpaid as unpaid_list
@@ -43,6 +43,7 @@ from hub.web.schemas import (
     PlanIn,
     ProgramTypeIn,
     ReasonCodeIn,
+    ReceivableIn,
     UserIn,
 )
 
@@ -245,6 +246,41 @@ def _whole_numbers(text: str, name: str) -> list[int]:
 
 def collection_settings(actor: Actor) -> dict[str, Any]:
     return actor.call(collect_settings.get_settings).as_json()
+
+
+def receivable_figures(actor: Actor) -> dict[str, Any]:
+    """The dashboard's receivable figures: still owed per currency (the receivable only) and the
+    drifts the last reconciliation found (None: never run)."""
+    run = reconciliation.last_run(actor.environment)
+    return {"owed": actor.call(unpaid_list.owed_by_currency), "drifts": None if run is None else run.drift_count,
+            "reconciled_at": None if run is None else run.finished_at}
+
+
+def reconcile(actor: Actor) -> dict[str, Any]:
+    """Check every payment across the gateway, the hub, the ERP and the PSA now."""
+    return {"drifts": [d.as_json() for d in reconciliation.reconcile(actor.environment, actor=actor.email)]}
+
+
+def last_reconciliation(actor: Actor) -> dict[str, Any] | None:
+    run = reconciliation.last_run(actor.environment)
+    return None if run is None else {"finished_at": run.finished_at, "payments_checked": run.payments_checked,
+                                     "drifts": run.drifts}
+
+
+def fix_drift(actor: Actor, drift: str | None) -> list[dict[str, Any]]:
+    """Fix one drift (or every one with None), then check again so the last run shows what is left."""
+    fixed = [r.as_json() for r in reconciliation.fix(actor.environment, drift, everything=drift is None,
+                                                     actor=actor.email)]
+    reconciliation.reconcile(actor.environment, actor=actor.email)
+    return fixed
+
+
+def receivable(actor: Actor) -> list[dict[str, Any]]:
+    return [p.as_json() for p in actor.call(of_record.pairs)]
+
+
+def put_receivable(actor: Actor, body: ReceivableIn) -> dict[str, Any]:
+    return actor.call(of_record.set_source, body.psa, body.erp, body.receivable, actor=actor.email).as_json()
 
 
 def put_collection_settings(actor: Actor, body: CollectionSettingsIn | CollectionSettingsFormIn) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 from connectors.registry import connector_class
 from hub.billing.rules import dashboard
 from hub.collections import payments
+from hub.collections.of_record import pairs, receivable_only
 from hub.collections.receivables import may_owe, owed
 from hub.platform.hub_settings import get_section
 from hub.platform.models import (
@@ -254,15 +255,17 @@ def invoice_rows(s: Session, f: InvoiceFilter | None = None, *, organisation: Or
                          (col(Invoice.invoice_date), operator.le, f.end),
                          (col(Invoice.currency), operator.eq, f.currency))
     if f.unpaid:
-        query = may_owe(query)
+        query = receivable_only(s, may_owe(query))
     rows = list(s.execute(query.order_by(col(Invoice.invoice_date).desc(), col(Invoice.id).desc()).limit(limit)))
     if f.unpaid:  # the one still-owed rule decides each row the query left
         collections = {c.invoice_id: c for c in s.execute(select(InvoiceCollection).where(
             col(InvoiceCollection.invoice_id).in_([inv.id for inv, _, _ in rows]))).scalars()}
         rows = [r for r in rows if owed(r[0], collections.get(r[0].id)) > 0]
+    record_of = {p.copy.id: p.record.name for p in pairs(s)}  # a copy's source -> the receivable's
     return [{"id": inv.id, "number": inv.number, "connector": card_name, "customer": org_name,
              "status": inv.status, "invoice_date": _iso(inv.invoice_date), "due_date": _iso(inv.due_date),
-             "currency": inv.currency, "total": _money(inv.total), "amount_due": _money(inv.amount_due)}
+             "currency": inv.currency, "total": _money(inv.total), "amount_due": _money(inv.amount_due),
+             "copy_of": record_of.get(inv.connector_id)}
             for inv, card_name, org_name in rows]
 
 

@@ -280,6 +280,14 @@ class CollectionSettingsFormIn(BaseModel):
     not_before: Opt[date] = None
 
 
+class ReceivableIn(BaseModel):
+    """Whose invoices are the receivable between a PSA card and an ERP card."""
+
+    psa: str = Field(max_length=100, description="the PSA card's name")
+    erp: str = Field(max_length=100, description="the ERP card's name")
+    receivable: str = Field(max_length=32, description="psa, erp or erp_psa_mirror")
+
+
 class DunningSettingsIn(BaseModel):
     """Overdue levels (days after the due date), the penalty and the card-expiry warning."""
 

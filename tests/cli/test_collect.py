@@ -49,3 +49,25 @@ def test_settings_change_from_the_command_line_and_bad_values_are_one_line(
                         (["collect", "unpaid", "--payment-method", "cheque"], "payment_method")):
         code, _, err = run(monkeypatch, capsys, *args)
         assert code == 1 and words in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_receivable_of_record_is_shown_and_chosen_per_pair_and_a_bad_choice_is_one_line(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.factories import erp_card
+
+    erp_card()
+    code, out, _ = run(monkeypatch, capsys, "collect", "receivable", "--json")
+    [pair] = json.loads(out)
+    assert code == 0 and (pair["receivable"], pair["of_record"], pair["copies"], pair["default"]) == (
+        "erp_psa_mirror", "erp", "psa", True)
+    code, out, _ = run(monkeypatch, capsys, "collect", "receivable", "--set", "psa", "--json")
+    [pair] = json.loads(out)
+    assert code == 0 and (pair["of_record"], pair["copies"], pair["default"]) == ("psa", "erp", False)
+    code, _, err = run(monkeypatch, capsys, "collect", "receivable", "--set", "both")
+    assert code == 1 and "receivable: must be one of psa, erp, erp_psa_mirror, not 'both'" in err
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = run(monkeypatch, capsys, "collect", "receivable", "--psa", "erp", "--erp", "erp", "--set", "erp")
+    assert code == 1 and "psa: 'erp' is a erp connector, not a PSA" in err
+    code, out, _ = run(monkeypatch, capsys, "collect", "receivable", "--json")
+    assert json.loads(out)[0]["receivable"] == "psa"  # nothing half-written

@@ -76,6 +76,8 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/settings/dunning"): "Collection Settings: Update",
     ("PUT", "/api/settings/collections"): "Collection Settings: Update",
     ("PATCH", "/api/settings/dunning"): "Collection Settings: Update",
+    ("POST", "/settings/receivable"): "Collection Settings: Update",
+    ("PUT", "/api/settings/receivable"): "Collection Settings: Update",
     ("PATCH", "/api/settings/billing"): "Billing Settings: Update",
 }
 
@@ -109,7 +111,10 @@ EVERY_USER = {
     ("POST", "/api/customers/{org_id}/card-requests"), ("POST", "/api/card-requests/{request_id}/check"),
     ("GET", "/api/customers/{org_id}/status"), ("GET", "/api/invoices/unpaid"), ("POST", "/api/invoices/pay"),
     ("GET", "/api/notifications"), ("GET", "/api/notifications/settings"), ("GET", "/api/settings/collections"),
-    ("GET", "/api/settings/dunning"), ("GET", "/api/settings/billing"),
+    ("GET", "/api/settings/dunning"), ("GET", "/api/settings/billing"), ("GET", "/api/settings/receivable"),
+    # reconciliation of payments: checking and fixing a drift are day-to-day work like bulk Pay
+    ("GET", "/reconciliation"), ("POST", "/reconciliation/run"), ("POST", "/reconciliation/{drift}/fix"),
+    ("GET", "/api/reconciliation"), ("POST", "/api/reconciliation/{drift}/fix"),
     # quarantined records are read by everyone; retrying them changes the store like a sync
     ("GET", "/quarantine"), ("GET", "/api/quarantine"), ("GET", "/api/quarantine/{record_id}"),
 }

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from .data import EMPTY_GUID, Record
 from .reading import BcApiBase
-from .state import Company
+from .state import BcState, Company
 from .wire import BcError, Ctx, Resp
 
 #: the template every customer payment journal belongs to
@@ -72,7 +72,7 @@ class JournalsApi(BcApiBase):
     def post_batch(self, company: Company, journal: Record) -> None:
         """Post every line of the batch, or none (see the module docstring)."""
         st = self.state
-        invoices, customers = company.sets["salesInvoices"], company.sets["customers"]
+        invoices = company.sets["salesInvoices"]
         with st.lock:
             lines = sorted((p for p in company.payments.values() if p["journalId"] == journal["id"]),
                            key=lambda p: p["lineNumber"])
@@ -94,25 +94,68 @@ class JournalsApi(BcApiBase):
                                   f"customer {line['customerNumber']}: {where} cannot be applied to it.")
                 remaining[line["appliesToInvoiceId"]] = left - min(-line["amount"], left)
             for line in lines:
-                inv = invoices[line["appliesToInvoiceId"]]
-                paid = -line["amount"]
-                used = min(paid, inv["remainingAmount"])
-                inv["remainingAmount"] -= used
-                if inv["remainingAmount"] == 0:
-                    inv["status"] = "Paid"
-                st.touch(inv)
-                cust = customers.get(line["customerId"])
-                if cust is not None:
-                    cust["balanceDue"] -= paid  # a flowfield: the customer is not re-stamped
-                for account, debit, credit in ((BANK_ACCOUNT, paid, Decimal(0)), (RECEIVABLES_ACCOUNT, Decimal(0), paid)):
-                    entry = {"id": st.new_id(), "entryNumber": len(company.gl_entries) + 1,
-                             "postingDate": line["postingDate"], "documentNumber": line["documentNumber"],
-                             "documentType": "Payment", "accountId": EMPTY_GUID, "accountNumber": account,
-                             "description": line["description"] or f"Payment {line['documentNumber']}",
-                             "debitAmount": debit, "creditAmount": credit, "lastModifiedDateTime": ""}
-                    st.touch(entry)
-                    company.gl_entries[entry["id"]] = entry
-                company.posted_payments.append({**line, "appliedAmount": used, "openCredit": paid - used})
+                post_line(st, company, line)
                 del company.payments[line["id"]]
             st.touch(journal)
             st.stats.documents_created["postedPayments"] += len(lines)
+
+
+def post_line(st: BcState, company: Company, line: Record) -> Record:
+    """Post one payment line (the caller holds the lock): the invoice it applies to loses what it
+    pays of its remaining amount (Paid at 0), the customer's balance the whole payment, and two
+    G/L entries carry its document number and description. Returns the posted payment."""
+    invoices, customers = company.sets["salesInvoices"], company.sets["customers"]
+    inv = invoices.get(line["appliesToInvoiceId"])
+    paid = -line["amount"]
+    used = min(paid, inv["remainingAmount"]) if inv is not None and inv["status"] == "Open" else Decimal(0)
+    if inv is not None and used:
+        inv["remainingAmount"] -= used
+        if inv["remainingAmount"] == 0:
+            inv["status"] = "Paid"
+        st.touch(inv)
+    cust = customers.get(line["customerId"])
+    if cust is not None:
+        cust["balanceDue"] -= paid  # a flowfield: the customer is not re-stamped
+    _entries(st, company, line, paid, bank_side=True)
+    posted = {**line, "appliedAmount": used, "openCredit": paid - used, "reversed": False}
+    company.posted_payments.append(posted)
+    return posted
+
+
+def _entries(st: BcState, company: Company, line: Record, paid: Decimal, *, bank_side: bool) -> None:
+    """The two G/L entries of a posted payment (bank debited, receivables credited), or of its reversal."""
+    for account, debit, credit in ((BANK_ACCOUNT, paid, Decimal(0)), (RECEIVABLES_ACCOUNT, Decimal(0), paid)):
+        if not bank_side:
+            debit, credit = credit, debit
+        entry = {"id": st.new_id(), "entryNumber": len(company.gl_entries) + 1,
+                 "postingDate": line["postingDate"], "documentNumber": line["documentNumber"],
+                 "documentType": "Payment", "accountId": EMPTY_GUID, "accountNumber": account,
+                 "description": line["description"] or f"Payment {line['documentNumber']}",
+                 "debitAmount": debit, "creditAmount": credit, "lastModifiedDateTime": ""}
+        st.touch(entry)
+        company.gl_entries[entry["id"]] = entry
+
+
+def reverse_posting(st: BcState, company: Company, document_number: str, description: str | None = None) -> Record:
+    """What a person does in BC with Reverse Transaction on a posted payment (API v2.0 has no such
+    action): the latest unreversed posting of ``document_number`` (and ``description``) gets
+    opposite G/L entries, its invoice gets back what it applied, the customer's balance the payment."""
+    with st.lock:
+        found = [p for p in company.posted_payments if p["documentNumber"] == document_number
+                 and not p.get("reversed") and (description is None or p["description"] == description)]
+        if not found:
+            raise BcError(400, "Application_DialogException",
+                          f"There is no posted payment {document_number} to reverse.")
+        posted = found[-1]
+        paid = -posted["amount"]
+        inv = company.sets["salesInvoices"].get(posted["appliesToInvoiceId"])
+        if inv is not None and posted["appliedAmount"]:
+            inv["remainingAmount"] += posted["appliedAmount"]
+            inv["status"] = "Open"
+            st.touch(inv)
+        cust = company.sets["customers"].get(posted["customerId"])
+        if cust is not None:
+            cust["balanceDue"] += paid
+        _entries(st, company, posted, paid, bank_side=False)
+        posted["reversed"] = True
+        return posted

@@ -18,6 +18,7 @@ from hub.platform.models.collections import (
     NotificationDelivery,
     NotificationMessage,
     PaymentMethod,
+    ReconciliationRun,
 )
 from hub.platform.models.sync import (
     CHILD_TABLES,
@@ -43,7 +44,7 @@ from hub.platform.models.sync import (
 __all__ = [
     "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Connector", "Contact", "DunningHoldRow",
     "Contract", "DocumentLine", "EnvScoped", "HubSetting", "Invoice", "InvoiceCollection", "InvoiceLine",
-    "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
+    "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine", "ReconciliationRun",
     "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "SalesOrder", "SalesOrderLine", "StreamState",
     "SubscriptionAction", "SubscriptionPlan", "SyncRun", "SyncedRecord", "Ticket", "User", "WebSession", "stored_id",
     "table_of",

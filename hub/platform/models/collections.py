@@ -221,3 +221,18 @@ class DunningHoldRow(EnvScoped, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     released_by: str | None = Field(default=None, max_length=255)
+
+
+class ReconciliationRun(EnvScoped, table=True):
+    """One reconciliation of the payments between the gateway, the hub, the ERP and the PSA: the
+    drifts it found (as ``Drift.as_json``), so the dashboard shows the count without asking them."""
+
+    __tablename__ = "reconciliation_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    payments_checked: int = 0
+    drift_count: int = 0
+    drifts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    created_by: str | None = Field(default=None, max_length=255)

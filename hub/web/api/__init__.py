@@ -20,14 +20,15 @@ from hub.web.api import (
     notifications,
     plans,
     quarantine,
+    reconciliation,
     settings,
     setup,
     users,
 )
 
 #: the resources, in the order their routes are tried
-RESOURCES = (connectors, customers, collections, dunning, notifications, settings, setup, plans, actions, dashboard, users,
-             audit, quarantine)
+RESOURCES = (connectors, customers, collections, dunning, notifications, settings, setup, plans, actions, dashboard,
+             users, audit, quarantine, reconciliation)
 
 router = APIRouter()
 for resource in RESOURCES:

@@ -23,6 +23,7 @@ from hub.web.schemas import (
     Opt,
     PayFormIn,
     PaymentMethodIn,
+    ReceivableIn,
     ResolveIn,
 )
 
@@ -94,6 +95,29 @@ def unpaid_pay(request: Request, actor: CurrentActor, body: Annotated[PayFormIn,
     return _unpaid_page(request, actor, body.payment_method, results)
 
 
+# --- reconciliation of payments ----------------------------------------------------------------
+
+
+@router.get("/reconciliation")
+def reconciliation_page(request: Request, actor: CurrentActor) -> Response:
+    return page(request, actor, "reconciliation.html", run=operations.last_reconciliation(actor))
+
+
+@router.post("/reconciliation/run", openapi_extra=needs("Collections", "Pay"))
+def reconciliation_run(actor: CurrentActor) -> Response:
+    found = operations.reconcile(actor)["drifts"]
+    return redirect("/reconciliation", "ok", f"Checked: {len(found)} drift{'s' if len(found) != 1 else ''}.")
+
+
+@router.post("/reconciliation/{drift}/fix", openapi_extra=needs("Collections", "Pay"))
+def reconciliation_fix(actor: CurrentActor, drift: str) -> Response:
+    results = operations.fix_drift(actor, drift)
+    told = "; ".join(f"{r['document']}: {r['status'].replace('_', ' ')}"
+                     + (f" ({r['detail']})" if r["status"] != "fixed" else "") for r in results)
+    failed = any(r["status"] in ("failed", "still_there") for r in results)
+    return redirect("/reconciliation", "error" if failed else "ok", f"Fix: {told}.")
+
+
 # --- notifications -----------------------------------------------------------------------------
 
 
@@ -134,13 +158,20 @@ def notification_type_save(actor: CurrentActor, type: NotificationType,
 @router.get("/settings/collections", openapi_extra=needs("Collection Settings", "Update"))
 def collection_settings_page(request: Request, actor: CurrentActor) -> Response:
     return page(request, actor, "collection_settings.html", collections=operations.collection_settings(actor),
-                dunning=operations.dunning_settings(actor))
+                dunning=operations.dunning_settings(actor), receivable=operations.receivable(actor))
 
 
 @router.post("/settings/collections", openapi_extra=needs("Collection Settings", "Update"))
 def collection_settings_save(actor: CurrentActor, body: Annotated[CollectionSettingsFormIn, Form()]) -> Response:
     operations.put_collection_settings(actor, body)
     return redirect("/settings/collections", "ok", "Collection settings saved.")
+
+
+@router.post("/settings/receivable", openapi_extra=needs("Collection Settings", "Update"))
+def receivable_save(actor: CurrentActor, body: Annotated[ReceivableIn, Form()]) -> Response:
+    saved = operations.put_receivable(actor, body)
+    return redirect("/settings/collections", "ok", f"Receivable between {saved['psa']} and {saved['erp']}: "
+                                                   f"{saved['of_record']}'s invoices.")
 
 
 @router.post("/settings/dunning", openapi_extra=needs("Collection Settings", "Update"))

@@ -144,3 +144,27 @@ def test_an_empty_batch_has_nothing_to_post_and_posting_needs_its_permission_set
     assert api.post(f"journals({journal})/Microsoft.NAV.post").status_code == 403
     duplicate = api.post("customerPaymentJournals", json={"code": "CRL5"})
     assert duplicate.status_code == 400
+
+
+def test_a_persons_second_posting_leaves_credit_and_their_reverse_transaction_nets_the_entries_and_reopens(
+        server: SandboxServer, api: httpx.Client) -> None:
+    [inv] = open_invoices(server, 1)
+    remaining = Decimal(str(inv["remainingAmount"]))
+    with admin(server) as a:
+        for _ in range(2):  # the same payment keyed in twice by hand
+            made = a.post("/_admin/payments/by-hand", json={
+                "documentNumber": "HAND-1", "description": "Payment HAND-1", "amount": str(remaining),
+                "appliesToInvoiceId": inv["id"]})
+            assert made.status_code == 201, made.text
+    assert invoice(api, inv["id"]) == (Decimal(0), "Paid")  # the second one applied nothing: the customer's credit
+    entries = api.get("generalLedgerEntries", params={"$filter": "documentNumber eq 'HAND-1'"}).json()["value"]
+    assert sum(Decimal(str(e["creditAmount"])) for e in entries) == 2 * remaining
+    with admin(server) as a:
+        reversed_ = a.post("/_admin/payments/reverse", json={"documentNumber": "HAND-1"})
+        assert reversed_.status_code == 200 and reversed_.json()["appliedAmount"] == 0  # the later, credit-only one
+        a.post("/_admin/payments/reverse", json={"documentNumber": "HAND-1"}).raise_for_status()
+        nothing = a.post("/_admin/payments/reverse", json={"documentNumber": "HAND-1"})
+        assert nothing.status_code == 400 and "no posted payment HAND-1" in nothing.text
+    assert invoice(api, inv["id"]) == (remaining, "Open")  # both reversed: owed again, as in BC
+    entries = api.get("generalLedgerEntries", params={"$filter": "documentNumber eq 'HAND-1'"}).json()["value"]
+    assert sum(Decimal(str(e["creditAmount"])) - Decimal(str(e["debitAmount"])) for e in entries) == 0
