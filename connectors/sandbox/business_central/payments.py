@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from .data import EMPTY_GUID, Record, dec
+from .journal_lines import next_line_number
 from .journals import JournalsApi
 from .state import Company
 from .wire import BcError, Ctx, Resp, bad
@@ -26,7 +27,7 @@ class PaymentsApi(JournalsApi):
         """customerPaymentJournals[(id)[/customerPayments[(id)]]], customerPayments[(id)],
         journals[(id)[/Microsoft.NAV.post]] and generalLedgerEntries[(id)]."""
         if segs[1][0] in ("journals", "generalLedgerEntries"):
-            return self.journals_call(ctx, company, method, segs, query, headers)
+            return self.journals_call(ctx, company, method, segs, query, headers, body)
         cpath = f"companies({company.id})"
         journal: Record | None = None
         if segs[1][0] == "customerPaymentJournals":
@@ -148,9 +149,8 @@ class PaymentsApi(JournalsApi):
                               f"({inv['status']}, remaining {inv['remainingAmount']}); a payment cannot be "
                               "applied to it.")
             pid = st.new_id()
-            in_journal = [p["lineNumber"] for p in company.payments.values() if p["journalId"] == journal["id"]]
             payment = {"id": pid, "journalId": journal["id"], "journalDisplayName": journal["code"],
-                       "lineNumber": max(in_journal, default=0) + 10000,
+                       "lineNumber": next_line_number(company, journal["id"]),
                        "customerId": inv["customerId"], "customerNumber": inv["customerNumber"],
                        "contactId": str(data.get("contactId") or ""), "postingDate": posting,
                        "documentNumber": str(data.get("documentNumber") or ""),
