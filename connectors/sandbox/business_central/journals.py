@@ -93,6 +93,8 @@ class JournalsApi(JournalLinesApi):
                          f"{journal['code']}, Line No.={line['lineNumber']}")
                 if not line["documentNumber"]:
                     raise BcError(400, "Application_DialogException", f"Document No. must have a value in {where}.")
+                if line["appliesToInvoiceId"] == EMPTY_GUID:
+                    continue  # applies to no invoice: the customer's open credit
                 inv = invoices.get(line["appliesToInvoiceId"])
                 left = remaining.get(line["appliesToInvoiceId"],
                                      inv["remainingAmount"] if inv is not None and inv["status"] == "Open"
@@ -103,13 +105,14 @@ class JournalsApi(JournalLinesApi):
                                   f"customer {line['customerNumber']}: {where} cannot be applied to it.")
                 remaining[line["appliesToInvoiceId"]] = left - min(-line["amount"], left)
             for line in lines:
-                inv = invoices[line["appliesToInvoiceId"]]
+                inv = invoices.get(line["appliesToInvoiceId"])
                 paid = -line["amount"]
-                used = min(paid, inv["remainingAmount"])
-                inv["remainingAmount"] -= used
-                if inv["remainingAmount"] == 0:
-                    inv["status"] = "Paid"
-                st.touch(inv)
+                used = min(paid, inv["remainingAmount"]) if inv is not None else Decimal(0)
+                if inv is not None:
+                    inv["remainingAmount"] -= used
+                    if inv["remainingAmount"] == 0:
+                        inv["status"] = "Paid"
+                    st.touch(inv)
                 cust = customers.get(line["customerId"])
                 if cust is not None:
                     cust["balanceDue"] -= paid  # a flowfield: the customer is not re-stamped

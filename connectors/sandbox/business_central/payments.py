@@ -104,7 +104,9 @@ class PaymentsApi(JournalsApi):
         """A payment line in its journal. Like BC it checks the line (customer, the open invoice it
         applies to, a credit amount) but touches neither the invoice nor the customer: the
         invoice's remaining amount changes when the batch is posted. More than the invoice's
-        remaining amount is accepted: posting leaves the surplus open as the customer's credit."""
+        remaining amount is accepted: posting leaves the surplus open as the customer's credit. A
+        line that applies to no invoice (a customer is then needed) posts as the customer's open
+        credit, to be applied to what the customer owes (e.g. a returned payment's debit entry)."""
         st = self.state
         writable = {"journalId", "lineNumber", "customerId", "customerNumber", "contactId", "postingDate",
                     "documentNumber", "externalDocumentNumber", "amount", "appliesToInvoiceId",
@@ -127,13 +129,17 @@ class PaymentsApi(JournalsApi):
         if amount >= 0:
             raise bad("amount: a customer payment credits the customer; its amount must be negative.")
         invoices = company.sets["salesInvoices"]
+        unapplied = data.get("appliesToInvoiceId") in (None, "", EMPTY_GUID) and not data.get("appliesToInvoiceNumber")
         if data.get("appliesToInvoiceId") not in (None, "", EMPTY_GUID):
             inv = invoices.get(str(data["appliesToInvoiceId"]).lower())
         else:
             inv = next((i for i in invoices.values() if i["number"] == data.get("appliesToInvoiceNumber")), None)
-        if inv is None:
+        if unapplied:
+            if cust is None:
+                raise bad("customerId: a payment that applies to no invoice needs its customer.")
+        elif inv is None:
             raise bad("appliesToInvoiceId: The sales invoice the payment applies to does not exist.")
-        if cust is None:
+        elif cust is None:
             cust = company.sets["customers"].get(inv["customerId"])
         elif inv["customerId"] != cust["id"]:
             raise bad(f"appliesToInvoiceId: Sales invoice {inv['number']} belongs to another customer.")
@@ -143,7 +149,7 @@ class PaymentsApi(JournalsApi):
         except ValueError:
             raise bad(f"postingDate: '{posting}' is not a valid date.") from None
         with st.lock:
-            if inv["status"] != "Open" or inv["remainingAmount"] <= 0:
+            if inv is not None and (inv["status"] != "Open" or inv["remainingAmount"] <= 0):
                 raise BcError(400, "Application_DialogException",
                               f"Sales invoice {inv['number']} is not an open entry of the customer "
                               f"({inv['status']}, remaining {inv['remainingAmount']}); a payment cannot be "
@@ -151,11 +157,12 @@ class PaymentsApi(JournalsApi):
             pid = st.new_id()
             payment = {"id": pid, "journalId": journal["id"], "journalDisplayName": journal["code"],
                        "lineNumber": next_line_number(company, journal["id"]),
-                       "customerId": inv["customerId"], "customerNumber": inv["customerNumber"],
+                       "customerId": cust["id"] if cust else "", "customerNumber": cust["number"] if cust else "",
                        "contactId": str(data.get("contactId") or ""), "postingDate": posting,
                        "documentNumber": str(data.get("documentNumber") or ""),
                        "externalDocumentNumber": str(data.get("externalDocumentNumber") or ""),
-                       "amount": amount, "appliesToInvoiceId": inv["id"], "appliesToInvoiceNumber": inv["number"],
+                       "amount": amount, "appliesToInvoiceId": inv["id"] if inv else EMPTY_GUID,
+                       "appliesToInvoiceNumber": inv["number"] if inv else "",
                        "description": str(data.get("description") or ""), "comment": str(data.get("comment") or ""),
                        "lastModifiedDateTime": ""}
             st.touch(payment)
