@@ -32,15 +32,19 @@ def erp_world(world: World) -> Iterator[ErpWorld]:
         yield ErpWorld(world, erp, erp_card(erp, post_payments=True), True)
 
 
-def mandate_on_erp_invoice(ew: ErpWorld, account_number: str) -> tuple[int, dict[str, Any]]:
-    """An open USD ERP invoice mirrored in the hub, its customer paying by a mandate authorised on the page."""
+def mandate_on_erp_invoice(ew: ErpWorld, account_number: str, n: int = 0) -> tuple[int, dict[str, Any]]:
+    """An open USD ERP invoice of the ``n``-th such customer mirrored in the hub, its customer paying by a
+    mandate authorised on the gateway's page."""
     state = ew.erp.state
     with state.lock:
         customers = state.company.sets["customers"]
-        found = next(dict(i) for i in state.company.sets["salesInvoices"].values()
-                     if i["status"] == "Open" and i["remainingAmount"] > 0 and i["currencyCode"] in ("", "USD")
-                     and not customers[i["customerId"]]["blocked"].strip())
-    org, contact = customer(ew.world, found["customerId"], "ACH customer", connector_id=ew.card, currency="USD")
+        first: dict[str, dict[str, Any]] = {}  # one invoice per customer
+        for i in state.company.sets["salesInvoices"].values():
+            if i["status"] == "Open" and i["remainingAmount"] > 0 and i["currencyCode"] in ("", "USD") \
+                    and not customers[i["customerId"]]["blocked"].strip():
+                first.setdefault(i["customerId"], dict(i))
+        found = list(first.values())[n]
+    org, contact = customer(ew.world, found["customerId"], f"ACH customer {n}", connector_id=ew.card, currency="USD")
     request = payments.send_card_form(ENV, org, contact, method="bank_account")
     fill_bank_form(request.url or "", "021000021", account_number, "Ada Lovelace")
     payments.complete_card_request(ENV, request.id)  # type: ignore[arg-type]
