@@ -12,12 +12,24 @@ import httpx
 from sqlalchemy import select
 
 from connectors.sandbox.bluesnap import fill_bank_form
-from hub.collections import collect, collect_settings, payments
+from hub.collections import collect, collect_settings, notifications, payments
 from hub.collections.collect_settings import CollectionSettings
+from hub.collections.mailer import SmtpSecurity, SmtpSettings
 from hub.collections.rules import RetryPolicy, RetrySchedule
 from hub.platform.db import session
-from hub.platform.models import AuditEntry, Charge, Invoice, InvoiceCollection, NotificationMessage, PaymentMethod
+from hub.platform.models import (
+    AuditEntry,
+    Charge,
+    Invoice,
+    InvoiceCollection,
+    NotificationMessage,
+    Organisation,
+    PaymentMethod,
+)
+from hub.sync import cards
 from tests.collections.collect_world import ENV, World, customer, invoice, world  # noqa: F401
+from tests.collections.conftest import LoopbackSmtp, smtp_server  # noqa: F401  (fixture)
+from tests.collections.notify_builders import SMTP_FROM
 
 AUG = {d: date(2012, 8, d) for d in range(1, 32)}
 ROUTING = "021000021"
@@ -162,3 +174,27 @@ def test_a_mandate_does_not_debit_an_invoice_in_another_currency(world: World) -
     [row] = collect.pay(ENV, [inv], "admin@example.com", today=AUG[10])
 
     assert row.status == "skipped" and "USD only" in (row.reason or "")
+
+
+def test_a_hard_return_is_emailed_to_the_billing_contact_and_raised_as_a_psa_ticket(
+        world: World, smtp_server: LoopbackSmtp) -> None:
+    account = next(a for a in httpx.get(f"{world.psa.url}/_admin/records/accounts", timeout=10).json()
+                   if str(a["Id"]) == "1")
+    inv = mandate_invoice(world, R02)
+    with session(ENV) as s:  # the PSA's own record of the account: where its tickets are filed
+        org = s.execute(select(Organisation).where(Organisation.external_id == "1")).scalar_one()
+        org.raw = account
+        cards.set_status(s, "psa", "active")
+    collect.run(ENV, AUG[10])
+    collect.run(ENV, AUG[11])
+
+    report = notifications.deliver(ENV, smtp=SmtpSettings(host=smtp_server.host, port=smtp_server.port,
+                                                           security=SmtpSecurity.NONE, from_address=SMTP_FROM))
+
+    returned = [d for d in report.delivered if d["key"].endswith(f"/returned/{inv}")]
+    assert [d["channels"] for d in returned] == [{"email": "sent", "ticket": "sent"}], report
+    [mail] = [m for m in smtp_server.received if "returned the direct debit" in str(m.message["Subject"])]
+    body = mail.message.get_content()
+    assert mail.rcpt_tos == ["ada@1.example"] and "R02" in body and "will not debit this account again" in body
+    tickets = httpx.get(f"{world.psa.url}/_admin/records/tickets", timeout=10).json()
+    assert [t for t in tickets if f"Cashrail-Key: cr-{inv}-1/returned/{inv}/ticket" in t["Details"]]
