@@ -209,15 +209,19 @@ class CustomerPaymentWrites:
 
     def _line_once(self, journal: str, transaction_id: str, document_number: str, paid_on: date,
                    invoice: Record, amount: Decimal) -> Document:
+        description = _line_description(document_number, invoice)
         body: dict[str, Any] = {
             "journalId": journal, "customerId": invoice["customerId"], "postingDate": paid_on.isoformat(),
             "documentNumber": document_number, "externalDocumentNumber": transaction_id, "amount": -amount,
-            "appliesToInvoiceId": invoice["id"], "appliesToInvoiceNumber": invoice.get("number"),
-            "description": _line_description(document_number, invoice),
+            "description": description,
         }
+        if str(invoice.get("status") or "Open") == "Open" and Decimal(str(invoice.get("remainingAmount") or 0)) > 0:
+            body.update(appliesToInvoiceId=invoice["id"], appliesToInvoiceNumber=invoice.get("number"))
+        # else the invoice is closed (its earlier payment came back, and the API cannot reopen it): the
+        # payment goes to the customer's account, against the open debit the return left there
 
         def existing() -> Document | None:
-            found = [r for r in self._lines_of(transaction_id) if r.get("appliesToInvoiceId") == invoice["id"]]
+            found = [r for r in self._lines_of(transaction_id) if r.get("description") == description]
             return Document(PAYMENTS, found[0]) if found else None
 
         def send() -> Document:

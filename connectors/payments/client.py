@@ -31,6 +31,7 @@ from connectors.http import (
     RetryPolicy,
 )
 from connectors.payments import ipn
+from connectors.payments.ach import EcpPayments
 from connectors.payments.auth import BasicAuth
 from connectors.payments.models import (
     MAX_MERCHANT_TRANSACTION_ID,
@@ -65,8 +66,9 @@ DEFAULT_CARD_FORM_PATH = "/hosted/card-form/{pf_token}"
 _NOT_FOUND_NAMES = frozenset({"TRANSACTION_NOT_FOUND"})
 
 
-class BlueSnapConnector(SourceConnector):
-    """The BlueSnap payment gateway: a connector card with Test Connection and no sync streams."""
+class BlueSnapConnector(EcpPayments, SourceConnector):
+    """The BlueSnap payment gateway: a connector card with Test Connection and no sync streams; cards
+    here, ACH direct debit (ECP) in :class:`connectors.payments.ach.EcpPayments`."""
 
     kind: ClassVar[str] = "bluesnap"
     role: ClassVar[Role] = "gateway"

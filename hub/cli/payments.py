@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -28,28 +29,40 @@ def payments_list(org: Annotated[int | None, typer.Option("--org", help="organis
     print_rows(rows, "Payment methods", as_json)
 
 
+class FormMethod(StrEnum):
+    CARD = "card"
+    BANK_ACCOUNT = "bank-account"
+
+
 @payments_app.command("send-form")
 def payments_send_form(org: OrgOption, contact: Annotated[int, typer.Option("--contact", help="contact id")],
+                       method: Annotated[FormMethod, typer.Option(
+                           "--method", help="card (the card-entry page) or bank-account (the direct-debit "
+                           "mandate page)")] = FormMethod.CARD,
                        env: EnvOption = None) -> None:
-    """Send the card-entry form to a contact of the organisation (seed 000: choose, "Go")."""
-    request = payments.send_card_form(env_name(env), org, contact, actor=CHANNEL_ACTOR)
+    """Send the card-entry form, or the direct-debit (ACH mandate) form, to a contact of the
+    organisation (seed 000: choose, "Go")."""
+    request = payments.send_card_form(env_name(env), org, contact, actor=CHANNEL_ACTOR, method=method.value)
+    page = "direct-debit page" if method is FormMethod.BANK_ACCOUNT else "card page"
     problem = mail_problem()
     if problem:
-        err.print(f"[yellow]warning:[/yellow] card request {request.id} is NOT e-mailed: {escape(problem)}. "
+        err.print(f"[yellow]warning:[/yellow] request {request.id} is NOT e-mailed: {escape(problem)}. "
                   "Send the contact the link below yourself.", highlight=False)
-        out.print(f"Card request {request.id}: the card page is {request.url}", highlight=False)
+        out.print(f"Request {request.id}: the {page} is {request.url}", highlight=False)
     else:
-        out.print(f"Card request {request.id}: {request.email or 'the contact'} is e-mailed the card page "
+        out.print(f"Request {request.id}: {request.email or 'the contact'} is e-mailed the {page} "
                   f"(cashrail notifications deliver, or every 10 min under serve): {request.url}", highlight=False)
-    out.print(f"Once the card is entered: cashrail payments complete {request.id}", highlight=False)
+    what = "the bank account is authorised" if method is FormMethod.BANK_ACCOUNT else "the card is entered"
+    out.print(f"Once {what}: cashrail payments complete {request.id}", highlight=False)
 
 
 @payments_app.command("complete")
 def payments_complete(request_id: int, env: EnvOption = None) -> None:
-    """Ask the gateway for the card the contact entered and make it the payment method."""
+    """Ask the gateway for the card or bank account the contact entered and make it the payment method."""
     method = payments.complete_card_request(env_name(env), request_id, actor=CHANNEL_ACTOR)
+    since = f", mandate of {method.mandate_date}, {method.account_type}" if method.mandate_date else ""
     out.print(f"Organisation {method.organisation_id} now pays by {payments.describe(method)} "
-              f"({method.holder_name}).", highlight=False)
+              f"({method.holder_name}{since}).", highlight=False)
 
 
 @payments_app.command("set")

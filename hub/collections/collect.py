@@ -29,12 +29,14 @@ from sqlmodel import Session, col, select
 from connectors.http import ApiError
 from connectors.money import round_money
 from connectors.payments import BlueSnapConnector, ChargeApproved, ChargeDeclined, ChargeResult, DeclineKind
+from connectors.payments.ach import ECP
 from hub.collections.chargeable import ChargeRow, Ready, check, group_of, hard_declined, payment_groups
 from hub.collections.collect_settings import get_settings
 from hub.collections.outbox import enqueue
 from hub.collections.payments import open_gateway
 from hub.collections.receivables import take_payment
 from hub.collections.recording import record_payments
+from hub.collections.returns import check_debits, reverse_in_source
 from hub.collections.rules import (
     Decline,
     Notification,
@@ -63,6 +65,10 @@ from hub.platform.types import utcnow
 
 #: how long a pending charge is left to the run that made it (well past any gateway timeout)
 PENDING_GRACE = timedelta(minutes=15)
+#: payment methods the gateway collects: a card (charged) and a direct-debit mandate (debited by ACH)
+CHARGED_KINDS = (PaymentMethodKind.CARD, PaymentMethodKind.DIRECT_DEBIT)
+#: attempts the retry schedule counts: declined charges and ACH debits the bank returned
+FAILED_ATTEMPTS = ("declined", "returned")
 
 
 @dataclass
@@ -72,10 +78,13 @@ class RunReport:
     settled: list[ChargeRow] = field(default_factory=list)
     charged: list[ChargeRow] = field(default_factory=list)
     recorded: list[dict[str, Any]] = field(default_factory=list)
+    #: ACH debits the bank settled or returned since the last run, and the returns' reversing entries
+    returns: list[dict[str, Any]] = field(default_factory=list)
+    reversed: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"settled": [r.as_json() for r in self.settled], "charged": [r.as_json() for r in self.charged],
-                "recorded": self.recorded}
+                "recorded": self.recorded, "returns": self.returns, "reversed": self.reversed}
 
 
 @contextmanager
@@ -98,9 +107,10 @@ def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
     retries: list[tuple[int, str]] = []
     refused: dict[int, bool] = {}
     for invoice, collection, left, who in open_invoices(s):
-        # direct-debit mandates are not charged yet (the gateway connector has no mandate charge)
-        if who is None or who.method is None or not who.method.autopay or who.method.kind != PaymentMethodKind.CARD:
+        if who is None or who.method is None or not who.method.autopay or who.method.kind not in CHARGED_KINDS:
             continue
+        if not who.method.vaulted_shopper_id:
+            continue  # a mandate entered by hand: nothing at the gateway to debit (bulk pay says so)
         if refused.setdefault(stored_id(who.method), hard_declined(s, who.method)):
             continue  # the card was declined for good: nothing more is charged on it
         charges = charges_of(s, stored_id(invoice))
@@ -165,16 +175,18 @@ def _start(environment: str, invoice_ids: list[int], trigger: str, today: date,
             return skipped + [ChargeRow(stored_id(r[0]), r[0].number, r[2], r[3], "skipped",
                                         "another run is charging it") for r in ready], None
         return skipped, {"charge_id": charge.id, "key": charge.key, "shopper": method.vaulted_shopper_id,
-                         "amount": charge.amount, "currency": currency, "number": invoice.number}
+                         "amount": charge.amount, "currency": currency, "number": invoice.number,
+                         "debit": method.kind == PaymentMethodKind.DIRECT_DEBIT}
 
 
 def _call(gateway: BlueSnapConnector, job: dict[str, Any]) -> ChargeResult | tuple[str, str]:
     """The gateway's answer, or ("unknown", why) when it could not be had: the next run asks
     again under the same key (looked up first), so the key, not luck, keeps it one charge.
     ("failed", why) is for input the gateway refused before sending anything."""
+    send = gateway.debit if job.get("debit") else gateway.charge  # an ACH mandate, else a card
     try:
-        return gateway.charge(vaulted_shopper_id=job["shopper"], amount=job["amount"], currency=job["currency"],
-                              merchant_transaction_id=job["key"])
+        return send(vaulted_shopper_id=job["shopper"], amount=job["amount"], currency=job["currency"],
+                    merchant_transaction_id=job["key"])
     except ApiError as exc:  # the gateway's text may echo the credentials it was sent
         return ("unknown", scrub(str(exc)))
     except ValueError as exc:
@@ -204,6 +216,8 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
             return row(status=outcome[0], reason=outcome[1])
         if isinstance(outcome, ChargeApproved):
             charge.status, charge.transaction_id, charge.error = "succeeded", outcome.transaction_id, None
+            if outcome.transaction.card_transaction_type == ECP:  # the bank may still return it
+                charge.settlement = charge.settlement or "pending"
             credit = Decimal(0)
             for invoice_id, part in allocations_of(s, charge):  # each invoice shows its part at once
                 paid = invoice if invoice_id == invoice.id else s.exec(
@@ -226,7 +240,7 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
         charge.hard_decline = outcome.kind is DeclineKind.HARD
         s.add(charge)
         s.flush()
-        declined = [c for c in charges_of(s, stored_id(invoice)) if c.status == "declined"]
+        declined = [c for c in charges_of(s, stored_id(invoice)) if c.status in FAILED_ATTEMPTS]
         first_day = min((c.charged_on for c in declined if c.charged_on), default=charge.charged_on)
         decision = decide_retry(Decline(outcome.error_name, first_day or utcnow().date(), charge.hard_decline),
                                 get_settings(s).retry, len(declined) - 1)
@@ -281,7 +295,8 @@ def settle_open(environment: str, *, gateway: BlueSnapConnector | None = None) -
             method = s.exec(select(PaymentMethod).where(
                 PaymentMethod.id == charge.payment_method_id)).one() if charge.payment_method_id else None
             jobs.append({"charge_id": charge.id, "key": charge.key, "amount": round_money(charge.amount, charge.currency),
-                         "currency": charge.currency, "shopper": method.vaulted_shopper_id if method else ""})
+                         "currency": charge.currency, "shopper": method.vaulted_shopper_id if method else "",
+                         "debit": method is not None and method.kind == PaymentMethodKind.DIRECT_DEBIT})
     if not jobs:
         return []
     with _gateway(environment, gateway) as gw:
@@ -302,8 +317,10 @@ def run(environment: str, today: date, *, gateway: BlueSnapConnector | None = No
     """A collection run: settle open charges, charge what is due, record taken payments."""
     report = RunReport()
     report.settled = settle_open(environment, gateway=gateway)
+    report.returns = check_debits(environment, today, gateway=gateway)
     report.charged = charge_due(environment, today, gateway=gateway)
     report.recorded = record_payments(environment)
+    report.reversed = reverse_in_source(environment)
     return report
 
 

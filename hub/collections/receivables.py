@@ -16,6 +16,8 @@ from hub.platform.types import utcnow
 
 #: the status the hub writes on an invoice it collected in full (the source's own word follows on sync)
 PAID = "Paid"
+#: the status the hub writes on an invoice a returned payment leaves owing again
+OPEN = "Open"
 
 
 def figures(invoice: Invoice, collection: InvoiceCollection | None) -> InvoiceFigures:
@@ -46,6 +48,23 @@ def take_payment(invoice: Invoice, collection: InvoiceCollection, amount: Decima
     if effect.settles:
         collection.paid_at = utcnow()
     return effect
+
+
+def give_back(invoice: Invoice, collection: InvoiceCollection, amount: Decimal, *, posted: bool) -> Decimal:
+    """Undo a payment the gateway took and the bank returned (an ACH return), in the caller's
+    transaction: the invoice owes again what the payment paid of it (a surplus that was the
+    customer's credit goes with it). ``posted``: the source had posted the payment. Returns what
+    the invoice owes again."""
+    before = owed(invoice, collection)
+    collection.amount_collected -= amount
+    if posted:
+        collection.amount_posted -= amount
+    paid = invoice.amount_paid or Decimal(0)
+    reopened = min(amount, paid)
+    invoice.amount_paid = paid - reopened
+    collection.paid_at = None
+    _write_figures(invoice, collection, before + reopened, OPEN)
+    return reopened
 
 
 def confirm_posted(invoice: Invoice, collection: InvoiceCollection, amount: Decimal, remaining: Decimal,

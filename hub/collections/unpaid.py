@@ -26,8 +26,9 @@ from hub.platform.models import Charge, ChargeAllocation, Connector, Invoice, In
 OPEN = ("pending", "unknown")
 
 
-#: attempts that count (a "failed" one never reached the card: it is tried again)
-COUNTED = ("pending", "unknown", "succeeded", "declined")
+#: attempts that count (a "failed" one never reached the card: it is tried again; a "returned"
+#: one is an ACH debit the bank gave back after it was taken)
+COUNTED = ("pending", "unknown", "succeeded", "declined", "returned")
 
 
 @dataclass(frozen=True)

@@ -193,15 +193,16 @@ def payment_panel(actor: Actor, org_id: int) -> dict[str, Any]:
     return actor.call(queries.payment_panel, org_id)
 
 
-def send_card_form(actor: Actor, org_id: int, contact_id: int) -> dict[str, Any]:
-    """Seed 000's "Go": a card-entry page from the gateway for the chosen contact; ``mail_problem``
-    says why it will not be e-mailed, when it will not."""
-    view = queries.card_request_view(payments.send_card_form(actor.environment, org_id, contact_id, actor=actor.email))
+def send_card_form(actor: Actor, org_id: int, contact_id: int, method: str = "card") -> dict[str, Any]:
+    """Seed 000's "Go": a card-entry page (or the direct-debit mandate page) from the gateway for
+    the chosen contact; ``mail_problem`` says why it will not be e-mailed, when it will not."""
+    view = queries.card_request_view(payments.send_card_form(actor.environment, org_id, contact_id, actor=actor.email,
+                                                             method=method))
     return {**view, "mail_problem": mail_problem()}
 
 
 def check_card_request(actor: Actor, request_id: int) -> dict[str, Any]:
-    """Vault the card the contact entered; it becomes the customer's payment method."""
+    """Vault the card (or bank account) the contact entered; it becomes the customer's payment method."""
     method = payments.complete_card_request(actor.environment, request_id, actor=actor.email)
     return queries.payment_method_view(method)
 

@@ -187,12 +187,13 @@ def payment_method_view(method: PaymentMethod | None) -> dict[str, Any] | None:
             "expiry": (f"{method.card_exp_month:02d}/{method.card_exp_year}"
                        if method.card_exp_month and method.card_exp_year else None),
             "mandate_reference": method.mandate_reference, "account_last4": method.account_last4,
-            "footer_note": method.footer_note, "created_at": _iso(method.created_at)}
+            "mandate_date": method.mandate_date.isoformat() if method.mandate_date else None,
+            "account_type": method.account_type, "footer_note": method.footer_note, "created_at": _iso(method.created_at)}
 
 
 def card_request_view(request: CardRequest) -> dict[str, Any]:
     return {"id": request.id, "organisation_id": request.organisation_id, "contact_id": request.contact_id,
-            "email": request.email, "url": request.url, "status": request.status, "error": request.error,
+            "method": request.method, "email": request.email, "url": request.url, "status": request.status, "error": request.error,
             "created_at": _iso(request.created_at), "completed_at": _iso(request.completed_at)}
 
 

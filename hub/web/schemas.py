@@ -177,6 +177,8 @@ class TokenIn(BaseModel):
 
 class CardFormIn(BaseModel):
     contact_id: int = Field(description="the contact (of the customer or its linked organisation) who enters the card")
+    method: Literal["card", "bank_account"] = Field(
+        default="card", description="card: the card-entry page; bank_account: the direct-debit (ACH mandate) page")
 
 
 class PaymentMethodIn(BaseModel):

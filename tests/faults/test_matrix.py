@@ -14,6 +14,7 @@ from connectors.sandbox.mail import MailSandbox
 from tests.collections.collect_world import world  # noqa: F401  (the charge row's gateway, PSA and customers)
 from tests.faults import (  # noqa: F401  (they register their scenarios)
     charge_scenarios,
+    debit_scenarios,
     erp_scenarios,
     journal_scenarios,
     notify_scenarios,

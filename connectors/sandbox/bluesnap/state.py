@@ -1,4 +1,4 @@
-"""The sandbox gateway's memory: card-entry tokens, shoppers, charges, refunds, IPN deliveries."""
+"""The sandbox gateway's memory: card-entry tokens, shoppers, charges, ECP debits, refunds, IPN deliveries."""
 
 from __future__ import annotations
 
@@ -44,10 +44,32 @@ class Card:
 
 
 @dataclass
+class BankAccount:
+    """A bank account as the hosted mandate page captured it; the full numbers never leave the sandbox."""
+
+    routing_number: str
+    account_number: str
+    account_type: str
+    holder_first: str
+    holder_last: str
+    consented_at: datetime
+
+    @property
+    def last4(self) -> str:
+        return self.account_number[-4:]
+
+    def as_json(self) -> dict[str, Any]:
+        """BlueSnap shows only masked numbers of a vaulted account (its "public" numbers)."""
+        return {"publicAccountNumber": "*****" + self.last4, "publicRoutingNumber": "*****" + self.routing_number[-4:],
+                "accountType": self.account_type}
+
+
+@dataclass
 class PfToken:
     token: str
     created: float
     card: Card | None = None
+    bank: BankAccount | None = None
     shoppers: list[int] = field(default_factory=list)
 
 
@@ -57,16 +79,26 @@ class Shopper:
     first_name: str
     last_name: str
     email: str | None
-    card: Card
+    card: Card | None
     charges: int = 0  # charge attempts, for the "declines the first charge" test card
+    bank: BankAccount | None = None
+    debits: int = 0  # ECP debits, for the "returns the first debit" test account
 
     def as_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "vaultedShopperId": self.id, "firstName": self.first_name, "lastName": self.last_name,
-            "paymentSources": {"creditCardInfo": [{
+        sources: dict[str, Any] = {}
+        if self.card is not None:
+            sources["creditCardInfo"] = [{
                 "billingContactInfo": {"firstName": self.card.holder_first, "lastName": self.card.holder_last},
                 "creditCard": self.card.as_json(),
-            }]},
+            }]
+        if self.bank is not None:
+            sources["ecpDetails"] = [{
+                "billingContactInfo": {"firstName": self.bank.holder_first, "lastName": self.bank.holder_last},
+                "ecp": self.bank.as_json(),
+            }]
+        body: dict[str, Any] = {
+            "vaultedShopperId": self.id, "firstName": self.first_name, "lastName": self.last_name,
+            "paymentSources": sources,
         }
         if self.email:
             body["email"] = self.email
@@ -117,6 +149,10 @@ class GatewayState:
         self.transactions: list[dict[str, Any]] = []
         self.declines: list[dict[str, Any]] = []
         self.refunds: list[dict[str, Any]] = []
+        #: ECP (ACH) debits: BlueSnap's alt-transactions, each with its settlement day and outcome
+        self.ecp: list[dict[str, Any]] = []
+        #: how long an ECP debit stays PENDING before a retrieve shows it settled (or returned)
+        self.ecp_settle_seconds = 0.0
         self.faults = Faults()
         self.ipn = IpnConfig(url=ipn_url, secret=SecretStr(ipn_secret))
         self.deliveries: list[dict[str, Any]] = []
@@ -143,9 +179,10 @@ class GatewayState:
     def token_expired(self, entry: PfToken) -> bool:
         return time.time() - entry.created > self.token_ttl
 
-    def add_shopper(self, first: str, last: str, email: str | None, card: Card) -> Shopper:
+    def add_shopper(self, first: str, last: str, email: str | None, card: Card | None,
+                    bank: BankAccount | None = None) -> Shopper:
         with self.lock:
-            shopper = Shopper(next(self._shopper_ids), first, last, email, card)
+            shopper = Shopper(next(self._shopper_ids), first, last, email, card, bank=bank)
             self.shoppers[shopper.id] = shopper
             return shopper
 
@@ -174,6 +211,8 @@ class GatewayState:
                 "charges": len(self.transactions),
                 "declines": len(self.declines),
                 "refunds": len(self.refunds),
+                "ecp_debits": len(self.ecp),
+                "ecp_returned": sum(1 for t in self.ecp if t["processingInfo"]["processingStatus"] == "RETURNED"),
                 "ipn_delivered": sum(1 for d in self.deliveries if d["status"] == "delivered"),
                 "ipn_failed": sum(1 for d in self.deliveries if d["status"] == "failed"),
                 "ipn_pending": sum(1 for d in self.deliveries if d["status"] == "pending"),

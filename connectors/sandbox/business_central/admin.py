@@ -84,7 +84,9 @@ def register_admin(app: FastAPI, state: BcState, api: BcApi) -> None:
         with state.lock:
             journals = [{**public(j), "lines": [public(p) for p in sorted(c.payments.values(), key=lambda p: p[
                 "lineNumber"]) if p["journalId"] == j["id"]]} for j in c.payment_journals.values()]
-            return js({"journals": journals, "posted": [public(p) for p in c.posted_payments]})
+            return js({"journals": journals, "posted": [public(p) for p in c.posted_payments],
+                       "journal_lines": [public(j) for j in c.journal_lines.values()],
+                       "posted_journal_lines": [public(j) for j in c.posted_journal_lines]})
 
     @app.post("/_admin/payments/by-hand")
     async def post_by_hand(request: Request) -> JSONResponse:

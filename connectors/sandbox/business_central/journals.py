@@ -15,14 +15,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .data import EMPTY_GUID, Record
-from .reading import BcApiBase
+from .journal_lines import BANK_ACCOUNT, RECEIVABLES_ACCOUNT, JournalLinesApi, post_journal_line
 from .state import BcState, Company
 from .wire import BcError, Ctx, Resp
 
 #: the template every customer payment journal belongs to
 TEMPLATE = "CASHRCPT"
-#: G/L accounts a posted payment moves money between (CRONUS-like numbers)
-BANK_ACCOUNT, RECEIVABLES_ACCOUNT = "10200", "13100"
 
 
 def journal_view(journal: Record) -> Record:
@@ -30,11 +28,11 @@ def journal_view(journal: Record) -> Record:
     return {**journal, "templateDisplayName": TEMPLATE}
 
 
-class JournalsApi(BcApiBase):
-    """``journals`` (read, bound action ``post``) and ``generalLedgerEntries`` (read)."""
+class JournalsApi(JournalLinesApi):
+    """``journals`` (read, bound action ``post``, ``journalLines``) and ``generalLedgerEntries`` (read)."""
 
     def journals_call(self, ctx: Ctx, company: Company, method: str, segs: list[tuple[str, str | None]],
-                      query: dict[str, str], headers: dict[str, str]) -> Resp:
+                      query: dict[str, str], headers: dict[str, str], body: bytes = b"") -> Resp:
         set_name, key = segs[1]
         cpath = f"companies({company.id})"
         if set_name == "generalLedgerEntries":
@@ -55,8 +53,12 @@ class JournalsApi(BcApiBase):
             return self.list_view(ctx, None, [journal_view(j) for j in company.payment_journals.values()],
                                   f"{cpath}/journals", query, headers, set_name, order=["code"])
         action = segs[2][0] if len(segs) == 3 else None
-        self.authorize(ctx, set_name, "post" if action else "read", method)
         journal = company.payment_journals.get(key.lower())
+        if action == "journalLines":
+            if journal is None:
+                raise BcError(404, "BadRequest_NotFound", f"The journal '{key}' does not exist.")
+            return self.journal_lines_call(ctx, company, journal, method, segs[2][1], query, body)
+        self.authorize(ctx, set_name, "post" if action else "read", method)
         if journal is None:
             raise BcError(404, "BadRequest_NotFound",
                           f"The Gen. Journal Batch does not exist. Identification fields and values: Id='{key}'")
@@ -76,14 +78,23 @@ class JournalsApi(BcApiBase):
         with st.lock:
             lines = sorted((p for p in company.payments.values() if p["journalId"] == journal["id"]),
                            key=lambda p: p["lineNumber"])
-            if not lines:
+            others = sorted((j for j in company.journal_lines.values() if j["journalId"] == journal["id"]),
+                            key=lambda j: j["lineNumber"])
+            if not lines and not others:
                 raise BcError(400, "Application_DialogException", "There is nothing to post.")
+            for line in others:
+                if not line["documentNumber"]:
+                    raise BcError(400, "Application_DialogException", "Document No. must have a value in Gen. "
+                                  f"Journal Line: Journal Template Name={TEMPLATE}, Journal Batch Name="
+                                  f"{journal['code']}, Line No.={line['lineNumber']}.")
             remaining: dict[str, Decimal] = {}
             for line in lines:
                 where = (f"Gen. Journal Line: Journal Template Name={TEMPLATE}, Journal Batch Name="
                          f"{journal['code']}, Line No.={line['lineNumber']}")
                 if not line["documentNumber"]:
                     raise BcError(400, "Application_DialogException", f"Document No. must have a value in {where}.")
+                if line["appliesToInvoiceId"] == EMPTY_GUID:
+                    continue  # applies to no invoice: the customer's open credit
                 inv = invoices.get(line["appliesToInvoiceId"])
                 left = remaining.get(line["appliesToInvoiceId"],
                                      inv["remainingAmount"] if inv is not None and inv["status"] == "Open"
@@ -96,6 +107,17 @@ class JournalsApi(BcApiBase):
             for line in lines:
                 post_line(st, company, line)
                 del company.payments[line["id"]]
+            for line in others:
+                for account, debit, credit in post_journal_line(company, line):
+                    entry = {"id": st.new_id(), "entryNumber": len(company.gl_entries) + 1,
+                             "postingDate": line["postingDate"], "documentNumber": line["documentNumber"],
+                             "documentType": "", "accountId": EMPTY_GUID, "accountNumber": account,
+                             "description": line["description"] or line["documentNumber"],
+                             "debitAmount": debit, "creditAmount": credit, "lastModifiedDateTime": ""}
+                    st.touch(entry)
+                    company.gl_entries[entry["id"]] = entry
+                company.posted_journal_lines.append(dict(line))
+                del company.journal_lines[line["id"]]
             st.touch(journal)
             st.stats.documents_created["postedPayments"] += len(lines)
 

@@ -40,19 +40,22 @@ def _customer(org_id: int) -> str:
 
 @router.post("/customers/{org_id}/card-form", openapi_extra=needs("Payment Methods", "Create"))
 def card_form_send(actor: CurrentActor, org_id: int, body: Annotated[CardFormIn, Form()]) -> Response:
-    sent = operations.send_card_form(actor, org_id, body.contact_id)
+    sent = operations.send_card_form(actor, org_id, body.contact_id, body.method)
+    bank = body.method == "bank_account"
+    form, task = ("Direct-debit form", "authorise the direct debit") if bank else ("Card form", "enter the card")
     if sent["mail_problem"]:
-        return redirect(_customer(org_id), "error", f"Card form created but NOT e-mailed: {sent['mail_problem']}. "
+        return redirect(_customer(org_id), "error", f"{form} created but NOT e-mailed: {sent['mail_problem']}. "
                                                     "Send the contact this link yourself; Check once they have.",
                         [sent["url"] or ""])
-    return redirect(_customer(org_id), "ok", f"Card form sent: {sent['email'] or 'the contact'} is e-mailed this "
-                                             f"link to enter the card; Check once they have.", [sent["url"] or ""])
+    return redirect(_customer(org_id), "ok", f"{form} sent: {sent['email'] or 'the contact'} is e-mailed this "
+                                             f"link to {task}; Check once they have.", [sent["url"] or ""])
 
 
 @router.post("/card-requests/{request_id}/check", openapi_extra=needs("Payment Methods", "Create"))
 def card_request_check(actor: CurrentActor, request_id: int) -> Response:
     method = operations.check_card_request(actor, request_id)
-    return redirect(_customer(method["organisation_id"]), "ok", f"Card saved: {method['description']}.")
+    saved = "Direct debit set up" if method["kind"] == "direct_debit" else "Card saved"
+    return redirect(_customer(method["organisation_id"]), "ok", f"{saved}: {method['description']}.")
 
 
 @router.post("/customers/{org_id}/payment-method", openapi_extra=needs("Payment Methods", "Create"))

@@ -168,3 +168,34 @@ def test_a_persons_second_posting_leaves_credit_and_their_reverse_transaction_ne
     assert invoice(api, inv["id"]) == (remaining, "Open")  # both reversed: owed again, as in BC
     entries = api.get("generalLedgerEntries", params={"$filter": "documentNumber eq 'HAND-1'"}).json()["value"]
     assert sum(Decimal(str(e["creditAmount"])) - Decimal(str(e["debitAmount"])) for e in entries) == 0
+
+
+def test_a_customer_journal_line_debits_the_customer_on_post_and_leaves_the_paid_invoice_closed(
+        api: httpx.Client, server: SandboxServer) -> None:
+    [inv] = open_invoices(server, 1)
+    journal = new_journal(api, "REVERSE")
+    remaining = Decimal(str(inv["remainingAmount"]))
+    assert api.post("customerPayments", json={"journalId": journal, "documentNumber": "PAY-1",
+                                              "externalDocumentNumber": "tx-1", "amount": str(-remaining),
+                                              "appliesToInvoiceId": inv["id"]}).status_code == 201
+    assert api.post(f"journals({journal})/Microsoft.NAV.post").status_code == 204
+    balance = Decimal(str(api.get(f"customers({inv['customerId']})").json()["balanceDue"]))
+    bad = api.post(f"journals({journal})/journalLines", json={"accountType": "Vendor", "accountId": inv["customerId"],
+                                                              "amount": "1", "documentNumber": "X"})
+    assert bad.status_code == 400 and "Customer journal lines only" in bad.text
+
+    made = api.post(f"journals({journal})/journalLines", json={
+        "accountType": "Customer", "accountId": inv["customerId"], "documentNumber": "RET-PAY-1",
+        "externalDocumentNumber": "tx-1", "amount": str(remaining), "description": "ACH return R01"})
+
+    assert made.status_code == 201, made.text
+    assert Decimal(str(api.get(f"customers({inv['customerId']})").json()["balanceDue"])) == balance  # not yet
+    listed = api.get(f"journals({journal})/journalLines", params={"$filter": "externalDocumentNumber eq 'tx-1'"})
+    assert [line["documentNumber"] for line in listed.json()["value"]] == ["RET-PAY-1"]
+    assert api.post(f"journals({journal})/Microsoft.NAV.post").status_code == 204
+    assert Decimal(str(api.get(f"customers({inv['customerId']})").json()["balanceDue"])) == balance + remaining
+    assert invoice(api, inv["id"]) == (Decimal(0), "Paid")  # the API cannot unapply: the invoice stays closed
+    entries = api.get("generalLedgerEntries", params={"$filter": "documentNumber eq 'RET-PAY-1'"}).json()["value"]
+    assert sorted((Decimal(str(e["debitAmount"])), Decimal(str(e["creditAmount"]))) for e in entries) == [
+        (Decimal(0), remaining), (remaining, Decimal(0))]
+    assert api.get(f"journals({journal})/journalLines").json()["value"] == []
