@@ -12,7 +12,6 @@ import base64
 import binascii
 import hmac
 import re
-from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,11 +25,11 @@ from connectors.sandbox.net import drop_connection
 from . import page
 from .admin import register_admin
 from .cards import DECLINE_TEXT, Outcome, outcome_of
+from .reversals import register_reversals, with_reversals
 from .state import GatewayState, PfToken, Shopper
-from .wire import GatewayError, error_body, json_amount, json_body, parse_amount
+from .wire import SEND_KEY, GatewayError, error_body, json_amount, json_body, parse_amount
 
 API = "/services/2"
-_SEND_KEY = "cashrail.send"
 #: ids in paths (numbers, "key,merchant" pairs) folded into one counter per endpoint
 _ID_SEGMENT = re.compile(r"/(?:\d{3,}|[^/]*,[^/]*)(?=/|$)")
 
@@ -42,7 +41,7 @@ class BlueSnapSandboxApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(API + "/"):
-            scope[_SEND_KEY] = send
+            scope[SEND_KEY] = send
             if await self._inject_fault(scope, receive, send):
                 return
         await super().__call__(scope, receive, send)
@@ -240,7 +239,7 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
                         "accountId": str(shopper.id), "paymentMethod": "CC", "creditCardType": card.card_type,
                         **money})
         if behaviour.outcome is Outcome.DROP_AFTER_CHARGE:
-            await drop_connection(request.scope[_SEND_KEY])
+            await drop_connection(request.scope[SEND_KEY])
             return Response(status_code=204)  # never reaches the caller: the connection is gone
         if behaviour.outcome is Outcome.TIMEOUT_AFTER_CHARGE:
             await asyncio.sleep(state.faults.slow_response_seconds)
@@ -259,31 +258,8 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
             found = state.find_charge(ident)
         if found is None:
             raise GatewayError(404, "TRANSACTION_NOT_FOUND", f"Transaction {ident} was not found", code="20008")
-        return JSONResponse(found)
+        return JSONResponse(with_reversals(state, found))
 
-    @app.post(f"{API}/transactions/refund/{{transaction_id}}")
-    async def refund(transaction_id: str, request: Request) -> JSONResponse:
-        authorize(request)
-        body = await json_body(request)
-        charge = state.find_charge(transaction_id)
-        if charge is None:
-            raise GatewayError(404, "TRANSACTION_NOT_FOUND", f"Transaction {transaction_id} was not found", "20008")
-        with state.lock:
-            remaining = Decimal(str(charge["amount"])) - state.refunded(transaction_id)
-            amount = remaining if body.get("amount") in (None, "") else parse_amount(body["amount"])
-            if amount <= 0 or amount > remaining:
-                raise GatewayError(400, "REFUND_FAILED", f"Refund amount {amount} exceeds the refundable "
-                                   f"{remaining} {charge['currency']}", code="14006")
-            refund_id = state.next_transaction_id()
-            state.refunds.append({"refundTransactionId": refund_id, "transactionId": transaction_id,
-                                  "merchantTransactionId": charge.get("merchantTransactionId"),
-                                  "amount": json_amount(amount), "currency": charge["currency"],
-                                  "reason": body.get("reason")})
-        state.send_ipn({"transactionType": "REFUND", "referenceNumber": transaction_id, "reversalRefNum": refund_id,
-                        "merchantTransactionId": charge.get("merchantTransactionId") or "",
-                        "invoiceChargeAmount": format(amount, "f"), "invoiceChargeCurrency": charge["currency"],
-                        "reversalReason": str(body.get("reason") or "")})
-        return JSONResponse({"refundTransactionId": refund_id, "amount": json_amount(amount), "refundStatus": "SUCCESS"})
-
+    register_reversals(app, state, authorize)
     register_admin(app, state)
     return app

@@ -10,6 +10,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+#: where the app keeps uvicorn's ``send`` in the scope, so a handler can drop the connection after applying
+SEND_KEY = "cashrail.send"
+
 
 class GatewayError(Exception):
     """Rendered as BlueSnap's error body."""
