@@ -4,7 +4,8 @@ As in Business Central, posting takes EVERY line of the batch, in line-number or
 transaction: each line is checked first and one bad line posts nothing. A posted payment line
 leaves its journal; the invoice it applies to loses what the line pays of it (Paid at 0), the
 customer's balance drops by the whole payment, and what is paid beyond the invoice's remaining
-amount stays open as the customer's credit. ``customerPaymentJournals`` has no post action in
+amount stays open as the customer's credit. A refund line (a positive amount, applied to no invoice)
+raises the customer's balance by what was paid back; the invoice it was paid for stays closed. ``customerPaymentJournals`` has no post action in
 API v2.0: a customer payment journal's batch is posted through ``journals`` by the same id
 (whether the real ``journals`` entity reaches a cash receipt batch is unverified; the
 connector falls back to leaving the lines for a person to post when it is refused).
@@ -84,6 +85,8 @@ class JournalsApi(BcApiBase):
                          f"{journal['code']}, Line No.={line['lineNumber']}")
                 if not line["documentNumber"]:
                     raise BcError(400, "Application_DialogException", f"Document No. must have a value in {where}.")
+                if line["amount"] > 0:
+                    continue  # a refund line: it applies to no invoice
                 inv = invoices.get(line["appliesToInvoiceId"])
                 left = remaining.get(line["appliesToInvoiceId"],
                                      inv["remainingAmount"] if inv is not None and inv["status"] == "Open"
@@ -94,6 +97,9 @@ class JournalsApi(BcApiBase):
                                   f"customer {line['customerNumber']}: {where} cannot be applied to it.")
                 remaining[line["appliesToInvoiceId"]] = left - min(-line["amount"], left)
             for line in lines:
+                if line["amount"] > 0:
+                    self._post_refund(company, line)
+                    continue
                 inv = invoices[line["appliesToInvoiceId"]]
                 paid = -line["amount"]
                 used = min(paid, inv["remainingAmount"])
@@ -104,15 +110,31 @@ class JournalsApi(BcApiBase):
                 cust = customers.get(line["customerId"])
                 if cust is not None:
                     cust["balanceDue"] -= paid  # a flowfield: the customer is not re-stamped
-                for account, debit, credit in ((BANK_ACCOUNT, paid, Decimal(0)), (RECEIVABLES_ACCOUNT, Decimal(0), paid)):
-                    entry = {"id": st.new_id(), "entryNumber": len(company.gl_entries) + 1,
-                             "postingDate": line["postingDate"], "documentNumber": line["documentNumber"],
-                             "documentType": "Payment", "accountId": EMPTY_GUID, "accountNumber": account,
-                             "description": line["description"] or f"Payment {line['documentNumber']}",
-                             "debitAmount": debit, "creditAmount": credit, "lastModifiedDateTime": ""}
-                    st.touch(entry)
-                    company.gl_entries[entry["id"]] = entry
+                self._gl_pair(company, line, paid, debit_account=BANK_ACCOUNT, credit_account=RECEIVABLES_ACCOUNT)
                 company.posted_payments.append({**line, "appliedAmount": used, "openCredit": paid - used})
                 del company.payments[line["id"]]
             st.touch(journal)
             st.stats.documents_created["postedPayments"] += len(lines)
+
+    def _post_refund(self, company: Company, line: Record) -> None:
+        """A refund line: the customer owes the amount paid back (balance up), money leaves the bank."""
+        cust = company.sets["customers"].get(line["customerId"])
+        if cust is not None:
+            cust["balanceDue"] += line["amount"]
+        self._gl_pair(company, line, line["amount"], debit_account=RECEIVABLES_ACCOUNT, credit_account=BANK_ACCOUNT)
+        company.posted_payments.append({**line, "appliedAmount": Decimal(0), "openCredit": Decimal(0)})
+        del company.payments[line["id"]]
+
+    def _gl_pair(self, company: Company, line: Record, amount: Decimal, *, debit_account: str,
+                 credit_account: str) -> None:
+        """The two G/L entries a posted line makes, carrying its document number and description."""
+        st = self.state
+        kind = "Refund" if line["amount"] > 0 else "Payment"
+        for account, debit, credit in ((debit_account, amount, Decimal(0)), (credit_account, Decimal(0), amount)):
+            entry = {"id": st.new_id(), "entryNumber": len(company.gl_entries) + 1,
+                     "postingDate": line["postingDate"], "documentNumber": line["documentNumber"],
+                     "documentType": kind, "accountId": EMPTY_GUID, "accountNumber": account,
+                     "description": line["description"] or f"{kind} {line['documentNumber']}",
+                     "debitAmount": debit, "creditAmount": credit, "lastModifiedDateTime": ""}
+            st.touch(entry)
+            company.gl_entries[entry["id"]] = entry

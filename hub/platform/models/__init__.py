@@ -18,6 +18,7 @@ from hub.platform.models.collections import (
     NotificationMessage,
     PaymentMethod,
 )
+from hub.platform.models.reversals import Chargeback, GatewayEvent, Refund
 from hub.platform.models.sync import (
     CHILD_TABLES,
     ENTITY_TABLES,
@@ -40,10 +41,10 @@ from hub.platform.models.sync import (
 )
 
 __all__ = [
-    "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Connector", "Contact",
-    "Contract", "DocumentLine", "EnvScoped", "HubSetting", "Invoice", "InvoiceCollection", "InvoiceLine",
+    "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Chargeback", "Connector", "Contact",
+    "Contract", "DocumentLine", "EnvScoped", "GatewayEvent", "HubSetting", "Invoice", "InvoiceCollection", "InvoiceLine",
     "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
-    "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "SalesOrder", "SalesOrderLine", "StreamState",
+    "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "Refund", "SalesOrder", "SalesOrderLine", "StreamState",
     "SubscriptionAction", "SubscriptionPlan", "SyncRun", "SyncedRecord", "Ticket", "User", "WebSession", "stored_id",
     "table_of",
 ]
