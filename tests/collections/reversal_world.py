@@ -3,20 +3,27 @@ sandbox as the SMTP server: what refund, chargeback and webhook tests start from
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
+from connectors.payments import ChargeApproved
 from connectors.sandbox.business_central import SandboxServer
 from connectors.sandbox.mail import MailSandbox
+from connectors.sandbox.net import LoopbackServer
 from hub.collections import collect
+from hub.collections.payments import open_gateway
 from hub.platform.db import session
-from hub.platform.models import Charge, Invoice, InvoiceCollection, NotificationMessage
-from tests.collections.collect_world import ENV, World
+from hub.platform.models import Charge, Invoice, InvoiceCollection, NotificationMessage, Organisation, PaymentMethod
+from hub.sync import cards
+from tests.collections.collect_world import ENV, World, capture_card, customer, invoice
 from tests.collections.erp_world import ErpWorld, erp_card, open_erp_invoice
 
 SMTP_FROM = "ar@msp.example.com"
@@ -33,6 +40,91 @@ class Paid:
     charge_key: str
     transaction_id: str
     amount: Decimal
+
+
+@dataclass
+class PsaCustomer:
+    """An autopay customer of the PSA (BMS sandbox, tickets filed under its account) with an open invoice."""
+
+    world: World
+    mail: MailSandbox
+    organisation_id: int
+    method_id: int
+    invoice_id: int
+    amount: Decimal
+
+
+class HubServer(LoopbackServer):
+    """The hub's web app on loopback: where the gateway sandbox sends its webhooks."""
+
+    thread_name = "hub-web"
+
+    def __init__(self) -> None:
+        from hub.web import create_app
+
+        super().__init__("127.0.0.1", 0)
+        self.app = create_app()
+
+
+@pytest.fixture
+def hub_ipn(world: World) -> Iterator[HubServer]:
+    """The hub's web app live, and the gateway sandbox sending it its IPNs (quick retries)."""
+    with HubServer() as server:
+        httpx.put(f"{world.gateway.url}/_admin/ipn", json={
+            "url": f"{server.url}/api/gateway/ipn/{ENV}/gateway", "retry_seconds": 0.05, "max_retries": 3,
+        }).raise_for_status()
+        yield server
+        httpx.put(f"{world.gateway.url}/_admin/ipn", json={"url": None}).raise_for_status()
+
+
+@pytest.fixture
+def psa_customer(world: World, mail: MailSandbox) -> PsaCustomer:
+    org, contact = customer(world, "1", "Customer 1")
+    account = next(a for a in httpx.get(f"{world.psa.url}/_admin/records/accounts").json() if str(a["Id"]) == "1")
+    with session(ENV) as s:
+        row = s.execute(select(Organisation).where(Organisation.id == org)).scalar_one()
+        row.raw = account
+        cards.set_status(s, "psa", "active")
+    method = capture_card(org, contact)
+    return PsaCustomer(world, mail, org, method.id or 0, invoice(world, "1", "2", amount="5.00"), Decimal("5.00"))
+
+
+def lost_charge(who: PsaCustomer, key: str = "cr-lost-1") -> str:
+    """A charge the hub sent whose answer it never heard (its process died): the hub's row says
+    ``unknown``, the gateway made the transaction (and sends its webhook). The transaction id."""
+    with session(ENV) as s:
+        method = s.execute(select(PaymentMethod).where(PaymentMethod.id == who.method_id)).scalar_one()
+        s.add(Charge(environment=ENV, key=key, invoice_id=who.invoice_id, organisation_id=who.organisation_id,
+                     payment_method_id=who.method_id, amount=who.amount, currency="GBP", status="unknown",
+                     charged_on=date(2012, 8, 10), error="the answer was lost"))
+        shopper = method.vaulted_shopper_id or ""
+    gateway = open_gateway(ENV)
+    try:
+        made = gateway.charge(vaulted_shopper_id=shopper, amount=who.amount, currency="GBP",
+                              merchant_transaction_id=key)
+    finally:
+        gateway.close()
+    assert isinstance(made, ChargeApproved)
+    return made.transaction_id
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
+def deliveries(world: World) -> list[dict[str, Any]]:
+    return list(httpx.get(f"{world.gateway.url}/_admin/ipn/deliveries").json())
+
+
+def all_delivered(world: World) -> bool:
+    rows = deliveries(world)
+    return bool(rows) and all(d["status"] in ("delivered", "dropped", "failed") for d in rows)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from hub.web.api import (
     connectors,
     customers,
     dashboard,
+    gateway,
     notifications,
     plans,
     quarantine,
@@ -26,7 +27,7 @@ from hub.web.api import (
 
 #: the resources, in the order their routes are tried
 RESOURCES = (connectors, customers, collections, notifications, settings, setup, plans, actions, dashboard, users,
-             audit, quarantine)
+             audit, quarantine, gateway)
 
 router = APIRouter()
 for resource in RESOURCES:
