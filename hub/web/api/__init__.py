@@ -18,6 +18,7 @@ from hub.web.api import (
     dashboard,
     gateway,
     notifications,
+    payments,
     plans,
     quarantine,
     settings,
@@ -26,7 +27,7 @@ from hub.web.api import (
 )
 
 #: the resources, in the order their routes are tried
-RESOURCES = (connectors, customers, collections, notifications, settings, setup, plans, actions, dashboard, users,
+RESOURCES = (connectors, customers, collections, payments, notifications, settings, setup, plans, actions, dashboard, users,
              audit, quarantine, gateway)
 
 router = APIRouter()
