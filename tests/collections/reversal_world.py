@@ -89,12 +89,13 @@ def psa_customer(world: World, mail: MailSandbox) -> PsaCustomer:
     return PsaCustomer(world, mail, org, method.id or 0, invoice(world, "1", "2", amount="5.00"), Decimal("5.00"))
 
 
-def lost_charge(who: PsaCustomer, key: str = "cr-lost-1") -> str:
+def lost_charge(who: PsaCustomer, key: str = "cr-lost-1", invoice_id: int | None = None) -> str:
     """A charge the hub sent whose answer it never heard (its process died): the hub's row says
     ``unknown``, the gateway made the transaction (and sends its webhook). The transaction id."""
     with session(ENV) as s:
         method = s.execute(select(PaymentMethod).where(PaymentMethod.id == who.method_id)).scalar_one()
-        s.add(Charge(environment=ENV, key=key, invoice_id=who.invoice_id, organisation_id=who.organisation_id,
+        s.add(Charge(environment=ENV, key=key, invoice_id=invoice_id or who.invoice_id,
+                     organisation_id=who.organisation_id,
                      payment_method_id=who.method_id, amount=who.amount, currency="GBP", status="unknown",
                      charged_on=date(2012, 8, 10), error="the answer was lost"))
         shopper = method.vaulted_shopper_id or ""
