@@ -82,7 +82,8 @@ def receive_ipn(environment: str, card_name: str, body: bytes, headers: Mapping[
         card_id = sid(card)
         gateway = cards.instantiate(card)
     try:
-        assert isinstance(gateway, BlueSnapConnector)  # the one gateway kind
+        if not isinstance(gateway, BlueSnapConnector):  # the one gateway kind that sends webhooks today
+            raise UnknownGateway(f"gateway: the {card.kind} connector {card_name!r} takes no webhooks")
         delivery = gateway.verify_ipn(body, headers, seen=lambda key: _seen(environment, card_id, key), now=now)
     finally:
         gateway.close()
