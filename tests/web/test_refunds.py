@@ -42,6 +42,12 @@ def test_the_customer_page_offers_refund_with_a_confirmation_and_refunds_what_is
     assert page.status_code == 200
     assert f'data-open-dialog="refund-{paid.charge_key}"' in page.text and "Confirm refund" in page.text
 
+    refused = client.post(f"/customers/{org}/payments/{paid.charge_key}/refund", follow_redirects=True,
+                          headers={"Referer": f"http://testserver/customers/{org}"},
+                          data={"csrf_token": csrf_of(page.text), "amount": str(paid.amount + 1), "reason": "typo"})
+    assert "amount: " in refused.text and "left to refund" in refused.text
+    assert paid.ew.world.admin("refunds") == []  # nothing went back
+
     answer = client.post(f"/customers/{org}/payments/{paid.charge_key}/refund", follow_redirects=True,
                          data={"csrf_token": csrf_of(page.text), "amount": "", "reason": "Cancelled contract"})
 
