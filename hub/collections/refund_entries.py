@@ -36,11 +36,8 @@ def record_refunds(environment: str, refund_ids: Iterable[int] | None = None) ->
                  "amount": round_money(r.amount, r.currency)} for r, i, k in s.exec(query.order_by(col(Refund.id)))]
     if not jobs:
         return []
-    sources = LiveConnectors(environment)
-    try:
+    with LiveConnectors(environment) as sources:
         return [_record(environment, sources, job) for job in jobs]
-    finally:
-        sources.close()
 
 
 def _record(environment: str, sources: LiveConnectors, job: dict[str, Any]) -> dict[str, Any]:

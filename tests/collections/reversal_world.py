@@ -3,8 +3,7 @@ sandbox as the SMTP server: what refund, chargeback and webhook tests start from
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -25,6 +24,7 @@ from hub.platform.models import Charge, Invoice, InvoiceCollection, Notification
 from hub.sync import cards
 from tests.collections.collect_world import ENV, World, capture_card, customer, invoice
 from tests.collections.erp_world import ErpWorld, erp_card, open_erp_invoice
+from tests.connectors.payments.test_integration import wait_for as wait_for  # re-exported for the tests
 
 SMTP_FROM = "ar@msp.example.com"
 
@@ -107,16 +107,6 @@ def lost_charge(who: PsaCustomer, key: str = "cr-lost-1", invoice_id: int | None
         gateway.close()
     assert isinstance(made, ChargeApproved)
     return made.transaction_id
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 def deliveries(world: World) -> list[dict[str, Any]]:
