@@ -120,6 +120,19 @@ def refund(environment: str, ref: str, *, amount: Decimal | None = None, reason:
         raise CollectError("reason: say why the payment is refunded (the customer's receipt shows it)")
     if len(why) > 500:
         raise CollectError("reason: at most 500 characters")
+    gw = gateway or open_gateway(environment)  # no gateway card: said before anything is written
+    try:
+        refund_id = _start(environment, ref, amount, why, actor)
+        settle_refunds(environment, [refund_id], gateway=gw)
+    finally:
+        if gateway is None:
+            gw.close()
+    record_refunds(environment, [refund_id])
+    return refund_row(environment, refund_id)
+
+
+def _start(environment: str, ref: str, amount: Decimal | None, why: str, actor: str | None) -> int:
+    """Commit the pending refund (the amount checked against what is left of the payment); its id."""
     with session(environment) as s:
         charge = find_charge(s, ref)
         refunded, disputed = gone_back(s, charge)
@@ -136,10 +149,7 @@ def refund(environment: str, ref: str, *, amount: Decimal | None = None, reason:
             raise CollectError(f"payment: charge {charge.key} is being refunded by someone else; look again") from None
         audit.record(s, "payment.refund", "charge", charge.id, actor=actor,
                      after={"refund": row.key, "amount": str(money), "currency": charge.currency, "reason": why})
-        refund_id = sid(row)
-    settle_refunds(environment, [refund_id], gateway=gateway)
-    record_refunds(environment, [refund_id])
-    return refund_row(environment, refund_id)
+        return sid(row)
 
 
 def refund_row(environment: str, refund_id: int) -> RefundRow:
