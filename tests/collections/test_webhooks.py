@@ -17,7 +17,7 @@ from hub.collections import collect, notifications
 from hub.collections.payments import open_gateway
 from hub.platform.db import session
 from hub.platform.models import Charge, Chargeback, GatewayEvent, Refund
-from tests.collections.collect_world import ENV, world  # noqa: F401  (fixture)
+from tests.collections.collect_world import ENV, capture_card, world  # noqa: F401  (fixture)
 from tests.collections.reversal_world import (  # noqa: F401  (fixtures)
     HubServer,
     PsaCustomer,
@@ -82,6 +82,19 @@ def test_a_charge_whose_answer_was_lost_is_settled_by_its_webhook_and_recorded_i
     wait_for(lambda: _charge("cr-lost-1").recorded_at is not None)
     payments = psa_customer.world.bms_payments("2")
     assert [p for p in payments if "cr-lost-1" in str(p)], payments
+
+
+def test_a_decline_webhook_settles_a_lost_charge_as_declined_and_schedules_its_retry(
+        hub_ipn: HubServer, psa_customer: PsaCustomer) -> None:
+    declining = capture_card(psa_customer.organisation_id, psa_customer.contact_id, "4000000000009995")
+    psa_customer.method_id = declining.id or 0
+
+    assert lost_charge(psa_customer) == ""
+
+    wait_for(lambda: _charge("cr-lost-1").status == "declined")
+    charge = _charge("cr-lost-1")
+    assert (charge.decline_code, charge.hard_decline, charge.retry_on is not None) == ("INSUFFICIENT_FUNDS", False, True)
+    assert hub_invoice(psa_customer.invoice_id)[:2] == ("Open", Decimal("5.00"))
 
 
 def test_a_replayed_refund_webhook_is_answered_and_changes_nothing(
