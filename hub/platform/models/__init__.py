@@ -13,6 +13,7 @@ from hub.platform.models.collections import (
     CardRequest,
     Charge,
     ChargeAllocation,
+    DunningHoldRow,
     InvoiceCollection,
     NotificationDelivery,
     NotificationMessage,
@@ -41,8 +42,9 @@ from hub.platform.models.sync import (
 )
 
 __all__ = [
-    "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Chargeback", "Connector", "Contact",
-    "Contract", "DocumentLine", "EnvScoped", "GatewayEvent", "HubSetting", "Invoice", "InvoiceCollection", "InvoiceLine",
+    "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Chargeback",
+    "Connector", "Contact", "DunningHoldRow", "Contract", "DocumentLine", "EnvScoped", "GatewayEvent", "HubSetting",
+    "Invoice", "InvoiceCollection", "InvoiceLine",
     "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
     "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "Refund", "SalesOrder", "SalesOrderLine", "StreamState",
     "SubscriptionAction", "SubscriptionPlan", "SyncRun", "SyncedRecord", "Ticket", "User", "WebSession", "stored_id",

@@ -16,6 +16,7 @@ from hub.web.api import (
     connectors,
     customers,
     dashboard,
+    dunning,
     gateway,
     notifications,
     payments,
@@ -27,8 +28,8 @@ from hub.web.api import (
 )
 
 #: the resources, in the order their routes are tried
-RESOURCES = (connectors, customers, collections, payments, notifications, settings, setup, plans, actions, dashboard, users,
-             audit, quarantine, gateway)
+RESOURCES = (connectors, customers, collections, payments, dunning, notifications, settings, setup, plans, actions,
+             dashboard, users, audit, quarantine, gateway)
 
 router = APIRouter()
 for resource in RESOURCES:

@@ -2,7 +2,7 @@
 credit entry), a chargeback with its fee kept apart, and each processed IPN stored once by its key
 
 Revision ID: 0010c
-Revises: 0009e
+Revises: 0010g
 Create Date: 2026-12-06 04:29:21
 """
 from alembic import op
@@ -12,7 +12,7 @@ from hub.platform.types import Money, UTCDateTime
 
 
 revision = '0010c'
-down_revision = '0009e'  # the lead chains the 0010 migrations at merge
+down_revision = '0010g'  # chained after main's dunning holds (0010g) when main was merged in
 branch_labels = None
 depends_on = None
 
