@@ -2,7 +2,8 @@
 
 The gateway reports it (its CHARGEBACK webhook); :func:`count_chargeback` counts it once per event
 key, in the caller's transaction: what the payment paid on the hub's invoices is owed again and not
-charged again automatically (the invoice is disputed), the gateway's fee for the chargeback is kept
+charged again automatically, and dunning holds it as disputed until a person releases the hold (the
+gateway may rule for the merchant); the gateway's fee for the chargeback is kept
 on its own row (never added to what the customer owes), and the customer is told through the
 notification outbox — an e-mail to the billing contact and a service ticket in the PSA, per the
 notification settings of ``chargeback_received``.
@@ -15,9 +16,11 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from connectors.money import round_money
+from hub.collections.dunning_holds import hold
 from hub.collections.outbox import enqueue
 from hub.collections.refunds import give_back, gone_back
 from hub.collections.rules import Notification, NotificationType
+from hub.collections.rules.errors import CollectError
 from hub.platform.models import Charge, Chargeback, Invoice, Organisation
 from hub.platform.types import utcnow
 
@@ -45,5 +48,10 @@ def count_chargeback(s: Session, charge: Charge, *, key: str, amount: Decimal, c
                             customer_name=org.name, invoice_number=invoice.number, amount=money,
                             currency=charge.currency, reason=reason),
             organisation_id=org.id, invoice_id=invoice.id)
+    try:  # dunning's stop rule: no overdue notice on a disputed invoice until a person releases it
+        hold(s, charge.organisation_id, "disputed", invoice_number=invoice.number, note=f"chargeback {key}")
+        held = "; dunning held (disputed)"
+    except CollectError as exc:
+        held = f"; no dunning hold ({exc})"
     fee_text = f", fee {round_money(fee, charge.currency)} {charge.currency} kept apart" if fee is not None else ""
-    return f"chargeback of {money} {charge.currency} counted: invoice {invoice.number} is owed again{fee_text}"
+    return f"chargeback of {money} {charge.currency} counted: invoice {invoice.number} is owed again{fee_text}{held}"

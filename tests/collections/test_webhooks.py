@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from connectors.payments.ipn import encode_ipn, sign_ipn
-from hub.collections import collect, notifications
+from hub.collections import collect, dunning_holds, notifications
 from hub.collections.payments import open_gateway
 from hub.platform.db import session
 from hub.platform.models import Charge, Chargeback, GatewayEvent, Refund
@@ -164,6 +164,9 @@ def test_a_chargeback_reopens_the_invoice_keeps_the_fee_apart_and_tells_the_cust
             Decimal("5.00"), Decimal("15.00"), "Fraudulent transaction")
     status, due, stopped = hub_invoice(psa_customer.invoice_id)
     assert (status, due) == ("Open", Decimal("5.00")) and stopped and "disputed" in stopped  # the fee is not owed
+    with session(ENV) as s:
+        holds = dunning_holds.list_holds(s, psa_customer.organisation_id, current=True)
+    assert [(h["invoice"], h["reason"]) for h in holds] == [("INV-2", "disputed")]  # no overdue notices meanwhile
     notifications.deliver(ENV)
     [told] = mails(psa_customer.mail, "Your payment for invoice INV-2 was disputed")
     assert "Fraudulent transaction" in told["body"] and told["to"] == ["ada@1.example"]
