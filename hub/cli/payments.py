@@ -8,11 +8,24 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from hub.cli.common import CHANNEL_ACTOR, EnvOption, JsonOption, cli_session, env_name, err, out, print_rows
-from hub.collections import payments
+from hub.cli.common import (
+    CHANNEL_ACTOR,
+    EnvOption,
+    JsonOption,
+    OneJsonOption,
+    cli_session,
+    env_name,
+    err,
+    out,
+    parse_money,
+    print_json,
+    print_rows,
+)
+from hub.collections import payments, refunds
 from hub.collections.mailer import mail_problem
 
-payments_app = typer.Typer(help="Payment methods: list, send the card form, complete it, set, remove.",
+payments_app = typer.Typer(help="Payment methods (list, send the card form, complete it, set, remove); taken "
+                                "payments and their refunds.",
                            no_args_is_help=True)
 OrgOption = Annotated[int, typer.Option("--org", help="organisation id")]
 
@@ -88,3 +101,38 @@ def payments_remove(org: OrgOption, env: EnvOption = None) -> None:
     with cli_session(env) as s:
         method = payments.remove_method(s, org, actor=CHANNEL_ACTOR)
     out.print(f"Removed {payments.describe(method)} from organisation {org}.", highlight=False)
+
+
+@payments_app.command("taken")
+def payments_taken(org: OrgOption, env: EnvOption = None, as_json: JsonOption = False) -> None:
+    """The organisation's taken payments: refunded, charged back, and what is left to refund."""
+    with cli_session(env) as s:
+        rows = [{"payment": p["key"], "transaction": p["transaction_id"], "invoice": p["invoice_number"],
+                 "date": p["charged_on"], "amount": p["amount"], "currency": p["currency"], "refunded": p["refunded"],
+                 "charged back": p["charged_back"], "left to refund": p["left_to_refund"]}
+                for p in refunds.payments_of(s, org)]
+    print_rows(rows, "Payments", as_json)
+
+
+@payments_app.command("refund")
+def payments_refund(payment: Annotated[str, typer.Argument(help="the charge key (cr-...) or the gateway's transaction id")],
+                    reason: Annotated[str, typer.Option("--reason", help="why (the customer's receipt shows it)")],
+                    amount: Annotated[str | None, typer.Option("--amount", help="what to give back (default: all "
+                                                                              "that is left to refund)")] = None,
+                    env: EnvOption = None, as_json: OneJsonOption = False) -> None:
+    """Refund a taken payment, in full or in part: at the gateway (once), in the ERP, on the hub's
+    invoice (owed again) and by a receipt to the customer."""
+    money = None if amount is None else parse_money(amount, "--amount")
+    done = refunds.refund(env_name(env), payment, amount=money, reason=reason, actor=CHANNEL_ACTOR)
+    if as_json:
+        print_json(done.as_json())
+    elif done.status == "succeeded":
+        erp = f"; recorded in the ERP as {done.recorded_ref}" if done.recorded_ref else ""
+        out.print(f"Refunded {done.amount} {done.currency} of invoice {done.invoice_number} (refund {done.key}, "
+                  f"gateway refund {done.gateway_refund_id}){erp}.", highlight=False)
+        if done.note:
+            err.print(f"[yellow]note:[/yellow] {escape(done.note)}", highlight=False)
+    else:
+        err.print(f"error: refund {done.key} is {done.status}: {escape(done.note or 'the gateway did not say')}",
+                  highlight=False)
+        raise typer.Exit(1)

@@ -3,6 +3,7 @@
 * :func:`run` charges the invoices of autopay customers when due (on the due date or on issue),
   retries soft declines on the retry schedule, and asks for a new card after a hard decline.
 * :func:`pay` is the bulk "Pay by card" of selected unpaid invoices, with a result per row.
+* :func:`settle_from_gateway` settles a charge as the gateway's webhook reports it (once).
 
 Each attempt is a ``Charge`` row committed as ``pending`` before the gateway is called; its
 key is the gateway's ``merchantTransactionId``. A charge whose answer was lost (``unknown``)
@@ -36,6 +37,8 @@ from hub.collections.outbox import enqueue
 from hub.collections.payments import open_gateway
 from hub.collections.receivables import take_payment
 from hub.collections.recording import record_payments
+from hub.collections.refund_entries import record_refunds
+from hub.collections.refunds import settle_refunds
 from hub.collections.returns import check_debits, reverse_in_source
 from hub.collections.rules import (
     Decline,
@@ -69,6 +72,8 @@ PENDING_GRACE = timedelta(minutes=15)
 CHARGED_KINDS = (PaymentMethodKind.CARD, PaymentMethodKind.DIRECT_DEBIT)
 #: attempts the retry schedule counts: declined charges and ACH debits the bank returned
 FAILED_ATTEMPTS = ("declined", "returned")
+#: a settled charge's status as a result row says it
+SETTLED_AS = {"succeeded": "approved"}
 
 
 @dataclass
@@ -81,10 +86,12 @@ class RunReport:
     #: ACH debits the bank settled or returned since the last run, and the returns' reversing entries
     returns: list[dict[str, Any]] = field(default_factory=list)
     reversed: list[dict[str, Any]] = field(default_factory=list)
+    refunds: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"settled": [r.as_json() for r in self.settled], "charged": [r.as_json() for r in self.charged],
-                "recorded": self.recorded, "returns": self.returns, "reversed": self.reversed}
+                "recorded": self.recorded, "returns": self.returns, "reversed": self.reversed,
+                "refunds": self.refunds}
 
 
 @contextmanager
@@ -196,9 +203,13 @@ def _call(gateway: BlueSnapConnector, job: dict[str, Any]) -> ChargeResult | tup
 def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str, str]) -> ChargeRow:
     """Store the gateway's answer; allocate, schedule a retry or stop, and tell the customer."""
     with session(environment) as s:
-        charge = s.exec(select(Charge).where(Charge.id == charge_id)).one()
+        charge = s.exec(select(Charge).where(Charge.id == charge_id).with_for_update()).one()
         invoice = s.exec(select(Invoice).where(Invoice.id == charge.invoice_id)).one()
         org = s.exec(select(Organisation).where(Organisation.id == charge.organisation_id)).one()
+        if charge.status not in ("pending", "unknown"):  # settled meanwhile (the gateway's webhook): once
+            return ChargeRow(stored_id(invoice), invoice.number, round_money(charge.amount, charge.currency),
+                             charge.currency, SETTLED_AS.get(charge.status, charge.status),
+                             "settled by the gateway's webhook", charge.transaction_id, charge.key)
         collection = collection_of(s, stored_id(invoice)) or InvoiceCollection(
             environment=environment, invoice_id=stored_id(invoice), organisation_id=stored_id(org))
         charge.updated_at = collection.updated_at = utcnow()
@@ -321,7 +332,18 @@ def run(environment: str, today: date, *, gateway: BlueSnapConnector | None = No
     report.charged = charge_due(environment, today, gateway=gateway)
     report.recorded = record_payments(environment)
     report.reversed = reverse_in_source(environment)
+    report.refunds = [r.as_json() for r in settle_refunds(environment, gateway=gateway)]
+    report.recorded += record_refunds(environment)
     return report
+
+
+def settle_from_gateway(environment: str, charge_id: int, outcome: ChargeResult) -> ChargeRow:
+    """How a charge ended, as the gateway's webhook says: settled (once) if it was still open, and a
+    taken payment recorded in its source system."""
+    row = _finish(environment, charge_id, outcome)
+    if isinstance(outcome, ChargeApproved):
+        record_payments(environment, [charge_id])
+    return row
 
 
 def pay(environment: str, invoice_ids: Iterable[int], actor: str | None = None, *, today: date | None = None,

@@ -16,7 +16,7 @@ from hub.platform.types import utcnow
 
 #: the status the hub writes on an invoice it collected in full (the source's own word follows on sync)
 PAID = "Paid"
-#: the status the hub writes on an invoice a returned payment leaves owing again
+#: the status the hub writes on an invoice that owes again (a returned payment, money paid back)
 OPEN = "Open"
 
 
@@ -75,6 +75,16 @@ def confirm_posted(invoice: Invoice, collection: InvoiceCollection, amount: Deci
     unposted = max(collection.amount_collected - collection.amount_posted, Decimal(0))
     _write_figures(invoice, collection, max(remaining - unposted, Decimal(0)), PAID if remaining <= unposted
                    else status)
+
+
+def reopen(invoice: Invoice, collection: InvoiceCollection, amount: Decimal) -> Decimal:
+    """Money the hub collected on the invoice went back (refunded, charged back), in the caller's
+    transaction: the invoice owes ``amount`` more at once, and is open again. What it owes now."""
+    due = owed(invoice, collection) + amount
+    collection.paid_at = None
+    invoice.amount_paid = max((invoice.amount_paid or Decimal(0)) - amount, Decimal(0))
+    _write_figures(invoice, collection, due, OPEN)
+    return due
 
 
 def _write_figures(invoice: Invoice, collection: InvoiceCollection, due: Decimal, status: str | None) -> None:

@@ -7,13 +7,14 @@ the CLI does; the rules stay in the services.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from connectors.base import ConnectionReport
 from hub.access import users
 from hub.billing import actions, cancellation, generation, plans, setup
 from hub.billing.rules import dashboard, errors
-from hub.collections import collect, collect_settings, dunning, of_record, payments, reconciliation
+from hub.collections import collect, collect_settings, dunning, of_record, payments, reconciliation, refunds
 from hub.collections import dunning_settings as dunning_config
 from hub.collections import notification_settings as notify_settings
 from hub.collections import unpaid as unpaid_list
@@ -44,6 +45,7 @@ from hub.web.schemas import (
     ProgramTypeIn,
     ReasonCodeIn,
     ReceivableIn,
+    RefundIn,
     UserIn,
 )
 
@@ -226,6 +228,18 @@ def customer_status(actor: Actor, org_id: int) -> dict[str, Any]:
 
 def unpaid(actor: Actor, payment_method: str | None) -> list[dict[str, Any]]:
     return [row.as_json() for row in actor.call(unpaid_list.unpaid_invoices, payment_method or None)]
+
+
+def customer_payments(actor: Actor, org_id: int) -> list[dict[str, Any]]:
+    """The customer's taken payments, with what is left to refund of each."""
+    return [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+            for row in actor.call(refunds.payments_of, org_id)]
+
+
+def refund(actor: Actor, ref: str, body: RefundIn) -> dict[str, Any]:
+    """Refund a taken payment (all that is left, or ``amount``): the gateway, the ERP, the hub, a receipt."""
+    return refunds.refund(actor.environment, ref, amount=body.amount, reason=body.reason,
+                          actor=actor.email).as_json()
 
 
 def pay(actor: Actor, ids: list[int], *, one_payment: bool = False) -> list[dict[str, Any]]:

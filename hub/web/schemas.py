@@ -181,6 +181,11 @@ class CardFormIn(BaseModel):
         default="card", description="card: the card-entry page; bank_account: the direct-debit (ACH mandate) page")
 
 
+class RefundIn(BaseModel):
+    amount: Opt[Decimal] = Field(default=None, description="what to give back; none: all that is left to refund")
+    reason: str = Field(min_length=1, max_length=500, description="why (the customer's receipt shows it)")
+
+
 class PaymentMethodIn(BaseModel):
     kind: Literal["direct_debit", "none"] = Field(description="cards come through the card form")
     mandate_reference: Opt[str] = Field(default=None, max_length=64)

@@ -17,8 +17,9 @@ from tests.web.conftest import USER, Web
 # Who may call what does not depend on the engine: SQLite is enough here.
 pytestmark = pytest.mark.parametrize("hub_db", ["sqlite"], indirect=True)
 
-#: the only routes an anonymous caller may use (static assets are mounts, listed apart)
-PUBLIC = {("GET", "/login"), ("POST", "/login")}
+#: the only routes an anonymous caller may use (static assets are mounts, listed apart); the gateway's
+#: webhooks carry no user: their HMAC signature is checked instead (tests/collections/test_webhooks.py)
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/gateway/ipn/{environment}/{card}")}
 PUBLIC_MOUNTS = {"/static", "/static/swagger"}
 
 #: (method, path) -> the seed-003 operation, for every route a User may NOT call
@@ -115,6 +116,9 @@ EVERY_USER = {
     # reconciliation of payments: checking and fixing a drift are day-to-day work like bulk Pay
     ("GET", "/reconciliation"), ("POST", "/reconciliation/run"), ("POST", "/reconciliation/{drift}/fix"),
     ("GET", "/api/reconciliation"), ("POST", "/api/reconciliation/{drift}/fix"),
+    # refunds of taken payments are day-to-day work too (Collections: Refund)
+    ("GET", "/api/customers/{org_id}/payments"), ("POST", "/api/payments/{payment}/refund"),
+    ("POST", "/customers/{org_id}/payments/{payment}/refund"),
     # quarantined records are read by everyone; retrying them changes the store like a sync
     ("GET", "/quarantine"), ("GET", "/api/quarantine"), ("GET", "/api/quarantine/{record_id}"),
 }

@@ -13,7 +13,6 @@ import base64
 import binascii
 import hmac
 import re
-from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,6 +27,7 @@ from . import page
 from .admin import register_admin
 from .cards import DECLINE_TEXT, Outcome, outcome_of
 from .ecp import register_ecp
+from .reversals import register_reversals, with_reversals
 from .state import GatewayState, PfToken, Shopper
 from .wire import SEND_KEY, GatewayError, error_body, json_amount, json_body, parse_amount
 
@@ -272,32 +272,9 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
             found = state.find_charge(ident)
         if found is None:
             raise GatewayError(404, "TRANSACTION_NOT_FOUND", f"Transaction {ident} was not found", code="20008")
-        return JSONResponse(found)
-
-    @app.post(f"{API}/transactions/refund/{{transaction_id}}")
-    async def refund(transaction_id: str, request: Request) -> JSONResponse:
-        authorize(request)
-        body = await json_body(request)
-        charge = state.find_charge(transaction_id)
-        if charge is None:
-            raise GatewayError(404, "TRANSACTION_NOT_FOUND", f"Transaction {transaction_id} was not found", "20008")
-        with state.lock:
-            remaining = Decimal(str(charge["amount"])) - state.refunded(transaction_id)
-            amount = remaining if body.get("amount") in (None, "") else parse_amount(body["amount"])
-            if amount <= 0 or amount > remaining:
-                raise GatewayError(400, "REFUND_FAILED", f"Refund amount {amount} exceeds the refundable "
-                                   f"{remaining} {charge['currency']}", code="14006")
-            refund_id = state.next_transaction_id()
-            state.refunds.append({"refundTransactionId": refund_id, "transactionId": transaction_id,
-                                  "merchantTransactionId": charge.get("merchantTransactionId"),
-                                  "amount": json_amount(amount), "currency": charge["currency"],
-                                  "reason": body.get("reason")})
-        state.send_ipn({"transactionType": "REFUND", "referenceNumber": transaction_id, "reversalRefNum": refund_id,
-                        "merchantTransactionId": charge.get("merchantTransactionId") or "",
-                        "invoiceChargeAmount": format(amount, "f"), "invoiceChargeCurrency": charge["currency"],
-                        "reversalReason": str(body.get("reason") or "")})
-        return JSONResponse({"refundTransactionId": refund_id, "amount": json_amount(amount), "refundStatus": "SUCCESS"})
+        return JSONResponse(with_reversals(state, found))
 
     register_ecp(app, state, authorize, shopper_of)
+    register_reversals(app, state, authorize)
     register_admin(app, state)
     return app

@@ -4,7 +4,8 @@ As in Business Central, posting takes EVERY line of the batch, in line-number or
 transaction: each line is checked first and one bad line posts nothing. A posted payment line
 leaves its journal; the invoice it applies to loses what the line pays of it (Paid at 0), the
 customer's balance drops by the whole payment, and what is paid beyond the invoice's remaining
-amount stays open as the customer's credit. ``customerPaymentJournals`` has no post action in
+amount stays open as the customer's credit. A refund line (a positive amount, applied to no invoice)
+raises the customer's balance by what was paid back; the invoice it was paid for stays closed. ``customerPaymentJournals`` has no post action in
 API v2.0: a customer payment journal's batch is posted through ``journals`` by the same id
 (whether the real ``journals`` entity reaches a cash receipt batch is unverified; the
 connector falls back to leaving the lines for a person to post when it is refused).
@@ -93,6 +94,8 @@ class JournalsApi(JournalLinesApi):
                          f"{journal['code']}, Line No.={line['lineNumber']}")
                 if not line["documentNumber"]:
                     raise BcError(400, "Application_DialogException", f"Document No. must have a value in {where}.")
+                if line["amount"] > 0:
+                    continue  # a refund line: it applies to no invoice
                 if line["appliesToInvoiceId"] == EMPTY_GUID:
                     continue  # applies to no invoice: the customer's open credit
                 inv = invoices.get(line["appliesToInvoiceId"])
@@ -105,7 +108,10 @@ class JournalsApi(JournalLinesApi):
                                   f"customer {line['customerNumber']}: {where} cannot be applied to it.")
                 remaining[line["appliesToInvoiceId"]] = left - min(-line["amount"], left)
             for line in lines:
-                post_line(st, company, line)
+                if line["amount"] > 0:
+                    post_refund(st, company, line)
+                else:
+                    post_line(st, company, line)
                 del company.payments[line["id"]]
             for line in others:
                 for account, debit, credit in post_journal_line(company, line):
@@ -144,15 +150,27 @@ def post_line(st: BcState, company: Company, line: Record) -> Record:
     return posted
 
 
+def post_refund(st: BcState, company: Company, line: Record) -> None:
+    """Post a refund line (positive: money paid back): the customer owes it again (balance up), the
+    bank pays it out; it applies to no invoice."""
+    cust = company.sets["customers"].get(line["customerId"])
+    if cust is not None:
+        cust["balanceDue"] += line["amount"]
+    _entries(st, company, line, line["amount"], bank_side=False)
+    company.posted_payments.append({**line, "appliedAmount": Decimal(0), "openCredit": Decimal(0), "reversed": False})
+
+
 def _entries(st: BcState, company: Company, line: Record, paid: Decimal, *, bank_side: bool) -> None:
-    """The two G/L entries of a posted payment (bank debited, receivables credited), or of its reversal."""
+    """The two G/L entries of a posted payment (bank debited, receivables credited), of its reversal or
+    of a refund (receivables debited, bank credited), carrying the line's document number."""
+    kind = "Refund" if line["amount"] > 0 else "Payment"
     for account, debit, credit in ((BANK_ACCOUNT, paid, Decimal(0)), (RECEIVABLES_ACCOUNT, Decimal(0), paid)):
         if not bank_side:
             debit, credit = credit, debit
         entry = {"id": st.new_id(), "entryNumber": len(company.gl_entries) + 1,
                  "postingDate": line["postingDate"], "documentNumber": line["documentNumber"],
-                 "documentType": "Payment", "accountId": EMPTY_GUID, "accountNumber": account,
-                 "description": line["description"] or f"Payment {line['documentNumber']}",
+                 "documentType": kind, "accountId": EMPTY_GUID, "accountNumber": account,
+                 "description": line["description"] or f"{kind} {line['documentNumber']}",
                  "debitAmount": debit, "creditAmount": credit, "lastModifiedDateTime": ""}
         st.touch(entry)
         company.gl_entries[entry["id"]] = entry

@@ -106,7 +106,8 @@ class PaymentsApi(JournalsApi):
         invoice's remaining amount changes when the batch is posted. More than the invoice's
         remaining amount is accepted: posting leaves the surplus open as the customer's credit. A
         line that applies to no invoice (a customer is then needed) posts as the customer's open
-        credit, to be applied to what the customer owes (e.g. a returned payment's debit entry)."""
+        credit, to be applied to what the customer owes (e.g. a returned payment's debit entry); a
+        positive amount is money paid back (a refund): applied to no invoice, it debits the customer."""
         st = self.state
         writable = {"journalId", "lineNumber", "customerId", "customerNumber", "contactId", "postingDate",
                     "documentNumber", "externalDocumentNumber", "amount", "appliesToInvoiceId",
@@ -126,23 +127,34 @@ class PaymentsApi(JournalsApi):
             amount = dec(data.get("amount"))
         except (ValueError, ArithmeticError):
             raise bad("amount: must be a number.") from None
-        if amount >= 0:
-            raise bad("amount: a customer payment credits the customer; its amount must be negative.")
-        invoices = company.sets["salesInvoices"]
-        unapplied = data.get("appliesToInvoiceId") in (None, "", EMPTY_GUID) and not data.get("appliesToInvoiceNumber")
-        if data.get("appliesToInvoiceId") not in (None, "", EMPTY_GUID):
-            inv = invoices.get(str(data["appliesToInvoiceId"]).lower())
-        else:
-            inv = next((i for i in invoices.values() if i["number"] == data.get("appliesToInvoiceNumber")), None)
-        if unapplied:
+        if amount == 0:
+            raise bad("amount: must not be 0.")
+        applies = data.get("appliesToInvoiceId") not in (None, "", EMPTY_GUID) or bool(data.get("appliesToInvoiceNumber"))
+        inv: Record | None = None
+        if amount > 0:
+            # a refund (money paid back to the customer) debits the customer: it cannot be applied to
+            # an invoice, which is a debit too (unverified: BC posts the line as Document Type Payment)
+            if applies:
+                raise bad("appliesToInvoiceId: a line with a positive amount pays money back to the customer "
+                          "and cannot be applied to a sales invoice.")
+            if cust is None:
+                raise bad("customerId: a line that is not applied to an invoice must name its customer.")
+        elif not applies:
             if cust is None:
                 raise bad("customerId: a payment that applies to no invoice needs its customer.")
-        elif inv is None:
-            raise bad("appliesToInvoiceId: The sales invoice the payment applies to does not exist.")
-        elif cust is None:
-            cust = company.sets["customers"].get(inv["customerId"])
-        elif inv["customerId"] != cust["id"]:
-            raise bad(f"appliesToInvoiceId: Sales invoice {inv['number']} belongs to another customer.")
+        else:
+            invoices = company.sets["salesInvoices"]
+            if data.get("appliesToInvoiceId") not in (None, "", EMPTY_GUID):
+                inv = invoices.get(str(data["appliesToInvoiceId"]).lower())
+            else:
+                inv = next((i for i in invoices.values() if i["number"] == data.get("appliesToInvoiceNumber")), None)
+            if inv is None:
+                raise bad("appliesToInvoiceId: The sales invoice the payment applies to does not exist.")
+            if cust is None:
+                cust = company.sets["customers"].get(inv["customerId"])
+            elif inv["customerId"] != cust["id"]:
+                raise bad(f"appliesToInvoiceId: Sales invoice {inv['number']} belongs to another customer.")
+        assert cust is not None
         posting = str(data.get("postingDate") or st.today())
         try:
             date.fromisoformat(posting)
@@ -157,7 +169,7 @@ class PaymentsApi(JournalsApi):
             pid = st.new_id()
             payment = {"id": pid, "journalId": journal["id"], "journalDisplayName": journal["code"],
                        "lineNumber": next_line_number(company, journal["id"]),
-                       "customerId": cust["id"] if cust else "", "customerNumber": cust["number"] if cust else "",
+                       "customerId": cust["id"], "customerNumber": cust["number"],
                        "contactId": str(data.get("contactId") or ""), "postingDate": posting,
                        "documentNumber": str(data.get("documentNumber") or ""),
                        "externalDocumentNumber": str(data.get("externalDocumentNumber") or ""),

@@ -39,6 +39,10 @@ class NotificationType(StrEnum):
     OVERDUE_2 = "overdue_2"
     OVERDUE_3 = "overdue_3"
     RENEWAL_NOTICE = "renewal_notice"
+    #: a receipt for money given back (a refund of a payment)
+    REFUND_ISSUED = "refund_issued"
+    #: the cardholder disputed a payment: the invoice is owed again
+    CHARGEBACK_RECEIVED = "chargeback_received"
 
     @classmethod
     def overdue(cls, level: int) -> NotificationType:
@@ -72,6 +76,8 @@ REQUIRED_FIELDS: dict[NotificationType, tuple[str, ...]] = {
         for n in range(1, MAX_LEVELS + 1)
     },
     NotificationType.RENEWAL_NOTICE: ("plan_name", "renewal_date"),
+    NotificationType.REFUND_ISSUED: _INVOICE,
+    NotificationType.CHARGEBACK_RECEIVED: _INVOICE,
 }
 
 
@@ -107,6 +113,8 @@ class Notification:
     return_reason: str | None = None
     #: the hub contact this notification is for (the card form's); None: the billing contact
     contact_id: int | None = None
+    #: why money went back (a refund's reason, a chargeback's reason)
+    reason: str | None = None
 
     def __post_init__(self) -> None:
         kind = NotificationType(self.type)

@@ -17,7 +17,9 @@ from hub.web.api import (
     customers,
     dashboard,
     dunning,
+    gateway,
     notifications,
+    payments,
     plans,
     quarantine,
     reconciliation,
@@ -27,8 +29,8 @@ from hub.web.api import (
 )
 
 #: the resources, in the order their routes are tried
-RESOURCES = (connectors, customers, collections, dunning, notifications, settings, setup, plans, actions, dashboard,
-             users, audit, quarantine, reconciliation)
+RESOURCES = (connectors, customers, collections, payments, dunning, notifications, settings, setup, plans, actions,
+             dashboard, users, audit, quarantine, reconciliation, gateway)
 
 router = APIRouter()
 for resource in RESOURCES:

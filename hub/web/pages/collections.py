@@ -24,6 +24,7 @@ from hub.web.schemas import (
     PayFormIn,
     PaymentMethodIn,
     ReceivableIn,
+    RefundIn,
     ResolveIn,
 )
 
@@ -75,6 +76,19 @@ def payment_method_remove(actor: CurrentActor, org_id: int) -> Response:
 def footer_note(actor: CurrentActor, org_id: int, body: Annotated[FooterNoteIn, Form()]) -> Response:
     operations.set_footer_note(actor, org_id, body.footer_note)
     return redirect(_customer(org_id), "ok", f"Invoice footer note {'on' if body.footer_note else 'off'}.")
+
+
+@router.post("/customers/{org_id}/payments/{payment}/refund", openapi_extra=needs("Collections", "Refund"))
+def payment_refund(actor: CurrentActor, org_id: int, payment: str, body: Annotated[RefundIn, Form()]) -> Response:
+    done = operations.refund(actor, payment, body)
+    if done["status"] != "succeeded":
+        return redirect(f"/customers/{org_id}#payments", "error", f"Refund {done['key']} is {done['status']}: "
+                                                                  f"{done['note'] or 'the gateway did not say'}.")
+    erp = f" Recorded in the ERP as {done['recorded_ref']}." if done["recorded_ref"] else ""
+    note = f" {done['note']}" if done["note"] else ""
+    return redirect(f"/customers/{org_id}#payments", "ok", f"Refunded {done['amount']} {done['currency']} of "
+                    f"invoice {done['invoice_number']}; the invoice is owed again and the customer gets a receipt."
+                    f"{erp}{note}")
 
 
 # --- unpaid invoices and bulk Pay ------------------------------------------------------------

@@ -39,6 +39,8 @@ EXAMPLES = {
         "amount": D("59.97"),
         "currency": "USD",
     },
+    NotificationType.REFUND_ISSUED: {**INVOICE, **CARD, "reason": "Goodwill"},
+    NotificationType.CHARGEBACK_RECEIVED: {**INVOICE, "reason": "Fraud"},
 }
 
 

@@ -199,3 +199,28 @@ def test_a_customer_journal_line_debits_the_customer_on_post_and_leaves_the_paid
     assert sorted((Decimal(str(e["debitAmount"])), Decimal(str(e["creditAmount"]))) for e in entries) == [
         (Decimal(0), remaining), (remaining, Decimal(0))]
     assert api.get(f"journals({journal})/journalLines").json()["value"] == []
+
+
+def test_a_refund_line_debits_the_customer_on_post_and_leaves_the_paid_invoice_closed(
+        server: SandboxServer, api: httpx.Client) -> None:
+    inv = open_invoices(server, 1)[0]
+    left, _ = invoice(api, inv["id"])
+    journal = new_journal(api, "CRL6")
+    pay_line(api, journal, inv, left, document="PAY-G", external="TX-G")
+    assert api.post(f"journals({journal})/Microsoft.NAV.post").status_code == 204
+    balance = Decimal(str(api.get(f"customers({inv['customerId']})").json()["balanceDue"]))
+    applied = api.post(f"customerPaymentJournals({journal})/customerPayments", json={
+        "customerId": inv["customerId"], "appliesToInvoiceId": inv["id"], "amount": 10, "documentNumber": "RF-G"})
+    refund = api.post(f"customerPaymentJournals({journal})/customerPayments", json={
+        "customerId": inv["customerId"], "amount": 10, "documentNumber": "RF-G", "externalDocumentNumber": "RTX-G",
+        "description": "Refund RF-G"})
+
+    assert applied.status_code == 400 and "cannot be applied" in applied.json()["error"]["message"]
+    assert refund.status_code == 201, refund.text
+    assert Decimal(str(api.get(f"customers({inv['customerId']})").json()["balanceDue"])) == balance  # not yet
+    assert api.post(f"journals({journal})/Microsoft.NAV.post").status_code == 204
+    assert Decimal(str(api.get(f"customers({inv['customerId']})").json()["balanceDue"])) == balance + 10
+    assert invoice(api, inv["id"]) == (Decimal(0), "Paid")  # BC does not reopen an applied invoice
+    entries = api.get("generalLedgerEntries", params={"$filter": "documentNumber eq 'RF-G'"}).json()["value"]
+    assert sorted((e["accountNumber"], Decimal(str(e["debitAmount"]))) for e in entries) == [
+        ("10200", Decimal(0)), ("13100", Decimal(10))]
