@@ -174,10 +174,11 @@ def collect_invoice_pdf(
     """Write the invoice's image (the first Invoice Image Data source that has it) as a PDF."""
     with cli_session(env) as s:
         found = images.find_invoice(s, invoice)
-        source, pdf = images.invoice_image(s, stored_id(found))
+        invoice_id, number = stored_id(found), found.number
+    source, pdf = images.invoice_image(env_name(env), invoice_id)
     out_file.write_bytes(pdf)
-    value = {"invoice": found.number, "source": source.value, "bytes": len(pdf), "file": str(out_file)}
+    value = {"invoice": number, "source": source.value, "bytes": len(pdf), "file": str(out_file)}
     if as_json:
         print_json(value)
         return
-    out.print(f"Invoice {found.number}: {source.label}, {len(pdf)} bytes written to {out_file}", highlight=False)
+    out.print(f"Invoice {number}: {source.label}, {len(pdf)} bytes written to {out_file}", highlight=False)

@@ -8,7 +8,7 @@ number, or whose external document number is its number), and the other way roun
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_
@@ -20,6 +20,7 @@ from hub.documents.ledger import CustomerNotFound
 from hub.documents.render import invoice_pdf
 from hub.documents.rules.choices import ImageSource, first_image
 from hub.documents.settings import get_settings
+from hub.platform.db import session
 from hub.platform.errors import CashrailError
 from hub.platform.models import Connector, Invoice, Organisation, stored_id
 from hub.sync import cards
@@ -87,22 +88,37 @@ def counterpart(s: Session, invoice: Invoice) -> Invoice | None:
     return None
 
 
-def _source_pdf(s: Session, invoice: Invoice, role: str, live: LiveConnectors) -> bytes | None:
-    """The PDF the ``role`` system (psa, erp) holds of the invoice or its counterpart; None without one."""
-    target = invoice if _role(s, invoice) == role else counterpart(s, invoice)
-    if target is None:
+@dataclass(frozen=True)
+class _Target:
+    """Where a source keeps the invoice: the card and the invoice's id and number there."""
+
+    card: str
+    external_id: str
+    number: str
+
+
+def _target(s: Session, invoice: Invoice, role: str) -> _Target | None:
+    """The ``role`` system's (psa, erp) copy of the invoice, on an active card; None without one."""
+    found = invoice if _role(s, invoice) == role else counterpart(s, invoice)
+    if found is None:
         return None
-    card = s.get(Connector, target.connector_id)
+    card = s.get(Connector, found.connector_id)
     if card is None or card.status != "active":
         return None
+    return _Target(card.name, found.external_id, found.number)
+
+
+def _fetch(live: LiveConnectors, target: _Target | None) -> bytes | None:
+    if target is None:
+        return None
     try:
-        pdf = live.get(card.name).invoice_pdf(target.external_id)
+        pdf = live.get(target.card).invoice_pdf(target.external_id)
     except ApiError as exc:
-        raise ImageUnavailable(f"{card.name} could not give invoice {target.number}'s PDF: {exc}") from None
+        raise ImageUnavailable(f"{target.card} could not give invoice {target.number}'s PDF: {exc}") from None
     if pdf is None:
         return None
     if not bytes(pdf).startswith(PDF_MAGIC):
-        raise ImageUnavailable(f"{card.name} answered invoice {target.number}'s PDF with something else")
+        raise ImageUnavailable(f"{target.card} answered invoice {target.number}'s PDF with something else")
     return bytes(pdf)
 
 
@@ -115,29 +131,35 @@ def own_rendering(s: Session, invoice: Invoice) -> bytes:
     return invoice_pdf(s, invoice, org.name if org is not None else "", block)
 
 
-def invoice_image(s: Session, invoice_id: int, *, live: LiveConnectors | None = None,
-                  transport: Any = None) -> tuple[ImageSource, bytes]:
+def _invoice(s: Session, invoice_id: int) -> Invoice:
+    invoice = s.get(Invoice, invoice_id)
+    if invoice is None or invoice.is_deleted:
+        raise CustomerNotFound(f"invoice: no invoice {invoice_id} in {s.info['environment']}")
+    return invoice
+
+
+def invoice_image(environment: str, invoice_id: int, *, transport: Any = None) -> tuple[ImageSource, bytes]:
     """``(source, pdf_bytes)`` of the invoice: the first source of the *Invoice Image Data*
     order that has it. Cashrail's rendering always has it; with it left out of the order and no
     other source having the invoice, the rendering is still given (an invoice always has an image).
+
+    Reads the hub in short sessions and asks the PSA and ERP with none open (no database lock is
+    held while a remote system answers).
 
     Raises:
         CustomerNotFound: no such invoice.
         ImageUnavailable: a source that should have the PDF failed (its error is kept).
     """
-    invoice = s.get(Invoice, invoice_id)
-    if invoice is None or invoice.is_deleted:
-        raise CustomerNotFound(f"invoice: no invoice {invoice_id} in {s.info['environment']}")
-    order = get_settings(s).image_sources
-    pool = live or LiveConnectors(s.info["environment"], transport)
-    fetchers: dict[ImageSource, Callable[[], bytes | None]] = {
-        ImageSource.PSA: lambda: _source_pdf(s, invoice, "psa", pool),
-        ImageSource.ERP: lambda: _source_pdf(s, invoice, "erp", pool),
-        ImageSource.CASHRAIL: lambda: own_rendering(s, invoice),
-    }
-    try:
-        found = first_image(order, lambda source: fetchers[source]())
-    finally:
-        if live is None:
-            pool.close()
-    return found if found is not None else (ImageSource.CASHRAIL, own_rendering(s, invoice))
+    with session(environment) as s:
+        invoice = _invoice(s, invoice_id)
+        order = get_settings(s).image_sources
+        targets = {ImageSource.PSA: _target(s, invoice, "psa"), ImageSource.ERP: _target(s, invoice, "erp")}
+
+    def render() -> bytes:
+        with session(environment) as s:
+            return own_rendering(s, _invoice(s, invoice_id))
+
+    with LiveConnectors(environment, transport) as live:
+        found = first_image(order, lambda source: render() if source == ImageSource.CASHRAIL
+                            else _fetch(live, targets[source]))
+    return found if found is not None else (ImageSource.CASHRAIL, render())
