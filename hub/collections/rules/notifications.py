@@ -35,6 +35,10 @@ class NotificationType(StrEnum):
     OVERDUE_2 = "overdue_2"
     OVERDUE_3 = "overdue_3"
     RENEWAL_NOTICE = "renewal_notice"
+    #: an invoice, its image attached (issue 20)
+    INVOICE = "invoice"
+    #: the monthly statement of account, its PDF attached
+    STATEMENT = "statement"
 
     @classmethod
     def overdue(cls, level: int) -> NotificationType:
@@ -66,6 +70,8 @@ REQUIRED_FIELDS: dict[NotificationType, tuple[str, ...]] = {
         for n in range(1, MAX_LEVELS + 1)
     },
     NotificationType.RENEWAL_NOTICE: ("plan_name", "renewal_date"),
+    NotificationType.INVOICE: _INVOICE,
+    NotificationType.STATEMENT: ("statement_date", "amount", "currency"),
 }
 
 
@@ -99,6 +105,9 @@ class Notification:
     card_form_url: str | None = None
     #: the hub contact this notification is for (the card form's); None: the billing contact
     contact_id: int | None = None
+    #: the customer's pay link (its portal), when there is one
+    pay_link: str | None = None
+    statement_date: date | None = None
 
     def __post_init__(self) -> None:
         kind = NotificationType(self.type)

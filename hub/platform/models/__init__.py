@@ -14,6 +14,7 @@ from hub.platform.models.collections import (
     Charge,
     ChargeAllocation,
     InvoiceCollection,
+    NotificationAttachment,
     NotificationDelivery,
     NotificationMessage,
     PaymentMethod,
@@ -42,7 +43,7 @@ from hub.platform.models.sync import (
 __all__ = [
     "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Connector", "Contact",
     "Contract", "DocumentLine", "EnvScoped", "HubSetting", "Invoice", "InvoiceCollection", "InvoiceLine",
-    "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
+    "NotificationAttachment", "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
     "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "SalesOrder", "SalesOrderLine", "StreamState",
     "SubscriptionAction", "SubscriptionPlan", "SyncRun", "SyncedRecord", "Ticket", "User", "WebSession", "stored_id",
     "table_of",

@@ -36,6 +36,9 @@ EXAMPLES = {
         "amount": D("59.97"),
         "currency": "USD",
     },
+    NotificationType.INVOICE: {**INVOICE, "due_date": date(2012, 8, 10),
+                               "pay_link": "https://msp.example/portal/abc"},
+    NotificationType.STATEMENT: {"statement_date": date(2012, 8, 31), "amount": D("25"), "currency": "USD"},
 }
 
 
@@ -189,3 +192,11 @@ def test_format_date_per_language():
 )
 def test_autopay_invoice_footer_note_of_seed_000(method, language, text):
     assert invoice_footer_note(method, language) == text
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_invoice_email_carries_the_pay_link_only_when_there_is_one(language):
+    with_link = render(note(NotificationType.INVOICE), language)
+    without = render(note(NotificationType.INVOICE, pay_link=None), language)
+    assert "https://msp.example/portal/abc" in with_link.body
+    assert "http" not in without.body and "online" not in without.body
