@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,7 +24,7 @@ from hub.cli.common import (
 from hub.collections import collect, unpaid
 from hub.collections import collect_settings as settings_service
 from hub.collections.rules import ChargeTiming, InvoiceMode, RetryPolicy, RetrySchedule
-from hub.documents import images, render, statements
+from hub.documents import images, mailing, render, statements
 from hub.documents import settings as document_settings
 from hub.documents.ledger import find_customer
 from hub.platform.models import stored_id
@@ -182,3 +182,34 @@ def collect_invoice_pdf(
         print_json(value)
         return
     out.print(f"Invoice {number}: {source.label}, {len(pdf)} bytes written to {out_file}", highlight=False)
+
+
+@collect_app.command("send-invoices")
+def collect_send_invoices(env: EnvOption = None, as_json: JsonOption = False) -> None:
+    """Enqueue the invoice e-mails that are due (posted, or also synced, per --invoice-email), each
+    once with its image attached; `cashrail notifications deliver` sends them."""
+    report = mailing.send_invoice_emails(env_name(env)).as_dict()
+    _print_mailing(report, "Invoice e-mails", as_json)
+
+
+@collect_app.command("send-statements")
+def collect_send_statements(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="statement date (default: last month's end)")] = None,
+    env: EnvOption = None, as_json: JsonOption = False,
+) -> None:
+    """Enqueue every customer's statement as of a date, once per customer and date."""
+    when = parse_date(as_of, "--as-of") or mailing.last_month_end(date.today())
+    report = mailing.send_statements(env_name(env), when).as_dict()
+    _print_mailing(report, f"Statements as of {when.isoformat()}", as_json)
+
+
+def _print_mailing(report: dict[str, Any], title: str, as_json: bool) -> None:
+    if as_json:
+        print_json(report)
+        return
+    if report["busy"]:
+        out.print("Another run was under way: nothing done.", highlight=False)
+        return
+    print_rows(report["enqueued"], title, False)
+    for failed in report["failed"]:
+        out.print(f"not yet: {failed}", highlight=False)

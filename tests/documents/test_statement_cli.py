@@ -82,3 +82,17 @@ def test_bad_statement_input_is_one_plain_line(
                               (["collect", "settings", "--image-sources", "psa,fax"], "fax", 1)):
         code, _, err = run(monkeypatch, capsys, *args)
         assert code == want and words in err and len(err.strip().splitlines()) == 1, (args, err)
+
+
+def test_the_statement_run_from_the_command_line_enqueues_each_customer_once(
+    hub_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    org, _ = seed_customer()
+    code, out, err = run(monkeypatch, capsys, "collect", "send-statements", "--as-of", "2012-08-31", "--json")
+    assert code == 0, err
+    assert [(e["key"], e["closing_balance"]) for e in json.loads(out)["enqueued"]] == [
+        (f"statement/{org}/2012-08-31", "25.00")]
+    code, out, _ = run(monkeypatch, capsys, "collect", "send-statements", "--as-of", "2012-08-31", "--json")
+    assert code == 0 and json.loads(out)["enqueued"] == []
+    code, _, err = run(monkeypatch, capsys, "collect", "send-statements", "--as-of", "August")
+    assert code == 1 and "--as-of" in err
