@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from hub.access.roles import allow
 from hub.collections.rules import CollectionRuleError, InvoiceMode
 from hub.documents.rules.choices import DEFAULT_IMAGE_SOURCES, ImageSource, ModeChange, image_order, mode_on
 from hub.platform import audit
@@ -103,8 +104,12 @@ def update(s: Session, *, balance_mode: str | None = None, effective_from: date 
     A new balance mode takes effect from the next billing cycle: invoices issued from
     ``effective_from`` on (default: the day after ``today``); invoices issued before keep theirs.
     """
+    allow(s, "Billing Settings", "Update")
     before = get_settings(s)
     value = before.as_json()
+    if invoice_email == InvoiceEmail.SYNCED and invoice_email_since is None and not value["invoice_email_since"]:
+        # from now on: switching synced invoices on does not e-mail the whole synced history
+        invoice_email_since = today or date.today()
     if balance_mode is not None:
         try:
             mode = InvoiceMode(str(balance_mode).strip().lower())

@@ -16,6 +16,7 @@ from hub.web.render import page, redirect
 from hub.web.schemas import (
     CardFormIn,
     CollectionSettingsFormIn,
+    DocumentSettingsFormIn,
     DunningSettingsFormIn,
     FooterNoteIn,
     NotificationSharedIn,
@@ -126,13 +127,20 @@ def notification_type_save(actor: CurrentActor, type: NotificationType,
 @router.get("/settings/collections", openapi_extra=needs("Collection Settings", "Update"))
 def collection_settings_page(request: Request, actor: CurrentActor) -> Response:
     return page(request, actor, "collection_settings.html", collections=operations.collection_settings(actor),
-                dunning=operations.dunning_settings(actor))
+                dunning=operations.dunning_settings(actor), documents=operations.document_settings(actor))
 
 
 @router.post("/settings/collections", openapi_extra=needs("Collection Settings", "Update"))
 def collection_settings_save(actor: CurrentActor, body: Annotated[CollectionSettingsFormIn, Form()]) -> Response:
     operations.put_collection_settings(actor, body)
     return redirect("/settings/collections", "ok", "Collection settings saved.")
+
+
+@router.post("/settings/documents", openapi_extra=needs("Billing Settings", "Update"))
+def document_settings_save(actor: CurrentActor, body: Annotated[DocumentSettingsFormIn, Form()]) -> Response:
+    saved = operations.update_document_settings(actor, body)
+    return redirect("/settings/collections", "ok", f"Invoice settings saved: balance mode {saved['balance_mode']} "
+                    "(a new mode applies from the next cycle).")
 
 
 @router.post("/settings/dunning", openapi_extra=needs("Collection Settings", "Update"))
