@@ -89,10 +89,11 @@ def _validated(
     invoices: Sequence[CycleInvoice], payments: Sequence[AppliedPayment]
 ) -> list[CycleInvoice]:
     ordered = sorted(invoices, key=lambda inv: inv.issue_date)
-    numbers = [inv.number for inv in ordered]
+    numbers: set[str] = set()
     for inv in ordered:
-        if numbers.count(inv.number) > 1:
+        if inv.number in numbers:
             raise CollectionRuleError("invoices", f"invoice {inv.number} is listed twice")
+        numbers.add(inv.number)
         if require_decimal(inv.current_charges, "current_charges") < 0:
             raise CollectionRuleError(
                 "current_charges", f"invoice {inv.number}: must not be negative"
