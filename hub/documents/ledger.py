@@ -12,10 +12,13 @@ sides: the PSA organisation and the linked ERP customer), its payments and its c
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, or_
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from hub.documents.rules.statements import EntryKind, LedgerEntry
@@ -48,8 +51,8 @@ class Ledger:
     organisation: Organisation
     currency: str
     entries: tuple[LedgerEntry, ...]
-    #: the hub invoice rows by number
-    invoices: dict[str, Invoice]
+    #: the hub invoice ids by number
+    invoices: dict[str, int]
 
 
 def find_customer(s: Session, ref: str | int) -> Organisation:
@@ -78,30 +81,58 @@ def _sides(s: Session, org: Organisation) -> list[Organisation]:
     return [o for o in (sides.psa, sides.erp) if o is not None] or [org]
 
 
-def _invoices(s: Session, sides: list[Organisation]) -> list[Invoice]:
-    query = select(Invoice).where(
-        col(Invoice.is_deleted).is_(False),
-        or_(*(and_(col(Invoice.connector_id) == o.connector_id,
-                   col(Invoice.organisation_external_id) == o.external_id) for o in sides)))
-    return [i for i in s.exec(query.order_by(col(Invoice.invoice_date), col(Invoice.number)))
-            if (i.status or "").strip().lower() not in NOT_ON_ACCOUNT]
+def _of_customer(sides: list[Organisation]) -> Any:
+    """The condition on :class:`Invoice` that keeps the customer's invoices (either side)."""
+    return and_(col(Invoice.is_deleted).is_(False), or_(*(
+        and_(col(Invoice.connector_id) == o.connector_id, col(Invoice.organisation_external_id) == o.external_id)
+        for o in sides)))
 
 
-def _hub_payments(s: Session, invoices: list[Invoice]) -> dict[int, list[tuple[Charge, Decimal]]]:
-    """Per invoice id: the succeeded charges that paid it and how much of each."""
-    ids = [stored_id(i) for i in invoices]
-    paid: dict[int, list[tuple[Charge, Decimal]]] = defaultdict(list)
-    if not ids:
-        return paid
-    parts = {(a.charge_id, a.invoice_id): a.amount for a in s.exec(
-        select(ChargeAllocation).where(col(ChargeAllocation.invoice_id).in_(ids)))}
-    together = {charge_id for charge_id, _ in parts}
-    charges = s.exec(select(Charge).where(col(Charge.status) == "succeeded", or_(
-        col(Charge.invoice_id).in_(ids), col(Charge.id).in_(together))))
-    for charge in charges:
-        mine = [(invoice_id, amount) for (charge_id, invoice_id), amount in parts.items() if charge_id == charge.id]
-        for invoice_id, amount in mine or [(charge.invoice_id, charge.amount)]:
-            paid[invoice_id].append((charge, amount))
+@dataclass(frozen=True)
+class _InvoiceRow:
+    """The columns of an invoice the ledger reads (not the whole row: its raw payload stays)."""
+
+    id: int
+    number: str
+    status: str | None
+    invoice_date: date | None
+    due_date: date | None
+    currency: str | None
+    total: Decimal
+    amount_due: Decimal | None
+    amount_paid: Decimal | None
+    source_modified_at: datetime | None
+    first_synced_at: datetime
+    last_synced_at: datetime
+
+
+def _invoices(s: Session, sides: list[Organisation]) -> list[_InvoiceRow]:
+    columns = [col(getattr(Invoice, f.name)) for f in fields(_InvoiceRow)]
+    query = core_select(*columns).where(_of_customer(sides)).order_by(col(Invoice.invoice_date), col(Invoice.number))
+    rows = [_InvoiceRow(*row) for row in s.execute(query)]
+    return [i for i in rows if (i.status or "").strip().lower() not in NOT_ON_ACCOUNT]
+
+
+def _hub_payments(s: Session, sides: list[Organisation]) -> dict[int, list[tuple[date, str, Decimal]]]:
+    """Per invoice id: (business day, reference, amount) of each succeeded charge that paid it."""
+    mine = select(Invoice.id).where(_of_customer(sides))
+    paid: dict[int, list[tuple[date, str, Decimal]]] = defaultdict(list)
+    parts = list(s.execute(core_select(col(ChargeAllocation.charge_id), col(ChargeAllocation.invoice_id),
+                                       col(ChargeAllocation.amount))
+                           .where(col(ChargeAllocation.invoice_id).in_(mine))))
+    split: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    for charge_id, invoice_id, amount in parts:
+        split[charge_id].append((invoice_id, amount))
+    charges = s.execute(core_select(col(Charge.id), col(Charge.invoice_id), col(Charge.amount), col(Charge.charged_on),
+                                    col(Charge.created_at), col(Charge.transaction_id), col(Charge.key))
+                     .where(col(Charge.status) == "succeeded", or_(
+                         col(Charge.invoice_id).in_(mine),
+                         col(Charge.id).in_(select(ChargeAllocation.charge_id)
+                                            .where(col(ChargeAllocation.invoice_id).in_(mine))))))
+    for charge_id, invoice_id, amount, charged_on, created_at, transaction_id, key in charges:
+        day = charged_on or created_at.date()
+        for target, part in split.get(charge_id) or [(invoice_id, amount)]:
+            paid[target].append((day, transaction_id or key, part))
     return paid
 
 
@@ -122,7 +153,7 @@ def customer_ledger(s: Session, organisation_id: int) -> Ledger:
     currencies = Counter((i.currency or "").strip().upper() for i in invoices if (i.currency or "").strip())
     currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies else "USD")
     invoices = [i for i in invoices if (i.currency or currency).strip().upper() == currency]
-    hub_paid = _hub_payments(s, invoices)
+    hub_paid = _hub_payments(s, sides)
     entries: list[LedgerEntry] = []
     for inv in invoices:
         day = inv.invoice_date or inv.first_synced_at.date()
@@ -131,11 +162,9 @@ def customer_ledger(s: Session, organisation_id: int) -> Ledger:
             continue
         entries.append(LedgerEntry(day, EntryKind.INVOICE, inv.number, inv.total, due_date=inv.due_date))
         taken = ZERO
-        for charge, amount in hub_paid.get(stored_id(inv), []):
+        for paid_on, reference, amount in hub_paid.get(inv.id, []):
             taken += amount
-            paid_on = charge.charged_on or charge.created_at.date()
-            entries.append(LedgerEntry(paid_on, EntryKind.PAYMENT, charge.transaction_id or charge.key, amount,
-                                       invoice_number=inv.number))
+            entries.append(LedgerEntry(paid_on, EntryKind.PAYMENT, reference, amount, invoice_number=inv.number))
         if inv.amount_paid is not None:
             source_paid = inv.amount_paid
         elif inv.amount_due is not None:
@@ -146,7 +175,7 @@ def customer_ledger(s: Session, organisation_id: int) -> Ledger:
             when = inv.source_modified_at or inv.last_synced_at
             entries.append(LedgerEntry(max(when.date(), day), EntryKind.PAYMENT, f"{inv.number}/paid",
                                        source_paid - taken, invoice_number=inv.number))
-    numbers = {i.number: i for i in invoices}
+    numbers = {i.number: i.id for i in invoices}
     for action in _credit_notes(s, sides):
         amount = abs(action.net_amount or ZERO)
         if amount and (action.currency or currency).upper() == currency:
