@@ -200,3 +200,15 @@ def test_the_invoice_email_carries_the_pay_link_only_when_there_is_one(language)
     without = render(note(NotificationType.INVOICE, pay_link=None), language)
     assert "https://msp.example/portal/abc" in with_link.body
     assert "http" not in without.body and "online" not in without.body
+
+
+@pytest.mark.parametrize("kind", [NotificationType.overdue(1), NotificationType.overdue(2), NotificationType.overdue(3),
+                                  NotificationType.PAYMENT_FAILED, NotificationType.CARD_EXPIRING,
+                                  NotificationType.NEW_CARD_NEEDED, NotificationType.STATEMENT])
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_overdue_notices_card_warnings_and_statements_carry_the_pay_link_when_given(kind, language):
+    with_link = render(note(kind, pay_link="https://msp.example/portal/xyz"), language)
+    without = render(note(kind), language)
+    assert "https://msp.example/portal/xyz" in with_link.body
+    assert with_link.body.replace("https://msp.example/portal/xyz", "") != without.body
+    assert "portal" not in without.body and "\n\n\n" not in with_link.body + without.body
