@@ -18,6 +18,8 @@ DAILY_COLLECTION_CRON = "0 5 * * *"
 DAILY_RECONCILE_CRON = "30 5 * * *"  # after collections recorded the day's payments
 DAILY_DUNNING_CRON = "0 6 * * *"
 NOTIFICATION_INTERVAL = timedelta(minutes=10)
+INVOICE_EMAIL_INTERVAL = timedelta(minutes=30)  # posted or synced invoices, then the delivery sends them
+MONTHLY_STATEMENT_CRON = "0 7 1 * *"  # the 1st of the month: last month's statements
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ FLOW_NAMES = {
     "reconciliation:reconcile": "reconcile",
     "dunning:dunning": "dunning",
     "notifications:deliver_notifications": "deliver-notifications",
+    "documents:invoice_emails": "invoice-emails",
+    "documents:statements": "statements",
 }
 
 
@@ -101,6 +105,10 @@ def planned() -> list[Planned]:
                     tags=("collections", environment)),
             Planned("notifications:deliver_notifications", f"{environment}-every-10m", daily,
                     interval=NOTIFICATION_INTERVAL, tags=("notifications", environment)),
+            Planned("documents:invoice_emails", f"{environment}-every-30m", daily,
+                    interval=INVOICE_EMAIL_INTERVAL, tags=("notifications", environment)),
+            Planned("documents:statements", f"{environment}-monthly", daily, cron=MONTHLY_STATEMENT_CRON,
+                    tags=("notifications", environment)),
         ]
     return out
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -65,6 +67,15 @@ class SmtpSettings(BaseModel):
         return self
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file an e-mail carries."""
+
+    filename: str
+    media_type: str
+    content: bytes = field(repr=False)
+
+
 class MailDeliveryError(CashrailError):
     """Sending failed. ``permanent`` is True when trying again cannot help (a 5xx reply, a
     refused login or recipient); otherwise (a 4xx reply, no connection, a timeout) retry later.
@@ -103,8 +114,10 @@ def compose(
     to_name: str | None = None,
     language: str | None = None,
     sent_at: datetime | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
-    """Build the plain-text (UTF-8) message of one notification delivery ``key``.
+    """Build the plain-text (UTF-8) message of one notification delivery ``key``, with its
+    ``attachments`` (an invoice's PDF) after the text.
 
     Header text (subject, names) comes from synced data: it is put on one line, so a CR/LF in
     an organisation's name can neither add a header nor start the body.
@@ -134,6 +147,11 @@ def compose(
     msg.set_content(body, charset="utf-8")
     if language:  # after set_content, which drops every Content-* header
         msg["Content-Language"] = language
+    for item in attachments:
+        maintype, _, subtype = item.media_type.partition("/")
+        if not subtype or one_line(item.filename) != item.filename or "/" in item.filename:
+            raise MailComposeError(f"attachment: bad file name or type ({item.filename!r}, {item.media_type!r})")
+        msg.add_attachment(item.content, maintype=maintype, subtype=subtype, filename=item.filename)
     return msg
 
 

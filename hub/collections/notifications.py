@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from connectors.http import ApiError, get_ci
 from connectors.registry import connector_class
-from hub.collections.mailer import MailDeliveryError, SmtpSettings, compose, message_id, send, smtp_settings
+from hub.collections.mailer import Attachment, MailDeliveryError, SmtpSettings, compose, message_id, send, smtp_settings
 from hub.collections.notification_settings import get_settings
 from hub.collections.outbox import notification_of
 from hub.collections.recipients import resolve_recipient
@@ -36,6 +36,7 @@ from hub.platform.db import session
 from hub.platform.models import (
     Connector,
     Invoice,
+    NotificationAttachment,
     NotificationDelivery,
     NotificationMessage,
     Organisation,
@@ -87,6 +88,8 @@ class _Work:
     #: the PSA account arguments of ``create_ticket_once`` (the connector's ``ticket_target``)
     target: dict[str, Any] = field(default_factory=dict)
     psa_card: str | None = None
+    #: the files the e-mail carries (stored with the notification when it was enqueued)
+    attachments: tuple[Attachment, ...] = ()
 
 
 _DONE = ("sent", "skipped", "failed")
@@ -150,7 +153,10 @@ def _plan(s: Session, message: NotificationMessage, settings: NotificationSettin
             ticket.subject = plan.ticket.title
     s.flush()
     if email.status not in (*_DONE, "unknown") and plan.email is not None:
-        work.append(_Work(stored_id(email), "email", email.key, email=plan.email))
+        files = s.exec(select(NotificationAttachment).where(
+            NotificationAttachment.notification_id == stored_id(message)).order_by(col(NotificationAttachment.id)))
+        work.append(_Work(stored_id(email), "email", email.key, email=plan.email,
+                          attachments=tuple(Attachment(f.filename, f.media_type, f.content) for f in files)))
     if ticket.status not in _DONE and plan.ticket is not None and not isinstance(target, str):
         card, where = target
         work.append(_Work(stored_id(ticket), "ticket", ticket.key, ticket.status == "unknown",
@@ -176,7 +182,7 @@ def _send(work: _Work, smtp: SmtpSettings | None, psas: LiveConnectors) -> str:
         assert smtp is not None
         message = compose(smtp, key=work.key, to_address=draft.recipient.email, subject=draft.message.subject,
                           body=draft.message.body, to_name=draft.recipient.name or None,
-                          language=draft.message.language)
+                          language=draft.message.language, attachments=work.attachments)
         return send(smtp, message)
     return _send_ticket(psas, work)
 

@@ -20,6 +20,7 @@ from hub.collections import notification_settings as notify_settings
 from hub.collections import unpaid as unpaid_list
 from hub.collections.mailer import mail_problem
 from hub.collections.rules import CollectionRuleError
+from hub.documents import settings as documents_config
 from hub.platform.flowrun import run_flow
 from hub.platform.models import User
 from hub.sync import cards
@@ -33,6 +34,8 @@ from hub.web.schemas import (
     CollectionSettingsFormIn,
     CollectionSettingsIn,
     CreditIn,
+    DocumentSettingsFormIn,
+    DocumentSettingsIn,
     DunningSettingsFormIn,
     DunningSettingsIn,
     LineIn,
@@ -312,6 +315,19 @@ def put_collection_settings(actor: Actor, body: CollectionSettingsIn | Collectio
     settings = collect_settings.CollectionSettings.from_json(value)
     actor.call(collect_settings.put_settings, settings, actor=actor.email)
     return settings.as_json()
+
+
+def document_settings(actor: Actor) -> dict[str, Any]:
+    return actor.call(documents_config.get_settings).as_json()
+
+
+def update_document_settings(actor: Actor, body: DocumentSettingsIn | DocumentSettingsFormIn) -> dict[str, Any]:
+    """Store what the body gives (the form: all its fields; the API: those sent)."""
+    changes = body.model_dump(exclude_unset=isinstance(body, DocumentSettingsIn))
+    if isinstance(body, DocumentSettingsFormIn):
+        changes["image_sources"] = [part for part in body.image_sources.replace(" ", "").split(",") if part]
+    with actor.session() as s:
+        return documents_config.update(s, actor=actor.email, **changes).as_json()
 
 
 def dunning_settings(actor: Actor) -> dict[str, Any]:

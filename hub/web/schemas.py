@@ -321,3 +321,23 @@ class DunningSettingsFormIn(BaseModel):
     penalty_since: Opt[date] = None
     penalty_item: Opt[str] = Field(default=None, max_length=64)
     card_expiry_days: Days = 30
+
+
+class DocumentSettingsIn(BaseModel):
+    """The billing configuration of the customer documents; fields left out are kept."""
+
+    balance_mode: Opt[Literal["dynamic", "static", "batch"]] = Field(
+        default=None, description="how invoices show payments (seed 001); takes effect from the next cycle")
+    effective_from: Opt[date] = Field(default=None, description="first invoice date of the new mode "
+                                                                "(default: tomorrow)")
+    image_sources: Opt[list[Literal["psa", "erp", "cashrail"]]] = Field(
+        default=None, min_length=1, max_length=3, description="Invoice Image Data order (seed 002)")
+    invoice_email: Opt[Literal["posted", "synced", "off"]] = None
+    invoice_email_since: Opt[date] = None
+
+
+class DocumentSettingsFormIn(BaseModel):
+    balance_mode: Literal["dynamic", "static", "batch"]
+    effective_from: Opt[date] = None
+    image_sources: str = Field(default="psa, erp, cashrail", max_length=100, description="comma-separated")
+    invoice_email: Literal["posted", "synced", "off"] = "posted"

@@ -251,6 +251,15 @@ def register_admin(app: FastAPI, state: BcState, api: BcApi) -> None:
         return js({"client_id": cid, "permissions": sorted(perms)})
 
     # --- faults, limits, stats, tokens ----------------------------------------------------
+    @app.put("/_admin/pdf-withheld")
+    async def put_pdf_withheld(request: Request) -> JSONResponse:
+        ids = (await body_of(request)).get("ids")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            return js({"error": "ids: a list of document ids"}, 400)
+        with state.lock:
+            state.pdf_withheld = {i.lower() for i in ids}
+        return js({"ids": sorted(state.pdf_withheld)})
+
     @app.get("/_admin/faults")
     async def get_faults() -> JSONResponse:
         return js(state.faults.as_dict())

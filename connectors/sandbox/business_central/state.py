@@ -140,6 +140,8 @@ class BcState:
         self.max_concurrent, self.max_queue = max_concurrent, max_queue
         self.retry_after_on_429 = retry_after_on_429
         self.faults = Faults(latency_ms=float(latency_ms))
+        #: document ids whose pdfDocument is withheld (a test's "this system has no image of it")
+        self.pdf_withheld: set[str] = set()
         self.stats = Stats()
         self.lock = threading.RLock()
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (client_id, expiry epoch)

@@ -21,6 +21,14 @@ class ReceivedMail:
     rcpt_tos: tuple[str, ...]
     message: EmailMessage
 
+    def attachments(self) -> list[tuple[str, str, bytes]]:
+        """(file name, content type, bytes) of each attached file."""
+        found = []
+        for part in self.message.iter_attachments():
+            data = part.get_payload(decode=True)
+            found.append((part.get_filename() or "", part.get_content_type(), data if isinstance(data, bytes) else b""))
+        return found
+
     def summary(self) -> dict[str, Any]:
         body = self.message.get_body(preferencelist=("plain",))
         return {
@@ -30,6 +38,8 @@ class ReceivedMail:
             "subject": self.message["Subject"],
             "language": self.message["Content-Language"],
             "body": body.get_content() if body is not None else "",
+            "attachments": [{"filename": name, "content_type": kind, "size": len(data)}
+                            for name, kind, data in self.attachments()],
         }
 
 

@@ -22,6 +22,7 @@ The SMTP sender is :mod:`hub.collections.mailer` (``SmtpSettings``, ``compose``,
 
 from hub.collections.rules.balance_modes import (
     STATEMENT_ROWS,
+    AdjustmentKind,
     AppliedPayment,
     CycleInvoice,
     InvoiceMode,
@@ -80,6 +81,7 @@ __all__ = [
     "DEFAULT_LEVELS",
     "HARD_DECLINE_CODES",
     "STATEMENT_ROWS",
+    "AdjustmentKind",
     "AppliedPayment",
     "ChargeTiming",
     "CollectionRuleError",

@@ -43,6 +43,10 @@ class NotificationType(StrEnum):
     REFUND_ISSUED = "refund_issued"
     #: the cardholder disputed a payment: the invoice is owed again
     CHARGEBACK_RECEIVED = "chargeback_received"
+    #: an invoice, its image attached (issue 20)
+    INVOICE = "invoice"
+    #: the monthly statement of account, its PDF attached
+    STATEMENT = "statement"
 
     @classmethod
     def overdue(cls, level: int) -> NotificationType:
@@ -78,6 +82,8 @@ REQUIRED_FIELDS: dict[NotificationType, tuple[str, ...]] = {
     NotificationType.RENEWAL_NOTICE: ("plan_name", "renewal_date"),
     NotificationType.REFUND_ISSUED: _INVOICE,
     NotificationType.CHARGEBACK_RECEIVED: _INVOICE,
+    NotificationType.INVOICE: _INVOICE,
+    NotificationType.STATEMENT: ("statement_date", "amount", "currency"),
 }
 
 
@@ -115,6 +121,9 @@ class Notification:
     contact_id: int | None = None
     #: why money went back (a refund's reason, a chargeback's reason)
     reason: str | None = None
+    #: the customer's pay link (its portal), when there is one
+    pay_link: str | None = None
+    statement_date: date | None = None
 
     def __post_init__(self) -> None:
         kind = NotificationType(self.type)

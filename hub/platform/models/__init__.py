@@ -15,6 +15,7 @@ from hub.platform.models.collections import (
     ChargeAllocation,
     DunningHoldRow,
     InvoiceCollection,
+    NotificationAttachment,
     NotificationDelivery,
     NotificationMessage,
     PaymentMethod,
@@ -45,7 +46,7 @@ from hub.platform.models.sync import (
 __all__ = [
     "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Chargeback",
     "Connector", "Contact", "Contract", "DocumentLine", "DunningHoldRow", "EnvScoped", "GatewayEvent", "HubSetting",
-    "Invoice", "InvoiceCollection", "InvoiceLine",
+    "Invoice", "InvoiceCollection", "InvoiceLine", "NotificationAttachment",
     "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
     "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "ReconciliationRun", "Refund", "SalesOrder",
     "SalesOrderLine", "StreamState",

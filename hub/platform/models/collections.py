@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field
 
 from hub.platform.models.base import EnvScoped
@@ -254,3 +254,19 @@ class ReconciliationRun(EnvScoped, table=True):
     drift_count: int = 0
     drifts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     created_by: str | None = Field(default=None, max_length=255)
+
+
+class NotificationAttachment(EnvScoped, table=True):
+    """A file a notification's e-mail carries (an invoice's image, a statement's PDF), stored with
+    the notification when it is enqueued: every retried delivery sends the very same bytes."""
+
+    __tablename__ = "notification_attachments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notifications.id", index=True)
+    filename: str = Field(max_length=255)
+    media_type: str = Field(default="application/pdf", max_length=100)
+    #: where it came from (an invoice image's source: psa, erp, cashrail; "statement")
+    source: str | None = Field(default=None, max_length=32)
+    content: bytes = Field(sa_type=LargeBinary, repr=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

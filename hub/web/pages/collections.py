@@ -16,6 +16,7 @@ from hub.web.render import page, redirect
 from hub.web.schemas import (
     CardFormIn,
     CollectionSettingsFormIn,
+    DocumentSettingsFormIn,
     DunningSettingsFormIn,
     FooterNoteIn,
     NotificationSharedIn,
@@ -175,7 +176,8 @@ def notification_type_save(actor: CurrentActor, type: NotificationType,
 @router.get("/settings/collections", openapi_extra=needs("Collection Settings", "Update"))
 def collection_settings_page(request: Request, actor: CurrentActor) -> Response:
     return page(request, actor, "collection_settings.html", collections=operations.collection_settings(actor),
-                dunning=operations.dunning_settings(actor), receivable=operations.receivable(actor))
+                dunning=operations.dunning_settings(actor), receivable=operations.receivable(actor),
+                documents=operations.document_settings(actor))
 
 
 @router.post("/settings/collections", openapi_extra=needs("Collection Settings", "Update"))
@@ -189,6 +191,13 @@ def receivable_save(actor: CurrentActor, body: Annotated[ReceivableIn, Form()]) 
     saved = operations.put_receivable(actor, body)
     return redirect("/settings/collections", "ok", f"Receivable between {saved['psa']} and {saved['erp']}: "
                                                    f"{saved['of_record']}'s invoices.")
+
+
+@router.post("/settings/documents", openapi_extra=needs("Billing Settings", "Update"))
+def document_settings_save(actor: CurrentActor, body: Annotated[DocumentSettingsFormIn, Form()]) -> Response:
+    saved = operations.update_document_settings(actor, body)
+    return redirect("/settings/collections", "ok", f"Invoice settings saved: balance mode {saved['balance_mode']} "
+                    "(a new mode applies from the next cycle).")
 
 
 @router.post("/settings/dunning", openapi_extra=needs("Collection Settings", "Update"))
