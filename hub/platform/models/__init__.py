@@ -27,6 +27,7 @@ from hub.platform.models.sync import (
     DocumentLine,
     Invoice,
     InvoiceLine,
+    LinkCandidate,
     Organisation,
     OrganisationLink,
     Product,
@@ -42,7 +43,7 @@ from hub.platform.models.sync import (
 __all__ = [
     "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Connector", "Contact",
     "Contract", "DocumentLine", "EnvScoped", "HubSetting", "Invoice", "InvoiceCollection", "InvoiceLine",
-    "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
+    "LinkCandidate",    "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
     "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "SalesOrder", "SalesOrderLine", "StreamState",
     "SubscriptionAction", "SubscriptionPlan", "SyncRun", "SyncedRecord", "Ticket", "User", "WebSession", "stored_id",
     "table_of",
