@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hub.sync import cards as hub_cards
-from hub.web import directory, operations, queries
+from hub.web import customer_view, directory, operations, queries
 from hub.web.auth import CurrentActor
 from hub.web.render import page
 from hub.web.schemas import Opt
@@ -31,11 +31,12 @@ def customers_page(request: Request, actor: CurrentActor, q: Opt[str] = None, sy
 
 @router.get("/customers/{org_id}")
 def customer_page(request: Request, actor: CurrentActor, org_id: int) -> Response:
-    found = actor.call(queries.customer, org_id)
+    with actor.session() as s:
+        found, more = queries.customer(s, org_id), customer_view.customer_view(s, org_id)
     if found is None:
         return page(request, actor, "error.html", status_code=404, status=404,
                     message=f"no customer {org_id} in {actor.environment}")
-    return page(request, actor, "customer.html", c=found, panel=operations.payment_panel(actor, org_id),
+    return page(request, actor, "customer.html", c=found, more=more, panel=operations.payment_panel(actor, org_id),
                 standing=operations.customer_status(actor, org_id))
 
 
