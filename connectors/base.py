@@ -241,6 +241,14 @@ class SourceConnector(ABC):
         return None
 
     @classmethod
+    def record_url(cls, settings: Mapping[str, Any], entity: str, external_id: str,
+                   number: str | None = None) -> str | None:
+        """Where a person opens the record in the system's own web pages (None when the system
+        has no page for it, or the connector does not know its address). ``entity`` is the
+        hub's name of the stream (``organisations``, ``invoices``); ``number`` its human number."""
+        return None
+
+    @classmethod
     def stream(cls, name: str) -> StreamSpec:
         for spec in cls.streams:
             if spec.name == name:

@@ -7,10 +7,11 @@ the idempotent sales-document writes in ``writes.py``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -89,6 +90,19 @@ class BusinessCentralConnector(SalesDocumentWrites, CustomerRefundWrites, Paymen
             if field == "environment":
                 return [str(e["name"]) for e in probe.list_environments() if e.get("name")]
             return [str(c.get("name") or c.get("displayName")) for c in probe.list_companies()]
+
+    @classmethod
+    def record_url(cls, settings: Mapping[str, Any], entity: str, external_id: str,
+                   number: str | None = None) -> str | None:
+        """The customer card (page 21) or posted sales invoice (page 132) in the Business Central web
+        client, filtered to the record's number (the web client's ``filter`` parameter)."""
+        pages = {"organisations": 21, "invoices": 132}
+        if entity not in pages or not number or not settings.get("tenant_id"):
+            return None
+        query = urlencode({"company": settings.get("company") or "", "page": pages[entity],
+                           "filter": f"'No.' IS '{number}'"}, quote_via=quote)
+        return (f"https://businesscentral.dynamics.com/{quote(str(settings['tenant_id']), safe='')}/"
+                f"{quote(str(settings.get('environment') or 'production'), safe='')}?{query}")
 
     def __init__(
         self,

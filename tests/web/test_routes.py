@@ -43,6 +43,7 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/api/connectors/{name}/activate"): "Connectors: Activate",
     ("POST", "/api/connectors/{name}/deactivate"): "Connectors: Deactivate",
     ("POST", "/quarantine/retry"): "Connectors: Update",
+    **{("POST", f"/links/{verb}"): "Connectors: Update" for verb in ("accept", "reject", "link", "relink")},
     ("POST", "/api/quarantine/retry"): "Connectors: Update",
     ("GET", "/users"): "Users",
     ("POST", "/users"): "Users: Create",
@@ -86,7 +87,7 @@ ADMINISTRATOR_ONLY = {
 EVERY_USER = {
     ("GET", "/"), ("POST", "/logout"), ("POST", "/environment"), ("GET", "/api/docs"), ("GET", "/api/openapi.json"),
     ("GET", "/connectors"), ("POST", "/connectors/{name}/sync"),
-    ("GET", "/customers"), ("GET", "/customers/{org_id}"), ("GET", "/invoices"),
+    ("GET", "/customers"), ("GET", "/customers/{org_id}"), ("GET", "/invoices"), ("GET", "/links"),
     ("GET", "/account"), ("POST", "/account/tokens"), ("POST", "/account/tokens/{token_id}/revoke"),
     ("GET", "/plans"), ("POST", "/plans"), ("GET", "/plans/{plan_id}"), ("POST", "/plans/{plan_id}"),
     ("POST", "/plans/{plan_id}/publish"), ("POST", "/plans/{plan_id}/cancel"), ("POST", "/plans/{plan_id}/lines"),

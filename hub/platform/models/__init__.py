@@ -31,6 +31,7 @@ from hub.platform.models.sync import (
     DocumentLine,
     Invoice,
     InvoiceLine,
+    LinkCandidate,
     Organisation,
     OrganisationLink,
     Product,
@@ -46,7 +47,7 @@ from hub.platform.models.sync import (
 __all__ = [
     "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Chargeback",
     "Connector", "Contact", "Contract", "DocumentLine", "DunningHoldRow", "EnvScoped", "GatewayEvent", "HubSetting",
-    "Invoice", "InvoiceCollection", "InvoiceLine", "NotificationAttachment",
+    "Invoice", "InvoiceCollection", "InvoiceLine", "LinkCandidate", "NotificationAttachment",
     "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
     "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "ReconciliationRun", "Refund", "SalesOrder",
     "SalesOrderLine", "StreamState",

@@ -1,6 +1,9 @@
 // Small progressive enhancements; every page works without them.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
+  // the left navigation folds on a narrow screen (it starts open so it works without script)
+  const side = document.getElementById("side-toggle");
+  if (side && window.matchMedia("(max-width: 800px)").matches) side.removeAttribute("open");
   for (const select of document.querySelectorAll("select[data-autosubmit]")) {
     select.addEventListener("change", () => select.form.submit());
   }
