@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from hub.platform.models import HubSetting
 from hub.platform.types import utcnow
 
-SECTIONS = ("billing", "collections", "dunning", "notifications")
+SECTIONS = ("billing", "collections", "dunning", "notifications", "portal")
 
 
 def _check(section: str) -> str:

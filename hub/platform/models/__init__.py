@@ -18,6 +18,7 @@ from hub.platform.models.collections import (
     NotificationMessage,
     PaymentMethod,
 )
+from hub.platform.models.portal import PortalAccess, PortalCode
 from hub.platform.models.sync import (
     CHILD_TABLES,
     ENTITY_TABLES,
@@ -43,6 +44,7 @@ __all__ = [
     "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Connector", "Contact",
     "Contract", "DocumentLine", "EnvScoped", "HubSetting", "Invoice", "InvoiceCollection", "InvoiceLine",
     "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
+    "PortalAccess", "PortalCode",
     "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "SalesOrder", "SalesOrderLine", "StreamState",
     "SubscriptionAction", "SubscriptionPlan", "SyncRun", "SyncedRecord", "Ticket", "User", "WebSession", "stored_id",
     "table_of",
