@@ -128,6 +128,17 @@ def verify(token: str, now: datetime | None = None, settings: Settings | None = 
     return link
 
 
+def form_token(token: str, settings: Settings | None = None) -> str:
+    """The CSRF token of the portal's forms opened with ``token``: only a page served for this
+    link carries it, so another site cannot post a form in the customer's name."""
+    return _signature(_signing_keys(settings or get_settings())[-1], f"form|{token}")
+
+
+def form_token_ok(token: str, submitted: str, settings: Settings | None = None) -> bool:
+    return any(hmac.compare_digest(_signature(k, f"form|{token}"), submitted or "")
+               for k in _signing_keys(settings or get_settings()))
+
+
 def _access(s: Session, organisation_id: int) -> PortalAccess | None:
     return s.exec(select(PortalAccess).where(col(PortalAccess.organisation_id) == organisation_id)).one_or_none()
 

@@ -128,6 +128,8 @@ def _error(request: Request, status: int, message: str, *, flash_back: bool = Fa
     message = scrub(message)  # a remote system's answer may echo a secret
     if _is_api(request):
         return JSONResponse({"detail": message}, status_code=status)
+    if request.url.path.startswith(pages.portal.PREFIX):  # a customer: the portal's own page, no admin frame
+        return pages.portal.error_page(request, status, message)
     if flash_back and request.method == "POST":
         return redirect(back(request), "error", message)
     actor = getattr(request.state, "actor", None)

@@ -70,7 +70,7 @@ def redirect(url: str, kind: str = "ok", text: str | None = None, items: list[st
     return response
 
 
-def _flash(request: Request) -> dict[str, Any] | None:
+def flash_of(request: Request) -> dict[str, Any] | None:
     raw = request.cookies.get(FLASH_COOKIE)
     if not raw:
         return None
@@ -82,7 +82,7 @@ def _flash(request: Request) -> dict[str, Any] | None:
 
 
 def page(request: Request, actor: Actor | None, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    flash = _flash(request)
+    flash = flash_of(request)
     response = templates.TemplateResponse(request, template, {
         "actor": actor, "nav": NAV, "path": request.url.path, "flash": flash,
         "csrf_token": actor.csrf_token if actor else context.pop("csrf_token", ""), **context,

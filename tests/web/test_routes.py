@@ -18,7 +18,14 @@ from tests.web.conftest import USER, Web
 pytestmark = pytest.mark.parametrize("hub_db", ["sqlite"], indirect=True)
 
 #: the only routes an anonymous caller may use (static assets are mounts, listed apart)
-PUBLIC = {("GET", "/login"), ("POST", "/login")}
+#: the customer portal opens with a signed link instead of a sign-in (issue 20): each of these
+#: routes checks the link first (see test_every_portal_route_refuses_a_made_up_link)
+PORTAL = {("GET", "/portal/_brand/{environment}.css"), ("GET", "/portal/{token}"),
+          ("GET", "/portal/{token}/invoices/{invoice_id}"), ("GET", "/portal/{token}/methods"),
+          ("GET", "/portal/{token}/card/{request_id}"), ("POST", "/portal/{token}/card/{request_id}"),
+          ("POST", "/portal/{token}/pay"), ("POST", "/portal/{token}/card"), ("POST", "/portal/{token}/autopay"),
+          ("POST", "/portal/{token}/methods/remove")}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), *PORTAL}
 PUBLIC_MOUNTS = {"/static", "/static/swagger"}
 
 #: (method, path) -> the seed-003 operation, for every route a User may NOT call
@@ -151,6 +158,16 @@ def test_every_route_but_the_login_form_refuses_an_anonymous_caller(web: Web) ->
             assert response.headers["location"].startswith("/login?next=")
     assert client.get("/login").status_code == 200
     assert client.get("/static/app.css").status_code == 200
+
+
+def test_every_portal_route_refuses_a_made_up_link(web: Web) -> None:
+    client = web.client()
+    for method, path in sorted(PORTAL - {("GET", "/portal/_brand/{environment}.css")}):
+        response = client.request(method, _concrete(path), data={"csrf_token": "x"}, follow_redirects=False)
+        assert response.status_code == 403, (method, path, response.status_code)
+        assert "This link cannot be opened" in response.text
+    brand = client.get("/portal/_brand/sandbox.css")
+    assert brand.status_code == 200 and brand.text.startswith(":root { --brand: #")
 
 
 def test_an_invalid_bearer_token_is_refused_like_no_token(web: Web) -> None:

@@ -1,0 +1,193 @@
+"""The customer portal's view of one customer: what the pages show (invoices with search and
+paging, an invoice with its lines and what is still owed, payment methods, autopay).
+
+Everything here is scoped to the customer a portal link names — its organisation and the
+organisation linked to it in the other system (PSA <-> ERP). An id outside that scope is
+answered exactly as an id that does not exist, so changing ids in a URL tells nothing. What
+the pages *do* (pay, add a card, switch autopay) is in :mod:`hub.collections.portal_actions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, and_, func, not_, or_
+from sqlmodel import Session, col, select
+
+from connectors.money import round_money
+from hub.collections.payments import active_method, describe
+from hub.collections.receivables import may_owe, owed
+from hub.collections.rules.errors import CollectError
+from hub.collections.unpaid import collection_of, currency_of
+from hub.platform.models import Invoice, InvoiceLine, Organisation, PaymentMethod, stored_id
+from hub.sync.customers import linked_organisation_id
+
+PER_PAGE = 25
+States = Literal["open", "paid"]
+
+
+class PortalNotFound(CollectError):
+    """Nothing of this customer's by that id (whether it exists for another customer is not said)."""
+
+    status = 404
+
+
+@dataclass(frozen=True)
+class Customer:
+    """The customer a portal link names: its organisation and the one linked to it."""
+
+    organisation: Organisation
+    sides: tuple[Organisation, ...]
+
+    @property
+    def id(self) -> int:
+        return stored_id(self.organisation)
+
+    @property
+    def side_ids(self) -> list[int]:
+        return [stored_id(o) for o in self.sides]
+
+    def owns(self) -> ColumnElement[bool]:
+        """The SQL condition of an invoice billed to this customer (either side)."""
+        return or_(*(and_(col(Invoice.connector_id) == o.connector_id,
+                          col(Invoice.organisation_external_id) == o.external_id) for o in self.sides))
+
+
+def customer(s: Session, organisation_id: int) -> Customer:
+    org = s.get(Organisation, organisation_id)
+    if org is None or org.is_deleted or org.environment != s.info["environment"]:
+        raise PortalNotFound("customer: this customer is not known (any more)")
+    linked_id = linked_organisation_id(s, organisation_id)
+    linked = s.get(Organisation, linked_id) if linked_id is not None else None
+    return Customer(org, (org,) if linked is None or linked.is_deleted else (org, linked))
+
+
+@dataclass(frozen=True)
+class PortalInvoice:
+    id: int
+    number: str
+    invoice_date: date | None
+    due_date: date | None
+    currency: str | None
+    total: Decimal
+    owed: Decimal
+    status: str
+    overdue: bool
+
+    @property
+    def is_open(self) -> bool:
+        return self.owed > 0
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    rows: list[PortalInvoice]
+    state: States
+    q: str
+    page: int
+    pages: int
+    total: int
+    open_count: int
+    open_amounts: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _row(s: Session, c: Customer, invoice: Invoice, today: date) -> PortalInvoice:
+    left = owed(invoice, collection_of(s, stored_id(invoice)))
+    currency = currency_of(s, invoice, c.organisation)
+    shown = round_money(left, currency) if currency else left
+    return PortalInvoice(stored_id(invoice), invoice.number, invoice.invoice_date, invoice.due_date, currency,
+                         invoice.total, shown, "open" if left > 0 else "paid",
+                         left > 0 and invoice.due_date is not None and invoice.due_date < today)
+
+
+def invoices(s: Session, c: Customer, today: date, *, state: str = "open", q: str | None = None, page: int = 1,
+             per_page: int = PER_PAGE) -> InvoicePage:
+    """One page of the customer's open (oldest due first) or paid (newest first) invoices whose
+    number contains ``q``."""
+    if state not in ("open", "paid"):
+        raise CollectError(f"state: must be open or paid, not {state!r}")
+    kind: States = "open" if state == "open" else "paid"
+    if page < 1 or not 1 <= per_page <= 200:
+        raise CollectError("page: must be 1 or more")
+    base = select(Invoice).where(c.owns(), col(Invoice.is_deleted).is_(False))
+    needle = (q or "").strip()
+    listed = base.where(func.lower(col(Invoice.number)).contains(needle.lower(), autoescape=True)) if needle else base
+    opened = may_owe(listed)
+    query = opened if kind == "open" else listed.where(not_(col(Invoice.id).in_(
+        may_owe(select(col(Invoice.id)).where(c.owns())))))
+    total = s.exec(select(func.count()).select_from(query.subquery())).one()
+    order = ([col(Invoice.due_date).is_(None), col(Invoice.due_date), col(Invoice.id)] if kind == "open"
+             else [col(Invoice.invoice_date).desc(), col(Invoice.id).desc()])
+    found = s.exec(query.order_by(*order).offset((page - 1) * per_page).limit(per_page)).all()
+    rows = [_row(s, c, i, today) for i in found]
+    amounts = open_amounts(s, c)
+    return InvoicePage(rows, kind, needle, page, max(1, -(-total // per_page)), total,
+                       s.exec(select(func.count()).select_from(may_owe(base).subquery())).one(), amounts)
+
+
+def open_amounts(s: Session, c: Customer) -> dict[str, Decimal]:
+    """What the customer owes in all, per currency (by the source's amounts due: the list's heading)."""
+    rows = s.exec(may_owe(select(func.coalesce(col(Invoice.currency), ""), func.sum(col(Invoice.amount_due)))
+                          .where(c.owns())).group_by(func.coalesce(col(Invoice.currency), ""))).all()
+    return {(code or c.organisation.currency or "").upper(): Decimal(total or 0) for code, total in rows if total}
+
+
+@dataclass(frozen=True)
+class PortalInvoiceDetail:
+    invoice: PortalInvoice
+    lines: list[dict[str, Any]]
+    tax: Decimal | None
+    paid: Decimal
+
+
+def invoice(s: Session, c: Customer, invoice_id: int, today: date) -> PortalInvoiceDetail:
+    """The customer's invoice ``invoice_id`` with its lines and what is still owed.
+
+    Raises:
+        PortalNotFound: no such invoice of this customer (another customer's is answered the same).
+    """
+    found = owned_invoice(s, c, invoice_id)
+    lines = s.exec(select(InvoiceLine).where(col(InvoiceLine.invoice_id) == invoice_id)
+                   .order_by(col(InvoiceLine.line_no), col(InvoiceLine.id))).all()
+    row = _row(s, c, found, today)
+    return PortalInvoiceDetail(row, [{"description": ln.description or ln.item_code or "", "quantity": ln.quantity,
+                                      "unit_price": ln.unit_price, "amount": ln.amount} for ln in lines],
+                               found.tax, max(found.total - row.owed, Decimal(0)))
+
+
+def owned_invoice(s: Session, c: Customer, invoice_id: int) -> Invoice:
+    found = s.exec(select(Invoice).where(col(Invoice.id) == invoice_id, c.owns(),
+                                         col(Invoice.is_deleted).is_(False))).one_or_none()
+    if found is None:
+        raise PortalNotFound(f"invoice: you have no invoice {invoice_id}")
+    return found
+
+
+def owned_invoice_ids(s: Session, c: Customer, invoice_ids: list[int]) -> list[int]:
+    """``invoice_ids`` when every one is the customer's; else PortalNotFound naming the first that is not."""
+    ids = list(dict.fromkeys(invoice_ids))
+    mine = set(s.exec(select(col(Invoice.id)).where(col(Invoice.id).in_(ids), c.owns(),
+                                                    col(Invoice.is_deleted).is_(False))).all())
+    for i in ids:
+        if i not in mine:
+            raise PortalNotFound(f"invoice: you have no invoice {i}")
+    return ids
+
+
+@dataclass(frozen=True)
+class MethodView:
+    organisation_id: int
+    kind: str
+    description: str
+    holder: str | None
+    autopay: bool
+
+
+def methods(s: Session, c: Customer) -> list[MethodView]:
+    """The customer's active payment methods (its own first; the linked side's pays while it has none)."""
+    found: list[PaymentMethod] = [m for m in (active_method(s, i) for i in c.side_ids) if m is not None]
+    return [MethodView(m.organisation_id, m.kind, describe(m), m.holder_name, m.autopay)
+            for m in found if m.kind != "none"]
