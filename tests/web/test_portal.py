@@ -222,3 +222,45 @@ def test_part_of_an_invoice_is_paid_only_where_the_firm_allows_it(
     assert "Thank you: 25.00 GBP paid (INV-2)" in done.text
     assert [Decimal(str(t["amount"])) for t in world.transactions()] == [Decimal("25.00")]
     assert 'id="still-owed">75.00 GBP' in client.get(f"{base}/invoices/{two['a1']}").text
+
+
+def test_an_administrator_makes_and_withdraws_a_portal_link_on_the_customer_page_and_the_api(
+        web: Web, two: dict[str, int]) -> None:
+    from tests.web.conftest import post_form
+
+    admin = web.signed_in()
+    page = admin.get(f"/customers/{two['a']}")
+    assert 'id="portal-link"' in page.text
+    made = post_form(admin, f"/customers/{two['a']}/portal-link", {"days": "5"}, page=f"/customers/{two['a']}")
+    shown = admin.get(made.headers["location"]).text  # type: ignore[attr-defined]
+    url = re.search(r"http://127\.0\.0\.1:8000(/portal/[^<\s]+)", shown).group(1)  # type: ignore[union-attr]
+    customer_view = web.client()
+    assert "Alpha Ltd" in customer_view.get(url).text
+    post_form(admin, f"/customers/{two['a']}/portal-link/revoke", page=f"/customers/{two['a']}")
+    assert customer_view.get(url).status_code == 403
+
+    api = web.client()
+    headers = {"Authorization": f"Bearer {web.token()}"}
+    made_json = api.post(f"/api/customers/{two['b']}/portal-link", json={"days": 2}, headers=headers)
+    assert made_json.status_code == 201
+    assert "Beta Ltd" in customer_view.get(made_json.json()["url"].removeprefix("http://127.0.0.1:8000")).text
+    assert api.post(f"/api/customers/{two['b']}/portal-link", json={"days": 0}, headers=headers).status_code == 422
+    missing = api.post("/api/customers/999999/portal-link", json={}, headers=headers)
+    assert missing.status_code == 400 and "no customer 999999" in missing.json()["detail"]
+    assert api.post(f"/api/customers/{two['b']}/portal-link/revoke", headers=headers).json()["link_version"] == 1
+    assert customer_view.get(made_json.json()["url"].removeprefix("http://127.0.0.1:8000")).status_code == 403
+
+
+def test_branding_comes_from_the_portal_settings(web: Web, client: TestClient, two: dict[str, int]) -> None:
+    api = web.client()
+    headers = {"Authorization": f"Bearer {web.token()}"}
+    saved = api.patch("/api/settings/portal", headers=headers, json={
+        "brand_name": "Northwind IT", "primary_colour": "#AA3300", "logo_url": "https://northwind.example/logo.png"})
+    assert saved.status_code == 200 and saved.json()["primary_colour"] == "#aa3300"
+    bad = api.patch("/api/settings/portal", headers=headers, json={"primary_colour": "red"})
+    assert bad.status_code == 400 and bad.json()["detail"].startswith("primary_colour:")
+    page = client.get(link_of(two["a"]))
+    assert 'id="brand-name">Northwind IT<' in page.text and 'src="https://northwind.example/logo.png"' in page.text
+    assert "--brand: #aa3300" in client.get("/portal/_brand/sandbox.css").text
+    assert "img-src 'self' data: https:" in page.headers["Content-Security-Policy"]
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text  # phones

@@ -84,6 +84,7 @@ ADMINISTRATOR_ONLY = {
     ("PUT", "/api/settings/collections"): "Collection Settings: Update",
     ("PATCH", "/api/settings/dunning"): "Collection Settings: Update",
     ("PATCH", "/api/settings/billing"): "Billing Settings: Update",
+    ("PATCH", "/api/settings/portal"): "Collection Settings: Update",
 }
 
 #: every other route: open to both roles (the day-to-day work of seed 003's "Users" column)
@@ -116,7 +117,9 @@ EVERY_USER = {
     ("POST", "/api/customers/{org_id}/card-requests"), ("POST", "/api/card-requests/{request_id}/check"),
     ("GET", "/api/customers/{org_id}/status"), ("GET", "/api/invoices/unpaid"), ("POST", "/api/invoices/pay"),
     ("GET", "/api/notifications"), ("GET", "/api/notifications/settings"), ("GET", "/api/settings/collections"),
-    ("GET", "/api/settings/dunning"), ("GET", "/api/settings/billing"),
+    ("GET", "/api/settings/dunning"), ("GET", "/api/settings/billing"), ("GET", "/api/settings/portal"),
+    ("POST", "/customers/{org_id}/portal-link"), ("POST", "/customers/{org_id}/portal-link/revoke"),
+    ("POST", "/api/customers/{org_id}/portal-link"), ("POST", "/api/customers/{org_id}/portal-link/revoke"),
     # quarantined records are read by everyone; retrying them changes the store like a sync
     ("GET", "/quarantine"), ("GET", "/api/quarantine"), ("GET", "/api/quarantine/{record_id}"),
 }

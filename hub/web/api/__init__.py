@@ -18,6 +18,7 @@ from hub.web.api import (
     dashboard,
     notifications,
     plans,
+    portal,
     quarantine,
     settings,
     setup,
@@ -25,8 +26,8 @@ from hub.web.api import (
 )
 
 #: the resources, in the order their routes are tried
-RESOURCES = (connectors, customers, collections, notifications, settings, setup, plans, actions, dashboard, users,
-             audit, quarantine)
+RESOURCES = (connectors, customers, collections, portal, notifications, settings, setup, plans, actions, dashboard,
+             users, audit, quarantine)
 
 router = APIRouter()
 for resource in RESOURCES:
