@@ -27,8 +27,8 @@ class PortalSettingsError(InputError):
 @dataclass(frozen=True)
 class PortalSettings:
     """``public_url``: the web app's address as customers reach it (links start with it);
-    ``link_days``: how long a new link lasts; branding: ``brand_name`` (also the e-mails'
-    sender name), ``logo_url``, ``primary_colour``; ``partial_payments``: whether a customer may
+    ``link_days``: how long a new link lasts; branding: ``brand_name`` (the firm's name on the
+    pages), ``logo_url``, ``primary_colour``; ``partial_payments``: whether a customer may
     pay less than an invoice's balance; ``require_code``: whether a link also needs a one-time
     code e-mailed to a contact of the customer."""
 

@@ -99,6 +99,8 @@ class Notification:
     card_form_url: str | None = None
     #: the hub contact this notification is for (the card form's); None: the billing contact
     contact_id: int | None = None
+    #: the customer's portal link (to pay, or to give a new card): e-mailed, never put in a ticket
+    pay_link: str | None = None
 
     def __post_init__(self) -> None:
         kind = NotificationType(self.type)

@@ -189,3 +189,27 @@ def test_format_date_per_language():
 )
 def test_autopay_invoice_footer_note_of_seed_000(method, language, text):
     assert invoice_footer_note(method, language) == text
+
+
+LINK = "https://pay.example.com/portal/abc.def"
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("kind", [NotificationType.OVERDUE_1, NotificationType.OVERDUE_2, NotificationType.OVERDUE_3,
+                                  NotificationType.CARD_EXPIRING])
+def test_overdue_notices_and_card_expiry_warnings_carry_the_pay_link_when_there_is_one(kind, language):
+    with_link = render(note(kind, pay_link=LINK), language)
+    assert LINK in with_link.body and LINK not in with_link.subject
+    without = render(note(kind), language)
+    assert "portal" not in without.body and "None" not in without.body
+    assert without.body.count("\n\n\n") == 0  # no gap where the link would be
+
+
+def test_the_pay_link_goes_to_the_customer_never_into_the_psa_ticket():
+    from hub.collections.rules import NotificationSettings, plan_delivery
+    from hub.collections.rules.notifications import ContactSource, Recipient
+
+    recipient = Recipient("ap@contoso.example", "Ina Berg", "en", ContactSource.PSA)
+    plan = plan_delivery(note(NotificationType.OVERDUE_1, pay_link=LINK), NotificationSettings(), recipient)
+    assert plan.email is not None and LINK in plan.email.message.body
+    assert plan.ticket is not None and LINK not in plan.ticket.details and LINK not in plan.ticket.title
