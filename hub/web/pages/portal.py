@@ -175,7 +175,7 @@ def _outcome(visit: Visit, rows: list[ChargeRow]) -> RedirectResponse:
         total = sum((r.amount or Decimal(0) for r in paid), Decimal(0))
         return redirect(f"{visit.base}?state=paid", "ok", f"Thank you: {total:,.2f} {paid[0].currency} paid "
                         f"({', '.join(r.invoice_number or str(r.invoice_id) for r in paid)}). A receipt is on "
-                        "its way by e-mail.", [f"{r.invoice_number}: {r.amount} {r.currency}" for r in paid])
+                        "its way by e-mail.", [f"{r.invoice_number}: {r.amount or 0:,.2f} {r.currency}" for r in paid])
     return redirect(visit.base, "error", "Not everything was paid." if paid else "Nothing was paid.",
                     [f"{r.invoice_number}: paid {r.amount} {r.currency}" for r in paid] + other)
 
