@@ -29,13 +29,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.parametrize("hub_db", ["sqlite"],
 
 
 @pytest.fixture
-def erp_world(world: World) -> Iterator[ErpWorld]:  # noqa: F811
+def erp_world(world: World) -> Iterator[ErpWorld]:
     with SandboxServer(records=200, seed=19, license_accepted=True) as erp:
         yield ErpWorld(world, erp, erp_card(erp, post_payments=True), True)
 
 
 def test_a_customer_pays_two_invoices_from_the_pay_link_in_the_overdue_notice(
-        live: str, browser_page: object, erp_world: ErpWorld) -> None:  # noqa: F811
+        live: str, browser_page: object, erp_world: ErpWorld) -> None:
     from playwright.sync_api import expect
 
     page = browser_page
