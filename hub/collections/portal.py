@@ -22,7 +22,7 @@ from hub.collections.payments import active_method, describe
 from hub.collections.receivables import may_owe, owed
 from hub.collections.rules.errors import CollectError
 from hub.collections.unpaid import collection_of, currency_of
-from hub.platform.models import Invoice, InvoiceLine, Organisation, PaymentMethod, stored_id
+from hub.platform.models import Contact, Invoice, InvoiceLine, Organisation, PaymentMethod, stored_id
 from hub.sync.customers import linked_organisation_id
 
 PER_PAGE = 25
@@ -191,3 +191,26 @@ def methods(s: Session, c: Customer) -> list[MethodView]:
     found: list[PaymentMethod] = [m for m in (active_method(s, i) for i in c.side_ids) if m is not None]
     return [MethodView(m.organisation_id, m.kind, describe(m), m.holder_name, m.autopay)
             for m in found if m.kind != "none"]
+
+
+@dataclass(frozen=True)
+class CodeContact:
+    id: int
+    name: str
+    masked_email: str
+
+
+def _mask(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}{'•' * max(len(name) - 1, 2)}@{domain}"
+
+
+def code_contacts(s: Session, c: Customer) -> list[CodeContact]:
+    """The contacts of the customer (either side) a one-time code can be e-mailed to; their
+    addresses half hidden (the page is shown before the visitor has proven anything)."""
+    found = s.exec(select(Contact).where(
+        or_(*(and_(col(Contact.connector_id) == o.connector_id, col(Contact.organisation_external_id) == o.external_id)
+              for o in c.sides)), col(Contact.is_deleted).is_(False), col(Contact.email).is_not(None))
+        .order_by(col(Contact.is_billing_contact).desc(), col(Contact.id))).all()
+    return [CodeContact(stored_id(p), " ".join(x for x in (p.first_name, p.last_name) if x), _mask(p.email or ""))
+            for p in found if p.email and "@" in p.email]

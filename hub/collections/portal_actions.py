@@ -1,6 +1,7 @@
 """What a customer does on the portal: pay open invoices (with the card on file or a new one
 entered on the gateway's own page: card data never reaches Cashrail), pay part of an invoice
-where the firm allows it, replace or remove the card, switch autopay.
+where the firm allows it, replace or remove the card, switch autopay; and ask for and enter the
+one-time code when the firm requires one.
 
 Each action first checks that every id belongs to the customer the link names (else it is
 answered as "not found"), then goes through the same services as the admin pages: the charge,
@@ -9,6 +10,7 @@ its receipt e-mail (the outbox's payment_succeeded), the recording in the source
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -16,13 +18,18 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from connectors.payments import BlueSnapConnector
-from hub.collections import collect, payments
+from hub.collections import collect, notifications, payments
 from hub.collections.chargeable import ChargeRow
-from hub.collections.portal import Customer, PortalNotFound, customer, owned_invoice_ids
+from hub.collections.outbox import enqueue
+from hub.collections.portal import CodeContact, Customer, PortalNotFound, code_contacts, customer, owned_invoice_ids
+from hub.collections.rules import Notification, NotificationType
 from hub.collections.rules.errors import CollectError
 from hub.platform.db import session
 from hub.platform.models import CardRequest, PaymentMethod
+from hub.portal import codes
 from hub.portal.settings import get_settings as portal_settings
+
+log = logging.getLogger(__name__)
 
 
 def actor_of(organisation_id: int) -> str:
@@ -102,3 +109,42 @@ def remove_card(environment: str, organisation_id: int) -> PaymentMethod:
     with session(environment) as s:
         side = payer_side(s, customer(s, organisation_id))
         return payments.remove_method(s, side, actor=actor_of(organisation_id))
+
+
+def send_code(environment: str, organisation_id: int, contact_id: int) -> CodeContact:
+    """E-mail a one-time code to one of the customer's contacts (through the outbox, delivered at
+    once when the mail server answers, else by the next delivery run); the contact, half hidden.
+
+    Raises:
+        PortalNotFound: not a contact of this customer. CodeThrottled: too many codes lately.
+    """
+    with session(environment) as s:
+        c = customer(s, organisation_id)
+        contact = next((p for p in code_contacts(s, c) if p.id == contact_id), None)
+        if contact is None:
+            raise PortalNotFound(f"contact: no contact {contact_id} of yours with an e-mail address")
+        row_id, code = codes.new_code(s, organisation_id, contact_id)
+        enqueue(s, Notification(type=NotificationType.PORTAL_CODE, key=f"portal-code/{row_id}",
+                                customer_name=c.organisation.name, contact_id=contact_id, portal_code=code),
+                organisation_id=organisation_id)
+    try:  # the visitor is waiting for it: deliver now rather than on the next scheduled run
+        notifications.deliver(environment)
+    except Exception:
+        log.warning("the portal code for organisation %s waits for the next delivery run", organisation_id)
+    return contact
+
+
+def enter_code(environment: str, organisation_id: int, code: str) -> None:
+    """Accept the code (once). A wrong code is counted even though it raises.
+
+    Raises:
+        CodeError: wrong, used, expired or none waiting.
+    """
+    refused: codes.CodeError | None = None
+    with session(environment) as s:
+        try:
+            codes.check_code(s, organisation_id, code)
+        except codes.CodeError as exc:
+            refused = exc  # commit the attempt first
+    if refused is not None:
+        raise refused

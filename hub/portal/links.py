@@ -79,6 +79,25 @@ def _signing_keys(settings: Settings) -> list[bytes]:
     return [hmac.new(k, _PURPOSE, hashlib.sha256).digest() for k in dict.fromkeys(keys)]
 
 
+def keyed_digest(text: str, settings: Settings | None = None) -> str:
+    """HMAC of ``text`` under the portal's current key (one-time codes are kept only so)."""
+    return _signature(_signing_keys(settings or get_settings())[-1], text)
+
+
+def verified_mark(token: str, expires_at: datetime, settings: Settings | None = None) -> str:
+    """The cookie value saying the visitor of ``token`` entered a one-time code, until ``expires_at``."""
+    stamp = int(expires_at.timestamp())
+    return f"{stamp}.{keyed_digest(f'verified|{token}|{stamp}', settings)}"
+
+
+def is_verified(token: str, mark: str | None, now: datetime | None = None, settings: Settings | None = None) -> bool:
+    stamp, _, signature = (mark or "").partition(".")
+    if not stamp.isdigit() or int(stamp) <= (now or utcnow()).timestamp():
+        return False
+    return any(hmac.compare_digest(_signature(k, f"verified|{token}|{stamp}"), signature)
+               for k in _signing_keys(settings or get_settings()))
+
+
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 

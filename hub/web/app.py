@@ -79,6 +79,11 @@ def _add_error_handlers(app: FastAPI) -> None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
+    @app.exception_handler(pages.portal.CodeRequired)
+    async def code_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, pages.portal.CodeRequired)
+        return RedirectResponse(f"{exc.base}/code", status_code=303)
+
     @app.exception_handler(CashrailError)  # a CSRF refusal too (403, shown on its own page)
     async def cashrail_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CashrailError)

@@ -264,3 +264,63 @@ def test_branding_comes_from_the_portal_settings(web: Web, client: TestClient, t
     assert "--brand: #aa3300" in client.get("/portal/_brand/sandbox.css").text
     assert "img-src 'self' data: https:" in page.headers["Content-Security-Policy"]
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text  # phones
+
+
+def test_where_the_firm_requires_it_a_code_e_mailed_to_a_contact_opens_the_link_in_that_browser_only(
+        web: Web, client: TestClient, two: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    from connectors.sandbox.mail import MailSandbox
+
+    with session(ENV) as s:
+        save_settings(s, {"require_code": True})
+    base = link_of(two["a"])
+    asked = client.get(base, follow_redirects=False)
+    assert asked.status_code == 303 and asked.headers["location"] == f"{base}/code"
+    assert client.get(f"{base}/invoices/{two['a1']}", follow_redirects=False).status_code == 303
+    page = client.get(f"{base}/code")
+    assert "a••@1.example" in page.text and "ada@1.example" not in page.text and "INV-" not in page.text
+    token = form_token(page.text)
+    with MailSandbox() as mail:
+        for name, value in {"HOST": mail.host, "PORT": str(mail.smtp_port), "SECURITY": "none",
+                            "FROM_ADDRESS": "billing@firm.example"}.items():
+            monkeypatch.setenv(f"CASHRAIL_SMTP_{name}", value)
+        sent = client.post(f"{base}/code/send", data={"csrf_token": token, "contact": str(two["a_contact"])})
+        assert "We e-mailed a code to a••@1.example" in sent.text
+        [mail_in] = mail.messages()
+    assert mail_in.rcpt_tos == ("ada@1.example",)
+    code = re.search(r"\b(\d{6})\b", mail_in.message["Subject"]).group(1)  # type: ignore[union-attr]
+    wrong = client.post(f"{base}/code", data={"csrf_token": token, "code": "000000" if code != "000000" else "111111"})
+    assert "That is not the code we sent; 4 tries left" in wrong.text
+    with session(ENV) as s:  # the code is no PSA ticket, and only its hash is stored
+        from hub.platform.models import NotificationDelivery, PortalCode
+
+        assert {d.channel: d.status for d in s.query(NotificationDelivery)} == {"email": "sent", "ticket": "skipped"}
+        assert code not in s.query(PortalCode).one().code_hash
+    opened = client.post(f"{base}/code", data={"csrf_token": token, "code": code})
+    assert "Alpha Ltd" in opened.text and "INV-2" in opened.text
+    assert "No code is waiting" in client.post(f"{base}/code", data={"csrf_token": token, "code": code}).text
+    other_browser = web.client()
+    assert other_browser.get(base, follow_redirects=False).status_code == 303  # the cookie is this browser's
+    b_contact = client.post(f"{base}/code/send", data={"csrf_token": token, "contact": "999999"})
+    assert b_contact.status_code == 404
+
+
+def test_codes_are_throttled_and_die_after_too_many_wrong_tries(two: dict[str, int]) -> None:
+    from hub.portal import codes
+
+    with session(ENV) as s:
+        for _ in range(codes.MAX_CODES):
+            codes.new_code(s, two["a"], two["a_contact"])
+        with pytest.raises(codes.CodeThrottled, match="ask again in 15 minutes"):
+            codes.new_code(s, two["a"], two["a_contact"])
+        assert codes.new_code(s, two["a"], two["a_contact"], now=utcnow() + codes.WINDOW)  # later: again
+    with session(ENV) as s:
+        _, code = codes.new_code(s, two["b"], two["a_contact"])
+    for _ in range(codes.MAX_ATTEMPTS):
+        with session(ENV) as s, pytest.raises(codes.CodeError):
+            codes.check_code(s, two["b"], "x")
+    with session(ENV) as s, pytest.raises(codes.CodeError, match="no code is waiting"):
+        codes.check_code(s, two["b"], code)  # even the right code: too many wrong tries
+    with session(ENV) as s:
+        _, late = codes.new_code(s, two["b"], two["a_contact"])
+    with session(ENV) as s, pytest.raises(codes.CodeError, match="no code is waiting"):
+        codes.check_code(s, two["b"], late, now=utcnow() + timedelta(minutes=codes.CODE_MINUTES, seconds=1))

@@ -24,7 +24,8 @@ PORTAL = {("GET", "/portal/_brand/{environment}.css"), ("GET", "/portal/{token}"
           ("GET", "/portal/{token}/invoices/{invoice_id}"), ("GET", "/portal/{token}/methods"),
           ("GET", "/portal/{token}/card/{request_id}"), ("POST", "/portal/{token}/card/{request_id}"),
           ("POST", "/portal/{token}/pay"), ("POST", "/portal/{token}/card"), ("POST", "/portal/{token}/autopay"),
-          ("POST", "/portal/{token}/methods/remove")}
+          ("POST", "/portal/{token}/methods/remove"), ("GET", "/portal/{token}/code"), ("POST", "/portal/{token}/code"),
+          ("POST", "/portal/{token}/code/send")}
 PUBLIC = {("GET", "/login"), ("POST", "/login"), *PORTAL}
 PUBLIC_MOUNTS = {"/static", "/static/swagger"}
 

@@ -35,6 +35,8 @@ class NotificationType(StrEnum):
     OVERDUE_2 = "overdue_2"
     OVERDUE_3 = "overdue_3"
     RENEWAL_NOTICE = "renewal_notice"
+    #: the one-time code a contact asked for to open the customer portal (e-mailed only, never a ticket)
+    PORTAL_CODE = "portal_code"
 
     @classmethod
     def overdue(cls, level: int) -> NotificationType:
@@ -66,7 +68,10 @@ REQUIRED_FIELDS: dict[NotificationType, tuple[str, ...]] = {
         for n in range(1, MAX_LEVELS + 1)
     },
     NotificationType.RENEWAL_NOTICE: ("plan_name", "renewal_date"),
+    NotificationType.PORTAL_CODE: ("portal_code", "contact_id"),
 }
+#: types e-mailed to their contact only: what they carry (a sign-in code) must not sit in a PSA ticket
+EMAIL_ONLY = frozenset({NotificationType.PORTAL_CODE})
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,8 @@ class Notification:
     contact_id: int | None = None
     #: the customer's portal link (to pay, or to give a new card): e-mailed, never put in a ticket
     pay_link: str | None = None
+    #: the portal's one-time code (PORTAL_CODE)
+    portal_code: str | None = None
 
     def __post_init__(self) -> None:
         kind = NotificationType(self.type)

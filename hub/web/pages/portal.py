@@ -9,6 +9,7 @@ comes from :mod:`hub.collections.portal` and :mod:`hub.collections.portal_action
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ from hub.collections import portal, portal_actions
 from hub.collections.chargeable import ChargeRow
 from hub.collections.rules.errors import CollectError
 from hub.platform.db import get_engine, session
+from hub.platform.errors import CashrailError
 from hub.platform.settings import Settings
 from hub.platform.types import utcnow
 from hub.portal import links
@@ -56,7 +58,23 @@ class Visit:
         return portal.customer(s, self.link.organisation_id)
 
 
-def _visit(request: Request, token: str) -> Visit:
+VERIFIED_COOKIE = "cashrail_portal_code"
+#: how long an entered one-time code keeps the link open in that browser
+VERIFIED_FOR = timedelta(hours=8)
+
+
+class CodeRequired(CashrailError):
+    """The firm requires a one-time code and this browser has not entered one for the link yet."""
+
+    status = 401
+
+    def __init__(self, base: str) -> None:
+        super().__init__("enter the code we e-mail you first")
+        self.base = base
+
+
+def _link(request: Request, token: str) -> Visit:
+    """The link holds (the code is not asked for: the code pages themselves)."""
     settings: Settings = request.app.state.settings
     link = links.open_link(token, settings=settings)
     with session(link.environment, get_engine(settings)) as s:
@@ -64,9 +82,16 @@ def _visit(request: Request, token: str) -> Visit:
     return Visit(link, token, links.form_token(token, settings), brand, settings)
 
 
-async def _form(request: Request, token: str) -> FormData:
-    """The posted form, once its CSRF token is the link's (checked after the link itself)."""
-    await run_in_threadpool(_visit, request, token)
+def _visit(request: Request, token: str) -> Visit:
+    """The link holds and, where the firm requires it, this browser entered a one-time code."""
+    visit = _link(request, token)
+    if visit.brand.require_code and not links.is_verified(token, request.cookies.get(VERIFIED_COOKIE),
+                                                          settings=visit.settings):
+        raise CodeRequired(visit.base)
+    return visit
+
+
+async def _checked_form(request: Request, token: str) -> FormData:
     form = await request.form()
     submitted = form.get("csrf_token")
     if not (isinstance(submitted, str) and links.form_token_ok(token, submitted, request.app.state.settings)):
@@ -74,8 +99,21 @@ async def _form(request: Request, token: str) -> FormData:
     return form
 
 
+async def _form(request: Request, token: str) -> FormData:
+    """The posted form, once its CSRF token is the link's (checked after the link and the code)."""
+    await run_in_threadpool(_visit, request, token)
+    return await _checked_form(request, token)
+
+
+async def _code_form(request: Request, token: str) -> FormData:
+    await run_in_threadpool(_link, request, token)
+    return await _checked_form(request, token)
+
+
 Opened = Annotated[Visit, Depends(_visit)]
 Posted = Annotated[FormData, Depends(_form)]
+LinkOnly = Annotated[Visit, Depends(_link)]
+CodePosted = Annotated[FormData, Depends(_code_form)]
 
 
 def _page(request: Request, visit: Visit | None, template: str, status_code: int = 200, **context: Any) -> Response:
@@ -236,3 +274,37 @@ def autopay(visit: Opened, form: Posted) -> Response:
 def remove_method(visit: Opened, form: Posted) -> Response:
     portal_actions.remove_card(visit.link.environment, visit.link.organisation_id)
     return redirect(f"{visit.base}/methods", "ok", "Your card was removed; autopay is off.")
+
+
+# --- the one-time code (setting require_code) ------------------------------------------------
+
+
+@router.get("/portal/{token}/code", openapi_extra=PUBLIC)
+def code_page(request: Request, visit: LinkOnly) -> Response:
+    def load(s: Any) -> dict[str, Any]:
+        c = visit.customer(s)
+        return {"contacts": portal.code_contacts(s, c), "customer_name": c.organisation.name}
+
+    return _page(request, visit, "portal_code.html", **visit.call(load))
+
+
+@router.post("/portal/{token}/code/send", openapi_extra=PUBLIC)
+def code_send(visit: LinkOnly, form: CodePosted) -> Response:
+    raw = str(form.get("contact") or "")
+    if not raw.isdigit():
+        return redirect(f"{visit.base}/code", "error", "Choose who should get the code.")
+    contact = portal_actions.send_code(visit.link.environment, visit.link.organisation_id, int(raw))
+    return redirect(f"{visit.base}/code", "ok", f"We e-mailed a code to {contact.masked_email}; enter it below.")
+
+
+@router.post("/portal/{token}/code", openapi_extra=PUBLIC)
+def code_enter(visit: LinkOnly, form: CodePosted) -> Response:
+    try:
+        portal_actions.enter_code(visit.link.environment, visit.link.organisation_id, str(form.get("code") or ""))
+    except CashrailError as exc:
+        return redirect(f"{visit.base}/code", "error", str(exc).removeprefix("code: ").capitalize())
+    response = redirect(visit.base, "ok", "Thank you: your invoices are open in this browser for the next hours.")
+    response.set_cookie(VERIFIED_COOKIE, links.verified_mark(visit.token, utcnow() + VERIFIED_FOR, visit.settings),
+                        max_age=int(VERIFIED_FOR.total_seconds()), path=visit.base, httponly=True, samesite="lax",
+                        secure=visit.brand.public_url.startswith("https://"))
+    return response
