@@ -9,6 +9,7 @@ the pages *do* (pay, add a card, switch autopay) is in :mod:`hub.collections.por
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -21,8 +22,16 @@ from connectors.money import round_money
 from hub.collections.payments import active_method, describe
 from hub.collections.receivables import may_owe, owed
 from hub.collections.rules.errors import CollectError
-from hub.collections.unpaid import collection_of, currency_of
-from hub.platform.models import Contact, Invoice, InvoiceLine, Organisation, PaymentMethod, stored_id
+from hub.collections.unpaid import collection_of
+from hub.platform.models import (
+    Contact,
+    Invoice,
+    InvoiceCollection,
+    InvoiceLine,
+    Organisation,
+    PaymentMethod,
+    stored_id,
+)
 from hub.sync.customers import linked_organisation_id
 
 PER_PAGE = 25
@@ -94,13 +103,29 @@ class InvoicePage:
     open_amounts: dict[str, Decimal] = field(default_factory=dict)
 
 
-def _row(s: Session, c: Customer, invoice: Invoice, today: date) -> PortalInvoice:
-    left = owed(invoice, collection_of(s, stored_id(invoice)))
-    currency = currency_of(s, invoice, c.organisation)
+def _row(c: Customer, invoice: Invoice, collection: InvoiceCollection | None, today: date) -> PortalInvoice:
+    left = owed(invoice, collection)
+    currency = (invoice.currency or c.organisation.currency or "").upper() or None
     shown = round_money(left, currency) if currency else left
     return PortalInvoice(stored_id(invoice), invoice.number, invoice.invoice_date, invoice.due_date, currency,
                          invoice.total, shown, "open" if left > 0 else "paid",
                          left > 0 and invoice.due_date is not None and invoice.due_date < today)
+
+
+def _rows(s: Session, c: Customer, found: Sequence[Invoice], today: date) -> list[PortalInvoice]:
+    held = {h.invoice_id: h for h in s.exec(select(InvoiceCollection).where(
+        col(InvoiceCollection.invoice_id).in_([stored_id(i) for i in found])))} if found else {}
+    return [_row(c, i, held.get(stored_id(i)), today) for i in found]
+
+
+def _owing_condition() -> ColumnElement[bool]:
+    found = may_owe(select(col(Invoice.id))).whereclause
+    assert found is not None
+    return found
+
+
+#: the SQL condition of an invoice that may still owe something (the rule decides each row shown)
+OWING = _owing_condition()
 
 
 def invoices(s: Session, c: Customer, today: date, *, state: str = "open", q: str | None = None, page: int = 1,
@@ -112,27 +137,32 @@ def invoices(s: Session, c: Customer, today: date, *, state: str = "open", q: st
     kind: States = "open" if state == "open" else "paid"
     if page < 1 or not 1 <= per_page <= 200:
         raise CollectError("page: must be 1 or more")
-    base = select(Invoice).where(c.owns(), col(Invoice.is_deleted).is_(False))
+    mine = and_(c.owns(), col(Invoice.is_deleted).is_(False))
     needle = (q or "").strip()
-    listed = base.where(func.lower(col(Invoice.number)).contains(needle.lower(), autoescape=True)) if needle else base
-    opened = may_owe(listed)
-    query = opened if kind == "open" else listed.where(not_(col(Invoice.id).in_(
-        may_owe(select(col(Invoice.id)).where(c.owns())))))
-    total = s.exec(select(func.count()).select_from(query.subquery())).one()
+    listed = [mine, OWING if kind == "open" else not_(OWING)]
+    if needle:
+        listed.append(func.lower(col(Invoice.number)).contains(needle.lower(), autoescape=True))
+    total = s.exec(select(func.count()).select_from(Invoice).where(*listed)).one()
     order = ([col(Invoice.due_date).is_(None), col(Invoice.due_date), col(Invoice.id)] if kind == "open"
              else [col(Invoice.invoice_date).desc(), col(Invoice.id).desc()])
-    found = s.exec(query.order_by(*order).offset((page - 1) * per_page).limit(per_page)).all()
-    rows = [_row(s, c, i, today) for i in found]
-    amounts = open_amounts(s, c)
-    return InvoicePage(rows, kind, needle, page, max(1, -(-total // per_page)), total,
-                       s.exec(select(func.count()).select_from(may_owe(base).subquery())).one(), amounts)
+    found = s.exec(select(Invoice).where(*listed).order_by(*order).offset((page - 1) * per_page).limit(per_page)).all()
+    open_count, amounts = _owing(s, c, mine)
+    return InvoicePage(_rows(s, c, found, today), kind, needle, page, max(1, -(-total // per_page)), total,
+                       open_count, amounts)
 
 
-def open_amounts(s: Session, c: Customer) -> dict[str, Decimal]:
-    """What the customer owes in all, per currency (by the source's amounts due: the list's heading)."""
-    rows = s.exec(may_owe(select(func.coalesce(col(Invoice.currency), ""), func.sum(col(Invoice.amount_due)))
-                          .where(c.owns())).group_by(func.coalesce(col(Invoice.currency), ""))).all()
-    return {(code or c.organisation.currency or "").upper(): Decimal(total or 0) for code, total in rows if total}
+def _owing(s: Session, c: Customer, mine: ColumnElement[bool]) -> tuple[int, dict[str, Decimal]]:
+    """How many invoices the customer may still owe, and what in all per currency (by the
+    source's amounts due: the list's heading)."""
+    code = func.coalesce(col(Invoice.currency), "")
+    rows = s.exec(select(code, func.count(), func.sum(col(Invoice.amount_due))).where(mine, OWING)
+                  .group_by(code)).all()
+    amounts: dict[str, Decimal] = {}
+    for currency, _, total in rows:
+        if total:
+            key = (currency or c.organisation.currency or "").upper()
+            amounts[key] = amounts.get(key, Decimal(0)) + Decimal(total)
+    return sum(n for _, n, _ in rows), amounts
 
 
 @dataclass(frozen=True)
@@ -152,7 +182,7 @@ def invoice(s: Session, c: Customer, invoice_id: int, today: date) -> PortalInvo
     found = owned_invoice(s, c, invoice_id)
     lines = s.exec(select(InvoiceLine).where(col(InvoiceLine.invoice_id) == invoice_id)
                    .order_by(col(InvoiceLine.line_no), col(InvoiceLine.id))).all()
-    row = _row(s, c, found, today)
+    row = _row(c, found, collection_of(s, invoice_id), today)
     return PortalInvoiceDetail(row, [{"description": ln.description or ln.item_code or "", "quantity": ln.quantity,
                                       "unit_price": ln.unit_price, "amount": ln.amount} for ln in lines],
                                found.tax, max(found.total - row.owed, Decimal(0)))
