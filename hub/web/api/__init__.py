@@ -16,6 +16,7 @@ from hub.web.api import (
     connectors,
     customers,
     dashboard,
+    dunning,
     notifications,
     plans,
     portal,
@@ -26,8 +27,8 @@ from hub.web.api import (
 )
 
 #: the resources, in the order their routes are tried
-RESOURCES = (connectors, customers, collections, portal, notifications, settings, setup, plans, actions, dashboard,
-             users, audit, quarantine)
+RESOURCES = (connectors, customers, collections, portal, dunning, notifications, settings, setup, plans, actions,
+             dashboard, users, audit, quarantine)
 
 router = APIRouter()
 for resource in RESOURCES:

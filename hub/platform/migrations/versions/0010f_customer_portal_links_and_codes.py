@@ -2,7 +2,7 @@
 one-time codes e-mailed to a customer's contacts
 
 Revision ID: 0010f
-Revises: 0009e
+Revises: 0010g
 Create Date: 2026-12-06 04:45:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ from hub.platform.types import UTCDateTime
 
 
 revision = '0010f'
-down_revision = '0009e'
+down_revision = '0010g'  # after the dunning holds' migration (merged first)
 branch_labels = None
 depends_on = None
 
