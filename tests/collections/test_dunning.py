@@ -176,3 +176,18 @@ def test_a_business_central_penalty_is_one_posted_invoice_even_when_the_answer_i
     with session("sandbox") as s:
         coll = s.execute(select(InvoiceCollection)).scalar_one()
     assert coll.penalty_document == posted["number"]
+
+
+def test_overdue_notices_and_card_warnings_carry_a_link_to_the_customers_own_portal(psa_invoice) -> None:
+    from hub.portal import links
+
+    org_id, inv_id = psa_invoice
+    with session("sandbox") as s:
+        s.add(PaymentMethod(environment="sandbox", organisation_id=org_id, kind="card", card_brand="VISA",
+                            card_last4="4242", card_exp_month=9, card_exp_year=2026, vaulted_shopper_id="vs-1"))
+    dunning.run("sandbox", day(15))
+    notice = notification_of(outbox()[f"overdue:{inv_id}:1"])
+    warning = notification_of(outbox()["card_expiring:vs-1:2026-09"])
+    assert notice.pay_link and warning.pay_link and warning.pay_link.endswith("/methods")
+    for link in (notice.pay_link, warning.pay_link.removesuffix("/methods")):
+        assert links.open_link(link.rsplit("/portal/", 1)[1]).organisation_id == org_id
