@@ -38,10 +38,11 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "Run HARP Connect with a test date": (RUN,),
     "Audit Log": ("View",),
     "Payment Methods": ("Create", "Update", "Remove"),
-    "Collections": ("Pay",),
+    "Collections": ("Pay", "Hold"),
     "Collection Settings": ("Update",),
     "Billing Settings": ("Update",),
     "Notification Settings": ("Update",),
+    "Notifications": ("Resolve",),
 }
 
 _ALL = {feature: frozenset(ops) for feature, ops in FEATURES.items()}
@@ -76,6 +77,7 @@ _NOUNS = {
     "Collection Settings": "the collection and dunning settings",
     "Billing Settings": "the billing settings",
     "Notification Settings": "the notification settings",
+    "Notifications": "notifications",
 }
 
 

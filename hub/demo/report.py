@@ -17,6 +17,7 @@ from hub.platform.models import (
     ENTITY_TABLES,
     Charge,
     Invoice,
+    InvoiceCollection,
     NotificationDelivery,
     NotificationMessage,
     SubscriptionAction,
@@ -149,3 +150,24 @@ def collections_report(environment: str, gateway: dict[str, Any], psa: dict[str,
         and paid["posted_in_erp"] == paid["erp_invoices_paid"] == paid["collected_on_erp_invoices"]
         and paid["hub_invoices_paid"] == len(approved) and paid["erp_journal_lines_unposted"] == 0)
     return report
+
+
+def penalty_report(environment: str, erp: dict[str, Any], erp_connector: str) -> dict[str, Any]:
+    """The late-payment penalties the hub raised on ERP invoices beside the ERP sandbox's posted
+    penalty invoices (each keyed by its penalty key), their amounts compared; those on PSA
+    invoices stay in the hub (and on the notice)."""
+    with session(environment) as s:
+        card = cards.get(s, erp_connector)
+        rows = list(s.exec(select(InvoiceCollection, Invoice.connector_id)
+                           .join(Invoice, col(Invoice.id) == col(InvoiceCollection.invoice_id))
+                           .where(col(InvoiceCollection.penalty_key).is_not(None))))
+    raised = [coll for coll, connector_id in rows if connector_id == card.id]
+    in_erp, matching = 0, 0
+    with admin_client(erp) as client:
+        for coll in raised:
+            docs = client.get("/_admin/documents", params={"externalDocumentNumber": coll.penalty_key}).json()
+            posted = [d for d in docs["salesInvoices"] if d.get("status") != "Draft"]
+            in_erp += len(posted)
+            matching += len(posted) == 1 and Decimal(str(posted[0]["totalAmountExcludingTax"])) == coll.penalty_amount
+    return {"raised_on_erp_invoices": len(raised), "posted_in_erp": in_erp, "matching_erp": matching,
+            "raised_on_psa_invoices": len(rows) - len(raised)}

@@ -270,11 +270,13 @@ def dunning_settings(actor: Actor) -> dict[str, Any]:
 
 def update_dunning(actor: Actor, body: DunningSettingsIn | DunningSettingsFormIn) -> dict[str, Any]:
     if isinstance(body, DunningSettingsFormIn):
-        changes = {**body.model_dump(), "levels": _whole_numbers(body.levels, "levels")}
+        changes = {**body.model_dump(), "levels": _whole_numbers(body.levels, "levels"),
+                   "severities": [v.strip() for v in body.severities.split(",") if v.strip()] or None}
     else:
         changes = body.model_dump(exclude_unset=True)
-    if changes.get("penalty_percent") is not None:
-        changes["penalty_percent"] = str(changes["penalty_percent"])
+    for name in ("penalty_percent", "penalty_fixed"):
+        if changes.get(name) is not None:
+            changes[name] = str(changes[name])
     with actor.session() as s:
         return dunning_config.update_settings(s, **changes).as_dict()
 

@@ -197,6 +197,12 @@ class InvoiceIdsIn(BaseModel):
                               "as one payment (one gateway transaction, one ERP payment over them)")
 
 
+class ResolveIn(BaseModel):
+    outcome: Literal["sent", "resend"] = Field(
+        description="sent: the mail server's log shows the e-mail was delivered; resend: send it again "
+                    "(same Message-ID) on the next delivery run")
+
+
 class PayFormIn(InvoiceIdsIn):
     ids: list[int] = Field(default_factory=list)
     payment_method: Opt[str] = None
@@ -281,8 +287,13 @@ class DunningSettingsIn(BaseModel):
 
     enabled: bool | None = None
     levels: list[Days] | None = Field(default=None, max_length=3, description="days overdue of Overdue 1, 2, 3")
+    severities: list[Literal["reminder", "firm", "final"]] | None = Field(
+        default=None, max_length=3, description="the wording of each level, never milder than the one before")
     penalty_percent: Opt[Decimal] = Field(default=None, description="none or 0: no penalty")
+    penalty_fixed: Opt[Decimal] = Field(default=None, description="a fixed penalty instead of the percent")
     penalty_level: Opt[int] = None
+    penalty_since: Opt[date] = Field(default=None, description="penalties only for invoices reaching the level "
+                                                               "from this day (none: all)")
     penalty_item: Opt[str] = Field(default=None, max_length=64)
     card_expiry_days: Opt[Days] = None
 
@@ -290,7 +301,10 @@ class DunningSettingsIn(BaseModel):
 class DunningSettingsFormIn(BaseModel):
     enabled: bool = False
     levels: str = Field(default="", max_length=200, description="comma-separated days")
+    severities: str = Field(default="", max_length=100, description="comma-separated: reminder, firm, final")
     penalty_percent: Opt[Decimal] = None
+    penalty_fixed: Opt[Decimal] = None
     penalty_level: Opt[int] = None
+    penalty_since: Opt[date] = None
     penalty_item: Opt[str] = Field(default=None, max_length=64)
     card_expiry_days: Days = 30

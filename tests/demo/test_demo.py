@@ -77,6 +77,10 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
         assert {"payment_succeeded", "payment_failed", "retry_scheduled", "new_card_needed",
                 "payment_method_added"} <= set(notes["by_type"])
         assert collections["matches_sandboxes"] is True
+        # seed 001's late-payment penalty: raised once on invoices reaching Overdue 3 this month,
+        # each a posted invoice of its amount in the ERP sandbox
+        penalties = collections["penalties"]
+        assert penalties["raised_on_erp_invoices"] == penalties["posted_in_erp"] == penalties["matching_erp"] > 0
 
         links = summary["links"]
         assert links["linked"] > 0 and links["unmatched_psa"] + links["unmatched_erp"] > 0

@@ -164,7 +164,8 @@ def test_the_settings_pages_save_their_forms_and_a_user_may_not_change_them(web:
     api.headers["Authorization"] = f"Bearer {web.token()}"
     assert api.get("/api/settings/collections").json()["retry"]["default"]["days"] == [2, 4]
     assert api.get("/api/settings/dunning").json() == {
-        "enabled": False, "levels": [10, 40, 70], "penalty_percent": None, "penalty_level": None,
+        "enabled": False, "levels": [10, 40, 70], "severities": ["reminder", "firm", "final"],
+        "penalty_percent": None, "penalty_fixed": None, "penalty_level": None, "penalty_since": None,
         "penalty_item": None, "card_expiry_days": 14}
 
     user = web.signed_in(USER)

@@ -13,6 +13,7 @@ from hub.platform.models.collections import (
     CardRequest,
     Charge,
     ChargeAllocation,
+    DunningHoldRow,
     InvoiceCollection,
     NotificationDelivery,
     NotificationMessage,
@@ -40,7 +41,7 @@ from hub.platform.models.sync import (
 )
 
 __all__ = [
-    "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Connector", "Contact",
+    "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Connector", "Contact", "DunningHoldRow",
     "Contract", "DocumentLine", "EnvScoped", "HubSetting", "Invoice", "InvoiceCollection", "InvoiceLine",
     "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
     "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "SalesOrder", "SalesOrderLine", "StreamState",

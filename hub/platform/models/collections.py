@@ -219,3 +219,23 @@ class NotificationDelivery(EnvScoped, table=True):
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=Text)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DunningHoldRow(EnvScoped, table=True):
+    """A stop rule on dunning (seed 001): a customer's invoices (or one invoice) get no overdue
+    notice and no penalty while it applies — disputed until released, a promise to pay until its
+    date has passed. Released holds are kept, with who released them."""
+
+    __tablename__ = "dunning_holds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    #: None: every invoice of the customer
+    invoice_id: int | None = Field(default=None, foreign_key="invoices.id")
+    reason: str = Field(max_length=16)
+    until: date | None = None
+    note: str | None = Field(default=None, sa_type=Text)
+    created_by: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    released_by: str | None = Field(default=None, max_length=255)

@@ -16,6 +16,7 @@ from hub.web.api import (
     connectors,
     customers,
     dashboard,
+    dunning,
     notifications,
     plans,
     quarantine,
@@ -25,7 +26,7 @@ from hub.web.api import (
 )
 
 #: the resources, in the order their routes are tried
-RESOURCES = (connectors, customers, collections, notifications, settings, setup, plans, actions, dashboard, users,
+RESOURCES = (connectors, customers, collections, dunning, notifications, settings, setup, plans, actions, dashboard, users,
              audit, quarantine)
 
 router = APIRouter()

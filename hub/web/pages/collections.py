@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hub.collections.notifications import list_notifications
+from hub.collections.notifications import STATUSES, list_notifications, resolve_unknown
 from hub.collections.rules import NotificationType
 from hub.web import operations
 from hub.web.auth import CurrentActor, needs
@@ -23,6 +23,7 @@ from hub.web.schemas import (
     Opt,
     PayFormIn,
     PaymentMethodIn,
+    ResolveIn,
 )
 
 router = APIRouter(default_response_class=HTMLResponse)
@@ -102,7 +103,14 @@ def unpaid_pay(request: Request, actor: CurrentActor, body: Annotated[PayFormIn,
 @router.get("/notifications")
 def notifications_page(request: Request, actor: CurrentActor, status: Opt[str] = None) -> Response:
     rows = actor.call(list_notifications, status)
-    return page(request, actor, "notifications.html", rows=rows, status=status or "")
+    return page(request, actor, "notifications.html", rows=rows, status=status or "", statuses=STATUSES)
+
+
+@router.post("/notifications/{notification}/resolve", openapi_extra=needs("Notifications", "Resolve"))
+def notification_resolve(actor: CurrentActor, notification: str, body: Annotated[ResolveIn, Form()]) -> Response:
+    result = actor.call(resolve_unknown, notification, body.outcome)
+    shown = "recorded as delivered" if body.outcome == "sent" else "queued to be sent again"
+    return redirect("/notifications?status=unknown", "ok", f"E-mail of {result['key']} {shown}.")
 
 
 @router.get("/notifications/settings", openapi_extra=needs("Notification Settings", "Update"))

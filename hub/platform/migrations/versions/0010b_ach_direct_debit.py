@@ -3,7 +3,7 @@ request asks for (card or bank account), and an ACH debit's settlement, return a
 its charge
 
 Revision ID: 0010b
-Revises: 0009e
+Revises: 0010g
 Create Date: 2026-12-06 04:40:00
 """
 from alembic import op
@@ -14,7 +14,7 @@ from hub.platform.types import UTCDateTime
 
 
 revision = '0010b'
-down_revision = '0009e'
+down_revision = '0010g'  # after the dunning holds' migration (merged first)
 branch_labels = None
 depends_on = None
 
