@@ -113,7 +113,7 @@ def redirect(url: str, kind: str = "ok", text: str | None = None, items: list[st
     return response
 
 
-def _flash(request: Request) -> dict[str, Any] | None:
+def flash_of(request: Request) -> dict[str, Any] | None:
     raw = request.cookies.get(FLASH_COOKIE)
     if not raw:
         return None
@@ -125,7 +125,7 @@ def _flash(request: Request) -> dict[str, Any] | None:
 
 
 def page(request: Request, actor: Actor | None, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    flash = _flash(request)
+    flash = flash_of(request)
     response = templates.TemplateResponse(request, template, {
         "actor": actor, "nav": NAV + ((ADMIN_NAV,) if actor is not None and actor.is_admin else ()),
         "current": current_nav(request.url.path),

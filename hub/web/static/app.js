@@ -20,8 +20,9 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
   for (const box of document.querySelectorAll("[data-select-all]")) {
+    const name = box.dataset.selectAll || "ids";  // the checkboxes' name (the portal's are "invoice")
     box.addEventListener("change", () => {
-      for (const other of document.querySelectorAll('input[name="ids"]')) other.checked = box.checked;
+      for (const other of document.querySelectorAll(`input[name="${name}"]`)) other.checked = box.checked;
     });
   }
   // Sync Now: while a card's sync runs, show the rows reaching the hub, then reload for the counts.

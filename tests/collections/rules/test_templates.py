@@ -33,6 +33,7 @@ EXAMPLES = {
         NotificationType.overdue(n): {**INVOICE, "due_date": date(2012, 8, 10), "days_overdue": d}
         for n, d in ((1, 15), (2, 45), (3, 60))
     },
+    NotificationType.PORTAL_CODE: {"portal_code": "042917", "contact_id": 7},
     NotificationType.RENEWAL_NOTICE: {
         "plan_name": "Endpoint care",
         "renewal_date": date(2013, 1, 31),
