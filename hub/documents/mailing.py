@@ -167,14 +167,16 @@ def _worth_sending(result: CustomerStatement) -> bool:
     return bool(st.lines) or st.closing_balance != Decimal(0)
 
 
-def send_statements(environment: str, as_of: date, *, pay_link: PayLink | None = None) -> MailingReport:
-    """Enqueue every customer's statement as of ``as_of`` (once per customer and date)."""
+def send_statements(environment: str, as_of: date, *, pay_link: PayLink | None = None,
+                    organisation_ids: list[int] | None = None) -> MailingReport:
+    """Enqueue every customer's statement as of ``as_of`` (once per customer and date); with
+    ``organisation_ids``, those customers' only."""
     report = MailingReport()
     with run_lock("statements", environment) as lock:
         if not lock:
             return MailingReport(busy=True)
         with session(environment) as s:
-            customers = statement_customers(s)
+            customers = statement_customers(s) if organisation_ids is None else sorted(set(organisation_ids))
             done = set(s.exec(select(NotificationMessage.key).where(
                 col(NotificationMessage.key).in_([statement_key(c, as_of) for c in customers]))))
             modes, sender = get_settings(s), sender_name(s)
