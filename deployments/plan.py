@@ -15,6 +15,7 @@ DAILY_BILLING_CRON = "0 2 * * *"
 DAILY_FIRM_CRON = "30 2 * * *"  # after HARP Connect; only where billing settings ask for it
 DAILY_POST_CRON = "0 3 * * *"  # firmed actions whose posting date came, before collections
 DAILY_COLLECTION_CRON = "0 5 * * *"
+DAILY_RECONCILE_CRON = "30 5 * * *"  # after collections recorded the day's payments
 DAILY_DUNNING_CRON = "0 6 * * *"
 NOTIFICATION_INTERVAL = timedelta(minutes=10)
 INVOICE_EMAIL_INTERVAL = timedelta(minutes=30)  # posted or synced invoices, then the delivery sends them
@@ -54,6 +55,7 @@ FLOW_NAMES = {
     "billing:firm_actions": "firm-actions",
     "billing:post_actions": "post-actions",
     "collections:collect_payments": "collect-payments",
+    "reconciliation:reconcile": "reconcile",
     "dunning:dunning": "dunning",
     "notifications:deliver_notifications": "deliver-notifications",
     "documents:invoice_emails": "invoice-emails",
@@ -96,6 +98,8 @@ def planned() -> list[Planned]:
             Planned("billing:post_actions", f"{environment}-daily", scheduled, cron=DAILY_POST_CRON,
                     tags=("billing", environment)),
             Planned("collections:collect_payments", f"{environment}-daily", daily, cron=DAILY_COLLECTION_CRON,
+                    tags=("collections", environment)),
+            Planned("reconciliation:reconcile", f"{environment}-daily", daily, cron=DAILY_RECONCILE_CRON,
                     tags=("collections", environment)),
             Planned("dunning:dunning", f"{environment}-daily", daily, cron=DAILY_DUNNING_CRON,
                     tags=("collections", environment)),

@@ -19,6 +19,16 @@ def test_every_environment_gets_billing_collection_dunning_and_notification_deli
     assert planned["deliver-notifications/sandbox-every-10m"].interval == deployments.NOTIFICATION_INTERVAL
 
 
+def test_payments_are_reconciled_daily_in_every_environment_after_the_collection_run(data_dir: Path) -> None:
+    planned = {item.full_name: item for item in deployments.planned()}
+    for env in ("sandbox", "production"):
+        reconcile = planned[f"reconcile/{env}-daily"]
+        assert reconcile.parameters == {"environment": env}
+        collect = planned[f"collect-payments/{env}-daily"]
+        assert tuple(int(x) for x in collect.cron.split()[1::-1]) < tuple(  # type: ignore[union-attr]
+            int(x) for x in reconcile.cron.split()[1::-1])  # type: ignore[union-attr]
+
+
 def test_every_planned_flow_exists_under_flows() -> None:
     for ref, name in deployments.FLOW_NAMES.items():
         assert deployments.flow_of(ref).name == name

@@ -111,6 +111,11 @@ class BmsWrites:
         body = checked(self.api.get_json(path, endpoint="/v2/finance/invoices/{id}/payments"), "GET", path)
         return [dict(p) for p in get_ci(body, "Result") or []]
 
+    def paid_under_key(self, invoice_id: str, key: str) -> Decimal:
+        """What the invoice's payments recorded under ``key`` (their ``Reference``) add up to."""
+        return sum((Decimal(str(get_ci(p, "Amount", 0) or 0)) for p in self.invoice_payments(invoice_id)
+                    if str(get_ci(p, "Reference", "")) == key), Decimal(0))
+
     def record_payment(
         self, invoice_id: str, amount: Decimal, currency: str, paid_on: date, key: str
     ) -> dict[str, Any]:

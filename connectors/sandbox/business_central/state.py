@@ -101,6 +101,9 @@ class Company:
         #: what posting made: G/L entries, and each posted payment line with what it left as credit
         self.gl_entries: dict[str, Record] = {}
         self.posted_payments: list[Record] = []
+        #: unposted general journal lines of the batches (a returned payment's reversing entry), and posted ones
+        self.journal_lines: dict[str, Record] = {}
+        self.posted_journal_lines: list[Record] = []
 
     def public(self, system_version: str) -> Record:
         return {"id": self.id, "systemVersion": system_version, "timestamp": 0, "name": self.name,

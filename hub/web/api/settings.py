@@ -9,7 +9,7 @@ from hub.billing import billing_settings
 from hub.web import operations
 from hub.web.api.common import Json
 from hub.web.auth import CurrentActor, needs
-from hub.web.schemas import BillingSettingsIn, CollectionSettingsIn, DocumentSettingsIn, DunningSettingsIn
+from hub.web.schemas import BillingSettingsIn, CollectionSettingsIn, DocumentSettingsIn, DunningSettingsIn, ReceivableIn
 
 router = APIRouter(tags=["settings"])
 
@@ -23,6 +23,18 @@ def get_collection_settings(actor: CurrentActor) -> Json:
 def put_collection_settings(actor: CurrentActor, body: CollectionSettingsIn) -> Json:
     """Charge timing, the retry policy and since when invoices are charged (all fields are written)."""
     return operations.put_collection_settings(actor, body)
+
+
+@router.get("/settings/receivable")
+def get_receivable(actor: CurrentActor) -> list[Json]:
+    """Per PSA–ERP pair, whose invoices are the receivable (psa, erp, erp_psa_mirror) and whose are copies."""
+    return operations.receivable(actor)
+
+
+@router.put("/settings/receivable", openapi_extra=needs("Collection Settings", "Update"))
+def put_receivable(actor: CurrentActor, body: ReceivableIn) -> Json:
+    """Choose whose invoices are the receivable between ``psa`` and ``erp``; a bad value is refused by name."""
+    return operations.put_receivable(actor, body)
 
 
 @router.get("/settings/billing")

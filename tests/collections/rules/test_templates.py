@@ -26,6 +26,9 @@ EXAMPLES = {
     NotificationType.PAYMENT_METHOD_ADDED: {**CARD, "payment_method": "card"},
     NotificationType.PAYMENT_METHOD_REMOVED: {"payment_method": "direct_debit"},
     NotificationType.CARD_FORM: {"card_form_url": "https://pay.example/card/abc", "contact_id": 7},
+    NotificationType.MANDATE_FORM: {"card_form_url": "https://pay.example/ach/abc", "contact_id": 7},
+    NotificationType.PAYMENT_RETURNED: {**INVOICE, "return_code": "R01", "return_reason": "Insufficient Funds",
+                                        "retry_on": date(2012, 8, 16)},
     **{
         NotificationType.overdue(n): {**INVOICE, "due_date": date(2012, 8, 10), "days_overdue": d}
         for n, d in ((1, 15), (2, 45), (3, 60))
@@ -39,6 +42,8 @@ EXAMPLES = {
     NotificationType.INVOICE: {**INVOICE, "due_date": date(2012, 8, 10),
                                "pay_link": "https://msp.example/portal/abc"},
     NotificationType.STATEMENT: {"statement_date": date(2012, 8, 31), "amount": D("25"), "currency": "USD"},
+    NotificationType.REFUND_ISSUED: {**INVOICE, **CARD, "reason": "Goodwill"},
+    NotificationType.CHARGEBACK_RECEIVED: {**INVOICE, "reason": "Fraud"},
 }
 
 
@@ -192,6 +197,15 @@ def test_format_date_per_language():
 )
 def test_autopay_invoice_footer_note_of_seed_000(method, language, text):
     assert invoice_footer_note(method, language) == text
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_returned_debit_says_when_it_is_debited_again_or_that_it_will_not_be(language):
+    again = render(note(NotificationType.PAYMENT_RETURNED), language).body
+    stopped = render(note(NotificationType.PAYMENT_RETURNED, return_code="R02", retry_on=None), language).body
+    assert "R01" in again and ("16" in again) and "R02" in stopped
+    assert ("debit your account again" in again) if language == "en" else ("erneut ein" in again)
+    assert ("will not debit this account again" in stopped) if language == "en" else ("nicht mehr ein" in stopped)
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
