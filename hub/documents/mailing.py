@@ -2,8 +2,8 @@
 the billing contact through the notification outbox, once, with its PDF attached.
 
 * Invoice e-mails: per the *invoice e-mail* setting, the invoices of billing actions Cashrail
-  posted (once the ERP sync brought them into the hub), or also every PSA and ERP invoice that
-  syncs in (issued on or after ``invoice_email_since``). Keyed ``invoice/<card>/<external id>``.
+  posted (once the ERP sync brought them into the hub), or also every PSA and ERP invoice of the
+  receivable of record that syncs in (issued on or after ``invoice_email_since``). Keyed ``invoice/<card>/<external id>``.
 * Statements: one per customer and period, as of the period's last day, keyed
   ``statement/<organisation>/<as_of>``; a customer with nothing on its account is left out.
 
@@ -25,6 +25,7 @@ from sqlalchemy import and_, exists
 from sqlmodel import Session, col, select
 
 from hub.collections.mailer import Attachment
+from hub.collections.of_record import receivable_only
 from hub.collections.outbox import enqueue
 from hub.collections.rules import Notification, NotificationType
 from hub.documents.images import invoice_image
@@ -83,7 +84,7 @@ def invoices_to_mail(s: Session) -> list[int]:
     settings = get_settings(s)
     if settings.invoice_email == InvoiceEmail.OFF:
         return []
-    query = select(Invoice).where(col(Invoice.is_deleted).is_(False), col(Invoice.total) > 0)
+    query = receivable_only(s, select(Invoice).where(col(Invoice.is_deleted).is_(False), col(Invoice.total) > 0))
     if settings.invoice_email_since is not None:
         query = query.where(col(Invoice.invoice_date) >= settings.invoice_email_since)
     if settings.invoice_email == InvoiceEmail.POSTED:
@@ -148,8 +149,8 @@ def last_month_end(today: date) -> date:
 
 def statement_customers(s: Session) -> list[int]:
     """One organisation per customer with invoices in the hub (the PSA side of a linked pair)."""
-    pairs = s.exec(select(Invoice.connector_id, Invoice.organisation_external_id).where(
-        col(Invoice.is_deleted).is_(False)).distinct())
+    pairs = s.exec(receivable_only(s, select(Invoice.connector_id, Invoice.organisation_external_id).where(
+        col(Invoice.is_deleted).is_(False))).distinct())
     chosen: set[int] = set()
     for connector_id, external_id in pairs:
         org = s.exec(select(Organisation).where(and_(
