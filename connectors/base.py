@@ -211,6 +211,9 @@ class SourceConnector(ABC):
     #: settings an admin is asked for first, in this order; "secrets" marks where the secrets
     #: are asked (so later settings can offer choices the credentials reveal)
     prompt_order: ClassVar[tuple[str, ...]] = ()
+    #: what the connectors of one sync run may share, such as a lookup every stream would
+    #: otherwise repeat (the sync runner hands each stream's connector the run's one dict)
+    run_memo: dict[str, Any] | None = None
 
     @classmethod
     def choices(cls, field: str, settings: dict[str, Any], secrets: dict[str, Any]) -> list[str] | None:
@@ -235,6 +238,14 @@ class SourceConnector(ABC):
         Raises:
             ApiError: the source could not be asked (a 404 of the invoice is None, not an error).
         """
+        return None
+
+    @classmethod
+    def record_url(cls, settings: Mapping[str, Any], entity: str, external_id: str,
+                   number: str | None = None) -> str | None:
+        """Where a person opens the record in the system's own web pages (None when the system
+        has no page for it, or the connector does not know its address). ``entity`` is the
+        hub's name of the stream (``organisations``, ``invoices``); ``number`` its human number."""
         return None
 
     @classmethod

@@ -11,6 +11,7 @@ from collections.abc import Generator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -226,6 +227,16 @@ class BmsConnector(BmsWrites, SourceConnector):
         if not locations:
             raise ValueError(f"PSA account {external_id} has no location")
         return {"account_id": int(external_id), "location_id": int(get_ci(locations[0], "Id"))}
+
+    @classmethod
+    def record_url(cls, settings: Mapping[str, Any], entity: str, external_id: str,
+                   number: str | None = None) -> str | None:
+        """The account's page in the BMS web app, on the API host without its ``api.`` (unverified path)."""
+        if entity != "organisations":
+            return None
+        parts = urlsplit(str(settings.get("server_url") or ""))
+        host = parts.netloc.removeprefix("api.")
+        return f"{parts.scheme}://{host}/react/crm/accounts/{quote(external_id, safe='')}" if host else None
 
 
 def _plain(exc: ApiError) -> str:

@@ -6,10 +6,12 @@ the idempotent sales-document writes in ``writes.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -48,6 +50,8 @@ __all__ = ["BcSecrets", "BcSettings", "BusinessCentralConnector", "CompanyNotFou
 LICENSE_PENDING = "the license agreement has not been accepted in Business Central"
 LICENSE_NOT_ACCEPTED = "Extension_LicenseNotAccepted"
 COMPANY_NOT_FOUND = "Internal_CompanyNotFound"
+_COMPANY_ID = "business_central.company_id"  # its key in a sync run's shared memo
+_COMPANY_LOCK = "business_central.company_lock"
 
 
 class CompanyNotFoundError(NotFoundError):
@@ -61,8 +65,7 @@ def odata_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class BusinessCentralConnector(SalesDocumentWrites, CustomerRefundWrites, PaymentReversals, InvoicePdf,
-                               SourceConnector):
+class BusinessCentralConnector(SalesDocumentWrites, CustomerRefundWrites, PaymentReversals, InvoicePdf, SourceConnector):
     """Reads customers, contacts, items, sales invoices and orders; writes sales documents."""
 
     kind: ClassVar[str] = "business_central"
@@ -87,6 +90,19 @@ class BusinessCentralConnector(SalesDocumentWrites, CustomerRefundWrites, Paymen
             if field == "environment":
                 return [str(e["name"]) for e in probe.list_environments() if e.get("name")]
             return [str(c.get("name") or c.get("displayName")) for c in probe.list_companies()]
+
+    @classmethod
+    def record_url(cls, settings: Mapping[str, Any], entity: str, external_id: str,
+                   number: str | None = None) -> str | None:
+        """The customer card (page 21) or posted sales invoice (page 132) in the Business Central web
+        client, filtered to the record's number (the web client's ``filter`` parameter)."""
+        pages = {"organisations": 21, "invoices": 132}
+        if entity not in pages or not number or not settings.get("tenant_id"):
+            return None
+        query = urlencode({"company": settings.get("company") or "", "page": pages[entity],
+                           "filter": f"'No.' IS '{number}'"}, quote_via=quote)
+        return (f"https://businesscentral.dynamics.com/{quote(str(settings['tenant_id']), safe='')}/"
+                f"{quote(str(settings.get('environment') or 'production'), safe='')}?{query}")
 
     def __init__(
         self,
@@ -155,23 +171,33 @@ class BusinessCentralConnector(SalesDocumentWrites, CustomerRefundWrites, Paymen
 
     @property
     def company_id(self) -> str:
-        """The configured company's id, matched by id or by name/displayName (case-insensitive)."""
-        if self._company_id is None:
-            wanted = self.settings.company.casefold().strip("{}")
-            companies = self.list_companies()
-            for company in companies:
-                names = (company.get("id"), company.get("name"), company.get("displayName"))
-                if any(isinstance(n, str) and n.casefold() == wanted for n in names):
-                    self._company_id = str(company["id"])
-                    break
-            else:
-                seen = ", ".join(f"{c.get('name')} ({c.get('id')})" for c in companies) or "none"
-                raise CompanyNotFoundError(
-                    f"company {self.settings.company!r} not found in environment "
-                    f"{self.settings.environment!r}; the credentials can see: {seen}",
-                    code=COMPANY_NOT_FOUND,
-                )
+        """The configured company's id, matched by id or by name/displayName (case-insensitive);
+        looked up once per sync run when the run shares its ``run_memo``."""
+        if self._company_id is not None:
+            return self._company_id
+        if self.run_memo is None:
+            return self._resolve_company()
+        # the run's streams start together: one asks, the others wait for its answer
+        with self.run_memo.setdefault(_COMPANY_LOCK, threading.Lock()):
+            known = self.run_memo.get(_COMPANY_ID)
+            self._company_id = known if isinstance(known, str) else self._resolve_company()
+            self.run_memo[_COMPANY_ID] = self._company_id
         return self._company_id
+
+    def _resolve_company(self) -> str:
+        wanted = self.settings.company.casefold().strip("{}")
+        companies = self.list_companies()
+        for company in companies:
+            names = (company.get("id"), company.get("name"), company.get("displayName"))
+            if any(isinstance(n, str) and n.casefold() == wanted for n in names):
+                self._company_id = str(company["id"])
+                return self._company_id
+        seen = ", ".join(f"{c.get('name')} ({c.get('id')})" for c in companies) or "none"
+        raise CompanyNotFoundError(
+            f"company {self.settings.company!r} not found in environment "
+            f"{self.settings.environment!r}; the credentials can see: {seen}",
+            code=COMPANY_NOT_FOUND,
+        )
 
     def company_path(self, entity_set: str) -> str:
         return f"companies({self.company_id})/{entity_set}"
@@ -210,6 +236,8 @@ class BusinessCentralConnector(SalesDocumentWrites, CustomerRefundWrites, Paymen
         except ApiError as exc:
             if exc.code == COMPANY_NOT_FOUND:
                 self._company_id = None
+                if self.run_memo is not None:
+                    self.run_memo.pop(_COMPANY_ID, None)
                 raise CompanyNotFoundError(
                     f"company {self.settings.company!r} no longer exists in environment "
                     f"{self.settings.environment!r}",

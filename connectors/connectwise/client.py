@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -206,6 +207,17 @@ class ConnectWiseConnector(ConnectWiseWrites, SourceConnector):
         site = organisation.get("site")
         site_id = site.get("id") if isinstance(site, Mapping) else None
         return {"account_id": int(external_id), "location_id": site_id if isinstance(site_id, int) else None}
+
+    @classmethod
+    def record_url(cls, settings: Mapping[str, Any], entity: str, external_id: str,
+                   number: str | None = None) -> str | None:
+        """The company's or invoice's page in ConnectWise Manage, through its record router."""
+        kinds = {"organisations": "CompanyFV", "invoices": "InvoiceFV"}
+        site = str(settings.get("site") or "").removeprefix("https://").removeprefix("http://").strip("/")
+        if entity not in kinds or not site:
+            return None
+        return (f"https://{site}/v4_6_release/services/system_io/router/openrecord.rss?"
+                f"{urlencode({'recordType': kinds[entity], 'recid': external_id})}")
 
 
 def _plain(exc: ApiError) -> str:

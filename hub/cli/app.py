@@ -21,6 +21,7 @@ from hub.cli import (
     orgs,
     payments,
     plans,
+    portal,
     quarantine,
     reconcile,
     sandbox,
@@ -72,6 +73,7 @@ app.add_typer(actions.billing_app, name="billing")
 app.add_typer(users.users_app, name="users")
 app.add_typer(payments.payments_app, name="payments")
 app.add_typer(collect.collect_app, name="collect")
+app.add_typer(portal.portal_app, name="portal")
 app.add_typer(dunning.dunning_app, name="dunning")
 app.add_typer(reconcile.reconcile_app, name="reconcile")
 app.add_typer(notifications.notifications_app, name="notifications")

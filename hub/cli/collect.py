@@ -133,6 +133,30 @@ def collect_settings(
               highlight=False)
 
 
+@collect_app.command("receivable")
+def collect_receivable(
+    psa: Annotated[str | None, typer.Option("--psa", help="the PSA card of the pair")] = None,
+    erp: Annotated[str | None, typer.Option("--erp", help="the ERP card of the pair")] = None,
+    source: Annotated[str | None, typer.Option(
+        "--set", help="whose invoices are the receivable: psa, erp or erp_psa_mirror")] = None,
+    env: EnvOption = None, as_json: JsonOption = False,
+) -> None:
+    """Show whose invoices are the receivable per PSA–ERP pair, or choose it (``--set``); the
+    other system's copies are never collected, dunned or counted as owed."""
+    with cli_session(env) as s:
+        if source is not None:
+            known = of_record.pairs(s)
+            if (psa is None or erp is None) and len(known) != 1:
+                fail("give --psa and --erp: " + (f"{len(known)} PSA–ERP pairs here" if known
+                                                 else "there is no PSA–ERP pair here"), 2)
+            psa, erp = psa or known[0].psa.name, erp or known[0].erp.name
+            of_record.set_source(s, psa, erp, source, actor=CHANNEL_ACTOR)
+        rows = [p.as_json() for p in of_record.pairs(s)
+                if (psa is None or p.psa.name == psa) and (erp is None or p.erp.name == erp)]
+    print_rows(rows, "Receivable of record", as_json)
+
+
+
 @collect_app.command("statement")
 def collect_statement(
     customer: Annotated[str, typer.Argument(help="organisation id, code or name")],
@@ -213,26 +237,3 @@ def _print_mailing(report: dict[str, Any], title: str, as_json: bool) -> None:
     print_rows(report["enqueued"], title, False)
     for failed in report["failed"]:
         out.print(f"not yet: {failed}", highlight=False)
-
-
-@collect_app.command("receivable")
-def collect_receivable(
-    psa: Annotated[str | None, typer.Option("--psa", help="the PSA card of the pair")] = None,
-    erp: Annotated[str | None, typer.Option("--erp", help="the ERP card of the pair")] = None,
-    source: Annotated[str | None, typer.Option(
-        "--set", help="whose invoices are the receivable: psa, erp or erp_psa_mirror")] = None,
-    env: EnvOption = None, as_json: JsonOption = False,
-) -> None:
-    """Show whose invoices are the receivable per PSA–ERP pair, or choose it (``--set``); the
-    other system's copies are never collected, dunned or counted as owed."""
-    with cli_session(env) as s:
-        if source is not None:
-            known = of_record.pairs(s)
-            if (psa is None or erp is None) and len(known) != 1:
-                fail("give --psa and --erp: " + (f"{len(known)} PSA–ERP pairs here" if known
-                                                 else "there is no PSA–ERP pair here"), 2)
-            psa, erp = psa or known[0].psa.name, erp or known[0].erp.name
-            of_record.set_source(s, psa, erp, source, actor=CHANNEL_ACTOR)
-        rows = [p.as_json() for p in of_record.pairs(s)
-                if (psa is None or p.psa.name == psa) and (erp is None or p.erp.name == erp)]
-    print_rows(rows, "Receivable of record", as_json)

@@ -15,7 +15,7 @@ recorded in the invoice's source system (ERP or PSA) and posted there (``recordi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -143,15 +143,18 @@ def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
     return [(int(inv.invoice_id), "auto") for inv in due] + sorted(retries)
 
 
-def _start(environment: str, invoice_ids: list[int], trigger: str, today: date,
-           actor: str | None) -> tuple[list[ChargeRow], dict[str, Any] | None]:
+def _start(environment: str, invoice_ids: list[int], trigger: str, today: date, actor: str | None,
+           amounts: Mapping[int, Decimal] | None = None) -> tuple[list[ChargeRow], dict[str, Any] | None]:
     """Commit one pending Charge paying the invoices (the first one's next attempt; several: one
-    payment with each invoice's part), and a skipped row saying why for each that cannot be."""
+    payment with each invoice's part), and a skipped row saying why for each that cannot be.
+    ``amounts`` pays less than the whole of some invoices (never more than is owed)."""
     with session(environment) as s:
         skipped: list[ChargeRow] = []
         ready: list[Ready] = []
         for invoice_id in invoice_ids:
             checked = check(s, invoice_id)
+            if not isinstance(checked, ChargeRow) and amounts and invoice_id in amounts:
+                checked = _part(checked, amounts[invoice_id])
             if isinstance(checked, ChargeRow):
                 skipped.append(checked)
             elif ready and (group_of(checked) != group_of(ready[0])):
@@ -184,6 +187,16 @@ def _start(environment: str, invoice_ids: list[int], trigger: str, today: date,
         return skipped, {"charge_id": charge.id, "key": charge.key, "shopper": method.vaulted_shopper_id,
                          "amount": charge.amount, "currency": currency, "number": invoice.number,
                          "debit": method.kind == PaymentMethodKind.DIRECT_DEBIT}
+
+
+def _part(ready: Ready, amount: Decimal) -> Ready | ChargeRow:
+    """``ready`` paying ``amount`` of what it owes (rounded to the currency), or why it cannot."""
+    invoice, who, owed_now, currency = ready
+    part = round_money(amount, currency)
+    if part <= 0 or part > owed_now:
+        return ChargeRow(stored_id(invoice), invoice.number, owed_now, currency, "skipped",
+                         f"the amount must be more than 0 and at most the {owed_now} {currency} owed, not {part}")
+    return invoice, who, part, currency
 
 
 def _call(gateway: BlueSnapConnector, job: dict[str, Any]) -> ChargeResult | tuple[str, str]:
@@ -275,9 +288,9 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
 
 
 def _charge(environment: str, gateway: BlueSnapConnector, invoice_ids: list[int], trigger: str, today: date,
-            actor: str | None) -> list[ChargeRow]:
+            actor: str | None, amounts: Mapping[int, Decimal] | None = None) -> list[ChargeRow]:
     """Charge the invoices as one payment; a row per invoice (an invoice's own part of it)."""
-    skipped, job = _start(environment, invoice_ids, trigger, today, actor)
+    skipped, job = _start(environment, invoice_ids, trigger, today, actor, amounts)
     if job is None:
         return skipped
     row = _finish(environment, job["charge_id"], _call(gateway, job))
@@ -347,18 +360,20 @@ def settle_from_gateway(environment: str, charge_id: int, outcome: ChargeResult)
 
 
 def pay(environment: str, invoice_ids: Iterable[int], actor: str | None = None, *, today: date | None = None,
-        gateway: BlueSnapConnector | None = None, one_payment: bool = False) -> list[ChargeRow]:
+        gateway: BlueSnapConnector | None = None, one_payment: bool = False,
+        amounts: Mapping[int, Decimal] | None = None) -> list[ChargeRow]:
     """Bulk pay (seed 000's "Pay by card"): charge each selected unpaid invoice now; one row per
     invoice, in the order given (approved, declined, skipped with the reason ...). With
     ``one_payment`` the invoices one card pays in one currency to one source system are charged
-    together: one gateway transaction, recorded in the source as one payment over them."""
+    together: one gateway transaction, recorded in the source as one payment over them.
+    ``amounts`` (invoice id -> amount) pays only part of those invoices (a partial payment)."""
     ids = list(dict.fromkeys(invoice_ids))
     if not ids:
         raise CollectError("invoice_ids: select at least one invoice")
     day = today or utcnow().date()
     groups = payment_groups(environment, ids) if one_payment else [[i] for i in ids]
     with _gateway(environment, gateway) as gw:
-        made = {r.invoice_id: r for group in groups for r in _charge(environment, gw, group, "bulk", day, actor)}
+        made = {r.invoice_id: r for group in groups for r in _charge(environment, gw, group, "bulk", day, actor, amounts)}
     rows = [made[i] for i in ids]
     with session(environment) as s:
         audit.record(s, "collect.pay", "invoices", ",".join(map(str, ids))[:64], actor=actor,

@@ -45,6 +45,7 @@ from hub.platform.db import session
 from hub.platform.models import Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod, stored_id
 from hub.platform.runlock import run_lock
 from hub.platform.types import utcnow
+from hub.portal import links
 from hub.sync.customers import customer_sides
 from hub.sync.pool import LiveConnectors
 
@@ -169,7 +170,8 @@ def _plan_and_enqueue(s: Session, today: date, settings: DunningSettings, report
             type=NotificationType.overdue(n.level), key=n.key, customer_name=n.customer,
             invoice_number=n.number, amount=n.balance, currency=n.currency, due_date=n.due_date,
             days_overdue=n.days_overdue, severity=n.severity,
-            penalty_amount=coll.penalty_amount if coll.penalty_key else None),
+            penalty_amount=coll.penalty_amount if coll.penalty_key else None,
+            pay_link=links.pay_link(row.organisation, s=s) if row.organisation else None),
             organisation_id=row.organisation.id if row.organisation else None, invoice_id=row.invoice.id)
         report.notices.append({"key": n.key, "invoice": n.number, "customer": n.customer, "level": n.level,
                                "days_overdue": n.days_overdue, "balance": str(n.balance), "currency": n.currency})
@@ -191,7 +193,8 @@ def _scan_cards(s: Session, today: date, settings: DunningSettings, report: Dunn
         _, new = enqueue(s, Notification(
             type=NotificationType.CARD_EXPIRING, key=key, customer_name=org.name,
             card_brand=pm.card_brand or "Card", card_last4=pm.card_last4 or "????",
-            card_expiry=f"{month:02d}/{year % 100:02d}"), organisation_id=org.id)
+            card_expiry=f"{month:02d}/{year % 100:02d}", pay_link=links.pay_link(org, s=s) + "/methods"),
+            organisation_id=org.id)
         if new:
             report.card_warnings.append({"key": key, "customer": org.name, "card_last4": pm.card_last4,
                                          "expiry": f"{month:02d}/{year % 100:02d}"})

@@ -149,13 +149,25 @@ def send_card_form(environment: str, organisation_id: int, contact_id: int, *, a
     """Ask the gateway for a card-entry page (``method="card"``) or a direct-debit mandate page
     (``"bank_account"``) for the contact; the request keeps its link (``url``), and the contact is
     e-mailed the link through the notification outbox."""
+    return _card_request(environment, organisation_id, contact_id, actor=actor, gateway=gateway, method=method)
+
+
+def open_card_entry(environment: str, organisation_id: int, *, actor: str | None = None,
+                    gateway: BlueSnapConnector | None = None) -> CardRequest:
+    """A card-entry page for someone of the customer who is at the screen now (the customer
+    portal): the request keeps its link (``url``) and nobody is e-mailed."""
+    return _card_request(environment, organisation_id, None, actor=actor, gateway=gateway)
+
+
+def _card_request(environment: str, organisation_id: int, contact_id: int | None, *, actor: str | None,
+                  gateway: BlueSnapConnector | None, method: str = "card") -> CardRequest:
     method = method.strip().lower().replace("-", "_")
     if method not in FORM_METHODS:
         raise PaymentMethodError(f"method: must be card or bank-account, not {method!r}")
     bank = method == "bank_account"
     with session(environment) as s:
         org = organisation(s, organisation_id)
-        contact = _contact(s, org, contact_id)
+        contact = _contact(s, org, contact_id) if contact_id is not None else None
         card_id = stored_id(gateway_card(s))
     own = gateway is None
     gw = gateway or open_gateway(environment)
@@ -169,9 +181,14 @@ def send_card_form(environment: str, organisation_id: int, contact_id: int, *, a
     with session(environment) as s:
         request = CardRequest(environment=environment, key=f"{prefix}-{organisation_id}-{uuid.uuid4().hex[:16]}",
                               organisation_id=organisation_id, contact_id=contact_id, gateway_connector_id=card_id,
-                              method=method, email=contact.email, gateway_token=entry.pf_token, url=entry.page_url)
+                              method=method, email=contact.email if contact else None,
+                              gateway_token=entry.pf_token, url=entry.page_url)
         s.add(request)
         s.flush()
+        if contact is None:
+            audit.record(s, "payment_method.card_entry_opened", "organisation", organisation_id, actor=actor,
+                         after={"card_request": request.id, "method": method})
+            return request
         audit.record(s, "payment_method.mandate_form_sent" if bank else "payment_method.card_form_sent",
                      "organisation", organisation_id, actor=actor,
                      after={"card_request": request.id, "contact": contact_id, "email": contact.email, "method": method})
@@ -290,6 +307,20 @@ def set_footer_note(s: Session, organisation_id: int, on: bool, *, actor: str | 
     current.footer_note = on
     audit.record(s, "payment_method.footer_note", "organisation", org.id, actor=actor,
                  before={"footer_note": before}, after={"footer_note": on})
+    return current
+
+
+def set_autopay(s: Session, organisation_id: int, on: bool, *, actor: str | None = None) -> PaymentMethod:
+    """Switch autopay of the active method: on, each invoice is charged on its due date (seed 001);
+    off, the customer pays each invoice themselves."""
+    org = organisation(s, organisation_id)
+    current = active_method(s, stored_id(org))
+    if current is None or current.kind == PaymentMethodKind.NONE:
+        raise PaymentMethodError(f"autopay: {org.name} has no card or mandate to charge; add a card first")
+    before = current.autopay
+    current.autopay = on
+    audit.record(s, "payment_method.autopay", "organisation", org.id, actor=actor,
+                 before={"autopay": before}, after={"autopay": on})
     return current
 
 

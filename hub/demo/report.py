@@ -22,7 +22,9 @@ from hub.platform.models import (
     NotificationDelivery,
     NotificationMessage,
     SubscriptionAction,
+    SubscriptionPlan,
 )
+from hub.portal import links
 from hub.sync import cards
 
 
@@ -186,3 +188,21 @@ def penalty_report(environment: str, erp: dict[str, Any], erp_connector: str) ->
             matching += len(posted) == 1 and Decimal(str(posted[0]["totalAmountExcludingTax"])) == coll.penalty_amount
     return {"raised_on_erp_invoices": len(raised), "posted_in_erp": in_erp, "matching_erp": matching,
             "raised_on_psa_invoices": len(rows) - len(raised)}
+
+
+def portal_sample(environment: str, plans: list[int], actor: str) -> dict[str, Any]:
+    """A pay link of the first billed customer: opened with the web app running (``cashrail
+    serve``), it shows that customer's invoices (how many are open and paid is said beside it)."""
+    from datetime import date
+
+    from hub.collections import portal
+
+    with session(environment) as s:
+        plan = s.get(SubscriptionPlan, plans[0]) if plans else None
+        if plan is None:
+            return {"sample_link": None}
+        link = links.issue(s, plan.organisation_id, actor=actor)
+        customer = portal.customer(s, plan.organisation_id)
+        counts = {state: portal.invoices(s, customer, date.today(), state=state).total for state in ("open", "paid")}
+    return {"sample_link": link.url, "customer": link.organisation_id, "customer_name": customer.organisation.name,
+            "expires_at": link.expires_at.isoformat(), "open_invoices": counts["open"], "paid_invoices": counts["paid"]}

@@ -121,6 +121,7 @@ def run(records: int, seed: int, *, actor: str, psa: str = PSA.kind, log: Log = 
     result["billing"]["failed"] += sum(credit_failed)
     result["billing"]["credit_notes"] = report.credit_note_report(env, infos[ERP.kind], credits)
     result["collections"] = _collections(env, plans, infos, sources[0], log)
+    result["portal"] = report.portal_sample(env, plans, DEMO_ACTOR)
     result["matches_sandboxes"] = matches and result["collections"]["matches_sandboxes"]
     result["links"] = {**linked.as_dict(), "ambiguous": len(linked.ambiguous),
                        "unmatched_psa": len(linked.unmatched_psa), "unmatched_erp": len(linked.unmatched_erp)}

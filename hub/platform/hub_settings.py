@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from hub.platform.models import HubSetting
 from hub.platform.types import utcnow
 
-SECTIONS = ("billing", "collections", "dunning", "notifications", "receivable", "documents")
+SECTIONS = ("billing", "collections", "dunning", "notifications", "receivable", "documents", "portal")
 
 
 def _check(section: str) -> str:

@@ -8,9 +8,9 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from hub.platform.errors import InputError
-from hub.platform.models import Contact, Organisation, OrganisationLink, stored_id
+from hub.platform.models import Contact, LinkCandidate, Organisation, OrganisationLink, stored_id
 from hub.sync import cards
-from hub.sync.rules.linking import LinkPlan, OrgFacts, facts, plan_links
+from hub.sync.rules.linking import LinkPlan, OrgFacts, evidence, facts, plan_links
 
 
 class LinkError(InputError):
@@ -35,10 +35,14 @@ def _organisations(s: Session, connector_id: int) -> list[Organisation]:
         col(Organisation.connector_id) == connector_id, col(Organisation.is_deleted).is_(False))))
 
 
-def _facts(s: Session, connector_id: int, orgs: list[Organisation]) -> list[OrgFacts]:
+def org_facts(s: Session, connector_id: int, orgs: list[Organisation]) -> list[OrgFacts]:
+    """What the linking rules look at for ``orgs`` of one connector (their codes, tax ids, e-mails)."""
     emails: dict[str, list[str]] = {}
-    rows = s.exec(select(Contact.organisation_external_id, Contact.email).where(
-        col(Contact.connector_id) == connector_id, col(Contact.is_deleted).is_(False), col(Contact.email).is_not(None)))
+    query = select(Contact.organisation_external_id, Contact.email).where(
+        col(Contact.connector_id) == connector_id, col(Contact.is_deleted).is_(False), col(Contact.email).is_not(None))
+    if len(orgs) <= 100:  # a few organisations (the review's rows): only their contacts
+        query = query.where(col(Contact.organisation_external_id).in_([o.external_id for o in orgs]))
+    rows = s.exec(query)
     for org_key, email in rows:
         if org_key is not None and email is not None:
             emails.setdefault(org_key, []).append(email)
@@ -54,7 +58,8 @@ def _links_between(s: Session, psa_ids: set[int], erp_ids: set[int]) -> list[Org
 
 
 def relink(s: Session, psa_connector: str, erp_connector: str) -> LinkSummary:
-    """Recompute automatic links between two connectors' organisations; manual links stay."""
+    """Recompute automatic links between two connectors' organisations; manual links stay, rejected
+    pairs are never proposed, and the pairs the rules cannot decide wait in the linking review."""
     psa_card, erp_card = cards.get(s, psa_connector), cards.get(s, erp_connector)
     psa_orgs, erp_orgs = _organisations(s, stored_id(psa_card)), _organisations(s, stored_id(erp_card))
     psa_ids, erp_ids = {stored_id(o) for o in psa_orgs}, {stored_id(o) for o in erp_orgs}
@@ -63,11 +68,22 @@ def relink(s: Session, psa_connector: str, erp_connector: str) -> LinkSummary:
     automatic = [link.id for link in existing if link.method != "manual"]
     if automatic:
         s.exec(delete(OrganisationLink).where(col(OrganisationLink.id).in_(automatic)))
-    plan = plan_links(_facts(s, stored_id(psa_card), psa_orgs), _facts(s, stored_id(erp_card), erp_orgs), fixed=manual)
+    candidates = [c for c in s.exec(select(LinkCandidate)) if c.psa_organisation_id in psa_ids]
+    rejected = [(c.psa_organisation_id, c.erp_organisation_id) for c in candidates if c.state == "rejected"]
+    stale = [c.id for c in candidates if c.state == "ambiguous"]
+    if stale:
+        s.exec(delete(LinkCandidate).where(col(LinkCandidate.id).in_(stale)))
+    psa_facts, erp_facts = org_facts(s, stored_id(psa_card), psa_orgs), org_facts(s, stored_id(erp_card), erp_orgs)
+    plan = plan_links(psa_facts, erp_facts, fixed=manual, rejected=rejected)
     env = s.info["environment"]
     for link in plan.links:
         s.add(OrganisationLink(environment=env, psa_organisation_id=link.psa_id, erp_organisation_id=link.erp_id,
                                method=link.method, detail=link.detail))
+    psa_by_id, erp_by_id = {f.id: f for f in psa_facts}, {f.id: f for f in erp_facts}
+    for psa_id, choices in plan.ambiguous.items():
+        for choice in choices:
+            s.add(LinkCandidate(environment=env, psa_organisation_id=psa_id, erp_organisation_id=choice,
+                                state="ambiguous", evidence=evidence(psa_by_id[psa_id], erp_by_id[choice])))
     s.flush()
     return _summary(plan, len(manual), {stored_id(o): o for o in psa_orgs + erp_orgs})
 
@@ -101,6 +117,8 @@ def link(s: Session, psa_connector: str, psa_id: str, erp_connector: str, erp_id
     psa, erp = _org(s, psa_connector, psa_id), _org(s, erp_connector, erp_id)
     s.exec(delete(OrganisationLink).where(
         (col(OrganisationLink.psa_organisation_id) == psa.id) | (col(OrganisationLink.erp_organisation_id) == erp.id)))
+    s.exec(delete(LinkCandidate).where(col(LinkCandidate.psa_organisation_id) == psa.id,
+                                       col(LinkCandidate.state) == "ambiguous"))
     made = OrganisationLink(environment=s.info["environment"], psa_organisation_id=stored_id(psa),
                             erp_organisation_id=stored_id(erp), method="manual", detail="linked by an administrator")
     s.add(made)

@@ -8,6 +8,7 @@ from sqlmodel import Session
 from hub.platform.models import (
     CHILD_TABLES,
     ENTITY_TABLES,
+    LinkCandidate,
     OrganisationLink,
     PlanLine,
     QuarantinedRecord,
@@ -43,8 +44,9 @@ def delete_connector_rows(s: Session, environment: str, connector_id: int) -> No
     mine = select(organisations.c.id).where(
         organisations.c.environment == environment, organisations.c.connector_id == connector_id
     )
-    s.connection().execute(
-        delete(links).where(links.c.psa_organisation_id.in_(mine) | links.c.erp_organisation_id.in_(mine))
-    )
+    for pairs in (links, table_of(LinkCandidate)):
+        s.connection().execute(
+            delete(pairs).where(pairs.c.psa_organisation_id.in_(mine) | pairs.c.erp_organisation_id.in_(mine))
+        )
     for t in map(table_of, (*ENTITY_TABLES.values(), QuarantinedRecord, StreamState, SyncRun)):
         s.connection().execute(delete(t).where(t.c.environment == environment, t.c.connector_id == connector_id))

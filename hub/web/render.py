@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -20,10 +21,24 @@ FLASH_COOKIE = "cashrail_flash"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["environments"] = ENVIRONMENTS
 
-NAV = (("/", "Dashboard"), ("/connectors", "Connectors"), ("/customers", "Customers"), ("/plans", "Plans"),
-       ("/actions", "Actions"), ("/invoices", "Invoices"), ("/invoices/unpaid", "Unpaid"),
-       ("/reconciliation", "Reconciliation"),
-       ("/notifications", "Notifications"), ("/quarantine", "Quarantine"), ("/billing", "Billing setup"))
+#: the left navigation: (section, ((href, label), ...)); ``ADMIN_NAV`` only for Administrators
+NAV = (
+    ("", (("/", "Home"),)),
+    ("Customers", (("/customers", "Customers"), ("/links", "Linking review"))),
+    ("Billing", (("/plans", "Plans"), ("/actions", "Actions"), ("/billing", "Billing setup"))),
+    ("Collections", (("/invoices", "Invoices"), ("/invoices/unpaid", "Unpaid"), ("/notifications", "Notifications"),
+                     ("/reconciliation", "Reconciliation"))),
+    ("Sync", (("/connectors", "Connectors"), ("/quarantine", "Quarantine"))),
+)
+ADMIN_NAV = ("Settings", (("/users", "Users"), ("/audit", "Audit log"), ("/notifications/settings", "Notification settings"),
+                          ("/settings/collections", "Collection & dunning")))
+
+
+def current_nav(path: str) -> str:
+    """The navigation entry ``path`` belongs to: the longest href that is it or a folder above it."""
+    hrefs = [href for _, items in (*NAV, ADMIN_NAV) for href, _ in items]
+    found = [h for h in hrefs if path == h or (h != "/" and path.startswith(h.rstrip("/") + "/"))]
+    return max(found, key=len, default="")
 
 
 def _amount(value: Any) -> str:
@@ -39,6 +54,33 @@ def path_segment(value: Any) -> str:
     return segment.replace(".", "%2E") if segment in (".", "..") else segment
 
 
+def _ago(value: timedelta | None) -> str:
+    """A duration in rough words: "just now", "12 min", "3 h", "2 days"."""
+    if value is None:
+        return ""
+    seconds = int(value.total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def page_link(request: Request, number: int) -> str:
+    """This page's address at page ``number`` of its list, its other query parameters kept."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+    return "?" + urlencode([*params, ("page", str(number))])
+
+
+templates.env.globals["page_link"] = page_link
+templates.env.filters["ago"] = _ago
+templates.env.filters["when"] = _when
 templates.env.filters["amount"] = _amount
 templates.env.filters["seg"] = path_segment
 
@@ -71,7 +113,7 @@ def redirect(url: str, kind: str = "ok", text: str | None = None, items: list[st
     return response
 
 
-def _flash(request: Request) -> dict[str, Any] | None:
+def flash_of(request: Request) -> dict[str, Any] | None:
     raw = request.cookies.get(FLASH_COOKIE)
     if not raw:
         return None
@@ -83,9 +125,11 @@ def _flash(request: Request) -> dict[str, Any] | None:
 
 
 def page(request: Request, actor: Actor | None, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    flash = _flash(request)
+    flash = flash_of(request)
     response = templates.TemplateResponse(request, template, {
-        "actor": actor, "nav": NAV, "path": request.url.path, "flash": flash,
+        "actor": actor, "nav": NAV + ((ADMIN_NAV,) if actor is not None and actor.is_admin else ()),
+        "current": current_nav(request.url.path),
+        "path": request.url.path, "flash": flash,
         "csrf_token": actor.csrf_token if actor else context.pop("csrf_token", ""), **context,
     }, status_code=status_code)
     if flash:

@@ -196,6 +196,25 @@ class FooterNoteIn(BaseModel):
     footer_note: bool = Field(description='print "the amount will be collected" on the invoices')
 
 
+class PortalLinkIn(BaseModel):
+    days: Opt[int] = Field(default=None, ge=1, le=366, description="days the link lasts (default: the portal "
+                                                                   "setting link_days)")
+
+
+class PortalSettingsIn(BaseModel):
+    """The customer portal's settings; fields left out are kept."""
+
+    public_url: Opt[str] = Field(default=None, max_length=300, description="the web app's address as customers "
+                                                                           "reach it; links start with it")
+    link_days: Opt[int] = Field(default=None, ge=1, le=366, description="how long a new link lasts")
+    brand_name: Opt[str] = Field(default=None, max_length=80, description="the firm's name on the pages and "
+                                                                          "as the e-mails' sender")
+    logo_url: Opt[str] = Field(default=None, max_length=500)
+    primary_colour: Opt[str] = Field(default=None, max_length=7, description="like #1f5f99")
+    partial_payments: bool | None = Field(default=None, description="customers may pay part of an invoice")
+    require_code: bool | None = Field(default=None, description="a link also needs a code e-mailed to a contact")
+
+
 class InvoiceIdsIn(BaseModel):
     ids: list[int] = Field(description="the unpaid invoices to charge now")
     one_payment: bool = Field(default=False, description="charge the invoices one card pays in one currency "

@@ -77,3 +77,9 @@ def test_documents_bench_renders_the_invoice_pdf_and_the_customers_documents(tmp
     printed, result = _run(tmp_path, "bench.documents", "--lines", "5", "--history", "20", "--repeat", "1")
     assert "5-line PDF render / 1 s" in printed and "balance block (batch)" in printed
     assert result["data"]["pdf_bytes"] > 1000 and result["data"]["history"] == 20
+
+
+def test_portal_bench_times_each_portal_page(tmp_path: Path) -> None:
+    printed, result = _run(tmp_path, "bench.portal", "--invoices", "60", "--rounds", "2")
+    assert "slowest page's median / 300 ms" in printed
+    assert result["data"]["invoices"] == 60 and len(result["data"]["median_ms"]) == 6

@@ -73,9 +73,10 @@ def open_erp_invoice(ew: ErpWorld, n: int) -> tuple[int, dict[str, Any]]:
     return hub_id, found
 
 
-def open_erp_invoices_of_one_customer(ew: ErpWorld, count: int) -> list[tuple[int, dict[str, Any]]]:
-    """``count`` open USD invoices of one customer that may be invoiced, mirrored in the hub, the
-    customer with a card on file."""
+def open_erp_invoices_of_one_customer(ew: ErpWorld, count: int, *, card: bool = True,
+                                      **invoice_fields: Any) -> list[tuple[int, dict[str, Any]]]:
+    """``count`` open USD invoices of one customer that may be invoiced, mirrored in the hub (with
+    ``invoice_fields``, e.g. ``due``), the customer with a card on file unless ``card`` is False."""
     state = ew.erp.state
     with state.lock:
         customers = state.company.sets["customers"]
@@ -87,9 +88,10 @@ def open_erp_invoices_of_one_customer(ew: ErpWorld, count: int) -> list[tuple[in
     found = next(invoices[:count] for invoices in by_customer.values() if len(invoices) >= count)
     account = found[0]["customerId"]
     org, contact = customer(ew.world, account, "Customer with several invoices", connector_id=ew.card, currency="USD")
-    capture_card(org, contact)
+    if card:
+        capture_card(org, contact)
     return [(invoice(ew.world, account, i["id"], amount=str(i["remainingAmount"]), currency="USD",
-                     connector_id=ew.card), i) for i in found]
+                     connector_id=ew.card, **invoice_fields), i) for i in found]
 
 
 @dataclass

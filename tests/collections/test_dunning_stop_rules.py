@@ -8,17 +8,12 @@ import json
 from datetime import date, timedelta
 from decimal import Decimal
 
-import httpx
-from pydantic import SecretStr
-
-from connectors.sandbox.business_central import ssl_context_from
-from hub.collections import dunning, dunning_holds, dunning_settings
+from hub.collections import dunning, dunning_holds
 from hub.collections.rules import CollectionRuleError, DunningHold, DunningPolicy, OpenInvoice, Penalty, dunning_today
 from hub.platform.db import session
-from hub.sync import cards
 from tests.cli.runner import run
 from tests.collections.notify_builders import bms_card, invoice, organisation
-from tests.collections.test_dunning import erp  # noqa: F401  (fixture)
+from tests.collections.test_dunning import erp, overdue_erp_invoice  # noqa: F401  (erp: fixture)
 from tests.web.conftest import web  # noqa: F401  (fixture)
 
 DUE = date(2026, 9, 1)
@@ -134,19 +129,7 @@ def test_the_wording_of_each_level_and_a_fixed_penalty_are_settings(hub_db, monk
 
 
 def test_a_fixed_penalty_reaches_the_erp_as_that_amount(hub_db, erp) -> None:
-    c = erp.credentials
-    admin = httpx.Client(base_url=erp.url, verify=ssl_context_from(erp.ca_path), timeout=30)
-    customer = admin.get("/_admin/records/customers").json()[0]
-    item = next(i for i in admin.get("/_admin/records/items").json() if not i["blocked"])
-    with session("sandbox") as s:
-        card = cards.create(s, cards.CardSpec(name="erp", kind="business_central", environment="sandbox", settings={
-            "tenant_id": c["tenant_id"], "client_id": c["client_id"], "environment": c["environment"],
-            "company": c["company"], "api_url": erp.url, "authority_url": erp.url, "ca_bundle": erp.ca_path},
-            secrets={"client_secret": SecretStr(c["client_secret"])}))
-        card.status = "active"
-        org = organisation(s, card, customer["id"], customer["displayName"], raw={})
-        inv = invoice(s, org, "SI-9", "200.00", DUE, currency="USD")
-        dunning_settings.update_settings(s, penalty_item=item["number"], penalty_fixed="12.5")
+    admin, inv = overdue_erp_invoice(erp, penalty_fixed="12.5")
 
     report = dunning.run("sandbox", day(61))
 

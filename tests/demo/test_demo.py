@@ -90,6 +90,9 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
         assert reconciled.returncode == 0, reconciled.stderr[-3000:]
         assert json.loads(reconciled.stdout) == {"drifts": []}
 
+        # the pay link of one customer opens its invoices in the web app; one character changed, nothing
+        _portal_sample_opens_its_customer_only(summary["portal"])
+
         links = summary["links"]
         assert links["linked"] > 0 and links["unmatched_psa"] + links["unmatched_erp"] > 0
         assert set(links["by_method"]) <= {"identifier", "name", "email_domain"}
@@ -118,6 +121,21 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
             assert streams[stream]["inserted"] == 0 and streams[stream]["updated"] == 0, stream
     finally:
         _cashrail(["sandbox", "--stop"], env)
+
+
+def _portal_sample_opens_its_customer_only(sample: dict[str, object]) -> None:
+    from fastapi.testclient import TestClient
+
+    from hub.web import create_app
+
+    client = TestClient(create_app(), base_url="http://testserver")
+    path = str(sample["sample_link"]).removeprefix("http://127.0.0.1:8000")
+    page = client.get(path)
+    assert page.status_code == 200 and str(sample["customer_name"]) in page.text
+    assert int(str(sample["open_invoices"])) + int(str(sample["paid_invoices"])) > 0
+    changed = path[:-1] + ("A" if path[-1] != "A" else "B")
+    spoilt = client.get(changed)
+    assert spoilt.status_code in (403, 404) and str(sample["customer_name"]) not in spoilt.text
 
 
 def test_the_demo_refuses_a_psa_it_does_not_know_naming_the_ones_it_does() -> None:

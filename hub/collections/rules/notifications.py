@@ -47,6 +47,8 @@ class NotificationType(StrEnum):
     INVOICE = "invoice"
     #: the monthly statement of account, its PDF attached
     STATEMENT = "statement"
+    #: the one-time code a contact asked for to open the customer portal (e-mailed only, never a ticket)
+    PORTAL_CODE = "portal_code"
 
     @classmethod
     def overdue(cls, level: int) -> NotificationType:
@@ -84,7 +86,10 @@ REQUIRED_FIELDS: dict[NotificationType, tuple[str, ...]] = {
     NotificationType.CHARGEBACK_RECEIVED: _INVOICE,
     NotificationType.INVOICE: _INVOICE,
     NotificationType.STATEMENT: ("statement_date", "amount", "currency"),
+    NotificationType.PORTAL_CODE: ("portal_code", "contact_id"),
 }
+#: types e-mailed to their contact only: what they carry (a sign-in code) must not sit in a PSA ticket
+EMAIL_ONLY = frozenset({NotificationType.PORTAL_CODE})
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,8 @@ class Notification:
     #: the customer's pay link (its portal), when there is one
     pay_link: str | None = None
     statement_date: date | None = None
+    #: the portal's one-time code (PORTAL_CODE)
+    portal_code: str | None = None
 
     def __post_init__(self) -> None:
         kind = NotificationType(self.type)

@@ -21,6 +21,7 @@ from hub.platform.models.collections import (
     PaymentMethod,
     ReconciliationRun,
 )
+from hub.platform.models.portal import PortalAccess, PortalCode
 from hub.platform.models.reversals import Chargeback, GatewayEvent, Refund
 from hub.platform.models.sync import (
     CHILD_TABLES,
@@ -31,6 +32,7 @@ from hub.platform.models.sync import (
     DocumentLine,
     Invoice,
     InvoiceLine,
+    LinkCandidate,
     Organisation,
     OrganisationLink,
     Product,
@@ -46,8 +48,9 @@ from hub.platform.models.sync import (
 __all__ = [
     "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Chargeback",
     "Connector", "Contact", "Contract", "DocumentLine", "DunningHoldRow", "EnvScoped", "GatewayEvent", "HubSetting",
-    "Invoice", "InvoiceCollection", "InvoiceLine", "NotificationAttachment",
+    "Invoice", "InvoiceCollection", "InvoiceLine", "LinkCandidate", "NotificationAttachment",
     "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
+    "PortalAccess", "PortalCode",
     "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "ReconciliationRun", "Refund", "SalesOrder",
     "SalesOrderLine", "StreamState",
     "SubscriptionAction", "SubscriptionPlan", "SyncRun", "SyncedRecord", "Ticket", "User", "WebSession", "stored_id",

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, Text, UniqueConstraint
 from sqlmodel import Field
 
 from hub.platform.models.base import EnvScoped
@@ -53,7 +53,8 @@ def _key(table: str) -> tuple[UniqueConstraint]:
 
 class Organisation(SyncedRecord, table=True):
     __tablename__ = "organisations"
-    __table_args__ = _key("organisations")
+    #: the customers list pages by name within an environment
+    __table_args__ = (*_key("organisations"), Index("ix_organisations_env_name", "environment", "name", "id"))
 
     name: str = Field(max_length=255)
     code: str | None = Field(default=None, max_length=64)
@@ -205,6 +206,23 @@ class OrganisationLink(EnvScoped, table=True):
     erp_organisation_id: int = Field(foreign_key="organisations.id", index=True)
     method: str = Field(max_length=32)  # identifier | name | email_domain | manual
     detail: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LinkCandidate(EnvScoped, table=True):
+    """A pair the linking rules could not decide alone (``ambiguous``: one of several candidates),
+    or one an administrator rejected (``rejected``: the rules never propose it again)."""
+
+    __tablename__ = "link_candidates"
+    __table_args__ = (UniqueConstraint("psa_organisation_id", "erp_organisation_id", name="uq_link_candidate_pair"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    psa_organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    erp_organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    state: str = Field(max_length=16, index=True)  # ambiguous | rejected
+    #: what the rules saw: {"identifier": [...], "name_similarity": 0.93, "email_domain": [...]}
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    decided_by: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -14,6 +14,8 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Any
 
 LEGAL_SUFFIXES = frozenset({
     "ltd", "limited", "inc", "incorporated", "llc", "llp", "lp", "plc", "gmbh", "ag", "sa", "sarl", "bv", "nv",
@@ -97,6 +99,7 @@ def plan_links(
     erp: Iterable[OrgFacts],
     *,
     fixed: Iterable[tuple[int, int]] = (),
+    rejected: Iterable[tuple[int, int]] = (),
 ) -> LinkPlan:
     """Propose links between PSA and ERP organisations.
 
@@ -105,7 +108,10 @@ def plan_links(
         erp: ERP customers.
         fixed: (psa id, erp id) pairs already linked (e.g. by an admin): kept, and their
             organisations take no other link.
+        rejected: (psa id, erp id) pairs an admin rejected: never proposed, nor counted as a
+            candidate that makes another ambiguous.
     """
+    refused = set(rejected)
     psa_by_id = {o.id: o for o in psa}
     erp_by_id = {o.id: o for o in erp}
     taken_psa = {p for p, _ in fixed}
@@ -126,6 +132,7 @@ def plan_links(
             if p.id in taken_psa:
                 continue
             found = set().union(*(index.get(k, set()) for k in _keys(rule, p))) if _keys(rule, p) else set()
+            found = {e_id for e_id in found if (p.id, e_id) not in refused}
             if found:
                 candidates[p.id] = found
                 for e_id in found:
@@ -147,3 +154,19 @@ def plan_links(
     return plan
 
 
+
+
+def name_similarity(a: str, b: str) -> float:
+    """How alike two names are once normalised (0 to 1, two decimals): "Acme Ltd" and "ACME" are 1.0."""
+    left, right = normalise_name(a), normalise_name(b)
+    if not left or not right:
+        return 0.0
+    return round(SequenceMatcher(None, left, right).ratio(), 2)
+
+
+def evidence(psa: OrgFacts, erp: OrgFacts) -> dict[str, Any]:
+    """What speaks for linking ``psa`` with ``erp``: the tax ids or codes and the company e-mail
+    domains they share, and how alike their names are."""
+    return {"identifier": sorted(psa.identifiers & erp.identifiers),
+            "name_similarity": name_similarity(psa.name, erp.name),
+            "email_domain": sorted(psa.email_domains & erp.email_domains)}

@@ -21,6 +21,7 @@ from hub.web.api import (
     notifications,
     payments,
     plans,
+    portal,
     quarantine,
     reconciliation,
     settings,
@@ -29,8 +30,8 @@ from hub.web.api import (
 )
 
 #: the resources, in the order their routes are tried
-RESOURCES = (connectors, customers, collections, payments, dunning, notifications, settings, setup, plans, actions,
-             dashboard, users, audit, quarantine, reconciliation, gateway)
+RESOURCES = (connectors, customers, collections, payments, portal, dunning, notifications, settings, setup, plans,
+             actions, dashboard, users, audit, quarantine, reconciliation, gateway)
 
 router = APIRouter()
 for resource in RESOURCES:

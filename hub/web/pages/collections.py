@@ -186,18 +186,18 @@ def collection_settings_save(actor: CurrentActor, body: Annotated[CollectionSett
     return redirect("/settings/collections", "ok", "Collection settings saved.")
 
 
-@router.post("/settings/documents", openapi_extra=needs("Billing Settings", "Update"))
-def document_settings_save(actor: CurrentActor, body: Annotated[DocumentSettingsFormIn, Form()]) -> Response:
-    saved = operations.update_document_settings(actor, body)
-    return redirect("/settings/collections", "ok", f"Invoice settings saved: balance mode {saved['balance_mode']} "
-                    "(a new mode applies from the next cycle).")
-
-
 @router.post("/settings/receivable", openapi_extra=needs("Collection Settings", "Update"))
 def receivable_save(actor: CurrentActor, body: Annotated[ReceivableIn, Form()]) -> Response:
     saved = operations.put_receivable(actor, body)
     return redirect("/settings/collections", "ok", f"Receivable between {saved['psa']} and {saved['erp']}: "
                                                    f"{saved['of_record']}'s invoices.")
+
+
+@router.post("/settings/documents", openapi_extra=needs("Billing Settings", "Update"))
+def document_settings_save(actor: CurrentActor, body: Annotated[DocumentSettingsFormIn, Form()]) -> Response:
+    saved = operations.update_document_settings(actor, body)
+    return redirect("/settings/collections", "ok", f"Invoice settings saved: balance mode {saved['balance_mode']} "
+                    "(a new mode applies from the next cycle).")
 
 
 @router.post("/settings/dunning", openapi_extra=needs("Collection Settings", "Update"))

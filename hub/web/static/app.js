@@ -1,6 +1,9 @@
 // Small progressive enhancements; every page works without them.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
+  // the left navigation folds on a narrow screen (it starts open so it works without script)
+  const side = document.getElementById("side-toggle");
+  if (side && window.matchMedia("(max-width: 800px)").matches) side.removeAttribute("open");
   for (const select of document.querySelectorAll("select[data-autosubmit]")) {
     select.addEventListener("change", () => select.form.submit());
   }
@@ -17,8 +20,9 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
   for (const box of document.querySelectorAll("[data-select-all]")) {
+    const name = box.dataset.selectAll || "ids";  // the checkboxes' name (the portal's are "invoice")
     box.addEventListener("change", () => {
-      for (const other of document.querySelectorAll('input[name="ids"]')) other.checked = box.checked;
+      for (const other of document.querySelectorAll(`input[name="${name}"]`)) other.checked = box.checked;
     });
   }
   // Sync Now: while a card's sync runs, show the rows reaching the hub, then reload for the counts.

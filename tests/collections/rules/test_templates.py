@@ -33,17 +33,18 @@ EXAMPLES = {
         NotificationType.overdue(n): {**INVOICE, "due_date": date(2012, 8, 10), "days_overdue": d}
         for n, d in ((1, 15), (2, 45), (3, 60))
     },
+    NotificationType.PORTAL_CODE: {"portal_code": "042917", "contact_id": 7},
     NotificationType.RENEWAL_NOTICE: {
         "plan_name": "Endpoint care",
         "renewal_date": date(2013, 1, 31),
         "amount": D("59.97"),
         "currency": "USD",
     },
+    NotificationType.REFUND_ISSUED: {**INVOICE, **CARD, "reason": "Goodwill"},
+    NotificationType.CHARGEBACK_RECEIVED: {**INVOICE, "reason": "Fraud"},
     NotificationType.INVOICE: {**INVOICE, "due_date": date(2012, 8, 10),
                                "pay_link": "https://msp.example/portal/abc"},
     NotificationType.STATEMENT: {"statement_date": date(2012, 8, 31), "amount": D("25"), "currency": "USD"},
-    NotificationType.REFUND_ISSUED: {**INVOICE, **CARD, "reason": "Goodwill"},
-    NotificationType.CHARGEBACK_RECEIVED: {**INVOICE, "reason": "Fraud"},
 }
 
 

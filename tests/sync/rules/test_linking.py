@@ -67,3 +67,23 @@ def test_free_mail_domains_never_link() -> None:
 def test_manual_links_are_kept_and_take_their_organisations_out_of_matching() -> None:
     plan = plan_links([facts(1, "Acme"), facts(2, "Acme")], [facts(11, "Acme")], fixed=[(2, 11)])
     assert plan.links == [] and plan.unmatched_psa == [1] and plan.unmatched_erp == []
+
+
+def test_a_rejected_pair_is_neither_linked_nor_a_candidate_that_makes_another_ambiguous() -> None:
+    from hub.sync.rules.linking import facts, plan_links
+
+    psa = [facts(1, "Northwind")]
+    erp = [facts(10, "Northwind Inc"), facts(11, "Northwind Ltd")]
+    assert plan_links(psa, erp).ambiguous == {1: [10, 11]}
+    plan = plan_links(psa, erp, rejected=[(1, 10)])
+    assert [(link.psa_id, link.erp_id, link.method) for link in plan.links] == [(1, 11, "name")]
+
+
+def test_evidence_names_the_shared_ids_and_domains_and_how_alike_the_names_are() -> None:
+    from hub.sync.rules.linking import evidence, facts, name_similarity
+
+    a = facts(1, "Acme & Sons Ltd", identifiers=["GB-123"], emails=["x@acme.example", "y@gmail.com"])
+    b = facts(2, "ACME and Sons", identifiers=["gb123"], emails=["ap@acme.example", "z@gmail.com"])
+    assert evidence(a, b) == {"identifier": ["GB123"], "name_similarity": 1.0, "email_domain": ["acme.example"]}
+    assert 0.5 < name_similarity("Northwind Traders", "Northwind Trading") < 1.0
+    assert name_similarity("Ltd", "Acme") == 0.0  # nothing left of a name that is only a legal form

@@ -2,7 +2,7 @@
 notification so every retried delivery sends the same bytes
 
 Revision ID: 0010d
-Revises: 0010c
+Revises: 0009e
 Create Date: 2026-12-06 04:50:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ from hub.platform.types import UTCDateTime
 
 
 revision = '0010d'
-down_revision = '0010c'  # after main's refunds and chargebacks (merged first)
+down_revision = '0010c'  # after refunds and chargebacks (merged first)
 branch_labels = None
 depends_on = None
 
