@@ -231,6 +231,15 @@ class SourceConnector(ABC):
         """
         raise ValueError(f"{cls.title} does not file tickets")
 
+    def invoice_pdf(self, external_id: str) -> bytes | None:
+        """The source's own PDF of invoice ``external_id``; None when the source has none for it
+        (or makes no invoice PDFs).
+
+        Raises:
+            ApiError: the source could not be asked (a 404 of the invoice is None, not an error).
+        """
+        return None
+
     @classmethod
     def stream(cls, name: str) -> StreamSpec:
         for spec in cls.streams:

@@ -27,7 +27,10 @@ from connectors.base import (
 )
 from connectors.business_central.api import BcApiClient
 from connectors.business_central.auth import BcAuth, TokenProvider
-from connectors.business_central.payments import JOURNALS, JOURNALS_POST, PAYMENTS_CHECK, CustomerPaymentWrites
+from connectors.business_central.payments import JOURNALS, JOURNALS_POST, PAYMENTS_CHECK
+from connectors.business_central.pdf import InvoicePdf
+from connectors.business_central.refunds import CustomerRefundWrites
+from connectors.business_central.reversals import PaymentReversals
 from connectors.business_central.settings import BcSecrets, BcSettings
 from connectors.business_central.streams import SALES_DOC_EDIT, SALES_DOC_POST, STREAMS, BcStreamSpec
 from connectors.business_central.writes import INVOICES, ORDERS, SalesDocumentWrites
@@ -61,7 +64,7 @@ def odata_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class BusinessCentralConnector(SalesDocumentWrites, CustomerPaymentWrites, SourceConnector):
+class BusinessCentralConnector(SalesDocumentWrites, CustomerRefundWrites, PaymentReversals, InvoicePdf, SourceConnector):
     """Reads customers, contacts, items, sales invoices and orders; writes sales documents."""
 
     kind: ClassVar[str] = "business_central"

@@ -22,6 +22,7 @@ from hub.cli import (
     payments,
     plans,
     quarantine,
+    reconcile,
     sandbox,
     serve,
     setup,
@@ -72,6 +73,7 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(payments.payments_app, name="payments")
 app.add_typer(collect.collect_app, name="collect")
 app.add_typer(dunning.dunning_app, name="dunning")
+app.add_typer(reconcile.reconcile_app, name="reconcile")
 app.add_typer(notifications.notifications_app, name="notifications")
 app.add_typer(quarantine.quarantine_app, name="quarantine")
 app.add_typer(keys.keys_app, name="keys")

@@ -3,6 +3,7 @@
 * :func:`run` charges the invoices of autopay customers when due (on the due date or on issue),
   retries soft declines on the retry schedule, and asks for a new card after a hard decline.
 * :func:`pay` is the bulk "Pay by card" of selected unpaid invoices, with a result per row.
+* :func:`settle_from_gateway` settles a charge as the gateway's webhook reports it (once).
 
 Each attempt is a ``Charge`` row committed as ``pending`` before the gateway is called; its
 key is the gateway's ``merchantTransactionId``. A charge whose answer was lost (``unknown``)
@@ -29,12 +30,16 @@ from sqlmodel import Session, col, select
 from connectors.http import ApiError
 from connectors.money import round_money
 from connectors.payments import BlueSnapConnector, ChargeApproved, ChargeDeclined, ChargeResult, DeclineKind
+from connectors.payments.ach import ECP
 from hub.collections.chargeable import ChargeRow, Ready, check, group_of, hard_declined, payment_groups
 from hub.collections.collect_settings import get_settings
 from hub.collections.outbox import enqueue
 from hub.collections.payments import open_gateway
 from hub.collections.receivables import take_payment
 from hub.collections.recording import record_payments
+from hub.collections.refund_entries import record_refunds
+from hub.collections.refunds import settle_refunds
+from hub.collections.returns import check_debits, reverse_in_source
 from hub.collections.rules import (
     Decline,
     Notification,
@@ -63,6 +68,12 @@ from hub.platform.types import utcnow
 
 #: how long a pending charge is left to the run that made it (well past any gateway timeout)
 PENDING_GRACE = timedelta(minutes=15)
+#: payment methods the gateway collects: a card (charged) and a direct-debit mandate (debited by ACH)
+CHARGED_KINDS = (PaymentMethodKind.CARD, PaymentMethodKind.DIRECT_DEBIT)
+#: attempts the retry schedule counts: declined charges and ACH debits the bank returned
+FAILED_ATTEMPTS = ("declined", "returned")
+#: a settled charge's status as a result row says it
+SETTLED_AS = {"succeeded": "approved"}
 
 
 @dataclass
@@ -72,10 +83,15 @@ class RunReport:
     settled: list[ChargeRow] = field(default_factory=list)
     charged: list[ChargeRow] = field(default_factory=list)
     recorded: list[dict[str, Any]] = field(default_factory=list)
+    #: ACH debits the bank settled or returned since the last run, and the returns' reversing entries
+    returns: list[dict[str, Any]] = field(default_factory=list)
+    reversed: list[dict[str, Any]] = field(default_factory=list)
+    refunds: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"settled": [r.as_json() for r in self.settled], "charged": [r.as_json() for r in self.charged],
-                "recorded": self.recorded}
+                "recorded": self.recorded, "returns": self.returns, "reversed": self.reversed,
+                "refunds": self.refunds}
 
 
 @contextmanager
@@ -98,9 +114,10 @@ def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
     retries: list[tuple[int, str]] = []
     refused: dict[int, bool] = {}
     for invoice, collection, left, who in open_invoices(s):
-        # direct-debit mandates are not charged yet (the gateway connector has no mandate charge)
-        if who is None or who.method is None or not who.method.autopay or who.method.kind != PaymentMethodKind.CARD:
+        if who is None or who.method is None or not who.method.autopay or who.method.kind not in CHARGED_KINDS:
             continue
+        if not who.method.vaulted_shopper_id:
+            continue  # a mandate entered by hand: nothing at the gateway to debit (bulk pay says so)
         if refused.setdefault(stored_id(who.method), hard_declined(s, who.method)):
             continue  # the card was declined for good: nothing more is charged on it
         charges = charges_of(s, stored_id(invoice))
@@ -165,16 +182,18 @@ def _start(environment: str, invoice_ids: list[int], trigger: str, today: date,
             return skipped + [ChargeRow(stored_id(r[0]), r[0].number, r[2], r[3], "skipped",
                                         "another run is charging it") for r in ready], None
         return skipped, {"charge_id": charge.id, "key": charge.key, "shopper": method.vaulted_shopper_id,
-                         "amount": charge.amount, "currency": currency, "number": invoice.number}
+                         "amount": charge.amount, "currency": currency, "number": invoice.number,
+                         "debit": method.kind == PaymentMethodKind.DIRECT_DEBIT}
 
 
 def _call(gateway: BlueSnapConnector, job: dict[str, Any]) -> ChargeResult | tuple[str, str]:
     """The gateway's answer, or ("unknown", why) when it could not be had: the next run asks
     again under the same key (looked up first), so the key, not luck, keeps it one charge.
     ("failed", why) is for input the gateway refused before sending anything."""
+    send = gateway.debit if job.get("debit") else gateway.charge  # an ACH mandate, else a card
     try:
-        return gateway.charge(vaulted_shopper_id=job["shopper"], amount=job["amount"], currency=job["currency"],
-                              merchant_transaction_id=job["key"])
+        return send(vaulted_shopper_id=job["shopper"], amount=job["amount"], currency=job["currency"],
+                    merchant_transaction_id=job["key"])
     except ApiError as exc:  # the gateway's text may echo the credentials it was sent
         return ("unknown", scrub(str(exc)))
     except ValueError as exc:
@@ -184,9 +203,13 @@ def _call(gateway: BlueSnapConnector, job: dict[str, Any]) -> ChargeResult | tup
 def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str, str]) -> ChargeRow:
     """Store the gateway's answer; allocate, schedule a retry or stop, and tell the customer."""
     with session(environment) as s:
-        charge = s.exec(select(Charge).where(Charge.id == charge_id)).one()
+        charge = s.exec(select(Charge).where(Charge.id == charge_id).with_for_update()).one()
         invoice = s.exec(select(Invoice).where(Invoice.id == charge.invoice_id)).one()
         org = s.exec(select(Organisation).where(Organisation.id == charge.organisation_id)).one()
+        if charge.status not in ("pending", "unknown"):  # settled meanwhile (the gateway's webhook): once
+            return ChargeRow(stored_id(invoice), invoice.number, round_money(charge.amount, charge.currency),
+                             charge.currency, SETTLED_AS.get(charge.status, charge.status),
+                             "settled by the gateway's webhook", charge.transaction_id, charge.key)
         collection = collection_of(s, stored_id(invoice)) or InvoiceCollection(
             environment=environment, invoice_id=stored_id(invoice), organisation_id=stored_id(org))
         charge.updated_at = collection.updated_at = utcnow()
@@ -204,6 +227,8 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
             return row(status=outcome[0], reason=outcome[1])
         if isinstance(outcome, ChargeApproved):
             charge.status, charge.transaction_id, charge.error = "succeeded", outcome.transaction_id, None
+            if outcome.transaction.card_transaction_type == ECP:  # the bank may still return it
+                charge.settlement = charge.settlement or "pending"
             credit = Decimal(0)
             for invoice_id, part in allocations_of(s, charge):  # each invoice shows its part at once
                 paid = invoice if invoice_id == invoice.id else s.exec(
@@ -226,7 +251,7 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
         charge.hard_decline = outcome.kind is DeclineKind.HARD
         s.add(charge)
         s.flush()
-        declined = [c for c in charges_of(s, stored_id(invoice)) if c.status == "declined"]
+        declined = [c for c in charges_of(s, stored_id(invoice)) if c.status in FAILED_ATTEMPTS]
         first_day = min((c.charged_on for c in declined if c.charged_on), default=charge.charged_on)
         decision = decide_retry(Decline(outcome.error_name, first_day or utcnow().date(), charge.hard_decline),
                                 get_settings(s).retry, len(declined) - 1)
@@ -281,7 +306,8 @@ def settle_open(environment: str, *, gateway: BlueSnapConnector | None = None) -
             method = s.exec(select(PaymentMethod).where(
                 PaymentMethod.id == charge.payment_method_id)).one() if charge.payment_method_id else None
             jobs.append({"charge_id": charge.id, "key": charge.key, "amount": round_money(charge.amount, charge.currency),
-                         "currency": charge.currency, "shopper": method.vaulted_shopper_id if method else ""})
+                         "currency": charge.currency, "shopper": method.vaulted_shopper_id if method else "",
+                         "debit": method is not None and method.kind == PaymentMethodKind.DIRECT_DEBIT})
     if not jobs:
         return []
     with _gateway(environment, gateway) as gw:
@@ -302,9 +328,22 @@ def run(environment: str, today: date, *, gateway: BlueSnapConnector | None = No
     """A collection run: settle open charges, charge what is due, record taken payments."""
     report = RunReport()
     report.settled = settle_open(environment, gateway=gateway)
+    report.returns = check_debits(environment, today, gateway=gateway)
     report.charged = charge_due(environment, today, gateway=gateway)
     report.recorded = record_payments(environment)
+    report.reversed = reverse_in_source(environment)
+    report.refunds = [r.as_json() for r in settle_refunds(environment, gateway=gateway)]
+    report.recorded += record_refunds(environment)
     return report
+
+
+def settle_from_gateway(environment: str, charge_id: int, outcome: ChargeResult) -> ChargeRow:
+    """How a charge ended, as the gateway's webhook says: settled (once) if it was still open, and a
+    taken payment recorded in its source system."""
+    row = _finish(environment, charge_id, outcome)
+    if isinstance(outcome, ChargeApproved):
+        record_payments(environment, [charge_id])
+    return row
 
 
 def pay(environment: str, invoice_ids: Iterable[int], actor: str | None = None, *, today: date | None = None,

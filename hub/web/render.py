@@ -22,6 +22,7 @@ templates.env.globals["environments"] = ENVIRONMENTS
 
 NAV = (("/", "Dashboard"), ("/connectors", "Connectors"), ("/customers", "Customers"), ("/plans", "Plans"),
        ("/actions", "Actions"), ("/invoices", "Invoices"), ("/invoices/unpaid", "Unpaid"),
+       ("/reconciliation", "Reconciliation"),
        ("/notifications", "Notifications"), ("/quarantine", "Quarantine"), ("/billing", "Billing setup"))
 
 

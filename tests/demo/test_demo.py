@@ -71,12 +71,22 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
         assert payments["hub_invoices_paid"] == payments["collected"]
         assert payments["erp_journal_lines_unposted"] == 0
         assert payments["declines_retried_and_collected"] >= 1 and payments["declines_stopped_hard"] >= 1
+        # PSA invoices exported to the ERP: each bill held twice is charged once, through its ERP copy
+        assert payments["bills_held_twice"] > 0 and payments["copies_charged"] == 0
         assert notes["overdue_notices"] > 0 and notes["undelivered"] == 0
         assert notes["emails_sent"] == notes["mail_sandbox_received"] > 0
         assert notes["tickets_raised"] == notes["psa_sandbox_tickets_created"] > 0
         assert {"payment_succeeded", "payment_failed", "retry_scheduled", "new_card_needed",
                 "payment_method_added"} <= set(notes["by_type"])
         assert collections["matches_sandboxes"] is True
+        # seed 001's late-payment penalty: raised once on invoices reaching Overdue 3 this month,
+        # each a posted invoice of its amount in the ERP sandbox
+        penalties = collections["penalties"]
+        assert penalties["raised_on_erp_invoices"] == penalties["posted_in_erp"] == penalties["matching_erp"] > 0
+        # the gateway, the hub, the ERP and the PSA agree on every payment right after the demo
+        reconciled = _cashrail(["reconcile", "--json"], env)
+        assert reconciled.returncode == 0, reconciled.stderr[-3000:]
+        assert json.loads(reconciled.stdout) == {"drifts": []}
 
         links = summary["links"]
         assert links["linked"] > 0 and links["unmatched_psa"] + links["unmatched_erp"] > 0

@@ -17,8 +17,9 @@ from tests.web.conftest import USER, Web
 # Who may call what does not depend on the engine: SQLite is enough here.
 pytestmark = pytest.mark.parametrize("hub_db", ["sqlite"], indirect=True)
 
-#: the only routes an anonymous caller may use (static assets are mounts, listed apart)
-PUBLIC = {("GET", "/login"), ("POST", "/login")}
+#: the only routes an anonymous caller may use (static assets are mounts, listed apart); the gateway's
+#: webhooks carry no user: their HMAC signature is checked instead (tests/collections/test_webhooks.py)
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/gateway/ipn/{environment}/{card}")}
 PUBLIC_MOUNTS = {"/static", "/static/swagger"}
 
 #: (method, path) -> the seed-003 operation, for every route a User may NOT call
@@ -76,6 +77,8 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/settings/dunning"): "Collection Settings: Update",
     ("PUT", "/api/settings/collections"): "Collection Settings: Update",
     ("PATCH", "/api/settings/dunning"): "Collection Settings: Update",
+    ("POST", "/settings/receivable"): "Collection Settings: Update",
+    ("PUT", "/api/settings/receivable"): "Collection Settings: Update",
     ("PATCH", "/api/settings/billing"): "Billing Settings: Update",
 }
 
@@ -109,7 +112,13 @@ EVERY_USER = {
     ("POST", "/api/customers/{org_id}/card-requests"), ("POST", "/api/card-requests/{request_id}/check"),
     ("GET", "/api/customers/{org_id}/status"), ("GET", "/api/invoices/unpaid"), ("POST", "/api/invoices/pay"),
     ("GET", "/api/notifications"), ("GET", "/api/notifications/settings"), ("GET", "/api/settings/collections"),
-    ("GET", "/api/settings/dunning"), ("GET", "/api/settings/billing"),
+    ("GET", "/api/settings/dunning"), ("GET", "/api/settings/billing"), ("GET", "/api/settings/receivable"),
+    # reconciliation of payments: checking and fixing a drift are day-to-day work like bulk Pay
+    ("GET", "/reconciliation"), ("POST", "/reconciliation/run"), ("POST", "/reconciliation/{drift}/fix"),
+    ("GET", "/api/reconciliation"), ("POST", "/api/reconciliation/{drift}/fix"),
+    # refunds of taken payments are day-to-day work too (Collections: Refund)
+    ("GET", "/api/customers/{org_id}/payments"), ("POST", "/api/payments/{payment}/refund"),
+    ("POST", "/customers/{org_id}/payments/{payment}/refund"),
     # quarantined records are read by everyone; retrying them changes the store like a sync
     ("GET", "/quarantine"), ("GET", "/api/quarantine"), ("GET", "/api/quarantine/{record_id}"),
 }

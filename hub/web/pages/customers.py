@@ -32,7 +32,8 @@ def customer_page(request: Request, actor: CurrentActor, org_id: int) -> Respons
         return page(request, actor, "error.html", status_code=404, status=404,
                     message=f"no customer {org_id} in {actor.environment}")
     return page(request, actor, "customer.html", c=found, panel=operations.payment_panel(actor, org_id),
-                standing=operations.customer_status(actor, org_id))
+                standing=operations.customer_status(actor, org_id),
+                taken_payments=operations.customer_payments(actor, org_id))
 
 
 @router.get("/invoices")

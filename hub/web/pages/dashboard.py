@@ -37,4 +37,4 @@ def dashboard_page(request: Request, actor: CurrentActor,
     failing = [{"name": c.name, "error": c.last_error} for c in actor.call(sync_cards.all_cards) if c.last_error]
     quarantined = actor.call(quarantine.summary)
     return page(request, actor, "dashboard.html", filters=f, cards=cards, charts=drawn, currencies=currencies,
-                failing=failing, quarantined=quarantined)
+                failing=failing, quarantined=quarantined, receivable=operations.receivable_figures(actor))

@@ -10,6 +10,12 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("[data-close-dialog]")) {
     button.addEventListener("click", () => button.closest("dialog").close());
   }
+  // A button that moves money, deletes or may repeat something asks first.
+  for (const button of document.querySelectorAll("button[data-confirm]")) {
+    button.addEventListener("click", (event) => {
+      if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+    });
+  }
   for (const box of document.querySelectorAll("[data-select-all]")) {
     box.addEventListener("change", () => {
       for (const other of document.querySelectorAll('input[name="ids"]')) other.checked = box.checked;
