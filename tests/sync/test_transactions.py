@@ -30,7 +30,7 @@ def test_pages_arriving_back_to_back_share_one_commit_and_a_wait_for_the_source_
         data_dir: Path) -> None:
     card_id = factories.bms_card().id
     ready, now = [True], [0.0]
-    with PageTransactions("sandbox", next_ready=lambda: ready[0], clock=lambda: now[0]) as tx:
+    with PageTransactions("sandbox", next_ready=lambda: ready[0], every=COMMIT_EVERY, clock=lambda: now[0]) as tx:
         _rename(tx, card_id, "page-1")
         tx.page_done()  # the next page is there: no commit yet
         _rename(tx, card_id, "page-2")
@@ -47,6 +47,14 @@ def test_pages_arriving_back_to_back_share_one_commit_and_a_wait_for_the_source_
         assert tx.commits == 2 and _name(card_id) == "page-4"
         _rename(tx, card_id, "completed")
     assert tx.commits == 3 and _name(card_id) == "completed"
+
+
+def test_on_sqlite_each_page_commits_so_no_stream_holds_the_write_lock_across_pages(data_dir: Path) -> None:
+    card_id = factories.bms_card().id
+    with PageTransactions("sandbox", next_ready=lambda: True) as tx:
+        _rename(tx, card_id, "page-1")
+        tx.page_done()
+        assert tx.commits == 1 and _name(card_id) == "page-1"
 
 
 def test_an_error_rolls_back_only_the_open_transaction(data_dir: Path) -> None:
