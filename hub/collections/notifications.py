@@ -318,13 +318,13 @@ def _deliver(environment: str, lock: RunLock, smtp: SmtpSettings | None, transpo
     return report
 
 
-def list_notifications(s: Session, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+def list_notifications(s: Session, status: str | None = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
     """Notifications (newest first) with the customer's name, the invoice's number, and each
     channel's status, attempts and last error."""
     query = (select(NotificationMessage, Organisation.name, Invoice.number)
              .outerjoin(Organisation, col(Organisation.id) == col(NotificationMessage.organisation_id))
              .outerjoin(Invoice, col(Invoice.id) == col(NotificationMessage.invoice_id))
-             .order_by(col(NotificationMessage.id).desc()).limit(limit))
+             .order_by(col(NotificationMessage.id).desc()).offset(offset).limit(limit))
     if status:
         query = query.where(NotificationMessage.status == status)
     rows: list[dict[str, Any]] = []

@@ -84,7 +84,7 @@ def review(s: Session, *, q: str | None = None, page: int = 1) -> dict[str, Any]
                          "erp": _org_view(erp, names), "method": link.method, "detail": link.detail,
                          "evidence": _evidence(s, psa, erp)})
     return {"ambiguous": list(ambiguous.values()), "proposed": proposed, "proposed_total": total, "page": page,
-            "pages": max(1, -(-total // PAGE))}
+            "pages": max(1, -(-total // PAGE)), "more": False}
 
 
 def _sides(s: Session, pair: Pair) -> tuple[Organisation, Organisation]:

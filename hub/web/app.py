@@ -25,7 +25,7 @@ from hub.platform.errors import CashrailError
 from hub.platform.redact import scrub
 from hub.platform.served import UI_PATH
 from hub.platform.settings import Settings, get_settings
-from hub.web import api, pages, prefect_ui
+from hub.web import api, form_errors, pages, prefect_ui
 from hub.web.auth import CurrentActor, LoginLimiter, NotSignedInError, authorize
 from hub.web.headers import add_security_headers
 from hub.web.logs import keep_app_logging
@@ -90,6 +90,9 @@ def _add_error_handlers(app: FastAPI) -> None:
         if not exc.user_facing:
             log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
             return _error(request, exc.status, "the hub could not finish this request; the server log says why")
+        if exc.status != 403 and request.method == "POST" and not _is_api(request):
+            typed = await _typed(request)
+            return _form_back(request, str(exc), form_errors.from_message(str(exc), typed), typed)
         return _error(request, exc.status, str(exc), flash_back=exc.status != 403)
 
     async def user_error(request: Request, exc: Exception) -> Response:
@@ -116,8 +119,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ValidationError)  # a page building its model from a form
     async def invalid_form(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ValidationError)
-        problems = [f"{'.'.join(str(p) for p in e['loc']) or 'the form'}: {e['msg']}" for e in exc.errors()]
-        return _error(request, 422, "Please correct: " + "; ".join(problems), flash_back=True)
+        fields = form_errors.field_errors(exc.errors())
+        if request.method == "POST" and not _is_api(request):
+            return _form_back(request, form_errors.summary(fields), fields, await _typed(request))
+        return _error(request, 422, "Please correct: " + "; ".join(f"{k} {v}" for k, v in fields.items()))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -126,7 +131,25 @@ def _add_error_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"detail": [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]}
                                             for e in exc.errors()]}, status_code=422)
+        if request.method == "POST":
+            fields = form_errors.field_errors(exc.errors())
+            return _form_back(request, form_errors.summary(fields), fields, await _typed(request))
         return _error(request, 422, "Please correct: " + "; ".join(problems), flash_back=True)
+
+
+async def _typed(request: Request) -> dict[str, str]:
+    """What the refused form held (its text fields; the body was read once already and is kept)."""
+    try:
+        form = await request.form()
+    except Exception:
+        return {}
+    return form_errors.kept_values({k: v for k, v in form.items() if isinstance(v, str)})
+
+
+def _form_back(request: Request, message: str, fields: dict[str, str], values: dict[str, str]) -> Response:
+    """Back to the refused form: the message above it, each field's problem beside it, the input kept."""
+    return redirect(back(request), "error", scrub(message), fields={k: scrub(v) for k, v in fields.items()},
+                    values={k: scrub(v) for k, v in values.items()})
 
 
 def _error(request: Request, status: int, message: str, *, flash_back: bool = False) -> Response:

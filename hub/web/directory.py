@@ -121,7 +121,8 @@ def customer_page(s: Session, f: CustomerFilter, today: date, size: int = PAGE_S
     query = _query(s, f, today)
     total = s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     ids = [(a, b) for a, b in s.execute(_order(query, f.sort).offset((f.page - 1) * size).limit(size))]
-    return {"rows": _rows(s, ids, today), "total": total, "page": f.page, "pages": max(1, -(-total // size))}
+    return {"rows": _rows(s, ids, today), "total": total, "page": f.page, "pages": max(1, -(-total // size)),
+            "more": False}
 
 
 def _rows(s: Session, ids: list[tuple[int, int | None]], today: date) -> list[dict[str, Any]]:

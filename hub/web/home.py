@@ -56,7 +56,7 @@ def _attention(s: Session, cards: list[health.CardHealth], money: overview.Money
         out.append(Attention("hard_decline", f"invoice {decline['number']}: {decline['reason']}", where))
     ambiguous = link_review.ambiguous_count(s)
     if ambiguous:
-        out.append(Attention("ambiguous_links", f"{ambiguous} PSA organisation{'s' * (ambiguous != 1)} match several "
+        out.append(Attention("ambiguous_links", f"{ambiguous} PSA organisation{'s' * (ambiguous != 1)} match{'es' * (ambiguous == 1)} several "
                                                 "ERP customers: choose the right one", "/links"))
     out.extend(Attention("quarantined", f"{q['quarantined']} {q['stream']} record{'s' * (q['quarantined'] != 1)} "
                                         f"of {q['connector']} quarantined",

@@ -329,7 +329,9 @@ class ActionFilter:
     plan_id: int | None = None
 
 
-def action_rows(s: Session, f: ActionFilter | None = None, limit: int = 500) -> list[dict[str, Any]]:
+def action_rows(s: Session, f: ActionFilter | None = None, limit: int = 500, offset: int = 0,
+                count: bool = False) -> Any:
+    """The actions ``f`` selects, ``limit`` from ``offset`` (or how many there are, with ``count``)."""
     f = f or ActionFilter()
     query = (select(SubscriptionAction, col(Organisation.name), col(SubscriptionPlan.organisation_id))
              .join(SubscriptionPlan, col(SubscriptionPlan.id) == SubscriptionAction.plan_id)
@@ -340,7 +342,10 @@ def action_rows(s: Session, f: ActionFilter | None = None, limit: int = 500) -> 
                          (col(SubscriptionAction.action_date), operator.le, f.end),
                          (col(SubscriptionPlan.organisation_id), operator.eq, f.customer),
                          (col(SubscriptionAction.plan_id), operator.eq, f.plan_id))
-    rows = s.execute(query.order_by(col(SubscriptionAction.action_date), col(SubscriptionAction.id)).limit(limit))
+    if count:
+        return s.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = s.execute(query.order_by(col(SubscriptionAction.action_date), col(SubscriptionAction.id))
+                     .offset(offset).limit(limit))
     return [{"id": a.id, "key": a.key, "plan_id": a.plan_id, "customer": org_name, "organisation_id": org_id,
              "type": a.action_type, "status": a.status, "action_date": _iso(a.action_date),
              "date_from": _iso(a.date_from), "date_to": _iso(a.date_to), "product": a.product,

@@ -104,12 +104,22 @@ def back(request: Request, default: str = "/") -> str:
     return local_path(referer, default)
 
 
-def redirect(url: str, kind: str = "ok", text: str | None = None, items: list[str] | None = None) -> RedirectResponse:
-    """Post/redirect/get, with a one-time message for the next page."""
+#: a browser keeps a cookie of about 4 KB: what was typed is dropped before the message is
+MAX_FLASH = 3800
+
+
+def redirect(url: str, kind: str = "ok", text: str | None = None, items: list[str] | None = None, *,
+             fields: dict[str, str] | None = None, values: dict[str, str] | None = None) -> RedirectResponse:
+    """Post/redirect/get, with a one-time message for the next page; ``fields`` (a problem per
+    field) and ``values`` (what was typed) fill a refused form again (see :mod:`hub.web.form_errors`)."""
     response = RedirectResponse(url, status_code=303)
     if text:
-        payload = json.dumps({"kind": kind, "text": text[:1500], "items": [i[:300] for i in (items or [])][:20]})
-        response.set_cookie(FLASH_COOKIE, quote(payload), httponly=True, samesite="lax", max_age=60)
+        message: dict[str, Any] = {"kind": kind, "text": text[:1500], "items": [i[:300] for i in (items or [])][:20],
+                                   "fields": {k: v[:300] for k, v in (fields or {}).items()}}
+        payload = quote(json.dumps({**message, "values": values or {}}))
+        if len(payload) > MAX_FLASH:
+            payload = quote(json.dumps(message))
+        response.set_cookie(FLASH_COOKIE, payload, httponly=True, samesite="lax", max_age=60)
     return response
 
 
@@ -130,6 +140,7 @@ def page(request: Request, actor: Actor | None, template: str, status_code: int 
         "actor": actor, "nav": NAV + ((ADMIN_NAV,) if actor is not None and actor.is_admin else ()),
         "current": current_nav(request.url.path),
         "path": request.url.path, "flash": flash,
+        "form_errors": (flash or {}).get("fields") or {}, "form_values": (flash or {}).get("values") or {},
         "csrf_token": actor.csrf_token if actor else context.pop("csrf_token", ""), **context,
     }, status_code=status_code)
     if flash:

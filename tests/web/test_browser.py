@@ -73,6 +73,16 @@ def _flash(page: object) -> str:
     return page.locator("#flash").inner_text()  # type: ignore[attr-defined,no-any-return]
 
 
+def _confirm(page: object, question: str) -> None:
+    """The shared confirmation dialog asks ``question``; confirm it."""
+    from playwright.sync_api import expect
+
+    dialog = page.locator("#confirm-dialog")  # type: ignore[attr-defined]
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#confirm-text")).to_contain_text(question)
+    dialog.get_by_role("button", name="Confirm").click()
+
+
 def _card_menu(page: object, card: str, item: str) -> None:
     page.locator(f"#card-{card} summary").click()  # type: ignore[attr-defined]
     page.locator(f"#card-{card} .menu-items").get_by_role("button", name=item).click()  # type: ignore[attr-defined]
@@ -180,9 +190,12 @@ def test_an_administrator_runs_the_work_to_cash_cycle_in_the_browser(live: str, 
         page.goto(f"{live}/actions")  # type: ignore[attr-defined]
         page.locator("[data-select-all]").check()  # type: ignore[attr-defined]
         page.get_by_role("button", name="Firm").click()  # type: ignore[attr-defined]
+        # money moves only once the administrator confirms what the question states (issue 23)
+        _confirm(page, "Firm 3 selected action(s) (179.91 USD)?")
         assert "Firmed 3; failed 0" in _flash(page)
         page.locator("[data-select-all]").check()  # type: ignore[attr-defined]
         page.get_by_role("button", name="Post").click()  # type: ignore[attr-defined]
+        _confirm(page, "Post 3 selected action(s) (179.91 USD)?")
         assert "Posted 3; failed 0" in _flash(page)
         expect(page.locator('tr[data-status="Posted"]')).to_have_count(3)
         for row in page.locator('tr[data-status="Posted"]').all():  # type: ignore[attr-defined]
@@ -264,6 +277,8 @@ def test_a_card_entered_on_the_gateways_page_pays_the_customers_invoice_from_the
     expect(page.locator(f'#unpaid tr[data-invoice="{card_invoice}"]')).to_contain_text("VISA ending 1111")
     page.locator("[data-select-all]").check()  # type: ignore[attr-defined]
     page.get_by_role("button", name="Pay").click()  # type: ignore[attr-defined]
+    assert len(world.transactions()) == 0  # nothing is charged before the confirmation
+    _confirm(page, "Charge 1 invoice(s) now (100.00 GBP)")
     result = page.locator(f'#pay-results tr[data-invoice="{card_invoice}"]')  # type: ignore[attr-defined]
     expect(result.locator(".result")).to_have_text("approved")
     expect(page.locator("#pay-results h2")).to_contain_text("1 of 1 approved")

@@ -148,5 +148,5 @@ def test_needs_attention_lists_failed_actions_stuck_runs_hard_declines_ambiguous
     assert items["hard_decline"] == f"/customers/{acme.id}"
     assert items["ambiguous_links"] == "/links"
     assert items["quarantined"] == "/quarantine?connector=psa&amp;stream=contacts"
-    assert "1 PSA organisation match several ERP customers" in html
+    assert "1 PSA organisation matches several ERP customers" in html
     assert "invoice INV-9: card declined: stolen card" in html

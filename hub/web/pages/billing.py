@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from hub.billing import plans
 from hub.billing.rules.domain import ActionStatus, ActionType, BillingPeriodType, ReasonType
-from hub.web import operations, queries
+from hub.web import operations, paging, queries
 from hub.web.auth import CurrentActor, needs
 from hub.web.render import back, page, redirect
 from hub.web.schemas import (
@@ -105,12 +105,14 @@ def line_credit(request: Request, actor: CurrentActor, line_id: int, body: Annot
 def actions_page(request: Request, actor: CurrentActor, status: str | None = None, type: str | None = None,
                  start: Annotated[Opt[date], Query(alias="from")] = None,
                  end: Annotated[Opt[date], Query(alias="to")] = None,
-                 customer: Annotated[Opt[int], Query()] = None) -> Response:
+                 customer: Annotated[Opt[int], Query()] = None,
+                 page_no: Annotated[int, Query(alias="page")] = 1) -> Response:
     f = queries.ActionFilter(status=status or None, action_type=type or None, start=start, end=end, customer=customer)
     with actor.session() as s:
-        rows = queries.action_rows(s, f)
+        view = paging.counted(queries.action_rows(s, f, paging.PAGE_SIZE, paging.offset(page_no)),
+                              queries.action_rows(s, f, count=True), page_no)
         customers = queries.plan_customers(s)
-    return page(request, actor, "actions.html", rows=rows, f=f, customers=customers,
+    return page(request, actor, "actions.html", rows=view["rows"], view=view, f=f, customers=customers,
                 statuses=[x.value for x in ActionStatus], types=[x.value for x in ActionType])
 
 

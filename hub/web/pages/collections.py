@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hub.collections.notifications import STATUSES, list_notifications, resolve_unknown
 from hub.collections.rules import NotificationType
-from hub.web import operations
+from hub.web import operations, paging
 from hub.web.auth import CurrentActor, needs
 from hub.web.render import page, redirect
 from hub.web.schemas import (
@@ -96,15 +96,17 @@ def payment_refund(actor: CurrentActor, org_id: int, payment: str, body: Annotat
 
 
 def _unpaid_page(request: Request, actor: CurrentActor, method: str | None,
-                 results: list[dict[str, object]] | None = None) -> Response:
-    rows = operations.unpaid(actor, method)
-    return page(request, actor, "unpaid.html", rows=rows, method=method or "", methods=METHODS, results=results,
+                 results: list[dict[str, object]] | None = None, page_no: int = 1) -> Response:
+    view = paging.sliced(operations.unpaid(actor, method), page_no)
+    return page(request, actor, "unpaid.html", rows=view["rows"], view=view, method=method or "", methods=METHODS,
+                results=results,
                 path="/invoices/unpaid")  # also after Pay (posted to /invoices/pay)
 
 
 @router.get("/invoices/unpaid")
-def unpaid_page(request: Request, actor: CurrentActor, payment_method: Opt[str] = None) -> Response:
-    return _unpaid_page(request, actor, payment_method)
+def unpaid_page(request: Request, actor: CurrentActor, payment_method: Opt[str] = None,
+                page_no: Annotated[int, Query(alias="page")] = 1) -> Response:
+    return _unpaid_page(request, actor, payment_method, page_no=page_no)
 
 
 @router.post("/invoices/pay", openapi_extra=needs("Collections", "Pay"))
@@ -140,9 +142,12 @@ def reconciliation_fix(actor: CurrentActor, drift: str) -> Response:
 
 
 @router.get("/notifications")
-def notifications_page(request: Request, actor: CurrentActor, status: Opt[str] = None) -> Response:
-    rows = actor.call(list_notifications, status)
-    return page(request, actor, "notifications.html", rows=rows, status=status or "", statuses=STATUSES)
+def notifications_page(request: Request, actor: CurrentActor, status: Opt[str] = None,
+                       page_no: Annotated[int, Query(alias="page")] = 1) -> Response:
+    view = paging.peeked(actor.call(list_notifications, status, limit=paging.PAGE_SIZE + 1,
+                                    offset=paging.offset(page_no)), page_no)
+    return page(request, actor, "notifications.html", rows=view["rows"], view=view, status=status or "",
+                statuses=STATUSES)
 
 
 @router.post("/notifications/{notification}/resolve", openapi_extra=needs("Notifications", "Resolve"))

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from hub.portal import links
 from hub.sync import cards as hub_cards
-from hub.web import customer_view, directory, operations, queries
+from hub.web import customer_view, directory, form_errors, operations, queries
 from hub.web.auth import CurrentActor, needs
 from hub.web.render import page, redirect
 from hub.web.schemas import Opt, PortalLinkIn
@@ -22,12 +22,20 @@ router = APIRouter(default_response_class=HTMLResponse)
 def customers_page(request: Request, actor: CurrentActor, q: Opt[str] = None, system: Opt[str] = None,
                    status: Opt[str] = None, overdue: bool = False, sort: Opt[str] = None,
                    page_no: Annotated[int, Query(alias="page")] = 1) -> Response:
-    f = directory.CustomerFilter(q=q, system=system, status=status, overdue=overdue, sort=sort or "name", page=page_no)
+    problems: dict[str, str] = {}
     with actor.session() as s:
-        view = directory.customer_page(s, f, date.today())
+        try:
+            f = directory.CustomerFilter(q=q, system=system, status=status, overdue=overdue, sort=sort or "name",
+                                         page=page_no)
+            view = directory.customer_page(s, f, date.today())
+        except directory.DirectoryError as exc:  # shown beside the filter it is about
+            problems = form_errors.from_message(str(exc), ("q", "system", "status", "sort", "page")) or {"q": str(exc)}
+            f = directory.CustomerFilter(q=q)
+            view = {"rows": [], "total": 0, "page": 1, "pages": 1, "more": False}
         cards = [c.name for c in hub_cards.all_cards(s)]
-    return page(request, actor, "customers.html", view=view, f=f, cards=cards, sorts=directory.SORTS,
-                statuses=directory.STATUSES)
+    return page(request, actor, "customers.html", status_code=400 if problems else 200, view=view, f=f, cards=cards,
+                sorts=directory.SORTS, statuses=directory.STATUSES, form_errors=problems,
+                form_values=dict(request.query_params) if problems else {})
 
 
 @router.get("/customers/{org_id}")

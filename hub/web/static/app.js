@@ -13,10 +13,34 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("[data-close-dialog]")) {
     button.addEventListener("click", () => button.closest("dialog").close());
   }
-  // A button that moves money, deletes or may repeat something asks first.
+  // The shared confirmation: a submit button with data-confirm asks first. "{count}" becomes how many
+  // rows are ticked ("{none}" the words when none is) and "{total}" their amounts (data-amount and
+  // data-currency on each ticked box), so the question states what will move.
+  const dialog = document.getElementById("confirm-dialog");
+  const totals = (boxes) => {
+    const sums = {};
+    for (const box of boxes) {
+      if (!box.dataset.amount) continue;
+      const cur = box.dataset.currency || "";
+      sums[cur] = (sums[cur] || 0) + Math.round(parseFloat(box.dataset.amount) * 100);
+    }
+    return Object.entries(sums).map(([cur, cents]) => `${(cents / 100).toFixed(2)} ${cur}`.trim()).join(" + ") || "nothing";
+  };
   for (const button of document.querySelectorAll("button[data-confirm]")) {
     button.addEventListener("click", (event) => {
-      if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+      if (button.dataset.confirmed === "yes") { delete button.dataset.confirmed; return; }
+      event.preventDefault();
+      const form = button.form;
+      const ticked = Array.from(form.elements).filter((e) => e.name === "ids" && e.checked);
+      let text = ticked.length === 0 && button.dataset.confirmNone ? button.dataset.confirmNone : button.dataset.confirm;
+      text = text.replace("{count}", String(ticked.length)).replace("{total}", totals(ticked));
+      document.getElementById("confirm-text").textContent = text;
+      document.getElementById("confirm-go").onclick = () => {
+        dialog.close();
+        button.dataset.confirmed = "yes";
+        button.click();
+      };
+      dialog.showModal();
     });
   }
   for (const box of document.querySelectorAll("[data-select-all]")) {
