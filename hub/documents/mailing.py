@@ -44,11 +44,16 @@ from hub.platform.models import (
     stored_id,
 )
 from hub.platform.runlock import run_lock
+from hub.portal import links
 from hub.sync.customers import customer_sides
 
-#: the customer's pay link for an e-mail (the portal's ``pay_link``), given a session and the
-#: organisation's id; None: no link
+#: the customer's pay link for an e-mail, given a session and the organisation's id; None: no link
 PayLink = Callable[[Session, int], str | None]
+
+
+def portal_pay_link(s: Session, organisation_id: int) -> str:
+    """The customer's portal, where its open invoices can be paid (a new signed link)."""
+    return links.pay_link(organisation_id, s=s)
 
 
 @dataclass
@@ -120,7 +125,7 @@ def _enqueue_invoice(environment: str, invoice_id: int, pay_link: PayLink | None
                 "pay_link": notification.pay_link is not None}
 
 
-def send_invoice_emails(environment: str, *, pay_link: PayLink | None = None, transport: Any = None,
+def send_invoice_emails(environment: str, *, pay_link: PayLink | None = portal_pay_link, transport: Any = None,
                         limit: int | None = None) -> MailingReport:
     """Enqueue the invoice e-mails that are due (each invoice once); the delivery sends them.
     One run at a time per environment; an invoice whose image cannot be had now is retried by the
@@ -168,7 +173,7 @@ def _worth_sending(result: CustomerStatement) -> bool:
     return bool(st.lines) or st.closing_balance != Decimal(0)
 
 
-def send_statements(environment: str, as_of: date, *, pay_link: PayLink | None = None,
+def send_statements(environment: str, as_of: date, *, pay_link: PayLink | None = portal_pay_link,
                     organisation_ids: list[int] | None = None) -> MailingReport:
     """Enqueue every customer's statement as of ``as_of`` (once per customer and date); with
     ``organisation_ids``, those customers' only."""

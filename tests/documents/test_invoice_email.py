@@ -3,6 +3,7 @@ read back from the mail sandbox; the statement run e-mails each customer's state
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 
@@ -15,6 +16,7 @@ from hub.collections.mailer import SmtpSecurity, SmtpSettings
 from hub.documents import mailing
 from hub.documents import settings as document_settings
 from hub.platform.db import session
+from hub.portal import links
 from tests.documents.image_world import ENV, ImageWorld, image_world  # noqa: F401
 from tests.documents.seed_world import seed_customer
 
@@ -95,7 +97,11 @@ def test_the_monthly_statement_is_emailed_once_per_customer_with_its_pdf(
         notifications.deliver(ENV, smtp=smtp(mailbox))
     [mail] = mailbox.messages()
     assert mail.message["Subject"] == "Your statement of account as of August 31, 2012"
-    assert "$25.00" in mail.summary()["body"]
+    body = mail.summary()["body"]
+    assert "$25.00" in body
+    # the customer's own pay link: a signed portal link that opens this customer's pages, no other's
+    token = re.search(r"/portal/(\S+)", body).group(1)  # type: ignore[union-attr]
+    assert links.open_link(token).organisation_id == org
     [(name, kind, pdf)] = mail.attachments()
     assert kind == "application/pdf" and pdf.startswith(b"%PDF-") and name.startswith("statement-")
     assert report.enqueued == []  # the second run found it sent
