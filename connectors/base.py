@@ -211,6 +211,9 @@ class SourceConnector(ABC):
     #: settings an admin is asked for first, in this order; "secrets" marks where the secrets
     #: are asked (so later settings can offer choices the credentials reveal)
     prompt_order: ClassVar[tuple[str, ...]] = ()
+    #: what the connectors of one sync run may share, such as a lookup every stream would
+    #: otherwise repeat (the sync runner hands each stream's connector the run's one dict)
+    run_memo: dict[str, Any] | None = None
 
     @classmethod
     def choices(cls, field: str, settings: dict[str, Any], secrets: dict[str, Any]) -> list[str] | None:
@@ -227,6 +230,15 @@ class SourceConnector(ABC):
                 what is missing), or this connector files no tickets.
         """
         raise ValueError(f"{cls.title} does not file tickets")
+
+    def invoice_pdf(self, external_id: str) -> bytes | None:
+        """The source's own PDF of invoice ``external_id``; None when the source has none for it
+        (or makes no invoice PDFs).
+
+        Raises:
+            ApiError: the source could not be asked (a 404 of the invoice is None, not an error).
+        """
+        return None
 
     @classmethod
     def record_url(cls, settings: Mapping[str, Any], entity: str, external_id: str,

@@ -24,6 +24,8 @@ from deployments.plan import (
     DAILY_COLLECTION_CRON,
     DAILY_DUNNING_CRON,
     FLOW_NAMES,
+    INVOICE_EMAIL_INTERVAL,
+    MONTHLY_STATEMENT_CRON,
     NOTIFICATION_INTERVAL,
     POOL,
     ROOT,
@@ -33,6 +35,6 @@ from deployments.plan import (
 )
 
 __all__ = [
-    "DAILY_BILLING_CRON", "DAILY_COLLECTION_CRON", "DAILY_DUNNING_CRON", "FLOW_NAMES", "NOTIFICATION_INTERVAL",
-    "POOL", "ROOT", "Planned", "ensure_pool", "flow_of", "planned", "reconcile", "sync_deployment_name",
+    "DAILY_BILLING_CRON", "DAILY_COLLECTION_CRON", "DAILY_DUNNING_CRON", "FLOW_NAMES", "INVOICE_EMAIL_INTERVAL",
+    "MONTHLY_STATEMENT_CRON", "NOTIFICATION_INTERVAL", "POOL", "ROOT", "Planned", "ensure_pool", "flow_of", "planned", "reconcile", "sync_deployment_name",
 ]

@@ -15,8 +15,11 @@ DAILY_BILLING_CRON = "0 2 * * *"
 DAILY_FIRM_CRON = "30 2 * * *"  # after HARP Connect; only where billing settings ask for it
 DAILY_POST_CRON = "0 3 * * *"  # firmed actions whose posting date came, before collections
 DAILY_COLLECTION_CRON = "0 5 * * *"
+DAILY_RECONCILE_CRON = "30 5 * * *"  # after collections recorded the day's payments
 DAILY_DUNNING_CRON = "0 6 * * *"
 NOTIFICATION_INTERVAL = timedelta(minutes=10)
+INVOICE_EMAIL_INTERVAL = timedelta(minutes=30)  # posted or synced invoices, then the delivery sends them
+MONTHLY_STATEMENT_CRON = "0 7 1 * *"  # the 1st of the month: last month's statements
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,11 @@ FLOW_NAMES = {
     "billing:firm_actions": "firm-actions",
     "billing:post_actions": "post-actions",
     "collections:collect_payments": "collect-payments",
+    "reconciliation:reconcile": "reconcile",
     "dunning:dunning": "dunning",
     "notifications:deliver_notifications": "deliver-notifications",
+    "documents:invoice_emails": "invoice-emails",
+    "documents:statements": "statements",
 }
 
 
@@ -93,10 +99,16 @@ def planned() -> list[Planned]:
                     tags=("billing", environment)),
             Planned("collections:collect_payments", f"{environment}-daily", daily, cron=DAILY_COLLECTION_CRON,
                     tags=("collections", environment)),
+            Planned("reconciliation:reconcile", f"{environment}-daily", daily, cron=DAILY_RECONCILE_CRON,
+                    tags=("collections", environment)),
             Planned("dunning:dunning", f"{environment}-daily", daily, cron=DAILY_DUNNING_CRON,
                     tags=("collections", environment)),
             Planned("notifications:deliver_notifications", f"{environment}-every-10m", daily,
                     interval=NOTIFICATION_INTERVAL, tags=("notifications", environment)),
+            Planned("documents:invoice_emails", f"{environment}-every-30m", daily,
+                    interval=INVOICE_EMAIL_INTERVAL, tags=("notifications", environment)),
+            Planned("documents:statements", f"{environment}-monthly", daily, cron=MONTHLY_STATEMENT_CRON,
+                    tags=("notifications", environment)),
         ]
     return out
 

@@ -9,7 +9,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from hub.access import roles
-from hub.billing import billing_settings, cancellation, generation, posting, renewal_notices, schedule
+from hub.billing import billing_settings, cancellation, direct_debits, generation, posting, renewal_notices, schedule
 from hub.platform.db import session
 from hub.platform.redact import scrub_rows
 
@@ -63,6 +63,11 @@ def post_actions(environment: str = "sandbox", action_ids: list[int] | None = No
             action_ids = schedule.due_to_post(s, date.today())
     released = cancellation.release_orders(environment, by=actor or "post-actions")  # cancelled plans' orders
     report = {**posting.post(environment, action_ids, actor=actor).as_dict(), "released": released.as_dict()}
+    # Direct Debit Payment actions are collected through the gateway on their action date
+    debited = direct_debits.collect_due(environment, date.today(), action_ids, actor=actor).as_dict()
+    report["done"] += debited["done"]
+    report["failed"] += debited["failed"]
+    report["debited"] = debited
     _artifact("post-actions", environment, report)
     return report
 

@@ -1,14 +1,15 @@
-"""The ``sync-connector`` flow: one task per stream, streams concurrent. Orchestration only."""
+"""The ``sync-connector`` flow: every stream of a connector, concurrently. Orchestration only."""
 
 from __future__ import annotations
 
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 from prefect.context import FlowRunContext
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from hub.collections import alerts
 from hub.platform.redact import scrub_rows
@@ -33,11 +34,10 @@ def _notify(stream: str, counts: StreamCounts) -> None:
         listener(stream, counts)
 
 
-@task(name="sync-stream", task_run_name="sync-{stream}")
-def sync_stream_task(environment: str, run_id: int, connector: str, stream: str, full: bool) -> dict[str, int]:
+def _sync_stream(environment: str, run_id: int, connector: str, stream: str, full: bool) -> tuple[dict[str, int], float]:
+    started = time.perf_counter()
     counts = runner.sync_stream(environment, run_id, connector, stream, full=full, progress=_notify)
-    get_run_logger().info("%s: %s", stream, counts.as_dict())
-    return counts.as_dict()
+    return counts.as_dict(), round(time.perf_counter() - started, 2)
 
 
 def _flow_run_id() -> str:
@@ -47,31 +47,40 @@ def _flow_run_id() -> str:
     return str(context.flow_run.id)
 
 
-@flow(name="sync-connector", flow_run_name="sync-{connector}",
-      task_runner=ThreadPoolTaskRunner(max_workers=8))  # type: ignore[arg-type]  # Prefect types TaskRunner invariant in its futures: no concrete runner fits
+@flow(name="sync-connector", flow_run_name="sync-{connector}", persist_result=False)
 def sync_connector(connector: str, environment: str = "sandbox", full: bool = False) -> dict[str, Any]:
-    """Sync every stream of one connector into the hub; returns per-stream counts."""
+    """Sync every stream of one connector into the hub; returns per-stream counts.
+
+    The streams run concurrently as plain calls, not Prefect task runs: a task run per stream
+    cost more Prefect API work than a sync with nothing to do costs itself (``bench/RESULTS.md``),
+    and what the UI showed of them, each stream's state and time, is in the run's logs and its
+    table artifact (counts, seconds, error) instead.
+    """
     run = runner.begin_run(environment, connector, full=full, flow_run_id=_flow_run_id())
     assert run.id is not None
     kind = runner.connector_kind(environment, connector)
-    futures = {
-        name: sync_stream_task.submit(environment, run.id, connector, name, full)
-        for name in runner.stream_names(kind)
-    }
+    logger = get_run_logger()
+    names = runner.stream_names(kind)
     results: dict[str, dict[str, int]] = {}
+    seconds: dict[str, float] = {}
     failed: dict[str, Exception] = {}
-    for name, future in futures.items():
-        try:
-            results[name] = future.result()
-        except Exception as exc:  # one stream failing must not hide the others' counts
-            failed[name] = exc
+    with ThreadPoolExecutor(max_workers=min(8, len(names)) or 1, thread_name_prefix="sync-stream") as pool:
+        futures = {name: pool.submit(_sync_stream, environment, run.id, connector, name, full) for name in names}
+        for name, future in futures.items():
+            try:
+                results[name], seconds[name] = future.result()
+                logger.info("%s: %s in %.2f s", name, results[name], seconds[name])
+            except Exception as exc:  # one stream failing must not hide the others' counts
+                failed[name] = exc
     failures = {name: runner.describe_failure(exc) for name, exc in failed.items()}
+    for name, message in failures.items():
+        logger.error("%s failed: %s", name, message)
     error = runner.describe_failures(failures)
     runner.finish_run(environment, run.id, results, error)
     alerts.alert_schema_drift(environment, connector, run.id, failed)
     create_table_artifact(
         key=re.sub(r"[^a-z0-9-]+", "-", f"sync-{connector}".lower()),
-        table=scrub_rows([{"stream": name, **counts} for name, counts in results.items()]
+        table=scrub_rows([{"stream": name, **counts, "seconds": seconds[name]} for name, counts in results.items()]
                          + [{"stream": name, "error": msg} for name, msg in failures.items()]),
         description=f"Sync of connector {connector} ({environment}), run {run.id}",
     )

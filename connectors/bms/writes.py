@@ -1,4 +1,5 @@
-"""What the BMS connector writes: service tickets and invoice payments, each once per key.
+"""What the BMS connector writes: service tickets and invoice payments, each once per key (and
+the invoice print-out it reads).
 
 Every write carries a key the hub derives from its own record (a ticket's marker line, a
 payment's ``Reference``); when a write may have reached BMS without an answer, the key is
@@ -16,6 +17,9 @@ from zoneinfo import ZoneInfo
 from connectors.bms.envelope import checked, result
 from connectors.bms.streams import LOOKUPS
 from connectors.http import ApiClient, ApiError, get_ci, send_once
+
+#: an invoice's PDF print-out (unverified: BMS shows it in its UI; the public spec does not list it)
+INVOICE_PDF = "/v2/finance/invoices/{id}/pdf"
 
 
 def ticket_marker(key: str) -> str:
@@ -89,11 +93,28 @@ class BmsWrites:
         response = self.api.request("POST", "/v2/servicedesk/tickets", json=body, retry_writes=False)
         return result(response.json(), "POST", "/v2/servicedesk/tickets")
 
+    def invoice_pdf(self, external_id: str) -> bytes | None:
+        """The invoice's print-out as BMS renders it (``GET /v2/finance/invoices/{id}/pdf``,
+        unverified: the public spec does not show it); None when BMS has none (404)."""
+        path = INVOICE_PDF.format(id=external_id)
+        try:
+            response = self.api.request("GET", path, endpoint=INVOICE_PDF, headers={"Accept": "application/pdf"})
+        except ApiError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        return bytes(response.content)
+
     def invoice_payments(self, invoice_id: str) -> list[dict[str, Any]]:
         """The payments recorded against an invoice."""
         path = f"/v2/finance/invoices/{invoice_id}/payments"
         body = checked(self.api.get_json(path, endpoint="/v2/finance/invoices/{id}/payments"), "GET", path)
         return [dict(p) for p in get_ci(body, "Result") or []]
+
+    def paid_under_key(self, invoice_id: str, key: str) -> Decimal:
+        """What the invoice's payments recorded under ``key`` (their ``Reference``) add up to."""
+        return sum((Decimal(str(get_ci(p, "Amount", 0) or 0)) for p in self.invoice_payments(invoice_id)
+                    if str(get_ci(p, "Reference", "")) == key), Decimal(0))
 
     def record_payment(
         self, invoice_id: str, amount: Decimal, currency: str, paid_on: date, key: str

@@ -64,6 +64,26 @@ class PaymentPosting:
     invoices: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PaymentOnInvoice:
+    """What Business Central shows of one payment on one invoice.
+
+    Attributes:
+        number: the invoice's number.
+        in_journal: what the payment's unposted journal lines apply to it.
+        posted: what is posted of it under its document numbers (net of reversals; twice the
+            payment when it was posted twice).
+        remaining: the invoice's remaining amount.
+        status: the invoice's status.
+    """
+
+    number: str
+    in_journal: Decimal
+    posted: Decimal
+    remaining: Decimal
+    status: str
+
+
 class CustomerPaymentWrites:
     """Customer payment journal writes of the Business Central connector (mixed into it)."""
 
@@ -155,6 +175,32 @@ class CustomerPaymentWrites:
         return self.record_payment_lines(transaction_id=key, document_number=key, paid_on=paid_on,
                                          currency=currency, applications=[(invoice_id, amount)])
 
+    def payment_on_invoices(self, transaction_id: str, document_numbers: Sequence[str],
+                            invoice_ids: Sequence[str]) -> dict[str, PaymentOnInvoice]:
+        """Per invoice id: what of the payment (its gateway ``transaction_id``, written under
+        ``document_numbers``) waits in the journal and what is posted. A posting's G/L entries
+        credit receivables and debit the bank; a reversal the other way round: the net credit of
+        the account credited most is what stays posted."""
+        lines = self._lines_of(check_payment_key(transaction_id))
+        entries = [e for d in document_numbers for e in self.posted_payment_entries(d)]
+        found: dict[str, PaymentOnInvoice] = {}
+        for invoice_id in invoice_ids:
+            invoice = self._invoice(invoice_id)
+            described = {_line_description(d, invoice) for d in document_numbers}
+            net: dict[str, Decimal] = {}
+            for e in entries:
+                if str(e.get("description") or "") in described:
+                    account = str(e.get("accountNumber") or e.get("accountId") or "")
+                    net[account] = net.get(account, Decimal(0)) + _money(e.get("creditAmount")) - _money(
+                        e.get("debitAmount"))
+            found[invoice_id] = PaymentOnInvoice(
+                number=str(invoice.get("number") or invoice_id),
+                in_journal=sum((-_money(r.get("amount")) for r in lines if r.get("appliesToInvoiceId") == invoice["id"]),
+                               Decimal(0)),
+                posted=max([Decimal(0), *net.values()]),
+                remaining=_money(invoice.get("remainingAmount")), status=str(invoice.get("status") or ""))
+        return found
+
     def _invoice(self, invoice_id: str) -> Record:
         return dict(self.api.get_json(f"{self.company_path(INVOICES)}({invoice_id})"))
 
@@ -163,15 +209,19 @@ class CustomerPaymentWrites:
 
     def _line_once(self, journal: str, transaction_id: str, document_number: str, paid_on: date,
                    invoice: Record, amount: Decimal) -> Document:
+        description = _line_description(document_number, invoice)
         body: dict[str, Any] = {
             "journalId": journal, "customerId": invoice["customerId"], "postingDate": paid_on.isoformat(),
             "documentNumber": document_number, "externalDocumentNumber": transaction_id, "amount": -amount,
-            "appliesToInvoiceId": invoice["id"], "appliesToInvoiceNumber": invoice.get("number"),
-            "description": _line_description(document_number, invoice),
+            "description": description,
         }
+        if str(invoice.get("status") or "Open") == "Open" and Decimal(str(invoice.get("remainingAmount") or 0)) > 0:
+            body.update(appliesToInvoiceId=invoice["id"], appliesToInvoiceNumber=invoice.get("number"))
+        # else the invoice is closed (its earlier payment came back, and the API cannot reopen it): the
+        # payment goes to the customer's account, against the open debit the return left there
 
         def existing() -> Document | None:
-            found = [r for r in self._lines_of(transaction_id) if r.get("appliesToInvoiceId") == invoice["id"]]
+            found = [r for r in self._lines_of(transaction_id) if r.get("description") == description]
             return Document(PAYMENTS, found[0]) if found else None
 
         def send() -> Document:
@@ -214,3 +264,7 @@ class CustomerPaymentWrites:
 def _line_description(document_number: str, invoice: Record) -> str:
     """A line's description, carried onto its G/L entries: how a posted line is found again."""
     return f"Payment {document_number} {invoice.get('number') or invoice['id']}"[:100]
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value if value not in (None, "") else 0))

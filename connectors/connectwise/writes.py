@@ -149,6 +149,11 @@ class ConnectWiseWrites:
                                   endpoint="/finance/invoices/{id}/payments")
         return [dict(p) for p in found] if isinstance(found, list) else []
 
+    def paid_under_key(self, invoice_id: str, key: str) -> Decimal:
+        """What the invoice's payments recorded under ``key`` (their ``transactionId``) add up to."""
+        return sum((Decimal(str(p.get("amount") or 0)) for p in self.invoice_payments(invoice_id)
+                    if p.get("transactionId") == key), Decimal(0))
+
     def record_payment(
         self, invoice_id: str, amount: Decimal, currency: str, paid_on: date, key: str
     ) -> dict[str, Any]:

@@ -21,6 +21,14 @@ Public API (everything else is internal)::
     #      error_name, kind=DeclineKind.SOFT|HARD, description); .retry_allowed / .needs_new_card
     #   Once per key: the key is looked up before sending and again after a lost answer.
     gw.find_transaction("inv-42-attempt-1")      # -> Transaction | None
+
+    # ACH direct debit (connectors.payments.ach): the mandate page, the account on file, debits
+    entry = gw.start_bank_entry()                 # CardEntry(pf_token, page_url of the mandate page)
+    account = gw.create_bank_shopper(pf_token=entry.pf_token, first_name="Ada", last_name="Lovelace")
+    #   -> BankAccountOnFile(vaulted_shopper_id, holder_name, account_type, last4, ...)
+    gw.debit(vaulted_shopper_id=..., amount=..., currency="USD", merchant_transaction_id=...)
+    #   -> ChargeApproved (transaction PENDING) | ChargeDeclined; once per key like charge()
+    gw.find_debit("inv-42-attempt-1")            # -> Debit(status PENDING|SUCCESS|RETURNED, return_code) | None
     gw.refund(transaction_id, amount=None | Decimal, currency=..., reason=...)   # -> RefundResult
 
     delivery = gw.verify_ipn(body, headers, seen=lambda delivery_id: ...)       # -> IpnDelivery
@@ -33,6 +41,7 @@ Errors: ``ValueError`` for bad input (nothing sent); otherwise the ``connectors.
 ``Decimal`` with no more decimals than the currency's minor unit; it is never rounded here.
 """
 
+from connectors.payments.ach import SOFT_RETURNS, BankAccountOnFile, Debit, DebitStatus, return_kind
 from connectors.payments.client import BlueSnapConnector, BlueSnapSecrets, BlueSnapSettings
 from connectors.payments.ipn import (
     IpnBadSignature,
@@ -64,9 +73,9 @@ from connectors.payments.models import (
 )
 
 __all__ = [
-    "HARD_DECLINES", "SOFT_DECLINES", "BlueSnapConnector", "BlueSnapSecrets", "BlueSnapSettings", "CardEntry",
+    "HARD_DECLINES", "SOFT_DECLINES", "SOFT_RETURNS", "BankAccountOnFile", "BlueSnapConnector", "BlueSnapSecrets", "BlueSnapSettings", "CardEntry",
     "CardEntryExpired", "CardEntryIncomplete", "CardOnFile", "ChargeApproved", "ChargeDeclined", "ChargeResult",
-    "DeclineKind", "IpnBadSignature", "IpnDelivery", "IpnEvent", "IpnEventType", "IpnMalformed", "IpnRejected",
-    "IpnStale", "IpnUnsigned", "RefundResult", "SeenDeliveries", "Transaction", "decline_kind", "sign_ipn",
-    "verify_ipn",
+    "Debit", "DebitStatus", "DeclineKind", "IpnBadSignature", "IpnDelivery", "IpnEvent", "IpnEventType", "IpnMalformed", "IpnRejected",
+    "IpnStale", "IpnUnsigned", "RefundResult", "SeenDeliveries", "Transaction", "decline_kind", "return_kind",
+    "sign_ipn", "verify_ipn",
 ]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -29,8 +30,10 @@ from connectors.http import (
     NotFoundError,
     PermissionDeniedError,
     RetryPolicy,
+    send_once,
 )
 from connectors.payments import ipn
+from connectors.payments.ach import EcpPayments
 from connectors.payments.auth import BasicAuth
 from connectors.payments.models import (
     MAX_MERCHANT_TRANSACTION_ID,
@@ -65,8 +68,9 @@ DEFAULT_CARD_FORM_PATH = "/hosted/card-form/{pf_token}"
 _NOT_FOUND_NAMES = frozenset({"TRANSACTION_NOT_FOUND"})
 
 
-class BlueSnapConnector(SourceConnector):
-    """The BlueSnap payment gateway: a connector card with Test Connection and no sync streams."""
+class BlueSnapConnector(EcpPayments, SourceConnector):
+    """The BlueSnap payment gateway: a connector card with Test Connection and no sync streams; cards
+    here, ACH direct debit (ECP) in :class:`connectors.payments.ach.EcpPayments`."""
 
     kind: ClassVar[str] = "bluesnap"
     role: ClassVar[Role] = "gateway"
@@ -249,12 +253,26 @@ class BlueSnapConnector(SourceConnector):
             raise
         return parse_transaction(response.json(parse_float=Decimal))
 
+    def get_transaction(self, transaction_id: str) -> Transaction:
+        """A transaction by BlueSnap's id, with its refunds (``Transaction.refunds``)."""
+        tid = _shopper_id(transaction_id)
+        response = self.api.request("GET", f"/transactions/{quote(tid, safe='')}", endpoint="/transactions/{transactionId}")
+        return parse_transaction(response.json(parse_float=Decimal))
+
     def refund(self, transaction_id: str, *, amount: Decimal | None = None, currency: str | None = None,
-               reason: str | None = None) -> RefundResult:
+               reason: str | None = None, known_refunds: Collection[str] | None = None) -> RefundResult:
         """Refund a charge in full, or ``amount`` of it (``currency`` checks its decimals).
 
-        Not re-sent after a lost answer (the error has ``maybe_applied=True``): the REFUND IPN,
-        or the BlueSnap console, says whether it happened.
+        With ``known_refunds`` (the refund ids the caller already holds for this charge) the refund
+        is sent once: BlueSnap's refund takes no key of ours, so the charge's refunds are looked up
+        first, and again after a lost answer, and a refund of this amount the caller does not know
+        yet is taken as this one (``recovered=True``) instead of refunding twice. Without it, a lost
+        answer is not re-sent (the error has ``maybe_applied=True``).
+
+        Raises:
+            ValueError: a bad amount or currency (nothing sent).
+            ClientRequestError: BlueSnap refused it, e.g. ``REFUND_MAX_AMOUNT_FAILURE`` (more than is
+                left to refund) or ``INVOICE_ALREADY_FULLY_REFUNDED``.
         """
         body: dict[str, Any] = {}
         if amount is not None:
@@ -264,20 +282,32 @@ class BlueSnapConnector(SourceConnector):
         if reason:
             body["reason"] = reason
         tid = _shopper_id(transaction_id)
-        response = self.api.request("POST", f"/transactions/refund/{quote(tid, safe='')}", json=body,
-                                    endpoint="/transactions/refund/{transactionId}", retry_writes=False)
-        answer = response.json(parse_float=Decimal) if response.content else {}
-        refund_id = answer.get("refundTransactionId") if isinstance(answer, dict) else None
-        if refund_id in (None, ""):
-            raise ApiError("BlueSnap accepted the refund without a refundTransactionId",
-                           status_code=response.status_code, method="POST", path="/transactions/refund/{id}")
-        refunded = answer.get("amount")
-        return RefundResult(
-            refund_transaction_id=str(refund_id),
-            transaction_id=tid,
-            amount=None if refunded in (None, "") else in_minor_units(parse_decimal(refunded, "amount"), currency),
-            status=answer.get("refundStatus"),
-        )
+
+        def send() -> RefundResult:
+            response = self.api.request("POST", f"/transactions/refund/{quote(tid, safe='')}", json=body,
+                                        endpoint="/transactions/refund/{transactionId}", retry_writes=False)
+            answer = response.json(parse_float=Decimal) if response.content else {}
+            refund_id = answer.get("refundTransactionId") if isinstance(answer, dict) else None
+            if refund_id in (None, ""):
+                raise ApiError("BlueSnap accepted the refund without a refundTransactionId",
+                               status_code=response.status_code, method="POST", path="/transactions/refund/{id}")
+            refunded = answer.get("amount")
+            return RefundResult(
+                refund_transaction_id=str(refund_id), transaction_id=tid,
+                amount=None if refunded in (None, "") else in_minor_units(parse_decimal(refunded, "amount"), currency),
+                status=answer.get("refundStatus"))
+
+        if known_refunds is None:
+            return send()
+        known = set(known_refunds)
+
+        def existing() -> RefundResult | None:
+            for found in self.get_transaction(tid).refunds:
+                if found.refund_transaction_id not in known and (amount is None or found.amount == amount):
+                    return replace(found, recovered=True)
+            return None
+
+        return send_once(send, existing)
 
     # --- IPN webhooks -----------------------------------------------------------------
 

@@ -113,6 +113,8 @@ class Transaction:
     processing_status: str | None = None
     card_type: str | None = None
     last4: str | None = None
+    #: the refunds BlueSnap lists on the transaction (retrieve answers only)
+    refunds: tuple[RefundResult, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,12 +165,13 @@ ChargeResult = ChargeApproved | ChargeDeclined
 
 @dataclass(frozen=True)
 class RefundResult:
-    """A refund BlueSnap accepted."""
+    """A refund BlueSnap accepted (``recovered``: found on the charge after a lost answer, not sent again)."""
 
     refund_transaction_id: str
     transaction_id: str
     amount: Decimal | None
     status: str | None
+    recovered: bool = False
 
 
 # --- money ------------------------------------------------------------------------------
@@ -267,4 +270,14 @@ def parse_transaction(body: Any) -> Transaction:
         processing_status=get_ci(processing, "processingStatus"),
         card_type=get_ci(card, "cardType"),
         last4=get_ci(card, "cardLastFourDigits"),
+        refunds=_refunds(body, currency),
     )
+
+
+def _refunds(body: Any, currency: str) -> tuple[RefundResult, ...]:
+    """``refunds.refund[]`` of a retrieved transaction (BlueSnap's retrieve answer)."""
+    listed = get_ci(get_ci(body, "refunds") or {}, "refund") or []
+    return tuple(RefundResult(
+        refund_transaction_id=str(get_ci(r, "refundTransactionId")), transaction_id=str(get_ci(body, "transactionId")),
+        amount=in_minor_units(parse_decimal(get_ci(r, "amount"), "refunds.refund.amount"), currency),
+        status="SUCCESS") for r in (listed if isinstance(listed, list) else [listed]) if isinstance(r, dict))

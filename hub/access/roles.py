@@ -5,7 +5,7 @@ marks; this reading gives Administrators everything and Users the day-to-day wor
 (except unpublishing), plan lines, actions and running HARP Connect; the setup (connectors,
 users, program types, reason codes) is for Administrators. "Run HARP Connect with a test date"
 is open to everyone in the sandbox and to Administrators in production. Collections (seeds
-000-002): everyone manages customers' payment methods and pays invoices; the collection,
+000-002): everyone manages customers' payment methods, pays invoices and refunds payments; the collection,
 dunning and notification settings are for Administrators.
 """
 
@@ -38,10 +38,11 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "Run HARP Connect with a test date": (RUN,),
     "Audit Log": ("View",),
     "Payment Methods": ("Create", "Update", "Remove"),
-    "Collections": ("Pay",),
+    "Collections": ("Pay", "Hold", "Refund"),
     "Collection Settings": ("Update",),
     "Billing Settings": ("Update",),
     "Notification Settings": ("Update",),
+    "Notifications": ("Resolve",),
 }
 
 _ALL = {feature: frozenset(ops) for feature, ops in FEATURES.items()}
@@ -76,6 +77,7 @@ _NOUNS = {
     "Collection Settings": "the collection and dunning settings",
     "Billing Settings": "the billing settings",
     "Notification Settings": "the notification settings",
+    "Notifications": "notifications",
 }
 
 

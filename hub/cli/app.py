@@ -21,7 +21,9 @@ from hub.cli import (
     orgs,
     payments,
     plans,
+    portal,
     quarantine,
+    reconcile,
     sandbox,
     serve,
     setup,
@@ -71,7 +73,9 @@ app.add_typer(actions.billing_app, name="billing")
 app.add_typer(users.users_app, name="users")
 app.add_typer(payments.payments_app, name="payments")
 app.add_typer(collect.collect_app, name="collect")
+app.add_typer(portal.portal_app, name="portal")
 app.add_typer(dunning.dunning_app, name="dunning")
+app.add_typer(reconcile.reconcile_app, name="reconcile")
 app.add_typer(notifications.notifications_app, name="notifications")
 app.add_typer(quarantine.quarantine_app, name="quarantine")
 app.add_typer(keys.keys_app, name="keys")

@@ -64,6 +64,9 @@ def _print_summary(report: dict[str, Any]) -> None:
               f"notifications; {n['emails_sent']} e-mails sent ({n['mail_sandbox_received']} received by the mail "
               f"sandbox), {n['tickets_raised']} tickets raised ({n['psa_sandbox_tickets_created']} created in the "
               f"PSA sandbox).")
+    if report.get("portal", {}).get("sample_link"):
+        out.print(f"Customer portal of customer {report['portal']['customer']} (open it while `cashrail serve` runs): "
+                  f"{report['portal']['sample_link']}", highlight=False, soft_wrap=True)
     out.print("The sandboxes keep running. Try: cashrail sync demo-psa; cashrail actions list; cashrail collect "
               "unpaid; cashrail notifications list   (their URLs and credentials: cashrail sandbox --running; "
               "stop them: cashrail sandbox --stop)")

@@ -18,6 +18,7 @@ from hub.cli.common import (
     print_rows,
 )
 from hub.collections import dunning as dunning_service
+from hub.collections import dunning_holds
 from hub.collections import dunning_settings as dunning_config
 from hub.platform.flowrun import run_flow
 
@@ -74,18 +75,29 @@ def dunning_status(org: Annotated[int | None, typer.Option("--org", help="hub or
 def dunning_settings(
     enabled: Annotated[bool | None, typer.Option("--enabled/--disabled", help="switch dunning on or off")] = None,
     levels: Annotated[str | None, typer.Option(help="days overdue of Overdue 1,2,3, e.g. 15,45,60")] = None,
+    severities: Annotated[str | None, typer.Option(
+        help="wording of each level: reminder, firm or final, e.g. reminder,firm,final")] = None,
     penalty_percent: Annotated[str | None, typer.Option(help="penalty percent (0: no penalty)")] = None,
+    penalty_fixed: Annotated[str | None, typer.Option(
+        help="a fixed penalty amount in the invoice's currency instead of the percent (0: none)")] = None,
     penalty_level: Annotated[int | None, typer.Option(help="the level that raises the penalty")] = None,
+    penalty_since: Annotated[str | None, typer.Option(
+        help="penalties only for invoices reaching that level from this day (YYYY-MM-DD; '' : all)")] = None,
     penalty_item: Annotated[str | None, typer.Option(help="ERP item number of the penalty invoice line")] = None,
     card_expiry_days: Annotated[int | None, typer.Option(help="warn this many days before a card expires")] = None,
     env: EnvOption = None, as_json: JsonOption = False,
 ) -> None:
     """Show the dunning settings; with options, change them."""
     changes: dict[str, Any] = {k: v for k, v in {
-        "enabled": enabled, "penalty_percent": penalty_percent, "penalty_level": penalty_level,
+        "enabled": enabled, "penalty_percent": penalty_percent, "penalty_fixed": penalty_fixed,
+        "penalty_level": penalty_level,
         "penalty_item": penalty_item, "card_expiry_days": card_expiry_days}.items() if v is not None}
     if levels is not None:
         changes["levels"] = list(parse_days(levels, "--levels", unit="days", example=None))
+    if penalty_since is not None:
+        changes["penalty_since"] = parse_date(penalty_since, "--penalty-since") if penalty_since else None
+    if severities is not None:
+        changes["severities"] = [part.strip() for part in severities.split(",")]
     with cli_session(env) as s:
         settings = dunning_config.update_settings(s, **changes) if changes else dunning_config.get_settings(s)
     shown = settings.as_dict()
@@ -93,3 +105,50 @@ def dunning_settings(
         print_json(shown)
         return
     print_rows([{"setting": k, "value": v} for k, v in shown.items()], "Dunning settings", False)
+
+
+@dunning_app.command("hold")
+def dunning_hold(
+    org: Annotated[int, typer.Argument(help="hub organisation id of the customer")],
+    reason: Annotated[str, typer.Option(help="disputed (until released) or promise_to_pay (until --until)")],
+    until: Annotated[str | None, typer.Option(help="the date promised (YYYY-MM-DD)")] = None,
+    invoice: Annotated[str | None, typer.Option(help="only this invoice (its number); default: all")] = None,
+    note: Annotated[str | None, typer.Option(help="why, for whoever reads the hold later")] = None,
+    env: EnvOption = None, as_json: JsonOption = False,
+) -> None:
+    """Stop overdue notices and penalties for a customer (or one invoice) while the hold applies."""
+    with cli_session(env) as s:
+        held = dunning_holds.hold(s, org, reason.replace("-", "_"), until=parse_date(until, "--until"),
+                                  invoice_number=invoice, note=note)
+    if as_json:
+        print_json(held)
+        return
+    what = f"invoice {held['invoice']}" if held["invoice"] else "every invoice"
+    out.print(f"Hold {held['id']}: no dunning for {what} of customer {org} ({held['reason']}"
+              + (f" until {held['until']})" if held["until"] else ", until released)"))
+
+
+@dunning_app.command("release")
+def dunning_release(hold_id: Annotated[int, typer.Argument(help="the hold's id")], env: EnvOption = None,
+                    as_json: JsonOption = False) -> None:
+    """End a hold now: dunning resumes at the level the invoices have reached."""
+    with cli_session(env) as s:
+        released = dunning_holds.release(s, hold_id)
+    if as_json:
+        print_json(released)
+        return
+    out.print(f"Hold {hold_id} released.")
+
+
+@dunning_app.command("holds")
+def dunning_holds_list(org: Annotated[int | None, typer.Option("--org", help="hub organisation id")] = None,
+                       current: Annotated[bool, typer.Option(help="only the holds that apply today")] = False,
+                       env: EnvOption = None, as_json: JsonOption = False) -> None:
+    """Dunning holds, newest first."""
+    with cli_session(env) as s:
+        rows = dunning_holds.list_holds(s, org, current=current)
+    if as_json:
+        print_json(rows)
+        return
+    print_rows([{k: r[k] for k in ("id", "organisation_id", "invoice", "reason", "until", "applies", "note")}
+                for r in rows], "Dunning holds", False)

@@ -15,11 +15,13 @@ notifications_app = typer.Typer(help="The notification outbox: e-mails and PSA t
 
 
 @notifications_app.command("list")
-def notifications_list(status: Annotated[str | None, typer.Option(help="pending, delivered or failed")] = None,
-                       env: EnvOption = None, as_json: JsonOption = False) -> None:
+def notifications_list(
+    status: Annotated[str | None, typer.Option(help="pending, delivered, failed or unknown")] = None,
+    env: EnvOption = None, as_json: JsonOption = False,
+) -> None:
     """Notifications, newest first, with each channel's status and last error."""
-    if status is not None and status not in ("pending", "delivered", "failed"):
-        fail(f"--status must be pending, delivered or failed, not {status!r}")
+    if status is not None and status not in notifications.STATUSES:
+        fail(f"--status must be pending, delivered, failed or unknown, not {status!r}")
     with cli_session(env) as s:
         rows = notifications.list_notifications(s, status)
     if as_json:
@@ -46,9 +48,28 @@ def notifications_deliver(env: EnvOption = None, as_json: JsonOption = False) ->
         out.print("Another delivery run of this environment is under way: nothing was sent.")
         return
     print_rows(notifications.report_rows(report), f"{len(report['delivered'])} delivered, "
-               f"{len(report['pending'])} to retry, {len(report['failed'])} failed", False)
-    if report["failed"]:
+               f"{len(report['pending'])} to retry, {len(report['failed'])} failed, "
+               f"{len(report['unknown'])} unknown (see `cashrail notifications resolve`)", False)
+    if report["failed"] or report["unknown"]:
         raise typer.Exit(1)
+
+
+@notifications_app.command("resolve")
+def notifications_resolve(
+    notification: Annotated[str, typer.Argument(help="the notification's id or key")],
+    sent: Annotated[bool, typer.Option("--sent", help="the mail server's log shows it was delivered")] = False,
+    resend: Annotated[bool, typer.Option("--resend", help="send it again (same Message-ID) on the next run")] = False,
+    env: EnvOption = None, as_json: JsonOption = False,
+) -> None:
+    """Settle an e-mail of unknown delivery (a run stopped while sending it): never re-sent blindly."""
+    if sent == resend:
+        fail("say what happened: --sent or --resend (one of them)")
+    with cli_session(env) as s:
+        result = notifications.resolve_unknown(s, notification, "sent" if sent else "resend")
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"Notification {result['key']}: e-mail {result['email']}, notification {result['status']}.")
 
 
 @notifications_app.command("settings")

@@ -12,12 +12,16 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from connectors.money import round_money
+from hub.collections.of_record import copy_view, is_receivable
 from hub.collections.payments import Payer, payer
 from hub.collections.receivables import owed
 from hub.collections.rules import PaymentMethodKind
 from hub.collections.unpaid import OPEN, charges_of, collection_of, currency_of
 from hub.platform.db import session
 from hub.platform.models import Charge, Invoice, PaymentMethod
+
+#: the one currency an ACH direct debit moves
+ACH_CURRENCY = "USD"
 
 #: an invoice that may be charged: (invoice, who pays it, the amount, its currency)
 Ready = tuple[Invoice, Payer, Decimal, str]
@@ -42,8 +46,9 @@ class ChargeRow:
 
 
 def hard_declined(s: Session, method: PaymentMethod) -> bool:
-    """Whether a charge on this card was hard-declined: nothing more is charged on it, every
-    invoice waits for a new card (which is a new payment method)."""
+    """Whether a charge on this card was hard-declined (or a debit on this mandate returned for
+    good): nothing more is charged on it, every invoice waits for a new card or mandate (which
+    is a new payment method)."""
     return s.exec(select(Charge.id).where(Charge.payment_method_id == method.id,
                                           col(Charge.hard_decline).is_(True)).limit(1)).first() is not None
 
@@ -57,6 +62,10 @@ def check(s: Session, invoice_id: int) -> ChargeRow | Ready:
     def skip(reason: str, amount: Decimal | None = None, currency: str | None = None) -> ChargeRow:
         return ChargeRow(invoice_id, invoice.number, amount, currency, "skipped", reason)
 
+    if not is_receivable(s, invoice):
+        twin = copy_view(s, invoice)
+        return skip("a copy: the receivable of record is " + (
+            f"invoice {twin['other']['number']} of {twin['record_source']}" if twin else "the other system's invoice"))
     who = payer(s, invoice)
     currency = currency_of(s, invoice, who.organisation if who else None)
     left = owed(invoice, collection_of(s, invoice_id))
@@ -68,12 +77,15 @@ def check(s: Session, invoice_id: int) -> ChargeRow | Ready:
     method = who.method if who else None
     if who is None or method is None or method.kind == PaymentMethodKind.NONE:
         return skip("the customer has no card or direct-debit mandate", amount, currency)
-    if method.kind == PaymentMethodKind.DIRECT_DEBIT:
-        return skip("direct-debit collection is not available yet", amount, currency)
+    mandate = method.kind == PaymentMethodKind.DIRECT_DEBIT
     if not method.vaulted_shopper_id:
-        return skip("the card on file has no gateway shopper", amount, currency)
+        return skip("the mandate was entered by hand and has no bank account at the gateway: send the contact "
+                    "the bank-account form" if mandate else "the card on file has no gateway shopper", amount, currency)
+    if mandate and currency != ACH_CURRENCY:
+        return skip(f"a direct debit (ACH) collects {ACH_CURRENCY} only, not {currency}", amount, currency)
     if hard_declined(s, method):
-        return skip("the card on file was declined for good: a new card is needed", amount, currency)
+        return skip("the bank returned a debit on this mandate for good: a new mandate is needed" if mandate
+                    else "the card on file was declined for good: a new card is needed", amount, currency)
     if any(c.status in OPEN for c in charges_of(s, invoice_id)):
         return skip("an earlier charge is still being settled", amount, currency)
     return invoice, who, amount, currency

@@ -3,6 +3,7 @@
 * :func:`run` charges the invoices of autopay customers when due (on the due date or on issue),
   retries soft declines on the retry schedule, and asks for a new card after a hard decline.
 * :func:`pay` is the bulk "Pay by card" of selected unpaid invoices, with a result per row.
+* :func:`settle_from_gateway` settles a charge as the gateway's webhook reports it (once).
 
 Each attempt is a ``Charge`` row committed as ``pending`` before the gateway is called; its
 key is the gateway's ``merchantTransactionId``. A charge whose answer was lost (``unknown``)
@@ -14,7 +15,7 @@ recorded in the invoice's source system (ERP or PSA) and posted there (``recordi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -29,12 +30,16 @@ from sqlmodel import Session, col, select
 from connectors.http import ApiError
 from connectors.money import round_money
 from connectors.payments import BlueSnapConnector, ChargeApproved, ChargeDeclined, ChargeResult, DeclineKind
+from connectors.payments.ach import ECP
 from hub.collections.chargeable import ChargeRow, Ready, check, group_of, hard_declined, payment_groups
 from hub.collections.collect_settings import get_settings
 from hub.collections.outbox import enqueue
 from hub.collections.payments import open_gateway
 from hub.collections.receivables import take_payment
 from hub.collections.recording import record_payments
+from hub.collections.refund_entries import record_refunds
+from hub.collections.refunds import settle_refunds
+from hub.collections.returns import check_debits, reverse_in_source
 from hub.collections.rules import (
     Decline,
     Notification,
@@ -63,6 +68,12 @@ from hub.platform.types import utcnow
 
 #: how long a pending charge is left to the run that made it (well past any gateway timeout)
 PENDING_GRACE = timedelta(minutes=15)
+#: payment methods the gateway collects: a card (charged) and a direct-debit mandate (debited by ACH)
+CHARGED_KINDS = (PaymentMethodKind.CARD, PaymentMethodKind.DIRECT_DEBIT)
+#: attempts the retry schedule counts: declined charges and ACH debits the bank returned
+FAILED_ATTEMPTS = ("declined", "returned")
+#: a settled charge's status as a result row says it
+SETTLED_AS = {"succeeded": "approved"}
 
 
 @dataclass
@@ -72,10 +83,15 @@ class RunReport:
     settled: list[ChargeRow] = field(default_factory=list)
     charged: list[ChargeRow] = field(default_factory=list)
     recorded: list[dict[str, Any]] = field(default_factory=list)
+    #: ACH debits the bank settled or returned since the last run, and the returns' reversing entries
+    returns: list[dict[str, Any]] = field(default_factory=list)
+    reversed: list[dict[str, Any]] = field(default_factory=list)
+    refunds: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"settled": [r.as_json() for r in self.settled], "charged": [r.as_json() for r in self.charged],
-                "recorded": self.recorded}
+                "recorded": self.recorded, "returns": self.returns, "reversed": self.reversed,
+                "refunds": self.refunds}
 
 
 @contextmanager
@@ -98,9 +114,10 @@ def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
     retries: list[tuple[int, str]] = []
     refused: dict[int, bool] = {}
     for invoice, collection, left, who in open_invoices(s):
-        # direct-debit mandates are not charged yet (the gateway connector has no mandate charge)
-        if who is None or who.method is None or not who.method.autopay or who.method.kind != PaymentMethodKind.CARD:
+        if who is None or who.method is None or not who.method.autopay or who.method.kind not in CHARGED_KINDS:
             continue
+        if not who.method.vaulted_shopper_id:
+            continue  # a mandate entered by hand: nothing at the gateway to debit (bulk pay says so)
         if refused.setdefault(stored_id(who.method), hard_declined(s, who.method)):
             continue  # the card was declined for good: nothing more is charged on it
         charges = charges_of(s, stored_id(invoice))
@@ -126,15 +143,18 @@ def due_charges(s: Session, today: date) -> list[tuple[int, str]]:
     return [(int(inv.invoice_id), "auto") for inv in due] + sorted(retries)
 
 
-def _start(environment: str, invoice_ids: list[int], trigger: str, today: date,
-           actor: str | None) -> tuple[list[ChargeRow], dict[str, Any] | None]:
+def _start(environment: str, invoice_ids: list[int], trigger: str, today: date, actor: str | None,
+           amounts: Mapping[int, Decimal] | None = None) -> tuple[list[ChargeRow], dict[str, Any] | None]:
     """Commit one pending Charge paying the invoices (the first one's next attempt; several: one
-    payment with each invoice's part), and a skipped row saying why for each that cannot be."""
+    payment with each invoice's part), and a skipped row saying why for each that cannot be.
+    ``amounts`` pays less than the whole of some invoices (never more than is owed)."""
     with session(environment) as s:
         skipped: list[ChargeRow] = []
         ready: list[Ready] = []
         for invoice_id in invoice_ids:
             checked = check(s, invoice_id)
+            if not isinstance(checked, ChargeRow) and amounts and invoice_id in amounts:
+                checked = _part(checked, amounts[invoice_id])
             if isinstance(checked, ChargeRow):
                 skipped.append(checked)
             elif ready and (group_of(checked) != group_of(ready[0])):
@@ -165,16 +185,28 @@ def _start(environment: str, invoice_ids: list[int], trigger: str, today: date,
             return skipped + [ChargeRow(stored_id(r[0]), r[0].number, r[2], r[3], "skipped",
                                         "another run is charging it") for r in ready], None
         return skipped, {"charge_id": charge.id, "key": charge.key, "shopper": method.vaulted_shopper_id,
-                         "amount": charge.amount, "currency": currency, "number": invoice.number}
+                         "amount": charge.amount, "currency": currency, "number": invoice.number,
+                         "debit": method.kind == PaymentMethodKind.DIRECT_DEBIT}
+
+
+def _part(ready: Ready, amount: Decimal) -> Ready | ChargeRow:
+    """``ready`` paying ``amount`` of what it owes (rounded to the currency), or why it cannot."""
+    invoice, who, owed_now, currency = ready
+    part = round_money(amount, currency)
+    if part <= 0 or part > owed_now:
+        return ChargeRow(stored_id(invoice), invoice.number, owed_now, currency, "skipped",
+                         f"the amount must be more than 0 and at most the {owed_now} {currency} owed, not {part}")
+    return invoice, who, part, currency
 
 
 def _call(gateway: BlueSnapConnector, job: dict[str, Any]) -> ChargeResult | tuple[str, str]:
     """The gateway's answer, or ("unknown", why) when it could not be had: the next run asks
     again under the same key (looked up first), so the key, not luck, keeps it one charge.
     ("failed", why) is for input the gateway refused before sending anything."""
+    send = gateway.debit if job.get("debit") else gateway.charge  # an ACH mandate, else a card
     try:
-        return gateway.charge(vaulted_shopper_id=job["shopper"], amount=job["amount"], currency=job["currency"],
-                              merchant_transaction_id=job["key"])
+        return send(vaulted_shopper_id=job["shopper"], amount=job["amount"], currency=job["currency"],
+                    merchant_transaction_id=job["key"])
     except ApiError as exc:  # the gateway's text may echo the credentials it was sent
         return ("unknown", scrub(str(exc)))
     except ValueError as exc:
@@ -184,9 +216,13 @@ def _call(gateway: BlueSnapConnector, job: dict[str, Any]) -> ChargeResult | tup
 def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str, str]) -> ChargeRow:
     """Store the gateway's answer; allocate, schedule a retry or stop, and tell the customer."""
     with session(environment) as s:
-        charge = s.exec(select(Charge).where(Charge.id == charge_id)).one()
+        charge = s.exec(select(Charge).where(Charge.id == charge_id).with_for_update()).one()
         invoice = s.exec(select(Invoice).where(Invoice.id == charge.invoice_id)).one()
         org = s.exec(select(Organisation).where(Organisation.id == charge.organisation_id)).one()
+        if charge.status not in ("pending", "unknown"):  # settled meanwhile (the gateway's webhook): once
+            return ChargeRow(stored_id(invoice), invoice.number, round_money(charge.amount, charge.currency),
+                             charge.currency, SETTLED_AS.get(charge.status, charge.status),
+                             "settled by the gateway's webhook", charge.transaction_id, charge.key)
         collection = collection_of(s, stored_id(invoice)) or InvoiceCollection(
             environment=environment, invoice_id=stored_id(invoice), organisation_id=stored_id(org))
         charge.updated_at = collection.updated_at = utcnow()
@@ -204,6 +240,8 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
             return row(status=outcome[0], reason=outcome[1])
         if isinstance(outcome, ChargeApproved):
             charge.status, charge.transaction_id, charge.error = "succeeded", outcome.transaction_id, None
+            if outcome.transaction.card_transaction_type == ECP:  # the bank may still return it
+                charge.settlement = charge.settlement or "pending"
             credit = Decimal(0)
             for invoice_id, part in allocations_of(s, charge):  # each invoice shows its part at once
                 paid = invoice if invoice_id == invoice.id else s.exec(
@@ -226,7 +264,7 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
         charge.hard_decline = outcome.kind is DeclineKind.HARD
         s.add(charge)
         s.flush()
-        declined = [c for c in charges_of(s, stored_id(invoice)) if c.status == "declined"]
+        declined = [c for c in charges_of(s, stored_id(invoice)) if c.status in FAILED_ATTEMPTS]
         first_day = min((c.charged_on for c in declined if c.charged_on), default=charge.charged_on)
         decision = decide_retry(Decline(outcome.error_name, first_day or utcnow().date(), charge.hard_decline),
                                 get_settings(s).retry, len(declined) - 1)
@@ -250,9 +288,9 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
 
 
 def _charge(environment: str, gateway: BlueSnapConnector, invoice_ids: list[int], trigger: str, today: date,
-            actor: str | None) -> list[ChargeRow]:
+            actor: str | None, amounts: Mapping[int, Decimal] | None = None) -> list[ChargeRow]:
     """Charge the invoices as one payment; a row per invoice (an invoice's own part of it)."""
-    skipped, job = _start(environment, invoice_ids, trigger, today, actor)
+    skipped, job = _start(environment, invoice_ids, trigger, today, actor, amounts)
     if job is None:
         return skipped
     row = _finish(environment, job["charge_id"], _call(gateway, job))
@@ -281,7 +319,8 @@ def settle_open(environment: str, *, gateway: BlueSnapConnector | None = None) -
             method = s.exec(select(PaymentMethod).where(
                 PaymentMethod.id == charge.payment_method_id)).one() if charge.payment_method_id else None
             jobs.append({"charge_id": charge.id, "key": charge.key, "amount": round_money(charge.amount, charge.currency),
-                         "currency": charge.currency, "shopper": method.vaulted_shopper_id if method else ""})
+                         "currency": charge.currency, "shopper": method.vaulted_shopper_id if method else "",
+                         "debit": method is not None and method.kind == PaymentMethodKind.DIRECT_DEBIT})
     if not jobs:
         return []
     with _gateway(environment, gateway) as gw:
@@ -302,24 +341,39 @@ def run(environment: str, today: date, *, gateway: BlueSnapConnector | None = No
     """A collection run: settle open charges, charge what is due, record taken payments."""
     report = RunReport()
     report.settled = settle_open(environment, gateway=gateway)
+    report.returns = check_debits(environment, today, gateway=gateway)
     report.charged = charge_due(environment, today, gateway=gateway)
     report.recorded = record_payments(environment)
+    report.reversed = reverse_in_source(environment)
+    report.refunds = [r.as_json() for r in settle_refunds(environment, gateway=gateway)]
+    report.recorded += record_refunds(environment)
     return report
 
 
+def settle_from_gateway(environment: str, charge_id: int, outcome: ChargeResult) -> ChargeRow:
+    """How a charge ended, as the gateway's webhook says: settled (once) if it was still open, and a
+    taken payment recorded in its source system."""
+    row = _finish(environment, charge_id, outcome)
+    if isinstance(outcome, ChargeApproved):
+        record_payments(environment, [charge_id])
+    return row
+
+
 def pay(environment: str, invoice_ids: Iterable[int], actor: str | None = None, *, today: date | None = None,
-        gateway: BlueSnapConnector | None = None, one_payment: bool = False) -> list[ChargeRow]:
+        gateway: BlueSnapConnector | None = None, one_payment: bool = False,
+        amounts: Mapping[int, Decimal] | None = None) -> list[ChargeRow]:
     """Bulk pay (seed 000's "Pay by card"): charge each selected unpaid invoice now; one row per
     invoice, in the order given (approved, declined, skipped with the reason ...). With
     ``one_payment`` the invoices one card pays in one currency to one source system are charged
-    together: one gateway transaction, recorded in the source as one payment over them."""
+    together: one gateway transaction, recorded in the source as one payment over them.
+    ``amounts`` (invoice id -> amount) pays only part of those invoices (a partial payment)."""
     ids = list(dict.fromkeys(invoice_ids))
     if not ids:
         raise CollectError("invoice_ids: select at least one invoice")
     day = today or utcnow().date()
     groups = payment_groups(environment, ids) if one_payment else [[i] for i in ids]
     with _gateway(environment, gateway) as gw:
-        made = {r.invoice_id: r for group in groups for r in _charge(environment, gw, group, "bulk", day, actor)}
+        made = {r.invoice_id: r for group in groups for r in _charge(environment, gw, group, "bulk", day, actor, amounts)}
     rows = [made[i] for i in ids]
     with session(environment) as s:
         audit.record(s, "collect.pay", "invoices", ",".join(map(str, ids))[:64], actor=actor,

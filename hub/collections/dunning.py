@@ -22,7 +22,9 @@ from connectors.business_central.writes import DRAFT, OrderLine
 from connectors.http import ApiError
 from connectors.money import round_money
 from connectors.registry import kinds_with_role
+from hub.collections.dunning_holds import holds_by_invoice, list_holds
 from hub.collections.dunning_settings import DunningSettings, get_settings
+from hub.collections.of_record import receivable_only
 from hub.collections.outbox import enqueue
 from hub.collections.receivables import may_owe, owed
 from hub.collections.rules import (
@@ -43,6 +45,7 @@ from hub.platform.db import session
 from hub.platform.models import Connector, Invoice, InvoiceCollection, Organisation, PaymentMethod, stored_id
 from hub.platform.runlock import run_lock
 from hub.platform.types import utcnow
+from hub.portal import links
 from hub.sync.customers import customer_sides
 from hub.sync.pool import LiveConnectors
 
@@ -73,12 +76,13 @@ def _open(row: _Row) -> OpenInvoice:
 
 def _rows(s: Session, organisations: list[Organisation] | None = None) -> list[_Row]:
     """Invoices that may still be owed (of ``organisations`` only, when given), with their state."""
-    query = may_owe(select(Invoice, Organisation, InvoiceCollection)
-                    .outerjoin(Organisation, (col(Organisation.connector_id) == col(Invoice.connector_id))
-                               & (col(Organisation.external_id) == col(Invoice.organisation_external_id)))
-                    .outerjoin(InvoiceCollection, col(InvoiceCollection.invoice_id) == col(Invoice.id))
-                    .where(col(Invoice.due_date).is_not(None), col(InvoiceCollection.paid_at).is_(None))
-                    .order_by(col(Invoice.id)))
+    query = receivable_only(s, may_owe(
+        select(Invoice, Organisation, InvoiceCollection)
+        .outerjoin(Organisation, (col(Organisation.connector_id) == col(Invoice.connector_id))
+                   & (col(Organisation.external_id) == col(Invoice.organisation_external_id)))
+        .outerjoin(InvoiceCollection, col(InvoiceCollection.invoice_id) == col(Invoice.id))
+        .where(col(Invoice.due_date).is_not(None), col(InvoiceCollection.paid_at).is_(None))
+        .order_by(col(Invoice.id))))
     if organisations is not None:
         query = query.where(or_(*[(col(Invoice.connector_id) == o.connector_id)
                                   & (col(Invoice.organisation_external_id) == o.external_id) for o in organisations]))
@@ -96,13 +100,15 @@ class DunningReport:
     penalties: list[dict[str, Any]] = field(default_factory=list)
     card_warnings: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    #: unpaid invoices a hold (disputed, promise to pay) kept out of this run
+    held: list[dict[str, Any]] = field(default_factory=list)
     #: another dunning run of the environment was under way: this one did nothing
     busy: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "enabled": self.enabled, "busy": self.busy,
                 "notices": self.notices, "penalties": self.penalties, "card_warnings": self.card_warnings,
-                "errors": self.errors}
+                "held": self.held, "errors": self.errors}
 
 
 def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -115,6 +121,8 @@ def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
              for p in report["penalties"]]
     rows += [{"what": "card expiring", "key": c["key"], "customer": c["customer"], "detail": c["expiry"]}
              for c in report["card_warnings"]]
+    rows += [{"what": "on hold", "key": h["invoice"], "customer": "",
+              "detail": h["reason"] + (f" until {h['until']}" if h["until"] else "")} for h in report["held"]]
     rows += [{"what": "error", "key": e.get("penalty") or e.get("invoice", ""), "customer": "", "detail": e["error"]}
              for e in report["errors"]]
     return rows
@@ -139,14 +147,20 @@ def _plan_and_enqueue(s: Session, today: date, settings: DunningSettings, report
             report.errors.append({"invoice": row.invoice.number, "error": str(exc)})
             continue
         rows[str(row.invoice.id)] = row
-    plan = dunning_today(invoices, today, settings.policy)
+    holds = holds_by_invoice(s, {key: (row.invoice, row.organisation) for key, row in rows.items()})
+    plan = dunning_today(invoices, today, settings.policy, holds)
+    for invoice_id, rule in holds.items():
+        if rule.applies(today):
+            report.held.append({"invoice": rows[invoice_id].invoice.number, "reason": rule.reason.value,
+                                "until": rule.until.isoformat() if rule.until else None})
     colls: dict[str, InvoiceCollection] = {}
     for p in plan.penalties:  # first, so the notice of the same day can mention it
         coll = colls[p.invoice_id] = _collection(s, rows[p.invoice_id])
         coll.penalty_key, coll.penalty_amount, coll.penalty_raised_at = p.key, p.amount, utcnow()
         coll.updated_at = utcnow()
         report.penalties.append({"key": p.key, "invoice": p.number, "customer": p.customer,
-                                 "percent": str(p.percent), "amount": str(p.amount), "currency": p.currency})
+                                 "percent": None if p.percent is None else str(p.percent), "amount": str(p.amount),
+                                 "currency": p.currency})
     for n in plan.notices:
         row = rows[n.invoice_id]
         coll = colls[n.invoice_id] if n.invoice_id in colls else _collection(s, row)
@@ -156,7 +170,8 @@ def _plan_and_enqueue(s: Session, today: date, settings: DunningSettings, report
             type=NotificationType.overdue(n.level), key=n.key, customer_name=n.customer,
             invoice_number=n.number, amount=n.balance, currency=n.currency, due_date=n.due_date,
             days_overdue=n.days_overdue, severity=n.severity,
-            penalty_amount=coll.penalty_amount if coll.penalty_key else None),
+            penalty_amount=coll.penalty_amount if coll.penalty_key else None,
+            pay_link=links.pay_link(row.organisation, s=s) if row.organisation else None),
             organisation_id=row.organisation.id if row.organisation else None, invoice_id=row.invoice.id)
         report.notices.append({"key": n.key, "invoice": n.number, "customer": n.customer, "level": n.level,
                                "days_overdue": n.days_overdue, "balance": str(n.balance), "currency": n.currency})
@@ -178,7 +193,8 @@ def _scan_cards(s: Session, today: date, settings: DunningSettings, report: Dunn
         _, new = enqueue(s, Notification(
             type=NotificationType.CARD_EXPIRING, key=key, customer_name=org.name,
             card_brand=pm.card_brand or "Card", card_last4=pm.card_last4 or "????",
-            card_expiry=f"{month:02d}/{year % 100:02d}"), organisation_id=org.id)
+            card_expiry=f"{month:02d}/{year % 100:02d}", pay_link=links.pay_link(org, s=s) + "/methods"),
+            organisation_id=org.id)
         if new:
             report.card_warnings.append({"key": key, "customer": org.name, "card_last4": pm.card_last4,
                                          "expiry": f"{month:02d}/{year % 100:02d}"})
@@ -272,10 +288,13 @@ class StatusReport:
     name: str
     status: CustomerStatus
     invoices: list[dict[str, Any]]
+    #: the holds that stop dunning today (disputed, promise to pay)
+    holds: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"organisation_id": self.organisation_id, "name": self.name, "status": self.status.label,
-                "level": self.status.level, "severity": self.status.severity, "invoices": self.invoices}
+                "level": self.status.level, "severity": self.status.severity, "invoices": self.invoices,
+                "holds": self.holds}
 
 
 def customer_status(s: Session, organisation_id: int, today: date | None = None) -> StatusReport:
@@ -302,4 +321,5 @@ def customer_status(s: Session, organisation_id: int, today: date | None = None)
     lines = [{"invoice": o.number, "due_date": o.due_date.isoformat(), "balance": str(o.balance),
               "currency": o.currency, "level": lvl.level if (lvl := overdue_level(o, today, policy)) else 0}
              for o in opened if not o.is_paid]
-    return StatusReport(organisation_id, org.name, status, lines)
+    return StatusReport(organisation_id, org.name, status, lines,
+                        list_holds(s, organisation_id, current=True, today=today))

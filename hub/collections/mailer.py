@@ -10,11 +10,14 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -64,6 +67,15 @@ class SmtpSettings(BaseModel):
         return self
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file an e-mail carries."""
+
+    filename: str
+    media_type: str
+    content: bytes = field(repr=False)
+
+
 class MailDeliveryError(CashrailError):
     """Sending failed. ``permanent`` is True when trying again cannot help (a 5xx reply, a
     refused login or recipient); otherwise (a 4xx reply, no connection, a timeout) retry later.
@@ -71,9 +83,12 @@ class MailDeliveryError(CashrailError):
 
     status = 502
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(self, message: str, *, permanent: bool, maybe_sent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        #: the whole message had gone to the server when the connection failed: it may have been
+        #: accepted, so it must not be sent again blindly
+        self.maybe_sent = maybe_sent
 
 
 class MailComposeError(MailDeliveryError, ValueError):
@@ -99,8 +114,10 @@ def compose(
     to_name: str | None = None,
     language: str | None = None,
     sent_at: datetime | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
-    """Build the plain-text (UTF-8) message of one notification delivery ``key``.
+    """Build the plain-text (UTF-8) message of one notification delivery ``key``, with its
+    ``attachments`` (an invoice's PDF) after the text.
 
     Header text (subject, names) comes from synced data: it is put on one line, so a CR/LF in
     an organisation's name can neither add a header nor start the body.
@@ -130,11 +147,35 @@ def compose(
     msg.set_content(body, charset="utf-8")
     if language:  # after set_content, which drops every Content-* header
         msg["Content-Language"] = language
+    for item in attachments:
+        maintype, _, subtype = item.media_type.partition("/")
+        if not subtype or one_line(item.filename) != item.filename or "/" in item.filename:
+            raise MailComposeError(f"attachment: bad file name or type ({item.filename!r}, {item.media_type!r})")
+        msg.add_attachment(item.content, maintype=maintype, subtype=subtype, filename=item.filename)
     return msg
 
 
 def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=settings.ca_bundle)
+
+
+class _SMTP(smtplib.SMTP):
+    """Remembers whether the message's content went out (``DATA`` begun): a connection lost from
+    then on leaves it unknown whether the server accepted the message."""
+
+    data_begun = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.data_begun = True
+        return super().data(msg)
+
+
+class _SMTP_SSL(smtplib.SMTP_SSL):
+    data_begun = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self.data_begun = True
+        return super().data(msg)
 
 
 def send(settings: SmtpSettings, message: EmailMessage) -> str:
@@ -145,17 +186,17 @@ def send(settings: SmtpSettings, message: EmailMessage) -> str:
         whether a retry can help. The message never contains the password.
     """
     where = f"{settings.host}:{settings.port}"
+    client: _SMTP | _SMTP_SSL | None = None
     try:
-        client: smtplib.SMTP
         if settings.security == SmtpSecurity.SSL:
-            client = smtplib.SMTP_SSL(
+            client = _SMTP_SSL(
                 settings.host,
                 settings.port,
                 timeout=settings.timeout_seconds,
                 context=_tls_context(settings),
             )
         else:
-            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
+            client = _SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
         with client:
             if settings.security == SmtpSecurity.STARTTLS:
                 client.starttls(context=_tls_context(settings))
@@ -195,6 +236,10 @@ def send(settings: SmtpSettings, message: EmailMessage) -> str:
             f"TLS with SMTP server {where} failed: {exc}", permanent=False
         ) from None
     except (smtplib.SMTPException, OSError) as exc:
+        if client is not None and client.data_begun:
+            raise MailDeliveryError(
+                f"SMTP server {where} hung up after the message was sent, before confirming it ({exc}): "
+                f"it may have been delivered", permanent=False, maybe_sent=True) from None
         raise MailDeliveryError(
             f"SMTP server {where} could not be reached or hung up: {exc}", permanent=False
         ) from None

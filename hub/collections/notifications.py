@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from connectors.http import ApiError, get_ci
 from connectors.registry import connector_class
-from hub.collections.mailer import MailDeliveryError, SmtpSettings, compose, send, smtp_settings
+from hub.collections.mailer import Attachment, MailDeliveryError, SmtpSettings, compose, message_id, send, smtp_settings
 from hub.collections.notification_settings import get_settings
 from hub.collections.outbox import notification_of
 from hub.collections.recipients import resolve_recipient
@@ -29,11 +29,14 @@ from hub.collections.rules import (
     plan_delivery,
 )
 from hub.collections.rules.delivery import EmailDraft, TicketDraft
+from hub.collections.rules.errors import CollectError
 from hub.collections.rules.notifications import delivery_key
+from hub.platform import audit
 from hub.platform.db import session
 from hub.platform.models import (
     Connector,
     Invoice,
+    NotificationAttachment,
     NotificationDelivery,
     NotificationMessage,
     Organisation,
@@ -53,11 +56,14 @@ class DeliveryReport:
     delivered: list[dict[str, Any]] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    #: e-mails that may or may not have arrived (a run stopped mid-send): a person resolves them
+    unknown: list[dict[str, Any]] = field(default_factory=list)
     #: another delivery run of the environment was under way: this one did nothing
     busy: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"delivered": self.delivered, "pending": self.pending, "failed": self.failed, "busy": self.busy}
+        return {"delivered": self.delivered, "pending": self.pending, "failed": self.failed,
+                "unknown": self.unknown, "busy": self.busy}
 
 
 def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -65,7 +71,7 @@ def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"result": result, "key": r["key"], "type": r.get("type", ""),
              "channels": ", ".join(f"{c}: {v}" for c, v in r.get("channels", {}).items()),
              "error": r.get("error", "")}
-            for result in ("delivered", "pending", "failed") for r in report[result]]
+            for result in ("delivered", "pending", "failed", "unknown") for r in report[result]]
 
 
 @dataclass(frozen=True)
@@ -82,12 +88,20 @@ class _Work:
     #: the PSA account arguments of ``create_ticket_once`` (the connector's ``ticket_target``)
     target: dict[str, Any] = field(default_factory=dict)
     psa_card: str | None = None
+    #: the files the e-mail carries (stored with the notification when it was enqueued)
+    attachments: tuple[Attachment, ...] = ()
 
 
 _DONE = ("sent", "skipped", "failed")
+#: a notification's statuses: "unknown" waits for a person (an e-mail that may have gone)
+STATUSES = ("pending", "delivered", "failed", "unknown")
 
 
 NO_SMTP = "no SMTP server configured (set CASHRAIL_SMTP_HOST and CASHRAIL_SMTP_FROM_ADDRESS)"
+#: an e-mail whose sending was interrupted is never sent again blindly: a person says what happened
+RESOLVE_HINT = ("check the mail server's log for Message-ID {ref}, then `cashrail notifications resolve {key} "
+                "--sent` or `--resend`")
+INTERRUPTED = "the delivery run stopped while this e-mail was being sent: it may have been delivered"
 
 
 def _channel_row(s: Session, message: NotificationMessage, channel: str) -> NotificationDelivery:
@@ -120,7 +134,9 @@ def _plan(s: Session, message: NotificationMessage, settings: NotificationSettin
                          resolve_recipient(s, message.organisation_id, notification.contact_id))
     work: list[_Work] = []
     email = _channel_row(s, message, "email")
-    if email.status not in _DONE:
+    if email.status == "sending":  # a worker stopped between handing it to the server and the record
+        email.status, email.last_error = "unknown", INTERRUPTED
+    if email.status not in _DONE and email.status != "unknown":
         if plan.email is None:
             email.status, email.last_error = "skipped", next(r for r in plan.skipped if r.startswith("e-mail"))
         else:
@@ -136,8 +152,11 @@ def _plan(s: Session, message: NotificationMessage, settings: NotificationSettin
         else:
             ticket.subject = plan.ticket.title
     s.flush()
-    if email.status not in _DONE and plan.email is not None:
-        work.append(_Work(stored_id(email), "email", email.key, email=plan.email))
+    if email.status not in (*_DONE, "unknown") and plan.email is not None:
+        files = s.exec(select(NotificationAttachment).where(
+            NotificationAttachment.notification_id == stored_id(message)).order_by(col(NotificationAttachment.id)))
+        work.append(_Work(stored_id(email), "email", email.key, email=plan.email,
+                          attachments=tuple(Attachment(f.filename, f.media_type, f.content) for f in files)))
     if ticket.status not in _DONE and plan.ticket is not None and not isinstance(target, str):
         card, where = target
         work.append(_Work(stored_id(ticket), "ticket", ticket.key, ticket.status == "unknown",
@@ -163,7 +182,7 @@ def _send(work: _Work, smtp: SmtpSettings | None, psas: LiveConnectors) -> str:
         assert smtp is not None
         message = compose(smtp, key=work.key, to_address=draft.recipient.email, subject=draft.message.subject,
                           body=draft.message.body, to_name=draft.recipient.name or None,
-                          language=draft.message.language)
+                          language=draft.message.language, attachments=work.attachments)
         return send(smtp, message)
     return _send_ticket(psas, work)
 
@@ -191,20 +210,30 @@ def _record(environment: str, work: _Work, ref: str | None, error: Exception | N
         permanent = isinstance(error, MailDeliveryError) and error.permanent
         if permanent or row.attempts >= max_attempts:
             row.status = "failed"
+        elif isinstance(error, MailDeliveryError) and error.maybe_sent:
+            row.status = "unknown"  # a person says whether it arrived: never sent again blindly
         elif work.maybe_sent or (isinstance(error, ApiError) and error.maybe_applied):
             row.status = "unknown"  # the next run looks the ticket up before sending again
         else:
             row.status = "pending"
 
 
-def _start(environment: str, work: _Work) -> None:
-    """Count the attempt before sending (committed); a ticket is "unknown" until answered."""
+def _start(environment: str, work: _Work, smtp: SmtpSettings | None) -> None:
+    """Count the attempt before sending (committed); a ticket is "unknown" until answered, an
+    e-mail "sending" with the Message-ID a person can look up in the mail server's log."""
     with session(environment) as s:
         row = s.get(NotificationDelivery, work.delivery_id)
         assert row is not None
         row.attempts += 1
-        if work.channel == "ticket":
-            row.status = "unknown"
+        if work.channel == "email" and smtp is not None:
+            row.external_ref = message_id(work.key, smtp.from_address)
+        # committed before the send: a worker killed before recording the answer leaves a trace,
+        # so the e-mail is not sent again blindly and the ticket is looked up first
+        row.status = "unknown" if work.channel == "ticket" else "sending"
+
+
+def _waits_for_a_person(row: NotificationDelivery) -> bool:
+    return row.channel == "email" and row.status == "unknown"
 
 
 def _settle(environment: str, message_id: int, report: DeliveryReport) -> None:
@@ -224,6 +253,11 @@ def _settle(environment: str, message_id: int, report: DeliveryReport) -> None:
         elif any(r.status == "failed" for r in rows):
             message.status = "failed"
             report.failed.append(entry)
+        elif all(r.status in ("sent", "skipped") or _waits_for_a_person(r) for r in rows):
+            message.status = "unknown"
+            email = next(r for r in rows if _waits_for_a_person(r))
+            entry["error"] = f"{entry['error']}: {RESOLVE_HINT.format(key=message.key, ref=email.external_ref)}"
+            report.unknown.append(entry)
         else:
             report.pending.append(entry)
 
@@ -271,7 +305,7 @@ def _deliver(environment: str, lock: RunLock, smtp: SmtpSettings | None, transpo
                     _finish(environment, item, None, MailDeliveryError(NO_SMTP, permanent=False), max_attempts)
                     continue
                 lock.check()  # a run that lost its lock must not send what another run may be sending
-                _start(environment, item)
+                _start(environment, item, smtp)
                 try:
                     ref = _send(item, smtp, psas)
                 except (MailDeliveryError, ApiError, ValueError) as exc:
@@ -305,3 +339,38 @@ def list_notifications(s: Session, status: str | None = None, limit: int = 200, 
                                    "recipient": c.recipient, "language": c.language, "ref": c.external_ref,
                                    "error": c.last_error} for c in channels]})
     return rows
+
+
+class NotificationNotFound(CollectError):
+    status = 404
+
+
+#: how a person settles an e-mail whose delivery is unknown
+RESOLUTIONS = ("sent", "resend")
+
+
+def resolve_unknown(s: Session, notification: str, outcome: str) -> dict[str, Any]:
+    """Settle the e-mail of ``notification`` (its id or key) whose delivery is unknown: ``sent``
+    records it as delivered (the mail server's log shows it), ``resend`` queues it for the next
+    delivery run (with the same Message-ID, so a receiver can tell a repeat). Audited."""
+    if outcome not in RESOLUTIONS:
+        raise CollectError(f"outcome must be sent or resend, not {outcome!r}")
+    found = (s.get(NotificationMessage, int(notification)) if notification.isdigit() else
+             s.exec(select(NotificationMessage).where(NotificationMessage.key == notification)).one_or_none())
+    if found is None:
+        raise NotificationNotFound(f"no notification {notification!r}")
+    email = s.exec(select(NotificationDelivery).where(NotificationDelivery.notification_id == found.id,
+                                                      NotificationDelivery.channel == "email")).one_or_none()
+    if email is None or email.status != "unknown":
+        raise CollectError(f"notification {found.key!r} has no e-mail of unknown delivery (its e-mail is "
+                           f"{email.status if email else 'not planned'})")
+    if outcome == "sent":
+        email.status, email.sent_at, email.last_error = "sent", utcnow(), None
+    else:
+        email.status, email.last_error = "pending", None
+    others = s.exec(select(NotificationDelivery.status).where(NotificationDelivery.notification_id == found.id,
+                                                              NotificationDelivery.channel != "email")).all()
+    done = outcome == "sent" and all(status in ("sent", "skipped") for status in others)
+    found.status, found.delivered_at = ("delivered", utcnow()) if done else ("pending", None)
+    audit.record(s, f"notification.resolved_{outcome}", "notification", found.id, key=found.key)
+    return {"id": found.id, "key": found.key, "status": found.status, "email": email.status}

@@ -9,6 +9,7 @@ into an e-mail and/or a PSA ticket (:mod:`hub.collections.notifications`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields as dataclass_fields
 from datetime import date
 from decimal import Decimal
@@ -17,10 +18,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from hub.collections.mailer import Attachment
 from hub.collections.rules import Notification, NotificationType
-from hub.platform.models import NotificationMessage
+from hub.platform.models import NotificationAttachment, NotificationMessage, stored_id
 
-_DATES = {"due_date", "retry_on", "renewal_date"}
+_DATES = {"due_date", "retry_on", "renewal_date", "statement_date"}
 _DECIMALS = {"amount", "penalty_amount"}
 
 
@@ -63,8 +65,10 @@ def enqueue(
     *,
     organisation_id: int | None,
     invoice_id: int | None = None,
+    attachments: Sequence[tuple[Attachment, str | None]] = (),
 ) -> tuple[NotificationMessage, bool]:
-    """Store ``notification`` in the outbox unless its key is already there.
+    """Store ``notification`` in the outbox unless its key is already there, with the files its
+    e-mail carries (``(attachment, source)``), in the caller's transaction.
 
     Returns the row and whether it was new: the key makes a repeated call (a retried run)
     a no-op, so each notification is delivered once.
@@ -83,5 +87,10 @@ def enqueue(
         fields=notification_fields(notification),
     )
     s.add(row)
+    s.flush()
+    for attachment, source in attachments:
+        s.add(NotificationAttachment(environment=row.environment, notification_id=stored_id(row),
+                                     filename=attachment.filename, media_type=attachment.media_type,
+                                     content=attachment.content, source=source))
     s.flush()
     return row, True

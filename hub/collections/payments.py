@@ -4,8 +4,11 @@ card-entry page, direct-debit mandates, or none; one active method per organisat
 A card is captured in two steps: :func:`send_card_form` asks the gateway for a card-entry
 page and keeps its link for the chosen contact (a ``CardRequest``); once the contact has
 entered the card, :func:`complete_card_request` vaults it and stores the card type, holder,
-last 4 digits and expiry. Every change is audited and tells the customer through the
-notification outbox, in the same transaction.
+last 4 digits and expiry. A direct-debit mandate comes the same way (``method="bank_account"``:
+the gateway's ACH mandate page, where the contact enters the account and accepts the debit
+authorisation); completing it stores the mandate reference and date, the account type and its
+last 4 digits — the account numbers stay at the gateway. Every change is audited and tells the
+customer through the notification outbox, in the same transaction.
 
 :func:`payer` is the one place that says which organisation pays an invoice and how.
 """
@@ -19,7 +22,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from connectors.payments import BlueSnapConnector, CardEntryExpired, CardEntryIncomplete
+from connectors.payments import BankAccountOnFile, BlueSnapConnector, CardEntryExpired, CardEntryIncomplete, CardOnFile
 from connectors.registry import kinds_with_role
 from hub.collections.outbox import enqueue
 from hub.collections.rules import Notification, NotificationType, PaymentMethodKind
@@ -34,6 +37,10 @@ from hub.sync.customers import linked_organisation_id
 
 class PaymentMethodError(InputError):
     """A payment-method request that cannot be honoured, naming the field."""
+
+
+#: what a form sent to a contact captures: a card, or a bank account under a direct-debit mandate
+FORM_METHODS = ("card", "bank_account")
 
 
 @dataclass(frozen=True)
@@ -138,30 +145,56 @@ def _contact(s: Session, org: Organisation, contact_id: int) -> Contact:
 
 
 def send_card_form(environment: str, organisation_id: int, contact_id: int, *, actor: str | None = None,
-                   gateway: BlueSnapConnector | None = None) -> CardRequest:
-    """Ask the gateway for a card-entry page for the contact; the request keeps its link (``url``),
-    and the contact is e-mailed the link through the notification outbox."""
+                   gateway: BlueSnapConnector | None = None, method: str = "card") -> CardRequest:
+    """Ask the gateway for a card-entry page (``method="card"``) or a direct-debit mandate page
+    (``"bank_account"``) for the contact; the request keeps its link (``url``), and the contact is
+    e-mailed the link through the notification outbox."""
+    return _card_request(environment, organisation_id, contact_id, actor=actor, gateway=gateway, method=method)
+
+
+def open_card_entry(environment: str, organisation_id: int, *, actor: str | None = None,
+                    gateway: BlueSnapConnector | None = None) -> CardRequest:
+    """A card-entry page for someone of the customer who is at the screen now (the customer
+    portal): the request keeps its link (``url``) and nobody is e-mailed."""
+    return _card_request(environment, organisation_id, None, actor=actor, gateway=gateway)
+
+
+def _card_request(environment: str, organisation_id: int, contact_id: int | None, *, actor: str | None,
+                  gateway: BlueSnapConnector | None, method: str = "card") -> CardRequest:
+    method = method.strip().lower().replace("-", "_")
+    if method not in FORM_METHODS:
+        raise PaymentMethodError(f"method: must be card or bank-account, not {method!r}")
+    bank = method == "bank_account"
     with session(environment) as s:
         org = organisation(s, organisation_id)
-        contact = _contact(s, org, contact_id)
+        contact = _contact(s, org, contact_id) if contact_id is not None else None
         card_id = stored_id(gateway_card(s))
     own = gateway is None
     gw = gateway or open_gateway(environment)
     try:
-        entry = gw.start_card_entry()  # a token never used costs nothing: safe to ask again
+        # a token never used costs nothing: safe to ask again
+        entry = gw.start_bank_entry() if bank else gw.start_card_entry()
     finally:
         if own:
             gw.close()
+    prefix = "dd" if bank else "card"
     with session(environment) as s:
-        request = CardRequest(environment=environment, key=f"card-{organisation_id}-{uuid.uuid4().hex[:16]}",
+        request = CardRequest(environment=environment, key=f"{prefix}-{organisation_id}-{uuid.uuid4().hex[:16]}",
                               organisation_id=organisation_id, contact_id=contact_id, gateway_connector_id=card_id,
-                              email=contact.email, gateway_token=entry.pf_token, url=entry.page_url)
+                              method=method, email=contact.email if contact else None,
+                              gateway_token=entry.pf_token, url=entry.page_url)
         s.add(request)
         s.flush()
-        audit.record(s, "payment_method.card_form_sent", "organisation", organisation_id, actor=actor,
-                     after={"card_request": request.id, "contact": contact_id, "email": contact.email})
-        # seed 000's "Go": the contact gets the card page's link by e-mail (the outbox sends it)
-        enqueue(s, Notification(type=NotificationType.CARD_FORM, key=f"card-form/{request.key}",
+        if contact is None:
+            audit.record(s, "payment_method.card_entry_opened", "organisation", organisation_id, actor=actor,
+                         after={"card_request": request.id, "method": method})
+            return request
+        audit.record(s, "payment_method.mandate_form_sent" if bank else "payment_method.card_form_sent",
+                     "organisation", organisation_id, actor=actor,
+                     after={"card_request": request.id, "contact": contact_id, "email": contact.email, "method": method})
+        # seed 000's "Go": the contact gets the page's link by e-mail (the outbox sends it)
+        kind = NotificationType.MANDATE_FORM if bank else NotificationType.CARD_FORM
+        enqueue(s, Notification(type=kind, key=f"{kind.value.replace('_', '-')}/{request.key}",
                                 customer_name=org.name, card_form_url=entry.page_url, contact_id=contact_id),
                 organisation_id=organisation_id)
     return request
@@ -187,18 +220,21 @@ def complete_card_request(environment: str, request_id: int, *, actor: str | Non
         contact = s.exec(select(Contact).where(col(Contact.id) == request.contact_id)).one_or_none()
         first = (contact.first_name if contact else None) or "Card"
         last = (contact.last_name if contact else None) or org.name
-        token, email = request.gateway_token or "", request.email
+        token, email, bank = request.gateway_token or "", request.email, request.method == "bank_account"
     own = gateway is None
     gw = gateway or open_gateway(environment)
+    what = "authorised the direct debit" if bank else "entered a card"
     try:
-        card = gw.create_vaulted_shopper(pf_token=token, first_name=first, last_name=last, email=email)
+        vaulted: CardOnFile | BankAccountOnFile = (
+            gw.create_bank_shopper(pf_token=token, first_name=first, last_name=last, email=email) if bank
+            else gw.create_vaulted_shopper(pf_token=token, first_name=first, last_name=last, email=email))
     except CardEntryIncomplete:
-        raise PaymentMethodError(f"request: the contact has not entered a card for request {request_id} yet") from None
+        raise PaymentMethodError(f"request: the contact has not {what} for request {request_id} yet") from None
     except CardEntryExpired as exc:
         with session(environment) as s:
             row = s.exec(select(CardRequest).where(col(CardRequest.id) == request_id)).one()
             row.status, row.error = "expired", str(exc)
-        raise PaymentMethodError(f"request: the card-entry link of request {request_id} expired; send a new form") from None
+        raise PaymentMethodError(f"request: the link of request {request_id} expired; send a new form") from None
     finally:
         if own:
             gw.close()
@@ -207,10 +243,16 @@ def complete_card_request(environment: str, request_id: int, *, actor: str | Non
         if row.status == "completed" and row.payment_method_id is not None:  # a concurrent completion won
             return s.exec(select(PaymentMethod).where(col(PaymentMethod.id) == row.payment_method_id)).one()
         method = PaymentMethod(environment=environment, organisation_id=row.organisation_id,
-                               gateway_connector_id=row.gateway_connector_id, kind=PaymentMethodKind.CARD.value,
-                               contact_id=row.contact_id, vaulted_shopper_id=card.vaulted_shopper_id,
-                               card_brand=card.card_type, card_last4=card.last4, card_exp_month=card.expiry_month,
-                               card_exp_year=card.expiry_year, holder_name=card.holder_name, created_by=actor)
+                               gateway_connector_id=row.gateway_connector_id, contact_id=row.contact_id,
+                               kind=PaymentMethodKind.CARD.value, vaulted_shopper_id=vaulted.vaulted_shopper_id,
+                               holder_name=vaulted.holder_name, created_by=actor)
+        if isinstance(vaulted, BankAccountOnFile):
+            method.kind, method.account_last4, method.account_type = (PaymentMethodKind.DIRECT_DEBIT.value,
+                                                                      vaulted.last4, vaulted.account_type)
+            method.mandate_reference, method.mandate_date = row.key.upper(), utcnow().date()
+        else:
+            method.card_brand, method.card_last4 = vaulted.card_type, vaulted.last4
+            method.card_exp_month, method.card_exp_year = vaulted.expiry_month, vaulted.expiry_year
         _replace(s, method, actor)
         row.status, row.payment_method_id, row.completed_at, row.error = "completed", method.id, utcnow(), None
     return method
@@ -268,10 +310,27 @@ def set_footer_note(s: Session, organisation_id: int, on: bool, *, actor: str | 
     return current
 
 
+def set_autopay(s: Session, organisation_id: int, on: bool, *, actor: str | None = None) -> PaymentMethod:
+    """Switch autopay of the active method: on, each invoice is charged on its due date (seed 001);
+    off, the customer pays each invoice themselves."""
+    org = organisation(s, organisation_id)
+    current = active_method(s, stored_id(org))
+    if current is None or current.kind == PaymentMethodKind.NONE:
+        raise PaymentMethodError(f"autopay: {org.name} has no card or mandate to charge; add a card first")
+    before = current.autopay
+    current.autopay = on
+    audit.record(s, "payment_method.autopay", "organisation", org.id, actor=actor,
+                 before={"autopay": before}, after={"autopay": on})
+    return current
+
+
 def _snapshot(method: PaymentMethod | None) -> dict[str, Any] | None:
     if method is None:
         return None
-    return {"id": method.id, "kind": method.kind, "method": describe(method), "holder": method.holder_name}
+    snap = {"id": method.id, "kind": method.kind, "method": describe(method), "holder": method.holder_name}
+    if method.mandate_date is not None:
+        snap.update(mandate_date=method.mandate_date.isoformat(), account_type=method.account_type)
+    return snap
 
 
 def _retire(s: Session, current: PaymentMethod, org: Organisation, actor: str | None) -> None:

@@ -16,6 +16,8 @@ from hub.platform.types import utcnow
 
 #: the status the hub writes on an invoice it collected in full (the source's own word follows on sync)
 PAID = "Paid"
+#: the status the hub writes on an invoice that owes again (a returned payment, money paid back)
+OPEN = "Open"
 
 
 def figures(invoice: Invoice, collection: InvoiceCollection | None) -> InvoiceFigures:
@@ -48,6 +50,23 @@ def take_payment(invoice: Invoice, collection: InvoiceCollection, amount: Decima
     return effect
 
 
+def give_back(invoice: Invoice, collection: InvoiceCollection, amount: Decimal, *, posted: bool) -> Decimal:
+    """Undo a payment the gateway took and the bank returned (an ACH return), in the caller's
+    transaction: the invoice owes again what the payment paid of it (a surplus that was the
+    customer's credit goes with it). ``posted``: the source had posted the payment. Returns what
+    the invoice owes again."""
+    before = owed(invoice, collection)
+    collection.amount_collected -= amount
+    if posted:
+        collection.amount_posted -= amount
+    paid = invoice.amount_paid or Decimal(0)
+    reopened = min(amount, paid)
+    invoice.amount_paid = paid - reopened
+    collection.paid_at = None
+    _write_figures(invoice, collection, before + reopened, OPEN)
+    return reopened
+
+
 def confirm_posted(invoice: Invoice, collection: InvoiceCollection, amount: Decimal, remaining: Decimal,
                    status: str) -> None:
     """The source posted ``amount`` of the hub's collections and now shows ``remaining`` due in
@@ -56,6 +75,16 @@ def confirm_posted(invoice: Invoice, collection: InvoiceCollection, amount: Deci
     unposted = max(collection.amount_collected - collection.amount_posted, Decimal(0))
     _write_figures(invoice, collection, max(remaining - unposted, Decimal(0)), PAID if remaining <= unposted
                    else status)
+
+
+def reopen(invoice: Invoice, collection: InvoiceCollection, amount: Decimal) -> Decimal:
+    """Money the hub collected on the invoice went back (refunded, charged back), in the caller's
+    transaction: the invoice owes ``amount`` more at once, and is open again. What it owes now."""
+    due = owed(invoice, collection) + amount
+    collection.paid_at = None
+    invoice.amount_paid = max((invoice.amount_paid or Decimal(0)) - amount, Decimal(0))
+    _write_figures(invoice, collection, due, OPEN)
+    return due
 
 
 def _write_figures(invoice: Invoice, collection: InvoiceCollection, due: Decimal, status: str | None) -> None:

@@ -7,12 +7,16 @@ left in the journal for a person (the card's choice, or the ERP refused the post
 reason on its charge (``post_note``) and is looked at again by every run, so one posted by a
 person, or postable again, is found. Once posted, the hub's invoice takes the ERP's figures.
 A failure stays on the charge (``record_error``) and is tried again next time; the keys make
-the retry find what was already written, never write it twice.
+the retry find what was already written, never write it twice. When the ERP's invoice is the
+receivable and the PSA's copy its mirror (``of_record.py``), the PSA copy is told of the payment
+too, under the charge's key (a miss is found and fixed by the reconciliation).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_
@@ -20,6 +24,7 @@ from sqlmodel import col, select
 
 from connectors.http import ApiError, get_ci
 from connectors.money import round_money
+from hub.collections.of_record import mirrors
 from hub.collections.receivables import confirm_posted
 from hub.collections.unpaid import allocations_of, collection_of
 from hub.platform.db import session
@@ -44,10 +49,15 @@ def record_payments(environment: str, charge_ids: Iterable[int] | None = None) -
             parts = allocations_of(s, c)
             external = dict(s.exec(select(Invoice.id, Invoice.external_id).where(
                 col(Invoice.id).in_([p for p, _ in parts]))).all())
+            copies = mirrors(s, [p for p, _ in parts])
+            names = dict(s.exec(select(Connector.id, Connector.name).where(
+                col(Connector.id).in_([m.connector_id for m in copies.values()]))).all()) if copies else {}
             jobs.append({"charge_id": c.id, "key": c.key, "transaction_id": c.transaction_id or c.key,
                          "connector": k.name, "number": i.number, "currency": c.currency,
                          "day": c.charged_on or c.created_at.date(),
-                         "parts": [(p, external[p], round_money(a, c.currency)) for p, a in parts]})
+                         "parts": [(p, external[p], round_money(a, c.currency)) for p, a in parts],
+                         "mirrors": [(names[copies[p].connector_id], copies[p].external_id,
+                                      round_money(a, c.currency)) for p, a in parts if p in copies]})
     if not jobs:
         return []
     sources = LiveConnectors(environment)
@@ -76,6 +86,11 @@ def _record(environment: str, sources: LiveConnectors, job: dict[str, Any]) -> d
             raise ValueError(f"{job['connector']} cannot record payments")
     except (ApiError, ValueError) as exc:
         error = scrub(str(exc))  # the PSA's or ERP's text may echo the credentials it was sent
+    mirror_error = None
+    if error is None:
+        for connector, external_id, amount in job["mirrors"]:
+            mirror_error = tell_mirror(sources, connector, external_id, amount, job["currency"], job["day"],
+                                       job["key"]) or mirror_error
     with session(environment) as s:
         charge = s.exec(select(Charge).where(Charge.id == job["charge_id"])).one()
         charge.record_error = error
@@ -94,7 +109,23 @@ def _record(environment: str, sources: LiveConnectors, job: dict[str, Any]) -> d
         elif posting is not None:
             charge.post_note = posting.left_for_person
         s.add(charge)
-        return {"invoice_number": job["number"], "key": job["key"], "connector": job["connector"],
+        done = {"invoice_number": job["number"], "key": job["key"], "connector": job["connector"],
                 "recorded_ref": charge.recorded_ref,
                 "posted": None if posting is None else charge.posted_at is not None,
                 "left_for_person": charge.post_note, "error": error}
+    if job["mirrors"] and error is None:  # the PSA's copy of the bill, told of its payment
+        done.update(psa_told=mirror_error is None, psa_error=mirror_error)
+    return done
+
+
+def tell_mirror(sources: LiveConnectors, connector: str, external_id: str, amount: Decimal, currency: str,
+                day: date, key: str) -> str | None:
+    """Record a payment on the PSA's copy of a bill (its mirror) once per ``key``; None, or why not."""
+    try:
+        record = getattr(sources.get(connector), "record_payment", None)
+        if record is None:
+            return f"{connector} cannot record payments"
+        record(external_id, amount, currency, day, key)
+    except (ApiError, ValueError) as exc:
+        return scrub(str(exc))
+    return None

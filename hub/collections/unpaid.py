@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from hub.collections.of_record import receivable_only
 from hub.collections.payments import Payer, describe, payer
 from hub.collections.receivables import may_owe, owed
 from hub.collections.rules import (
@@ -25,8 +26,9 @@ from hub.platform.models import Charge, ChargeAllocation, Connector, Invoice, In
 OPEN = ("pending", "unknown")
 
 
-#: attempts that count (a "failed" one never reached the card: it is tried again)
-COUNTED = ("pending", "unknown", "succeeded", "declined")
+#: attempts that count (a "failed" one never reached the card: it is tried again; a "returned"
+#: one is an ACH debit the bank gave back after it was taken)
+COUNTED = ("pending", "unknown", "succeeded", "declined", "returned")
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,26 @@ def currency_of(s: Session, invoice: Invoice, org: Organisation | None) -> str |
 
 
 def open_invoices(s: Session) -> Iterator[tuple[Invoice, InvoiceCollection | None, Decimal, Payer | None]]:
-    """Every invoice with something left to pay: (invoice, its collection state, the balance, who pays)."""
-    for invoice in s.exec(may_owe(select(Invoice))):
+    """Every receivable invoice with something left to pay: (invoice, its collection state, the
+    balance, who pays). A copy of another system's receivable is not one (``of_record.py``)."""
+    for invoice in s.exec(receivable_only(s, may_owe(select(Invoice)))):
         collection = collection_of(s, stored_id(invoice))
         left = owed(invoice, collection)
         if left > 0:
             yield invoice, collection, left, payer(s, invoice)
+
+
+def owed_by_currency(s: Session) -> dict[str, Decimal]:
+    """What the receivable still owes, per currency (copies of another system's invoices left out)."""
+    query = receivable_only(s, may_owe(select(Invoice, InvoiceCollection).outerjoin(
+        InvoiceCollection, col(InvoiceCollection.invoice_id) == col(Invoice.id))))
+    totals: dict[str, Decimal] = {}
+    for invoice, collection in s.exec(query):
+        left = owed(invoice, collection)
+        if left > 0:
+            currency = (invoice.currency or "").strip().upper() or "?"
+            totals[currency] = totals.get(currency, Decimal(0)) + left
+    return dict(sorted(totals.items()))
 
 
 def unpaid_invoices(s: Session, payment_method: str | None = None) -> list[UnpaidInvoice]:

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from hub.billing import cancellation, setup
 from hub.billing import plans as plan_service
@@ -16,6 +16,15 @@ from hub.platform.models import Product, ReasonCode, SubscriptionAction, Subscri
 from hub.sync import cards
 
 CANCEL_REASON = "MOVED"
+
+
+def erp_item(s: Session, erp_connector: str) -> Product:
+    """The ERP's first item that may be sold (the demo's plans and penalties bill it)."""
+    item = s.exec(select(Product).where(Product.connector_id == cards.get(s, erp_connector).id,
+                                        col(Product.is_blocked).is_(False)).order_by(col(Product.id))).first()
+    if item is None:
+        raise ValueError(f"the ERP card {erp_connector} synced no item that may be sold")
+    return item
 
 
 def seed_lifecycle(environment: str, erp_connector: str, first_plan: int) -> dict[str, int]:
@@ -31,8 +40,7 @@ def seed_lifecycle(environment: str, erp_connector: str, first_plan: int) -> dic
                 setup.create_reason_code(s, code, [kind], default_for=[kind], description=description)
         first = plan_service.get_plan(s, first_plan)
         customer = plan_service.plan_terms(s, first).customer
-        item = s.exec(select(Product).where(Product.connector_id == cards.get(s, erp_connector).id,
-                                            col(Product.is_blocked).is_(False)).order_by(col(Product.id))).first()
+        item = erp_item(s, erp_connector)
         line_currency = plan_service.plan_terms(s, first).lines[0].currency  # the customer's, as seed_billing
         made = {}
         for kind, start, end, renews in (("renewing", last_month, this_month - timedelta(days=1), True),

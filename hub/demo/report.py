@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from connectors.registry import connector_class
+from hub.collections import of_record
 from hub.demo.sandboxes import admin_client
 from hub.demo.systems import SYSTEMS
 from hub.platform.db import session
@@ -17,10 +18,13 @@ from hub.platform.models import (
     ENTITY_TABLES,
     Charge,
     Invoice,
+    InvoiceCollection,
     NotificationDelivery,
     NotificationMessage,
     SubscriptionAction,
+    SubscriptionPlan,
 )
+from hub.portal import links
 from hub.sync import cards
 
 
@@ -104,6 +108,20 @@ def erp_payments(environment: str, erp_connector: str, erp: dict[str, Any], char
             "erp_journal_lines_unposted": sum(len(j["lines"]) for j in journals)}
 
 
+def both_copies(environment: str, exported: list[str]) -> dict[str, Any]:
+    """The bills the PSA exported to the ERP: how many the hub matched as two copies of one bill,
+    and how many charges fell on a copy (none: only the receivable of record is charged)."""
+    with session(environment) as s:
+        matched = 0
+        for pair in of_record.pairs(s):
+            numbers = dict(s.exec(select(Invoice.id, Invoice.number).where(Invoice.connector_id == pair.psa.id)).all())
+            matched += sum(1 for psa_id in of_record.twins(s, pair) if numbers.get(psa_id) in set(exported))
+        copies = of_record.copy_connector_ids(s)
+        charged = s.exec(select(func.count()).select_from(Charge).join(Invoice, col(Invoice.id) == col(Charge.invoice_id))
+                         .where(col(Invoice.connector_id).in_(sorted(copies)))).one() if copies else 0
+    return {"bills_held_twice": matched, "copies_charged": int(charged)}
+
+
 def collections_report(environment: str, gateway: dict[str, Any], psa: dict[str, Any], mail: dict[str, Any],
                        psa_tickets_before: int, erp: dict[str, Any], erp_connector: str) -> dict[str, Any]:
     """What the hub says it did, beside what the gateway, the ERP, the PSA and the mail server recorded."""
@@ -149,3 +167,42 @@ def collections_report(environment: str, gateway: dict[str, Any], psa: dict[str,
         and paid["posted_in_erp"] == paid["erp_invoices_paid"] == paid["collected_on_erp_invoices"]
         and paid["hub_invoices_paid"] == len(approved) and paid["erp_journal_lines_unposted"] == 0)
     return report
+
+
+def penalty_report(environment: str, erp: dict[str, Any], erp_connector: str) -> dict[str, Any]:
+    """The late-payment penalties the hub raised on ERP invoices beside the ERP sandbox's posted
+    penalty invoices (each keyed by its penalty key), their amounts compared; those on PSA
+    invoices stay in the hub (and on the notice)."""
+    with session(environment) as s:
+        card = cards.get(s, erp_connector)
+        rows = list(s.exec(select(InvoiceCollection, Invoice.connector_id)
+                           .join(Invoice, col(Invoice.id) == col(InvoiceCollection.invoice_id))
+                           .where(col(InvoiceCollection.penalty_key).is_not(None))))
+    raised = [coll for coll, connector_id in rows if connector_id == card.id]
+    in_erp, matching = 0, 0
+    with admin_client(erp) as client:
+        for coll in raised:
+            docs = client.get("/_admin/documents", params={"externalDocumentNumber": coll.penalty_key}).json()
+            posted = [d for d in docs["salesInvoices"] if d.get("status") != "Draft"]
+            in_erp += len(posted)
+            matching += len(posted) == 1 and Decimal(str(posted[0]["totalAmountExcludingTax"])) == coll.penalty_amount
+    return {"raised_on_erp_invoices": len(raised), "posted_in_erp": in_erp, "matching_erp": matching,
+            "raised_on_psa_invoices": len(rows) - len(raised)}
+
+
+def portal_sample(environment: str, plans: list[int], actor: str) -> dict[str, Any]:
+    """A pay link of the first billed customer: opened with the web app running (``cashrail
+    serve``), it shows that customer's invoices (how many are open and paid is said beside it)."""
+    from datetime import date
+
+    from hub.collections import portal
+
+    with session(environment) as s:
+        plan = s.get(SubscriptionPlan, plans[0]) if plans else None
+        if plan is None:
+            return {"sample_link": None}
+        link = links.issue(s, plan.organisation_id, actor=actor)
+        customer = portal.customer(s, plan.organisation_id)
+        counts = {state: portal.invoices(s, customer, date.today(), state=state).total for state in ("open", "paid")}
+    return {"sample_link": link.url, "customer": link.organisation_id, "customer_name": customer.organisation.name,
+            "expires_at": link.expires_at.isoformat(), "open_invoices": counts["open"], "paid_invoices": counts["paid"]}

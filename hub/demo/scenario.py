@@ -8,9 +8,10 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from hub.collections import collect_settings, notification_settings
+from hub.collections import collect_settings, dunning_settings, notification_settings
 from hub.collections.rules import ChargeTiming
 from hub.demo import install, lifecycle, report, sandboxes
+from hub.demo.export import export_psa_invoices
 from hub.demo.seed import DEMO_ACTOR, capture_demo_cards, credit_last_period, seed_billing
 from hub.demo.systems import (
     DEMO_ENVIRONMENT,
@@ -117,10 +118,16 @@ def run(records: int, seed: int, *, actor: str, psa: str = PSA.kind, log: Log = 
     result["billing"]["failed"] += sum(credit_failed)
     result["billing"]["credit_notes"] = report.credit_note_report(env, infos[ERP.kind], credits)
     result["collections"] = _collections(env, plans, infos, sources[0], log)
+    result["portal"] = report.portal_sample(env, plans, DEMO_ACTOR)
     result["matches_sandboxes"] = matches and result["collections"]["matches_sandboxes"]
     result["links"] = {**linked.as_dict(), "ambiguous": len(linked.ambiguous),
                        "unmatched_psa": len(linked.unmatched_psa), "unmatched_erp": len(linked.unmatched_erp)}
     return result
+
+
+#: how far ahead the demo's second dunning run looks: past the due date of the invoices it posted
+#: (their payment terms) and the 60 days of Overdue 3
+PENALTY_DAYS = 100
 
 
 def _collections(env: str, plans: list[int], infos: dict[str, dict[str, Any]], psa: DemoSystem,
@@ -132,7 +139,10 @@ def _collections(env: str, plans: list[int], infos: dict[str, dict[str, Any]], p
     _require_active(GATEWAY_CONNECTOR, *install.test_and_set_status(GATEWAY_CONNECTOR))
     install.use_mail_sandbox(infos["mail"])
     captured = capture_demo_cards(env, plans)
-    log(f"{len(captured)} customers entered a card on the gateway's page; syncing the posted invoices and collecting…")
+    exported = export_psa_invoices(env, infos[ERP.kind], plans)
+    log(f"{len(captured)} customers entered a card on the gateway's page; {len(exported)} of their PSA invoices "
+        "were exported to the ERP (the same bills held twice: the ERP's copy is the receivable); syncing the "
+        "posted invoices and collecting…")
     sync_here(ERP.connector, env)
     with session(env) as s:
         collect_settings.put_settings(s, collect_settings.CollectionSettings(timing=ChargeTiming.ON_ISSUE),
@@ -145,9 +155,19 @@ def _collections(env: str, plans: list[int], infos: dict[str, dict[str, Any]], p
     run_flow("collect_payments", "collections", environment=env, test_date=today)
     log("Three days later, the retry day of the declined card…")
     run_flow("collect_payments", "collections", environment=env, test_date=today + timedelta(days=3))
-    log("Dunning overdue invoices and delivering the notifications (e-mail + PSA tickets)…")
+    log("Dunning overdue invoices (the late-payment penalty from today on, billed in the ERP)…")
+    with session(env) as s:
+        s.info["actor"] = DEMO_ACTOR
+        dunning_settings.update_settings(s, penalty_item=lifecycle.erp_item(s, ERP.connector).number,
+                                         penalty_since=today)
     run_flow("dunning", "dunning", environment=env, as_of=today)
+    log(f"{PENALTY_DAYS} days later, the demo's invoices still unpaid reach Overdue 3: their penalties are posted in "
+        "the ERP; delivering the notifications (e-mail + PSA tickets)…")
+    run_flow("dunning", "dunning", environment=env, as_of=today + timedelta(days=PENALTY_DAYS))
     run_flow("deliver_notifications", "notifications", environment=env)
     made = report.collections_report(env, infos["bluesnap"], infos[psa.kind], infos["mail"], tickets_before,
                                      erp=infos[ERP.kind], erp_connector=ERP.connector)
-    return {"cards": captured, **made}
+    twice = report.both_copies(env, exported)
+    made["payments"].update(twice)
+    made["matches_sandboxes"] = made["matches_sandboxes"] and twice["copies_charged"] == 0
+    return {"cards": captured, **made, "penalties": report.penalty_report(env, infos[ERP.kind], ERP.connector)}

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlmodel import Session
 
 from hub.platform import redact
+from hub.platform.binds import fast_processor
 from hub.platform.errors import CashrailError
 from hub.platform.models import EnvScoped
 from hub.platform.settings import ENVIRONMENTS, Settings, get_settings, private_dir
@@ -32,6 +34,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 redact.install()  # every flush and log record of a process that opens the store is scrubbed
 
 _engines: dict[str, Engine] = {}
+_readers: dict[Engine, Engine] = {}  # each engine's read-only twin (see session)
 _upgraded: set[str] = set()
 _lock = threading.Lock()
 
@@ -59,10 +62,8 @@ def _insert_plan(table: Table, given: tuple[str, ...], dialect: Dialect) -> tupl
     order = list(compiled.positiontup or ()) if compiled.positional else names
     if sorted(order) != sorted(names):
         raise ValueError(f"insert_many into {table.name}: unexpected bind names {order}")
-    return compiled.string, [
-        _Column(name, defaults.get(name), table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-        for name in order
-    ]
+    return compiled.string, [_Column(name, defaults.get(name), fast_processor(table.c[name].type, dialect))
+                             for name in order]
 
 
 @dataclass(frozen=True)
@@ -83,23 +84,37 @@ def _value(column: _Column, row: Mapping[str, Any]) -> Any:
 def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert rows (all with the same keys) with one driver-level executemany.
 
-    Each column's bind processor is looked up once and applied in one loop; SQLAlchemy's own
-    executemany redoes that per row and parameter, its largest cost at hundreds of thousands of
-    rows (a billing run's actions, a sync's records and lines). Columns the rows leave out get
-    their Python-side default, as with ``insert()``; the rows go through the connection, in its
-    transaction, like any statement.
+    Each row's bind tuple is built once, column by column: the values taken out with one
+    ``itemgetter`` per row, and only the columns whose type needs it passed through a bind
+    processor (``hub.platform.binds``: the same values SQLAlchemy binds, without its per-value
+    chain). SQLAlchemy's own executemany redoes the processing per row and parameter, its
+    largest cost at hundreds of thousands of rows (a billing run's actions, a sync's records
+    and lines). Columns the rows leave out get their Python-side default, as with ``insert()``;
+    the rows go through the connection, in its transaction, like any statement.
     """
     if not rows:
         return
     sql, columns = _insert_plan(table, tuple(rows[0]), conn.dialect)
     if conn.dialect.paramstyle in ("qmark", "format", "numeric"):
-        plain = [(c.name, c.processor) for c in columns if c.default is None]
-        if len(plain) == len(columns):  # the common case, kept to one comprehension
-            conn.exec_driver_sql(sql, [tuple([p(row[n]) if p else row[n] for n, p in plain]) for row in rows])
-        else:
-            conn.exec_driver_sql(sql, [tuple([_value(c, row) for c in columns]) for row in rows])
+        conn.exec_driver_sql(sql, bind_tuples(columns, rows))
     else:
         conn.exec_driver_sql(sql, [{c.name: _value(c, row) for c in columns} for row in rows])
+
+
+def bind_tuples(columns: Sequence[_Column], rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """The rows' bind tuples in ``columns``' order (positional paramstyles)."""
+    given = [c for c in columns if c.default is None]
+    if len(given) != len(columns):  # a default to fill in: the plain way
+        return [tuple([_value(c, row) for c in columns]) for row in rows]
+    take = itemgetter(*[c.name for c in columns])
+    values = list(map(take, rows)) if len(columns) > 1 else [(take(row),) for row in rows]
+    processed = [(i, c.processor) for i, c in enumerate(columns) if c.processor is not None]
+    if not processed:
+        return values
+    by_column: list[Any] = list(zip(*values, strict=True))
+    for i, processor in processed:
+        by_column[i] = map(processor, by_column[i])
+    return list(zip(*by_column, strict=True))
 
 
 def _make_engine(url: str) -> Engine:
@@ -121,7 +136,9 @@ def _make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # a read-only session's reads need no write lock: in WAL they see a snapshot and
+            # never wait for (nor hold up) a writer
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_serializer=_json)
@@ -163,15 +180,28 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _readers.clear()
         _upgraded.clear()
 
 
+#: the execution option that marks a read-only session's connection
+_READ_ONLY = "cashrail_read_only"
+
+
 @contextmanager
-def session(environment: str, engine: Engine | None = None, *, role: str = "Administrator") -> Iterator[Session]:
-    """A session bound to one environment (and the role acting); commits on success, rolls back on error."""
+def session(environment: str, engine: Engine | None = None, *, role: str = "Administrator",
+            read_only: bool = False) -> Iterator[Session]:
+    """A session bound to one environment (and the role acting); commits on success, rolls back on error.
+
+    ``read_only`` sessions only read: on SQLite they begin without taking the write lock (every
+    other transaction takes it at once, so that none fails to upgrade mid-way), so the reads a
+    sync's concurrent streams make between their pages never queue behind another's writes. A
+    write in one may fail as the database being busy.
+    """
     if environment not in ENVIRONMENTS:
         raise ValueError(f"unknown environment {environment!r}; expected one of {', '.join(ENVIRONMENTS)}")
-    with Session(engine or get_engine(), expire_on_commit=False) as s:
+    bind = engine or get_engine()
+    with Session(_reader(bind) if read_only else bind, expire_on_commit=False) as s:
         s.info["environment"] = environment
         s.info["role"] = role
         try:
@@ -180,6 +210,15 @@ def session(environment: str, engine: Engine | None = None, *, role: str = "Admi
         except BaseException:
             s.rollback()
             raise
+
+
+def _reader(engine: Engine) -> Engine:
+    """The engine's read-only twin (same pool and events), made once per engine."""
+    with _lock:
+        found = _readers.get(engine)
+        if found is None:
+            found = _readers[engine] = engine.execution_options(**{_READ_ONLY: True})
+        return found
 
 
 @cache

@@ -1,7 +1,8 @@
 """The hub's own settings per environment, stored as JSON sections (``hub_settings``).
 
-Each owner validates its section (``billing``, ``collections``, ``dunning``, ``notifications``) into its
-frozen rule objects; this module only reads and writes the JSON, once per environment.
+Each owner validates its section (``billing``, ``collections``, ``dunning``, ``notifications``,
+``documents``) into its frozen rule objects; this module only reads and writes the JSON, once per
+environment.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlmodel import Session, select
 from hub.platform.models import HubSetting
 from hub.platform.types import utcnow
 
-SECTIONS = ("billing", "collections", "dunning", "notifications")
+SECTIONS = ("billing", "collections", "dunning", "notifications", "receivable", "documents", "portal")
 
 
 def _check(section: str) -> str:

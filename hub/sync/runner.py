@@ -8,6 +8,7 @@ instant resumes (from the old cursor) with nothing lost and nothing doubled.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -116,7 +117,19 @@ def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | Non
         return run
 
 
+#: each sync run's memo in this process, shared by its streams' connectors (``SourceConnector.run_memo``)
+_memos: dict[int, dict[str, Any]] = {}
+_memos_lock = threading.Lock()
+
+
+def _run_memo(run_id: int) -> dict[str, Any]:
+    with _memos_lock:
+        return _memos.setdefault(run_id, {})
+
+
 def finish_run(environment: str, run_id: int, counts: dict[str, dict[str, int]], error: str | None = None) -> None:
+    with _memos_lock:
+        _memos.pop(run_id, None)
     with session(environment) as s:
         run = s.get(SyncRun, run_id)
         assert run is not None
@@ -166,19 +179,24 @@ def sync_stream(
     connector_kwargs: dict[str, Any] | None = None,
 ) -> StreamCounts:
     """Sync one stream of one connector within a run and return its counts."""
-    with session(environment) as s:
+    with session(environment, read_only=True) as s:  # reads wait for no other stream's writes
         card = cards.get(s, connector_name)
-        state = stream_state(s, environment, stored_id(card), stream_name)
-    spec = connector_class(card.kind).stream(stream_name)
-    mapper = mapping_module(card.kind).MAPPERS[stream_name]
-    scope = PageScope(environment, stored_id(card), stream_name, spec.entity, run_id)
-    with session(environment) as s:  # a first sync looks up no key it has not inserted itself
+        spec = connector_class(card.kind).stream(stream_name)
+        scope = PageScope(environment, stored_id(card), stream_name, spec.entity, run_id)
+        state = s.exec(select(StreamState).where(StreamState.connector_id == scope.connector_id,
+                                                 StreamState.stream == stream_name)).first()
+        # a first sync looks up no key it has not inserted itself
         scope = replace(scope, inserted=set()) if holds_none(s, scope) else scope
+    if state is None:
+        with session(environment) as s:
+            state = stream_state(s, environment, scope.connector_id, stream_name)
+    mapper = mapping_module(card.kind).MAPPERS[stream_name]
     counts = StreamCounts()
     if progress:  # started: a progress bar (and a stream's own timing) begins here
         progress(stream_name, counts)
 
     with bulk.bulk_work(), cards.instantiate(card, **(connector_kwargs or {})) as connector:
+        connector.run_memo = _run_memo(run_id)
         plan = plan_read(
             spec,
             cursor=state.cursor,
@@ -238,13 +256,14 @@ def _fetch_pages(
     mapper: Callable[[Record, MappingContext], MappedRecord],
     ctx: MappingContext,
 ) -> Iterator[_Fetched]:
-    """Pages with their records mapped and encoded: pure work, done in the read-ahead thread
-    while the consumer's thread waits on the database.
+    """Pages with their records mapped and encoded, in three overlapped stages: one thread
+    fetches the next page (with its details), another maps and encodes the one before it, while
+    the consumer's thread stores the one before that.
 
     Chained by ``map``, not by generators: a generator suspended at ``yield`` keeps its locals,
     so a parsed page would stay alive beside its mapped copy until the next page replaced it.
     """
-    expanded = map(partial(_expand_page, connector, spec, scope), pages)
+    expanded = read_ahead(map(partial(_expand_page, connector, spec, scope), pages))
     return map(partial(_map_page, mapper, ctx), expanded)
 
 
@@ -272,7 +291,7 @@ def _expand_page(
     if scope.inserted is not None and not any(key in scope.inserted for key in summary_hashes):
         known = {}  # a first sync: none of these is stored yet
     else:
-        with session(scope.environment) as s:
+        with session(scope.environment, read_only=True) as s:
             known = existing_rows(s, scope, list(summary_hashes))
     skipped: list[str] = []
     need = []
@@ -320,7 +339,7 @@ def stream_names(kind: str) -> list[str]:
 
 
 def connector_kind(environment: str, name: str) -> str:
-    with session(environment) as s:
+    with session(environment, read_only=True) as s:
         return cards.get(s, name).kind
 
 

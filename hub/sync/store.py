@@ -139,6 +139,24 @@ def _ids_of(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[s
     return dict(_rows_by_key(s, scope, (t.c.external_id, t.c.id), external_ids))
 
 
+def _new_ids(s: Session, scope: PageScope, inserted: list[str]) -> dict[str, int]:
+    """The row ids of the records just inserted, in this order, by one executemany.
+
+    On SQLite, whose write lock the transaction holds, each row took the next rowid: the ids are
+    the range ending at ``last_insert_rowid()``, confirmed by the keys at its two ends (else, and
+    on other engines, they are read back by key)."""
+    conn = s.connection()
+    if conn.dialect.name == "sqlite" and inserted:
+        last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+        first = last - len(inserted) + 1
+        t = table_of(scope.table)
+        found = conn.execute(select(t.c.id, t.c.external_id).where(t.c.id.in_((first, last))))
+        ends: dict[int, str] = dict(found.tuples().all())
+        if ends.get(first) == inserted[0] and ends.get(last) == inserted[-1]:
+            return dict(zip(inserted, range(first, last + 1), strict=True))
+    return _ids_of(s, scope, inserted)
+
+
 def apply_page(
     s: Session,
     scope: PageScope,
@@ -170,6 +188,7 @@ def apply_page(
         maybe = [key for key in by_key if key in scope.inserted]
         existing = existing_rows(s, scope, maybe) if maybe else {}
     has_summary = "summary_hash" in t.c
+    new_row = {"environment": scope.environment, "connector_id": scope.connector_id, "first_synced_at": now}
 
     inserts: list[dict[str, Any]] = []
     updates: dict[str, dict[str, Any]] = {}
@@ -178,7 +197,9 @@ def apply_page(
         digest = rec.content_hash
         if rec.source_modified_at and (result.max_modified is None or rec.source_modified_at > result.max_modified):
             result.max_modified = rec.source_modified_at
-        row = {
+        old = existing.get(key)
+        row = {  # built once, an insert's own columns with it
+            **(new_row if old is None else {}),
             **rec.fields,
             "source_modified_at": rec.source_modified_at,
             "content_hash": digest,
@@ -190,21 +211,14 @@ def apply_page(
         }
         if has_summary:
             row["summary_hash"] = (summary_hashes or {}).get(key)
-        old = existing.get(key)
         if old is None:
-            inserts.append(
-                {
-                    **row,
-                    "environment": scope.environment,
-                    "connector_id": scope.connector_id,
-                    "external_id": key,
-                    "first_synced_at": now,
-                }
-            )
+            row["external_id"] = key
+            inserts.append(row)
         elif old.is_deleted or (
             old.content_hash != digest and not same_content(old.content_hash, digest, rec.payload)
         ):
-            updates[key] = {**row, "_id": old.id}
+            row["_id"] = old.id
+            updates[key] = row
         else:
             result.counts.unchanged += 1
             if old.content_hash != digest:
@@ -213,12 +227,12 @@ def apply_page(
 
     if inserts:
         # One plain executemany (cheaper than a batched INSERT … RETURNING); documents' new ids,
-        # which their lines need, are read back by key in the same transaction.
+        # which their lines need, are read back in the same transaction.
         insert_many(s.connection(), t, inserts)
         if scope.inserted is not None:
             scope.inserted.update(r["external_id"] for r in inserts)
         if scope.entity in CHILD_TABLES:
-            ids = _ids_of(s, scope, [r["external_id"] for r in inserts])
+            ids = _new_ids(s, scope, [r["external_id"] for r in inserts])
             _replace_children(s, scope, [(ids[r["external_id"]], by_key[r["external_id"]]) for r in inserts],
                               fresh=True)
     if updates:

@@ -79,6 +79,11 @@ def _add_error_handlers(app: FastAPI) -> None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
+    @app.exception_handler(pages.portal.CodeRequired)
+    async def code_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, pages.portal.CodeRequired)
+        return RedirectResponse(f"{exc.base}/code", status_code=303)
+
     @app.exception_handler(CashrailError)  # a CSRF refusal too (403, shown on its own page)
     async def cashrail_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, CashrailError)
@@ -151,6 +156,8 @@ def _error(request: Request, status: int, message: str, *, flash_back: bool = Fa
     message = scrub(message)  # a remote system's answer may echo a secret
     if _is_api(request):
         return JSONResponse({"detail": message}, status_code=status)
+    if request.url.path.startswith(pages.portal.PREFIX):  # a customer: the portal's own page, no admin frame
+        return pages.portal.error_page(request, status, message)
     if flash_back and request.method == "POST":
         return redirect(back(request), "error", message)
     actor = getattr(request.state, "actor", None)

@@ -19,6 +19,8 @@ PAGES_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src '
              "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 DOCS_CSP = PAGES_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
     "style-src 'self'", "style-src 'self' 'unsafe-inline'")
+#: the customer portal may show the firm's logo from its own web site (an image runs nothing)
+PORTAL_CSP = PAGES_CSP.replace("img-src 'self' data:", "img-src 'self' data: https:")
 PREFECT_CSP = ("default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob: ws: wss:; object-src 'none'; "
                "base-uri 'self'; frame-ancestors 'none'")
 COMMON = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
@@ -30,6 +32,8 @@ def _policy(path: str) -> str:
         return DOCS_CSP
     if path == UI_PATH or path.startswith(UI_PATH + "/"):
         return PREFECT_CSP
+    if path.startswith("/portal/"):
+        return PORTAL_CSP
     return PAGES_CSP
 
 

@@ -7,18 +7,20 @@ the CLI does; the rules stay in the services.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from connectors.base import ConnectionReport
 from hub.access import users
 from hub.billing import actions, cancellation, generation, plans, setup
 from hub.billing.rules import dashboard, errors
-from hub.collections import collect, collect_settings, dunning, payments
+from hub.collections import collect, collect_settings, dunning, of_record, payments, reconciliation, refunds
 from hub.collections import dunning_settings as dunning_config
 from hub.collections import notification_settings as notify_settings
 from hub.collections import unpaid as unpaid_list
 from hub.collections.mailer import mail_problem
 from hub.collections.rules import CollectionRuleError
+from hub.documents import settings as documents_config
 from hub.platform.flowrun import run_flow
 from hub.platform.models import User
 from hub.sync import cards
@@ -32,6 +34,8 @@ from hub.web.schemas import (
     CollectionSettingsFormIn,
     CollectionSettingsIn,
     CreditIn,
+    DocumentSettingsFormIn,
+    DocumentSettingsIn,
     DunningSettingsFormIn,
     DunningSettingsIn,
     LineIn,
@@ -43,6 +47,8 @@ from hub.web.schemas import (
     PlanIn,
     ProgramTypeIn,
     ReasonCodeIn,
+    ReceivableIn,
+    RefundIn,
     UserIn,
 )
 
@@ -192,15 +198,16 @@ def payment_panel(actor: Actor, org_id: int) -> dict[str, Any]:
     return actor.call(queries.payment_panel, org_id)
 
 
-def send_card_form(actor: Actor, org_id: int, contact_id: int) -> dict[str, Any]:
-    """Seed 000's "Go": a card-entry page from the gateway for the chosen contact; ``mail_problem``
-    says why it will not be e-mailed, when it will not."""
-    view = queries.card_request_view(payments.send_card_form(actor.environment, org_id, contact_id, actor=actor.email))
+def send_card_form(actor: Actor, org_id: int, contact_id: int, method: str = "card") -> dict[str, Any]:
+    """Seed 000's "Go": a card-entry page (or the direct-debit mandate page) from the gateway for
+    the chosen contact; ``mail_problem`` says why it will not be e-mailed, when it will not."""
+    view = queries.card_request_view(payments.send_card_form(actor.environment, org_id, contact_id, actor=actor.email,
+                                                             method=method))
     return {**view, "mail_problem": mail_problem()}
 
 
 def check_card_request(actor: Actor, request_id: int) -> dict[str, Any]:
-    """Vault the card the contact entered; it becomes the customer's payment method."""
+    """Vault the card (or bank account) the contact entered; it becomes the customer's payment method."""
     method = payments.complete_card_request(actor.environment, request_id, actor=actor.email)
     return queries.payment_method_view(method)
 
@@ -226,6 +233,18 @@ def unpaid(actor: Actor, payment_method: str | None) -> list[dict[str, Any]]:
     return [row.as_json() for row in actor.call(unpaid_list.unpaid_invoices, payment_method or None)]
 
 
+def customer_payments(actor: Actor, org_id: int) -> list[dict[str, Any]]:
+    """The customer's taken payments, with what is left to refund of each."""
+    return [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+            for row in actor.call(refunds.payments_of, org_id)]
+
+
+def refund(actor: Actor, ref: str, body: RefundIn) -> dict[str, Any]:
+    """Refund a taken payment (all that is left, or ``amount``): the gateway, the ERP, the hub, a receipt."""
+    return refunds.refund(actor.environment, ref, amount=body.amount, reason=body.reason,
+                          actor=actor.email).as_json()
+
+
 def pay(actor: Actor, ids: list[int], *, one_payment: bool = False) -> list[dict[str, Any]]:
     """Bulk Pay: charge each selected invoice now (or those one card pays together as one payment);
     one result per invoice."""
@@ -247,6 +266,41 @@ def collection_settings(actor: Actor) -> dict[str, Any]:
     return actor.call(collect_settings.get_settings).as_json()
 
 
+def receivable_figures(actor: Actor) -> dict[str, Any]:
+    """The dashboard's receivable figures: still owed per currency (the receivable only) and the
+    drifts the last reconciliation found (None: never run)."""
+    run = reconciliation.last_run(actor.environment)
+    return {"owed": actor.call(unpaid_list.owed_by_currency), "drifts": None if run is None else run.drift_count,
+            "reconciled_at": None if run is None else run.finished_at}
+
+
+def reconcile(actor: Actor) -> dict[str, Any]:
+    """Check every payment across the gateway, the hub, the ERP and the PSA now."""
+    return {"drifts": [d.as_json() for d in reconciliation.reconcile(actor.environment, actor=actor.email)]}
+
+
+def last_reconciliation(actor: Actor) -> dict[str, Any] | None:
+    run = reconciliation.last_run(actor.environment)
+    return None if run is None else {"finished_at": run.finished_at, "payments_checked": run.payments_checked,
+                                     "drifts": run.drifts}
+
+
+def fix_drift(actor: Actor, drift: str | None) -> list[dict[str, Any]]:
+    """Fix one drift (or every one with None), then check again so the last run shows what is left."""
+    fixed = [r.as_json() for r in reconciliation.fix(actor.environment, drift, everything=drift is None,
+                                                     actor=actor.email)]
+    reconciliation.reconcile(actor.environment, actor=actor.email)
+    return fixed
+
+
+def receivable(actor: Actor) -> list[dict[str, Any]]:
+    return [p.as_json() for p in actor.call(of_record.pairs)]
+
+
+def put_receivable(actor: Actor, body: ReceivableIn) -> dict[str, Any]:
+    return actor.call(of_record.set_source, body.psa, body.erp, body.receivable, actor=actor.email).as_json()
+
+
 def put_collection_settings(actor: Actor, body: CollectionSettingsIn | CollectionSettingsFormIn) -> dict[str, Any]:
     """Validate and store the collection settings; the form edits the default retry schedule only."""
     if isinstance(body, CollectionSettingsFormIn):
@@ -263,17 +317,32 @@ def put_collection_settings(actor: Actor, body: CollectionSettingsIn | Collectio
     return settings.as_json()
 
 
+def document_settings(actor: Actor) -> dict[str, Any]:
+    return actor.call(documents_config.get_settings).as_json()
+
+
+def update_document_settings(actor: Actor, body: DocumentSettingsIn | DocumentSettingsFormIn) -> dict[str, Any]:
+    """Store what the body gives (the form: all its fields; the API: those sent)."""
+    changes = body.model_dump(exclude_unset=isinstance(body, DocumentSettingsIn))
+    if isinstance(body, DocumentSettingsFormIn):
+        changes["image_sources"] = [part for part in body.image_sources.replace(" ", "").split(",") if part]
+    with actor.session() as s:
+        return documents_config.update(s, actor=actor.email, **changes).as_json()
+
+
 def dunning_settings(actor: Actor) -> dict[str, Any]:
     return actor.call(dunning_config.get_settings).as_dict()
 
 
 def update_dunning(actor: Actor, body: DunningSettingsIn | DunningSettingsFormIn) -> dict[str, Any]:
     if isinstance(body, DunningSettingsFormIn):
-        changes = {**body.model_dump(), "levels": _whole_numbers(body.levels, "levels")}
+        changes = {**body.model_dump(), "levels": _whole_numbers(body.levels, "levels"),
+                   "severities": [v.strip() for v in body.severities.split(",") if v.strip()] or None}
     else:
         changes = body.model_dump(exclude_unset=True)
-    if changes.get("penalty_percent") is not None:
-        changes["penalty_percent"] = str(changes["penalty_percent"])
+    for name in ("penalty_percent", "penalty_fixed"):
+        if changes.get(name) is not None:
+            changes[name] = str(changes[name])
     with actor.session() as s:
         return dunning_config.update_settings(s, **changes).as_dict()
 

@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 from connectors.registry import connector_class
 from hub.billing.rules import dashboard
 from hub.collections import payments
+from hub.collections.of_record import pairs, receivable_only
 from hub.collections.receivables import may_owe, owed
 from hub.platform.hub_settings import get_section
 from hub.platform.models import (
@@ -186,12 +187,13 @@ def payment_method_view(method: PaymentMethod | None) -> dict[str, Any] | None:
             "expiry": (f"{method.card_exp_month:02d}/{method.card_exp_year}"
                        if method.card_exp_month and method.card_exp_year else None),
             "mandate_reference": method.mandate_reference, "account_last4": method.account_last4,
-            "footer_note": method.footer_note, "created_at": _iso(method.created_at)}
+            "mandate_date": method.mandate_date.isoformat() if method.mandate_date else None,
+            "account_type": method.account_type, "footer_note": method.footer_note, "created_at": _iso(method.created_at)}
 
 
 def card_request_view(request: CardRequest) -> dict[str, Any]:
     return {"id": request.id, "organisation_id": request.organisation_id, "contact_id": request.contact_id,
-            "email": request.email, "url": request.url, "status": request.status, "error": request.error,
+            "method": request.method, "email": request.email, "url": request.url, "status": request.status, "error": request.error,
             "created_at": _iso(request.created_at), "completed_at": _iso(request.completed_at)}
 
 
@@ -254,15 +256,17 @@ def invoice_rows(s: Session, f: InvoiceFilter | None = None, *, organisation: Or
                          (col(Invoice.invoice_date), operator.le, f.end),
                          (col(Invoice.currency), operator.eq, f.currency))
     if f.unpaid:
-        query = may_owe(query)
+        query = receivable_only(s, may_owe(query))
     rows = list(s.execute(query.order_by(col(Invoice.invoice_date).desc(), col(Invoice.id).desc()).limit(limit)))
     if f.unpaid:  # the one still-owed rule decides each row the query left
         collections = {c.invoice_id: c for c in s.execute(select(InvoiceCollection).where(
             col(InvoiceCollection.invoice_id).in_([inv.id for inv, _, _ in rows]))).scalars()}
         rows = [r for r in rows if owed(r[0], collections.get(r[0].id)) > 0]
+    record_of = {p.copy.id: p.record.name for p in pairs(s)}  # a copy's source -> the receivable's
     return [{"id": inv.id, "number": inv.number, "connector": card_name, "customer": org_name,
              "status": inv.status, "invoice_date": _iso(inv.invoice_date), "due_date": _iso(inv.due_date),
-             "currency": inv.currency, "total": _money(inv.total), "amount_due": _money(inv.amount_due)}
+             "currency": inv.currency, "total": _money(inv.total), "amount_due": _money(inv.amount_due),
+             "copy_of": record_of.get(inv.connector_id)}
             for inv, card_name, org_name in rows]
 
 

@@ -26,7 +26,8 @@ NAV = (
     ("", (("/", "Home"),)),
     ("Customers", (("/customers", "Customers"), ("/links", "Linking review"))),
     ("Billing", (("/plans", "Plans"), ("/actions", "Actions"), ("/billing", "Billing setup"))),
-    ("Collections", (("/invoices", "Invoices"), ("/invoices/unpaid", "Unpaid"), ("/notifications", "Notifications"))),
+    ("Collections", (("/invoices", "Invoices"), ("/invoices/unpaid", "Unpaid"), ("/notifications", "Notifications"),
+                     ("/reconciliation", "Reconciliation"))),
     ("Sync", (("/connectors", "Connectors"), ("/quarantine", "Quarantine"))),
 )
 ADMIN_NAV = ("Settings", (("/users", "Users"), ("/audit", "Audit log"), ("/notifications/settings", "Notification settings"),
@@ -122,7 +123,7 @@ def redirect(url: str, kind: str = "ok", text: str | None = None, items: list[st
     return response
 
 
-def _flash(request: Request) -> dict[str, Any] | None:
+def flash_of(request: Request) -> dict[str, Any] | None:
     raw = request.cookies.get(FLASH_COOKIE)
     if not raw:
         return None
@@ -134,7 +135,7 @@ def _flash(request: Request) -> dict[str, Any] | None:
 
 
 def page(request: Request, actor: Actor | None, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    flash = _flash(request)
+    flash = flash_of(request)
     response = templates.TemplateResponse(request, template, {
         "actor": actor, "nav": NAV + ((ADMIN_NAV,) if actor is not None and actor.is_admin else ()),
         "current": current_nav(request.url.path),

@@ -177,6 +177,13 @@ class TokenIn(BaseModel):
 
 class CardFormIn(BaseModel):
     contact_id: int = Field(description="the contact (of the customer or its linked organisation) who enters the card")
+    method: Literal["card", "bank_account"] = Field(
+        default="card", description="card: the card-entry page; bank_account: the direct-debit (ACH mandate) page")
+
+
+class RefundIn(BaseModel):
+    amount: Opt[Decimal] = Field(default=None, description="what to give back; none: all that is left to refund")
+    reason: str = Field(min_length=1, max_length=500, description="why (the customer's receipt shows it)")
 
 
 class PaymentMethodIn(BaseModel):
@@ -189,10 +196,35 @@ class FooterNoteIn(BaseModel):
     footer_note: bool = Field(description='print "the amount will be collected" on the invoices')
 
 
+class PortalLinkIn(BaseModel):
+    days: Opt[int] = Field(default=None, ge=1, le=366, description="days the link lasts (default: the portal "
+                                                                   "setting link_days)")
+
+
+class PortalSettingsIn(BaseModel):
+    """The customer portal's settings; fields left out are kept."""
+
+    public_url: Opt[str] = Field(default=None, max_length=300, description="the web app's address as customers "
+                                                                           "reach it; links start with it")
+    link_days: Opt[int] = Field(default=None, ge=1, le=366, description="how long a new link lasts")
+    brand_name: Opt[str] = Field(default=None, max_length=80, description="the firm's name on the pages and "
+                                                                          "as the e-mails' sender")
+    logo_url: Opt[str] = Field(default=None, max_length=500)
+    primary_colour: Opt[str] = Field(default=None, max_length=7, description="like #1f5f99")
+    partial_payments: bool | None = Field(default=None, description="customers may pay part of an invoice")
+    require_code: bool | None = Field(default=None, description="a link also needs a code e-mailed to a contact")
+
+
 class InvoiceIdsIn(BaseModel):
     ids: list[int] = Field(description="the unpaid invoices to charge now")
     one_payment: bool = Field(default=False, description="charge the invoices one card pays in one currency "
                               "as one payment (one gateway transaction, one ERP payment over them)")
+
+
+class ResolveIn(BaseModel):
+    outcome: Literal["sent", "resend"] = Field(
+        description="sent: the mail server's log shows the e-mail was delivered; resend: send it again "
+                    "(same Message-ID) on the next delivery run")
 
 
 class PayFormIn(InvoiceIdsIn):
@@ -274,13 +306,26 @@ class CollectionSettingsFormIn(BaseModel):
     not_before: Opt[date] = None
 
 
+class ReceivableIn(BaseModel):
+    """Whose invoices are the receivable between a PSA card and an ERP card."""
+
+    psa: str = Field(max_length=100, description="the PSA card's name")
+    erp: str = Field(max_length=100, description="the ERP card's name")
+    receivable: str = Field(max_length=32, description="psa, erp or erp_psa_mirror")
+
+
 class DunningSettingsIn(BaseModel):
     """Overdue levels (days after the due date), the penalty and the card-expiry warning."""
 
     enabled: bool | None = None
     levels: list[Days] | None = Field(default=None, max_length=3, description="days overdue of Overdue 1, 2, 3")
+    severities: list[Literal["reminder", "firm", "final"]] | None = Field(
+        default=None, max_length=3, description="the wording of each level, never milder than the one before")
     penalty_percent: Opt[Decimal] = Field(default=None, description="none or 0: no penalty")
+    penalty_fixed: Opt[Decimal] = Field(default=None, description="a fixed penalty instead of the percent")
     penalty_level: Opt[int] = None
+    penalty_since: Opt[date] = Field(default=None, description="penalties only for invoices reaching the level "
+                                                               "from this day (none: all)")
     penalty_item: Opt[str] = Field(default=None, max_length=64)
     card_expiry_days: Opt[Days] = None
 
@@ -288,7 +333,30 @@ class DunningSettingsIn(BaseModel):
 class DunningSettingsFormIn(BaseModel):
     enabled: bool = False
     levels: str = Field(default="", max_length=200, description="comma-separated days")
+    severities: str = Field(default="", max_length=100, description="comma-separated: reminder, firm, final")
     penalty_percent: Opt[Decimal] = None
+    penalty_fixed: Opt[Decimal] = None
     penalty_level: Opt[int] = None
+    penalty_since: Opt[date] = None
     penalty_item: Opt[str] = Field(default=None, max_length=64)
     card_expiry_days: Days = 30
+
+
+class DocumentSettingsIn(BaseModel):
+    """The billing configuration of the customer documents; fields left out are kept."""
+
+    balance_mode: Opt[Literal["dynamic", "static", "batch"]] = Field(
+        default=None, description="how invoices show payments (seed 001); takes effect from the next cycle")
+    effective_from: Opt[date] = Field(default=None, description="first invoice date of the new mode "
+                                                                "(default: tomorrow)")
+    image_sources: Opt[list[Literal["psa", "erp", "cashrail"]]] = Field(
+        default=None, min_length=1, max_length=3, description="Invoice Image Data order (seed 002)")
+    invoice_email: Opt[Literal["posted", "synced", "off"]] = None
+    invoice_email_since: Opt[date] = None
+
+
+class DocumentSettingsFormIn(BaseModel):
+    balance_mode: Literal["dynamic", "static", "batch"]
+    effective_from: Opt[date] = None
+    image_sources: str = Field(default="psa, erp, cashrail", max_length=100, description="comma-separated")
+    invoice_email: Literal["posted", "synced", "off"] = "posted"

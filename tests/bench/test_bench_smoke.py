@@ -71,3 +71,15 @@ def test_memory_bench_reports_peak_rss_per_size(tmp_path: Path, prefect_api: str
     sizes = result["data"]["results"]["business_central"]
     assert {int(k) for k in sizes} == {20, 40}
     assert all(v["peak_rss_mib"] > 0 for v in sizes.values())
+
+
+def test_documents_bench_renders_the_invoice_pdf_and_the_customers_documents(tmp_path: Path) -> None:
+    printed, result = _run(tmp_path, "bench.documents", "--lines", "5", "--history", "20", "--repeat", "1")
+    assert "5-line PDF render / 1 s" in printed and "balance block (batch)" in printed
+    assert result["data"]["pdf_bytes"] > 1000 and result["data"]["history"] == 20
+
+
+def test_portal_bench_times_each_portal_page(tmp_path: Path) -> None:
+    printed, result = _run(tmp_path, "bench.portal", "--invoices", "60", "--rounds", "2")
+    assert "slowest page's median / 300 ms" in printed
+    assert result["data"]["invoices"] == 60 and len(result["data"]["median_ms"]) == 6

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from connectors.sandbox.bluesnap import fill_card_form
+from connectors.sandbox.bluesnap import fill_bank_form, fill_card_form
 from tests.cli.runner import run
 from tests.collections.collect_world import World, customer, invoice, world  # noqa: F401
 
@@ -49,3 +49,44 @@ def test_settings_change_from_the_command_line_and_bad_values_are_one_line(
                         (["collect", "unpaid", "--payment-method", "cheque"], "payment_method")):
         code, _, err = run(monkeypatch, capsys, *args)
         assert code == 1 and words in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_receivable_of_record_is_shown_and_chosen_per_pair_and_a_bad_choice_is_one_line(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.factories import erp_card
+
+    erp_card()
+    code, out, _ = run(monkeypatch, capsys, "collect", "receivable", "--json")
+    [pair] = json.loads(out)
+    assert code == 0 and (pair["receivable"], pair["of_record"], pair["copies"], pair["default"]) == (
+        "erp_psa_mirror", "erp", "psa", True)
+    code, out, _ = run(monkeypatch, capsys, "collect", "receivable", "--set", "psa", "--json")
+    [pair] = json.loads(out)
+    assert code == 0 and (pair["of_record"], pair["copies"], pair["default"]) == ("psa", "erp", False)
+    code, _, err = run(monkeypatch, capsys, "collect", "receivable", "--set", "both")
+    assert code == 1 and "receivable: must be one of psa, erp, erp_psa_mirror, not 'both'" in err
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = run(monkeypatch, capsys, "collect", "receivable", "--psa", "erp", "--erp", "erp", "--set", "erp")
+    assert code == 1 and "psa: 'erp' is a erp connector, not a PSA" in err
+    code, out, _ = run(monkeypatch, capsys, "collect", "receivable", "--json")
+    assert json.loads(out)[0]["receivable"] == "psa"  # nothing half-written
+
+
+def test_send_the_bank_account_form_from_the_command_line_and_complete_the_mandate(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    org, contact = customer(world, "1", "Tyrell", currency="USD")
+    code, out, _ = run(monkeypatch, capsys, "payments", "send-form", "--org", str(org), "--contact", str(contact),
+                       "--method", "bank-account")
+    assert code == 0 and "direct-debit page" in out
+    url = re.search(r"(http://\S+/hosted/bank-form/\S+)", out).group(1)  # type: ignore[union-attr]
+    request_id = re.search(r"payments complete (\d+)", out).group(1)  # type: ignore[union-attr]
+    fill_bank_form(url, "021000021", "1000000001", "Ada Lovelace", "CORPORATE_SAVINGS")
+
+    code, out, _ = run(monkeypatch, capsys, "payments", "complete", request_id)
+
+    assert code == 0 and "direct debit DD-" in out and "(account ...0001)" in out and "CORPORATE_SAVINGS" in out
+    code, _, err = run(monkeypatch, capsys, "payments", "send-form", "--org", str(org), "--contact", str(contact),
+                       "--method", "cheque")
+    assert code == 2 and "--method" in err

@@ -263,7 +263,7 @@ def test_settings_round_trip_and_bad_values_name_the_field(hub_db: str) -> None:
             CollectionSettings.from_json(bad)
 
 
-def test_a_direct_debit_invoice_is_left_alone_by_the_run_and_bulk_pay_says_why(world: World) -> None:
+def test_a_mandate_entered_by_hand_is_left_alone_by_the_run_and_bulk_pay_says_why(world: World) -> None:
     org, _ = customer(world, "2", "Mandate Ltd")
     with session(ENV) as s:
         from hub.collections import payments
@@ -271,4 +271,5 @@ def test_a_direct_debit_invoice_is_left_alone_by_the_run_and_bulk_pay_says_why(w
     inv = invoice(world, "2", "3")
     assert collect.run(ENV, AUG[10]).charged == [] and charges(inv) == []
     [row] = collect.pay(ENV, [inv], today=AUG[10])
-    assert (row.status, row.reason) == ("skipped", "direct-debit collection is not available yet")
+    assert row.status == "skipped" and row.reason == (
+        "the mandate was entered by hand and has no bank account at the gateway: send the contact the bank-account form")

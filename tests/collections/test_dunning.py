@@ -17,7 +17,7 @@ from hub.collections import dunning, dunning_settings
 from hub.collections.outbox import notification_of
 from hub.collections.rules import CollectionRuleError
 from hub.platform.db import session
-from hub.platform.models import InvoiceCollection, NotificationMessage, PaymentMethod
+from hub.platform.models import Invoice, InvoiceCollection, NotificationMessage, PaymentMethod
 from hub.platform.types import utcnow
 from hub.sync import cards
 from tests.collections.notify_builders import bms_card, invoice, organisation
@@ -148,7 +148,9 @@ def erp() -> Iterator[SandboxServer]:
         yield server
 
 
-def test_a_business_central_penalty_is_one_posted_invoice_even_when_the_answer_is_lost(hub_db, erp) -> None:
+def overdue_erp_invoice(erp: SandboxServer, **settings: str) -> tuple[httpx.Client, Invoice]:
+    """An active Business Central card on the sandbox, a USD 200 invoice of its first customer due
+    on DUE, and dunning's penalty billing the sandbox's first sellable item (plus ``settings``)."""
     c = erp.credentials
     admin = httpx.Client(base_url=erp.url, verify=ssl_context_from(erp.ca_path), timeout=30)
     customer = admin.get("/_admin/records/customers").json()[0]
@@ -161,7 +163,12 @@ def test_a_business_central_penalty_is_one_posted_invoice_even_when_the_answer_i
         card.status = "active"
         org = organisation(s, card, customer["id"], customer["displayName"], raw={})
         inv = invoice(s, org, "SI-9", "200.00", DUE, currency="USD")
-        dunning_settings.update_settings(s, penalty_item=item["number"])
+        dunning_settings.update_settings(s, penalty_item=item["number"], **settings)
+    return admin, inv
+
+
+def test_a_business_central_penalty_is_one_posted_invoice_even_when_the_answer_is_lost(hub_db, erp) -> None:
+    admin, inv = overdue_erp_invoice(erp)
     admin.put("/_admin/faults", json={"rate_timeout_after_apply": 1.0}).raise_for_status()
 
     report = dunning.run("sandbox", day(61))
@@ -176,3 +183,18 @@ def test_a_business_central_penalty_is_one_posted_invoice_even_when_the_answer_i
     with session("sandbox") as s:
         coll = s.execute(select(InvoiceCollection)).scalar_one()
     assert coll.penalty_document == posted["number"]
+
+
+def test_overdue_notices_and_card_warnings_carry_a_link_to_the_customers_own_portal(psa_invoice) -> None:
+    from hub.portal import links
+
+    org_id, inv_id = psa_invoice
+    with session("sandbox") as s:
+        s.add(PaymentMethod(environment="sandbox", organisation_id=org_id, kind="card", card_brand="VISA",
+                            card_last4="4242", card_exp_month=9, card_exp_year=2026, vaulted_shopper_id="vs-1"))
+    dunning.run("sandbox", day(15))
+    notice = notification_of(outbox()[f"overdue:{inv_id}:1"])
+    warning = notification_of(outbox()["card_expiring:vs-1:2026-09"])
+    assert notice.pay_link and warning.pay_link and warning.pay_link.endswith("/methods")
+    for link in (notice.pay_link, warning.pay_link.removesuffix("/methods")):
+        assert links.open_link(link.rsplit("/portal/", 1)[1]).organisation_id == org_id

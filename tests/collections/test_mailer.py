@@ -9,7 +9,15 @@ from decimal import Decimal as D
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from hub.collections.mailer import MailDeliveryError, SmtpSecurity, SmtpSettings, compose, message_id, send
+from hub.collections.mailer import (
+    Attachment,
+    MailDeliveryError,
+    SmtpSecurity,
+    SmtpSettings,
+    compose,
+    message_id,
+    send,
+)
 from hub.collections.rules import (
     ContactRecord,
     Notification,
@@ -309,3 +317,18 @@ def test_a_message_that_cannot_be_composed_is_a_permanent_failure(smtp_server):
         with pytest.raises(MailComposeError) as refused:
             compose(plain(smtp_server), **args)
         assert refused.value.permanent  # the outbox marks it failed instead of retrying it
+
+
+def test_an_attachment_travels_after_the_text_and_a_bad_file_name_is_refused() -> None:
+    settings = SmtpSettings(host="127.0.0.1", from_address="ar@msp.example.com")
+    pdf = Attachment("invoice-1033.pdf", "application/pdf", b"%PDF-1.4 test")
+    message = compose(settings, key="k", to_address="ap@contoso.example", subject="s", body="see attached",
+                      attachments=[pdf])
+    [part] = list(message.iter_attachments())
+    assert (part.get_filename(), part.get_content_type(), part.get_payload(decode=True)) == (
+        "invoice-1033.pdf", "application/pdf", b"%PDF-1.4 test")
+    assert message.get_body(preferencelist=("plain",)).get_content().strip() == "see attached"
+    for bad in (Attachment("../etc/x.pdf", "application/pdf", b""), Attachment("a\r\nb.pdf", "application/pdf", b""),
+                Attachment("a.pdf", "pdf", b"")):
+        with pytest.raises(MailDeliveryError, match="attachment"):
+            compose(settings, key="k", to_address="ap@contoso.example", subject="s", body="b", attachments=[bad])

@@ -71,12 +71,25 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
         assert payments["hub_invoices_paid"] == payments["collected"]
         assert payments["erp_journal_lines_unposted"] == 0
         assert payments["declines_retried_and_collected"] >= 1 and payments["declines_stopped_hard"] >= 1
+        # PSA invoices exported to the ERP: each bill held twice is charged once, through its ERP copy
+        assert payments["bills_held_twice"] > 0 and payments["copies_charged"] == 0
         assert notes["overdue_notices"] > 0 and notes["undelivered"] == 0
         assert notes["emails_sent"] == notes["mail_sandbox_received"] > 0
         assert notes["tickets_raised"] == notes["psa_sandbox_tickets_created"] > 0
         assert {"payment_succeeded", "payment_failed", "retry_scheduled", "new_card_needed",
                 "payment_method_added"} <= set(notes["by_type"])
         assert collections["matches_sandboxes"] is True
+        # seed 001's late-payment penalty: raised once on invoices reaching Overdue 3 this month,
+        # each a posted invoice of its amount in the ERP sandbox
+        penalties = collections["penalties"]
+        assert penalties["raised_on_erp_invoices"] == penalties["posted_in_erp"] == penalties["matching_erp"] > 0
+        # the gateway, the hub, the ERP and the PSA agree on every payment right after the demo
+        reconciled = _cashrail(["reconcile", "--json"], env)
+        assert reconciled.returncode == 0, reconciled.stderr[-3000:]
+        assert json.loads(reconciled.stdout) == {"drifts": []}
+
+        # the pay link of one customer opens its invoices in the web app; one character changed, nothing
+        _portal_sample_opens_its_customer_only(summary["portal"])
 
         links = summary["links"]
         assert links["linked"] > 0 and links["unmatched_psa"] + links["unmatched_erp"] > 0
@@ -106,6 +119,21 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
             assert streams[stream]["inserted"] == 0 and streams[stream]["updated"] == 0, stream
     finally:
         _cashrail(["sandbox", "--stop"], env)
+
+
+def _portal_sample_opens_its_customer_only(sample: dict[str, object]) -> None:
+    from fastapi.testclient import TestClient
+
+    from hub.web import create_app
+
+    client = TestClient(create_app(), base_url="http://testserver")
+    path = str(sample["sample_link"]).removeprefix("http://127.0.0.1:8000")
+    page = client.get(path)
+    assert page.status_code == 200 and str(sample["customer_name"]) in page.text
+    assert int(str(sample["open_invoices"])) + int(str(sample["paid_invoices"])) > 0
+    changed = path[:-1] + ("A" if path[-1] != "A" else "B")
+    spoilt = client.get(changed)
+    assert spoilt.status_code in (403, 404) and str(sample["customer_name"]) not in spoilt.text
 
 
 def test_the_demo_refuses_a_psa_it_does_not_know_naming_the_ones_it_does() -> None:

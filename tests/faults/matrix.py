@@ -12,9 +12,9 @@ from typing import Any
 
 Scenario = Callable[[Any], None]
 
-OPERATIONS = ["sync", "firm", "post", "charge", "journal", "notify"]
+OPERATIONS = ["sync", "firm", "post", "charge", "debit", "journal", "notify", "refund", "webhook"]
 FAULTS = ["429", "5xx", "timeout-after-apply", "connection-reset", "token-expiry", "malformed-records",
-          "page-shift", "sigkill", "db-connection-loss", "poisoned-action"]
+          "page-shift", "sigkill", "db-connection-loss", "poisoned-action", "return-after-capture", "duplicated"]
 
 SCENARIOS: dict[tuple[str, str], Scenario] = {}
 

@@ -12,11 +12,14 @@ from connectors.sandbox.bms import SandboxServer as BmsSandbox
 from connectors.sandbox.business_central import SandboxServer as ErpSandbox
 from connectors.sandbox.mail import MailSandbox
 from tests.collections.collect_world import world  # noqa: F401  (the charge row's gateway, PSA and customers)
+from tests.collections.reversal_world import hub_ipn, psa_customer  # noqa: F401  (the webhook row's)
 from tests.faults import (  # noqa: F401  (they register their scenarios)
     charge_scenarios,
+    debit_scenarios,
     erp_scenarios,
     journal_scenarios,
     notify_scenarios,
+    reversal_scenarios,
     sync_scenarios,
 )
 from tests.faults.harness import Ctx

@@ -35,3 +35,28 @@ def test_the_flow_charges_due_invoices_records_them_and_leaves_a_table(world: Wo
     assert table == [{"invoice": "INV-2", "amount": "100.00", "currency": "GBP", "status": "approved",
                       "reason": "", "transaction": charge.transaction_id}]
     assert collect_payments(environment=ENV, test_date=date(2012, 8, 11))["charged"] == []
+
+
+def test_the_daily_reconcile_flow_finds_a_psa_not_told_keeps_the_run_and_leaves_a_table(
+        world: World, prefect_backend: str) -> None:
+    from flows.reconciliation import reconcile
+    from hub.collections import collect, reconciliation
+
+    org, contact = customer(world, "1", "Tyrell")
+    capture_card(org, contact)
+    inv = invoice(world, "1", "2")
+    kept = set(world.psa.state.permissions)
+    world.psa.state.permissions = kept - {"Finance: Allow Modify All"}  # the PSA of record refuses the payment
+    [row] = collect.pay(ENV, [inv], today=date(2012, 8, 10))
+    world.psa.state.permissions = kept
+
+    [drift] = reconcile(environment=ENV)["drifts"]
+    assert (drift["kind"], drift["document"], drift["transaction_id"]) == ("psa_not_told", "INV-2", row.transaction_id)
+    assert reconciliation.last_run(ENV).drift_count == 1  # type: ignore[union-attr]
+    artifacts = httpx.post(
+        f"{prefect_backend}/artifacts/filter",
+        json={"artifacts": {"key": {"any_": [f"reconcile-{ENV}"]}}, "sort": "CREATED_DESC", "limit": 1},
+    ).json()
+    data = artifacts[0]["data"]
+    table = json.loads(data) if isinstance(data, str) else data
+    assert [r["drift"] for r in table] == [drift["id"]]

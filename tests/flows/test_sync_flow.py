@@ -119,7 +119,8 @@ def test_a_deactivated_connector_does_not_sync(hub_db, prefect_backend, sandbox)
         sync_connector(connector="psa", environment="sandbox")
 
 
-def test_run_publishes_a_counts_artifact(hub_db, prefect_backend, sandbox) -> None:
+def test_run_publishes_a_counts_artifact_with_each_streams_seconds(hub_db, prefect_backend, sandbox) -> None:
+    # the streams are no Prefect task runs: the artifact is where the UI shows each one's time
     _active_card(sandbox)
     sync_connector(connector="psa", environment="sandbox")
     artifacts = httpx.post(
@@ -131,6 +132,7 @@ def test_run_publishes_a_counts_artifact(hub_db, prefect_backend, sandbox) -> No
     data = json.loads(data) if isinstance(data, str) else data
     assert {row["stream"] for row in data} == {"organisations", "contacts", "contracts", "tickets", "invoices"}
     assert all(row["inserted"] > 0 for row in data)
+    assert all(isinstance(row["seconds"], float) and row["seconds"] >= 0 for row in data)
 
 
 def test_a_renamed_field_that_fails_every_record_of_a_stream_fails_the_run_loudly(

@@ -3,9 +3,10 @@ and PostgreSQL it stores exactly what SQLAlchemy's own ``insert()`` stores."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -78,3 +79,28 @@ def test_bulk_insert_of_a_duplicate_key_fails_whole(hub_db: str) -> None:
     with pytest.raises(Exception, match="(?i)unique|duplicate"), session("sandbox") as s:
         insert_many(s.connection(), T, [*rows, rows[0]])
     assert _stored("dup-") == {}
+
+
+def test_bulk_insert_binds_the_exact_text_sqlalchemy_binds(hub_db: str) -> None:
+    """What the fast bind processors (``hub.platform.binds``) store is byte for byte what
+    SQLAlchemy's own processors store: instants in other zones, midnight with no microseconds,
+    dates, money and booleans, as the driver reads them back unconverted."""
+    card = factories.bms_card()
+    rows = _rows(card.id, "orm-", with_defaults=True) + _rows(card.id, "orm-x", with_defaults=False)
+    tokyo = timezone(timedelta(hours=9))
+    rows[0] |= {"source_modified_at": datetime(2026, 1, 1, 0, 0, tzinfo=tokyo), "total": Decimal("1E+3")}
+    rows[1] |= {"source_modified_at": datetime(1999, 12, 31, 23, 59, 59, 1, tzinfo=ZoneInfo("America/New_York"))}
+    rows[3] |= {"invoice_date": date(1, 1, 1), "total": Decimal("-0")}
+    with session("sandbox") as s:
+        for row in rows:
+            s.connection().execute(insert(T), [row])
+        insert_many(s.connection(), T, [r | {"external_id": "bulk-" + r["external_id"]} for r in rows[:3]])
+        insert_many(s.connection(), T, [r | {"external_id": "bulk-" + r["external_id"]} for r in rows[3:]])
+    names = [c.name for c in COMPARED if c.name not in ("first_synced_at", "last_synced_at")]
+    with get_engine().connect() as conn:
+        raw = conn.exec_driver_sql(f"SELECT external_id, {', '.join(names)} FROM {T.name}").all()
+    stored = {key: tuple(rest) for key, *rest in raw if key.startswith(("orm-", "bulk-"))}
+    assert len(stored) == 12
+    for key, values in stored.items():
+        if key.startswith("orm-"):
+            assert stored["bulk-" + key] == values, key

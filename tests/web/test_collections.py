@@ -164,7 +164,8 @@ def test_the_settings_pages_save_their_forms_and_a_user_may_not_change_them(web:
     api.headers["Authorization"] = f"Bearer {web.token()}"
     assert api.get("/api/settings/collections").json()["retry"]["default"]["days"] == [2, 4]
     assert api.get("/api/settings/dunning").json() == {
-        "enabled": False, "levels": [10, 40, 70], "penalty_percent": None, "penalty_level": None,
+        "enabled": False, "levels": [10, 40, 70], "severities": ["reminder", "firm", "final"],
+        "penalty_percent": None, "penalty_fixed": None, "penalty_level": None, "penalty_since": None,
         "penalty_item": None, "card_expiry_days": 14}
 
     user = web.signed_in(USER)
@@ -226,3 +227,27 @@ def test_sending_the_card_form_says_plainly_whether_it_is_emailed(
     else:
         assert "Card form created but NOT e-mailed: no mail server is configured" in page
         assert "is e-mailed this link" not in page
+
+
+def test_the_receivable_of_record_is_chosen_per_pair_through_the_api_and_the_settings_page(web: Web) -> None:
+    from tests.factories import bms_card, erp_card
+
+    bms_card(), erp_card()
+    api = web.client()
+    api.headers["Authorization"] = f"Bearer {web.token()}"
+    [pair] = api.get("/api/settings/receivable").json()
+    assert (pair["psa"], pair["erp"], pair["receivable"], pair["default"]) == ("psa", "erp", "erp_psa_mirror", True)
+    saved = api.put("/api/settings/receivable", json={"psa": "psa", "erp": "erp", "receivable": "erp"})
+    assert saved.status_code == 200 and saved.json()["of_record"] == "erp" and saved.json()["mirror"] is False
+    bad = api.put("/api/settings/receivable", json={"psa": "psa", "erp": "erp", "receivable": "both"})
+    assert bad.status_code == 400 and bad.json()["detail"].startswith("receivable: must be one of psa, erp")
+
+    admin = web.signed_in()
+    assert "Receivable of record" in admin.get("/settings/collections").text
+    post_form(admin, "/settings/receivable", {"psa": "psa", "erp": "erp", "receivable": "psa"},
+              page="/settings/collections")
+    assert api.get("/api/settings/receivable").json()[0]["receivable"] == "psa"
+    wrong = post_form(admin, "/settings/receivable", {"psa": "psa", "erp": "erp", "receivable": "nobody"},
+                      page="/settings/collections")
+    assert wrong.status_code == 303  # type: ignore[attr-defined]
+    assert "receivable: must be one of" in admin.get("/settings/collections").text

@@ -17,8 +17,17 @@ from tests.web.conftest import USER, Web
 # Who may call what does not depend on the engine: SQLite is enough here.
 pytestmark = pytest.mark.parametrize("hub_db", ["sqlite"], indirect=True)
 
-#: the only routes an anonymous caller may use (static assets are mounts, listed apart)
-PUBLIC = {("GET", "/login"), ("POST", "/login")}
+#: the only routes an anonymous caller may use (static assets are mounts, listed apart); the gateway's
+#: webhooks carry no user: their HMAC signature is checked instead (tests/collections/test_webhooks.py)
+#: the customer portal opens with a signed link instead of a sign-in (issue 20): each of these
+#: routes checks the link first (see test_every_portal_route_refuses_a_made_up_link)
+PORTAL = {("GET", "/portal/_brand/{environment}.css"), ("GET", "/portal/{token}"),
+          ("GET", "/portal/{token}/invoices/{invoice_id}"), ("GET", "/portal/{token}/methods"),
+          ("GET", "/portal/{token}/card/{request_id}"), ("POST", "/portal/{token}/card/{request_id}"),
+          ("POST", "/portal/{token}/pay"), ("POST", "/portal/{token}/card"), ("POST", "/portal/{token}/autopay"),
+          ("POST", "/portal/{token}/methods/remove"), ("GET", "/portal/{token}/code"), ("POST", "/portal/{token}/code"),
+          ("POST", "/portal/{token}/code/send")}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/gateway/ipn/{environment}/{card}"), *PORTAL}
 PUBLIC_MOUNTS = {"/static", "/static/swagger"}
 
 #: (method, path) -> the seed-003 operation, for every route a User may NOT call
@@ -77,7 +86,10 @@ ADMINISTRATOR_ONLY = {
     ("POST", "/settings/dunning"): "Collection Settings: Update",
     ("PUT", "/api/settings/collections"): "Collection Settings: Update",
     ("PATCH", "/api/settings/dunning"): "Collection Settings: Update",
+    ("POST", "/settings/receivable"): "Collection Settings: Update",
+    ("PUT", "/api/settings/receivable"): "Collection Settings: Update",
     ("PATCH", "/api/settings/billing"): "Billing Settings: Update",
+    ("PATCH", "/api/settings/portal"): "Collection Settings: Update",
 }
 
 #: every other route: open to both roles (the day-to-day work of seed 003's "Users" column)
@@ -110,7 +122,16 @@ EVERY_USER = {
     ("POST", "/api/customers/{org_id}/card-requests"), ("POST", "/api/card-requests/{request_id}/check"),
     ("GET", "/api/customers/{org_id}/status"), ("GET", "/api/invoices/unpaid"), ("POST", "/api/invoices/pay"),
     ("GET", "/api/notifications"), ("GET", "/api/notifications/settings"), ("GET", "/api/settings/collections"),
-    ("GET", "/api/settings/dunning"), ("GET", "/api/settings/billing"),
+    ("GET", "/api/settings/dunning"), ("GET", "/api/settings/billing"), ("GET", "/api/settings/receivable"),
+    ("GET", "/api/settings/portal"),
+    ("POST", "/customers/{org_id}/portal-link"), ("POST", "/customers/{org_id}/portal-link/revoke"),
+    ("POST", "/api/customers/{org_id}/portal-link"), ("POST", "/api/customers/{org_id}/portal-link/revoke"),
+    # reconciliation of payments: checking and fixing a drift are day-to-day work like bulk Pay
+    ("GET", "/reconciliation"), ("POST", "/reconciliation/run"), ("POST", "/reconciliation/{drift}/fix"),
+    ("GET", "/api/reconciliation"), ("POST", "/api/reconciliation/{drift}/fix"),
+    # refunds of taken payments are day-to-day work too (Collections: Refund)
+    ("GET", "/api/customers/{org_id}/payments"), ("POST", "/api/payments/{payment}/refund"),
+    ("POST", "/customers/{org_id}/payments/{payment}/refund"),
     # quarantined records are read by everyone; retrying them changes the store like a sync
     ("GET", "/quarantine"), ("GET", "/api/quarantine"), ("GET", "/api/quarantine/{record_id}"),
 }
@@ -152,6 +173,16 @@ def test_every_route_but_the_login_form_refuses_an_anonymous_caller(web: Web) ->
             assert response.headers["location"].startswith("/login?next=")
     assert client.get("/login").status_code == 200
     assert client.get("/static/app.css").status_code == 200
+
+
+def test_every_portal_route_refuses_a_made_up_link(web: Web) -> None:
+    client = web.client()
+    for method, path in sorted(PORTAL - {("GET", "/portal/_brand/{environment}.css")}):
+        response = client.request(method, _concrete(path), data={"csrf_token": "x"}, follow_redirects=False)
+        assert response.status_code == 403, (method, path, response.status_code)
+        assert "This link cannot be opened" in response.text
+    brand = client.get("/portal/_brand/sandbox.css")
+    assert brand.status_code == 200 and brand.text.startswith(":root { --brand: #")
 
 
 def test_an_invalid_bearer_token_is_refused_like_no_token(web: Web) -> None:

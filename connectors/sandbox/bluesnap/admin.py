@@ -64,6 +64,12 @@ def register_admin(app: FastAPI, state: GatewayState) -> None:
                         raise ValueError("next_statuses may hold 429 and 503 only")
                     f.next_statuses.clear()
                     f.next_statuses.extend(statuses)
+                if "next_refund_faults" in body:
+                    refund_faults = [str(f) for f in body["next_refund_faults"]]
+                    if any(f not in ("timeout", "drop") for f in refund_faults):
+                        raise ValueError("next_refund_faults may hold timeout and drop only")
+                    f.next_refund_faults.clear()
+                    f.next_refund_faults.extend(refund_faults)
                 if "echo_credentials" in body:
                     if not isinstance(body["echo_credentials"], bool):
                         raise TypeError("echo_credentials must be true or false")
@@ -96,6 +102,13 @@ def register_admin(app: FastAPI, state: GatewayState) -> None:
                     state.ipn.retry_seconds = max(0.0, float(body["retry_seconds"]))
                 if "max_retries" in body:
                     state.ipn.max_retries = max(0, int(body["max_retries"]))
+                for name in ("duplicate_next", "drop_next"):
+                    if name in body:
+                        setattr(state.ipn, name, max(0, int(body[name])))
+                if "hold" in body:
+                    if not isinstance(body["hold"], bool):
+                        raise TypeError("hold must be true or false")
+                    state.ipn.hold = body["hold"]
         except (TypeError, ValueError) as exc:
             raise GatewayError(400, "VALIDATION_GENERAL_FAILURE", str(exc)) from None
         return state.ipn.as_dict()
@@ -104,6 +117,22 @@ def register_admin(app: FastAPI, state: GatewayState) -> None:
     async def deliveries() -> list[dict[str, Any]]:
         with state.lock:
             return [{k: (list(v) if isinstance(v, list) else v) for k, v in d.items()} for d in state.deliveries]
+
+    @app.post("/_admin/ipn/release")
+    async def release(request: Request) -> dict[str, int]:
+        """Send the held deliveries; ``{"reverse": true}`` sends the newest first (out of order)."""
+        body = await json_body(request)
+        return {"released": state.release_ipns(reverse=bool(body.get("reverse")))}
+
+    @app.post("/_admin/ipn/deliveries/{delivery_id}/resend")
+    async def resend(delivery_id: int) -> dict[str, int]:
+        """Deliver an IPN again, freshly signed, as BlueSnap does when it saw no 200 (a replay)."""
+        with state.lock:
+            row = next((d for d in state.deliveries if d["id"] == delivery_id), None)
+        if row is None:
+            raise GatewayError(404, "NOT_FOUND", f"no IPN delivery {delivery_id}")
+        state.send_ipn(dict(row["fields"]))
+        return {"id": len(state.deliveries)}
 
     @app.get("/_admin/stats")
     async def stats() -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""FastAPI app simulating BlueSnap's Payment API v2, its hosted card-entry page and IPNs.
+"""FastAPI app simulating BlueSnap's Payment API v2, its hosted card-entry and mandate pages and IPNs
+(ACH/ECP debits and the mandate page in ``ecp.py``).
 
 API under ``/services/2/`` (HTTP Basic; errors as ``{"message": [{"errorName", "code",
 "description"}]}``), the card-entry page under ``/hosted/card-form/{pfToken}``, and
@@ -12,7 +13,6 @@ import base64
 import binascii
 import hmac
 import re
-from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,11 +26,12 @@ from connectors.sandbox.net import drop_connection
 from . import page
 from .admin import register_admin
 from .cards import DECLINE_TEXT, Outcome, outcome_of
+from .ecp import register_ecp
+from .reversals import register_reversals, with_reversals
 from .state import GatewayState, PfToken, Shopper
-from .wire import GatewayError, error_body, json_amount, json_body, parse_amount
+from .wire import SEND_KEY, GatewayError, error_body, json_amount, json_body, parse_amount
 
 API = "/services/2"
-_SEND_KEY = "cashrail.send"
 #: ids in paths (numbers, "key,merchant" pairs) folded into one counter per endpoint
 _ID_SEGMENT = re.compile(r"/(?:\d{3,}|[^/]*,[^/]*)(?=/|$)")
 
@@ -42,7 +43,7 @@ class BlueSnapSandboxApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(API + "/"):
-            scope[_SEND_KEY] = send
+            scope[SEND_KEY] = send
             if await self._inject_fault(scope, receive, send):
                 return
         await super().__call__(scope, receive, send)
@@ -128,6 +129,9 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
         if state.token_expired(entry):
             return HTMLResponse(page.message_page("Link expired", "This card-entry link has expired. "
                                                   "Ask your supplier to send a new one."), status_code=410)
+        if entry.bank is not None:
+            return HTMLResponse(page.message_page("Link already used", "A bank account was entered with this "
+                                                  "link."), status_code=409)
         if entry.shoppers:
             assert entry.card is not None
             return HTMLResponse(page.done_page(entry.card))
@@ -163,20 +167,26 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
         first, last = str(body.get("firstName") or "").strip(), str(body.get("lastName") or "").strip()
         if not first or not last:
             raise GatewayError(400, "VALIDATION_GENERAL_FAILURE", "'firstName' and 'lastName' are required")
-        infos = (body.get("paymentSources") or {}).get("creditCardInfo") or []
+        sources = body.get("paymentSources") or {}
+        source = "ecpDetails" if "ecpDetails" in sources else "creditCardInfo"
+        infos = sources.get(source) or []
         tokens = [i.get("pfToken") for i in infos if isinstance(i, dict) and i.get("pfToken")]
-        if len(tokens) != 1:
+        if len(tokens) != 1 or len(sources) != 1:
             raise GatewayError(400, "VALIDATION_GENERAL_FAILURE",
-                               "paymentSources.creditCardInfo must hold exactly one pfToken")
+                               "paymentSources must hold exactly one pfToken (in creditCardInfo or ecpDetails)")
         entry = state.token(str(tokens[0]))
         if entry is None:
             raise GatewayError(400, "TOKEN_NOT_FOUND", "The Hosted Payment Fields token was not found", "14040")
         if state.token_expired(entry):
             raise GatewayError(400, "EXPIRED_TOKEN", "The Hosted Payment Fields token has expired", "14041")
-        if entry.card is None:
+        if (entry.bank if source == "ecpDetails" else entry.card) is None:
+            what = "bank account" if source == "ecpDetails" else "card"
             raise GatewayError(400, "NO_PAYMENT_DETAILS_LINKED_TO_TOKEN",
-                               "No card details were entered for this token yet", "14042")
-        shopper = state.add_shopper(first, last, body.get("email"), entry.card)
+                               f"No {what} details were entered for this token yet", "14042")
+        if source == "ecpDetails":
+            shopper = state.add_shopper(first, last, body.get("email"), None, entry.bank)
+        else:
+            shopper = state.add_shopper(first, last, body.get("email"), entry.card)
         with state.lock:
             entry.shoppers.append(shopper.id)
         return JSONResponse(shopper.as_json())
@@ -204,6 +214,9 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
                                "'merchantTransactionId' must be 1 to 50 characters")
         shopper = shopper_of(body.get("vaultedShopperId"))
         card = shopper.card
+        if card is None:
+            raise GatewayError(400, "VALIDATION_GENERAL_FAILURE",
+                               f"Vaulted shopper {shopper.id} has no card; debit its bank account with /alt-transactions")
         behaviour = outcome_of(card.number)
         with state.lock:
             shopper.charges += 1
@@ -240,7 +253,7 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
                         "accountId": str(shopper.id), "paymentMethod": "CC", "creditCardType": card.card_type,
                         **money})
         if behaviour.outcome is Outcome.DROP_AFTER_CHARGE:
-            await drop_connection(request.scope[_SEND_KEY])
+            await drop_connection(request.scope[SEND_KEY])
             return Response(status_code=204)  # never reaches the caller: the connection is gone
         if behaviour.outcome is Outcome.TIMEOUT_AFTER_CHARGE:
             await asyncio.sleep(state.faults.slow_response_seconds)
@@ -259,31 +272,9 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
             found = state.find_charge(ident)
         if found is None:
             raise GatewayError(404, "TRANSACTION_NOT_FOUND", f"Transaction {ident} was not found", code="20008")
-        return JSONResponse(found)
+        return JSONResponse(with_reversals(state, found))
 
-    @app.post(f"{API}/transactions/refund/{{transaction_id}}")
-    async def refund(transaction_id: str, request: Request) -> JSONResponse:
-        authorize(request)
-        body = await json_body(request)
-        charge = state.find_charge(transaction_id)
-        if charge is None:
-            raise GatewayError(404, "TRANSACTION_NOT_FOUND", f"Transaction {transaction_id} was not found", "20008")
-        with state.lock:
-            remaining = Decimal(str(charge["amount"])) - state.refunded(transaction_id)
-            amount = remaining if body.get("amount") in (None, "") else parse_amount(body["amount"])
-            if amount <= 0 or amount > remaining:
-                raise GatewayError(400, "REFUND_FAILED", f"Refund amount {amount} exceeds the refundable "
-                                   f"{remaining} {charge['currency']}", code="14006")
-            refund_id = state.next_transaction_id()
-            state.refunds.append({"refundTransactionId": refund_id, "transactionId": transaction_id,
-                                  "merchantTransactionId": charge.get("merchantTransactionId"),
-                                  "amount": json_amount(amount), "currency": charge["currency"],
-                                  "reason": body.get("reason")})
-        state.send_ipn({"transactionType": "REFUND", "referenceNumber": transaction_id, "reversalRefNum": refund_id,
-                        "merchantTransactionId": charge.get("merchantTransactionId") or "",
-                        "invoiceChargeAmount": format(amount, "f"), "invoiceChargeCurrency": charge["currency"],
-                        "reversalReason": str(body.get("reason") or "")})
-        return JSONResponse({"refundTransactionId": refund_id, "amount": json_amount(amount), "refundStatus": "SUCCESS"})
-
+    register_ecp(app, state, authorize, shopper_of)
+    register_reversals(app, state, authorize)
     register_admin(app, state)
     return app

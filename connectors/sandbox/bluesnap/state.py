@@ -1,4 +1,4 @@
-"""The sandbox gateway's memory: card-entry tokens, shoppers, charges, refunds, IPN deliveries."""
+"""The sandbox gateway's memory: card-entry tokens, shoppers, charges, ECP debits, refunds, IPN deliveries."""
 
 from __future__ import annotations
 
@@ -44,10 +44,32 @@ class Card:
 
 
 @dataclass
+class BankAccount:
+    """A bank account as the hosted mandate page captured it; the full numbers never leave the sandbox."""
+
+    routing_number: str
+    account_number: str
+    account_type: str
+    holder_first: str
+    holder_last: str
+    consented_at: datetime
+
+    @property
+    def last4(self) -> str:
+        return self.account_number[-4:]
+
+    def as_json(self) -> dict[str, Any]:
+        """BlueSnap shows only masked numbers of a vaulted account (its "public" numbers)."""
+        return {"publicAccountNumber": "*****" + self.last4, "publicRoutingNumber": "*****" + self.routing_number[-4:],
+                "accountType": self.account_type}
+
+
+@dataclass
 class PfToken:
     token: str
     created: float
     card: Card | None = None
+    bank: BankAccount | None = None
     shoppers: list[int] = field(default_factory=list)
 
 
@@ -57,16 +79,26 @@ class Shopper:
     first_name: str
     last_name: str
     email: str | None
-    card: Card
+    card: Card | None
     charges: int = 0  # charge attempts, for the "declines the first charge" test card
+    bank: BankAccount | None = None
+    debits: int = 0  # ECP debits, for the "returns the first debit" test account
 
     def as_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "vaultedShopperId": self.id, "firstName": self.first_name, "lastName": self.last_name,
-            "paymentSources": {"creditCardInfo": [{
+        sources: dict[str, Any] = {}
+        if self.card is not None:
+            sources["creditCardInfo"] = [{
                 "billingContactInfo": {"firstName": self.card.holder_first, "lastName": self.card.holder_last},
                 "creditCard": self.card.as_json(),
-            }]},
+            }]
+        if self.bank is not None:
+            sources["ecpDetails"] = [{
+                "billingContactInfo": {"firstName": self.bank.holder_first, "lastName": self.bank.holder_last},
+                "ecp": self.bank.as_json(),
+            }]
+        body: dict[str, Any] = {
+            "vaultedShopperId": self.id, "firstName": self.first_name, "lastName": self.last_name,
+            "paymentSources": sources,
         }
         if self.email:
             body["email"] = self.email
@@ -84,13 +116,16 @@ class Faults:
     slow_response_seconds: float = 10.0
     #: a refused sign-in repeats the credentials it was sent (as some proxies do): the hub must scrub them
     echo_credentials: bool = False
+    #: what the next refunds do after applying: "timeout" (answer after slow_response_seconds) or "drop"
+    next_refund_faults: deque[str] = field(default_factory=deque)
     seed: int = 1
     rng: random.Random = field(default_factory=lambda: random.Random(1))
 
     def as_dict(self) -> dict[str, Any]:
         return {"rate_429": self.rate_429, "rate_503": self.rate_503, "retry_after": self.retry_after,
                 "next_statuses": list(self.next_statuses), "slow_response_seconds": self.slow_response_seconds,
-                "echo_credentials": self.echo_credentials, "seed": self.seed}
+                "echo_credentials": self.echo_credentials, "next_refund_faults": list(self.next_refund_faults),
+                "seed": self.seed}
 
 
 @dataclass
@@ -99,9 +134,15 @@ class IpnConfig:
     secret: SecretStr = field(default_factory=lambda: SecretStr("sandbox-ipn-secret"))
     retry_seconds: float = 1.0
     max_retries: int = 11  # BlueSnap retries a delivery up to 11 times
+    #: test controls: send the next N deliveries twice, never send the next N, or hold deliveries
+    #: until released (in any order, e.g. reversed)
+    duplicate_next: int = 0
+    drop_next: int = 0
+    hold: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"url": self.url, "retry_seconds": self.retry_seconds, "max_retries": self.max_retries}
+        return {"url": self.url, "retry_seconds": self.retry_seconds, "max_retries": self.max_retries,
+                "duplicate_next": self.duplicate_next, "drop_next": self.drop_next, "hold": self.hold}
 
 
 class GatewayState:
@@ -117,6 +158,11 @@ class GatewayState:
         self.transactions: list[dict[str, Any]] = []
         self.declines: list[dict[str, Any]] = []
         self.refunds: list[dict[str, Any]] = []
+        #: ECP (ACH) debits: BlueSnap's alt-transactions, each with its settlement day and outcome
+        self.ecp: list[dict[str, Any]] = []
+        #: how long an ECP debit stays PENDING before a retrieve shows it settled (or returned)
+        self.ecp_settle_seconds = 0.0
+        self.chargebacks: list[dict[str, Any]] = []
         self.faults = Faults()
         self.ipn = IpnConfig(url=ipn_url, secret=SecretStr(ipn_secret))
         self.deliveries: list[dict[str, Any]] = []
@@ -143,9 +189,10 @@ class GatewayState:
     def token_expired(self, entry: PfToken) -> bool:
         return time.time() - entry.created > self.token_ttl
 
-    def add_shopper(self, first: str, last: str, email: str | None, card: Card) -> Shopper:
+    def add_shopper(self, first: str, last: str, email: str | None, card: Card | None,
+                    bank: BankAccount | None = None) -> Shopper:
         with self.lock:
-            shopper = Shopper(next(self._shopper_ids), first, last, email, card)
+            shopper = Shopper(next(self._shopper_ids), first, last, email, card, bank=bank)
             self.shoppers[shopper.id] = shopper
             return shopper
 
@@ -165,6 +212,15 @@ class GatewayState:
         return sum((Decimal(str(r["amount"])) for r in self.refunds if r["transactionId"] == transaction_id),
                    Decimal(0))
 
+    def refundable(self, transaction_id: str) -> Decimal:
+        """What may still be refunded (or charged back) of a charge."""
+        charge = self.find_charge(transaction_id)
+        if charge is None:
+            return Decimal(0)
+        disputed = sum((Decimal(str(c["amount"])) for c in self.chargebacks if c["transactionId"] == transaction_id),
+                       Decimal(0))
+        return Decimal(str(charge["amount"])) - self.refunded(transaction_id) - disputed
+
     def counts(self) -> dict[str, int]:
         with self.lock:
             return {
@@ -174,23 +230,51 @@ class GatewayState:
                 "charges": len(self.transactions),
                 "declines": len(self.declines),
                 "refunds": len(self.refunds),
+                "ecp_debits": len(self.ecp),
+                "ecp_returned": sum(1 for t in self.ecp if t["processingInfo"]["processingStatus"] == "RETURNED"),
+                "chargebacks": len(self.chargebacks),
                 "ipn_delivered": sum(1 for d in self.deliveries if d["status"] == "delivered"),
                 "ipn_failed": sum(1 for d in self.deliveries if d["status"] == "failed"),
                 "ipn_pending": sum(1 for d in self.deliveries if d["status"] == "pending"),
+                "ipn_held": sum(1 for d in self.deliveries if d["status"] == "held"),
             }
 
     # --- IPN deliveries --------------------------------------------------------------
 
     def send_ipn(self, fields: dict[str, str]) -> None:
-        """Queue a signed IPN for the configured URL (a delivery row is kept either way)."""
+        """Queue a signed IPN for the configured URL (a delivery row is kept either way); the test
+        controls may drop it, send it twice, or hold it until :meth:`release_ipns`."""
         with self.lock:
-            if self._sender is None:
-                self._sender = threading.Thread(target=self._deliver_forever, name="bluesnap-ipn", daemon=True)
-                self._sender.start()
-            self.deliveries.append({"id": len(self.deliveries) + 1, "transactionType": fields["transactionType"],
-                                    "referenceNumber": fields["referenceNumber"], "fields": fields,
-                                    "status": "pending", "attempts": 0, "responses": []})
-            self._outbox.put(self.deliveries[-1])
+            copies = 1
+            if self.ipn.drop_next > 0:
+                self.ipn.drop_next -= 1
+                copies = 0
+            elif self.ipn.duplicate_next > 0:
+                self.ipn.duplicate_next -= 1
+                copies = 2
+            status = "dropped" if copies == 0 else "held" if self.ipn.hold else "pending"
+            for _ in range(max(copies, 1)):
+                self.deliveries.append({"id": len(self.deliveries) + 1, "transactionType": fields["transactionType"],
+                                        "referenceNumber": fields["referenceNumber"], "fields": fields,
+                                        "status": status, "attempts": 0, "responses": []})
+                if status == "pending":
+                    self._queue(self.deliveries[-1])
+
+    def release_ipns(self, *, reverse: bool = False) -> int:
+        """Send the held deliveries (in the order held, or reversed) and stop holding; how many."""
+        with self.lock:
+            self.ipn.hold = False
+            held = [d for d in self.deliveries if d["status"] == "held"]
+            for row in reversed(held) if reverse else held:
+                row["status"] = "pending"
+                self._queue(row)
+            return len(held)
+
+    def _queue(self, row: dict[str, Any]) -> None:
+        if self._sender is None:
+            self._sender = threading.Thread(target=self._deliver_forever, name="bluesnap-ipn", daemon=True)
+            self._sender.start()
+        self._outbox.put(row)
 
     def _deliver_forever(self) -> None:
         with httpx.Client(timeout=5.0) as client:

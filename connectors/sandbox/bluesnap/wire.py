@@ -10,6 +10,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+#: the scope key under which the app keeps uvicorn's ``send`` (to drop a connection after writing)
+SEND_KEY = "cashrail.send"
+
 
 class GatewayError(Exception):
     """Rendered as BlueSnap's error body."""

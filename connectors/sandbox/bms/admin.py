@@ -140,6 +140,15 @@ def register_admin(app: FastAPI, state: SandboxState) -> None:
         state.permissions = set(perms)
         return {"permissions": sorted(state.permissions)}
 
+    @app.put("/_admin/pdf-withheld")
+    async def put_pdf_withheld(request: Request) -> dict[str, list[str]]:
+        ids = (await json_body(request)).get("ids")
+        if not isinstance(ids, list) or not all(isinstance(i, (str, int)) for i in ids):
+            raise ApiError(400, "ValidationError", "'ids' must be a list of invoice ids")
+        with state.lock:
+            state.pdf_withheld = {str(i) for i in ids}
+        return {"ids": sorted(state.pdf_withheld)}
+
     @app.get("/_admin/faults")
     async def get_faults() -> dict[str, Any]:
         return state.faults.as_dict()

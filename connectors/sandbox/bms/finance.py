@@ -6,7 +6,9 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+
+from connectors.sandbox.pdf import text_pdf
 
 from .data import Record, dec, money, parse_ts, totals
 from .state import SandboxState
@@ -60,6 +62,17 @@ def register(app: FastAPI, state: SandboxState) -> None:
     async def invoice_detail(invoice_id: str, request: Request) -> JSONResponse:
         authorize(state, request, "Finance: Allow View All")
         return ok(state.public(_invoice(invoice_id)))
+
+    @app.get("/v2/finance/invoices/{invoice_id}/pdf")
+    async def invoice_pdf(invoice_id: str, request: Request) -> Response:
+        """The invoice's print-out (application/pdf); 404 for an unknown or withheld invoice."""
+        authorize(state, request, "Finance: Allow View All")
+        inv = _invoice(invoice_id)
+        if str(inv.get("Id", invoice_id)) in state.pdf_withheld:
+            raise ApiError(404, "NotFound", f"Invoice {invoice_id} has no printed document")
+        lines = [state.company, f"Invoice {inv.get('InvoiceNumber')}", f"Account {inv.get('AccountName') or ''}",
+                 f"Date {inv.get('InvoiceDate') or ''}", f"Total {inv.get('GrandTotal')}"]
+        return Response(content=text_pdf(lines), media_type="application/pdf")
 
     @app.get("/v2/finance/invoices/{invoice_id}/payments")
     async def invoice_payments(invoice_id: str, request: Request) -> JSONResponse:

@@ -189,6 +189,8 @@ class SandboxState:
         self.refresh_tokens: dict[str, float] = {}
         self.issued_tokens: list[str] = []
         self.payments: list[Record] = []
+        #: invoice ids whose PDF is withheld (a test's "BMS has no image of it")
+        self.pdf_withheld: set[str] = set()
         self.rng = Rng(f"{seed}:admin")  # defaults for admin-created records
         self.accounts = Stream("accounts", "ModifiedOn", stamp_fields=("ModifiedOn", "CreatedOn"))
         self.contacts = Stream("contacts", "ModifiedOn", "AccountId", ("ModifiedOn", "CreatedOn"))

@@ -12,13 +12,19 @@ from fastapi.responses import JSONResponse, Response
 
 from connectors.sandbox.net import set_fault_knobs
 
-from .data import ALL_PERMISSION_SETS, ENTITY_SETS, LINE_SETS, Record, compute_totals, public
+from .data import ALL_PERMISSION_SETS, ENTITY_SETS, LINE_SETS, Record, compute_totals, dec, public
+from .journals import post_line, reverse_posting
 from .seed import _customer
 from .state import BcState, Stats
 from .wire import BcError, BcJSON, dumps
 
 if TYPE_CHECKING:
     from .api import BcApi
+
+
+#: a document's amounts an admin body may set (given as strings or numbers, kept as Decimal)
+_AMOUNTS = frozenset({"totalAmountExcludingTax", "totalTaxAmount", "totalAmountIncludingTax", "remainingAmount",
+                      "discountAmount"})
 
 
 def admin_view(rec: Record, set_name: str) -> Record:
@@ -78,7 +84,46 @@ def register_admin(app: FastAPI, state: BcState, api: BcApi) -> None:
         with state.lock:
             journals = [{**public(j), "lines": [public(p) for p in sorted(c.payments.values(), key=lambda p: p[
                 "lineNumber"]) if p["journalId"] == j["id"]]} for j in c.payment_journals.values()]
-            return js({"journals": journals, "posted": [public(p) for p in c.posted_payments]})
+            return js({"journals": journals, "posted": [public(p) for p in c.posted_payments],
+                       "journal_lines": [public(j) for j in c.journal_lines.values()],
+                       "posted_journal_lines": [public(j) for j in c.posted_journal_lines]})
+
+    @app.post("/_admin/payments/by-hand")
+    async def post_by_hand(request: Request) -> JSONResponse:
+        """A payment a person keys into a cash receipt journal and posts (e.g. the same payment
+        again): ``documentNumber``, ``description``, ``amount`` (paid, positive), ``appliesToInvoiceId``.
+        Applied to what the invoice still owes; the rest stays open as the customer's credit."""
+        fields = await body_of(request)
+        c = state.company
+        with state.lock:
+            inv = c.sets["salesInvoices"].get(str(fields.get("appliesToInvoiceId") or "").lower())
+            if inv is None:
+                raise BcError(400, "BadRequest", "appliesToInvoiceId: no such sales invoice")
+            line = {"id": state.new_id(), "journalId": "", "journalDisplayName": "PERSON", "lineNumber": 0,
+                    "customerId": inv["customerId"], "customerNumber": inv["customerNumber"], "contactId": "",
+                    "postingDate": str(fields.get("postingDate") or state.today()),
+                    "documentNumber": str(fields["documentNumber"]),
+                    "externalDocumentNumber": str(fields.get("externalDocumentNumber") or ""),
+                    "amount": -Decimal(str(fields["amount"])), "appliesToInvoiceId": inv["id"],
+                    "appliesToInvoiceNumber": inv["number"], "description": str(fields.get("description") or ""),
+                    "comment": "", "lastModifiedDateTime": ""}
+            posted = post_line(state, c, line)
+        return js(public(posted), 201)
+
+    @app.post("/_admin/payments/reverse")
+    async def reverse(request: Request) -> JSONResponse:
+        """A person's Reverse Transaction of a posted payment: ``documentNumber`` (and ``description``)."""
+        fields = await body_of(request)
+        return js(public(reverse_posting(state, state.company, str(fields.get("documentNumber") or ""),
+                                         fields.get("description"))))
+
+    @app.delete("/_admin/payments/lines/{line_id}")
+    async def delete_line(line_id: str) -> Response:
+        """A person deletes an unposted line from a payment journal."""
+        with state.lock:
+            if state.company.payments.pop(line_id.lower(), None) is None:
+                raise BcError(404, "BadRequest_NotFound", f"No payment line {line_id}")
+        return Response(status_code=204)
 
     @app.get("/_admin/records/{entity_set}")
     async def list_records(entity_set: str) -> JSONResponse:
@@ -103,7 +148,7 @@ def register_admin(app: FastAPI, state: BcState, api: BcApi) -> None:
                 series = {"salesOrders": ("SO", "SO"), "salesInvoices": ("SI", "PSI"),
                           "salesCreditMemos": ("SCM", "PSCM")}[entity_set][0 if draft else 1]
                 doc["number"] = overrides.pop("number", None) or state.next_number(series)
-                doc.update(overrides)
+                doc.update({k: dec(v) if k in _AMOUNTS else v for k, v in overrides.items()})
                 if doc.get("status") in ("Open", "Paid") and "remainingAmount" not in overrides:
                     doc["remainingAmount"] = doc["totalAmountIncludingTax"] if doc["status"] == "Open" else 0
                 rec = doc
@@ -206,6 +251,15 @@ def register_admin(app: FastAPI, state: BcState, api: BcApi) -> None:
         return js({"client_id": cid, "permissions": sorted(perms)})
 
     # --- faults, limits, stats, tokens ----------------------------------------------------
+    @app.put("/_admin/pdf-withheld")
+    async def put_pdf_withheld(request: Request) -> JSONResponse:
+        ids = (await body_of(request)).get("ids")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            return js({"error": "ids: a list of document ids"}, 400)
+        with state.lock:
+            state.pdf_withheld = {i.lower() for i in ids}
+        return js({"ids": sorted(state.pdf_withheld)})
+
     @app.get("/_admin/faults")
     async def get_faults() -> JSONResponse:
         return js(state.faults.as_dict())

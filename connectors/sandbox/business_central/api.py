@@ -12,6 +12,7 @@ from .data import ENTITY_SETS, LINE_SETS, PAYMENT_SETS, TABLE_FOR, Record, curre
 from .documents import DocumentsApi
 from .odata import ODataError
 from .payments import PaymentsApi
+from .pdf_documents import PdfDocumentsApi
 from .posting import PostingApi
 from .wire import BcError, Ctx, Resp, bad, dumps, error_body
 
@@ -35,7 +36,7 @@ def _segments(rest: str) -> list[tuple[str, str | None]]:
     return out
 
 
-class BcApi(DocumentsApi, PostingApi, PaymentsApi):
+class BcApi(DocumentsApi, PostingApi, PaymentsApi, PdfDocumentsApi):
     """The BC API v2.0 behaviour over ``BcState`` (transport-independent)."""
 
     # --- entry point --------------------------------------------------------
@@ -123,6 +124,8 @@ class BcApi(DocumentsApi, PostingApi, PaymentsApi):
             if method != "POST" or len(segs) != 3:
                 raise BcError(405, "BadRequest_MethodNotAllowed", "Bound actions must be invoked with POST.")
             return self.bound_action(company, set_name, rec, sub[len("Microsoft.NAV."):], headers)
+        if sub == "pdfDocument" and sub_key is None:
+            return self.pdf_document(ctx, company, set_name, rec, rpath, method, segs[3:])
         if set_name not in LINE_SETS or sub != LINE_SETS[set_name]:
             raise BcError(404, "BadRequest_NotFound", f"Resource not found for the segment '{sub}'.")
         if sub_key is None:

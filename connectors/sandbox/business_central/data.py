@@ -41,6 +41,10 @@ PAYMENT_FIELDS: dict[str, list[str]] = {
                  "balancingAccountNumber"],
     "generalLedgerEntries": ["id", "entryNumber", "postingDate", "documentNumber", "documentType", "accountId",
                              "accountNumber", "description", "debitAmount", "creditAmount", "lastModifiedDateTime"],
+    "journalLines": ["id", "journalId", "journalDisplayName", "lineNumber", "accountType", "accountId",
+                     "accountNumber", "postingDate", "documentNumber", "externalDocumentNumber", "amount",
+                     "description", "comment", "balanceAccountType", "balancingAccountId", "balancingAccountNumber",
+                     "lastModifiedDateTime"],
     "customerPayments": ["id", "journalId", "journalDisplayName", "lineNumber", "customerId", "customerNumber",
                          "contactId", "postingDate", "documentNumber", "externalDocumentNumber", "amount",
                          "appliesToInvoiceId", "appliesToInvoiceNumber", "description", "comment",
@@ -91,6 +95,8 @@ PERMISSION_FOR: dict[tuple[str, str], str] = {
     ("journals", "read"): "D365 SALES DOC, EDIT",
     ("journals", "post"): "D365 JOURNALS, POST",
     ("generalLedgerEntries", "read"): "D365 SALES DOC, EDIT",
+    ("journalLines", "read"): "D365 SALES DOC, EDIT",
+    ("journalLines", "write"): "D365 SALES DOC, POST",
 }
 #: BC table behind each entity set (used in permission error messages).
 TABLE_FOR: dict[str, str] = {"customers": "Customer", "contacts": "Contact", "items": "Item",
@@ -98,7 +104,7 @@ TABLE_FOR: dict[str, str] = {"customers": "Customer", "contacts": "Contact", "it
                              "salesCreditMemos": "Sales Cr.Memo Header",
                              "customerPaymentJournals": "Gen. Journal Batch",
                              "customerPayments": "Gen. Journal Line", "journals": "Gen. Journal Batch",
-                             "generalLedgerEntries": "G/L Entry"}
+                             "generalLedgerEntries": "G/L Entry", "journalLines": "Gen. Journal Line"}
 
 _CENT = Decimal("0.01")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from .data import EMPTY_GUID, Record, dec
+from .journal_lines import next_line_number
 from .journals import JournalsApi
 from .state import Company
 from .wire import BcError, Ctx, Resp, bad
@@ -26,7 +27,7 @@ class PaymentsApi(JournalsApi):
         """customerPaymentJournals[(id)[/customerPayments[(id)]]], customerPayments[(id)],
         journals[(id)[/Microsoft.NAV.post]] and generalLedgerEntries[(id)]."""
         if segs[1][0] in ("journals", "generalLedgerEntries"):
-            return self.journals_call(ctx, company, method, segs, query, headers)
+            return self.journals_call(ctx, company, method, segs, query, headers, body)
         cpath = f"companies({company.id})"
         journal: Record | None = None
         if segs[1][0] == "customerPaymentJournals":
@@ -103,7 +104,10 @@ class PaymentsApi(JournalsApi):
         """A payment line in its journal. Like BC it checks the line (customer, the open invoice it
         applies to, a credit amount) but touches neither the invoice nor the customer: the
         invoice's remaining amount changes when the batch is posted. More than the invoice's
-        remaining amount is accepted: posting leaves the surplus open as the customer's credit."""
+        remaining amount is accepted: posting leaves the surplus open as the customer's credit. A
+        line that applies to no invoice (a customer is then needed) posts as the customer's open
+        credit, to be applied to what the customer owes (e.g. a returned payment's debit entry); a
+        positive amount is money paid back (a refund): applied to no invoice, it debits the customer."""
         st = self.state
         writable = {"journalId", "lineNumber", "customerId", "customerNumber", "contactId", "postingDate",
                     "documentNumber", "externalDocumentNumber", "amount", "appliesToInvoiceId",
@@ -123,39 +127,54 @@ class PaymentsApi(JournalsApi):
             amount = dec(data.get("amount"))
         except (ValueError, ArithmeticError):
             raise bad("amount: must be a number.") from None
-        if amount >= 0:
-            raise bad("amount: a customer payment credits the customer; its amount must be negative.")
-        invoices = company.sets["salesInvoices"]
-        if data.get("appliesToInvoiceId") not in (None, "", EMPTY_GUID):
-            inv = invoices.get(str(data["appliesToInvoiceId"]).lower())
+        if amount == 0:
+            raise bad("amount: must not be 0.")
+        applies = data.get("appliesToInvoiceId") not in (None, "", EMPTY_GUID) or bool(data.get("appliesToInvoiceNumber"))
+        inv: Record | None = None
+        if amount > 0:
+            # a refund (money paid back to the customer) debits the customer: it cannot be applied to
+            # an invoice, which is a debit too (unverified: BC posts the line as Document Type Payment)
+            if applies:
+                raise bad("appliesToInvoiceId: a line with a positive amount pays money back to the customer "
+                          "and cannot be applied to a sales invoice.")
+            if cust is None:
+                raise bad("customerId: a line that is not applied to an invoice must name its customer.")
+        elif not applies:
+            if cust is None:
+                raise bad("customerId: a payment that applies to no invoice needs its customer.")
         else:
-            inv = next((i for i in invoices.values() if i["number"] == data.get("appliesToInvoiceNumber")), None)
-        if inv is None:
-            raise bad("appliesToInvoiceId: The sales invoice the payment applies to does not exist.")
-        if cust is None:
-            cust = company.sets["customers"].get(inv["customerId"])
-        elif inv["customerId"] != cust["id"]:
-            raise bad(f"appliesToInvoiceId: Sales invoice {inv['number']} belongs to another customer.")
+            invoices = company.sets["salesInvoices"]
+            if data.get("appliesToInvoiceId") not in (None, "", EMPTY_GUID):
+                inv = invoices.get(str(data["appliesToInvoiceId"]).lower())
+            else:
+                inv = next((i for i in invoices.values() if i["number"] == data.get("appliesToInvoiceNumber")), None)
+            if inv is None:
+                raise bad("appliesToInvoiceId: The sales invoice the payment applies to does not exist.")
+            if cust is None:
+                cust = company.sets["customers"].get(inv["customerId"])
+            elif inv["customerId"] != cust["id"]:
+                raise bad(f"appliesToInvoiceId: Sales invoice {inv['number']} belongs to another customer.")
+        assert cust is not None
         posting = str(data.get("postingDate") or st.today())
         try:
             date.fromisoformat(posting)
         except ValueError:
             raise bad(f"postingDate: '{posting}' is not a valid date.") from None
         with st.lock:
-            if inv["status"] != "Open" or inv["remainingAmount"] <= 0:
+            if inv is not None and (inv["status"] != "Open" or inv["remainingAmount"] <= 0):
                 raise BcError(400, "Application_DialogException",
                               f"Sales invoice {inv['number']} is not an open entry of the customer "
                               f"({inv['status']}, remaining {inv['remainingAmount']}); a payment cannot be "
                               "applied to it.")
             pid = st.new_id()
-            in_journal = [p["lineNumber"] for p in company.payments.values() if p["journalId"] == journal["id"]]
             payment = {"id": pid, "journalId": journal["id"], "journalDisplayName": journal["code"],
-                       "lineNumber": max(in_journal, default=0) + 10000,
-                       "customerId": inv["customerId"], "customerNumber": inv["customerNumber"],
+                       "lineNumber": next_line_number(company, journal["id"]),
+                       "customerId": cust["id"], "customerNumber": cust["number"],
                        "contactId": str(data.get("contactId") or ""), "postingDate": posting,
                        "documentNumber": str(data.get("documentNumber") or ""),
                        "externalDocumentNumber": str(data.get("externalDocumentNumber") or ""),
-                       "amount": amount, "appliesToInvoiceId": inv["id"], "appliesToInvoiceNumber": inv["number"],
+                       "amount": amount, "appliesToInvoiceId": inv["id"] if inv else EMPTY_GUID,
+                       "appliesToInvoiceNumber": inv["number"] if inv else "",
                        "description": str(data.get("description") or ""), "comment": str(data.get("comment") or ""),
                        "lastModifiedDateTime": ""}
             st.touch(payment)

@@ -83,7 +83,7 @@ class BcApiBase:
         need = ["D365 BASIC", PERMISSION_FOR.get((set_name, op))]
         verb = {"GET": "Read", "POST": "Insert", "PATCH": "Modify", "DELETE": "Delete"}.get(method, "Read")
         if op == "write" and set_name not in LINE_SETS and set_name not in ("customerPayments",
-                                                                            "customerPaymentJournals"):
+                                                                            "customerPaymentJournals", "journalLines"):
             need.append("__never__")  # master data is read-only through this sandbox's entitlement
         for p in need:
             if p is None or p not in have:

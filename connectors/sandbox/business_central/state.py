@@ -101,6 +101,9 @@ class Company:
         #: what posting made: G/L entries, and each posted payment line with what it left as credit
         self.gl_entries: dict[str, Record] = {}
         self.posted_payments: list[Record] = []
+        #: unposted general journal lines of the batches (a returned payment's reversing entry), and posted ones
+        self.journal_lines: dict[str, Record] = {}
+        self.posted_journal_lines: list[Record] = []
 
     def public(self, system_version: str) -> Record:
         return {"id": self.id, "systemVersion": system_version, "timestamp": 0, "name": self.name,
@@ -137,6 +140,8 @@ class BcState:
         self.max_concurrent, self.max_queue = max_concurrent, max_queue
         self.retry_after_on_429 = retry_after_on_429
         self.faults = Faults(latency_ms=float(latency_ms))
+        #: document ids whose pdfDocument is withheld (a test's "this system has no image of it")
+        self.pdf_withheld: set[str] = set()
         self.stats = Stats()
         self.lock = threading.RLock()
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (client_id, expiry epoch)

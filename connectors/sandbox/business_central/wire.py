@@ -56,8 +56,13 @@ class Resp:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: the media type of a binary body (a document's PDF content)
+    media_type: str | None = None
 
     def to_response(self) -> Response:
+        if isinstance(self.body, bytes):
+            return Response(content=self.body, status_code=self.status, headers=self.headers,
+                            media_type=self.media_type)
         if self.body is None:
             return Response(status_code=self.status, headers=self.headers)
         return BcJSON(self.body, status_code=self.status, headers=self.headers)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 
 from connectors.sandbox.net import LoopbackServer
 
@@ -21,6 +21,14 @@ class ReceivedMail:
     rcpt_tos: tuple[str, ...]
     message: EmailMessage
 
+    def attachments(self) -> list[tuple[str, str, bytes]]:
+        """(file name, content type, bytes) of each attached file."""
+        found = []
+        for part in self.message.iter_attachments():
+            data = part.get_payload(decode=True)
+            found.append((part.get_filename() or "", part.get_content_type(), data if isinstance(data, bytes) else b""))
+        return found
+
     def summary(self) -> dict[str, Any]:
         body = self.message.get_body(preferencelist=("plain",))
         return {
@@ -30,12 +38,25 @@ class ReceivedMail:
             "subject": self.message["Subject"],
             "language": self.message["Content-Language"],
             "body": body.get_content() if body is not None else "",
+            "attachments": [{"filename": name, "content_type": kind, "size": len(data)}
+                            for name, kind, data in self.attachments()],
         }
+
+
+@dataclass
+class MailFaults:
+    """What a real mail server or the network between does now and then, on demand: the server
+    has queued the message when the connection is lost (``drop_after_accept``: the next N
+    messages), or it queues the message and is slow to confirm it (``hold_reply_ms``)."""
+
+    drop_after_accept: int = 0
+    hold_reply_ms: int = 0
 
 
 class _Handler:
     def __init__(self, box: list[ReceivedMail], lock: threading.Lock) -> None:
         self.box, self.lock = box, lock
+        self.faults = MailFaults()
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         if address.startswith("nobody@"):
@@ -49,6 +70,13 @@ class _Handler:
         parsed = message_from_bytes(envelope.original_content, policy=policy.default)
         with self.lock:
             self.box.append(ReceivedMail(envelope.mail_from, tuple(envelope.rcpt_tos), parsed))
+            drop = self.faults.drop_after_accept > 0
+            if drop:
+                self.faults.drop_after_accept -= 1
+        if self.faults.hold_reply_ms:
+            await asyncio.sleep(self.faults.hold_reply_ms / 1000)
+        if drop:  # queued, but the client never hears so
+            server.transport.abort()
         return "250 Message accepted for delivery"
 
 
@@ -70,7 +98,8 @@ class MailSandbox(LoopbackServer):
         super().__init__(host, port)
         self.received: list[ReceivedMail] = []
         self._lock = threading.Lock()
-        self._smtp = _Controller(_Handler(self.received, self._lock), hostname=host, port=smtp_port)
+        self._handler = _Handler(self.received, self._lock)
+        self._smtp = _Controller(self._handler, hostname=host, port=smtp_port)
         self.app = self._admin_app()
 
     @property
@@ -92,6 +121,16 @@ class MailSandbox(LoopbackServer):
         def counts() -> dict[str, int]:
             found = self.messages()
             return {"messages": len(found), "recipients": len({r for m in found for r in m.rcpt_tos})}
+
+        @app.put("/_admin/faults")
+        def faults(body: dict[str, int]) -> dict[str, int]:
+            unknown = set(body) - {"drop_after_accept", "hold_reply_ms"}
+            if unknown or any(not isinstance(v, int) or v < 0 for v in body.values()):
+                raise HTTPException(400, f"faults: drop_after_accept and hold_reply_ms, counts >= 0 (got {body})")
+            with self._lock:
+                for name, value in body.items():
+                    setattr(self._handler.faults, name, value)
+                return asdict(self._handler.faults)
 
         @app.delete("/_admin/messages")
         def clear() -> dict[str, int]:

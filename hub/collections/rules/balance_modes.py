@@ -6,11 +6,19 @@
   to the following cycle's invoice, together with the previous invoice's amount due.
 
 Each invoice statement has the seed's four rows: Previous Balance, Payments/Adjustments,
-Current Charges and Amount Due (= previous balance - payments + current charges).
+Current Charges and Amount Due (= previous balance - payments/adjustments + current charges).
+
+Payments/Adjustments count payments and credits (credit memos) alike. Amount Due is never
+below zero: what a payment or credit leaves over is the customer's ``credit_balance`` (as the
+owed rule says, never a negative invoice), carried into the next cycle's Payments/Adjustments
+in dynamic and batch mode. A payment or credit applied to no invoice belongs to the cycle it
+was received in (the invoice issued last on or before that day; before the first, the first).
 """
 
 from __future__ import annotations
 
+import bisect
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -40,13 +48,20 @@ class CycleInvoice:
     current_charges: Decimal
 
 
+class AdjustmentKind(StrEnum):
+    PAYMENT = "payment"
+    CREDIT = "credit"
+
+
 @dataclass(frozen=True)
 class AppliedPayment:
-    """A payment received on ``received_on`` and applied to invoice ``invoice_number``."""
+    """A payment (or a credit, by ``kind``) received on ``received_on`` and applied to invoice
+    ``invoice_number`` (None: to the customer's account, not to one invoice)."""
 
     received_on: date
     amount: Decimal
-    invoice_number: str
+    invoice_number: str | None
+    kind: AdjustmentKind = AdjustmentKind.PAYMENT
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,8 @@ class InvoiceStatement:
     payments_adjustments: Decimal
     current_charges: Decimal
     amount_due: Decimal
+    #: what payments and credits left over beyond everything owed: the customer's credit
+    credit_balance: Decimal = Decimal(0)
 
 
 #: the statement's rows in the seed's order: (label, attribute)
@@ -72,10 +89,11 @@ def _validated(
     invoices: Sequence[CycleInvoice], payments: Sequence[AppliedPayment]
 ) -> list[CycleInvoice]:
     ordered = sorted(invoices, key=lambda inv: inv.issue_date)
-    numbers = [inv.number for inv in ordered]
+    numbers: set[str] = set()
     for inv in ordered:
-        if numbers.count(inv.number) > 1:
+        if inv.number in numbers:
             raise CollectionRuleError("invoices", f"invoice {inv.number} is listed twice")
+        numbers.add(inv.number)
         if require_decimal(inv.current_charges, "current_charges") < 0:
             raise CollectionRuleError(
                 "current_charges", f"invoice {inv.number}: must not be negative"
@@ -90,9 +108,18 @@ def _validated(
     for p in payments:
         if require_decimal(p.amount, "payment.amount") <= 0:
             raise CollectionRuleError("payment.amount", f"must be above 0, not {p.amount}")
-        if p.invoice_number not in numbers:
+        try:
+            AdjustmentKind(p.kind)
+        except ValueError:
+            raise CollectionRuleError("payment.kind", f"must be payment or credit, not {p.kind!r}") from None
+        if p.invoice_number is not None and p.invoice_number not in numbers:
             raise CollectionRuleError("payment.invoice_number", f"no invoice {p.invoice_number}")
     return ordered
+
+
+def _cycle_of(issue_dates: Sequence[date], day: date) -> int:
+    """The index of the cycle ``day`` falls in (before the first invoice: the first cycle)."""
+    return max(bisect.bisect_right(issue_dates, day) - 1, 0)
 
 
 def invoice_statement(
@@ -106,8 +133,8 @@ def invoice_statement(
     """Return what invoice ``number`` shows on ``as_of`` under ``mode``.
 
     ``invoices`` are one customer's invoices, one per billing cycle; a cycle runs from its
-    invoice's issue date to the next invoice's (exclusive). Amounts are rounded once, to the
-    currency's minor unit.
+    invoice's issue date to the next invoice's (exclusive). ``payments`` are its payments and
+    credits. Amounts are rounded once per invoice, to the currency's minor unit.
 
     Raises:
         CollectionRuleError: an unknown invoice, one not yet issued on ``as_of``, two
@@ -118,36 +145,42 @@ def invoice_statement(
     index = next((i for i, inv in enumerate(ordered) if inv.number == number), None)
     if index is None:
         raise CollectionRuleError("number", f"no invoice {number}")
-    invoice = ordered[index]
-    if as_of < invoice.issue_date:
+    if as_of < ordered[index].issue_date:
         raise CollectionRuleError(
-            "as_of", f"invoice {number} is issued on {invoice.issue_date}, after {as_of}"
+            "as_of", f"invoice {number} is issued on {ordered[index].issue_date}, after {as_of}"
         )
-    previous = Decimal(0)
-    paid = Decimal(0)
-    if mode == InvoiceMode.DYNAMIC:
-        paid = sum(
-            (p.amount for p in payments if p.invoice_number == number and p.received_on <= as_of),
-            Decimal(0),
+    issue_dates = [inv.issue_date for inv in ordered]
+    applied: dict[str, list[AppliedPayment]] = defaultdict(list)  # dynamic: per invoice
+    per_cycle: dict[int, Decimal] = defaultdict(Decimal)  # batch: per cycle received in
+    for p in payments:
+        cycle = _cycle_of(issue_dates, p.received_on)
+        applied[p.invoice_number or ordered[cycle].number].append(p)
+        per_cycle[cycle] += p.amount
+    zero = Decimal(0)
+    statement = None
+    carry, prior_due = zero, zero  # the previous invoice's credit left over, and its amount due
+    for i in range(index + 1):
+        invoice = ordered[i]
+        previous = paid = zero
+        if mode == InvoiceMode.DYNAMIC:
+            until = as_of if i == index else ordered[i + 1].issue_date
+            paid = carry + sum((p.amount for p in applied[invoice.number] if p.received_on <= until), zero)
+        elif mode == InvoiceMode.BATCH and i > 0:
+            previous, paid = prior_due, carry + per_cycle[i - 1]
+        charges = Decimal(invoice.current_charges)
+        due = previous - paid + charges
+        statement = InvoiceStatement(
+            number=invoice.number,
+            mode=mode,
+            previous_balance=round_money(previous, currency),
+            payments_adjustments=round_money(paid, currency),
+            current_charges=round_money(charges, currency),
+            amount_due=round_money(max(due, zero), currency),
+            credit_balance=round_money(max(-due, zero), currency),
         )
-    elif mode == InvoiceMode.BATCH and index > 0:
-        prior = ordered[index - 1]
-        previous = invoice_statement(
-            mode, invoices, payments, prior.number, invoice.issue_date, currency
-        ).amount_due
-        paid = sum(
-            (p.amount for p in payments if prior.issue_date <= p.received_on < invoice.issue_date),
-            Decimal(0),
-        )
-    charges = Decimal(invoice.current_charges)
-    return InvoiceStatement(
-        number=number,
-        mode=mode,
-        previous_balance=round_money(previous, currency),
-        payments_adjustments=round_money(paid, currency),
-        current_charges=round_money(charges, currency),
-        amount_due=round_money(previous - paid + charges, currency),
-    )
+        carry, prior_due = statement.credit_balance, statement.amount_due
+    assert statement is not None
+    return statement
 
 
 def compare_modes(

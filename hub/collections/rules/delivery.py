@@ -6,9 +6,9 @@ a retried run never sends twice; the mailer and the PSA connector do the sending
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from hub.collections.rules.notifications import Notification, NotificationSettings, Recipient, delivery_key
+from hub.collections.rules.notifications import EMAIL_ONLY, Notification, NotificationSettings, Recipient, delivery_key
 from hub.collections.rules.templates import RenderedMessage, render
 
 #: service tickets are for the firm's own staff: written in this language
@@ -70,8 +70,11 @@ def plan_delivery(
         )
         email = EmailDraft(delivery_key(notification.key, "email"), recipient, message)
     ticket = None
-    if setting.ticket:
-        staff = render(notification, TICKET_LANGUAGE, sender_name=settings.sender_name)
+    if notification.type in EMAIL_ONLY:
+        skipped.append(f"ticket: a {notification.type.value} goes to its contact only")
+    elif setting.ticket:
+        # the customer's pay link opens their pages without a password: it goes to them, not into a ticket
+        staff = render(replace(notification, pay_link=None), TICKET_LANGUAGE, sender_name=settings.sender_name)
         if email is not None:
             sent = (
                 f"E-mailed to {email.recipient.email} ({email.recipient.source.value.upper()} "

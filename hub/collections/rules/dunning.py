@@ -7,9 +7,9 @@ status is the highest level over their unpaid invoices; paying clears it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -48,10 +48,49 @@ class OverdueLevel:
 
 @dataclass(frozen=True)
 class Penalty:
-    """A penalty of ``percent`` of the unpaid balance, raised once at level ``at_level``."""
+    """A penalty raised once at level ``at_level``: ``percent`` of the unpaid balance, or a
+    ``fixed`` amount (in the invoice's currency) instead."""
 
-    percent: Decimal = Decimal("5")
+    percent: Decimal | None = Decimal("5")
     at_level: int = 3
+    fixed: Decimal | None = None
+    #: only invoices that reach ``at_level`` on or after this day (switching penalties on does
+    #: not bill years of history); None: every invoice
+    since: date | None = None
+
+    def amount(self, balance: Decimal, currency: str) -> Decimal:
+        """The penalty on an unpaid ``balance``, rounded once to the currency's minor unit."""
+        if self.fixed is not None:
+            return round_money(Decimal(self.fixed), currency)
+        assert self.percent is not None  # the policy checked one of them is set
+        return round_money(balance * Decimal(self.percent) / 100, currency)
+
+
+class HoldReason(StrEnum):
+    """Why dunning stops for a customer or an invoice (a paid invoice stops by itself)."""
+
+    DISPUTED = "disputed"  # until released
+    PROMISE_TO_PAY = "promise_to_pay"  # until the promised date has passed
+
+
+@dataclass(frozen=True)
+class DunningHold:
+    """A stop rule: no notice and no penalty for the invoices it covers while it applies."""
+
+    reason: HoldReason
+    until: date | None = None
+
+    def __post_init__(self) -> None:
+        reason = HoldReason(self.reason) if self.reason in set(HoldReason) else None
+        if reason is None:
+            raise CollectionRuleError("reason", f"must be one of {', '.join(HoldReason)}, not {self.reason!r}")
+        if reason == HoldReason.PROMISE_TO_PAY and self.until is None:
+            raise CollectionRuleError("until", "a promise to pay needs the date promised")
+        object.__setattr__(self, "reason", reason)
+
+    def applies(self, today: date) -> bool:
+        """Whether it still stops dunning on ``today`` (a promise lapses the day after its date)."""
+        return self.until is None or today <= self.until
 
 
 DEFAULT_LEVELS: tuple[OverdueLevel, ...] = (
@@ -104,11 +143,20 @@ class DunningPolicy:
                     f"({levels[i - 1].severity}): severity must rise",
                 )
         if self.penalty is not None:
-            percent = require_decimal(self.penalty.percent, "penalty.percent")
-            if not 0 < percent <= 100:
+            if (self.penalty.percent is None) == (self.penalty.fixed is None):
                 raise CollectionRuleError(
-                    "penalty.percent", f"must be above 0 and at most 100, not {percent}"
+                    "penalty", "give a percent or a fixed amount (one of them, not both)"
                 )
+            if self.penalty.percent is not None:
+                percent = require_decimal(self.penalty.percent, "penalty.percent")
+                if not 0 < percent <= 100:
+                    raise CollectionRuleError(
+                        "penalty.percent", f"must be above 0 and at most 100, not {percent}"
+                    )
+            else:
+                fixed = require_decimal(self.penalty.fixed, "penalty.fixed")
+                if not fixed > 0:
+                    raise CollectionRuleError("penalty.fixed", f"must be above 0, not {fixed}")
             if not 1 <= self.penalty.at_level <= len(levels):
                 raise CollectionRuleError(
                     "penalty.at_level",
@@ -172,13 +220,14 @@ class OverdueNotice:
 
 @dataclass(frozen=True)
 class PenaltyCharge:
-    """Raise a penalty charge of ``amount`` on an invoice's customer, once (``key``)."""
+    """Raise a penalty charge of ``amount`` on an invoice's customer, once (``key``);
+    ``percent`` is None for a fixed penalty."""
 
     key: str
     invoice_id: str
     number: str
     customer: str
-    percent: Decimal
+    percent: Decimal | None
     amount: Decimal
     currency: str
 
@@ -198,19 +247,27 @@ def penalty_key(invoice_id: str) -> str:
 
 
 def dunning_today(
-    invoices: Iterable[OpenInvoice], today: date, policy: DunningPolicy
+    invoices: Iterable[OpenInvoice], today: date, policy: DunningPolicy,
+    holds: Mapping[str, DunningHold] | None = None,
 ) -> DunningPlan:
     """Return the overdue notices to send and the penalties to raise today.
 
     Idempotent: a level already in ``levels_notified`` is not sent again, nor is a lower one;
     an invoice that jumped levels (first seen 50 days late) gets only its highest level's
-    notice. The penalty is ``percent`` of the unpaid balance, rounded once to the currency's
-    minor unit, raised once (``penalty_raised``). Paid invoices get nothing.
+    notice. The penalty is ``percent`` of the unpaid balance (or the fixed amount), rounded
+    once to the currency's minor unit, raised once (``penalty_raised``). Paid invoices get
+    nothing, nor do invoices under a hold that applies today (``holds`` by invoice id: disputed,
+    or a promise to pay whose date has not passed); once the hold ends, dunning resumes at the
+    level the invoice has reached.
     """
     plan = DunningPlan()
+    holds = holds or {}
     for inv in sorted(invoices, key=lambda i: (i.customer, i.due_date, i.number, i.invoice_id)):
         level = overdue_level(inv, today, policy)
         if level is None:
+            continue
+        hold = holds.get(inv.invoice_id)
+        if hold is not None and hold.applies(today):
             continue
         if level.level > max(inv.levels_notified, default=0):
             plan.notices.append(
@@ -228,15 +285,17 @@ def dunning_today(
                 )
             )
         penalty = policy.penalty
-        if penalty is not None and level.level >= penalty.at_level and not inv.penalty_raised:
+        if (penalty is not None and level.level >= penalty.at_level and not inv.penalty_raised
+                and (penalty.since is None
+                     or inv.due_date + timedelta(days=policy.levels[penalty.at_level - 1].days) >= penalty.since)):
             plan.penalties.append(
                 PenaltyCharge(
                     key=penalty_key(inv.invoice_id),
                     invoice_id=inv.invoice_id,
                     number=inv.number,
                     customer=inv.customer,
-                    percent=Decimal(penalty.percent),
-                    amount=round_money(inv.balance * Decimal(penalty.percent) / 100, inv.currency),
+                    percent=None if penalty.percent is None else Decimal(penalty.percent),
+                    amount=penalty.amount(inv.balance, inv.currency),
                     currency=inv.currency,
                 )
             )

@@ -31,10 +31,24 @@ class NotificationType(StrEnum):
     PAYMENT_METHOD_REMOVED = "payment_method_removed"
     #: seed 000's "Go": the gateway's card-entry page sent to the contact chosen
     CARD_FORM = "card_form"
+    #: the gateway's direct-debit (ACH mandate) page sent to the contact chosen
+    MANDATE_FORM = "mandate_form"
+    #: the bank returned a direct debit after it was taken (NACHA return code)
+    PAYMENT_RETURNED = "payment_returned"
     OVERDUE_1 = "overdue_1"
     OVERDUE_2 = "overdue_2"
     OVERDUE_3 = "overdue_3"
     RENEWAL_NOTICE = "renewal_notice"
+    #: a receipt for money given back (a refund of a payment)
+    REFUND_ISSUED = "refund_issued"
+    #: the cardholder disputed a payment: the invoice is owed again
+    CHARGEBACK_RECEIVED = "chargeback_received"
+    #: an invoice, its image attached (issue 20)
+    INVOICE = "invoice"
+    #: the monthly statement of account, its PDF attached
+    STATEMENT = "statement"
+    #: the one-time code a contact asked for to open the customer portal (e-mailed only, never a ticket)
+    PORTAL_CODE = "portal_code"
 
     @classmethod
     def overdue(cls, level: int) -> NotificationType:
@@ -61,12 +75,21 @@ REQUIRED_FIELDS: dict[NotificationType, tuple[str, ...]] = {
     NotificationType.PAYMENT_METHOD_ADDED: ("payment_method",),
     NotificationType.PAYMENT_METHOD_REMOVED: ("payment_method",),
     NotificationType.CARD_FORM: ("card_form_url", "contact_id"),
+    NotificationType.MANDATE_FORM: ("card_form_url", "contact_id"),
+    NotificationType.PAYMENT_RETURNED: (*_INVOICE, "return_code"),
     **{
         NotificationType.overdue(n): (*_INVOICE, "due_date", "days_overdue")
         for n in range(1, MAX_LEVELS + 1)
     },
     NotificationType.RENEWAL_NOTICE: ("plan_name", "renewal_date"),
+    NotificationType.REFUND_ISSUED: _INVOICE,
+    NotificationType.CHARGEBACK_RECEIVED: _INVOICE,
+    NotificationType.INVOICE: _INVOICE,
+    NotificationType.STATEMENT: ("statement_date", "amount", "currency"),
+    NotificationType.PORTAL_CODE: ("portal_code", "contact_id"),
 }
+#: types e-mailed to their contact only: what they carry (a sign-in code) must not sit in a PSA ticket
+EMAIL_ONLY = frozenset({NotificationType.PORTAL_CODE})
 
 
 @dataclass(frozen=True)
@@ -96,9 +119,18 @@ class Notification:
     card_expiry: str | None = None  # "MM/YY"
     plan_name: str | None = None
     renewal_date: date | None = None
-    card_form_url: str | None = None
+    card_form_url: str | None = None  # the card form's, or the mandate form's, page
+    return_code: str | None = None  # a returned direct debit's NACHA code (R01 ...)
+    return_reason: str | None = None
     #: the hub contact this notification is for (the card form's); None: the billing contact
     contact_id: int | None = None
+    #: why money went back (a refund's reason, a chargeback's reason)
+    reason: str | None = None
+    #: the customer's pay link (its portal), when there is one
+    pay_link: str | None = None
+    statement_date: date | None = None
+    #: the portal's one-time code (PORTAL_CODE)
+    portal_code: str | None = None
 
     def __post_init__(self) -> None:
         kind = NotificationType(self.type)

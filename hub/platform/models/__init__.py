@@ -13,11 +13,16 @@ from hub.platform.models.collections import (
     CardRequest,
     Charge,
     ChargeAllocation,
+    DunningHoldRow,
     InvoiceCollection,
+    NotificationAttachment,
     NotificationDelivery,
     NotificationMessage,
     PaymentMethod,
+    ReconciliationRun,
 )
+from hub.platform.models.portal import PortalAccess, PortalCode
+from hub.platform.models.reversals import Chargeback, GatewayEvent, Refund
 from hub.platform.models.sync import (
     CHILD_TABLES,
     ENTITY_TABLES,
@@ -41,10 +46,13 @@ from hub.platform.models.sync import (
 )
 
 __all__ = [
-    "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Connector", "Contact",
-    "Contract", "DocumentLine", "EnvScoped", "HubSetting", "Invoice", "InvoiceCollection", "InvoiceLine",
-    "LinkCandidate",    "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
-    "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "SalesOrder", "SalesOrderLine", "StreamState",
+    "CHILD_TABLES", "ENTITY_TABLES", "ApiToken", "AuditEntry", "CardRequest", "Charge", "ChargeAllocation", "Chargeback",
+    "Connector", "Contact", "Contract", "DocumentLine", "DunningHoldRow", "EnvScoped", "GatewayEvent", "HubSetting",
+    "Invoice", "InvoiceCollection", "InvoiceLine", "LinkCandidate", "NotificationAttachment",
+    "NotificationDelivery", "NotificationMessage", "Organisation", "OrganisationLink", "PaymentMethod", "PlanLine",
+    "PortalAccess", "PortalCode",
+    "Product", "ProgramType", "QuarantinedRecord", "ReasonCode", "ReconciliationRun", "Refund", "SalesOrder",
+    "SalesOrderLine", "StreamState",
     "SubscriptionAction", "SubscriptionPlan", "SyncRun", "SyncedRecord", "Ticket", "User", "WebSession", "stored_id",
     "table_of",
 ]

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field
 
 from hub.platform.models.base import EnvScoped
@@ -44,6 +44,10 @@ class PaymentMethod(EnvScoped, table=True):
     holder_name: str | None = Field(default=None, max_length=200)
     mandate_reference: str | None = Field(default=None, max_length=64)
     account_last4: str | None = Field(default=None, max_length=4)
+    #: a direct-debit mandate: the day the contact authorised it, and the account's type
+    #: (BlueSnap's CONSUMER_CHECKING, CORPORATE_SAVINGS ...)
+    mandate_date: date | None = None
+    account_type: str | None = Field(default=None, max_length=32)
     #: invoices are charged automatically (on the due date or on issue, per the setting)
     autopay: bool = True
     #: print "Issued for information only, the amount shown will be collected ..." on invoices
@@ -64,6 +68,8 @@ class CardRequest(EnvScoped, table=True):
     organisation_id: int = Field(foreign_key="organisations.id", index=True)
     contact_id: int | None = Field(default=None, foreign_key="contacts.id")
     gateway_connector_id: int = Field(foreign_key="connectors.id")
+    #: what the form asks for: a card (the card-entry page) or a bank account (the ACH mandate page)
+    method: str = Field(default="card", max_length=16)  # card | bank_account
     email: str | None = Field(default=None, max_length=255)
     #: the gateway's hosted-fields token of the form session (not a secret: it holds no card)
     gateway_token: str | None = Field(default=None, max_length=128)
@@ -112,6 +118,18 @@ class Charge(EnvScoped, table=True):
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: why the recorded payment waits in the ERP's journal for a person to post it (None otherwise)
     post_note: str | None = Field(default=None, sa_type=Text)
+    #: an ACH debit's standing at the bank: pending | settled | returned (None for a card charge)
+    settlement: str | None = Field(default=None, max_length=16, index=True)
+    #: the bank returned the debit after capture: when, its NACHA code (R01 ...) and the bank's words
+    returned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: the business day the return was seen (retries are counted from it, like a decline's day)
+    returned_on: date | None = None
+    return_code: str | None = Field(default=None, max_length=8)
+    return_reason: str | None = Field(default=None, max_length=200)
+    #: the return's reversing entry in the invoice's source (ERP), keyed by the transaction id
+    reversed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reversal_ref: str | None = Field(default=None, max_length=64)
+    reversal_error: str | None = Field(default=None, sa_type=Text)
     error: str | None = Field(default=None, sa_type=Text)
     created_by: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -201,3 +219,54 @@ class NotificationDelivery(EnvScoped, table=True):
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=Text)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DunningHoldRow(EnvScoped, table=True):
+    """A stop rule on dunning (seed 001): a customer's invoices (or one invoice) get no overdue
+    notice and no penalty while it applies — disputed until released, a promise to pay until its
+    date has passed. Released holds are kept, with who released them."""
+
+    __tablename__ = "dunning_holds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="organisations.id", index=True)
+    #: None: every invoice of the customer
+    invoice_id: int | None = Field(default=None, foreign_key="invoices.id")
+    reason: str = Field(max_length=16)
+    until: date | None = None
+    note: str | None = Field(default=None, sa_type=Text)
+    created_by: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    released_by: str | None = Field(default=None, max_length=255)
+
+
+class ReconciliationRun(EnvScoped, table=True):
+    """One reconciliation of the payments between the gateway, the hub, the ERP and the PSA: the
+    drifts it found (as ``Drift.as_json``), so the dashboard shows the count without asking them."""
+
+    __tablename__ = "reconciliation_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    payments_checked: int = 0
+    drift_count: int = 0
+    drifts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    created_by: str | None = Field(default=None, max_length=255)
+
+
+class NotificationAttachment(EnvScoped, table=True):
+    """A file a notification's e-mail carries (an invoice's image, a statement's PDF), stored with
+    the notification when it is enqueued: every retried delivery sends the very same bytes."""
+
+    __tablename__ = "notification_attachments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notifications.id", index=True)
+    filename: str = Field(max_length=255)
+    media_type: str = Field(default="application/pdf", max_length=100)
+    #: where it came from (an invoice image's source: psa, erp, cashrail; "statement")
+    source: str | None = Field(default=None, max_length=32)
+    content: bytes = Field(sa_type=LargeBinary, repr=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

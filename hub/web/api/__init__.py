@@ -16,17 +16,22 @@ from hub.web.api import (
     connectors,
     customers,
     dashboard,
+    dunning,
+    gateway,
     notifications,
+    payments,
     plans,
+    portal,
     quarantine,
+    reconciliation,
     settings,
     setup,
     users,
 )
 
 #: the resources, in the order their routes are tried
-RESOURCES = (connectors, customers, collections, notifications, settings, setup, plans, actions, dashboard, users,
-             audit, quarantine)
+RESOURCES = (connectors, customers, collections, payments, portal, dunning, notifications, settings, setup, plans,
+             actions, dashboard, users, audit, quarantine, reconciliation, gateway)
 
 router = APIRouter()
 for resource in RESOURCES:

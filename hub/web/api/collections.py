@@ -20,13 +20,14 @@ def get_payment_method(actor: CurrentActor, org_id: int) -> Json:
 
 @router.post("/customers/{org_id}/card-requests", status_code=201, openapi_extra=needs("Payment Methods", "Create"))
 def send_card_form(actor: CurrentActor, org_id: int, body: CardFormIn) -> Json:
-    """Send card form: the gateway's card-entry page for the contact (``url``); then check the request."""
-    return operations.send_card_form(actor, org_id, body.contact_id)
+    """Send card form (``method`` card) or direct-debit form (``bank_account``: the gateway's ACH mandate
+    page) to the contact (``url``); then check the request."""
+    return operations.send_card_form(actor, org_id, body.contact_id, body.method)
 
 
 @router.post("/card-requests/{request_id}/check", openapi_extra=needs("Payment Methods", "Create"))
 def check_card_request(actor: CurrentActor, request_id: int) -> Json:
-    """Vault the card the contact entered: it becomes the payment method (400 while no card was entered)."""
+    """Vault the card or bank account the contact entered: it becomes the payment method (400 while none was entered)."""
     return operations.check_card_request(actor, request_id)
 
 

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hub.collections.notifications import list_notifications
+from hub.collections.notifications import list_notifications, resolve_unknown
 from hub.collections.rules import NotificationType
 from hub.web import operations
 from hub.web.api.common import Json
 from hub.web.auth import CurrentActor, needs
-from hub.web.schemas import NotificationSharedIn, NotificationTypeIn, Opt
+from hub.web.schemas import NotificationSharedIn, NotificationTypeIn, Opt, ResolveIn
 
 router = APIRouter(tags=["notifications"])
 
@@ -21,6 +21,13 @@ def notifications_log(actor: CurrentActor, status: Opt[str] = None,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[Json]:
     """Recent notifications (newest first) with each channel's delivery status."""
     return actor.call(list_notifications, status, limit)
+
+
+@router.post("/notifications/{notification}/resolve", openapi_extra=needs("Notifications", "Resolve"))
+def resolve_notification(actor: CurrentActor, notification: str, body: ResolveIn) -> Json:
+    """Settle an e-mail whose delivery is unknown (a run stopped while sending it): it is never
+    sent again blindly."""
+    return actor.call(resolve_unknown, notification, body.outcome)
 
 
 @router.get("/notifications/settings")

@@ -1,5 +1,5 @@
-"""Billing settings (action quota, scheduled firming), collection settings (charge timing, retries) and
-dunning settings (overdue levels, penalty)."""
+"""Billing settings (action quota, scheduled firming), collection settings (charge timing, retries),
+document settings (balance mode, invoice images, invoice e-mail) and dunning settings (overdue levels, penalty)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hub.billing import billing_settings
 from hub.web import operations
 from hub.web.api.common import Json
 from hub.web.auth import CurrentActor, needs
-from hub.web.schemas import BillingSettingsIn, CollectionSettingsIn, DunningSettingsIn
+from hub.web.schemas import BillingSettingsIn, CollectionSettingsIn, DocumentSettingsIn, DunningSettingsIn, ReceivableIn
 
 router = APIRouter(tags=["settings"])
 
@@ -25,6 +25,18 @@ def put_collection_settings(actor: CurrentActor, body: CollectionSettingsIn) -> 
     return operations.put_collection_settings(actor, body)
 
 
+@router.get("/settings/receivable")
+def get_receivable(actor: CurrentActor) -> list[Json]:
+    """Per PSA–ERP pair, whose invoices are the receivable (psa, erp, erp_psa_mirror) and whose are copies."""
+    return operations.receivable(actor)
+
+
+@router.put("/settings/receivable", openapi_extra=needs("Collection Settings", "Update"))
+def put_receivable(actor: CurrentActor, body: ReceivableIn) -> Json:
+    """Choose whose invoices are the receivable between ``psa`` and ``erp``; a bad value is refused by name."""
+    return operations.put_receivable(actor, body)
+
+
 @router.get("/settings/billing")
 def get_billing_settings(actor: CurrentActor) -> Json:
     """The monthly action quota (null: none, billing never stops) and whether due actions are firmed daily."""
@@ -36,6 +48,19 @@ def update_billing_settings(actor: CurrentActor, body: BillingSettingsIn) -> Jso
     """Fields left out are kept; ``action_quota: null`` removes the quota."""
     changes = body.model_dump(include=body.model_fields_set)
     return actor.call(billing_settings.update, actor=actor.email, **changes).as_json()
+
+
+@router.get("/settings/documents")
+def get_document_settings(actor: CurrentActor) -> Json:
+    """The balance mode (and its history), the Invoice Image Data order and when invoices are e-mailed."""
+    return operations.document_settings(actor)
+
+
+@router.patch("/settings/documents", openapi_extra=needs("Billing Settings", "Update"))
+def update_document_settings(actor: CurrentActor, body: DocumentSettingsIn) -> Json:
+    """Fields left out are kept; a new balance mode applies to invoices issued from ``effective_from``
+    (default: tomorrow), so invoices already issued keep theirs. Audited."""
+    return operations.update_document_settings(actor, body)
 
 
 @router.get("/settings/dunning")

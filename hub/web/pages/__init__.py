@@ -10,12 +10,13 @@ from hub.web.pages import (
     customers,
     dashboard,
     links,
+    portal,
     quarantine,
     session,
     users,
 )
 
 #: the areas after the sign-in routes (``session``), in the order their routes are tried
-AREAS = (dashboard, customers, links, users, audit, connectors, quarantine, billing, collections)
+AREAS = (dashboard, customers, links, users, audit, connectors, quarantine, billing, collections, portal)
 
 __all__ = ["AREAS", "session"]

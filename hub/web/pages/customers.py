@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from hub.portal import links
 from hub.sync import cards as hub_cards
 from hub.web import customer_view, directory, form_errors, operations, queries
-from hub.web.auth import CurrentActor
-from hub.web.render import page
-from hub.web.schemas import Opt
+from hub.web.auth import CurrentActor, needs
+from hub.web.render import page, redirect
+from hub.web.schemas import Opt, PortalLinkIn
 
 router = APIRouter(default_response_class=HTMLResponse)
 
@@ -45,7 +46,8 @@ def customer_page(request: Request, actor: CurrentActor, org_id: int) -> Respons
         return page(request, actor, "error.html", status_code=404, status=404,
                     message=f"no customer {org_id} in {actor.environment}")
     return page(request, actor, "customer.html", c=found, more=more, panel=operations.payment_panel(actor, org_id),
-                standing=operations.customer_status(actor, org_id))
+                standing=operations.customer_status(actor, org_id),
+                taken_payments=operations.customer_payments(actor, org_id))
 
 
 @router.get("/invoices")
@@ -60,3 +62,17 @@ def invoices_page(request: Request, actor: CurrentActor, connector: str | None =
         statuses = queries.invoice_statuses(s)
         cards = [c.name for c in hub_cards.all_cards(s)]
     return page(request, actor, "invoices.html", rows=rows, f=f, statuses=statuses, cards=cards)
+
+
+@router.post("/customers/{org_id}/portal-link", openapi_extra=needs("Payment Methods", "Update"))
+def portal_link(actor: CurrentActor, org_id: int, body: Annotated[PortalLinkIn, Form()]) -> Response:
+    link = actor.call(links.issue, org_id, days=body.days, actor=actor.email)
+    until = link.expires_at.strftime("%Y-%m-%d %H:%M")
+    return redirect(f"/customers/{org_id}#portal", "ok", f"Portal link made, valid until {until} UTC: send it to "
+                    "the customer (it opens their invoices without a password).", [link.url])
+
+
+@router.post("/customers/{org_id}/portal-link/revoke", openapi_extra=needs("Payment Methods", "Update"))
+def portal_revoke(actor: CurrentActor, org_id: int) -> Response:
+    actor.call(links.revoke, org_id, actor=actor.email)
+    return redirect(f"/customers/{org_id}#portal", "ok", "Every portal link handed out so far is withdrawn.")

@@ -38,4 +38,4 @@ def home_page(request: Request, actor: CurrentActor,
         currencies = queries.currencies(s)
         view = home.home(s, today=date.today(), now=now)
     return page(request, actor, "dashboard.html", filters=f, cards=cards, charts=drawn, currencies=currencies,
-                home=view, now=now, buckets=[b[0] for b in BUCKETS])
+                home=view, now=now, buckets=[b[0] for b in BUCKETS], receivable=operations.receivable_figures(actor))

@@ -1,13 +1,14 @@
 """Seed 001's invoice balance modes, with its worked example reproduced table for table."""
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
 
 from hub.collections.rules import (
+    AdjustmentKind,
     AppliedPayment,
     CollectionRuleError,
     CycleInvoice,
@@ -199,3 +200,68 @@ def test_bad_statement_input_is_refused_saying_what_is_wrong(
 ):
     with pytest.raises(CollectionRuleError, match=message):
         invoice_statement(InvoiceMode.BATCH, invoices, payments, number, as_of, "USD")
+
+
+CREDIT = AdjustmentKind.CREDIT
+
+
+@pytest.mark.parametrize(
+    ("mode", "number", "as_of", "payments", "expected"),
+    [
+        # a $30 credit memo on 8/20 applied to #1033 besides the $75 payment: only dynamic shows it at once
+        (InvoiceMode.DYNAMIC, "1033", date(2012, 8, 20),
+         [*PAYMENTS, AppliedPayment(date(2012, 8, 20), D("30"), "1033", CREDIT)],
+         ("0.00", "105.00", "100.00", "0.00", "5.00")),
+        (InvoiceMode.STATIC, "1033", date(2012, 8, 20),
+         [*PAYMENTS, AppliedPayment(date(2012, 8, 20), D("30"), "1033", CREDIT)],
+         ("0.00", "0.00", "100.00", "100.00", "0.00")),
+        # dynamic: the $5 left over on #1033 is the customer's credit, applied to #1034
+        (InvoiceMode.DYNAMIC, "1034", date(2012, 9, 5),
+         [*PAYMENTS, AppliedPayment(date(2012, 8, 20), D("30"), "1033", CREDIT)],
+         ("0.00", "5.00", "100.00", "95.00", "0.00")),
+        # batch: the credit is one more adjustment of #1033's cycle, carried forward in the batch
+        (InvoiceMode.BATCH, "1034", date(2012, 9, 5),
+         [*PAYMENTS, AppliedPayment(date(2012, 8, 20), D("30"), None, CREDIT)],
+         ("100.00", "105.00", "100.00", "95.00", "0.00")),
+        # an over-payment: $250 on #1033 leaves nothing due and $150 of credit, used up by #1034
+        (InvoiceMode.DYNAMIC, "1033", date(2012, 8, 10),
+         [AppliedPayment(date(2012, 8, 10), D("250"), "1033")],
+         ("0.00", "250.00", "100.00", "0.00", "150.00")),
+        (InvoiceMode.DYNAMIC, "1034", date(2012, 9, 5),
+         [AppliedPayment(date(2012, 8, 10), D("250"), "1033")],
+         ("0.00", "150.00", "100.00", "0.00", "50.00")),
+        (InvoiceMode.BATCH, "1034", date(2012, 9, 5),
+         [AppliedPayment(date(2012, 8, 10), D("250"), "1033")],
+         ("100.00", "250.00", "100.00", "0.00", "50.00")),
+        (InvoiceMode.STATIC, "1034", date(2012, 9, 5),
+         [AppliedPayment(date(2012, 8, 10), D("250"), "1033")],
+         ("0.00", "0.00", "100.00", "100.00", "0.00")),
+    ],
+)
+def test_credits_and_over_payments_count_as_adjustments_and_leave_a_credit_never_a_negative_due(
+    mode, number, as_of, payments, expected
+):
+    s = invoice_statement(mode, INVOICES, payments, number, as_of, "USD")
+    got = (s.previous_balance, s.payments_adjustments, s.current_charges, s.amount_due, s.credit_balance)
+    assert got == tuple(D(v) for v in expected)
+
+
+def test_batch_carries_an_over_payment_credit_through_two_cycles():
+    invoices = [*INVOICES, CycleInvoice("1035", date(2012, 10, 5), D("100"))]
+    payments = [AppliedPayment(date(2012, 8, 10), D("400"), "1033")]
+    s = invoice_statement(InvoiceMode.BATCH, invoices, payments, "1035", date(2012, 10, 5), "USD")
+    # 1034: 100 - 400 + 100 -> 0 due, 200 credit; 1035: 0 - 200 + 100 -> 0 due, 100 credit
+    assert (s.previous_balance, s.payments_adjustments, s.amount_due, s.credit_balance) == (
+        D("0.00"), D("200.00"), D("0.00"), D("100.00"))
+
+
+def test_a_long_history_is_computed_without_recursion():
+    invoices = [CycleInvoice(str(n), date(2000, 1, 1) + timedelta(days=n), D("10")) for n in range(5000)]
+    s = invoice_statement(InvoiceMode.BATCH, invoices, [], "4999", date(2020, 1, 1), "USD")
+    assert s.amount_due == D("50000.00")
+
+
+def test_an_unknown_adjustment_kind_is_refused():
+    with pytest.raises(CollectionRuleError, match="payment or credit"):
+        invoice_statement(InvoiceMode.DYNAMIC, INVOICES, [AppliedPayment(date(2012, 8, 10), D("1"), "1033", "gift")],
+                          "1033", date(2012, 8, 10), "USD")

@@ -26,16 +26,25 @@ EXAMPLES = {
     NotificationType.PAYMENT_METHOD_ADDED: {**CARD, "payment_method": "card"},
     NotificationType.PAYMENT_METHOD_REMOVED: {"payment_method": "direct_debit"},
     NotificationType.CARD_FORM: {"card_form_url": "https://pay.example/card/abc", "contact_id": 7},
+    NotificationType.MANDATE_FORM: {"card_form_url": "https://pay.example/ach/abc", "contact_id": 7},
+    NotificationType.PAYMENT_RETURNED: {**INVOICE, "return_code": "R01", "return_reason": "Insufficient Funds",
+                                        "retry_on": date(2012, 8, 16)},
     **{
         NotificationType.overdue(n): {**INVOICE, "due_date": date(2012, 8, 10), "days_overdue": d}
         for n, d in ((1, 15), (2, 45), (3, 60))
     },
+    NotificationType.PORTAL_CODE: {"portal_code": "042917", "contact_id": 7},
     NotificationType.RENEWAL_NOTICE: {
         "plan_name": "Endpoint care",
         "renewal_date": date(2013, 1, 31),
         "amount": D("59.97"),
         "currency": "USD",
     },
+    NotificationType.REFUND_ISSUED: {**INVOICE, **CARD, "reason": "Goodwill"},
+    NotificationType.CHARGEBACK_RECEIVED: {**INVOICE, "reason": "Fraud"},
+    NotificationType.INVOICE: {**INVOICE, "due_date": date(2012, 8, 10),
+                               "pay_link": "https://msp.example/portal/abc"},
+    NotificationType.STATEMENT: {"statement_date": date(2012, 8, 31), "amount": D("25"), "currency": "USD"},
 }
 
 
@@ -189,3 +198,31 @@ def test_format_date_per_language():
 )
 def test_autopay_invoice_footer_note_of_seed_000(method, language, text):
     assert invoice_footer_note(method, language) == text
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_returned_debit_says_when_it_is_debited_again_or_that_it_will_not_be(language):
+    again = render(note(NotificationType.PAYMENT_RETURNED), language).body
+    stopped = render(note(NotificationType.PAYMENT_RETURNED, return_code="R02", retry_on=None), language).body
+    assert "R01" in again and ("16" in again) and "R02" in stopped
+    assert ("debit your account again" in again) if language == "en" else ("erneut ein" in again)
+    assert ("will not debit this account again" in stopped) if language == "en" else ("nicht mehr ein" in stopped)
+
+
+def test_the_invoice_email_carries_the_pay_link_only_when_there_is_one(language):
+    with_link = render(note(NotificationType.INVOICE), language)
+    without = render(note(NotificationType.INVOICE, pay_link=None), language)
+    assert "https://msp.example/portal/abc" in with_link.body
+    assert "http" not in without.body and "online" not in without.body
+
+
+@pytest.mark.parametrize("kind", [NotificationType.overdue(1), NotificationType.overdue(2), NotificationType.overdue(3),
+                                  NotificationType.PAYMENT_FAILED, NotificationType.CARD_EXPIRING,
+                                  NotificationType.NEW_CARD_NEEDED, NotificationType.STATEMENT])
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_overdue_notices_card_warnings_and_statements_carry_the_pay_link_when_given(kind, language):
+    with_link = render(note(kind, pay_link="https://msp.example/portal/xyz"), language)
+    without = render(note(kind), language)
+    assert "https://msp.example/portal/xyz" in with_link.body
+    assert with_link.body.replace("https://msp.example/portal/xyz", "") != without.body
+    assert "portal" not in without.body and "\n\n\n" not in with_link.body + without.body

@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -426,6 +427,34 @@ def test_an_unknown_company_lists_the_companies_the_credentials_see(
 ) -> None:
     with pytest.raises(CompanyNotFoundError, match="CRONUS USA, Inc..*My Company"):
         _ = make_connector(company="Fabrikam").company_id
+
+
+def test_the_streams_of_one_sync_run_look_the_company_up_once(
+    bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
+) -> None:
+    memo: dict[str, Any] = {}  # what the sync runner shares between a run's streams
+    connectors = [make_connector() for _ in range(5)]
+    for connector in connectors:
+        connector.run_memo = memo
+    with ThreadPoolExecutor(5) as pool:  # the streams start together
+        assert list(pool.map(lambda c: c.company_id, connectors)) == [CID] * 5
+    assert bc["companies"].call_count == 1
+    assert make_connector().company_id == CID and bc["companies"].call_count == 2  # another run asks again
+
+
+def test_a_company_gone_mid_run_is_looked_up_again(
+    bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
+) -> None:
+    memo: dict[str, Any] = {}
+    first = make_connector()
+    first.run_memo = memo
+    bc["customers"].mock(return_value=error(404, "Internal_CompanyNotFound", "no such company"))
+    with pytest.raises(CompanyNotFoundError, match="no longer exists"):
+        list(first.read(first.stream("customers"), None))
+    second = make_connector()
+    second.run_memo = memo
+    _ = second.company_id
+    assert bc["companies"].call_count == 2
 
 
 # --- Writes ---------------------------------------------------------------------------

@@ -297,6 +297,6 @@ def test_a_full_refund_cannot_be_repeated(gateway: BlueSnapConnector, sandbox: S
     assert isinstance(charged, ChargeApproved) and str(charged.transaction.amount) == "1000"
 
     full = gateway.refund(charged.transaction_id)
-    with pytest.raises(ClientRequestError, match="REFUND_FAILED"):
+    with pytest.raises(ClientRequestError, match="INVOICE_ALREADY_FULLY_REFUNDED"):
         gateway.refund(charged.transaction_id, amount=Decimal("1"), currency="JPY")
     assert full.amount == Decimal("1000")

@@ -144,3 +144,83 @@ def test_an_empty_batch_has_nothing_to_post_and_posting_needs_its_permission_set
     assert api.post(f"journals({journal})/Microsoft.NAV.post").status_code == 403
     duplicate = api.post("customerPaymentJournals", json={"code": "CRL5"})
     assert duplicate.status_code == 400
+
+
+def test_a_persons_second_posting_leaves_credit_and_their_reverse_transaction_nets_the_entries_and_reopens(
+        server: SandboxServer, api: httpx.Client) -> None:
+    [inv] = open_invoices(server, 1)
+    remaining = Decimal(str(inv["remainingAmount"]))
+    with admin(server) as a:
+        for _ in range(2):  # the same payment keyed in twice by hand
+            made = a.post("/_admin/payments/by-hand", json={
+                "documentNumber": "HAND-1", "description": "Payment HAND-1", "amount": str(remaining),
+                "appliesToInvoiceId": inv["id"]})
+            assert made.status_code == 201, made.text
+    assert invoice(api, inv["id"]) == (Decimal(0), "Paid")  # the second one applied nothing: the customer's credit
+    entries = api.get("generalLedgerEntries", params={"$filter": "documentNumber eq 'HAND-1'"}).json()["value"]
+    assert sum(Decimal(str(e["creditAmount"])) for e in entries) == 2 * remaining
+    with admin(server) as a:
+        reversed_ = a.post("/_admin/payments/reverse", json={"documentNumber": "HAND-1"})
+        assert reversed_.status_code == 200 and reversed_.json()["appliedAmount"] == 0  # the later, credit-only one
+        a.post("/_admin/payments/reverse", json={"documentNumber": "HAND-1"}).raise_for_status()
+        nothing = a.post("/_admin/payments/reverse", json={"documentNumber": "HAND-1"})
+        assert nothing.status_code == 400 and "no posted payment HAND-1" in nothing.text
+    assert invoice(api, inv["id"]) == (remaining, "Open")  # both reversed: owed again, as in BC
+    entries = api.get("generalLedgerEntries", params={"$filter": "documentNumber eq 'HAND-1'"}).json()["value"]
+    assert sum(Decimal(str(e["creditAmount"])) - Decimal(str(e["debitAmount"])) for e in entries) == 0
+
+
+def test_a_customer_journal_line_debits_the_customer_on_post_and_leaves_the_paid_invoice_closed(
+        api: httpx.Client, server: SandboxServer) -> None:
+    [inv] = open_invoices(server, 1)
+    journal = new_journal(api, "REVERSE")
+    remaining = Decimal(str(inv["remainingAmount"]))
+    assert api.post("customerPayments", json={"journalId": journal, "documentNumber": "PAY-1",
+                                              "externalDocumentNumber": "tx-1", "amount": str(-remaining),
+                                              "appliesToInvoiceId": inv["id"]}).status_code == 201
+    assert api.post(f"journals({journal})/Microsoft.NAV.post").status_code == 204
+    balance = Decimal(str(api.get(f"customers({inv['customerId']})").json()["balanceDue"]))
+    bad = api.post(f"journals({journal})/journalLines", json={"accountType": "Vendor", "accountId": inv["customerId"],
+                                                              "amount": "1", "documentNumber": "X"})
+    assert bad.status_code == 400 and "Customer journal lines only" in bad.text
+
+    made = api.post(f"journals({journal})/journalLines", json={
+        "accountType": "Customer", "accountId": inv["customerId"], "documentNumber": "RET-PAY-1",
+        "externalDocumentNumber": "tx-1", "amount": str(remaining), "description": "ACH return R01"})
+
+    assert made.status_code == 201, made.text
+    assert Decimal(str(api.get(f"customers({inv['customerId']})").json()["balanceDue"])) == balance  # not yet
+    listed = api.get(f"journals({journal})/journalLines", params={"$filter": "externalDocumentNumber eq 'tx-1'"})
+    assert [line["documentNumber"] for line in listed.json()["value"]] == ["RET-PAY-1"]
+    assert api.post(f"journals({journal})/Microsoft.NAV.post").status_code == 204
+    assert Decimal(str(api.get(f"customers({inv['customerId']})").json()["balanceDue"])) == balance + remaining
+    assert invoice(api, inv["id"]) == (Decimal(0), "Paid")  # the API cannot unapply: the invoice stays closed
+    entries = api.get("generalLedgerEntries", params={"$filter": "documentNumber eq 'RET-PAY-1'"}).json()["value"]
+    assert sorted((Decimal(str(e["debitAmount"])), Decimal(str(e["creditAmount"]))) for e in entries) == [
+        (Decimal(0), remaining), (remaining, Decimal(0))]
+    assert api.get(f"journals({journal})/journalLines").json()["value"] == []
+
+
+def test_a_refund_line_debits_the_customer_on_post_and_leaves_the_paid_invoice_closed(
+        server: SandboxServer, api: httpx.Client) -> None:
+    inv = open_invoices(server, 1)[0]
+    left, _ = invoice(api, inv["id"])
+    journal = new_journal(api, "CRL6")
+    pay_line(api, journal, inv, left, document="PAY-G", external="TX-G")
+    assert api.post(f"journals({journal})/Microsoft.NAV.post").status_code == 204
+    balance = Decimal(str(api.get(f"customers({inv['customerId']})").json()["balanceDue"]))
+    applied = api.post(f"customerPaymentJournals({journal})/customerPayments", json={
+        "customerId": inv["customerId"], "appliesToInvoiceId": inv["id"], "amount": 10, "documentNumber": "RF-G"})
+    refund = api.post(f"customerPaymentJournals({journal})/customerPayments", json={
+        "customerId": inv["customerId"], "amount": 10, "documentNumber": "RF-G", "externalDocumentNumber": "RTX-G",
+        "description": "Refund RF-G"})
+
+    assert applied.status_code == 400 and "cannot be applied" in applied.json()["error"]["message"]
+    assert refund.status_code == 201, refund.text
+    assert Decimal(str(api.get(f"customers({inv['customerId']})").json()["balanceDue"])) == balance  # not yet
+    assert api.post(f"journals({journal})/Microsoft.NAV.post").status_code == 204
+    assert Decimal(str(api.get(f"customers({inv['customerId']})").json()["balanceDue"])) == balance + 10
+    assert invoice(api, inv["id"]) == (Decimal(0), "Paid")  # BC does not reopen an applied invoice
+    entries = api.get("generalLedgerEntries", params={"$filter": "documentNumber eq 'RF-G'"}).json()["value"]
+    assert sorted((e["accountNumber"], Decimal(str(e["debitAmount"]))) for e in entries) == [
+        ("10200", Decimal(0)), ("13100", Decimal(10))]

@@ -213,7 +213,7 @@ def test_refunds_may_not_exceed_what_was_charged(client: httpx.Client) -> None:
     rest = client.post(f"{API}/transactions/refund/{tx['transactionId']}", json={})
 
     assert part.status_code == 200 and part.json()["refundStatus"] == "SUCCESS"
-    assert too_much.status_code == 400 and error_names(too_much) == ["REFUND_FAILED"]
+    assert too_much.status_code == 400 and error_names(too_much) == ["REFUND_MAX_AMOUNT_FAILURE"]
     assert rest.json()["amount"] == 5.0
 
 

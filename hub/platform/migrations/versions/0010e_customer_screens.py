@@ -13,7 +13,7 @@ from hub.platform.types import UTCDateTime
 
 
 revision = '0010e'
-down_revision = '0009e'
+down_revision = '0010d'  # after notification attachments (merged first)
 branch_labels = None
 depends_on = None
 

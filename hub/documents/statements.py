@@ -1,0 +1,47 @@
+"""A customer's statement of account as of a date (:mod:`hub.documents.rules.statements`), with
+the balance block of its last invoice under the mode in force."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session
+
+from hub.collections.rules import InvoiceMode
+from hub.documents.balance import BalanceBlock, block_of
+from hub.documents.ledger import Ledger, customer_ledger
+from hub.documents.rules.statements import Statement, build_statement
+from hub.documents.settings import get_settings
+from hub.platform.models import stored_id
+
+
+@dataclass(frozen=True)
+class CustomerStatement:
+    organisation_id: int
+    customer: str
+    statement: Statement
+    balance: BalanceBlock | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"organisation_id": self.organisation_id, "customer": self.customer, **self.statement.as_json(),
+                "balance": self.balance.as_json() if self.balance else None}
+
+
+def statement_of(ledger: Ledger, as_of: date, *, mode: InvoiceMode | None = None, modes: Any = None,
+                 period_start: date | None = None) -> CustomerStatement:
+    org = ledger.organisation
+    return CustomerStatement(stored_id(org), org.name, build_statement(ledger.entries, as_of, ledger.currency,
+                                                                      period_start),
+                             block_of(ledger, None, as_of, mode, modes))
+
+
+def statement(s: Session, organisation_id: int, as_of: date, *, mode: InvoiceMode | str | None = None,
+              period_start: date | None = None) -> CustomerStatement:
+    """The customer's statement as of ``as_of``: the period from ``period_start`` (default: the
+    first of the month) to ``as_of``, its opening and closing balance, aging, and the balance
+    block of its last invoice (under ``mode``, default: the mode in force for that invoice)."""
+    return statement_of(customer_ledger(s, organisation_id), as_of,
+                        mode=InvoiceMode(mode) if mode is not None else None, modes=get_settings(s),
+                        period_start=period_start)
