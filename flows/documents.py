@@ -36,9 +36,11 @@ def invoice_emails(environment: str = "sandbox") -> dict[str, Any]:
 
 
 @flow(name="statements", flow_run_name="statements-{environment}")
-def statements(environment: str = "sandbox", as_of: date | None = None) -> dict[str, Any]:
-    """Enqueue every customer's statement as of ``as_of`` (default: the last day of last month), once."""
+def statements(environment: str = "sandbox", as_of: date | None = None,
+               organisation_ids: list[int] | None = None) -> dict[str, Any]:
+    """Enqueue every customer's statement (or ``organisation_ids``') as of ``as_of`` (default: the
+    last day of last month), once."""
     report = mailing.send_statements(environment, as_of or mailing.last_month_end(date.today()),
-                                     pay_link=PAY_LINK).as_dict()
+                                     pay_link=PAY_LINK, organisation_ids=organisation_ids).as_dict()
     _artifact(f"statements-{environment}", report, "statements")
     return report

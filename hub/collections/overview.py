@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from hub.collections.of_record import receivable_only
 from hub.collections.receivables import may_owe, owed
 from hub.collections.rules.aging import Aging, age
 from hub.platform.models import Charge, Invoice, InvoiceCollection, Organisation
@@ -44,8 +45,8 @@ def money(s: Session, today: date) -> Money:
     """The session environment's money as of ``today``."""
     out = Money(as_of=today)
     start = _month_start(today)
-    billed = s.exec(select(col(Invoice.currency), func.sum(col(Invoice.total))).where(
-        col(Invoice.is_deleted).is_(False), col(Invoice.invoice_date) >= start, col(Invoice.invoice_date) <= today)
+    billed = s.exec(receivable_only(s, select(col(Invoice.currency), func.sum(col(Invoice.total))).where(
+        col(Invoice.is_deleted).is_(False), col(Invoice.invoice_date) >= start, col(Invoice.invoice_date) <= today))
         .group_by(col(Invoice.currency)))
     for currency, total in billed:
         _add(out.billed, currency, Decimal(str(total)) if total is not None else None)
@@ -54,10 +55,10 @@ def money(s: Session, today: date) -> Money:
         col(Charge.status) == "succeeded", col(Charge.created_at) >= since).group_by(col(Charge.currency)))
     for currency, total in collected:
         _add(out.collected, currency, Decimal(str(total)) if total is not None else None)
-    rows = s.exec(may_owe(select(Invoice, InvoiceCollection, col(Organisation.currency))
+    rows = s.exec(receivable_only(s, may_owe(select(Invoice, InvoiceCollection, col(Organisation.currency))
                           .outerjoin(InvoiceCollection, col(InvoiceCollection.invoice_id) == col(Invoice.id))
                           .outerjoin(Organisation, (col(Organisation.connector_id) == col(Invoice.connector_id))
-                                     & (col(Organisation.external_id) == col(Invoice.organisation_external_id)))))
+                                     & (col(Organisation.external_id) == col(Invoice.organisation_external_id))))))
     items = []
     for invoice, collection, org_currency in rows:
         left = owed(invoice, collection)

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, func, not_, or_
 from sqlmodel import Session, col, select
 
 from connectors.money import round_money
+from hub.collections.of_record import copy_connector_ids
 from hub.collections.payments import active_method, describe
 from hub.collections.receivables import may_owe, owed
 from hub.collections.rules.errors import CollectError
@@ -137,7 +138,9 @@ def invoices(s: Session, c: Customer, today: date, *, state: str = "open", q: st
     kind: States = "open" if state == "open" else "paid"
     if page < 1 or not 1 <= per_page <= 200:
         raise CollectError("page: must be 1 or more")
-    mine = and_(c.owns(), col(Invoice.is_deleted).is_(False))
+    # a copy of another system's receivable is not the customer's to pay (it would show each bill twice)
+    mine = and_(c.owns(), col(Invoice.is_deleted).is_(False),
+                col(Invoice.connector_id).not_in(sorted(copy_connector_ids(s))))
     needle = (q or "").strip()
     listed = [mine, OWING if kind == "open" else not_(OWING)]
     if needle:

@@ -23,10 +23,12 @@ from sqlmodel import col, select
 
 from connectors.http import ApiError
 from connectors.money import round_money
-from connectors.payments import BlueSnapConnector
+from connectors.payments import BlueSnapConnector, Transaction
+from connectors.payments.ach import Debit, DebitStatus
 from hub.collections.of_record import mirrors
 from hub.collections.payments import open_gateway
 from hub.collections.recording import tell_mirror
+from hub.collections.rules import PaymentMethodKind
 from hub.collections.rules.errors import CollectError
 from hub.collections.rules.reconciliation import (
     Drift,
@@ -39,7 +41,7 @@ from hub.collections.rules.reconciliation import (
 from hub.collections.unpaid import allocations_of
 from hub.platform import audit
 from hub.platform.db import session
-from hub.platform.models import Charge, Connector, Invoice, ReconciliationRun, stored_id
+from hub.platform.models import Charge, Connector, Invoice, PaymentMethod, ReconciliationRun, stored_id
 from hub.platform.redact import scrub
 from hub.platform.types import utcnow
 from hub.sync import cards
@@ -96,7 +98,9 @@ def _jobs(environment: str, charge_ids: set[int] | None) -> list[dict[str, Any]]
             parts = allocations_of(s, charge)
             invoices = {i.id: i for i in s.exec(select(Invoice).where(col(Invoice.id).in_([p for p, _ in parts])))}
             copies = mirrors(s, [p for p, _ in parts])
+            method = s.get(PaymentMethod, charge.payment_method_id) if charge.payment_method_id else None
             jobs.append({"charge_id": stored_id(charge), "key": charge.key, "currency": charge.currency,
+                         "debit": method is not None and method.kind == PaymentMethodKind.DIRECT_DEBIT,
                          "transaction_id": charge.transaction_id or charge.key,
                          "total": round_money(charge.amount, charge.currency),
                          "day": charge.charged_on or charge.created_at.date(),
@@ -123,8 +127,10 @@ def gather(environment: str, charge_ids: set[int] | None = None) -> list[Part]:
     found: list[Part] = []
     with _systems(environment) as (gateway, sources):
         for job in jobs:
-            txn = gateway.find_transaction(job["key"])
-            at_gateway = None if txn is None else round_money(txn.amount, job["currency"])
+            txn: Transaction | Debit | None = (gateway.find_debit(job["key"]) if job["debit"]  # an ACH debit
+                                                else gateway.find_transaction(job["key"]))
+            at_gateway = None if txn is None else Decimal(0) if isinstance(txn, Debit) and txn.status is \
+                DebitStatus.RETURNED else round_money(txn.amount, job["currency"])  # a return took it back
             transaction_id = txn.transaction_id if txn is not None else job["transaction_id"]
             for invoice_id, number, external_id, (connector, role), amount, copy in job["parts"]:
                 source = sources.get(connector)

@@ -29,7 +29,7 @@ from hub.collections.outbox import enqueue
 from hub.collections.payments import open_gateway
 from hub.collections.receivables import reopen
 from hub.collections.refund_entries import record_refunds
-from hub.collections.rules import Notification, NotificationType
+from hub.collections.rules import Notification, NotificationType, PaymentMethodKind
 from hub.collections.rules.errors import CollectError
 from hub.collections.rules.reversals import left_to_give_back, refund_amount, reopened_parts
 from hub.collections.unpaid import allocations_of, collection_of
@@ -81,6 +81,10 @@ def find_charge(s: Session, ref: str) -> Charge:
         raise CollectError(f"payment: no charge or gateway transaction {ref!r} in {s.info['environment']}")
     if charge.status != "succeeded" or not charge.transaction_id:
         raise CollectError(f"payment: charge {charge.key} was not taken (it is {charge.status}): nothing to refund")
+    method = s.exec(select(PaymentMethod).where(col(PaymentMethod.id) == charge.payment_method_id)).one_or_none()
+    if method is not None and method.kind == PaymentMethodKind.DIRECT_DEBIT:
+        raise CollectError(f"payment: {charge.key} was a direct debit (ACH); the hub refunds card payments only: "
+                           "refund it in the gateway's console, and its REFUND webhook is counted here")
     return charge
 
 

@@ -36,13 +36,15 @@ from connectors.payments import (
     Transaction,
     decline_kind,
 )
+from connectors.payments.ach import ECP
 from connectors.registry import kinds_with_role
 from hub.collections import collect
 from hub.collections.chargebacks import count_chargeback
 from hub.collections.refunds import count_gateway_refund
+from hub.collections.rules import PaymentMethodKind
 from hub.platform.db import session
 from hub.platform.errors import InputError
-from hub.platform.models import Charge, Connector, GatewayEvent
+from hub.platform.models import Charge, Connector, GatewayEvent, PaymentMethod
 from hub.platform.models import stored_id as sid
 from hub.sync import cards
 
@@ -132,6 +134,8 @@ def _settle_charge_first(environment: str, event: IpnEvent) -> str | None:
         if charge is None or charge.status not in OPEN:
             return None
         charge_id, key, amount, currency = sid(charge), charge.key, charge.amount, charge.currency
+        method = s.exec(select(PaymentMethod).where(col(PaymentMethod.id) == charge.payment_method_id)).one_or_none()
+        kind = ECP if method is not None and method.kind == PaymentMethodKind.DIRECT_DEBIT else "AUTH_CAPTURE"
     if event.transaction_type is IpnEventType.DECLINE:
         name = event.fields.get("failureReason") or "DECLINED"
         kind = decline_kind(name) or DeclineKind.SOFT
@@ -140,7 +144,7 @@ def _settle_charge_first(environment: str, event: IpnEvent) -> str | None:
     # a CHARGE, or money going back on a payment: it was taken
     taken = Transaction(transaction_id=event.transaction_id, merchant_transaction_id=key,
                         amount=amount if event.transaction_type is not IpnEventType.CHARGE else event.amount or amount,
-                        currency=currency, vaulted_shopper_id=None, card_transaction_type="AUTH_CAPTURE")
+                        currency=currency, vaulted_shopper_id=None, card_transaction_type=kind)
     collect.settle_from_gateway(environment, charge_id, ChargeApproved(taken, recovered=True))
     return f"charge {key} settled as taken" if event.transaction_type is IpnEventType.CHARGE else None
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from sqlmodel import col, select
+
 from hub.collections import collect_settings, dunning_settings, notification_settings
 from hub.collections.rules import ChargeTiming
 from hub.demo import install, lifecycle, report, sandboxes
@@ -25,6 +27,7 @@ from hub.demo.systems import (
 from hub.platform.db import session
 from hub.platform.errors import CashrailError
 from hub.platform.flowrun import run_flow
+from hub.platform.models import SubscriptionPlan
 from hub.sync import links, now
 
 #: hears the demo's progress, one line at a time
@@ -164,6 +167,12 @@ def _collections(env: str, plans: list[int], infos: dict[str, dict[str, Any]], p
     log(f"{PENALTY_DAYS} days later, the demo's invoices still unpaid reach Overdue 3: their penalties are posted in "
         "the ERP; delivering the notifications (e-mail + PSA tickets)…")
     run_flow("dunning", "dunning", environment=env, as_of=today + timedelta(days=PENALTY_DAYS))
+    log("E-mailing the posted invoices and the plan customers' statements…")
+    run_flow("invoice_emails", "documents", environment=env)
+    with session(env) as s:
+        customers = sorted({p.organisation_id for p in s.exec(select(SubscriptionPlan).where(
+            col(SubscriptionPlan.id).in_(plans)))})
+    run_flow("statements", "documents", environment=env, as_of=today, organisation_ids=customers)
     run_flow("deliver_notifications", "notifications", environment=env)
     made = report.collections_report(env, infos["bluesnap"], infos[psa.kind], infos["mail"], tickets_before,
                                      erp=infos[ERP.kind], erp_connector=ERP.connector)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from connectors.http import ApiError
+from hub.collections.of_record import copy_view, is_receivable
 from hub.documents.balance import balance_block
 from hub.documents.ledger import CustomerNotFound
 from hub.documents.render import invoice_pdf
@@ -67,23 +67,25 @@ def _role(s: Session, invoice: Invoice) -> str | None:
 
 
 def counterpart(s: Session, invoice: Invoice) -> Invoice | None:
-    """The same invoice in the other system (PSA <-> ERP), when the hub can tell."""
+    """The same invoice in the other system (PSA <-> ERP), when the hub can tell: its twin of the
+    receivable of record (same number, customers linked), else the linked customer's invoice whose
+    external document number is its number (an ERP invoice Cashrail posted for it), or the other
+    way round."""
+    view = copy_view(s, invoice)
+    if view is not None:
+        return s.get(Invoice, view["other"]["id"])
     own = _organisation(s, invoice)
     linked_id = linked_organisation_id(s, stored_id(own)) if own is not None else None
     linked = s.get(Organisation, linked_id) if linked_id is not None else None
     if linked is None:
         return None
     external_number = str((invoice.raw or {}).get("externalDocumentNumber") or "")
-    candidates = s.exec(select(Invoice).where(
+    theirs = s.exec(select(Invoice).where(
         col(Invoice.connector_id) == linked.connector_id, col(Invoice.organisation_external_id) == linked.external_id,
-        col(Invoice.is_deleted).is_(False),
-        or_(col(Invoice.number) == invoice.number, col(Invoice.number) == external_number)))
-    for other in candidates:
-        return other
-    for other in s.exec(select(Invoice).where(
-            col(Invoice.connector_id) == linked.connector_id,
-            col(Invoice.organisation_external_id) == linked.external_id, col(Invoice.is_deleted).is_(False))):
-        if str((other.raw or {}).get("externalDocumentNumber") or "") == invoice.number:
+        col(Invoice.is_deleted).is_(False)))
+    for other in theirs:
+        if (external_number and other.number == external_number) or \
+                str((other.raw or {}).get("externalDocumentNumber") or "") == invoice.number:
             return other
     return None
 
@@ -123,12 +125,15 @@ def _fetch(live: LiveConnectors, target: _Target | None) -> bytes | None:
 
 
 def own_rendering(s: Session, invoice: Invoice) -> bytes:
-    """Cashrail's PDF of the invoice, with its balance block under the mode in force for it."""
-    org = _organisation(s, invoice)
+    """Cashrail's PDF of the invoice, with its balance block under the mode in force for it (a
+    copy of another system's receivable shows the block of its twin of record, when known)."""
+    of_record = invoice if is_receivable(s, invoice) else counterpart(s, invoice)
+    org = _organisation(s, of_record) if of_record is not None else None
     block = None
-    if org is not None and invoice.invoice_date is not None:
-        block = balance_block(s, stored_id(org), invoice_number=invoice.number, as_of=invoice.invoice_date)
-    return invoice_pdf(s, invoice, org.name if org is not None else "", block)
+    if of_record is not None and org is not None and of_record.invoice_date is not None:
+        block = balance_block(s, stored_id(org), invoice_number=of_record.number, as_of=of_record.invoice_date)
+    shown = _organisation(s, invoice)
+    return invoice_pdf(s, invoice, shown.name if shown is not None else "", block)
 
 
 def _invoice(s: Session, invoice_id: int) -> Invoice:

@@ -2,7 +2,8 @@
 sides: the PSA organisation and the linked ERP customer), its payments and its credits.
 
 * Invoices: every synced invoice of either side that is a document the customer owes on (not a
-  draft, in review, cancelled or voided one); one with a negative total is a credit.
+  draft, in review, cancelled or voided one), of the receivable of record (another system's copy
+  of it is left out: :mod:`hub.collections.of_record`); one with a negative total is a credit.
 * Payments: what the hub's gateway took (each succeeded charge, or its part of an invoice, on its
   business day); and what the source says was paid beyond that (its paid amount less the hub's
   charges), dated when the source last changed the invoice.
@@ -21,6 +22,7 @@ from sqlalchemy import and_, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from hub.collections.of_record import copy_connector_ids
 from hub.documents.rules.statements import EntryKind, LedgerEntry
 from hub.platform.errors import InputError
 from hub.platform.models import (
@@ -81,9 +83,10 @@ def _sides(s: Session, org: Organisation) -> list[Organisation]:
     return [o for o in (sides.psa, sides.erp) if o is not None] or [org]
 
 
-def _of_customer(sides: list[Organisation]) -> Any:
-    """The condition on :class:`Invoice` that keeps the customer's invoices (either side)."""
-    return and_(col(Invoice.is_deleted).is_(False), or_(*(
+def _of_customer(sides: list[Organisation], copies: set[int]) -> Any:
+    """The condition on :class:`Invoice` that keeps the customer's invoices of record (either side;
+    never the copies another system holds of them)."""
+    return and_(col(Invoice.is_deleted).is_(False), col(Invoice.connector_id).not_in(sorted(copies) or [-1]), or_(*(
         and_(col(Invoice.connector_id) == o.connector_id, col(Invoice.organisation_external_id) == o.external_id)
         for o in sides)))
 
@@ -106,16 +109,17 @@ class _InvoiceRow:
     last_synced_at: datetime
 
 
-def _invoices(s: Session, sides: list[Organisation]) -> list[_InvoiceRow]:
+def _invoices(s: Session, sides: list[Organisation], copies: set[int]) -> list[_InvoiceRow]:
     columns = [col(getattr(Invoice, f.name)) for f in fields(_InvoiceRow)]
-    query = core_select(*columns).where(_of_customer(sides)).order_by(col(Invoice.invoice_date), col(Invoice.number))
+    query = core_select(*columns).where(_of_customer(sides, copies)).order_by(col(Invoice.invoice_date), col(Invoice.number))
     rows = [_InvoiceRow(*row) for row in s.execute(query)]
     return [i for i in rows if (i.status or "").strip().lower() not in NOT_ON_ACCOUNT]
 
 
-def _hub_payments(s: Session, sides: list[Organisation]) -> dict[int, list[tuple[date, str, Decimal]]]:
+def _hub_payments(s: Session, sides: list[Organisation],
+                  copies: set[int]) -> dict[int, list[tuple[date, str, Decimal]]]:
     """Per invoice id: (business day, reference, amount) of each succeeded charge that paid it."""
-    mine = select(Invoice.id).where(_of_customer(sides))
+    mine = select(Invoice.id).where(_of_customer(sides, copies))
     paid: dict[int, list[tuple[date, str, Decimal]]] = defaultdict(list)
     parts = list(s.execute(core_select(col(ChargeAllocation.charge_id), col(ChargeAllocation.invoice_id),
                                        col(ChargeAllocation.amount))
@@ -149,11 +153,12 @@ def customer_ledger(s: Session, organisation_id: int) -> Ledger:
     if org is None or org.is_deleted:
         raise CustomerNotFound(f"customer: no organisation {organisation_id} in {s.info['environment']}")
     sides = _sides(s, org)
-    invoices = _invoices(s, sides)
+    copies = copy_connector_ids(s)
+    invoices = _invoices(s, sides, copies)
     currencies = Counter((i.currency or "").strip().upper() for i in invoices if (i.currency or "").strip())
     currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies else "USD")
     invoices = [i for i in invoices if (i.currency or currency).strip().upper() == currency]
-    hub_paid = _hub_payments(s, sides)
+    hub_paid = _hub_payments(s, sides, copies)
     entries: list[LedgerEntry] = []
     for inv in invoices:
         day = inv.invoice_date or inv.first_synced_at.date()

@@ -2,8 +2,8 @@
 the billing contact through the notification outbox, once, with its PDF attached.
 
 * Invoice e-mails: per the *invoice e-mail* setting, the invoices of billing actions Cashrail
-  posted (once the ERP sync brought them into the hub), or also every PSA and ERP invoice that
-  syncs in (issued on or after ``invoice_email_since``). Keyed ``invoice/<card>/<external id>``.
+  posted (once the ERP sync brought them into the hub), or also every PSA and ERP invoice of the
+  receivable of record that syncs in (issued on or after ``invoice_email_since``). Keyed ``invoice/<card>/<external id>``.
 * Statements: one per customer and period, as of the period's last day, keyed
   ``statement/<organisation>/<as_of>``; a customer with nothing on its account is left out.
 
@@ -25,6 +25,7 @@ from sqlalchemy import and_, exists
 from sqlmodel import Session, col, select
 
 from hub.collections.mailer import Attachment
+from hub.collections.of_record import receivable_only
 from hub.collections.outbox import enqueue
 from hub.collections.rules import Notification, NotificationType
 from hub.documents.images import invoice_image
@@ -83,7 +84,7 @@ def invoices_to_mail(s: Session) -> list[int]:
     settings = get_settings(s)
     if settings.invoice_email == InvoiceEmail.OFF:
         return []
-    query = select(Invoice).where(col(Invoice.is_deleted).is_(False), col(Invoice.total) > 0)
+    query = receivable_only(s, select(Invoice).where(col(Invoice.is_deleted).is_(False), col(Invoice.total) > 0))
     if settings.invoice_email_since is not None:
         query = query.where(col(Invoice.invoice_date) >= settings.invoice_email_since)
     if settings.invoice_email == InvoiceEmail.POSTED:
@@ -148,8 +149,8 @@ def last_month_end(today: date) -> date:
 
 def statement_customers(s: Session) -> list[int]:
     """One organisation per customer with invoices in the hub (the PSA side of a linked pair)."""
-    pairs = s.exec(select(Invoice.connector_id, Invoice.organisation_external_id).where(
-        col(Invoice.is_deleted).is_(False)).distinct())
+    pairs = s.exec(receivable_only(s, select(Invoice.connector_id, Invoice.organisation_external_id).where(
+        col(Invoice.is_deleted).is_(False))).distinct())
     chosen: set[int] = set()
     for connector_id, external_id in pairs:
         org = s.exec(select(Organisation).where(and_(
@@ -167,14 +168,16 @@ def _worth_sending(result: CustomerStatement) -> bool:
     return bool(st.lines) or st.closing_balance != Decimal(0)
 
 
-def send_statements(environment: str, as_of: date, *, pay_link: PayLink | None = None) -> MailingReport:
-    """Enqueue every customer's statement as of ``as_of`` (once per customer and date)."""
+def send_statements(environment: str, as_of: date, *, pay_link: PayLink | None = None,
+                    organisation_ids: list[int] | None = None) -> MailingReport:
+    """Enqueue every customer's statement as of ``as_of`` (once per customer and date); with
+    ``organisation_ids``, those customers' only."""
     report = MailingReport()
     with run_lock("statements", environment) as lock:
         if not lock:
             return MailingReport(busy=True)
         with session(environment) as s:
-            customers = statement_customers(s)
+            customers = statement_customers(s) if organisation_ids is None else sorted(set(organisation_ids))
             done = set(s.exec(select(NotificationMessage.key).where(
                 col(NotificationMessage.key).in_([statement_key(c, as_of) for c in customers]))))
             modes, sender = get_settings(s), sender_name(s)

@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event, insert
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from hub.platform import redact
 from hub.platform.binds import fast_processor
@@ -239,12 +239,14 @@ def _scope_to_environment(state: ORMExecuteState) -> None:
     env = state.session.info.get("environment")
     if env is None or not (state.is_select or state.is_update or state.is_delete):
         return
-    state.statement = state.statement.options(
-        *(
-            with_loader_criteria(cls, cls.environment == env, include_aliases=True)
-            for cls in _env_scoped_tables()
-        )
-    )
+    state.statement = state.statement.options(*_environment_criteria(env))
+
+
+@cache
+def _environment_criteria(environment: str) -> tuple[Any, ...]:
+    """The loader criteria keeping every env-scoped table to one environment (built once each)."""
+    return tuple(with_loader_criteria(cls, col(cls.environment) == environment, include_aliases=True)
+                 for cls in _env_scoped_tables())
 
 
 @event.listens_for(Session, "before_flush")

@@ -19,49 +19,72 @@ class _Failed:
 
 
 def read_ahead(items: Iterator[Any], depth: int = READ_AHEAD) -> Iterator[Any]:
-    """Yield what ``items`` yields while a thread produces the next ones, at most ``depth``
-    items in flight: counted from when the producer starts on one until the consumer comes
-    back for the one after it. ``depth=2`` stores one page while the next is fetched.
+    """Yield what ``items`` yields while a thread produces the next ones (see :class:`ReadAhead`)."""
+    return iter(ReadAhead(items, depth))
+
+
+class ReadAhead:
+    """Iterating yields what ``items`` yields while a thread produces the next ones, at most
+    ``depth`` items in flight: counted from when the producer starts on one until the consumer
+    comes back for the one after it. ``depth=2`` stores one page while the next is fetched.
 
     The producer only reads: every write stays in the consumer's thread, in order, so a
     kill still leaves whole pages and their cursor. An error of the producer is raised in
     the consumer at the item where it happened; a consumer that stops early stops it.
     """
-    if depth < 2:
-        raise ValueError(f"read_ahead needs a depth of at least 2 (one item consumed, one produced), not {depth}")
-    permits = threading.Semaphore(depth)
-    slots: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    done, stop = object(), threading.Event()
 
-    def produce() -> None:
-        try:
-            it = iter(items)
-            while True:
-                while not permits.acquire(timeout=0.1):
+    def __init__(self, items: Iterator[Any], depth: int = READ_AHEAD) -> None:
+        if depth < 2:
+            raise ValueError(f"read_ahead needs a depth of at least 2 (one item consumed, one produced), not {depth}")
+        self._items, self._depth = items, depth
+        self._slots: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._failed = False
+
+    def ready(self) -> bool:
+        """Whether the next item (or the end) is produced already, so taking it will not wait;
+        not when what comes next is the producer's error (a consumer keeps what it has first)."""
+        return not self._failed and not self._slots.empty()
+
+    def __iter__(self) -> Iterator[Any]:
+        permits = threading.Semaphore(self._depth)
+        slots, items = self._slots, self._items
+        done, stop = object(), threading.Event()
+
+        def produce() -> None:
+            try:
+                it = iter(items)
+                while True:
+                    while not permits.acquire(timeout=0.1):
+                        if stop.is_set():
+                            return
                     if stop.is_set():
                         return
-                if stop.is_set():
-                    return
-                try:
-                    slots.put(next(it))  # no name keeps the item: it lives as long as the consumer holds it
-                except StopIteration:
-                    slots.put(done)
-                    return
-        except BaseException as exc:  # handed to the consumer, which raises it
-            slots.put(_Failed(exc))
+                    try:
+                        slots.put(next(it))  # no name keeps the item: it lives as long as the consumer holds it
+                    except StopIteration:
+                        slots.put(done)
+                        return
+            except BaseException as exc:  # handed to the consumer, which raises it
+                self._failed = True
+                slots.put(_Failed(exc))
 
-    worker = threading.Thread(target=produce, name="sync-read-ahead", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = slots.get()
-            if item is done:
-                return
-            if isinstance(item, _Failed):
-                raise item.exc
-            yield item
-            del item
-            permits.release()  # the consumer is done with it: the producer may start another
-    finally:
-        stop.set()
-        worker.join()
+        return self._consume(threading.Thread(target=produce, name="sync-read-ahead", daemon=True),
+                             permits, done, stop)
+
+    def _consume(self, worker: threading.Thread, permits: threading.Semaphore, done: object,
+                 stop: threading.Event) -> Iterator[Any]:
+        self._items = iter(())  # the producer holds the source now: this object keeps no page alive
+        worker.start()
+        try:
+            while True:
+                item = self._slots.get()
+                if item is done:
+                    return
+                if isinstance(item, _Failed):
+                    raise item.exc
+                yield item
+                del item
+                permits.release()  # the consumer is done with it: the producer may start another
+        finally:
+            stop.set()
+            worker.join()

@@ -1,9 +1,10 @@
 """The sync engine: read a stream page by page, map, store, advance the cursor — exactly once.
 
 Flows call these functions; they hold every sync rule (read plans, detail skipping, delete
-detection, run bookkeeping). Each page's records commit in one transaction; the cursor moves
-only when the stream's walk is complete, whatever order the server pages in, so a kill at any
-instant resumes (from the old cursor) with nothing lost and nothing doubled.
+detection, run bookkeeping). A page's records commit whole, pages that arrive back to back
+together (``hub.sync.transactions``); the cursor moves only when the stream's walk is complete,
+whatever order the server pages in, so a kill at any instant resumes (from the old cursor) with
+nothing lost and nothing doubled.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from connectors.base import Record, SourceConnector, StreamSpec, SyncSettings
 from connectors.http import get_ci
@@ -28,7 +29,7 @@ from hub.platform.types import utcnow
 from hub.sync import cards
 from hub.sync.holder import STALE_AFTER as STALE_AFTER
 from hub.sync.holder import busy_message, holds, runner_id
-from hub.sync.read_ahead import read_ahead
+from hub.sync.read_ahead import ReadAhead, read_ahead
 from hub.sync.rules.contracts import ContractWatch
 from hub.sync.store import (
     PageScope,
@@ -42,6 +43,7 @@ from hub.sync.store import (
     stream_completed,
     stream_state,
 )
+from hub.sync.transactions import PageTransactions
 from mappings.base import MappedRecord, MappingContext, MappingError, content_hash
 
 ProgressFn = Callable[[str, StreamCounts], None]
@@ -208,28 +210,30 @@ def sync_stream(
         ctx = MappingContext(time_zone=connector.time_zone)
         watch = ContractWatch(cards.sync_settings_of(card).quarantine_threshold_percent)
         # The next pages are fetched (with their details) and mapped while this one is stored.
-        pages = _fetch_pages(connector, spec, scope, connector.read(spec, plan.since), mapper, ctx)
+        ahead = ReadAhead(_fetch_pages(connector, spec, scope, connector.read(spec, plan.since), mapper, ctx))
         newest: datetime | None = None  # the cursor's next value, once every page is read
-        for fetched in read_ahead(pages):
-            stored, page_newest = _store_page(scope, fetched, plan)
-            counts.add(stored)
-            if page_newest is not None and (newest is None or page_newest > newest):
-                newest = page_newest
-            watch.page(fetched.size, [(q.field, q.reason) for q in fetched.bad])
-            if watch.whole_page_failed:  # drift, not noise: no use reading on
+        with PageTransactions(environment, next_ready=ahead.ready) as tx:
+            for fetched in ahead:
+                stored, page_newest = _store_page(tx.current(), scope, fetched, plan)
+                counts.add(stored)
+                if page_newest is not None and (newest is None or page_newest > newest):
+                    newest = page_newest
+                watch.page(fetched.size, [(q.field, q.reason) for q in fetched.bad])
+                if watch.whole_page_failed:  # drift, not noise: no use reading on (the quarantine is kept)
+                    tx.commit()
+                    raise SchemaDriftError(watch.describe(stream_name))
+                del fetched  # the page's buffers are free before the heap is trimmed
+                tx.page_done()
+                bulk.checkpoint()  # and the cycles its statements left, every few seconds
+                allocator.trim()
+                if progress:
+                    progress(stream_name, counts)
+            if watch.breached:  # the stream fails: no deletes marked, no cursor moved, quarantine kept
+                tx.commit()
                 raise SchemaDriftError(watch.describe(stream_name))
-            del fetched  # the page's buffers are free before the heap is trimmed
-            bulk.checkpoint()  # and the cycles its statements left, every few seconds
-            allocator.trim()
-            if progress:
-                progress(stream_name, counts)
-
-    if watch.breached:  # the stream fails: no deletes marked, no cursor moved, quarantine kept
-        raise SchemaDriftError(watch.describe(stream_name))
-    with session(environment) as s:
-        if plan.full:
-            counts.deleted = mark_unseen_deleted(s, scope)
-        stream_completed(s, scope, newest, reconciled=plan.full)
+            if plan.full:
+                counts.deleted = mark_unseen_deleted(tx.current(), scope)
+            stream_completed(tx.current(), scope, newest, reconciled=plan.full)
     if progress:
         progress(stream_name, counts)
     return counts
@@ -306,15 +310,14 @@ def _expand_page(
     return page, to_map, skipped, summary_hashes
 
 
-def _store_page(scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> tuple[StreamCounts, datetime | None]:
+def _store_page(s: Session, scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> tuple[StreamCounts, datetime | None]:
     mapped, bad = fetched.mapped, fetched.bad
     # A full read marks every record it saw, so the rows it did not see can be deleted.
     seen = fetched.ids if plan.full else []
-    with session(scope.environment) as s:
-        result = apply_page(
-            s, scope, mapped, bad, fetched=fetched.size, mark_seen=seen, summary_hashes=fetched.summary_hashes
-        )
-        page_stored(s, scope)
+    result = apply_page(
+        s, scope, mapped, bad, fetched=fetched.size, mark_seen=seen, summary_hashes=fetched.summary_hashes
+    )
+    page_stored(s, scope)
     result.counts.unchanged += len(fetched.skipped)
     return result.counts, result.max_modified
 

@@ -380,15 +380,17 @@ def page_stored(s: Session, scope: PageScope) -> None:
     conn.execute(update(runs).where(runs.c.id == scope.run_id).values(heartbeat_at=utcnow()))
 
 
-def stream_completed(s: Session, scope: PageScope, newest: datetime | None, *, reconciled: bool) -> StreamState:
+def stream_completed(s: Session, scope: PageScope, newest: datetime | None, *, reconciled: bool) -> None:
     """A walk that read every page: the cursor moves forward to the newest modified time it
-    stored (never back), in the caller's transaction; a full read also counts as reconciled."""
-    state = stream_state(s, scope.environment, scope.connector_id, scope.stream)
-    if newest is not None and (state.cursor is None or datetime.fromisoformat(state.cursor) < newest):
-        state.cursor = newest.isoformat()
-    state.last_run_id = scope.run_id
-    state.last_completed_at = utcnow()
+    stored (never back), in the caller's transaction; a full read also counts as reconciled.
+    Plain statements by key, as ``page_stored``'s (the row exists from the stream's start)."""
+    st, conn = table_of(StreamState), s.connection()
+    where = (st.c.connector_id == scope.connector_id, st.c.stream == scope.stream)
+    cursor = conn.execute(select(st.c.cursor).where(*where)).scalar_one()
+    now = utcnow()
+    values: dict[str, Any] = {"last_run_id": scope.run_id, "last_completed_at": now}
+    if newest is not None and (cursor is None or datetime.fromisoformat(cursor) < newest):
+        values["cursor"] = newest.isoformat()
     if reconciled:
-        state.last_reconciled_at = state.last_completed_at
-    s.add(state)
-    return state
+        values["last_reconciled_at"] = now
+    conn.execute(update(st).where(*where).values(values))

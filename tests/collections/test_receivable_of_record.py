@@ -78,3 +78,16 @@ def test_a_receivable_setting_naming_no_choice_or_the_wrong_card_is_refused_by_n
         with pytest.raises(CollectError, match=r"erp: no connector named 'nope'"):
             of_record.set_source(s, "psa", "nope", "erp")
         assert [p.chosen for p in of_record.pairs(s)] == [False]
+
+
+def test_the_home_figures_and_the_customer_portal_count_a_bill_held_twice_once(ew: ErpWorld) -> None:
+    from hub.collections import overview, portal
+
+    bill = exported_bill(ew)
+    with session(ENV) as s:
+        money = overview.money(s, DUE)
+        assert sum(money.aging.open.values(), Decimal(0)) + sum(
+            (sum(v.values(), Decimal(0)) for v in money.aging.overdue.values()), Decimal(0)) == bill.amount
+        org = s.execute(select(Organisation).where(Organisation.connector_id == ew.world.psa_card)).scalar_one()
+        listed = portal.invoices(s, portal.customer(s, org.id), DUE)  # type: ignore[arg-type]
+    assert [r.id for r in listed.rows] == [bill.erp_id] and listed.open_count == 1

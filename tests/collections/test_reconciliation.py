@@ -148,3 +148,14 @@ def test_an_amount_posted_short_in_the_erp_is_found_and_the_difference_posted_on
 def test_fixing_without_naming_a_drift_is_refused_by_name(posting: ErpWorld) -> None:
     with pytest.raises(CollectError, match="drift: name a drift"):
         reconciliation.fix(ENV)
+
+
+def test_an_ach_debit_is_looked_up_among_the_gateways_debits_and_agrees_once_posted(posting: ErpWorld) -> None:
+    from tests.collections.test_ach_erp import mandate_on_erp_invoice
+
+    hub_id, found = mandate_on_erp_invoice(posting, "000123456789")
+    [row] = collect.pay(ENV, [hub_id], today=DUE)
+    assert row.status == "approved" and row.transaction_id
+    assert [t for t in posting.world.transactions() if t["merchantTransactionId"] == row.key] == []  # not a card
+    assert len(posting.posted(row.transaction_id)) == 1
+    assert reconciliation.reconcile(ENV) == []  # found as a debit, not missing at the gateway

@@ -14,8 +14,8 @@ from hub.collections.refund_entries import record_refunds
 from hub.collections.rules import CollectionRuleError
 from hub.collections.rules.errors import CollectError
 from hub.platform.db import session
-from hub.platform.models import Refund
-from tests.collections.collect_world import ENV, world  # noqa: F401  (fixture)
+from hub.platform.models import Charge, PaymentMethod, Refund
+from tests.collections.collect_world import ENV, World, customer, invoice, world  # noqa: F401  (fixture)
 from tests.collections.reversal_world import Paid, hub_invoice, mail, mails, paid  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.usefixtures("hub_db")
@@ -67,3 +67,22 @@ def test_a_refund_needs_a_reason_and_a_taken_payment(paid: Paid) -> None:
         refunds.refund(ENV, paid.charge_key, reason="  ")
     with pytest.raises(CollectError, match="no charge or gateway transaction 'nope'"):
         refunds.refund(ENV, "nope", reason="why not")
+
+
+def test_a_direct_debit_is_not_refunded_by_the_card_refund_and_says_where_to_refund_it(world: World) -> None:
+    org, _ = customer(world, "1", "Debit customer")
+    invoice_id = invoice(world, "1", "2", amount="20.00")
+    with session(ENV) as s:
+        method = PaymentMethod(environment=ENV, organisation_id=org, kind="direct_debit", mandate_reference="M-1",
+                               account_last4="6789", vaulted_shopper_id="19000001")
+        s.add(method)
+        s.flush()
+        s.add(Charge(environment=ENV, key="cr-ach-1", invoice_id=invoice_id, organisation_id=org,
+                     payment_method_id=method.id, amount=Decimal("20.00"), currency="GBP", status="succeeded",
+                     transaction_id="1012009999"))
+
+    with pytest.raises(CollectError, match="direct debit .* refund it in the gateway's console"):
+        refunds.refund(ENV, "cr-ach-1", reason="cancelled")
+
+    with session(ENV) as s:
+        assert s.execute(select(func.count()).select_from(Refund)).scalar_one() == 0

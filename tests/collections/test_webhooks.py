@@ -17,7 +17,7 @@ from hub.collections import collect, dunning_holds, notifications
 from hub.collections.payments import open_gateway
 from hub.platform.db import session
 from hub.platform.models import Charge, Chargeback, GatewayEvent, Refund
-from tests.collections.collect_world import ENV, capture_card, world  # noqa: F401  (fixture)
+from tests.collections.collect_world import ENV, World, capture_card, invoice, world  # noqa: F401  (fixture)
 from tests.collections.reversal_world import (  # noqa: F401  (fixtures)
     HubServer,
     PsaCustomer,
@@ -172,3 +172,29 @@ def test_a_chargeback_reopens_the_invoice_keeps_the_fee_apart_and_tells_the_cust
     assert "Fraudulent transaction" in told["body"] and told["to"] == ["ada@1.example"]
     tickets = httpx.get(f"{psa_customer.world.psa.url}/_admin/records/tickets").json()
     assert [t for t in tickets if "disputed" in str(t.get("Title"))], [t.get("Title") for t in tickets]
+
+
+def test_a_charge_webhook_for_a_lost_ach_debit_leaves_it_waiting_for_the_bank(hub_ipn: HubServer, world: World) -> None:
+    from tests.collections.test_ach import SETTLES, mandate
+
+    org, method = mandate(world, "1", SETTLES)
+    invoice_id = invoice(world, "1", "2", currency="USD", amount="120.00")
+    with session(ENV) as s:
+        s.add(Charge(environment=ENV, key="cr-ach-lost", invoice_id=invoice_id, organisation_id=org,
+                     payment_method_id=method.id, amount=Decimal("120.00"), currency="USD", status="unknown"))
+    gateway = open_gateway(ENV)
+    try:
+        debit = gateway.debit(vaulted_shopper_id=method.vaulted_shopper_id or "", amount=Decimal("120.00"),
+                              currency="USD", merchant_transaction_id="cr-ach-lost")
+    finally:
+        gateway.close()
+    body = encode_ipn({"transactionType": "CHARGE", "referenceNumber": debit.transaction_id,  # type: ignore[union-attr]
+                       "merchantTransactionId": "cr-ach-lost", "invoiceChargeAmount": "120.00",
+                       "invoiceChargeCurrency": "USD", "paymentMethod": "ECP"})
+    secret = SecretStr(world.gateway.credentials["ipn_secret"])
+
+    answer = httpx.post(f"{hub_ipn.url}/api/gateway/ipn/{ENV}/gateway", content=body, headers=sign_ipn(body, secret))
+
+    assert (answer.status_code, answer.content) == (200, b"")
+    charge = _charge("cr-ach-lost")
+    assert (charge.status, charge.settlement) == ("succeeded", "pending")  # the bank may still return it

@@ -78,6 +78,8 @@ def test_demo_syncs_bills_collects_and_notifies_as_the_sandboxes_record_and_a_re
         assert notes["tickets_raised"] == notes["psa_sandbox_tickets_created"] > 0
         assert {"payment_succeeded", "payment_failed", "retry_scheduled", "new_card_needed",
                 "payment_method_added"} <= set(notes["by_type"])
+        # issue 20: the posted invoices e-mailed with their image, the plan customers' statements
+        assert notes["by_type"]["invoice"] == billing["posted"] and notes["by_type"]["statement"] > 0
         assert collections["matches_sandboxes"] is True
         # seed 001's late-payment penalty: raised once on invoices reaching Overdue 3 this month,
         # each a posted invoice of its amount in the ERP sandbox

@@ -64,7 +64,9 @@ def test_cashrails_rendering_carries_the_lines_totals_and_balance_block(image_wo
     with session(ENV) as s:
         invoice = s.get(Invoice, image_world.psa_invoice)
         assert invoice is not None
-        block = balance_block(s, image_world.psa_org, invoice_number=invoice.number, as_of=invoice.invoice_date)
+        # the PSA invoice is the copy of the ERP's (the receivable of record): the block is its twin's
+        block = balance_block(s, image_world.erp_org, invoice_number=image_world.erp_number,
+                              as_of=invoice.invoice_date)
         html = invoice_html(invoice, invoice_lines(s, invoice), "Both Sides Ltd", block, "Acme Accounts")
     assert block is not None and block.amount_due > 0
     for text in ("Managed services, November", "MSP-GOLD", "$120.00", "Previous Balance", "Payments/Adjustments",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -96,3 +97,21 @@ def test_the_statement_run_from_the_command_line_enqueues_each_customer_once(
     assert code == 0 and json.loads(out)["enqueued"] == []
     code, _, err = run(monkeypatch, capsys, "collect", "send-statements", "--as-of", "August")
     assert code == 1 and "--as-of" in err
+
+
+def test_the_statement_pdf_is_written_beside_the_json(
+    hub_db: str, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hub.documents.render import statement_html
+    from hub.documents.statements import statement
+
+    org, _ = seed_customer()
+    target = tmp_path / "statement.pdf"
+    code, _, err = run(monkeypatch, capsys, "collect", "statement", "SEED", "--as-of", "2012-09-05",
+                       "--pdf", str(target))
+    assert code == 0, err
+    assert target.read_bytes().startswith(b"%PDF-")
+    with session("sandbox") as s:
+        html = statement_html(statement(s, org, date(2012, 9, 5)))
+    for text in ("Opening balance", "$25.00", "Closing balance", "$125.00", "1-30", "Amount Due"):
+        assert text in html, text

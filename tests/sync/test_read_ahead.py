@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hub.sync.read_ahead import READ_AHEAD, read_ahead
+from hub.sync.read_ahead import READ_AHEAD, ReadAhead, read_ahead
 
 
 class Page:
@@ -89,3 +89,20 @@ def test_a_consumer_that_stops_early_stops_the_producer() -> None:
 def test_read_ahead_refuses_a_depth_that_could_not_overlap_fetch_and_store() -> None:
     with pytest.raises(ValueError, match="depth of at least 2"):
         list(read_ahead(iter([1]), depth=1))
+
+
+def test_read_ahead_is_not_ready_when_what_comes_next_is_the_sources_error() -> None:
+    # the sync commits what it stored before it waits, or before the source's error is raised
+    def pages() -> Iterator[int]:
+        yield 1
+        raise ConnectionError("the source went away")
+
+    ahead = ReadAhead(pages())
+    walk = iter(ahead)
+    assert next(walk) == 1
+    deadline = time.monotonic() + 10
+    while not ahead._failed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not ahead.ready()
+    with pytest.raises(ConnectionError):
+        next(walk)

@@ -131,8 +131,9 @@ def test_needs_attention_lists_failed_actions_stuck_runs_hard_declines_ambiguous
                                  currency="USD"))
         s.add(SyncRun(environment=ENV, connector_id=psa.id, mode="full", status="running", flow_run_id="stuck-1",
                       started_at=now - timedelta(hours=2), heartbeat_at=now - timedelta(hours=1)))
-        inv = Invoice(environment=ENV, connector_id=psa.id, external_id="I9", content_hash="x", number="INV-9",
-                      organisation_external_id="A", status="Open", invoice_date=date(2024, 1, 1),
+        # on the ERP: with a PSA and an ERP, the ERP's invoices are the receivable the hub charges by default
+        inv = Invoice(environment=ENV, connector_id=erp.id, external_id="I9", content_hash="x", number="INV-9",
+                      organisation_external_id="E1", status="Open", invoice_date=date(2024, 1, 1),
                       due_date=date(2024, 1, 31), currency="GBP", total=Decimal(10), amount_due=Decimal(10))
         s.add(inv)
         s.flush()

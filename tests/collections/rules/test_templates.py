@@ -209,6 +209,7 @@ def test_a_returned_debit_says_when_it_is_debited_again_or_that_it_will_not_be(l
     assert ("will not debit this account again" in stopped) if language == "en" else ("nicht mehr ein" in stopped)
 
 
+@pytest.mark.parametrize("language", ["en", "de"])
 def test_the_invoice_email_carries_the_pay_link_only_when_there_is_one(language):
     with_link = render(note(NotificationType.INVOICE), language)
     without = render(note(NotificationType.INVOICE, pay_link=None), language)

@@ -3,7 +3,7 @@ request asks for (card or bank account), and an ACH debit's settlement, return a
 its charge
 
 Revision ID: 0010b
-Revises: 0009e
+Revises: 0010g
 Create Date: 2026-12-06 04:40:00
 """
 from alembic import op

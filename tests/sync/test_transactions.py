@@ -1,0 +1,68 @@
+"""A stream's pages share a transaction while they arrive back to back, never one left open
+while the stream waits for the source, and never one older than about a second."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from hub.platform.db import session
+from hub.platform.models import Connector
+from hub.sync.transactions import COMMIT_EVERY, PageTransactions
+from tests import factories
+
+
+def _rename(tx: PageTransactions, card_id: int, name: str) -> None:
+    card = tx.current().get(Connector, card_id)
+    assert card is not None
+    card.name = name
+    tx.current().add(card)
+
+
+def _name(card_id: int) -> str:
+    with session("sandbox", read_only=True) as s:
+        return s.exec(select(Connector.name).where(Connector.id == card_id)).one()
+
+
+def test_pages_arriving_back_to_back_share_one_commit_and_a_wait_for_the_source_commits_first(
+        data_dir: Path) -> None:
+    card_id = factories.bms_card().id
+    ready, now = [True], [0.0]
+    with PageTransactions("sandbox", next_ready=lambda: ready[0], every=COMMIT_EVERY, clock=lambda: now[0]) as tx:
+        _rename(tx, card_id, "page-1")
+        tx.page_done()  # the next page is there: no commit yet
+        _rename(tx, card_id, "page-2")
+        tx.page_done()
+        assert tx.commits == 0
+        ready[0] = False  # the stream would wait for the source now: what is stored commits first
+        _rename(tx, card_id, "page-3")
+        tx.page_done()
+        assert tx.commits == 1 and _name(card_id) == "page-3"
+        ready[0] = True
+        _rename(tx, card_id, "page-4")
+        now[0] += COMMIT_EVERY  # a transaction a second old commits even with pages waiting
+        tx.page_done()
+        assert tx.commits == 2 and _name(card_id) == "page-4"
+        _rename(tx, card_id, "completed")
+    assert tx.commits == 3 and _name(card_id) == "completed"
+
+
+def test_on_sqlite_each_page_commits_so_no_stream_holds_the_write_lock_across_pages(data_dir: Path) -> None:
+    card_id = factories.bms_card().id
+    with PageTransactions("sandbox", next_ready=lambda: True) as tx:
+        _rename(tx, card_id, "page-1")
+        tx.page_done()
+        assert tx.commits == 1 and _name(card_id) == "page-1"
+
+
+def test_an_error_rolls_back_only_the_open_transaction(data_dir: Path) -> None:
+    card_id = factories.bms_card().id
+    with pytest.raises(RuntimeError, match="killed"), \
+            PageTransactions("sandbox", next_ready=lambda: False) as tx:
+        _rename(tx, card_id, "committed")
+        tx.page_done()
+        _rename(tx, card_id, "lost")
+        raise RuntimeError("killed between pages")
+    assert _name(card_id) == "committed"
