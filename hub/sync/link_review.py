@@ -46,6 +46,11 @@ def _org_view(org: Organisation, card_names: dict[int | None, str]) -> dict[str,
             "code": org.code, "tax_id": org.tax_id, "email": org.email}
 
 
+def _orgs(s: Session, ids: set[int]) -> dict[int, Organisation]:
+    """The organisations of ``ids``, in one query."""
+    return {stored_id(o): o for o in s.exec(select(Organisation).where(col(Organisation.id).in_(ids)))} if ids else {}
+
+
 def _evidence(s: Session, psa: Organisation, erp: Organisation) -> dict[str, Any]:
     (p,), (e,) = org_facts(s, psa.connector_id, [psa]), org_facts(s, erp.connector_id, [erp])
     return evidence(p, e)
@@ -63,8 +68,10 @@ def review(s: Session, *, q: str | None = None, page: int = 1) -> dict[str, Any]
     if needle:
         query = query.where(func.lower(psa_org.c.name).contains(needle, autoescape=True))
     ambiguous: dict[int, dict[str, Any]] = {}
-    for cand in s.exec(query):
-        psa, erp = s.get(Organisation, cand.psa_organisation_id), s.get(Organisation, cand.erp_organisation_id)
+    candidates = list(s.exec(query))
+    orgs = _orgs(s, {i for c in candidates for i in (c.psa_organisation_id, c.erp_organisation_id)})
+    for cand in candidates:
+        psa, erp = orgs.get(cand.psa_organisation_id), orgs.get(cand.erp_organisation_id)
         if psa is None or erp is None:
             continue
         entry = ambiguous.setdefault(stored_id(psa), {"psa": _org_view(psa, names), "candidates": []})
@@ -75,14 +82,19 @@ def review(s: Session, *, q: str | None = None, page: int = 1) -> dict[str, Any]
     if needle:
         links = links.where(func.lower(psa_org.c.name).contains(needle, autoescape=True))
     total = s.exec(select(func.count()).select_from(links.subquery())).one()
+    shown = list(s.exec(links.order_by(psa_org.c.name, col(OrganisationLink.id)).offset((page - 1) * PAGE)
+                        .limit(PAGE)))
+    orgs = _orgs(s, {i for lk in shown for i in (lk.psa_organisation_id, lk.erp_organisation_id)})
+    facts = {f.id: f for card in {o.connector_id for o in orgs.values()}
+             for f in org_facts(s, card, [o for o in orgs.values() if o.connector_id == card])}
     proposed = []
-    for link in s.exec(links.order_by(psa_org.c.name, col(OrganisationLink.id)).offset((page - 1) * PAGE).limit(PAGE)):
-        psa, erp = s.get(Organisation, link.psa_organisation_id), s.get(Organisation, link.erp_organisation_id)
+    for link in shown:
+        psa, erp = orgs.get(link.psa_organisation_id), orgs.get(link.erp_organisation_id)
         if psa is None or erp is None:
             continue
         proposed.append({"pair": str(Pair(stored_id(psa), stored_id(erp))), "psa": _org_view(psa, names),
                          "erp": _org_view(erp, names), "method": link.method, "detail": link.detail,
-                         "evidence": _evidence(s, psa, erp)})
+                         "evidence": evidence(facts[stored_id(psa)], facts[stored_id(erp)])})
     return {"ambiguous": list(ambiguous.values()), "proposed": proposed, "proposed_total": total, "page": page,
             "pages": max(1, -(-total // PAGE)), "more": False}
 

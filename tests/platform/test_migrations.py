@@ -53,7 +53,7 @@ def _value(column: Any) -> Any:
     if column.foreign_keys or column.primary_key and isinstance(kind, sa.Integer):
         return 1
     for python_type, value in ((bool, True), (int, 7), (Decimal, Decimal("12.5")), (datetime, _AT), (date, date(2024, 2, 29)),
-                               (dict, {"k": "v"}), (str, None)):
+                               (dict, {"k": "v"}), (bytes, b"\x00bytes"), (str, None)):
         try:
             matches = kind.python_type is python_type
         except NotImplementedError:

@@ -13,7 +13,8 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("[data-close-dialog]")) {
     button.addEventListener("click", () => button.closest("dialog").close());
   }
-  // The shared confirmation: a submit button with data-confirm asks first. "{count}" becomes how many
+  // The shared confirmation: a button that moves money, deletes or may repeat something
+  // (data-confirm) asks first, in the page's own dialog. "{count}" becomes how many
   // rows are ticked ("{none}" the words when none is) and "{total}" their amounts (data-amount and
   // data-currency on each ticked box), so the question states what will move.
   const dialog = document.getElementById("confirm-dialog");
@@ -31,7 +32,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (button.dataset.confirmed === "yes") { delete button.dataset.confirmed; return; }
       event.preventDefault();
       const form = button.form;
-      const ticked = Array.from(form.elements).filter((e) => e.name === "ids" && e.checked);
+      const ticked = form ? Array.from(form.elements).filter((e) => e.name === "ids" && e.checked) : [];
       let text = ticked.length === 0 && button.dataset.confirmNone ? button.dataset.confirmNone : button.dataset.confirm;
       text = text.replace("{count}", String(ticked.length)).replace("{total}", totals(ticked));
       document.getElementById("confirm-text").textContent = text;
