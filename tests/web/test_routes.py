@@ -32,6 +32,12 @@ PUBLIC_MOUNTS = {"/static", "/static/swagger"}
 
 #: (method, path) -> the seed-003 operation, for every route a User may NOT call
 ADMINISTRATOR_ONLY = {
+    # an e-mail of unknown delivery is settled by an administrator (Notifications: Resolve); the
+    # invoice documents' settings are billing settings
+    ("POST", "/api/notifications/{notification}/resolve"): "Notifications: Resolve",
+    ("POST", "/notifications/{notification}/resolve"): "Notifications: Resolve",
+    ("PATCH", "/api/settings/documents"): "Billing Settings: Update",
+    ("POST", "/settings/documents"): "Billing Settings: Update",
     # the Prefect UI and API of `cashrail serve`, proxied for Administrators (issue 22)
     ("GET", "/prefect"): "Prefect UI",
     **{(method, "/prefect/{path:path}"): "Prefect UI and API"
@@ -123,6 +129,10 @@ EVERY_USER = {
     ("GET", "/api/customers/{org_id}/status"), ("GET", "/api/invoices/unpaid"), ("POST", "/api/invoices/pay"),
     ("GET", "/api/notifications"), ("GET", "/api/notifications/settings"), ("GET", "/api/settings/collections"),
     ("GET", "/api/settings/dunning"), ("GET", "/api/settings/billing"), ("GET", "/api/settings/receivable"),
+    ("GET", "/api/settings/documents"),
+    # dunning holds (disputed, promise to pay) are day-to-day collections work (Collections: Hold)
+    ("GET", "/api/customers/{org_id}/dunning-holds"), ("POST", "/api/customers/{org_id}/dunning-holds"),
+    ("POST", "/api/dunning-holds/{hold_id}/release"),
     ("GET", "/api/settings/portal"),
     ("POST", "/customers/{org_id}/portal-link"), ("POST", "/customers/{org_id}/portal-link/revoke"),
     ("POST", "/api/customers/{org_id}/portal-link"), ("POST", "/api/customers/{org_id}/portal-link/revoke"),
