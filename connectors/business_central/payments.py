@@ -24,7 +24,6 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import Record
-from connectors.business_central.api import BcApiClient
 from connectors.business_central.documents import (
     INVOICES,
     PAYMENT_JOURNALS,
@@ -33,7 +32,7 @@ from connectors.business_central.documents import (
     check_payment_key,
     odata_string,
 )
-from connectors.business_central.settings import BcSettings
+from connectors.business_central.part import BcConnectorPart
 from connectors.http import ApiError, send_once
 
 logger = logging.getLogger("cashrail.business_central")
@@ -84,14 +83,8 @@ class PaymentOnInvoice:
     status: str
 
 
-class CustomerPaymentWrites:
+class CustomerPaymentWrites(BcConnectorPart):
     """Customer payment journal writes of the Business Central connector (mixed into it)."""
-
-    api: BcApiClient
-    settings: BcSettings
-
-    def company_path(self, entity_set: str) -> str:  # provided by the connector
-        raise NotImplementedError
 
     @property
     def payment_journal_code(self) -> str:

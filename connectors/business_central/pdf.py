@@ -3,20 +3,13 @@ read link; ``GET .../pdfDocument/pdfDocumentContent`` is the PDF itself."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from connectors.business_central.part import BcConnectorPart
 from connectors.http import ApiError
 
 MEDIA_LINK = "pdfDocumentContent@odata.mediaReadLink"
 
 
-class InvoicePdf:
-    api: Any
-    settings: Any
-
-    def company_path(self, entity_set: str) -> str:  # provided by the connector
-        raise NotImplementedError
-
+class InvoicePdf(BcConnectorPart):
     def invoice_pdf(self, external_id: str) -> bytes | None:
         """The posted sales invoice's PDF; None when BC has no print-out of it (404)."""
         path = f"{self.company_path('salesInvoices')}({external_id})/pdfDocument"

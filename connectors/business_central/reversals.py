@@ -18,9 +18,8 @@ from datetime import date
 from decimal import Decimal
 
 from connectors.base import Record
-from connectors.business_central.api import BcApiClient
 from connectors.business_central.documents import INVOICES, PAYMENTS, check_payment_key, odata_string
-from connectors.business_central.payments import GL_ENTRIES, JOURNALS
+from connectors.business_central.payments import GL_ENTRIES, JOURNALS, CustomerPaymentWrites
 from connectors.http import ApiError, send_once
 
 logger = logging.getLogger("cashrail.business_central")
@@ -28,16 +27,8 @@ logger = logging.getLogger("cashrail.business_central")
 JOURNAL_LINES = "journalLines"
 
 
-class PaymentReversals:
+class PaymentReversals(CustomerPaymentWrites):
     """Reversing entries of the Business Central connector (mixed into it)."""
-
-    api: BcApiClient
-
-    def company_path(self, entity_set: str) -> str:  # provided by the connector
-        raise NotImplementedError
-
-    def payment_journal_id(self) -> str:  # provided by CustomerPaymentWrites
-        raise NotImplementedError
 
     def reverse_payment(self, *, transaction_id: str, document_number: str, returned_on: date, currency: str,
                         reason: str, posted: bool, applications: Sequence[tuple[str, Decimal]]) -> str:

@@ -12,7 +12,6 @@ from datetime import date
 from typing import Any
 
 from connectors.base import Record
-from connectors.business_central.api import BcApiClient
 from connectors.business_central.documents import (
     BATCH_LIMIT,
     CREDIT_MEMOS,
@@ -32,6 +31,7 @@ from connectors.business_central.documents import (
     odata_string,
     posted_first,
 )
+from connectors.business_central.part import BcConnectorPart
 from connectors.http import ApiError, ClientRequestError, NotFoundError, send_once
 
 __all__ = [
@@ -42,13 +42,8 @@ __all__ = [
 
 logger = logging.getLogger("cashrail.business_central")
 
-class SalesDocumentWrites:
+class SalesDocumentWrites(BcConnectorPart):
     """Writes of the Business Central connector (mixed into it)."""
-
-    api: BcApiClient
-
-    def company_path(self, entity_set: str) -> str:  # provided by the connector
-        raise NotImplementedError
 
     # --- lookups ---------------------------------------------------------------------
 

@@ -24,11 +24,7 @@ from urllib.parse import quote
 
 from connectors.http import ApiClient, ApiError, ClientRequestError, NotFoundError, get_ci, send_once
 from connectors.payments.models import (
-    TOKEN_GONE,
-    TOKEN_NOT_COMPLETED,
     CardEntry,
-    CardEntryExpired,
-    CardEntryIncomplete,
     ChargeApproved,
     ChargeDeclined,
     ChargeResult,
@@ -40,6 +36,7 @@ from connectors.payments.models import (
     parse_decimal,
 )
 from connectors.payments.settings import BlueSnapSettings
+from connectors.payments.vault import vault_shopper
 
 #: where the bundled sandbox serves the mandate page
 DEFAULT_BANK_FORM_PATH = "/hosted/bank-form/{pf_token}"
@@ -162,25 +159,10 @@ class EcpPayments:
             CardEntryIncomplete: the contact has not submitted the mandate page yet.
             CardEntryExpired: the token expired or is unknown (send a new link).
         """
-        if not pf_token.strip() or not first_name.strip() or not last_name.strip():
-            raise ValueError("the token and the shopper's first and last name are needed")
-        body: dict[str, Any] = {"firstName": first_name.strip(), "lastName": last_name.strip(),
-                                "paymentSources": {"ecpDetails": [{"pfToken": pf_token}]}}
-        if email:
-            body["email"] = email
-        try:
-            response = self.api.request("POST", "/vaulted-shoppers", json=body, retry_writes=False)
-        except ClientRequestError as exc:
-            if exc.code == TOKEN_NOT_COMPLETED:
-                raise CardEntryIncomplete("the contact has not authorised the direct debit on the page yet",
-                                          status_code=exc.status_code, code=exc.code, method=exc.method,
-                                          path=exc.path) from None
-            if exc.code in TOKEN_GONE:
-                raise CardEntryExpired("the direct-debit link expired or is unknown; send the contact a new one",
-                                       status_code=exc.status_code, code=exc.code, method=exc.method,
-                                       path=exc.path) from None
-            raise
-        return parse_bank_account(response.json())
+        return parse_bank_account(vault_shopper(
+            self.api, pf_token=pf_token, first_name=first_name, last_name=last_name, email=email,
+            source="ecpDetails", not_yet="the contact has not authorised the direct debit on the page yet",
+            gone="the direct-debit link expired or is unknown; send the contact a new one"))
 
     def get_bank_shopper(self, vaulted_shopper_id: str) -> BankAccountOnFile:
         return parse_bank_account(self.api.get_json(f"/vaulted-shoppers/{quote(str(vaulted_shopper_id), safe='')}",

@@ -37,11 +37,7 @@ from connectors.payments.ach import EcpPayments
 from connectors.payments.auth import BasicAuth
 from connectors.payments.models import (
     MAX_MERCHANT_TRANSACTION_ID,
-    TOKEN_GONE,
-    TOKEN_NOT_COMPLETED,
     CardEntry,
-    CardEntryExpired,
-    CardEntryIncomplete,
     CardOnFile,
     ChargeApproved,
     ChargeDeclined,
@@ -56,6 +52,7 @@ from connectors.payments.models import (
     parse_transaction,
 )
 from connectors.payments.settings import SERVICES, BlueSnapSecrets, BlueSnapSettings
+from connectors.payments.vault import vault_shopper
 
 __all__ = ["BlueSnapConnector", "BlueSnapSecrets", "BlueSnapSettings"]
 
@@ -151,30 +148,10 @@ class BlueSnapConnector(EcpPayments, SourceConnector):
             ApiError: anything else; with ``maybe_applied`` when the answer was lost (a second
                 call then vaults the card again under another shopper: harmless, no money).
         """
-        if not pf_token.strip():
-            raise ValueError("pf_token is empty")
-        if not first_name.strip() or not last_name.strip():
-            raise ValueError("the shopper needs a first and a last name")
-        body: dict[str, Any] = {
-            "firstName": first_name.strip(),
-            "lastName": last_name.strip(),
-            "paymentSources": {"creditCardInfo": [{"pfToken": pf_token}]},
-        }
-        if email:
-            body["email"] = email
-        try:
-            response = self.api.request("POST", "/vaulted-shoppers", json=body, retry_writes=False)
-        except ClientRequestError as exc:
-            if exc.code == TOKEN_NOT_COMPLETED:
-                raise CardEntryIncomplete("the contact has not entered a card on the card-entry page yet",
-                                          status_code=exc.status_code, code=exc.code, method=exc.method,
-                                          path=exc.path) from None
-            if exc.code in TOKEN_GONE:
-                raise CardEntryExpired("the card-entry link expired or is unknown; send the contact a new one",
-                                       status_code=exc.status_code, code=exc.code, method=exc.method,
-                                       path=exc.path) from None
-            raise
-        return parse_card_on_file(response.json())
+        return parse_card_on_file(vault_shopper(
+            self.api, pf_token=pf_token, first_name=first_name, last_name=last_name, email=email,
+            source="creditCardInfo", not_yet="the contact has not entered a card on the card-entry page yet",
+            gone="the card-entry link expired or is unknown; send the contact a new one"))
 
     def get_vaulted_shopper(self, vaulted_shopper_id: str) -> CardOnFile:
         """The card BlueSnap holds for a vaulted shopper (type, holder name, last 4, expiry)."""
