@@ -70,6 +70,12 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith(("/api", f"{UI_PATH}/api"))
 
 
+def _is_admin_form(request: Request) -> bool:
+    """A POST from an admin page's form: a refusal goes back to the form (the API and the portal answer with a status)."""
+    return (request.method == "POST" and not _is_api(request)
+            and not request.url.path.startswith(pages.portal.PREFIX))
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotSignedInError)
     async def not_signed_in(request: Request, exc: Exception) -> Response:
@@ -90,7 +96,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         if not exc.user_facing:
             log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
             return _error(request, exc.status, "the hub could not finish this request; the server log says why")
-        if exc.status != 403 and request.method == "POST" and not _is_api(request):
+        if exc.status != 403 and _is_admin_form(request):
             typed = await _typed(request)
             return _form_back(request, str(exc), form_errors.from_message(str(exc), typed), typed)
         return _error(request, exc.status, str(exc), flash_back=exc.status != 403)
@@ -120,7 +126,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def invalid_form(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ValidationError)
         fields = form_errors.field_errors(exc.errors())
-        if request.method == "POST" and not _is_api(request):
+        if _is_admin_form(request):
             return _form_back(request, form_errors.summary(fields), fields, await _typed(request))
         return _error(request, 422, "Please correct: " + "; ".join(f"{k} {v}" for k, v in fields.items()))
 
@@ -131,7 +137,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"detail": [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]}
                                             for e in exc.errors()]}, status_code=422)
-        if request.method == "POST":
+        if _is_admin_form(request):
             fields = form_errors.field_errors(exc.errors())
             return _form_back(request, form_errors.summary(fields), fields, await _typed(request))
         return _error(request, 422, "Please correct: " + "; ".join(problems), flash_back=True)
