@@ -92,7 +92,11 @@ def _add_card(page: object, base: str, kind: str, name: str, settings: dict[str,
     page.goto(f"{base}/connectors/new?kind={kind}")  # type: ignore[attr-defined]
     page.fill('input[name="name"]', name)  # type: ignore[attr-defined]
     for field, value in settings.items():
-        page.fill(f'input[name="setting__{field}"]', value)  # type: ignore[attr-defined]
+        box = page.locator(f'#setting__{field}')  # type: ignore[attr-defined]
+        if box.get_attribute("type") == "checkbox":  # a boolean setting is a checkbox, not a text box
+            box.set_checked(value == "true")
+        else:
+            box.fill(value)
     for field, value in secrets.items():
         page.fill(f'input[name="secret__{field}"]', value)  # type: ignore[attr-defined]
     page.get_by_role("button", name="Save").click()  # type: ignore[attr-defined]

@@ -3,9 +3,11 @@ gateway card offers no Sync Now (issue 23)."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
-from tests.web.conftest import Web
+from tests.web.conftest import Web, post_form
 
 
 def _gateway() -> dict[str, object]:
@@ -62,3 +64,91 @@ def test_a_passing_test_connection_clears_the_cards_error_so_it_can_be_activated
         assert shown["status"] == "draft" and shown["last_error"] is None
         page = web.signed_in().get("/connectors").text
         assert "Finance: Allow Modify All" not in page
+
+
+# --- the card form, generated from the kind's settings model ---------------------------------------
+
+def _card(web: Web, name: str) -> dict[str, object]:
+    from hub.platform.db import session
+    from hub.sync import cards
+
+    with session("sandbox") as s:
+        return dict(cards.get(s, name).settings)
+
+
+def _secrets(web: Web, name: str) -> dict[str, str]:
+    from hub.platform.db import session
+    from hub.platform.security import decrypt_secrets
+    from hub.sync import cards
+
+    with session("sandbox") as s:
+        return {k: v.get_secret_value() for k, v in decrypt_secrets(cards.get(s, name).secrets_encrypted).items()}
+
+
+def test_the_connector_form_has_a_sandbox_checkbox_typed_numbers_plain_labels_and_the_systems_name(web: Web) -> None:
+    browser = web.signed_in()
+    form = browser.get("/connectors/new?kind=bms").text
+    assert '<input type="checkbox" name="setting__sandbox"' in form
+    assert 'value="False"' not in form  # no text box reading False
+    rate = re.search(r'<input name="setting__rate_limit_per_hour"[^>]*>', form)
+    assert rate and 'type="number"' in rate[0] and 'min="0"' in rate[0] and 'step="1"' in rate[0]
+    assert '<label for="setting__server_url">Server URL *</label>' in form
+    assert "Server URL, e.g. https://api.bms.kaseya.com" in form  # the schema's description is the help
+    assert '<input name="secret__password" id="secret__password" type="password"' in form
+    assert ">Microsoft Dynamics 365 Business Central</option>" in form and ">business_central</option>" not in form
+    listing = browser.get("/connectors").text
+    assert '<option value="bluesnap">BlueSnap</option>' in listing
+
+
+def test_the_sandbox_checkbox_saves_true_when_ticked_and_false_when_unticked(web: Web) -> None:
+    browser = web.signed_in()
+    new = "/connectors/new?kind=bms"
+    added = post_form(browser, "/connectors", {
+        "kind": "bms", "name": "psa", "setting__company": "Acme", "setting__username": "api",
+        "setting__server_url": "http://127.0.0.1:9", "setting__sandbox": ["false", "true"],
+        "secret__password": "pw"}, page=new)
+    assert added.status_code == 303 and added.headers["location"] == "/connectors"  # type: ignore[attr-defined]
+    assert _card(web, "psa")["sandbox"] is True
+    settings = "/connectors/psa/settings"
+    assert 'name="setting__sandbox" id="setting__sandbox" value="true" checked' in browser.get(settings).text
+    post_form(browser, settings, {"setting__server_url": "https://bms.example.com", "secret__password": "pw2",
+                                  "setting__sandbox": "false"}, page=settings)
+    assert _card(web, "psa")["sandbox"] is False
+    assert 'value="true" checked' not in browser.get(settings).text
+
+
+def test_a_secret_left_blank_on_the_settings_form_keeps_the_stored_one(web: Web) -> None:
+    browser = web.signed_in()
+    post_form(browser, "/connectors", {
+        "kind": "bms", "name": "psa", "setting__company": "Acme", "setting__username": "api",
+        "setting__server_url": "https://bms.example.com", "secret__password": "Stored-Pw-1"},
+        page="/connectors/new?kind=bms")
+    settings = "/connectors/psa/settings"
+    shown = browser.get(settings).text
+    assert "Stored-Pw-1" not in shown and 'placeholder="unchanged (leave blank to keep)"' in shown
+    saved = post_form(browser, settings, {"setting__company": "Acme Ltd", "secret__password": "",
+                                          "setting__sandbox": "false"}, page=settings)
+    assert saved.headers["location"] == "/connectors"  # type: ignore[attr-defined]
+    assert _card(web, "psa")["company"] == "Acme Ltd"
+    assert _secrets(web, "psa") == {"password": "Stored-Pw-1"}
+
+
+def test_a_bad_setting_is_shown_beside_its_field_in_plain_words_with_what_was_typed_kept(web: Web) -> None:
+    browser = web.signed_in()
+    new = "/connectors/new?kind=bms"
+    refused = post_form(browser, "/connectors", {
+        "kind": "bms", "name": "psa", "setting__company": "Acme", "setting__username": "api",
+        "setting__server_url": "https://bms.example.com", "setting__page_size": "0",
+        "secret__password": "Typed-Secret-1"}, page=new)
+    assert refused.headers["location"] == new  # type: ignore[attr-defined]
+    form = browser.get(new).text
+    assert 'id="error-setting__page_size" role="alert">Page size must be at least 1</span>' in form
+    assert 'name="setting__company" id="setting__company" type="text" value="Acme"' in form
+    assert "Typed-Secret-1" not in form
+    assert "Please correct Page size" in form
+    with_http = post_form(browser, "/connectors", {
+        "kind": "bms", "name": "psa", "setting__company": "Acme", "setting__username": "api",
+        "setting__server_url": "http://bms.example.com", "setting__sandbox": "false",
+        "secret__password": "pw"}, page=new)
+    assert with_http.headers["location"] == new  # type: ignore[attr-defined]
+    assert "server_url must be an https URL" in browser.get(new).text

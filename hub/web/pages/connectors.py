@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -10,40 +11,23 @@ from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
 from connectors.base import ConnectionReport
-from connectors.registry import KINDS, connector_class
+from connectors.registry import connector_class
 from hub.sync import cards
-from hub.web import operations, queries
+from hub.web import connector_form, form_errors, operations, queries
 from hub.web.auth import CurrentActor, needs
-from hub.web.render import page, redirect
+from hub.web.render import page, path_segment, redirect
 from hub.web.schemas import CardIn, CardSettingsIn
 from hub.web.sync_jobs import sync_jobs
 
 router = APIRouter(default_response_class=HTMLResponse)
-SETTING, SECRET = "setting__", "secret__"
 
 
-def form_fields(kind: str, current: dict[str, Any] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The kind's settings and secrets as form inputs (label, type, value, required)."""
-    cls = connector_class(kind)
-    settings = []
-    for name, info in cls.settings_model.model_fields.items():
-        annotation = str(info.annotation)
-        value = (current or {}).get(name, None if info.is_required() or info.default is None else info.default)
-        settings.append({"name": name, "label": info.description or name, "required": info.is_required(),
-                         "type": "number" if annotation in {"<class 'int'>", "<class 'float'>"} else "text",
-                         "step": "any" if annotation == "<class 'float'>" else "1",
-                         "value": "" if value is None else value})
-    secrets = [{"name": name, "label": info.description or name} for name, info in cls.secrets_model.model_fields.items()]
-    return {"settings": settings, "secrets": secrets}
-
-
-async def _submitted(request: Request) -> tuple[dict[str, Any], dict[str, SecretStr], dict[str, str]]:
-    """Settings and secrets from the card form; blank fields are left out (defaults, or kept)."""
-    form = await request.form()
-    settings = {k[len(SETTING):]: v for k, v in form.items() if k.startswith(SETTING) and isinstance(v, str) and v.strip()}
-    secrets = {k[len(SECRET):]: SecretStr(v) for k, v in form.items() if k.startswith(SECRET) and isinstance(v, str) and v}
-    other = {k: v for k, v in form.items() if isinstance(v, str) and not k.startswith((SETTING, SECRET))}
-    return settings, secrets, other
+def _refused(url: str, found: dict[str, str], form: Any) -> Response:
+    """Back to the card form: each setting's problem beside it, what was typed kept (never a secret)."""
+    named = {connector_form.plain_label(k.removeprefix(connector_form.SETTING)): v for k, v in found.items() if k}
+    text = " ".join(t for t in (found.get(""), form_errors.summary(named) if named else None) if t)
+    return redirect(url, "error", text, fields={k: v for k, v in found.items() if k},
+                    values=form_errors.kept_values({k: v for k, v in form.items() if isinstance(v, str)}))
 
 
 @router.get("/connectors")
@@ -53,20 +37,25 @@ def cards_page(request: Request, actor: CurrentActor) -> Response:
     jobs = sync_jobs(request)
     for view in views:
         view["sync"] = jobs.status(actor, view["name"])
-    return page(request, actor, "connectors.html", cards=views, kinds=list(KINDS))
+    return page(request, actor, "connectors.html", cards=views, kinds=connector_form.kind_options())
 
 
 @router.get("/connectors/new", openapi_extra=needs("Connectors", "Create"))
 def card_new(request: Request, actor: CurrentActor, kind: str = "bms") -> Response:
-    fields = form_fields(kind)
-    return page(request, actor, "connector_form.html", kind=kind, kinds=list(KINDS), fields=fields, card=None,
-                title=connector_class(kind).title)
+    return page(request, actor, "connector_form.html", kind=kind, kinds=connector_form.kind_options(),
+                fields=connector_form.fields(kind), card=None, title=connector_class(kind).title)
 
 
 @router.post("/connectors", openapi_extra=needs("Connectors", "Create"))
 async def card_create(request: Request, actor: CurrentActor) -> Response:
-    settings, secrets, other = await _submitted(request)
-    body = CardIn(name=other.get("name", ""), kind=other.get("kind", ""), settings=settings, secrets=secrets)
+    form = await request.form()
+    settings, secrets, other = connector_form.submitted(form)
+    kind = other.get("kind", "")
+    found = connector_form.problems(connector_class(kind).settings_model, settings)
+    if found:
+        return _refused(f"/connectors/new?kind={quote(kind)}", found, form)
+    body = CardIn(name=other.get("name", ""), kind=kind, settings=settings,
+                  secrets={k: SecretStr(v) for k, v in secrets.items()})
     name = await run_in_threadpool(operations.create_card, actor, body)
     return redirect("/connectors", "ok", f"Connector {name} added (draft). Next: Test Connection, then Activate.")
 
@@ -76,14 +65,22 @@ def card_settings(request: Request, actor: CurrentActor, name: str) -> Response:
     with actor.session() as s:
         card = cards.get(s, name)
         view = queries.card_view(s, card)
-    return page(request, actor, "connector_form.html", kind=card.kind, kinds=list(KINDS), card=view,
-                fields=form_fields(card.kind, card.settings), title=connector_class(card.kind).title)
+    return page(request, actor, "connector_form.html", kind=card.kind, kinds=connector_form.kind_options(), card=view,
+                fields=connector_form.fields(card.kind, card.settings), title=connector_class(card.kind).title)
 
 
 @router.post("/connectors/{name}/settings", openapi_extra=needs("Connectors", "Update"))
 async def card_update(request: Request, actor: CurrentActor, name: str) -> Response:
-    settings, secrets, _ = await _submitted(request)
-    await run_in_threadpool(operations.update_card, actor, name, CardSettingsIn(settings=settings, secrets=secrets))
+    form = await request.form()
+    settings, secrets, _ = connector_form.submitted(form)
+    with actor.session() as s:
+        card = cards.get(s, name)
+        kind, stored = card.kind, dict(card.settings or {})
+    found = connector_form.problems(connector_class(kind).settings_model, {**stored, **settings})
+    if found:
+        return _refused(f"/connectors/{path_segment(name)}/settings", found, form)
+    await run_in_threadpool(operations.update_card, actor, name, CardSettingsIn(
+        settings=settings, secrets={k: SecretStr(v) for k, v in secrets.items()}))
     return redirect("/connectors", "ok", f"Settings of {name} saved.")
 
 
