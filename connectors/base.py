@@ -211,6 +211,9 @@ class SourceConnector(ABC):
     #: settings an admin is asked for first, in this order; "secrets" marks where the secrets
     #: are asked (so later settings can offer choices the credentials reveal)
     prompt_order: ClassVar[tuple[str, ...]] = ()
+    #: settings whose values the system lists once the credentials are entered (see ``choices``),
+    #: with the words of the web form's button that asks for them
+    discoverable: ClassVar[dict[str, str]] = {}
     #: what the connectors of one sync run may share, such as a lookup every stream would
     #: otherwise repeat (the sync runner hands each stream's connector the run's one dict)
     run_memo: dict[str, Any] | None = None

@@ -152,3 +152,67 @@ def test_a_bad_setting_is_shown_beside_its_field_in_plain_words_with_what_was_ty
         "secret__password": "pw"}, page=new)
     assert with_http.headers["location"] == new  # type: ignore[attr-defined]
     assert "server_url must be an https URL" in browser.get(new).text
+
+
+# --- Business Central: environments and companies found from the API, picked from a list ------------
+
+def _bc_form(erp: object, creds: dict[str, str]) -> dict[str, object]:
+    return {"kind": "business_central", "setting__api_url": erp.url, "setting__authority_url": erp.url,  # type: ignore[attr-defined]
+            "setting__ca_bundle": erp.ca_path, "setting__tenant_id": creds["tenant_id"],  # type: ignore[attr-defined]
+            "setting__client_id": creds["client_id"], "secret__client_secret": creds["client_secret"]}
+
+
+def test_the_business_central_form_finds_the_environments_and_companies_the_typed_credentials_see(web: Web) -> None:
+    from connectors.sandbox.business_central import SandboxServer as BcSandbox
+
+    browser = web.signed_in()
+    new = "/connectors/new?kind=business_central"
+    form = browser.get(new).text
+    assert 'data-find="company">Find companies</button>' in form
+    assert 'data-find="environment">Find environments</button>' in form
+    assert "data-find=" not in browser.get("/connectors/new?kind=bms").text
+    with BcSandbox(records=3, seed=3, license_accepted=True) as erp:
+        creds = erp.credentials
+        typed = _bc_form(erp, creds)
+        found = post_form(browser, "/connectors/choices", {**typed, "field": "environment"}, page=new)
+        assert found.status_code == 200, found.text  # type: ignore[attr-defined]
+        assert creds["environment"] in found.json()["options"]  # type: ignore[attr-defined]
+        found = post_form(browser, "/connectors/choices", {**typed, "setting__environment": creds["environment"],
+                                                           "field": "company"}, page=new)
+        assert found.json()["options"] == [c.name for c in erp.state.companies]  # type: ignore[attr-defined]
+        assert creds["company"] in found.json()["options"]  # type: ignore[attr-defined]
+        refused = post_form(browser, "/connectors/choices", {**typed, "secret__client_secret": "wrong",
+                                                             "setting__environment": creds["environment"],
+                                                             "field": "company"}, page=new)
+        assert refused.status_code == 400  # type: ignore[attr-defined]
+        assert refused.json()["error"] and "wrong" not in refused.json()["error"]  # type: ignore[attr-defined]
+        unentered = post_form(browser, "/connectors/choices", {**typed, "secret__client_secret": "",
+                                                               "field": "company"}, page=new)
+        assert "enter client_secret first" in unentered.json()["error"]  # type: ignore[attr-defined]
+
+
+def test_a_saved_business_central_card_finds_its_companies_with_the_stored_secret_only_at_its_own_address(
+    web: Web,
+) -> None:
+    from connectors.sandbox.business_central import SandboxServer as BcSandbox
+
+    browser = web.signed_in()
+    with BcSandbox(records=3, seed=3, license_accepted=True) as erp:
+        creds = erp.credentials
+        added = post_form(browser, "/connectors", {**_bc_form(erp, creds), "name": "erp",
+                                                   "setting__environment": creds["environment"],
+                                                   "setting__company": "not known yet"},
+                          page="/connectors/new?kind=business_central")
+        assert added.headers["location"] == "/connectors"  # type: ignore[attr-defined]
+        settings = "/connectors/erp/settings"
+        assert 'data-card="erp"' in browser.get(settings).text
+        found = post_form(browser, "/connectors/choices", {"card": "erp", "field": "company"}, page=settings)
+        assert creds["company"] in found.json()["options"]  # type: ignore[attr-defined]
+        moved = post_form(browser, "/connectors/choices", {"card": "erp", "field": "company",
+                                                           "setting__api_url": "https://127.0.0.2:1"}, page=settings)
+        assert moved.status_code == 400  # type: ignore[attr-defined]
+        assert "needs the secrets entered again" in moved.json()["error"]  # type: ignore[attr-defined]
+        picked = post_form(browser, settings, {"setting__company": creds["company"], "setting__sandbox": "false"},
+                           page=settings)
+        assert picked.headers["location"] == "/connectors"  # type: ignore[attr-defined]
+        assert _card(web, "erp")["company"] == creds["company"]

@@ -44,6 +44,7 @@ ADMINISTRATOR_ONLY = {
        for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")},
     ("GET", "/connectors/new"): "Connectors: Create",
     ("POST", "/connectors"): "Connectors: Create",
+    ("POST", "/connectors/choices"): "Connectors: Update",
     ("GET", "/connectors/{name}/settings"): "Connectors: Update",
     ("POST", "/connectors/{name}/settings"): "Connectors: Update",
     ("POST", "/connectors/{name}/test"): "Connectors: Update",

@@ -6,12 +6,15 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
 from connectors.base import ConnectionReport
-from connectors.registry import connector_class
+from connectors.http import ApiError
+from connectors.registry import UnknownKindError, connector_class
+from hub.platform.errors import CashrailError
+from hub.platform.redact import scrub
 from hub.sync import cards
 from hub.web import connector_form, form_errors, operations, queries
 from hub.web.auth import CurrentActor, needs
@@ -58,6 +61,27 @@ async def card_create(request: Request, actor: CurrentActor) -> Response:
                   secrets={k: SecretStr(v) for k, v in secrets.items()})
     name = await run_in_threadpool(operations.create_card, actor, body)
     return redirect("/connectors", "ok", f"Connector {name} added (draft). Next: Test Connection, then Activate.")
+
+
+@router.post("/connectors/choices", openapi_extra=needs("Connectors", "Update"))
+async def card_choices(request: Request, actor: CurrentActor) -> Response:
+    """The values the system lists for one setting (the form's "Find companies"), as JSON: asked with
+    what the card form holds; ``card`` names a saved card whose stored settings and secrets fill the blanks."""
+    form = await request.form()
+    settings, secrets, other = connector_form.submitted(form)
+    name = other.get("card") or None
+    field = other.get("field", "")
+
+    def ask() -> list[str]:
+        with actor.session() as s:
+            kind = cards.get(s, name).kind if name else other.get("kind", "")
+            return cards.offered(s, kind, field, settings, {k: SecretStr(v) for k, v in secrets.items()}, name)
+
+    try:
+        options = await run_in_threadpool(ask)
+    except (CashrailError, ApiError, UnknownKindError) as exc:  # in words beside the button
+        return JSONResponse({"field": field, "error": scrub(str(exc))}, status_code=400)
+    return JSONResponse({"field": field, "options": options})
 
 
 @router.get("/connectors/{name}/settings", openapi_extra=needs("Connectors", "Update"))
