@@ -6,12 +6,12 @@ import ipaddress
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Self, get_args
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from connectors.http.errors import ApiError, PermissionDeniedError
 
@@ -192,6 +192,26 @@ class SyncSettings(RemoteSettings):
     sync_every_minutes: float = Field(
         default=60.0, ge=0.25, le=10080, description="Scheduled sync cadence under `cashrail serve`"
     )
+    sync_cron: str | None = Field(
+        default=None,
+        description="Cron schedule of the syncs instead of the cadence, in UTC (minute hour day month weekday), "
+                    "e.g. 0 7-19 * * 1-5",
+    )
+
+    @field_validator("sync_cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        from cronsim import CronSim, CronSimError
+
+        if value is None or not value.strip():
+            return None
+        value = " ".join(value.split())
+        try:
+            CronSim(value, datetime.now(UTC))
+        except CronSimError as exc:
+            raise ValueError(f"is not a cron schedule ({exc}): five fields, minute hour day month weekday, "
+                             "e.g. */30 * * * *") from None
+        return value
 
 
 class SourceConnector(ABC):

@@ -165,6 +165,30 @@ def update_settings(
     return card
 
 
+def set_schedule(s: Session, name: str, *, every_minutes: float | str | None = None, cron: str | None = None) -> Connector:
+    """Change when a sync card is synced: a cron schedule (UTC), or else a cadence in minutes. Allowed
+    on an active card too (it changes no address or credential); ``cashrail serve`` applies it at its
+    next reconcile.
+
+    Raises:
+        CardError: the card syncs nothing (a payment gateway), or the schedule is not valid (the field named).
+    """
+    card = get(s, name)
+    if not connector_class(card.kind).streams:
+        raise CardError(f"connector {name!r} has nothing to sync, so no schedule")
+    change: dict[str, Any] = {"sync_cron": cron or None}
+    if every_minutes not in (None, ""):
+        change["sync_every_minutes"] = every_minutes
+    merged, _ = validate(card.kind, {**card.settings, **change}, decrypt_secrets(card.secrets_encrypted))
+    audit.record(s, "connector.schedule", "connector", name,
+                 before={k: card.settings.get(k) for k in ("sync_every_minutes", "sync_cron")},
+                 after={k: merged.get(k) for k in ("sync_every_minutes", "sync_cron")})
+    card.settings = merged
+    card.updated_at = utcnow()
+    s.add(card)
+    return card
+
+
 def offered(s: Session, kind: str, field: str, settings: dict[str, Any], secrets: dict[str, SecretStr],
             name: str | None = None) -> list[str]:
     """The values the system lists for the setting ``field`` (Business Central's environments or

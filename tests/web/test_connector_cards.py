@@ -216,3 +216,79 @@ def test_a_saved_business_central_card_finds_its_companies_with_the_stored_secre
                            page=settings)
         assert picked.headers["location"] == "/connectors"  # type: ignore[attr-defined]
         assert _card(web, "erp")["company"] == creds["company"]
+
+
+# --- the sync schedule on the card: seen, changed (cadence or cron), its next run -----------------
+
+def test_a_cards_schedule_and_next_run_are_shown_and_a_cron_schedule_set_on_the_active_card_is_deployed(
+    web: Web,
+) -> None:
+    from datetime import UTC, datetime
+
+    from deployments.plan import planned
+    from hub.platform.db import session
+    from hub.platform.models import SyncRun
+    from tests.factories import bms_card
+
+    psa = bms_card("psa", sync_every_minutes=30)
+    with session("sandbox") as s:
+        s.get(type(psa), psa.id).status = "active"  # type: ignore[union-attr]
+        s.add(SyncRun(environment="sandbox", connector_id=psa.id, mode="full", status="completed",
+                      started_at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC), finished_at=datetime(2026, 1, 5, 10, 1, tzinfo=UTC)))
+    browser = web.signed_in()
+    listing = browser.get("/connectors").text
+    assert '<strong class="schedule-text">every 30 min</strong>' in listing
+    assert "Next run: 2026-01-05 10:30 UTC" in listing
+
+    saved = post_form(browser, "/connectors/psa/schedule", {"card": "psa", "mode": "cron",
+                                                            "setting__sync_every_minutes": "30",
+                                                            "setting__sync_cron": "0  7-19 * * 1-5"}, page="/connectors")
+    assert saved.headers["location"] == "/connectors#card-psa"  # type: ignore[attr-defined]
+    assert _card(web, "psa")["sync_cron"] == "0 7-19 * * 1-5"
+    listing = browser.get("/connectors").text
+    assert "Schedule of psa: cron 0 7-19 * * 1-5 (UTC)" in listing
+    assert "Next run: 2026-01-05 11:00 UTC" in listing  # Monday 5 January: the next hour from 7 to 19
+    deployed = [p for p in planned() if p.name == "sandbox-psa"]
+    assert [(p.cron, p.interval) for p in deployed] == [("0 7-19 * * 1-5", None)]
+
+    back = post_form(browser, "/connectors/psa/schedule", {"card": "psa", "mode": "interval",
+                                                           "setting__sync_every_minutes": "15",
+                                                           "setting__sync_cron": "0 7-19 * * 1-5"}, page="/connectors")
+    assert back.status_code == 303  # type: ignore[attr-defined]
+    assert (_card(web, "psa")["sync_cron"], _card(web, "psa")["sync_every_minutes"]) == (None, 15.0)
+    assert [str(p.interval) for p in planned() if p.name == "sandbox-psa"] == ["0:15:00"]
+
+
+def test_a_bad_cron_schedule_is_refused_beside_its_field_with_what_was_typed_kept(web: Web) -> None:
+    from tests.factories import bms_card
+
+    bms_card("psa")
+    bms_card("other")
+    browser = web.signed_in()
+    refused = post_form(browser, "/connectors/psa/schedule", {"card": "psa", "mode": "cron",
+                                                              "setting__sync_cron": "61 * * * *"}, page="/connectors")
+    assert refused.headers["location"] == "/connectors#card-psa"  # type: ignore[attr-defined]
+    listing = browser.get("/connectors").text
+    assert ('id="error-psa-setting__sync_cron" role="alert">Cron schedule is not a cron schedule (Bad minute)'
+            in listing)
+    assert 'value="61 * * * *" aria-invalid="true"' in listing
+    assert "error-other-setting__sync_cron" not in listing  # beside the card it was typed on only
+    assert _card(web, "psa").get("sync_cron") is None
+    post_form(browser, "/connectors/psa/schedule", {"card": "psa", "mode": "cron", "setting__sync_cron": ""},
+              page="/connectors")
+    assert "Cron schedule is required for a cron schedule" in browser.get("/connectors").text
+    post_form(browser, "/connectors/psa/schedule", {"card": "psa", "mode": "interval",
+                                                    "setting__sync_every_minutes": "0"}, page="/connectors")
+    assert "Minutes must be at least 0.25" in browser.get("/connectors").text
+
+
+def test_a_payment_gateway_card_has_no_schedule_to_change(web: Web) -> None:
+    api: TestClient = web.client()
+    api.headers["Authorization"] = f"Bearer {web.token()}"
+    assert api.post("/api/connectors", json=_gateway()).status_code == 201
+    browser = web.signed_in()
+    assert "/connectors/gateway/schedule" not in browser.get("/connectors").text
+    refused = post_form(browser, "/connectors/gateway/schedule", {"card": "gateway", "mode": "interval",
+                                                                  "setting__sync_every_minutes": "10"}, page="/connectors")
+    assert refused.status_code == 303  # type: ignore[attr-defined]
+    assert "has nothing to sync, so no schedule" in browser.get("/connectors").text

@@ -48,6 +48,7 @@ ADMINISTRATOR_ONLY = {
     ("GET", "/connectors/{name}/settings"): "Connectors: Update",
     ("POST", "/connectors/{name}/settings"): "Connectors: Update",
     ("POST", "/connectors/{name}/test"): "Connectors: Update",
+    ("POST", "/connectors/{name}/schedule"): "Connectors: Update",
     ("POST", "/connectors/{name}/activate"): "Connectors: Activate",
     ("POST", "/connectors/{name}/deactivate"): "Connectors: Deactivate",
     ("POST", "/connectors/{name}/delete"): "Connectors: Delete",

@@ -15,7 +15,7 @@ from connectors.http import ApiError
 from connectors.registry import UnknownKindError, connector_class
 from hub.platform.errors import CashrailError
 from hub.platform.redact import scrub
-from hub.sync import cards
+from hub.sync import cards, health, schedule
 from hub.web import connector_form, form_errors, operations, queries
 from hub.web.auth import CurrentActor, needs
 from hub.web.render import page, path_segment, redirect
@@ -37,9 +37,15 @@ def _refused(url: str, found: dict[str, str], form: Any) -> Response:
 def cards_page(request: Request, actor: CurrentActor) -> Response:
     with actor.session() as s:
         views = [queries.card_view(s, card) for card in cards.all_cards(s)]
+        healths = {h.name: h for h in health.card_health(s)}
     jobs = sync_jobs(request)
     for view in views:
         view["sync"] = jobs.status(actor, view["name"])
+        found = healths.get(view["name"])
+        view["schedule"] = {"text": schedule.describe(view["settings"]), "cron": schedule.cron(view["settings"]),
+                            "every": view["settings"].get("sync_every_minutes"),
+                            "next": found.next_run if found else None,
+                            "scheduled": bool(found and found.next_run_scheduled)}
     return page(request, actor, "connectors.html", cards=views, kinds=connector_form.kind_options())
 
 
@@ -61,6 +67,29 @@ async def card_create(request: Request, actor: CurrentActor) -> Response:
                   secrets={k: SecretStr(v) for k, v in secrets.items()})
     name = await run_in_threadpool(operations.create_card, actor, body)
     return redirect("/connectors", "ok", f"Connector {name} added (draft). Next: Test Connection, then Activate.")
+
+
+@router.post("/connectors/{name}/schedule", openapi_extra=needs("Connectors", "Update"))
+async def card_schedule(request: Request, actor: CurrentActor, name: str) -> Response:
+    """The card's schedule: a cadence in minutes, or a cron schedule (UTC); each problem beside its field."""
+    form = await request.form()
+    settings, _, other = connector_form.submitted(form)
+    cron = str(settings.get("sync_cron", "")) if other.get("mode") == "cron" else ""
+    every = settings.get("sync_every_minutes")
+    with actor.session() as s:
+        card = cards.get(s, name)
+        kind, stored = card.kind, dict(card.settings or {})
+    back = f"/connectors#card-{path_segment(name)}"
+    found = connector_form.problems(connector_class(kind).settings_model,
+                                    {**stored, "sync_cron": cron or None, **({"sync_every_minutes": every} if every else {})})
+    if other.get("mode") == "cron" and not cron.strip():
+        found[connector_form.SETTING + "sync_cron"] = "is required for a cron schedule (or choose Every … minutes)"
+    if found:
+        return _refused(back, found, form)
+    with actor.session() as s:
+        changed = cards.set_schedule(s, name, every_minutes=every, cron=cron or None)
+        text = schedule.describe(dict(changed.settings))
+    return redirect(back, "ok", f"Schedule of {name}: {text}. `cashrail serve` applies it within a minute.")
 
 
 @router.post("/connectors/choices", openapi_extra=needs("Connectors", "Update"))
