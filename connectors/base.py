@@ -234,6 +234,15 @@ class SourceConnector(ABC):
     #: settings whose values the system lists once the credentials are entered (see ``choices``),
     #: with the words of the web form's button that asks for them
     discoverable: ClassVar[dict[str, str]] = {}
+    #: how an admin grants a permission Test Connection found missing, in the system's own words
+    permission_fix: ClassVar[str] = "Grant “{permission}” to the API user, then Test Connection again."
+
+    @classmethod
+    def fix(cls, check: Check) -> str | None:
+        """What to do about a failed check that names a permission (None when it passed or names none)."""
+        if check.ok or not check.permission:
+            return None
+        return cls.permission_fix.format(permission=check.permission)
     #: what the connectors of one sync run may share, such as a lookup every stream would
     #: otherwise repeat (the sync runner hands each stream's connector the run's one dict)
     run_memo: dict[str, Any] | None = None

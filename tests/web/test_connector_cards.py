@@ -292,3 +292,51 @@ def test_a_payment_gateway_card_has_no_schedule_to_change(web: Web) -> None:
                                                                   "setting__sync_every_minutes": "10"}, page="/connectors")
     assert refused.status_code == 303  # type: ignore[attr-defined]
     assert "has nothing to sync, so no schedule" in browser.get("/connectors").text
+
+
+# --- Test Connection as a checklist with the fix for each missing permission -----------------------
+
+def _status(page: str, name: str) -> str:
+    found = re.search(rf'id="card-{name}".*?<span class="status status-([a-z_]+)">', page, re.S)
+    assert found, page
+    return found[1]
+
+
+def test_test_connection_shows_a_checklist_with_the_fix_for_each_missing_permission_and_the_refreshed_status(
+    web: Web,
+) -> None:
+    import httpx
+
+    from connectors.sandbox.bms import ALL_PERMISSIONS, SandboxServer
+
+    browser = web.signed_in()
+    with SandboxServer(records=5, seed=4) as psa:
+        post_form(browser, "/connectors", {
+            "kind": "bms", "name": "psa", "setting__company": psa.state.company, "setting__username": psa.state.username,
+            "setting__server_url": psa.url, "setting__sandbox": ["false", "true"], "setting__rate_limit_per_hour": "0",
+            "secret__password": psa.state.password}, page="/connectors/new?kind=bms")
+        granted = sorted(set(ALL_PERMISSIONS) - {"Finance: Allow Modify All"})
+        httpx.put(f"{psa.url}/_admin/permissions", json={"permissions": granted}).raise_for_status()
+
+        tested = post_form(browser, "/connectors/psa/test", page="/connectors")
+        assert tested.headers["location"] == "/connectors#card-psa"  # type: ignore[attr-defined]
+        page = browser.get("/connectors").text
+        assert "1 permission(s) missing" in page
+        missing = re.search(r'<li class="check-missing" data-check="record invoice payments".*?</li>', page, re.S)
+        assert missing, page
+        assert '<em class="permission">Finance: Allow Modify All</em>' in missing[0]
+        assert ("Fix: In BMS, open Admin &gt; Roles, edit the API user&#39;s role and grant “Finance: Allow Modify All”"
+                in missing[0])
+        assert re.search(r'data-check="read invoices" data-state="ok"', page)
+        activate = post_form(browser, "/connectors/psa/activate", page="/connectors")
+        assert activate.status_code == 303  # type: ignore[attr-defined]
+        assert _status(browser.get("/connectors").text, "psa") == "error"
+
+        httpx.put(f"{psa.url}/_admin/permissions", json={"permissions": sorted(ALL_PERMISSIONS)}).raise_for_status()
+        post_form(browser, "/connectors/psa/test", page="/connectors")
+        page = browser.get("/connectors").text
+        assert _status(page, "psa") == "draft"  # refreshed: ready to activate again
+        assert 'class="check-missing"' not in page and "Fix:" not in page
+        assert 'data-check="record invoice payments" data-state="unverified"' in page
+        post_form(browser, "/connectors/psa/activate", page="/connectors")
+        assert _status(browser.get("/connectors").text, "psa") == "active"

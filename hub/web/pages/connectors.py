@@ -15,9 +15,10 @@ from connectors.http import ApiError
 from connectors.registry import UnknownKindError, connector_class
 from hub.platform.errors import CashrailError
 from hub.platform.redact import scrub
+from hub.platform.types import utcnow
 from hub.sync import cards, health, schedule
 from hub.web import connector_form, form_errors, operations, queries
-from hub.web.auth import CurrentActor, needs
+from hub.web.auth import Actor, CurrentActor, needs
 from hub.web.render import page, path_segment, redirect
 from hub.web.schemas import CardIn, CardSettingsIn
 from hub.web.sync_jobs import sync_jobs
@@ -41,6 +42,7 @@ def cards_page(request: Request, actor: CurrentActor) -> Response:
     jobs = sync_jobs(request)
     for view in views:
         view["sync"] = jobs.status(actor, view["name"])
+        view["test"] = _last_test(request, actor, view["name"])
         found = healths.get(view["name"])
         view["schedule"] = {"text": schedule.describe(view["settings"]), "cron": schedule.cron(view["settings"]),
                             "every": view["settings"].get("sync_every_minutes"),
@@ -134,39 +136,60 @@ async def card_update(request: Request, actor: CurrentActor, name: str) -> Respo
         return _refused(f"/connectors/{path_segment(name)}/settings", found, form)
     await run_in_threadpool(operations.update_card, actor, name, CardSettingsIn(
         settings=settings, secrets={k: SecretStr(v) for k, v in secrets.items()}))
+    _remember(request, actor, name, None)  # the last test was of the old settings
     return redirect("/connectors", "ok", f"Settings of {name} saved.")
 
 
-def _report_items(report: ConnectionReport) -> list[str]:
-    items = [f"{'?' if c.unverified else '✓' if c.ok else '✗'} {c.name}: {c.detail}" for c in report.checks]
-    return items + [f"Missing permission: {p}" for p in report.missing_permissions]
+def _remember(request: Request, actor: Actor, name: str, report: ConnectionReport | None) -> None:
+    """Keep the card's last Test Connection (the web app's memory: the card shows it as a checklist)."""
+    kept: dict[tuple[str, str], dict[str, Any]] = request.app.state.__dict__.setdefault("connection_tests", {})
+    if report is None:
+        kept.pop((actor.environment, name), None)
+        return
+    with actor.session() as s:
+        cls = connector_class(cards.get(s, name).kind)
+    checks = [{"name": c.name, "detail": c.detail, "fix": cls.fix(c),
+               "state": "unverified" if c.ok and c.unverified else "ok" if c.ok else
+                        "missing" if c.permission else "failed",
+               "permission": None if c.ok else c.permission} for c in report.checks]
+    kept[(actor.environment, name)] = {"at": utcnow(), "checks": checks, "ok": report.ok,
+                                       "missing": len(report.missing_permissions)}
+
+
+def _last_test(request: Request, actor: Actor, name: str) -> dict[str, Any] | None:
+    kept: dict[tuple[str, str], dict[str, Any]] = request.app.state.__dict__.get("connection_tests", {})
+    return kept.get((actor.environment, name))
 
 
 @router.post("/connectors/{name}/test", openapi_extra=needs("Connectors", "Update"))
-def card_test(actor: CurrentActor, name: str) -> Response:
+def card_test(request: Request, actor: CurrentActor, name: str) -> Response:
     report = operations.test_and_record(actor, name)
+    _remember(request, actor, name, report)
+    back = f"/connectors#card-{path_segment(name)}"
     if report.ok and report.unverified:
-        return redirect("/connectors", "ok", f"Test Connection of {name}: no permission is missing; "
-                                             f"{len(report.unverified)} write(s) could not be verified.",
-                        _report_items(report))
+        return redirect(back, "ok", f"Test Connection of {name}: no permission is missing; "
+                                    f"{len(report.unverified)} write(s) could not be verified (see the card's checklist).")
     if report.ok:
-        return redirect("/connectors", "ok", f"Test Connection of {name}: every read and write the integration "
-                                             "needs is allowed.", _report_items(report))
+        return redirect(back, "ok", f"Test Connection of {name}: every read and write the integration needs is allowed.")
     missing = report.missing_permissions
-    text = (f"Test Connection of {name}: missing permissions — grant them to the API user's role."
-            if missing else f"Test Connection of {name} failed.")
-    return redirect("/connectors", "error", text, _report_items(report))
+    text = (f"Test Connection of {name}: {len(missing)} permission(s) missing — the card's checklist says how to "
+            "grant each, then Test Connection again." if missing else
+            f"Test Connection of {name} failed: the card's checklist says what failed.")
+    return redirect(back, "error", text)
 
 
 @router.post("/connectors/{name}/activate", openapi_extra=needs("Connectors", "Activate"))
-def card_activate(actor: CurrentActor, name: str) -> Response:
+def card_activate(request: Request, actor: CurrentActor, name: str) -> Response:
     status, reason, report = operations.activate(actor, name)
+    _remember(request, actor, name, report)
+    back = f"/connectors#card-{path_segment(name)}"
     if status == "active":
-        return redirect("/connectors", "ok", f"Connector {name} is active. Sync Now to pull its data.")
+        return redirect(back, "ok", f"Connector {name} is active. Sync Now to pull its data.")
     if status == "pending_license":
-        return redirect("/connectors", "error", f"Connector {name} is pending the license agreement: accept it in "
-                                                "the target system, then activate again.", _report_items(report))
-    return redirect("/connectors", "error", f"Connector {name} was not activated: {reason}", _report_items(report))
+        return redirect(back, "error", f"Connector {name} is pending the license agreement: accept it in "
+                                       "the target system, then activate again.")
+    return redirect(back, "error", f"Connector {name} was not activated: {reason} (the card's checklist says how "
+                                   "to fix each check).")
 
 
 @router.post("/connectors/{name}/deactivate", openapi_extra=needs("Connectors", "Deactivate"))
@@ -176,8 +199,9 @@ def card_deactivate(actor: CurrentActor, name: str) -> Response:
 
 
 @router.post("/connectors/{name}/delete", openapi_extra=needs("Connectors", "Delete"))
-def card_delete(actor: CurrentActor, name: str) -> Response:
+def card_delete(request: Request, actor: CurrentActor, name: str) -> Response:
     actor.call(cards.delete, name)
+    _remember(request, actor, name, None)
     return redirect("/connectors", "ok", f"Connector {name} and everything it synced were deleted.")
 
 
