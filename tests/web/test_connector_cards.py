@@ -328,6 +328,11 @@ def test_test_connection_shows_a_checklist_with_the_fix_for_each_missing_permiss
         assert ("Fix: In BMS, open Admin &gt; Roles, edit the API user&#39;s role and grant “Finance: Allow Modify All”"
                 in missing[0])
         assert re.search(r'data-check="read invoices" data-state="ok"', page)
+        api = web.client()
+        api.headers["Authorization"] = f"Bearer {web.token()}"
+        checks = api.post("/api/connectors/psa/test").json()["checks"]
+        assert [(c["state"], c["permission"], c["fix"][:6]) for c in checks if not c["ok"]] == [
+            ("missing", "Finance: Allow Modify All", "In BMS")]
         activate = post_form(browser, "/connectors/psa/activate", page="/connectors")
         assert activate.status_code == 303  # type: ignore[attr-defined]
         assert _status(browser.get("/connectors").text, "psa") == "error"

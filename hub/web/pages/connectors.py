@@ -146,14 +146,8 @@ def _remember(request: Request, actor: Actor, name: str, report: ConnectionRepor
     if report is None:
         kept.pop((actor.environment, name), None)
         return
-    with actor.session() as s:
-        cls = connector_class(cards.get(s, name).kind)
-    checks = [{"name": c.name, "detail": c.detail, "fix": cls.fix(c),
-               "state": "unverified" if c.ok and c.unverified else "ok" if c.ok else
-                        "missing" if c.permission else "failed",
-               "permission": None if c.ok else c.permission} for c in report.checks]
-    kept[(actor.environment, name)] = {"at": utcnow(), "checks": checks, "ok": report.ok,
-                                       "missing": len(report.missing_permissions)}
+    kept[(actor.environment, name)] = {"at": utcnow(),
+                                       **operations.report_view(report, actor.call(cards.get, name).kind)}
 
 
 def _last_test(request: Request, actor: Actor, name: str) -> dict[str, Any] | None:
