@@ -67,7 +67,7 @@ def _choices(annotation: Any) -> list[tuple[str, str]] | None:
     if get_origin(annotation) is Literal:
         return [(str(v), str(v)) for v in get_args(annotation)]
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return [(str(m.value), plain_label(m.name.lower())) for m in annotation]
+        return [(str(m.value), str(m.value)) for m in annotation]
     return None
 
 
@@ -97,14 +97,20 @@ def _setting(name: str, info: FieldInfo, value: Any, find: str | None) -> FormFi
     return base
 
 
+def model_fields(model: type[BaseModel], current: dict[str, Any] | None = None,
+                 discoverable: dict[str, str] | None = None) -> list[FormField]:
+    """A settings model's fields as form inputs holding ``current``'s values (or the defaults)."""
+    out = []
+    for name, info in model.model_fields.items():
+        default = None if info.is_required() else info.default
+        out.append(_setting(name, info, (current or {}).get(name, default), (discoverable or {}).get(name)))
+    return out
+
+
 def fields(kind: str, current: dict[str, Any] | None = None) -> list[FormField]:
     """The kind's settings, then its secrets, as form inputs holding the card's values (or the defaults)."""
     cls = connector_class(kind)
-    found = getattr(cls, "discoverable", {})
-    out = []
-    for name, info in cls.settings_model.model_fields.items():
-        default = None if info.is_required() else info.default
-        out.append(_setting(name, info, (current or {}).get(name, default), found.get(name)))
+    out = model_fields(cls.settings_model, current, cls.discoverable)
     for name, info in cls.secrets_model.model_fields.items():
         out.append(FormField(name=SECRET + name, key=name, label=plain_label(name), help=info.description or "",
                              widget="password", required=current is None))
