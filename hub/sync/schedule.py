@@ -12,11 +12,16 @@ from cronsim import CronSim
 DEFAULT_MINUTES = 60.0
 
 
+def minutes(settings: dict[str, Any]) -> float:
+    """The card's cadence in minutes (kept, though unused, while a cron schedule replaces it)."""
+    return float(settings.get("sync_every_minutes") or DEFAULT_MINUTES)
+
+
 def every(settings: dict[str, Any]) -> timedelta | None:
     """The card's cadence, or None when a cron schedule replaces it."""
     if settings.get("sync_cron"):
         return None
-    return timedelta(minutes=float(settings.get("sync_every_minutes") or DEFAULT_MINUTES))
+    return timedelta(minutes=minutes(settings))
 
 
 def cron(settings: dict[str, Any]) -> str | None:
@@ -39,5 +44,4 @@ def describe(settings: dict[str, Any]) -> str:
     expression = cron(settings)
     if expression:
         return f"cron {expression} (UTC)"
-    minutes = float(settings.get("sync_every_minutes") or DEFAULT_MINUTES)
-    return f"every {minutes:g} min"
+    return f"every {minutes(settings):g} min"

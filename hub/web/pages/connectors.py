@@ -45,7 +45,7 @@ def cards_page(request: Request, actor: CurrentActor) -> Response:
         view["test"] = _last_test(request, actor, view["name"])
         found = healths.get(view["name"])
         view["schedule"] = {"text": schedule.describe(view["settings"]), "cron": schedule.cron(view["settings"]),
-                            "every": view["settings"].get("sync_every_minutes"),
+                            "every": f"{schedule.minutes(view['settings']):g}",
                             "next": found.next_run if found else None,
                             "scheduled": bool(found and found.next_run_scheduled)}
     return page(request, actor, "connectors.html", cards=views, kinds=connector_form.kind_options())
