@@ -238,6 +238,15 @@ class SourceConnector(ABC):
     permission_fix: ClassVar[str] = "Grant “{permission}” to the API user, then Test Connection again."
 
     @classmethod
+    def setting_order(cls) -> list[str]:
+        """The settings in the order an admin is asked for them, with ``"secrets"`` where the secrets
+        come: ``prompt_order`` first, then the other required settings, then the optional ones."""
+        fields = cls.settings_model.model_fields
+        rest = sorted((f for f in fields if f not in cls.prompt_order), key=lambda f: not fields[f].is_required())
+        order = [f for f in cls.prompt_order if f in fields or f == "secrets"] + rest
+        return order if "secrets" in order else [*order, "secrets"]
+
+    @classmethod
     def fix(cls, check: Check) -> str | None:
         """What to do about a failed check that names a permission (None when it passed or names none)."""
         if check.ok or not check.permission:

@@ -93,6 +93,8 @@ def _setting(name: str, info: FieldInfo, value: Any, find: str | None) -> FormFi
         return replace(base, widget="select", value="" if value is None else str(value), options=options)
     if annotation in (int, float):
         low, high = _bounds(info)
+        if isinstance(value, float) and value.is_integer():
+            base = replace(base, value=int(value))  # 24, not 24.0
         return replace(base, widget="number", step="1" if annotation is int else "any", min=low, max=high)
     return base
 
@@ -108,12 +110,16 @@ def model_fields(model: type[BaseModel], current: dict[str, Any] | None = None,
 
 
 def fields(kind: str, current: dict[str, Any] | None = None) -> list[FormField]:
-    """The kind's settings, then its secrets, as form inputs holding the card's values (or the defaults)."""
+    """The kind's settings and secrets as form inputs holding the card's values (or the defaults), in the
+    order the CLI asks for them (the secrets before the settings the system lists with them)."""
     cls = connector_class(kind)
-    out = model_fields(cls.settings_model, current, cls.discoverable)
-    for name, info in cls.secrets_model.model_fields.items():
-        out.append(FormField(name=SECRET + name, key=name, label=plain_label(name), help=info.description or "",
-                             widget="password", required=current is None))
+    settings = {f.key: f for f in model_fields(cls.settings_model, current, cls.discoverable)}
+    secrets = [FormField(name=SECRET + name, key=name, label=plain_label(name), help=info.description or "",
+                         widget="password", required=current is None)
+               for name, info in cls.secrets_model.model_fields.items()]
+    out: list[FormField] = []
+    for name in cls.setting_order():
+        out += secrets if name == "secrets" else [settings[name]]
     return out
 
 

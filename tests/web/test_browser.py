@@ -108,6 +108,8 @@ def _add_card(page: object, base: str, kind: str, name: str, settings: dict[str,
         picker = page.locator(f"select#setting__{field}")  # type: ignore[attr-defined]
         expect(picker.locator(f'option[value="{value}"]')).to_have_count(1)
         picker.select_option(value)
+    if found:
+        shot(page, f"02-connector-form-{kind}")
     page.get_by_role("button", name="Save").click()  # type: ignore[attr-defined]
     assert f"Connector {name} added" in _flash(page)
 

@@ -37,13 +37,16 @@ def test_every_annotation_gets_its_own_input_with_the_schemas_bounds_default_and
     assert (fields["retries"].widget, fields["retries"].step, fields["retries"].min, fields["retries"].max) == (
         "number", "1", "0", "10")
     assert (fields["delay_seconds"].step, fields["delay_seconds"].min) == ("any", None)  # gt: the model says why
+    assert fields["delay_seconds"].value == 1.5
     assert (fields["verify_tls"].widget, fields["verify_tls"].value) == ("checkbox", True)
     assert fields["verify_tls"].name == "setting__verify_tls"
 
 
 def test_a_cards_stored_values_fill_the_inputs_and_an_unticked_box_reads_false() -> None:
-    fields = {f.key: f for f in connector_form.model_fields(_Settings, {"account": "acme", "verify_tls": False})}
+    fields = {f.key: f for f in connector_form.model_fields(_Settings, {"account": "acme", "verify_tls": False,
+                                                                         "delay_seconds": 24.0})}
     assert fields["account"].value == "acme" and fields["verify_tls"].value is False
+    assert str(fields["delay_seconds"].value) == "24"  # not 24.0
     ticked = connector_form.submitted(FormData([("setting__verify_tls", "false"), ("setting__verify_tls", "true")]))
     assert ticked[0] == {"verify_tls": "true"}  # the box comes after its hidden twin: ticked wins
     settings, secrets, other = connector_form.submitted(FormData(
@@ -57,3 +60,11 @@ def test_a_cards_stored_values_fill_the_inputs_and_an_unticked_box_reads_false()
 def test_field_names_read_as_plain_words() -> None:
     assert [connector_form.plain_label(n) for n in ("tenant_id", "api_url", "ca_bundle", "ipn_secret")] == [
         "Tenant ID", "API URL", "CA bundle", "IPN secret"]
+
+
+def test_the_business_central_form_asks_in_the_clis_order_the_secret_before_the_companies_it_finds() -> None:
+    keys = [f.key for f in connector_form.fields("business_central")]
+    assert keys[:9] == ["api_url", "authority_url", "ca_bundle", "tenant_id", "client_id", "client_secret",
+                        "environment", "company", "notification_url"]
+    bms = [f.key for f in connector_form.fields("bms")]
+    assert bms[:3] == ["company", "username", "server_url"] and bms[-1] == "password"
