@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Self, TypedDict
 
 if TYPE_CHECKING:
     import uvicorn
+    from fastapi import FastAPI
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -183,6 +184,23 @@ async def inject_wire_fault(state: Any, path: str, scope: Any, receive: Any, sen
         await refusal(503, "ServiceUnavailable")(scope, receive, send)
         return True
     return False
+
+
+def register_wire_stats(app: FastAPI, state: Any) -> None:
+    """``GET /_admin/stats`` (requests, by path, faults injected) and ``DELETE /_admin/stats`` (back to zero)
+    for a sandbox whose ``state.stats`` is a dataclass of those three counters."""
+    from starlette.responses import Response
+
+    @app.get("/_admin/stats")
+    async def stats() -> dict[str, Any]:
+        st = state.stats
+        return {"requests": st.requests, "by_path": dict(st.by_path), "faults": dict(st.faults)}
+
+    @app.delete("/_admin/stats")
+    async def reset_stats() -> Response:
+        with state.lock:
+            state.stats = type(state.stats)()
+        return Response(status_code=204)
 
 
 def set_fault_knobs(faults: Any, body: dict[str, Any], *, rates: tuple[str, ...] = (),
