@@ -220,7 +220,7 @@ def test_a_saved_business_central_card_finds_its_companies_with_the_stored_secre
 
 # --- the sync schedule on the card: seen, changed (cadence or cron), its next run -----------------
 
-def test_a_cards_schedule_and_next_run_are_shown_and_a_cron_schedule_set_on_the_active_card_is_deployed(
+def test_a_cards_schedule_next_run_and_last_runs_link_are_shown_and_a_cron_schedule_set_while_active_is_deployed(
     web: Web,
 ) -> None:
     from datetime import UTC, datetime
@@ -234,9 +234,11 @@ def test_a_cards_schedule_and_next_run_are_shown_and_a_cron_schedule_set_on_the_
     with session("sandbox") as s:
         s.get(type(psa), psa.id).status = "active"  # type: ignore[union-attr]
         s.add(SyncRun(environment="sandbox", connector_id=psa.id, mode="full", status="completed",
-                      started_at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC), finished_at=datetime(2026, 1, 5, 10, 1, tzinfo=UTC)))
+                      started_at=datetime(2026, 1, 5, 10, 0, tzinfo=UTC), finished_at=datetime(2026, 1, 5, 10, 1, tzinfo=UTC),
+                      flow_run_id="run-42"))
     browser = web.signed_in()
     listing = browser.get("/connectors").text
+    assert '<a class="run-link" href="/prefect/runs/flow-run/run-42">Open the run in Prefect</a>' in listing
     assert '<strong class="schedule-text">every 30 min</strong>' in listing
     assert "Next run: 2026-01-05 10:30 UTC" in listing
 

@@ -48,6 +48,7 @@ def cards_page(request: Request, actor: CurrentActor) -> Response:
                             "every": f"{schedule.minutes(view['settings']):g}",
                             "next": found.next_run if found else None,
                             "scheduled": bool(found and found.next_run_scheduled)}
+        view["run_url"] = found.last_run["prefect_url"] if found and found.last_run else None
     return page(request, actor, "connectors.html", cards=views, kinds=connector_form.kind_options())
 
 
