@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import ConnectionReport
+from connectors.registry import connector_class
 from hub.access import users
 from hub.billing import actions, cancellation, generation, plans, setup
 from hub.billing.rules import dashboard, errors
@@ -55,10 +56,16 @@ from hub.web.schemas import (
 # --- connector cards ----------------------------------------------------------------------------
 
 
-def report_view(report: ConnectionReport) -> dict[str, Any]:
+def report_view(report: ConnectionReport, kind: str) -> dict[str, Any]:
+    """Test Connection as a checklist: each check's state (ok, unverified, missing permission, failed),
+    the permission a failed one needs and how to grant it in the ``kind`` system's words."""
+    cls = connector_class(kind)
     return {"ok": report.ok, "missing_permissions": report.missing_permissions,
             "unverified": [c.name for c in report.unverified],
-            "checks": [{"name": c.name, "ok": c.ok, "unverified": c.unverified, "detail": c.detail}
+            "checks": [{"name": c.name, "ok": c.ok, "unverified": c.unverified, "detail": c.detail,
+                        "state": "unverified" if c.ok and c.unverified else "ok" if c.ok else
+                                 "missing" if c.permission else "failed",
+                        "permission": None if c.ok else c.permission, "fix": cls.fix(c)}
                        for c in report.checks]}
 
 
