@@ -34,7 +34,7 @@ from connectors.payments.ach import ECP
 from hub.collections.chargeable import ChargeRow, Ready, check, group_of, hard_declined, payment_groups
 from hub.collections.collect_settings import get_settings
 from hub.collections.outbox import enqueue
-from hub.collections.payments import open_gateway
+from hub.collections.payments import complete_open_requests, open_gateway
 from hub.collections.receivables import take_payment
 from hub.collections.recording import record_payments
 from hub.collections.refund_entries import record_refunds
@@ -87,11 +87,13 @@ class RunReport:
     returns: list[dict[str, Any]] = field(default_factory=list)
     reversed: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[dict[str, Any]] = field(default_factory=list)
+    #: card and mandate forms the contacts filled whose webhook the hub did not get (completed now)
+    forms: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"settled": [r.as_json() for r in self.settled], "charged": [r.as_json() for r in self.charged],
                 "recorded": self.recorded, "returns": self.returns, "reversed": self.reversed,
-                "refunds": self.refunds}
+                "refunds": self.refunds, "forms": self.forms}
 
 
 @contextmanager
@@ -341,6 +343,7 @@ def run(environment: str, today: date, *, gateway: BlueSnapConnector | None = No
     """A collection run: settle open charges, charge what is due, record taken payments."""
     report = RunReport()
     report.settled = settle_open(environment, gateway=gateway)
+    report.forms = complete_open_requests(environment, gateway=gateway, actor="collection run")
     report.returns = check_debits(environment, today, gateway=gateway)
     report.charged = charge_due(environment, today, gateway=gateway)
     report.recorded = record_payments(environment)

@@ -156,6 +156,7 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
             return HTMLResponse(page.form_page(request.url.path, form, errors), status_code=422)
         with state.lock:
             entry.card = card
+        state.payment_entered(entry)
         return HTMLResponse(page.done_page(card))
 
     # --- vaulted shoppers --------------------------------------------------------------
