@@ -253,6 +253,7 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
                 credit += take_payment(paid, held, part).credit
                 held.next_retry_on = held.stopped_reason = None
                 s.add_all([paid, held])
+            charge.credit = round_money(credit, charge.currency) if credit > 0 else None
             s.add(charge)
             tell(NotificationType.PAYMENT_SUCCEEDED, "paid")
             notes = ["recovered by its key after a lost answer"] if outcome.recovered else []
