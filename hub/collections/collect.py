@@ -33,6 +33,7 @@ from connectors.payments import BlueSnapConnector, ChargeApproved, ChargeDecline
 from connectors.payments.ach import ECP
 from hub.collections.chargeable import ChargeRow, Ready, check, group_of, hard_declined, payment_groups
 from hub.collections.collect_settings import get_settings
+from hub.collections.fees import record_fees
 from hub.collections.outbox import enqueue
 from hub.collections.payments import complete_open_requests, open_gateway
 from hub.collections.receivables import take_payment
@@ -89,11 +90,13 @@ class RunReport:
     refunds: list[dict[str, Any]] = field(default_factory=list)
     #: card and mandate forms the contacts filled whose webhook the hub did not get (completed now)
     forms: list[dict[str, Any]] = field(default_factory=list)
+    #: the gateway's processing fees its report now states, kept apart from the payments
+    fees: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"settled": [r.as_json() for r in self.settled], "charged": [r.as_json() for r in self.charged],
                 "recorded": self.recorded, "returns": self.returns, "reversed": self.reversed,
-                "refunds": self.refunds, "forms": self.forms}
+                "refunds": self.refunds, "forms": self.forms, "fees": self.fees}
 
 
 @contextmanager
@@ -351,6 +354,7 @@ def run(environment: str, today: date, *, gateway: BlueSnapConnector | None = No
     report.reversed = reverse_in_source(environment)
     report.refunds = [r.as_json() for r in settle_refunds(environment, gateway=gateway)]
     report.recorded += record_refunds(environment)
+    report.fees = record_fees(environment, today, gateway=gateway)
     return report
 
 

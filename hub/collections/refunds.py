@@ -278,5 +278,6 @@ def payments_of(s: Session, organisation_id: int) -> list[dict[str, Any]]:
                      "refunded": round_money(refunded, charge.currency),
                      "charged_back": round_money(disputed, charge.currency),
                      "left_to_refund": round_money(left, charge.currency), "refundable": left > 0,
-                     "credit": round_money(charge.credit, charge.currency) if charge.credit else None})
+                     "credit": round_money(charge.credit, charge.currency) if charge.credit else None,
+                     "fee": charge.fee, "fee_currency": charge.fee_currency})
     return rows

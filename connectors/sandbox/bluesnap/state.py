@@ -167,6 +167,8 @@ class GatewayState:
         #: how long an ECP debit stays PENDING before a retrieve shows it settled (or returned)
         self.ecp_settle_seconds = 0.0
         self.chargebacks: list[dict[str, Any]] = []
+        #: the processing fee the Payout Details report states per card charge: percent of it plus a fixed part
+        self.fee_percent, self.fee_fixed = Decimal("2.9"), Decimal("0.30")
         self.faults = Faults()
         self.ipn = IpnConfig(url=ipn_url, secret=SecretStr(ipn_secret))
         self.deliveries: list[dict[str, Any]] = []
