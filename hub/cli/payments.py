@@ -109,7 +109,8 @@ def payments_taken(org: OrgOption, env: EnvOption = None, as_json: JsonOption = 
     with cli_session(env) as s:
         rows = [{"payment": p["key"], "transaction": p["transaction_id"], "invoice": p["invoice_number"],
                  "date": p["charged_on"], "amount": p["amount"], "currency": p["currency"], "refunded": p["refunded"],
-                 "charged back": p["charged_back"], "left to refund": p["left_to_refund"]}
+                 "charged back": p["charged_back"], "left to refund": p["left_to_refund"],
+                 "credit": p["credit"] or "", "gateway fee": f"{p['fee']} {p['fee_currency']}" if p["fee"] else ""}
                 for p in refunds.payments_of(s, org)]
     print_rows(rows, "Payments", as_json)
 

@@ -237,8 +237,6 @@ def test_an_administrator_runs_the_work_to_cash_cycle_in_the_browser(live: str, 
         expect(page.locator("#card-psa")).to_have_count(0)
 
 
-@pytest.mark.xfail(reason="known, issue 23: since the portal merge the customer page's portal panel covers the "
-                          "payment panel's Go button, so Chromium cannot click it", strict=False)
 def test_a_card_entered_on_the_gateways_page_pays_the_customers_invoice_from_the_unpaid_list(
         live: str, browser_page: object, world: World) -> None:
     """Seed 000 in the browser: send the card form to a contact, enter the card on the gateway's own

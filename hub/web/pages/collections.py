@@ -83,11 +83,11 @@ def footer_note(actor: CurrentActor, org_id: int, body: Annotated[FooterNoteIn, 
 def payment_refund(actor: CurrentActor, org_id: int, payment: str, body: Annotated[RefundIn, Form()]) -> Response:
     done = operations.refund(actor, payment, body)
     if done["status"] != "succeeded":
-        return redirect(f"/customers/{org_id}#payments", "error", f"Refund {done['key']} is {done['status']}: "
+        return redirect(f"/customers/{org_id}#payments-taken", "error", f"Refund {done['key']} is {done['status']}: "
                                                                   f"{done['note'] or 'the gateway did not say'}.")
     erp = f" Recorded in the ERP as {done['recorded_ref']}." if done["recorded_ref"] else ""
     note = f" {done['note']}" if done["note"] else ""
-    return redirect(f"/customers/{org_id}#payments", "ok", f"Refunded {done['amount']} {done['currency']} of "
+    return redirect(f"/customers/{org_id}#payments-taken", "ok", f"Refunded {done['amount']} {done['currency']} of "
                     f"invoice {done['invoice_number']}; the invoice is owed again and the customer gets a receipt."
                     f"{erp}{note}")
 
