@@ -14,11 +14,20 @@ from connectors.base import ConnectionReport
 from hub.access import users
 from hub.billing import actions, cancellation, generation, plans, setup
 from hub.billing.rules import dashboard, errors
-from hub.collections import collect, collect_settings, dunning, of_record, payments, reconciliation, refunds
+from hub.collections import (
+    collect,
+    collect_settings,
+    dunning,
+    mail_settings,
+    of_record,
+    payments,
+    reconciliation,
+    refunds,
+)
 from hub.collections import dunning_settings as dunning_config
 from hub.collections import notification_settings as notify_settings
 from hub.collections import unpaid as unpaid_list
-from hub.collections.mailer import mail_problem
+from hub.collections.mail_settings import mail_problem
 from hub.collections.rules import CollectionRuleError
 from hub.documents import settings as documents_config
 from hub.platform.flowrun import run_flow
@@ -39,6 +48,7 @@ from hub.web.schemas import (
     DunningSettingsFormIn,
     DunningSettingsIn,
     LineIn,
+    MailSettingsIn,
     NotificationSharedIn,
     NotificationTypeIn,
     PaymentMethodIn,
@@ -203,7 +213,7 @@ def send_card_form(actor: Actor, org_id: int, contact_id: int, method: str = "ca
     the chosen contact; ``mail_problem`` says why it will not be e-mailed, when it will not."""
     view = queries.card_request_view(payments.send_card_form(actor.environment, org_id, contact_id, actor=actor.email,
                                                              method=method))
-    return {**view, "mail_problem": mail_problem()}
+    return {**view, "mail_problem": actor.call(mail_problem)}
 
 
 def check_card_request(actor: Actor, request_id: int) -> dict[str, Any]:
@@ -363,6 +373,21 @@ def update_notifications(actor: Actor, type: str | None, body: NotificationTypeI
     """One type's row (``type``) or the shared ticket configuration and sender name."""
     with actor.session() as s:
         notify_settings.update_settings(s, type, **body.model_dump())
+
+
+def mail_view(actor: Actor) -> dict[str, Any]:
+    """Settings → Mail: the server in use (saved, or from ``CASHRAIL_SMTP_*``) and what stops mail."""
+    with actor.session() as s:
+        return {**mail_settings.mail_view(s), "problem": mail_problem(s)}
+
+
+def save_mail(actor: Actor, body: MailSettingsIn) -> None:
+    actor.call(mail_settings.save_mail, **dict(body))
+
+
+def send_test_mail(actor: Actor, to_address: str) -> str:
+    """The mail server's answer to a test e-mail (raises MailDeliveryError with its plain reason)."""
+    return actor.call(mail_settings.send_test, to_address)
 
 
 # --- users ---------------------------------------------------------------------------------------
