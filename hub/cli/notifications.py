@@ -89,6 +89,8 @@ def notifications_settings(
                                  "issue_type": issue_type, "sender_name": sender_name}.items() if v is not None}
     if type_ is not None and not changes and type_ not in {t.value for t in NotificationType}:
         fail(f"--type: no notification type {type_!r} (one of {', '.join(t.value for t in NotificationType)})")
+    if changes:
+        notification_settings.check_against_psa(env_name(env), changes)
     with cli_session(env) as s:
         settings = (notification_settings.update_settings(s, type_, **changes) if changes
                     else notification_settings.get_settings(s))

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import ConnectionReport
+from connectors.http import ApiError
 from hub.access import users
 from hub.billing import actions, cancellation, generation, plans, setup
 from hub.billing.rules import dashboard, errors
@@ -364,15 +365,24 @@ def notification_settings(actor: Actor) -> dict[str, Any]:
         overrides = queries.notification_overrides(s)
     shared = settings.ticket_config
     rows = [{**row, "own": overrides.get(row["type"], {})} for row in notify_settings.settings_table(settings)]
-    return {"sender_name": settings.sender_name,
+    try:
+        psas = notify_settings.psa_ticket_choices(actor.environment)
+        choices, unreachable = notify_settings.common_choices(psas), None
+    except ApiError as exc:  # the pickers fall back to text boxes; saving checks again
+        psas, choices, unreachable = {}, None, str(exc)
+    return {"sender_name": settings.sender_name, "choices": choices, "psas": sorted(psas),
+            "unreachable": unreachable,
             "ticket": {"destination": shared.destination, "priority": shared.priority, "issue_type": shared.issue_type},
             "types": rows}
 
 
 def update_notifications(actor: Actor, type: str | None, body: NotificationTypeIn | NotificationSharedIn) -> None:
-    """One type's row (``type``) or the shared ticket configuration and sender name."""
+    """One type's row (``type``) or the shared ticket configuration and sender name; a queue,
+    priority or issue type the PSA does not list is refused."""
+    changes = body.model_dump()
+    notify_settings.check_against_psa(actor.environment, changes)
     with actor.session() as s:
-        notify_settings.update_settings(s, type, **body.model_dump())
+        notify_settings.update_settings(s, type, **changes)
 
 
 def mail_view(actor: Actor) -> dict[str, Any]:
