@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,22 @@ def test_an_administrator_runs_the_month_in_the_browser_without_the_cli(
     _shot(page, "billing")
     nav.get_by_role("link", name="Actions").click()
     expect(page.locator('tr[data-status="Posted"]', has_text="(credit)")).not_to_have_count(0)  # type: ignore[attr-defined]
+    # next month's actions (HARP Connect on a test date), firmed and posted behind a confirmation
+    nav.get_by_role("link", name="Billing setup").click()
+    page.fill('#harp-connect input[name="test_date"]', (date.today() + timedelta(days=35)).isoformat())  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Run HARP Connect").click()  # type: ignore[attr-defined]
+    created = page.locator("#harp-result strong")  # type: ignore[attr-defined]
+    expect(created).to_contain_text(re.compile(r"Created [1-9]\d* actions"))
+    count = int(re.search(r"Created (\d+)", created.inner_text()).group(1))  # type: ignore[union-attr]
+    for step, status, done in (("Firm", "Not firmed", "Firmed"), ("Post", "Firmed", "Posted")):
+        nav.get_by_role("link", name="Actions").click()
+        page.locator('form.filters select[name="status"]').select_option(status)  # type: ignore[attr-defined]
+        page.locator("form.filters").get_by_role("button", name="Filter").click()  # type: ignore[attr-defined]
+        expect(page.locator(f'tr[data-status="{status}"]')).to_have_count(count)  # type: ignore[attr-defined]
+        page.locator("[data-select-all]").check()  # type: ignore[attr-defined]
+        page.locator("#bulk").get_by_role("button", name=step, exact=True).click()  # type: ignore[attr-defined]
+        _confirm(page, f"{step} {count} selected action(s) (")
+        expect(page.locator("#flash")).to_contain_text(f"{done} {count}; failed 0", timeout=120_000)  # type: ignore[attr-defined]
 
     # Settings → Mail: the mail server, then a test e-mail that arrives
     nav.get_by_role("link", name="Mail").click()
