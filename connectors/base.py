@@ -272,6 +272,15 @@ class SourceConnector(ABC):
         """
         raise ValueError(f"{cls.title} does not file tickets")
 
+    def ticket_choices(self) -> dict[str, list[str]] | None:
+        """The names a ticket's ``destination`` (queue or board), ``priority`` and ``issue_type``
+        may take, as the system lists them now; None when this connector files no tickets.
+
+        Raises:
+            ApiError: the system could not be asked.
+        """
+        return None
+
     def invoice_pdf(self, external_id: str) -> bytes | None:
         """The source's own PDF of invoice ``external_id``; None when the source has none for it
         (or makes no invoice PDFs).

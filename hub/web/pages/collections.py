@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from hub.collections.mailer import MailDeliveryError
 from hub.collections.notifications import STATUSES, list_notifications, resolve_unknown
 from hub.collections.rules import NotificationType
 from hub.web import operations, paging
@@ -19,6 +20,8 @@ from hub.web.schemas import (
     DocumentSettingsFormIn,
     DunningSettingsFormIn,
     FooterNoteIn,
+    MailSettingsIn,
+    MailTestIn,
     NotificationSharedIn,
     NotificationTypeFormIn,
     Opt,
@@ -173,6 +176,31 @@ def notification_type_save(actor: CurrentActor, type: NotificationType,
                            body: Annotated[NotificationTypeFormIn, Form()]) -> Response:
     operations.update_notifications(actor, type.value, body)
     return redirect("/notifications/settings", "ok", f"Settings of {type.value} saved.")
+
+
+# --- the outgoing mail server ---------------------------------------------------------------------
+
+
+@router.get("/settings/mail", openapi_extra=needs("Notification Settings", "Update"))
+def mail_settings_page(request: Request, actor: CurrentActor) -> Response:
+    return page(request, actor, "mail_settings.html", mail=operations.mail_view(actor))
+
+
+@router.post("/settings/mail", openapi_extra=needs("Notification Settings", "Update"))
+def mail_settings_save(actor: CurrentActor, body: Annotated[MailSettingsIn, Form()]) -> Response:
+    operations.save_mail(actor, body)
+    return redirect("/settings/mail", "ok", f"Mail settings saved: e-mail goes out through {body.host}:{body.port}.")
+
+
+@router.post("/settings/mail/test", openapi_extra=needs("Notification Settings", "Update"))
+def mail_settings_test(actor: CurrentActor, body: Annotated[MailTestIn, Form()]) -> Response:
+    try:
+        answer = operations.send_test_mail(actor, body.to_address)
+    except MailDeliveryError as exc:
+        return redirect("/settings/mail", "error", f"Test e-mail to {body.to_address} NOT sent: {exc}",
+                        values={"to_address": body.to_address})
+    return redirect("/settings/mail", "ok", f"Test e-mail sent to {body.to_address}; the mail server answered: "
+                                            f"{answer}", values={"to_address": body.to_address})
 
 
 # --- collection and dunning settings ---------------------------------------------------------
