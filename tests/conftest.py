@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +74,30 @@ def _truncate_postgres(url: str) -> None:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite hub store migrated to the head once per test process (each test gets a copy)."""
+    from hub.platform.db import dispose_engines, get_engine
+    from hub.platform.settings import Settings
+
+    made = Settings(data_dir=tmp_path_factory.mktemp("sqlite-template"), database_url=None)
+    get_engine(made)
+    dispose_engines()  # closing the last connection checkpoints the WAL into the file
+    return made.sqlite_path
+
+
+def _copy_sqlite_template(template: Path) -> None:
+    """Give this test's data dir a migrated store by copying the template (unless a store is there)."""
+    from hub.platform.settings import get_settings, private_dir
+
+    target = get_settings().sqlite_path
+    if target.exists():
+        return
+    private_dir(target.parent)
+    shutil.copyfile(template, target)
+    target.chmod(0o600)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def hub_db(request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The hub store on each engine: yields the engine name, with an empty, migrated schema."""
@@ -83,6 +108,8 @@ def hub_db(request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.M
         monkeypatch.setenv("CASHRAIL_DATABASE_URL", url)
         settings.get_settings.cache_clear()
         _truncate_postgres(url)
+    else:
+        _copy_sqlite_template(request.getfixturevalue("sqlite_template"))
     yield request.param
 
 
