@@ -30,6 +30,25 @@ def _pg_admin(sql: str) -> bool:
     return True
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_strength_password_hashing() -> Iterator[None]:
+    """Argon2id at argon2-cffi's own profile for tests (``profiles.CHEAPEST``) instead of the RFC 9106
+    low-memory one (64 MiB, 3 passes, 4 lanes: up to a second a hash on a loaded two-core runner). Every
+    ``web`` fixture hashes two passwords and every sign-in verifies one; what the tests prove (an
+    Argon2id hash is stored, a wrong password is refused, an unknown e-mail does the same work) does not
+    depend on the cost parameters, which production keeps.
+    """
+    from argon2 import PasswordHasher, profiles
+
+    from hub.access import users
+
+    production = users._hasher, users._DUMMY_HASH
+    users._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    users._DUMMY_HASH = users._hasher.hash("no user has this password")
+    yield
+    users._hasher, users._DUMMY_HASH = production
+
+
 @pytest.fixture(scope="session")
 def pg_url(worker_id: str) -> Iterator[str]:
     """A PostgreSQL database of this test process alone (two runs on one machine never meet)."""
