@@ -79,18 +79,33 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     settings.get_settings.cache_clear()
 
 
-def _truncate_postgres(url: str) -> None:
-    from sqlalchemy import text
+def _empty_postgres() -> None:
+    """Delete every row, children before parents, and restart every sequence.
 
+    A DELETE of the few tables a test filled takes milliseconds; one TRUNCATE of all forty took
+    seconds on a loaded server (each truncated table gets new files), before every PostgreSQL test.
+    """
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    import hub.platform.models  # noqa: F401  (every table in the metadata)
     from hub.platform.db import get_engine
     from hub.platform.settings import get_settings
 
-    engine = get_engine(get_settings())
-    with engine.begin() as conn:
-        tables = [r[0] for r in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
-        if tables:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    with get_engine(get_settings()).begin() as conn:
+        present = {r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))}
+        unknown = present - set(SQLModel.metadata.tables)
+        if unknown:  # a table no model knows: TRUNCATE finds its dependants itself
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in sorted(unknown)) + " CASCADE"))
+        tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables) if t.name in present]
+        filled = {r[0] for r in conn.execute(text(" UNION ALL ".join(
+            f"SELECT '{t}' WHERE EXISTS (SELECT FROM \"{t}\")" for t in tables)))}
+        for table in tables:
+            if table in filled:
+                conn.execute(text(f'DELETE FROM "{table}"'))
+        conn.execute(text("SELECT setval(format('%I.%I', schemaname, sequencename), start_value, false) "
+                          "FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"))
 
 
 @pytest.fixture(scope="session")
@@ -126,7 +141,7 @@ def hub_db(request: pytest.FixtureRequest, data_dir: Path, monkeypatch: pytest.M
         url = request.getfixturevalue("pg_url")
         monkeypatch.setenv("CASHRAIL_DATABASE_URL", url)
         settings.get_settings.cache_clear()
-        _truncate_postgres(url)
+        _empty_postgres()
     else:
         _copy_sqlite_template(request.getfixturevalue("sqlite_template"))
     yield request.param
