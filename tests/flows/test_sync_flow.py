@@ -169,3 +169,23 @@ def test_a_renamed_field_that_fails_every_record_of_a_stream_fails_the_run_loudl
     assert "schema drift in psa (organisations)" in alert["Subject"]
     assert "AccountName" in alert.get_content() and "cashrail quarantine retry --connector psa" in alert.get_content()
 
+
+
+def test_a_sync_run_does_not_ask_prefect_for_result_storage_it_never_writes(
+    hub_db, prefect_backend, sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # persist_result=False, yet with no storage named Prefect asked its server for a default each run
+    from prefect.client.orchestration import SyncPrefectClient
+
+    asked: list[int] = []
+    real = SyncPrefectClient.read_server_default_result_storage
+
+    def counted(self: SyncPrefectClient):  # type: ignore[no-untyped-def]
+        asked.append(1)
+        return real(self)
+
+    monkeypatch.setattr(SyncPrefectClient, "read_server_default_result_storage", counted)
+    _active_card(sandbox)
+    summary = sync_connector(connector="psa", environment="sandbox")
+    assert summary["streams"]["invoices"]["inserted"] > 0
+    assert asked == []
