@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from hub.documents import settings as document_settings
 from hub.platform.db import session
@@ -110,3 +111,27 @@ def test_the_invoice_pdf_is_the_customers_own_and_another_customers_is_not_found
     foreign = client.get(f"{link_of(other_id)}/invoices/{ids['1033']}/pdf")
     assert foreign.status_code == 404 and b"%PDF" not in foreign.content and "Seed Customer" not in foreign.text
     assert client.get(f"{link_of(other_id)}/statements").status_code == 200  # its own statement: nothing on it
+
+
+def test_the_pay_links_of_overdue_notices_card_warnings_and_statements_open_that_customers_portal(
+        client: TestClient) -> None:
+    from hub.collections import dunning
+    from hub.collections.outbox import notification_of
+    from hub.documents import mailing
+    from hub.platform.models import NotificationMessage, PaymentMethod
+
+    org, _ = seed_customer()
+    with session(ENV) as s:
+        s.add(PaymentMethod(environment=ENV, organisation_id=org, kind="card", card_brand="VISA", card_last4="4242",
+                            card_exp_month=9, card_exp_year=2012, vaulted_shopper_id="vs-seed", status="active"))
+    dunning.run(ENV, date(2012, 9, 30))
+    mailing.send_statements(ENV, date(2012, 8, 31))
+    with session(ENV) as s:
+        sent = {m.key: notification_of(m) for m in s.exec(select(NotificationMessage))}
+    kinds = {key.split(":")[0].split("/")[0] for key in sent}
+    assert {"overdue", "card_expiring", "statement"} <= kinds, sorted(sent)
+    for key, notification in sent.items():
+        assert notification.pay_link, f"{key} has no pay link"
+        page = client.get("/" + notification.pay_link.split("://", 1)[1].split("/", 1)[1])
+        assert page.status_code == 200, key
+        assert "Seed Customer" in page.text and ("1034" in page.text or "Payment methods" in page.text), key
