@@ -16,11 +16,10 @@ from sqlmodel import Session, col, select
 
 from connectors.http import ApiError
 from hub.collections.of_record import copy_view, is_receivable
-from hub.documents.balance import BalanceBlock, block_of
-from hub.documents.ledger import CustomerNotFound, customer_ledger
+from hub.documents.balance import BalanceBlock, account_block
+from hub.documents.ledger import CustomerNotFound, account, invoice_day
 from hub.documents.render import invoice_pdf
 from hub.documents.rules.choices import ImageSource, first_image
-from hub.documents.rules.statements import EntryKind
 from hub.documents.settings import get_settings
 from hub.platform.db import session
 from hub.platform.errors import CashrailError
@@ -134,12 +133,10 @@ def invoice_block(s: Session, invoice: Invoice, as_of: date | None = None) -> Ba
     org = _organisation(s, of_record) if of_record is not None else None
     if of_record is None or org is None or of_record.invoice_date is None:
         return None
-    ledger = customer_ledger(s, stored_id(org))
     when = as_of or of_record.invoice_date
-    on_account = any(e.kind == EntryKind.INVOICE and e.number == of_record.number for e in ledger.entries)
-    if not on_account or of_record.invoice_date > when:
+    if of_record.invoice_date > when or invoice_day(s, account(s, stored_id(org)), of_record.number) is None:
         return None
-    return block_of(ledger, of_record.number, when, None, get_settings(s))
+    return account_block(s, stored_id(org), of_record.number, when, None, get_settings(s))
 
 
 def own_rendering(s: Session, invoice: Invoice) -> bytes:
