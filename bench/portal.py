@@ -5,8 +5,9 @@
 One customer with ``--invoices`` invoices (half still open, half paid; each with 3 lines) is
 put in the hub store with plain inserts (setup, not measured). The admin web app then serves
 the portal pages over the customer's signed link in this process (no network: the time is
-the server's): the open and paid lists (first and last page), a search by number and one
-invoice with its lines; each page ``--rounds`` times. Issue 20's target: <= 300 ms a page.
+the server's): the open and paid lists (first and last page), a search by number, one invoice
+with its lines and balance block, the payment methods and the statement as of today; each page
+``--rounds`` times. Issue 20's target: <= 300 ms a page.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def run(count: int, rounds: int, engine: str = "sqlite") -> Report:
         pages = max(1, -(-(count - count // 2) // 25))
         paths = {"open invoices, page 1": base, f"open invoices, page {pages}": f"{base}?page={pages}",
                  "paid invoices, page 1": f"{base}?state=paid", "search by number": f"{base}?q=INV-00012",
-                 "one invoice with its lines": f"{base}/invoices/{open_id}", "payment methods": f"{base}/methods"}
+                 "one invoice with its lines": f"{base}/invoices/{open_id}", "payment methods": f"{base}/methods",
+                 "statement": f"{base}/statements"}
         client = TestClient(create_app(), base_url="http://testserver")
         for name, path in paths.items():
             assert client.get(path).status_code == 200, path  # warm: templates compiled, caches filled

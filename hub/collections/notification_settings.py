@@ -49,7 +49,7 @@ def _settings_from(value: dict[str, Any]) -> NotificationSettings:
         own = {k: cfg[k] for k in _TICKET_FIELDS if cfg.get(k)}
         per_type[name] = NotificationSetting(
             email=bool(cfg.get("email", True)),
-            ticket=bool(cfg.get("ticket", True)),
+            ticket=bool(cfg["ticket"]) if cfg.get("ticket") is not None else None,
             ticket_config=TicketConfig(**{**{k: shared[k] for k in _TICKET_FIELDS if k in shared}, **own})
             if own else None,
         )

@@ -12,8 +12,9 @@ from typing import Any
 from sqlmodel import Session
 
 from hub.collections.rules import STATEMENT_ROWS, InvoiceMode, InvoiceStatement, invoice_statement
-from hub.documents.ledger import Ledger, customer_ledger
-from hub.documents.rules.statements import EntryKind, cycles
+from hub.collections.rules.balance_modes import AdjustmentKind, AppliedPayment, CycleInvoice
+from hub.documents.ledger import Ledger, account, customer_ledger, first_excess_day, invoice_day, issue_days
+from hub.documents.rules.statements import Cycles, EntryKind, LedgerEntry, cycles
 from hub.documents.settings import DocumentSettingsError, get_settings
 
 
@@ -43,11 +44,38 @@ class BalanceBlock:
                 "credit_balance": str(self.credit_balance)}
 
 
+def _collapsed(ledger: Ledger, known: list[LedgerEntry], plan: Cycles, mode: InvoiceMode, number: str) -> Cycles:
+    """The cycles and payments of a ledger read from ``ledger.since`` (its entries by ``as_of``:
+    ``known``, their cycles: ``plan``) that give the rule the block of cycle ``number`` the whole
+    account gives it (the window is chosen by :func:`_since`):
+
+    * static: the cycle alone counts;
+    * batch: a cycle's amount due less its credit left over is the running balance (everything
+      invoiced by then less everything paid or credited before its next cycle): the window's first
+      cycle stands for the account up to it, its charges being the opening balance plus its own;
+    * dynamic: no cycle before the window left a credit over, so the window starts afresh; the
+      payments of invoices issued before it count on those, not in the window.
+    """
+    if ledger.since is None:
+        return plan
+    if mode == InvoiceMode.DYNAMIC:
+        issued = {e.number for e in ledger.entries if e.kind == EntryKind.INVOICE}
+        return cycles([e for e in known if e.invoice_number is None or e.invoice_number in issued])
+    if mode == InvoiceMode.BATCH and plan.invoices[0].number != number:
+        first = plan.invoices[0]
+        due = ledger.opening + first.current_charges
+        opening = CycleInvoice(first.number, first.issue_date, max(due, Decimal(0)))
+        credit = (AppliedPayment(first.issue_date, -due, None, AdjustmentKind.CREDIT),) if due < 0 else ()
+        return Cycles((opening, *plan.invoices[1:]), credit + plan.payments, plan.cycle_of)
+    return plan
+
+
 def block_of(ledger: Ledger, number: str | None, as_of: date, mode: InvoiceMode | None,
              modes: Any = None) -> BalanceBlock | None:
     """The block of invoice ``number`` (None: the last invoice issued by ``as_of``) of ``ledger``;
     None when the customer has no invoice by then. ``mode`` None: the mode ``modes`` (the
-    document settings) give the invoice's issue day."""
+    document settings) give the invoice's issue day. A ledger read from a day on (``since``)
+    must start where :func:`_since` says for that mode."""
     known = [e for e in ledger.entries if e.day <= as_of]
     plan = cycles(known)
     if not plan.invoices:
@@ -62,11 +90,39 @@ def block_of(ledger: Ledger, number: str | None, as_of: date, mode: InvoiceMode 
         cycle = next(c for c in plan.invoices if c.number == label)
     chosen = InvoiceMode(mode) if mode is not None else (modes.mode_for(cycle.issue_date) if modes else
                                                          InvoiceMode.DYNAMIC)
+    plan = _collapsed(ledger, known, plan, chosen, cycle.number)
     result: InvoiceStatement = invoice_statement(chosen, plan.invoices, plan.payments, cycle.number, as_of,
                                                  ledger.currency)
     shown = number or next(e.number for e in known if e.kind == EntryKind.INVOICE and e.day == cycle.issue_date)
     return BalanceBlock(shown, as_of, ledger.currency, chosen, result.previous_balance, result.payments_adjustments,
                         result.current_charges, result.amount_due, result.credit_balance)
+
+
+def _since(s: Session, organisation_id: int, number: str | None, as_of: date, mode: InvoiceMode | None,
+           modes: Any) -> date | None:
+    """The first day of the account the block of ``number`` (None: the last invoice by ``as_of``)
+    needs read row by row (None: all of it)."""
+    a = account(s, organisation_id)
+    day = invoice_day(s, a, number) if number is not None else next(iter(issue_days(s, a, as_of, 1)), None)
+    if day is None or day > as_of:
+        return None  # no block, or an error: the whole ledger says which
+    chosen = InvoiceMode(mode) if mode is not None else (modes.mode_for(day) if modes else InvoiceMode.DYNAMIC)
+    if chosen == InvoiceMode.STATIC:
+        return day
+    if chosen == InvoiceMode.BATCH:
+        return issue_days(s, a, day, 2)[-1]
+    excess = first_excess_day(s, a, as_of)
+    if excess is None or excess >= day:
+        return day
+    earlier = issue_days(s, a, excess, 1)
+    return earlier[0] if earlier else None
+
+
+def account_block(s: Session, organisation_id: int, number: str | None, as_of: date, mode: InvoiceMode | None,
+                  modes: Any) -> BalanceBlock | None:
+    """:func:`block_of` the customer's account, reading only the cycles the mode needs."""
+    return block_of(customer_ledger(s, organisation_id, _since(s, organisation_id, number, as_of, mode, modes)),
+                    number, as_of, mode, modes)
 
 
 def balance_block(s: Session, organisation_id: int, *, invoice_number: str | None = None,
@@ -75,7 +131,5 @@ def balance_block(s: Session, organisation_id: int, *, invoice_number: str | Non
     invoice issued by ``as_of`` (the period's), on ``as_of`` (default: today), under ``mode``
     (default: the mode in force for that invoice, per the billing configuration). None when the
     customer has no invoice by ``as_of``."""
-    settings = get_settings(s)
-    when = as_of or date.today()
-    return block_of(customer_ledger(s, organisation_id), invoice_number, when,
-                    InvoiceMode(mode) if mode is not None else None, settings)
+    return account_block(s, organisation_id, invoice_number, as_of or date.today(),
+                         InvoiceMode(mode) if mode is not None else None, get_settings(s))

@@ -9,14 +9,15 @@ number, or whose external document number is its number), and the other way roun
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from connectors.http import ApiError
 from hub.collections.of_record import copy_view, is_receivable
-from hub.documents.balance import balance_block
-from hub.documents.ledger import CustomerNotFound
+from hub.documents.balance import BalanceBlock, account_block
+from hub.documents.ledger import CustomerNotFound, account, invoice_day
 from hub.documents.render import invoice_pdf
 from hub.documents.rules.choices import ImageSource, first_image
 from hub.documents.settings import get_settings
@@ -124,16 +125,24 @@ def _fetch(live: LiveConnectors, target: _Target | None) -> bytes | None:
     return bytes(pdf)
 
 
-def own_rendering(s: Session, invoice: Invoice) -> bytes:
-    """Cashrail's PDF of the invoice, with its balance block under the mode in force for it (a
-    copy of another system's receivable shows the block of its twin of record, when known)."""
+def invoice_block(s: Session, invoice: Invoice, as_of: date | None = None) -> BalanceBlock | None:
+    """The invoice's balance block on ``as_of`` (default: its issue day) under the mode in force for
+    it; a copy of another system's receivable has the block of its twin of record, when known.
+    None when the invoice is on no account (a draft, a voided one) or issued after ``as_of``."""
     of_record = invoice if is_receivable(s, invoice) else counterpart(s, invoice)
     org = _organisation(s, of_record) if of_record is not None else None
-    block = None
-    if of_record is not None and org is not None and of_record.invoice_date is not None:
-        block = balance_block(s, stored_id(org), invoice_number=of_record.number, as_of=of_record.invoice_date)
+    if of_record is None or org is None or of_record.invoice_date is None:
+        return None
+    when = as_of or of_record.invoice_date
+    if of_record.invoice_date > when or invoice_day(s, account(s, stored_id(org)), of_record.number) is None:
+        return None
+    return account_block(s, stored_id(org), of_record.number, when, None, get_settings(s))
+
+
+def own_rendering(s: Session, invoice: Invoice) -> bytes:
+    """Cashrail's PDF of the invoice, with its balance block on its issue day (:func:`invoice_block`)."""
     shown = _organisation(s, invoice)
-    return invoice_pdf(s, invoice, shown.name if shown is not None else "", block)
+    return invoice_pdf(s, invoice, shown.name if shown is not None else "", invoice_block(s, invoice))
 
 
 def _invoice(s: Session, invoice_id: int) -> Invoice:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, fields
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import Integer, Numeric, and_, case, cast, distinct, exists, func, literal, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -57,6 +57,10 @@ class Ledger:
     entries: tuple[LedgerEntry, ...]
     #: the hub invoice ids by number
     invoices: dict[str, int]
+    #: None: the whole account; else ``entries`` are those dated on or after it and
+    #: ``opening`` is what all entries dated before it add up to (invoices less payments and credits)
+    since: date | None = None
+    opening: Decimal = ZERO
 
 
 def find_customer(s: Session, ref: str | int) -> Organisation:
@@ -111,9 +115,10 @@ class _InvoiceRow:
     last_synced_at: datetime
 
 
-def _invoices(s: Session, sides: list[Organisation], copies: set[int]) -> list[_InvoiceRow]:
+def _invoices(s: Session, sides: list[Organisation], copies: set[int], *where: Any) -> list[_InvoiceRow]:
     columns = [col(getattr(Invoice, f.name)) for f in fields(_InvoiceRow)]
-    query = core_select(*columns).where(_of_customer(sides, copies)).order_by(col(Invoice.invoice_date), col(Invoice.number))
+    query = core_select(*columns).where(_of_customer(sides, copies), *where).order_by(col(Invoice.invoice_date),
+                                                                                        col(Invoice.number))
     rows = [_InvoiceRow(*row) for row in s.execute(query)]
     return [i for i in rows if (i.status or "").strip().lower() not in NOT_ON_ACCOUNT]
 
@@ -155,15 +160,119 @@ def _credit_notes(s: Session, sides: list[Organisation]) -> list[SubscriptionAct
         col(SubscriptionAction.plan_id).in_(plans))))
 
 
-def customer_ledger(s: Session, organisation_id: int) -> Ledger:
-    """The customer's account: invoices, payments and credits of both its sides."""
+# --- the account before a date, by SQL aggregates (the same rules as the entries below) ---------
+#: Money's scale: on SQLite (where Money is text) sums are taken in whole ten-thousandths, exactly
+_SCALE = 10_000
+
+
+def _units(s: Session, expr: Any) -> Any:
+    """A Money expression as a number SQL adds exactly (SQLite: integer ten-thousandths)."""
+    if s.get_bind().dialect.name == "sqlite":
+        return cast(func.round(cast(expr, Numeric) * _SCALE), Integer)
+    return cast(expr, Numeric)
+
+
+def _amount(s: Session, value: Any) -> Decimal:
+    exact = Decimal(str(value or 0))
+    return exact / _SCALE if s.get_bind().dialect.name == "sqlite" else exact
+
+
+def _before(day: Any, fallback: Any, since: date) -> Any:
+    """An entry dated ``day`` (None: the UTC date of the ``fallback`` timestamp) falls before ``since``."""
+    return or_(and_(day.is_not(None), day < since),
+               and_(day.is_(None), fallback < datetime.combine(since, time(), tzinfo=UTC)))
+
+
+def _on_account(s: Session, sides: list[Organisation], copies: set[int], currency: str) -> Any:
+    """The customer's invoices of record that are on its account in ``currency`` (any total)."""
+    code = col(Invoice.currency)
+    return and_(_of_customer(sides, copies),
+                func.lower(func.trim(func.coalesce(col(Invoice.status), ""))).not_in(sorted(NOT_ON_ACCOUNT)),
+                or_(code.is_(None), code == "", func.upper(func.trim(code)) == currency))
+
+
+def _hub_taken(s: Session, sides: list[Organisation], copies: set[int]) -> Any:
+    """What the hub's succeeded charges paid of the invoice of the enclosing query (any day)."""
+    mine = select(Invoice.id).where(_of_customer(sides, copies))
+    taken = col(Charge.status) == "succeeded"
+    unsplit = ~exists().where(col(ChargeAllocation.charge_id) == col(Charge.id),
+                              col(ChargeAllocation.invoice_id).in_(mine))
+    split = (core_select(func.coalesce(func.sum(_units(s, col(ChargeAllocation.amount))), 0))
+             .join(Charge, col(Charge.id) == col(ChargeAllocation.charge_id))
+             .where(taken, col(ChargeAllocation.invoice_id) == col(Invoice.id)).scalar_subquery())
+    whole = (core_select(func.coalesce(func.sum(_units(s, col(Charge.amount))), 0))
+             .where(taken, unsplit, col(Charge.invoice_id) == col(Invoice.id)).scalar_subquery())
+    return split + whole
+
+
+def _source_paid(s: Session) -> Any:
+    """What the source says was paid of the invoice (its paid amount, else total less amount due)."""
+    return case((col(Invoice.amount_paid).is_not(None), _units(s, col(Invoice.amount_paid))),
+                (col(Invoice.amount_due).is_not(None),
+                 _units(s, col(Invoice.total)) - _units(s, col(Invoice.amount_due))), else_=literal(0))
+
+
+def _opening(s: Session, sides: list[Organisation], copies: set[int], currency: str, since: date) -> Decimal:
+    """What the customer's entries dated before ``since`` add up to: invoices (a credit's negative
+    total included) less the hub's charges, the source's paid remainders and the credit notes."""
+    on_account = _on_account(s, sides, copies, currency)
+    debits = select(Invoice.id).where(on_account, _units(s, col(Invoice.total)) >= 0)
+    mine = select(Invoice.id).where(_of_customer(sides, copies))
+    taken = col(Charge.status) == "succeeded"
+    unsplit = ~exists().where(col(ChargeAllocation.charge_id) == col(Charge.id),
+                              col(ChargeAllocation.invoice_id).in_(mine))
+    charged_before = _before(col(Charge.charged_on), col(Charge.created_at), since)
+    invoiced = s.execute(core_select(func.sum(_units(s, col(Invoice.total)))).where(
+        on_account, _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), since))).scalar()
+    split = s.execute(core_select(func.sum(_units(s, col(ChargeAllocation.amount))))
+                      .join(Charge, col(Charge.id) == col(ChargeAllocation.charge_id))
+                      .where(taken, charged_before, col(ChargeAllocation.invoice_id).in_(debits))).scalar()
+    whole = s.execute(core_select(func.sum(_units(s, col(Charge.amount)))).where(
+        taken, charged_before, unsplit, col(Charge.invoice_id).in_(debits))).scalar()
+    # the source's paid amount beyond the hub's charges (of any day), dated when the source changed it
+    beyond = _source_paid(s) - _hub_taken(s, sides, copies)
+    changed = func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at))
+    remainder = s.execute(core_select(func.sum(case((beyond > 0, beyond), else_=literal(0)))).where(
+        on_account, _units(s, col(Invoice.total)) >= 0,
+        _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), since),
+        changed < datetime.combine(since, time(), tzinfo=UTC))).scalar()
+    plans = select(SubscriptionPlan.id).where(col(SubscriptionPlan.organisation_id).in_([stored_id(o) for o in sides]))
+    code = col(SubscriptionAction.currency)
+    credited = s.execute(core_select(func.sum(func.abs(_units(s, col(SubscriptionAction.net_amount))))).where(
+        col(SubscriptionAction.credit_note).is_(True), col(SubscriptionAction.status) == POSTED,
+        col(SubscriptionAction.plan_id).in_(plans), or_(code.is_(None), code == "", func.upper(code) == currency),
+        _before(col(SubscriptionAction.posting_date), col(SubscriptionAction.action_date), since))).scalar()
+    return _amount(s, invoiced) - _amount(s, split) - _amount(s, whole) - _amount(s, remainder) \
+        - _amount(s, credited)
+
+
+def _touched_since(since: date) -> Any:
+    """The invoices that may have an entry dated on or after ``since``: issued then, changed by the
+    source then (its paid remainder's day), or paid by a hub charge of then."""
+    midnight = datetime.combine(since, time(), tzinfo=UTC)
+    charged = ~_before(col(Charge.charged_on), col(Charge.created_at), since) & (col(Charge.status) == "succeeded")
+    return or_(~_before(col(Invoice.invoice_date), col(Invoice.first_synced_at), since),
+               func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at)) >= midnight,
+               col(Invoice.id).in_(select(Charge.invoice_id).where(charged)),
+               col(Invoice.id).in_(select(ChargeAllocation.invoice_id)
+                                   .join(Charge, col(Charge.id) == col(ChargeAllocation.charge_id)).where(charged)))
+
+
+def customer_ledger(s: Session, organisation_id: int, since: date | None = None) -> Ledger:
+    """The customer's account: invoices, payments and credits of both its sides; with ``since``,
+    only the entries dated on or after it and, as ``opening``, the sum of those before it (SQL
+    aggregates: the rows before ``since`` are not read)."""
     org = s.get(Organisation, organisation_id)
     if org is None or org.is_deleted:
         raise CustomerNotFound(f"customer: no organisation {organisation_id} in {s.info['environment']}")
     sides = _sides(s, org)
     copies = copy_connector_ids(s)
-    invoices = _invoices(s, sides, copies)
-    currencies = Counter((i.currency or "").strip().upper() for i in invoices if (i.currency or "").strip())
+    if since is None:
+        invoices = _invoices(s, sides, copies)
+        currencies = Counter((i.currency or "").strip().upper() for i in invoices if (i.currency or "").strip())
+    else:
+        invoices = _invoices(s, sides, copies, _touched_since(since))
+        currencies = _currencies(s, sides, copies)
     currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies else "USD")
     invoices = [i for i in invoices if (i.currency or currency).strip().upper() == currency]
     hub_paid, hub_credit = _hub_payments(s, sides, copies)
@@ -195,4 +304,102 @@ def customer_ledger(s: Session, organisation_id: int) -> Ledger:
         if amount and (action.currency or currency).upper() == currency:
             entries.append(LedgerEntry(action.posting_date or action.action_date, EntryKind.CREDIT,
                                        action.credit_memo_number or action.key, amount))
-    return Ledger(org, currency, tuple(entries), numbers)
+    if since is None:
+        return Ledger(org, currency, tuple(entries), numbers)
+    return Ledger(org, currency, tuple(e for e in entries if e.day >= since), numbers, since,
+                  _opening(s, sides, copies, currency, since))
+
+
+def _currencies(s: Session, sides: list[Organisation], copies: set[int]) -> Counter[str]:
+    """How many invoices on the account each currency has, in the order they first appear."""
+    code = func.upper(func.trim(col(Invoice.currency)))
+    status = func.lower(func.trim(func.coalesce(col(Invoice.status), "")))
+    rows = s.execute(core_select(code, func.count(), func.min(col(Invoice.invoice_date))).where(
+        _of_customer(sides, copies), status.not_in(sorted(NOT_ON_ACCOUNT)), code != "").group_by(code)
+        .order_by(func.min(col(Invoice.invoice_date))))
+    return Counter({str(c): int(n) for c, n, _ in rows})
+
+
+# --- what the balance block needs to know of the account, without reading it whole ---------------
+
+
+@dataclass(frozen=True)
+class Account:
+    """A customer's account as SQL reads it: both sides, the copies left out, its currency."""
+
+    organisation: Organisation
+    sides: list[Organisation]
+    copies: set[int]
+    currency: str
+
+
+def account(s: Session, organisation_id: int) -> Account:
+    org = s.get(Organisation, organisation_id)
+    if org is None or org.is_deleted:
+        raise CustomerNotFound(f"customer: no organisation {organisation_id} in {s.info['environment']}")
+    sides, copies = _sides(s, org), copy_connector_ids(s)
+    currencies = _currencies(s, sides, copies)
+    currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies else "USD")
+    return Account(org, sides, copies, currency)
+
+
+def _debits(s: Session, a: Account) -> Any:
+    return and_(_on_account(s, a.sides, a.copies, a.currency), _units(s, col(Invoice.total)) >= 0)
+
+
+def _days(s: Session, where: Any, *, latest: bool = False, limit: int | None = None) -> list[date]:
+    """The days (issue date, else the UTC day first synced) of the invoices ``where`` selects."""
+    dated = core_select(distinct(col(Invoice.invoice_date))).where(where, col(Invoice.invoice_date).is_not(None))
+    dated = dated.order_by(col(Invoice.invoice_date).desc() if latest else col(Invoice.invoice_date))
+    undated = core_select(col(Invoice.first_synced_at)).where(where, col(Invoice.invoice_date).is_(None))
+    days = {*s.execute(dated.limit(limit) if limit else dated).scalars(),
+            *(when.date() for when in s.execute(undated).scalars())}
+    return sorted(days, reverse=latest)[:limit] if limit else sorted(days, reverse=latest)
+
+
+def issue_days(s: Session, a: Account, until: date, count: int) -> list[date]:
+    """The last ``count`` days on or before ``until`` the customer was invoiced (its billing
+    cycles), latest first."""
+    return _days(s, and_(_debits(s, a), _before(col(Invoice.invoice_date), col(Invoice.first_synced_at),
+                                                 until + timedelta(days=1))), latest=True, limit=count)
+
+
+def invoice_day(s: Session, a: Account, number: str) -> date | None:
+    """The day invoice ``number`` went on the customer's account (None: it is on no account)."""
+    found = _days(s, and_(_debits(s, a), col(Invoice.number) == number))
+    return found[0] if found else None
+
+
+def first_excess_day(s: Session, a: Account, as_of: date) -> date | None:
+    """The first day by ``as_of`` the account may have received more than a billing cycle asked
+    for: a credit (a credit note, a negative invoice), an invoice paid beyond its total (its issue
+    day), or a hub charge on an invoice not yet issued on ``as_of``. None: never; then no cycle
+    by ``as_of`` left a credit over for the next one."""
+    by = as_of + timedelta(days=1)
+    on_account = _on_account(s, a.sides, a.copies, a.currency)
+    issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
+    total = _units(s, col(Invoice.total))
+    days = _days(s, and_(on_account, issued, total < 0), limit=1)
+    days += _days(s, and_(on_account, issued, total >= 0, or_(_source_paid(s) > total,
+                                                               _hub_taken(s, a.sides, a.copies) > total)), limit=1)
+    plans = select(SubscriptionPlan.id).where(col(SubscriptionPlan.organisation_id).in_([stored_id(o) for o in a.sides]))
+    code = col(SubscriptionAction.currency)
+    noted = func.coalesce(col(SubscriptionAction.posting_date), col(SubscriptionAction.action_date))
+    days += [d for d in s.execute(core_select(func.min(noted)).where(
+        col(SubscriptionAction.credit_note).is_(True), col(SubscriptionAction.status) == POSTED,
+        col(SubscriptionAction.plan_id).in_(plans), _units(s, col(SubscriptionAction.net_amount)) != 0,
+        or_(code.is_(None), code == "", func.upper(code) == a.currency), noted <= as_of)).scalars() if d]
+    # a charge dated before the invoice it pays (or not yet issued): the account's until then
+    early = or_(col(Charge.charged_on).is_(None), col(Invoice.invoice_date).is_(None),
+                col(Charge.charged_on) < col(Invoice.invoice_date))
+    charged = and_(col(Charge.status) == "succeeded", _before(col(Charge.charged_on), col(Charge.created_at), by),
+                   _debits(s, a), early)
+    firsts = [core_select(func.min(col(Charge.charged_on)), func.min(col(Charge.created_at)))
+              .join(Invoice, col(Invoice.id) == col(Charge.invoice_id)).where(charged),
+              core_select(func.min(col(Charge.charged_on)), func.min(col(Charge.created_at)))
+              .join(ChargeAllocation, col(ChargeAllocation.charge_id) == col(Charge.id))
+              .join(Invoice, col(Invoice.id) == col(ChargeAllocation.invoice_id)).where(charged)]
+    for query in firsts:
+        for charged_on, created_at in s.execute(query):
+            days += [d for d in (charged_on, created_at.date() if created_at else None) if d]
+    return min(days, default=None)

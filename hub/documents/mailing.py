@@ -14,7 +14,6 @@ already in the outbox (a rerun, or another run, did it). The delivery sends it o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -30,7 +29,7 @@ from hub.collections.outbox import enqueue
 from hub.collections.rules import Notification, NotificationType
 from hub.documents.images import invoice_image
 from hub.documents.ledger import NOT_ON_ACCOUNT, POSTED, customer_ledger
-from hub.documents.render import sender_name, statement_pdf
+from hub.documents.render import pdf_filename, sender_name, statement_pdf
 from hub.documents.settings import InvoiceEmail, get_settings
 from hub.documents.statements import CustomerStatement, statement_of
 from hub.platform.db import session
@@ -74,10 +73,6 @@ def statement_key(organisation_id: int, as_of: date) -> str:
     return f"statement/{organisation_id}/{as_of.isoformat()}"
 
 
-def _filename(kind: str, text: str) -> str:
-    return f"{kind}-{re.sub(r'[^A-Za-z0-9._-]+', '-', text).strip('-') or 'document'}.pdf"
-
-
 def _organisation(s: Session, invoice: Invoice) -> Organisation | None:
     return s.exec(select(Organisation).where(
         col(Organisation.connector_id) == invoice.connector_id,
@@ -119,7 +114,7 @@ def _enqueue_invoice(environment: str, invoice_id: int, pay_link: PayLink | None
             invoice_number=invoice.number, amount=invoice.total, currency=currency, due_date=invoice.due_date,
             pay_link=pay_link(s, stored_id(org)) if pay_link else None)
         _, new = enqueue(s, notification, organisation_id=stored_id(org), invoice_id=invoice_id,
-                         attachments=[(Attachment(_filename("invoice", invoice.number), "application/pdf", pdf),
+                         attachments=[(Attachment(pdf_filename("invoice", invoice.number), "application/pdf", pdf),
                                        source.value)])
         return {"key": notification.key, "invoice": invoice.number, "source": source.value, "new": new,
                 "pay_link": notification.pay_link is not None}
@@ -203,7 +198,7 @@ def send_statements(environment: str, as_of: date, *, pay_link: PayLink | None =
                         currency=result.statement.currency,
                         pay_link=pay_link(s, organisation_id) if pay_link else None)
                     _, new = enqueue(s, notification, organisation_id=organisation_id, attachments=[(
-                        Attachment(_filename("statement", f"{result.customer}-{as_of.isoformat()}"),
+                        Attachment(pdf_filename("statement", f"{result.customer}-{as_of.isoformat()}"),
                                    "application/pdf", pdf), "statement")])
             except (CashrailError, ValueError) as exc:
                 report.failed.append({"organisation_id": organisation_id, "error": str(exc)})

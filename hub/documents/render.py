@@ -4,6 +4,7 @@ nothing from outside: a document is made of what the hub holds."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,11 @@ def html_to_pdf(html: str) -> bytes:
     pdf = HTML(string=html, url_fetcher=_refuse).write_pdf()
     assert pdf is not None  # without a target WeasyPrint returns the bytes
     return bytes(pdf)
+
+
+def pdf_filename(kind: str, text: str) -> str:
+    """A PDF's file name: ``<kind>-<text>.pdf`` with only safe characters (a synced number may hold any)."""
+    return f"{kind}-{re.sub(r'[^A-Za-z0-9._-]+', '-', text).strip('-') or 'document'}.pdf"
 
 
 def _money(currency: str) -> Any:

@@ -392,3 +392,31 @@ def test_crlf_in_synced_names_and_numbers_never_reaches_the_mail_headers(hub_db,
     assert message["Bcc"] is None and message["X-Evil"] is None
     assert message["Subject"] == "Final notice: invoice INV-7 Bcc: spy@evil.example Pay to IBAN XX00 instead is 61 days overdue"
     assert "\n" not in str(message["To"]) and message["To"].addresses[0].addr_spec == "ann@smith.example.com"
+
+
+def test_invoice_and_statement_emails_file_no_psa_ticket_unless_the_settings_ask(hub_db, bms) -> None:
+    account = httpx.get(f"{bms.url}/_admin/records/accounts").json()[0]
+    name = account["AccountName"]
+
+    def document(kind: NotificationType, key: str) -> Notification:
+        return Notification(type=kind, key=key, customer_name=name, invoice_number=f"INV-{key}",
+                            amount=Decimal("100.00"), currency="USD", statement_date=date(2026, 8, 31))
+
+    with session("sandbox") as s:
+        notification_settings.update_settings(s, "invoice", email=False)  # a setting that says nothing of tickets
+        org = organisation(s, bms_card(s, bms.url), str(account["Id"]), name, raw=account)
+        enqueue(s, document(NotificationType.INVOICE, "invoice/psa/1"), organisation_id=org.id)
+        enqueue(s, document(NotificationType.STATEMENT, "statement/1/2026-08-31"), organisation_id=org.id)
+        enqueue(s, overdue(1, "inv-1", name), organisation_id=org.id)
+    notifications.deliver("sandbox")
+
+    def filed() -> list[str]:
+        return sorted(t["Details"].split("Cashrail-Key: ")[1].split()[0] for t in
+                      httpx.get(f"{bms.url}/_admin/records/tickets").json() if "Cashrail-Key: " in t["Details"])
+
+    assert filed() == ["inv-1/ticket"]
+    with session("sandbox") as s:
+        notification_settings.update_settings(s, "invoice", ticket=True)
+        enqueue(s, document(NotificationType.INVOICE, "invoice/psa/2"), organisation_id=org.id)
+    notifications.deliver("sandbox")
+    assert filed() == ["inv-1/ticket", "invoice/psa/2/ticket"]

@@ -26,7 +26,8 @@ PORTAL = {("GET", "/portal/_brand/{environment}.css"), ("GET", "/portal/{token}"
           ("GET", "/portal/{token}/card/{request_id}"), ("POST", "/portal/{token}/card/{request_id}"),
           ("POST", "/portal/{token}/pay"), ("POST", "/portal/{token}/card"), ("POST", "/portal/{token}/autopay"),
           ("POST", "/portal/{token}/methods/remove"), ("GET", "/portal/{token}/code"), ("POST", "/portal/{token}/code"),
-          ("POST", "/portal/{token}/code/send")}
+          ("POST", "/portal/{token}/code/send"), ("GET", "/portal/{token}/invoices/{invoice_id}/pdf"),
+          ("GET", "/portal/{token}/statements"), ("GET", "/portal/{token}/statements/pdf")}
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/api/gateway/ipn/{environment}/{card}"), *PORTAL}
 PUBLIC_MOUNTS = {"/static", "/static/swagger"}
 

@@ -157,9 +157,9 @@ def invoice_statement(
         applied[p.invoice_number or ordered[cycle].number].append(p)
         per_cycle[cycle] += p.amount
     zero = Decimal(0)
-    statement = None
     carry, prior_due = zero, zero  # the previous invoice's credit left over, and its amount due
-    for i in range(index + 1):
+    # a static invoice shows its own charges only: the earlier cycles change nothing on it
+    for i in range(index if mode == InvoiceMode.STATIC else 0, index + 1):
         invoice = ordered[i]
         previous = paid = zero
         if mode == InvoiceMode.DYNAMIC:
@@ -169,18 +169,17 @@ def invoice_statement(
             previous, paid = prior_due, carry + per_cycle[i - 1]
         charges = Decimal(invoice.current_charges)
         due = previous - paid + charges
-        statement = InvoiceStatement(
-            number=invoice.number,
-            mode=mode,
-            previous_balance=round_money(previous, currency),
-            payments_adjustments=round_money(paid, currency),
-            current_charges=round_money(charges, currency),
-            amount_due=round_money(max(due, zero), currency),
-            credit_balance=round_money(max(-due, zero), currency),
-        )
-        carry, prior_due = statement.credit_balance, statement.amount_due
-    assert statement is not None
-    return statement
+        # what the next cycle takes over is what this invoice shows: rounded as shown
+        carry, prior_due = round_money(max(-due, zero), currency), round_money(max(due, zero), currency)
+    return InvoiceStatement(
+        number=ordered[index].number,
+        mode=mode,
+        previous_balance=round_money(previous, currency),
+        payments_adjustments=round_money(paid, currency),
+        current_charges=round_money(charges, currency),
+        amount_due=prior_due,
+        credit_balance=carry,
+    )
 
 
 def compare_modes(

@@ -90,6 +90,9 @@ REQUIRED_FIELDS: dict[NotificationType, tuple[str, ...]] = {
 }
 #: types e-mailed to their contact only: what they carry (a sign-in code) must not sit in a PSA ticket
 EMAIL_ONLY = frozenset({NotificationType.PORTAL_CODE})
+#: the customer's own documents: one ticket per invoice or statement would bury the service desk,
+#: so these file a ticket only where the notification settings switch it on
+TICKET_ON_REQUEST = frozenset({NotificationType.INVOICE, NotificationType.STATEMENT})
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,8 @@ class NotificationSetting:
     """One type's switches; ``ticket_config`` None uses the shared Service Ticket Configuration."""
 
     email: bool = True
-    ticket: bool = True
+    #: None: the type's default (a ticket, except for :data:`TICKET_ON_REQUEST`)
+    ticket: bool | None = None
     ticket_config: TicketConfig | None = None
 
 
@@ -196,7 +200,8 @@ class ResolvedSetting:
 
 @dataclass(frozen=True)
 class NotificationSettings:
-    """All types' settings: every type e-mails and raises a ticket unless ``per_type`` says not.
+    """All types' settings: every type e-mails and raises a ticket unless ``per_type`` says not
+    (invoice and statement e-mails raise one only when ``per_type`` says so).
 
     ``sender_name`` signs the e-mails (e.g. "Acme MSP Accounts").
     """
@@ -219,11 +224,12 @@ class NotificationSettings:
         object.__setattr__(self, "per_type", per_type)
 
     def for_type(self, kind: NotificationType) -> ResolvedSetting:
-        setting = self.per_type.get(NotificationType(kind), NotificationSetting())
+        kind = NotificationType(kind)
+        setting = self.per_type.get(kind, NotificationSetting())
         return ResolvedSetting(
-            NotificationType(kind),
+            kind,
             setting.email,
-            setting.ticket,
+            kind not in TICKET_ON_REQUEST if setting.ticket is None else setting.ticket,
             setting.ticket_config or self.ticket_config,
         )
 

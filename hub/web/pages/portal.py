@@ -19,9 +19,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from hub.collections import portal, portal_actions
+from hub.collections import portal, portal_actions, portal_documents
 from hub.collections.chargeable import ChargeRow
 from hub.collections.rules.errors import CollectError
+from hub.documents import render
+from hub.documents.rules.statements import BUCKETS
 from hub.platform.db import get_engine, session
 from hub.platform.errors import CashrailError
 from hub.platform.settings import Settings
@@ -170,9 +172,47 @@ def invoice_page(request: Request, visit: Opened, invoice_id: int) -> Response:
 
     def load(s: Any) -> dict[str, Any]:
         c = visit.customer(s)
-        return {"c": c, "detail": portal.invoice(s, c, invoice_id, today), "methods": portal.methods(s, c)}
+        return {"c": c, "detail": portal.invoice(s, c, invoice_id, today), "methods": portal.methods(s, c),
+                "block": portal_documents.invoice_balance(s, c, invoice_id, today)}
 
     return _page(request, visit, "portal_invoice.html", **visit.call(load))
+
+
+def _pdf(content: bytes, filename: str) -> Response:
+    return Response(content, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+@router.get("/portal/{token}/invoices/{invoice_id}/pdf", openapi_extra=PUBLIC)
+def invoice_pdf(visit: Opened, invoice_id: int) -> Response:
+    """The invoice's image: the first source of the *Invoice Image Data* order that has it."""
+    _, pdf = portal_documents.invoice_pdf(visit.link.environment, visit.link.organisation_id, invoice_id)
+    number = visit.call(lambda s: portal.owned_invoice(s, visit.customer(s), invoice_id).number)
+    return _pdf(pdf, render.pdf_filename("invoice", number))
+
+
+@router.get("/portal/{token}/statements", openapi_extra=PUBLIC)
+def statement_page(request: Request, visit: Opened, as_of: str = "") -> Response:
+    today = utcnow().date()
+
+    def load(s: Any) -> dict[str, Any]:
+        c = visit.customer(s)
+        when = portal_documents.statement_date(as_of, today)
+        return {"c": c, "result": portal_documents.account_statement(s, c, when), "today": today,
+                "buckets": [(key, label) for key, label, *_ in BUCKETS]}
+
+    return _page(request, visit, "portal_statement.html", **visit.call(load))
+
+
+@router.get("/portal/{token}/statements/pdf", openapi_extra=PUBLIC)
+def statement_pdf(visit: Opened, as_of: str = "") -> Response:
+    when = portal_documents.statement_date(as_of, utcnow().date())
+
+    def load(s: Any) -> tuple[Any, str]:
+        return portal_documents.account_statement(s, visit.customer(s), when), render.sender_name(s)
+
+    result, sender = visit.call(load)
+    return _pdf(render.statement_pdf(result, sender), render.pdf_filename("statement", when.isoformat()))
 
 
 @router.get("/portal/{token}/methods", openapi_extra=PUBLIC)

@@ -38,10 +38,23 @@ def test_every_notification_type_the_issue_names_exists():
 
 def test_by_default_every_type_emails_and_raises_a_ticket_with_the_shared_ticket_configuration():
     settings = NotificationSettings()
-    for kind in NotificationType:
+    for kind in set(NotificationType) - {NotificationType.INVOICE, NotificationType.STATEMENT}:
         resolved = settings.for_type(kind)
         assert (resolved.email, resolved.ticket) == (True, True)
         assert resolved.ticket_config == TicketConfig("Accounts Receivable", "Medium", "Billing")
+
+
+@pytest.mark.parametrize("kind", [NotificationType.INVOICE, NotificationType.STATEMENT])
+def test_invoice_and_statement_emails_file_a_ticket_only_where_the_settings_ask(kind):
+    note = Notification(type=kind, key=f"{kind.value}/1", customer_name="Contoso", invoice_number="1033",
+                        amount=D("100.00"), currency="USD", statement_date=date(2012, 8, 31))
+    by_default = plan_delivery(note, NotificationSettings(), RECIPIENT)
+    assert by_default.email is not None and by_default.ticket is None
+    assert by_default.skipped == (f"ticket: switched off for {kind.value}",)
+    only_email_changed = NotificationSettings(per_type={kind: NotificationSetting(email=True)})
+    assert plan_delivery(note, only_email_changed, RECIPIENT).ticket is None
+    asked = plan_delivery(note, NotificationSettings(per_type={kind: NotificationSetting(ticket=True)}), RECIPIENT)
+    assert asked.ticket is not None and asked.ticket.key == f"{kind.value}/1/ticket"
 
 
 def test_a_type_can_drop_its_ticket_or_email_or_file_its_ticket_elsewhere():
