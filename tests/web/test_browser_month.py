@@ -152,11 +152,7 @@ def test_an_administrator_runs_the_month_in_the_browser_without_the_cli(
 
     # a new card: the card form e-mailed to the contact, the card entered on the gateway's page
     panel = page.locator("#payment-method")  # type: ignore[attr-defined]
-    # (with the keyboard: the portal panel covers the Go button for a pointer, the known failure of
-    # test_browser.py's card-form tests, fixed under issue 19)
-    go = panel.get_by_role("button", name="Go")
-    go.focus()
-    go.press("Enter")
+    panel.get_by_role("button", name="Go").click()
     expect(page.locator("#flash")).to_contain_text("Card form sent: ")  # type: ignore[attr-defined]
     expect(page.locator("#flash")).to_contain_text("is e-mailed this link to enter the card")  # type: ignore[attr-defined]
     customer_page = page.url  # type: ignore[attr-defined]
@@ -169,9 +165,7 @@ def test_an_administrator_runs_the_month_in_the_browser_without_the_cli(
     page.get_by_role("button", name="Save card").click()  # type: ignore[attr-defined]
     expect(page.get_by_role("status")).to_contain_text("ending 1111")  # type: ignore[attr-defined]
     page.goto(customer_page)  # type: ignore[attr-defined]
-    check = page.locator("#card-requests").get_by_role("button", name="Check")  # type: ignore[attr-defined]
-    check.focus()  # the keyboard again (see Go above)
-    check.press("Enter")
+    page.locator("#card-requests").get_by_role("button", name="Check").click()  # type: ignore[attr-defined]
     expect(page.locator("#flash")).to_contain_text("Card saved: VISA ending 1111")  # type: ignore[attr-defined]
     expect(page.locator("#active-method")).to_contain_text("VISA •••• 1111")  # type: ignore[attr-defined]
 
