@@ -96,7 +96,7 @@ def test_malformed_records_are_quarantined_and_the_sync_goes_on(hub_db, prefect_
 def test_sync_survives_rate_limits_server_errors_and_dropped_connections(hub_db, prefect_backend, sandbox) -> None:
     card = _active_card(sandbox)
     httpx.put(f"{sandbox.url}/_admin/faults",
-              json={"rate_429": 0.1, "retry_after": 0, "rate_5xx": 0.1, "rate_drop": 0.05, "seed": 11}).raise_for_status()
+              json={"rate_429": 0.05, "retry_after": 0, "rate_5xx": 0.05, "rate_drop": 0.03, "seed": 11}).raise_for_status()
     sync_connector(connector="psa", environment="sandbox")
     stats = httpx.get(f"{sandbox.url}/_admin/stats").json()
     assert stats["faults"]["429"] and stats["faults"]["5xx"] and stats["faults"]["drop"]
