@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
 from pydantic import SecretStr
 
+from hub.collections.mail_settings import save_mail
 from hub.demo.sandboxes import accept_license
 from hub.demo.systems import DEMO_ENVIRONMENT, GATEWAY_CONNECTOR, SYSTEMS
 from hub.platform.db import session
@@ -65,7 +65,8 @@ def activate(name: str, info: dict[str, Any], log: Callable[[str], None] | None 
 
 
 def use_mail_sandbox(info: dict[str, Any]) -> None:
-    """Point this process's notification e-mails at the mail sandbox."""
-    os.environ.update({"CASHRAIL_SMTP_HOST": info["smtp_host"], "CASHRAIL_SMTP_PORT": str(info["smtp_port"]),
-                       "CASHRAIL_SMTP_SECURITY": "none", "CASHRAIL_SMTP_FROM_ADDRESS": "accounts@demo-msp.example",
-                       "CASHRAIL_SMTP_FROM_NAME": "Demo MSP Accounts"})
+    """Point the demo environment's e-mails at the mail sandbox (Settings → Mail), for this run and
+    for ``serve`` afterwards."""
+    with session(DEMO_ENVIRONMENT) as s:
+        save_mail(s, host=info["smtp_host"], port=int(info["smtp_port"]), security="none", username=None,
+                  password=None, from_address="accounts@demo-msp.example", from_name="Demo MSP Accounts")
