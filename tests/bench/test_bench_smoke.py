@@ -60,7 +60,10 @@ def test_sync_bench_compares_cashrail_with_its_floors_and_the_dlt_peer(tmp_path:
         assert line in printed
     names = [r["name"] for r in result["ratios"]]
     assert "both systems: Cashrail / max(fetch, store floor)" in names
-    assert ("both systems: dlt / Cashrail" in names) == peer.available()
+    # the peer speaks BMS and Business Central: a ratio per system it ran, none summed with ConnectWise
+    assert ("ERP (BC) dlt / Cashrail" in names) == peer.available()
+    assert ("PSA (BMS) dlt / Cashrail" in names) == peer.available()
+    assert "both systems: dlt / Cashrail" not in names
     assert result["data"]["totals"]["full"] > 0
 
 
