@@ -23,7 +23,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from hub.collections.of_record import copy_connector_ids
-from hub.documents.rules.statements import EntryKind, LedgerEntry
+from hub.documents.rules.statements import BUCKETS, EntryKind, LedgerEntry
 from hub.platform.errors import InputError
 from hub.platform.models import (
     Charge,
@@ -183,10 +183,12 @@ def _on_account(s: Session, sides: list[Organisation], copies: set[int], currenc
                 or_(code.is_(None), code == "", func.upper(func.trim(code)) == currency))
 
 
-def _hub_taken(s: Session, sides: list[Organisation], copies: set[int]) -> Any:
-    """What the hub's succeeded charges paid of the invoice of the enclosing query (any day)."""
+def _hub_taken(s: Session, sides: list[Organisation], copies: set[int], before: date | None = None) -> Any:
+    """What the hub's succeeded charges (dated before ``before``; None: any day) paid of the
+    invoice of the enclosing query."""
     mine = select(Invoice.id).where(_of_customer(sides, copies))
-    taken = col(Charge.status) == "succeeded"
+    taken = and_(col(Charge.status) == "succeeded",
+                 _before(col(Charge.charged_on), col(Charge.created_at), before) if before else literal(True))
     unsplit = ~exists().where(col(ChargeAllocation.charge_id) == col(Charge.id),
                               col(ChargeAllocation.invoice_id).in_(mine))
     split = (core_select(func.coalesce(func.sum(_units(s, col(ChargeAllocation.amount))), 0))
@@ -394,3 +396,34 @@ def first_excess_day(s: Session, a: Account, as_of: date) -> date | None:
         for charged_on, created_at in s.execute(query):
             days += [d for d in (charged_on, created_at.date() if created_at else None) if d]
     return min(days, default=None)
+
+
+def _aged_by(day: date) -> Any:
+    """The invoice's aging day (its due date, else its issue day) is on or before ``day``."""
+    due, issued = col(Invoice.due_date), col(Invoice.invoice_date)
+    return or_(and_(due.is_not(None), due <= day), and_(due.is_(None), issued.is_not(None), issued <= day),
+               and_(due.is_(None), issued.is_(None),
+                    col(Invoice.first_synced_at) < datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)))
+
+
+def aged(s: Session, a: Account, as_of: date) -> list[LedgerEntry]:
+    """The account on ``as_of`` as the aging reads it, in a few entries: per aging bucket, one
+    invoice of what the bucket's invoices still owe after what was applied to each, due on a day
+    of that bucket; and one credit of what was paid or credited beyond them (what is owed less
+    the balance: the payments on account and the over-payments, which pay the oldest first)."""
+    by = as_of + timedelta(days=1)
+    issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
+    beyond = _source_paid(s) - _hub_taken(s, a.sides, a.copies)
+    changed = func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at))
+    paid = _hub_taken(s, a.sides, a.copies, by) + case(
+        (and_(beyond > 0, changed < datetime.combine(by, time(), tzinfo=UTC)), beyond), else_=literal(0))
+    owed = _units(s, col(Invoice.total)) - paid
+    limits = [(key, as_of - timedelta(days=low)) for key, _, low, _ in reversed(BUCKETS) if low > 0]
+    bucket = case(*[(_aged_by(day), literal(key)) for key, day in limits], else_=literal(BUCKETS[0][0]))
+    rows = s.execute(core_select(bucket, func.sum(case((owed > 0, owed), else_=literal(0))))
+                     .where(_debits(s, a), issued).group_by(bucket))
+    due_on = dict(limits)
+    entries = [LedgerEntry(min(as_of, due_on.get(key, as_of)), EntryKind.INVOICE, f"({key})", _amount(s, amount),
+                           due_date=due_on.get(key, as_of)) for key, amount in rows if _amount(s, amount) > 0]
+    pool = sum((e.amount for e in entries), ZERO) - _opening(s, a.sides, a.copies, a.currency, by)
+    return entries + ([LedgerEntry(as_of, EntryKind.CREDIT, "(paid beyond)", pool)] if pool > 0 else [])
