@@ -99,30 +99,32 @@ def block_of(ledger: Ledger, number: str | None, as_of: date, mode: InvoiceMode 
 
 
 def _since(s: Session, organisation_id: int, number: str | None, as_of: date, mode: InvoiceMode | None,
-           modes: Any) -> date | None:
+           modes: Any) -> tuple[date | None, InvoiceMode | None]:
     """The first day of the account the block of ``number`` (None: the last invoice by ``as_of``)
-    needs read row by row (None: all of it)."""
+    needs read row by row (None: all of it), and the block's mode."""
     a = account(s, organisation_id)
     day = invoice_day(s, a, number) if number is not None else next(iter(issue_days(s, a, as_of, 1)), None)
     if day is None or day > as_of:
-        return None  # no block, or an error: the whole ledger says which
+        return None, None  # no block, or an error: the whole ledger says which
     chosen = InvoiceMode(mode) if mode is not None else (modes.mode_for(day) if modes else InvoiceMode.DYNAMIC)
     if chosen == InvoiceMode.STATIC:
-        return day
+        return day, chosen
     if chosen == InvoiceMode.BATCH:
-        return issue_days(s, a, day, 2)[-1]
+        return issue_days(s, a, day, 2)[-1], chosen
     excess = first_excess_day(s, a, as_of)
     if excess is None or excess >= day:
-        return day
+        return day, chosen
     earlier = issue_days(s, a, excess, 1)
-    return earlier[0] if earlier else None
+    return (earlier[0] if earlier else None), chosen
 
 
 def account_block(s: Session, organisation_id: int, number: str | None, as_of: date, mode: InvoiceMode | None,
                   modes: Any) -> BalanceBlock | None:
-    """:func:`block_of` the customer's account, reading only the cycles the mode needs."""
-    return block_of(customer_ledger(s, organisation_id, _since(s, organisation_id, number, as_of, mode, modes)),
-                    number, as_of, mode, modes)
+    """:func:`block_of` the customer's account, reading only the cycles the mode needs (batch: the
+    payments of the window whatever invoice they pay; static and dynamic: the window's invoices)."""
+    since, chosen = _since(s, organisation_id, number, as_of, mode, modes)
+    ledger = customer_ledger(s, organisation_id, since, issued_since=chosen != InvoiceMode.BATCH)
+    return block_of(ledger, number, as_of, mode, modes)
 
 
 def balance_block(s: Session, organisation_id: int, *, invoice_number: str | None = None,

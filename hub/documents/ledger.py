@@ -252,10 +252,12 @@ def _touched_since(since: date) -> Any:
                                    .join(Charge, col(Charge.id) == col(ChargeAllocation.charge_id)).where(charged)))
 
 
-def customer_ledger(s: Session, organisation_id: int, since: date | None = None) -> Ledger:
+def customer_ledger(s: Session, organisation_id: int, since: date | None = None, *,
+                    issued_since: bool = False) -> Ledger:
     """The customer's account: invoices, payments and credits of both its sides; with ``since``,
     only the entries dated on or after it and, as ``opening``, the sum of those before it (SQL
-    aggregates: the rows before ``since`` are not read)."""
+    aggregates: the rows before ``since`` are not read). ``issued_since``: only the invoices issued
+    since then are read, with their payments of then on (and the credit notes), no opening."""
     org = s.get(Organisation, organisation_id)
     if org is None or org.is_deleted:
         raise CustomerNotFound(f"customer: no organisation {organisation_id} in {s.info['environment']}")
@@ -265,7 +267,8 @@ def customer_ledger(s: Session, organisation_id: int, since: date | None = None)
         invoices = _invoices(s, sides, copies)
         currencies = Counter((i.currency or "").strip().upper() for i in invoices if (i.currency or "").strip())
     else:
-        invoices = _invoices(s, sides, copies, _touched_since(since))
+        invoices = _invoices(s, sides, copies, ~_before(col(Invoice.invoice_date), col(Invoice.first_synced_at), since)
+                             if issued_since else _touched_since(since))
         currencies = _currencies(s, sides, copies)
     currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies else "USD")
     invoices = [i for i in invoices if (i.currency or currency).strip().upper() == currency]
@@ -300,7 +303,7 @@ def customer_ledger(s: Session, organisation_id: int, since: date | None = None)
     if since is None:
         return Ledger(org, currency, tuple(entries), numbers)
     return Ledger(org, currency, tuple(e for e in entries if e.day >= since), numbers, since,
-                  _opening(s, sides, copies, currency, since))
+                  ZERO if issued_since else _opening(s, sides, copies, currency, since))
 
 
 def _currencies(s: Session, sides: list[Organisation], copies: set[int]) -> Counter[str]:
