@@ -240,6 +240,18 @@ def _opening(s: Session, sides: list[Organisation], copies: set[int], currency: 
         - _amount(s, credited)
 
 
+def _issued_between(s: Session, since: date, until: tuple[date, date] | None) -> Any:
+    """Invoices issued on or after ``since`` and, with ``until`` (last, as_of), credits (a negative
+    total) and invoices issued by ``last`` or after ``as_of``."""
+    issued = ~_before(col(Invoice.invoice_date), col(Invoice.first_synced_at), since)
+    if until is None:
+        return issued
+    last, as_of = until
+    day = (col(Invoice.invoice_date), col(Invoice.first_synced_at))
+    return and_(issued, or_(_units(s, col(Invoice.total)) < 0, _before(*day, last + timedelta(days=1)),
+                            ~_before(*day, as_of + timedelta(days=1))))
+
+
 def _touched_since(since: date) -> Any:
     """The invoices that may have an entry dated on or after ``since``: issued then, changed by the
     source then (its paid remainder's day), or paid by a hub charge of then."""
@@ -253,11 +265,12 @@ def _touched_since(since: date) -> Any:
 
 
 def customer_ledger(s: Session, organisation_id: int, since: date | None = None, *,
-                    issued_since: bool = False) -> Ledger:
+                    issued_since: bool = False, issued_until: tuple[date, date] | None = None) -> Ledger:
     """The customer's account: invoices, payments and credits of both its sides; with ``since``,
     only the entries dated on or after it and, as ``opening``, the sum of those before it (SQL
     aggregates: the rows before ``since`` are not read). ``issued_since``: only the invoices issued
-    since then are read, with their payments of then on (and the credit notes), no opening."""
+    since then are read, with their payments of then on (and the credit notes), no opening; and
+    with ``issued_until`` (last, as_of), of those only the ones issued by ``last`` or after ``as_of``."""
     org = s.get(Organisation, organisation_id)
     if org is None or org.is_deleted:
         raise CustomerNotFound(f"customer: no organisation {organisation_id} in {s.info['environment']}")
@@ -267,8 +280,8 @@ def customer_ledger(s: Session, organisation_id: int, since: date | None = None,
         invoices = _invoices(s, sides, copies)
         currencies = Counter((i.currency or "").strip().upper() for i in invoices if (i.currency or "").strip())
     else:
-        invoices = _invoices(s, sides, copies, ~_before(col(Invoice.invoice_date), col(Invoice.first_synced_at), since)
-                             if issued_since else _touched_since(since))
+        invoices = _invoices(s, sides, copies, _issued_between(s, since, issued_until) if issued_since
+                             else _touched_since(since))
         currencies = _currencies(s, sides, copies)
     currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies else "USD")
     invoices = [i for i in invoices if (i.currency or currency).strip().upper() == currency]
@@ -360,6 +373,15 @@ def issue_days(s: Session, a: Account, until: date, count: int) -> list[date]:
                                                  until + timedelta(days=1))), latest=True, limit=count)
 
 
+def next_issue_day(s: Session, a: Account, after: date, until: date) -> date | None:
+    """The first day after ``after`` and by ``until`` the customer was invoiced."""
+    found = _days(s, and_(_debits(s, a), ~_before(col(Invoice.invoice_date), col(Invoice.first_synced_at),
+                                                   after + timedelta(days=1)),
+                          _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), until + timedelta(days=1))),
+                  limit=1)
+    return found[0] if found else None
+
+
 def invoice_day(s: Session, a: Account, number: str) -> date | None:
     """The day invoice ``number`` went on the customer's account (None: it is on no account)."""
     found = _days(s, and_(_debits(s, a), col(Invoice.number) == number))
@@ -376,8 +398,10 @@ def first_excess_day(s: Session, a: Account, as_of: date) -> date | None:
     issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
     total = _units(s, col(Invoice.total))
     days = _days(s, and_(on_account, issued, total < 0), limit=1)
-    days += _days(s, and_(on_account, issued, total >= 0, or_(_source_paid(s) > total,
-                                                               _hub_taken(s, a.sides, a.copies) > total)), limit=1)
+    charged = or_(col(Invoice.id).in_(select(Charge.invoice_id).where(col(Charge.status) == "succeeded")),
+                  col(Invoice.id).in_(select(ChargeAllocation.invoice_id)))
+    days += _days(s, and_(on_account, issued, total >= 0, or_(
+        _source_paid(s) > total, and_(charged, _hub_taken(s, a.sides, a.copies) > total))), limit=1)
     plans = select(SubscriptionPlan.id).where(col(SubscriptionPlan.organisation_id).in_([stored_id(o) for o in a.sides]))
     code = col(SubscriptionAction.currency)
     noted = func.coalesce(col(SubscriptionAction.posting_date), col(SubscriptionAction.action_date))
