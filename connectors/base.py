@@ -6,12 +6,12 @@ import ipaddress
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Self, get_args
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from connectors.http.errors import ApiError, PermissionDeniedError
 
@@ -192,6 +192,26 @@ class SyncSettings(RemoteSettings):
     sync_every_minutes: float = Field(
         default=60.0, ge=0.25, le=10080, description="Scheduled sync cadence under `cashrail serve`"
     )
+    sync_cron: str | None = Field(
+        default=None,
+        description="Cron schedule of the syncs instead of the cadence, in UTC (minute hour day month weekday), "
+                    "e.g. 0 7-19 * * 1-5",
+    )
+
+    @field_validator("sync_cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        from cronsim import CronSim, CronSimError
+
+        if value is None or not value.strip():
+            return None
+        value = " ".join(value.split())
+        try:
+            CronSim(value, datetime.now(UTC))
+        except CronSimError as exc:
+            raise ValueError(f"is not a cron schedule ({exc}): five fields, minute hour day month weekday, "
+                             "e.g. */30 * * * *") from None
+        return value
 
 
 class SourceConnector(ABC):
@@ -211,6 +231,27 @@ class SourceConnector(ABC):
     #: settings an admin is asked for first, in this order; "secrets" marks where the secrets
     #: are asked (so later settings can offer choices the credentials reveal)
     prompt_order: ClassVar[tuple[str, ...]] = ()
+    #: settings whose values the system lists once the credentials are entered (see ``choices``),
+    #: with the words of the web form's button that asks for them
+    discoverable: ClassVar[dict[str, str]] = {}
+    #: how an admin grants a permission Test Connection found missing, in the system's own words
+    permission_fix: ClassVar[str] = "Grant “{permission}” to the API user, then Test Connection again."
+
+    @classmethod
+    def setting_order(cls) -> list[str]:
+        """The settings in the order an admin is asked for them, with ``"secrets"`` where the secrets
+        come: ``prompt_order`` first, then the other required settings, then the optional ones."""
+        fields = cls.settings_model.model_fields
+        rest = sorted((f for f in fields if f not in cls.prompt_order), key=lambda f: not fields[f].is_required())
+        order = [f for f in cls.prompt_order if f in fields or f == "secrets"] + rest
+        return order if "secrets" in order else [*order, "secrets"]
+
+    @classmethod
+    def fix(cls, check: Check) -> str | None:
+        """What to do about a failed check that names a permission (None when it passed or names none)."""
+        if check.ok or not check.permission:
+            return None
+        return cls.permission_fix.format(permission=check.permission)
     #: what the connectors of one sync run may share, such as a lookup every stream would
     #: otherwise repeat (the sync runner hands each stream's connector the run's one dict)
     run_memo: dict[str, Any] | None = None
@@ -230,6 +271,15 @@ class SourceConnector(ABC):
                 what is missing), or this connector files no tickets.
         """
         raise ValueError(f"{cls.title} does not file tickets")
+
+    def ticket_choices(self) -> dict[str, list[str]] | None:
+        """The names a ticket's ``destination`` (queue or board), ``priority`` and ``issue_type``
+        may take, as the system lists them now; None when this connector files no tickets.
+
+        Raises:
+            ApiError: the system could not be asked.
+        """
+        return None
 
     def invoice_pdf(self, external_id: str) -> bytes | None:
         """The source's own PDF of invoice ``external_id``; None when the source has none for it

@@ -5,7 +5,8 @@ Every deployment targets one process work pool (``cashrail`` by default); any nu
 database and the Prefect API, run its flow runs (see ``docs/scale-out.md``).
 
 - ``sync-connector/<env>-<card>``: every active source connector, every ``sync_every_minutes``
-  (a card setting, default 60); Sync Now runs the same deployment.
+  (a card setting, default 60), or on its ``sync_cron`` schedule (UTC) when the card has one (both
+  editable on the card in the admin web app); Sync Now runs the same deployment.
 - ``harp-connect/<env>-daily``: the billing generator, daily at 02:00 UTC.
 - ``collect-payments/<env>-daily``: charge due invoices, retries, settle unknown charges and
   record payments in the source systems, daily at 05:00 UTC (after the night's syncs).

@@ -73,7 +73,7 @@ def planned() -> list[Planned]:
     from hub.billing import billing_settings
     from hub.platform.db import session
     from hub.platform.settings import ENVIRONMENTS
-    from hub.sync import cards
+    from hub.sync import cards, schedule
 
     out: list[Planned] = []
     for environment in ENVIRONMENTS:
@@ -83,10 +83,10 @@ def planned() -> list[Planned]:
         for name, kind, settings in active:
             if not connector_class(kind).streams:
                 continue  # nothing to sync (a payment gateway)
-            minutes = float(settings.get("sync_every_minutes") or 60)
             out.append(Planned("sync:sync_connector", f"{environment}-{name}",
                                {"connector": name, "environment": environment},
-                               interval=timedelta(minutes=minutes), tags=("sync", environment)))
+                               interval=schedule.every(settings), cron=schedule.cron(settings),
+                               tags=("sync", environment)))
         daily = {"environment": environment}
         scheduled = {"environment": environment, "due_only": True, "actor": "schedule"}
         if firm_on_schedule:

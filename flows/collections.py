@@ -9,7 +9,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 
-from hub.collections import collect, recording
+from hub.collections import collect, fees, payments, recording
 from hub.platform.redact import scrub_rows
 
 
@@ -17,6 +17,12 @@ from hub.platform.redact import scrub_rows
 def settle_open_charges(environment: str) -> list[dict[str, Any]]:
     """Charges left pending or unknown by an earlier run, settled by the gateway's key lookup."""
     return [row.as_json() for row in collect.settle_open(environment)]
+
+
+@task(name="complete-filled-forms")
+def complete_filled_forms(environment: str) -> list[dict[str, Any]]:
+    """Card and mandate forms the contacts filled whose webhook the hub did not get (the fallback)."""
+    return payments.complete_open_requests(environment, actor="collection run")
 
 
 @task(name="charge-due-invoices")
@@ -32,13 +38,21 @@ def record_payments(environment: str) -> list[dict[str, Any]]:
     return recording.record_payments(environment)
 
 
+@task(name="record-gateway-fees")
+def record_gateway_fees(environment: str, today: date) -> list[dict[str, Any]]:
+    """The gateway's processing fees its report now states, kept apart from the payments."""
+    return fees.record_fees(environment, today)
+
+
 @flow(name="collect-payments", flow_run_name="collect-payments-{environment}")
 def collect_payments(environment: str = "sandbox", test_date: date | None = None) -> dict[str, Any]:
     """Settle open charges, charge what is due today (or on the test date), record payments."""
     today = test_date or date.today()
     settled = settle_open_charges(environment)
+    forms = complete_filled_forms(environment)
     charged = charge_due_invoices(environment, today)
     recorded = record_payments(environment)
+    kept_fees = record_gateway_fees(environment, today)
     rows = [{"invoice": r["invoice_number"], "amount": r["amount"], "currency": r["currency"], "status": r["status"],
              "reason": r["reason"] or "", "transaction": r["transaction_id"] or ""} for r in settled + charged]
     failed = [r for r in recorded if r["error"]]
@@ -47,4 +61,5 @@ def collect_payments(environment: str = "sandbox", test_date: date | None = None
                           description=f"Run of {today}: {len(charged)} charged, {len(settled)} settled, "
                                       f"{len(recorded) - len(failed)} payments recorded, {len(failed)} not yet, "
                                       f"{len(waiting)} left in the ERP's journal for a person to post")
-    return {"date": today.isoformat(), "settled": settled, "charged": charged, "recorded": recorded}
+    return {"date": today.isoformat(), "settled": settled, "charged": charged, "recorded": recorded,
+            "forms": forms, "fees": kept_fees}

@@ -63,6 +63,8 @@ class BmsConnector(BmsWrites, SourceConnector):
     kind: ClassVar[str] = "bms"
     role: ClassVar[Role] = "psa"
     title: ClassVar[str] = "Kaseya BMS"
+    permission_fix: ClassVar[str] = (
+        "In BMS, open Admin > Roles, edit the API user's role and grant “{permission}”, then Test Connection again.")
     settings_model = BmsSettings
     secrets_model = BmsSecrets
     streams = STREAMS

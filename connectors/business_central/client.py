@@ -78,6 +78,10 @@ class BusinessCentralConnector(SalesDocumentWrites, CustomerRefundWrites, Paymen
         "api_url", "authority_url", "ca_bundle", "tenant_id", "client_id", "secrets", "environment", "company",
         "notification_url",
     )
+    discoverable: ClassVar[dict[str, str]] = {"environment": "Find environments", "company": "Find companies"}
+    permission_fix: ClassVar[str] = (
+        "In Business Central, open Microsoft Entra Applications, select this app (its client ID) and add the "
+        "permission set “{permission}”, then Test Connection again.")
 
     @classmethod
     def choices(cls, field: str, settings: dict[str, Any], secrets: dict[str, Any]) -> list[str] | None:

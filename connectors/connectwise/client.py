@@ -61,6 +61,9 @@ class ConnectWiseConnector(ConnectWiseWrites, SourceConnector):
     kind: ClassVar[str] = "connectwise"
     role: ClassVar[Role] = "psa"
     title: ClassVar[str] = "ConnectWise PSA"
+    permission_fix: ClassVar[str] = (
+        "In ConnectWise, open System > Security Roles, edit the API member's role and grant “{permission}”, "
+        "then Test Connection again.")
     settings_model = ConnectWiseSettings
     secrets_model = ConnectWiseSecrets
     streams = STREAMS

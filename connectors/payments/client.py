@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -35,6 +35,7 @@ from connectors.http import (
 from connectors.payments import ipn
 from connectors.payments.ach import EcpPayments
 from connectors.payments.auth import BasicAuth
+from connectors.payments.fees import ProcessingFee, processing_fees
 from connectors.payments.models import (
     MAX_MERCHANT_TRANSACTION_ID,
     CardEntry,
@@ -229,6 +230,11 @@ class BlueSnapConnector(EcpPayments, SourceConnector):
                 return None
             raise
         return parse_transaction(response.json(parse_float=Decimal))
+
+    def processing_fees(self, start: date, end: date) -> list[ProcessingFee]:
+        """The processing fee of each transaction captured from ``start`` to ``end`` that BlueSnap's
+        Payout Details report lists (:mod:`connectors.payments.fees`)."""
+        return processing_fees(self.api, start, end)
 
     def get_transaction(self, transaction_id: str) -> Transaction:
         """A transaction by BlueSnap's id, with its refunds (``Transaction.refunds``)."""

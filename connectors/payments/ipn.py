@@ -44,6 +44,8 @@ class IpnEventType(StrEnum):
     DECLINE = "DECLINE"
     REFUND = "REFUND"
     CHARGEBACK = "CHARGEBACK"
+    #: on-demand: a payment method saved on the gateway's hosted page (``referenceNumber``: its token)
+    PAYMENT_UPDATED = "PAYMENT_UPDATED"
     OTHER = "OTHER"  # any other transactionType: acknowledge it, act on nothing
 
 
@@ -76,9 +78,10 @@ class IpnEvent:
 
     Attributes:
         delivery_id: The event's natural key: ``TYPE:referenceNumber[:reversalRefNum]``.
-        transaction_type: CHARGE, DECLINE, REFUND, CHARGEBACK, or OTHER.
+        transaction_type: CHARGE, DECLINE, REFUND, CHARGEBACK, PAYMENT_UPDATED, or OTHER.
         type_name: ``transactionType`` as sent.
-        transaction_id: BlueSnap's transaction id (``referenceNumber``).
+        transaction_id: BlueSnap's transaction id (``referenceNumber``; for PAYMENT_UPDATED the
+            hosted page's token).
         merchant_transaction_id: The charge's key (required for CHARGE, DECLINE and REFUND).
         amount: ``invoiceChargeAmount`` (else ``invoiceAmount``) as Decimal; field names
             unverified. Required for CHARGE, DECLINE and REFUND.

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self, TypedDict
 
 if TYPE_CHECKING:
     import uvicorn
+    from fastapi import FastAPI
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -147,6 +150,57 @@ async def drop_connection(send: Any) -> None:
         raise ConnectionResetError("sandbox fault: connection dropped")
     transport.close()
     await asyncio.sleep(0)
+
+
+_NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
+
+
+async def inject_wire_fault(state: Any, path: str, scope: Any, receive: Any, send: Any,
+                            refusal: Callable[[int, str], Any]) -> bool:
+    """Count one request (by method and path with ids as ``{id}``), wait the configured latency and maybe
+    answer it with a fault the way the API's servers fail: a dropped connection, a 429 with ``Retry-After``
+    or a 503. ``refusal(status, code)`` builds the API's own error response. True if a fault answered.
+    """
+    faults = state.faults
+    with state.lock:
+        state.stats.requests += 1
+        key = f"{scope['method']} {_NUMERIC_SEGMENT.sub('/{id}', path)}"
+        state.stats.by_path[key] = state.stats.by_path.get(key, 0) + 1
+        draw = [faults.rng.random() for _ in range(3)]
+    if faults.latency_ms > 0:
+        await asyncio.sleep(faults.latency_ms / 1000)
+    if draw[0] < faults.rate_drop:
+        state.stats.faults["drop"] += 1
+        await drop_connection(send)
+        return True
+    if draw[1] < faults.rate_429:
+        state.stats.faults["429"] += 1
+        response = refusal(429, "TooManyRequests")
+        response.headers["Retry-After"] = str(faults.retry_after)
+        await response(scope, receive, send)
+        return True
+    if draw[2] < faults.rate_5xx:
+        state.stats.faults["5xx"] += 1
+        await refusal(503, "ServiceUnavailable")(scope, receive, send)
+        return True
+    return False
+
+
+def register_wire_stats(app: FastAPI, state: Any) -> None:
+    """``GET /_admin/stats`` (requests, by path, faults injected) and ``DELETE /_admin/stats`` (back to zero)
+    for a sandbox whose ``state.stats`` is a dataclass of those three counters."""
+    from starlette.responses import Response
+
+    @app.get("/_admin/stats")
+    async def stats() -> dict[str, Any]:
+        st = state.stats
+        return {"requests": st.requests, "by_path": dict(st.by_path), "faults": dict(st.faults)}
+
+    @app.delete("/_admin/stats")
+    async def reset_stats() -> Response:
+        with state.lock:
+            state.stats = type(state.stats)()
+        return Response(status_code=204)
 
 
 def set_fault_knobs(faults: Any, body: dict[str, Any], *, rates: tuple[str, ...] = (),

@@ -58,10 +58,7 @@ def _prompt_spec(name: str | None, kind: str, environment: str) -> cards.CardSpe
     cls = connector_class(kind)
     name = name or typer.prompt("Name")
     fields = cls.settings_model.model_fields
-    rest = sorted((f for f in fields if f not in cls.prompt_order), key=lambda f: not fields[f].is_required())
-    order = [f for f in cls.prompt_order if f in fields or f == "secrets"] + rest
-    if "secrets" not in order:
-        order.append("secrets")
+    order = cls.setting_order()
     settings: dict[str, Any] = {}
     secrets: dict[str, SecretStr] = {}
     for field in order:

@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from hub.cli.common import EnvOption, JsonOption, cli_session, env_name, fail, out, print_json, print_rows
-from hub.collections import mailer, notification_settings, notifications
+from hub.collections import notification_settings, notifications
+from hub.collections.mail_settings import smtp_for
 from hub.collections.rules import NotificationType
 from hub.platform.flowrun import run_flow
 
@@ -35,9 +36,9 @@ def notifications_list(
 
 @notifications_app.command("deliver")
 def notifications_deliver(env: EnvOption = None, as_json: JsonOption = False) -> None:
-    """Deliver the pending notifications (e-mail over CASHRAIL_SMTP_*, PSA tickets), once each."""
+    """Deliver the pending notifications (e-mail over the mail settings or CASHRAIL_SMTP_*, PSA tickets), once each."""
     try:
-        mailer.smtp_settings()
+        smtp_for(env_name(env))
     except ValueError as exc:  # a bad CASHRAIL_SMTP_* value, named; checked before anything is claimed
         fail(str(exc))
     report = run_flow("deliver_notifications", "notifications", environment=env_name(env))
@@ -88,6 +89,8 @@ def notifications_settings(
                                  "issue_type": issue_type, "sender_name": sender_name}.items() if v is not None}
     if type_ is not None and not changes and type_ not in {t.value for t in NotificationType}:
         fail(f"--type: no notification type {type_!r} (one of {', '.join(t.value for t in NotificationType)})")
+    if changes:
+        notification_settings.check_against_psa(env_name(env), changes)
     with cli_session(env) as s:
         settings = (notification_settings.update_settings(s, type_, **changes) if changes
                     else notification_settings.get_settings(s))

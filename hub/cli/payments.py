@@ -22,7 +22,8 @@ from hub.cli.common import (
     print_rows,
 )
 from hub.collections import payments, refunds
-from hub.collections.mailer import mail_problem
+from hub.collections.mail_settings import mail_problem
+from hub.platform.db import session
 
 payments_app = typer.Typer(help="Payment methods (list, send the card form, complete it, set, remove); taken "
                                 "payments and their refunds.",
@@ -57,7 +58,8 @@ def payments_send_form(org: OrgOption, contact: Annotated[int, typer.Option("--c
     organisation (seed 000: choose, "Go")."""
     request = payments.send_card_form(env_name(env), org, contact, actor=CHANNEL_ACTOR, method=method.value)
     page = "direct-debit page" if method is FormMethod.BANK_ACCOUNT else "card page"
-    problem = mail_problem()
+    with session(env_name(env)) as s:
+        problem = mail_problem(s)
     if problem:
         err.print(f"[yellow]warning:[/yellow] request {request.id} is NOT e-mailed: {escape(problem)}. "
                   "Send the contact the link below yourself.", highlight=False)
@@ -109,7 +111,8 @@ def payments_taken(org: OrgOption, env: EnvOption = None, as_json: JsonOption = 
     with cli_session(env) as s:
         rows = [{"payment": p["key"], "transaction": p["transaction_id"], "invoice": p["invoice_number"],
                  "date": p["charged_on"], "amount": p["amount"], "currency": p["currency"], "refunded": p["refunded"],
-                 "charged back": p["charged_back"], "left to refund": p["left_to_refund"]}
+                 "charged back": p["charged_back"], "left to refund": p["left_to_refund"],
+                 "credit": p["credit"] or "", "gateway fee": f"{p['fee']} {p['fee_currency']}" if p["fee"] else ""}
                 for p in refunds.payments_of(s, org)]
     print_rows(rows, "Payments", as_json)
 

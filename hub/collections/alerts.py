@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from sqlmodel import col, select
 
 from hub.access.roles import Role
-from hub.collections.mailer import MailDeliveryError, compose, send, smtp_settings
+from hub.collections.mail_settings import smtp_for
+from hub.collections.mailer import MailDeliveryError, compose, send
 from hub.platform.db import session
 from hub.platform.models import User
 from hub.sync.runner import SchemaDriftError
@@ -29,7 +30,7 @@ def alert_schema_drift(environment: str, connector: str, run_id: int,
     if not drifted:
         return []
     try:
-        settings = smtp_settings()
+        settings = smtp_for(environment)
     except ValueError as exc:  # a bad CASHRAIL_SMTP_* value: the sync's own failure still shows
         log.warning("schema drift alert not sent: %s", exc)
         return []

@@ -33,8 +33,9 @@ from connectors.payments import BlueSnapConnector, ChargeApproved, ChargeDecline
 from connectors.payments.ach import ECP
 from hub.collections.chargeable import ChargeRow, Ready, check, group_of, hard_declined, payment_groups
 from hub.collections.collect_settings import get_settings
+from hub.collections.fees import record_fees
 from hub.collections.outbox import enqueue
-from hub.collections.payments import open_gateway
+from hub.collections.payments import complete_open_requests, open_gateway
 from hub.collections.receivables import take_payment
 from hub.collections.recording import record_payments
 from hub.collections.refund_entries import record_refunds
@@ -87,11 +88,15 @@ class RunReport:
     returns: list[dict[str, Any]] = field(default_factory=list)
     reversed: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[dict[str, Any]] = field(default_factory=list)
+    #: card and mandate forms the contacts filled whose webhook the hub did not get (completed now)
+    forms: list[dict[str, Any]] = field(default_factory=list)
+    #: the gateway's processing fees its report now states, kept apart from the payments
+    fees: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"settled": [r.as_json() for r in self.settled], "charged": [r.as_json() for r in self.charged],
                 "recorded": self.recorded, "returns": self.returns, "reversed": self.reversed,
-                "refunds": self.refunds}
+                "refunds": self.refunds, "forms": self.forms, "fees": self.fees}
 
 
 @contextmanager
@@ -251,6 +256,7 @@ def _finish(environment: str, charge_id: int, outcome: ChargeResult | tuple[str,
                 credit += take_payment(paid, held, part).credit
                 held.next_retry_on = held.stopped_reason = None
                 s.add_all([paid, held])
+            charge.credit = round_money(credit, charge.currency) if credit > 0 else None
             s.add(charge)
             tell(NotificationType.PAYMENT_SUCCEEDED, "paid")
             notes = ["recovered by its key after a lost answer"] if outcome.recovered else []
@@ -341,12 +347,14 @@ def run(environment: str, today: date, *, gateway: BlueSnapConnector | None = No
     """A collection run: settle open charges, charge what is due, record taken payments."""
     report = RunReport()
     report.settled = settle_open(environment, gateway=gateway)
+    report.forms = complete_open_requests(environment, gateway=gateway, actor="collection run")
     report.returns = check_debits(environment, today, gateway=gateway)
     report.charged = charge_due(environment, today, gateway=gateway)
     report.recorded = record_payments(environment)
     report.reversed = reverse_in_source(environment)
     report.refunds = [r.as_json() for r in settle_refunds(environment, gateway=gateway)]
     report.recorded += record_refunds(environment)
+    report.fees = record_fees(environment, today, gateway=gateway)
     return report
 
 

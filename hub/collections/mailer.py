@@ -161,25 +161,41 @@ def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
 
 class _SMTP(smtplib.SMTP):
     """Remembers whether the message's content went out (``DATA`` begun): a connection lost from
-    then on leaves it unknown whether the server accepted the message."""
+    then on leaves it unknown whether the server accepted the message; and the server's answer."""
 
     data_begun = False
+    answer = ""
 
     def data(self, msg: Any) -> tuple[int, bytes]:
         self.data_begun = True
-        return super().data(msg)
+        code, text = super().data(msg)
+        self.answer = f"{code} {_text(text)}"
+        return code, text
 
 
 class _SMTP_SSL(smtplib.SMTP_SSL):
     data_begun = False
+    answer = ""
 
     def data(self, msg: Any) -> tuple[int, bytes]:
         self.data_begun = True
-        return super().data(msg)
+        code, text = super().data(msg)
+        self.answer = f"{code} {_text(text)}"
+        return code, text
 
 
 def send(settings: SmtpSettings, message: EmailMessage) -> str:
     """Send ``message``; return its ``Message-ID``.
+
+    Raises:
+        MailDeliveryError: as :func:`send_answered`.
+    """
+    send_answered(settings, message)
+    return str(message["Message-ID"])
+
+
+def send_answered(settings: SmtpSettings, message: EmailMessage) -> str:
+    """Send ``message``; return the server's answer to it (e.g. ``250 OK queued as ...``).
 
     Raises:
         MailDeliveryError: the server refused or could not be reached; ``permanent`` says
@@ -243,7 +259,8 @@ def send(settings: SmtpSettings, message: EmailMessage) -> str:
         raise MailDeliveryError(
             f"SMTP server {where} could not be reached or hung up: {exc}", permanent=False
         ) from None
-    return str(message["Message-ID"])
+    assert client is not None  # connected, or an exception was raised above
+    return one_line(client.answer)
 
 
 def _text(value: bytes | str) -> str:
@@ -274,15 +291,3 @@ def smtp_settings() -> SmtpSettings | None:
         return SmtpSettings(**values)  # validated here, field by field
     except ValidationError as exc:
         raise named(exc) from None
-
-
-def mail_problem() -> str | None:
-    """Why the outbox cannot e-mail anyone now, in plain words (no mail server configured, or a
-    setting invalid); ``None`` when it can."""
-    try:
-        configured = smtp_settings()
-    except ValueError as exc:
-        return f"the mail settings are invalid ({exc})"
-    if configured is None:
-        return "no mail server is configured (set CASHRAIL_SMTP_HOST and the other CASHRAIL_SMTP_ settings)"
-    return None

@@ -1,12 +1,15 @@
 """Notification settings per environment (hub_settings section "notifications", seed 002):
 per type an e-mail and a ticket switch, the PSA queue, priority and issue type of the tickets,
-and the name that signs the e-mails.
+and the name that signs the e-mails. The queue, priority and issue type are names the PSA lists:
+:func:`psa_ticket_choices` asks it, :func:`check_ticket_names` refuses a name it does not list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import httpx
 from sqlmodel import Session
 
 from hub.collections.rules import (
@@ -17,7 +20,10 @@ from hub.collections.rules import (
     TicketConfig,
 )
 from hub.platform.audit import record
+from hub.platform.db import session
 from hub.platform.hub_settings import get_section, put_section
+from hub.sync import cards
+from hub.sync.pool import LiveConnectors
 
 _TICKET_FIELDS = ("destination", "priority", "issue_type")
 
@@ -26,6 +32,10 @@ _TYPE_FIELDS = ("email", "ticket", *_TICKET_FIELDS)
 
 
 _SHARED_FIELDS = ("sender_name", *_TICKET_FIELDS)
+
+
+#: what each ticket field is called in the PSA's own words
+TICKET_LABELS = {"destination": "a queue", "priority": "a priority", "issue_type": "an issue type"}
 
 
 def _known_types() -> str:
@@ -102,3 +112,60 @@ def settings_table(settings: NotificationSettings) -> list[dict[str, Any]]:
                      "destination": r.ticket_config.destination, "priority": r.ticket_config.priority,
                      "issue_type": r.ticket_config.issue_type})
     return rows
+
+
+def psa_ticket_choices(environment: str, transport: httpx.BaseTransport | None = None) -> dict[str, dict[str, list[str]]]:
+    """Per active PSA card of ``environment``, the queues, priorities and issue types it lists now.
+
+    Raises:
+        ApiError: a PSA could not be asked.
+    """
+    with session(environment) as s:
+        names = [c.name for c in cards.all_cards(s) if cards.role(c) == "psa" and c.status == "active"]
+    found: dict[str, dict[str, list[str]]] = {}
+    with LiveConnectors(environment, transport) as live:
+        for name in names:
+            choices = live.get(name).ticket_choices()
+            if choices is not None:
+                found[name] = choices
+    return found
+
+
+def common_choices(choices: Mapping[str, Mapping[str, list[str]]]) -> dict[str, list[str]] | None:
+    """Per ticket field, the names every PSA lists (in the first one's order); None without a PSA."""
+    if not choices:
+        return None
+    first, *others = choices.values()
+    return {field: [n for n in first.get(field, [])
+                    if all(n.casefold() in {o.casefold() for o in other.get(field, [])} for other in others)]
+            for field in _TICKET_FIELDS}
+
+
+def check_ticket_names(changes: Mapping[str, Any], choices: Mapping[str, Mapping[str, list[str]]]) -> None:
+    """Refuse a destination, priority or issue type that a PSA of ``choices`` does not list
+    (case aside); an empty value is not checked (it follows the shared configuration).
+
+    Raises:
+        CollectionRuleError: the field, the name, the PSA card and the names it does list.
+    """
+    for field in _TICKET_FIELDS:
+        value = str(changes.get(field) or "").strip()
+        if not value:
+            continue
+        for card, lists in choices.items():
+            names = lists.get(field, [])
+            if value.casefold() not in {n.casefold() for n in names}:
+                raise CollectionRuleError(field, f"{value!r} is not {TICKET_LABELS[field]} in the PSA {card}; "
+                                                 f"choose one of: {', '.join(names) or '(it lists none)'}")
+
+
+def check_against_psa(environment: str, changes: Mapping[str, Any],
+                      transport: httpx.BaseTransport | None = None) -> None:
+    """:func:`check_ticket_names` against what the environment's PSAs list now (asked only when a
+    ticket field is given).
+
+    Raises:
+        CollectionRuleError: a name a PSA does not list. ApiError: a PSA could not be asked.
+    """
+    if any(str(changes.get(field) or "").strip() for field in _TICKET_FIELDS):
+        check_ticket_names(changes, psa_ticket_choices(environment, transport))

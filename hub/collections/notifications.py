@@ -19,7 +19,8 @@ from sqlmodel import Session, col, select
 
 from connectors.http import ApiError, get_ci
 from connectors.registry import connector_class
-from hub.collections.mailer import Attachment, MailDeliveryError, SmtpSettings, compose, message_id, send, smtp_settings
+from hub.collections.mail_settings import smtp_for
+from hub.collections.mailer import Attachment, MailDeliveryError, SmtpSettings, compose, message_id, send
 from hub.collections.notification_settings import get_settings
 from hub.collections.outbox import notification_of
 from hub.collections.recipients import resolve_recipient
@@ -97,7 +98,7 @@ _DONE = ("sent", "skipped", "failed")
 STATUSES = ("pending", "delivered", "failed", "unknown")
 
 
-NO_SMTP = "no SMTP server configured (set CASHRAIL_SMTP_HOST and CASHRAIL_SMTP_FROM_ADDRESS)"
+NO_SMTP = "no SMTP server configured (Settings → Mail, or CASHRAIL_SMTP_HOST and CASHRAIL_SMTP_FROM_ADDRESS)"
 #: an e-mail whose sending was interrupted is never sent again blindly: a person says what happened
 RESOLVE_HINT = ("check the mail server's log for Message-ID {ref}, then `cashrail notifications resolve {key} "
                 "--sent` or `--resend`")
@@ -266,12 +267,12 @@ def deliver(environment: str, *, smtp: SmtpSettings | None = None, transport: An
             max_attempts: int = MAX_ATTEMPTS, limit: int | None = None) -> DeliveryReport:
     """Deliver every pending notification of ``environment``, each channel once.
 
-    ``smtp`` defaults to :func:`smtp_settings` (``CASHRAIL_SMTP_*``); ``transport`` is handed
+    ``smtp`` defaults to the environment's mail server (:func:`smtp_for`: Settings → Mail, else ``CASHRAIL_SMTP_*``); ``transport`` is handed
     to the PSA connector (tests). Failures stay pending and are retried by the next run. One
     run at a time per environment: a run that finds another under way delivers nothing, and a
     run whose lock is cut with its database connection stops with :class:`RunLockLost`.
     """
-    smtp = smtp if smtp is not None else smtp_settings()
+    smtp = smtp if smtp is not None else smtp_for(environment)
     with run_lock("deliver-notifications", environment) as lock:
         if not lock:
             return DeliveryReport(busy=True)

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from connectors.http import ApiError
 from connectors.payments import BankAccountOnFile, BlueSnapConnector, CardEntryExpired, CardEntryIncomplete, CardOnFile
 from connectors.registry import kinds_with_role
 from hub.collections.outbox import enqueue
@@ -256,6 +257,32 @@ def complete_card_request(environment: str, request_id: int, *, actor: str | Non
         _replace(s, method, actor)
         row.status, row.payment_method_id, row.completed_at, row.error = "completed", method.id, utcnow(), None
     return method
+
+
+def complete_open_requests(environment: str, *, gateway: BlueSnapConnector | None = None,
+                           actor: str | None = None) -> list[dict[str, Any]]:
+    """The poll behind the gateway's PAYMENT_UPDATED webhook: try every open card or mandate request
+    once (the collection run does, before charging); one row per request completed now. A request
+    the contact has not filled stays open; an expired one is marked so."""
+    with session(environment) as s:
+        open_ids = [stored_id(r) for r in s.exec(select(CardRequest).where(col(CardRequest.status) == "sent")
+                                                   .order_by(col(CardRequest.id)))]
+    if not open_ids:
+        return []
+    own = gateway is None
+    gw = gateway or open_gateway(environment)
+    done: list[dict[str, Any]] = []
+    try:
+        for request_id in open_ids:
+            try:
+                method = complete_card_request(environment, request_id, actor=actor, gateway=gw)
+            except (PaymentMethodError, ApiError):  # not filled yet, expired, or the gateway busy: next run
+                continue
+            done.append({"request": request_id, "organisation": method.organisation_id, "method": describe(method)})
+    finally:
+        if own:
+            gw.close()
+    return done
 
 
 # --- direct debit, none, removal, footer note ---------------------------------------------

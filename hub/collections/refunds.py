@@ -263,8 +263,9 @@ def count_gateway_refund(s: Session, charge: Charge, refund_id: str, amount: Dec
 
 
 def payments_of(s: Session, organisation_id: int) -> list[dict[str, Any]]:
-    """The organisation's taken payments, newest first, with what went back of each and what is left
-    to refund (the customer page's Payments panel, ``cashrail payments taken``)."""
+    """The organisation's taken payments, newest first, with what went back of each, what is left
+    to refund and what it paid beyond what was owed (``credit``: the customer's; the customer page's
+    Payments panel, ``cashrail payments taken``)."""
     rows = []
     for charge in s.exec(select(Charge).where(col(Charge.organisation_id) == organisation_id,
                                               col(Charge.status) == "succeeded").order_by(col(Charge.id).desc())):
@@ -276,5 +277,7 @@ def payments_of(s: Session, organisation_id: int) -> list[dict[str, Any]]:
                      "charged_on": charge.charged_on, "amount": charged, "currency": charge.currency,
                      "refunded": round_money(refunded, charge.currency),
                      "charged_back": round_money(disputed, charge.currency),
-                     "left_to_refund": round_money(left, charge.currency), "refundable": left > 0})
+                     "left_to_refund": round_money(left, charge.currency), "refundable": left > 0,
+                     "credit": round_money(charge.credit, charge.currency) if charge.credit else None,
+                     "fee": charge.fee, "fee_currency": charge.fee_currency})
     return rows

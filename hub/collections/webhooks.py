@@ -14,6 +14,11 @@ finds the charge settled and does nothing.
 * REFUND counts a refund once per gateway refund id (completing the hub's own when its answer is
   still out).
 * CHARGEBACK reopens the invoice, keeps the fee apart and tells the customer and the PSA.
+* PAYMENT_UPDATED (an on-demand IPN: enable it in the gateway's console) says a contact saved a card
+  or a bank account on the gateway's page: the card or mandate request with that token is completed
+  as its Check would (the payment method read back through the gateway's API, never from the
+  webhook's fields); Check, the portal and the collection run's look at open requests stay the
+  fallback for a webhook that never came.
 """
 
 from __future__ import annotations
@@ -38,18 +43,20 @@ from connectors.payments import (
 )
 from connectors.payments.ach import ECP
 from connectors.registry import kinds_with_role
-from hub.collections import collect
+from hub.collections import collect, payments
 from hub.collections.chargebacks import count_chargeback
 from hub.collections.refunds import count_gateway_refund
 from hub.collections.rules import PaymentMethodKind
 from hub.platform.db import session
 from hub.platform.errors import InputError
-from hub.platform.models import Charge, Connector, GatewayEvent, PaymentMethod
+from hub.platform.models import CardRequest, Charge, Connector, GatewayEvent, PaymentMethod
 from hub.platform.models import stored_id as sid
 from hub.sync import cards
 
 #: charges whose outcome the hub does not know yet
 OPEN = ("pending", "unknown")
+#: who completed a card or mandate request when its webhook did (the audit log's actor)
+WEBHOOK_ACTOR = "gateway webhook"
 
 
 class UnknownGateway(InputError):
@@ -92,7 +99,10 @@ def receive_ipn(environment: str, card_name: str, body: bytes, headers: Mapping[
     event = delivery.event
     if delivery.replay:
         return IpnOutcome(event.delivery_id, event.type_name, True, "processed before: nothing changed")
-    settled = _settle_charge_first(environment, event)
+    if event.transaction_type is IpnEventType.PAYMENT_UPDATED:
+        settled: str | None = _complete_form(environment, event)
+    else:
+        settled = _settle_charge_first(environment, event)
     with session(environment) as s:
         try:
             s.add(GatewayEvent(environment=environment, connector_id=card_id, delivery_id=event.delivery_id,
@@ -113,6 +123,22 @@ def _seen(environment: str, card_id: int, key: str) -> bool:
     with session(environment) as s:
         return s.exec(select(GatewayEvent.id).where(col(GatewayEvent.connector_id) == card_id,
                                                     col(GatewayEvent.delivery_id) == key)).first() is not None
+
+
+def _complete_form(environment: str, event: IpnEvent) -> str:
+    """Complete the open card or mandate request whose gateway token the event names."""
+    with session(environment) as s:
+        request = s.exec(select(CardRequest).where(col(CardRequest.gateway_token) == event.transaction_id)).first()
+        if request is None:
+            return f"PAYMENT_UPDATED for token {event.transaction_id}: no card or mandate request of the hub; acknowledged"
+        request_id, status = sid(request), request.status
+    if status not in ("sent", "completed"):
+        return f"card request {request_id} is {status}: nothing changed"
+    try:
+        method = payments.complete_card_request(environment, request_id, actor=WEBHOOK_ACTOR)
+    except payments.PaymentMethodError as exc:  # not entered after all, or expired: the poll looks again
+        return f"card request {request_id} not completed: {exc}"
+    return f"card request {request_id} completed: {payments.describe(method)}"
 
 
 def _charge_of(s: Session, event: IpnEvent) -> Charge | None:
@@ -152,7 +178,7 @@ def _settle_charge_first(environment: str, event: IpnEvent) -> str | None:
 def _act(s: Session, event: IpnEvent) -> str:
     """The event's own effect, in the transaction that stores it."""
     kind = event.transaction_type
-    if kind is IpnEventType.OTHER:
+    if kind in (IpnEventType.OTHER, IpnEventType.PAYMENT_UPDATED):
         return f"{event.type_name}: acknowledged, nothing to do"
     charge = _charge_of(s, event)
     if charge is None:

@@ -5,8 +5,10 @@ sides: the PSA organisation and the linked ERP customer), its payments and its c
   draft, in review, cancelled or voided one), of the receivable of record (another system's copy
   of it is left out: :mod:`hub.collections.of_record`); one with a negative total is a credit.
 * Payments: what the hub's gateway took (each succeeded charge, or its part of an invoice, on its
-  business day); and what the source says was paid beyond that (its paid amount less the hub's
-  charges), dated when the source last changed the invoice.
+  business day); and what the source says was paid beyond that (its paid amount less what the hub's
+  charges paid of the invoice: a charge's over-payment, kept as the customer's credit, paid none of
+  it), dated when the source last changed the invoice. An over-payment thus stays on the account as
+  the customer's credit even after the source shows the invoice paid in full.
 * Credits: the posted credit notes of the customer's plans (their ERP credit memos).
 """
 
@@ -121,11 +123,14 @@ def _invoices(s: Session, sides: list[Organisation], copies: set[int], *where: A
     return [i for i in rows if (i.status or "").strip().lower() not in NOT_ON_ACCOUNT]
 
 
-def _hub_payments(s: Session, sides: list[Organisation],
-                  copies: set[int]) -> dict[int, list[tuple[date, str, Decimal]]]:
-    """Per invoice id: (business day, reference, amount) of each succeeded charge that paid it."""
+def _hub_payments(s: Session, sides: list[Organisation], copies: set[int]
+                  ) -> tuple[dict[int, list[tuple[date, str, Decimal]]], dict[int, Decimal]]:
+    """Per invoice id: (business day, reference, amount) of each succeeded charge that paid it; and
+    per invoice id, what its charges took beyond what it owed (the customer's credit, counted on the
+    charge's own invoice)."""
     mine = select(Invoice.id).where(_of_customer(sides, copies))
     paid: dict[int, list[tuple[date, str, Decimal]]] = defaultdict(list)
+    credit: dict[int, Decimal] = defaultdict(Decimal)
     parts = list(s.execute(core_select(col(ChargeAllocation.charge_id), col(ChargeAllocation.invoice_id),
                                        col(ChargeAllocation.amount))
                            .where(col(ChargeAllocation.invoice_id).in_(mine))))
@@ -133,16 +138,19 @@ def _hub_payments(s: Session, sides: list[Organisation],
     for charge_id, invoice_id, amount in parts:
         split[charge_id].append((invoice_id, amount))
     charges = s.execute(core_select(col(Charge.id), col(Charge.invoice_id), col(Charge.amount), col(Charge.charged_on),
-                                    col(Charge.created_at), col(Charge.transaction_id), col(Charge.key))
+                                    col(Charge.created_at), col(Charge.transaction_id), col(Charge.key),
+                                    col(Charge.credit))
                      .where(col(Charge.status) == "succeeded", or_(
                          col(Charge.invoice_id).in_(mine),
                          col(Charge.id).in_(select(ChargeAllocation.charge_id)
                                             .where(col(ChargeAllocation.invoice_id).in_(mine))))))
-    for charge_id, invoice_id, amount, charged_on, created_at, transaction_id, key in charges:
+    for charge_id, invoice_id, amount, charged_on, created_at, transaction_id, key, surplus in charges:
         day = charged_on or created_at.date()
         for target, part in split.get(charge_id) or [(invoice_id, amount)]:
             paid[target].append((day, transaction_id or key, part))
-    return paid
+        if surplus:
+            credit[invoice_id] += surplus
+    return paid, credit
 
 
 def _credit_notes(s: Session, sides: list[Organisation]) -> list[SubscriptionAction]:
@@ -285,7 +293,7 @@ def customer_ledger(s: Session, organisation_id: int, since: date | None = None,
         currencies = _currencies(s, sides, copies)
     currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies else "USD")
     invoices = [i for i in invoices if (i.currency or currency).strip().upper() == currency]
-    hub_paid = _hub_payments(s, sides, copies)
+    hub_paid, hub_credit = _hub_payments(s, sides, copies)
     entries: list[LedgerEntry] = []
     for inv in invoices:
         day = inv.invoice_date or inv.first_synced_at.date()
@@ -303,6 +311,7 @@ def customer_ledger(s: Session, organisation_id: int, since: date | None = None,
             source_paid = inv.total - inv.amount_due
         else:
             source_paid = ZERO
+        taken -= hub_credit.get(inv.id, ZERO)  # what the hub's charges paid of this invoice
         if source_paid - taken > 0:
             when = inv.source_modified_at or inv.last_synced_at
             entries.append(LedgerEntry(max(when.date(), day), EntryKind.PAYMENT, f"{inv.number}/paid",

@@ -1,7 +1,7 @@
 """The hub's own settings per environment, stored as JSON sections (``hub_settings``).
 
 Each owner validates its section (``billing``, ``collections``, ``dunning``, ``notifications``,
-``documents``) into its frozen rule objects; this module only reads and writes the JSON, once per
+``documents``, ``portal``, ``mail``) into its frozen rule objects; this module only reads and writes the JSON, once per
 environment.
 """
 
@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from hub.platform.models import HubSetting
 from hub.platform.types import utcnow
 
-SECTIONS = ("billing", "collections", "dunning", "notifications", "receivable", "documents", "portal")
+SECTIONS = ("billing", "collections", "dunning", "notifications", "receivable", "documents", "portal", "mail")
 
 
 def _check(section: str) -> str:

@@ -2,7 +2,8 @@
 
 A rotation (1) copies the current key to a timestamped backup file, (2) writes the next key to
 ``secret.key.next`` (from then on new secrets use it and both keys open old ones), (3)
-re-encrypts every connector's secrets in every environment in ONE transaction, then (4) makes
+re-encrypts every connector's secrets, and every encrypted field of the hub's settings (the mail
+server's password), in every environment in ONE transaction, then (4) makes
 the next key the current one and removes the backup. Stopped anywhere, every secret stays
 readable, and running the rotation again finishes it with the same next key.
 
@@ -25,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from hub.platform import audit
 from hub.platform.db import get_engine
-from hub.platform.models import Connector
+from hub.platform.models import Connector, HubSetting
 from hub.platform.security import (
     MissingKeyError,
     SecretKeyError,
@@ -38,6 +39,13 @@ from hub.platform.security import (
 from hub.platform.settings import Settings, get_settings
 
 BACKUP_GLOB = "*.bak"
+#: a hub settings section's field holding a token of :func:`~hub.platform.security.encrypt_secrets`
+ENCRYPTED = "_encrypted"
+
+
+def encrypted_fields(value: dict[str, object]) -> list[str]:
+    """The fields of a settings section that hold an encrypted token."""
+    return [k for k, v in value.items() if k.endswith(ENCRYPTED) and isinstance(v, str) and v]
 
 
 def fingerprint(key: bytes) -> str:
@@ -80,12 +88,15 @@ def _backups(settings: Settings, key: bytes) -> list[Path]:
 
 
 def stored_secrets(s: Session) -> int:
-    """How many connectors, in every environment, hold encrypted secrets."""
+    """How many connectors and settings sections, in every environment, hold encrypted secrets."""
     table = Connector.__table__  # type: ignore[attr-defined]  # SQLModel declares it at runtime
-    # a Core statement on the connection: the session's environment filter does not apply
+    settings = HubSetting.__table__  # type: ignore[attr-defined]
+    # Core statements on the connection: the session's environment filter does not apply
     count = s.connection().execute(core_select(func.count()).select_from(table).where(
         table.c.secrets_encrypted != "")).scalar()
-    return int(count or 0)
+    sections = sum(1 for (value,) in s.connection().execute(core_select(settings.c.value))
+                   if isinstance(value, dict) and encrypted_fields(value))
+    return int(count or 0) + sections
 
 
 def ensure_key_for_new_secrets(s: Session, settings: Settings | None = None) -> None:
@@ -133,12 +144,19 @@ def status(settings: Settings | None = None, engine: Engine | None = None) -> Ke
     unreadable = []
     with Session(engine or get_engine(settings)) as s:
         cards = list(s.exec(select(Connector).order_by(Connector.environment, Connector.name)))
+        sections = list(s.exec(select(HubSetting).order_by(HubSetting.environment, HubSetting.section)))
     for card in cards:
         try:
             if card.secrets_encrypted:
                 ring.decrypt(card.secrets_encrypted.encode())
         except InvalidToken:
             unreadable.append(f"{card.environment}/{card.name}")
+    for row in sections:
+        for name in encrypted_fields(row.value):
+            try:
+                ring.decrypt(str(row.value[name]).encode())
+            except InvalidToken:
+                unreadable.append(f"{row.environment}/settings {row.section}.{name.removesuffix(ENCRYPTED)}")
     return KeyStatus(_source(settings), fingerprint(key), fingerprint(pending) if pending and pending != key else None,
                      len(cards), unreadable)
 
@@ -188,6 +206,14 @@ def _reencrypt(engine: Engine, ring: MultiFernet, *, actor: str | None, old: str
                     f"the secrets of connector {card.name!r} ({card.environment}) open with neither key; "
                     "nothing was re-encrypted") from None
             s.add(card)
+        for row in s.exec(select(HubSetting).order_by(col(HubSetting.id)).with_for_update()):
+            if names := encrypted_fields(row.value):
+                try:
+                    row.value = {**row.value, **{n: ring.rotate(str(row.value[n]).encode()).decode() for n in names}}
+                except InvalidToken:
+                    raise SecretKeyError(f"the {row.section} settings ({row.environment}) open with neither key; "
+                                         "nothing was re-encrypted") from None
+                s.add(row)
         audit.record(s, "keys.rotate", "secret_key", actor=actor, connectors=len(cards),
                      old_fingerprint=old, new_fingerprint=new)
         s.commit()

@@ -165,6 +165,64 @@ def update_settings(
     return card
 
 
+def set_schedule(s: Session, name: str, *, every_minutes: float | str | None = None, cron: str | None = None) -> Connector:
+    """Change when a sync card is synced: a cron schedule (UTC), or else a cadence in minutes. Allowed
+    on an active card too (it changes no address or credential); ``cashrail serve`` applies it at its
+    next reconcile.
+
+    Raises:
+        CardError: the card syncs nothing (a payment gateway), or the schedule is not valid (the field named).
+    """
+    card = get(s, name)
+    if not connector_class(card.kind).streams:
+        raise CardError(f"connector {name!r} has nothing to sync, so no schedule")
+    change: dict[str, Any] = {"sync_cron": cron or None}
+    if every_minutes not in (None, ""):
+        change["sync_every_minutes"] = every_minutes
+    merged, _ = validate(card.kind, {**card.settings, **change}, decrypt_secrets(card.secrets_encrypted))
+    audit.record(s, "connector.schedule", "connector", name,
+                 before={k: card.settings.get(k) for k in ("sync_every_minutes", "sync_cron")},
+                 after={k: merged.get(k) for k in ("sync_every_minutes", "sync_cron")})
+    card.settings = merged
+    card.updated_at = utcnow()
+    s.add(card)
+    return card
+
+
+def offered(s: Session, kind: str, field: str, settings: dict[str, Any], secrets: dict[str, SecretStr],
+            name: str | None = None) -> list[str]:
+    """The values the system lists for the setting ``field`` (Business Central's environments or
+    companies), asked with the entered settings and secrets; on the card ``name``, its stored
+    ones fill what was left blank (never sent to an address other than the stored one).
+
+    Raises:
+        CardError: the kind lists no values for ``field``, or what it needs is not entered yet.
+        ApiError: the system refused the credentials or could not be reached.
+    """
+    cls = connector_class(kind)
+    if field not in cls.discoverable:
+        raise CardError(f"{cls.title} does not list the values of {field}")
+    if name is not None:
+        card = get(s, name)
+        moved = address_changes(card.kind, card.settings, settings)
+        missing = sorted(set(cls.secrets_model.model_fields) - set(secrets))
+        if moved and missing:
+            raise CardError(f"changing {', '.join(moved)} needs the secrets entered again ({', '.join(missing)}): "
+                            "the stored ones are never sent to a new address")
+        settings = {**card.settings, **settings}
+        secrets = {**decrypt_secrets(card.secrets_encrypted), **secrets}
+    missing = [f for f in cls.secrets_model.model_fields if f not in secrets]
+    if missing:
+        raise CardError(f"enter {', '.join(missing)} first: {cls.title} lists the {field} values the credentials see")
+    try:
+        options = cls.choices(field, settings, secrets)
+    except ValidationError as exc:
+        raise CardError(f"enter the settings first ({describe_validation_error(exc)})") from None
+    if not options:
+        raise CardError(f"{cls.title} lists no {field} for these credentials")
+    return options
+
+
 def address_changes(kind: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """The URL/host settings of a ``kind`` card that ``after`` changes (normalised as stored)."""
     cls = connector_class(kind)

@@ -20,7 +20,7 @@ from connectors.registry import connector_class
 from hub.platform.models import Connector, QuarantinedRecord, SyncRun, stored_id
 from hub.platform.served import UI_PATH, Served, recorded
 from hub.platform.types import utcnow
-from hub.sync import cards
+from hub.sync import cards, schedule
 from hub.sync.holder import STALE_AFTER
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,7 @@ def _health(s: Session, card: Connector, now: datetime, quarantined: int, schedu
     syncs = bool(connector_class(card.kind).streams)
     next_run = scheduled
     if next_run is None and syncs and card.status == "active":
-        every = timedelta(minutes=float((card.settings or {}).get("sync_every_minutes") or 60))
-        next_run = (last.started_at + every) if last is not None else None
+        next_run = schedule.next_after(dict(card.settings or {}), last.started_at) if last is not None else None
     return CardHealth(
         name=card.name, kind=card.kind, status=card.status, syncs=syncs, last_error=card.last_error,
         last_run=None if last is None else {

@@ -39,11 +39,17 @@ class ReadAhead:
         self._items, self._depth = items, depth
         self._slots: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._failed = False
+        self._ended = False
 
     def ready(self) -> bool:
         """Whether the next item (or the end) is produced already, so taking it will not wait;
         not when what comes next is the producer's error (a consumer keeps what it has first)."""
         return not self._failed and not self._slots.empty()
+
+    def ended(self) -> bool:
+        """Whether the source has no item left to produce (the producer read its end): what the
+        consumer holds or finds queued is the last of it."""
+        return self._ended
 
     def __iter__(self) -> Iterator[Any]:
         permits = threading.Semaphore(self._depth)
@@ -62,6 +68,7 @@ class ReadAhead:
                     try:
                         slots.put(next(it))  # no name keeps the item: it lives as long as the consumer holds it
                     except StopIteration:
+                        self._ended = True
                         slots.put(done)
                         return
             except BaseException as exc:  # handed to the consumer, which raises it

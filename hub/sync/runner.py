@@ -48,6 +48,9 @@ from mappings.base import MappedRecord, MappingContext, MappingError, content_ha
 
 ProgressFn = Callable[[str, StreamCounts], None]
 
+#: seconds between the heap trims after stored pages, across the streams of the process
+TRIM_EVERY = 0.25
+
 
 class SyncError(CashrailError, RuntimeError):
     """A sync that cannot start or go on, in plain words."""
@@ -212,7 +215,7 @@ def sync_stream(
         # The next pages are fetched (with their details) and mapped while this one is stored.
         ahead = ReadAhead(_fetch_pages(connector, spec, scope, connector.read(spec, plan.since), mapper, ctx))
         newest: datetime | None = None  # the cursor's next value, once every page is read
-        with PageTransactions(environment, next_ready=ahead.ready) as tx:
+        with PageTransactions(environment, next_ready=ahead.ready, walk_ended=ahead.ended) as tx:
             for fetched in ahead:
                 stored, page_newest = _store_page(tx.current(), scope, fetched, plan)
                 counts.add(stored)
@@ -225,7 +228,7 @@ def sync_stream(
                 del fetched  # the page's buffers are free before the heap is trimmed
                 tx.page_done()
                 bulk.checkpoint()  # and the cycles its statements left, every few seconds
-                allocator.trim()
+                allocator.trim(every=TRIM_EVERY)
                 if progress:
                     progress(stream_name, counts)
             if watch.breached:  # the stream fails: no deletes marked, no cursor moved, quarantine kept

@@ -35,9 +35,13 @@ class PageTransactions:
     open, or rolls it back when an error leaves."""
 
     def __init__(self, environment: str, *, next_ready: Callable[[], bool], every: float | None = None,
+                 walk_ended: Callable[[], bool] = lambda: False,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        """``every``: the commit interval (default: by the store's engine, see ``SQLITE_COMMIT_EVERY``)."""
+        """``every``: the commit interval (default: by the store's engine, see ``SQLITE_COMMIT_EVERY``);
+        ``walk_ended``: whether the source has no page left, so the walk's completion (its deletes,
+        its cursor) follows at once and shares the last page's transaction."""
         self.environment, self._next_ready, self._clock = environment, next_ready, clock
+        self._walk_ended = walk_ended
         self._every = every
         self._open: ExitStack | None = None
         self._session: Session | None = None
@@ -55,8 +59,12 @@ class PageTransactions:
         return self._session
 
     def page_done(self) -> None:
-        """A page is stored: commit unless the next one is waiting and the transaction is young."""
-        if self._session is not None and (not self._next_ready() or self._clock() - self._began >= (self._every or 0)):
+        """A page is stored: commit unless the next one is waiting and the transaction is young, or
+        the walk has ended (its completion commits with the last page: one write transaction less
+        per stream, which on SQLite is one turn less at the write lock the streams share)."""
+        if self._session is None or self._walk_ended():
+            return
+        if not self._next_ready() or self._clock() - self._began >= (self._every or 0):
             self.commit()
 
     def commit(self) -> None:

@@ -98,7 +98,7 @@ def _add_error_handlers(app: FastAPI) -> None:
             return _error(request, exc.status, "the hub could not finish this request; the server log says why")
         if exc.status != 403 and _is_admin_form(request):
             typed = await _typed(request)
-            return _form_back(request, str(exc), form_errors.from_message(str(exc), typed), typed)
+            return _form_back(request, str(exc), form_errors.from_message(str(exc), await _names(request)), typed)
         return _error(request, exc.status, str(exc), flash_back=exc.status != 403)
 
     async def user_error(request: Request, exc: Exception) -> Response:
@@ -150,6 +150,14 @@ async def _typed(request: Request) -> dict[str, str]:
     except Exception:
         return {}
     return form_errors.kept_values({k: v for k, v in form.items() if isinstance(v, str)})
+
+
+async def _names(request: Request) -> set[str]:
+    """The refused form's field names, secret ones included (a password's problem is shown beside it too)."""
+    try:
+        return set((await request.form()).keys())
+    except Exception:
+        return set()
 
 
 def _form_back(request: Request, message: str, fields: dict[str, str], values: dict[str, str]) -> Response:

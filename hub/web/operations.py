@@ -11,14 +11,25 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import ConnectionReport
+from connectors.http import ApiError
+from connectors.registry import connector_class
 from hub.access import users
 from hub.billing import actions, cancellation, generation, plans, setup
 from hub.billing.rules import dashboard, errors
-from hub.collections import collect, collect_settings, dunning, of_record, payments, reconciliation, refunds
+from hub.collections import (
+    collect,
+    collect_settings,
+    dunning,
+    mail_settings,
+    of_record,
+    payments,
+    reconciliation,
+    refunds,
+)
 from hub.collections import dunning_settings as dunning_config
 from hub.collections import notification_settings as notify_settings
 from hub.collections import unpaid as unpaid_list
-from hub.collections.mailer import mail_problem
+from hub.collections.mail_settings import mail_problem
 from hub.collections.rules import CollectionRuleError
 from hub.documents import settings as documents_config
 from hub.platform.flowrun import run_flow
@@ -39,6 +50,7 @@ from hub.web.schemas import (
     DunningSettingsFormIn,
     DunningSettingsIn,
     LineIn,
+    MailSettingsIn,
     NotificationSharedIn,
     NotificationTypeIn,
     PaymentMethodIn,
@@ -55,10 +67,16 @@ from hub.web.schemas import (
 # --- connector cards ----------------------------------------------------------------------------
 
 
-def report_view(report: ConnectionReport) -> dict[str, Any]:
+def report_view(report: ConnectionReport, kind: str) -> dict[str, Any]:
+    """Test Connection as a checklist: each check's state (ok, unverified, missing permission, failed),
+    the permission a failed one needs and how to grant it in the ``kind`` system's words."""
+    cls = connector_class(kind)
     return {"ok": report.ok, "missing_permissions": report.missing_permissions,
             "unverified": [c.name for c in report.unverified],
-            "checks": [{"name": c.name, "ok": c.ok, "unverified": c.unverified, "detail": c.detail}
+            "checks": [{"name": c.name, "ok": c.ok, "unverified": c.unverified, "detail": c.detail,
+                        "state": "unverified" if c.ok and c.unverified else "ok" if c.ok else
+                                 "missing" if c.permission else "failed",
+                        "permission": None if c.ok else c.permission, "fix": cls.fix(c)}
                        for c in report.checks]}
 
 
@@ -203,7 +221,7 @@ def send_card_form(actor: Actor, org_id: int, contact_id: int, method: str = "ca
     the chosen contact; ``mail_problem`` says why it will not be e-mailed, when it will not."""
     view = queries.card_request_view(payments.send_card_form(actor.environment, org_id, contact_id, actor=actor.email,
                                                              method=method))
-    return {**view, "mail_problem": mail_problem()}
+    return {**view, "mail_problem": actor.call(mail_problem)}
 
 
 def check_card_request(actor: Actor, request_id: int) -> dict[str, Any]:
@@ -354,15 +372,39 @@ def notification_settings(actor: Actor) -> dict[str, Any]:
         overrides = queries.notification_overrides(s)
     shared = settings.ticket_config
     rows = [{**row, "own": overrides.get(row["type"], {})} for row in notify_settings.settings_table(settings)]
-    return {"sender_name": settings.sender_name,
+    try:
+        psas = notify_settings.psa_ticket_choices(actor.environment)
+        choices, unreachable = notify_settings.common_choices(psas), None
+    except ApiError as exc:  # the pickers fall back to text boxes; saving checks again
+        psas, choices, unreachable = {}, None, str(exc)
+    return {"sender_name": settings.sender_name, "choices": choices, "psas": sorted(psas),
+            "unreachable": unreachable,
             "ticket": {"destination": shared.destination, "priority": shared.priority, "issue_type": shared.issue_type},
             "types": rows}
 
 
 def update_notifications(actor: Actor, type: str | None, body: NotificationTypeIn | NotificationSharedIn) -> None:
-    """One type's row (``type``) or the shared ticket configuration and sender name."""
+    """One type's row (``type``) or the shared ticket configuration and sender name; a queue,
+    priority or issue type the PSA does not list is refused."""
+    changes = body.model_dump()
+    notify_settings.check_against_psa(actor.environment, changes)
     with actor.session() as s:
-        notify_settings.update_settings(s, type, **body.model_dump())
+        notify_settings.update_settings(s, type, **changes)
+
+
+def mail_view(actor: Actor) -> dict[str, Any]:
+    """Settings → Mail: the server in use (saved, or from ``CASHRAIL_SMTP_*``) and what stops mail."""
+    with actor.session() as s:
+        return {**mail_settings.mail_view(s), "problem": mail_problem(s)}
+
+
+def save_mail(actor: Actor, body: MailSettingsIn) -> None:
+    actor.call(mail_settings.save_mail, **dict(body))
+
+
+def send_test_mail(actor: Actor, to_address: str) -> str:
+    """The mail server's answer to a test e-mail (raises MailDeliveryError with its plain reason)."""
+    return actor.call(mail_settings.send_test, to_address)
 
 
 # --- users ---------------------------------------------------------------------------------------

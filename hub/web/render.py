@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from hub.collections.mail_settings import mail_problem
 from hub.platform.settings import ENVIRONMENTS
 from hub.web.auth import Actor
 
@@ -30,7 +31,8 @@ NAV = (
                      ("/reconciliation", "Reconciliation"))),
     ("Sync", (("/connectors", "Connectors"), ("/quarantine", "Quarantine"))),
 )
-ADMIN_NAV = ("Settings", (("/users", "Users"), ("/audit", "Audit log"), ("/notifications/settings", "Notification settings"),
+ADMIN_NAV = ("Settings", (("/users", "Users"), ("/audit", "Audit log"), ("/settings/mail", "Mail"),
+                          ("/notifications/settings", "Notification settings"),
                           ("/settings/collections", "Collection & dunning")))
 
 
@@ -141,7 +143,9 @@ def page(request: Request, actor: Actor | None, template: str, status_code: int 
         "current": current_nav(request.url.path),
         "path": request.url.path, "flash": flash,
         "form_errors": (flash or {}).get("fields") or {}, "form_values": (flash or {}).get("values") or {},
-        "csrf_token": actor.csrf_token if actor else context.pop("csrf_token", ""), **context,
+        "csrf_token": actor.csrf_token if actor else context.pop("csrf_token", ""),
+        # an administrator is told on every page while the hub cannot e-mail (card forms, reminders)
+        "mail_banner": actor.call(mail_problem) if actor is not None and actor.is_admin else None, **context,
     }, status_code=status_code)
     if flash:
         response.delete_cookie(FLASH_COOKIE)

@@ -360,3 +360,22 @@ class DocumentSettingsFormIn(BaseModel):
     effective_from: Opt[date] = None
     image_sources: str = Field(default="psa, erp, cashrail", max_length=100, description="comma-separated")
     invoice_email: Literal["posted", "synced", "off"] = "posted"
+
+
+# --- settings: the outgoing mail server -----------------------------------------------------------
+
+
+class MailSettingsIn(BaseModel):
+    """Settings → Mail: the SMTP server the hub sends with; a blank password keeps the saved one."""
+
+    host: str = Field(min_length=1, max_length=255, pattern=r"^[^\s\x00-\x1f\x7f]+$")
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: Opt[Annotated[str, Field(max_length=255)]] = None
+    password: Opt[SecretStr] = None
+    from_address: str = Field(min_length=3, max_length=255)
+    from_name: Opt[Label] = None
+
+
+class MailTestIn(BaseModel):
+    to_address: str = Field(min_length=3, max_length=255, description="where the test e-mail goes")

@@ -48,7 +48,7 @@ def test_add_test_activate_show_list_and_delete_a_card(data_dir, sandbox, tmp_pa
 
 def test_add_prompts_for_settings_and_reads_the_password_hidden(data_dir, sandbox, monkeypatch, capsys) -> None:
     # required settings first, then the optional ones in order, then the hidden password
-    answers = ["Acme MSP", "api.cashrail", sandbox.url, "true", "100", "10", "24", "5", "60", "UTC", "0", "4", "30",
+    answers = ["Acme MSP", "api.cashrail", sandbox.url, "true", "100", "10", "24", "5", "60", "", "UTC", "0", "4", "30",
                "sandbox-pass"]
     code, out, _ = run(monkeypatch, capsys, "connectors", "add", "--name", "typed", stdin="\n".join(answers) + "\n")
     assert code == 0, out

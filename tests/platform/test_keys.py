@@ -160,3 +160,29 @@ def test_cli_rotation_with_the_key_in_the_environment_prints_the_new_key_once_an
     assert status.returncode == 0 and "unreadable: none" in status.stdout and new_key not in status.stdout
     audit = _cli(["audit", "--entity", "secret_key", "--json"], data_dir, CASHRAIL_SECRET_KEY=new_key)
     assert '"actor": "ops@example.com"' in audit.stdout and new_key not in audit.stdout
+
+
+def test_rotation_reencrypts_the_mail_servers_password_and_status_checks_it(hub_db: str, data_dir: Path) -> None:
+    from pydantic import SecretStr
+
+    from hub.collections.mail_settings import save_mail, smtp_for
+    from hub.platform.hub_settings import get_section
+
+    with session("sandbox") as s:
+        save_mail(s, host="smtp.msp.example", port=587, security="starttls", username="relay",
+                  password=SecretStr("mail-pass-3"), from_address="accounts@msp.example", from_name=None)
+        before = get_section(s, "mail")["password_encrypted"]
+        assert keys.stored_secrets(s) == 1  # a missing key file is an error from now on, never made again
+    old_key = (data_dir / "secret.key").read_bytes()
+
+    keys.rotate()
+
+    with session("sandbox") as s:
+        after = get_section(s, "mail")["password_encrypted"]
+    assert after != before
+    with pytest.raises(Exception):
+        Fernet(old_key).decrypt(after.encode())
+    assert smtp_for("sandbox").password.get_secret_value() == "mail-pass-3"  # type: ignore[union-attr]
+    assert keys.status().unreadable == []
+    (data_dir / "secret.key").write_bytes(Fernet.generate_key())
+    assert keys.status().unreadable == ["sandbox/settings mail.password"]

@@ -106,3 +106,40 @@ def test_read_ahead_is_not_ready_when_what_comes_next_is_the_sources_error() -> 
     assert not ahead.ready()
     with pytest.raises(ConnectionError):
         next(walk)
+
+
+def test_read_ahead_says_when_the_page_in_hand_is_the_last_so_the_walk_completes_in_its_transaction() -> None:
+    more = threading.Event()
+
+    def pages() -> Iterator[int]:
+        yield 1
+        more.wait(10)  # the source has not answered yet: nobody knows whether page 1 was the last
+        yield 2
+
+    ahead = ReadAhead(pages())
+    walk = iter(ahead)
+    assert next(walk) == 1
+    assert not ahead.ended()
+    more.set()
+    assert next(walk) == 2
+    deadline = time.monotonic() + 10
+    while not ahead.ended() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ahead.ended()
+    assert list(walk) == []
+
+
+def test_a_source_that_fails_has_not_ended() -> None:
+    def pages() -> Iterator[int]:
+        yield 1
+        raise ConnectionError("the source went away")
+
+    ahead = ReadAhead(pages())
+    walk = iter(ahead)
+    assert next(walk) == 1
+    deadline = time.monotonic() + 10
+    while not ahead._failed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not ahead.ended()
+    with pytest.raises(ConnectionError):
+        next(walk)

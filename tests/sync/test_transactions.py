@@ -66,3 +66,19 @@ def test_an_error_rolls_back_only_the_open_transaction(data_dir: Path) -> None:
         _rename(tx, card_id, "lost")
         raise RuntimeError("killed between pages")
     assert _name(card_id) == "committed"
+
+
+def test_the_last_page_of_a_walk_commits_with_the_walks_completion(data_dir: Path) -> None:
+    # on SQLite every page commits, but the last one waits for the completion that follows at once
+    card_id = factories.bms_card().id
+    ended = [False]
+    with PageTransactions("sandbox", next_ready=lambda: True, walk_ended=lambda: ended[0]) as tx:
+        _rename(tx, card_id, "page-1")
+        tx.page_done()
+        assert tx.commits == 1
+        ended[0] = True
+        _rename(tx, card_id, "page-2")
+        tx.page_done()
+        assert tx.commits == 1 and _name(card_id) == "page-1"
+        _rename(tx, card_id, "completed")
+    assert tx.commits == 2 and _name(card_id) == "completed"

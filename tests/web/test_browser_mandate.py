@@ -10,13 +10,11 @@ import pytest
 
 from tests.collections.collect_world import World, customer, invoice, world  # noqa: F401
 from tests.web.conftest import ADMIN
-from tests.web.test_browser import _flash, browser_page, live, shot  # noqa: F401  (fixtures)
+from tests.web.test_browser import _confirm, _flash, browser_page, live, shot  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("hub_db", ["sqlite"], indirect=True)]
 
 
-@pytest.mark.xfail(reason="known, issue 23: since the portal merge the customer page's portal panel covers the "
-                          "payment panel's Go button, so Chromium cannot click it", strict=False)
 def test_a_mandate_authorised_on_the_gateways_page_debits_the_customers_invoice(
         live: str, browser_page: object, world: World) -> None:
     from playwright.sync_api import expect
@@ -65,6 +63,8 @@ def test_a_mandate_authorised_on_the_gateways_page_debits_the_customers_invoice(
     expect(page.locator(f'#unpaid tr[data-invoice="{debit_invoice}"]')).to_have_count(1)
     page.locator("[data-select-all]").check()  # type: ignore[attr-defined]
     page.get_by_role("button", name="Pay").click()  # type: ignore[attr-defined]
+    assert httpx.get(f"{world.gateway.url}/_admin/ecp", timeout=10).json() == []  # nothing before the confirmation
+    _confirm(page, "Charge 1 invoice(s) now (120.00 USD)")
     result = page.locator(f'#pay-results tr[data-invoice="{debit_invoice}"]')  # type: ignore[attr-defined]
     expect(result.locator(".result")).to_have_text("approved")
     shot(page, "23-debit-approved")

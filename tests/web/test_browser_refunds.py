@@ -29,7 +29,7 @@ def test_refund_part_of_a_payment_from_the_customer_page_after_confirming(
     page.fill('input[name="email"]', ADMIN[0])  # type: ignore[attr-defined]
     page.fill('input[name="password"]', ADMIN[1])  # type: ignore[attr-defined]
     page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
-    panel = page.locator("#payments")  # type: ignore[attr-defined]
+    panel = page.locator("#payments-taken")  # type: ignore[attr-defined]
     expect(panel.locator(f'tr[data-payment="{row.key}"]')).to_contain_text("40.00 GBP")
 
     panel.get_by_role("button", name="Refund").click()
@@ -46,7 +46,7 @@ def test_refund_part_of_a_payment_from_the_customer_page_after_confirming(
     dialog.get_by_role("button", name="Confirm refund").click()
 
     assert "Refunded 15.00 GBP of invoice INV-2" in _flash(page)
-    expect(page.locator(f'#payments tr[data-payment="{row.key}"]')).to_contain_text("15.00")
+    expect(page.locator(f'#payments-taken tr[data-payment="{row.key}"]')).to_contain_text("15.00")
     assert [(Decimal(str(r["amount"])), r["reason"]) for r in world.admin("refunds")] == [
         (Decimal("15.00"), "Two seats cancelled")]
     shot(page, "22-refunded")

@@ -15,6 +15,9 @@ from .cards import TEST_CARDS
 from .state import GatewayState
 from .wire import GatewayError, json_body
 
+#: the on-demand IPN types the sandbox can send once enabled (PUT /_admin/ipn {"on_demand": [...]})
+ON_DEMAND_IPNS = frozenset({"PAYMENT_UPDATED"})
+
 
 def register_admin(app: FastAPI, state: GatewayState) -> None:
     """Sandbox-only controls and views; no auth, never counted or faulted."""
@@ -105,6 +108,11 @@ def register_admin(app: FastAPI, state: GatewayState) -> None:
                 for name in ("duplicate_next", "drop_next"):
                     if name in body:
                         setattr(state.ipn, name, max(0, int(body[name])))
+                if "on_demand" in body:
+                    kinds = body["on_demand"]
+                    if not isinstance(kinds, list) or not all(k in ON_DEMAND_IPNS for k in kinds):
+                        raise ValueError(f"on_demand must be a list of {', '.join(sorted(ON_DEMAND_IPNS))}")
+                    state.ipn.on_demand = set(kinds)
                 if "hold" in body:
                     if not isinstance(body["hold"], bool):
                         raise TypeError("hold must be true or false")

@@ -27,6 +27,7 @@ from . import page
 from .admin import register_admin
 from .cards import DECLINE_TEXT, Outcome, outcome_of
 from .ecp import register_ecp
+from .reports import register_reports
 from .reversals import register_reversals, with_reversals
 from .state import GatewayState, PfToken, Shopper
 from .wire import SEND_KEY, GatewayError, error_body, json_amount, json_body, parse_amount
@@ -156,6 +157,7 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
             return HTMLResponse(page.form_page(request.url.path, form, errors), status_code=422)
         with state.lock:
             entry.card = card
+        state.payment_entered(entry)
         return HTMLResponse(page.done_page(card))
 
     # --- vaulted shoppers --------------------------------------------------------------
@@ -276,5 +278,6 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
 
     register_ecp(app, state, authorize, shopper_of)
     register_reversals(app, state, authorize)
+    register_reports(app, state, authorize)
     register_admin(app, state)
     return app

@@ -89,6 +89,7 @@ def register_ecp(app: FastAPI, state: GatewayState, authorize: Callable[[Request
             return HTMLResponse(bank_page.form_page(request.url.path, form, errors), status_code=422)
         with state.lock:
             entry.bank = bank
+        state.payment_entered(entry)
         return HTMLResponse(bank_page.done_page(bank))
 
     @app.post(f"{API}/alt-transactions")

@@ -139,10 +139,14 @@ class IpnConfig:
     duplicate_next: int = 0
     drop_next: int = 0
     hold: bool = False
+    #: BlueSnap's on-demand IPN types this merchant enabled (off until asked for, as in the console);
+    #: the sandbox knows PAYMENT_UPDATED: a payment method entered on the hosted page
+    on_demand: set[str] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
         return {"url": self.url, "retry_seconds": self.retry_seconds, "max_retries": self.max_retries,
-                "duplicate_next": self.duplicate_next, "drop_next": self.drop_next, "hold": self.hold}
+                "duplicate_next": self.duplicate_next, "drop_next": self.drop_next, "hold": self.hold,
+                "on_demand": sorted(self.on_demand)}
 
 
 class GatewayState:
@@ -163,6 +167,8 @@ class GatewayState:
         #: how long an ECP debit stays PENDING before a retrieve shows it settled (or returned)
         self.ecp_settle_seconds = 0.0
         self.chargebacks: list[dict[str, Any]] = []
+        #: the processing fee the Payout Details report states per card charge: percent of it plus a fixed part
+        self.fee_percent, self.fee_fixed = Decimal("2.9"), Decimal("0.30")
         self.faults = Faults()
         self.ipn = IpnConfig(url=ipn_url, secret=SecretStr(ipn_secret))
         self.deliveries: list[dict[str, Any]] = []
@@ -240,6 +246,21 @@ class GatewayState:
             }
 
     # --- IPN deliveries --------------------------------------------------------------
+
+    def payment_entered(self, token: PfToken) -> None:
+        """The contact saved a card or a bank account on the hosted page: a PAYMENT_UPDATED IPN when
+        the merchant enabled it. BlueSnap documents the type ("a successful update to a payment
+        method") but not its fields for a hosted page; the sandbox names the page's token in
+        ``referenceNumber``, and the receiver confirms through the API before it records anything."""
+        if "PAYMENT_UPDATED" not in self.ipn.on_demand:
+            return
+        fields = {"transactionType": "PAYMENT_UPDATED", "referenceNumber": token.token}
+        if token.card is not None:
+            fields |= {"paymentMethod": "CC", "creditCardType": token.card.card_type,
+                       "creditCardLastFourDigits": token.card.last4}
+        elif token.bank is not None:
+            fields |= {"paymentMethod": "ECP", "publicAccountNumber": "*****" + token.bank.last4}
+        self.send_ipn(fields)
 
     def send_ipn(self, fields: dict[str, str]) -> None:
         """Queue a signed IPN for the configured URL (a delivery row is kept either way); the test

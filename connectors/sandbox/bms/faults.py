@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import re
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from connectors.sandbox.net import drop_connection
+from connectors.sandbox.net import drop_connection, inject_wire_fault
 
 from .state import SandboxState
 from .wire import ApiError, error_response
 
-_NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
+_MESSAGES = {429: "Rate limit exceeded", 503: "Service temporarily unavailable"}
+
+
+def _refusal(status: int, code: str) -> JSONResponse:
+    return error_response(ApiError(status, code, _MESSAGES[status]))
 
 
 class BmsSandboxApp(FastAPI):
@@ -49,27 +52,4 @@ class BmsSandboxApp(FastAPI):
 
     async def _inject_fault(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Count the request, apply latency and maybe a fault; True if a fault answered it."""
-        state, faults = self.sandbox, self.sandbox.faults
-        with state.lock:
-            state.stats.requests += 1
-            key = f"{scope['method']} {_NUMERIC_SEGMENT.sub('/{id}', scope['path'])}"
-            state.stats.by_path[key] = state.stats.by_path.get(key, 0) + 1
-            draw = [faults.rng.random() for _ in range(3)]
-        if faults.latency_ms > 0:
-            await asyncio.sleep(faults.latency_ms / 1000)
-        if draw[0] < faults.rate_drop:
-            state.stats.faults["drop"] += 1
-            await drop_connection(send)
-            return True
-        if draw[1] < faults.rate_429:
-            state.stats.faults["429"] += 1
-            resp = error_response(ApiError(429, "TooManyRequests", "Rate limit exceeded"))
-            resp.headers["Retry-After"] = str(faults.retry_after)
-            await resp(scope, receive, send)
-            return True
-        if draw[2] < faults.rate_5xx:
-            state.stats.faults["5xx"] += 1
-            await error_response(ApiError(503, "ServiceUnavailable", "Service temporarily unavailable"))(
-                scope, receive, send)
-            return True
-        return False
+        return await inject_wire_fault(self.sandbox, scope["path"], scope, receive, send, _refusal)

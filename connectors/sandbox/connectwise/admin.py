@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox.net import set_fault_knobs
+from connectors.sandbox.net import register_wire_stats, set_fault_knobs
 
 from .data import STREAMS, Record
 from .state import SandboxState
@@ -126,15 +126,4 @@ def register_admin(app: FastAPI, state: SandboxState) -> None:
             raise ApiError(400, "InvalidObject", str(exc)) from None
         return state.faults.as_dict()
 
-    @app.get("/_admin/stats")
-    async def stats() -> dict[str, Any]:
-        st = state.stats
-        return {"requests": st.requests, "by_path": dict(st.by_path), "faults": dict(st.faults)}
-
-    @app.delete("/_admin/stats")
-    async def reset_stats() -> Response:
-        with state.lock:
-            state.stats.requests = 0
-            state.stats.by_path.clear()
-            state.stats.faults.update({"429": 0, "5xx": 0, "drop": 0})
-        return Response(status_code=204)
+    register_wire_stats(app, state)

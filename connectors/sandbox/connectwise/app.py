@@ -6,9 +6,7 @@ credentials, then the security role's permission, before anything is validated.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
-from connectors.sandbox.net import drop_connection
+from connectors.sandbox.net import inject_wire_fault
 
 from .admin import register_admin
 from .data import (
@@ -41,7 +39,11 @@ from .data import (
 from .state import SandboxState
 from .wire import BASE, ApiError, authorize, error_response, invalid, listing
 
-_NUMERIC = re.compile(r"/\d+(?=/|$)")
+_MESSAGES = {429: "Too many requests; slow down", 503: "Service unavailable"}
+
+
+def _refusal(status: int, code: str) -> JSONResponse:
+    return error_response(ApiError(status, code, _MESSAGES[status]))
 _LISTS = {"company/companies": ("companies", COMPANIES), "company/contacts": ("contacts", CONTACTS),
           "finance/agreements": ("agreements", AGREEMENTS), "service/tickets": ("tickets", TICKETS),
           "finance/invoices": ("invoices", INVOICES)}
@@ -58,29 +60,7 @@ class ConnectWiseSandboxApp(FastAPI):
         await super().__call__(scope, receive, send)
 
     async def _fault(self, scope: Scope, receive: Receive, send: Send) -> bool:
-        state, faults = self.sandbox, self.sandbox.faults
-        with state.lock:
-            state.stats.requests += 1
-            key = f"{scope['method']} {_NUMERIC.sub('/{id}', scope['path'][len(BASE):])}"
-            state.stats.by_path[key] = state.stats.by_path.get(key, 0) + 1
-            draw = [faults.rng.random() for _ in range(3)]
-        if faults.latency_ms > 0:
-            await asyncio.sleep(faults.latency_ms / 1000)
-        if draw[0] < faults.rate_drop:
-            state.stats.faults["drop"] += 1
-            await drop_connection(send)
-            return True
-        if draw[1] < faults.rate_429:
-            state.stats.faults["429"] += 1
-            response = error_response(ApiError(429, "TooManyRequests", "Too many requests; slow down"))
-            response.headers["Retry-After"] = str(faults.retry_after)
-            await response(scope, receive, send)
-            return True
-        if draw[2] < faults.rate_5xx:
-            state.stats.faults["5xx"] += 1
-            await error_response(ApiError(503, "ServiceUnavailable", "Service unavailable"))(scope, receive, send)
-            return True
-        return False
+        return await inject_wire_fault(self.sandbox, scope["path"][len(BASE):], scope, receive, send, _refusal)
 
 
 async def _json(request: Request) -> dict[str, Any]:

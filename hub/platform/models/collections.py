@@ -120,6 +120,13 @@ class Charge(EnvScoped, table=True):
     post_note: str | None = Field(default=None, sa_type=Text)
     #: an ACH debit's standing at the bank: pending | settled | returned (None for a card charge)
     settlement: str | None = Field(default=None, max_length=16, index=True)
+    #: what the payment left beyond what its invoices owed when it was taken: the customer's credit
+    #: (an over-payment; None when it paid no more than was owed)
+    credit: Decimal | None = Field(default=None, sa_type=Money)
+    #: the gateway's processing fee for the payment, as its report states it (apart from the payment:
+    #: never owed by the customer, never on the invoice); None until the gateway states it
+    fee: Decimal | None = Field(default=None, sa_type=Money)
+    fee_currency: str | None = Field(default=None, max_length=8)
     #: the bank returned the debit after capture: when, its NACHA code (R01 ...) and the bank's words
     returned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: the business day the return was seen (retries are counted from it, like a decline's day)

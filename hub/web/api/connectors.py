@@ -47,13 +47,13 @@ def delete_card(actor: CurrentActor, name: str) -> Response:
 @router.post("/connectors/{name}/test", openapi_extra=needs("Connectors", "Update"))
 def test_card(actor: CurrentActor, name: str) -> Json:
     """Test Connection: every probe and the permissions found missing."""
-    return operations.report_view(operations.test_and_record(actor, name))
+    return operations.report_view(operations.test_and_record(actor, name), actor.call(cards.get, name).kind)
 
 
 @router.post("/connectors/{name}/activate", openapi_extra=needs("Connectors", "Activate"))
 def activate_card(actor: CurrentActor, name: str) -> Json:
     status, reason, report = operations.activate(actor, name)
-    return {"status": status, "reason": reason, "test": operations.report_view(report)}
+    return {"status": status, "reason": reason, "test": operations.report_view(report, actor.call(cards.get, name).kind)}
 
 
 @router.post("/connectors/{name}/deactivate", openapi_extra=needs("Connectors", "Deactivate"))

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from hub.collections.mailer import MailDeliveryError
 from hub.collections.notifications import STATUSES, list_notifications, resolve_unknown
 from hub.collections.rules import NotificationType
 from hub.web import operations, paging
@@ -19,6 +20,8 @@ from hub.web.schemas import (
     DocumentSettingsFormIn,
     DunningSettingsFormIn,
     FooterNoteIn,
+    MailSettingsIn,
+    MailTestIn,
     NotificationSharedIn,
     NotificationTypeFormIn,
     Opt,
@@ -83,11 +86,11 @@ def footer_note(actor: CurrentActor, org_id: int, body: Annotated[FooterNoteIn, 
 def payment_refund(actor: CurrentActor, org_id: int, payment: str, body: Annotated[RefundIn, Form()]) -> Response:
     done = operations.refund(actor, payment, body)
     if done["status"] != "succeeded":
-        return redirect(f"/customers/{org_id}#payments", "error", f"Refund {done['key']} is {done['status']}: "
+        return redirect(f"/customers/{org_id}#payments-taken", "error", f"Refund {done['key']} is {done['status']}: "
                                                                   f"{done['note'] or 'the gateway did not say'}.")
     erp = f" Recorded in the ERP as {done['recorded_ref']}." if done["recorded_ref"] else ""
     note = f" {done['note']}" if done["note"] else ""
-    return redirect(f"/customers/{org_id}#payments", "ok", f"Refunded {done['amount']} {done['currency']} of "
+    return redirect(f"/customers/{org_id}#payments-taken", "ok", f"Refunded {done['amount']} {done['currency']} of "
                     f"invoice {done['invoice_number']}; the invoice is owed again and the customer gets a receipt."
                     f"{erp}{note}")
 
@@ -173,6 +176,31 @@ def notification_type_save(actor: CurrentActor, type: NotificationType,
                            body: Annotated[NotificationTypeFormIn, Form()]) -> Response:
     operations.update_notifications(actor, type.value, body)
     return redirect("/notifications/settings", "ok", f"Settings of {type.value} saved.")
+
+
+# --- the outgoing mail server ---------------------------------------------------------------------
+
+
+@router.get("/settings/mail", openapi_extra=needs("Notification Settings", "Update"))
+def mail_settings_page(request: Request, actor: CurrentActor) -> Response:
+    return page(request, actor, "mail_settings.html", mail=operations.mail_view(actor))
+
+
+@router.post("/settings/mail", openapi_extra=needs("Notification Settings", "Update"))
+def mail_settings_save(actor: CurrentActor, body: Annotated[MailSettingsIn, Form()]) -> Response:
+    operations.save_mail(actor, body)
+    return redirect("/settings/mail", "ok", f"Mail settings saved: e-mail goes out through {body.host}:{body.port}.")
+
+
+@router.post("/settings/mail/test", openapi_extra=needs("Notification Settings", "Update"))
+def mail_settings_test(actor: CurrentActor, body: Annotated[MailTestIn, Form()]) -> Response:
+    try:
+        answer = operations.send_test_mail(actor, body.to_address)
+    except MailDeliveryError as exc:
+        return redirect("/settings/mail", "error", f"Test e-mail to {body.to_address} NOT sent: {exc}",
+                        values={"to_address": body.to_address})
+    return redirect("/settings/mail", "ok", f"Test e-mail sent to {body.to_address}; the mail server answered: "
+                                            f"{answer}", values={"to_address": body.to_address})
 
 
 # --- collection and dunning settings ---------------------------------------------------------

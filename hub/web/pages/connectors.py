@@ -3,72 +3,117 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
 from connectors.base import ConnectionReport
-from connectors.registry import KINDS, connector_class
-from hub.sync import cards
-from hub.web import operations, queries
-from hub.web.auth import CurrentActor, needs
-from hub.web.render import page, redirect
+from connectors.http import ApiError
+from connectors.registry import UnknownKindError, connector_class
+from hub.platform.errors import CashrailError
+from hub.platform.redact import scrub
+from hub.platform.types import utcnow
+from hub.sync import cards, health, schedule
+from hub.web import connector_form, form_errors, operations, queries
+from hub.web.auth import Actor, CurrentActor, needs
+from hub.web.render import page, path_segment, redirect
 from hub.web.schemas import CardIn, CardSettingsIn
 from hub.web.sync_jobs import sync_jobs
 
 router = APIRouter(default_response_class=HTMLResponse)
-SETTING, SECRET = "setting__", "secret__"
 
 
-def form_fields(kind: str, current: dict[str, Any] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The kind's settings and secrets as form inputs (label, type, value, required)."""
-    cls = connector_class(kind)
-    settings = []
-    for name, info in cls.settings_model.model_fields.items():
-        annotation = str(info.annotation)
-        value = (current or {}).get(name, None if info.is_required() or info.default is None else info.default)
-        settings.append({"name": name, "label": info.description or name, "required": info.is_required(),
-                         "type": "number" if annotation in {"<class 'int'>", "<class 'float'>"} else "text",
-                         "step": "any" if annotation == "<class 'float'>" else "1",
-                         "value": "" if value is None else value})
-    secrets = [{"name": name, "label": info.description or name} for name, info in cls.secrets_model.model_fields.items()]
-    return {"settings": settings, "secrets": secrets}
-
-
-async def _submitted(request: Request) -> tuple[dict[str, Any], dict[str, SecretStr], dict[str, str]]:
-    """Settings and secrets from the card form; blank fields are left out (defaults, or kept)."""
-    form = await request.form()
-    settings = {k[len(SETTING):]: v for k, v in form.items() if k.startswith(SETTING) and isinstance(v, str) and v.strip()}
-    secrets = {k[len(SECRET):]: SecretStr(v) for k, v in form.items() if k.startswith(SECRET) and isinstance(v, str) and v}
-    other = {k: v for k, v in form.items() if isinstance(v, str) and not k.startswith((SETTING, SECRET))}
-    return settings, secrets, other
+def _refused(url: str, found: dict[str, str], form: Any) -> Response:
+    """Back to the card form: each setting's problem beside it, what was typed kept (never a secret)."""
+    named = {connector_form.plain_label(k.removeprefix(connector_form.SETTING)): v for k, v in found.items() if k}
+    text = " ".join(t for t in (found.get(""), form_errors.summary(named) if named else None) if t)
+    return redirect(url, "error", text, fields={k: v for k, v in found.items() if k},
+                    values=form_errors.kept_values({k: v for k, v in form.items() if isinstance(v, str)}))
 
 
 @router.get("/connectors")
 def cards_page(request: Request, actor: CurrentActor) -> Response:
     with actor.session() as s:
         views = [queries.card_view(s, card) for card in cards.all_cards(s)]
+        healths = {h.name: h for h in health.card_health(s)}
     jobs = sync_jobs(request)
     for view in views:
         view["sync"] = jobs.status(actor, view["name"])
-    return page(request, actor, "connectors.html", cards=views, kinds=list(KINDS))
+        view["test"] = _last_test(request, actor, view["name"])
+        found = healths.get(view["name"])
+        view["schedule"] = {"text": schedule.describe(view["settings"]), "cron": schedule.cron(view["settings"]),
+                            "every": f"{schedule.minutes(view['settings']):g}",
+                            "next": found.next_run if found else None,
+                            "scheduled": bool(found and found.next_run_scheduled)}
+        view["run_url"] = found.last_run["prefect_url"] if found and found.last_run else None
+    return page(request, actor, "connectors.html", cards=views, kinds=connector_form.kind_options())
 
 
 @router.get("/connectors/new", openapi_extra=needs("Connectors", "Create"))
 def card_new(request: Request, actor: CurrentActor, kind: str = "bms") -> Response:
-    fields = form_fields(kind)
-    return page(request, actor, "connector_form.html", kind=kind, kinds=list(KINDS), fields=fields, card=None,
-                title=connector_class(kind).title)
+    return page(request, actor, "connector_form.html", kind=kind, kinds=connector_form.kind_options(),
+                fields=connector_form.fields(kind), card=None, title=connector_class(kind).title)
 
 
 @router.post("/connectors", openapi_extra=needs("Connectors", "Create"))
 async def card_create(request: Request, actor: CurrentActor) -> Response:
-    settings, secrets, other = await _submitted(request)
-    body = CardIn(name=other.get("name", ""), kind=other.get("kind", ""), settings=settings, secrets=secrets)
+    form = await request.form()
+    settings, secrets, other = connector_form.submitted(form)
+    kind = other.get("kind", "")
+    found = connector_form.problems(connector_class(kind).settings_model, settings)
+    if found:
+        return _refused(f"/connectors/new?kind={quote(kind)}", found, form)
+    body = CardIn(name=other.get("name", ""), kind=kind, settings=settings,
+                  secrets={k: SecretStr(v) for k, v in secrets.items()})
     name = await run_in_threadpool(operations.create_card, actor, body)
     return redirect("/connectors", "ok", f"Connector {name} added (draft). Next: Test Connection, then Activate.")
+
+
+@router.post("/connectors/{name}/schedule", openapi_extra=needs("Connectors", "Update"))
+async def card_schedule(request: Request, actor: CurrentActor, name: str) -> Response:
+    """The card's schedule: a cadence in minutes, or a cron schedule (UTC); each problem beside its field."""
+    form = await request.form()
+    settings, _, other = connector_form.submitted(form)
+    cron = str(settings.get("sync_cron", "")) if other.get("mode") == "cron" else ""
+    every = settings.get("sync_every_minutes")
+    with actor.session() as s:
+        card = cards.get(s, name)
+        kind, stored = card.kind, dict(card.settings or {})
+    back = f"/connectors#card-{path_segment(name)}"
+    found = connector_form.problems(connector_class(kind).settings_model,
+                                    {**stored, "sync_cron": cron or None, **({"sync_every_minutes": every} if every else {})})
+    if other.get("mode") == "cron" and not cron.strip():
+        found[connector_form.SETTING + "sync_cron"] = "is required for a cron schedule (or choose Every … minutes)"
+    if found:
+        return _refused(back, found, form)
+    with actor.session() as s:
+        changed = cards.set_schedule(s, name, every_minutes=every, cron=cron or None)
+        text = schedule.describe(dict(changed.settings))
+    return redirect(back, "ok", f"Schedule of {name}: {text}. `cashrail serve` applies it within a minute.")
+
+
+@router.post("/connectors/choices", openapi_extra=needs("Connectors", "Update"))
+async def card_choices(request: Request, actor: CurrentActor) -> Response:
+    """The values the system lists for one setting (the form's "Find companies"), as JSON: asked with
+    what the card form holds; ``card`` names a saved card whose stored settings and secrets fill the blanks."""
+    form = await request.form()
+    settings, secrets, other = connector_form.submitted(form)
+    name = other.get("card") or None
+    field = other.get("field", "")
+
+    def ask() -> list[str]:
+        with actor.session() as s:
+            kind = cards.get(s, name).kind if name else other.get("kind", "")
+            return cards.offered(s, kind, field, settings, {k: SecretStr(v) for k, v in secrets.items()}, name)
+
+    try:
+        options = await run_in_threadpool(ask)
+    except (CashrailError, ApiError, UnknownKindError) as exc:  # in words beside the button
+        return JSONResponse({"field": field, "error": scrub(str(exc))}, status_code=400)
+    return JSONResponse({"field": field, "options": options})
 
 
 @router.get("/connectors/{name}/settings", openapi_extra=needs("Connectors", "Update"))
@@ -76,47 +121,70 @@ def card_settings(request: Request, actor: CurrentActor, name: str) -> Response:
     with actor.session() as s:
         card = cards.get(s, name)
         view = queries.card_view(s, card)
-    return page(request, actor, "connector_form.html", kind=card.kind, kinds=list(KINDS), card=view,
-                fields=form_fields(card.kind, card.settings), title=connector_class(card.kind).title)
+    return page(request, actor, "connector_form.html", kind=card.kind, kinds=connector_form.kind_options(), card=view,
+                fields=connector_form.fields(card.kind, card.settings), title=connector_class(card.kind).title)
 
 
 @router.post("/connectors/{name}/settings", openapi_extra=needs("Connectors", "Update"))
 async def card_update(request: Request, actor: CurrentActor, name: str) -> Response:
-    settings, secrets, _ = await _submitted(request)
-    await run_in_threadpool(operations.update_card, actor, name, CardSettingsIn(settings=settings, secrets=secrets))
+    form = await request.form()
+    settings, secrets, _ = connector_form.submitted(form)
+    with actor.session() as s:
+        card = cards.get(s, name)
+        kind, stored = card.kind, dict(card.settings or {})
+    found = connector_form.problems(connector_class(kind).settings_model, {**stored, **settings})
+    if found:
+        return _refused(f"/connectors/{path_segment(name)}/settings", found, form)
+    await run_in_threadpool(operations.update_card, actor, name, CardSettingsIn(
+        settings=settings, secrets={k: SecretStr(v) for k, v in secrets.items()}))
+    _remember(request, actor, name, None)  # the last test was of the old settings
     return redirect("/connectors", "ok", f"Settings of {name} saved.")
 
 
-def _report_items(report: ConnectionReport) -> list[str]:
-    items = [f"{'?' if c.unverified else '✓' if c.ok else '✗'} {c.name}: {c.detail}" for c in report.checks]
-    return items + [f"Missing permission: {p}" for p in report.missing_permissions]
+def _remember(request: Request, actor: Actor, name: str, report: ConnectionReport | None) -> None:
+    """Keep the card's last Test Connection (the web app's memory: the card shows it as a checklist)."""
+    kept: dict[tuple[str, str], dict[str, Any]] = request.app.state.__dict__.setdefault("connection_tests", {})
+    if report is None:
+        kept.pop((actor.environment, name), None)
+        return
+    kept[(actor.environment, name)] = {"at": utcnow(),
+                                       **operations.report_view(report, actor.call(cards.get, name).kind)}
+
+
+def _last_test(request: Request, actor: Actor, name: str) -> dict[str, Any] | None:
+    kept: dict[tuple[str, str], dict[str, Any]] = request.app.state.__dict__.get("connection_tests", {})
+    return kept.get((actor.environment, name))
 
 
 @router.post("/connectors/{name}/test", openapi_extra=needs("Connectors", "Update"))
-def card_test(actor: CurrentActor, name: str) -> Response:
+def card_test(request: Request, actor: CurrentActor, name: str) -> Response:
     report = operations.test_and_record(actor, name)
+    _remember(request, actor, name, report)
+    back = f"/connectors#card-{path_segment(name)}"
     if report.ok and report.unverified:
-        return redirect("/connectors", "ok", f"Test Connection of {name}: no permission is missing; "
-                                             f"{len(report.unverified)} write(s) could not be verified.",
-                        _report_items(report))
+        return redirect(back, "ok", f"Test Connection of {name}: no permission is missing; "
+                                    f"{len(report.unverified)} write(s) could not be verified (see the card's checklist).")
     if report.ok:
-        return redirect("/connectors", "ok", f"Test Connection of {name}: every read and write the integration "
-                                             "needs is allowed.", _report_items(report))
+        return redirect(back, "ok", f"Test Connection of {name}: every read and write the integration needs is allowed.")
     missing = report.missing_permissions
-    text = (f"Test Connection of {name}: missing permissions — grant them to the API user's role."
-            if missing else f"Test Connection of {name} failed.")
-    return redirect("/connectors", "error", text, _report_items(report))
+    text = (f"Test Connection of {name}: {len(missing)} permission(s) missing — the card's checklist says how to "
+            "grant each, then Test Connection again." if missing else
+            f"Test Connection of {name} failed: the card's checklist says what failed.")
+    return redirect(back, "error", text)
 
 
 @router.post("/connectors/{name}/activate", openapi_extra=needs("Connectors", "Activate"))
-def card_activate(actor: CurrentActor, name: str) -> Response:
+def card_activate(request: Request, actor: CurrentActor, name: str) -> Response:
     status, reason, report = operations.activate(actor, name)
+    _remember(request, actor, name, report)
+    back = f"/connectors#card-{path_segment(name)}"
     if status == "active":
-        return redirect("/connectors", "ok", f"Connector {name} is active. Sync Now to pull its data.")
+        return redirect(back, "ok", f"Connector {name} is active. Sync Now to pull its data.")
     if status == "pending_license":
-        return redirect("/connectors", "error", f"Connector {name} is pending the license agreement: accept it in "
-                                                "the target system, then activate again.", _report_items(report))
-    return redirect("/connectors", "error", f"Connector {name} was not activated: {reason}", _report_items(report))
+        return redirect(back, "error", f"Connector {name} is pending the license agreement: accept it in "
+                                       "the target system, then activate again.")
+    return redirect(back, "error", f"Connector {name} was not activated: {reason} (the card's checklist says how "
+                                   "to fix each check).")
 
 
 @router.post("/connectors/{name}/deactivate", openapi_extra=needs("Connectors", "Deactivate"))
@@ -126,8 +194,9 @@ def card_deactivate(actor: CurrentActor, name: str) -> Response:
 
 
 @router.post("/connectors/{name}/delete", openapi_extra=needs("Connectors", "Delete"))
-def card_delete(actor: CurrentActor, name: str) -> Response:
+def card_delete(request: Request, actor: CurrentActor, name: str) -> Response:
     actor.call(cards.delete, name)
+    _remember(request, actor, name, None)
     return redirect("/connectors", "ok", f"Connector {name} and everything it synced were deleted.")
 
 

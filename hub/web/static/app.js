@@ -73,4 +73,53 @@ document.addEventListener("DOMContentLoaded", () => {
     };
     poll();
   }
+  // The connector form's "Find companies": the system lists the values the typed (or stored)
+  // credentials see, and the text box becomes a list to pick from (same name, so the form posts it).
+  for (const button of document.querySelectorAll("button[data-find]")) {
+    button.addEventListener("click", async () => {
+      const form = button.form;
+      const data = new URLSearchParams(new FormData(form));
+      data.set("field", button.dataset.find);
+      if (form.dataset.card) data.set("card", form.dataset.card);
+      const holder = button.closest(".field");
+      const input = holder.querySelector("input, select");
+      let note = holder.querySelector(".find-result");
+      if (!note) {
+        note = document.createElement("span");
+        note.className = "find-result";
+        note.setAttribute("role", "status");
+        holder.appendChild(note);
+      }
+      note.className = "find-result muted";
+      note.textContent = "Asking…";
+      button.disabled = true;
+      try {
+        const response = await fetch(form.dataset.choicesUrl, {method: "POST", body: data,
+                                                              headers: {Accept: "application/json"}});
+        const answer = await response.json();
+        if (!response.ok) {
+          note.className = "find-result field-error";
+          note.textContent = answer.error || "The system could not be asked.";
+          return;
+        }
+        const select = document.createElement("select");
+        select.name = input.name;
+        select.id = input.id;
+        select.required = input.required;
+        for (const option of answer.options) {
+          const item = document.createElement("option");
+          item.value = item.textContent = option;
+          item.selected = option === input.value;
+          select.appendChild(item);
+        }
+        input.replaceWith(select);
+        note.textContent = `${answer.options.length} found: pick one.`;
+      } catch (error) {
+        note.className = "find-result field-error";
+        note.textContent = "The hub could not be reached.";
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
 });

@@ -1,0 +1,190 @@
+"""The administrator's month in a real headless Chromium, on the demo's data (issue 23, the first
+"Done when"): with no CLI call and no typed id, the administrator tests a card and syncs it now,
+following the run; accepts a link; reads the plans and the credit note; bulk-pays an invoice by
+card and sees it paid; sees a customer's dunning level and the ticket raised; picks the tickets'
+queue and priority from what the PSA lists; and sets the mail server and sends a test e-mail that
+arrives. Screenshots of connectors, billing, collections and settings go to docs/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from connectors.sandbox.mail import MailSandbox
+from tests.web.conftest import ADMIN, Web
+from tests.web.test_browser import _card_menu, _confirm, _flash, browser_page, live  # noqa: F401  (fixtures)
+from tests.web.test_browser_screens import _cashrail, _shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("hub_db", ["sqlite"], indirect=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def demo_running(web: Web, data_dir: Path, prefect_backend: str) -> Iterator[None]:
+    """`cashrail demo` run into this test's hub store, its sandboxes left running for the walk (the
+    PSA is synced and asked for its ticket lookups, the gateway charges) and stopped afterwards."""
+    env = {**{k: v for k, v in os.environ.items() if k.startswith(("PATH", "HOME", "LANG"))},
+           "CASHRAIL_DATA_DIR": str(data_dir), "PREFECT_API_URL": prefect_backend,
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(ROOT)}
+    try:
+        ran = _cashrail(["demo", "--records", "200", "--psa", "bms", "--json"], env)
+        assert ran.returncode == 0, ran.stderr[-3000:]
+        yield
+    finally:
+        _cashrail(["sandbox", "--stop"], env)
+
+
+@pytest.fixture
+def mail() -> Iterator[MailSandbox]:
+    with MailSandbox() as box:
+        yield box
+
+
+def test_an_administrator_runs_the_month_in_the_browser_without_the_cli(
+        demo_running: None, live: str, browser_page: object, mail: MailSandbox,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from playwright.sync_api import expect
+
+    for name in ("HOST", "FROM_ADDRESS"):  # `serve` as installed: no mail server yet
+        monkeypatch.delenv(f"CASHRAIL_SMTP_{name}", raising=False)
+    page = browser_page
+    page.goto(f"{live}/")  # type: ignore[attr-defined]
+    page.fill('input[name="email"]', ADMIN[0])  # type: ignore[attr-defined]
+    page.fill('input[name="password"]', ADMIN[1])  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    expect(page.locator("h1")).to_contain_text("Home")  # type: ignore[attr-defined]
+    # nothing pretends e-mail goes out: the administrator is told on every page
+    expect(page.locator("#mail-banner")).to_contain_text("E-mail is off: no mail server is configured")  # type: ignore[attr-defined]
+    nav = page.locator("#side-nav")  # type: ignore[attr-defined]
+
+    # Connectors: test the PSA's card, then sync it now and follow the run to its end
+    nav.get_by_role("link", name="Connectors").click()
+    expect(page.locator("#card-demo-psa")).to_be_visible()  # type: ignore[attr-defined]
+    _card_menu(page, "demo-psa", "Test Connection")
+    assert "Test Connection of demo-psa: no permission is missing" in _flash(page)
+    _card_menu(page, "demo-psa", "Sync Now")
+    state = page.locator("#card-demo-psa .sync-state")  # type: ignore[attr-defined]
+    expect(state).to_contain_text("completed", timeout=120_000)
+    expect(page.locator('#card-demo-psa tr[data-stream="organisations"] .in-hub')).not_to_have_text("")  # type: ignore[attr-defined]
+    _shot(page, "connectors")
+
+    # Linking review: accept a link the rules proposed
+    nav.get_by_role("link", name="Linking review").click()
+    proposed = page.locator("#proposed tbody tr[data-pair]")  # type: ignore[attr-defined]
+    before = proposed.count()
+    assert before > 0, "the demo leaves links for a person to review"
+    proposed.first.locator('input[name="ids"]').check()
+    page.locator("#proposed").get_by_role("button", name="Accept selected").click()  # type: ignore[attr-defined]
+    expect(page.locator("#flash")).to_contain_text("Accepted 1 link")  # type: ignore[attr-defined]
+
+    # Billing: the plans, and the demo's credit note among the posted actions
+    nav.get_by_role("link", name="Plans").click()
+    expect(page.locator("h1")).to_contain_text("Subscription plans")  # type: ignore[attr-defined]
+    _shot(page, "billing")
+    nav.get_by_role("link", name="Actions").click()
+    expect(page.locator('tr[data-status="Posted"]', has_text="(credit)")).not_to_have_count(0)  # type: ignore[attr-defined]
+    # next month's actions (HARP Connect on a test date), firmed and posted behind a confirmation
+    nav.get_by_role("link", name="Billing setup").click()
+    page.fill('#harp-connect input[name="test_date"]', (date.today() + timedelta(days=35)).isoformat())  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Run HARP Connect").click()  # type: ignore[attr-defined]
+    created = page.locator("#harp-result strong")  # type: ignore[attr-defined]
+    expect(created).to_contain_text(re.compile(r"Created [1-9]\d* actions"))
+    count = int(re.search(r"Created (\d+)", created.inner_text()).group(1))  # type: ignore[union-attr]
+    for step, status, done in (("Firm", "Not firmed", "Firmed"), ("Post", "Firmed", "Posted")):
+        nav.get_by_role("link", name="Actions").click()
+        page.locator('form.filters select[name="status"]').select_option(status)  # type: ignore[attr-defined]
+        page.locator("form.filters").get_by_role("button", name="Filter").click()  # type: ignore[attr-defined]
+        expect(page.locator(f'tr[data-status="{status}"]')).to_have_count(count)  # type: ignore[attr-defined]
+        page.locator("[data-select-all]").check()  # type: ignore[attr-defined]
+        page.locator("#bulk").get_by_role("button", name=step, exact=True).click()  # type: ignore[attr-defined]
+        _confirm(page, f"{step} {count} selected action(s) (")
+        expect(page.locator("#flash")).to_contain_text(f"{done} {count}; failed 0", timeout=120_000)  # type: ignore[attr-defined]
+
+    # Settings → Mail: the mail server, then a test e-mail that arrives
+    nav.get_by_role("link", name="Mail").click()
+    form = page.locator("#mail-form")  # type: ignore[attr-defined]
+    form.locator('input[name="host"]').fill(mail.host)
+    form.locator('input[name="port"]').fill(str(mail.smtp_port))
+    form.locator('select[name="security"]').select_option("none")
+    form.locator('input[name="from_address"]').fill("accounts@demo-msp.example")
+    form.locator('input[name="from_name"]').fill("Demo MSP Accounts")
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator("#flash")).to_contain_text("Mail settings saved")  # type: ignore[attr-defined]
+    expect(page.locator("#mail-banner")).to_have_count(0)  # type: ignore[attr-defined]
+    test = page.locator("#mail-test")  # type: ignore[attr-defined]
+    test.locator('input[name="to_address"]').fill("finance@demo-msp.example")
+    test.get_by_role("button", name="Send test e-mail").click()
+    expect(page.locator("#flash")).to_contain_text(  # type: ignore[attr-defined]
+        "the mail server answered: 250 Message accepted for delivery")
+    _shot(page, "settings")
+    [received] = mail.messages()
+    assert received.rcpt_tos == ("finance@demo-msp.example",)
+    assert received.message["Subject"] == "Cashrail test e-mail"
+
+    # Notification settings: the tickets' queue and priority picked from what the PSA lists
+    nav.get_by_role("link", name="Notification settings").click()
+    shared = page.locator("#shared-ticket")  # type: ignore[attr-defined]
+    expect(shared.locator('select[name="destination"] option')).to_have_text(["Accounts Receivable", "Service Desk"])
+    shared.locator('select[name="destination"]').select_option("Service Desk")
+    shared.locator('select[name="priority"]').select_option("High")
+    shared.get_by_role("button", name="Save").click()
+    expect(page.locator("#flash")).to_contain_text("Ticket configuration saved.")  # type: ignore[attr-defined]
+    expect(shared.locator('select[name="destination"]')).to_have_value("Service Desk")
+
+    # Collections: the unpaid invoices a card pays; the customer whose card expired
+    nav.get_by_role("link", name="Unpaid").click()
+    page.get_by_label("Payment method").select_option("card")  # type: ignore[attr-defined]  # submits itself
+    rows = page.locator("#unpaid tbody tr[data-invoice]")  # type: ignore[attr-defined]
+    expect(rows.first).to_contain_text("EXPIRED_CARD")
+    _shot(page, "collections")
+    invoice = rows.first.get_attribute("data-invoice")
+    rows.first.locator('a[href^="/customers/"]').click()
+
+    # dunning: the customer's level, and the PSA ticket its overdue notice raised
+    expect(page.locator("#standing")).to_contain_text("Overdue")  # type: ignore[attr-defined]
+    expect(page.locator("#notifications tbody")).to_contain_text(re.compile(r"ticket: sent \(\S+"))  # type: ignore[attr-defined]
+
+    # a new card: the card form e-mailed to the contact, the card entered on the gateway's page
+    panel = page.locator("#payment-method")  # type: ignore[attr-defined]
+    # (with the keyboard: the portal panel covers the Go button for a pointer, the known failure of
+    # test_browser.py's card-form tests, fixed under issue 19)
+    go = panel.get_by_role("button", name="Go")
+    go.focus()
+    go.press("Enter")
+    expect(page.locator("#flash")).to_contain_text("Card form sent: ")  # type: ignore[attr-defined]
+    expect(page.locator("#flash")).to_contain_text("is e-mailed this link to enter the card")  # type: ignore[attr-defined]
+    customer_page = page.url  # type: ignore[attr-defined]
+    card_page = page.locator("#card-requests a.card-link").first.get_attribute("href")  # type: ignore[attr-defined]
+    page.goto(card_page)  # type: ignore[attr-defined]  # the contact's view: the gateway's own page
+    page.fill("#cardNumber", "4111111111111111")  # type: ignore[attr-defined]
+    page.fill("#holderName", "Contoso Accounts")  # type: ignore[attr-defined]
+    page.fill("#expiry", "12/30")  # type: ignore[attr-defined]
+    page.fill("#cvv", "123")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Save card").click()  # type: ignore[attr-defined]
+    expect(page.get_by_role("status")).to_contain_text("ending 1111")  # type: ignore[attr-defined]
+    page.goto(customer_page)  # type: ignore[attr-defined]
+    check = page.locator("#card-requests").get_by_role("button", name="Check")  # type: ignore[attr-defined]
+    check.focus()  # the keyboard again (see Go above)
+    check.press("Enter")
+    expect(page.locator("#flash")).to_contain_text("Card saved: VISA ending 1111")  # type: ignore[attr-defined]
+    expect(page.locator("#active-method")).to_contain_text("VISA •••• 1111")  # type: ignore[attr-defined]
+
+    # bulk Pay behind a confirmation: approved, off the unpaid list, paid on the customer's page
+    nav.get_by_role("link", name="Unpaid").click()
+    page.get_by_label("Payment method").select_option("card")  # type: ignore[attr-defined]
+    row = page.locator(f'#unpaid tr[data-invoice="{invoice}"]')  # type: ignore[attr-defined]
+    expect(row).to_contain_text("VISA ending 1111")
+    row.locator('input[name="ids"]').check()
+    page.get_by_role("button", name="Pay").click()  # type: ignore[attr-defined]
+    _confirm(page, "Charge 1 invoice(s) now")
+    result = page.locator(f'#pay-results tr[data-invoice="{invoice}"]')  # type: ignore[attr-defined]
+    expect(result.locator(".result")).to_have_text("approved")
+    expect(page.locator(f'#unpaid tr[data-invoice="{invoice}"]')).to_have_count(0)  # type: ignore[attr-defined]
+    page.goto(customer_page)  # type: ignore[attr-defined]
+    expect(page.locator(f'#invoices tr[data-invoice="{invoice}"] .owed')).to_have_text(re.compile(r"^0(\.00)?$"))  # type: ignore[attr-defined]
