@@ -118,7 +118,10 @@ def _since(s: Session, organisation_id: int, number: str | None, as_of: date, mo
     if chosen == InvoiceMode.STATIC:
         return day, day, chosen
     if chosen == InvoiceMode.BATCH:
-        return issue_days(s, a, day, 2)[-1], day, chosen
+        # the previous cycle stands for the account up to it, unless it is the first one (payments
+        # before the first invoice count in the first cycle's batch, not in its amount due)
+        days = issue_days(s, a, day, 3)
+        return (days[1] if len(days) == 3 else day if len(days) == 1 else None), day, chosen
     excess = first_excess_day(s, a, as_of)
     if excess is None or excess >= day:
         return day, day, chosen

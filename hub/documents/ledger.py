@@ -207,6 +207,19 @@ def _hub_taken(s: Session, sides: list[Organisation], copies: set[int], before: 
     return split + whole
 
 
+def _hub_credit(s: Session) -> Any:
+    """What the succeeded charges of the invoice of the enclosing query took beyond what it owed."""
+    return (core_select(func.coalesce(func.sum(_units(s, col(Charge.credit))), 0))
+            .where(col(Charge.status) == "succeeded", col(Charge.credit).is_not(None),
+                   col(Charge.invoice_id) == col(Invoice.id)).scalar_subquery())
+
+
+def _hub_paid_of(s: Session, sides: list[Organisation], copies: set[int]) -> Any:
+    """What the hub's charges paid of the invoice of the enclosing query: what they took of it less
+    the over-payment kept as the customer's credit."""
+    return _hub_taken(s, sides, copies) - _hub_credit(s)
+
+
 def _source_paid(s: Session) -> Any:
     """What the source says was paid of the invoice (its paid amount, else total less amount due)."""
     return case((col(Invoice.amount_paid).is_not(None), _units(s, col(Invoice.amount_paid))),
@@ -232,7 +245,7 @@ def _opening(s: Session, sides: list[Organisation], copies: set[int], currency: 
     whole = s.execute(core_select(func.sum(_units(s, col(Charge.amount)))).where(
         taken, charged_before, unsplit, col(Charge.invoice_id).in_(debits))).scalar()
     # the source's paid amount beyond the hub's charges (of any day), dated when the source changed it
-    beyond = _source_paid(s) - _hub_taken(s, sides, copies)
+    beyond = _source_paid(s) - _hub_paid_of(s, sides, copies)
     changed = func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at))
     remainder = s.execute(core_select(func.sum(case((beyond > 0, beyond), else_=literal(0)))).where(
         on_account, _units(s, col(Invoice.total)) >= 0,
@@ -410,7 +423,8 @@ def first_excess_day(s: Session, a: Account, as_of: date) -> date | None:
     charged = or_(col(Invoice.id).in_(select(Charge.invoice_id).where(col(Charge.status) == "succeeded")),
                   col(Invoice.id).in_(select(ChargeAllocation.invoice_id)))
     days += _days(s, and_(on_account, issued, total >= 0, or_(
-        _source_paid(s) > total, and_(charged, _hub_taken(s, a.sides, a.copies) > total))), limit=1)
+        _source_paid(s) + _hub_credit(s) > total, and_(charged, _hub_taken(s, a.sides, a.copies) > total))),
+        limit=1)
     plans = select(SubscriptionPlan.id).where(col(SubscriptionPlan.organisation_id).in_([stored_id(o) for o in a.sides]))
     code = col(SubscriptionAction.currency)
     noted = func.coalesce(col(SubscriptionAction.posting_date), col(SubscriptionAction.action_date))
@@ -449,7 +463,7 @@ def aged(s: Session, a: Account, as_of: date) -> list[LedgerEntry]:
     the balance: the payments on account and the over-payments, which pay the oldest first)."""
     by = as_of + timedelta(days=1)
     issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
-    beyond = _source_paid(s) - _hub_taken(s, a.sides, a.copies)
+    beyond = _source_paid(s) - _hub_paid_of(s, a.sides, a.copies)
     changed = func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at))
     paid = _hub_taken(s, a.sides, a.copies, by) + case(
         (and_(beyond > 0, changed < datetime.combine(by, time(), tzinfo=UTC)), beyond), else_=literal(0))

@@ -1,7 +1,7 @@
 """The balance block read from the cycles a mode needs, and the statement read from its period
 (SQL aggregates for the rest of the account: opening balance, aging), are what the whole account
 gives: for seed 001's example and for randomized accounts (partial,
-exact and over-payments, split charges, charges before their invoice, credits, voided invoices,
+exact and over-payments (an over-paying charge keeping its credit), split charges, charges before their invoice, credits, voided invoices,
 same-day invoices), in all three modes."""
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def random_account(seed: int) -> int:
             charge = Charge(environment=ENV, key=f"r-{seed}-{k}", invoice_id=inv.id, organisation_id=org.id, attempt=k + 1,
                             amount=amount, currency="USD", status=rng.choice(["succeeded"] * 4 + ["failed"]),
                             transaction_id=f"T-{k}", charged_on=day if rng.random() > 0.2 else None,
+                            credit=_money(rng, 1, 20) if rng.random() < 0.25 else None,
                             created_at=datetime.combine(day, datetime.min.time(), tzinfo=UTC))
             s.add(charge)
             s.flush()
