@@ -13,7 +13,15 @@ from sqlmodel import Session
 
 from hub.collections.rules import STATEMENT_ROWS, InvoiceMode, InvoiceStatement, invoice_statement
 from hub.collections.rules.balance_modes import AdjustmentKind, AppliedPayment, CycleInvoice
-from hub.documents.ledger import Ledger, account, customer_ledger, first_excess_day, invoice_day, issue_days
+from hub.documents.ledger import (
+    Ledger,
+    account,
+    customer_ledger,
+    first_excess_day,
+    invoice_day,
+    issue_days,
+    next_issue_day,
+)
 from hub.documents.rules.statements import Cycles, EntryKind, LedgerEntry, cycles
 from hub.documents.settings import DocumentSettingsError, get_settings
 
@@ -99,30 +107,40 @@ def block_of(ledger: Ledger, number: str | None, as_of: date, mode: InvoiceMode 
 
 
 def _since(s: Session, organisation_id: int, number: str | None, as_of: date, mode: InvoiceMode | None,
-           modes: Any) -> date | None:
+           modes: Any) -> tuple[date | None, date | None, InvoiceMode | None]:
     """The first day of the account the block of ``number`` (None: the last invoice by ``as_of``)
-    needs read row by row (None: all of it)."""
+    needs read row by row (None: all of it), the block's cycle's issue day and the block's mode."""
     a = account(s, organisation_id)
     day = invoice_day(s, a, number) if number is not None else next(iter(issue_days(s, a, as_of, 1)), None)
     if day is None or day > as_of:
-        return None  # no block, or an error: the whole ledger says which
+        return None, None, None  # no block, or an error: the whole ledger says which
     chosen = InvoiceMode(mode) if mode is not None else (modes.mode_for(day) if modes else InvoiceMode.DYNAMIC)
     if chosen == InvoiceMode.STATIC:
-        return day
+        return day, day, chosen
     if chosen == InvoiceMode.BATCH:
-        return issue_days(s, a, day, 2)[-1]
+        # the previous cycle stands for the account up to it, unless it is the first one (payments
+        # before the first invoice count in the first cycle's batch, not in its amount due)
+        days = issue_days(s, a, day, 3)
+        return (days[1] if len(days) == 3 else day if len(days) == 1 else None), day, chosen
     excess = first_excess_day(s, a, as_of)
     if excess is None or excess >= day:
-        return day
+        return day, day, chosen
     earlier = issue_days(s, a, excess, 1)
-    return earlier[0] if earlier else None
+    return (earlier[0] if earlier else None), day, chosen
 
 
 def account_block(s: Session, organisation_id: int, number: str | None, as_of: date, mode: InvoiceMode | None,
                   modes: Any) -> BalanceBlock | None:
-    """:func:`block_of` the customer's account, reading only the cycles the mode needs."""
-    return block_of(customer_ledger(s, organisation_id, _since(s, organisation_id, number, as_of, mode, modes)),
-                    number, as_of, mode, modes)
+    """:func:`block_of` the customer's account, reading only the cycles the mode needs (batch: the
+    payments of the window whatever invoice they pay; static and dynamic: the window's invoices)."""
+    since, day, chosen = _since(s, organisation_id, number, as_of, mode, modes)
+    until = None
+    if since is not None and day is not None and chosen != InvoiceMode.BATCH:
+        # the cycles after the block's change nothing on it; the next one's issue day bounds its payments
+        until = (next_issue_day(s, account(s, organisation_id), day, as_of) or day, as_of)
+    ledger = customer_ledger(s, organisation_id, since, issued_since=chosen != InvoiceMode.BATCH,
+                             issued_until=until)
+    return block_of(ledger, number, as_of, mode, modes)
 
 
 def balance_block(s: Session, organisation_id: int, *, invoice_number: str | None = None,

@@ -25,7 +25,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from hub.collections.of_record import copy_connector_ids
-from hub.documents.rules.statements import EntryKind, LedgerEntry
+from hub.documents.rules.statements import BUCKETS, EntryKind, LedgerEntry
 from hub.platform.errors import InputError
 from hub.platform.models import (
     Charge,
@@ -191,10 +191,12 @@ def _on_account(s: Session, sides: list[Organisation], copies: set[int], currenc
                 or_(code.is_(None), code == "", func.upper(func.trim(code)) == currency))
 
 
-def _hub_taken(s: Session, sides: list[Organisation], copies: set[int]) -> Any:
-    """What the hub's succeeded charges paid of the invoice of the enclosing query (any day)."""
+def _hub_taken(s: Session, sides: list[Organisation], copies: set[int], before: date | None = None) -> Any:
+    """What the hub's succeeded charges (dated before ``before``; None: any day) paid of the
+    invoice of the enclosing query."""
     mine = select(Invoice.id).where(_of_customer(sides, copies))
-    taken = col(Charge.status) == "succeeded"
+    taken = and_(col(Charge.status) == "succeeded",
+                 _before(col(Charge.charged_on), col(Charge.created_at), before) if before else literal(True))
     unsplit = ~exists().where(col(ChargeAllocation.charge_id) == col(Charge.id),
                               col(ChargeAllocation.invoice_id).in_(mine))
     split = (core_select(func.coalesce(func.sum(_units(s, col(ChargeAllocation.amount))), 0))
@@ -203,6 +205,19 @@ def _hub_taken(s: Session, sides: list[Organisation], copies: set[int]) -> Any:
     whole = (core_select(func.coalesce(func.sum(_units(s, col(Charge.amount))), 0))
              .where(taken, unsplit, col(Charge.invoice_id) == col(Invoice.id)).scalar_subquery())
     return split + whole
+
+
+def _hub_credit(s: Session) -> Any:
+    """What the succeeded charges of the invoice of the enclosing query took beyond what it owed."""
+    return (core_select(func.coalesce(func.sum(_units(s, col(Charge.credit))), 0))
+            .where(col(Charge.status) == "succeeded", col(Charge.credit).is_not(None),
+                   col(Charge.invoice_id) == col(Invoice.id)).scalar_subquery())
+
+
+def _hub_paid_of(s: Session, sides: list[Organisation], copies: set[int]) -> Any:
+    """What the hub's charges paid of the invoice of the enclosing query: what they took of it less
+    the over-payment kept as the customer's credit."""
+    return _hub_taken(s, sides, copies) - _hub_credit(s)
 
 
 def _source_paid(s: Session) -> Any:
@@ -230,7 +245,7 @@ def _opening(s: Session, sides: list[Organisation], copies: set[int], currency: 
     whole = s.execute(core_select(func.sum(_units(s, col(Charge.amount)))).where(
         taken, charged_before, unsplit, col(Charge.invoice_id).in_(debits))).scalar()
     # the source's paid amount beyond the hub's charges (of any day), dated when the source changed it
-    beyond = _source_paid(s) - _hub_taken(s, sides, copies)
+    beyond = _source_paid(s) - _hub_paid_of(s, sides, copies)
     changed = func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at))
     remainder = s.execute(core_select(func.sum(case((beyond > 0, beyond), else_=literal(0)))).where(
         on_account, _units(s, col(Invoice.total)) >= 0,
@@ -246,6 +261,18 @@ def _opening(s: Session, sides: list[Organisation], copies: set[int], currency: 
         - _amount(s, credited)
 
 
+def _issued_between(s: Session, since: date, until: tuple[date, date] | None) -> Any:
+    """Invoices issued on or after ``since`` and, with ``until`` (last, as_of), credits (a negative
+    total) and invoices issued by ``last`` or after ``as_of``."""
+    issued = ~_before(col(Invoice.invoice_date), col(Invoice.first_synced_at), since)
+    if until is None:
+        return issued
+    last, as_of = until
+    day = (col(Invoice.invoice_date), col(Invoice.first_synced_at))
+    return and_(issued, or_(_units(s, col(Invoice.total)) < 0, _before(*day, last + timedelta(days=1)),
+                            ~_before(*day, as_of + timedelta(days=1))))
+
+
 def _touched_since(since: date) -> Any:
     """The invoices that may have an entry dated on or after ``since``: issued then, changed by the
     source then (its paid remainder's day), or paid by a hub charge of then."""
@@ -258,10 +285,13 @@ def _touched_since(since: date) -> Any:
                                    .join(Charge, col(Charge.id) == col(ChargeAllocation.charge_id)).where(charged)))
 
 
-def customer_ledger(s: Session, organisation_id: int, since: date | None = None) -> Ledger:
+def customer_ledger(s: Session, organisation_id: int, since: date | None = None, *,
+                    issued_since: bool = False, issued_until: tuple[date, date] | None = None) -> Ledger:
     """The customer's account: invoices, payments and credits of both its sides; with ``since``,
     only the entries dated on or after it and, as ``opening``, the sum of those before it (SQL
-    aggregates: the rows before ``since`` are not read)."""
+    aggregates: the rows before ``since`` are not read). ``issued_since``: only the invoices issued
+    since then are read, with their payments of then on (and the credit notes), no opening; and
+    with ``issued_until`` (last, as_of), of those only the ones issued by ``last`` or after ``as_of``."""
     org = s.get(Organisation, organisation_id)
     if org is None or org.is_deleted:
         raise CustomerNotFound(f"customer: no organisation {organisation_id} in {s.info['environment']}")
@@ -271,7 +301,8 @@ def customer_ledger(s: Session, organisation_id: int, since: date | None = None)
         invoices = _invoices(s, sides, copies)
         currencies = Counter((i.currency or "").strip().upper() for i in invoices if (i.currency or "").strip())
     else:
-        invoices = _invoices(s, sides, copies, _touched_since(since))
+        invoices = _invoices(s, sides, copies, _issued_between(s, since, issued_until) if issued_since
+                             else _touched_since(since))
         currencies = _currencies(s, sides, copies)
     currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies else "USD")
     invoices = [i for i in invoices if (i.currency or currency).strip().upper() == currency]
@@ -307,7 +338,7 @@ def customer_ledger(s: Session, organisation_id: int, since: date | None = None)
     if since is None:
         return Ledger(org, currency, tuple(entries), numbers)
     return Ledger(org, currency, tuple(e for e in entries if e.day >= since), numbers, since,
-                  _opening(s, sides, copies, currency, since))
+                  ZERO if issued_since else _opening(s, sides, copies, currency, since))
 
 
 def _currencies(s: Session, sides: list[Organisation], copies: set[int]) -> Counter[str]:
@@ -364,6 +395,15 @@ def issue_days(s: Session, a: Account, until: date, count: int) -> list[date]:
                                                  until + timedelta(days=1))), latest=True, limit=count)
 
 
+def next_issue_day(s: Session, a: Account, after: date, until: date) -> date | None:
+    """The first day after ``after`` and by ``until`` the customer was invoiced."""
+    found = _days(s, and_(_debits(s, a), ~_before(col(Invoice.invoice_date), col(Invoice.first_synced_at),
+                                                   after + timedelta(days=1)),
+                          _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), until + timedelta(days=1))),
+                  limit=1)
+    return found[0] if found else None
+
+
 def invoice_day(s: Session, a: Account, number: str) -> date | None:
     """The day invoice ``number`` went on the customer's account (None: it is on no account)."""
     found = _days(s, and_(_debits(s, a), col(Invoice.number) == number))
@@ -380,8 +420,11 @@ def first_excess_day(s: Session, a: Account, as_of: date) -> date | None:
     issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
     total = _units(s, col(Invoice.total))
     days = _days(s, and_(on_account, issued, total < 0), limit=1)
-    days += _days(s, and_(on_account, issued, total >= 0, or_(_source_paid(s) > total,
-                                                               _hub_taken(s, a.sides, a.copies) > total)), limit=1)
+    charged = or_(col(Invoice.id).in_(select(Charge.invoice_id).where(col(Charge.status) == "succeeded")),
+                  col(Invoice.id).in_(select(ChargeAllocation.invoice_id)))
+    days += _days(s, and_(on_account, issued, total >= 0, or_(
+        _source_paid(s) + _hub_credit(s) > total, and_(charged, _hub_taken(s, a.sides, a.copies) > total))),
+        limit=1)
     plans = select(SubscriptionPlan.id).where(col(SubscriptionPlan.organisation_id).in_([stored_id(o) for o in a.sides]))
     code = col(SubscriptionAction.currency)
     noted = func.coalesce(col(SubscriptionAction.posting_date), col(SubscriptionAction.action_date))
@@ -403,3 +446,34 @@ def first_excess_day(s: Session, a: Account, as_of: date) -> date | None:
         for charged_on, created_at in s.execute(query):
             days += [d for d in (charged_on, created_at.date() if created_at else None) if d]
     return min(days, default=None)
+
+
+def _aged_by(day: date) -> Any:
+    """The invoice's aging day (its due date, else its issue day) is on or before ``day``."""
+    due, issued = col(Invoice.due_date), col(Invoice.invoice_date)
+    return or_(and_(due.is_not(None), due <= day), and_(due.is_(None), issued.is_not(None), issued <= day),
+               and_(due.is_(None), issued.is_(None),
+                    col(Invoice.first_synced_at) < datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)))
+
+
+def aged(s: Session, a: Account, as_of: date) -> list[LedgerEntry]:
+    """The account on ``as_of`` as the aging reads it, in a few entries: per aging bucket, one
+    invoice of what the bucket's invoices still owe after what was applied to each, due on a day
+    of that bucket; and one credit of what was paid or credited beyond them (what is owed less
+    the balance: the payments on account and the over-payments, which pay the oldest first)."""
+    by = as_of + timedelta(days=1)
+    issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
+    beyond = _source_paid(s) - _hub_paid_of(s, a.sides, a.copies)
+    changed = func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at))
+    paid = _hub_taken(s, a.sides, a.copies, by) + case(
+        (and_(beyond > 0, changed < datetime.combine(by, time(), tzinfo=UTC)), beyond), else_=literal(0))
+    owed = _units(s, col(Invoice.total)) - paid
+    limits = [(key, as_of - timedelta(days=low)) for key, _, low, _ in reversed(BUCKETS) if low > 0]
+    bucket = case(*[(_aged_by(day), literal(key)) for key, day in limits], else_=literal(BUCKETS[0][0]))
+    rows = s.execute(core_select(bucket, func.sum(case((owed > 0, owed), else_=literal(0))))
+                     .where(_debits(s, a), issued).group_by(bucket))
+    due_on = dict(limits)
+    entries = [LedgerEntry(min(as_of, due_on.get(key, as_of)), EntryKind.INVOICE, f"({key})", _amount(s, amount),
+                           due_date=due_on.get(key, as_of)) for key, amount in rows if _amount(s, amount) > 0]
+    pool = sum((e.amount for e in entries), ZERO) - _opening(s, a.sides, a.copies, a.currency, by)
+    return entries + ([LedgerEntry(as_of, EntryKind.CREDIT, "(paid beyond)", pool)] if pool > 0 else [])

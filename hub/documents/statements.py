@@ -4,15 +4,15 @@ the balance block of its last invoice under the mode in force."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
 from hub.collections.rules import InvoiceMode
-from hub.documents.balance import BalanceBlock, block_of
-from hub.documents.ledger import Ledger, customer_ledger
-from hub.documents.rules.statements import Statement, build_statement
+from hub.documents.balance import BalanceBlock, account_block, block_of
+from hub.documents.ledger import Ledger, account, aged, customer_ledger
+from hub.documents.rules.statements import EntryKind, LedgerEntry, Statement, build_statement
 from hub.documents.settings import get_settings
 from hub.platform.models import stored_id
 
@@ -41,7 +41,18 @@ def statement(s: Session, organisation_id: int, as_of: date, *, mode: InvoiceMod
               period_start: date | None = None) -> CustomerStatement:
     """The customer's statement as of ``as_of``: the period from ``period_start`` (default: the
     first of the month) to ``as_of``, its opening and closing balance, aging, and the balance
-    block of its last invoice (under ``mode``, default: the mode in force for that invoice)."""
-    return statement_of(customer_ledger(s, organisation_id), as_of,
-                        mode=InvoiceMode(mode) if mode is not None else None, modes=get_settings(s),
-                        period_start=period_start)
+    block of its last invoice (under ``mode``, default: the mode in force for that invoice).
+
+    Only the period's entries are read row by row: the opening balance and the aging are SQL
+    aggregates (:func:`hub.documents.ledger.aged`), the block reads the cycles its mode needs."""
+    start = period_start or as_of.replace(day=1)
+    ledger = customer_ledger(s, organisation_id, start)
+    opening = () if not ledger.opening else (LedgerEntry(
+        start - timedelta(days=1), EntryKind.INVOICE if ledger.opening > 0 else EntryKind.CREDIT,
+        "(opening balance)", abs(ledger.opening)),)
+    built = build_statement((*opening, *ledger.entries), as_of, ledger.currency, start,
+                            aged=aged(s, account(s, organisation_id), as_of))
+    settings = get_settings(s)
+    org = ledger.organisation
+    return CustomerStatement(stored_id(org), org.name, built, account_block(
+        s, organisation_id, None, as_of, InvoiceMode(mode) if mode is not None else None, settings))

@@ -1,6 +1,7 @@
-"""The balance block read from the cycles a mode needs (SQL aggregates for the rest of the account)
-is the block the whole account gives: for seed 001's example and for randomized accounts (partial,
-exact and over-payments, split charges, charges before their invoice, credits, voided invoices,
+"""The balance block read from the cycles a mode needs, and the statement read from its period
+(SQL aggregates for the rest of the account: opening balance, aging), are what the whole account
+gives: for seed 001's example and for randomized accounts (partial,
+exact and over-payments (an over-paying charge keeping its credit), split charges, charges before their invoice, credits, voided invoices,
 same-day invoices), in all three modes."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hub.collections.rules import InvoiceMode
 from hub.documents.balance import account_block, block_of
 from hub.documents.ledger import customer_ledger
 from hub.documents.rules.statements import EntryKind, LedgerEntry
+from hub.documents.statements import statement, statement_of
 from hub.platform.db import session
 from hub.platform.models import Charge, ChargeAllocation, Invoice, Organisation
 from tests.documents.seed_world import ENV, seed_customer
@@ -58,6 +60,7 @@ def random_account(seed: int) -> int:
             charge = Charge(environment=ENV, key=f"r-{seed}-{k}", invoice_id=inv.id, organisation_id=org.id, attempt=k + 1,
                             amount=amount, currency="USD", status=rng.choice(["succeeded"] * 4 + ["failed"]),
                             transaction_id=f"T-{k}", charged_on=day if rng.random() > 0.2 else None,
+                            credit=_money(rng, 1, 20) if rng.random() < 0.25 else None,
                             created_at=datetime.combine(day, datetime.min.time(), tzinfo=UTC))
             s.add(charge)
             s.flush()
@@ -92,6 +95,9 @@ def assert_same_as_whole(org: int, days: list[date]) -> None:
             for as_of in days:
                 expected = block_of(whole, None, as_of, mode)
                 assert account_block(s, org, None, as_of, mode, None) == expected, (mode, as_of)
+                for start in (None, as_of - timedelta(days=45)):
+                    assert statement(s, org, as_of, mode=mode, period_start=start) == \
+                        statement_of(whole, as_of, mode=mode, period_start=start), (mode, as_of, start)
             for number in numbers:  # each invoice on the first of the days after its issue day
                 issued = next(e.day for e in whole.entries if e.number == number)
                 as_of = next((d for d in days if d >= issued), issued)
@@ -102,7 +108,7 @@ def assert_same_as_whole(org: int, days: list[date]) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_block_read_from_the_cycles_its_mode_needs_equals_the_block_of_the_whole_account(
+def test_blocks_and_statements_read_from_what_they_need_equal_those_of_the_whole_account(
         hub_db: str, seed: int) -> None:
     org = random_account(seed)
     days = [START + timedelta(days=d) for d in range(0, 420, 61)]

@@ -150,8 +150,9 @@ def _aging(entries: Sequence[LedgerEntry], as_of: date, currency: str) -> tuple[
 
 
 def build_statement(entries: Sequence[LedgerEntry], as_of: date, currency: str,
-                    period_start: date | None = None) -> Statement:
-    """The statement of ``entries`` (one customer's, in ``currency``) as of ``as_of``.
+                    period_start: date | None = None, aged: Sequence[LedgerEntry] | None = None) -> Statement:
+    """The statement of ``entries`` (one customer's, in ``currency``) as of ``as_of``; its aging
+    is that of ``aged`` when given (the account summed up per bucket), else of ``entries``.
 
     Raises:
         CollectionRuleError: a period that starts after ``as_of``, a bad currency, a
@@ -174,7 +175,7 @@ def build_statement(entries: Sequence[LedgerEntry], as_of: date, currency: str,
         balance += _signed(e)
         totals[e.kind] += e.amount
         lines.append(StatementLine(e, round_money(balance, currency)))
-    aging, unapplied = _aging(known, as_of, currency)
+    aging, unapplied = _aging(known if aged is None else aged, as_of, currency)
     return Statement(
         as_of=as_of, period_start=start, currency=currency,
         opening_balance=round_money(opening, currency), lines=tuple(lines),
