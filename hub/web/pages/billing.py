@@ -46,7 +46,10 @@ def plans_page(request: Request, actor: CurrentActor, status: str | None = None)
 
 @router.post("/plans", openapi_extra=needs("Subscription Plan", "Create"))
 def plan_create(actor: CurrentActor, body: Annotated[PlanIn, Form()]) -> Response:
-    plan_id = operations.create_plan(actor, body)
+    """The form's customer is the picker's label (name and number), resolved here to the ERP id."""
+    with actor.session() as s:
+        customer = queries.customer_for_label(s, body.connector, body.customer)
+    plan_id = operations.create_plan(actor, body.model_copy(update={"customer": customer}))
     return redirect(f"/plans/{plan_id}", "ok", f"Plan {plan_id} created in Draft: add its lines, then publish it.")
 
 
@@ -57,7 +60,9 @@ def plan_page(request: Request, actor: CurrentActor, plan_id: int) -> Response:
         lines = queries.plan_lines(s, plan_id)
         actions = queries.action_rows(s, queries.ActionFilter(plan_id=plan_id))
         reason_codes = queries.reason_codes(s)
-    return page(request, actor, "plan.html", plan=plan, lines=lines, actions=actions, reason_codes=reason_codes)
+        items = queries.erp_items(s, plans.get_plan(s, plan_id).connector_id) if plan["status"] == "Draft" else []
+    return page(request, actor, "plan.html", plan=plan, lines=lines, actions=actions, reason_codes=reason_codes,
+                items=items)
 
 
 @router.post("/plans/{plan_id}", openapi_extra=needs("Subscription Plan", "Update"))
@@ -88,7 +93,10 @@ def plan_cancel(actor: CurrentActor, plan_id: int, body: Annotated[PlanCancelIn,
 
 @router.post("/plans/{plan_id}/lines", openapi_extra=needs("Subscription Plan Lines", "Create"))
 def line_add(actor: CurrentActor, plan_id: int, body: Annotated[LineIn, Form()]) -> Response:
-    line_id = operations.add_line(actor, plan_id, body)
+    """The form's product is the item picker's label (number and description), resolved here to the item number."""
+    with actor.session() as s:
+        product = queries.item_for_label(s, plans.get_plan(s, plan_id).connector_id, body.product)
+    line_id = operations.add_line(actor, plan_id, body.model_copy(update={"product": product}))
     return redirect(f"/plans/{plan_id}", "ok", f"Line {line_id} added.")
 
 
