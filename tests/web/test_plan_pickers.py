@@ -95,3 +95,20 @@ def test_an_unknown_customer_or_item_is_refused_beside_its_field_with_the_input_
     assert 'value="Managed endpoint"' in shown  # what was typed is kept
     with session("sandbox") as s:
         assert s.execute(select(PlanLine)).first() is None
+
+
+def test_the_line_form_previews_the_amount_a_period_as_firming_computes_it(web: Web) -> None:
+    _synced_erp()
+    browser = web.signed_in()
+    made = post_form(browser, "/plans", {"name": "Care", "connector": "erp", "customer": "Acme",
+                                          "program_type": "Support", "global_start": "2024-01-01"}, page="/plans")
+    plan_page = made.headers["location"]  # type: ignore[attr-defined]
+    assert 'data-preview-url="' + plan_page + '/lines/preview"' in browser.get(plan_page).text
+    asked = {"quantity": "3", "sales_price": "19.99", "discount_amount": "0", "discount_percent": "10",
+             "currency": "usd"}
+    preview = browser.get(f"{plan_page}/lines/preview", params=asked).json()["text"]
+    assert preview == "53.97 USD a period (59.97 before the discount)"
+    missing = browser.get(f"{plan_page}/lines/preview", params={**asked, "sales_price": ""}).json()["text"]
+    assert missing.startswith("Enter the quantity and the sales price")
+    assert browser.get(f"{plan_page}/lines/preview", params={**asked, "quantity": "x"}).json()["text"] == missing
+    assert browser.get("/plans/999999/lines/preview", params=asked).status_code == 400  # no such plan

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from hub.billing import plans
 from hub.billing.rules.domain import ActionStatus, ActionType, BillingPeriodType, ReasonType
@@ -98,6 +98,16 @@ def line_add(actor: CurrentActor, plan_id: int, body: Annotated[LineIn, Form()])
         product = queries.item_for_label(s, plans.get_plan(s, plan_id).connector_id, body.product)
     line_id = operations.add_line(actor, plan_id, body.model_copy(update={"product": product}))
     return redirect(f"/plans/{plan_id}", "ok", f"Line {line_id} added.")
+
+
+@router.get("/plans/{plan_id}/lines/preview")
+def line_preview(actor: CurrentActor, plan_id: int, quantity: str = "", sales_price: str = "", discount_amount: str = "",
+                 discount_percent: str = "", currency: str = "") -> Response:
+    """The add-line form's amount preview (JSON ``{"text": ...}``), computed as firming computes it."""
+    with actor.session() as s:
+        plans.get_plan(s, plan_id)
+    return JSONResponse({"text": operations.line_preview(quantity, sales_price, discount_amount, discount_percent,
+                                                         currency)})
 
 
 @router.post("/lines/{line_id}/credit", openapi_extra=needs("Subscription Plan Lines", "Update"))
