@@ -112,3 +112,4 @@ def test_the_line_form_previews_the_amount_a_period_as_firming_computes_it(web: 
     assert missing.startswith("Enter the quantity and the sales price")
     assert browser.get(f"{plan_page}/lines/preview", params={**asked, "quantity": "x"}).json()["text"] == missing
     assert browser.get("/plans/999999/lines/preview", params=asked).status_code == 400  # no such plan
+

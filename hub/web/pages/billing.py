@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from hub.billing import plans
 from hub.billing.rules.domain import ActionStatus, ActionType, BillingPeriodType, ReasonType
+from hub.platform.models import PlanLine
 from hub.web import operations, paging, queries
 from hub.web.auth import CurrentActor, needs
 from hub.web.render import back, page, redirect
@@ -113,7 +114,10 @@ def line_preview(actor: CurrentActor, plan_id: int, quantity: str = "", sales_pr
 @router.post("/lines/{line_id}/credit", openapi_extra=needs("Subscription Plan Lines", "Update"))
 def line_credit(request: Request, actor: CurrentActor, line_id: int, body: Annotated[CreditIn, Form()]) -> Response:
     made = operations.credit_line(actor, line_id, body)
-    return redirect(back(request, "/plans"), "ok", f"{made} credit-note actions created.")
+    with actor.session() as s:  # the line's plan (the browser sends no referer to go back to)
+        line = s.get(PlanLine, line_id)
+    return redirect(f"/plans/{line.plan_id}" if line else back(request, "/plans"), "ok",
+                    f"{made} credit-note actions created.")
 
 
 # --- actions --------------------------------------------------------------------------------------
