@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -65,6 +66,11 @@ def test_a_customer_pays_two_invoices_from_the_pay_link_in_the_overdue_notice(
         page.locator(f'tr[data-number="{numbers[0]}"] a').click()  # type: ignore[attr-defined]
         expect(page.locator("h1")).to_have_text(f"Invoice {numbers[0]}")  # type: ignore[attr-defined]
         expect(page.locator("#still-owed")).to_contain_text(f"{paid[0][1]['remainingAmount']:,.2f} USD")  # type: ignore[attr-defined]
+        with page.expect_download() as download:  # type: ignore[attr-defined]
+            page.locator("#invoice-pdf").click()  # type: ignore[attr-defined]
+        pdf = Path(download.value.path()).read_bytes()  # the ERP's own print-out of that invoice comes first
+        assert pdf.startswith(b"%PDF") and download.value.suggested_filename.endswith(".pdf")
+        assert f"Invoice {paid[0][1]['number']}".encode() in pdf
         page.go_back()  # type: ignore[attr-defined]
 
         page.locator("[data-select-all]").check()  # type: ignore[attr-defined]
