@@ -15,7 +15,7 @@ from connectors.http import ApiError
 from connectors.registry import connector_class
 from hub.access import users
 from hub.billing import actions, cancellation, generation, plans, setup
-from hub.billing.rules import dashboard, errors
+from hub.billing.rules import amounts, dashboard, errors
 from hub.collections import (
     collect,
     collect_settings,
@@ -161,6 +161,20 @@ def add_line(actor: Actor, plan_id: int, body: LineIn) -> int:
     line = actor.call(plans.add_line, plan_id, **body.model_dump())
     assert line.id is not None  # the service flushes what it creates
     return line.id
+
+
+def line_preview(quantity: str, sales_price: str, discount_amount: str, discount_percent: str, currency: str) -> str:
+    """What a period of the line being typed bills, by the rules firming uses; a hint while a figure is missing."""
+    try:
+        qty, price, off, percent = (Decimal(v.strip() or "0")
+                                    for v in (quantity, sales_price, discount_amount, discount_percent))
+        if not (quantity.strip() and sales_price.strip()):
+            raise ValueError("quantity and price are required")
+        gross, net = amounts.line_amounts(qty, price, off, percent, (currency.strip() or "USD").upper())
+    except (ArithmeticError, ValueError):
+        return "Enter the quantity and the sales price to see the amount a period."
+    before = f" ({gross} before the discount)" if gross != net else ""
+    return f"{net} {(currency.strip() or 'USD').upper()} a period{before}"
 
 
 def credit_line(actor: Actor, line_id: int, body: CreditIn) -> int:

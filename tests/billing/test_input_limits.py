@@ -32,6 +32,9 @@ def draft_plan(hub_db: str) -> int:
         apply_page(s, PageScope("sandbox", card.id, "customers", "organisations", 1), [MappedRecord(  # type: ignore[arg-type]
             external_id="c1", source_modified_at=None, fields={"name": "Acme", "currency": "USD"}, raw={"id": "c1"})],
             fetched=1)
+        apply_page(s, PageScope("sandbox", card.id, "items", "products", 1), [MappedRecord(  # type: ignore[arg-type]
+            external_id="i1", source_modified_at=None, fields={"number": "SUP", "name": "Support"}, raw={"id": "i1"})],
+            fetched=1)
         setup.create_program_type(s, "Support")
         plan = plans.create_plan(s, plans.PlanRequest(name="Care", connector="erp", customer="c1",
                                                       program_type="Support", global_start=date(2024, 1, 1)))

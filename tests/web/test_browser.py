@@ -21,6 +21,7 @@ from connectors.sandbox.business_central import SandboxServer as BcSandbox
 from connectors.sandbox.net import bind_socket, serve_in_thread
 from hub.platform.db import session
 from hub.platform.models import Connector, Organisation, Product
+from hub.web import queries
 from tests.collections.collect_world import World, customer, invoice, world  # noqa: F401
 from tests.web.conftest import ADMIN, Web
 
@@ -183,13 +184,13 @@ def test_an_administrator_runs_the_work_to_cash_cycle_in_the_browser(live: str, 
         form = page.locator("#new-plan form")  # type: ignore[attr-defined]
         form.locator('input[name="name"]').fill("Endpoint care")
         form.locator('select[name="connector"]').select_option("erp")
-        form.locator('input[name="customer"]').fill(customer.external_id)
+        form.locator('input[name="customer"]').fill(queries.customer_label(customer))  # picked by name, no GUID
         form.locator('input[name="global_start"]').fill("2024-01-31")
         form.locator('input[name="fixed_cycles"]').fill("12")
         form.get_by_role("button", name="Create plan").click()
         assert "created in Draft" in _flash(page)
         lines = page.locator("#add-line")  # type: ignore[attr-defined]
-        lines.locator('input[name="product"]').fill(item.number)
+        lines.locator('input[name="product"]').fill(queries.item_label(item))
         lines.locator('input[name="quantity"]').fill("3")
         lines.locator('input[name="sales_price"]').fill("19.99")
         lines.get_by_role("button", name="Add line").click()

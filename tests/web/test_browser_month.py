@@ -1,6 +1,7 @@
 """The administrator's month in a real headless Chromium, on the demo's data (issue 23, the first
 "Done when"): with no CLI call and no typed id, the administrator tests a card and syncs it now,
-following the run; accepts a link; reads the plans and the credit note; bulk-pays an invoice by
+following the run; accepts a link; reads the plans and the credit note; creates a plan with
+the customer and item pickers and sees its amount; issues a credit note, firmed and posted; bulk-pays an invoice by
 card and sees it paid; sees a customer's dunning level and the ticket raised; picks the tickets'
 queue and priority from what the PSA lists; and sets the mail server and sends a test e-mail that
 arrives. Screenshots of connectors, billing, collections and settings go to docs/screenshots/."""
@@ -23,6 +24,7 @@ from tests.web.test_browser_screens import _cashrail, _shot
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("hub_db", ["sqlite"], indirect=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 
 @pytest.fixture
@@ -38,6 +40,22 @@ def demo_running(web: Web, data_dir: Path, prefect_backend: str) -> Iterator[Non
         yield
     finally:
         _cashrail(["sandbox", "--stop"], env)
+
+
+def _firm_and_post(page: object, count: int) -> None:
+    """The actions not yet firmed (exactly ``count``), firmed then posted in bulk behind the confirmation."""
+    from playwright.sync_api import expect
+
+    nav = page.locator("#side-nav")  # type: ignore[attr-defined]
+    for step, status, done in (("Firm", "Not firmed", "Firmed"), ("Post", "Firmed", "Posted")):
+        nav.get_by_role("link", name="Actions").click()
+        page.locator('form.filters select[name="status"]').select_option(status)  # type: ignore[attr-defined]
+        page.locator("form.filters").get_by_role("button", name="Filter").click()  # type: ignore[attr-defined]
+        expect(page.locator(f'tr[data-status="{status}"]')).to_have_count(count)  # type: ignore[attr-defined]
+        page.locator("[data-select-all]").check()  # type: ignore[attr-defined]
+        page.locator("#bulk").get_by_role("button", name=step, exact=True).click()  # type: ignore[attr-defined]
+        _confirm(page, f"{step} {count} selected action(s) (")
+        expect(page.locator("#flash")).to_contain_text(f"{done} {count}; failed 0", timeout=120_000)  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -95,15 +113,53 @@ def test_an_administrator_runs_the_month_in_the_browser_without_the_cli(
     created = page.locator("#harp-result strong")  # type: ignore[attr-defined]
     expect(created).to_contain_text(re.compile(r"Created [1-9]\d* actions"))
     count = int(re.search(r"Created (\d+)", created.inner_text()).group(1))  # type: ignore[union-attr]
-    for step, status, done in (("Firm", "Not firmed", "Firmed"), ("Post", "Firmed", "Posted")):
-        nav.get_by_role("link", name="Actions").click()
-        page.locator('form.filters select[name="status"]').select_option(status)  # type: ignore[attr-defined]
-        page.locator("form.filters").get_by_role("button", name="Filter").click()  # type: ignore[attr-defined]
-        expect(page.locator(f'tr[data-status="{status}"]')).to_have_count(count)  # type: ignore[attr-defined]
-        page.locator("[data-select-all]").check()  # type: ignore[attr-defined]
-        page.locator("#bulk").get_by_role("button", name=step, exact=True).click()  # type: ignore[attr-defined]
-        _confirm(page, f"{step} {count} selected action(s) (")
-        expect(page.locator("#flash")).to_contain_text(f"{done} {count}; failed 0", timeout=120_000)  # type: ignore[attr-defined]
+    _firm_and_post(page, count)
+
+    # a new plan: the customer and the item picked by name and number (no id typed), the line's amount shown
+    nav.get_by_role("link", name="Plans").click()
+    new_plan = page.locator("#new-plan")  # type: ignore[attr-defined]
+    new_plan.locator("summary").click()
+    customer = new_plan.locator("#customer-choices option").first.get_attribute("value")
+    assert customer and not GUID.search(customer), customer
+    new_plan.locator('input[name="name"]').fill("Backup care")
+    new_plan.locator('input[name="customer"]').fill(customer)
+    new_plan.get_by_role("button", name="Create plan").click()
+    expect(page.locator("#flash")).to_contain_text("created in Draft")  # type: ignore[attr-defined]
+    expect(page.locator("dl.terms")).to_contain_text(re.sub(r" \([^)]*\)$", "", customer))  # type: ignore[attr-defined]
+    add_line = page.locator("#add-line")  # type: ignore[attr-defined]
+    item = add_line.locator("#item-choices option").first.get_attribute("value")
+    assert item and " — " in item and not GUID.search(item), item
+    add_line.locator('input[name="product"]').fill(item)
+    add_line.locator('input[name="quantity"]').fill("3")
+    add_line.locator('input[name="sales_price"]').fill("19.99")
+    expect(add_line.locator("#line-preview")).to_have_text("59.97 USD a period")  # previewed before it is added
+    add_line.get_by_role("button", name="Add line").click()
+    line = page.locator("#lines tbody tr").first  # type: ignore[attr-defined]
+    expect(line.locator("td").nth(1)).to_have_text(item.split(" — ")[0])
+    expect(line.locator("td").nth(5)).to_have_text("59.97")  # 3 × 19.99 a period, as firming bills it
+
+    # a credit note for a demo plan's first billed period: Unpublish, credit the line, Publish, firm and post it
+    nav.get_by_role("link", name="Plans").click()
+    page.locator("table.grid a", has_text="Managed services for").nth(1).click()  # type: ignore[attr-defined]
+    start = page.locator("dl.terms dd").nth(3).inner_text().split(" – ")[0]  # type: ignore[attr-defined]
+    plan_page = page.url  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Unpublish").click()  # type: ignore[attr-defined]
+    expect(page.locator("#plan-status")).to_have_text("Draft")  # type: ignore[attr-defined]
+    credit = page.locator("#lines tbody tr").first  # type: ignore[attr-defined]
+    credit.locator("summary", has_text="Credit note").click()
+    credit.locator('input[name="start_on"]').fill(start)
+    credit.locator('select[name="reason_code"]').select_option("CREDIT")
+    credit.locator('input[name="periods"]').fill("1")
+    credit.get_by_role("button", name="Create credit note").click()
+    _confirm(page, "Create a credit note for")
+    expect(page.locator("#flash")).to_contain_text("1 credit-note actions created")  # type: ignore[attr-defined]
+    expect(page).to_have_url(plan_page)  # type: ignore[arg-type]  # back on the plan (no referer is sent)
+    page.get_by_role("button", name="Publish", exact=True).click()  # type: ignore[attr-defined]
+    expect(page.locator("#plan-status")).to_have_text("Published")  # type: ignore[attr-defined]
+    expect(page.locator('tr[data-status="Not firmed"]', has_text="(credit)")).to_have_count(1)  # type: ignore[attr-defined]
+    _firm_and_post(page, 1)
+    page.goto(plan_page)  # type: ignore[attr-defined]
+    expect(page.locator('tr[data-status="Posted"]', has_text="(credit)")).to_have_count(1)  # type: ignore[attr-defined]
 
     # Settings → Mail: the demo's mail server changed for another, then a test e-mail that arrives
     nav.get_by_role("link", name="Mail").click()

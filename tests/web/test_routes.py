@@ -112,7 +112,7 @@ EVERY_USER = {
     ("GET", "/account"), ("POST", "/account/tokens"), ("POST", "/account/tokens/{token_id}/revoke"),
     ("GET", "/plans"), ("POST", "/plans"), ("GET", "/plans/{plan_id}"), ("POST", "/plans/{plan_id}"),
     ("POST", "/plans/{plan_id}/publish"), ("POST", "/plans/{plan_id}/cancel"), ("POST", "/plans/{plan_id}/lines"),
-    ("POST", "/lines/{line_id}/credit"), ("GET", "/actions"), ("POST", "/actions/firm"), ("POST", "/actions/post"),
+    ("GET", "/plans/{plan_id}/lines/preview"), ("POST", "/lines/{line_id}/credit"), ("GET", "/actions"), ("POST", "/actions/firm"), ("POST", "/actions/post"),
     ("POST", "/actions/cancel"), ("POST", "/actions/{action_id}"), ("GET", "/billing"), ("POST", "/billing/run"),
     ("GET", "/api/me"), ("GET", "/api/connectors"), ("GET", "/api/connectors/{name}"),
     ("POST", "/api/connectors/{name}/sync"), ("GET", "/api/connectors/{name}/sync"),

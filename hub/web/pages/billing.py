@@ -6,10 +6,11 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from hub.billing import plans
 from hub.billing.rules.domain import ActionStatus, ActionType, BillingPeriodType, ReasonType
+from hub.platform.models import PlanLine
 from hub.web import operations, paging, queries
 from hub.web.auth import CurrentActor, needs
 from hub.web.render import back, page, redirect
@@ -46,7 +47,10 @@ def plans_page(request: Request, actor: CurrentActor, status: str | None = None)
 
 @router.post("/plans", openapi_extra=needs("Subscription Plan", "Create"))
 def plan_create(actor: CurrentActor, body: Annotated[PlanIn, Form()]) -> Response:
-    plan_id = operations.create_plan(actor, body)
+    """The form's customer is the picker's label (name and number), resolved here to the ERP id."""
+    with actor.session() as s:
+        customer = queries.customer_for_label(s, body.connector, body.customer)
+    plan_id = operations.create_plan(actor, body.model_copy(update={"customer": customer}))
     return redirect(f"/plans/{plan_id}", "ok", f"Plan {plan_id} created in Draft: add its lines, then publish it.")
 
 
@@ -57,7 +61,9 @@ def plan_page(request: Request, actor: CurrentActor, plan_id: int) -> Response:
         lines = queries.plan_lines(s, plan_id)
         actions = queries.action_rows(s, queries.ActionFilter(plan_id=plan_id))
         reason_codes = queries.reason_codes(s)
-    return page(request, actor, "plan.html", plan=plan, lines=lines, actions=actions, reason_codes=reason_codes)
+        items = queries.erp_items(s, plans.get_plan(s, plan_id).connector_id) if plan["status"] == "Draft" else []
+    return page(request, actor, "plan.html", plan=plan, lines=lines, actions=actions, reason_codes=reason_codes,
+                items=items)
 
 
 @router.post("/plans/{plan_id}", openapi_extra=needs("Subscription Plan", "Update"))
@@ -88,14 +94,30 @@ def plan_cancel(actor: CurrentActor, plan_id: int, body: Annotated[PlanCancelIn,
 
 @router.post("/plans/{plan_id}/lines", openapi_extra=needs("Subscription Plan Lines", "Create"))
 def line_add(actor: CurrentActor, plan_id: int, body: Annotated[LineIn, Form()]) -> Response:
-    line_id = operations.add_line(actor, plan_id, body)
+    """The form's product is the item picker's label (number and description), resolved here to the item number."""
+    with actor.session() as s:
+        product = queries.item_for_label(s, plans.get_plan(s, plan_id).connector_id, body.product)
+    line_id = operations.add_line(actor, plan_id, body.model_copy(update={"product": product}))
     return redirect(f"/plans/{plan_id}", "ok", f"Line {line_id} added.")
+
+
+@router.get("/plans/{plan_id}/lines/preview")
+def line_preview(actor: CurrentActor, plan_id: int, quantity: str = "", sales_price: str = "", discount_amount: str = "",
+                 discount_percent: str = "", currency: str = "") -> Response:
+    """The add-line form's amount preview (JSON ``{"text": ...}``), computed as firming computes it."""
+    with actor.session() as s:
+        plans.get_plan(s, plan_id)
+    return JSONResponse({"text": operations.line_preview(quantity, sales_price, discount_amount, discount_percent,
+                                                         currency)})
 
 
 @router.post("/lines/{line_id}/credit", openapi_extra=needs("Subscription Plan Lines", "Update"))
 def line_credit(request: Request, actor: CurrentActor, line_id: int, body: Annotated[CreditIn, Form()]) -> Response:
     made = operations.credit_line(actor, line_id, body)
-    return redirect(back(request, "/plans"), "ok", f"{made} credit-note actions created.")
+    with actor.session() as s:  # the line's plan (the browser sends no referer to go back to)
+        line = s.get(PlanLine, line_id)
+    return redirect(f"/plans/{line.plan_id}" if line else back(request, "/plans"), "ok",
+                    f"{made} credit-note actions created.")
 
 
 # --- actions --------------------------------------------------------------------------------------

@@ -123,3 +123,23 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// A form with data-preview-url shows in its [data-preview] output what the server computes from
+// the fields as they are typed (the plan line's amount a period, by the rules firming uses).
+document.addEventListener("DOMContentLoaded", () => {
+  for (const form of document.querySelectorAll("form[data-preview-url]")) {
+    const output = form.querySelector("[data-preview]");
+    let timer;
+    const refresh = async () => {
+      const params = new URLSearchParams(new FormData(form));
+      params.delete("csrf_token");
+      try {
+        const response = await fetch(`${form.dataset.previewUrl}?${params}`, {headers: {Accept: "application/json"}});
+        if (response.ok) output.textContent = (await response.json()).text;
+      } catch (error) {
+        output.textContent = "";
+      }
+    };
+    form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refresh, 200); });
+  }
+});
