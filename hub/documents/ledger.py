@@ -286,25 +286,33 @@ def _touched_since(since: date) -> Any:
 
 
 def customer_ledger(s: Session, organisation_id: int, since: date | None = None, *,
-                    issued_since: bool = False, issued_until: tuple[date, date] | None = None) -> Ledger:
+                    issued_since: bool = False, issued_until: tuple[date, date] | None = None,
+                    of: Account | None = None) -> Ledger:
     """The customer's account: invoices, payments and credits of both its sides; with ``since``,
     only the entries dated on or after it and, as ``opening``, the sum of those before it (SQL
     aggregates: the rows before ``since`` are not read). ``issued_since``: only the invoices issued
     since then are read, with their payments of then on (and the credit notes), no opening; and
-    with ``issued_until`` (last, as_of), of those only the ones issued by ``last`` or after ``as_of``."""
-    org = s.get(Organisation, organisation_id)
-    if org is None or org.is_deleted:
-        raise CustomerNotFound(f"customer: no organisation {organisation_id} in {s.info['environment']}")
-    sides = _sides(s, org)
-    copies = copy_connector_ids(s)
-    if since is None:
-        invoices = _invoices(s, sides, copies)
-        currencies = Counter((i.currency or "").strip().upper() for i in invoices if (i.currency or "").strip())
-    else:
+    with ``issued_until`` (last, as_of), of those only the ones issued by ``last`` or after ``as_of``.
+    ``of``: the customer's :func:`account` when the caller has read it (with ``since``)."""
+    if since is not None and of is not None and stored_id(of.organisation) == organisation_id:
+        org, sides, copies, currency = of.organisation, of.sides, of.copies, of.currency
         invoices = _invoices(s, sides, copies, _issued_between(s, since, issued_until) if issued_since
                              else _touched_since(since))
-        currencies = _currencies(s, sides, copies)
-    currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies else "USD")
+    else:
+        found = s.get(Organisation, organisation_id)
+        if found is None or found.is_deleted:
+            raise CustomerNotFound(f"customer: no organisation {organisation_id} in {s.info['environment']}")
+        org, sides = found, _sides(s, found)
+        copies = copy_connector_ids(s)
+        if since is None:
+            invoices = _invoices(s, sides, copies)
+            currencies = Counter((i.currency or "").strip().upper() for i in invoices if (i.currency or "").strip())
+        else:
+            invoices = _invoices(s, sides, copies, _issued_between(s, since, issued_until) if issued_since
+                                 else _touched_since(since))
+            currencies = _currencies(s, sides, copies)
+        currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies
+                                                            else "USD")
     invoices = [i for i in invoices if (i.currency or currency).strip().upper() == currency]
     hub_paid, hub_credit = _hub_payments(s, sides, copies)
     entries: list[LedgerEntry] = []
@@ -422,9 +430,13 @@ def first_excess_day(s: Session, a: Account, as_of: date) -> date | None:
     days = _days(s, and_(on_account, issued, total < 0), limit=1)
     charged = or_(col(Invoice.id).in_(select(Charge.invoice_id).where(col(Charge.status) == "succeeded")),
                   col(Invoice.id).in_(select(ChargeAllocation.invoice_id)))
+    # the charges' sums are taken only of the invoices that have such charges (without one they are
+    # nought): one scan of the account, not two sub-queries per invoice
+    credited = col(Invoice.id).in_(select(Charge.invoice_id).where(
+        col(Charge.status) == "succeeded", col(Charge.credit).is_not(None)))
     days += _days(s, and_(on_account, issued, total >= 0, or_(
-        _source_paid(s) + _hub_credit(s) > total, and_(charged, _hub_taken(s, a.sides, a.copies) > total))),
-        limit=1)
+        and_(~credited, _source_paid(s) > total), and_(credited, _source_paid(s) + _hub_credit(s) > total),
+        and_(charged, _hub_taken(s, a.sides, a.copies) > total))), limit=1)
     plans = select(SubscriptionPlan.id).where(col(SubscriptionPlan.organisation_id).in_([stored_id(o) for o in a.sides]))
     code = col(SubscriptionAction.currency)
     noted = func.coalesce(col(SubscriptionAction.posting_date), col(SubscriptionAction.action_date))
