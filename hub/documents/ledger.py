@@ -273,13 +273,15 @@ def _issued_between(s: Session, since: date, until: tuple[date, date] | None) ->
                             ~_before(*day, as_of + timedelta(days=1))))
 
 
-def _touched_since(since: date) -> Any:
+def _touched_since(s: Session, sides: list[Organisation], copies: set[int], since: date) -> Any:
     """The invoices that may have an entry dated on or after ``since``: issued then, changed by the
-    source then (its paid remainder's day), or paid by a hub charge of then."""
+    source then with a paid remainder (that remainder's day; an open invoice synced today has none),
+    or paid by a hub charge of then."""
     midnight = datetime.combine(since, time(), tzinfo=UTC)
     charged = ~_before(col(Charge.charged_on), col(Charge.created_at), since) & (col(Charge.status) == "succeeded")
     return or_(~_before(col(Invoice.invoice_date), col(Invoice.first_synced_at), since),
-               func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at)) >= midnight,
+               and_(func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at)) >= midnight,
+                    _source_paid(s) - _hub_paid_of(s, sides, copies) > 0),
                col(Invoice.id).in_(select(Charge.invoice_id).where(charged)),
                col(Invoice.id).in_(select(ChargeAllocation.invoice_id)
                                    .join(Charge, col(Charge.id) == col(ChargeAllocation.charge_id)).where(charged)))
@@ -297,7 +299,7 @@ def customer_ledger(s: Session, organisation_id: int, since: date | None = None,
     if since is not None and of is not None and stored_id(of.organisation) == organisation_id:
         org, sides, copies, currency = of.organisation, of.sides, of.copies, of.currency
         invoices = _invoices(s, sides, copies, _issued_between(s, since, issued_until) if issued_since
-                             else _touched_since(since))
+                             else _touched_since(s, sides, copies, since))
     else:
         found = s.get(Organisation, organisation_id)
         if found is None or found.is_deleted:
@@ -309,7 +311,7 @@ def customer_ledger(s: Session, organisation_id: int, since: date | None = None,
             currencies = Counter((i.currency or "").strip().upper() for i in invoices if (i.currency or "").strip())
         else:
             invoices = _invoices(s, sides, copies, _issued_between(s, since, issued_until) if issued_since
-                                 else _touched_since(since))
+                                 else _touched_since(s, sides, copies, since))
             currencies = _currencies(s, sides, copies)
         currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies
                                                             else "USD")

@@ -46,13 +46,14 @@ def statement(s: Session, organisation_id: int, as_of: date, *, mode: InvoiceMod
     Only the period's entries are read row by row: the opening balance and the aging are SQL
     aggregates (:func:`hub.documents.ledger.aged`), the block reads the cycles its mode needs."""
     start = period_start or as_of.replace(day=1)
-    ledger = customer_ledger(s, organisation_id, start)
+    a = account(s, organisation_id)
+    ledger = customer_ledger(s, organisation_id, start, of=a)
     opening = () if not ledger.opening else (LedgerEntry(
         start - timedelta(days=1), EntryKind.INVOICE if ledger.opening > 0 else EntryKind.CREDIT,
         "(opening balance)", abs(ledger.opening)),)
     built = build_statement((*opening, *ledger.entries), as_of, ledger.currency, start,
-                            aged=aged(s, account(s, organisation_id), as_of))
+                            aged=aged(s, a, as_of))
     settings = get_settings(s)
     org = ledger.organisation
     return CustomerStatement(stored_id(org), org.name, built, account_block(
-        s, organisation_id, None, as_of, InvoiceMode(mode) if mode is not None else None, settings))
+        s, organisation_id, None, as_of, InvoiceMode(mode) if mode is not None else None, settings, known=(a, None)))
