@@ -429,16 +429,16 @@ def first_excess_day(s: Session, a: Account, as_of: date) -> date | None:
     on_account = _on_account(s, a.sides, a.copies, a.currency)
     issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
     total = _units(s, col(Invoice.total))
-    days = _days(s, and_(on_account, issued, total < 0), limit=1)
     charged = or_(col(Invoice.id).in_(select(Charge.invoice_id).where(col(Charge.status) == "succeeded")),
                   col(Invoice.id).in_(select(ChargeAllocation.invoice_id)))
     # the charges' sums are taken only of the invoices that have such charges (without one they are
     # nought): one scan of the account, not two sub-queries per invoice
     credited = col(Invoice.id).in_(select(Charge.invoice_id).where(
         col(Charge.status) == "succeeded", col(Charge.credit).is_not(None)))
-    days += _days(s, and_(on_account, issued, total >= 0, or_(
+    # the first credit (a negative total) or over-paid invoice, in one scan of the account
+    days = _days(s, and_(on_account, issued, or_(total < 0, and_(total >= 0, or_(
         and_(~credited, _source_paid(s) > total), and_(credited, _source_paid(s) + _hub_credit(s) > total),
-        and_(charged, _hub_taken(s, a.sides, a.copies) > total))), limit=1)
+        and_(charged, _hub_taken(s, a.sides, a.copies) > total))))), limit=1)
     plans = select(SubscriptionPlan.id).where(col(SubscriptionPlan.organisation_id).in_([stored_id(o) for o in a.sides]))
     code = col(SubscriptionAction.currency)
     noted = func.coalesce(col(SubscriptionAction.posting_date), col(SubscriptionAction.action_date))
@@ -470,11 +470,12 @@ def _aged_by(day: date) -> Any:
                     col(Invoice.first_synced_at) < datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)))
 
 
-def aged(s: Session, a: Account, as_of: date) -> list[LedgerEntry]:
+def aged(s: Session, a: Account, as_of: date, balance: Decimal | None = None) -> list[LedgerEntry]:
     """The account on ``as_of`` as the aging reads it, in a few entries: per aging bucket, one
     invoice of what the bucket's invoices still owe after what was applied to each, due on a day
     of that bucket; and one credit of what was paid or credited beyond them (what is owed less
-    the balance: the payments on account and the over-payments, which pay the oldest first)."""
+    the balance: the payments on account and the over-payments, which pay the oldest first).
+    ``balance``: what the account owes on ``as_of`` when the caller has it (else SQL sums it)."""
     by = as_of + timedelta(days=1)
     issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
     beyond = _source_paid(s) - _hub_paid_of(s, a.sides, a.copies)
@@ -489,5 +490,6 @@ def aged(s: Session, a: Account, as_of: date) -> list[LedgerEntry]:
     due_on = dict(limits)
     entries = [LedgerEntry(min(as_of, due_on.get(key, as_of)), EntryKind.INVOICE, f"({key})", _amount(s, amount),
                            due_date=due_on.get(key, as_of)) for key, amount in rows if _amount(s, amount) > 0]
-    pool = sum((e.amount for e in entries), ZERO) - _opening(s, a.sides, a.copies, a.currency, by)
+    owes = _opening(s, a.sides, a.copies, a.currency, by) if balance is None else balance
+    pool = sum((e.amount for e in entries), ZERO) - owes
     return entries + ([LedgerEntry(as_of, EntryKind.CREDIT, "(paid beyond)", pool)] if pool > 0 else [])
