@@ -312,9 +312,11 @@ def customer_ledger(s: Session, organisation_id: int, since: date | None = None,
         else:
             invoices = _invoices(s, sides, copies, _issued_between(s, since, issued_until) if issued_since
                                  else _touched_since(s, sides, copies, since))
-            currencies = _currencies(s, sides, copies)
-        currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies
-                                                            else "USD")
+        currency = (org.currency or "").strip().upper()
+        if not currency:
+            if since is not None:
+                currencies = _currencies(s, sides, copies)
+            currency = currencies.most_common(1)[0][0] if currencies else "USD"
     invoices = [i for i in invoices if (i.currency or currency).strip().upper() == currency]
     hub_paid, hub_credit = _hub_payments(s, sides, copies)
     entries: list[LedgerEntry] = []
@@ -379,8 +381,10 @@ def account(s: Session, organisation_id: int) -> Account:
     if org is None or org.is_deleted:
         raise CustomerNotFound(f"customer: no organisation {organisation_id} in {s.info['environment']}")
     sides, copies = _sides(s, org), copy_connector_ids(s)
-    currencies = _currencies(s, sides, copies)
-    currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies else "USD")
+    currency = (org.currency or "").strip().upper()
+    if not currency:  # the account's most used currency (a scan of its invoices: only when the customer has none)
+        currencies = _currencies(s, sides, copies)
+        currency = currencies.most_common(1)[0][0] if currencies else "USD"
     return Account(org, sides, copies, currency)
 
 
