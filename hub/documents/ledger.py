@@ -204,14 +204,18 @@ def _hub_taken(s: Session, sides: list[Organisation], copies: set[int], before: 
              .where(taken, col(ChargeAllocation.invoice_id) == col(Invoice.id)).scalar_subquery())
     whole = (core_select(func.coalesce(func.sum(_units(s, col(Charge.amount))), 0))
              .where(taken, unsplit, col(Charge.invoice_id) == col(Invoice.id)).scalar_subquery())
-    return split + whole
+    # the per-invoice sums only for an invoice some charge names (for the others they are nought)
+    named = or_(col(Invoice.id).in_(select(Charge.invoice_id)), col(Invoice.id).in_(select(ChargeAllocation.invoice_id)))
+    return case((named, split + whole), else_=literal(0))
 
 
 def _hub_credit(s: Session) -> Any:
     """What the succeeded charges of the invoice of the enclosing query took beyond what it owed."""
-    return (core_select(func.coalesce(func.sum(_units(s, col(Charge.credit))), 0))
-            .where(col(Charge.status) == "succeeded", col(Charge.credit).is_not(None),
-                   col(Charge.invoice_id) == col(Invoice.id)).scalar_subquery())
+    credit = (core_select(func.coalesce(func.sum(_units(s, col(Charge.credit))), 0))
+              .where(col(Charge.status) == "succeeded", col(Charge.credit).is_not(None),
+                     col(Charge.invoice_id) == col(Invoice.id)).scalar_subquery())
+    return case((col(Invoice.id).in_(select(Charge.invoice_id).where(col(Charge.credit).is_not(None))), credit),
+                else_=literal(0))
 
 
 def _hub_paid_of(s: Session, sides: list[Organisation], copies: set[int]) -> Any:
@@ -435,14 +439,10 @@ def first_excess_day(s: Session, a: Account, as_of: date) -> date | None:
     total = _units(s, col(Invoice.total))
     charged = or_(col(Invoice.id).in_(select(Charge.invoice_id).where(col(Charge.status) == "succeeded")),
                   col(Invoice.id).in_(select(ChargeAllocation.invoice_id)))
-    # the charges' sums are taken only of the invoices that have such charges (without one they are
-    # nought): one scan of the account, not two sub-queries per invoice
-    credited = col(Invoice.id).in_(select(Charge.invoice_id).where(
-        col(Charge.status) == "succeeded", col(Charge.credit).is_not(None)))
     # the first credit (a negative total) or over-paid invoice, in one scan of the account
     days = _days(s, and_(on_account, issued, or_(total < 0, and_(total >= 0, or_(
-        and_(~credited, _source_paid(s) > total), and_(credited, _source_paid(s) + _hub_credit(s) > total),
-        and_(charged, _hub_taken(s, a.sides, a.copies) > total))))), limit=1)
+        _source_paid(s) + _hub_credit(s) > total, and_(charged, _hub_taken(s, a.sides, a.copies) > total))))),
+        limit=1)
     plans = select(SubscriptionPlan.id).where(col(SubscriptionPlan.organisation_id).in_([stored_id(o) for o in a.sides]))
     code = col(SubscriptionAction.currency)
     noted = func.coalesce(col(SubscriptionAction.posting_date), col(SubscriptionAction.action_date))
