@@ -2,9 +2,9 @@
 
     python -m bench.portal --invoices 10000
 
-One customer with ``--invoices`` invoices (half still open, half paid; each with 3 lines) is
-put in the hub store with plain inserts (setup, not measured). The admin web app then serves
-the portal pages over the customer's signed link in this process (no network: the time is
+One customer with ``--invoices`` invoices over the last 2,000 days (half still open, half paid
+5 to 40 days after issue, as the source's last change says; each with 3 lines) is put in the hub
+store with plain inserts (setup, not measured). The admin web app then serves the portal pages over the customer's signed link in this process (no network: the time is
 the server's): the open and paid lists (first and last page), a search by number, one invoice
 with its lines and balance block, the payment methods and the statement as of today; each page
 ``--rounds`` times. Issue 20's target: <= 300 ms a page.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,7 +27,8 @@ from bench.plans import ENVIRONMENT
 
 #: issue 20's target for a portal page's server time
 TARGET_MS = 300.0
-START = date(2020, 1, 1)
+#: the account's history: 2,000 days up to today (this month's statement has this month's invoices)
+DAYS = 2000
 
 
 def _invoices(card_id: int, count: int) -> int:
@@ -38,14 +39,23 @@ def _invoices(card_id: int, count: int) -> int:
 
     invoices, lines = Invoice.__table__, InvoiceLine.__table__
     now = utcnow()
+    start = now.date() - timedelta(days=DAYS - 1)
+
+    def paid_at(n: int) -> datetime:
+        """When the source last changed paid invoice ``n``: paid 5 to 40 days after its issue, so the
+        payments are spread over the account's history as a real one's are (not all dated today)."""
+        day = start + timedelta(days=n % DAYS + 5 + n % 36)
+        return min(now, datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
+
     with get_engine().begin() as conn:
         account = conn.execute(select(Organisation.__table__.c.external_id)
                                .where(Organisation.__table__.c.connector_id == card_id)).scalars().first()
         rows = [{"environment": ENVIRONMENT, "connector_id": card_id, "external_id": f"I{n:07d}",
                  "number": f"INV-{n:07d}", "organisation_external_id": account, "content_hash": "-",
                  "is_deleted": False, "raw": {}, "first_synced_at": now, "last_synced_at": now,
-                 "status": "Paid" if n % 2 else "Open", "invoice_date": START + timedelta(days=n % 2000),
-                 "due_date": START + timedelta(days=n % 2000 + 30), "currency": "USD", "total": Decimal("150.00"),
+                 "source_modified_at": paid_at(n) if n % 2 else None,
+                 "status": "Paid" if n % 2 else "Open", "invoice_date": start + timedelta(days=n % DAYS),
+                 "due_date": start + timedelta(days=n % DAYS + 30), "currency": "USD", "total": Decimal("150.00"),
                  "amount_due": Decimal(0) if n % 2 else Decimal("150.00"),
                  "amount_paid": Decimal("150.00") if n % 2 else Decimal(0)} for n in range(count)]
         ids = [r.id for r in conn.execute(insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True),

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from hub.collections.rules import STATEMENT_ROWS, InvoiceMode, InvoiceStatement, invoice_statement
 from hub.collections.rules.balance_modes import AdjustmentKind, AppliedPayment, CycleInvoice
 from hub.documents.ledger import (
+    Account,
     Ledger,
     account,
     customer_ledger,
@@ -106,12 +107,13 @@ def block_of(ledger: Ledger, number: str | None, as_of: date, mode: InvoiceMode 
                         result.current_charges, result.amount_due, result.credit_balance)
 
 
-def _since(s: Session, organisation_id: int, number: str | None, as_of: date, mode: InvoiceMode | None,
-           modes: Any) -> tuple[date | None, date | None, InvoiceMode | None]:
+def _since(s: Session, a: Account, number: str | None, as_of: date, mode: InvoiceMode | None,
+           modes: Any, day: date | None = None) -> tuple[date | None, date | None, InvoiceMode | None]:
     """The first day of the account the block of ``number`` (None: the last invoice by ``as_of``)
-    needs read row by row (None: all of it), the block's cycle's issue day and the block's mode."""
-    a = account(s, organisation_id)
-    day = invoice_day(s, a, number) if number is not None else next(iter(issue_days(s, a, as_of, 1)), None)
+    needs read row by row (None: all of it), the block's cycle's issue day and the block's mode.
+    ``day``: the invoice's day on the account when the caller has read it (:func:`invoice_day`)."""
+    if day is None:
+        day = invoice_day(s, a, number) if number is not None else next(iter(issue_days(s, a, as_of, 1)), None)
     if day is None or day > as_of:
         return None, None, None  # no block, or an error: the whole ledger says which
     chosen = InvoiceMode(mode) if mode is not None else (modes.mode_for(day) if modes else InvoiceMode.DYNAMIC)
@@ -130,16 +132,19 @@ def _since(s: Session, organisation_id: int, number: str | None, as_of: date, mo
 
 
 def account_block(s: Session, organisation_id: int, number: str | None, as_of: date, mode: InvoiceMode | None,
-                  modes: Any) -> BalanceBlock | None:
+                  modes: Any, *, known: tuple[Account, date | None] | None = None) -> BalanceBlock | None:
     """:func:`block_of` the customer's account, reading only the cycles the mode needs (batch: the
-    payments of the window whatever invoice they pay; static and dynamic: the window's invoices)."""
-    since, day, chosen = _since(s, organisation_id, number, as_of, mode, modes)
+    payments of the window whatever invoice they pay; static and dynamic: the window's invoices).
+    ``known``: the customer's :func:`account` and the invoice's :func:`invoice_day` when the caller
+    has read them (each is a query over the whole account: read once a page)."""
+    a, day = known or (account(s, organisation_id), None)
+    since, day, chosen = _since(s, a, number, as_of, mode, modes, day)
     until = None
     if since is not None and day is not None and chosen != InvoiceMode.BATCH:
         # the cycles after the block's change nothing on it; the next one's issue day bounds its payments
-        until = (next_issue_day(s, account(s, organisation_id), day, as_of) or day, as_of)
+        until = (next_issue_day(s, a, day, as_of) or day, as_of)
     ledger = customer_ledger(s, organisation_id, since, issued_since=chosen != InvoiceMode.BATCH,
-                             issued_until=until)
+                             issued_until=until, of=a)
     return block_of(ledger, number, as_of, mode, modes)
 
 

@@ -134,9 +134,13 @@ def invoice_block(s: Session, invoice: Invoice, as_of: date | None = None) -> Ba
     if of_record is None or org is None or of_record.invoice_date is None:
         return None
     when = as_of or of_record.invoice_date
-    if of_record.invoice_date > when or invoice_day(s, account(s, stored_id(org)), of_record.number) is None:
+    if of_record.invoice_date > when:
         return None
-    return account_block(s, stored_id(org), of_record.number, when, None, get_settings(s))
+    a = account(s, stored_id(org))
+    day = invoice_day(s, a, of_record.number)
+    if day is None:
+        return None
+    return account_block(s, stored_id(org), of_record.number, when, None, get_settings(s), known=(a, day))
 
 
 def own_rendering(s: Session, invoice: Invoice) -> bytes:

@@ -204,14 +204,18 @@ def _hub_taken(s: Session, sides: list[Organisation], copies: set[int], before: 
              .where(taken, col(ChargeAllocation.invoice_id) == col(Invoice.id)).scalar_subquery())
     whole = (core_select(func.coalesce(func.sum(_units(s, col(Charge.amount))), 0))
              .where(taken, unsplit, col(Charge.invoice_id) == col(Invoice.id)).scalar_subquery())
-    return split + whole
+    # the per-invoice sums only for an invoice some charge names (for the others they are nought)
+    named = or_(col(Invoice.id).in_(select(Charge.invoice_id)), col(Invoice.id).in_(select(ChargeAllocation.invoice_id)))
+    return case((named, split + whole), else_=literal(0))
 
 
 def _hub_credit(s: Session) -> Any:
     """What the succeeded charges of the invoice of the enclosing query took beyond what it owed."""
-    return (core_select(func.coalesce(func.sum(_units(s, col(Charge.credit))), 0))
-            .where(col(Charge.status) == "succeeded", col(Charge.credit).is_not(None),
-                   col(Charge.invoice_id) == col(Invoice.id)).scalar_subquery())
+    credit = (core_select(func.coalesce(func.sum(_units(s, col(Charge.credit))), 0))
+              .where(col(Charge.status) == "succeeded", col(Charge.credit).is_not(None),
+                     col(Charge.invoice_id) == col(Invoice.id)).scalar_subquery())
+    return case((col(Invoice.id).in_(select(Charge.invoice_id).where(col(Charge.credit).is_not(None))), credit),
+                else_=literal(0))
 
 
 def _hub_paid_of(s: Session, sides: list[Organisation], copies: set[int]) -> Any:
@@ -273,38 +277,50 @@ def _issued_between(s: Session, since: date, until: tuple[date, date] | None) ->
                             ~_before(*day, as_of + timedelta(days=1))))
 
 
-def _touched_since(since: date) -> Any:
+def _touched_since(s: Session, sides: list[Organisation], copies: set[int], since: date) -> Any:
     """The invoices that may have an entry dated on or after ``since``: issued then, changed by the
-    source then (its paid remainder's day), or paid by a hub charge of then."""
+    source then with a paid remainder (that remainder's day; an open invoice synced today has none),
+    or paid by a hub charge of then."""
     midnight = datetime.combine(since, time(), tzinfo=UTC)
     charged = ~_before(col(Charge.charged_on), col(Charge.created_at), since) & (col(Charge.status) == "succeeded")
     return or_(~_before(col(Invoice.invoice_date), col(Invoice.first_synced_at), since),
-               func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at)) >= midnight,
+               and_(func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at)) >= midnight,
+                    _source_paid(s) - _hub_paid_of(s, sides, copies) > 0),
                col(Invoice.id).in_(select(Charge.invoice_id).where(charged)),
                col(Invoice.id).in_(select(ChargeAllocation.invoice_id)
                                    .join(Charge, col(Charge.id) == col(ChargeAllocation.charge_id)).where(charged)))
 
 
 def customer_ledger(s: Session, organisation_id: int, since: date | None = None, *,
-                    issued_since: bool = False, issued_until: tuple[date, date] | None = None) -> Ledger:
+                    issued_since: bool = False, issued_until: tuple[date, date] | None = None,
+                    of: Account | None = None) -> Ledger:
     """The customer's account: invoices, payments and credits of both its sides; with ``since``,
     only the entries dated on or after it and, as ``opening``, the sum of those before it (SQL
     aggregates: the rows before ``since`` are not read). ``issued_since``: only the invoices issued
     since then are read, with their payments of then on (and the credit notes), no opening; and
-    with ``issued_until`` (last, as_of), of those only the ones issued by ``last`` or after ``as_of``."""
-    org = s.get(Organisation, organisation_id)
-    if org is None or org.is_deleted:
-        raise CustomerNotFound(f"customer: no organisation {organisation_id} in {s.info['environment']}")
-    sides = _sides(s, org)
-    copies = copy_connector_ids(s)
-    if since is None:
-        invoices = _invoices(s, sides, copies)
-        currencies = Counter((i.currency or "").strip().upper() for i in invoices if (i.currency or "").strip())
-    else:
+    with ``issued_until`` (last, as_of), of those only the ones issued by ``last`` or after ``as_of``.
+    ``of``: the customer's :func:`account` when the caller has read it (with ``since``)."""
+    if since is not None and of is not None and stored_id(of.organisation) == organisation_id:
+        org, sides, copies, currency = of.organisation, of.sides, of.copies, of.currency
         invoices = _invoices(s, sides, copies, _issued_between(s, since, issued_until) if issued_since
-                             else _touched_since(since))
-        currencies = _currencies(s, sides, copies)
-    currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies else "USD")
+                             else _touched_since(s, sides, copies, since))
+    else:
+        found = s.get(Organisation, organisation_id)
+        if found is None or found.is_deleted:
+            raise CustomerNotFound(f"customer: no organisation {organisation_id} in {s.info['environment']}")
+        org, sides = found, _sides(s, found)
+        copies = copy_connector_ids(s)
+        if since is None:
+            invoices = _invoices(s, sides, copies)
+            currencies = Counter((i.currency or "").strip().upper() for i in invoices if (i.currency or "").strip())
+        else:
+            invoices = _invoices(s, sides, copies, _issued_between(s, since, issued_until) if issued_since
+                                 else _touched_since(s, sides, copies, since))
+        currency = (org.currency or "").strip().upper()
+        if not currency:
+            if since is not None:
+                currencies = _currencies(s, sides, copies)
+            currency = currencies.most_common(1)[0][0] if currencies else "USD"
     invoices = [i for i in invoices if (i.currency or currency).strip().upper() == currency]
     hub_paid, hub_credit = _hub_payments(s, sides, copies)
     entries: list[LedgerEntry] = []
@@ -369,8 +385,10 @@ def account(s: Session, organisation_id: int) -> Account:
     if org is None or org.is_deleted:
         raise CustomerNotFound(f"customer: no organisation {organisation_id} in {s.info['environment']}")
     sides, copies = _sides(s, org), copy_connector_ids(s)
-    currencies = _currencies(s, sides, copies)
-    currency = (org.currency or "").strip().upper() or (currencies.most_common(1)[0][0] if currencies else "USD")
+    currency = (org.currency or "").strip().upper()
+    if not currency:  # the account's most used currency (a scan of its invoices: only when the customer has none)
+        currencies = _currencies(s, sides, copies)
+        currency = currencies.most_common(1)[0][0] if currencies else "USD"
     return Account(org, sides, copies, currency)
 
 
@@ -419,11 +437,11 @@ def first_excess_day(s: Session, a: Account, as_of: date) -> date | None:
     on_account = _on_account(s, a.sides, a.copies, a.currency)
     issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
     total = _units(s, col(Invoice.total))
-    days = _days(s, and_(on_account, issued, total < 0), limit=1)
     charged = or_(col(Invoice.id).in_(select(Charge.invoice_id).where(col(Charge.status) == "succeeded")),
                   col(Invoice.id).in_(select(ChargeAllocation.invoice_id)))
-    days += _days(s, and_(on_account, issued, total >= 0, or_(
-        _source_paid(s) + _hub_credit(s) > total, and_(charged, _hub_taken(s, a.sides, a.copies) > total))),
+    # the first credit (a negative total) or over-paid invoice, in one scan of the account
+    days = _days(s, and_(on_account, issued, or_(total < 0, and_(total >= 0, or_(
+        _source_paid(s) + _hub_credit(s) > total, and_(charged, _hub_taken(s, a.sides, a.copies) > total))))),
         limit=1)
     plans = select(SubscriptionPlan.id).where(col(SubscriptionPlan.organisation_id).in_([stored_id(o) for o in a.sides]))
     code = col(SubscriptionAction.currency)
@@ -456,11 +474,12 @@ def _aged_by(day: date) -> Any:
                     col(Invoice.first_synced_at) < datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)))
 
 
-def aged(s: Session, a: Account, as_of: date) -> list[LedgerEntry]:
+def aged(s: Session, a: Account, as_of: date, balance: Decimal | None = None) -> list[LedgerEntry]:
     """The account on ``as_of`` as the aging reads it, in a few entries: per aging bucket, one
     invoice of what the bucket's invoices still owe after what was applied to each, due on a day
     of that bucket; and one credit of what was paid or credited beyond them (what is owed less
-    the balance: the payments on account and the over-payments, which pay the oldest first)."""
+    the balance: the payments on account and the over-payments, which pay the oldest first).
+    ``balance``: what the account owes on ``as_of`` when the caller has it (else SQL sums it)."""
     by = as_of + timedelta(days=1)
     issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
     beyond = _source_paid(s) - _hub_paid_of(s, a.sides, a.copies)
@@ -475,5 +494,6 @@ def aged(s: Session, a: Account, as_of: date) -> list[LedgerEntry]:
     due_on = dict(limits)
     entries = [LedgerEntry(min(as_of, due_on.get(key, as_of)), EntryKind.INVOICE, f"({key})", _amount(s, amount),
                            due_date=due_on.get(key, as_of)) for key, amount in rows if _amount(s, amount) > 0]
-    pool = sum((e.amount for e in entries), ZERO) - _opening(s, a.sides, a.copies, a.currency, by)
+    owes = _opening(s, a.sides, a.copies, a.currency, by) if balance is None else balance
+    pool = sum((e.amount for e in entries), ZERO) - owes
     return entries + ([LedgerEntry(as_of, EntryKind.CREDIT, "(paid beyond)", pool)] if pool > 0 else [])

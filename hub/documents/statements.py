@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session
@@ -12,7 +13,7 @@ from sqlmodel import Session
 from hub.collections.rules import InvoiceMode
 from hub.documents.balance import BalanceBlock, account_block, block_of
 from hub.documents.ledger import Ledger, account, aged, customer_ledger
-from hub.documents.rules.statements import EntryKind, LedgerEntry, Statement, build_statement
+from hub.documents.rules.statements import EntryKind, LedgerEntry, Statement, build_statement, signed
 from hub.documents.settings import get_settings
 from hub.platform.models import stored_id
 
@@ -46,13 +47,15 @@ def statement(s: Session, organisation_id: int, as_of: date, *, mode: InvoiceMod
     Only the period's entries are read row by row: the opening balance and the aging are SQL
     aggregates (:func:`hub.documents.ledger.aged`), the block reads the cycles its mode needs."""
     start = period_start or as_of.replace(day=1)
-    ledger = customer_ledger(s, organisation_id, start)
+    a = account(s, organisation_id)
+    ledger = customer_ledger(s, organisation_id, start, of=a)
     opening = () if not ledger.opening else (LedgerEntry(
         start - timedelta(days=1), EntryKind.INVOICE if ledger.opening > 0 else EntryKind.CREDIT,
         "(opening balance)", abs(ledger.opening)),)
     built = build_statement((*opening, *ledger.entries), as_of, ledger.currency, start,
-                            aged=aged(s, account(s, organisation_id), as_of))
+                            aged=aged(s, a, as_of, ledger.opening + sum(
+                                (signed(e) for e in ledger.entries if e.day <= as_of), Decimal(0))))
     settings = get_settings(s)
     org = ledger.organisation
     return CustomerStatement(stored_id(org), org.name, built, account_block(
-        s, organisation_id, None, as_of, InvoiceMode(mode) if mode is not None else None, settings))
+        s, organisation_id, None, as_of, InvoiceMode(mode) if mode is not None else None, settings, known=(a, None)))

@@ -15,7 +15,7 @@ import pytest
 from hub.collections.rules import InvoiceMode
 from hub.documents.balance import account_block, block_of
 from hub.documents.ledger import customer_ledger
-from hub.documents.rules.statements import EntryKind, LedgerEntry
+from hub.documents.rules.statements import EntryKind, LedgerEntry, signed
 from hub.documents.statements import statement, statement_of
 from hub.platform.db import session
 from hub.platform.models import Charge, ChargeAllocation, Invoice, Organisation
@@ -74,10 +74,6 @@ def random_account(seed: int) -> int:
         return org.id
 
 
-def _signed(e: LedgerEntry) -> Decimal:
-    return e.amount if e.kind == EntryKind.INVOICE else -e.amount
-
-
 def _key(e: LedgerEntry) -> tuple[str, ...]:
     return tuple(str(v) for v in (e.day, e.kind, e.number, e.amount, e.invoice_number, e.due_date))
 
@@ -88,7 +84,7 @@ def assert_same_as_whole(org: int, days: list[date]) -> None:
         numbers = sorted({e.number for e in whole.entries if e.kind == EntryKind.INVOICE})
         for since in days:
             window = customer_ledger(s, org, since)
-            assert window.opening == sum((_signed(e) for e in whole.entries if e.day < since), Decimal(0)), since
+            assert window.opening == sum((signed(e) for e in whole.entries if e.day < since), Decimal(0)), since
             assert sorted(map(_key, window.entries)) == sorted(_key(e) for e in whole.entries if e.day >= since)
         checked = 0
         for mode in InvoiceMode:

@@ -109,7 +109,8 @@ class Statement:
         }
 
 
-def _signed(entry: LedgerEntry) -> Decimal:
+def signed(entry: LedgerEntry) -> Decimal:
+    """What the entry adds to the balance the customer owes (a payment or credit: less)."""
     return entry.amount if entry.kind == EntryKind.INVOICE else -entry.amount
 
 
@@ -167,12 +168,12 @@ def build_statement(entries: Sequence[LedgerEntry], as_of: date, currency: str,
         twice = sorted({n for n in numbers if numbers.count(n) > 1})
         raise CollectionRuleError("invoices", f"invoice {twice[0]} is listed twice")
     known = [e for e in entries if e.day <= as_of]
-    opening = sum((_signed(e) for e in known if e.day < start), ZERO)
+    opening = sum((signed(e) for e in known if e.day < start), ZERO)
     balance = opening
     lines = []
     totals: dict[EntryKind, Decimal] = defaultdict(Decimal)
     for e in sorted((e for e in known if e.day >= start), key=_order):
-        balance += _signed(e)
+        balance += signed(e)
         totals[e.kind] += e.amount
         lines.append(StatementLine(e, round_money(balance, currency)))
     aging, unapplied = _aging(known if aged is None else aged, as_of, currency)

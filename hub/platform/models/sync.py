@@ -122,7 +122,11 @@ class Ticket(SyncedRecord, table=True):
 
 class Invoice(SyncedRecord, table=True):
     __tablename__ = "invoices"
-    __table_args__ = _key("invoices")
+    #: one customer's invoices by issue day and by number: the balance block and the statement
+    #: probe a range of an account (:mod:`hub.documents.ledger`), not all its invoices
+    __table_args__ = (*_key("invoices"),
+                      Index("ix_invoices_account_day", "connector_id", "organisation_external_id", "invoice_date"),
+                      Index("ix_invoices_account_number", "connector_id", "organisation_external_id", "number"))
 
     number: str = Field(max_length=64)
     organisation_external_id: str | None = Field(default=None, max_length=64, index=True)
