@@ -23,7 +23,7 @@ DOCS_CSP = PAGES_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inl
 PORTAL_CSP = PAGES_CSP.replace("img-src 'self' data:", "img-src 'self' data: https:")
 PREFECT_CSP = ("default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob: ws: wss:; object-src 'none'; "
                "base-uri 'self'; frame-ancestors 'none'")
-COMMON = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+COMMON = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
           "Cross-Origin-Opener-Policy": "same-origin"}
 
 

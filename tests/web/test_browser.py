@@ -21,7 +21,7 @@ from connectors.sandbox.business_central import SandboxServer as BcSandbox
 from connectors.sandbox.net import bind_socket, serve_in_thread
 from hub.platform.db import session
 from hub.platform.models import Connector, Organisation, Product
-from hub.web import queries
+from hub.web import pickers
 from tests.collections.collect_world import World, customer, invoice, world  # noqa: F401
 from tests.web.conftest import ADMIN, Web
 
@@ -184,13 +184,13 @@ def test_an_administrator_runs_the_work_to_cash_cycle_in_the_browser(live: str, 
         form = page.locator("#new-plan form")  # type: ignore[attr-defined]
         form.locator('input[name="name"]').fill("Endpoint care")
         form.locator('select[name="connector"]').select_option("erp")
-        form.locator('input[name="customer"]').fill(queries.customer_label(customer))  # picked by name, no GUID
+        form.locator('input[name="customer"]').fill(pickers.customer_label(customer))  # picked by name, no GUID
         form.locator('input[name="global_start"]').fill("2024-01-31")
         form.locator('input[name="fixed_cycles"]').fill("12")
         form.get_by_role("button", name="Create plan").click()
         assert "created in Draft" in _flash(page)
         lines = page.locator("#add-line")  # type: ignore[attr-defined]
-        lines.locator('input[name="product"]').fill(queries.item_label(item))
+        lines.locator('input[name="product"]').fill(pickers.item_label(item))
         lines.locator('input[name="quantity"]').fill("3")
         lines.locator('input[name="sales_price"]').fill("19.99")
         lines.get_by_role("button", name="Add line").click()
@@ -326,3 +326,26 @@ def test_a_card_entered_on_the_gateways_page_pays_the_customers_invoice_from_the
     assert "Collection settings saved" in _flash(page)
     expect(page.locator('#collection-settings select[name="timing"]')).to_have_value("on_issue")
     shot(page, "16-collection-settings")
+
+
+def test_a_refused_form_comes_back_in_the_browser_with_its_problem_and_what_was_typed(
+        live: str, browser_page: object) -> None:
+    """A browser sends the page's address with a form only if the pages allow it: the refusal must land on the form
+    (with ``Referrer-Policy: no-referrer`` it landed on the home page and the typed values were lost)."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(f"{live}/login")  # type: ignore[attr-defined]
+    page.fill('input[name="email"]', ADMIN[0])  # type: ignore[attr-defined]
+    page.fill('input[name="password"]', ADMIN[1])  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
+    page.goto(f"{live}/connectors/new?kind=bms")  # type: ignore[attr-defined]
+    page.fill('input[name="name"]', "Not A Slug!")  # type: ignore[attr-defined]
+    for field, value in {"company": "ACME", "username": "api", "server_url": "https://api.bms.kaseya.com"}.items():
+        page.fill(f"#setting__{field}", value)  # type: ignore[attr-defined]
+    page.fill('input[name="secret__password"]', "pw")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Save").click()  # type: ignore[attr-defined]
+    expect(page).to_have_url(re.compile(r"/connectors/new\?kind=bms$"))
+    expect(page.locator("#setting__company")).to_have_value("ACME")
+    assert "'Not A Slug!' is not allowed" in _flash(page)
+    expect(page.locator('input[name="name"]')).to_have_value("Not A Slug!")

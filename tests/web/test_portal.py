@@ -58,7 +58,7 @@ def test_a_link_shows_its_customers_open_invoices_and_nobody_elses(client: TestC
     assert "Beta Ltd" not in page.text and "INV-4" not in page.text
     assert "140.00 GBP due" in page.text
     for header, value in {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
-                          "Referrer-Policy": "no-referrer"}.items():
+                          "Referrer-Policy": "same-origin"}.items():
         assert page.headers[header] == value
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert "script-src 'self';" in page.headers["Content-Security-Policy"]
