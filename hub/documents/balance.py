@@ -13,16 +13,8 @@ from sqlmodel import Session
 
 from hub.collections.rules import STATEMENT_ROWS, InvoiceMode, InvoiceStatement, invoice_statement
 from hub.collections.rules.balance_modes import AdjustmentKind, AppliedPayment, CycleInvoice
-from hub.documents.ledger import (
-    Account,
-    Ledger,
-    account,
-    customer_ledger,
-    first_excess_day,
-    invoice_day,
-    issue_days,
-    next_issue_day,
-)
+from hub.documents.cycles import first_excess_day, invoice_day, issue_days, next_issue_day
+from hub.documents.ledger import Account, Ledger, account, customer_ledger
 from hub.documents.rules.statements import Cycles, EntryKind, LedgerEntry, cycles
 from hub.documents.settings import DocumentSettingsError, get_settings
 

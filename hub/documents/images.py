@@ -17,7 +17,8 @@ from sqlmodel import Session, col, select
 from connectors.http import ApiError
 from hub.collections.of_record import copy_view, is_receivable
 from hub.documents.balance import BalanceBlock, account_block
-from hub.documents.ledger import CustomerNotFound, account, invoice_day
+from hub.documents.cycles import invoice_day
+from hub.documents.ledger import CustomerNotFound, account
 from hub.documents.render import invoice_pdf
 from hub.documents.rules.choices import ImageSource, first_image
 from hub.documents.settings import get_settings

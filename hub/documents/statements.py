@@ -12,7 +12,8 @@ from sqlmodel import Session
 
 from hub.collections.rules import InvoiceMode
 from hub.documents.balance import BalanceBlock, account_block, block_of
-from hub.documents.ledger import Ledger, account, aged, customer_ledger
+from hub.documents.cycles import aged
+from hub.documents.ledger import Ledger, account, customer_ledger
 from hub.documents.rules.statements import EntryKind, LedgerEntry, Statement, build_statement, signed
 from hub.documents.settings import get_settings
 from hub.platform.models import stored_id
@@ -45,7 +46,7 @@ def statement(s: Session, organisation_id: int, as_of: date, *, mode: InvoiceMod
     block of its last invoice (under ``mode``, default: the mode in force for that invoice).
 
     Only the period's entries are read row by row: the opening balance and the aging are SQL
-    aggregates (:func:`hub.documents.ledger.aged`), the block reads the cycles its mode needs."""
+    aggregates (:func:`hub.documents.cycles.aged`), the block reads the cycles its mode needs."""
     start = period_start or as_of.replace(day=1)
     a = account(s, organisation_id)
     ledger = customer_ledger(s, organisation_id, start, of=a)

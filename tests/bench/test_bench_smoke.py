@@ -85,4 +85,4 @@ def test_documents_bench_renders_the_invoice_pdf_and_the_customers_documents(tmp
 def test_portal_bench_times_each_portal_page(tmp_path: Path) -> None:
     printed, result = _run(tmp_path, "bench.portal", "--invoices", "60", "--rounds", "2")
     assert "slowest page's median / 300 ms" in printed
-    assert result["data"]["invoices"] == 60 and len(result["data"]["median_ms"]) == 6
+    assert result["data"]["invoices"] == 60 and set(result["data"]["median_ms"]) >= {"one invoice with its lines", "statement", "payment methods"}

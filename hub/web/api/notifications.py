@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from hub.collections.notifications import list_notifications, resolve_unknown
 from hub.collections.rules import NotificationType
-from hub.web import operations
+from hub.web import settings_operations
 from hub.web.api.common import Json
 from hub.web.auth import CurrentActor, needs
 from hub.web.schemas import NotificationSharedIn, NotificationTypeIn, Opt, ResolveIn
@@ -32,18 +32,18 @@ def resolve_notification(actor: CurrentActor, notification: str, body: ResolveIn
 
 @router.get("/notifications/settings")
 def get_notification_settings(actor: CurrentActor) -> Json:
-    return operations.notification_settings(actor)
+    return settings_operations.notification_settings(actor)
 
 
 @router.patch("/notifications/settings", openapi_extra=needs("Notification Settings", "Update"))
 def update_shared_notification_settings(actor: CurrentActor, body: NotificationSharedIn) -> Json:
     """The shared ticket configuration and the e-mails' sender name (fields left out are kept)."""
-    operations.update_notifications(actor, None, body)
-    return operations.notification_settings(actor)
+    settings_operations.update_notifications(actor, None, body)
+    return settings_operations.notification_settings(actor)
 
 
 @router.patch("/notifications/settings/{type}", openapi_extra=needs("Notification Settings", "Update"))
 def update_notification_type(actor: CurrentActor, type: NotificationType, body: NotificationTypeIn) -> Json:
     """One type's e-mail and ticket switches and ticket routing (fields left out are kept)."""
-    operations.update_notifications(actor, type.value, body)
-    return operations.notification_settings(actor)
+    settings_operations.update_notifications(actor, type.value, body)
+    return settings_operations.notification_settings(actor)

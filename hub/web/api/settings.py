@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hub.billing import billing_settings
-from hub.web import operations
+from hub.web import operations, settings_operations
 from hub.web.api.common import Json
 from hub.web.auth import CurrentActor, needs
 from hub.web.schemas import BillingSettingsIn, CollectionSettingsIn, DocumentSettingsIn, DunningSettingsIn, ReceivableIn
@@ -53,22 +53,22 @@ def update_billing_settings(actor: CurrentActor, body: BillingSettingsIn) -> Jso
 @router.get("/settings/documents")
 def get_document_settings(actor: CurrentActor) -> Json:
     """The balance mode (and its history), the Invoice Image Data order and when invoices are e-mailed."""
-    return operations.document_settings(actor)
+    return settings_operations.document_settings(actor)
 
 
 @router.patch("/settings/documents", openapi_extra=needs("Billing Settings", "Update"))
 def update_document_settings(actor: CurrentActor, body: DocumentSettingsIn) -> Json:
     """Fields left out are kept; a new balance mode applies to invoices issued from ``effective_from``
     (default: tomorrow), so invoices already issued keep theirs. Audited."""
-    return operations.update_document_settings(actor, body)
+    return settings_operations.update_document_settings(actor, body)
 
 
 @router.get("/settings/dunning")
 def get_dunning_settings(actor: CurrentActor) -> Json:
-    return operations.dunning_settings(actor)
+    return settings_operations.dunning_settings(actor)
 
 
 @router.patch("/settings/dunning", openapi_extra=needs("Collection Settings", "Update"))
 def update_dunning_settings(actor: CurrentActor, body: DunningSettingsIn) -> Json:
     """Overdue levels, the penalty and the card-expiry warning (fields left out are kept)."""
-    return operations.update_dunning(actor, body)
+    return settings_operations.update_dunning(actor, body)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from hub.billing import plans
 from hub.billing.rules.domain import ActionStatus, ActionType, BillingPeriodType, ReasonType
 from hub.platform.models import PlanLine
-from hub.web import operations, paging, queries
+from hub.web import operations, paging, pickers, queries
 from hub.web.auth import CurrentActor, needs
 from hub.web.render import back, page, redirect
 from hub.web.schemas import (
@@ -34,7 +34,7 @@ router = APIRouter(default_response_class=HTMLResponse)
 def _plan_choices(actor: CurrentActor) -> dict[str, Any]:
     with actor.session() as s:
         erps = queries.erp_cards(s)
-        return {"erps": [c.name for c in erps], "customers": queries.erp_customers(s, erps),
+        return {"erps": [c.name for c in erps], "customers": pickers.erp_customers(s, erps),
                 "program_types": queries.program_types(s), "reason_codes": queries.reason_codes(s),
                 "periods": [p.value for p in BillingPeriodType]}
 
@@ -49,7 +49,7 @@ def plans_page(request: Request, actor: CurrentActor, status: str | None = None)
 def plan_create(actor: CurrentActor, body: Annotated[PlanIn, Form()]) -> Response:
     """The form's customer is the picker's label (name and number), resolved here to the ERP id."""
     with actor.session() as s:
-        customer = queries.customer_for_label(s, body.connector, body.customer)
+        customer = pickers.customer_for_label(s, body.connector, body.customer)
     plan_id = operations.create_plan(actor, body.model_copy(update={"customer": customer}))
     return redirect(f"/plans/{plan_id}", "ok", f"Plan {plan_id} created in Draft: add its lines, then publish it.")
 
@@ -61,7 +61,7 @@ def plan_page(request: Request, actor: CurrentActor, plan_id: int) -> Response:
         lines = queries.plan_lines(s, plan_id)
         actions = queries.action_rows(s, queries.ActionFilter(plan_id=plan_id))
         reason_codes = queries.reason_codes(s)
-        items = queries.erp_items(s, plans.get_plan(s, plan_id).connector_id) if plan["status"] == "Draft" else []
+        items = pickers.erp_items(s, plans.get_plan(s, plan_id).connector_id) if plan["status"] == "Draft" else []
     return page(request, actor, "plan.html", plan=plan, lines=lines, actions=actions, reason_codes=reason_codes,
                 items=items)
 
@@ -96,7 +96,7 @@ def plan_cancel(actor: CurrentActor, plan_id: int, body: Annotated[PlanCancelIn,
 def line_add(actor: CurrentActor, plan_id: int, body: Annotated[LineIn, Form()]) -> Response:
     """The form's product is the item picker's label (number and description), resolved here to the item number."""
     with actor.session() as s:
-        product = queries.item_for_label(s, plans.get_plan(s, plan_id).connector_id, body.product)
+        product = pickers.item_for_label(s, plans.get_plan(s, plan_id).connector_id, body.product)
     line_id = operations.add_line(actor, plan_id, body.model_copy(update={"product": product}))
     return redirect(f"/plans/{plan_id}", "ok", f"Line {line_id} added.")
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from hub.collections.mailer import MailDeliveryError
 from hub.collections.notifications import STATUSES, list_notifications, resolve_unknown
 from hub.collections.rules import NotificationType
-from hub.web import operations, paging
+from hub.web import operations, paging, settings_operations
 from hub.web.auth import CurrentActor, needs
 from hub.web.render import page, redirect
 from hub.web.schemas import (
@@ -162,19 +162,19 @@ def notification_resolve(actor: CurrentActor, notification: str, body: Annotated
 
 @router.get("/notifications/settings", openapi_extra=needs("Notification Settings", "Update"))
 def notification_settings_page(request: Request, actor: CurrentActor) -> Response:
-    return page(request, actor, "notification_settings.html", settings=operations.notification_settings(actor))
+    return page(request, actor, "notification_settings.html", settings=settings_operations.notification_settings(actor))
 
 
 @router.post("/notifications/settings", openapi_extra=needs("Notification Settings", "Update"))
 def notification_shared_save(actor: CurrentActor, body: Annotated[NotificationSharedIn, Form()]) -> Response:
-    operations.update_notifications(actor, None, body)
+    settings_operations.update_notifications(actor, None, body)
     return redirect("/notifications/settings", "ok", "Ticket configuration saved.")
 
 
 @router.post("/notifications/settings/{type}", openapi_extra=needs("Notification Settings", "Update"))
 def notification_type_save(actor: CurrentActor, type: NotificationType,
                            body: Annotated[NotificationTypeFormIn, Form()]) -> Response:
-    operations.update_notifications(actor, type.value, body)
+    settings_operations.update_notifications(actor, type.value, body)
     return redirect("/notifications/settings", "ok", f"Settings of {type.value} saved.")
 
 
@@ -183,19 +183,19 @@ def notification_type_save(actor: CurrentActor, type: NotificationType,
 
 @router.get("/settings/mail", openapi_extra=needs("Notification Settings", "Update"))
 def mail_settings_page(request: Request, actor: CurrentActor) -> Response:
-    return page(request, actor, "mail_settings.html", mail=operations.mail_view(actor))
+    return page(request, actor, "mail_settings.html", mail=settings_operations.mail_view(actor))
 
 
 @router.post("/settings/mail", openapi_extra=needs("Notification Settings", "Update"))
 def mail_settings_save(actor: CurrentActor, body: Annotated[MailSettingsIn, Form()]) -> Response:
-    operations.save_mail(actor, body)
+    settings_operations.save_mail(actor, body)
     return redirect("/settings/mail", "ok", f"Mail settings saved: e-mail goes out through {body.host}:{body.port}.")
 
 
 @router.post("/settings/mail/test", openapi_extra=needs("Notification Settings", "Update"))
 def mail_settings_test(actor: CurrentActor, body: Annotated[MailTestIn, Form()]) -> Response:
     try:
-        answer = operations.send_test_mail(actor, body.to_address)
+        answer = settings_operations.send_test_mail(actor, body.to_address)
     except MailDeliveryError as exc:
         return redirect("/settings/mail", "error", f"Test e-mail to {body.to_address} NOT sent: {exc}",
                         values={"to_address": body.to_address})
@@ -209,8 +209,8 @@ def mail_settings_test(actor: CurrentActor, body: Annotated[MailTestIn, Form()])
 @router.get("/settings/collections", openapi_extra=needs("Collection Settings", "Update"))
 def collection_settings_page(request: Request, actor: CurrentActor) -> Response:
     return page(request, actor, "collection_settings.html", collections=operations.collection_settings(actor),
-                dunning=operations.dunning_settings(actor), receivable=operations.receivable(actor),
-                documents=operations.document_settings(actor))
+                dunning=settings_operations.dunning_settings(actor), receivable=operations.receivable(actor),
+                documents=settings_operations.document_settings(actor))
 
 
 @router.post("/settings/collections", openapi_extra=needs("Collection Settings", "Update"))
@@ -228,12 +228,12 @@ def receivable_save(actor: CurrentActor, body: Annotated[ReceivableIn, Form()]) 
 
 @router.post("/settings/documents", openapi_extra=needs("Billing Settings", "Update"))
 def document_settings_save(actor: CurrentActor, body: Annotated[DocumentSettingsFormIn, Form()]) -> Response:
-    saved = operations.update_document_settings(actor, body)
+    saved = settings_operations.update_document_settings(actor, body)
     return redirect("/settings/collections", "ok", f"Invoice settings saved: balance mode {saved['balance_mode']} "
                     "(a new mode applies from the next cycle).")
 
 
 @router.post("/settings/dunning", openapi_extra=needs("Collection Settings", "Update"))
 def dunning_settings_save(actor: CurrentActor, body: Annotated[DunningSettingsFormIn, Form()]) -> Response:
-    operations.update_dunning(actor, body)
+    settings_operations.update_dunning(actor, body)
     return redirect("/settings/collections", "ok", "Dunning settings saved.")

@@ -19,9 +19,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from hub.collections import portal, portal_actions, portal_documents
+from hub.collections import portal, portal_actions
 from hub.collections.chargeable import ChargeRow
 from hub.collections.rules.errors import CollectError
+from hub.documents import portal as portal_documents
 from hub.documents import render
 from hub.documents.rules.statements import BUCKETS
 from hub.platform.db import get_engine, session
