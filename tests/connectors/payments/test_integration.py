@@ -111,7 +111,7 @@ def settle(sandbox: SandboxServer, receiver: IpnReceiver) -> None:
     receiver.received.clear()
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
