@@ -61,7 +61,7 @@ def tenant_clash(title: str, fields: tuple[str, ...], settings: Mapping[str, Any
         return None
     for name, other in others:
         if tenant_key(fields, other) == key:
-            named = ", ".join(f"{f.replace('_', ' ')} {str(settings[f]).strip()}" for f in fields)
+            named = ", ".join(f"{f.replace('_', ' ')} {str(other[f]).strip()}" for f in fields)
             last = fields[-1].replace("_", " ")
             return TenantClash(other=name, field=fields[-1], message=(
                 f"connector {name!r} already connects to this {title} account ({named}): one card per tenant — "
