@@ -48,7 +48,7 @@ def dunning_settings(actor: Actor) -> dict[str, Any]:
 def update_dunning(actor: Actor, body: DunningSettingsIn | DunningSettingsFormIn) -> dict[str, Any]:
     if isinstance(body, DunningSettingsFormIn):
         changes = {**body.model_dump(), "levels": whole_numbers(body.levels, "levels"),
-                   "severities": [v.strip() for v in body.severities.split(",") if v.strip()] or None}
+                   "severities": dunning_config.severities_from_text(body.severities)}
     else:
         changes = body.model_dump(exclude_unset=True)
     for name in ("penalty_percent", "penalty_fixed"):
