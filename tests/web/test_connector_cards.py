@@ -7,6 +7,8 @@ import re
 
 from fastapi.testclient import TestClient
 
+from hub.platform.db import session
+from hub.sync import cards
 from tests.web.conftest import Web, post_form
 
 
@@ -33,6 +35,10 @@ def test_a_payment_gateway_card_offers_no_sync_now_and_refuses_one_in_plain_word
     refused = api.post("/api/connectors/gateway/sync")
     assert refused.status_code == 400
     assert "has nothing to sync" in refused.json()["detail"]
+    with session("sandbox") as s:  # active, as a gateway card in use is (its Test needs the gateway's sandbox)
+        cards.set_status(s, "gateway", "active")
+    refused = api.post("/api/connectors/gateway/sync")
+    assert refused.status_code == 400 and "has nothing to sync" in refused.json()["detail"]
     page = web.signed_in().get("/connectors").text
     assert 'id="card-gateway"' in page
     assert "/connectors/gateway/sync" not in page and "nothing to sync" in page
