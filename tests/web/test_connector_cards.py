@@ -69,7 +69,9 @@ def test_a_passing_test_connection_clears_the_cards_error_so_it_can_be_activated
         shown = api.get("/api/connectors/psa").json()
         assert shown["status"] == "draft" and shown["last_error"] is None
         page = web.signed_in().get("/connectors").text
-        assert "Finance: Allow Modify All" not in page
+        card = page.split('id="card-psa"')[1].split("</article>")[0]
+        assert "error-message" not in card and 'class="check-missing"' not in card  # no stale error on the card
+        assert 'id="test-psa" data-ok="true"' in card  # the API's Test is the card's checklist too
 
 
 # --- the card form, generated from the kind's settings model ---------------------------------------
