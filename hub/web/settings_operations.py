@@ -80,7 +80,7 @@ def update_notifications(actor: Actor, type: str | None, body: NotificationTypeI
     """One type's row (``type``) or the shared ticket configuration and sender name; a queue,
     priority or issue type the PSA does not list is refused."""
     changes = body.model_dump()
-    notify_settings.check_against_psa(actor.environment, changes)
+    notify_settings.check_against_psa(actor.environment, changes, type=type)
     with actor.session() as s:
         notify_settings.update_settings(s, type, **changes)
 
