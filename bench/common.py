@@ -333,3 +333,30 @@ def rate(count: int, secs: float, unit: str = "records") -> str:
 
 def python() -> str:
     return sys.executable
+
+
+#: the server time a page may take (issues 20 and 23)
+PAGE_TARGET_MS = 300.0
+
+
+def time_pages(report: Report, client: Any, paths: dict[str, str], rounds: int) -> dict[str, float]:
+    """Each page fetched once to warm it (templates compiled, caches filled), then ``rounds`` times
+    timed; its median and slowest reported, and the slowest median against the 300 ms target.
+    Returns the medians in milliseconds."""
+    import statistics
+
+    timings: dict[str, list[float]] = {}
+    for name, path in paths.items():
+        assert client.get(path).status_code == 200, path
+        for _ in range(rounds):
+            started = time.perf_counter()
+            answer = client.get(path)
+            timings.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+            assert answer.status_code == 200, path
+    medians = {name: statistics.median(values) for name, values in timings.items()}
+    for name, values in timings.items():
+        report.figure(name, f"{medians[name]:,.1f} ms", f"median of {rounds}; slowest {max(values):,.1f} ms")
+    worst = max(medians.values(), default=0.0)
+    report.ratio(f"slowest page's median / {PAGE_TARGET_MS:g} ms", worst / PAGE_TARGET_MS, "<= 1",
+                 worst <= PAGE_TARGET_MS)
+    return medians

@@ -13,8 +13,6 @@ with its lines and balance block, the payment methods and the statement as of to
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -22,11 +20,10 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from bench.billing import _customers
-from bench.common import Report, isolated_store
+from bench.common import Report, isolated_store, time_pages
 from bench.plans import ENVIRONMENT
 
 #: issue 20's target for a portal page's server time
-TARGET_MS = 300.0
 #: the account's history: 2,000 days up to today (this month's statement has this month's invoices)
 DAYS = 2000
 
@@ -75,7 +72,6 @@ def run(count: int, rounds: int, engine: str = "sqlite") -> Report:
     from hub.web import create_app
 
     report = Report(f"Portal pages: one customer with {count:,} invoices, hub on {engine}")
-    timings: dict[str, list[float]] = {}
     with isolated_store(engine):
         card_id, customers = _customers(1)
         open_id = _invoices(card_id, count)
@@ -87,20 +83,8 @@ def run(count: int, rounds: int, engine: str = "sqlite") -> Report:
                  "one invoice with its lines": f"{base}/invoices/{open_id}", "payment methods": f"{base}/methods",
                  "statement": f"{base}/statements"}
         client = TestClient(create_app(), base_url="http://testserver")
-        for name, path in paths.items():
-            assert client.get(path).status_code == 200, path  # warm: templates compiled, caches filled
-            for _ in range(rounds):
-                started = time.perf_counter()
-                answer = client.get(path)
-                timings.setdefault(name, []).append((time.perf_counter() - started) * 1000)
-                assert answer.status_code == 200, path
-    worst = 0.0
-    for name, values in timings.items():
-        median, high = statistics.median(values), max(values)
-        worst = max(worst, median)
-        report.figure(name, f"{median:,.1f} ms", f"median of {rounds}; slowest {high:,.1f} ms")
-    report.ratio("slowest page's median / 300 ms", worst / TARGET_MS, "<= 1", worst <= TARGET_MS)
-    report.data = {"invoices": count, "rounds": rounds, "median_ms": {k: statistics.median(v) for k, v in timings.items()}}
+        medians = time_pages(report, client, paths, rounds)
+    report.data = {"invoices": count, "rounds": rounds, "median_ms": medians}
     return report
 
 

@@ -14,8 +14,6 @@ each ``--rounds`` times. Issue 23's target: <= 300 ms a page.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -23,10 +21,9 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from bench.common import Report, isolated_store
+from bench.common import Report, isolated_store, time_pages
 
 ENVIRONMENT = "sandbox"
-TARGET_MS = 300.0
 ADMIN = ("bench@example.com", "bench password 1")
 
 
@@ -107,7 +104,6 @@ def run(count: int, rounds: int, engine: str = "sqlite") -> Report:
     from hub.web import create_app
 
     report = Report(f"Admin screens: {count:,} customers and invoices, hub on {engine}")
-    timings: dict[str, list[float]] = {}
     with isolated_store(engine):
         linked = _store(count)
         last = max(1, -(-(count - count // 20) // 50))
@@ -117,21 +113,8 @@ def run(count: int, rounds: int, engine: str = "sqlite") -> Report:
                  "linking review": "/links", "notifications": "/notifications", "actions": "/actions"}
         client = TestClient(create_app(), base_url="http://testserver")
         _login(client)
-        for name, path in paths.items():
-            assert client.get(path).status_code == 200, path  # warm: templates compiled, caches filled
-            for _ in range(rounds):
-                started = time.perf_counter()
-                answer = client.get(path)
-                timings.setdefault(name, []).append((time.perf_counter() - started) * 1000)
-                assert answer.status_code == 200, path
-    worst = 0.0
-    for name, values in timings.items():
-        median, high = statistics.median(values), max(values)
-        worst = max(worst, median)
-        report.figure(name, f"{median:,.1f} ms", f"median of {rounds}; slowest {high:,.1f} ms")
-    report.ratio("slowest page's median / 300 ms", worst / TARGET_MS, "<= 1", worst <= TARGET_MS)
-    report.data = {"customers": count, "rounds": rounds,
-                   "median_ms": {k: statistics.median(v) for k, v in timings.items()}}
+        medians = time_pages(report, client, paths, rounds)
+    report.data = {"customers": count, "rounds": rounds, "median_ms": medians}
     return report
 
 

@@ -275,9 +275,11 @@ class SourceConnector(ABC):
         """
         raise ValueError(f"{cls.title} does not file tickets")
 
-    def ticket_choices(self) -> dict[str, list[str]] | None:
+    def ticket_choices(self) -> dict[str, Any] | None:
         """The names a ticket's ``destination`` (queue or board), ``priority`` and ``issue_type``
-        may take, as the system lists them now; None when this connector files no tickets.
+        may take, as the system lists them now (each a list of names); None when this connector
+        files no tickets. A system whose issue types belong to a board also gives
+        ``issue_type_by_destination``: each destination's own issue types.
 
         Raises:
             ApiError: the system could not be asked.

@@ -24,10 +24,9 @@ def harp_connect(environment: str = "sandbox", test_date: date | None = None, dr
         created, stopped = generation.run_generator(s, as_of, dry_run=dry_run, skipped=skipped,
                                                     allowance=billing_settings.allowance_left(s),
                                                     test_date=test_date is not None)
+        rows = generation.preview_rows(s, created)
     for message in skipped.values():  # one bad plan never fails the run: it is named here
         get_run_logger().warning("%s", message)
-    rows = [{"key": a.key, "type": a.action_type.value, "date": a.action_date.isoformat(),
-             "net": str(a.net_amount) if a.net_amount is not None else ""} for a in created]
     notified = None if dry_run else renewal_notices.deliver(environment).as_dict()
     notes = "" if notified is None else (f"; renewal notifications sent {len(notified['sent'])}, "
                                          f"failed {len(notified['failed'])}")

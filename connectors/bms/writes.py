@@ -45,7 +45,7 @@ class BmsWrites:
             self._lookups[kind] = list(get_ci(body, "Result") or [])
         return self._lookups[kind]
 
-    def ticket_choices(self) -> dict[str, list[str]]:
+    def ticket_choices(self) -> dict[str, Any]:
         """The queues, priorities and issue types BMS lists (see ``SourceConnector.ticket_choices``)."""
         return {field: [str(get_ci(e, "Name")) for e in self.lookup(kind)]
                 for field, kind in (("destination", "queue"), ("priority", "priority"), ("issue_type", "issue_type"))}

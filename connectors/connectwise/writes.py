@@ -57,15 +57,17 @@ class ConnectWiseWrites:
             self._lookups[path] = [e for e in found if isinstance(e, Mapping)] if isinstance(found, list) else []
         return self._lookups[path]
 
-    def ticket_choices(self) -> dict[str, list[str]]:
-        """The active boards, the priorities, and the types of every active board (a type is
-        looked up on the ticket's board when it is filed), as ConnectWise lists them."""
+    def ticket_choices(self) -> dict[str, Any]:
+        """The active boards, the priorities, and the types of every active board, as ConnectWise
+        lists them; a type is looked up on the ticket's board when it is filed, so
+        ``issue_type_by_destination`` gives each board its own types."""
         boards = [e for e in self.lookup("/service/boards") if not e.get("inactiveFlag")]
-        types = [str(t.get("name")) for b in boards for t in self.lookup(f"/service/boards/{b['id']}/types")
-                 if not t.get("inactiveFlag")]
-        return {"destination": [str(b.get("name")) for b in boards],
+        by_board = {str(b.get("name")): [str(t.get("name")) for t in self.lookup(f"/service/boards/{b['id']}/types")
+                                         if not t.get("inactiveFlag")] for b in boards}
+        return {"destination": list(by_board),
                 "priority": [str(e.get("name")) for e in self.lookup("/service/priorities") if not e.get("inactiveFlag")],
-                "issue_type": list(dict.fromkeys(types))}
+                "issue_type": list(dict.fromkeys(t for types in by_board.values() for t in types)),
+                "issue_type_by_destination": by_board}
 
     def resolve(self, what: str, path: str, name: str | None) -> int | None:
         """The id of the entry named ``name`` (case-insensitive; else the one entry whose name contains

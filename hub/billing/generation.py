@@ -78,6 +78,24 @@ def apply_renewals(s: Session, today: date, published: list[PlanTerms] | None = 
     return decisions
 
 
+def preview_rows(s: Session, drafts: Iterable[ActionDraft]) -> list[dict[str, Any]]:
+    """What a run created (or, dry, would create), as the administrator reads it: each action's
+    customer, plan, product, period, type, date and net amount with its currency. ``key`` stays for
+    machines (the action's identity); no screen shows it."""
+    drafts = list(drafts)
+    plan_ids = {d.plan_id for d in drafts}
+    named = {plan_id: (plan_name, customer) for plan_id, plan_name, customer in s.exec(
+        select(SubscriptionPlan.id, SubscriptionPlan.name, Organisation.name)
+        .join(Organisation, col(Organisation.id) == SubscriptionPlan.organisation_id)
+        .where(col(SubscriptionPlan.id).in_(plan_ids)))} if plan_ids else {}
+    return [{"key": d.key, "customer": named.get(d.plan_id, ("", ""))[1], "plan": named.get(d.plan_id, ("", ""))[0],
+             "product": d.product or "", "type": d.action_type.value, "date": d.action_date.isoformat(),
+             "date_from": d.date_from.isoformat() if d.date_from else "",
+             "date_to": d.date_to.isoformat() if d.date_to else "",
+             "net": str(d.net_amount) if d.net_amount is not None else "", "currency": d.currency or ""}
+            for d in drafts]
+
+
 #: terms one run renews for a plan at most (a test date years ahead of a short term: the next run goes on)
 MAX_RENEWALS_PER_RUN = 120
 

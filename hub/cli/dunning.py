@@ -97,7 +97,7 @@ def dunning_settings(
     if penalty_since is not None:
         changes["penalty_since"] = parse_date(penalty_since, "--penalty-since") if penalty_since else None
     if severities is not None:
-        changes["severities"] = [part.strip() for part in severities.split(",")]
+        changes["severities"] = dunning_config.severities_from_text(severities)
     with cli_session(env) as s:
         settings = dunning_config.update_settings(s, **changes) if changes else dunning_config.get_settings(s)
     shown = settings.as_dict()

@@ -90,7 +90,7 @@ def notifications_settings(
     if type_ is not None and not changes and type_ not in {t.value for t in NotificationType}:
         fail(f"--type: no notification type {type_!r} (one of {', '.join(t.value for t in NotificationType)})")
     if changes:
-        notification_settings.check_against_psa(env_name(env), changes)
+        notification_settings.check_against_psa(env_name(env), changes, type=type_)
     with cli_session(env) as s:
         settings = (notification_settings.update_settings(s, type_, **changes) if changes
                     else notification_settings.get_settings(s))

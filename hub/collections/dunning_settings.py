@@ -108,6 +108,11 @@ def get_settings(s: Session) -> DunningSettings:
     return _settings_from(get_section(s, "dunning"))
 
 
+def severities_from_text(text: str) -> list[str] | None:
+    """Severities typed as one comma-separated line (CLI option, web form); blank: the default wording."""
+    return [part.strip() for part in text.split(",") if part.strip()] or None
+
+
 def update_settings(s: Session, **changes: Any) -> DunningSettings:
     """Change ``enabled``, ``levels`` (days), ``severities`` (one per level: reminder, firm,
     final, never milder than the level before), ``penalty_percent`` (None/0: no penalty) or

@@ -6,7 +6,7 @@ and the name that signs the e-mails. The queue, priority and issue type are name
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -64,24 +64,15 @@ def get_settings(s: Session) -> NotificationSettings:
     return _settings_from(get_section(s, "notifications"))
 
 
-def update_settings(s: Session, type: str | None = None, **changes: Any) -> NotificationSettings:
-    """Change one type's switches (``email``, ``ticket``, ``destination``, ``priority``,
-    ``issue_type``) or, without ``type``, the shared ticket configuration and ``sender_name``.
-    None leaves a field as it is; for a type, an empty ``destination``/``priority``/``issue_type``
-    hands that field back to the shared configuration.
-
-    Raises:
-        CollectionRuleError: an unknown type (the known ones are listed) or field, or an
-        empty value; nothing is stored then.
-    """
-    before = get_section(s, "notifications")
+def _changed(before: dict[str, Any], type: str | None, asked: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored section ``before`` with the changes ``asked`` made (see :func:`update_settings`)."""
     value: dict[str, Any] = {**before, "ticket": dict(before.get("ticket") or {}),
                              "types": {k: dict(v) for k, v in (before.get("types") or {}).items()}}
     allowed = _TYPE_FIELDS if type is not None else _SHARED_FIELDS
-    for name in changes:
+    for name in asked:
         if name not in allowed:
             raise CollectionRuleError(name, f"not a setting here (one of {', '.join(allowed)})")
-    changes = {k: v for k, v in changes.items() if v is not None}
+    changes = {k: v for k, v in asked.items() if v is not None}
     for name in ("email", "ticket"):
         if name in changes and not isinstance(changes[name], bool):
             raise CollectionRuleError(name, f"must be true or false, not {changes[name]!r}")
@@ -97,6 +88,21 @@ def update_settings(s: Session, type: str | None = None, **changes: Any) -> Noti
                 raise CollectionRuleError("sender_name", "must not be empty")
             value["sender_name"] = str(changes.pop("sender_name")).strip()
         value["ticket"].update(changes)
+    return value
+
+
+def update_settings(s: Session, type: str | None = None, **changes: Any) -> NotificationSettings:
+    """Change one type's switches (``email``, ``ticket``, ``destination``, ``priority``,
+    ``issue_type``) or, without ``type``, the shared ticket configuration and ``sender_name``.
+    None leaves a field as it is; for a type, an empty ``destination``/``priority``/``issue_type``
+    hands that field back to the shared configuration.
+
+    Raises:
+        CollectionRuleError: an unknown type (the known ones are listed) or field, or an
+        empty value; nothing is stored then.
+    """
+    before = get_section(s, "notifications")
+    value = _changed(before, type, changes)
     settings = _settings_from(value)  # validates before anything is stored
     put_section(s, "notifications", value, actor=s.info.get("actor"))
     record(s, "settings.notifications", "hub_settings", "notifications", before=before, after=value)
@@ -114,7 +120,7 @@ def settings_table(settings: NotificationSettings) -> list[dict[str, Any]]:
     return rows
 
 
-def psa_ticket_choices(environment: str, transport: httpx.BaseTransport | None = None) -> dict[str, dict[str, list[str]]]:
+def psa_ticket_choices(environment: str, transport: httpx.BaseTransport | None = None) -> dict[str, dict[str, Any]]:
     """Per active PSA card of ``environment``, the queues, priorities and issue types it lists now.
 
     Raises:
@@ -122,7 +128,7 @@ def psa_ticket_choices(environment: str, transport: httpx.BaseTransport | None =
     """
     with session(environment) as s:
         names = [c.name for c in cards.all_cards(s) if cards.role(c) == "psa" and c.status == "active"]
-    found: dict[str, dict[str, list[str]]] = {}
+    found: dict[str, dict[str, Any]] = {}
     with LiveConnectors(environment, transport) as live:
         for name in names:
             choices = live.get(name).ticket_choices()
@@ -131,7 +137,7 @@ def psa_ticket_choices(environment: str, transport: httpx.BaseTransport | None =
     return found
 
 
-def common_choices(choices: Mapping[str, Mapping[str, list[str]]]) -> dict[str, list[str]] | None:
+def common_choices(choices: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]] | None:
     """Per ticket field, the names every PSA lists (in the first one's order); None without a PSA."""
     if not choices:
         return None
@@ -141,7 +147,7 @@ def common_choices(choices: Mapping[str, Mapping[str, list[str]]]) -> dict[str, 
             for field in _TICKET_FIELDS}
 
 
-def check_ticket_names(changes: Mapping[str, Any], choices: Mapping[str, Mapping[str, list[str]]]) -> None:
+def check_ticket_names(changes: Mapping[str, Any], choices: Mapping[str, Mapping[str, Any]]) -> None:
     """Refuse a destination, priority or issue type that a PSA of ``choices`` does not list
     (case aside); an empty value is not checked (it follows the shared configuration).
 
@@ -159,13 +165,53 @@ def check_ticket_names(changes: Mapping[str, Any], choices: Mapping[str, Mapping
                                                  f"choose one of: {', '.join(names) or '(it lists none)'}")
 
 
-def check_against_psa(environment: str, changes: Mapping[str, Any],
-                      transport: httpx.BaseTransport | None = None) -> None:
-    """:func:`check_ticket_names` against what the environment's PSAs list now (asked only when a
-    ticket field is given).
+def check_board_types(configs: Iterable[TicketConfig], choices: Mapping[str, Mapping[str, Any]]) -> None:
+    """Refuse a ticket configuration whose issue type is not one of its board's own types, in a
+    PSA whose issue types belong to a board (ConnectWise: ``issue_type_by_destination``); a board
+    the PSA does not list is left to :func:`check_ticket_names`.
 
     Raises:
-        CollectionRuleError: a name a PSA does not list. ApiError: a PSA could not be asked.
+        CollectionRuleError: the issue type, the board, the PSA card and the board's types.
     """
-    if any(str(changes.get(field) or "").strip() for field in _TICKET_FIELDS):
-        check_ticket_names(changes, psa_ticket_choices(environment, transport))
+    for config in configs:
+        for card, lists in choices.items():
+            by_board: Mapping[str, list[str]] = lists.get("issue_type_by_destination") or {}
+            board = next((b for b in by_board if b.casefold() == config.destination.casefold()), None)
+            if board is None:
+                continue
+            types = by_board[board]
+            if config.issue_type.casefold() not in {t.casefold() for t in types}:
+                raise CollectionRuleError("issue_type", f"{config.issue_type!r} is not an issue type of the board "
+                                                        f"{board!r} in the PSA {card}; choose one of: "
+                                                        f"{', '.join(types) or '(it lists none)'}")
+
+
+def _configs_changed(before: dict[str, Any], after: dict[str, Any]) -> list[TicketConfig]:
+    """The ticket configurations in effect after a change that differ from before it: the shared
+    one, then each type's (a type following the shared board changes with it)."""
+    old, new = _settings_from(before), _settings_from(after)
+    configs = [new.ticket_config] if new.ticket_config != old.ticket_config else []
+    for kind in NotificationType:
+        config = new.for_type(kind).ticket_config
+        if config != old.for_type(kind).ticket_config and config not in configs:
+            configs.append(config)
+    return configs
+
+
+def check_against_psa(environment: str, changes: Mapping[str, Any],
+                      transport: httpx.BaseTransport | None = None, *, type: str | None = None) -> None:
+    """:func:`check_ticket_names` against what the environment's PSAs list now (asked only when a
+    ticket field is given), and :func:`check_board_types` for every ticket configuration the
+    change of ``type`` (None: the shared configuration) would alter.
+
+    Raises:
+        CollectionRuleError: a name a PSA does not list, or an issue type not of its board.
+        ApiError: a PSA could not be asked.
+    """
+    if not any(str(changes.get(field) or "").strip() for field in _TICKET_FIELDS):
+        return
+    choices = psa_ticket_choices(environment, transport)
+    check_ticket_names(changes, choices)
+    with session(environment) as s:
+        before = get_section(s, "notifications")
+    check_board_types(_configs_changed(before, _changed(before, type, changes)), choices)

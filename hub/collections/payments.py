@@ -326,28 +326,25 @@ def remove_method(s: Session, organisation_id: int, *, actor: str | None = None)
 
 def set_footer_note(s: Session, organisation_id: int, on: bool, *, actor: str | None = None) -> PaymentMethod:
     """Switch the "amount will be collected" invoice footer note of the active method."""
-    org = organisation(s, organisation_id)
-    current = active_method(s, stored_id(org))
-    if current is None or current.kind == PaymentMethodKind.NONE:
-        raise PaymentMethodError(f"footer_note: {org.name} has no card or mandate the note could speak of")
-    before = current.footer_note
-    current.footer_note = on
-    audit.record(s, "payment_method.footer_note", "organisation", org.id, actor=actor,
-                 before={"footer_note": before}, after={"footer_note": on})
-    return current
+    return _switch(s, organisation_id, "footer_note", on, actor, "has no card or mandate the note could speak of")
 
 
 def set_autopay(s: Session, organisation_id: int, on: bool, *, actor: str | None = None) -> PaymentMethod:
     """Switch autopay of the active method: on, each invoice is charged on its due date (seed 001);
     off, the customer pays each invoice themselves."""
+    return _switch(s, organisation_id, "autopay", on, actor, "has no card or mandate to charge; add a card first")
+
+
+def _switch(s: Session, organisation_id: int, flag: str, on: bool, actor: str | None, missing: str) -> PaymentMethod:
+    """Set one on/off ``flag`` of the organisation's active card or mandate, audited."""
     org = organisation(s, organisation_id)
     current = active_method(s, stored_id(org))
     if current is None or current.kind == PaymentMethodKind.NONE:
-        raise PaymentMethodError(f"autopay: {org.name} has no card or mandate to charge; add a card first")
-    before = current.autopay
-    current.autopay = on
-    audit.record(s, "payment_method.autopay", "organisation", org.id, actor=actor,
-                 before={"autopay": before}, after={"autopay": on})
+        raise PaymentMethodError(f"{flag}: {org.name} {missing}")
+    before = getattr(current, flag)
+    setattr(current, flag, on)
+    audit.record(s, f"payment_method.{flag}", "organisation", org.id, actor=actor,
+                 before={flag: before}, after={flag: on})
     return current
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
@@ -187,6 +188,7 @@ def update_settings(
                  hidden_fields_changed=sorted(secrets or {}))
     card.settings = merged
     card.secrets_encrypted = encrypt_secrets(merged_secrets)
+    card.last_test = None  # the last test was of the old settings
     card.updated_at = utcnow()
     s.add(card)
     return card
@@ -342,11 +344,41 @@ def status_after_test(report: ConnectionReport) -> tuple[str, str | None]:
     return "error", reason
 
 
+def checklist(report: ConnectionReport, kind: str) -> dict[str, Any]:
+    """Test Connection as a checklist: each check's state (ok, unverified, missing permission, failed),
+    the permission a failed one needs and how to grant it in the ``kind`` system's words."""
+    cls = connector_class(kind)
+    return {"ok": report.ok, "missing_permissions": report.missing_permissions,
+            "unverified": [c.name for c in report.unverified],
+            "checks": [{"name": c.name, "ok": c.ok, "unverified": c.unverified, "detail": c.detail,
+                        "state": "unverified" if c.ok and c.unverified else "ok" if c.ok else
+                                 "missing" if c.permission else "failed",
+                        "permission": None if c.ok else c.permission, "fix": cls.fix(c)}
+                       for c in report.checks]}
+
+
+def keep_test(s: Session, name: str, report: ConnectionReport) -> Connector:
+    """Keep the card's last Test Connection with it (its time and :func:`checklist`), for the card to
+    show until the next test or a change of its settings."""
+    card = get(s, name)
+    card.last_test = {"at": utcnow().isoformat(), **checklist(report, card.kind)}
+    s.add(card)
+    return card
+
+
+def last_test(card: Connector) -> dict[str, Any] | None:
+    """The card's kept Test Connection, its time as a datetime; None when none is kept."""
+    if not card.last_test:
+        return None
+    return {**card.last_test, "at": datetime.fromisoformat(card.last_test["at"])}
+
+
 def record_test(s: Session, name: str, report: ConnectionReport) -> Connector:
     """Show a Test Connection's outcome on the card: a pass clears the last error and takes a card
     that failed to activate (error, pending license) back to draft, ready to activate; a failure is
-    kept as the last error without changing the status (an active card stays active)."""
-    card = get(s, name)
+    kept as the last error without changing the status (an active card stays active). The checklist
+    is kept with the card (:func:`keep_test`)."""
+    card = keep_test(s, name, report)
     if report.ok:
         if card.status in ("error", "pending_license"):
             return set_status(s, name, "draft")

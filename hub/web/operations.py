@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import ConnectionReport
-from connectors.registry import connector_class
 from hub.access import users
 from hub.billing import actions, cancellation, generation, plans, setup
 from hub.billing.rules import amounts, dashboard, errors
@@ -56,16 +55,8 @@ from hub.web.schemas import (
 
 
 def report_view(report: ConnectionReport, kind: str) -> dict[str, Any]:
-    """Test Connection as a checklist: each check's state (ok, unverified, missing permission, failed),
-    the permission a failed one needs and how to grant it in the ``kind`` system's words."""
-    cls = connector_class(kind)
-    return {"ok": report.ok, "missing_permissions": report.missing_permissions,
-            "unverified": [c.name for c in report.unverified],
-            "checks": [{"name": c.name, "ok": c.ok, "unverified": c.unverified, "detail": c.detail,
-                        "state": "unverified" if c.ok and c.unverified else "ok" if c.ok else
-                                 "missing" if c.permission else "failed",
-                        "permission": None if c.ok else c.permission, "fix": cls.fix(c)}
-                       for c in report.checks]}
+    """Test Connection as a checklist (:func:`cards.checklist`)."""
+    return cards.checklist(report, kind)
 
 
 def test_connection(actor: Actor, name: str) -> ConnectionReport:
@@ -85,6 +76,7 @@ def activate(actor: Actor, name: str) -> tuple[str, str | None, ConnectionReport
     report = test_connection(actor, name)
     status, reason = cards.status_after_test(report)
     actor.call(cards.set_status, name, status, reason)
+    actor.call(cards.keep_test, name, report)  # the card shows the checklist of the test that decided
     return status, reason, report
 
 

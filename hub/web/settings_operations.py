@@ -48,7 +48,7 @@ def dunning_settings(actor: Actor) -> dict[str, Any]:
 def update_dunning(actor: Actor, body: DunningSettingsIn | DunningSettingsFormIn) -> dict[str, Any]:
     if isinstance(body, DunningSettingsFormIn):
         changes = {**body.model_dump(), "levels": whole_numbers(body.levels, "levels"),
-                   "severities": [v.strip() for v in body.severities.split(",") if v.strip()] or None}
+                   "severities": dunning_config.severities_from_text(body.severities)}
     else:
         changes = body.model_dump(exclude_unset=True)
     for name in ("penalty_percent", "penalty_fixed"):
@@ -80,7 +80,7 @@ def update_notifications(actor: Actor, type: str | None, body: NotificationTypeI
     """One type's row (``type``) or the shared ticket configuration and sender name; a queue,
     priority or issue type the PSA does not list is refused."""
     changes = body.model_dump()
-    notify_settings.check_against_psa(actor.environment, changes)
+    notify_settings.check_against_psa(actor.environment, changes, type=type)
     with actor.session() as s:
         notify_settings.update_settings(s, type, **changes)
 

@@ -86,3 +86,10 @@ def test_portal_bench_times_each_portal_page(tmp_path: Path) -> None:
     printed, result = _run(tmp_path, "bench.portal", "--invoices", "60", "--rounds", "2")
     assert "slowest page's median / 300 ms" in printed
     assert result["data"]["invoices"] == 60 and set(result["data"]["median_ms"]) >= {"one invoice with its lines", "statement", "payment methods"}
+
+
+def test_screens_bench_times_each_admin_screen(tmp_path: Path) -> None:
+    printed, result = _run(tmp_path, "bench.screens", "--customers", "60", "--rounds", "1")
+    assert "slowest page's median / 300 ms" in printed
+    assert result["data"]["customers"] == 60 and set(result["data"]["median_ms"]) >= {"home", "one customer",
+                                                                                    "linking review"}

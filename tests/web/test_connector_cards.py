@@ -7,6 +7,8 @@ import re
 
 from fastapi.testclient import TestClient
 
+from hub.platform.db import session
+from hub.sync import cards
 from tests.web.conftest import Web, post_form
 
 
@@ -33,6 +35,10 @@ def test_a_payment_gateway_card_offers_no_sync_now_and_refuses_one_in_plain_word
     refused = api.post("/api/connectors/gateway/sync")
     assert refused.status_code == 400
     assert "has nothing to sync" in refused.json()["detail"]
+    with session("sandbox") as s:  # active, as a gateway card in use is (its Test needs the gateway's sandbox)
+        cards.set_status(s, "gateway", "active")
+    refused = api.post("/api/connectors/gateway/sync")
+    assert refused.status_code == 400 and "has nothing to sync" in refused.json()["detail"]
     page = web.signed_in().get("/connectors").text
     assert 'id="card-gateway"' in page
     assert "/connectors/gateway/sync" not in page and "nothing to sync" in page
@@ -63,7 +69,9 @@ def test_a_passing_test_connection_clears_the_cards_error_so_it_can_be_activated
         shown = api.get("/api/connectors/psa").json()
         assert shown["status"] == "draft" and shown["last_error"] is None
         page = web.signed_in().get("/connectors").text
-        assert "Finance: Allow Modify All" not in page
+        card = page.split('id="card-psa"')[1].split("</article>")[0]
+        assert "error-message" not in card and 'class="check-missing"' not in card  # no stale error on the card
+        assert 'id="test-psa" data-ok="true"' in card  # the API's Test is the card's checklist too
 
 
 # --- the card form, generated from the kind's settings model ---------------------------------------
@@ -347,3 +355,37 @@ def test_test_connection_shows_a_checklist_with_the_fix_for_each_missing_permiss
         assert 'data-check="record invoice payments" data-state="unverified"' in page
         post_form(browser, "/connectors/psa/activate", page="/connectors")
         assert _status(browser.get("/connectors").text, "psa") == "active"
+
+
+def test_the_last_test_connection_checklist_is_kept_with_the_card_and_shown_after_a_restart(web: Web) -> None:
+    import httpx
+
+    from connectors.sandbox.bms import ALL_PERMISSIONS, SandboxServer
+    from hub.web import create_app
+
+    browser = web.signed_in()
+    with SandboxServer(records=5, seed=4) as psa:
+        post_form(browser, "/connectors", {
+            "kind": "bms", "name": "psa", "setting__company": psa.state.company, "setting__username": psa.state.username,
+            "setting__server_url": psa.url, "setting__sandbox": ["false", "true"], "setting__rate_limit_per_hour": "0",
+            "secret__password": psa.state.password}, page="/connectors/new?kind=bms")
+        granted = sorted(set(ALL_PERMISSIONS) - {"Finance: Allow Modify All"})
+        httpx.put(f"{psa.url}/_admin/permissions", json={"permissions": granted}).raise_for_status()
+        post_form(browser, "/connectors/psa/test", page="/connectors")
+        before = browser.get("/connectors").text
+
+    restarted = Web(create_app())  # a new web app process: nothing kept in memory
+    after = restarted.signed_in().get("/connectors").text
+    restarted.app.state.sync_jobs.join()
+    shown = re.search(r'<section class="connection-test" id="test-psa".*?</section>', after, re.S)
+    assert shown, "the card shows its last Test Connection after a restart"
+    assert shown[0] == re.search(r'<section class="connection-test" id="test-psa".*?</section>', before, re.S)[0]  # type: ignore[index]
+    assert re.search(r"Test Connection <span class=\"muted\">\d{4}-\d\d-\d\d \d\d:\d\d UTC · 1 permission", shown[0])
+    missing = re.search(r'<li class="check-missing" data-check="record invoice payments".*?</li>', shown[0], re.S)
+    assert missing and '<em class="permission">Finance: Allow Modify All</em>' in missing[0] and "Fix: In BMS" in missing[0]
+
+    # new settings: the checklist was of the old ones and is gone, after a restart too
+    settings = "/connectors/psa/settings"
+    post_form(browser, settings, {"setting__company": "Other", "secret__password": "", "setting__sandbox": "true"},
+              page=settings)
+    assert 'id="test-psa"' not in Web(create_app()).signed_in().get("/connectors").text

@@ -134,3 +134,42 @@ def test_a_user_is_not_shown_the_mail_banner_nor_the_mail_settings(web: Web, no_
     user = web.signed_in(USER)
     assert 'id="mail-banner"' not in user.get("/").text
     assert user.get(PAGE).status_code == 403
+
+
+def test_the_api_reads_and_saves_the_mail_server_never_returning_the_password_and_sends_a_test_email(
+        web: Web, mail: MailSandbox, no_smtp_variables: None) -> None:
+    api = web.client()
+    api.headers["Authorization"] = f"Bearer {web.token()}"
+    assert api.get("/api/settings/mail").json()["source"] == "none"
+    unsent = api.post("/api/settings/mail/test", json={"to_address": "finance@customer.example"})
+    assert unsent.status_code == 200 and unsent.json()["sent"] is False
+    assert unsent.json()["problem"].startswith("no mail server is configured")
+
+    secret = "api-smtp-pa55word"
+    saved = api.put("/api/settings/mail", json=_server(mail, security="starttls", username="relay", password=secret))
+    assert saved.status_code == 200, saved.text
+    assert secret not in saved.text and "password" not in saved.json()
+    assert (saved.json()["source"], saved.json()["host"], saved.json()["has_password"]) == ("saved", mail.host, True)
+    assert smtp_for("sandbox").password.get_secret_value() == secret  # type: ignore[union-attr]
+    assert secret not in api.get("/api/settings/mail").text
+
+    # a blank password keeps the saved one; a login over no encryption is refused naming the field
+    kept = api.put("/api/settings/mail", json=_server(mail, security="starttls", username="relay", from_name="AR"))
+    assert kept.status_code == 200 and smtp_for("sandbox").password.get_secret_value() == secret  # type: ignore[union-attr]
+    refused = api.put("/api/settings/mail", json=_server(mail, username="relay", password="x"))
+    assert refused.status_code == 400 and refused.json()["detail"].startswith("security:")
+
+    api.put("/api/settings/mail", json=_server(mail))
+    sent = api.post("/api/settings/mail/test", json={"to_address": "finance@customer.example"})
+    assert sent.status_code == 200, sent.text
+    assert sent.json() == {"to_address": "finance@customer.example", "sent": True,
+                           "answer": "250 Message accepted for delivery", "problem": None}
+    [received] = mail.messages()
+    assert received.rcpt_tos == ("finance@customer.example",)
+    bounced = api.post("/api/settings/mail/test", json={"to_address": "nobody@customer.example"})
+    assert bounced.json()["sent"] is False and "550 5.1.1 no such mailbox" in bounced.json()["problem"]
+
+    user = web.client()
+    user.headers["Authorization"] = f"Bearer {web.token(USER)}"
+    assert user.get("/api/settings/mail").status_code == 403
+    assert user.put("/api/settings/mail", json=_server(mail)).status_code == 403

@@ -84,3 +84,45 @@ def test_a_name_the_psa_lists_is_saved_whatever_its_case(web: Web, psa: SandboxS
     with session("sandbox") as s:
         ticket = notification_settings.get_settings(s).ticket_config
     assert (ticket.destination, ticket.priority, ticket.issue_type) == ("service desk", "High", "Payment")
+
+
+@pytest.fixture
+def cw(hub_db: str) -> Iterator[object]:
+    from connectors.sandbox.connectwise import SandboxServer as ConnectWiseSandbox
+    from tests.collections.test_connectwise_psa import connectwise_card
+
+    with ConnectWiseSandbox(records=5, seed=3) as server:
+        with session("sandbox") as s:
+            connectwise_card(s, server)
+        yield server
+
+
+def test_a_connectwise_issue_type_must_be_one_of_the_chosen_boards_types_not_any_boards(web: Web, cw: object) -> None:
+    """ConnectWise lists issue types per board (Accounts Receivable: Billing, Payment; Service Desk:
+    Incident, General): a type of another board is refused, naming the board and its own types."""
+    admin = web.signed_in()
+    post_form(admin, PAGE, {"sender_name": "Accounts", "destination": "Accounts Receivable",
+                            "priority": "Priority 3 - Normal Response", "issue_type": "Incident"}, page=PAGE)
+    shown = html.unescape(admin.get(PAGE).text)
+    assert ("issue_type: 'Incident' is not an issue type of the board 'Accounts Receivable' in the PSA psa; "
+            "choose one of: Billing, Payment") in shown
+    with session("sandbox") as s:
+        assert notification_settings.get_settings(s).ticket_config.issue_type == "Billing"  # nothing saved
+
+    api = web.client()
+    api.headers["Authorization"] = f"Bearer {web.token()}"
+    # a type's row that keeps the shared board (Accounts Receivable) is checked against that board
+    refused = api.patch("/api/notifications/settings/overdue_1", json={"issue_type": "General"})
+    assert refused.status_code == 400
+    assert refused.json()["detail"].startswith("issue_type: 'General' is not an issue type of the board "
+                                               "'Accounts Receivable'")
+    # moving to a board whose types do not include the issue type kept is refused too
+    moved = api.patch("/api/notifications/settings", json={"destination": "Service Desk"})
+    assert moved.status_code == 400 and "'Billing' is not an issue type of the board 'Service Desk'" in moved.text
+    # the board and one of its own types together are saved
+    saved = api.patch("/api/notifications/settings/overdue_1", json={"destination": "service desk",
+                                                                      "issue_type": "Incident"})
+    assert saved.status_code == 200, saved.text
+    with session("sandbox") as s:
+        row = notification_settings.get_settings(s).for_type("overdue_1").ticket_config  # type: ignore[arg-type]
+    assert (row.destination, row.issue_type) == ("service desk", "Incident")

@@ -14,10 +14,9 @@ import binascii
 import hmac
 import re
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
@@ -27,9 +26,10 @@ from . import page
 from .admin import register_admin
 from .cards import DECLINE_TEXT, Outcome, outcome_of
 from .ecp import register_ecp
+from .hosted import HostedForm, register_hosted_form
 from .reports import register_reports
 from .reversals import register_reversals, with_reversals
-from .state import GatewayState, PfToken, Shopper
+from .state import GatewayState, Shopper
 from .wire import SEND_KEY, GatewayError, error_body, json_amount, json_body, parse_amount
 
 API = "/services/2"
@@ -121,44 +121,10 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
         return Response(status_code=201, headers={"Location": f"{str(request.base_url).rstrip('/')}"
                                                               f"{API}/payment-fields-tokens/{token}"})
 
-    def open_token(token: str) -> PfToken | HTMLResponse:
-        """The token's card-entry state, or the page that answers instead (unknown, expired, done)."""
-        entry = state.token(token)
-        if entry is None:
-            return HTMLResponse(page.message_page("Link not found", "This card-entry link is not valid. "
-                                                  "Ask your supplier to send a new one."), status_code=404)
-        if state.token_expired(entry):
-            return HTMLResponse(page.message_page("Link expired", "This card-entry link has expired. "
-                                                  "Ask your supplier to send a new one."), status_code=410)
-        if entry.bank is not None:
-            return HTMLResponse(page.message_page("Link already used", "A bank account was entered with this "
-                                                  "link."), status_code=409)
-        if entry.shoppers:
-            assert entry.card is not None
-            return HTMLResponse(page.done_page(entry.card))
-        return entry
-
-    @app.get("/hosted/card-form/{token}")
-    async def card_form(token: str, request: Request) -> HTMLResponse:
-        entry = open_token(token)
-        if isinstance(entry, HTMLResponse):
-            return entry
-        return HTMLResponse(page.form_page(request.url.path))
-
-    @app.post("/hosted/card-form/{token}")
-    async def card_submit(token: str, request: Request) -> HTMLResponse:
-        entry = open_token(token)
-        if isinstance(entry, HTMLResponse):
-            return entry
-        raw = (await request.body()).decode("utf-8", "replace")
-        form = {k: v for k, v in parse_qsl(raw, keep_blank_values=True) if k in page.FIELDS}
-        card, errors = page.check_card(form, state.now())
-        if card is None:
-            return HTMLResponse(page.form_page(request.url.path, form, errors), status_code=422)
-        with state.lock:
-            entry.card = card
-        state.payment_entered(entry)
-        return HTMLResponse(page.done_page(card))
+    register_hosted_form(app, state, HostedForm(
+        path="/hosted/card-form", noun="card-entry", field="card", other="bank",
+        other_text="A bank account was entered with this link.", fields=page.FIELDS, form_page=page.form_page,
+        done_page=page.done_page, check=page.check_card, done=lambda entry: bool(entry.shoppers)))
 
     # --- vaulted shoppers --------------------------------------------------------------
 

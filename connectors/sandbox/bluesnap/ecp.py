@@ -14,16 +14,16 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from connectors.sandbox.net import drop_connection
 
-from . import bank_page, page
+from . import bank_page
 from .banks import RETURN_CODES, TEST_ACCOUNTS, account_outcome
-from .state import GatewayState, PfToken, Shopper
+from .hosted import HostedForm, register_hosted_form
+from .state import GatewayState, Shopper
 from .wire import SEND_KEY, GatewayError, json_amount, json_body, parse_amount
 
 API = "/services/2"
@@ -55,42 +55,10 @@ def register_ecp(app: FastAPI, state: GatewayState, authorize: Callable[[Request
                  shopper_of: Callable[[Any], Shopper]) -> None:
     """The mandate page, the ECP API and its sandbox-only controls."""
 
-    def open_token(token: str) -> PfToken | HTMLResponse:
-        entry = state.token(token)
-        if entry is None:
-            return HTMLResponse(page.message_page("Link not found", "This direct-debit link is not valid. "
-                                                  "Ask your supplier to send a new one."), status_code=404)
-        if state.token_expired(entry):
-            return HTMLResponse(page.message_page("Link expired", "This direct-debit link has expired. "
-                                                  "Ask your supplier to send a new one."), status_code=410)
-        if entry.card is not None:
-            return HTMLResponse(page.message_page("Link already used", "A card was entered with this link."),
-                                status_code=409)
-        if entry.bank is not None:
-            return HTMLResponse(bank_page.done_page(entry.bank))
-        return entry
-
-    @app.get("/hosted/bank-form/{token}")
-    async def bank_form(token: str, request: Request) -> HTMLResponse:
-        entry = open_token(token)
-        if isinstance(entry, HTMLResponse):
-            return entry
-        return HTMLResponse(bank_page.form_page(request.url.path))
-
-    @app.post("/hosted/bank-form/{token}")
-    async def bank_submit(token: str, request: Request) -> HTMLResponse:
-        entry = open_token(token)
-        if isinstance(entry, HTMLResponse):
-            return entry
-        raw = (await request.body()).decode("utf-8", "replace")
-        form = {k: v for k, v in parse_qsl(raw, keep_blank_values=True) if k in bank_page.FIELDS}
-        bank, errors = bank_page.check_bank(form, state.now())
-        if bank is None:
-            return HTMLResponse(bank_page.form_page(request.url.path, form, errors), status_code=422)
-        with state.lock:
-            entry.bank = bank
-        state.payment_entered(entry)
-        return HTMLResponse(bank_page.done_page(bank))
+    register_hosted_form(app, state, HostedForm(
+        path="/hosted/bank-form", noun="direct-debit", field="bank", other="card",
+        other_text="A card was entered with this link.", fields=bank_page.FIELDS, form_page=bank_page.form_page,
+        done_page=bank_page.done_page, check=bank_page.check_bank, done=lambda entry: entry.bank is not None))
 
     @app.post(f"{API}/alt-transactions")
     async def create_debit(request: Request) -> Response:

@@ -26,6 +26,8 @@ class Connector(EnvScoped, table=True):
     settings: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     secrets_encrypted: str = Field(default="", sa_type=Text, repr=False)
     last_error: str | None = Field(default=None, sa_type=Text)
+    #: the last Test Connection as its checklist (see ``cards.keep_test``); None: not tested since the settings
+    last_test: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     last_sync_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,15 +1,25 @@
 """Billing settings (action quota, scheduled firming), collection settings (charge timing, retries),
-document settings (balance mode, invoice images, invoice e-mail) and dunning settings (overdue levels, penalty)."""
+document settings (balance mode, invoice images, invoice e-mail), dunning settings (overdue levels, penalty)
+and the outgoing mail server (Settings → Mail)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from hub.billing import billing_settings
+from hub.collections.mailer import MailDeliveryError
 from hub.web import operations, settings_operations
 from hub.web.api.common import Json
 from hub.web.auth import CurrentActor, needs
-from hub.web.schemas import BillingSettingsIn, CollectionSettingsIn, DocumentSettingsIn, DunningSettingsIn, ReceivableIn
+from hub.web.schemas import (
+    BillingSettingsIn,
+    CollectionSettingsIn,
+    DocumentSettingsIn,
+    DunningSettingsIn,
+    MailSettingsIn,
+    MailTestIn,
+    ReceivableIn,
+)
 
 router = APIRouter(tags=["settings"])
 
@@ -72,3 +82,29 @@ def get_dunning_settings(actor: CurrentActor) -> Json:
 def update_dunning_settings(actor: CurrentActor, body: DunningSettingsIn) -> Json:
     """Overdue levels, the penalty and the card-expiry warning (fields left out are kept)."""
     return settings_operations.update_dunning(actor, body)
+
+
+@router.get("/settings/mail", openapi_extra=needs("Notification Settings", "Update"))
+def get_mail_settings(actor: CurrentActor) -> Json:
+    """The mail server in use (``source``: saved here, from ``CASHRAIL_SMTP_*``, none, invalid), what
+    stops e-mail (``problem``) and whether a password is set; the password itself is never returned."""
+    return settings_operations.mail_view(actor)
+
+
+@router.put("/settings/mail", openapi_extra=needs("Notification Settings", "Update"))
+def put_mail_settings(actor: CurrentActor, body: MailSettingsIn) -> Json:
+    """Save the environment's mail server (all fields are written; a password left out keeps the saved
+    one for the same username). The password is stored encrypted and never returned."""
+    settings_operations.save_mail(actor, body)
+    return settings_operations.mail_view(actor)
+
+
+@router.post("/settings/mail/test", openapi_extra=needs("Notification Settings", "Update"))
+def send_test_mail(actor: CurrentActor, body: MailTestIn) -> Json:
+    """Send a test e-mail through the mail server in use, like Test Connection: ``sent`` and the
+    server's ``answer``, or ``sent`` false and the plain ``problem`` (no server, refused, unreachable)."""
+    try:
+        answer = settings_operations.send_test_mail(actor, body.to_address)
+    except MailDeliveryError as exc:
+        return {"to_address": body.to_address, "sent": False, "answer": None, "problem": str(exc)}
+    return {"to_address": body.to_address, "sent": True, "answer": answer, "problem": None}

@@ -10,15 +10,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
-from connectors.base import ConnectionReport
 from connectors.http import ApiError
 from connectors.registry import UnknownKindError, connector_class
 from hub.platform.errors import CashrailError
 from hub.platform.redact import scrub
-from hub.platform.types import utcnow
 from hub.sync import cards, health, schedule
 from hub.web import connector_form, form_errors, operations, queries
-from hub.web.auth import Actor, CurrentActor, needs
+from hub.web.auth import CurrentActor, needs
 from hub.web.render import page, path_segment, redirect
 from hub.web.schemas import CardIn, CardSettingsIn
 from hub.web.sync_jobs import sync_jobs
@@ -43,12 +41,11 @@ def _beside(exc: cards.SameTenantError) -> dict[str, str]:
 @router.get("/connectors")
 def cards_page(request: Request, actor: CurrentActor) -> Response:
     with actor.session() as s:
-        views = [queries.card_view(s, card) for card in cards.all_cards(s)]
+        views = [{**queries.card_view(s, card), "test": cards.last_test(card)} for card in cards.all_cards(s)]
         healths = {h.name: h for h in health.card_health(s)}
     jobs = sync_jobs(request)
     for view in views:
         view["sync"] = jobs.status(actor, view["name"])
-        view["test"] = _last_test(request, actor, view["name"])
         found = healths.get(view["name"])
         view["schedule"] = {"text": schedule.describe(view["settings"]), "cron": schedule.cron(view["settings"]),
                             "every": f"{schedule.minutes(view['settings']):g}",
@@ -149,29 +146,12 @@ async def card_update(request: Request, actor: CurrentActor, name: str) -> Respo
             settings=settings, secrets={k: SecretStr(v) for k, v in secrets.items()}))
     except cards.SameTenantError as exc:
         return _refused(f"/connectors/{path_segment(name)}/settings", _beside(exc), form)
-    _remember(request, actor, name, None)  # the last test was of the old settings
     return redirect("/connectors", "ok", f"Settings of {name} saved.")
 
 
-def _remember(request: Request, actor: Actor, name: str, report: ConnectionReport | None) -> None:
-    """Keep the card's last Test Connection (the web app's memory: the card shows it as a checklist)."""
-    kept: dict[tuple[str, str], dict[str, Any]] = request.app.state.__dict__.setdefault("connection_tests", {})
-    if report is None:
-        kept.pop((actor.environment, name), None)
-        return
-    kept[(actor.environment, name)] = {"at": utcnow(),
-                                       **operations.report_view(report, actor.call(cards.get, name).kind)}
-
-
-def _last_test(request: Request, actor: Actor, name: str) -> dict[str, Any] | None:
-    kept: dict[tuple[str, str], dict[str, Any]] = request.app.state.__dict__.get("connection_tests", {})
-    return kept.get((actor.environment, name))
-
-
 @router.post("/connectors/{name}/test", openapi_extra=needs("Connectors", "Update"))
-def card_test(request: Request, actor: CurrentActor, name: str) -> Response:
+def card_test(actor: CurrentActor, name: str) -> Response:
     report = operations.test_and_record(actor, name)
-    _remember(request, actor, name, report)
     back = f"/connectors#card-{path_segment(name)}"
     if report.ok and report.unverified:
         return redirect(back, "ok", f"Test Connection of {name}: no permission is missing; "
@@ -186,9 +166,8 @@ def card_test(request: Request, actor: CurrentActor, name: str) -> Response:
 
 
 @router.post("/connectors/{name}/activate", openapi_extra=needs("Connectors", "Activate"))
-def card_activate(request: Request, actor: CurrentActor, name: str) -> Response:
-    status, reason, report = operations.activate(actor, name)
-    _remember(request, actor, name, report)
+def card_activate(actor: CurrentActor, name: str) -> Response:
+    status, reason, _ = operations.activate(actor, name)
     back = f"/connectors#card-{path_segment(name)}"
     if status == "active":
         return redirect(back, "ok", f"Connector {name} is active. Sync Now to pull its data.")
@@ -206,9 +185,8 @@ def card_deactivate(actor: CurrentActor, name: str) -> Response:
 
 
 @router.post("/connectors/{name}/delete", openapi_extra=needs("Connectors", "Delete"))
-def card_delete(request: Request, actor: CurrentActor, name: str) -> Response:
+def card_delete(actor: CurrentActor, name: str) -> Response:
     actor.call(cards.delete, name)
-    _remember(request, actor, name, None)
     return redirect("/connectors", "ok", f"Connector {name} and everything it synced were deleted.")
 
 

@@ -152,13 +152,15 @@ def test_a_priority_the_api_does_not_list_is_refused_naming_the_choices(connecto
                                      queue="Accounts Receivable")
 
 
-def test_the_ticket_choices_are_the_active_boards_the_priorities_and_every_boards_types(
+def test_the_ticket_choices_are_the_active_boards_the_priorities_and_each_boards_own_types(
         connector: ConnectWiseConnector) -> None:
     assert connector.ticket_choices() == {
         "destination": ["Accounts Receivable", "Service Desk"],
         "priority": ["Priority 4 - Low", "Priority 3 - Normal Response", "Priority 2 - Quick Response",
                      "Priority 1 - Emergency Response"],
-        "issue_type": ["Billing", "Payment", "Incident", "General"]}
+        "issue_type": ["Billing", "Payment", "Incident", "General"],
+        "issue_type_by_destination": {"Accounts Receivable": ["Billing", "Payment"],
+                                      "Service Desk": ["Incident", "General"]}}
 
 
 def test_a_payment_is_recorded_once_per_key_and_lowers_the_balance(connector: ConnectWiseConnector,
