@@ -160,6 +160,9 @@ class RemoteSettings(BaseModel):
 
     #: the settings fields holding a URL the connector calls
     url_fields: ClassVar[tuple[str, ...]] = ()
+    #: the settings that together name the remote account (tenant) the card connects to, the one
+    #: a person picks last (the company, the merchant) at the end: the hub keeps one card per tenant
+    tenant_fields: ClassVar[tuple[str, ...]] = ()
     sandbox: bool = Field(default=False, description="Loopback sandbox card: allows http to 127.0.0.1/::1/localhost")
 
     @model_validator(mode="after")

@@ -15,12 +15,15 @@ from mappings.base import MappedRecord
 
 
 def bms_card(name: str = "psa", environment: str = "sandbox", url: str = "http://127.0.0.1:9", **settings: Any) -> Connector:
+    """A BMS card; the one named ``psa`` is of the sandbox's company (Acme MSP), another of its own
+    tenant ("Acme MSP <name>"), as the hub keeps one card per tenant."""
     password = SecretStr(settings.pop("password", "sandbox-pass"))
+    company = settings.pop("company", "Acme MSP" if name == "psa" else f"Acme MSP {name}")
     spec = cards.CardSpec(
         name=name,
         kind="bms",
         environment=environment,
-        settings={"company": "Acme MSP", "username": "api.cashrail", "server_url": url, "sandbox": True, **settings},
+        settings={"company": company, "username": "api.cashrail", "server_url": url, "sandbox": True, **settings},
         secrets={"password": password},
     )
     with session(environment) as s:
@@ -28,9 +31,10 @@ def bms_card(name: str = "psa", environment: str = "sandbox", url: str = "http:/
 
 
 def erp_card(name: str = "erp", environment: str = "sandbox") -> Connector:
-    """A Business Central card that no test connects to (plans need an ERP card)."""
+    """A Business Central card that no test connects to (plans need an ERP card), of its own company."""
     spec = cards.CardSpec(name=name, kind="business_central", environment=environment, settings={
-        "tenant_id": "t", "client_id": "c", "environment": "production", "company": "CRONUS"},
+        "tenant_id": "t", "client_id": "c", "environment": "production",
+        "company": "CRONUS" if name == "erp" else f"CRONUS {name}"},
         secrets={"client_secret": SecretStr("s")})
     with session(environment) as s:
         return cards.create(s, spec)

@@ -52,10 +52,12 @@ def test_a_whole_sync_never_prints_logs_or_stores_a_secret(
     with SandboxServer(records=60, seed=5, password=PASSWORD) as server:
         good = tmp_path / "psa.json"
         bad = tmp_path / "psa-wrong.json"
-        for path, name, password in ((good, "psa", PASSWORD), (bad, "psa-wrong", WRONG_PASSWORD)):
+        # the wrong password on a card of another tenant of the server (one card per tenant)
+        for path, name, password, company in ((good, "psa", PASSWORD, "Acme MSP"),
+                                              (bad, "psa-wrong", WRONG_PASSWORD, "Acme Labs")):
             path.write_text(json.dumps({
                 "name": name, "kind": "bms", "environment": "sandbox",
-                "settings": {"company": "Acme MSP", "username": "api.cashrail", "server_url": server.url, "sandbox": True,
+                "settings": {"company": company, "username": "api.cashrail", "server_url": server.url, "sandbox": True,
                              "rate_limit_per_hour": 0},
                 "secrets": {"password": password},
             }))

@@ -13,6 +13,7 @@ class BmsSettings(SyncSettings):
     """The BMS connector card's settings (seed 002: company, username, server URL)."""
 
     url_fields = ("server_url",)
+    tenant_fields = ("server_url", "company")
 
     company: str = Field(min_length=1, description="BMS company name (tenant), as on the My Profile page")
     username: str = Field(min_length=1, description="API user's username")

@@ -15,6 +15,7 @@ class BcSettings(SyncSettings):
     """The Business Central connector card's settings."""
 
     url_fields = ("api_url", "authority_url", "notification_url")
+    tenant_fields = ("tenant_id", "environment", "company")
 
     tenant_id: str = Field(min_length=1, description="Microsoft Entra tenant ID (GUID or domain)")
     client_id: str = Field(

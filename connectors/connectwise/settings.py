@@ -17,6 +17,7 @@ class ConnectWiseSettings(SyncSettings):
     """The ConnectWise card's settings; the API member's keys are made under System > Members > API Members."""
 
     url_fields = ("site",)
+    tenant_fields = ("site", "company_id")
 
     site: str = Field(min_length=1, description="Site, e.g. api-na.myconnectwise.net (or its https URL)")
     company_id: str = Field(min_length=1, description="Company id, as typed at ConnectWise sign-in")

@@ -14,6 +14,7 @@ class BlueSnapSettings(RemoteSettings):
     """The BlueSnap card's settings (seed 000: the API username and password from BlueSnap)."""
 
     url_fields = ("environment_url", "card_form_url", "bank_form_url")
+    tenant_fields = ("environment_url", "merchant_id")
 
     environment_url: str = Field(
         min_length=1,

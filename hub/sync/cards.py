@@ -27,6 +27,7 @@ from hub.platform.settings import ENVIRONMENTS
 from hub.platform.types import utcnow
 from hub.sync.removal import delete_connector_rows
 from hub.sync.rules.card_names import card_name_problem
+from hub.sync.rules.card_tenants import TenantClash, tenant_clash
 
 STATUSES = ("draft", "pending_license", "active", "deactivated", "error")
 #: the audit log's name of a status change
@@ -36,6 +37,17 @@ _STATUS_ACTIONS = {"active": "activate", "deactivated": "deactivate"}
 
 class CardError(InputError):
     """A connector-card request that cannot be honoured, in plain words."""
+
+
+class SameTenantError(CardError):
+    """The card would connect to the account another card of its kind connects to (409): ``other``
+    names that card, ``field`` the setting to change, ``reason`` says so in plain words."""
+
+    status = 409
+
+    def __init__(self, clash: TenantClash) -> None:
+        self.other, self.field, self.reason = clash.other, clash.field, clash.message
+        super().__init__(clash.message)
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,7 @@ def create(s: Session, spec: CardSpec) -> Connector:
     if s.exec(select(Connector).where(Connector.name == spec.name)).first():
         raise CardError(f"a connector named {spec.name!r} already exists in {spec.environment}")
     settings, secrets = validate(spec.kind, spec.settings, spec.secrets)
+    one_card_per_tenant(s, spec.kind, settings)
     keys.ensure_key_for_new_secrets(s)
     card = Connector(
         environment=spec.environment,
@@ -125,6 +138,19 @@ def create(s: Session, spec: CardSpec) -> Connector:
     s.flush()
     audit.record(s, "connector.add", "connector", card.name, kind=card.kind, after=settings)
     return card
+
+
+def one_card_per_tenant(s: Session, kind: str, settings: dict[str, Any], name: str | None = None) -> None:
+    """Refuse settings (validated) that connect to the account another ``kind`` card (not ``name``) connects to.
+
+    Raises:
+        SameTenantError: naming the other card and the setting to change.
+    """
+    cls = connector_class(kind)
+    others = s.exec(select(Connector).where(Connector.kind == kind, Connector.name != (name or "")))
+    clash = tenant_clash(cls.title, cls.settings_model.tenant_fields, settings, ((c.name, c.settings) for c in others))
+    if clash is not None:
+        raise SameTenantError(clash)
 
 
 def get(s: Session, name: str) -> Connector:
@@ -157,6 +183,7 @@ def update_settings(
     keys.ensure_key_for_new_secrets(s)
     merged_secrets = {**decrypt_secrets(card.secrets_encrypted), **(secrets or {})}
     merged, merged_secrets = validate(card.kind, {**card.settings, **(settings or {})}, merged_secrets)
+    one_card_per_tenant(s, card.kind, merged, name)
     audit.record(s, "connector.edit", "connector", name, before=card.settings, after=merged,
                  hidden_fields_changed=sorted(secrets or {}))
     card.settings = merged

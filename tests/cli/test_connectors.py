@@ -140,3 +140,23 @@ def test_adding_an_erp_card_offers_the_environments_and_companies_its_credential
         assert creds["company"] in out and creds["client_secret"] not in out
         code, out, _ = run(monkeypatch, capsys, "connectors", "test", "erp")
         assert code == 0 and "Connection OK" in out
+
+
+def test_a_second_card_for_the_same_tenant_is_refused_in_one_line_naming_the_other_card(
+    data_dir, tmp_path, monkeypatch, capsys
+) -> None:
+    url = "https://api.bms.example.com"
+    assert run(monkeypatch, capsys, "connectors", "add", "--from-file", card_file(tmp_path, url))[0] == 0
+    code, out, err = run(monkeypatch, capsys, "connectors", "add", "--from-file",
+                         card_file(tmp_path, url, name="psa-twin", username="second.user"))
+    assert code == 1
+    assert err.strip() == ("error: connector 'psa' already connects to this Kaseya BMS account (server url "
+                           f"{url}, company Acme MSP): one card per tenant — change 'psa' instead, or choose "
+                           "another company")
+    assert run(monkeypatch, capsys, "connectors", "add", "--from-file",
+               card_file(tmp_path, url, name="labs", company="Acme Labs"))[0] == 0
+    code, out, err = run(monkeypatch, capsys, "connectors", "edit", "labs", "--set", "company=acme msp")
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "connector 'psa' already connects to this Kaseya BMS account" in err
+    code, out, _ = run(monkeypatch, capsys, "connectors", "list", "--json")
+    assert sorted(c["name"] for c in json.loads(out)) == ["labs", "psa"]

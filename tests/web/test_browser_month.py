@@ -1,5 +1,7 @@
 """The administrator's month in a real headless Chromium, on the demo's data (issue 23, the first
-"Done when"): with no CLI call and no typed id, the administrator tests a card and syncs it now,
+"Done when"): with no CLI call and no typed id, the administrator adds a Business Central card for the
+ERP's second company (the demo's own company refused: one card per tenant), tests it, has the missing
+permission the checklist names granted and activates it; tests a card and syncs it now,
 following the run; accepts a link; reads the plans and the credit note; creates a plan with
 the customer and item pickers and sees its amount; issues a credit note, firmed and posted; bulk-pays an invoice by
 card and sees it paid; sees a customer's dunning level and the ticket raised; picks the tickets'
@@ -16,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from connectors.sandbox.business_central import ALL_PERMISSION_SETS
 from connectors.sandbox.mail import MailSandbox
+from hub.demo.sandboxes import admin_client, alive_sandboxes
 from tests.web.conftest import ADMIN, Web
 from tests.web.test_browser import _card_menu, _confirm, _flash, browser_page, live  # noqa: F401  (fixtures)
 from tests.web.test_browser_screens import _cashrail, _shot
@@ -58,6 +62,71 @@ def _firm_and_post(page: object, count: int) -> None:
         expect(page.locator("#flash")).to_contain_text(f"{done} {count}; failed 0", timeout=120_000)  # type: ignore[attr-defined]
 
 
+#: the ERP's second company, whose card uses an app registration of its own
+APP = {"client_id": "cashrail-my-company", "client_secret": "My-Company-Secret-1", "name": "Cashrail (My Company)"}
+JOURNALS_POST = "D365 JOURNALS, POST"
+
+
+def _add_a_card_and_fix_its_missing_permission(page: object) -> None:
+    """Connectors: a Business Central card added from the form (the kind picked from the list, the company from
+    the companies the credentials see), tested, its missing permission granted by the tenant's admin, tested
+    again and activated."""
+    from playwright.sync_api import expect
+
+    erp = alive_sandboxes()["business_central"]
+    with admin_client(erp) as tenant_admin:  # the tenant admin's app registration, one permission set forgotten
+        tenant_admin.post("/_admin/apps", json={**APP, "license_accepted": True,
+                                                "permissions": sorted(set(ALL_PERMISSION_SETS) - {JOURNALS_POST})},
+                          ).raise_for_status()
+    page.locator("#side-nav").get_by_role("link", name="Connectors").click()  # type: ignore[attr-defined]
+    page.get_by_label("System").select_option(label="Microsoft Dynamics 365 Business Central")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Add connector").click()  # type: ignore[attr-defined]
+    expect(page.locator("h1")).to_have_text("Add a Microsoft Dynamics 365 Business Central connector")  # type: ignore[attr-defined]
+
+    def fill(company: str) -> None:
+        form = page.locator("#connector-form")  # type: ignore[attr-defined]
+        form.locator("#name").fill("erp-my-company")
+        for setting, value in (("api_url", erp["url"]), ("authority_url", erp["url"]), ("ca_bundle", erp["ca_path"]),
+                               ("tenant_id", erp["tenant_id"]), ("client_id", APP["client_id"]),
+                               ("environment", erp["environment"])):
+            form.locator(f"#setting__{setting}").fill(value)
+        form.locator('input[name="secret__client_secret"]').fill(APP["client_secret"])
+        form.locator('button[data-find="company"]').click()
+        picker = form.locator("select#setting__company")
+        expect(picker.locator("option")).to_have_text([erp["company"], "My Company"])
+        picker.select_option(company)
+        form.get_by_role("button", name="Save").click()
+
+    fill(erp["company"])  # the demo's own company: demo-erp's account already
+    expect(page.locator("#error-setting__company")).to_have_text(  # type: ignore[attr-defined]
+        "Company is the account of connector 'demo-erp': choose another")
+    expect(page.locator("#flash")).to_contain_text("one card per tenant")  # type: ignore[attr-defined]
+    expect(page.locator("#setting__tenant_id")).to_have_value(erp["tenant_id"])  # type: ignore[attr-defined]
+    fill("My Company")
+    expect(page.locator("#flash")).to_contain_text("Connector erp-my-company added (draft)")  # type: ignore[attr-defined]
+
+    card = page.locator("#card-erp-my-company")  # type: ignore[attr-defined]
+    _card_menu(page, "erp-my-company", "Test Connection")
+    expect(page.locator("#flash")).to_contain_text("1 permission(s) missing")  # type: ignore[attr-defined]
+    missing = card.locator("li.check-missing")
+    expect(missing).to_have_count(1)
+    expect(missing.locator("em.permission")).to_have_text(JOURNALS_POST)
+    expect(missing.locator(".fix")).to_have_text(
+        "Fix: In Business Central, open Microsoft Entra Applications, select this app (its client ID) and add the "
+        f"permission set “{JOURNALS_POST}”, then Test Connection again.")
+    _shot(page, "connector-checklist")
+    with admin_client(erp) as tenant_admin:  # the fix, done by the tenant's admin in Business Central
+        tenant_admin.put("/_admin/permissions", json={"client_id": APP["client_id"],
+                                                      "permissions": list(ALL_PERMISSION_SETS)}).raise_for_status()
+    _card_menu(page, "erp-my-company", "Test Connection")
+    expect(page.locator("#flash")).to_contain_text("Test Connection of erp-my-company: no permission is missing")  # type: ignore[attr-defined]
+    expect(card.locator("li.check-missing")).to_have_count(0)
+    expect(card.locator('li[data-check="post payments"]')).to_have_attribute("data-state", "ok")
+    _card_menu(page, "erp-my-company", "Activate")
+    expect(page.locator("#flash")).to_contain_text("Connector erp-my-company is active")  # type: ignore[attr-defined]
+    expect(card.locator("header .status")).to_have_text("active")
+
+
 @pytest.fixture
 def mail() -> Iterator[MailSandbox]:
     with MailSandbox() as box:
@@ -79,6 +148,7 @@ def test_an_administrator_runs_the_month_in_the_browser_without_the_cli(
     expect(page.locator("h1")).to_contain_text("Home")  # type: ignore[attr-defined]
     expect(page.locator("#mail-banner")).to_have_count(0)  # type: ignore[attr-defined]  # the demo's mail server is set
     nav = page.locator("#side-nav")  # type: ignore[attr-defined]
+    _add_a_card_and_fix_its_missing_permission(page)
 
     # Connectors: test the PSA's card, then sync it now and follow the run to its end
     nav.get_by_role("link", name="Connectors").click()

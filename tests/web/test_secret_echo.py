@@ -20,9 +20,9 @@ PASSWORD = "Echo-S3cret-Pa55-991"
 WRONG_PASSWORD = "Wr0ng-Echo-Pa55-442"
 
 
-def _card(psa: SandboxServer, name: str, password: str) -> dict[str, object]:
+def _card(psa: SandboxServer, name: str, password: str, company: str | None = None) -> dict[str, object]:
     return {"name": name, "kind": "bms",
-            "settings": {"company": psa.state.company, "username": psa.state.username, "server_url": psa.url,
+            "settings": {"company": company or psa.state.company, "username": psa.state.username, "server_url": psa.url,
                          "sandbox": True, "rate_limit_per_hour": 0},
             "secrets": {"password": password}}
 
@@ -58,7 +58,7 @@ def test_a_password_echoed_by_the_remote_system_is_stored_logged_and_shown_nowhe
     api.headers["Authorization"] = f"Bearer {token}"
     with SandboxServer(records=20, seed=3, password=PASSWORD) as psa:
         assert api.post("/api/connectors", json=_card(psa, "psa", PASSWORD)).status_code == 201
-        assert api.post("/api/connectors", json=_card(psa, "psa-wrong", WRONG_PASSWORD)).status_code == 201
+        assert api.post("/api/connectors", json=_card(psa, "psa-wrong", WRONG_PASSWORD, "Acme Labs")).status_code == 201  # one card per tenant
         assert api.post("/api/connectors/psa/activate").json()["status"] == "active"
         httpx.put(f"{psa.url}/_admin/faults", json={"echo_credentials": True}).raise_for_status()
         seen = [api.post("/api/connectors/psa-wrong/test").text, api.post("/api/connectors/psa-wrong/activate").text]

@@ -32,6 +32,12 @@ def _refused(url: str, found: dict[str, str], form: Any) -> Response:
                     values=form_errors.kept_values({k: v for k, v in form.items() if isinstance(v, str)}))
 
 
+def _beside(exc: cards.SameTenantError) -> dict[str, str]:
+    """A card on another card's account: the other card named above the form and beside the setting to change."""
+    return {"": exc.reason[0].upper() + exc.reason[1:] + ".",
+            connector_form.SETTING + exc.field: f"is the account of connector {exc.other!r}: choose another"}
+
+
 @router.get("/connectors")
 def cards_page(request: Request, actor: CurrentActor) -> Response:
     with actor.session() as s:
@@ -65,7 +71,10 @@ async def card_create(request: Request, actor: CurrentActor) -> Response:
         return _refused(f"/connectors/new?kind={quote(kind)}", found, form)
     body = CardIn(name=other.get("name", ""), kind=kind, settings=settings,
                   secrets={k: SecretStr(v) for k, v in secrets.items()})
-    name = await run_in_threadpool(operations.create_card, actor, body)
+    try:
+        name = await run_in_threadpool(operations.create_card, actor, body)
+    except cards.SameTenantError as exc:
+        return _refused(f"/connectors/new?kind={quote(kind)}", _beside(exc), form)
     return redirect("/connectors", "ok", f"Connector {name} added (draft). Next: Test Connection, then Activate.")
 
 
@@ -132,8 +141,11 @@ async def card_update(request: Request, actor: CurrentActor, name: str) -> Respo
     found = connector_form.problems(connector_class(kind).settings_model, {**stored, **settings})
     if found:
         return _refused(f"/connectors/{path_segment(name)}/settings", found, form)
-    await run_in_threadpool(operations.update_card, actor, name, CardSettingsIn(
-        settings=settings, secrets={k: SecretStr(v) for k, v in secrets.items()}))
+    try:
+        await run_in_threadpool(operations.update_card, actor, name, CardSettingsIn(
+            settings=settings, secrets={k: SecretStr(v) for k, v in secrets.items()}))
+    except cards.SameTenantError as exc:
+        return _refused(f"/connectors/{path_segment(name)}/settings", _beside(exc), form)
     return redirect("/connectors", "ok", f"Settings of {name} saved.")
 
 
