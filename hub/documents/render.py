@@ -17,6 +17,7 @@ from hub.collections.rules import format_money
 from hub.documents.balance import BalanceBlock
 from hub.documents.rules.statements import BUCKETS
 from hub.documents.statements import CustomerStatement
+from hub.platform.bulk import bulk_work
 from hub.platform.models import Invoice, InvoiceLine, stored_id
 
 _templates = Environment(loader=PackageLoader("hub.documents", "templates"), autoescape=select_autoescape(["html"]))
@@ -28,10 +29,17 @@ def _refuse(url: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def html_to_pdf(html: str) -> bytes:
-    """The PDF of ``html`` (WeasyPrint, imported on first use: it takes a moment to load)."""
+    """The PDF of ``html`` (WeasyPrint, imported on first use: it takes a moment to load).
+
+    The layout is bulk work (:func:`hub.platform.bulk.bulk_work`): a 200-line invoice allocates
+    ~170,000 objects (boxes, styles, text layouts), so with the default thresholds the cyclic
+    collector ran ~250 times per render, ~25 of them over everything the process holds (a web
+    app's or a Prefect worker's few hundred thousand objects): 0.4-0.5 s of a 1.2 s render
+    (``bench/RESULTS.md``, issue 20, fourth session)."""
     from weasyprint import HTML
 
-    pdf = HTML(string=html, url_fetcher=_refuse).write_pdf()
+    with bulk_work():
+        pdf = HTML(string=html, url_fetcher=_refuse).write_pdf()
     assert pdf is not None  # without a target WeasyPrint returns the bytes
     return bytes(pdf)
 
