@@ -31,11 +31,13 @@ def _refuse(url: str, *args: Any, **kwargs: Any) -> Any:
 def html_to_pdf(html: str) -> bytes:
     """The PDF of ``html`` (WeasyPrint, imported on first use: it takes a moment to load).
 
-    The layout is bulk work (:func:`hub.platform.bulk.bulk_work`): a 200-line invoice allocates
-    ~170,000 objects (boxes, styles, text layouts), so with the default thresholds the cyclic
-    collector ran ~250 times per render, ~25 of them over everything the process holds (a web
-    app's or a Prefect worker's few hundred thousand objects): 0.4-0.5 s of a 1.2 s render
-    (``bench/RESULTS.md``, issue 20, fourth session)."""
+    The layout is bulk work (:func:`hub.platform.bulk.bulk_work`): a 200-line invoice's boxes,
+    styles and text layouts are ~170,000 objects that live until the PDF is written, so with the
+    default thresholds the cyclic collector ran ~270 times per render, its older generations over
+    ever more of them and twice over all the process holds (a web app's or a Prefect worker's few
+    hundred thousand objects): ~0.4 s of a 1.5 s render (``bench/RESULTS.md``, issue 20, fourth
+    session). Bulk work collects the youngest generation every 50,000 allocations and leaves what
+    existed before it frozen."""
     from weasyprint import HTML
 
     with bulk_work():
