@@ -6,7 +6,9 @@
 most 1 s); ``--history`` invoices of one customer before it, each half paid through the gateway,
 so the balance block (dynamic and batch mode) and the statement walk that whole account. The
 first render pays WeasyPrint's start-up (its import, fonts); the others are the steady state.
-Figures only: nothing here is asserted in the test suite.
+The target is judged on this process's CPU seconds for the invoice's PDF with its lines and
+balance block (``own_rendering``): on a shared machine the wall clock mostly measures the
+other processes. Figures only: nothing here is asserted in the test suite.
 """
 
 from __future__ import annotations
@@ -82,11 +84,11 @@ def _seed(lines: int, history: int) -> tuple[int, int]:
         return int(org_id), int(long.id)  # type: ignore[arg-type]
 
 
-def _cpu(fn: Callable[[], object]) -> float:
-    """CPU seconds of this process spent in one call."""
-    start = time.process_time()
+def _clocks(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
     fn()
-    return time.process_time() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def run(lines: int, history: int, repeat: int = 5, engine: str = "sqlite") -> Report:
@@ -104,21 +106,21 @@ def run(lines: int, history: int, repeat: int = 5, engine: str = "sqlite") -> Re
             invoice = s.get(Invoice, invoice_id)
             assert invoice is not None
             first_s, pdf = timed(lambda: own_rendering(s, invoice))
-            warm = [timed(lambda: own_rendering(s, invoice))[0] for _ in range(repeat)]
+            warm = [_clocks(lambda: own_rendering(s, invoice)) for _ in range(repeat)]
             html_s, html = timed(lambda: render.invoice_html(invoice, render.invoice_lines(s, invoice), "x", None, "y"))
             # the layout alone, in CPU seconds too: on a shared machine the wall clock mostly measures the others
-            layout = [(timed(lambda: render.html_to_pdf(html))[0], _cpu(lambda: render.html_to_pdf(html)))
-                      for _ in range(repeat)]
+            layout = [_clocks(lambda: render.html_to_pdf(html)) for _ in range(repeat)]
             blocks = {mode: timed(lambda mode=mode: balance_block(s, org_id, invoice_number="LONG-1",
                                                                   as_of=invoice.invoice_date, mode=mode))
                       for mode in ("dynamic", "batch")}
             as_of = invoice.invoice_date or date.today()
             statement_s, result = timed(lambda: statement(s, org_id, as_of))
         pdf_statement_s, statement_pdf = timed(lambda: render.statement_pdf(result))
-    median = statistics.median(warm)
+    median, cpu = statistics.median(w for w, _ in warm), statistics.median(c for _, c in warm)
     report.figure("seed", seconds(seed_s), f"{history:,} invoices and charges, {lines} lines")
     report.figure("first PDF render", seconds(first_s), f"{len(pdf):,} bytes; WeasyPrint's start-up included")
-    report.figure("PDF render (median)", seconds(median), f"of {repeat}; min {min(warm):.3f} s, max {max(warm):.3f} s")
+    report.figure("PDF render (median)", seconds(median),
+                  f"of {repeat}; CPU {cpu:.2f} s (min {min(c for _, c in warm):.2f}, max {max(c for _, c in warm):.2f})")
     report.figure("HTML only", seconds(html_s), "the template, without the PDF layout")
     layout_wall, layout_cpu = statistics.median(w for w, _ in layout), statistics.median(c for _, c in layout)
     report.figure("PDF layout only (median)", seconds(layout_wall), f"HTML -> PDF; CPU {layout_cpu:.2f} s")
@@ -127,8 +129,11 @@ def run(lines: int, history: int, repeat: int = 5, engine: str = "sqlite") -> Re
                       f"amount due {block.amount_due if block else '-'} over {history:,} cycles")
     report.figure("statement (data)", seconds(statement_s), f"closing {result.statement.closing_balance}")
     report.figure("statement PDF", seconds(pdf_statement_s), f"{len(statement_pdf):,} bytes")
-    report.ratio(f"{lines}-line PDF render / {MAX_RENDER_S:g} s", median / MAX_RENDER_S, "<= 1", median <= MAX_RENDER_S)
-    report.data = {"lines": lines, "history": history, "render_s": warm, "first_render_s": first_s,
+    report.ratio(f"{lines}-line PDF render, CPU / {MAX_RENDER_S:g} s", cpu / MAX_RENDER_S, "<= 1", cpu <= MAX_RENDER_S)
+    report.ratio(f"{lines}-line PDF layout only (HTML -> PDF), CPU / {MAX_RENDER_S:g} s", layout_cpu / MAX_RENDER_S,
+                 "<= 1", layout_cpu <= MAX_RENDER_S)
+    report.data = {"lines": lines, "history": history, "render_s": [w for w, _ in warm],
+                   "render_cpu_s": [c for _, c in warm], "first_render_s": first_s,
                    "layout_s": [w for w, _ in layout], "layout_cpu_s": [c for _, c in layout],
                    "balance_block_s": {m: b[0] for m, b in blocks.items()}, "statement_s": statement_s,
                    "pdf_bytes": len(pdf)}

@@ -123,27 +123,27 @@ def _invoices(s: Session, sides: list[Organisation], copies: set[int], *where: A
     return [i for i in rows if (i.status or "").strip().lower() not in NOT_ON_ACCOUNT]
 
 
-def _hub_payments(s: Session, sides: list[Organisation], copies: set[int]
+def _hub_payments(s: Session, sides: list[Organisation], copies: set[int], *where: Any
                   ) -> tuple[dict[int, list[tuple[date, str, Decimal]]], dict[int, Decimal]]:
-    """Per invoice id: (business day, reference, amount) of each succeeded charge that paid it; and
-    per invoice id, what its charges took beyond what it owed (the customer's credit, counted on the
-    charge's own invoice)."""
-    mine = select(Invoice.id).where(_of_customer(sides, copies))
+    """Per invoice id (of those ``where`` selects: the ledger's window): (business day, reference,
+    amount) of each succeeded charge that paid it; and per invoice id, what its charges took beyond
+    what it owed (the customer's credit, counted on the charge's own invoice). A charge split over
+    several invoices is read with all its parts, so each invoice gets its own part whatever the window."""
+    mine = select(Invoice.id).where(_of_customer(sides, copies), *where)
     paid: dict[int, list[tuple[date, str, Decimal]]] = defaultdict(list)
     credit: dict[int, Decimal] = defaultdict(Decimal)
+    touching = and_(col(Charge.status) == "succeeded", or_(
+        col(Charge.invoice_id).in_(mine),
+        col(Charge.id).in_(select(ChargeAllocation.charge_id).where(col(ChargeAllocation.invoice_id).in_(mine)))))
     parts = list(s.execute(core_select(col(ChargeAllocation.charge_id), col(ChargeAllocation.invoice_id),
                                        col(ChargeAllocation.amount))
-                           .where(col(ChargeAllocation.invoice_id).in_(mine))))
+                           .where(col(ChargeAllocation.charge_id).in_(select(Charge.id).where(touching)))))
     split: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
     for charge_id, invoice_id, amount in parts:
         split[charge_id].append((invoice_id, amount))
     charges = s.execute(core_select(col(Charge.id), col(Charge.invoice_id), col(Charge.amount), col(Charge.charged_on),
                                     col(Charge.created_at), col(Charge.transaction_id), col(Charge.key),
-                                    col(Charge.credit))
-                     .where(col(Charge.status) == "succeeded", or_(
-                         col(Charge.invoice_id).in_(mine),
-                         col(Charge.id).in_(select(ChargeAllocation.charge_id)
-                                            .where(col(ChargeAllocation.invoice_id).in_(mine))))))
+                                    col(Charge.credit)).where(touching))
     for charge_id, invoice_id, amount, charged_on, created_at, transaction_id, key, surplus in charges:
         day = charged_on or created_at.date()
         for target, part in split.get(charge_id) or [(invoice_id, amount)]:
@@ -300,10 +300,11 @@ def customer_ledger(s: Session, organisation_id: int, since: date | None = None,
     since then are read, with their payments of then on (and the credit notes), no opening; and
     with ``issued_until`` (last, as_of), of those only the ones issued by ``last`` or after ``as_of``.
     ``of``: the customer's :func:`account` when the caller has read it (with ``since``)."""
+    window: tuple[Any, ...] = ()
     if since is not None and of is not None and stored_id(of.organisation) == organisation_id:
         org, sides, copies, currency = of.organisation, of.sides, of.copies, of.currency
-        invoices = _invoices(s, sides, copies, _issued_between(s, since, issued_until) if issued_since
-                             else _touched_since(s, sides, copies, since))
+        window = (_issued_between(s, since, issued_until) if issued_since else _touched_since(s, sides, copies, since),)
+        invoices = _invoices(s, sides, copies, *window)
     else:
         found = s.get(Organisation, organisation_id)
         if found is None or found.is_deleted:
@@ -314,15 +315,16 @@ def customer_ledger(s: Session, organisation_id: int, since: date | None = None,
             invoices = _invoices(s, sides, copies)
             currencies = Counter((i.currency or "").strip().upper() for i in invoices if (i.currency or "").strip())
         else:
-            invoices = _invoices(s, sides, copies, _issued_between(s, since, issued_until) if issued_since
-                                 else _touched_since(s, sides, copies, since))
+            window = (_issued_between(s, since, issued_until) if issued_since
+                      else _touched_since(s, sides, copies, since),)
+            invoices = _invoices(s, sides, copies, *window)
         currency = (org.currency or "").strip().upper()
         if not currency:
             if since is not None:
                 currencies = _currencies(s, sides, copies)
             currency = currencies.most_common(1)[0][0] if currencies else "USD"
     invoices = [i for i in invoices if (i.currency or currency).strip().upper() == currency]
-    hub_paid, hub_credit = _hub_payments(s, sides, copies)
+    hub_paid, hub_credit = _hub_payments(s, sides, copies, *window)  # the window's invoices' charges only
     entries: list[LedgerEntry] = []
     for inv in invoices:
         day = inv.invoice_date or inv.first_synced_at.date()

@@ -28,10 +28,10 @@ from hub.collections.of_record import receivable_only
 from hub.collections.outbox import enqueue
 from hub.collections.rules import Notification, NotificationType
 from hub.documents.images import invoice_image
-from hub.documents.ledger import NOT_ON_ACCOUNT, POSTED, customer_ledger
+from hub.documents.ledger import NOT_ON_ACCOUNT, POSTED
 from hub.documents.render import pdf_filename, sender_name, statement_pdf
 from hub.documents.settings import InvoiceEmail, get_settings
-from hub.documents.statements import CustomerStatement, statement_of
+from hub.documents.statements import CustomerStatement, statement
 from hub.platform.db import session
 from hub.platform.errors import CashrailError
 from hub.platform.models import (
@@ -180,14 +180,14 @@ def send_statements(environment: str, as_of: date, *, pay_link: PayLink | None =
             customers = statement_customers(s) if organisation_ids is None else sorted(set(organisation_ids))
             done = set(s.exec(select(NotificationMessage.key).where(
                 col(NotificationMessage.key).in_([statement_key(c, as_of) for c in customers]))))
-            modes, sender = get_settings(s), sender_name(s)
+            sender = sender_name(s)
         for organisation_id in customers:
             key = statement_key(organisation_id, as_of)
             if key in done:
                 continue
             try:
                 with session(environment) as s:
-                    result = statement_of(customer_ledger(s, organisation_id), as_of, modes=modes)
+                    result = statement(s, organisation_id, as_of)  # the portal's statement, read as it reads it
                 if not _worth_sending(result):
                     continue
                 pdf = statement_pdf(result, sender)

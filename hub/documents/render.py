@@ -17,6 +17,7 @@ from hub.collections.rules import format_money
 from hub.documents.balance import BalanceBlock
 from hub.documents.rules.statements import BUCKETS
 from hub.documents.statements import CustomerStatement
+from hub.platform.bulk import collector_paused
 from hub.platform.models import Invoice, InvoiceLine, stored_id
 
 _templates = Environment(loader=PackageLoader("hub.documents", "templates"), autoescape=select_autoescape(["html"]))
@@ -28,10 +29,18 @@ def _refuse(url: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def html_to_pdf(html: str) -> bytes:
-    """The PDF of ``html`` (WeasyPrint, imported on first use: it takes a moment to load)."""
+    """The PDF of ``html`` (WeasyPrint, imported on first use: it takes a moment to load).
+
+    The cyclic collector is off meanwhile (:func:`hub.platform.bulk.collector_paused`): a
+    200-line invoice's boxes, styles and text layouts are ~170,000 objects that live until the PDF
+    is written, so with the default thresholds the collector ran ~270 times per render, its older
+    generations over ever more of them and twice over all the process holds (a web app's or a
+    Prefect worker's few hundred thousand objects): ~0.5 s of a 1.5 s render; with the bulk
+    thresholds still ~0.1 s (``bench/RESULTS.md``, issue 20, fourth session)."""
     from weasyprint import HTML
 
-    pdf = HTML(string=html, url_fetcher=_refuse).write_pdf()
+    with collector_paused():
+        pdf = HTML(string=html, url_fetcher=_refuse).write_pdf()
     assert pdf is not None  # without a target WeasyPrint returns the bytes
     return bytes(pdf)
 

@@ -33,6 +33,9 @@ class CustomerStatement:
 
 def statement_of(ledger: Ledger, as_of: date, *, mode: InvoiceMode | None = None, modes: Any = None,
                  period_start: date | None = None) -> CustomerStatement:
+    """The statement of a ledger read whole (:func:`customer_ledger` with no ``since``): the
+    definition :func:`statement` is checked against; documents (portal, e-mail, command line) are
+    made with :func:`statement`, which reads only the period and its block's cycles."""
     org = ledger.organisation
     return CustomerStatement(stored_id(org), org.name, build_statement(ledger.entries, as_of, ledger.currency,
                                                                       period_start),

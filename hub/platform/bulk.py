@@ -21,6 +21,9 @@ that garbage to a few seconds' worth whatever the length of the run. A full pass
 a Prefect process's objects costs ~0.2 s, so bulk work also freezes what existed before it
 (``gc.freeze``): its passes then walk only what the work made, in milliseconds, and the
 frozen objects are handed back to the collector when the last bulk work ends.
+
+``collector_paused()`` is for short, bounded work whose objects all live until it ends (one
+document's layout): the collector is off altogether while it runs.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ _lock = threading.Lock()
 _active = 0
 _saved: tuple[int, int, int] | None = None
 _last_full = time.monotonic()
+#: bodies running under collector_paused(), and whether the collector was on before the first
+_paused = 0
+_was_enabled = True
 
 
 @contextmanager
@@ -64,6 +70,29 @@ def bulk_work() -> Iterator[None]:
                 gc.set_threshold(*_saved)
                 _saved = None
                 gc.unfreeze()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Run the body with the cyclic collector off (back on when the last such body ends, if it
+    was on before the first). For short, bounded work whose objects all live until it ends — one
+    document's layout: each young pass would walk its boxes and styles again, ~0.1 s of a
+    200-line invoice's PDF even with :func:`bulk_work`'s thresholds (``bench/RESULTS.md``,
+    issue 20). Not for open-ended work: no cycle is collected before it ends, and while it runs
+    none is collected in the rest of the process either."""
+    global _paused, _was_enabled
+    with _lock:
+        if _paused == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _paused -= 1
+            if _paused == 0 and _was_enabled:
+                gc.enable()
 
 
 def checkpoint() -> bool:

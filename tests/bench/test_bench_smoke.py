@@ -78,7 +78,7 @@ def test_memory_bench_reports_peak_rss_per_size(tmp_path: Path, prefect_api: str
 
 def test_documents_bench_renders_the_invoice_pdf_and_the_customers_documents(tmp_path: Path) -> None:
     printed, result = _run(tmp_path, "bench.documents", "--lines", "5", "--history", "20", "--repeat", "1")
-    assert "5-line PDF render / 1 s" in printed and "balance block (batch)" in printed
+    assert "5-line PDF render, CPU / 1 s" in printed and "balance block (batch)" in printed
     assert result["data"]["pdf_bytes"] > 1000 and result["data"]["history"] == 20
 
 

@@ -112,3 +112,54 @@ def test_bulk_work_leaves_what_was_there_before_out_of_its_passes_and_hands_it_b
     assert gc.get_freeze_count() == 0
     gc.collect()  # and is collected again once the work is over
     assert ref() is None
+
+
+def test_a_paused_body_runs_without_the_collector_and_turns_it_back_on_however_it_ends() -> None:
+    assert gc.isenabled()
+    with bulk.collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), bulk.collector_paused():
+        raise ValueError("a document failed")
+    assert gc.isenabled()
+
+
+def test_a_collector_that_was_off_stays_off_after_a_pause() -> None:
+    gc.disable()
+    try:
+        with bulk.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_overlapping_pauses_turn_the_collector_back_on_when_the_last_one_ends() -> None:
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def first() -> None:
+        with bulk.collector_paused():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(5)
+        with bulk.collector_paused():
+            second_in.set()
+            first_out.wait(5)
+            seen.append(gc.isenabled())  # the first render has ended: still off
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == [False] and gc.isenabled()
+
+
+def test_a_pdf_render_leaves_the_collector_on() -> None:
+    from hub.documents.render import html_to_pdf
+
+    pdf = html_to_pdf("<p>Invoice 1</p>")
+    assert pdf.startswith(b"%PDF-") and gc.isenabled()

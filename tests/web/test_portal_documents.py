@@ -135,3 +135,27 @@ def test_the_pay_links_of_overdue_notices_card_warnings_and_statements_open_that
         page = client.get("/" + notification.pay_link.split("://", 1)[1].split("/", 1)[1])
         assert page.status_code == 200, key
         assert "Seed Customer" in page.text and ("1034" in page.text or "Payment methods" in page.text), key
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "static", "batch"])
+def test_the_mailed_statement_has_the_portals_figures_and_is_the_portals_pdf(client: TestClient, mode: str) -> None:
+    from hub.documents import mailing
+    from hub.platform.models import NotificationAttachment, NotificationMessage
+
+    org, _ = seed_customer()
+    set_mode(mode)
+    as_of = date(2012, 9, 30)  # seed 001's September: opening $25, invoice 1034, no payment yet
+    report = mailing.send_statements(ENV, as_of)
+    assert [e["closing_balance"] for e in report.enqueued] == ["125.00"]
+    with session(ENV) as s:
+        mailed = s.exec(select(NotificationAttachment.content).join(
+            NotificationMessage, NotificationMessage.id == NotificationAttachment.notification_id).where(
+            NotificationMessage.key == mailing.statement_key(org, as_of))).one()
+    base = link_of(org)
+    page = client.get(f"{base}/statements", params={"as_of": as_of.isoformat()})
+    assert page.status_code == 200 and balance_of(page.text)[1] == mode
+    assert re.search(r'id="closing">.*?<strong>125.00</strong>', re.sub(r"\s+", " ", page.text))
+    portal = client.get(f"{base}/statements/pdf", params={"as_of": as_of.isoformat()})
+    assert portal.status_code == 200
+    # the same statement, block and sender: byte for byte the PDF the customer downloads (WeasyPrint's is deterministic)
+    assert mailed == portal.content
