@@ -215,9 +215,12 @@ def sync_stream(
         # The next pages are fetched (with their details) and mapped while this one is stored.
         ahead = ReadAhead(_fetch_pages(connector, spec, scope, connector.read(spec, plan.since), mapper, ctx))
         newest: datetime | None = None  # the cursor's next value, once every page is read
+        seen: set[str] = set()  # a full read's keys: the rows it did not see are deleted at its end
         with PageTransactions(environment, next_ready=ahead.ready, walk_ended=ahead.ended) as tx:
             for fetched in ahead:
-                stored, page_newest = _store_page(tx.current(), scope, fetched, plan)
+                stored, page_newest = _store_page(tx.current(), scope, fetched)
+                if plan.full:
+                    seen.update(fetched.ids)
                 counts.add(stored)
                 if page_newest is not None and (newest is None or page_newest > newest):
                     newest = page_newest
@@ -235,7 +238,7 @@ def sync_stream(
                 tx.commit()
                 raise SchemaDriftError(watch.describe(stream_name))
             if plan.full:
-                counts.deleted = mark_unseen_deleted(tx.current(), scope)
+                counts.deleted = mark_unseen_deleted(tx.current(), scope, seen)
             stream_completed(tx.current(), scope, newest, reconciled=plan.full)
     if progress:
         progress(stream_name, counts)
@@ -313,13 +316,9 @@ def _expand_page(
     return page, to_map, skipped, summary_hashes
 
 
-def _store_page(s: Session, scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> tuple[StreamCounts, datetime | None]:
-    mapped, bad = fetched.mapped, fetched.bad
-    # A full read marks every record it saw, so the rows it did not see can be deleted.
-    seen = fetched.ids if plan.full else []
-    result = apply_page(
-        s, scope, mapped, bad, fetched=fetched.size, mark_seen=seen, summary_hashes=fetched.summary_hashes
-    )
+def _store_page(s: Session, scope: PageScope, fetched: _Fetched) -> tuple[StreamCounts, datetime | None]:
+    result = apply_page(s, scope, fetched.mapped, fetched.bad, fetched=fetched.size,
+                        summary_hashes=fetched.summary_hashes)
     page_stored(s, scope)
     result.counts.unchanged += len(fetched.skipped)
     return result.counts, result.max_modified

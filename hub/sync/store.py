@@ -164,7 +164,6 @@ def apply_page(
     quarantined: Sequence[Quarantine] = (),
     *,
     fetched: int,
-    mark_seen: Sequence[str] = (),
     summary_hashes: dict[str, str] | None = None,
 ) -> PageResult:
     """Upsert one page of mapped records and record its quarantined ones.
@@ -173,7 +172,6 @@ def apply_page(
         records: canonical records; the same key twice in a page keeps the last one.
         quarantined: records that failed mapping.
         fetched: how many records the source returned for this page.
-        mark_seen: external ids seen in this run (full reads: unseen rows are deleted later).
         summary_hashes: for streams whose list payload differs from the stored detail
             payload, the list payload's hash per external id.
     """
@@ -246,13 +244,6 @@ def apply_page(
         s.connection().execute(stmt, list(rehashed.values()))
     result.counts.inserted = len(inserts)
     result.counts.updated = len(updates)
-
-    # Rows written above already carry this run's id; only the others need the mark.
-    written = {r["external_id"] for r in inserts} | updates.keys() | rehashed.keys()
-    unmarked = [key for key in mark_seen if key not in written]
-    if unmarked:
-        for chunk in _chunks(unmarked):
-            s.connection().execute(update(t).where(*_keyed(t, scope, chunk)).values(seen_run_id=scope.run_id))
 
     if by_key:
         _release_from_quarantine(s, scope, list(by_key))
@@ -340,20 +331,20 @@ def _quarantine(s: Session, scope: PageScope, items: Sequence[Quarantine], now: 
     return len(items)
 
 
-def mark_unseen_deleted(s: Session, scope: PageScope) -> int:
-    """After a complete full read: rows the source no longer has are marked deleted."""
+def mark_unseen_deleted(s: Session, scope: PageScope, seen: set[str]) -> int:
+    """After a complete full read: rows the source no longer has (their keys not in ``seen``, the
+    keys the walk read) are marked deleted. The walk keeps its keys in memory rather than marking
+    each row it saw: a no-change page then writes nothing, and a walk killed before its end
+    deletes nothing (the next run walks again from the start)."""
     t = table_of(scope.table)
-    result = s.connection().execute(
-        update(t)
-        .where(
-            t.c.environment == scope.environment,
-            t.c.connector_id == scope.connector_id,
-            t.c.is_deleted.is_(False),
-            (t.c.seen_run_id.is_(None)) | (t.c.seen_run_id != scope.run_id),
-        )
-        .values(is_deleted=True, deleted_at=utcnow(), last_synced_at=utcnow())
-    )
-    return int(result.rowcount or 0)
+    conn = s.connection()
+    live = conn.execute(select(t.c.id, t.c.external_id).where(
+        t.c.environment == scope.environment, t.c.connector_id == scope.connector_id, t.c.is_deleted.is_(False)))
+    gone = [row_id for row_id, key in live if key not in seen]
+    now = utcnow()
+    for chunk in _chunks(gone):
+        conn.execute(update(t).where(t.c.id.in_(chunk)).values(is_deleted=True, deleted_at=now, last_synced_at=now))
+    return len(gone)
 
 
 def stream_state(s: Session, environment: str, connector_id: int, stream: str) -> StreamState:
