@@ -10,6 +10,7 @@ nothing lost and nothing doubled.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -50,6 +51,9 @@ ProgressFn = Callable[[str, StreamCounts], None]
 
 #: seconds between the heap trims after stored pages, across the streams of the process
 TRIM_EVERY = 0.25
+#: seconds between a walk's bookkeeping writes (the run's heartbeat) while its pages hold nothing
+#: to write; a run is taken for dead only after ``STALE_AFTER`` (minutes) without one
+BEAT_EVERY = 5.0
 
 
 class SyncError(CashrailError, RuntimeError):
@@ -217,8 +221,13 @@ def sync_stream(
         newest: datetime | None = None  # the cursor's next value, once every page is read
         seen: set[str] = set()  # a full read's keys: the rows it did not see are deleted at its end
         with PageTransactions(environment, next_ready=ahead.ready, walk_ended=ahead.ended) as tx:
+            beat = -BEAT_EVERY  # the first page's bookkeeping is written: the stream is reached (``holder.progress``)
             for fetched in ahead:
-                stored, page_newest = _store_page(tx.current(), scope, fetched)
+                if fetched.mapped or fetched.bad or time.monotonic() - beat >= BEAT_EVERY:
+                    stored, page_newest = _store_page(tx.current(), scope, fetched)
+                    beat = time.monotonic()
+                else:  # every record unchanged by its list payload: nothing to write, no write lock taken
+                    stored, page_newest = StreamCounts(fetched=fetched.size, unchanged=len(fetched.skipped)), None
                 if plan.full:
                     seen.update(fetched.ids)
                 counts.add(stored)
