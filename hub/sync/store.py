@@ -17,7 +17,7 @@ from sqlalchemy.sql import bindparam
 from sqlmodel import Session
 from sqlmodel import select as sm_select
 
-from hub.platform.db import insert_many
+from hub.platform.db import insert_many, select_in
 from hub.platform.models import (
     CHILD_TABLES,
     ENTITY_TABLES,
@@ -100,28 +100,20 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start : start + size]
 
 
-def _keyed(t: Table, scope: PageScope, external_ids: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
-    """The conditions selecting these records of the scope's connector."""
-    return (t.c.environment == scope.environment, t.c.connector_id == scope.connector_id,
-            t.c.external_id.in_(external_ids))
-
-
-def _rows_by_key(s: Session, scope: PageScope, columns: Sequence[Any], external_ids: Sequence[str]) -> Iterator[Any]:
-    """``columns`` of the stored records with these external ids (in chunks of keys)."""
+def _rows_by_key(s: Session, scope: PageScope, columns: Sequence[str], external_ids: Sequence[str]) -> Iterator[Any]:
+    """``columns`` of the stored records with these external ids (in chunks of keys), as tuples."""
     t = table_of(scope.table)
+    where = {"environment": scope.environment, "connector_id": scope.connector_id}
     for chunk in _chunks(list(external_ids)):
-        yield from s.connection().execute(select(*columns).where(*_keyed(t, scope, chunk)))
+        yield from select_in(s.connection(), t, columns, where, "external_id", chunk)
 
 
 def existing_rows(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, Existing]:
     """The stored bookkeeping of these records (id, hash, deleted marker)."""
-    t = table_of(scope.table)
-    has_summary = "summary_hash" in t.c
-    cols = [t.c.external_id, t.c.id, t.c.content_hash, t.c.is_deleted]
-    if has_summary:
-        cols.append(t.c.summary_hash)
+    has_summary = "summary_hash" in table_of(scope.table).c
+    cols = ["external_id", "id", "content_hash", "is_deleted", *(["summary_hash"] if has_summary else [])]
     return {
-        row.external_id: Existing(row.id, row.content_hash, row.is_deleted, row.summary_hash if has_summary else None)
+        row[0]: Existing(row[1], row[2], bool(row[3]), row[4] if has_summary else None)
         for row in _rows_by_key(s, scope, cols, external_ids)
     }
 
@@ -135,8 +127,7 @@ def holds_none(s: Session, scope: PageScope) -> bool:
 
 def _ids_of(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, int]:
     """The row ids of these records (just inserted: their lines need them)."""
-    t = table_of(scope.table)
-    return dict(_rows_by_key(s, scope, (t.c.external_id, t.c.id), external_ids))
+    return dict(_rows_by_key(s, scope, ("external_id", "id"), external_ids))
 
 
 def _new_ids(s: Session, scope: PageScope, inserted: list[str]) -> dict[str, int]:
