@@ -326,12 +326,14 @@ def mark_unseen_deleted(s: Session, scope: PageScope, seen: set[str]) -> int:
     """After a complete full read: rows the source no longer has (their keys not in ``seen``, the
     keys the walk read) are marked deleted. The walk keeps its keys in memory rather than marking
     each row it saw: a no-change page then writes nothing, and a walk killed before its end
-    deletes nothing (the next run walks again from the start)."""
+    deletes nothing (the next run walks again from the start). Rows this run wrote carry its id
+    (``seen_run_id``) and are not read back: a first sync checks no key here."""
     t = table_of(scope.table)
     conn = s.connection()
-    live = conn.execute(select(t.c.id, t.c.external_id).where(
-        t.c.environment == scope.environment, t.c.connector_id == scope.connector_id, t.c.is_deleted.is_(False)))
-    gone = [row_id for row_id, key in live if key not in seen]
+    others = conn.execute(select(t.c.id, t.c.external_id).where(
+        t.c.environment == scope.environment, t.c.connector_id == scope.connector_id, t.c.is_deleted.is_(False),
+        (t.c.seen_run_id.is_(None)) | (t.c.seen_run_id != scope.run_id)))
+    gone = [row_id for row_id, key in others if key not in seen]
     now = utcnow()
     for chunk in _chunks(gone):
         conn.execute(update(t).where(t.c.id.in_(chunk)).values(is_deleted=True, deleted_at=now, last_synced_at=now))
