@@ -498,16 +498,17 @@ def test_pages_after_the_first_are_requested_a_few_at_once_and_yielded_in_order(
 ) -> None:
     connector = make_connector(page_size=2, detail_concurrency=3)
     in_flight, most = 0, 0
-    lock = threading.Lock()
+    changed = threading.Condition()
     by_number = _pages_by_number({n: accounts(2 * n - 1, 2 * n) for n in range(1, 9)}, total=16)
 
     def answer(request: httpx.Request) -> httpx.Response:
         nonlocal in_flight, most
-        with lock:
+        with changed:
             in_flight += 1
             most = max(most, in_flight)
-        time.sleep(0.05)
-        with lock:
+            changed.notify_all()
+            # held until three are in flight (a loaded machine starts threads late); one at a time never gets there
+            changed.wait_for(lambda: most >= 3, timeout=0.5)
             in_flight -= 1
         return by_number(request)
 
