@@ -134,7 +134,8 @@ class BmsConnector(BmsWrites, SourceConnector):
         BMS pages by page number, in an order Kaseya does not document (by modification time
         or by Id): a record that moves to the end (modified) or vanishes (deleted) behind the
         walk shifts the later pages, and one unchanged record slips between two pages. Such a
-        walk is noticed (an Id seen twice, or the total shrinking) and walked again, so the run
+        walk is noticed (an Id seen twice, the total shrinking, or fewer records read than a grown
+        total: see ``_walk``) and walked again, so the run
         sees every record at least once. A keyset walk (by Id, resuming after the last one) would
         need no second walk, but the v2 list endpoints take no Id filter and no sort order, so
         the re-walk stays; the hub's cursor moves only after the last walk ends.
