@@ -1,8 +1,9 @@
 """The floors of a sync: the least any tool could spend fetching the data, and storing it.
 
 * fetch floor: bare httpx paging the connector's own endpoints (its stream table), bodies
-  parsed only as far as paging needs, then dropped; streams concurrently, invoice details
-  with the connector's ``detail_concurrency`` in flight.
+  parsed only as far as paging needs, then dropped; streams concurrently; for BMS, the pages
+  after the first (which tells the total) and the invoice details each with the connector's
+  ``detail_concurrency`` in flight.
 * store floor: the canonical rows Cashrail stored, inserted with the driver's plain ``executemany`` (one
   statement per table, one transaction) into an empty database of the same engine and schema.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import ssl
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from typing import Any
 
 import httpx
@@ -38,7 +40,8 @@ def _run_streams(fn: Any, specs: tuple[StreamSpec, ...]) -> int:
 
 
 def _bms(info: dict[str, Any], specs: tuple[StreamSpec, ...], size: int, detail_concurrency: int) -> int:
-    limits = httpx.Limits(max_connections=len(specs) + detail_concurrency)
+    # list pages and invoice details in flight at once, each up to detail_concurrency (as the connector)
+    limits = httpx.Limits(max_connections=len(specs) * detail_concurrency + detail_concurrency)
     with httpx.Client(base_url=info["url"], timeout=60, limits=limits) as client, \
             ThreadPoolExecutor(detail_concurrency) as details:
         login = client.post("/v2/security/authenticate", data={
@@ -49,22 +52,25 @@ def _bms(info: dict[str, Any], specs: tuple[StreamSpec, ...], size: int, detail_
         def detail(path: str) -> None:
             client.get(path).raise_for_status()
 
+        def page(spec: StreamSpec, number: int) -> tuple[list[dict[str, Any]], int]:
+            paging = {"PageSize": size, "PageNumber": number}
+            if spec.method == "POST":
+                response = client.post(spec.path, json={**paging, "Filter": {}})
+            else:
+                response = client.get(spec.path, params=paging)
+            body = response.raise_for_status().json()
+            return body["Result"], body["TotalRecords"]
+
         def stream(spec: StreamSpec) -> int:
-            number, seen, pending = 1, 0, []
-            while True:
-                paging = {"PageSize": size, "PageNumber": number}
-                if spec.method == "POST":
-                    response = client.post(spec.path, json={**paging, "Filter": {}})
-                else:
-                    response = client.get(spec.path, params=paging)
-                body = response.raise_for_status().json()
-                records = body["Result"]
-                seen += len(records)
-                if spec.detail_path:
-                    pending += [details.submit(detail, spec.detail_path.format(id=r["Id"])) for r in records]
-                if len(records) < size or number * size >= body["TotalRecords"]:
-                    break
-                number += 1
+            # page 1 tells the total; the other pages with detail_concurrency in flight, in order
+            first, total = page(spec, 1)
+            seen, pending = 0, []
+            with ThreadPoolExecutor(detail_concurrency) as pages:
+                later = pages.map(lambda n: page(spec, n)[0], range(2, -(-total // size) + 1))
+                for records in chain([first], later):
+                    seen += len(records)
+                    if spec.detail_path:
+                        pending += [details.submit(detail, spec.detail_path.format(id=r["Id"])) for r in records]
             for future in pending:
                 future.result()
             return seen

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Generator, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from itertools import count as count_from
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -97,7 +99,7 @@ class BmsConnector(BmsWrites, SourceConnector):
         self.api = ApiClient(
             settings.server_url,
             auth=self.auth,
-            max_connections=settings.detail_concurrency + 2,
+            max_connections=2 * settings.detail_concurrency + 2,  # list pages and details in flight at once
             **common,
         )
         self._lookups: dict[str, list[Mapping[str, Any]]] = {}
@@ -132,7 +134,8 @@ class BmsConnector(BmsWrites, SourceConnector):
         BMS pages by page number, in an order Kaseya does not document (by modification time
         or by Id): a record that moves to the end (modified) or vanishes (deleted) behind the
         walk shifts the later pages, and one unchanged record slips between two pages. Such a
-        walk is noticed (an Id seen twice, or the total shrinking) and walked again, so the run
+        walk is noticed (an Id seen twice, the total shrinking, or fewer records read than a grown
+        total: see ``_walk``) and walked again, so the run
         sees every record at least once. A keyset walk (by Id, resuming after the last one) would
         need no second walk, but the v2 list endpoints take no Id filter and no sort order, so
         the re-walk stays; the hub's cursor moves only after the last walk ends.
@@ -144,34 +147,65 @@ class BmsConnector(BmsWrites, SourceConnector):
                        method=stream.method, path=stream.path)
 
     def _walk(self, stream: StreamSpec, since: datetime | None) -> Generator[list[Record], None, bool]:
-        """One walk over the pages; returns whether pages shifted during it."""
+        """One walk over the pages; returns whether pages shifted during it.
+
+        Page 1 comes first; once it has told ``TotalRecords``, the later pages are requested with
+        ``detail_concurrency`` in flight and yielded in page order. Served out of order, pages
+        still give every shift away: a record moved within an unchanged set leaves one missed only
+        beside one read twice (as many records read as the total, one missing: one is doubled);
+        a delete shows as a smaller total on any page served after it, an insert as a larger one,
+        and then the walk must have read as many records as the largest total any page told.
+        """
         size = self.settings.page_size
         guard = PageGuard(stream.path)
         seen: set[Any] = set()
         first_total: int | None = None
+        largest = 0  # the largest total any page told
+        count = 0  # records read, Id or not
         shifted = False
-        number = 1
-        while True:
-            body = checked(self._page(stream, number, size, since), stream.method, stream.path)
-            records = get_ci(body, "Result") or []
-            if not isinstance(records, list):
-                raise ApiError("the list endpoint returned no Result list", method=stream.method, path=stream.path)
-            if not records:
-                return shifted
-            # A server that ignores PageNumber would otherwise loop forever on page 1.
-            guard.check(_page_fingerprint(records))
-            ids = [get_ci(r, "Id") for r in records if isinstance(r, Mapping) and get_ci(r, "Id") is not None]
-            total = get_ci(body, "TotalRecords")
-            first_total = total if first_total is None and isinstance(total, int) else first_total
-            shifted = shifted or not seen.isdisjoint(ids) or (
-                isinstance(total, int) and first_total is not None and total < first_total)
-            seen.update(ids)
-            last = len(records) < size or (isinstance(total, int) and number * size >= total)
-            del records  # taken out of the body, not named: this generator keeps no page while it waits
-            yield pop_ci(body, "Result")
-            if last:
-                return shifted
-            number += 1
+        with ThreadPoolExecutor(self.settings.detail_concurrency, thread_name_prefix="bms-pages") as pool:
+            pending: deque[Future[Any]] = deque()
+            requested = 1
+            try:
+                body: Any = self._page(stream, 1, size, since)
+                for number in count_from(1):
+                    if number > 1:
+                        if not pending:  # no total told: one page after another
+                            requested += 1
+                            pending.append(pool.submit(self._page, stream, requested, size, since))
+                        body = pending.popleft().result()
+                    body = checked(body, stream.method, stream.path)
+                    records = get_ci(body, "Result") or []
+                    if not isinstance(records, list):
+                        raise ApiError("the list endpoint returned no Result list",
+                                       method=stream.method, path=stream.path)
+                    if not records:
+                        break
+                    # A server that ignores PageNumber would otherwise loop forever on page 1.
+                    guard.check(_page_fingerprint(records))
+                    ids = [get_ci(r, "Id") for r in records if isinstance(r, Mapping) and get_ci(r, "Id") is not None]
+                    total = get_ci(body, "TotalRecords")
+                    if isinstance(total, int):
+                        first_total = total if first_total is None else first_total
+                        largest = max(largest, total)
+                        shifted = shifted or total < first_total
+                        # the pages the largest total tells, a few in flight
+                        while len(pending) < self.settings.detail_concurrency and requested * size < largest:
+                            requested += 1
+                            pending.append(pool.submit(self._page, stream, requested, size, since))
+                    shifted = shifted or not seen.isdisjoint(ids)
+                    seen.update(ids)
+                    count += len(records)
+                    last = len(records) < size or (isinstance(total, int) and number * size >= total)
+                    del records  # taken out of the body, not named: this generator keeps no page while it waits
+                    yield pop_ci(body, "Result")
+                    del body
+                    if last:
+                        break
+            finally:
+                for future in pending:
+                    future.cancel()
+        return shifted or (first_total is not None and largest > first_total and count < largest)
 
     def expand(self, stream: StreamSpec, records: list[Record]) -> list[Record]:
         """Fetch each record's detail (invoice lines) with a few requests in flight."""

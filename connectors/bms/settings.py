@@ -20,7 +20,7 @@ class BmsSettings(SyncSettings):
     server_url: str = Field(min_length=1, description="Server URL, e.g. https://api.bms.kaseya.com")
     time_zone: str = Field(default="UTC", description="Tenant time zone of BMS timestamps (IANA name)")
     rate_limit_per_hour: int = Field(default=1500, ge=0, description="Calls per hour per endpoint (0: no limit)")
-    detail_concurrency: int = Field(default=4, ge=1, le=16, description="Invoice detail requests in flight")
+    detail_concurrency: int = Field(default=4, ge=1, le=16, description="Requests in flight: invoice details, and list pages once the first told the total")
     timeout_seconds: float = Field(default=30.0, gt=0, description="Per-request timeout")
 
     @field_validator("server_url")

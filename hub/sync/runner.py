@@ -10,6 +10,7 @@ nothing lost and nothing doubled.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -50,6 +51,9 @@ ProgressFn = Callable[[str, StreamCounts], None]
 
 #: seconds between the heap trims after stored pages, across the streams of the process
 TRIM_EVERY = 0.25
+#: seconds between a walk's bookkeeping writes (the run's heartbeat) while its pages hold nothing
+#: to write; a run is taken for dead only after ``STALE_AFTER`` (minutes) without one
+BEAT_EVERY = 5.0
 
 
 class SyncError(CashrailError, RuntimeError):
@@ -215,9 +219,17 @@ def sync_stream(
         # The next pages are fetched (with their details) and mapped while this one is stored.
         ahead = ReadAhead(_fetch_pages(connector, spec, scope, connector.read(spec, plan.since), mapper, ctx))
         newest: datetime | None = None  # the cursor's next value, once every page is read
+        seen: set[str] = set()  # a full read's keys: the rows it did not see are deleted at its end
         with PageTransactions(environment, next_ready=ahead.ready, walk_ended=ahead.ended) as tx:
+            beat = -BEAT_EVERY  # the first page's bookkeeping is written: the stream is reached (``holder.progress``)
             for fetched in ahead:
-                stored, page_newest = _store_page(tx.current(), scope, fetched, plan)
+                if fetched.mapped or fetched.bad or time.monotonic() - beat >= BEAT_EVERY:
+                    stored, page_newest = _store_page(tx.current(), scope, fetched)
+                    beat = time.monotonic()
+                else:  # every record unchanged by its list payload: nothing to write, no write lock taken
+                    stored, page_newest = StreamCounts(fetched=fetched.size, unchanged=len(fetched.skipped)), None
+                if plan.full:
+                    seen.update(fetched.ids)
                 counts.add(stored)
                 if page_newest is not None and (newest is None or page_newest > newest):
                     newest = page_newest
@@ -235,7 +247,7 @@ def sync_stream(
                 tx.commit()
                 raise SchemaDriftError(watch.describe(stream_name))
             if plan.full:
-                counts.deleted = mark_unseen_deleted(tx.current(), scope)
+                counts.deleted = mark_unseen_deleted(tx.current(), scope, seen)
             stream_completed(tx.current(), scope, newest, reconciled=plan.full)
     if progress:
         progress(stream_name, counts)
@@ -313,13 +325,9 @@ def _expand_page(
     return page, to_map, skipped, summary_hashes
 
 
-def _store_page(s: Session, scope: PageScope, fetched: _Fetched, plan: ReadPlan) -> tuple[StreamCounts, datetime | None]:
-    mapped, bad = fetched.mapped, fetched.bad
-    # A full read marks every record it saw, so the rows it did not see can be deleted.
-    seen = fetched.ids if plan.full else []
-    result = apply_page(
-        s, scope, mapped, bad, fetched=fetched.size, mark_seen=seen, summary_hashes=fetched.summary_hashes
-    )
+def _store_page(s: Session, scope: PageScope, fetched: _Fetched) -> tuple[StreamCounts, datetime | None]:
+    result = apply_page(s, scope, fetched.mapped, fetched.bad, fetched=fetched.size,
+                        summary_hashes=fetched.summary_hashes)
     page_stored(s, scope)
     result.counts.unchanged += len(fetched.skipped)
     return result.counts, result.max_modified

@@ -17,7 +17,7 @@ from sqlalchemy.sql import bindparam
 from sqlmodel import Session
 from sqlmodel import select as sm_select
 
-from hub.platform.db import insert_many
+from hub.platform.db import insert_many, select_in
 from hub.platform.models import (
     CHILD_TABLES,
     ENTITY_TABLES,
@@ -100,28 +100,20 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start : start + size]
 
 
-def _keyed(t: Table, scope: PageScope, external_ids: Sequence[str]) -> tuple[ColumnElement[bool], ...]:
-    """The conditions selecting these records of the scope's connector."""
-    return (t.c.environment == scope.environment, t.c.connector_id == scope.connector_id,
-            t.c.external_id.in_(external_ids))
-
-
-def _rows_by_key(s: Session, scope: PageScope, columns: Sequence[Any], external_ids: Sequence[str]) -> Iterator[Any]:
-    """``columns`` of the stored records with these external ids (in chunks of keys)."""
+def _rows_by_key(s: Session, scope: PageScope, columns: Sequence[str], external_ids: Sequence[str]) -> Iterator[Any]:
+    """``columns`` of the stored records with these external ids (in chunks of keys), as tuples."""
     t = table_of(scope.table)
+    where = {"environment": scope.environment, "connector_id": scope.connector_id}
     for chunk in _chunks(list(external_ids)):
-        yield from s.connection().execute(select(*columns).where(*_keyed(t, scope, chunk)))
+        yield from select_in(s.connection(), t, columns, where, "external_id", chunk)
 
 
 def existing_rows(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, Existing]:
     """The stored bookkeeping of these records (id, hash, deleted marker)."""
-    t = table_of(scope.table)
-    has_summary = "summary_hash" in t.c
-    cols = [t.c.external_id, t.c.id, t.c.content_hash, t.c.is_deleted]
-    if has_summary:
-        cols.append(t.c.summary_hash)
+    has_summary = "summary_hash" in table_of(scope.table).c
+    cols = ["external_id", "id", "content_hash", "is_deleted", *(["summary_hash"] if has_summary else [])]
     return {
-        row.external_id: Existing(row.id, row.content_hash, row.is_deleted, row.summary_hash if has_summary else None)
+        row[0]: Existing(row[1], row[2], bool(row[3]), row[4] if has_summary else None)
         for row in _rows_by_key(s, scope, cols, external_ids)
     }
 
@@ -135,8 +127,7 @@ def holds_none(s: Session, scope: PageScope) -> bool:
 
 def _ids_of(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, int]:
     """The row ids of these records (just inserted: their lines need them)."""
-    t = table_of(scope.table)
-    return dict(_rows_by_key(s, scope, (t.c.external_id, t.c.id), external_ids))
+    return dict(_rows_by_key(s, scope, ("external_id", "id"), external_ids))
 
 
 def _new_ids(s: Session, scope: PageScope, inserted: list[str]) -> dict[str, int]:
@@ -164,7 +155,6 @@ def apply_page(
     quarantined: Sequence[Quarantine] = (),
     *,
     fetched: int,
-    mark_seen: Sequence[str] = (),
     summary_hashes: dict[str, str] | None = None,
 ) -> PageResult:
     """Upsert one page of mapped records and record its quarantined ones.
@@ -173,7 +163,6 @@ def apply_page(
         records: canonical records; the same key twice in a page keeps the last one.
         quarantined: records that failed mapping.
         fetched: how many records the source returned for this page.
-        mark_seen: external ids seen in this run (full reads: unseen rows are deleted later).
         summary_hashes: for streams whose list payload differs from the stored detail
             payload, the list payload's hash per external id.
     """
@@ -246,13 +235,6 @@ def apply_page(
         s.connection().execute(stmt, list(rehashed.values()))
     result.counts.inserted = len(inserts)
     result.counts.updated = len(updates)
-
-    # Rows written above already carry this run's id; only the others need the mark.
-    written = {r["external_id"] for r in inserts} | updates.keys() | rehashed.keys()
-    unmarked = [key for key in mark_seen if key not in written]
-    if unmarked:
-        for chunk in _chunks(unmarked):
-            s.connection().execute(update(t).where(*_keyed(t, scope, chunk)).values(seen_run_id=scope.run_id))
 
     if by_key:
         _release_from_quarantine(s, scope, list(by_key))
@@ -340,20 +322,22 @@ def _quarantine(s: Session, scope: PageScope, items: Sequence[Quarantine], now: 
     return len(items)
 
 
-def mark_unseen_deleted(s: Session, scope: PageScope) -> int:
-    """After a complete full read: rows the source no longer has are marked deleted."""
+def mark_unseen_deleted(s: Session, scope: PageScope, seen: set[str]) -> int:
+    """After a complete full read: rows the source no longer has (their keys not in ``seen``, the
+    keys the walk read) are marked deleted. The walk keeps its keys in memory rather than marking
+    each row it saw: a no-change page then writes nothing, and a walk killed before its end
+    deletes nothing (the next run walks again from the start). Rows this run wrote carry its id
+    (``seen_run_id``) and are not read back: a first sync checks no key here."""
     t = table_of(scope.table)
-    result = s.connection().execute(
-        update(t)
-        .where(
-            t.c.environment == scope.environment,
-            t.c.connector_id == scope.connector_id,
-            t.c.is_deleted.is_(False),
-            (t.c.seen_run_id.is_(None)) | (t.c.seen_run_id != scope.run_id),
-        )
-        .values(is_deleted=True, deleted_at=utcnow(), last_synced_at=utcnow())
-    )
-    return int(result.rowcount or 0)
+    conn = s.connection()
+    others = conn.execute(select(t.c.id, t.c.external_id).where(
+        t.c.environment == scope.environment, t.c.connector_id == scope.connector_id, t.c.is_deleted.is_(False),
+        (t.c.seen_run_id.is_(None)) | (t.c.seen_run_id != scope.run_id)))
+    gone = [row_id for row_id, key in others if key not in seen]
+    now = utcnow()
+    for chunk in _chunks(gone):
+        conn.execute(update(t).where(t.c.id.in_(chunk)).values(is_deleted=True, deleted_at=now, last_synced_at=now))
+    return len(gone)
 
 
 def stream_state(s: Session, environment: str, connector_id: int, stream: str) -> StreamState:

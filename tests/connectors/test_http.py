@@ -676,3 +676,29 @@ def test_a_dropped_response_frees_its_body_without_waiting_for_the_garbage_colle
         if was_enabled:
             gc.enable()
         client.close()
+
+
+def test_clients_share_one_tls_context_until_their_ca_file_is_written_anew(tmp_path: Any) -> None:
+    """Building a TLS context loads the whole CA bundle (~60 ms); a sync builds clients per stream."""
+    import os
+
+    from connectors.http.client import _tls_verify
+
+    assert _tls_verify(True, None) is _tls_verify(True, None)
+    assert _tls_verify(False, None) is False
+    ca = tmp_path / "ca.pem"
+    ca.write_text(_a_ca_pem())
+    first = _tls_verify(str(ca), None)
+    assert _tls_verify(str(ca), None) is first
+    os.utime(ca, ns=(1, 1))  # rewritten: a new context reads it
+    assert _tls_verify(str(ca), None) is not first
+
+
+def _a_ca_pem() -> str:
+    from pathlib import Path
+
+    import certifi
+
+    text = Path(certifi.where()).read_text(encoding="ascii")
+    end = text.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")
+    return text[text.index("-----BEGIN CERTIFICATE-----"):end] + "\n"

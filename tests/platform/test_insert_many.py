@@ -104,3 +104,19 @@ def test_bulk_insert_binds_the_exact_text_sqlalchemy_binds(hub_db: str) -> None:
     for key, values in stored.items():
         if key.startswith("orm-"):
             assert stored["bulk-" + key] == values, key
+
+
+def test_select_in_finds_exactly_the_rows_of_the_given_keys_and_scope(hub_db: str) -> None:
+    from hub.platform.db import select_in
+
+    card, other = factories.bms_card(), factories.bms_card(name="psa2")
+    with session("sandbox") as s:
+        insert_many(s.connection(), T, _rows(card.id, "k", with_defaults=True))  # type: ignore[arg-type]
+        insert_many(s.connection(), T, _rows(other.id, "k", with_defaults=True))  # type: ignore[arg-type]
+    with get_engine().connect() as conn:
+        found = select_in(conn, T, ["external_id", "is_deleted", "number"],
+                          {"environment": "sandbox", "connector_id": card.id}, "external_id", ["k0", "k2", "absent"])
+        none = select_in(conn, T, ["external_id"], {"connector_id": card.id}, "external_id", [])
+    assert sorted((key, bool(deleted), number) for key, deleted, number in found) == [
+        ("k0", True, "INV-0"), ("k2", True, "INV-2")]
+    assert none == []

@@ -76,8 +76,7 @@ def test_full_read_marks_unseen_rows_deleted_and_a_returning_record_is_restored(
     with session("sandbox") as s:
         apply_page(s, _scope(card, run_id=1), [factories.organisation(str(i)) for i in range(1, 4)], fetched=3)
     with session("sandbox") as s:
-        apply_page(s, _scope(card, run_id=2), [], fetched=2, mark_seen=["1", "2"])
-        assert mark_unseen_deleted(s, _scope(card, run_id=2)) == 1
+        assert mark_unseen_deleted(s, _scope(card, run_id=2), seen={"1", "2"}) == 1
         deleted = s.exec(select(Organisation).where(Organisation.is_deleted)).one()
     assert deleted.external_id == "3" and deleted.deleted_at is not None
     with session("sandbox") as s:

@@ -1,0 +1,64 @@
+"""A full read that finds nothing changed: it writes nothing per page (no write lock taken from the
+run's other streams), and still deletes what the source no longer has once its walk is complete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import select
+
+from connectors.sandbox.bms import SandboxServer
+from hub.platform.db import get_engine, session
+from hub.platform.models import Invoice
+from hub.sync import cards, runner
+from tests import factories
+
+
+@pytest.fixture
+def psa(hub_db: str) -> Iterator[SandboxServer]:
+    with SandboxServer(records=300, seed=5) as server:
+        factories.bms_card(url=server.url, rate_limit_per_hour=0, page_size=10)
+        with session("sandbox") as s:
+            cards.set_status(s, "psa", "active")
+        yield server
+
+
+def _sync_invoices() -> runner.StreamCounts:
+    run = runner.begin_run("sandbox", "psa", full=False)
+    counts = runner.sync_stream("sandbox", run.id, "psa", "invoices")  # type: ignore[arg-type]
+    runner.finish_run("sandbox", run.id, {"invoices": counts.as_dict()})  # type: ignore[arg-type]
+    return counts
+
+
+def test_a_no_change_read_of_invoices_writes_once_not_per_page_and_still_finds_a_delete(
+    psa: SandboxServer,
+) -> None:
+    first = _sync_invoices()
+    pages = -(-first.fetched // 10)
+    assert first.inserted == first.fetched and pages >= 5
+    writes: list[int] = []
+
+    def began(conn: Any) -> None:
+        if not conn.get_execution_options().get("cashrail_read_only"):
+            writes.append(1)
+
+    event.listen(get_engine(), "begin", began)
+    try:
+        again = _sync_invoices()
+        assert again.unchanged == first.fetched and again.inserted == again.updated == again.deleted == 0
+        during = len(writes)
+    finally:
+        event.remove(get_engine(), "begin", began)
+    # begin/finish the run, the first page's bookkeeping, the walk's completion: not one per page
+    assert during <= 4 < pages
+
+    with psa.state.lock:
+        gone = next(iter(psa.state.invoices.records))
+        psa.state.invoices.remove(gone)
+    assert _sync_invoices().deleted == 1
+    with session("sandbox") as s:
+        row = s.exec(select(Invoice).where(Invoice.external_id == str(gone))).one()
+    assert row.is_deleted and row.deleted_at is not None
