@@ -39,6 +39,7 @@ from hub.sync.store import (
     apply_page,
     existing_rows,
     holds_none,
+    mark_seen,
     mark_unseen_deleted,
     page_stored,
     stream_completed,
@@ -54,6 +55,9 @@ TRIM_EVERY = 0.25
 #: seconds between a walk's bookkeeping writes (the run's heartbeat) while its pages hold nothing
 #: to write; a run is taken for dead only after ``STALE_AFTER`` (minutes) without one
 BEAT_EVERY = 5.0
+#: a full read's unwritten keys kept in memory at most; beyond, they are marked on their rows (one
+#: UPDATE per chunk) and forgotten, so a reconcile of millions of unchanged rows holds bounded memory
+SEEN_IN_MEMORY = 100_000
 
 
 class SyncError(CashrailError, RuntimeError):
@@ -219,17 +223,20 @@ def sync_stream(
         # The next pages are fetched (with their details) and mapped while this one is stored.
         ahead = ReadAhead(_fetch_pages(connector, spec, scope, connector.read(spec, plan.since), mapper, ctx))
         newest: datetime | None = None  # the cursor's next value, once every page is read
-        seen: set[str] = set()  # a full read's keys: the rows it did not see are deleted at its end
+        seen: set[str] = set()  # a full read's keys it did not write: the rows it did not see are deleted at its end
         with PageTransactions(environment, next_ready=ahead.ready, walk_ended=ahead.ended) as tx:
             beat = -BEAT_EVERY  # the first page's bookkeeping is written: the stream is reached (``holder.progress``)
             for fetched in ahead:
                 if fetched.mapped or fetched.bad or time.monotonic() - beat >= BEAT_EVERY:
-                    stored, page_newest = _store_page(tx.current(), scope, fetched)
+                    stored, page_newest, written = _store_page(tx.current(), scope, fetched)
                     beat = time.monotonic()
                 else:  # every record unchanged by its list payload: nothing to write, no write lock taken
-                    stored, page_newest = StreamCounts(fetched=fetched.size, unchanged=len(fetched.skipped)), None
+                    stored, page_newest, written = StreamCounts(fetched=fetched.size, unchanged=len(fetched.skipped)), None, set()
                 if plan.full:
-                    seen.update(fetched.ids)
+                    seen.update(key for key in fetched.ids if key not in written)
+                    if len(seen) > SEEN_IN_MEMORY:
+                        mark_seen(tx.current(), scope, seen)
+                        seen.clear()
                 counts.add(stored)
                 if page_newest is not None and (newest is None or page_newest > newest):
                     newest = page_newest
@@ -325,12 +332,13 @@ def _expand_page(
     return page, to_map, skipped, summary_hashes
 
 
-def _store_page(s: Session, scope: PageScope, fetched: _Fetched) -> tuple[StreamCounts, datetime | None]:
+def _store_page(s: Session, scope: PageScope, fetched: _Fetched) -> tuple[StreamCounts, datetime | None, set[str]]:
+    """The page stored: its counts, its newest modification time, and the keys it wrote."""
     result = apply_page(s, scope, fetched.mapped, fetched.bad, fetched=fetched.size,
                         summary_hashes=fetched.summary_hashes)
     page_stored(s, scope)
     result.counts.unchanged += len(fetched.skipped)
-    return result.counts, result.max_modified
+    return result.counts, result.max_modified, result.written
 
 
 def describe_failure(exc: BaseException) -> str:

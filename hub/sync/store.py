@@ -93,6 +93,7 @@ class Existing:
 class PageResult:
     counts: StreamCounts = field(default_factory=StreamCounts)
     max_modified: datetime | None = None
+    written: set[str] = field(default_factory=set)  # keys of the rows written (they carry the run's id)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -235,6 +236,7 @@ def apply_page(
         s.connection().execute(stmt, list(rehashed.values()))
     result.counts.inserted = len(inserts)
     result.counts.updated = len(updates)
+    result.written = {r["external_id"] for r in inserts} | updates.keys() | rehashed.keys()
 
     if by_key:
         _release_from_quarantine(s, scope, list(by_key))
@@ -322,12 +324,23 @@ def _quarantine(s: Session, scope: PageScope, items: Sequence[Quarantine], now: 
     return len(items)
 
 
+def mark_seen(s: Session, scope: PageScope, keys: Iterable[str]) -> None:
+    """Mark these rows seen by this run (``seen_run_id``): a full read's unwritten keys, once it
+    holds more than it keeps in memory (``runner.SEEN_IN_MEMORY``)."""
+    t = table_of(scope.table)
+    for chunk in _chunks(sorted(keys)):
+        s.connection().execute(update(t).where(
+            t.c.environment == scope.environment, t.c.connector_id == scope.connector_id,
+            t.c.external_id.in_(chunk)).values(seen_run_id=scope.run_id))
+
+
 def mark_unseen_deleted(s: Session, scope: PageScope, seen: set[str]) -> int:
     """After a complete full read: rows the source no longer has (their keys not in ``seen``, the
     keys the walk read) are marked deleted. The walk keeps its keys in memory rather than marking
     each row it saw: a no-change page then writes nothing, and a walk killed before its end
     deletes nothing (the next run walks again from the start). Rows this run wrote carry its id
-    (``seen_run_id``) and are not read back: a first sync checks no key here."""
+    (``seen_run_id``) and are not read back: a first sync checks no key here, and ``seen`` need hold
+    only the keys the walk did not write (or did not mark with :func:`mark_seen`)."""
     t = table_of(scope.table)
     conn = s.connection()
     others = conn.execute(select(t.c.id, t.c.external_id).where(

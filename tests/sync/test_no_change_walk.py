@@ -62,3 +62,32 @@ def test_a_no_change_read_of_invoices_writes_once_not_per_page_and_still_finds_a
     with session("sandbox") as s:
         row = s.exec(select(Invoice).where(Invoice.external_id == str(gone))).one()
     assert row.is_deleted and row.deleted_at is not None
+
+
+def test_a_full_read_keeps_a_bounded_number_of_keys_in_memory_and_still_deletes_only_what_is_gone(
+    psa: SandboxServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reconcile of many unchanged rows holds at most ``SEEN_IN_MEMORY`` keys: beyond, they are
+    marked on their rows and forgotten, and the delete check at the end still finds exactly the
+    records the source no longer has (a first sync, whose rows are all written, holds none)."""
+    held: list[int] = []
+    marked = runner.mark_seen
+
+    def spy(s: Any, scope: Any, keys: Any) -> None:
+        held.append(len(keys))
+        marked(s, scope, keys)
+
+    monkeypatch.setattr(runner, "SEEN_IN_MEMORY", 25)
+    monkeypatch.setattr(runner, "mark_seen", spy)
+    first = _sync_invoices()
+    assert first.inserted == first.fetched > 100 and held == []  # every row written: no key held
+    with psa.state.lock:
+        gone = sorted(psa.state.invoices.records)[:3]
+        for key in gone:
+            psa.state.invoices.remove(key)
+    again = _sync_invoices()
+    assert again.deleted == 3 and again.unchanged == first.fetched - 3
+    assert held and max(held) <= 25 + 10  # flushed once past the bound (a page of 10 at the most over it)
+    with session("sandbox") as s:
+        deleted = {row.external_id for row in s.exec(select(Invoice).where(Invoice.is_deleted))}
+    assert deleted == {str(key) for key in gone}
