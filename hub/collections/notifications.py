@@ -241,8 +241,8 @@ def _settle(environment: str, message_id: int, report: DeliveryReport) -> None:
     with session(environment) as s:
         message = s.get(NotificationMessage, message_id)
         assert message is not None
-        rows = list(s.exec(select(NotificationDelivery).where(
-            NotificationDelivery.notification_id == message_id)))
+        rows = list(s.exec(select(NotificationDelivery).where(  # channels in one order (the report's rows compare)
+            NotificationDelivery.notification_id == message_id).order_by(col(NotificationDelivery.channel))))
         entry = {"key": message.key, "type": message.type,
                  "channels": {r.channel: r.status for r in rows}}
         errors = [f"{r.channel}: {r.last_error}" for r in rows if r.status not in ("sent", "skipped") and r.last_error]

@@ -103,7 +103,7 @@ def _notifications(s: Session, side_ids: list[int | None]) -> list[dict[str, Any
                            .order_by(col(NotificationMessage.id).desc()).limit(LIMIT)))
     channels: dict[int | None, list[NotificationDelivery]] = {}
     for d in s.execute(select(NotificationDelivery).where(col(NotificationDelivery.notification_id).in_(
-            [m.id for m, _ in found]))).scalars():
+            [m.id for m, _ in found])).order_by(col(NotificationDelivery.channel))).scalars():
         channels.setdefault(d.notification_id, []).append(d)
     return [{"at": m.created_at, "type": m.type, "status": m.status, "invoice": number,
              "channels": [{"channel": d.channel, "status": d.status, "ref": d.external_ref, "error": d.last_error}
