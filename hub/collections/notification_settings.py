@@ -137,14 +137,31 @@ def psa_ticket_choices(environment: str, transport: httpx.BaseTransport | None =
     return found
 
 
-def common_choices(choices: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]] | None:
-    """Per ticket field, the names every PSA lists (in the first one's order); None without a PSA."""
+def common_choices(choices: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Per ticket field, the names every PSA lists (in the first one's order); None without a PSA.
+    Where a PSA's issue types belong to a board (ConnectWise), ``issue_type_by_destination`` holds
+    each common destination's own common types, so a picker can show them under their board."""
     if not choices:
         return None
     first, *others = choices.values()
-    return {field: [n for n in first.get(field, [])
-                    if all(n.casefold() in {o.casefold() for o in other.get(field, [])} for other in others)]
-            for field in _TICKET_FIELDS}
+
+    def common(names: list[str], lists: list[list[str]]) -> list[str]:
+        return [n for n in names if all(n.casefold() in {o.casefold() for o in other} for other in lists)]
+
+    found: dict[str, Any] = {field: common(first.get(field, []), [o.get(field, []) for o in others])
+                             for field in _TICKET_FIELDS}
+    by_board = [lists.get("issue_type_by_destination") for lists in choices.values()]
+    if any(by_board):
+        def types_of(board: str, lists: Mapping[str, Any]) -> list[str]:
+            own: Mapping[str, list[str]] | None = lists.get("issue_type_by_destination")
+            if not own:  # a PSA without boards: its issue types serve every destination
+                return list(lists.get("issue_type", []))
+            return next((t for b, t in own.items() if b.casefold() == board.casefold()), [])
+
+        found["issue_type_by_destination"] = {
+            board: common(types_of(board, first), [types_of(board, o) for o in others])
+            for board in found["destination"]}
+    return found
 
 
 def check_ticket_names(changes: Mapping[str, Any], choices: Mapping[str, Mapping[str, Any]]) -> None:

@@ -126,3 +126,15 @@ def test_a_connectwise_issue_type_must_be_one_of_the_chosen_boards_types_not_any
     with session("sandbox") as s:
         row = notification_settings.get_settings(s).for_type("overdue_1").ticket_config  # type: ignore[arg-type]
     assert (row.destination, row.issue_type) == ("service desk", "Incident")
+
+
+def test_a_connectwise_issue_type_is_picked_under_its_own_board(web: Web, cw: object) -> None:
+    """The issue-type picker groups ConnectWise's types by the board they belong to, so the one
+    picked is seen to be of the board chosen as destination (a BMS picker stays one flat list)."""
+    shown = web.signed_in().get(PAGE).text
+    found = re.search(r'<select name="issue_type"[^>]*>(.*?)</select>', shown, re.S)
+    assert found
+    groups = {html.unescape(board): [html.unescape(o) for o in re.findall(r"<option[^>]*>([^<]*)</option>", body)]
+              for board, body in re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', found.group(1), re.S)}
+    assert groups == {"Accounts Receivable": ["Billing", "Payment"], "Service Desk": ["Incident", "General"]}
+    assert re.search(r"<option selected>Billing</option>", found.group(1))  # the saved type, under its board
