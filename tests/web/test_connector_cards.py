@@ -4,6 +4,7 @@ gateway card offers no Sync Now (issue 23)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -311,6 +312,19 @@ def _status(page: str, name: str) -> str:
     assert found, page
     return found[1]
 
+def _add_card_missing_a_permission(browser: Any, psa: Any) -> None:
+    """A BMS card ``psa`` added through the form, its API user's role without "Finance: Allow Modify All"."""
+    import httpx
+
+    from connectors.sandbox.bms import ALL_PERMISSIONS
+
+    post_form(browser, "/connectors", {
+        "kind": "bms", "name": "psa", "setting__company": psa.state.company, "setting__username": psa.state.username,
+        "setting__server_url": psa.url, "setting__sandbox": ["false", "true"], "setting__rate_limit_per_hour": "0",
+        "secret__password": psa.state.password}, page="/connectors/new?kind=bms")
+    granted = sorted(set(ALL_PERMISSIONS) - {"Finance: Allow Modify All"})
+    httpx.put(f"{psa.url}/_admin/permissions", json={"permissions": granted}).raise_for_status()
+
 
 def test_test_connection_shows_a_checklist_with_the_fix_for_each_missing_permission_and_the_refreshed_status(
     web: Web,
@@ -321,12 +335,7 @@ def test_test_connection_shows_a_checklist_with_the_fix_for_each_missing_permiss
 
     browser = web.signed_in()
     with SandboxServer(records=5, seed=4) as psa:
-        post_form(browser, "/connectors", {
-            "kind": "bms", "name": "psa", "setting__company": psa.state.company, "setting__username": psa.state.username,
-            "setting__server_url": psa.url, "setting__sandbox": ["false", "true"], "setting__rate_limit_per_hour": "0",
-            "secret__password": psa.state.password}, page="/connectors/new?kind=bms")
-        granted = sorted(set(ALL_PERMISSIONS) - {"Finance: Allow Modify All"})
-        httpx.put(f"{psa.url}/_admin/permissions", json={"permissions": granted}).raise_for_status()
+        _add_card_missing_a_permission(browser, psa)
 
         tested = post_form(browser, "/connectors/psa/test", page="/connectors")
         assert tested.headers["location"] == "/connectors#card-psa"  # type: ignore[attr-defined]
@@ -358,19 +367,13 @@ def test_test_connection_shows_a_checklist_with_the_fix_for_each_missing_permiss
 
 
 def test_the_last_test_connection_checklist_is_kept_with_the_card_and_shown_after_a_restart(web: Web) -> None:
-    import httpx
 
-    from connectors.sandbox.bms import ALL_PERMISSIONS, SandboxServer
+    from connectors.sandbox.bms import SandboxServer
     from hub.web import create_app
 
     browser = web.signed_in()
     with SandboxServer(records=5, seed=4) as psa:
-        post_form(browser, "/connectors", {
-            "kind": "bms", "name": "psa", "setting__company": psa.state.company, "setting__username": psa.state.username,
-            "setting__server_url": psa.url, "setting__sandbox": ["false", "true"], "setting__rate_limit_per_hour": "0",
-            "secret__password": psa.state.password}, page="/connectors/new?kind=bms")
-        granted = sorted(set(ALL_PERMISSIONS) - {"Finance: Allow Modify All"})
-        httpx.put(f"{psa.url}/_admin/permissions", json={"permissions": granted}).raise_for_status()
+        _add_card_missing_a_permission(browser, psa)
         post_form(browser, "/connectors/psa/test", page="/connectors")
         before = browser.get("/connectors").text
 
