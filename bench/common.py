@@ -165,17 +165,36 @@ def warm_prefect() -> None:
     process's one Prefect client is made now too (~0.2 s at load 15, once per process), and the
     flows' modules are imported: one-time costs of a process, which the first measured run
     would otherwise carry alone (they counted in the full sync, not in the incremental after it)."""
-    from prefect import flow
-
     import flows.sync  # noqa: F401  (imported once per process, as by the CLI or the web app)
+
+    prefect_floor(runs=1)
+
+
+def prefect_floor(runs: int = 5) -> float:
+    """The median seconds of a flow run that does nothing but what every ``sync-connector`` run
+    does with Prefect: run in process as ``cashrail sync`` runs it, named from its parameter,
+    no result kept, one log line, one table artifact. What no sync run can go below while its
+    runs are Prefect flow runs on this server."""
+    from prefect import flow, get_run_logger
+    from prefect.artifacts import create_table_artifact
+
+    from flows.sync import sync_connector
     from hub.platform import flowrun
 
-    @flow(name="bench-warm-up")
-    def warm_up() -> int:
+    @flow(name="bench-prefect-floor", flow_run_name="floor-{connector}", persist_result=False,
+          result_storage=sync_connector.result_storage)
+    def floor(connector: str) -> int:
+        get_run_logger().info("nothing to do")
+        create_table_artifact(key="bench-prefect-floor", table=[{"stream": "none", "seconds": 0.0}])
         return 1
 
+    times = []
     with flowrun.in_process():
-        warm_up()
+        for _ in range(runs):
+            start = time.perf_counter()
+            floor(connector="bench")
+            times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
 
 
 # --- measuring -------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from bench.common import (
     cpu_seconds,
     install_connectors,
     isolated_store,
+    prefect_floor,
     rate,
     sandbox_pid,
     sandboxes,
@@ -104,6 +105,7 @@ def bench_system(report: Report, store: Any, kind: str, info: dict[str, Any], na
     stored = sum(c["inserted"] + c["updated"] + c["unchanged"] for c in full.summary["streams"].values())
     incr = cashrail_sync(name, full=False)
     incr_s, incr_streams = incr.seconds, incr.streams
+    prefect_s = prefect_floor()
     changed = sum(c["inserted"] + c["updated"] for c in incr.summary["streams"].values())
 
     tables = floors.connector_rows(get_engine(), card_id)
@@ -147,6 +149,11 @@ def bench_system(report: Report, store: Any, kind: str, info: dict[str, Any], na
                   f"whole flow; {changed} records inserted or updated")
     report.ratio(f"{label} incremental / full, whole flow", incr_s / full_s,
                  f"<= {MAX_INCREMENTAL} (issue 21: with the flow's start-up)", incr_s / full_s <= MAX_INCREMENTAL)
+    report.figure(f"{label} Prefect's own flow run", seconds(prefect_s),
+                  "median of 5: a flow run doing nothing but what a sync run does with Prefect (in process, "
+                  "named, a log line, a table artifact), right after the incremental run")
+    report.ratio(f"{label} Prefect's own flow run / full", prefect_s / full_s,
+                 "reported (the least any whole-flow run can take, against the full sync)")
     for group, names, target in (("modified-time streams", cursor, MAX_INCREMENTAL), ("diff-based streams", diffed, None)):
         if not names:
             continue

@@ -65,6 +65,8 @@ def test_sync_bench_compares_cashrail_with_its_floors_and_the_dlt_peer(tmp_path:
     assert ("PSA (BMS) dlt / Cashrail" in names) == peer.available()
     assert "both systems: dlt / Cashrail" not in names
     assert result["data"]["totals"]["full"] > 0
+    # what Prefect's own flow run costs, beside each system's whole-flow incremental
+    assert {"PSA (BMS) Prefect's own flow run / full", "ERP (BC) Prefect's own flow run / full"} <= set(names)
 
 
 def test_memory_bench_reports_peak_rss_per_size(tmp_path: Path, prefect_api: str) -> None:
