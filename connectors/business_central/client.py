@@ -6,7 +6,6 @@ the idempotent sales-document writes in ``writes.py``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
@@ -28,6 +27,7 @@ from connectors.base import (
 )
 from connectors.business_central.api import BcApiClient
 from connectors.business_central.auth import BcAuth, TokenProvider
+from connectors.business_central.company import CompanyLookup, CompanyNotFoundError
 from connectors.business_central.payments import JOURNALS, JOURNALS_POST, PAYMENTS_CHECK
 from connectors.business_central.pdf import InvoicePdf
 from connectors.business_central.refunds import CustomerRefundWrites
@@ -38,7 +38,6 @@ from connectors.business_central.writes import INVOICES, ORDERS, SalesDocumentWr
 from connectors.http import (
     ApiError,
     AuthenticationError,
-    NotFoundError,
     PageGuard,
     PermissionDeniedError,
     RateLimiter,
@@ -49,13 +48,6 @@ __all__ = ["BcSecrets", "BcSettings", "BusinessCentralConnector", "CompanyNotFou
 
 LICENSE_PENDING = "the license agreement has not been accepted in Business Central"
 LICENSE_NOT_ACCEPTED = "Extension_LicenseNotAccepted"
-COMPANY_NOT_FOUND = "Internal_CompanyNotFound"
-_COMPANY_ID = "business_central.company_id"  # its key in a sync run's shared memo
-_COMPANY_LOCK = "business_central.company_lock"
-
-
-class CompanyNotFoundError(NotFoundError):
-    """The configured company is not among those the credentials can see."""
 
 
 def odata_time(moment: datetime) -> str:
@@ -65,7 +57,7 @@ def odata_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class BusinessCentralConnector(SalesDocumentWrites, CustomerRefundWrites, PaymentReversals, InvoicePdf, SourceConnector):
+class BusinessCentralConnector(CompanyLookup, SalesDocumentWrites, CustomerRefundWrites, PaymentReversals, InvoicePdf, SourceConnector):
     """Reads customers, contacts, items, sales invoices and orders; writes sales documents."""
 
     kind: ClassVar[str] = "business_central"
@@ -146,7 +138,6 @@ class BusinessCentralConnector(SalesDocumentWrites, CustomerRefundWrites, Paymen
             transport=transport,
             **extra,
         )
-        self._company_id: str | None = None
 
     def __repr__(self) -> str:
         s = self.settings
@@ -168,43 +159,6 @@ class BusinessCentralConnector(SalesDocumentWrites, CustomerRefundWrites, Paymen
     def list_environments(self) -> list[Record]:
         """The environments the app can see (``name``, ``type``, ``countryCode``, ...)."""
         return list(self.api.get_json(self.settings.environments_url).get("value") or [])
-
-    def list_companies(self) -> list[Record]:
-        """The companies of the environment (``id``, ``name``, ``displayName``)."""
-        return list(self.api.get_json("companies").get("value") or [])
-
-    @property
-    def company_id(self) -> str:
-        """The configured company's id, matched by id or by name/displayName (case-insensitive);
-        looked up once per sync run when the run shares its ``run_memo``."""
-        if self._company_id is not None:
-            return self._company_id
-        if self.run_memo is None:
-            return self._resolve_company()
-        # the run's streams start together: one asks, the others wait for its answer
-        with self.run_memo.setdefault(_COMPANY_LOCK, threading.Lock()):
-            known = self.run_memo.get(_COMPANY_ID)
-            self._company_id = known if isinstance(known, str) else self._resolve_company()
-            self.run_memo[_COMPANY_ID] = self._company_id
-        return self._company_id
-
-    def _resolve_company(self) -> str:
-        wanted = self.settings.company.casefold().strip("{}")
-        companies = self.list_companies()
-        for company in companies:
-            names = (company.get("id"), company.get("name"), company.get("displayName"))
-            if any(isinstance(n, str) and n.casefold() == wanted for n in names):
-                self._company_id = str(company["id"])
-                return self._company_id
-        seen = ", ".join(f"{c.get('name')} ({c.get('id')})" for c in companies) or "none"
-        raise CompanyNotFoundError(
-            f"company {self.settings.company!r} not found in environment "
-            f"{self.settings.environment!r}; the credentials can see: {seen}",
-            code=COMPANY_NOT_FOUND,
-        )
-
-    def company_path(self, entity_set: str) -> str:
-        return f"companies({self.company_id})/{entity_set}"
 
     # --- reading -------------------------------------------------------------------------
 
@@ -238,16 +192,8 @@ class BusinessCentralConnector(SalesDocumentWrites, CustomerRefundWrites, Paymen
         try:
             return self.api.get_json(url, **kw)
         except ApiError as exc:
-            if exc.code == COMPANY_NOT_FOUND:
-                self._company_id = None
-                if self.run_memo is not None:
-                    self.run_memo.pop(_COMPANY_ID, None)
-                raise CompanyNotFoundError(
-                    f"company {self.settings.company!r} no longer exists in environment "
-                    f"{self.settings.environment!r}",
-                    code=COMPANY_NOT_FOUND,
-                    status_code=exc.status_code,
-                ) from exc
+            if (gone := self.company_gone(exc)) is not None:
+                raise gone from exc
             raise
 
     # --- Test Connection -------------------------------------------------------------

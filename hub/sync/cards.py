@@ -189,6 +189,7 @@ def update_settings(
     card.settings = merged
     card.secrets_encrypted = encrypt_secrets(merged_secrets)
     card.last_test = None  # the last test was of the old settings
+    card.resolved = None  # and what runs looked up from them
     card.updated_at = utcnow()
     s.add(card)
     return card

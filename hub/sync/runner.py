@@ -130,19 +130,20 @@ def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | Non
         return run
 
 
-#: each sync run's memo in this process, shared by its streams' connectors (``SourceConnector.run_memo``)
+#: each sync run's memo in this process, shared by its streams' connectors (``SourceConnector.run_memo``):
+#: it starts as what the card kept from its last run (``Connector.resolved``) and is kept again at the end
 _memos: dict[int, dict[str, Any]] = {}
 _memos_lock = threading.Lock()
 
 
-def _run_memo(run_id: int) -> dict[str, Any]:
+def _run_memo(run_id: int, kept: dict[str, Any] | None) -> dict[str, Any]:
     with _memos_lock:
-        return _memos.setdefault(run_id, {})
+        return _memos.setdefault(run_id, dict(kept or {}))
 
 
 def finish_run(environment: str, run_id: int, counts: dict[str, dict[str, int]], error: str | None = None) -> None:
     with _memos_lock:
-        _memos.pop(run_id, None)
+        memo = _memos.pop(run_id, None)
     with session(environment) as s:
         run = s.get(SyncRun, run_id)
         assert run is not None
@@ -156,6 +157,8 @@ def finish_run(environment: str, run_id: int, counts: dict[str, dict[str, int]],
             if not error:
                 card.last_sync_at = run.finished_at
             card.last_error = error
+            if memo is not None and memo != (card.resolved or {}):
+                card.resolved = memo or None  # what the run found out (or dropped as gone) for the next one
             s.add(card)
 
 
@@ -209,7 +212,7 @@ def sync_stream(
         progress(stream_name, counts)
 
     with bulk.bulk_work(), cards.instantiate(card, **(connector_kwargs or {})) as connector:
-        connector.run_memo = _run_memo(run_id)
+        connector.run_memo = _run_memo(run_id, card.resolved)
         plan = plan_read(
             spec,
             cursor=state.cursor,

@@ -28,6 +28,9 @@ class Connector(EnvScoped, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
     #: the last Test Connection as its checklist (see ``cards.keep_test``); None: not tested since the settings
     last_test: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    #: what its sync runs looked up from the settings and keep for the next run (Business Central:
+    #: the company's id for its name), JSON by key; None when the settings changed since
+    resolved: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     last_sync_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -457,6 +457,38 @@ def test_a_company_gone_mid_run_is_looked_up_again(
     assert bc["companies"].call_count == 2
 
 
+def test_a_company_id_kept_for_these_settings_is_used_and_one_kept_for_other_settings_is_not(
+    bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
+) -> None:
+    first = make_connector()
+    first.run_memo = {}
+    assert first.company_id == CID and bc["companies"].call_count == 1
+    kept = dict(first.run_memo)  # what the runner keeps with the card for the next run
+
+    again = make_connector()
+    again.run_memo = dict(kept)
+    assert again.company_id == CID and bc["companies"].call_count == 1  # no lookup
+
+    renamed = make_connector(company="My Company")  # the card now names another company
+    renamed.run_memo = dict(kept)
+    assert renamed.company_id != CID and bc["companies"].call_count == 2
+
+
+def test_a_kept_company_id_that_is_gone_is_dropped_so_the_next_run_looks_it_up(
+    bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
+) -> None:
+    first = make_connector()
+    first.run_memo = {}
+    _ = first.company_id
+    kept = dict(first.run_memo)
+    bc["customers"].mock(return_value=error(404, "Internal_CompanyNotFound", "no such company"))
+    stale = make_connector()
+    stale.run_memo = kept
+    with pytest.raises(CompanyNotFoundError, match="no longer exists"):
+        list(stale.read(stale.stream("customers"), None))
+    assert kept == {}  # nothing kept for the card: its next run asks again
+
+
 # --- Writes ---------------------------------------------------------------------------
 
 
