@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from importlib import import_module
 from typing import Any
 
@@ -66,3 +66,83 @@ def run_flow(name: str, module: str = "billing", **params: Any) -> Any:
     """Call ``flows.<module>.<name>(**params)`` and return what the flow returns."""
     with in_process():
         return getattr(import_module(f"flows.{module}"), name)(**params)
+
+
+#: the Prefect flow id of each flow name, per process client (``run_reported``)
+_flow_ids: dict[tuple[int, str], Any] = {}
+
+
+def run_reported(flow: Any, **params: Any) -> Any:
+    """Call ``flow``'s function in this process as a Prefect flow run that Cashrail reports itself.
+
+    The run shows in Prefect as one made by its engine does: the flow's name, the run's name from
+    ``flow_run_name``, its parameters, Running then Completed (or Failed with the error, Crashed
+    when interrupted), and the logs and artifacts the function sends through its run context. It
+    costs two API calls of its own — the run created already Running, then its final state — where
+    Prefect's engine makes seven round trips around a short run's work (the flow upserted, the run
+    created, read back, renamed, set Running, set Completed). For a sync with nothing to fetch those
+    were half of its time (``bench/RESULTS.md``, issue 21).
+
+    Only for flows the engine has nothing more to do for: no retries, timeout or state hooks, no
+    task runs. Runs of deployments (``cashrail serve``'s workers) keep Prefect's engine.
+    """
+    if flow.retries or flow.timeout_seconds or any(
+            getattr(flow, hook, None) for hook in ("on_completion_hooks", "on_failure_hooks", "on_crashed_hooks",
+                                                    "on_cancellation_hooks", "on_running_hooks")):
+        raise ValueError(f"flow {flow.name!r} has retries, a timeout or state hooks: run it through Prefect's engine")
+    from prefect import get_run_logger
+    from prefect.context import FlowRunContext, SyncClientContext
+    from prefect.results import get_result_store
+    from prefect.states import Completed, Crashed, Failed
+
+    with in_process():
+        client = SyncClientContext.get().client  # type: ignore[union-attr]
+        flow_run = _create_running(client, flow, params)
+        with ExitStack() as stack:
+            runner = stack.enter_context(flow.task_runner.duplicate())
+            context = FlowRunContext(flow=flow, flow_run=flow_run, parameters=params, client=client,
+                                     task_runner=runner, persist_result=False,
+                                     result_store=get_result_store().update_for_flow(flow, _sync=True))  # type: ignore[call-arg]
+            stack.enter_context(context)
+            try:
+                result = flow.fn(**params)
+            except Exception as exc:
+                get_run_logger(context).exception("Encountered exception during execution: %r", exc)
+                client.set_flow_run_state(flow_run.id, Failed(message=f"Flow run encountered an exception: {exc!r}"),
+                                          force=True)
+                raise
+            except BaseException as exc:  # interrupted: the run did not fail of itself
+                client.set_flow_run_state(flow_run.id, Crashed(message=f"Execution was interrupted: {exc!r}"),
+                                          force=True)
+                raise
+        client.set_flow_run_state(flow_run.id, Completed(), force=True)
+        return result
+
+
+def _create_running(client: Any, flow: Any, params: dict[str, Any]) -> Any:
+    """One POST: the flow run, named, with its parameters, already Running (the flow's id is
+    kept per client; asked again if the server no longer knows it)."""
+    from prefect.client.schemas.actions import FlowCreate, FlowRunCreate
+    from prefect.client.schemas.objects import FlowRun, FlowRunPolicy
+    from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.states import Running, to_state_create
+
+    key = (id(client), flow.name)
+    name = flow.flow_run_name.format(**params) if isinstance(flow.flow_run_name, str) else None
+    for attempt in (1, 2):
+        flow_id = _flow_ids.get(key)
+        if flow_id is None:
+            flow_id = _flow_ids[key] = client.request(
+                "POST", "/flows/", json=FlowCreate(name=flow.name).model_dump(mode="json")).json()["id"]
+        create = FlowRunCreate(flow_id=flow_id, flow_version=flow.version, name=name,
+                               parameters=flow.serialize_parameters(params), state=to_state_create(Running()),
+                               empirical_policy=FlowRunPolicy(retries=0, retry_delay=0))
+        try:
+            response = client.request("POST", "/flow_runs/", json=create.model_dump(mode="json", exclude_unset=True))
+        except PrefectHTTPStatusError:
+            if attempt == 2:
+                raise
+            _flow_ids.pop(key, None)  # a server started afresh: the flow is made again
+            continue
+        return FlowRun.model_validate(response.json())
+    raise AssertionError("unreachable")

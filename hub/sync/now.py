@@ -67,17 +67,19 @@ def sync_via_deployment(connector: str, environment: str, *, full: bool = False)
 
 def run_here(connector: str, environment: str, *, full: bool = False,
              progress: Callable[[str, StreamCounts], None] | None = None) -> dict[str, Any]:
-    """The sync-connector flow in this process (Prefect's temporary server unless configured);
-    ``progress`` hears each stream's counts as pages land."""
-    with flowrun.in_process():
-        from flows import sync as sync_flow
+    """The sync-connector flow in this process (Prefect's temporary server unless configured),
+    reported to Prefect by ``flowrun.run_reported``; ``progress`` hears each stream's counts as
+    pages land."""
+    prefect_env.configure()  # before Prefect is first imported
+    from flows import sync as sync_flow
 
-        if progress is None:
-            return sync_flow.sync_connector(connector=connector, environment=environment, full=full)
+    if progress is not None:
         sync_flow.add_progress_listener(progress)
-        try:
-            return sync_flow.sync_connector(connector=connector, environment=environment, full=full)
-        finally:
+    try:
+        return flowrun.run_reported(sync_flow.sync_connector, connector=connector, environment=environment,  # type: ignore[no-any-return]
+                                    full=full)
+    finally:
+        if progress is not None:
             sync_flow.remove_progress_listener(progress)
 
 
