@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import SecretStr
 
-from connectors.sandbox.net import set_fault_knobs
+from connectors.sandbox.controls import set_fault_knobs
 
 from .cards import TEST_CARDS
 from .state import GatewayState

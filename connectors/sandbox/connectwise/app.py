@@ -6,7 +6,6 @@ credentials, then the security role's permission, before anything is validated.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -37,7 +36,7 @@ from .data import (
     stamp,
 )
 from .state import SandboxState
-from .wire import BASE, ApiError, authorize, error_response, invalid, listing
+from .wire import BASE, ApiError, authorize, error_response, invalid, json_body, listing
 
 _MESSAGES = {429: "Too many requests; slow down", 503: "Service unavailable"}
 
@@ -61,16 +60,6 @@ class ConnectWiseSandboxApp(FastAPI):
 
     async def _fault(self, scope: Scope, receive: Receive, send: Send) -> bool:
         return await inject_wire_fault(self.sandbox, scope["path"][len(BASE):], scope, receive, send, _refusal)
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        raise ApiError(400, "InvalidObject", "request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "InvalidObject", "request body must be a JSON object")
-    return body
 
 
 def _ref_id(body: Record, name: str) -> int | None:
@@ -140,7 +129,7 @@ def create_app(state: SandboxState) -> ConnectWiseSandboxApp:
     async def record_payment(iid: str, request: Request) -> Record:
         authorize(state, request, PAYMENTS)
         invoice = one("invoices", iid)
-        body = await _json(request)
+        body = await json_body(request)
         errors = [("NullValue", f, f"The {f} field is required.") for f in ("type", "amount", "paymentDate")
                   if body.get(f) in (None, "")]
         amount = Decimal(0)
@@ -207,7 +196,7 @@ def create_app(state: SandboxState) -> ConnectWiseSandboxApp:
     @app.post(f"{BASE}/service/tickets", status_code=201)
     async def create_ticket(request: Request) -> Record:
         authorize(state, request, TICKETS_ADD)
-        body = await _json(request)
+        body = await json_body(request)
         errors: list[tuple[str, str, str]] = [("NullValue", f, f"The {f} field is required.")
                                               for f in ("summary", "company", "board") if body.get(f) in (None, "")]
         if isinstance(body.get("summary"), str) and len(body["summary"]) > 100:
