@@ -8,10 +8,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Self, TypedDict
+from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar
 
 if TYPE_CHECKING:
     import uvicorn
+    from fastapi import FastAPI
+    from starlette.responses import Response
+
+E = TypeVar("E", bound=Exception)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -149,6 +153,22 @@ async def drop_connection(send: Any) -> None:
         raise ConnectionResetError("sandbox fault: connection dropped")
     transport.close()
     await asyncio.sleep(0)
+
+
+def answer_errors(app: FastAPI, error_type: type[E], respond: Callable[[E], Response],
+                  routing_error: Callable[[int, str], E]) -> None:
+    """Answer ``error_type`` with ``respond``, and every routing error (no such route, wrong method) with
+    ``respond(routing_error(status, detail))``: the API's own error body, never FastAPI's."""
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+
+    @app.exception_handler(error_type)
+    async def api_error(_: Request, exc: E) -> Response:
+        return respond(exc)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> Response:
+        return respond(routing_error(exc.status_code, str(exc.detail)))
 
 
 _NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")

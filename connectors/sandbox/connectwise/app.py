@@ -10,11 +10,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from connectors.sandbox.net import inject_wire_fault
+from connectors.sandbox.net import answer_errors, inject_wire_fault
 
 from .admin import register_admin
 from .data import (
@@ -77,14 +76,8 @@ def create_app(state: SandboxState) -> ConnectWiseSandboxApp:
     app = ConnectWiseSandboxApp(title="ConnectWise PSA sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     app.sandbox = state
 
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        return error_response(ApiError(exc.status_code, "NotFound" if exc.status_code == 404 else "Error",
-                                       str(exc.detail)))
+    answer_errors(app, ApiError, error_response,
+                  lambda status, detail: ApiError(status, "NotFound" if status == 404 else "Error", detail))
 
     @app.get(f"{BASE}/system/info")
     async def system_info(request: Request) -> dict[str, Any]:
