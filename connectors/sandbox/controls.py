@@ -18,21 +18,27 @@ Refusal = Callable[[str], Exception]
 
 
 @dataclass
-class WireFaults:
-    """Per-API-request fault probabilities (see ``inject_wire_fault``); the RNG is seeded so runs repeat."""
+class SeededFaults:
+    """Fault knobs whose draws come from an RNG seeded by ``seed``, so runs repeat; a subclass adds the knobs."""
+
+    seed: int = 0
+    rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every knob in field order, ``seed`` last (the RNG is not shown)."""
+        knobs = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("seed", "rng")}
+        return {**knobs, "seed": self.seed}
+
+
+@dataclass
+class WireFaults(SeededFaults):
+    """Per-API-request fault probabilities (see ``inject_wire_fault``)."""
 
     latency_ms: float = 0.0
     rate_429: float = 0.0
     retry_after: int = 1
     rate_5xx: float = 0.0
     rate_drop: float = 0.0
-    seed: int = 0
-    rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Every knob, a subclass's too, in field order with ``seed`` last."""
-        knobs = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("seed", "rng")}
-        return {**knobs, "seed": self.seed}
 
 
 @dataclass
@@ -102,6 +108,25 @@ def set_fault_knobs(faults: Any, body: dict[str, Any], *, rates: tuple[str, ...]
             setattr(faults, name, body[name])
 
 
+def register_fault_routes(app: FastAPI, state: Any, *, read_body: BodyReader, refuse: Refusal,
+                          apply: Callable[[dict[str, Any]], None]) -> None:
+    """``GET /_admin/faults`` (``state.faults.as_dict()``) and ``PUT /_admin/faults``: ``apply(body)`` sets the
+    knobs; a ``TypeError`` or ``ValueError`` it raises is answered with ``refuse(message)``."""
+
+    @app.get("/_admin/faults")
+    async def get_faults() -> dict[str, Any]:
+        return state.faults.as_dict()  # type: ignore[no-any-return]
+
+    @app.put("/_admin/faults")
+    async def put_faults(request: Request) -> dict[str, Any]:
+        body = await read_body(request)
+        try:
+            apply(body)
+        except (TypeError, ValueError) as exc:
+            raise refuse(str(exc)) from None
+        return state.faults.as_dict()  # type: ignore[no-any-return]
+
+
 def register_controls(app: FastAPI, state: ControlledState, *, read_body: BodyReader, refuse: Refusal,
                       rates: tuple[str, ...], flags: tuple[str, ...] = ()) -> None:
     """``GET /_admin/counts``, ``GET/PUT /_admin/permissions``, ``GET/PUT /_admin/faults`` (``rates``,
@@ -124,18 +149,9 @@ def register_controls(app: FastAPI, state: ControlledState, *, read_body: BodyRe
         state.permissions = set(perms)
         return {"permissions": sorted(state.permissions)}
 
-    @app.get("/_admin/faults")
-    async def get_faults() -> dict[str, Any]:
-        return state.faults.as_dict()
+    def apply(body: dict[str, Any]) -> None:
+        set_fault_knobs(state.faults, body, rates=rates, seconds=("latency_ms",), counts=("retry_after",), flags=flags)
 
-    @app.put("/_admin/faults")
-    async def put_faults(request: Request) -> dict[str, Any]:
-        body = await read_body(request)
-        try:
-            set_fault_knobs(state.faults, body, rates=rates, seconds=("latency_ms",), counts=("retry_after",),
-                            flags=flags)
-        except (TypeError, ValueError) as exc:
-            raise refuse(str(exc)) from None
-        return state.faults.as_dict()
+    register_fault_routes(app, state, read_body=read_body, refuse=refuse, apply=apply)
 
     register_wire_stats(app, state)
