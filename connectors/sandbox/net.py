@@ -8,11 +8,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Self, TypedDict
+from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar
 
 if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
+    from starlette.responses import Response
+
+E = TypeVar("E", bound=Exception)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -152,6 +155,22 @@ async def drop_connection(send: Any) -> None:
     await asyncio.sleep(0)
 
 
+def answer_errors(app: FastAPI, error_type: type[E], respond: Callable[[E], Response],
+                  routing_error: Callable[[int, str], E]) -> None:
+    """Answer ``error_type`` with ``respond``, and every routing error (no such route, wrong method) with
+    ``respond(routing_error(status, detail))``: the API's own error body, never FastAPI's."""
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+
+    @app.exception_handler(error_type)
+    async def api_error(_: Request, exc: E) -> Response:
+        return respond(exc)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> Response:
+        return respond(routing_error(exc.status_code, str(exc.detail)))
+
+
 _NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
 
@@ -184,45 +203,3 @@ async def inject_wire_fault(state: Any, path: str, scope: Any, receive: Any, sen
         await refusal(503, "ServiceUnavailable")(scope, receive, send)
         return True
     return False
-
-
-def register_wire_stats(app: FastAPI, state: Any) -> None:
-    """``GET /_admin/stats`` (requests, by path, faults injected) and ``DELETE /_admin/stats`` (back to zero)
-    for a sandbox whose ``state.stats`` is a dataclass of those three counters."""
-    from starlette.responses import Response
-
-    @app.get("/_admin/stats")
-    async def stats() -> dict[str, Any]:
-        st = state.stats
-        return {"requests": st.requests, "by_path": dict(st.by_path), "faults": dict(st.faults)}
-
-    @app.delete("/_admin/stats")
-    async def reset_stats() -> Response:
-        with state.lock:
-            state.stats = type(state.stats)()
-        return Response(status_code=204)
-
-
-def set_fault_knobs(faults: Any, body: dict[str, Any], *, rates: tuple[str, ...] = (),
-                    seconds: tuple[str, ...] = (), counts: tuple[str, ...] = ()) -> None:
-    """Apply the ``/_admin/faults`` settings every sandbox shares: probabilities within [0, 1],
-    non-negative durations and counts, and ``seed`` (which reseeds ``faults.rng``).
-
-    Raises:
-        ValueError: a value is out of range or of the wrong type (the sandbox answers 400).
-    """
-    for name in rates:
-        if name in body:
-            value = float(body[name])
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be within [0, 1]")
-            setattr(faults, name, value)
-    for name in seconds:
-        if name in body:
-            setattr(faults, name, max(0.0, float(body[name])))
-    for name in counts:
-        if name in body:
-            setattr(faults, name, max(0, int(body[name])))
-    if "seed" in body:
-        faults.seed = int(body["seed"])
-        faults.rng.seed(faults.seed)

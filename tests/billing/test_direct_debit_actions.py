@@ -22,6 +22,7 @@ from hub.collections import payments
 from hub.platform.db import session
 from hub.platform.models import Charge, Contact, Invoice, Organisation, Product, SubscriptionAction
 from hub.sync import cards
+from tests.collections.collect_world import TIMEOUT_SECONDS
 from tests.erp_helpers import erp_card
 
 ENV = "sandbox"
@@ -39,7 +40,7 @@ def gateway(hub_db: str) -> Iterator[bluesnap.SandboxServer]:
         spec = cards.CardSpec(
             name="gateway", kind="bluesnap", environment=ENV,
             settings={"environment_url": server.url, "username": server.state.username, "sandbox": True,
-                      "merchant_id": server.state.merchant_id, "timeout_seconds": 2},
+                      "merchant_id": server.state.merchant_id, "timeout_seconds": TIMEOUT_SECONDS},
             secrets={"password": SecretStr(server.state.password), "ipn_secret": SecretStr("x")})
         with session(ENV) as s:
             cards.create(s, spec)

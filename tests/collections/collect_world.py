@@ -23,6 +23,9 @@ from hub.sync import cards
 from tests.factories import bms_card
 
 ENV = "sandbox"
+#: how long the world's gateway card waits for an answer: long enough that a stalled machine never
+#: loses one (a test that needs lost answers shortens it with ``lose_slow_answers``)
+TIMEOUT_SECONDS = 30
 
 
 @dataclass
@@ -55,13 +58,24 @@ def world(hub_db: str) -> Iterator[World]:
         spec = cards.CardSpec(
             name="gateway", kind="bluesnap", environment=ENV,
             settings={"environment_url": gateway.url, "username": gateway.state.username, "sandbox": True,
-                      "merchant_id": gateway.state.merchant_id, "timeout_seconds": 2},
+                      "merchant_id": gateway.state.merchant_id, "timeout_seconds": TIMEOUT_SECONDS},
             secrets={"password": SecretStr(gateway.state.password),
                      "ipn_secret": SecretStr(gateway.credentials["ipn_secret"])})
         with session(ENV) as s:
             gateway_card = cards.create(s, spec).id
             cards.set_status(s, "gateway", "active")
         yield World(gateway, psa, psa_card, gateway_card)  # type: ignore[arg-type]
+
+
+def lose_slow_answers(world: World, timeout_seconds: float = 2, slow_response_seconds: float = 3) -> None:
+    """The gateway card gives up on an answer after ``timeout_seconds``, and the gateway gives its slow
+    answers (its slow test card, a "timeout" refund fault) only after ``slow_response_seconds``: lost."""
+    assert slow_response_seconds > timeout_seconds, "a slow answer must come after the card gave up on it"
+    with session(ENV) as s:
+        card = s.execute(select(Connector).where(Connector.id == world.gateway_card)).scalar_one()
+        card.settings = {**card.settings, "timeout_seconds": timeout_seconds}
+    httpx.put(f"{world.gateway.url}/_admin/faults", json={"slow_response_seconds": slow_response_seconds},
+              timeout=10).raise_for_status()
 
 
 def customer(world: World, account: str, name: str, *, connector_id: int | None = None,

@@ -18,7 +18,15 @@ from hub.collections.rules.errors import CollectError
 from hub.platform.db import session
 from hub.platform.models import Charge, Connector, InvoiceCollection, NotificationMessage
 from hub.sync import cards
-from tests.collections.collect_world import ENV, World, capture_card, customer, invoice, world  # noqa: F401
+from tests.collections.collect_world import (  # noqa: F401
+    ENV,
+    World,
+    capture_card,
+    customer,
+    invoice,
+    lose_slow_answers,
+    world,
+)
 
 AUG = {d: date(2012, 8, d) for d in range(1, 32)}
 APPROVE, SOFT_THEN_APPROVE, SOFT, HARD = "4111111111111111", "4000000000000341", "4000000000009995", "4000000000000069"
@@ -142,7 +150,7 @@ def test_after_a_hard_decline_no_other_invoice_is_charged_on_that_card_until_a_n
 
 @pytest.mark.parametrize("card", [SLOW, DROPPED], ids=["charged-then-slow", "charged-then-dropped"])
 def test_a_charge_whose_answer_is_lost_is_found_by_its_key_and_made_once(world: World, card: str) -> None:
-    httpx.put(f"{world.gateway.url}/_admin/faults", json={"slow_response_seconds": 3}, timeout=5)
+    lose_slow_answers(world)
     inv = autopay_invoice(world, card)
     [row] = collect.run(ENV, AUG[10]).charged
     assert row.status == "approved" and row.reason == "recovered by its key after a lost answer"

@@ -16,7 +16,7 @@ from hub.platform.db import session
 from hub.platform.models import Charge, Connector, InvoiceCollection
 from hub.platform.settings import get_settings
 from hub.sync import cards
-from tests.collections.collect_world import ENV, World, capture_card, customer, invoice
+from tests.collections.collect_world import ENV, World, capture_card, customer, invoice, lose_slow_answers
 from tests.faults.harness import Ctx, cashrail, drop_hub_connections, kill_mid_run, put, repeatedly, wait_for
 from tests.faults.matrix import scenario
 
@@ -31,7 +31,7 @@ CLEAR = {"rate_429": 0, "rate_503": 0, "next_statuses": []}
 def _due_invoices(ctx: Ctx, *numbers: str) -> tuple[World, dict[int, str]]:
     """One autopay customer per card number, each with an invoice due on DUE; {invoice id: external id}."""
     world: World = ctx.fixture("world")
-    put(world.gateway.url, "/_admin/faults", {"slow_response_seconds": 3})  # past the card's 2 s timeout
+    lose_slow_answers(world)
     due = {}
     for i, number in enumerate(numbers, start=2):  # the PSA sandbox's invoices 2-6 are open (1 is paid)
         org, contact = customer(world, str(i), f"Customer {i}")

@@ -17,7 +17,7 @@ from hub.collections.payments import open_gateway
 from hub.collections.refund_entries import record_refunds
 from hub.platform.db import session
 from hub.platform.models import Charge, Chargeback, GatewayEvent, NotificationMessage, Refund
-from tests.collections.collect_world import ENV, World, invoice
+from tests.collections.collect_world import ENV, World, invoice, lose_slow_answers
 from tests.collections.erp_world import ErpWorld, erp_card, open_erp_invoice
 from tests.collections.reversal_world import PsaCustomer, all_delivered, deliveries, hub_invoice, lost_charge, wait_for
 from tests.faults.harness import Ctx, put
@@ -43,8 +43,8 @@ def _refunds_under_lost_answers(world: World, erp: SandboxServer) -> None:
         charges = {c.invoice_id: (c.key, c.transaction_id) for c in s.execute(select(Charge)).scalars()}
     # the gateway applies every refund and loses (or delays past the card's timeout) the answer; the
     # ERP applies half its writes and drops the answer
-    put(world.gateway.url, "/_admin/faults", {"slow_response_seconds": 3, "next_refund_faults": ["drop", "timeout",
-                                                                                                  "drop"]})
+    lose_slow_answers(world)
+    put(world.gateway.url, "/_admin/faults", {"next_refund_faults": ["drop", "timeout", "drop"]})
     _faults(erp, {"rate_timeout_after_apply": 0.5, "timeout_mode": "drop", "seed": 23})
     try:
         rows = [refunds.refund(ENV, key, amount=Decimal("1.00"), reason="fault matrix") for key, _ in charges.values()]

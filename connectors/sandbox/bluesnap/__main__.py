@@ -7,7 +7,8 @@ with the test cards, then serves until SIGINT/SIGTERM.
 from __future__ import annotations
 
 import argparse
-import json
+
+from connectors.sandbox.cli import announce_and_serve
 
 from .cards import TEST_CARDS
 from .server import SandboxServer
@@ -35,12 +36,9 @@ def main(argv: list[str] | None = None) -> None:
                            merchant_id=a.merchant_id, token_ttl=a.token_ttl, ipn_url=a.ipn_url,
                            ipn_secret=a.ipn_secret)
     server.bind()
-    print(json.dumps(server.info()), flush=True)
-    print(f"BlueSnap sandbox serving {server.url}/services/2 (API user {a.username!r}, merchant {a.merchant_id}) "
-          "- Ctrl+C to stop. Test cards:", flush=True)
-    for card in TEST_CARDS.values():
-        print(f"  {card.number:<17} {card.description}", flush=True)
-    server.serve_forever()
+    announce_and_serve(server, f"BlueSnap sandbox serving {server.url}/services/2 (API user {a.username!r}, merchant "
+                               f"{a.merchant_id}) - Ctrl+C to stop. Test cards:",
+                       *(f"  {card.number:<17} {card.description}" for card in TEST_CARDS.values()))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import SecretStr
 
-from connectors.sandbox.net import set_fault_knobs
+from connectors.sandbox.controls import register_fault_routes, set_fault_knobs
 
 from .cards import TEST_CARDS
 from .state import GatewayState
@@ -51,37 +51,30 @@ def register_admin(app: FastAPI, state: GatewayState) -> None:
         return [{"number": c.number, "outcome": c.outcome.value, "errorName": c.error_name,
                  "description": c.description} for c in TEST_CARDS.values()]
 
-    @app.get("/_admin/faults")
-    async def get_faults() -> dict[str, Any]:
-        return state.faults.as_dict()
-
-    @app.put("/_admin/faults")
-    async def put_faults(request: Request) -> dict[str, Any]:
-        body = await json_body(request)
+    def apply_faults(body: dict[str, Any]) -> None:
         f = state.faults
-        try:
-            with state.lock:
-                if "next_statuses" in body:
-                    statuses = [int(s) for s in body["next_statuses"]]
-                    if any(s not in (429, 503) for s in statuses):
-                        raise ValueError("next_statuses may hold 429 and 503 only")
-                    f.next_statuses.clear()
-                    f.next_statuses.extend(statuses)
-                if "next_refund_faults" in body:
-                    refund_faults = [str(f) for f in body["next_refund_faults"]]
-                    if any(f not in ("timeout", "drop") for f in refund_faults):
-                        raise ValueError("next_refund_faults may hold timeout and drop only")
-                    f.next_refund_faults.clear()
-                    f.next_refund_faults.extend(refund_faults)
-                if "echo_credentials" in body:
-                    if not isinstance(body["echo_credentials"], bool):
-                        raise TypeError("echo_credentials must be true or false")
-                    f.echo_credentials = body["echo_credentials"]
-                set_fault_knobs(f, body, rates=("rate_429", "rate_503"), seconds=("slow_response_seconds",),
-                                counts=("retry_after",))
-        except (TypeError, ValueError) as exc:
-            raise GatewayError(400, "VALIDATION_GENERAL_FAILURE", str(exc)) from None
-        return f.as_dict()
+        with state.lock:
+            if "next_statuses" in body:
+                statuses = [int(s) for s in body["next_statuses"]]
+                if any(s not in (429, 503) for s in statuses):
+                    raise ValueError("next_statuses may hold 429 and 503 only")
+                f.next_statuses.clear()
+                f.next_statuses.extend(statuses)
+            if "next_refund_faults" in body:
+                refund_faults = [str(f) for f in body["next_refund_faults"]]
+                if any(f not in ("timeout", "drop") for f in refund_faults):
+                    raise ValueError("next_refund_faults may hold timeout and drop only")
+                f.next_refund_faults.clear()
+                f.next_refund_faults.extend(refund_faults)
+            if "echo_credentials" in body:
+                if not isinstance(body["echo_credentials"], bool):
+                    raise TypeError("echo_credentials must be true or false")
+                f.echo_credentials = body["echo_credentials"]
+            set_fault_knobs(f, body, rates=("rate_429", "rate_503"), seconds=("slow_response_seconds",),
+                            counts=("retry_after",))
+
+    register_fault_routes(app, state, read_body=json_body, apply=apply_faults,
+                          refuse=lambda message: GatewayError(400, "VALIDATION_GENERAL_FAILURE", message))
 
     @app.get("/_admin/ipn")
     async def get_ipn() -> dict[str, Any]:

@@ -17,10 +17,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
-from connectors.sandbox.net import drop_connection
+from connectors.sandbox.net import answer_errors, drop_connection
 
 from . import page
 from .admin import register_admin
@@ -76,14 +75,8 @@ def create_app(state: GatewayState) -> BlueSnapSandboxApp:
     app = BlueSnapSandboxApp(title="BlueSnap sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     app.gateway = state
 
-    @app.exception_handler(GatewayError)
-    async def _gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
-        return error_body(exc)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        name = "NOT_FOUND" if exc.status_code == 404 else "HTTP_ERROR"
-        return error_body(GatewayError(exc.status_code, name, str(exc.detail)))
+    answer_errors(app, GatewayError, error_body,
+                  lambda status, detail: GatewayError(status, "NOT_FOUND" if status == 404 else "HTTP_ERROR", detail))
 
     def authorize(request: Request) -> None:
         """HTTP Basic with the API user; the bluesnap-version header, when sent, must be N.N."""

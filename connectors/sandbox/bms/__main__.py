@@ -7,22 +7,17 @@ human line, then serves until SIGINT/SIGTERM.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+
+from connectors.sandbox.cli import announce_and_serve, seeded_arguments
 
 from .server import SandboxServer
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m connectors.sandbox.bms", description="Kaseya BMS API v2 sandbox")
-    p.add_argument("--records", type=int, default=100, help="records per large stream (default 100)")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
-    p.add_argument("--host", default="127.0.0.1")
+    p = seeded_arguments("python -m connectors.sandbox.bms", "Kaseya BMS API v2 sandbox",
+                         malformed="accounts and contacts")
     p.add_argument("--token-ttl", type=float, default=3600, help="access token lifetime, seconds")
-    p.add_argument("--latency-ms", type=float, default=0, help="added latency per API request")
     p.add_argument("--time-zone", default="UTC", help="tenant time zone (IANA name)")
-    p.add_argument("--malformed", type=int, default=0, help="number of broken accounts and contacts")
     p.add_argument("--company", default="Acme MSP")
     p.add_argument("--username", default="api.cashrail")
     p.add_argument("--password", default="sandbox-pass")
@@ -35,13 +30,10 @@ def main(argv: list[str] | None = None) -> None:
                            token_ttl=a.token_ttl, latency_ms=a.latency_ms, malformed=a.malformed,
                            company=a.company, username=a.username, password=a.password)
     server.bind()
-    print(json.dumps(server.info()), flush=True)
     counts = server.state.counts()
-    print(f"Kaseya BMS sandbox serving {server.url} (tenant {a.company!r}, user {a.username!r}; "
-          f"{counts['accounts']} accounts, {counts['contacts']} contacts, {counts['tickets']} tickets, "
-          f"{counts['invoices']} invoices) - Ctrl+C to stop", flush=True)
-    server.serve_forever()
-    sys.stdout.flush()
+    announce_and_serve(server, f"Kaseya BMS sandbox serving {server.url} (tenant {a.company!r}, user {a.username!r}; "
+                               f"{counts['accounts']} accounts, {counts['contacts']} contacts, {counts['tickets']} "
+                               f"tickets, {counts['invoices']} invoices) - Ctrl+C to stop")
 
 
 if __name__ == "__main__":

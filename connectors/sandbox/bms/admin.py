@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox.net import register_wire_stats, set_fault_knobs
+from connectors.sandbox.controls import register_controls
 
 from .data import (
     STREAMS,
@@ -87,10 +87,6 @@ def register_admin(app: FastAPI, state: SandboxState) -> None:
             return make_ticket(rng, rid, account, None, stamp, stamp)
         return make_invoice(state, rng, rid, account, seconds_since_epoch(stamp), stamp)
 
-    @app.get("/_admin/counts")
-    async def counts() -> dict[str, int]:
-        return state.counts()
-
     @app.get("/_admin/records/{stream}")
     async def list_records(stream: str) -> JSONResponse:
         s = stream_of(stream)
@@ -127,19 +123,6 @@ def register_admin(app: FastAPI, state: SandboxState) -> None:
             s.remove(rid_of(s, record_id))
         return Response(status_code=204)
 
-    @app.get("/_admin/permissions")
-    async def get_permissions() -> dict[str, list[str]]:
-        return {"permissions": sorted(state.permissions)}
-
-    @app.put("/_admin/permissions")
-    async def put_permissions(request: Request) -> dict[str, list[str]]:
-        body = await json_body(request)
-        perms = body.get("permissions")
-        if not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
-            raise ApiError(400, "ValidationError", "'permissions' must be a list of strings")
-        state.permissions = set(perms)
-        return {"permissions": sorted(state.permissions)}
-
     @app.put("/_admin/pdf-withheld")
     async def put_pdf_withheld(request: Request) -> dict[str, list[str]]:
         ids = (await json_body(request)).get("ids")
@@ -149,27 +132,8 @@ def register_admin(app: FastAPI, state: SandboxState) -> None:
             state.pdf_withheld = {str(i) for i in ids}
         return {"ids": sorted(state.pdf_withheld)}
 
-    @app.get("/_admin/faults")
-    async def get_faults() -> dict[str, Any]:
-        return state.faults.as_dict()
-
-    @app.put("/_admin/faults")
-    async def put_faults(request: Request) -> dict[str, Any]:
-        body = await json_body(request)
-        f = state.faults
-        try:
-            set_fault_knobs(f, body, rates=("rate_429", "rate_5xx", "rate_drop", "rate_drop_after_write"),
-                            seconds=("latency_ms",),
-                            counts=("retry_after",))
-            if "echo_credentials" in body:
-                if not isinstance(body["echo_credentials"], bool):
-                    raise TypeError("echo_credentials must be true or false")
-                f.echo_credentials = body["echo_credentials"]
-        except (TypeError, ValueError) as e:
-            raise ApiError(400, "ValidationError", str(e)) from None
-        return f.as_dict()
-
-    register_wire_stats(app, state)
+    register_controls(app, state, read_body=json_body, refuse=lambda message: ApiError(400, "ValidationError", message),
+                      rates=("rate_429", "rate_5xx", "rate_drop", "rate_drop_after_write"), flags=("echo_credentials",))
 
     @app.post("/_admin/expire-tokens")
     async def expire_tokens() -> Response:

@@ -7,9 +7,7 @@ before any validation, as on the real API.
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from connectors.sandbox.net import answer_errors
 
 from . import crm, finance, security, servicedesk
 from .admin import register_admin
@@ -20,20 +18,17 @@ from .wire import ApiError, error_response
 __all__ = ["BmsSandboxApp", "create_app"]
 
 
+def _routing_error(status: int, detail: str) -> ApiError:
+    """A request no route answers, as the API words it."""
+    return ApiError(404, "NotFound", "Resource not found") if status == 404 else ApiError(status, "HttpError", detail)
+
+
 def create_app(state: SandboxState) -> BmsSandboxApp:
     """Build the app around one tenant state (kept on ``app.sandbox``)."""
     app = BmsSandboxApp(title="Kaseya BMS sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     app.sandbox = state
 
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404:
-            return error_response(ApiError(404, "NotFound", "Resource not found"))
-        return error_response(ApiError(exc.status_code, "HttpError", str(exc.detail)))
+    answer_errors(app, ApiError, error_response, _routing_error)
 
     security.register(app, state)
     crm.register(app, state)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bisect
 import gc
-import random
 import secrets
 import threading
 import time
@@ -17,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from connectors.sandbox.controls import WireFaults, WireStats
 
 from .data import ALL_PERMISSIONS, STREAMS, Record, Rng, apply_malformed, fmt_ts, generate, is_ts
 
@@ -129,33 +130,18 @@ class Stream:
 
 
 @dataclass
-class Faults:
-    """Per-API-request fault probabilities; the RNG is seeded so runs repeat."""
+class Faults(WireFaults):
+    """The wire faults, and two of a PSA's own."""
 
-    latency_ms: float = 0.0
-    rate_429: float = 0.0
-    retry_after: int = 1
-    rate_5xx: float = 0.0
-    rate_drop: float = 0.0
     #: writes (POST/PATCH/DELETE, not searches) applied, then the connection dropped unanswered
     rate_drop_after_write: float = 0.0
     #: a refused sign-in echoes what was sent, password included, as some gateways and proxies
     #: in front of a PSA do: the hub must not store or show that text as it came
     echo_credentials: bool = False
-    seed: int = 0
-    rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"latency_ms": self.latency_ms, "rate_429": self.rate_429, "retry_after": self.retry_after,
-                "rate_5xx": self.rate_5xx, "rate_drop": self.rate_drop,
-                "rate_drop_after_write": self.rate_drop_after_write,
-                "echo_credentials": self.echo_credentials, "seed": self.seed}
 
 
 @dataclass
-class Stats:
-    requests: int = 0
-    by_path: dict[str, int] = field(default_factory=dict)
+class Stats(WireStats):
     faults: dict[str, int] = field(default_factory=lambda: {"429": 0, "5xx": 0, "drop": 0, "drop_after_write": 0})
 
 

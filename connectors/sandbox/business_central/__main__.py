@@ -8,7 +8,8 @@ HTTPS until SIGINT/SIGTERM.
 from __future__ import annotations
 
 import argparse
-import json
+
+from connectors.sandbox.cli import announce_and_serve
 
 from .data import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ENVIRONMENT, DEFAULT_TENANT_ID
 from .server import SandboxServer
@@ -43,13 +44,12 @@ def main(argv: list[str] | None = None) -> None:
                            rate_limit=(a.rate_limit, a.rate_window), cert_dir=a.cert_dir,
                            retry_after_on_429=a.retry_after_on_429, latency_ms=a.latency_ms)
     server.bind()
-    print(json.dumps(server.info()), flush=True)
     c = server.state.counts()
-    print(f"Business Central sandbox serving {server.url} (tenant {server.state.tenant_id}, environment "
-          f"{server.state.environment!r}, company {server.state.company.name!r}; {c['customers']} customers, "
-          f"{c['items']} items, {c['salesInvoices']} invoices, {c['salesOrders']} orders; license "
-          f"{'accepted' if a.license_accepted else 'NOT accepted'}) - Ctrl+C to stop", flush=True)
-    server.serve_forever()
+    announce_and_serve(server, (
+        f"Business Central sandbox serving {server.url} (tenant {server.state.tenant_id}, environment "
+        f"{server.state.environment!r}, company {server.state.company.name!r}; {c['customers']} customers, "
+        f"{c['items']} items, {c['salesInvoices']} invoices, {c['salesOrders']} orders; license "
+        f"{'accepted' if a.license_accepted else 'NOT accepted'}) - Ctrl+C to stop"))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox.net import set_fault_knobs
+from connectors.sandbox.controls import set_fault_knobs
 
 from .data import ALL_PERMISSION_SETS, ENTITY_SETS, LINE_SETS, Record, compute_totals, dec, public
 from .journals import post_line, reverse_posting

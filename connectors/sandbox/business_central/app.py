@@ -21,7 +21,8 @@ from collections.abc import Callable
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from connectors.sandbox.net import answer_errors
 
 from .admin import register_admin
 from .api import BcApi
@@ -33,6 +34,13 @@ from .wire import BcError, BcJSON, Ctx, dumps, error_response
 __all__ = ["BcApi", "BcSandboxApp", "create_app", "dumps"]
 
 
+def _routing_error(status: int, detail: str) -> BcError:
+    """A request no route answers, as the API words it."""
+    if status == 404:
+        return BcError(404, "BadRequest_NotFound", "The request URI is not valid.")
+    return BcError(status, "BadRequest", detail)
+
+
 def create_app(state: BcState, public_url: Callable[[], str] | None = None) -> BcSandboxApp:
     """Build the app around one tenant state (kept on ``app.sandbox``; API logic on ``app.api``)."""
     app = BcSandboxApp(title="Business Central sandbox", docs_url=None, redoc_url=None, openapi_url=None)
@@ -40,15 +48,7 @@ def create_app(state: BcState, public_url: Callable[[], str] | None = None) -> B
     api = BcApi(state)
     app.api = api
 
-    @app.exception_handler(BcError)
-    async def _bc_error(_: Request, exc: BcError) -> JSONResponse:
-        return error_response(exc)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404:
-            return error_response(BcError(404, "BadRequest_NotFound", "The request URI is not valid."))
-        return error_response(BcError(exc.status_code, "BadRequest", str(exc.detail)))
+    answer_errors(app, BcError, error_response, _routing_error)
 
     def origin(request: Request) -> str:
         return public_url() if public_url else str(request.base_url).rstrip("/")

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connectors.sandbox.controls import SeededFaults
+
 from .data import (
     ALL_PERMISSION_SETS,
     BC_RESOURCE,
@@ -34,7 +36,7 @@ from .seed import generate
 
 
 @dataclass
-class Faults:
+class Faults(SeededFaults):
     latency_ms: float = 0.0
     rate_5xx: float = 0.0
     rate_drop: float = 0.0
@@ -44,14 +46,6 @@ class Faults:
     retry_after: int = 1  # sent on 503 faults (BC promises Retry-After on 502/503 only)
     #: a refused sign-in repeats the client secret it was sent (as some identity proxies do): the hub must scrub it
     echo_credentials: bool = False
-    seed: int = 0
-    rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"latency_ms": self.latency_ms, "rate_5xx": self.rate_5xx, "rate_drop": self.rate_drop,
-                "rate_timeout_after_apply": self.rate_timeout_after_apply, "timeout_mode": self.timeout_mode,
-                "hang_seconds": self.hang_seconds, "retry_after": self.retry_after,
-                "echo_credentials": self.echo_credentials, "seed": self.seed}
 
 
 @dataclass

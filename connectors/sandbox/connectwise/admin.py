@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from connectors.sandbox.net import register_wire_stats, set_fault_knobs
+from connectors.sandbox.controls import register_controls
 
 from .data import STREAMS, Record
 from .state import SandboxState
-from .wire import ApiError
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        raise ApiError(400, "InvalidObject", "request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "InvalidObject", "request body must be a JSON object")
-    return body
+from .wire import ApiError, json_body
 
 
 def register_admin(app: FastAPI, state: SandboxState) -> None:
@@ -48,10 +37,6 @@ def register_admin(app: FastAPI, state: SandboxState) -> None:
             raise ApiError(409, "Conflict", "Create a company first")
         return companies[min(companies)]
 
-    @app.get("/_admin/counts")
-    async def counts() -> dict[str, int]:
-        return state.counts()
-
     @app.get("/_admin/records/{stream}")
     async def list_records(stream: str) -> JSONResponse:
         s = stream_of(stream)
@@ -60,7 +45,7 @@ def register_admin(app: FastAPI, state: SandboxState) -> None:
     @app.post("/_admin/records/{stream}")
     async def create_record(stream: str, request: Request) -> JSONResponse:
         s = stream_of(stream)
-        fields = await _body(request)
+        fields = await json_body(request)
         with state.lock:
             rid = s.next_id()
             gen, moment = state.gen, "2019-01-01T00:00:00Z"
@@ -83,7 +68,7 @@ def register_admin(app: FastAPI, state: SandboxState) -> None:
     @app.patch("/_admin/records/{stream}/{record_id}")
     async def patch_record(stream: str, record_id: str, request: Request) -> JSONResponse:
         s = stream_of(stream)
-        fields = await _body(request)
+        fields = await json_body(request)
         with state.lock:
             record = existing(s, record_id)
             record.update({k: v for k, v in fields.items() if k != "id"})
@@ -100,30 +85,5 @@ def register_admin(app: FastAPI, state: SandboxState) -> None:
             s.remove(existing(s, record_id)["id"])
         return Response(status_code=204)
 
-    @app.get("/_admin/permissions")
-    async def get_permissions() -> dict[str, list[str]]:
-        return {"permissions": sorted(state.permissions)}
-
-    @app.put("/_admin/permissions")
-    async def put_permissions(request: Request) -> dict[str, list[str]]:
-        perms = (await _body(request)).get("permissions")
-        if not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
-            raise ApiError(400, "InvalidObject", "'permissions' must be a list of strings")
-        state.permissions = set(perms)
-        return {"permissions": sorted(state.permissions)}
-
-    @app.get("/_admin/faults")
-    async def get_faults() -> dict[str, Any]:
-        return state.faults.as_dict()
-
-    @app.put("/_admin/faults")
-    async def put_faults(request: Request) -> dict[str, Any]:
-        body = await _body(request)
-        try:
-            set_fault_knobs(state.faults, body, rates=("rate_429", "rate_5xx", "rate_drop"),
-                            seconds=("latency_ms",), counts=("retry_after",))
-        except (TypeError, ValueError) as exc:
-            raise ApiError(400, "InvalidObject", str(exc)) from None
-        return state.faults.as_dict()
-
-    register_wire_stats(app, state)
+    register_controls(app, state, read_body=json_body, refuse=lambda message: ApiError(400, "InvalidObject", message),
+                      rates=("rate_429", "rate_5xx", "rate_drop"))

@@ -6,16 +6,14 @@ credentials, then the security role's permission, before anything is validated.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from connectors.sandbox.net import inject_wire_fault
+from connectors.sandbox.net import answer_errors, inject_wire_fault
 
 from .admin import register_admin
 from .data import (
@@ -37,7 +35,7 @@ from .data import (
     stamp,
 )
 from .state import SandboxState
-from .wire import BASE, ApiError, authorize, error_response, invalid, listing
+from .wire import BASE, ApiError, authorize, error_response, invalid, json_body, listing
 
 _MESSAGES = {429: "Too many requests; slow down", 503: "Service unavailable"}
 
@@ -63,16 +61,6 @@ class ConnectWiseSandboxApp(FastAPI):
         return await inject_wire_fault(self.sandbox, scope["path"][len(BASE):], scope, receive, send, _refusal)
 
 
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        raise ApiError(400, "InvalidObject", "request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "InvalidObject", "request body must be a JSON object")
-    return body
-
-
 def _ref_id(body: Record, name: str) -> int | None:
     """The id of a reference field (``{"id": 5}``); a bare number is refused, as the API refuses it."""
     value = body.get(name)
@@ -88,14 +76,8 @@ def create_app(state: SandboxState) -> ConnectWiseSandboxApp:
     app = ConnectWiseSandboxApp(title="ConnectWise PSA sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     app.sandbox = state
 
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        return error_response(ApiError(exc.status_code, "NotFound" if exc.status_code == 404 else "Error",
-                                       str(exc.detail)))
+    answer_errors(app, ApiError, error_response,
+                  lambda status, detail: ApiError(status, "NotFound" if status == 404 else "Error", detail))
 
     @app.get(f"{BASE}/system/info")
     async def system_info(request: Request) -> dict[str, Any]:
@@ -140,7 +122,7 @@ def create_app(state: SandboxState) -> ConnectWiseSandboxApp:
     async def record_payment(iid: str, request: Request) -> Record:
         authorize(state, request, PAYMENTS)
         invoice = one("invoices", iid)
-        body = await _json(request)
+        body = await json_body(request)
         errors = [("NullValue", f, f"The {f} field is required.") for f in ("type", "amount", "paymentDate")
                   if body.get(f) in (None, "")]
         amount = Decimal(0)
@@ -207,7 +189,7 @@ def create_app(state: SandboxState) -> ConnectWiseSandboxApp:
     @app.post(f"{BASE}/service/tickets", status_code=201)
     async def create_ticket(request: Request) -> Record:
         authorize(state, request, TICKETS_ADD)
-        body = await _json(request)
+        body = await json_body(request)
         errors: list[tuple[str, str, str]] = [("NullValue", f, f"The {f} field is required.")
                                               for f in ("summary", "company", "board") if body.get(f) in (None, "")]
         if isinstance(body.get("summary"), str) and len(body["summary"]) > 100:

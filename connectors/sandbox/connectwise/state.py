@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import random
 import threading
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from connectors.sandbox.business_central.seed import bms_accounts
+from connectors.sandbox.controls import WireFaults, WireStats
 
 from .data import ALL_PERMISSIONS, STREAMS, Generator, Record, parse_stamp, stamp
 
@@ -58,30 +56,6 @@ class Stream:
         return self.ids[bisect.bisect_right(self.ids, rid):]
 
 
-@dataclass
-class Faults:
-    """Per-request fault probabilities; the RNG is seeded so runs repeat."""
-
-    latency_ms: float = 0.0
-    rate_429: float = 0.0
-    retry_after: int = 1
-    rate_5xx: float = 0.0
-    rate_drop: float = 0.0
-    seed: int = 0
-    rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"latency_ms": self.latency_ms, "rate_429": self.rate_429, "retry_after": self.retry_after,
-                "rate_5xx": self.rate_5xx, "rate_drop": self.rate_drop, "seed": self.seed}
-
-
-@dataclass
-class Stats:
-    requests: int = 0
-    by_path: dict[str, int] = field(default_factory=dict)
-    faults: dict[str, int] = field(default_factory=lambda: {"429": 0, "5xx": 0, "drop": 0})
-
-
 class SandboxState:
     """One ConnectWise company: its API member's keys, the registered client id, data and faults."""
 
@@ -95,8 +69,8 @@ class SandboxState:
         self.company_id, self.public_key, self.private_key = company_id, public_key, private_key
         self.client_id = client_id
         self.permissions: set[str] = set(ALL_PERMISSIONS)
-        self.faults = Faults(latency_ms=float(latency_ms))
-        self.stats = Stats()
+        self.faults = WireFaults(latency_ms=float(latency_ms))
+        self.stats = WireStats()
         self.lock = threading.RLock()
         self.streams: dict[str, Stream] = {name: Stream(name) for name in STREAMS}
         self.additions: dict[int, list[Record]] = {}

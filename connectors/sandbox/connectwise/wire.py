@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +28,17 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, errors: list[Record] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.errors = status, code, message, errors
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object (none: ``{}``), else 400 InvalidObject."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise ApiError(400, "InvalidObject", "request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "InvalidObject", "request body must be a JSON object")
+    return body
 
 
 def error_response(err: ApiError) -> JSONResponse:

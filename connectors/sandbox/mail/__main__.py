@@ -7,7 +7,8 @@ serves until SIGINT/SIGTERM.
 from __future__ import annotations
 
 import argparse
-import json
+
+from connectors.sandbox.cli import announce_and_serve
 
 from .server import MailSandbox
 
@@ -24,10 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     server = MailSandbox(port=a.port, host=a.host, smtp_port=a.smtp_port)
     server.bind()
     server.start_smtp()
-    print(json.dumps(server.info()), flush=True)
-    print(f"Mail sandbox: SMTP on {a.host}:{server.smtp_port} (no TLS, no login), "
-          f"received mail at {server.url}/_admin/messages - Ctrl+C to stop.", flush=True)
-    server.serve_forever()
+    announce_and_serve(server, f"Mail sandbox: SMTP on {a.host}:{server.smtp_port} (no TLS, no login), "
+                               f"received mail at {server.url}/_admin/messages - Ctrl+C to stop.")
 
 
 if __name__ == "__main__":
