@@ -1,0 +1,106 @@
+"""A sync run in this process (``cashrail sync``, Sync Now without ``cashrail serve``) as Prefect
+shows it: reported by Cashrail with two API calls of its own, and looking in the UI as a run made
+by Prefect's engine does — the flow, the run's name, its parameters, its states, logs and artifact."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from connectors.sandbox.bms import SandboxServer
+from hub.platform.db import session
+from hub.platform.models import SyncRun
+from hub.sync import cards, now
+from hub.sync.runner import SyncError
+from tests import factories
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(records=40, seed=7) as server:
+        yield server
+
+
+def _active_card(sandbox: SandboxServer) -> None:
+    card = factories.bms_card(url=sandbox.url, rate_limit_per_hour=0, page_size=50)
+    with session("sandbox") as s:
+        cards.set_status(s, card.name, "active")
+
+
+def _flow_run_of_last_sync(api: str) -> dict[str, Any]:
+    with session("sandbox") as s:
+        run = s.exec(select(SyncRun).order_by(SyncRun.id.desc())).first()  # type: ignore[union-attr]
+    assert run is not None and run.flow_run_id
+    return dict(httpx.get(f"{api}/flow_runs/{run.flow_run_id}").json())
+
+
+def _states(api: str, flow_run_id: str) -> list[str]:
+    states = httpx.get(f"{api}/flow_run_states/", params={"flow_run_id": flow_run_id}).json()
+    return [s["type"] for s in sorted(states, key=lambda s: s["timestamp"])]
+
+
+def test_a_sync_run_here_shows_in_prefect_named_with_its_parameters_states_logs_and_artifact(
+    hub_db: str, prefect_backend: str, sandbox: SandboxServer
+) -> None:
+    from prefect.logging.handlers import APILogHandler
+
+    _active_card(sandbox)
+    summary = now.run_here("psa", "sandbox")
+    assert summary["streams"]["invoices"]["inserted"] > 0
+    run = _flow_run_of_last_sync(prefect_backend)
+    assert run["name"] == "sync-psa"
+    assert run["parameters"] == {"connector": "psa", "environment": "sandbox", "full": False}
+    assert run["state_type"] == "COMPLETED"
+    assert httpx.get(f"{prefect_backend}/flows/{run['flow_id']}").json()["name"] == "sync-connector"
+    assert _states(prefect_backend, run["id"]) == ["RUNNING", "COMPLETED"]
+    APILogHandler().flush()  # the logs go in batches
+    logs = httpx.post(f"{prefect_backend}/logs/filter", json={
+        "logs": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 50, "offset": 0, "sort": "TIMESTAMP_ASC"}).json()
+    assert any(log["message"].startswith("invoices: ") for log in logs)
+    artifacts = httpx.post(f"{prefect_backend}/artifacts/filter", json={
+        "flow_runs": {"id": {"any_": [run["id"]]}}, "limit": 5, "offset": 0, "sort": "CREATED_DESC"}).json()
+    assert [a["key"] for a in artifacts] == ["sync-psa"]
+
+
+def test_a_sync_run_here_that_fails_is_failed_in_prefect_with_its_error(
+    hub_db: str, prefect_backend: str, sandbox: SandboxServer
+) -> None:
+    _active_card(sandbox)
+    now.run_here("psa", "sandbox")
+    with session("sandbox") as s:
+        cards.set_status(s, "psa", "deactivated")
+    flows_before = httpx.post(f"{prefect_backend}/flow_runs/filter", json={"limit": 200, "offset": 0,
+                                                                           "sort": "ID_DESC"}).json()
+    with pytest.raises(SyncError, match="deactivated"):
+        now.run_here("psa", "sandbox")
+    runs = httpx.post(f"{prefect_backend}/flow_runs/filter", json={"limit": 200, "offset": 0,
+                                                                   "sort": "ID_DESC"}).json()
+    new = [r for r in runs if r["id"] not in {f["id"] for f in flows_before}]
+    assert [r["state_type"] for r in new] == ["FAILED"]
+    assert "deactivated" in new[0]["state"]["message"]
+
+
+def test_a_sync_run_here_makes_two_prefect_calls_of_its_own_beside_its_artifact(
+    hub_db: str, prefect_backend: str, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Prefect's engine made seven round trips around a short run: the flow upserted, the run
+    # created, read back, renamed, set Running, set Completed (and the artifact)
+    from prefect.client.base import PrefectHttpxSyncClient
+
+    _active_card(sandbox)
+    now.run_here("psa", "sandbox")  # the first run of the process may also make the flow
+    calls: list[str] = []
+    real = PrefectHttpxSyncClient.send
+
+    def counted(self: PrefectHttpxSyncClient, request: httpx.Request, **kw: Any) -> httpx.Response:
+        calls.append(f"{request.method} {request.url.path.rsplit('/api', 1)[-1]}")
+        return real(self, request, **kw)
+
+    monkeypatch.setattr(PrefectHttpxSyncClient, "send", counted)
+    now.run_here("psa", "sandbox")
+    run_id = _flow_run_of_last_sync(prefect_backend)["id"]
+    assert calls == ["POST /flow_runs/", "POST /artifacts/", f"POST /flow_runs/{run_id}/set_state"]
