@@ -160,21 +160,34 @@ def install_connectors(infos: dict[str, dict[str, Any]], **overrides: dict[str, 
 
 
 def warm_prefect() -> None:
-    """Start Prefect's temporary server now, so its first start is in no measurement; and, as
-    the warm-up flow runs the way ``cashrail sync`` runs flows (``flowrun.in_process``), the
-    process's one Prefect client is made now too (~0.2 s at load 15, once per process), and the
-    flows' modules are imported: one-time costs of a process, which the first measured run
-    would otherwise carry alone (they counted in the full sync, not in the incremental after it)."""
+    """Start Prefect's temporary server now and take it through its first runs, so neither is in
+    a measurement: the process's one Prefect client is made (once per process, as by ``cashrail
+    sync``), the flows' modules imported, and the server's first flow runs, logs, artifact and
+    events handled, which a long-running server has behind it (:func:`settle` waits for its
+    flush of their events)."""
+
     import flows.sync  # noqa: F401  (imported once per process, as by the CLI or the web app)
 
+    prefect_floor(runs=3)
+    settle()
     prefect_floor(runs=1)
+
+
+def settle() -> None:
+    """Wait until Prefect's server has flushed the events of the runs before (it writes them every
+    few seconds, and its writes wait 0.2-0.7 s while it does, on an idle machine too,
+    ``bench/RESULTS.md``): a run measured then is as a scheduled run, minutes after the last, is.
+    """
+    from prefect.settings import get_current_settings
+
+    time.sleep(get_current_settings().server.services.event_persister.flush_interval + 1.0)
 
 
 def prefect_floor(runs: int = 5) -> float:
     """The median seconds of a flow run that does nothing but what every ``sync-connector`` run
-    does with Prefect: run in process as ``cashrail sync`` runs it, named from its parameter,
-    no result kept, one log line, one table artifact. What no sync run can go below while its
-    runs are Prefect flow runs on this server."""
+    does with Prefect: reported as ``cashrail sync`` reports its runs (``flowrun.run_reported``),
+    named from its parameter, no result kept, one log line, one table artifact. What no sync run
+    can go below while its runs are Prefect flow runs on this server."""
     from prefect import flow, get_run_logger
     from prefect.artifacts import create_table_artifact
 
@@ -189,11 +202,10 @@ def prefect_floor(runs: int = 5) -> float:
         return 1
 
     times = []
-    with flowrun.in_process():
-        for _ in range(runs):
-            start = time.perf_counter()
-            floor(connector="bench")
-            times.append(time.perf_counter() - start)
+    for _ in range(runs):
+        start = time.perf_counter()
+        flowrun.run_reported(floor, connector="bench")
+        times.append(time.perf_counter() - start)
     return sorted(times)[len(times) // 2]
 
 
