@@ -17,13 +17,14 @@ from hub.documents.ledger import (
     Account,
     _amount,
     _before,
-    _hub_credit,
-    _hub_paid_of,
-    _hub_taken,
+    _charge_sums,
     _on_account,
     _opening,
+    _paid_beyond,
     _source_paid,
+    _summed,
     _units,
+    _with_sums,
 )
 from hub.documents.rules.statements import BUCKETS, EntryKind, LedgerEntry
 from hub.platform.models import (
@@ -40,11 +41,15 @@ def _debits(s: Session, a: Account) -> Any:
     return and_(_on_account(s, a.sides, a.copies, a.currency), _units(s, col(Invoice.total)) >= 0)
 
 
-def _days(s: Session, where: Any, *, latest: bool = False, limit: int | None = None) -> list[date]:
-    """The days (issue date, else the UTC day first synced) of the invoices ``where`` selects."""
-    dated = core_select(distinct(col(Invoice.invoice_date))).where(where, col(Invoice.invoice_date).is_not(None))
+def _days(s: Session, where: Any, *, latest: bool = False, limit: int | None = None, joined: Any = Invoice
+           ) -> list[date]:
+    """The days (issue date, else the UTC day first synced) of the invoices ``where`` selects (from
+    ``joined``: the invoices, or a join of them)."""
+    dated = core_select(distinct(col(Invoice.invoice_date))).select_from(joined).where(
+        where, col(Invoice.invoice_date).is_not(None))
     dated = dated.order_by(col(Invoice.invoice_date).desc() if latest else col(Invoice.invoice_date))
-    undated = core_select(col(Invoice.first_synced_at)).where(where, col(Invoice.invoice_date).is_(None))
+    undated = core_select(col(Invoice.first_synced_at)).select_from(joined).where(
+        where, col(Invoice.invoice_date).is_(None))
     days = {*s.execute(dated.limit(limit) if limit else dated).scalars(),
             *(when.date() for when in s.execute(undated).scalars())}
     return sorted(days, reverse=latest)[:limit] if limit else sorted(days, reverse=latest)
@@ -81,12 +86,12 @@ def first_excess_day(s: Session, a: Account, as_of: date) -> date | None:
     on_account = _on_account(s, a.sides, a.copies, a.currency)
     issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
     total = _units(s, col(Invoice.total))
-    charged = or_(col(Invoice.id).in_(select(Charge.invoice_id).where(col(Charge.status) == "succeeded")),
-                  col(Invoice.id).in_(select(ChargeAllocation.invoice_id)))
-    # the first credit (a negative total) or over-paid invoice, in one scan of the account
+    sums = _charge_sums(s, a.sides, a.copies)
+    # the first credit (a negative total) or over-paid invoice, in one scan of the account joined once
+    # to its charges' sums
     days = _days(s, and_(on_account, issued, or_(total < 0, and_(total >= 0, or_(
-        _source_paid(s) + _hub_credit(s) > total, and_(charged, _hub_taken(s, a.sides, a.copies) > total))))),
-        limit=1)
+        _source_paid(s) + _summed(sums, "credit") > total, _summed(sums, "taken") > total)))),
+        limit=1, joined=_with_sums(sums))
     plans = select(SubscriptionPlan.id).where(col(SubscriptionPlan.organisation_id).in_([stored_id(o) for o in a.sides]))
     code = col(SubscriptionAction.currency)
     noted = func.coalesce(col(SubscriptionAction.posting_date), col(SubscriptionAction.action_date))
@@ -126,15 +131,16 @@ def aged(s: Session, a: Account, as_of: date, balance: Decimal | None = None) ->
     ``balance``: what the account owes on ``as_of`` when the caller has it (else SQL sums it)."""
     by = as_of + timedelta(days=1)
     issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
-    beyond = _source_paid(s) - _hub_paid_of(s, a.sides, a.copies)
+    sums = _charge_sums(s, a.sides, a.copies, by)
+    beyond = _paid_beyond(s, sums)
     changed = func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at))
-    paid = _hub_taken(s, a.sides, a.copies, by) + case(
+    paid = _summed(sums, "taken_before") + case(
         (and_(beyond > 0, changed < datetime.combine(by, time(), tzinfo=UTC)), beyond), else_=literal(0))
     owed = _units(s, col(Invoice.total)) - paid
     limits = [(key, as_of - timedelta(days=low)) for key, _, low, _ in reversed(BUCKETS) if low > 0]
     bucket = case(*[(_aged_by(day), literal(key)) for key, day in limits], else_=literal(BUCKETS[0][0]))
     rows = s.execute(core_select(bucket, func.sum(case((owed > 0, owed), else_=literal(0))))
-                     .where(_debits(s, a), issued).group_by(bucket))
+                     .select_from(_with_sums(sums)).where(_debits(s, a), issued).group_by(bucket))
     due_on = dict(limits)
     entries = [LedgerEntry(min(as_of, due_on.get(key, as_of)), EntryKind.INVOICE, f"({key})", _amount(s, amount),
                            due_date=due_on.get(key, as_of)) for key, amount in rows if _amount(s, amount) > 0]
