@@ -41,15 +41,11 @@ def _debits(s: Session, a: Account) -> Any:
     return and_(_on_account(s, a.sides, a.copies, a.currency), _units(s, col(Invoice.total)) >= 0)
 
 
-def _days(s: Session, where: Any, *, latest: bool = False, limit: int | None = None, joined: Any = Invoice
-           ) -> list[date]:
-    """The days (issue date, else the UTC day first synced) of the invoices ``where`` selects (from
-    ``joined``: the invoices, or a join of them)."""
-    dated = core_select(distinct(col(Invoice.invoice_date))).select_from(joined).where(
-        where, col(Invoice.invoice_date).is_not(None))
+def _days(s: Session, where: Any, *, latest: bool = False, limit: int | None = None) -> list[date]:
+    """The days (issue date, else the UTC day first synced) of the invoices ``where`` selects."""
+    dated = core_select(distinct(col(Invoice.invoice_date))).where(where, col(Invoice.invoice_date).is_not(None))
     dated = dated.order_by(col(Invoice.invoice_date).desc() if latest else col(Invoice.invoice_date))
-    undated = core_select(col(Invoice.first_synced_at)).select_from(joined).where(
-        where, col(Invoice.invoice_date).is_(None))
+    undated = core_select(col(Invoice.first_synced_at)).where(where, col(Invoice.invoice_date).is_(None))
     days = {*s.execute(dated.limit(limit) if limit else dated).scalars(),
             *(when.date() for when in s.execute(undated).scalars())}
     return sorted(days, reverse=latest)[:limit] if limit else sorted(days, reverse=latest)
@@ -87,11 +83,14 @@ def first_excess_day(s: Session, a: Account, as_of: date) -> date | None:
     issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
     total = _units(s, col(Invoice.total))
     sums = _charge_sums(s, a.sides, a.copies)
-    # the first credit (a negative total) or over-paid invoice, in one scan of the account joined once
-    # to its charges' sums
-    days = _days(s, and_(on_account, issued, or_(total < 0, and_(total >= 0, or_(
-        _source_paid(s) + _summed(sums, "credit") > total, _summed(sums, "taken") > total)))),
-        limit=1, joined=_with_sums(sums))
+    # the first credit (a negative total) or over-paid invoice, in one scan of the account joined once to
+    # its charges' sums (a min, not the first row in date order: PostgreSQL would then loop over the join)
+    over = and_(on_account, issued, or_(total < 0, and_(total >= 0, or_(
+        _source_paid(s) + _summed(sums, "credit") > total, _summed(sums, "taken") > total))))
+    undated = case((col(Invoice.invoice_date).is_(None), col(Invoice.first_synced_at)))
+    day, synced = s.execute(core_select(func.min(col(Invoice.invoice_date)), func.min(undated))
+                            .select_from(_with_sums(sums)).where(over)).one()
+    days = [d for d in (day, synced.date() if synced else None) if d]
     plans = select(SubscriptionPlan.id).where(col(SubscriptionPlan.organisation_id).in_([stored_id(o) for o in a.sides]))
     code = col(SubscriptionAction.currency)
     noted = func.coalesce(col(SubscriptionAction.posting_date), col(SubscriptionAction.action_date))
