@@ -17,13 +17,14 @@ from hub.documents.ledger import (
     Account,
     _amount,
     _before,
-    _hub_credit,
-    _hub_paid_of,
-    _hub_taken,
+    _charge_sums,
     _on_account,
     _opening,
+    _paid_beyond,
     _source_paid,
+    _summed,
     _units,
+    _with_sums,
 )
 from hub.documents.rules.statements import BUCKETS, EntryKind, LedgerEntry
 from hub.platform.models import (
@@ -81,12 +82,15 @@ def first_excess_day(s: Session, a: Account, as_of: date) -> date | None:
     on_account = _on_account(s, a.sides, a.copies, a.currency)
     issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
     total = _units(s, col(Invoice.total))
-    charged = or_(col(Invoice.id).in_(select(Charge.invoice_id).where(col(Charge.status) == "succeeded")),
-                  col(Invoice.id).in_(select(ChargeAllocation.invoice_id)))
-    # the first credit (a negative total) or over-paid invoice, in one scan of the account
-    days = _days(s, and_(on_account, issued, or_(total < 0, and_(total >= 0, or_(
-        _source_paid(s) + _hub_credit(s) > total, and_(charged, _hub_taken(s, a.sides, a.copies) > total))))),
-        limit=1)
+    sums = _charge_sums(s, a.sides, a.copies)
+    # the first credit (a negative total) or over-paid invoice, in one scan of the account joined once to
+    # its charges' sums (a min, not the first row in date order: PostgreSQL would then loop over the join)
+    over = and_(on_account, issued, or_(total < 0, and_(total >= 0, or_(
+        _source_paid(s) + _summed(sums, "credit") > total, _summed(sums, "taken") > total))))
+    undated = case((col(Invoice.invoice_date).is_(None), col(Invoice.first_synced_at)))
+    day, synced = s.execute(core_select(func.min(col(Invoice.invoice_date)), func.min(undated))
+                            .select_from(_with_sums(sums)).where(over)).one()
+    days = [d for d in (day, synced.date() if synced else None) if d]
     plans = select(SubscriptionPlan.id).where(col(SubscriptionPlan.organisation_id).in_([stored_id(o) for o in a.sides]))
     code = col(SubscriptionAction.currency)
     noted = func.coalesce(col(SubscriptionAction.posting_date), col(SubscriptionAction.action_date))
@@ -126,15 +130,16 @@ def aged(s: Session, a: Account, as_of: date, balance: Decimal | None = None) ->
     ``balance``: what the account owes on ``as_of`` when the caller has it (else SQL sums it)."""
     by = as_of + timedelta(days=1)
     issued = _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), by)
-    beyond = _source_paid(s) - _hub_paid_of(s, a.sides, a.copies)
+    sums = _charge_sums(s, a.sides, a.copies, by)
+    beyond = _paid_beyond(s, sums)
     changed = func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at))
-    paid = _hub_taken(s, a.sides, a.copies, by) + case(
+    paid = _summed(sums, "taken_before") + case(
         (and_(beyond > 0, changed < datetime.combine(by, time(), tzinfo=UTC)), beyond), else_=literal(0))
     owed = _units(s, col(Invoice.total)) - paid
     limits = [(key, as_of - timedelta(days=low)) for key, _, low, _ in reversed(BUCKETS) if low > 0]
     bucket = case(*[(_aged_by(day), literal(key)) for key, day in limits], else_=literal(BUCKETS[0][0]))
     rows = s.execute(core_select(bucket, func.sum(case((owed > 0, owed), else_=literal(0))))
-                     .where(_debits(s, a), issued).group_by(bucket))
+                     .select_from(_with_sums(sums)).where(_debits(s, a), issued).group_by(bucket))
     due_on = dict(limits)
     entries = [LedgerEntry(min(as_of, due_on.get(key, as_of)), EntryKind.INVOICE, f"({key})", _amount(s, amount),
                            due_date=due_on.get(key, as_of)) for key, amount in rows if _amount(s, amount) > 0]

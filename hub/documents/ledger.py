@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, Numeric, and_, case, cast, exists, func, literal, or_
+from sqlalchemy import Integer, Numeric, and_, case, cast, func, literal, or_, outerjoin
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -191,37 +191,51 @@ def _on_account(s: Session, sides: list[Organisation], copies: set[int], currenc
                 or_(code.is_(None), code == "", func.upper(func.trim(code)) == currency))
 
 
-def _hub_taken(s: Session, sides: list[Organisation], copies: set[int], before: date | None = None) -> Any:
-    """What the hub's succeeded charges (dated before ``before``; None: any day) paid of the
-    invoice of the enclosing query."""
+def _charge_sums(s: Session, sides: list[Organisation], copies: set[int], before: date | None = None
+                 ) -> tuple[Any, Any]:
+    """Per invoice the hub's succeeded charges paid, grouped by ``invoice_id`` to join once (not a
+    correlated sum per invoice), split charges' parts and other charges whole apart (PostgreSQL
+    estimates a union's groups as 200, and joins them by nested loop): ``taken``, ``taken_before``
+    (dated before ``before``; None: any day), ``credit`` (beyond what the charge's invoice owed)."""
     mine = select(Invoice.id).where(_of_customer(sides, copies))
-    taken = and_(col(Charge.status) == "succeeded",
-                 _before(col(Charge.charged_on), col(Charge.created_at), before) if before else literal(True))
-    unsplit = ~exists().where(col(ChargeAllocation.charge_id) == col(Charge.id),
-                              col(ChargeAllocation.invoice_id).in_(mine))
-    split = (core_select(func.coalesce(func.sum(_units(s, col(ChargeAllocation.amount))), 0))
+    succeeded = col(Charge.status) == "succeeded"
+    dated = _before(col(Charge.charged_on), col(Charge.created_at), before) if before else literal(True)
+    part = _units(s, col(ChargeAllocation.amount))
+    split = (core_select(col(ChargeAllocation.invoice_id).label("invoice_id"), func.sum(part).label("taken"),
+                         func.sum(case((dated, part), else_=literal(0))).label("taken_before"),
+                         literal(0).label("credit"))
              .join(Charge, col(Charge.id) == col(ChargeAllocation.charge_id))
-             .where(taken, col(ChargeAllocation.invoice_id) == col(Invoice.id)).scalar_subquery())
-    whole = (core_select(func.coalesce(func.sum(_units(s, col(Charge.amount))), 0))
-             .where(taken, unsplit, col(Charge.invoice_id) == col(Invoice.id)).scalar_subquery())
-    # the per-invoice sums only for an invoice some charge names (for the others they are nought)
-    named = or_(col(Invoice.id).in_(select(Charge.invoice_id)), col(Invoice.id).in_(select(ChargeAllocation.invoice_id)))
-    return case((named, split + whole), else_=literal(0))
+             .where(succeeded, col(ChargeAllocation.invoice_id).in_(mine)).group_by(col(ChargeAllocation.invoice_id)))
+    unsplit = col(Charge.id).not_in(select(ChargeAllocation.charge_id).where(col(ChargeAllocation.invoice_id).in_(mine)))
+    whole = case((unsplit, _units(s, col(Charge.amount))), else_=literal(0))
+    wholes: Any = (core_select(col(Charge.invoice_id).label("invoice_id"), func.sum(whole).label("taken"),
+                          func.sum(case((dated, whole), else_=literal(0))).label("taken_before"),
+                          func.sum(func.coalesce(_units(s, col(Charge.credit)), 0)).label("credit"))
+              .where(succeeded, col(Charge.invoice_id).in_(mine)).group_by(col(Charge.invoice_id)))
+    return split.subquery(), wholes.subquery()
 
 
-def _hub_credit(s: Session) -> Any:
-    """What the succeeded charges of the invoice of the enclosing query took beyond what it owed."""
-    credit = (core_select(func.coalesce(func.sum(_units(s, col(Charge.credit))), 0))
-              .where(col(Charge.status) == "succeeded", col(Charge.credit).is_not(None),
-                     col(Charge.invoice_id) == col(Invoice.id)).scalar_subquery())
-    return case((col(Invoice.id).in_(select(Charge.invoice_id).where(col(Charge.credit).is_not(None))), credit),
-                else_=literal(0))
+def _with_sums(sums: tuple[Any, Any]) -> Any:
+    """Invoices left-joined to their :func:`_charge_sums` (an invoice no charge paid has none)."""
+    split, whole = sums
+    return outerjoin(Invoice, split, split.c.invoice_id == col(Invoice.id)).outerjoin(whole, whole.c.invoice_id == col(Invoice.id))
+
+
+def _summed(sums: tuple[Any, Any], name: str) -> Any:
+    """A sum of :func:`_charge_sums` for the joined invoice (nought when no charge paid it)."""
+    return sum((func.coalesce(sq.c[name], 0) for sq in sums[1:]), func.coalesce(sums[0].c[name], 0))
+
+
+def _paid_beyond(s: Session, sums: tuple[Any, Any]) -> Any:
+    """What the source says was paid of the joined invoice beyond what the hub's charges (of any
+    day) paid of it: what they took less the over-payment kept as the customer's credit."""
+    return _source_paid(s) - _summed(sums, "taken") + _summed(sums, "credit")
 
 
 def _hub_paid_of(s: Session, sides: list[Organisation], copies: set[int]) -> Any:
-    """What the hub's charges paid of the invoice of the enclosing query: what they took of it less
-    the over-payment kept as the customer's credit."""
-    return _hub_taken(s, sides, copies) - _hub_credit(s)
+    """What the hub's charges paid of the invoice of the enclosing query, as :func:`_paid_beyond` reads it."""
+    return sum((func.coalesce(core_select(sq.c.taken - sq.c.credit).where(sq.c.invoice_id == col(Invoice.id))
+                              .scalar_subquery(), 0) for sq in _charge_sums(s, sides, copies)), literal(0))
 
 
 def _source_paid(s: Session) -> Any:
@@ -235,34 +249,25 @@ def _opening(s: Session, sides: list[Organisation], copies: set[int], currency: 
     """What the customer's entries dated before ``since`` add up to: invoices (a credit's negative
     total included) less the hub's charges, the source's paid remainders and the credit notes."""
     on_account = _on_account(s, sides, copies, currency)
-    debits = select(Invoice.id).where(on_account, _units(s, col(Invoice.total)) >= 0)
-    mine = select(Invoice.id).where(_of_customer(sides, copies))
-    taken = col(Charge.status) == "succeeded"
-    unsplit = ~exists().where(col(ChargeAllocation.charge_id) == col(Charge.id),
-                              col(ChargeAllocation.invoice_id).in_(mine))
-    charged_before = _before(col(Charge.charged_on), col(Charge.created_at), since)
     invoiced = s.execute(core_select(func.sum(_units(s, col(Invoice.total)))).where(
         on_account, _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), since))).scalar()
-    split = s.execute(core_select(func.sum(_units(s, col(ChargeAllocation.amount))))
-                      .join(Charge, col(Charge.id) == col(ChargeAllocation.charge_id))
-                      .where(taken, charged_before, col(ChargeAllocation.invoice_id).in_(debits))).scalar()
-    whole = s.execute(core_select(func.sum(_units(s, col(Charge.amount)))).where(
-        taken, charged_before, unsplit, col(Charge.invoice_id).in_(debits))).scalar()
-    # the source's paid amount beyond the hub's charges (of any day), dated when the source changed it
-    beyond = _source_paid(s) - _hub_paid_of(s, sides, copies)
+    # what the hub's charges dated before ``since`` took of the invoices; and the source's paid amount
+    # beyond what the hub's charges (of any day) paid, dated when the source changed it
+    sums = _charge_sums(s, sides, copies, since)
+    beyond = _paid_beyond(s, sums)
     changed = func.coalesce(col(Invoice.source_modified_at), col(Invoice.last_synced_at))
-    remainder = s.execute(core_select(func.sum(case((beyond > 0, beyond), else_=literal(0)))).where(
-        on_account, _units(s, col(Invoice.total)) >= 0,
-        _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), since),
-        changed < datetime.combine(since, time(), tzinfo=UTC))).scalar()
+    remains = and_(beyond > 0, _before(col(Invoice.invoice_date), col(Invoice.first_synced_at), since),
+                   changed < datetime.combine(since, time(), tzinfo=UTC))
+    taken, remainder = s.execute(core_select(func.sum(_summed(sums, "taken_before")),
+                                             func.sum(case((remains, beyond), else_=literal(0))))
+                                 .select_from(_with_sums(sums)).where(on_account, _units(s, col(Invoice.total)) >= 0)).one()
     plans = select(SubscriptionPlan.id).where(col(SubscriptionPlan.organisation_id).in_([stored_id(o) for o in sides]))
     code = col(SubscriptionAction.currency)
     credited = s.execute(core_select(func.sum(func.abs(_units(s, col(SubscriptionAction.net_amount))))).where(
         col(SubscriptionAction.credit_note).is_(True), col(SubscriptionAction.status) == POSTED,
         col(SubscriptionAction.plan_id).in_(plans), or_(code.is_(None), code == "", func.upper(code) == currency),
         _before(col(SubscriptionAction.posting_date), col(SubscriptionAction.action_date), since))).scalar()
-    return _amount(s, invoiced) - _amount(s, split) - _amount(s, whole) - _amount(s, remainder) \
-        - _amount(s, credited)
+    return _amount(s, invoiced) - _amount(s, taken) - _amount(s, remainder) - _amount(s, credited)
 
 
 def _issued_between(s: Session, since: date, until: tuple[date, date] | None) -> Any:

@@ -31,8 +31,10 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import cast
 
 from hub.platform import allocator
 
@@ -42,34 +44,66 @@ BULK_THRESHOLDS = (50_000, 20, 100)
 FULL_COLLECTION_EVERY = 2.0
 
 _lock = threading.Lock()
-_active = 0
-_saved: tuple[int, int, int] | None = None
 _last_full = time.monotonic()
-#: bodies running under collector_paused(), and whether the collector was on before the first
-_paused = 0
-_was_enabled = True
+
+
+def _bulk_on() -> object:
+    saved = gc.get_threshold()
+    gc.set_threshold(*BULK_THRESHOLDS)
+    gc.freeze()
+    return saved
+
+
+def _bulk_off(saved: object) -> None:
+    gc.set_threshold(*cast("tuple[int, int, int]", saved))
+    gc.unfreeze()
+
+
+def _pause() -> object:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    return was_enabled
+
+
+def _resume(was_enabled: object) -> None:
+    if was_enabled:
+        gc.enable()
+
+
+#: per mode: how the first body sets the collector up (returning what it changed) and how the
+#: last one restores it
+_MODES: dict[str, tuple[Callable[[], object], Callable[[object], None]]] = {
+    "bulk": (_bulk_on, _bulk_off), "paused": (_pause, _resume)}
+#: per mode, the bodies running under it and what its first one changed
+_holders: Counter[str] = Counter()
+_saved: dict[str, object] = {}
 
 
 @contextmanager
-def bulk_work() -> Iterator[None]:
-    """Run the body with the collector's bulk thresholds (restored when the last user leaves)."""
-    global _active, _saved
-    allocator.tune()
+def _collector(mode: str) -> Iterator[None]:
+    """Run the body with the collector in ``mode`` (one of :data:`_MODES`): nested and concurrent
+    bodies share it; the first sets it up, the last (however it ends) restores what was there."""
+    set_up, restore = _MODES[mode]
     with _lock:
-        if _active == 0:
-            _saved = gc.get_threshold()
-            gc.set_threshold(*BULK_THRESHOLDS)
-            gc.freeze()
-        _active += 1
+        if _holders[mode] == 0:
+            _saved[mode] = set_up()
+        _holders[mode] += 1
     try:
         yield
     finally:
         with _lock:
-            _active -= 1
-            if _active == 0 and _saved is not None:
-                gc.set_threshold(*_saved)
-                _saved = None
-                gc.unfreeze()
+            _holders[mode] -= 1
+            if _holders[mode] == 0:
+                restore(_saved.pop(mode))
+
+
+@contextmanager
+def bulk_work() -> Iterator[None]:
+    """Run the body with the collector's bulk thresholds and what existed before frozen (restored
+    when the last user leaves)."""
+    allocator.tune()
+    with _collector("bulk"):
+        yield
 
 
 @contextmanager
@@ -80,19 +114,8 @@ def collector_paused() -> Iterator[None]:
     200-line invoice's PDF even with :func:`bulk_work`'s thresholds (``bench/RESULTS.md``,
     issue 20). Not for open-ended work: no cycle is collected before it ends, and while it runs
     none is collected in the rest of the process either."""
-    global _paused, _was_enabled
-    with _lock:
-        if _paused == 0:
-            _was_enabled = gc.isenabled()
-            gc.disable()
-        _paused += 1
-    try:
+    with _collector("paused"):
         yield
-    finally:
-        with _lock:
-            _paused -= 1
-            if _paused == 0 and _was_enabled:
-                gc.enable()
 
 
 def checkpoint() -> bool:

@@ -158,6 +158,18 @@ def test_overlapping_pauses_turn_the_collector_back_on_when_the_last_one_ends() 
     assert seen == [False] and gc.isenabled()
 
 
+def test_a_document_rendered_during_bulk_work_leaves_the_bulk_settings_and_each_is_restored_on_its_own() -> None:
+    before = gc.get_threshold()
+    with bulk_work():
+        with bulk.collector_paused():
+            assert not gc.isenabled() and gc.get_threshold() == BULK_THRESHOLDS
+        assert gc.isenabled() and gc.get_threshold() == BULK_THRESHOLDS and gc.get_freeze_count() > 0
+        with bulk.collector_paused(), pytest.raises(ValueError):
+            raise ValueError("a document failed")
+        assert gc.isenabled()
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0 and gc.isenabled()
+
+
 def test_a_pdf_render_leaves_the_collector_on() -> None:
     from hub.documents.render import html_to_pdf
 
