@@ -105,6 +105,20 @@ def isolated_store(engine: str = "sqlite", keep: Path | None = None) -> Iterator
             shutil.rmtree(store.data_dir, ignore_errors=True)
 
 
+def analyze() -> None:
+    """On PostgreSQL, gather the planner's statistics after a bench's bulk seeding, as autovacuum
+    does within a minute of a bulk load: without them a page's query plans assume a few hundred
+    rows and can loop over joins for minutes. SQLite: nothing to do."""
+    from sqlalchemy import text
+
+    from hub.platform.db import get_engine
+
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
+
+
 # --- sandboxes and connectors ----------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from bench.common import Report, isolated_store, seconds, timed
+from bench.common import Report, analyze, isolated_store, seconds, timed
 
 ENVIRONMENT = "sandbox"
 #: issue 20's target for the PDF of a 200-line invoice
@@ -102,6 +102,7 @@ def run(lines: int, history: int, repeat: int = 5, engine: str = "sqlite") -> Re
     report = Report(f"Documents: a {lines}-line invoice's PDF; one customer with {history:,} earlier invoices")
     with isolated_store(engine):
         seed_s, (org_id, invoice_id) = timed(lambda: _seed(lines, history))
+        analyze()
         with session(ENVIRONMENT) as s:
             invoice = s.get(Invoice, invoice_id)
             assert invoice is not None

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from bench.billing import _customers
-from bench.common import Report, isolated_store, time_pages
+from bench.common import Report, analyze, isolated_store, time_pages
 from bench.plans import ENVIRONMENT
 
 #: issue 20's target for a portal page's server time
@@ -75,6 +75,7 @@ def run(count: int, rounds: int, engine: str = "sqlite") -> Report:
     with isolated_store(engine):
         card_id, customers = _customers(1)
         open_id = _invoices(card_id, count)
+        analyze()
         with session(ENVIRONMENT) as s:
             base = "/portal/" + links.issue(s, customers[0]).token
         pages = max(1, -(-(count - count // 2) // 25))

@@ -30,6 +30,9 @@ def _run(tmp_path: Path, *args: str, prefect_api: str | None = None) -> tuple[st
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if prefect_api:
         env["PREFECT_API_URL"] = prefect_api
+        # how long the bench waits for the server's flush of a run's events (it settles before each
+        # measured no-change run): no wait worth a test's time here
+        env["PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL"] = "0.1"
     env.pop("CASHRAIL_DATABASE_URL", None)
     done = subprocess.run([sys.executable, "-m", *args, "--json", str(out)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=240)
