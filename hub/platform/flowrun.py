@@ -7,6 +7,7 @@ its own orchestration layer statically).
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -79,9 +80,10 @@ def run_reported(flow: Any, **params: Any) -> Any:
     ``flow_run_name``, its parameters, Running then Completed (or Failed with the error, Crashed
     when interrupted), and the logs and artifacts the function sends through its run context. It
     costs two API calls of its own — the run created already Running, then its final state — where
-    Prefect's engine makes seven round trips around a short run's work (the flow upserted, the run
+    Prefect's engine makes six round trips around a short run's work (the flow upserted, the run
     created, read back, renamed, set Running, set Completed). For a sync with nothing to fetch those
-    were half of its time (``bench/RESULTS.md``, issue 21).
+    were half of its time (``bench/RESULTS.md``, issue 21). The parameters are bound to the flow's
+    signature with its defaults, as the engine binds them (a wrong name is a ``TypeError``).
 
     Only for flows the engine has nothing more to do for: no retries, timeout or state hooks, no
     task runs. Runs of deployments (``cashrail serve``'s workers) keep Prefect's engine.
@@ -95,6 +97,9 @@ def run_reported(flow: Any, **params: Any) -> Any:
     from prefect.results import get_result_store
     from prefect.states import Completed, Crashed, Failed
 
+    bound = inspect.signature(flow.fn).bind(**params)
+    bound.apply_defaults()
+    params = dict(bound.arguments)
     with in_process():
         client = SyncClientContext.get().client  # type: ignore[union-attr]
         flow_run = _create_running(client, flow, params)

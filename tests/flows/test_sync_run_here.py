@@ -104,3 +104,17 @@ def test_a_sync_run_here_makes_two_prefect_calls_of_its_own_beside_its_artifact(
     now.run_here("psa", "sandbox")
     run_id = _flow_run_of_last_sync(prefect_backend)["id"]
     assert calls == ["POST /flow_runs/", "POST /artifacts/", f"POST /flow_runs/{run_id}/set_state"]
+
+
+def test_a_run_reported_binds_the_flows_defaults_and_refuses_an_unknown_parameter(
+    hub_db: str, prefect_backend: str, sandbox: SandboxServer
+) -> None:
+    from flows.sync import sync_connector
+    from hub.platform import flowrun
+
+    _active_card(sandbox)
+    flowrun.run_reported(sync_connector, connector="psa")  # environment and full from the flow's defaults
+    run = _flow_run_of_last_sync(prefect_backend)
+    assert run["parameters"] == {"connector": "psa", "environment": "sandbox", "full": False}
+    with pytest.raises(TypeError, match="conector"):
+        flowrun.run_reported(sync_connector, conector="psa")
