@@ -97,7 +97,10 @@ def run_reported(flow: Any, **params: Any) -> Any:
     from prefect.results import get_result_store
     from prefect.states import Completed, Crashed, Failed
 
-    bound = inspect.signature(flow.fn).bind(**params)
+    signature = inspect.signature(flow.fn)
+    if unknown := sorted(set(params) - set(signature.parameters)):
+        raise TypeError(f"flow {flow.name!r} has no parameter {', '.join(map(repr, unknown))}")
+    bound = signature.bind(**params)  # a required one missing is a TypeError naming it
     bound.apply_defaults()
     params = dict(bound.arguments)
     with in_process():
