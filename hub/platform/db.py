@@ -39,6 +39,35 @@ _upgraded: set[str] = set()
 _lock = threading.Lock()
 
 
+class _WriteLockQueue:
+    """How many of this process's threads are waiting for an SQLite store's one write lock
+    (in its ``BEGIN IMMEDIATE``), per engine: a writer that holds it across statements (a sync
+    stream's pages) lets it go when another waits (``hub.sync.transactions``)."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[Engine, int] = {}
+        self._guard = threading.Lock()
+
+    def add(self, engine: Engine, amount: int) -> None:
+        with self._guard:
+            count = self._waiting.get(engine, 0) + amount
+            if count:
+                self._waiting[engine] = count
+            else:  # no engine kept alive by the count (stores are disposed and made again)
+                del self._waiting[engine]
+
+    def waiting(self, engine: Engine) -> int:
+        return self._waiting.get(engine, 0)
+
+
+_write_queue = _WriteLockQueue()
+
+
+def writers_waiting(bind: Engine | Connection) -> int:
+    """Threads of this process waiting for the write lock of ``bind``'s store now (SQLite; 0 elsewhere)."""
+    return _write_queue.waiting(bind.engine)
+
+
 class WrongEnvironmentError(CashrailError, RuntimeError):
     """A row of one environment was about to be written through another's session."""
 
@@ -167,7 +196,14 @@ def _make_engine(url: str) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # a read-only session's reads need no write lock: in WAL they see a snapshot and
             # never wait for (nor hold up) a writer
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(_READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+                return
+            _write_queue.add(engine, 1)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            finally:
+                _write_queue.add(engine, -1)
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_serializer=_json)
