@@ -341,6 +341,8 @@ def mark_unseen_deleted(s: Session, scope: PageScope, seen: set[str]) -> int:
     deletes nothing (the next run walks again from the start). Rows this run wrote carry its id
     (``seen_run_id``) and are not read back: a first sync checks no key here, and ``seen`` need hold
     only the keys the walk did not write (or did not mark with :func:`mark_seen`)."""
+    if scope.inserted is not None:  # a first sync: every row of the table is one this run wrote
+        return 0
     t = table_of(scope.table)
     conn = s.connection()
     others = conn.execute(select(t.c.id, t.c.external_id).where(
