@@ -36,6 +36,7 @@ from hub.sync.store import (
     PageScope,
     Quarantine,
     StreamCounts,
+    analyze_tables,
     apply_page,
     existing_rows,
     holds_none,
@@ -58,6 +59,8 @@ BEAT_EVERY = 5.0
 #: a full read's unwritten keys kept in memory at most; beyond, they are marked on their rows (one
 #: UPDATE per chunk) and forgotten, so a reconcile of millions of unchanged rows holds bounded memory
 SEEN_IN_MEMORY = 100_000
+#: a first sync that inserted this many rows has the planner's statistics gathered (PostgreSQL)
+ANALYZE_AFTER_FIRST = 1_000
 
 
 class SyncError(CashrailError, RuntimeError):
@@ -259,6 +262,8 @@ def sync_stream(
             if plan.full:
                 counts.deleted = mark_unseen_deleted(tx.current(), scope, seen)
             stream_completed(tx.current(), scope, newest, reconciled=plan.full)
+            if scope.inserted is not None and counts.inserted >= ANALYZE_AFTER_FIRST:
+                analyze_tables(tx.current(), scope)  # the first load's plans, before any page reads them
     if progress:
         progress(stream_name, counts)
     return counts

@@ -126,11 +126,6 @@ def holds_none(s: Session, scope: PageScope) -> bool:
         t.c.environment == scope.environment, t.c.connector_id == scope.connector_id).limit(1)).first() is None
 
 
-def _ids_of(s: Session, scope: PageScope, external_ids: Sequence[str]) -> dict[str, int]:
-    """The row ids of these records (just inserted: their lines need them)."""
-    return dict(_rows_by_key(s, scope, ("external_id", "id"), external_ids))
-
-
 def _new_ids(s: Session, scope: PageScope, inserted: list[str]) -> dict[str, int]:
     """The row ids of the records just inserted, in this order, by one executemany.
 
@@ -146,7 +141,7 @@ def _new_ids(s: Session, scope: PageScope, inserted: list[str]) -> dict[str, int
         ends: dict[int, str] = dict(found.tuples().all())
         if ends.get(first) == inserted[0] and ends.get(last) == inserted[-1]:
             return dict(zip(inserted, range(first, last + 1), strict=True))
-    return _ids_of(s, scope, inserted)
+    return dict(_rows_by_key(s, scope, ("external_id", "id"), inserted))
 
 
 def apply_page(
@@ -353,6 +348,14 @@ def mark_unseen_deleted(s: Session, scope: PageScope, seen: set[str]) -> int:
     for chunk in _chunks(gone):
         conn.execute(update(t).where(t.c.id.in_(chunk)).values(is_deleted=True, deleted_at=now, last_synced_at=now))
     return len(gone)
+
+
+def analyze_tables(s: Session, scope: PageScope) -> None:
+    """PostgreSQL's planner statistics of the scope's table and its lines: after a first bulk load it
+    plans for an empty table until autovacuum analyzes, and the portal's queries take minutes."""
+    if s.get_bind().dialect.name == "postgresql":
+        for model in (scope.table, *CHILD_TABLES.get(scope.entity, ())[:1]):  # the lines' model, if any
+            s.connection().exec_driver_sql(f"ANALYZE {table_of(model).name}")
 
 
 def stream_state(s: Session, environment: str, connector_id: int, stream: str) -> StreamState:
