@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +24,16 @@ from hub.sync.store import StreamCounts
 _listeners: list[runner.ProgressFn] = []
 
 
-def add_progress_listener(listener: runner.ProgressFn) -> None:
-    _listeners.append(listener)
-
-
-def remove_progress_listener(listener: runner.ProgressFn) -> None:
-    if listener in _listeners:
-        _listeners.remove(listener)
+@contextmanager
+def progress_listener(listener: runner.ProgressFn | None) -> Iterator[None]:
+    """``listener`` hears each stream's counts as its pages land while the block runs (None: no one)."""
+    if listener is not None:
+        _listeners.append(listener)
+    try:
+        yield
+    finally:
+        if listener is not None and listener in _listeners:
+            _listeners.remove(listener)
 
 
 def _notify(stream: str, counts: StreamCounts) -> None:

@@ -73,14 +73,9 @@ def run_here(connector: str, environment: str, *, full: bool = False,
     prefect_env.configure()  # before Prefect is first imported
     from flows import sync as sync_flow
 
-    if progress is not None:
-        sync_flow.add_progress_listener(progress)
-    try:
+    with sync_flow.progress_listener(progress):
         return flowrun.run_reported(sync_flow.sync_connector, connector=connector, environment=environment,  # type: ignore[no-any-return]
                                     full=full)
-    finally:
-        if progress is not None:
-            sync_flow.remove_progress_listener(progress)
 
 
 def sync(connector: str, environment: str, *, full: bool = False,
