@@ -35,7 +35,7 @@ def sandbox() -> Iterator[SandboxServer]:
 @pytest.fixture
 def gateway(sandbox: SandboxServer) -> Iterator[BlueSnapConnector]:
     settings = BlueSnapSettings(environment_url=sandbox.url, username=sandbox.state.username, sandbox=True,
-                                merchant_id=sandbox.state.merchant_id, timeout_seconds=2.0)
+                                merchant_id=sandbox.state.merchant_id, timeout_seconds=30.0)
     conn = BlueSnapConnector(settings, BlueSnapSecrets(password=SecretStr(sandbox.state.password),
                                                        ipn_secret=SecretStr("x")),
                              retry=RetryPolicy(max_attempts=3, base_delay=0.01, jitter=0))

@@ -61,7 +61,7 @@ def sandbox(receiver: IpnReceiver) -> Iterator[SandboxServer]:
 
 def make_gateway(sandbox: SandboxServer, *, password: str | None = None, **settings: Any) -> BlueSnapConnector:
     fields = {"environment_url": sandbox.url, "sandbox": True, "username": sandbox.state.username,
-              "merchant_id": sandbox.state.merchant_id, "timeout_seconds": 1.0, **settings}
+              "merchant_id": sandbox.state.merchant_id, "timeout_seconds": 30.0, **settings}
     secrets = BlueSnapSecrets(password=SecretStr(password or sandbox.state.password), ipn_secret=SecretStr(IPN_SECRET))
     return BlueSnapConnector(BlueSnapSettings(**fields), secrets,
                              retry=RetryPolicy(max_attempts=4, base_delay=0.05, jitter=0))
@@ -74,6 +74,16 @@ def gateway(sandbox: SandboxServer) -> Iterator[BlueSnapConnector]:
     conn.close()
     httpx.put(f"{sandbox.url}/_admin/faults", json={"rate_429": 0, "rate_503": 0, "next_statuses": [],
                                                     "slow_response_seconds": 10})
+
+
+@pytest.fixture
+def impatient_gateway(sandbox: SandboxServer) -> Iterator[BlueSnapConnector]:
+    """A gateway waiting 1 s for answers that the sandbox's slow cards give after 3 s: each is lost."""
+    conn = make_gateway(sandbox, timeout_seconds=1.0)
+    httpx.put(f"{sandbox.url}/_admin/faults", json={"slow_response_seconds": 3}).raise_for_status()
+    yield conn
+    conn.close()
+    httpx.put(f"{sandbox.url}/_admin/faults", json={"slow_response_seconds": 10})
 
 
 def enter_card(page_url: str, number: str, holder: str = "Ada Lovelace", expiry: str = "07/39",
@@ -204,8 +214,8 @@ def test_the_decline_first_card_soft_declines_once_and_then_approves_the_retry(g
 
 @pytest.mark.parametrize("number", ["4000000000000119", "4000000000000127"])
 def test_a_charge_whose_answer_is_lost_after_charging_charges_exactly_once(
-        gateway: BlueSnapConnector, sandbox: SandboxServer, number: str) -> None:
-    httpx.put(f"{sandbox.url}/_admin/faults", json={"slow_response_seconds": 3}).raise_for_status()
+        impatient_gateway: BlueSnapConnector, sandbox: SandboxServer, number: str) -> None:
+    gateway = impatient_gateway
     card = capture(gateway, number)
     key = new_key()
 
