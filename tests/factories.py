@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from hub.platform.db import session
 from hub.platform.models import Connector
-from hub.sync import cards
+from hub.sync import cards, runner
 from mappings.base import MappedRecord
 
 
@@ -28,6 +28,21 @@ def bms_card(name: str = "psa", environment: str = "sandbox", url: str = "http:/
     )
     with session(environment) as s:
         return cards.create(s, spec)
+
+
+def active_bms_card(url: str, **settings: Any) -> Connector:
+    """The BMS card ``psa`` on a sandbox at ``url``, active (ready to sync)."""
+    card = bms_card(url=url, **settings)
+    with session("sandbox") as s:
+        return cards.set_status(s, card.name, "active")
+
+
+def sync_one_stream(name: str, stream: str, *, full: bool = False) -> runner.StreamCounts:
+    """One sync run of one stream of the card ``name`` (its run begun and finished): its counts."""
+    run = runner.begin_run("sandbox", name, full=full)
+    counts = runner.sync_stream("sandbox", run.id, name, stream, full=full)  # type: ignore[arg-type]
+    runner.finish_run("sandbox", run.id, {stream: counts.as_dict()})  # type: ignore[arg-type]
+    return counts
 
 
 def erp_card(name: str = "erp", environment: str = "sandbox") -> Connector:

@@ -354,7 +354,8 @@ def analyze_tables(s: Session, scope: PageScope) -> None:
     """PostgreSQL's planner statistics of the scope's table and its lines: after a first bulk load it
     plans for an empty table until autovacuum analyzes, and the portal's queries take minutes."""
     if s.get_bind().dialect.name == "postgresql":
-        for model in (scope.table, *CHILD_TABLES.get(scope.entity, ())[:1]):  # the lines' model, if any
+        lines = CHILD_TABLES.get(scope.entity)
+        for model in (scope.table, lines[0]) if lines else (scope.table,):
             s.connection().exec_driver_sql(f"ANALYZE {table_of(model).name}")
 
 

@@ -34,8 +34,9 @@ class PageTransactions:
     def __init__(self, environment: str, *, next_ready: Callable[[], bool], every: float = COMMIT_EVERY,
                  walk_ended: Callable[[], bool] = lambda: False,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        """``every``: the commit interval (seconds); ``walk_ended``: whether the source has no page left, so the walk's completion (its deletes,
-        its cursor) follows at once and shares the last page's transaction."""
+        """``every``: the commit interval (seconds); ``walk_ended``: whether the source has no page
+        left, so the walk's completion (its deletes, its cursor) follows at once and shares the last
+        page's transaction."""
         self.environment, self._next_ready, self._clock = environment, next_ready, clock
         self._walk_ended = walk_ended
         self._every = every

@@ -26,9 +26,7 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 def _active_card(sandbox: SandboxServer) -> None:
-    card = factories.bms_card(url=sandbox.url, rate_limit_per_hour=0, page_size=50)
-    with session("sandbox") as s:
-        cards.set_status(s, card.name, "active")
+    factories.active_bms_card(sandbox.url, rate_limit_per_hour=0, page_size=50)
 
 
 def _flow_run_of_last_sync(api: str) -> dict[str, Any]:

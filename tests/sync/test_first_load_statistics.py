@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from connectors.sandbox.bms import SandboxServer
-from hub.platform.db import get_engine, session
-from hub.sync import cards, runner
+from hub.platform.db import get_engine
+from hub.sync import runner
 from tests import factories
 
 pytestmark = pytest.mark.parametrize("hub_db", ["postgres"], indirect=True)
@@ -19,9 +19,7 @@ pytestmark = pytest.mark.parametrize("hub_db", ["postgres"], indirect=True)
 @pytest.fixture
 def psa(hub_db: str) -> Iterator[SandboxServer]:
     with SandboxServer(records=60, seed=5) as server:
-        factories.bms_card(url=server.url, rate_limit_per_hour=0, page_size=20)
-        with session("sandbox") as s:
-            cards.set_status(s, "psa", "active")
+        factories.active_bms_card(server.url, rate_limit_per_hour=0, page_size=20)
         yield server
 
 
@@ -33,19 +31,12 @@ def _analyzed(table: str) -> int:
         return int(found or 0)
 
 
-def _sync_contacts() -> runner.StreamCounts:
-    run = runner.begin_run("sandbox", "psa", full=True)
-    counts = runner.sync_stream("sandbox", run.id, "psa", "contacts", full=True)  # type: ignore[arg-type]
-    runner.finish_run("sandbox", run.id, {"contacts": counts.as_dict()})  # type: ignore[arg-type]
-    return counts
-
-
 def test_on_postgresql_a_first_sync_analyzes_what_it_loaded_and_a_later_one_leaves_it_to_autovacuum(
         psa: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "ANALYZE_AFTER_FIRST", 30)  # the sandbox's few rows count as a bulk load
     before = _analyzed("contacts")
-    first = _sync_contacts()
+    first = factories.sync_one_stream("psa", "contacts", full=True)
     assert first.inserted >= 30
     assert _analyzed("contacts") == before + 1
-    again = _sync_contacts()
+    again = factories.sync_one_stream("psa", "contacts", full=True)
     assert again.inserted == 0 and _analyzed("contacts") == before + 1

@@ -13,24 +13,19 @@ from sqlmodel import select
 from connectors.sandbox.bms import SandboxServer
 from hub.platform.db import get_engine, session
 from hub.platform.models import Invoice
-from hub.sync import cards, runner
+from hub.sync import runner
 from tests import factories
 
 
 @pytest.fixture
 def psa(hub_db: str) -> Iterator[SandboxServer]:
     with SandboxServer(records=300, seed=5) as server:
-        factories.bms_card(url=server.url, rate_limit_per_hour=0, page_size=10)
-        with session("sandbox") as s:
-            cards.set_status(s, "psa", "active")
+        factories.active_bms_card(server.url, rate_limit_per_hour=0, page_size=10)
         yield server
 
 
 def _sync_invoices() -> runner.StreamCounts:
-    run = runner.begin_run("sandbox", "psa", full=False)
-    counts = runner.sync_stream("sandbox", run.id, "psa", "invoices")  # type: ignore[arg-type]
-    runner.finish_run("sandbox", run.id, {"invoices": counts.as_dict()})  # type: ignore[arg-type]
-    return counts
+    return factories.sync_one_stream("psa", "invoices")
 
 
 def test_a_no_change_read_of_invoices_writes_once_not_per_page_and_still_finds_a_delete(
