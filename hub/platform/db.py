@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event, insert
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, col
 
 from hub.platform import redact
@@ -304,14 +306,22 @@ def _scope_to_environment(state: ORMExecuteState) -> None:
     env = state.session.info.get("environment")
     if env is None or not (state.is_select or state.is_update or state.is_delete):
         return
-    state.statement = state.statement.options(*_environment_criteria(env))
+    # only the env-scoped tables the statement reads or writes (its subqueries, joins and aliases
+    # with it): each criterion is walked for the statement's cache key on every execution, and all
+    # 36 of them made an ORM query cost twice what it does without (``bench/RESULTS.md``, issue 21)
+    criteria = _environment_criteria(env)
+    found = [criteria[t] for t in find_tables(cast(ClauseElement, state.statement), check_columns=True, include_aliases=True,
+                                              include_joins=True, include_selects=True, include_crud=True)
+             if isinstance(t, Table) and t in criteria]
+    if found:
+        state.statement = state.statement.options(*dict.fromkeys(found))
 
 
 @cache
-def _environment_criteria(environment: str) -> tuple[Any, ...]:
-    """The loader criteria keeping every env-scoped table to one environment (built once each)."""
-    return tuple(with_loader_criteria(cls, col(cls.environment) == environment, include_aliases=True)
-                 for cls in _env_scoped_tables())
+def _environment_criteria(environment: str) -> dict[Table, Any]:
+    """The loader criterion keeping each env-scoped table to one environment (built once each)."""
+    return {cls.__table__: with_loader_criteria(cls, col(cls.environment) == environment, include_aliases=True)  # type: ignore[attr-defined]
+            for cls in _env_scoped_tables()}
 
 
 @event.listens_for(Session, "before_flush")

@@ -7,9 +7,11 @@ its own orchestration layer statically).
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from importlib import import_module
 from typing import Any
@@ -73,6 +75,13 @@ def run_flow(name: str, module: str = "billing", **params: Any) -> Any:
 _flow_ids: dict[tuple[int, str], Any] = {}
 
 
+#: the Prefect calls a reported run makes beside its own work (its creation, its artifacts)
+_beside = ThreadPoolExecutor(max_workers=4, thread_name_prefix="prefect-report")
+#: in a reported run: its creation on its way, and the calls sent beside it (``send_beside``)
+_creating: contextvars.ContextVar[Future[Any] | None] = contextvars.ContextVar("cashrail_creating", default=None)
+_sent: contextvars.ContextVar[list[Future[Any]] | None] = contextvars.ContextVar("cashrail_sent", default=None)
+
+
 def run_reported(flow: Any, **params: Any) -> Any:
     """Call ``flow``'s function in this process as a Prefect flow run that Cashrail reports itself.
 
@@ -84,6 +93,12 @@ def run_reported(flow: Any, **params: Any) -> Any:
     created, read back, renamed, set Running, set Completed). For a sync with nothing to fetch those
     were half of its time (``bench/RESULTS.md``, issue 21). The parameters are bound to the flow's
     signature with its defaults, as the engine binds them (a wrong name is a ``TypeError``).
+
+    Neither call waits for the function: the run is created while the function starts (the function
+    asks for it by :func:`flow_run_id` when it needs it, before its first log line or artifact), and
+    the final state goes while the calls it sent by :func:`send_beside` (its artifacts) are on their
+    way. A run that Prefect could not create still runs its function; the creation's error is raised
+    at the function's first :func:`flow_run_id`, or when it returns.
 
     Only for flows the engine has nothing more to do for: no retries, timeout or state hooks, no
     task runs. Runs of deployments (``cashrail serve``'s workers) keep Prefect's engine.
@@ -105,26 +120,88 @@ def run_reported(flow: Any, **params: Any) -> Any:
     params = dict(bound.arguments)
     with in_process():
         client = SyncClientContext.get().client  # type: ignore[union-attr]
-        flow_run = _create_running(client, flow, params)
+        creating = _beside.submit(_create_running, client, flow, params)
+        sent: list[Future[Any]] = []
         with ExitStack() as stack:
             runner = stack.enter_context(flow.task_runner.duplicate())
-            context = FlowRunContext(flow=flow, flow_run=flow_run, parameters=params, client=client,
+            context = FlowRunContext(flow=flow, flow_run=None, parameters=params, client=client,
                                      task_runner=runner, persist_result=False,
                                      result_store=get_result_store().update_for_flow(flow, _sync=True))  # type: ignore[call-arg]
             stack.enter_context(context)
+            stack.callback(_creating.reset, _creating.set(creating))
+            stack.callback(_sent.reset, _sent.set(sent))
             try:
                 result = flow.fn(**params)
             except Exception as exc:
+                flow_run = _created(context, creating, exc)
                 get_run_logger(context).exception("Encountered exception during execution: %r", exc)
+                for future in sent:
+                    _error_of(future)
                 client.set_flow_run_state(flow_run.id, Failed(message=f"Flow run encountered an exception: {exc!r}"),
                                           force=True)
                 raise
             except BaseException as exc:  # interrupted: the run did not fail of itself
+                flow_run = _created(context, creating, exc)
                 client.set_flow_run_state(flow_run.id, Crashed(message=f"Execution was interrupted: {exc!r}"),
                                           force=True)
                 raise
+            flow_run = _created(context, creating)
         client.set_flow_run_state(flow_run.id, Completed(), force=True)
+        if errors := [exc for exc in map(_error_of, sent) if exc is not None]:  # an artifact lost: the run failed
+            client.set_flow_run_state(flow_run.id, Failed(message=f"Flow run encountered an exception: {errors[0]!r}"),
+                                      force=True)
+            raise errors[0]
         return result
+
+
+def flow_run_id(*, wait: bool = True) -> str | None:
+    """The id of the Prefect flow run this code runs in (on the flow's own thread).
+
+    Under :func:`run_reported` the run is created while the flow starts: this waits for it (raising
+    the creation's error), or with ``wait=False`` returns None while it is on its way.
+
+    Raises:
+        RuntimeError: not in a flow run.
+    """
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None:
+        raise RuntimeError("not in a Prefect flow run")
+    creating = _creating.get()
+    if context.flow_run is None and creating is not None and (wait or creating.done()):
+        _created(context, creating)
+    return str(context.flow_run.id) if context.flow_run is not None else None
+
+
+def send_beside(call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """A call to Prefect's API that the flow needs no answer from (an artifact): under
+    :func:`run_reported` sent while the run goes on, in the run's context, and waited for (its
+    error raised) before the run's final state is known to its caller; elsewhere made now."""
+    sent = _sent.get()
+    if sent is None:
+        call(*args, **kwargs)
+        return
+    flow_run_id()  # what it sends names the run
+    sent.append(_beside.submit(contextvars.copy_context().run, call, *args, **kwargs))
+
+
+def _created(context: Any, creating: Future[Any], failed: BaseException | None = None) -> Any:
+    """The run's creation waited for and set in its context; when it failed, its error is raised
+    (from ``failed``, the function's own error, when there is one: that one is the cause to tell)."""
+    if context.flow_run is None:
+        try:
+            context.flow_run = creating.result()
+        except Exception as exc:
+            if failed is not None:
+                raise failed from exc
+            raise
+    return context.flow_run
+
+
+def _error_of(sent: Future[Any]) -> BaseException | None:
+    """What a call sent beside the run raised, once it is done (None: it went through)."""
+    return sent.exception()
 
 
 def _create_running(client: Any, flow: Any, params: dict[str, Any]) -> Any:

@@ -9,7 +9,6 @@ nothing lost and nothing doubled.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -24,14 +23,17 @@ from connectors.http import get_ci
 from connectors.registry import connector_class, mapping_module
 from hub.platform import allocator, bulk, redact
 from hub.platform.db import session
-from hub.platform.errors import CashrailError
-from hub.platform.models import Connector, StreamState, SyncRun, stored_id
+from hub.platform.models import StreamState, stored_id
 from hub.platform.types import utcnow
 from hub.sync import cards
 from hub.sync.holder import STALE_AFTER as STALE_AFTER
-from hub.sync.holder import busy_message, holds, runner_id
 from hub.sync.read_ahead import ReadAhead, read_ahead
 from hub.sync.rules.contracts import ContractWatch
+from hub.sync.runs import SyncError as SyncError
+from hub.sync.runs import begin_run as begin_run
+from hub.sync.runs import finish_run as finish_run
+from hub.sync.runs import link_flow_run as link_flow_run
+from hub.sync.runs import shared as shared
 from hub.sync.store import (
     PageScope,
     Quarantine,
@@ -63,10 +65,6 @@ SEEN_IN_MEMORY = 100_000
 ANALYZE_AFTER_FIRST = 1_000
 
 
-class SyncError(CashrailError, RuntimeError):
-    """A sync that cannot start or go on, in plain words."""
-
-
 class SchemaDriftError(SyncError):
     """A stream whose records failed mapping past its schema contract (its quarantine threshold)."""
 
@@ -96,73 +94,6 @@ def plan_read(
         return ReadPlan(full=True, since=None)
     # Inclusive filter minus a lookback: sources stamp some changes late.
     return ReadPlan(full=False, since=datetime.fromisoformat(cursor) - timedelta(minutes=settings.lookback_minutes))
-
-
-def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | None = None) -> SyncRun:
-    """Open a sync run for an active connector; one run per connector at a time.
-
-    The connector row is locked (``FOR UPDATE``; SQLite's write lock) while running runs are
-    checked, so two runs starting at once cannot both pass: the second is refused naming the
-    first, unless the first's process is gone or its heartbeat is stale (then it is taken over).
-    """
-    with session(environment) as s:
-        card = s.exec(select(Connector).where(Connector.name == name).with_for_update()).first()
-        if card is None:
-            raise SyncError(f"no connector named {name!r} in {environment}")
-        try:
-            cards.require_syncable(card)
-        except cards.CardError as exc:  # a run of a deactivated card fails as a sync
-            raise SyncError(str(exc)) from None
-        now = utcnow()
-        for other in s.exec(select(SyncRun).where(SyncRun.connector_id == card.id, SyncRun.status == "running")):
-            if holds(other):
-                raise SyncError(busy_message(s, card, other))
-            other.status = "interrupted"
-            other.finished_at = now
-            other.error = "the process running it stopped before it finished"
-            s.add(other)
-        run = SyncRun(
-            environment=environment,
-            connector_id=stored_id(card),
-            flow_run_id=flow_run_id,
-            mode="full" if full else "incremental",
-            runner=runner_id(),
-        )
-        s.add(run)
-        s.flush()
-        return run
-
-
-#: each sync run's memo in this process, shared by its streams' connectors (``SourceConnector.run_memo``):
-#: it starts as what the card kept from its last run (``Connector.resolved``) and is kept again at the end
-_memos: dict[int, dict[str, Any]] = {}
-_memos_lock = threading.Lock()
-
-
-def _run_memo(run_id: int, kept: dict[str, Any] | None) -> dict[str, Any]:
-    with _memos_lock:
-        return _memos.setdefault(run_id, dict(kept or {}))
-
-
-def finish_run(environment: str, run_id: int, counts: dict[str, dict[str, int]], error: str | None = None) -> None:
-    with _memos_lock:
-        memo = _memos.pop(run_id, None)
-    with session(environment) as s:
-        run = s.get(SyncRun, run_id)
-        assert run is not None
-        run.status = "failed" if error else "completed"
-        run.error = error
-        run.counts = counts
-        run.finished_at = utcnow()
-        s.add(run)
-        card = s.get(Connector, run.connector_id)
-        if card is not None:
-            if not error:
-                card.last_sync_at = run.finished_at
-            card.last_error = error
-            if memo is not None and memo != (card.resolved or {}):
-                card.resolved = memo or None  # what the run found out (or dropped as gone) for the next one
-            s.add(card)
 
 
 def map_records(
@@ -198,14 +129,15 @@ def sync_stream(
     connector_kwargs: dict[str, Any] | None = None,
 ) -> StreamCounts:
     """Sync one stream of one connector within a run and return its counts."""
-    with session(environment, read_only=True) as s:  # reads wait for no other stream's writes
-        card = cards.get(s, connector_name)
-        spec = connector_class(card.kind).stream(stream_name)
-        scope = PageScope(environment, stored_id(card), stream_name, spec.entity, run_id)
-        state = s.exec(select(StreamState).where(StreamState.connector_id == scope.connector_id,
-                                                 StreamState.stream == stream_name)).first()
-        # a first sync looks up no key it has not inserted itself
-        scope = replace(scope, inserted=set()) if holds_none(s, scope) else scope
+    run = shared(environment, run_id, connector_name)  # the card and the streams' states, read once per run
+    card = run.card
+    spec = connector_class(card.kind).stream(stream_name)
+    scope = PageScope(environment, stored_id(card), stream_name, spec.entity, run_id)
+    state = run.states.get(stream_name)
+    if state is None or state.last_completed_at is None:  # never synced whole: maybe a first sync
+        with session(environment, read_only=True) as s:  # reads wait for no other stream's writes
+            # a first sync looks up no key it has not inserted itself
+            scope = replace(scope, inserted=set()) if holds_none(s, scope) else scope
     if state is None:
         with session(environment) as s:
             state = stream_state(s, environment, scope.connector_id, stream_name)
@@ -215,7 +147,7 @@ def sync_stream(
         progress(stream_name, counts)
 
     with bulk.bulk_work(), cards.instantiate(card, **(connector_kwargs or {})) as connector:
-        connector.run_memo = _run_memo(run_id, card.resolved)
+        connector.run_memo = run.memo
         plan = plan_read(
             spec,
             cursor=state.cursor,
@@ -366,11 +298,6 @@ def describe_failures(failures: dict[str, str]) -> str | None:
 
 def stream_names(kind: str) -> list[str]:
     return [spec.name for spec in connector_class(kind).streams]
-
-
-def connector_kind(environment: str, name: str) -> str:
-    with session(environment, read_only=True) as s:
-        return cards.get(s, name).kind
 
 
 def stream_states(environment: str, connector_id: int) -> list[StreamState]:

@@ -58,7 +58,7 @@ def test_a_sync_run_here_shows_in_prefect_named_with_its_parameters_states_logs_
     APILogHandler().flush()  # the logs go in batches
     logs = httpx.post(f"{prefect_backend}/logs/filter", json={
         "logs": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 50, "offset": 0, "sort": "TIMESTAMP_ASC"}).json()
-    assert any(log["message"].startswith("invoices: ") for log in logs)
+    assert any(line.startswith("invoices: ") for log in logs for line in log["message"].splitlines())
     artifacts = httpx.post(f"{prefect_backend}/artifacts/filter", json={
         "flow_runs": {"id": {"any_": [run["id"]]}}, "limit": 5, "offset": 0, "sort": "CREATED_DESC"}).json()
     assert [a["key"] for a in artifacts] == ["sync-psa"]
@@ -101,7 +101,9 @@ def test_a_sync_run_here_makes_two_prefect_calls_of_its_own_beside_its_artifact(
     monkeypatch.setattr(PrefectHttpxSyncClient, "send", counted)
     now.run_here("psa", "sandbox")
     run_id = _flow_run_of_last_sync(prefect_backend)["id"]
-    assert calls == ["POST /flow_runs/", "POST /artifacts/", f"POST /flow_runs/{run_id}/set_state"]
+    # the artifact and the final state go together, in either order
+    assert calls[0] == "POST /flow_runs/"
+    assert sorted(calls[1:]) == ["POST /artifacts/", f"POST /flow_runs/{run_id}/set_state"]
 
 
 def test_a_run_reported_binds_the_flows_defaults_and_refuses_an_unknown_parameter(
@@ -116,3 +118,50 @@ def test_a_run_reported_binds_the_flows_defaults_and_refuses_an_unknown_paramete
     assert run["parameters"] == {"connector": "psa", "environment": "sandbox", "full": False}
     with pytest.raises(TypeError, match="conector"):
         flowrun.run_reported(sync_connector, conector="psa")
+
+
+def test_a_sync_run_here_is_linked_to_its_prefect_flow_run_while_its_streams_still_run(
+    hub_db: str, prefect_backend: str, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the flow run is made while the streams start; a run that goes on is linked then, not at its end
+    import flows.sync
+    from hub.sync import runner
+
+    _active_card(sandbox)
+    seen: list[tuple[str, str | None]] = []
+    real = runner.link_flow_run
+
+    def link(environment: str, run_id: int, flow_run_id: str | None) -> None:
+        real(environment, run_id, flow_run_id)
+        with session(environment) as s:
+            run = s.get(SyncRun, run_id)
+            assert run is not None
+            seen.append((run.status, run.flow_run_id))
+
+    monkeypatch.setattr(flows.sync, "LINK_AFTER", 0.0)
+    monkeypatch.setattr(runner, "link_flow_run", link)
+    now.run_here("psa", "sandbox")
+    flow_run = _flow_run_of_last_sync(prefect_backend)
+    assert seen == [("running", flow_run["id"])]
+
+
+def test_a_sync_run_that_prefect_cannot_take_still_ends_and_says_so(
+    hub_db: str, prefect_backend: str, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the run is made while the streams start: when Prefect refuses it, the streams have begun;
+    # they end, the hub's run ends with their counts and the reason, and the error reaches the caller
+    from hub.platform import flowrun
+
+    _active_card(sandbox)
+
+    def refused(*_: Any) -> Any:
+        raise RuntimeError("Prefect's API is not answering")
+
+    monkeypatch.setattr(flowrun, "_create_running", refused)
+    with pytest.raises(RuntimeError, match="not answering"):
+        now.run_here("psa", "sandbox")
+    with session("sandbox") as s:
+        run = s.exec(select(SyncRun).order_by(SyncRun.id.desc())).first()  # type: ignore[union-attr]
+    assert run is not None and run.status == "failed" and run.flow_run_id is None
+    assert run.error is not None and "not reported to Prefect" in run.error and "not answering" in run.error
+    assert run.counts["invoices"]["inserted"] > 0

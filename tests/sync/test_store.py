@@ -129,6 +129,27 @@ def test_no_query_crosses_environments(hub_db: str) -> None:
         assert [o.name for o in s.exec(select(Organisation)).all()] == ["Sandbox Co"]
 
 
+def test_no_query_crosses_environments_through_a_subquery_a_join_or_an_alias(hub_db: str) -> None:
+    # each statement is scoped by the env-scoped tables it holds anywhere, not only at its top
+    from sqlalchemy import func
+    from sqlalchemy.orm import aliased
+
+    sandbox = factories.bms_card("psa", "sandbox")
+    production = factories.bms_card("psa", "production")
+    with session("sandbox") as s:
+        apply_page(s, _scope(sandbox), [factories.organisation("1", "Sandbox Co")], fetched=1)
+    with session("production") as s:
+        apply_page(s, _scope(production), [factories.organisation("1", "Real Co")], fetched=1)
+    with session("production") as s:
+        # the sandbox card's id, asked through a subquery on organisations: production's only
+        held = select(Organisation.connector_id).where(Organisation.name == "Sandbox Co")
+        assert s.exec(select(func.count()).select_from(Connector).where(Connector.id.in_(held))).one() == 0  # type: ignore[union-attr]
+        other = aliased(Organisation)
+        joined = s.exec(select(other.name).join(Connector, Connector.id == other.connector_id)).all()
+        assert joined == ["Real Co"]
+        assert s.exec(select(func.count()).select_from(Organisation)).one() == 1
+
+
 def test_writing_a_row_of_another_environment_is_refused(hub_db: str) -> None:
     with pytest.raises(WrongEnvironmentError):
         with session("sandbox") as s:
