@@ -77,6 +77,7 @@ _NO_RESULTS = Path(get_current_settings().results.local_storage_path)
 
 
 @flow(name="sync-connector", flow_run_name="sync-{connector}", persist_result=False, result_storage=_NO_RESULTS)
+@flowrun.starts_early
 def sync_connector(connector: str, environment: str = "sandbox", full: bool = False) -> dict[str, Any]:
     """Sync every stream of one connector into the hub; returns per-stream counts.
 

@@ -11,12 +11,15 @@ import contextvars
 import inspect
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
 from importlib import import_module
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from hub.platform import prefect_env
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @contextmanager
@@ -94,11 +97,13 @@ def run_reported(flow: Any, **params: Any) -> Any:
     were half of its time (``bench/RESULTS.md``, issue 21). The parameters are bound to the flow's
     signature with its defaults, as the engine binds them (a wrong name is a ``TypeError``).
 
-    Neither call waits for the function: the run is created while the function starts (the function
-    asks for it by :func:`flow_run_id` when it needs it, before its first log line or artifact), and
-    the final state goes while the calls it sent by :func:`send_beside` (its artifacts) are on their
-    way. A run that Prefect could not create still runs its function; the creation's error is raised
-    at the function's first :func:`flow_run_id`, or when it returns.
+    A function marked :func:`starts_early` does not wait for Prefect: the run is created while it
+    starts (it asks for the run by :func:`flow_run_id` before its first log line or artifact), and
+    the calls it sends by :func:`send_beside` (its artifacts) are on their way while it goes on. The
+    run's own calls never go beside each other: Prefect's temporary server (SQLite) answers two
+    writes at once with 503 now and then, and its client retries after 2, 4, 8… s (a no-change run
+    took 62 s once, ``bench/RESULTS.md``). A run that Prefect could not create still runs an early
+    function; the creation's error is raised at its first :func:`flow_run_id`, or when it returns.
 
     Only for flows the engine has nothing more to do for: no retries, timeout or state hooks, no
     task runs. Runs of deployments (``cashrail serve``'s workers) keep Prefect's engine.
@@ -130,13 +135,14 @@ def run_reported(flow: Any, **params: Any) -> Any:
             stack.enter_context(context)
             stack.callback(_creating.reset, _creating.set(creating))
             stack.callback(_sent.reset, _sent.set(sent))
+            if not getattr(flow.fn, _EARLY, False):
+                _created(context, creating)
             try:
                 result = flow.fn(**params)
             except Exception as exc:
                 flow_run = _created(context, creating, exc)
                 get_run_logger(context).exception("Encountered exception during execution: %r", exc)
-                for future in sent:
-                    _error_of(future)
+                wait(sent)
                 client.set_flow_run_state(flow_run.id, Failed(message=f"Flow run encountered an exception: {exc!r}"),
                                           force=True)
                 raise
@@ -146,12 +152,22 @@ def run_reported(flow: Any, **params: Any) -> Any:
                                           force=True)
                 raise
             flow_run = _created(context, creating)
+            if errors := [exc for exc in map(_error_of, sent) if exc is not None]:  # an artifact lost: the run failed
+                client.set_flow_run_state(flow_run.id, Failed(message=f"Flow run encountered an exception: "
+                                                                      f"{errors[0]!r}"), force=True)
+                raise errors[0]
         client.set_flow_run_state(flow_run.id, Completed(), force=True)
-        if errors := [exc for exc in map(_error_of, sent) if exc is not None]:  # an artifact lost: the run failed
-            client.set_flow_run_state(flow_run.id, Failed(message=f"Flow run encountered an exception: {errors[0]!r}"),
-                                      force=True)
-            raise errors[0]
         return result
+
+
+_EARLY = "_cashrail_starts_early"
+
+
+def starts_early(fn: Callable[P, R]) -> Callable[P, R]:
+    """Mark a flow's function that :func:`run_reported` may start while Prefect creates its run:
+    it calls :func:`flow_run_id` before its first log line, artifact or other Prefect call."""
+    setattr(fn, _EARLY, True)
+    return fn
 
 
 def flow_run_id(*, wait: bool = True) -> str | None:
@@ -193,14 +209,14 @@ def _created(context: Any, creating: Future[Any], failed: BaseException | None =
         try:
             context.flow_run = creating.result()
         except Exception as exc:
-            if failed is not None:
-                raise failed from exc
-            raise
+            if failed is None or failed is exc:
+                raise
+            raise failed from exc
     return context.flow_run
 
 
 def _error_of(sent: Future[Any]) -> BaseException | None:
-    """What a call sent beside the run raised, once it is done (None: it went through)."""
+    """What a call sent beside the run raised, waited for (None: it went through)."""
     return sent.exception()
 
 

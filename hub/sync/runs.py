@@ -33,7 +33,7 @@ class RunShared:
     memo: dict[str, Any]
 
 
-_shared: dict[int, RunShared] = {}
+_shared: dict[tuple[str, int], RunShared] = {}
 _lock = threading.Lock()
 
 
@@ -71,21 +71,21 @@ def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | Non
         s.flush()
         states = {state.stream: state for state in s.exec(select(StreamState).where(StreamState.connector_id == card.id))}
     with _lock:
-        _shared[stored_id(run)] = RunShared(card, states, dict(card.resolved or {}))
+        _shared[environment, stored_id(run)] = RunShared(card, states, dict(card.resolved or {}))
     return run
 
 
 def shared(environment: str, run_id: int, name: str) -> RunShared:
     """What the run's streams share: as its opening read it in this process, else read now."""
     with _lock:
-        found = _shared.get(run_id)
+        found = _shared.get((environment, run_id))
     if found is not None and found.card.name == name:
         return found
     with session(environment, read_only=True) as s:
         card = cards.get(s, name)
         states = {state.stream: state for state in s.exec(select(StreamState).where(StreamState.connector_id == card.id))}
     with _lock:
-        return _shared.setdefault(run_id, RunShared(card, states, dict(card.resolved or {})))
+        return _shared.setdefault((environment, run_id), RunShared(card, states, dict(card.resolved or {})))
 
 
 def link_flow_run(environment: str, run_id: int, flow_run_id: str | None) -> None:
@@ -98,7 +98,7 @@ def finish_run(environment: str, run_id: int, counts: dict[str, dict[str, int]],
                *, flow_run_id: str | None = None) -> None:
     """The run ended: its status, error and counts (and its Prefect flow run, when not linked yet)."""
     with _lock:
-        ran = _shared.pop(run_id, None)
+        ran = _shared.pop((environment, run_id), None)
     with session(environment) as s:
         run = s.get(SyncRun, run_id)
         assert run is not None
