@@ -94,18 +94,23 @@ def sync_while_pages_shift(ctx: Ctx) -> None:
     sync_connector(connector="psa", environment="sandbox")
     admin = f"{server.url}/_admin/records"
     before = sandbox_snapshot(server.url)
-    put(server.url, "/_admin/faults", {"latency_ms": 40})
+    # A burst, not a stream of changes: it must end within the walks a sync allows itself
+    # (``MAX_WALKS``; a source that keeps moving for all of them fails the sync, as it should). Each
+    # walk is two round trips at 80 ms; the six changes take ~0.2 s over one kept connection (with a
+    # client per change and 40 ms, they could outlast five walks on a loaded machine).
+    put(server.url, "/_admin/faults", {"latency_ms": 80})
     shifted = []
+    mover = httpx.Client()
 
     def shift() -> None:  # a burst of changes: records move to the end of the walk's order, or vanish
         if len(shifted) == 6:
             return
         i = len(shifted) * 7 + 1
-        httpx.patch(f"{admin}/contacts/{i}", json={"FirstName": f"Moved {i}"}).raise_for_status()
-        httpx.delete(f"{admin}/tickets/{i}").raise_for_status()
+        mover.patch(f"{admin}/contacts/{i}", json={"FirstName": f"Moved {i}"}).raise_for_status()
+        mover.delete(f"{admin}/tickets/{i}").raise_for_status()
         shifted.append(i)
 
-    with repeatedly(shift, every=0.05):
+    with mover, repeatedly(shift, every=0.02):
         sync_connector(connector="psa", environment="sandbox")
     put(server.url, "/_admin/faults", CLEAR)
     assert len(shifted) > 3, "nothing moved during the walk"
