@@ -55,7 +55,9 @@ def test_connector_card_lifecycle_through_the_api(api: TestClient, psa: SandboxS
 
     started = api.post("/api/connectors/psa/sync")
     assert started.status_code == 202
-    assert api.post("/api/connectors/psa/sync").status_code in (202, 400)  # never two at once
+    # never two at once; a first run that has ended already (a few records) lets a second one start
+    second = api.post("/api/connectors/psa/sync")
+    assert second.status_code in (202, 400)
     deadline = time.monotonic() + 120
     status = started.json()
     while status["running"] and time.monotonic() < deadline:
@@ -63,7 +65,9 @@ def test_connector_card_lifecycle_through_the_api(api: TestClient, psa: SandboxS
         status = api.get("/api/connectors/psa/sync").json()
     assert status["state"] == "completed", status
     served = httpx.get(f"{psa.url}/_admin/counts").json()
-    assert status["last_run"]["counts"]["organisations"]["inserted"] == served["accounts"]
+    assert status["in_hub"]["organisations"] == served["accounts"]
+    if second.status_code == 400:  # the last run is the first one: it inserted every account
+        assert status["last_run"]["counts"]["organisations"]["inserted"] == served["accounts"]
     assert status["in_hub"]["invoices"] == served["invoices"]
     customers = api.get("/api/customers", params={"connector": "psa"}).json()
     assert len(customers) == served["accounts"]
