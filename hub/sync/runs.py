@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from hub.platform.db import session
 from hub.platform.errors import CashrailError
@@ -69,7 +69,7 @@ def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | Non
         )
         s.add(run)
         s.flush()
-        states = {state.stream: state for state in s.exec(select(StreamState).where(StreamState.connector_id == card.id))}
+        states = _states(s, stored_id(card))
     with _lock:
         _shared[environment, stored_id(run)] = RunShared(card, states, dict(card.resolved or {}))
     return run
@@ -83,9 +83,13 @@ def shared(environment: str, run_id: int, name: str) -> RunShared:
         return found
     with session(environment, read_only=True) as s:
         card = cards.get(s, name)
-        states = {state.stream: state for state in s.exec(select(StreamState).where(StreamState.connector_id == card.id))}
+        states = _states(s, stored_id(card))
     with _lock:
         return _shared.setdefault((environment, run_id), RunShared(card, states, dict(card.resolved or {})))
+
+
+def _states(s: Session, connector_id: int) -> dict[str, StreamState]:
+    return {state.stream: state for state in s.exec(select(StreamState).where(StreamState.connector_id == connector_id))}
 
 
 def link_flow_run(environment: str, run_id: int, flow_run_id: str | None) -> None:

@@ -114,13 +114,19 @@ def test_invalid_record_is_quarantined_once_with_field_and_reason(hub_db: str) -
         assert s.exec(select(QuarantinedRecord)).all() == []
 
 
-def test_no_query_crosses_environments(hub_db: str) -> None:
+def _one_organisation_per_environment() -> tuple[Connector, Connector]:
+    """A card in the sandbox and one in production, each with one organisation synced."""
     sandbox = factories.bms_card("psa", "sandbox")
     production = factories.bms_card("psa", "production")
     with session("sandbox") as s:
         apply_page(s, _scope(sandbox), [factories.organisation("1", "Sandbox Co")], fetched=1)
     with session("production") as s:
         apply_page(s, _scope(production), [factories.organisation("1", "Real Co")], fetched=1)
+    return sandbox, production
+
+
+def test_no_query_crosses_environments(hub_db: str) -> None:
+    sandbox, production = _one_organisation_per_environment()
     with session("production") as s:
         assert [o.name for o in s.exec(select(Organisation)).all()] == ["Real Co"]
         assert [c.id for c in s.exec(select(Connector)).all()] == [production.id]
@@ -134,12 +140,7 @@ def test_no_query_crosses_environments_through_a_subquery_a_join_or_an_alias(hub
     from sqlalchemy import func
     from sqlalchemy.orm import aliased
 
-    sandbox = factories.bms_card("psa", "sandbox")
-    production = factories.bms_card("psa", "production")
-    with session("sandbox") as s:
-        apply_page(s, _scope(sandbox), [factories.organisation("1", "Sandbox Co")], fetched=1)
-    with session("production") as s:
-        apply_page(s, _scope(production), [factories.organisation("1", "Real Co")], fetched=1)
+    _one_organisation_per_environment()
     with session("production") as s:
         # the sandbox card's id, asked through a subquery on organisations: production's only
         held = select(Organisation.connector_id).where(Organisation.name == "Sandbox Co")
