@@ -153,8 +153,8 @@ def bench_system(report: Report, store: Any, kind: str, info: dict[str, Any], na
     report.ratio(f"{label} incremental / full, whole flow", incr_s / full_s,
                  f"<= {MAX_INCREMENTAL} (issue 21: with the flow's start-up)", incr_s / full_s <= MAX_INCREMENTAL)
     report.figure(f"{label} Prefect's own flow run", seconds(prefect_s),
-                  "median of 5: a flow run doing nothing but what a sync run does with Prefect (in process, "
-                  "named, a log line, a table artifact), right after the incremental run")
+                  "median of 5: a flow run doing nothing but what a sync run that changed nothing does with "
+                  "Prefect (in process, named, a log line), right after the incremental run")
     report.ratio(f"{label} Prefect's own flow run / full", prefect_s / full_s,
                  "reported (the least any whole-flow run can take, against the full sync)")
     for group, names, target in (("modified-time streams", cursor, MAX_INCREMENTAL), ("diff-based streams", diffed, None)):

@@ -84,7 +84,8 @@ def sync_connector(connector: str, environment: str = "sandbox", full: bool = Fa
     The streams run concurrently as plain calls, not Prefect task runs: a task run per stream
     cost more Prefect API work than a sync with nothing to do costs itself (``bench/RESULTS.md``),
     and what the UI showed of them, each stream's state and time, is in the run's logs and its
-    table artifact (counts, seconds, error) instead.
+    table artifact (counts, seconds, error) instead — kept by a run that changed or failed
+    something (``runs.changed_anything``).
     """
     # run in this process (``flowrun.run_reported``), its Prefect flow run is still being made: linked below
     run = runner.begin_run(environment, connector, full=full, flow_run_id=flowrun.flow_run_id(wait=False))
@@ -106,13 +107,14 @@ def sync_connector(connector: str, environment: str = "sandbox", full: bool = Fa
         runner.finish_run(environment, run.id, results, "; ".join(
             filter(None, [error, f"not reported to Prefect: {runner.describe_failure(unreported)}"])))
         raise unreported
-    flowrun.send_beside(  # on its way while the run's rows are written
-        create_table_artifact,
-        key=re.sub(r"[^a-z0-9-]+", "-", f"sync-{connector}".lower()),
-        table=scrub_rows([{"stream": name, **counts, "seconds": seconds[name]} for name, counts in results.items()]
-                         + [{"stream": name, "error": msg} for name, msg in failures.items()]),
-        description=f"Sync of connector {connector} ({environment}), run {run.id}",
-    )
+    if failures or runner.changed_anything(results):  # else its log line tells it: one Prefect write less
+        flowrun.send_beside(  # on its way while the run's rows are written
+            create_table_artifact,
+            key=re.sub(r"[^a-z0-9-]+", "-", f"sync-{connector}".lower()),
+            table=scrub_rows([{"stream": name, **counts, "seconds": seconds[name]} for name, counts in results.items()]
+                             + [{"stream": name, "error": msg} for name, msg in failures.items()]),
+            description=f"Sync of connector {connector} ({environment}), run {run.id}",
+        )
     runner.finish_run(environment, run.id, results, error, flow_run_id=flow_run_id)
     alerts.alert_schema_drift(environment, connector, run.id, failed)
     logger = get_run_logger()

@@ -31,6 +31,7 @@ from hub.sync.read_ahead import ReadAhead, read_ahead
 from hub.sync.rules.contracts import ContractWatch
 from hub.sync.runs import SyncError as SyncError
 from hub.sync.runs import begin_run as begin_run
+from hub.sync.runs import changed_anything as changed_anything
 from hub.sync.runs import finish_run as finish_run
 from hub.sync.runs import link_flow_run as link_flow_run
 from hub.sync.runs import shared as shared

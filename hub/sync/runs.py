@@ -92,6 +92,17 @@ def _states(s: Session, connector_id: int) -> dict[str, StreamState]:
     return {state.stream: state for state in s.exec(select(StreamState).where(StreamState.connector_id == connector_id))}
 
 
+#: the counts that say a run changed the hub (``StreamCounts``): what it fetched and found unchanged does not
+CHANGES = ("inserted", "updated", "deleted", "quarantined")
+
+
+def changed_anything(counts: dict[str, dict[str, int]]) -> bool:
+    """Whether a run's streams changed anything in the hub: a run that only found what it had is
+    told by its log line and its hub run, and keeps no table in Prefect (a scheduled sync finds
+    nothing most of the time; its artifact history is the history of what changed)."""
+    return any(stream.get(name) for stream in counts.values() for name in CHANGES)
+
+
 def link_flow_run(environment: str, run_id: int, flow_run_id: str | None) -> None:
     """The sync run linked to the Prefect flow run it runs in, once that one exists."""
     with session(environment) as s:

@@ -82,15 +82,10 @@ def test_a_sync_run_here_that_fails_is_failed_in_prefect_with_its_error(
     assert "deactivated" in new[0]["state"]["message"]
 
 
-def test_a_sync_run_here_makes_two_prefect_calls_of_its_own_beside_its_artifact(
-    hub_db: str, prefect_backend: str, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Prefect's engine made seven round trips around a short run: the flow upserted, the run
-    # created, read back, renamed, set Running, set Completed (and the artifact)
+def _prefect_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The calls this process sends to Prefect's API from now on, as ``METHOD /path``."""
     from prefect.client.base import PrefectHttpxSyncClient
 
-    _active_card(sandbox)
-    now.run_here("psa", "sandbox")  # the first run of the process may also make the flow
     calls: list[str] = []
     real = PrefectHttpxSyncClient.send
 
@@ -99,11 +94,52 @@ def test_a_sync_run_here_makes_two_prefect_calls_of_its_own_beside_its_artifact(
         return real(self, request, **kw)
 
     monkeypatch.setattr(PrefectHttpxSyncClient, "send", counted)
-    now.run_here("psa", "sandbox")
+    return calls
+
+
+def test_a_sync_run_here_makes_two_prefect_calls_of_its_own_beside_its_artifact(
+    hub_db: str, prefect_backend: str, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Prefect's engine made seven round trips around a short run: the flow upserted, the run
+    # created, read back, renamed, set Running, set Completed (and the artifact)
+    _active_card(sandbox)
+    now.run_here("psa", "sandbox")  # the first run of the process may also make the flow
+    httpx.patch(f"{sandbox.url}/_admin/records/contacts/1", json={"FirstName": "Renamed"}).raise_for_status()
+    calls = _prefect_calls(monkeypatch)
+    summary = now.run_here("psa", "sandbox")
+    assert summary["streams"]["contacts"]["updated"] == 1
     run_id = _flow_run_of_last_sync(prefect_backend)["id"]
     # one after another, never two at once: the temporary server's SQLite answers two writes at
     # once with 503 now and then, and the client retries after 2, 4, 8… s
     assert calls == ["POST /flow_runs/", "POST /artifacts/", f"POST /flow_runs/{run_id}/set_state"]
+
+
+def test_a_sync_run_that_changed_nothing_keeps_no_table_in_prefect_and_logs_its_counts(
+    hub_db: str, prefect_backend: str, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # most scheduled runs find nothing: the keyed table's history stays the history of what changed
+    from prefect.logging.handlers import APILogHandler
+
+    _active_card(sandbox)
+    now.run_here("psa", "sandbox")
+    calls = _prefect_calls(monkeypatch)
+    summary = now.run_here("psa", "sandbox")
+    assert not any(counts[name] for counts in summary["streams"].values()
+                   for name in ("inserted", "updated", "deleted", "quarantined"))
+    run = _flow_run_of_last_sync(prefect_backend)
+    assert calls == ["POST /flow_runs/", f"POST /flow_runs/{run['id']}/set_state"]
+    assert run["state_type"] == "COMPLETED"
+    artifacts = httpx.post(f"{prefect_backend}/artifacts/filter", json={
+        "flow_runs": {"id": {"any_": [run["id"]]}}, "limit": 5, "offset": 0, "sort": "CREATED_DESC"}).json()
+    assert artifacts == []
+    APILogHandler().flush()
+    logs = httpx.post(f"{prefect_backend}/logs/filter", json={
+        "logs": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 50, "offset": 0, "sort": "TIMESTAMP_ASC"}).json()
+    lines = [line for log in logs for line in log["message"].splitlines()]
+    assert any(line.startswith("contacts: ") and "'unchanged': " in line for line in lines)
+    with session("sandbox") as s:  # and the hub's run has every stream's counts
+        last = s.exec(select(SyncRun).order_by(SyncRun.id.desc())).first()  # type: ignore[union-attr]
+        assert last is not None and last.status == "completed" and set(last.counts or {}) == set(summary["streams"])
 
 
 def test_a_run_reported_binds_the_flows_defaults_and_refuses_an_unknown_parameter(
