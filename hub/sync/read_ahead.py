@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 #: pages in flight at once: the one being stored and the next, fetched and mapped meanwhile.
 #: Each is a whole page (a 1,000-invoice ERP page is ~30 MiB parsed and mapped), so more would
 #: only hold more memory: the slower of the two sides sets the pace either way.
 READ_AHEAD = 2
+
+
+#: the producers' threads, kept for the next walks: a thread started per walk waited for its start,
+#: a turn at the GIL that took 2-11 ms while a run's other streams were starting (a sync run starts
+#: two walks per stream; ``bench/RESULTS.md``, issue 21). Threads are made as the producers at once
+#: outnumber them, never queued (a producer may wait for another one: a read-ahead reading one).
+_producers = ThreadPoolExecutor(max_workers=4096, thread_name_prefix="sync-read-ahead")
 
 
 class _Failed:
@@ -75,13 +83,12 @@ class ReadAhead:
                 self._failed = True
                 slots.put(_Failed(exc))
 
-        return self._consume(threading.Thread(target=produce, name="sync-read-ahead", daemon=True),
-                             permits, done, stop)
+        return self._consume(produce, permits, done, stop)
 
-    def _consume(self, worker: threading.Thread, permits: threading.Semaphore, done: object,
+    def _consume(self, produce: Callable[[], None], permits: threading.Semaphore, done: object,
                  stop: threading.Event) -> Iterator[Any]:
         self._items = iter(())  # the producer holds the source now: this object keeps no page alive
-        worker.start()
+        produced = _producers.submit(produce)
         try:
             while True:
                 item = self._slots.get()
@@ -94,4 +101,4 @@ class ReadAhead:
                 permits.release()  # the consumer is done with it: the producer may start another
         finally:
             stop.set()
-            worker.join()
+            produced.result()  # the producer let go of the source (it raises nothing: errors are handed over)
