@@ -5,7 +5,6 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 #: pages in flight at once: the one being stored and the next, fetched and mapped meanwhile.
@@ -14,11 +13,43 @@ from typing import Any
 READ_AHEAD = 2
 
 
-#: the producers' threads, kept for the next walks: a thread started per walk waited for its start,
-#: a turn at the GIL that took 2-11 ms while a run's other streams were starting (a sync run starts
-#: two walks per stream; ``bench/RESULTS.md``, issue 21). Threads are made as the producers at once
-#: outnumber them, never queued (a producer may wait for another one: a read-ahead reading one).
-_producers = ThreadPoolExecutor(max_workers=4096, thread_name_prefix="sync-read-ahead")
+class _KeptThreads:
+    """Threads kept for the producers of the next walks: a thread started per walk waited for its
+    start, a turn at the GIL that took 2-11 ms while a run's other streams were starting (a sync run
+    starts two walks per stream; ``bench/RESULTS.md``, issue 21). A thread is back among the idle
+    ones before its producer's end is told, so the walk after it finds it (``ThreadPoolExecutor``
+    frees its worker after the future is done, and under load started a thread for most walks).
+    Threads are made as producers at once outnumber them, never queued: a producer may wait for
+    another (a read-ahead reading one). Daemons, as the producers' own threads were."""
+
+    def __init__(self) -> None:
+        self._idle: list[queue.SimpleQueue[tuple[Callable[[], None], threading.Event]]] = []
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[[], None]) -> threading.Event:
+        """Run ``fn`` on a kept thread; the event is set once it has returned."""
+        with self._lock:
+            jobs = self._idle.pop() if self._idle else None
+        if jobs is None:
+            jobs = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(jobs,), name="sync-read-ahead", daemon=True).start()
+        ended = threading.Event()
+        jobs.put((fn, ended))
+        return ended
+
+    def _serve(self, jobs: queue.SimpleQueue[tuple[Callable[[], None], threading.Event]]) -> None:
+        while True:
+            fn, ended = jobs.get()
+            try:
+                fn()
+            finally:
+                del fn  # the producer and what it holds go before the thread waits for the next
+                with self._lock:
+                    self._idle.append(jobs)
+                ended.set()
+
+
+_producers = _KeptThreads()
 
 
 class _Failed:
@@ -88,7 +119,7 @@ class ReadAhead:
     def _consume(self, produce: Callable[[], None], permits: threading.Semaphore, done: object,
                  stop: threading.Event) -> Iterator[Any]:
         self._items = iter(())  # the producer holds the source now: this object keeps no page alive
-        produced = _producers.submit(produce)
+        produced = _producers.run(produce)
         try:
             while True:
                 item = self._slots.get()
@@ -101,4 +132,4 @@ class ReadAhead:
                 permits.release()  # the consumer is done with it: the producer may start another
         finally:
             stop.set()
-            produced.result()  # the producer let go of the source (it raises nothing: errors are handed over)
+            produced.wait()  # the producer let go of the source (it raises nothing: errors are handed over)

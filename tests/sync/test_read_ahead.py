@@ -98,8 +98,7 @@ def test_walks_one_after_another_produce_on_a_kept_thread_not_one_started_each()
     for _ in range(10):
         assert list(read_ahead(pages())) == [1]
     assert threading.current_thread() not in producers
-    # a walk may begin before the last one's thread says it is free again: then one more is kept
-    assert len({id(thread) for thread in producers}) <= 3
+    assert all(thread is producers[0] for thread in producers)
 
 
 def test_read_ahead_refuses_a_depth_that_could_not_overlap_fetch_and_store() -> None:
