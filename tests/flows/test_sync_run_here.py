@@ -4,6 +4,7 @@ by Prefect's engine does — the flow, the run's name, its parameters, its state
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -173,9 +174,18 @@ def test_a_sync_run_here_is_linked_to_its_prefect_flow_run_while_its_streams_sti
             run = s.get(SyncRun, run_id)
             assert run is not None
             seen.append((run.status, run.flow_run_id))
+        linked.set()
+
+    linked = threading.Event()
+    real_stream = runner.sync_stream
+
+    def held(*args: Any, **kwargs: Any) -> Any:  # still running when Prefect's run is made, however slow that is
+        linked.wait(30)
+        return real_stream(*args, **kwargs)
 
     monkeypatch.setattr(flows.sync, "LINK_AFTER", 0.0)
     monkeypatch.setattr(runner, "link_flow_run", link)
+    monkeypatch.setattr(runner, "sync_stream", held)
     now.run_here("psa", "sandbox")
     flow_run = _flow_run_of_last_sync(prefect_backend)
     assert seen == [("running", flow_run["id"])]
