@@ -4,6 +4,7 @@ process's writers take turns that every end of a transaction gives back."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -55,9 +56,10 @@ def test_a_writer_waiting_for_another_goes_on_when_that_one_commits_fails_or_rol
         holder.exec(select(Connector)).one()
         waiting = threading.Thread(target=_writes_within, args=(20, "after a commit"))
         waiting.start()
-        deadline = threading.Event()
-        while not writers_waiting(get_engine()) and not deadline.wait(0.01):
-            pass  # the other writer is counted as waiting (a sync stream's open pages commit for it)
+        deadline = time.monotonic() + 20
+        while not writers_waiting(get_engine()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert writers_waiting(get_engine()) == 1  # counted as waiting: a sync stream's open pages commit for it
     waiting.join(timeout=20)
     assert not waiting.is_alive()
     with pytest.raises(RuntimeError), session("sandbox") as failing:  # an error rolls its transaction back
