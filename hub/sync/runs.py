@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from functools import cache
+from typing import Any, Protocol, cast
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from hub.platform.db import session
 from hub.platform.errors import CashrailError
-from hub.platform.models import Connector, StreamState, SyncRun, stored_id
+from hub.platform.models import Connector, StreamState, SyncRun, stored_id, table_of
 from hub.platform.types import utcnow
 from hub.sync import cards
 from hub.sync.holder import busy_message, holds, runner_id
@@ -22,6 +25,17 @@ class SyncError(CashrailError, RuntimeError):
     """A sync that cannot start or go on, in plain words."""
 
 
+class StreamMark(Protocol):
+    """Where a stream stands, as a run read it when it opened (its ``StreamState`` row)."""
+
+    @property
+    def cursor(self) -> str | None: ...
+    @property
+    def last_completed_at(self) -> datetime | None: ...
+    @property
+    def last_reconciled_at(self) -> datetime | None: ...
+
+
 @dataclass(frozen=True)
 class RunShared:
     """What the streams of one run share in this process, read once when the run opens: the card,
@@ -29,7 +43,7 @@ class RunShared:
     what the card kept from its last run, ``Connector.resolved``, and is kept again at its end)."""
 
     card: Connector
-    states: dict[str, StreamState]
+    states: dict[str, StreamMark]
     memo: dict[str, Any]
 
 
@@ -52,14 +66,9 @@ def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | Non
             cards.require_syncable(card)
         except cards.CardError as exc:  # a run of a deactivated card fails as a sync
             raise SyncError(str(exc)) from None
-        now = utcnow()
-        for other in s.exec(select(SyncRun).where(SyncRun.connector_id == card.id, SyncRun.status == "running")):
-            if holds(other):
-                raise SyncError(busy_message(s, card, other))
-            other.status = "interrupted"
-            other.finished_at = now
-            other.error = "the process running it stopped before it finished"
-            s.add(other)
+        db = s.connection()
+        if db.execute(_statements()["running"], {"env": environment, "card": card.id}).first() is not None:
+            _take_over(s, card)
         run = SyncRun(
             environment=environment,
             connector_id=stored_id(card),
@@ -67,12 +76,25 @@ def begin_run(environment: str, name: str, *, full: bool, flow_run_id: str | Non
             mode="full" if full else "incremental",
             runner=runner_id(),
         )
-        s.add(run)
-        s.flush()
+        run.id = db.execute(_statements()["insert"], run.model_dump(exclude={"id"})).scalar_one()
         states = _states(s, stored_id(card))
     with _lock:
         _shared[environment, stored_id(run)] = RunShared(card, states, dict(card.resolved or {}))
     return run
+
+
+def _take_over(s: Session, card: Connector) -> None:
+    """The card's running runs: one still held refuses the new run, naming it; the others (their
+    process gone, or silent too long) are marked interrupted."""
+    now = utcnow()
+    for other in s.exec(select(SyncRun).where(SyncRun.connector_id == card.id, SyncRun.status == "running")):
+        if holds(other):
+            raise SyncError(busy_message(s, card, other))
+        other.status = "interrupted"
+        other.finished_at = now
+        other.error = "the process running it stopped before it finished"
+        s.add(other)
+    s.flush()
 
 
 def shared(environment: str, run_id: int, name: str) -> RunShared:
@@ -88,8 +110,25 @@ def shared(environment: str, run_id: int, name: str) -> RunShared:
         return _shared.setdefault((environment, run_id), RunShared(card, states, dict(card.resolved or {})))
 
 
-def _states(s: Session, connector_id: int) -> dict[str, StreamState]:
-    return {state.stream: state for state in s.exec(select(StreamState).where(StreamState.connector_id == connector_id))}
+def _states(s: Session, connector_id: int) -> dict[str, StreamMark]:
+    rows = s.connection().execute(_statements()["states"], {"env": s.info["environment"], "card": connector_id})
+    return {row.stream: cast(StreamMark, row) for row in rows}  # the rows as read: no model built per stream
+
+
+@cache
+def _statements() -> dict[str, Any]:
+    """A run's own statements, built once: plain statements by key, as the ORM's load, flush and
+    refresh (and building each statement anew) cost a run that finds nothing to fetch more than
+    its rows do (``bench/RESULTS.md``, issue 21)."""
+    runs, states = table_of(SyncRun), table_of(StreamState)
+    return {
+        "running": core_select(runs.c.id).where(runs.c.environment == bindparam("env"),
+                                                runs.c.connector_id == bindparam("card"), runs.c.status == "running").limit(1),
+        "insert": insert(runs).returning(runs.c.id),
+        "states": core_select(states).where(states.c.environment == bindparam("env"),
+                                            states.c.connector_id == bindparam("card")),
+        "card": core_select(runs.c.connector_id).where(runs.c.id == bindparam("run")).scalar_subquery(),
+    }
 
 
 #: the counts that say a run changed the hub (``StreamCounts``): what it fetched and found unchanged does not
@@ -114,20 +153,18 @@ def finish_run(environment: str, run_id: int, counts: dict[str, dict[str, int]],
     """The run ended: its status, error and counts (and its Prefect flow run, when not linked yet)."""
     with _lock:
         ran = _shared.pop((environment, run_id), None)
-    with session(environment) as s:
-        run = s.get(SyncRun, run_id)
-        assert run is not None
-        run.status = "failed" if error else "completed"
-        run.error = error
-        run.counts = counts
-        run.finished_at = utcnow()
-        run.flow_run_id = flow_run_id or run.flow_run_id
-        s.add(run)
-        card = s.get(Connector, run.connector_id)
-        if card is not None:
-            if not error:
-                card.last_sync_at = run.finished_at
-            card.last_error = error
-            if ran is not None and ran.memo != (card.resolved or {}):
-                card.resolved = ran.memo or None  # what the run found out (or dropped as gone) for the next one
-            s.add(card)
+    now = utcnow()
+    runs, connectors = table_of(SyncRun), table_of(Connector)
+    done: dict[str, Any] = {"status": "failed" if error else "completed", "error": error, "counts": counts,
+                            "finished_at": now}
+    if flow_run_id:
+        done["flow_run_id"] = flow_run_id
+    card: dict[str, Any] = {"last_error": error, **({} if error else {"last_sync_at": now})}
+    if ran is not None and ran.memo != (ran.card.resolved or {}):
+        card["resolved"] = ran.memo or None  # what the run found out (or dropped as gone) for the next one
+    with session(environment) as s:  # plain statements by key, as begin_run's
+        db = s.connection()
+        db.execute(update(runs).where(runs.c.id == run_id, runs.c.environment == environment).values(done))
+        db.execute(update(connectors).where(connectors.c.id == _statements()["card"],
+                                            connectors.c.environment == environment).values(card),
+                   {"run": run_id})
