@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import SecretStr, ValidationError
 from sqlmodel import Session, select
@@ -40,8 +40,7 @@ class CardError(InputError):
 
 
 class SameTenantError(CardError):
-    """The card would connect to the account another card of its kind connects to (409): ``other``
-    names that card, ``field`` the setting to change, ``reason`` says so in plain words."""
+    """The card would connect to another card's account (409): ``other``, ``field`` to change, ``reason``."""
 
     status = 409
 
@@ -164,14 +163,11 @@ def all_cards(s: Session) -> list[Connector]:
     return list(s.exec(select(Connector).order_by(Connector.name)))
 
 
-def update_settings(
-    s: Session, name: str, settings: dict[str, Any] | None = None, secrets: dict[str, SecretStr] | None = None
-) -> Connector:
-    """Change a card's settings: only while it is not active (seed 003).
-
-    A change of where the card connects (a URL or host setting) needs every secret given
-    again: the stored ones were meant for the old address and are never sent to a new one.
-    """
+def update_settings(s: Session, name: str, settings: dict[str, Any] | None = None,
+                    secrets: dict[str, SecretStr] | None = None) -> Connector:
+    """Change a card's settings: only while it is not active (seed 003). A change of where the card
+    connects (a URL or host setting) needs every secret given again: the stored ones were meant for
+    the old address and are never sent to a new one."""
     card = get(s, name)
     if card.status == "active":
         raise CardError(f"connector {name!r} is active; deactivate it before changing its settings")
@@ -304,13 +300,16 @@ def sync_settings_of(card: Connector) -> SyncSettings:
     return settings
 
 
-def instantiate(card: Connector, **kwargs: Any) -> SourceConnector:
-    """A live connector for this card, its secrets decrypted only into SecretStr."""
-    cls = connector_class(card.kind)
-    settings = settings_of(card)
-    secrets = cls.secrets_model.model_validate(decrypt_secrets(card.secrets_encrypted))
-    construct: Callable[..., SourceConnector] = cls  # each kind's own (settings, secrets, ...) constructor
-    return construct(settings, secrets, **kwargs)
+def secrets_of(card: Connector) -> Any:
+    """The card's secrets, decrypted only into SecretStr, validated by its kind."""
+    return connector_class(card.kind).secrets_model.model_validate(decrypt_secrets(card.secrets_encrypted))
+
+
+def instantiate(card: Connector, *, settings: RemoteSettings | None = None, secrets: Any = None,
+                **kw: Any) -> SourceConnector:
+    """A live connector for this card, from its settings and secrets (read now unless given)."""
+    construct = cast(Callable[..., SourceConnector], connector_class(card.kind))  # each kind's own constructor
+    return construct(settings or settings_of(card), secrets or secrets_of(card), **kw)
 
 
 def test_connection(card: Connector) -> ConnectionReport:

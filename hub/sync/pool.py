@@ -27,7 +27,7 @@ class LiveConnectors:
         """The card's connector, signed in on first use."""
         if name not in self._open:
             with session(self.environment) as s:
-                kwargs = {"transport": self.transport} if self.transport is not None else {}
+                kwargs: dict[str, Any] = {"transport": self.transport} if self.transport is not None else {}
                 self._open[name] = cards.instantiate(cards.get(s, name), **kwargs)
         return self._open[name]
 

@@ -27,6 +27,7 @@ from hub.platform.models import StreamState, stored_id
 from hub.platform.types import utcnow
 from hub.sync import cards
 from hub.sync.holder import STALE_AFTER as STALE_AFTER
+from hub.sync.marks import page_stored, stream_completed, stream_state
 from hub.sync.read_ahead import ReadAhead, read_ahead
 from hub.sync.rules.contracts import ContractWatch
 from hub.sync.runs import SyncError as SyncError
@@ -36,6 +37,7 @@ from hub.sync.runs import finish_run as finish_run
 from hub.sync.runs import link_flow_run as link_flow_run
 from hub.sync.runs import shared as shared
 from hub.sync.store import (
+    PageResult,
     PageScope,
     Quarantine,
     StreamCounts,
@@ -45,9 +47,7 @@ from hub.sync.store import (
     holds_none,
     mark_seen,
     mark_unseen_deleted,
-    page_stored,
-    stream_completed,
-    stream_state,
+    page_unwritten,
 )
 from hub.sync.transactions import PageTransactions
 from mappings.base import MappedRecord, MappingContext, MappingError, content_hash
@@ -147,18 +147,19 @@ def sync_stream(
     if progress:  # started: a progress bar (and a stream's own timing) begins here
         progress(stream_name, counts)
 
-    with bulk.bulk_work(), cards.instantiate(card, **(connector_kwargs or {})) as connector:
+    with bulk.bulk_work(), cards.instantiate(card, settings=run.settings, secrets=run.secrets,
+                                             **(connector_kwargs or {})) as connector:
         connector.run_memo = run.memo
         plan = plan_read(
             spec,
             cursor=state.cursor,
             last_reconciled_at=state.last_reconciled_at,
-            settings=cards.sync_settings_of(card),
+            settings=run.settings,
             force_full=full,
             now=utcnow(),
         )
         ctx = MappingContext(time_zone=connector.time_zone)
-        watch = ContractWatch(cards.sync_settings_of(card).quarantine_threshold_percent)
+        watch = ContractWatch(run.settings.quarantine_threshold_percent)
         # The next pages are fetched (with their details) and mapped while this one is stored.
         ahead = ReadAhead(_fetch_pages(connector, spec, scope, connector.read(spec, plan.since), mapper, ctx))
         newest: datetime | None = None  # the cursor's next value, once every page is read
@@ -166,11 +167,18 @@ def sync_stream(
         with PageTransactions(environment, next_ready=ahead.ready, walk_ended=ahead.ended) as tx:
             beat = -BEAT_EVERY  # the first page's bookkeeping is written: the stream is reached (``holder.progress``)
             for fetched in ahead:
-                if fetched.mapped or fetched.bad or time.monotonic() - beat >= BEAT_EVERY:
+                # a page with nothing to write is known so without the write lock (what the stream
+                # wrote before is committed, so the reading session sees it)
+                unwritten = None if tx.open else _unwritten(scope, fetched)
+                if unwritten is None:
                     stored, page_newest, written = _store_page(tx.current(), scope, fetched)
                     beat = time.monotonic()
-                else:  # every record unchanged by its list payload: nothing to write, no write lock taken
-                    stored, page_newest, written = StreamCounts(fetched=fetched.size, unchanged=len(fetched.skipped)), None, set()
+                else:
+                    stored, page_newest, written = unwritten.counts, unwritten.max_modified, set()
+                    if time.monotonic() - beat >= BEAT_EVERY and not ahead.ended():  # else its completion follows
+                        page_stored(tx.current(), scope)
+                        tx.commit()  # at once: the pages after it are read without the write lock too
+                        beat = time.monotonic()
                 if plan.full:
                     seen.update(key for key in fetched.ids if key not in written)
                     if len(seen) > SEEN_IN_MEMORY:
@@ -271,6 +279,20 @@ def _expand_page(
             need.append(raw)
     to_map = connector.expand(spec, [r for r in need if _id_of(r)]) + [r for r in need if not _id_of(r)]
     return page, to_map, skipped, summary_hashes
+
+
+def _unwritten(scope: PageScope, fetched: _Fetched) -> PageResult | None:
+    """The page's result when storing it writes nothing: every record unchanged by its list
+    payload, or by its stored hash (read without the write lock); None when it has to be stored."""
+    if fetched.bad or (fetched.mapped and scope.inserted is not None):  # quarantine, or a first sync's inserts
+        return None
+    if not fetched.mapped:
+        return PageResult(counts=StreamCounts(fetched=fetched.size, unchanged=len(fetched.skipped)))
+    with session(scope.environment, read_only=True) as s:
+        result = page_unwritten(s, scope, fetched.mapped, fetched=fetched.size)
+    if result is not None:
+        result.counts.unchanged += len(fetched.skipped)
+    return result
 
 
 def _store_page(s: Session, scope: PageScope, fetched: _Fetched) -> tuple[StreamCounts, datetime | None, set[str]]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, Protocol, cast
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from connectors.base import SyncSettings
 from hub.platform.db import session
 from hub.platform.errors import CashrailError
 from hub.platform.models import Connector, StreamState, SyncRun, stored_id, table_of
@@ -45,6 +46,16 @@ class RunShared:
     card: Connector
     states: dict[str, StreamMark]
     memo: dict[str, Any]
+
+    @cached_property
+    def settings(self) -> SyncSettings:
+        """The card's settings, validated once for the run's streams."""
+        return cards.sync_settings_of(self.card)
+
+    @cached_property
+    def secrets(self) -> Any:
+        """The card's secrets, decrypted once for the run's streams (an error raised to each)."""
+        return cards.secrets_of(self.card)
 
 
 _shared: dict[tuple[str, int], RunShared] = {}

@@ -15,16 +15,13 @@ import orjson
 from sqlalchemy import ColumnElement, Table, delete, insert, select, update
 from sqlalchemy.sql import bindparam
 from sqlmodel import Session
-from sqlmodel import select as sm_select
 
 from hub.platform.db import insert_many, select_in
 from hub.platform.models import (
     CHILD_TABLES,
     ENTITY_TABLES,
     QuarantinedRecord,
-    StreamState,
     SyncedRecord,
-    SyncRun,
     table_of,
 )
 from hub.platform.types import utcnow
@@ -239,6 +236,23 @@ def apply_page(
     return result
 
 
+def page_unwritten(s: Session, scope: PageScope, records: Sequence[MappedRecord], *, fetched: int) -> PageResult | None:
+    """What :func:`apply_page` would come to for a page it would write nothing for — every record
+    stored as it is, nothing of the stream in quarantine — read in any session (without the write
+    lock); None when the page has something to write."""
+    by_key = {r.external_id: r for r in records}
+    existing = existing_rows(s, scope, list(by_key))
+    for key, rec in by_key.items():
+        old = existing.get(key)
+        if old is None or old.is_deleted or old.content_hash != rec.content_hash:
+            return None
+    if _holds_quarantined(s, scope):
+        return None
+    result = PageResult(counts=StreamCounts(fetched=fetched, unchanged=len(by_key)))
+    result.max_modified = max((r.source_modified_at for r in by_key.values() if r.source_modified_at), default=None)
+    return result
+
+
 def _replace_children(
     s: Session, scope: PageScope, parents: list[tuple[int, MappedRecord]], *, fresh: bool
 ) -> None:
@@ -265,11 +279,17 @@ def _in_stream(q: Table, scope: PageScope) -> tuple[ColumnElement[bool], ...]:
             q.c.stream == scope.stream)
 
 
+def _holds_quarantined(s: Session, scope: PageScope) -> bool:
+    """Whether the scope's stream has a record in quarantine (one index probe)."""
+    q = table_of(QuarantinedRecord)
+    return s.connection().execute(select(q.c.id).where(*_in_stream(q, scope)).limit(1)).first() is not None
+
+
 def _release_from_quarantine(s: Session, scope: PageScope, external_ids: list[str]) -> None:
     q = table_of(QuarantinedRecord)
     # One index probe first: most streams have nothing quarantined, and a page's delete by
     # hundreds of keys would probe the index once per key.
-    if s.connection().execute(select(q.c.id).where(*_in_stream(q, scope)).limit(1)).first() is None:
+    if not _holds_quarantined(s, scope):
         return
     for chunk in _chunks(external_ids):
         s.connection().execute(delete(q).where(*_in_stream(q, scope), q.c.external_id.in_(chunk)))
@@ -357,43 +377,3 @@ def analyze_tables(s: Session, scope: PageScope) -> None:
         lines = CHILD_TABLES.get(scope.entity)
         for model in (scope.table, lines[0]) if lines else (scope.table,):
             s.connection().exec_driver_sql(f"ANALYZE {table_of(model).name}")
-
-
-def stream_state(s: Session, environment: str, connector_id: int, stream: str) -> StreamState:
-    """The stream's cursor row (created on first use, in the caller's transaction)."""
-    state = s.exec(
-        sm_select(StreamState).where(StreamState.connector_id == connector_id, StreamState.stream == stream)
-    ).first()
-    if state is None:
-        state = StreamState(environment=environment, connector_id=connector_id, stream=stream)
-        s.add(state)
-        s.flush()
-    return state
-
-
-def page_stored(s: Session, scope: PageScope) -> None:
-    """A page's bookkeeping, in its transaction: the stream's last run and the run's heartbeat.
-
-    No cursor here: a server's page order is not the cursor's (Business Central's is by key), so
-    a cursor moved per page would skip changes on pages a killed run never read."""
-    st, runs = table_of(StreamState), table_of(SyncRun)
-    conn = s.connection()
-    conn.execute(update(st).where(st.c.connector_id == scope.connector_id, st.c.stream == scope.stream)
-                 .values(last_run_id=scope.run_id))
-    conn.execute(update(runs).where(runs.c.id == scope.run_id).values(heartbeat_at=utcnow()))
-
-
-def stream_completed(s: Session, scope: PageScope, newest: datetime | None, *, reconciled: bool) -> None:
-    """A walk that read every page: the cursor moves forward to the newest modified time it
-    stored (never back), in the caller's transaction; a full read also counts as reconciled.
-    Plain statements by key, as ``page_stored``'s (the row exists from the stream's start)."""
-    st, conn = table_of(StreamState), s.connection()
-    where = (st.c.connector_id == scope.connector_id, st.c.stream == scope.stream)
-    cursor = conn.execute(select(st.c.cursor).where(*where)).scalar_one()
-    now = utcnow()
-    values: dict[str, Any] = {"last_run_id": scope.run_id, "last_completed_at": now}
-    if newest is not None and (cursor is None or datetime.fromisoformat(cursor) < newest):
-        values["cursor"] = newest.isoformat()
-    if reconciled:
-        values["last_reconciled_at"] = now
-    conn.execute(update(st).where(*where).values(values))

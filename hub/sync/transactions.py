@@ -45,6 +45,11 @@ class PageTransactions:
         self._began = 0.0
         self.commits = 0
 
+    @property
+    def open(self) -> bool:
+        """Whether a transaction is open: its writes are not seen by other sessions yet."""
+        return self._session is not None
+
     def current(self) -> Session:
         if self._session is None:
             self._open = ExitStack()

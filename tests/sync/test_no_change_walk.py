@@ -86,3 +86,31 @@ def test_a_full_read_keeps_a_bounded_number_of_keys_in_memory_and_still_deletes_
     with session("sandbox") as s:
         deleted = {row.external_id for row in s.exec(select(Invoice).where(Invoice.is_deleted))}
     assert deleted == {str(key) for key in gone}
+
+
+def test_an_incremental_read_that_finds_nothing_changed_reads_its_rows_without_holding_the_write_lock(
+    hub_db: str,
+) -> None:
+    """Pages of mapped records that all match their stored rows are checked in a read-only session:
+    the write lock the run's streams share is taken only for the walk's completion (its cursor row),
+    not while the stream reads what it holds."""
+    with SandboxServer(records=400, seed=7) as server:
+        factories.active_bms_card(server.url, rate_limit_per_hour=0, page_size=10, lookback_minutes=60 * 24 * 3650)
+        first = factories.sync_one_stream("psa", "organisations")
+        assert first.inserted == first.fetched > 20
+        in_writes: list[str] = []
+
+        def executed(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if not conn.get_execution_options().get("cashrail_read_only"):
+                in_writes.append(" ".join(statement.split()).lower())
+
+        event.listen(get_engine(), "before_cursor_execute", executed)
+        try:
+            again = factories.sync_one_stream("psa", "organisations")  # the lookback re-reads every record
+        finally:
+            event.remove(get_engine(), "before_cursor_execute", executed)
+    assert again.fetched == first.fetched and again.unchanged == first.fetched
+    assert again.inserted == again.updated == again.quarantined == 0
+    assert in_writes, "the walk's completion is written"
+    assert not [sql for sql in in_writes if sql.startswith("select") and "from organisations" in sql]
+    assert not [sql for sql in in_writes if "quarantined_records" in sql]
