@@ -101,6 +101,9 @@ class ConnectionReport:
     """Test Connection's answer: every probe, and the permissions found missing."""
 
     checks: list[Check] = field(default_factory=list)
+    #: what the test looked up from the settings (its ``SourceConnector.run_memo``: Business
+    #: Central's company id), for the card's sync runs to start from
+    found: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -28,6 +28,7 @@ from connectors.base import (
 from connectors.business_central.api import BcApiClient
 from connectors.business_central.auth import BcAuth, TokenProvider
 from connectors.business_central.company import CompanyLookup, CompanyNotFoundError
+from connectors.business_central.pages import PagesAhead
 from connectors.business_central.payments import JOURNALS, JOURNALS_POST, PAYMENTS_CHECK
 from connectors.business_central.pdf import InvoicePdf
 from connectors.business_central.refunds import CustomerRefundWrites
@@ -173,24 +174,28 @@ class BusinessCentralConnector(CompanyLookup, SalesDocumentWrites, CustomerRefun
         params: dict[str, str] | None = query
         headers = {"Prefer": f"odata.maxpagesize={self.settings.page_size}"}
         guard = PageGuard(stream.path)
-        while True:
-            body = self._get(url, params=params, headers=headers)
-            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-                raise ApiError(
-                    "the list endpoint returned no value list", method="GET", path=stream.path
-                )
-            next_link = body.get("@odata.nextLink")
-            if body["value"]:
-                # Taken out of the body, not named: this generator keeps no page while it waits.
-                yield body.pop("value")
-            if not next_link:
-                return
-            guard.check(next_link)
-            url, params = next_link, None  # verbatim: it carries the filter and skip token
+        with PagesAhead(partial(self._send, headers=headers), guard) as ahead:
+            response = self._send(url, params=params, headers=headers)
+            ahead.offer(response)  # its next page asked for while it is decoded
+            while True:
+                body = self.api.decode_json(response, stream.path)
+                del response
+                if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+                    raise ApiError(
+                        "the list endpoint returned no value list", method="GET", path=stream.path
+                    )
+                next_link = body.get("@odata.nextLink")
+                if body["value"]:
+                    # Taken out of the body, not named: this generator keeps no page while it waits.
+                    yield body.pop("value")
+                if not next_link:
+                    return
+                guard.check(next_link)  # verbatim: it carries the filter and skip token
+                response = ahead.take(next_link)
 
-    def _get(self, url: str, **kw: Any) -> Any:
+    def _send(self, url: str, **kw: Any) -> httpx.Response:
         try:
-            return self.api.get_json(url, **kw)
+            return self.api.request("GET", url, **kw)
         except ApiError as exc:
             if (gone := self.company_gone(exc)) is not None:
                 raise gone from exc

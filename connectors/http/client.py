@@ -208,14 +208,18 @@ class ApiClient:
 
     def get_json(self, path: str, **kw: Any) -> Any:
         """GET ``path`` and decode the JSON body (orjson: pages of thousands of records)."""
-        response = self.request("GET", path, **kw)
+        return self.decode_json(self.request("GET", path, **kw), path)
+
+    @staticmethod
+    def decode_json(response: httpx.Response, path: str) -> Any:
+        """A response's JSON body, decoded (an ApiError naming the request when it is not JSON)."""
         try:
             return orjson.loads(response.content)
         except ValueError:
             raise ApiError(
                 "response body is not JSON",
                 status_code=response.status_code,
-                method="GET",
+                method=response.request.method,
                 path=strip_query(path),
             ) from None
 

@@ -24,6 +24,10 @@ class PageGuard:
         self._path = strip_query(path)
         self._seen: set[Hashable] = set()
 
+    def seen(self, token: Hashable) -> bool:
+        """Whether ``token`` was recorded already (:meth:`check` would refuse it)."""
+        return token in self._seen
+
     def check(self, token: Hashable) -> None:
         """Record ``token``; raise PaginationLoopError if it was seen before.
 

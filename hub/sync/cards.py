@@ -315,8 +315,9 @@ def instantiate(card: Connector, *, settings: RemoteSettings | None = None, secr
 def test_connection(card: Connector) -> ConnectionReport:
     """Test Connection of a card; the checks' details are scrubbed of every secret."""
     with instantiate(card) as connector:
+        connector.run_memo = {}  # what it looks up is kept for the card's runs (see keep_test)
         report = connector.test_connection()
-    return ConnectionReport([replace(c, detail=redact.scrub(c.detail)) for c in report.checks])
+    return ConnectionReport([replace(c, detail=redact.scrub(c.detail)) for c in report.checks], connector.run_memo)
 
 
 def set_status(s: Session, name: str, status: str, error: str | None = None) -> Connector:
@@ -358,10 +359,10 @@ def checklist(report: ConnectionReport, kind: str) -> dict[str, Any]:
 
 
 def keep_test(s: Session, name: str, report: ConnectionReport) -> Connector:
-    """Keep the card's last Test Connection with it (its time and :func:`checklist`), for the card to
-    show until the next test or a change of its settings."""
+    """Keep the card's last Test Connection (its time, :func:`checklist`, what it looked up) with it."""
     card = get(s, name)
     card.last_test = {"at": utcnow().isoformat(), **checklist(report, card.kind)}
+    card.resolved = report.found if report.ok and report.found else card.resolved  # a first sync looks it up no more
     s.add(card)
     return card
 

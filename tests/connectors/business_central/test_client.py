@@ -829,3 +829,50 @@ def test_test_connection_lists_environments_when_the_name_is_wrong(
 
     assert not report.ok
     assert "production" in report.checks[-1].detail
+
+
+def test_the_next_page_is_asked_for_while_this_one_is_decoded_and_handed_on(
+    bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
+) -> None:
+    """A walk does not wait for each page's decoding before asking for the next: the next link is
+    found in the page's bytes and its request is on its way before the caller takes the page."""
+    connector = make_connector()
+    link = f"{API}/companies({CID})/customers?$skiptoken=2"
+    asked = threading.Event()
+
+    def second(_request: httpx.Request) -> httpx.Response:
+        asked.set()
+        return page([{"id": "2"}])
+
+    bc["customers"].mock(side_effect=[page([{"id": "1"}], link), second])
+    pages = connector.read(connector.stream("customers"), None)
+    assert [r["id"] for r in next(pages)] == ["1"]
+    assert asked.wait(5), "the second page was not asked for before the first was taken"
+    assert [[r["id"] for r in p] for p in pages] == [["2"]]
+    assert str(bc["customers"].calls[1].request.url) == link
+
+
+def test_the_decoded_pages_next_link_has_the_last_word_over_what_its_bytes_seemed_to_say(
+    bc: respx.MockRouter, make_connector: Callable[..., BusinessCentralConnector]
+) -> None:
+    """A page whose link comes first and whose records carry a look-alike annotation, and a page
+    whose link is written with escaped slashes: the walk follows the links the decoded pages give."""
+    connector = make_connector()
+    real = f"{API}/companies({CID})/customers?$skiptoken=2"
+    escaped = f"{API}/companies({CID})/customers?$skiptoken=3"
+    decoy = f"{API}/companies({CID})/customers?$skiptoken=decoy"
+    compact = {"separators": (",", ":")}
+    first = json.dumps({"@odata.nextLink": real, "value": [{"id": "1", "note": {"@odata.nextLink": decoy}}]}, **compact)
+    second = json.dumps({"value": [{"id": "2"}], "@odata.nextLink": escaped}, **compact).replace("/", "\\/")
+    bc["customers"].mock(side_effect=lambda request: {
+        None: httpx.Response(200, content=first.encode()),
+        "2": httpx.Response(200, content=second.encode()),
+        "3": page([{"id": "3"}]),
+        "decoy": page([{"id": "decoy"}]),
+    }[query(request).get("$skiptoken")])
+
+    pages = [[r["id"] for r in p] for p in connector.read(connector.stream("customers"), None)]
+
+    assert pages == [["1"], ["2"], ["3"]]
+    followed = [query(c.request).get("$skiptoken") for c in bc["customers"].calls]
+    assert [t for t in followed if t != "decoy"] == [None, "2", "3"]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from connectors.business_central.client import BusinessCentralConnector
 from connectors.sandbox.business_central import SandboxServer
@@ -61,3 +62,29 @@ def test_a_second_sync_run_asks_for_no_company_list_until_the_company_setting_ch
     sync_connector(connector="erp", environment="sandbox")
     assert len(lookups) == 2
     assert _kept() is not None
+
+
+def test_a_card_activated_after_its_test_connection_asks_for_no_company_list_on_its_first_sync(
+    hub_db: str, prefect_backend: Any, erp: SandboxServer, lookups: list[str]
+) -> None:
+    """Test Connection looks the company up (its "company" check): a passing test keeps the id with
+    the card, as a sync run does, so the first sync's streams start without a lookup before them."""
+    c = erp.credentials
+    spec = cards.CardSpec(name="erp", kind="business_central", environment="sandbox", settings={
+        "tenant_id": c["tenant_id"], "client_id": c["client_id"], "environment": c["environment"],
+        "company": c["company"], "api_url": erp.url, "authority_url": erp.url, "ca_bundle": erp.ca_path},
+        secrets={"client_secret": SecretStr(c["client_secret"])})
+    with session("sandbox") as s:
+        cards.create(s, spec)
+    with session("sandbox") as s:
+        report = cards.test_connection(cards.get(s, "erp"))
+        assert report.ok, report.checks
+        cards.record_test(s, "erp", report)
+        cards.set_status(s, "erp", "active")
+    tested = len(lookups)
+    kept = _kept()
+    assert tested >= 1 and kept is not None and kept["business_central.company"]["id"] == erp.state.company.id
+
+    summary = sync_connector(connector="erp", environment="sandbox")
+    assert all(c["inserted"] for name, c in summary["streams"].items() if name in ("customers", "items"))
+    assert len(lookups) == tested  # the first sync used the id the test kept
