@@ -167,9 +167,7 @@ def sync_stream(
         with PageTransactions(environment, next_ready=ahead.ready, walk_ended=ahead.ended) as tx:
             beat = -BEAT_EVERY  # the first page's bookkeeping is written: the stream is reached (``holder.progress``)
             for fetched in ahead:
-                # a page with nothing to write is known so without the write lock (what the stream
-                # wrote before is committed, so the reading session sees it)
-                unwritten = None if tx.open else _unwritten(scope, fetched)
+                unwritten = _unwritten(scope, fetched, committed=not tx.open)
                 if unwritten is None:
                     stored, page_newest, written = _store_page(tx.current(), scope, fetched)
                     beat = time.monotonic()
@@ -281,13 +279,16 @@ def _expand_page(
     return page, to_map, skipped, summary_hashes
 
 
-def _unwritten(scope: PageScope, fetched: _Fetched) -> PageResult | None:
+def _unwritten(scope: PageScope, fetched: _Fetched, *, committed: bool) -> PageResult | None:
     """The page's result when storing it writes nothing: every record unchanged by its list
-    payload, or by its stored hash (read without the write lock); None when it has to be stored."""
-    if fetched.bad or (fetched.mapped and scope.inserted is not None):  # quarantine, or a first sync's inserts
+    payload, or by its stored hash — read without the write lock, and only when what the stream
+    wrote before is ``committed`` (the reading session sees it); None when it has to be stored."""
+    if fetched.bad:
         return None
     if not fetched.mapped:
         return PageResult(counts=StreamCounts(fetched=fetched.size, unchanged=len(fetched.skipped)))
+    if not committed or scope.inserted is not None:  # a first sync's pages are inserts
+        return None
     with session(scope.environment, read_only=True) as s:
         result = page_unwritten(s, scope, fetched.mapped, fetched=fetched.size)
     if result is not None:
