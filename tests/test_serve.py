@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from connectors.sandbox.bms import SandboxServer
+from tests.test_serve_security import serve_env
 
 CLI = [sys.executable, "-m", "hub"]
 
@@ -56,9 +57,7 @@ def _flow_runs(api: str, headers: dict[str, str]) -> list[dict]:
 
 @pytest.mark.slow
 def test_serve_shows_prefect_ui_and_admin_app_and_runs_scheduled_and_sync_now_syncs(tmp_path: Path) -> None:
-    env = {**os.environ, "CASHRAIL_DATA_DIR": str(tmp_path / "data"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    env.pop("PREFECT_API_URL", None)
-    env.pop("CASHRAIL_DATABASE_URL", None)
+    env = serve_env(tmp_path / "data")
     prefect_port, web_port = _free_port(), _free_port()
     with SandboxServer(records=20) as psa:
         card = {"name": "psa", "kind": "bms", "environment": "sandbox",

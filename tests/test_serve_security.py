@@ -29,9 +29,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env(data: Path) -> dict[str, str]:
+def serve_env(data: Path) -> dict[str, str]:
+    """The environment of a `cashrail` process of its own on ``data``: none of this test process's
+    Prefect or database settings (its PREFECT_HOME is an earlier test's data dir, set in process by
+    ``prefect_env.configure``; the served Prefect server keeps its database under its own)."""
     env = {**os.environ, "CASHRAIL_DATA_DIR": str(data), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    for key in ("PREFECT_API_URL", "CASHRAIL_DATABASE_URL", "PREFECT_API_AUTH_STRING"):
+    for key in ("PREFECT_API_URL", "CASHRAIL_DATABASE_URL", "PREFECT_API_AUTH_STRING", "PREFECT_HOME"):
         env.pop(key, None)
     return env
 
@@ -71,7 +74,7 @@ def _signed_in(web: str, who: tuple[str, str]) -> httpx.Client:
 
 def _start(data: Path, log: Path, prefect_port: int, web_port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(CLI + ["serve", "--prefect-port", str(prefect_port), "--web-port", str(web_port)],
-                            env=_env(data), stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+                            env=serve_env(data), stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _stop(serve: subprocess.Popen[bytes], data: Path) -> None:
@@ -93,7 +96,7 @@ def test_prefect_ui_and_api_answer_only_administrators_signed_in_to_the_admin_ap
     data = tmp_path / "data"
     for who, role in ((ADMIN, "Administrator"), (USER, "User")):
         subprocess.run(CLI + ["users", "add", who[0], "--role", role, "--password-stdin"], input=f"{who[1]}\n",
-                       env=_env(data), check=True, capture_output=True, text=True, timeout=120)
+                       env=serve_env(data), check=True, capture_output=True, text=True, timeout=120)
     prefect_port, web_port = _free_port(), _free_port()
     serve = _start(data, tmp_path / "serve.log", prefect_port, web_port)
     try:
