@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from sqlmodel import Session, select
 
 from connectors.base import (
@@ -32,7 +32,6 @@ from hub.sync.rules.card_tenants import TenantClash, tenant_clash
 STATUSES = ("draft", "pending_license", "active", "deactivated", "error")
 #: the audit log's name of a status change
 _STATUS_ACTIONS = {"active": "activate", "deactivated": "deactivate"}
-
 
 
 class CardError(InputError):
@@ -300,12 +299,12 @@ def sync_settings_of(card: Connector) -> SyncSettings:
     return settings
 
 
-def secrets_of(card: Connector) -> Any:
+def secrets_of(card: Connector) -> BaseModel:
     """The card's secrets, decrypted only into SecretStr, validated by its kind."""
     return connector_class(card.kind).secrets_model.model_validate(decrypt_secrets(card.secrets_encrypted))
 
 
-def instantiate(card: Connector, *, settings: RemoteSettings | None = None, secrets: Any = None,
+def instantiate(card: Connector, *, settings: RemoteSettings | None = None, secrets: BaseModel | None = None,
                 **kw: Any) -> SourceConnector:
     """A live connector for this card, from its settings and secrets (read now unless given)."""
     construct = cast(Callable[..., SourceConnector], connector_class(card.kind))  # each kind's own constructor
@@ -362,7 +361,8 @@ def keep_test(s: Session, name: str, report: ConnectionReport) -> Connector:
     """Keep the card's last Test Connection (its time, :func:`checklist`, what it looked up) with it."""
     card = get(s, name)
     card.last_test = {"at": utcnow().isoformat(), **checklist(report, card.kind)}
-    card.resolved = report.found if report.ok and report.found else card.resolved  # a first sync looks it up no more
+    if report.ok and report.found:
+        card.resolved = report.found  # a first sync looks it up no more
     s.add(card)
     return card
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import cache, cached_property
 from typing import Any, Protocol, cast
 
+from pydantic import BaseModel
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
@@ -53,7 +54,7 @@ class RunShared:
         return cards.sync_settings_of(self.card)
 
     @cached_property
-    def secrets(self) -> Any:
+    def secrets(self) -> BaseModel:
         """The card's secrets, decrypted once for the run's streams (an error raised to each)."""
         return cards.secrets_of(self.card)
 
@@ -176,6 +177,6 @@ def finish_run(environment: str, run_id: int, counts: dict[str, dict[str, int]],
     with session(environment) as s:  # plain statements by key, as begin_run's
         db = s.connection()
         db.execute(update(runs).where(runs.c.id == run_id, runs.c.environment == environment).values(done))
-        db.execute(update(connectors).where(connectors.c.id == _statements()["card"],
-                                            connectors.c.environment == environment).values(card),
-                   {"run": run_id})
+        by_id = connectors.c.id == (ran.card.id if ran is not None else _statements()["card"])  # else by the run
+        db.execute(update(connectors).where(by_id, connectors.c.environment == environment).values(card),
+                   {} if ran is not None else {"run": run_id})

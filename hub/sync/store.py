@@ -116,6 +116,12 @@ def existing_rows(s: Session, scope: PageScope, external_ids: Sequence[str]) -> 
     }
 
 
+def stored_as_is(old: Existing | None, digest: str) -> bool:
+    """Whether a record of this content hash is stored as it is (nothing to write for it): its row
+    present, not deleted, with the same hash."""
+    return old is not None and not old.is_deleted and old.content_hash == digest
+
+
 def holds_none(s: Session, scope: PageScope) -> bool:
     """Whether the scope's table holds no row of its connector (a first sync)."""
     t = table_of(scope.table)
@@ -180,6 +186,9 @@ def apply_page(
         if rec.source_modified_at and (result.max_modified is None or rec.source_modified_at > result.max_modified):
             result.max_modified = rec.source_modified_at
         old = existing.get(key)
+        if stored_as_is(old, digest):
+            result.counts.unchanged += 1
+            continue
         row = {  # built once, an insert's own columns with it
             **(new_row if old is None else {}),
             **rec.fields,
@@ -196,16 +205,13 @@ def apply_page(
         if old is None:
             row["external_id"] = key
             inserts.append(row)
-        elif old.is_deleted or (
-            old.content_hash != digest and not same_content(old.content_hash, digest, rec.payload)
-        ):
+        elif old.is_deleted or not same_content(old.content_hash, digest, rec.payload):
             row["_id"] = old.id
             updates[key] = row
-        else:
+        else:  # the same content under a hash of the first kind: the hash is brought up to date
             result.counts.unchanged += 1
-            if old.content_hash != digest:
-                rehashed[key] = {"_id": old.id, "content_hash": digest, "seen_run_id": scope.run_id,
-                                 **({"summary_hash": row["summary_hash"]} if has_summary else {})}
+            rehashed[key] = {"_id": old.id, "content_hash": digest, "seen_run_id": scope.run_id,
+                             **({"summary_hash": row["summary_hash"]} if has_summary else {})}
 
     if inserts:
         # One plain executemany (cheaper than a batched INSERT … RETURNING); documents' new ids,
@@ -242,10 +248,8 @@ def page_unwritten(s: Session, scope: PageScope, records: Sequence[MappedRecord]
     lock); None when the page has something to write."""
     by_key = {r.external_id: r for r in records}
     existing = existing_rows(s, scope, list(by_key))
-    for key, rec in by_key.items():
-        old = existing.get(key)
-        if old is None or old.is_deleted or old.content_hash != rec.content_hash:
-            return None
+    if not all(stored_as_is(existing.get(key), rec.content_hash) for key, rec in by_key.items()):
+        return None
     if _holds_quarantined(s, scope):
         return None
     result = PageResult(counts=StreamCounts(fetched=fetched, unchanged=len(by_key)))
