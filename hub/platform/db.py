@@ -39,6 +39,9 @@ redact.install()  # every flush and log record of a process that opens the store
 _engines: dict[str, Engine] = {}
 _readers: dict[Engine, Engine] = {}  # each engine's read-only twin (see session)
 _upgraded: set[str] = set()
+#: per settings object served an upgraded engine (kept with it, so its id is never reused): a
+#: session opens with no file checked again (each check a system call that lets the GIL go)
+_served: dict[int, tuple[Settings, Engine]] = {}
 _lock = threading.Lock()
 
 
@@ -268,6 +271,8 @@ def _make_engine(url: str) -> Engine:
 def get_engine(settings: Settings | None = None, *, upgrade: bool = True) -> Engine:
     """The engine for the configured hub store, upgraded to the latest schema once."""
     settings = settings or get_settings()
+    if (served := _served.get(id(settings))) is not None and served[0] is settings:
+        return served[1]
     redact.remember([settings.secret_key, settings.smtp_password])
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
@@ -281,6 +286,8 @@ def get_engine(settings: Settings | None = None, *, upgrade: bool = True) -> Eng
         if upgrade and url not in _upgraded:
             upgrade_schema(engine)
             _upgraded.add(url)
+        if url in _upgraded:
+            _served[id(settings)] = (settings, engine)
     return engine
 
 
@@ -303,6 +310,7 @@ def dispose_engines() -> None:
         _engines.clear()
         _readers.clear()
         _upgraded.clear()
+        _served.clear()
 
 
 #: the execution option that marks a read-only session's connection
