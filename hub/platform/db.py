@@ -271,7 +271,7 @@ def _make_engine(url: str) -> Engine:
 def get_engine(settings: Settings | None = None, *, upgrade: bool = True) -> Engine:
     """The engine for the configured hub store, upgraded to the latest schema once."""
     settings = settings or get_settings()
-    if (served := _served.get(id(settings))) is not None and served[0] is settings:
+    if (served := _served.get(id(settings))) is not None:
         return served[1]
     redact.remember([settings.secret_key, settings.smtp_password])
     url = settings.resolved_database_url()

@@ -177,6 +177,6 @@ def finish_run(environment: str, run_id: int, counts: dict[str, dict[str, int]],
     with session(environment) as s:  # plain statements by key, as begin_run's
         db = s.connection()
         db.execute(update(runs).where(runs.c.id == run_id, runs.c.environment == environment).values(done))
-        by_id = connectors.c.id == (ran.card.id if ran is not None else _statements()["card"])  # else by the run
-        db.execute(update(connectors).where(by_id, connectors.c.environment == environment).values(card),
-                   {} if ran is not None else {"run": run_id})
+        card_id = ran.card.id if ran is not None else _statements()["card"]  # else found by the run
+        db.execute(update(connectors).where(connectors.c.id == card_id, connectors.c.environment == environment)
+                   .values(card), {"run": run_id})
