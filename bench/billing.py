@@ -60,7 +60,7 @@ def _generate(as_of: date) -> int:
 
 def _store_floor(store: Any) -> tuple[float, int]:
     """The first run's actions, inserted with one executemany into a fresh database."""
-    from hub.platform.db import get_engine, insert_many
+    from hub.platform.db import get_engine
     from hub.platform.models import (
         Connector,
         Organisation,
@@ -71,6 +71,7 @@ def _store_floor(store: Any) -> tuple[float, int]:
         SubscriptionPlan,
     )
     from hub.platform.settings import Settings
+    from hub.platform.statements import insert_many
 
     source = get_engine()
     target = get_engine(Settings(data_dir=store.data_dir, database_url=store.fresh_database("floor")))

@@ -34,8 +34,9 @@ START = date(2000, 1, 3)
 def _seed(lines: int, history: int) -> tuple[int, int]:
     """A customer with ``history`` earlier invoices (each half paid) and one ``lines``-line invoice;
     (organisation id, the long invoice's id)."""
-    from hub.platform.db import insert_many, session
+    from hub.platform.db import session
     from hub.platform.models import Charge, Invoice, InvoiceLine, Organisation
+    from hub.platform.statements import insert_many
     from hub.sync import cards
 
     with session(ENVIRONMENT) as s:

@@ -4,8 +4,9 @@
   parsed only as far as paging needs, then dropped; streams concurrently; for BMS, the pages
   after the first (which tells the total) and the invoice details each with the connector's
   ``detail_concurrency`` in flight.
-* store floor: the canonical rows Cashrail stored, inserted with the driver's plain ``executemany`` (one
-  statement per table, one transaction) into an empty database of the same engine and schema.
+* store floor: the canonical rows Cashrail stored, inserted by ``hub.platform.statements.insert_many`` (the
+  insert Cashrail's writes use: many rows to a statement on SQLite, one executemany elsewhere) table by
+  table, in one transaction, into an empty database of the same engine and schema.
 """
 
 from __future__ import annotations
@@ -165,14 +166,14 @@ def connector_rows(engine: Engine, connector_id: int) -> list[tuple[Any, list[di
 
 
 def store_floor(target: Engine, tables: list[tuple[Any, list[dict[str, Any]]]]) -> tuple[float, int]:
-    """Insert the rows with one plain executemany per table; ``(seconds, rows)``.
+    """Insert the rows table by table by ``insert_many``; ``(seconds, rows)``.
 
     The connector card itself is written first and not timed: it is not synced data.
     """
     import time
 
-    from hub.platform.db import insert_many
     from hub.platform.models import Connector
+    from hub.platform.statements import insert_many
 
     card_table, card_rows = tables[0]
     assert card_table is Connector.__table__
@@ -182,6 +183,6 @@ def store_floor(target: Engine, tables: list[tuple[Any, list[dict[str, Any]]]]) 
     rows = 0
     with target.begin() as conn:
         for table, batch in tables[1:]:
-            insert_many(conn, table, batch)  # the driver's executemany: what Cashrail's writes use
+            insert_many(conn, table, batch)  # what Cashrail's writes use
             rows += len(batch)
     return time.perf_counter() - start, rows

@@ -30,7 +30,7 @@ ADMIN = ("bench@example.com", "bench password 1")
 def _store(count: int) -> int:
     """The large store; returns a linked customer's id."""
     from hub.access import users
-    from hub.platform.db import get_engine, insert_many, session
+    from hub.platform.db import get_engine, session
     from hub.platform.models import (
         Connector,
         Invoice,
@@ -42,6 +42,7 @@ def _store(count: int) -> int:
         SyncRun,
         table_of,
     )
+    from hub.platform.statements import insert_many
     from hub.platform.types import utcnow
 
     now, today = utcnow(), date.today()

@@ -117,7 +117,7 @@ def bench_system(report: Report, store: Any, kind: str, info: dict[str, Any], na
     del tables
 
     report.figure(f"{label} fetch floor", seconds(fetch_s), f"{fetched:,} records, {rate(fetched, fetch_s)}")
-    report.figure(f"{label} store floor", seconds(store_s), f"{rows:,} rows (with lines), executemany")
+    report.figure(f"{label} store floor", seconds(store_s), f"{rows:,} rows (with lines), insert_many")
     report.figure(f"{label} Cashrail full sync", seconds(full_s), f"{stored:,} records, {rate(stored, full_s)}")
     floor = max(fetch_s, store_s)
     report.ratio(f"{label} Cashrail / max(fetch, store floor)", full_s / floor, f"<= {MAX_OVER_FLOOR}",

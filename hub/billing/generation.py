@@ -30,7 +30,6 @@ from hub.billing.rules.errors import SubscriptionError
 from hub.billing.setup import default_reason_code
 from hub.platform import audit
 from hub.platform.bulk import bulk_work
-from hub.platform.db import insert_many
 from hub.platform.models import (
     Organisation,
     PlanLine,
@@ -39,6 +38,7 @@ from hub.platform.models import (
     stored_id,
     table_of,
 )
+from hub.platform.statements import insert_many
 from hub.platform.types import utcnow
 
 

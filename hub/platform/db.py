@@ -10,25 +10,22 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
-from functools import cache, lru_cache
-from operator import itemgetter
+from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event, insert
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.orm import ORMExecuteState, with_loader_criteria
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, col
 
 from hub.platform import redact
-from hub.platform.binds import fast_processor
 from hub.platform.errors import CashrailError
 from hub.platform.models import EnvScoped
 from hub.platform.settings import ENVIRONMENTS, Settings, get_settings, private_dir
@@ -127,102 +124,6 @@ class WrongEnvironmentError(CashrailError, RuntimeError):
 def _json(value: Any) -> str:
     """JSON columns' encoder (orjson: synced payloads arrive pre-encoded as ``orjson.Fragment``)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-@lru_cache(maxsize=256)
-def _insert_plan(table: Table, given: tuple[str, ...], dialect: Dialect) -> tuple[str, list[_Column]]:
-    """An INSERT's driver SQL and, in bind order, each column's value source and bind processor."""
-    defaults = {c.name: c.default for c in table.c if c.name not in given and c.default is not None}
-    for name, default in defaults.items():
-        if not (default.is_scalar or default.is_callable):
-            raise ValueError(f"insert_many into {table.name}: give {name} (its default is SQL)")
-    names = [*given, *defaults]
-    compiled = insert(table).compile(dialect=dialect, column_keys=names)
-    order = list(compiled.positiontup or ()) if compiled.positional else names
-    if sorted(order) != sorted(names):
-        raise ValueError(f"insert_many into {table.name}: unexpected bind names {order}")
-    return compiled.string, [_Column(name, defaults.get(name), fast_processor(table.c[name].type, dialect))
-                             for name in order]
-
-
-@dataclass(frozen=True)
-class _Column:
-    name: str
-    default: Any  # the column's Python-side default, when the rows do not give it
-    processor: Callable[[Any], Any] | None
-
-
-def _value(column: _Column, row: Mapping[str, Any]) -> Any:
-    if column.default is None:
-        found = row[column.name]
-    else:
-        found = column.default.arg(None) if column.default.is_callable else column.default.arg
-    return column.processor(found) if column.processor else found
-
-
-def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert rows (all with the same keys) with one driver-level executemany.
-
-    Each row's bind tuple is built once, column by column: the values taken out with one
-    ``itemgetter`` per row, and only the columns whose type needs it passed through a bind
-    processor (``hub.platform.binds``: the same values SQLAlchemy binds, without its per-value
-    chain). SQLAlchemy's own executemany redoes the processing per row and parameter, its
-    largest cost at hundreds of thousands of rows (a billing run's actions, a sync's records
-    and lines). Columns the rows leave out get their Python-side default, as with ``insert()``;
-    the rows go through the connection, in its transaction, like any statement.
-    """
-    if not rows:
-        return
-    sql, columns = _insert_plan(table, tuple(rows[0]), conn.dialect)
-    if conn.dialect.paramstyle in ("qmark", "format", "numeric"):
-        conn.exec_driver_sql(sql, bind_tuples(columns, rows))
-    else:
-        conn.exec_driver_sql(sql, [{c.name: _value(c, row) for c in columns} for row in rows])
-
-
-def bind_tuples(columns: Sequence[_Column], rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-    """The rows' bind tuples in ``columns``' order (positional paramstyles)."""
-    given = [c for c in columns if c.default is None]
-    if len(given) != len(columns):  # a default to fill in: the plain way
-        return [tuple([_value(c, row) for c in columns]) for row in rows]
-    take = itemgetter(*[c.name for c in columns])
-    values = list(map(take, rows)) if len(columns) > 1 else [(take(row),) for row in rows]
-    processed = [(i, c.processor) for i, c in enumerate(columns) if c.processor is not None]
-    if not processed:
-        return values
-    by_column: list[Any] = list(zip(*values, strict=True))
-    for i, processor in processed:
-        by_column[i] = map(processor, by_column[i])
-    return list(zip(*by_column, strict=True))
-
-
-def select_in(conn: Connection, table: Table, columns: Sequence[str], where: Mapping[str, Any],
-              key: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """``columns`` of ``table``'s rows matching ``where`` (column = value) whose ``key`` is one of
-    ``values``, as plain tuples in ``columns``' order, by one driver-level SELECT.
-
-    For lookups by hundreds of keys per page: SQLAlchemy's expanding ``IN`` and its row objects
-    cost about twice the query itself. No result processing: booleans come back as the driver
-    gives them (0/1 on SQLite)."""
-    if not values:
-        return []
-    marks, params = _placeholders(conn.dialect.paramstyle, [*where.values(), *values])
-    conditions = [f"{name} = {mark}" for name, mark in zip(where, marks, strict=False)]
-    conditions.append(f"{key} IN ({', '.join(marks[len(where):])})")
-    sql = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {' AND '.join(conditions)}"
-    return [tuple(row) for row in conn.exec_driver_sql(sql, params).all()]
-
-
-def _placeholders(style: str, values: list[Any]) -> tuple[list[str], Any]:
-    if style == "qmark":
-        return ["?"] * len(values), tuple(values)
-    if style == "format":
-        return ["%s"] * len(values), tuple(values)
-    if style == "numeric":
-        return [f":{i + 1}" for i in range(len(values))], tuple(values)
-    names = [f"p{i}" for i in range(len(values))]
-    marks = [f"%({n})s" for n in names] if style == "pyformat" else [f":{n}" for n in names]
-    return marks, dict(zip(names, values, strict=True))
 
 
 def _make_engine(url: str) -> Engine:

@@ -16,7 +16,6 @@ from sqlalchemy import ColumnElement, Table, delete, insert, select, update
 from sqlalchemy.sql import bindparam
 from sqlmodel import Session
 
-from hub.platform.db import insert_many, select_in
 from hub.platform.models import (
     CHILD_TABLES,
     ENTITY_TABLES,
@@ -24,6 +23,7 @@ from hub.platform.models import (
     SyncedRecord,
     table_of,
 )
+from hub.platform.statements import insert_many, select_in
 from hub.platform.types import utcnow
 from mappings.base import MappedRecord, content_hash, legacy_content_hash, same_content
 

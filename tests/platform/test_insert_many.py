@@ -1,8 +1,9 @@
-"""``hub.platform.db.insert_many``, the bulk insert of a billing run's actions and a sync's rows: on SQLite
+"""``hub.platform.statements.insert_many``, the bulk insert of a billing run's actions and a sync's rows: on SQLite
 and PostgreSQL it stores exactly what SQLAlchemy's own ``insert()`` stores."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -10,10 +11,11 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
-from hub.platform.db import get_engine, insert_many, session
+from hub.platform.db import get_engine, session
 from hub.platform.models import Invoice
+from hub.platform.statements import insert_many
 from tests import factories
 
 T = Invoice.__table__
@@ -106,8 +108,50 @@ def test_bulk_insert_binds_the_exact_text_sqlalchemy_binds(hub_db: str) -> None:
             assert stored["bulk-" + key] == values, key
 
 
+def test_bulk_insert_steps_many_rows_at_once_in_their_order_within_the_parameter_limit(hub_db: str) -> None:
+    """Python's sqlite3 hands the GIL over around every step: rows stepped one by one (an executemany)
+    stall behind any other thread running Python — a sync's store behind its mapping. On SQLite
+    thousands of rows go in a few statements of many rows each, every one within the driver's
+    bound-parameter limit (set low here); on every engine in the given order (a sync reads its
+    documents' new ids back as the range they took)."""
+    card = factories.bms_card()
+    template = _rows(card.id, "", with_defaults=True)[0]
+    rows = [template | {"external_id": f"many-{i:05d}", "number": f"INV-{i}"} for i in range(3000)]
+    calls: list[tuple[int, bool]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, params: Any, _ctx: Any, executemany: bool) -> None:
+        if statement.startswith(f"INSERT INTO {T.name} "):
+            calls.append((len(params), executemany))
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with session("sandbox") as s:
+            if hub_db == "sqlite":
+                driver = s.connection().connection.driver_connection
+                limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+                driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+            try:
+                insert_many(s.connection(), T, rows)
+            finally:
+                if hub_db == "sqlite":
+                    driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    if hub_db == "sqlite":
+        assert not any(many for _, many in calls)  # no statement stepped row by row
+        bound = sum(size for size, _ in calls)
+        assert bound == 3000 * len(rows[0]) and all(size <= 999 for size, _ in calls)
+        assert len(calls) < 3000 / 16
+    with get_engine().connect() as conn:
+        stored = conn.execute(select(T.c.id, T.c.external_id).where(T.c.external_id.like("many-%"))
+                              .order_by(T.c.id)).all()
+    assert [key for _, key in stored] == [r["external_id"] for r in rows]
+    assert [row_id for row_id, _ in stored] == list(range(stored[0][0], stored[0][0] + 3000))
+
+
 def test_select_in_finds_exactly_the_rows_of_the_given_keys_and_scope(hub_db: str) -> None:
-    from hub.platform.db import select_in
+    from hub.platform.statements import select_in
 
     card, other = factories.bms_card(), factories.bms_card(name="psa2")
     with session("sandbox") as s:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from hub.platform.db import get_engine, insert_many, session
+from hub.platform.db import get_engine, session
+from hub.platform.statements import insert_many
 from hub.platform.models import Invoice, Organisation, OrganisationLink, PaymentMethod, table_of
 from hub.web import directory
 from tests.factories import bms_card, erp_card
