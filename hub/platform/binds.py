@@ -50,21 +50,25 @@ def _utc_text(slow: Processor) -> Processor:
 
     def bind(value: Any) -> Any:
         nonlocal last
+        if value is None:
+            return None
         seen, text = last
-        if value is seen and value is not None:
+        if value is seen:
             return text
         if type(value) is datetime and (zone := value.tzinfo) is not None:
             utc = value if zone is UTC else value.astimezone(UTC)
             text = utc.replace(tzinfo=None).isoformat(" ", "microseconds")
             last = (value, text)
             return text
-        return slow(value)  # None, naive (refused there) or a subclass
+        return slow(value)  # naive (refused there) or a subclass
 
     return bind
 
 
 def _utc_instant(slow: Processor) -> Processor:
     def bind(value: Any) -> Any:
+        if value is None:
+            return None
         if type(value) is datetime and value.tzinfo is not None:
             return value.astimezone(UTC)
         return slow(value)
@@ -74,21 +78,23 @@ def _utc_instant(slow: Processor) -> Processor:
 
 def _money_text(slow: Processor) -> Processor:
     def bind(value: Any) -> Any:
-        return str(value) if type(value) is Decimal else slow(value)
+        return str(value) if type(value) is Decimal else None if value is None else slow(value)
 
     return bind
 
 
 def _money_decimal(slow: Processor) -> Processor:
     def bind(value: Any) -> Any:
-        return value if type(value) is Decimal else slow(value)
+        return value if type(value) is Decimal or value is None else slow(value)
 
     return bind
 
 
 def _date_text(slow: Processor) -> Processor:
     def bind(value: Any) -> Any:
-        return value.isoformat() if type(value) is date else slow(value)  # a datetime keeps SQLAlchemy's
+        if type(value) is date:
+            return value.isoformat()
+        return None if value is None else slow(value)  # a datetime keeps SQLAlchemy's
 
     return bind
 
@@ -96,6 +102,6 @@ def _date_text(slow: Processor) -> Processor:
 def _boolean(slow: Processor) -> Processor:
     # the drivers bind Python's bools themselves (SQLite as 1/0, as SQLAlchemy's int() does)
     def bind(value: Any) -> Any:
-        return value if value is True or value is False else slow(value)
+        return value if value is True or value is False or value is None else slow(value)
 
     return bind

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import event, text
 
 from hub.platform.db import get_engine, session
-from hub.platform.statements import insert_many
 from hub.platform.models import Invoice, Organisation, OrganisationLink, PaymentMethod, table_of
+from hub.platform.statements import insert_many
 from hub.web import directory
 from tests.factories import bms_card, erp_card
 from tests.web.conftest import Web
