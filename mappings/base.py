@@ -91,8 +91,26 @@ def encode(raw: Mapping[str, Any]) -> bytes:
     return memoryview(blob).tobytes()
 
 
+#: hashlib lets the GIL go while it hashes 2,048 bytes or more at once
+_HASHED_HOLDING_THE_GIL = 2047
+
+
 def _digest(blob: bytes) -> str:
-    return HASH_VERSION + hashlib.sha256(blob).hexdigest()[: 64 - len(HASH_VERSION)]
+    """The content hash of encoded JSON, fed to SHA-256 in pieces hashlib hashes holding the GIL.
+
+    A record's few kilobytes hash in microseconds, but a thread that lets the GIL go must wait
+    to take it back behind the others running Python — up to the switch interval (5 ms): a
+    sync's store thread, hashing each record of a page while the next pages are decoded and
+    mapped, spent a quarter of the ERP's 100k sync in those waits (py-spy, ``bench/RESULTS.md``,
+    issue 21)."""
+    if len(blob) <= _HASHED_HOLDING_THE_GIL:
+        sha = hashlib.sha256(blob)
+    else:
+        sha = hashlib.sha256()
+        view = memoryview(blob)
+        for start in range(0, len(blob), _HASHED_HOLDING_THE_GIL):
+            sha.update(view[start : start + _HASHED_HOLDING_THE_GIL])
+    return HASH_VERSION + sha.hexdigest()[: 64 - len(HASH_VERSION)]
 
 
 def content_hash(raw: Mapping[str, Any]) -> str:

@@ -58,3 +58,43 @@ def test_a_payloads_hash_is_the_one_stored_before_and_a_key_that_is_not_text_sti
     raw = {"id": 1, "name": "Acme", "lines": [{"x": 1.5, "y": None}], "when": "2024-01-15T10:00:00Z"}
     assert content_hash(raw) == "v25bd1c824b14f2457d29075ac37c950232ef6041fd96d43b9ce66b2de75a15c"
     assert content_hash({1: "a", "b": 2}) == "v2e6864e9f9687622005ef2f635ba4d26b65db8637b4da3e51c9b92800ce9ee0"
+
+
+def test_hashing_a_large_payload_keeps_the_gil_and_gives_the_same_sha256() -> None:
+    """A sync's store thread hashes each record of a page while other threads decode and map the
+    next: a hash that let the GIL go would wait behind them to take it back (hashlib lets it go
+    from 2,048 bytes). With a switch interval no thread reaches here, another thread runs only
+    when the hashing thread lets the GIL go; it never runs while big payloads are hashed, and the
+    digests are SHA-256 of the canonical JSON, as stored before."""
+    import hashlib
+    import sys
+    import threading
+
+    from mappings.base import encode
+
+    payloads = [{"id": i, "lines": [{"description": "x" * 1000, "no": n} for n in range(60)]} for i in range(50)]
+    import time
+
+    ran, started, done = threading.Event(), threading.Event(), threading.Event()
+
+    def other() -> None:  # marks each turn it gets, and lets the GIL go at once
+        started.set()
+        while not done.is_set():
+            ran.set()
+            time.sleep(0)
+
+    interval = sys.getswitchinterval()
+    thread = threading.Thread(target=other)
+    thread.start()
+    started.wait()
+    sys.setswitchinterval(1000.0)
+    try:
+        ran.clear()
+        hashes = [content_hash(p) for p in payloads]
+        ran_while_hashing = ran.is_set()
+    finally:
+        sys.setswitchinterval(interval)
+        done.set()
+        thread.join()
+    assert not ran_while_hashing
+    assert hashes == [HASH_VERSION + hashlib.sha256(encode(p)).hexdigest()[:62] for p in payloads]
